@@ -1,0 +1,41 @@
+// The attachment state of one volume, as the attachment manager keeps it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "polycsi/types.hpp"
+
+namespace polycsi::attach {
+
+using Clock = std::chrono::system_clock;
+
+// How a volume may be shared, decided at ControllerPublish from the plugin's capability matrix.
+struct VolumePolicy {
+  AttachSemantics semantics = AttachSemantics::kExclusive;
+  std::chrono::seconds migrationTimeout{300};  // migration_window only
+};
+
+// Where a PVC lives, for events (empty when unknown).
+struct PvcRef {
+  std::string name;
+  std::string namespace_;
+};
+
+struct VolumeAttachmentState {
+  std::string volumeId;
+  std::string backend;                 // backend name, for metrics labels
+  std::string metricsPrefix;           // plugin's prefix, e.g. "rds_csi"
+  AttachSemantics semantics = AttachSemantics::kExclusive;
+  std::vector<std::string> nodes;      // attached nodes in attach order
+  // Open migration window (migration_window, two nodes): source = nodes[0], target = nodes[1].
+  std::optional<Clock::time_point> migrationStartedAt;
+  std::chrono::seconds migrationTimeout{300};
+  bool migrationTimedOut = false;      // timeout already reported (event + metric) once
+  PvcRef pvc;
+};
+
+}  // namespace polycsi::attach

@@ -1,0 +1,68 @@
+// The driver's configuration file: which plugins to load and which backend instances to run.
+//
+//   driver_name: polycsi.csi.io          # CSI driver name (optional, this default)
+//   plugin_dir: /usr/lib/polycsi/plugins # optional; default ../plugins beside the executable
+//   state_path: /var/lib/polycsi         # required; attachment store and per-backend state
+//   backends:
+//     - name: rds                        # [a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?
+//       plugin: rds_nvme                 # loads <plugin_dir>/polycsi_rds_nvme.so
+//       default: true                    # at most one; used when a StorageClass names none
+//       settings: {...}                  # checked against the plugin's descriptor
+//
+// Errors name the key path, e.g. "backends[1].settings.address: required".
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "polycsi/types.hpp"
+
+namespace polycsi::config {
+
+// A configuration problem; what() names the key path and what is wrong.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct BackendConfig {
+  std::string name;
+  std::string plugin;
+  bool isDefault = false;
+  // Scalar settings as text (YAML scalars; booleans and integers as written).
+  StringMap settings;
+  // Keys whose values are nested YAML (lists/maps); their value is in settingsJson only.
+  std::vector<std::string> structuredKeys;
+  // The whole settings map as JSON.
+  std::string settingsJson = "{}";
+};
+
+struct DriverConfig {
+  std::string driverName = "polycsi.csi.io";
+  std::string pluginDir;  // empty: the caller applies the default
+  std::string statePath;
+  std::vector<BackendConfig> backends;
+
+  // The backend named `name`, or nullptr.
+  const BackendConfig* find(const std::string& name) const;
+  // The backend marked default, or the only backend, or nullptr.
+  const BackendConfig* defaultBackend() const;
+};
+
+// Parses and checks YAML text (structure, names, duplicates). Throws ConfigError.
+DriverConfig parseConfig(const std::string& yamlText);
+// Reads and parses a file. Throws ConfigError naming the file when it cannot be read.
+DriverConfig loadConfigFile(const std::string& path);
+
+// Checks backends[index].settings against a plugin's declared settings: required keys present,
+// unknown keys refused, integers and booleans well-formed, structured values only for
+// structured keys. Returns one message per problem ("backends[1].settings.address: required").
+std::vector<std::string> checkBackendSettings(const DriverConfig& config, size_t index,
+                                              const Descriptor& descriptor);
+
+// The values of every setting a descriptor marks secret, across all backends (for redaction).
+std::vector<std::string> secretValues(const DriverConfig& config, size_t index,
+                                      const Descriptor& descriptor);
+
+}  // namespace polycsi::config

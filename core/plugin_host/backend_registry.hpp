@@ -1,0 +1,71 @@
+// The running backend instances: one per `backends[]` entry in the config, each a plugin
+// instance created through the plugin's init with its settings.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/driver_config.hpp"
+#include "plugin_host/plugin_loader.hpp"
+#include "polycsi/plugin_client.hpp"
+#include "polycsi/types.hpp"
+
+namespace polycsi::plugin_host {
+
+// Where plugins' metrics go (core/observe implements it). Names arrive already prefixed with
+// the plugin's metrics prefix. THREADING: called from any thread.
+class PluginMetricsSink {
+ public:
+  virtual ~PluginMetricsSink() = default;
+  virtual void gaugeSet(const std::string& name, const StringMap& labels, double value) = 0;
+  virtual void counterAdd(const std::string& name, const StringMap& labels, double delta) = 0;
+};
+
+// One configured backend: its name, its plugin and the live instance.
+class Backend {
+ public:
+  const std::string& name() const { return name_; }
+  const LoadedPlugin& plugin() const { return *plugin_; }
+  const Descriptor& descriptor() const { return plugin_->descriptor(); }
+  PluginFeatures features() const { return plugin_->features(); }
+  const PluginInstance& instance() const { return *instance_; }
+
+ private:
+  friend class BackendRegistry;
+  struct HostContext;  // what polycsi_host_api.host_ctx points to
+  std::string name_;
+  std::shared_ptr<LoadedPlugin> plugin_;
+  std::unique_ptr<HostContext> hostContext_;
+  std::unique_ptr<polycsi_host_api> hostApi_;
+  std::unique_ptr<PluginInstance> instance_;  // destroyed first (declared last)
+};
+
+class BackendRegistry {
+ public:
+  BackendRegistry() = default;
+  ~BackendRegistry();
+  BackendRegistry(const BackendRegistry&) = delete;
+  BackendRegistry& operator=(const BackendRegistry&) = delete;
+
+  // Loads every backend's plugin from pluginDir (each file once), checks its settings against
+  // the descriptor (config::checkBackendSettings), creates <statePath>/backends/<name>/ and
+  // inits the instance. On any failure nothing stays started and the Status names the
+  // backend, e.g. "backends[1] (rds): settings.address: required".
+  Status start(const config::DriverConfig& config, const std::string& pluginDir, Role role,
+               PluginMetricsSink* metrics);
+
+  // The backend named `name`, or nullptr.
+  const Backend* find(const std::string& name) const;
+  // The default backend (config's default, or the only one), or nullptr.
+  const Backend* defaultBackend() const;
+  // All backends in config order.
+  std::vector<const Backend*> all() const;
+
+ private:
+  std::vector<std::unique_ptr<Backend>> backends_;
+  std::string defaultName_;
+};
+
+}  // namespace polycsi::plugin_host

@@ -1,0 +1,58 @@
+// Loads plugin shared objects with Boost.DLL and checks them before use: the entry symbol is
+// present, the ABI version is compatible, required functions exist, the descriptor is sane.
+// A bad plugin is refused with a message naming the file and the reason.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/dll/shared_library.hpp>
+
+#include "polycsi/plugin_abi.h"
+#include "polycsi/plugin_client.hpp"
+#include "polycsi/types.hpp"
+
+namespace polycsi::plugin_host {
+
+// One loaded, checked plugin library. Keeps the library mapped while it lives.
+// THREADING: immutable after load; safe to share.
+class LoadedPlugin {
+ public:
+  LoadedPlugin(std::string path, boost::dll::shared_library library,
+               const polycsi_plugin_api* table, Descriptor descriptor);
+
+  const std::string& path() const { return path_; }
+  const polycsi_plugin_api* table() const { return table_; }
+  const Descriptor& descriptor() const { return descriptor_; }
+  PluginFeatures features() const { return PluginFeatures::of(table_); }
+  // "major.minor" the plugin was built against.
+  std::string abiVersion() const;
+
+ private:
+  std::string path_;
+  boost::dll::shared_library library_;
+  const polycsi_plugin_api* table_;
+  Descriptor descriptor_;
+};
+
+// The file that holds plugin `name`: <pluginDir>/polycsi_<name>.so
+std::string pluginPath(const std::string& pluginDir, const std::string& name);
+
+// Default plugin directory: ../plugins beside the running executable.
+std::string defaultPluginDir();
+
+// Loads and checks one file. FAILED_PRECONDITION (message names the file and reason) when the
+// file is missing, not a shared object, lacks the entry symbol, has an incompatible ABI,
+// misses a required function or has an invalid descriptor.
+StatusOr<std::shared_ptr<LoadedPlugin>> loadPlugin(const std::string& path);
+
+// Every polycsi_*.so in a directory, loaded or with the reason it was refused.
+struct DiscoveredPlugin {
+  std::string path;
+  std::shared_ptr<LoadedPlugin> plugin;  // null when refused
+  std::string error;
+};
+std::vector<DiscoveredPlugin> discoverPlugins(const std::string& pluginDir);
+
+}  // namespace polycsi::plugin_host

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs every Debian package that building, testing and the demo need.
+# Idempotent: packages already present are skipped; `apt-get update` runs only when
+# something is missing. Safe to run as root on a fresh Debian 12 machine.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git clang-format
+  # gRPC / protobuf (CSI)
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  # core libraries
+  libboost-dev libboost-filesystem-dev libyaml-cpp-dev libsqlite3-dev libspdlog-dev
+  libcli11-dev nlohmann-json3-dev libcurl4-openssl-dev prometheus-cpp-dev
+  # plugin libraries
+  libssh-dev libnvme-dev libjson-c-dev libiscsi-dev libnfs-dev libcpp-httplib-dev
+  # tests
+  libgtest-dev libgmock-dev
+  # node side: filesystems and block devices
+  e2fsprogs xfsprogs util-linux mount
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo_cmd apt-get update -qq
+  $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "install-deps: all packages present"
+fi

@@ -1,0 +1,478 @@
+// Header-only C++ SDK for writing a polycsi plugin.
+//
+// An author writes a class derived from polycsi::Backend and one line:
+//
+//   class MyBackend : public polycsi::Backend {
+//    public:
+//     static polycsi::Descriptor describe();                       // required
+//     explicit MyBackend(const polycsi::InitContext& ctx);         // required
+//     polycsi::Volume createVolume(const polycsi::CreateVolumeRequest&) override;
+//     ...                                                          // the other pure virtuals
+//     // Optional capabilities: define any of these (no `override`, they are detected):
+//     //   Volume createVolumeFromSnapshot(const CreateVolumeRequest&);
+//     //   Volume cloneVolume(const CreateVolumeRequest&);
+//     //   VolumePage listVolumes(const ListRequest&);
+//     //   ExpandResult expandVolume(const ExpandRequest&);
+//     //   Capacity getCapacity(const CapacityRequest&);
+//     //   Snapshot createSnapshot(const CreateSnapshotRequest&);      (all three snapshot
+//     //   void deleteSnapshot(const SnapshotIdRequest&);               functions, or none)
+//     //   SnapshotPage listSnapshots(const ListRequest&);
+//     //   StringMap publish(const PublishRequest&);                   (both, or none)
+//     //   void unpublish(const PublishRequest&);
+//     //   void nodeExpand(const NodeExpandRequest&);
+//     //   VolumeCondition volumeCondition(const DetachRequest&);
+//   };
+//   POLYCSI_PLUGIN(MyBackend)
+//
+// The macro emits the one exported C symbol. A function pointer in the table is non-NULL
+// exactly when the class defines the matching member, so the core advertises only what works.
+// Any exception thrown by the backend becomes an error status at the boundary: polycsi::Error
+// keeps its code, std::bad_alloc becomes RESOURCE_EXHAUSTED, anything else INTERNAL.
+//
+// THREADING: members are called concurrently for different volumes; never twice at once for
+// the same volume. Constructor and destructor are never concurrent with other calls.
+#pragma once
+
+#include <exception>
+#include <memory>
+#include <new>
+#include <string>
+#include <type_traits>
+
+#include "polycsi/abi_convert.hpp"
+#include "polycsi/plugin_abi.h"
+#include "polycsi/types.hpp"
+
+namespace polycsi {
+
+// The host's services, as seen by the plugin. Copyable; valid until the backend is destroyed.
+class Host {
+ public:
+  Host() = default;
+  explicit Host(const polycsi_host_api* api) : api_(api) {}
+
+  void log(polycsi_log_level level, const std::string& message) const {
+    if (api_ && api_->log) api_->log(api_->host_ctx, level, abi::view(message));
+  }
+  void debug(const std::string& m) const { log(POLYCSI_LOG_DEBUG, m); }
+  void info(const std::string& m) const { log(POLYCSI_LOG_INFO, m); }
+  void warn(const std::string& m) const { log(POLYCSI_LOG_WARN, m); }
+  void error(const std::string& m) const { log(POLYCSI_LOG_ERROR, m); }
+
+  // Sets gauge <prefix>_<name>{labels} = value.
+  void gaugeSet(const std::string& name, const StringMap& labels, double value) const {
+    if (!api_ || !api_->gauge_set) return;
+    abi::Arena arena;
+    api_->gauge_set(api_->host_ctx, abi::view(name), arena.kvs(labels), value);
+  }
+  // Adds delta to counter <prefix>_<name>{labels}.
+  void counterAdd(const std::string& name, const StringMap& labels, double delta) const {
+    if (!api_ || !api_->counter_add) return;
+    abi::Arena arena;
+    api_->counter_add(api_->host_ctx, abi::view(name), arena.kvs(labels), delta);
+  }
+
+ private:
+  const polycsi_host_api* api_ = nullptr;
+};
+
+// Everything a backend constructor receives.
+struct InitContext {
+  Call call;
+  std::string instanceName;
+  Role role = Role::kAll;
+  StringMap settings;        // scalar settings, validated against the descriptor
+  std::string settingsJson;  // the whole settings map as JSON (for structured settings)
+  std::string stateDir;      // a private directory for the instance's files
+  Host host;
+
+  // The setting's value, or `fallback` when absent.
+  std::string get(const std::string& key, const std::string& fallback = "") const {
+    auto it = settings.find(key);
+    return it == settings.end() ? fallback : it->second;
+  }
+};
+
+// Base class of every backend. The pure virtuals are the required part of the contract.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // Creates an empty volume named req.name, or returns the existing one; throws
+  // Error(kAlreadyExists) when the existing one is incompatible.
+  virtual Volume createVolume(const CreateVolumeRequest& req) = 0;
+  // Deletes a volume; returns normally when it is already gone.
+  virtual void deleteVolume(const VolumeIdRequest& req) = 0;
+  // Looks a volume up; throws Error(kNotFound) when it does not exist.
+  virtual Volume getVolume(const VolumeIdRequest& req) = 0;
+  // This host's identity for the storage system (e.g. NVMe host NQN); may be empty.
+  virtual std::string nodeIdentity(const Call& call) = 0;
+  // Makes the volume available on this node; attached already is success.
+  virtual Attachment attach(const AttachRequest& req) = 0;
+  // Undoes attach; detached already is success.
+  virtual void detach(const DetachRequest& req) = 0;
+};
+
+namespace sdk_detail {
+
+// ---- result plumbing ----
+
+// Owns everything behind one C result; freed when the host calls release().
+struct ResultOwner {
+  abi::Arena arena;
+};
+
+inline void releaseOwner(void* owner) { delete static_cast<ResultOwner*>(owner); }
+
+// The owner of out's memory, created on first use.
+template <typename CResult>
+ResultOwner* own(CResult* out) {
+  if (out->header.owner != nullptr) return static_cast<ResultOwner*>(out->header.owner);
+  auto* owner = new ResultOwner();
+  out->header.owner = owner;
+  out->header.release = &releaseOwner;
+  return owner;
+}
+
+// Sets out's error message, falling back to a static text when memory is short.
+template <typename CResult>
+void setMessage(CResult* out, const std::string& message) noexcept {
+  try {
+    out->header.message = own(out)->arena.str(message);
+  } catch (...) {
+    static const char kMsg[] = "plugin error (message lost: out of memory)";
+    out->header.message = polycsi_str{kMsg, sizeof(kMsg) - 1};
+  }
+}
+
+// Runs `body`, turning exceptions into a code and message in out->header.
+template <typename CResult, typename Body>
+polycsi_code guarded(CResult* out, Body&& body) noexcept {
+  *out = CResult{};
+  try {
+    body();
+    return POLYCSI_OK;
+  } catch (const Error& e) {
+    setMessage(out, e.what());
+    return e.code() == Code::kOk ? POLYCSI_INTERNAL : static_cast<polycsi_code>(e.code());
+  } catch (const std::bad_alloc&) {
+    setMessage(out, "plugin ran out of memory");
+    return POLYCSI_RESOURCE_EXHAUSTED;
+  } catch (const std::exception& e) {
+    setMessage(out, std::string("plugin error: ") + e.what());
+    return POLYCSI_INTERNAL;
+  } catch (...) {
+    setMessage(out, "plugin threw an unknown exception");
+    return POLYCSI_INTERNAL;
+  }
+}
+
+// ---- request conversion ----
+
+inline CreateVolumeRequest toCreate(const polycsi_create_volume_request* r) {
+  return CreateVolumeRequest{abi::toCall(r->call),
+                             abi::toString(r->name),
+                             r->required_bytes,
+                             r->limit_bytes,
+                             static_cast<VolumeMode>(r->volume_mode),
+                             abi::toMap(r->parameters),
+                             abi::toMap(r->secrets),
+                             abi::toString(r->source_id)};
+}
+
+inline VolumeIdRequest toVolumeId(const polycsi_volume_id_request* r) {
+  return VolumeIdRequest{abi::toCall(r->call), abi::toString(r->volume_id),
+                         abi::toMap(r->secrets)};
+}
+
+inline ListRequest toList(const polycsi_list_request* r) {
+  return ListRequest{abi::toCall(r->call), r->max_entries, abi::toString(r->starting_token),
+                     abi::toString(r->source_volume_id), abi::toString(r->snapshot_id)};
+}
+
+inline PublishRequest toPublish(const polycsi_publish_request* r) {
+  return PublishRequest{abi::toCall(r->call),          abi::toString(r->volume_id),
+                        abi::toString(r->node_name),   abi::toString(r->node_identity),
+                        r->readonly != 0,              abi::toMap(r->volume_context),
+                        abi::toMap(r->secrets)};
+}
+
+inline DetachRequest toDetach(const polycsi_detach_request* r) {
+  return DetachRequest{abi::toCall(r->call), abi::toString(r->volume_id),
+                       abi::toString(r->staging_path)};
+}
+
+// ---- the table for one backend type ----
+
+template <typename B>
+struct Exports {
+  static_assert(std::is_base_of_v<Backend, B>, "POLYCSI_PLUGIN needs a polycsi::Backend");
+  static_assert(std::is_constructible_v<B, const InitContext&>,
+                "a backend needs a constructor taking const polycsi::InitContext&");
+
+  static B* self(polycsi_instance* i) { return reinterpret_cast<B*>(i); }
+
+  static const polycsi_descriptor* describe() {
+    // Built once, kept for the life of the library.
+    static const std::unique_ptr<abi::DescriptorStorage> storage =
+        abi::fromDescriptor(B::describe());
+    return &storage->descriptor;
+  }
+
+  static polycsi_code init(const polycsi_host_api* host, const polycsi_init_request* r,
+                           polycsi_init_result* out) {
+    return guarded(out, [&] {
+      InitContext ctx{abi::toCall(r->call),         abi::toString(r->instance_name),
+                      static_cast<Role>(r->role),   abi::toMap(r->settings),
+                      abi::toString(r->settings_json), abi::toString(r->state_dir),
+                      Host(host)};
+      out->instance = reinterpret_cast<polycsi_instance*>(new B(ctx));
+    });
+  }
+
+  static void shutdown(polycsi_instance* i) noexcept {
+    try {
+      delete self(i);
+    } catch (...) {
+      // A destructor that throws cannot be reported; the instance is gone either way.
+    }
+  }
+
+  static polycsi_code createVolume(polycsi_instance* i, const polycsi_create_volume_request* r,
+                                   polycsi_volume_result* out) {
+    return guarded(out, [&] {
+      Volume v = self(i)->createVolume(toCreate(r));
+      out->volume = abi::fromVolume(own(out)->arena, v);
+    });
+  }
+  static polycsi_code createFromSnapshot(polycsi_instance* i,
+                                         const polycsi_create_volume_request* r,
+                                         polycsi_volume_result* out) {
+    return guarded(out, [&] {
+      if constexpr (requires(B b) { b.createVolumeFromSnapshot(toCreate(r)); }) {
+        Volume v = self(i)->createVolumeFromSnapshot(toCreate(r));
+        out->volume = abi::fromVolume(own(out)->arena, v);
+      }
+    });
+  }
+  static polycsi_code cloneVolume(polycsi_instance* i, const polycsi_create_volume_request* r,
+                                  polycsi_volume_result* out) {
+    return guarded(out, [&] {
+      if constexpr (requires(B b) { b.cloneVolume(toCreate(r)); }) {
+        Volume v = self(i)->cloneVolume(toCreate(r));
+        out->volume = abi::fromVolume(own(out)->arena, v);
+      }
+    });
+  }
+  static polycsi_code deleteVolume(polycsi_instance* i, const polycsi_volume_id_request* r,
+                                   polycsi_status_result* out) {
+    return guarded(out, [&] { self(i)->deleteVolume(toVolumeId(r)); });
+  }
+  static polycsi_code getVolume(polycsi_instance* i, const polycsi_volume_id_request* r,
+                                polycsi_volume_result* out) {
+    return guarded(out, [&] {
+      Volume v = self(i)->getVolume(toVolumeId(r));
+      out->volume = abi::fromVolume(own(out)->arena, v);
+    });
+  }
+  static polycsi_code listVolumes(polycsi_instance* i, const polycsi_list_request* r,
+                                  polycsi_volume_list_result* out) {
+    return guarded(out, [&] {
+      if constexpr (requires(B b) { b.listVolumes(toList(r)); }) {
+        VolumePage page = self(i)->listVolumes(toList(r));
+        auto& arena = own(out)->arena;
+        auto& items = arena.template array<polycsi_volume>();
+        for (const auto& v : page.volumes) items.push_back(abi::fromVolume(arena, v));
+        out->volumes = items.data();
+        out->count = items.size();
+        out->next_token = arena.str(page.nextToken);
+      }
+    });
+  }
+  static polycsi_code expandVolume(polycsi_instance* i, const polycsi_expand_request* r,
+                                   polycsi_expand_result* out) {
+    return guarded(out, [&] {
+      if constexpr (requires(B b) { b.expandVolume(ExpandRequest{}); }) {
+        ExpandResult e = self(i)->expandVolume(ExpandRequest{
+            abi::toCall(r->call), abi::toString(r->volume_id), r->required_bytes,
+            r->limit_bytes, abi::toMap(r->secrets)});
+        out->capacity_bytes = e.capacityBytes;
+        out->node_expansion_required = e.nodeExpansionRequired ? 1 : 0;
+      }
+    });
+  }
+  static polycsi_code getCapacity(polycsi_instance* i, const polycsi_capacity_request* r,
+                                  polycsi_capacity_result* out) {
+    return guarded(out, [&] {
+      if constexpr (requires(B b) { b.getCapacity(CapacityRequest{}); }) {
+        Capacity c = self(i)->getCapacity(
+            CapacityRequest{abi::toCall(r->call), abi::toMap(r->parameters)});
+        out->available_bytes = c.availableBytes;
+        out->maximum_volume_bytes = c.maximumVolumeBytes;
+        out->minimum_volume_bytes = c.minimumVolumeBytes;
+      }
+    });
+  }
+  static polycsi_code createSnapshot(polycsi_instance* i,
+                                     const polycsi_create_snapshot_request* r,
+                                     polycsi_snapshot_result* out) {
+    return guarded(out, [&] {
+      if constexpr (requires(B b) { b.createSnapshot(CreateSnapshotRequest{}); }) {
+        Snapshot s = self(i)->createSnapshot(CreateSnapshotRequest{
+            abi::toCall(r->call), abi::toString(r->name), abi::toString(r->source_volume_id),
+            abi::toMap(r->parameters), abi::toMap(r->secrets)});
+        out->snapshot = abi::fromSnapshot(own(out)->arena, s);
+      }
+    });
+  }
+  static polycsi_code deleteSnapshot(polycsi_instance* i, const polycsi_snapshot_id_request* r,
+                                     polycsi_status_result* out) {
+    return guarded(out, [&] {
+      if constexpr (requires(B b) { b.deleteSnapshot(SnapshotIdRequest{}); }) {
+        self(i)->deleteSnapshot(SnapshotIdRequest{abi::toCall(r->call),
+                                                  abi::toString(r->snapshot_id),
+                                                  abi::toMap(r->secrets)});
+      }
+    });
+  }
+  static polycsi_code listSnapshots(polycsi_instance* i, const polycsi_list_request* r,
+                                    polycsi_snapshot_list_result* out) {
+    return guarded(out, [&] {
+      if constexpr (requires(B b) { b.listSnapshots(ListRequest{}); }) {
+        SnapshotPage page = self(i)->listSnapshots(toList(r));
+        auto& arena = own(out)->arena;
+        auto& items = arena.template array<polycsi_snapshot>();
+        for (const auto& s : page.snapshots) items.push_back(abi::fromSnapshot(arena, s));
+        out->snapshots = items.data();
+        out->count = items.size();
+        out->next_token = arena.str(page.nextToken);
+      }
+    });
+  }
+  static polycsi_code publish(polycsi_instance* i, const polycsi_publish_request* r,
+                              polycsi_publish_result* out) {
+    return guarded(out, [&] {
+      if constexpr (requires(B b) { b.publish(PublishRequest{}); }) {
+        StringMap ctx = self(i)->publish(toPublish(r));
+        out->publish_context = own(out)->arena.kvs(ctx);
+      }
+    });
+  }
+  static polycsi_code unpublish(polycsi_instance* i, const polycsi_publish_request* r,
+                                polycsi_status_result* out) {
+    return guarded(out, [&] {
+      if constexpr (requires(B b) { b.unpublish(PublishRequest{}); })
+        self(i)->unpublish(toPublish(r));
+    });
+  }
+  static polycsi_code nodeIdentity(polycsi_instance* i, const polycsi_call* c,
+                                   polycsi_node_identity_result* out) {
+    return guarded(out, [&] {
+      std::string id = self(i)->nodeIdentity(abi::toCall(*c));
+      out->identity = own(out)->arena.str(id);
+    });
+  }
+  static polycsi_code attach(polycsi_instance* i, const polycsi_attach_request* r,
+                             polycsi_attach_result* out) {
+    return guarded(out, [&] {
+      Attachment a = self(i)->attach(AttachRequest{
+          abi::toCall(r->call), abi::toString(r->volume_id),
+          static_cast<VolumeMode>(r->volume_mode), r->readonly != 0,
+          abi::toMap(r->volume_context), abi::toMap(r->publish_context),
+          abi::toMap(r->secrets), abi::toString(r->staging_path)});
+      auto& arena = own(out)->arena;
+      out->kind = static_cast<polycsi_attachment_kind>(a.kind);
+      out->device_path = arena.str(a.devicePath);
+      out->mount_source = arena.str(a.mountSource);
+      out->fs_type = arena.str(a.fsType);
+      out->mount_options = arena.strs(a.mountOptions);
+    });
+  }
+  static polycsi_code detach(polycsi_instance* i, const polycsi_detach_request* r,
+                             polycsi_status_result* out) {
+    return guarded(out, [&] { self(i)->detach(toDetach(r)); });
+  }
+  static polycsi_code nodeExpand(polycsi_instance* i, const polycsi_node_expand_request* r,
+                                 polycsi_status_result* out) {
+    return guarded(out, [&] {
+      if constexpr (requires(B b) { b.nodeExpand(NodeExpandRequest{}); })
+        self(i)->nodeExpand(NodeExpandRequest{abi::toCall(r->call),
+                                              abi::toString(r->volume_id), r->required_bytes,
+                                              abi::toString(r->device_path)});
+    });
+  }
+  static polycsi_code volumeCondition(polycsi_instance* i, const polycsi_detach_request* r,
+                                      polycsi_condition_result* out) {
+    return guarded(out, [&] {
+      if constexpr (requires(B b) { b.volumeCondition(DetachRequest{}); }) {
+        VolumeCondition c = self(i)->volumeCondition(toDetach(r));
+        out->abnormal = c.abnormal ? 1 : 0;
+        out->header.message = own(out)->arena.str(c.message);
+      }
+    });
+  }
+
+  static const polycsi_plugin_api* table() {
+    static const polycsi_plugin_api api = [] {
+      polycsi_plugin_api t{};
+      t.struct_size = sizeof(polycsi_plugin_api);
+      t.abi_major = POLYCSI_ABI_VERSION_MAJOR;
+      t.abi_minor = POLYCSI_ABI_VERSION_MINOR;
+      t.describe = &describe;
+      t.init = &init;
+      t.shutdown = &shutdown;
+      t.create_volume = &createVolume;
+      t.delete_volume = &deleteVolume;
+      t.get_volume = &getVolume;
+      t.node_identity = &nodeIdentity;
+      t.attach = &attach;
+      t.detach = &detach;
+      if constexpr (requires(B b) { b.createVolumeFromSnapshot(CreateVolumeRequest{}); })
+        t.create_volume_from_snapshot = &createFromSnapshot;
+      if constexpr (requires(B b) { b.cloneVolume(CreateVolumeRequest{}); })
+        t.clone_volume = &cloneVolume;
+      if constexpr (requires(B b) { b.listVolumes(ListRequest{}); })
+        t.list_volumes = &listVolumes;
+      if constexpr (requires(B b) { b.expandVolume(ExpandRequest{}); })
+        t.expand_volume = &expandVolume;
+      if constexpr (requires(B b) { b.getCapacity(CapacityRequest{}); })
+        t.get_capacity = &getCapacity;
+      constexpr bool kSnapshots =
+          requires(B b) { b.createSnapshot(CreateSnapshotRequest{}); } &&
+          requires(B b) { b.deleteSnapshot(SnapshotIdRequest{}); } &&
+          requires(B b) { b.listSnapshots(ListRequest{}); };
+      if constexpr (kSnapshots) {
+        t.create_snapshot = &createSnapshot;
+        t.delete_snapshot = &deleteSnapshot;
+        t.list_snapshots = &listSnapshots;
+      }
+      constexpr bool kFencing = requires(B b) { b.publish(PublishRequest{}); } &&
+                                requires(B b) { b.unpublish(PublishRequest{}); };
+      if constexpr (kFencing) {
+        t.publish = &publish;
+        t.unpublish = &unpublish;
+      }
+      if constexpr (requires(B b) { b.nodeExpand(NodeExpandRequest{}); })
+        t.node_expand = &nodeExpand;
+      if constexpr (requires(B b) { b.volumeCondition(DetachRequest{}); })
+        t.volume_condition = &volumeCondition;
+      return t;
+    }();
+    return &api;
+  }
+};
+
+}  // namespace sdk_detail
+}  // namespace polycsi
+
+#if defined(_WIN32)
+#define POLYCSI_EXPORT __declspec(dllexport)
+#else
+#define POLYCSI_EXPORT __attribute__((visibility("default")))
+#endif
+
+// Emits the plugin's one exported symbol for backend class `BackendClass`.
+#define POLYCSI_PLUGIN(BackendClass)                                               \
+  extern "C" POLYCSI_EXPORT const polycsi_plugin_api* polycsi_plugin_entry(void) { \
+    return ::polycsi::sdk_detail::Exports<BackendClass>::table();                  \
+  }

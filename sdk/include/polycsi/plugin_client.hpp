@@ -1,0 +1,390 @@
+// Host side of the plugin boundary: a typed C++ proxy over a plugin's C function table.
+// Used by the polycsi core (core/plugin_host) and by the SDK's fake host for plugin unit tests.
+// Header-only.
+//
+// THREADING: a PluginInstance may be called from several threads at once, as the ABI allows;
+// the caller (the core) serializes calls per volume.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "polycsi/abi_convert.hpp"
+#include "polycsi/plugin_abi.h"
+#include "polycsi/types.hpp"
+
+namespace polycsi {
+
+// Why a table is unusable, or empty when it can be used. `origin` names the file in messages.
+inline std::string checkPluginTable(const polycsi_plugin_api* api, const std::string& origin) {
+  if (api == nullptr) return origin + ": the entry point returned no function table";
+  if (api->abi_major != POLYCSI_ABI_VERSION_MAJOR || api->abi_minor > POLYCSI_ABI_VERSION_MINOR)
+    return origin + ": plugin ABI " + std::to_string(api->abi_major) + "." +
+           std::to_string(api->abi_minor) + " is incompatible with host ABI " +
+           std::to_string(POLYCSI_ABI_VERSION_MAJOR) + "." +
+           std::to_string(POLYCSI_ABI_VERSION_MINOR) +
+           " (the major must match and the minor must not be newer)";
+  if (api->struct_size < offsetof(polycsi_plugin_api, volume_condition))
+    return origin + ": function table is truncated (" + std::to_string(api->struct_size) +
+           " bytes)";
+  struct Required {
+    const void* fn;
+    const char* name;
+  };
+  const Required required[] = {
+      {reinterpret_cast<const void*>(api->describe), "describe"},
+      {reinterpret_cast<const void*>(api->init), "init"},
+      {reinterpret_cast<const void*>(api->shutdown), "shutdown"},
+      {reinterpret_cast<const void*>(api->create_volume), "create_volume"},
+      {reinterpret_cast<const void*>(api->delete_volume), "delete_volume"},
+      {reinterpret_cast<const void*>(api->get_volume), "get_volume"},
+      {reinterpret_cast<const void*>(api->node_identity), "node_identity"},
+      {reinterpret_cast<const void*>(api->attach), "attach"},
+      {reinterpret_cast<const void*>(api->detach), "detach"},
+  };
+  for (const auto& r : required)
+    if (r.fn == nullptr) return origin + ": required function '" + r.name + "' is missing";
+  if ((api->create_snapshot == nullptr) != (api->delete_snapshot == nullptr) ||
+      (api->create_snapshot == nullptr) != (api->list_snapshots == nullptr))
+    return origin + ": snapshot functions must be all present or all absent";
+  if ((api->publish == nullptr) != (api->unpublish == nullptr))
+    return origin + ": publish and unpublish must be both present or both absent";
+  if (api->describe() == nullptr) return origin + ": describe() returned no descriptor";
+  return {};
+}
+
+// Which optional capabilities a plugin has: derived from non-NULL function pointers.
+struct PluginFeatures {
+  bool restoreSnapshot = false;
+  bool cloneVolume = false;
+  bool listVolumes = false;
+  bool expandVolume = false;
+  bool getCapacity = false;
+  bool snapshots = false;
+  bool fencing = false;
+  bool nodeExpand = false;
+  bool volumeCondition = false;
+
+  static PluginFeatures of(const polycsi_plugin_api* api) {
+    PluginFeatures f;
+    f.restoreSnapshot = api->create_volume_from_snapshot != nullptr;
+    f.cloneVolume = api->clone_volume != nullptr;
+    f.listVolumes = api->list_volumes != nullptr;
+    f.expandVolume = api->expand_volume != nullptr;
+    f.getCapacity = api->get_capacity != nullptr;
+    f.snapshots = api->create_snapshot != nullptr;
+    f.fencing = api->publish != nullptr;
+    f.nodeExpand = api->node_expand != nullptr;
+    f.volumeCondition = api->volume_condition != nullptr;
+    return f;
+  }
+};
+
+// What init needs besides the host services.
+struct InstanceConfig {
+  std::string instanceName;
+  Role role = Role::kAll;
+  StringMap settings;
+  std::string settingsJson = "{}";
+  std::string stateDir;
+  Call call;
+};
+
+// One live backend instance of a plugin. Destroying it calls the plugin's shutdown.
+class PluginInstance {
+ public:
+  PluginInstance(const polycsi_plugin_api* api, polycsi_instance* instance)
+      : api_(api), instance_(instance) {}
+  ~PluginInstance() {
+    if (instance_ != nullptr) api_->shutdown(instance_);
+  }
+  PluginInstance(const PluginInstance&) = delete;
+  PluginInstance& operator=(const PluginInstance&) = delete;
+
+  // Creates an instance through the plugin's init. `host` must outlive the instance.
+  static StatusOr<std::unique_ptr<PluginInstance>> create(const polycsi_plugin_api* api,
+                                                          const polycsi_host_api* host,
+                                                          const InstanceConfig& config) {
+    abi::Arena arena;
+    polycsi_init_request req{abi::fromCall(config.call), arena.str(config.instanceName),
+                             static_cast<polycsi_role>(config.role), arena.kvs(config.settings),
+                             arena.str(config.settingsJson), arena.str(config.stateDir)};
+    polycsi_init_result out{};
+    polycsi_code code = api->init(host, &req, &out);
+    Released release(out.header);
+    if (code != POLYCSI_OK)
+      return statusOf(code, out.header, "init of backend '" + config.instanceName + "'");
+    if (out.instance == nullptr)
+      return Status(Code::kInternal,
+                    "init of backend '" + config.instanceName + "' returned no instance");
+    return std::make_unique<PluginInstance>(api, out.instance);
+  }
+
+  PluginFeatures features() const { return PluginFeatures::of(api_); }
+
+  // ---- controller ----
+  StatusOr<Volume> createVolume(const CreateVolumeRequest& r) const {
+    return createWith(api_->create_volume, r);
+  }
+  StatusOr<Volume> createVolumeFromSnapshot(const CreateVolumeRequest& r) const {
+    if (!api_->create_volume_from_snapshot) return unsupported("restoring a snapshot");
+    return createWith(api_->create_volume_from_snapshot, r);
+  }
+  StatusOr<Volume> cloneVolume(const CreateVolumeRequest& r) const {
+    if (!api_->clone_volume) return unsupported("cloning a volume");
+    return createWith(api_->clone_volume, r);
+  }
+  Status deleteVolume(const VolumeIdRequest& r) const {
+    abi::Arena arena;
+    auto req = volumeIdRequest(arena, r);
+    return statusCall<polycsi_status_result>(
+        [&](polycsi_status_result* out) { return api_->delete_volume(instance_, &req, out); });
+  }
+  StatusOr<Volume> getVolume(const VolumeIdRequest& r) const {
+    abi::Arena arena;
+    auto req = volumeIdRequest(arena, r);
+    return call<polycsi_volume_result, Volume>(
+        [&](polycsi_volume_result* out) { return api_->get_volume(instance_, &req, out); },
+        [](const polycsi_volume_result& out) { return abi::toVolume(out.volume); });
+  }
+  StatusOr<VolumePage> listVolumes(const ListRequest& r) const {
+    if (!api_->list_volumes) return unsupported("listing volumes");
+    abi::Arena arena;
+    auto req = listRequest(arena, r);
+    return call<polycsi_volume_list_result, VolumePage>(
+        [&](polycsi_volume_list_result* out) { return api_->list_volumes(instance_, &req, out); },
+        [](const polycsi_volume_list_result& out) {
+          VolumePage page;
+          for (size_t i = 0; i < out.count; ++i)
+            page.volumes.push_back(abi::toVolume(out.volumes[i]));
+          page.nextToken = abi::toString(out.next_token);
+          return page;
+        });
+  }
+  StatusOr<ExpandResult> expandVolume(const ExpandRequest& r) const {
+    if (!api_->expand_volume) return unsupported("expanding a volume");
+    abi::Arena arena;
+    polycsi_expand_request req{abi::fromCall(r.call), arena.str(r.volumeId), r.requiredBytes,
+                               r.limitBytes, arena.kvs(r.secrets)};
+    return call<polycsi_expand_result, ExpandResult>(
+        [&](polycsi_expand_result* out) { return api_->expand_volume(instance_, &req, out); },
+        [](const polycsi_expand_result& out) {
+          return ExpandResult{out.capacity_bytes, out.node_expansion_required != 0};
+        });
+  }
+  StatusOr<Capacity> getCapacity(const CapacityRequest& r) const {
+    if (!api_->get_capacity) return unsupported("reporting capacity");
+    abi::Arena arena;
+    polycsi_capacity_request req{abi::fromCall(r.call), arena.kvs(r.parameters)};
+    return call<polycsi_capacity_result, Capacity>(
+        [&](polycsi_capacity_result* out) { return api_->get_capacity(instance_, &req, out); },
+        [](const polycsi_capacity_result& out) {
+          return Capacity{out.available_bytes, out.maximum_volume_bytes,
+                          out.minimum_volume_bytes};
+        });
+  }
+  StatusOr<Snapshot> createSnapshot(const CreateSnapshotRequest& r) const {
+    if (!api_->create_snapshot) return unsupported("snapshots");
+    abi::Arena arena;
+    polycsi_create_snapshot_request req{abi::fromCall(r.call), arena.str(r.name),
+                                        arena.str(r.sourceVolumeId), arena.kvs(r.parameters),
+                                        arena.kvs(r.secrets)};
+    return call<polycsi_snapshot_result, Snapshot>(
+        [&](polycsi_snapshot_result* out) {
+          return api_->create_snapshot(instance_, &req, out);
+        },
+        [](const polycsi_snapshot_result& out) { return abi::toSnapshot(out.snapshot); });
+  }
+  Status deleteSnapshot(const SnapshotIdRequest& r) const {
+    if (!api_->delete_snapshot) return unsupported("snapshots").status();
+    abi::Arena arena;
+    polycsi_snapshot_id_request req{abi::fromCall(r.call), arena.str(r.snapshotId),
+                                    arena.kvs(r.secrets)};
+    return statusCall<polycsi_status_result>([&](polycsi_status_result* out) {
+      return api_->delete_snapshot(instance_, &req, out);
+    });
+  }
+  StatusOr<SnapshotPage> listSnapshots(const ListRequest& r) const {
+    if (!api_->list_snapshots) return unsupported("snapshots");
+    abi::Arena arena;
+    auto req = listRequest(arena, r);
+    return call<polycsi_snapshot_list_result, SnapshotPage>(
+        [&](polycsi_snapshot_list_result* out) {
+          return api_->list_snapshots(instance_, &req, out);
+        },
+        [](const polycsi_snapshot_list_result& out) {
+          SnapshotPage page;
+          for (size_t i = 0; i < out.count; ++i)
+            page.snapshots.push_back(abi::toSnapshot(out.snapshots[i]));
+          page.nextToken = abi::toString(out.next_token);
+          return page;
+        });
+  }
+  // Storage-level fencing. Without fencing support these succeed with nothing to do.
+  StatusOr<StringMap> publish(const PublishRequest& r) const {
+    if (!api_->publish) return StringMap{};
+    abi::Arena arena;
+    auto req = publishRequest(arena, r);
+    return call<polycsi_publish_result, StringMap>(
+        [&](polycsi_publish_result* out) { return api_->publish(instance_, &req, out); },
+        [](const polycsi_publish_result& out) { return abi::toMap(out.publish_context); });
+  }
+  Status unpublish(const PublishRequest& r) const {
+    if (!api_->unpublish) return Status::ok();
+    abi::Arena arena;
+    auto req = publishRequest(arena, r);
+    return statusCall<polycsi_status_result>(
+        [&](polycsi_status_result* out) { return api_->unpublish(instance_, &req, out); });
+  }
+
+  // ---- node ----
+  StatusOr<std::string> nodeIdentity(const Call& c) const {
+    polycsi_call req = abi::fromCall(c);
+    return call<polycsi_node_identity_result, std::string>(
+        [&](polycsi_node_identity_result* out) {
+          return api_->node_identity(instance_, &req, out);
+        },
+        [](const polycsi_node_identity_result& out) { return abi::toString(out.identity); });
+  }
+  StatusOr<Attachment> attach(const AttachRequest& r) const {
+    abi::Arena arena;
+    polycsi_attach_request req{abi::fromCall(r.call),
+                               arena.str(r.volumeId),
+                               static_cast<polycsi_volume_mode>(r.volumeMode),
+                               r.readonly ? 1 : 0,
+                               arena.kvs(r.volumeContext),
+                               arena.kvs(r.publishContext),
+                               arena.kvs(r.secrets),
+                               arena.str(r.stagingPath)};
+    return call<polycsi_attach_result, Attachment>(
+        [&](polycsi_attach_result* out) { return api_->attach(instance_, &req, out); },
+        [](const polycsi_attach_result& out) {
+          Attachment a;
+          a.kind = static_cast<Attachment::Kind>(out.kind);
+          a.devicePath = abi::toString(out.device_path);
+          a.mountSource = abi::toString(out.mount_source);
+          a.fsType = abi::toString(out.fs_type);
+          a.mountOptions = abi::toStrings(out.mount_options);
+          return a;
+        });
+  }
+  Status detach(const DetachRequest& r) const {
+    abi::Arena arena;
+    auto req = detachRequest(arena, r);
+    return statusCall<polycsi_status_result>(
+        [&](polycsi_status_result* out) { return api_->detach(instance_, &req, out); });
+  }
+  Status nodeExpand(const NodeExpandRequest& r) const {
+    if (!api_->node_expand) return Status::ok();  // nothing to do on the node's device
+    abi::Arena arena;
+    polycsi_node_expand_request req{abi::fromCall(r.call), arena.str(r.volumeId),
+                                    r.requiredBytes, arena.str(r.devicePath)};
+    return statusCall<polycsi_status_result>(
+        [&](polycsi_status_result* out) { return api_->node_expand(instance_, &req, out); });
+  }
+  // Health of an attached volume; healthy when the plugin cannot tell.
+  StatusOr<VolumeCondition> volumeCondition(const DetachRequest& r) const {
+    if (!api_->volume_condition) return VolumeCondition{};
+    abi::Arena arena;
+    auto req = detachRequest(arena, r);
+    return call<polycsi_condition_result, VolumeCondition>(
+        [&](polycsi_condition_result* out) {
+          return api_->volume_condition(instance_, &req, out);
+        },
+        [](const polycsi_condition_result& out) {
+          return VolumeCondition{out.abnormal != 0, abi::toString(out.header.message)};
+        });
+  }
+
+ private:
+  // Releases a result's plugin memory when it goes out of scope.
+  struct Released {
+    explicit Released(polycsi_result_header& h) : header(h) {}
+    ~Released() {
+      if (header.release != nullptr) header.release(header.owner);
+    }
+    polycsi_result_header& header;
+  };
+
+  static Status statusOf(polycsi_code code, const polycsi_result_header& h,
+                         const std::string& what) {
+    std::string message = abi::toString(h.message);
+    if (message.empty()) message = what + " failed with " + codeName(static_cast<Code>(code));
+    auto c = static_cast<Code>(code);
+    if (code < POLYCSI_OK || code > POLYCSI_UNAVAILABLE || c == Code::kOk) c = Code::kInternal;
+    return Status(c, message);
+  }
+
+  template <typename CResult, typename T, typename Invoke, typename Convert>
+  StatusOr<T> call(Invoke&& invoke, Convert&& convert) const {
+    CResult out{};
+    polycsi_code code = invoke(&out);
+    Released release(out.header);
+    if (code != POLYCSI_OK) return statusOf(code, out.header, "plugin call");
+    return convert(out);
+  }
+
+  template <typename CResult, typename Invoke>
+  Status statusCall(Invoke&& invoke) const {
+    CResult out{};
+    polycsi_code code = invoke(&out);
+    Released release(out.header);
+    if (code != POLYCSI_OK) return statusOf(code, out.header, "plugin call");
+    return Status::ok();
+  }
+
+  template <typename Fn>
+  StatusOr<Volume> createWith(Fn fn, const CreateVolumeRequest& r) const {
+    abi::Arena arena;
+    polycsi_create_volume_request req{abi::fromCall(r.call),
+                                      arena.str(r.name),
+                                      r.requiredBytes,
+                                      r.limitBytes,
+                                      static_cast<polycsi_volume_mode>(r.volumeMode),
+                                      arena.kvs(r.parameters),
+                                      arena.kvs(r.secrets),
+                                      arena.str(r.sourceId)};
+    return call<polycsi_volume_result, Volume>(
+        [&](polycsi_volume_result* out) { return fn(instance_, &req, out); },
+        [](const polycsi_volume_result& out) { return abi::toVolume(out.volume); });
+  }
+
+  static polycsi_volume_id_request volumeIdRequest(abi::Arena& arena, const VolumeIdRequest& r) {
+    return polycsi_volume_id_request{abi::fromCall(r.call), arena.str(r.volumeId),
+                                     arena.kvs(r.secrets)};
+  }
+  static polycsi_list_request listRequest(abi::Arena& arena, const ListRequest& r) {
+    return polycsi_list_request{abi::fromCall(r.call), r.maxEntries, arena.str(r.startingToken),
+                                arena.str(r.sourceVolumeId), arena.str(r.snapshotId)};
+  }
+  static polycsi_publish_request publishRequest(abi::Arena& arena, const PublishRequest& r) {
+    return polycsi_publish_request{abi::fromCall(r.call),        arena.str(r.volumeId),
+                                   arena.str(r.nodeName),        arena.str(r.nodeIdentity),
+                                   r.readonly ? 1 : 0,           arena.kvs(r.volumeContext),
+                                   arena.kvs(r.secrets)};
+  }
+  static polycsi_detach_request detachRequest(abi::Arena& arena, const DetachRequest& r) {
+    return polycsi_detach_request{abi::fromCall(r.call), arena.str(r.volumeId),
+                                  arena.str(r.stagingPath)};
+  }
+  struct Unsupported {
+    Status s;
+    template <typename T>
+    operator StatusOr<T>() const {  // NOLINT: converts to any StatusOr
+      return s;
+    }
+    Status status() const { return s; }
+  };
+  static Unsupported unsupported(const char* what) {
+    return Unsupported{Status(Code::kUnimplemented,
+                              std::string("this backend does not support ") + what)};
+  }
+
+  const polycsi_plugin_api* api_;
+  polycsi_instance* instance_;
+};
+
+}  // namespace polycsi

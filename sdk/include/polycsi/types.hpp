@@ -1,0 +1,398 @@
+// C++ vocabulary of the polycsi plugin SDK: status codes, errors and the request/result types
+// that mirror plugin_abi.h. Header-only; used by plugins (through plugin.hpp) and by hosts
+// (through plugin_client.hpp). No type here crosses the .so boundary: only the C structs do.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "polycsi/plugin_abi.h"
+
+namespace polycsi {
+
+// Same values as gRPC status codes and polycsi_code.
+enum class Code : int {
+  kOk = POLYCSI_OK,
+  kCancelled = POLYCSI_CANCELLED,
+  kUnknown = POLYCSI_UNKNOWN,
+  kInvalidArgument = POLYCSI_INVALID_ARGUMENT,
+  kDeadlineExceeded = POLYCSI_DEADLINE_EXCEEDED,
+  kNotFound = POLYCSI_NOT_FOUND,
+  kAlreadyExists = POLYCSI_ALREADY_EXISTS,
+  kPermissionDenied = POLYCSI_PERMISSION_DENIED,
+  kResourceExhausted = POLYCSI_RESOURCE_EXHAUSTED,
+  kFailedPrecondition = POLYCSI_FAILED_PRECONDITION,
+  kAborted = POLYCSI_ABORTED,
+  kOutOfRange = POLYCSI_OUT_OF_RANGE,
+  kUnimplemented = POLYCSI_UNIMPLEMENTED,
+  kInternal = POLYCSI_INTERNAL,
+  kUnavailable = POLYCSI_UNAVAILABLE,
+};
+
+// Upper-case gRPC name of a code, e.g. "FAILED_PRECONDITION".
+inline const char* codeName(Code code) {
+  switch (code) {
+    case Code::kOk: return "OK";
+    case Code::kCancelled: return "CANCELLED";
+    case Code::kUnknown: return "UNKNOWN";
+    case Code::kInvalidArgument: return "INVALID_ARGUMENT";
+    case Code::kDeadlineExceeded: return "DEADLINE_EXCEEDED";
+    case Code::kNotFound: return "NOT_FOUND";
+    case Code::kAlreadyExists: return "ALREADY_EXISTS";
+    case Code::kPermissionDenied: return "PERMISSION_DENIED";
+    case Code::kResourceExhausted: return "RESOURCE_EXHAUSTED";
+    case Code::kFailedPrecondition: return "FAILED_PRECONDITION";
+    case Code::kAborted: return "ABORTED";
+    case Code::kOutOfRange: return "OUT_OF_RANGE";
+    case Code::kUnimplemented: return "UNIMPLEMENTED";
+    case Code::kInternal: return "INTERNAL";
+    case Code::kUnavailable: return "UNAVAILABLE";
+  }
+  return "UNKNOWN";
+}
+
+// An outcome: a code and a message a user can act on.
+class Status {
+ public:
+  Status() = default;
+  Status(Code code, std::string message) : code_(code), message_(std::move(message)) {}
+  static Status ok() { return {}; }
+
+  bool isOk() const { return code_ == Code::kOk; }
+  Code code() const { return code_; }
+  const std::string& message() const { return message_; }
+  // "CODE: message", for logs and errors.
+  std::string toString() const { return std::string(codeName(code_)) + ": " + message_; }
+
+ private:
+  Code code_ = Code::kOk;
+  std::string message_;
+};
+
+// A value or the Status that explains why there is none.
+template <typename T>
+class StatusOr {
+ public:
+  StatusOr(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  StatusOr(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
+    if (status_.isOk()) throw std::logic_error("StatusOr built from an OK status without value");
+  }
+  bool isOk() const { return value_.has_value(); }
+  const Status& status() const { return status_; }
+  T& value() & { return checked(); }
+  const T& value() const& { return const_cast<StatusOr*>(this)->checked(); }
+  T&& value() && { return std::move(checked()); }
+  T& operator*() & { return checked(); }
+  const T& operator*() const& { return const_cast<StatusOr*>(this)->checked(); }
+  T* operator->() { return &checked(); }
+  const T* operator->() const { return &const_cast<StatusOr*>(this)->checked(); }
+
+ private:
+  T& checked() {
+    if (!value_) throw std::logic_error("StatusOr has no value: " + status_.toString());
+    return *value_;
+  }
+  Status status_;
+  std::optional<T> value_;
+};
+
+// Thrown by plugin code to return a specific code; the SDK's export layer turns it (and any
+// other exception) into a polycsi_code plus message at the boundary.
+class Error : public std::runtime_error {
+ public:
+  Error(Code code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  Code code() const { return code_; }
+  Status status() const { return Status(code_, what()); }
+
+ private:
+  Code code_;
+};
+
+using StringMap = std::map<std::string, std::string>;
+
+enum class AccessMode : int {
+  kUnknown = POLYCSI_ACCESS_UNKNOWN,
+  kSingleNodeWriter = POLYCSI_ACCESS_SINGLE_NODE_WRITER,
+  kSingleNodeReaderOnly = POLYCSI_ACCESS_SINGLE_NODE_READER_ONLY,
+  kMultiNodeReaderOnly = POLYCSI_ACCESS_MULTI_NODE_READER_ONLY,
+  kMultiNodeSingleWriter = POLYCSI_ACCESS_MULTI_NODE_SINGLE_WRITER,
+  kMultiNodeMultiWriter = POLYCSI_ACCESS_MULTI_NODE_MULTI_WRITER,
+  kSingleNodeSingleWriter = POLYCSI_ACCESS_SINGLE_NODE_SINGLE_WRITER,
+  kSingleNodeMultiWriter = POLYCSI_ACCESS_SINGLE_NODE_MULTI_WRITER,
+};
+
+enum class VolumeMode : int {
+  kBlock = POLYCSI_VOLUME_MODE_BLOCK,
+  kFilesystem = POLYCSI_VOLUME_MODE_FILESYSTEM,
+};
+
+enum class AttachSemantics : int {
+  kUnsupported = POLYCSI_ATTACH_UNSUPPORTED,
+  kExclusive = POLYCSI_ATTACH_EXCLUSIVE,
+  kShared = POLYCSI_ATTACH_SHARED,
+  kMigrationWindow = POLYCSI_ATTACH_MIGRATION_WINDOW,
+};
+
+inline const char* accessModeName(AccessMode mode) {
+  switch (mode) {
+    case AccessMode::kUnknown: return "UNKNOWN";
+    case AccessMode::kSingleNodeWriter: return "SINGLE_NODE_WRITER";
+    case AccessMode::kSingleNodeReaderOnly: return "SINGLE_NODE_READER_ONLY";
+    case AccessMode::kMultiNodeReaderOnly: return "MULTI_NODE_READER_ONLY";
+    case AccessMode::kMultiNodeSingleWriter: return "MULTI_NODE_SINGLE_WRITER";
+    case AccessMode::kMultiNodeMultiWriter: return "MULTI_NODE_MULTI_WRITER";
+    case AccessMode::kSingleNodeSingleWriter: return "SINGLE_NODE_SINGLE_WRITER";
+    case AccessMode::kSingleNodeMultiWriter: return "SINGLE_NODE_MULTI_WRITER";
+  }
+  return "UNKNOWN";
+}
+
+inline const char* volumeModeName(VolumeMode mode) {
+  return mode == VolumeMode::kBlock ? "block" : "filesystem";
+}
+
+inline const char* semanticsName(AttachSemantics s) {
+  switch (s) {
+    case AttachSemantics::kUnsupported: return "unsupported";
+    case AttachSemantics::kExclusive: return "exclusive";
+    case AttachSemantics::kShared: return "shared";
+    case AttachSemantics::kMigrationWindow: return "migration_window";
+  }
+  return "unsupported";
+}
+
+struct Capability {
+  AccessMode accessMode;
+  VolumeMode volumeMode;
+  AttachSemantics semantics;
+  std::string reason;  // why unsupported; empty otherwise
+};
+
+enum class SettingKind : int {
+  kString = POLYCSI_SETTING_STRING,
+  kInteger = POLYCSI_SETTING_INTEGER,
+  kBoolean = POLYCSI_SETTING_BOOLEAN,
+  kStructured = POLYCSI_SETTING_STRUCTURED,
+};
+
+struct SettingSpec {
+  std::string name;
+  SettingKind kind = SettingKind::kString;
+  bool required = false;
+  bool secret = false;
+  std::string description;
+};
+
+struct Descriptor {
+  std::string name;
+  std::string version;
+  std::string description;
+  std::string metricsPrefix;
+  std::vector<Capability> capabilities;
+  std::vector<SettingSpec> settings;
+  std::vector<SettingSpec> parameters;
+
+  // The semantics of one (access mode, volume mode) pair; unsupported when absent.
+  AttachSemantics semanticsFor(AccessMode access, VolumeMode volume) const {
+    for (const auto& c : capabilities)
+      if (c.accessMode == access && c.volumeMode == volume) return c.semantics;
+    return AttachSemantics::kUnsupported;
+  }
+  // The author's reason for an unsupported pair, or a generic one.
+  std::string unsupportedReason(AccessMode access, VolumeMode volume) const {
+    for (const auto& c : capabilities)
+      if (c.accessMode == access && c.volumeMode == volume && !c.reason.empty()) return c.reason;
+    return std::string("plugin ") + name + " does not support " + accessModeName(access) +
+           " with volume mode " + volumeModeName(volume);
+  }
+};
+
+// Per-call context: a deadline and a cancellation flag, both set by the host.
+struct Call {
+  std::chrono::milliseconds timeout{30000};
+  const volatile int32_t* cancelled = nullptr;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+
+  std::chrono::steady_clock::time_point deadline() const { return start + timeout; }
+  std::chrono::milliseconds remaining() const {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline() - std::chrono::steady_clock::now());
+    return left.count() > 0 ? left : std::chrono::milliseconds(0);
+  }
+  bool isCancelled() const { return cancelled != nullptr && *cancelled != 0; }
+  // Throws DEADLINE_EXCEEDED or CANCELLED when the call should stop now.
+  void checkpoint(const std::string& what) const {
+    if (isCancelled()) throw Error(Code::kCancelled, what + ": cancelled");
+    if (remaining().count() == 0) throw Error(Code::kDeadlineExceeded, what + ": timed out");
+  }
+};
+
+struct Volume {
+  std::string id;  // backend-local
+  int64_t capacityBytes = 0;
+  StringMap context;
+  std::string sourceSnapshotId;
+  std::string sourceVolumeId;
+};
+
+struct CreateVolumeRequest {
+  Call call;
+  std::string name;
+  int64_t requiredBytes = 0;
+  int64_t limitBytes = 0;
+  VolumeMode volumeMode = VolumeMode::kFilesystem;
+  StringMap parameters;
+  StringMap secrets;
+  std::string sourceId;  // snapshot (restore) or volume (clone), backend-local
+};
+
+struct VolumeIdRequest {
+  Call call;
+  std::string volumeId;
+  StringMap secrets;
+};
+
+struct ExpandRequest {
+  Call call;
+  std::string volumeId;
+  int64_t requiredBytes = 0;
+  int64_t limitBytes = 0;
+  StringMap secrets;
+};
+
+struct ExpandResult {
+  int64_t capacityBytes = 0;
+  bool nodeExpansionRequired = false;
+};
+
+struct CapacityRequest {
+  Call call;
+  StringMap parameters;
+};
+
+struct Capacity {
+  int64_t availableBytes = 0;
+  int64_t maximumVolumeBytes = 0;
+  int64_t minimumVolumeBytes = 0;
+};
+
+struct ListRequest {
+  Call call;
+  int32_t maxEntries = 0;
+  std::string startingToken;
+  std::string sourceVolumeId;
+  std::string snapshotId;
+};
+
+struct VolumePage {
+  std::vector<Volume> volumes;
+  std::string nextToken;
+};
+
+struct Snapshot {
+  std::string id;
+  std::string sourceVolumeId;
+  int64_t sizeBytes = 0;
+  int64_t creationTimeUnixNs = 0;
+  bool readyToUse = true;
+};
+
+struct SnapshotPage {
+  std::vector<Snapshot> snapshots;
+  std::string nextToken;
+};
+
+struct CreateSnapshotRequest {
+  Call call;
+  std::string name;
+  std::string sourceVolumeId;
+  StringMap parameters;
+  StringMap secrets;
+};
+
+struct SnapshotIdRequest {
+  Call call;
+  std::string snapshotId;
+  StringMap secrets;
+};
+
+struct PublishRequest {
+  Call call;
+  std::string volumeId;
+  std::string nodeName;
+  std::string nodeIdentity;
+  bool readonly = false;
+  StringMap volumeContext;
+  StringMap secrets;
+};
+
+struct AttachRequest {
+  Call call;
+  std::string volumeId;
+  VolumeMode volumeMode = VolumeMode::kFilesystem;
+  bool readonly = false;
+  StringMap volumeContext;
+  StringMap publishContext;
+  StringMap secrets;
+  std::string stagingPath;
+};
+
+// What attach made available: a block device, or a mount source for the core to mount.
+struct Attachment {
+  enum class Kind { kBlockDevice = POLYCSI_ATTACHMENT_BLOCK_DEVICE,
+                    kMountSource = POLYCSI_ATTACHMENT_MOUNT_SOURCE };
+  Kind kind = Kind::kBlockDevice;
+  std::string devicePath;
+  std::string mountSource;
+  std::string fsType;
+  std::vector<std::string> mountOptions;
+
+  static Attachment blockDevice(std::string path) {
+    Attachment a;
+    a.kind = Kind::kBlockDevice;
+    a.devicePath = std::move(path);
+    return a;
+  }
+  static Attachment mount(std::string source, std::string fsType,
+                          std::vector<std::string> options) {
+    Attachment a;
+    a.kind = Kind::kMountSource;
+    a.mountSource = std::move(source);
+    a.fsType = std::move(fsType);
+    a.mountOptions = std::move(options);
+    return a;
+  }
+};
+
+struct DetachRequest {
+  Call call;
+  std::string volumeId;
+  std::string stagingPath;
+};
+
+struct NodeExpandRequest {
+  Call call;
+  std::string volumeId;
+  int64_t requiredBytes = 0;
+  std::string devicePath;
+};
+
+struct VolumeCondition {
+  bool abnormal = false;
+  std::string message;
+};
+
+enum class Role : int {
+  kController = POLYCSI_ROLE_CONTROLLER,
+  kNode = POLYCSI_ROLE_NODE,
+  kAll = POLYCSI_ROLE_ALL,
+};
+
+}  // namespace polycsi
