@@ -61,7 +61,9 @@ DriverConfig loadConfigFile(const std::string& path);
 std::vector<std::string> checkBackendSettings(const DriverConfig& config, size_t index,
                                               const Descriptor& descriptor);
 
-// The values of every setting a descriptor marks secret, across all backends (for redaction).
+// The values of every setting the descriptor marks secret in backends[index].settings, for
+// redaction in logs; for a structured secret setting, every scalar inside it. Empty values are
+// left out.
 std::vector<std::string> secretValues(const DriverConfig& config, size_t index,
                                       const Descriptor& descriptor);
 

@@ -26,6 +26,9 @@ class PluginMetricsSink {
 // One configured backend: its name, its plugin and the live instance.
 class Backend {
  public:
+  // Out of line: HostContext is complete only in backend_registry.cc.
+  ~Backend();
+
   const std::string& name() const { return name_; }
   const LoadedPlugin& plugin() const { return *plugin_; }
   const Descriptor& descriptor() const { return plugin_->descriptor(); }

@@ -47,12 +47,26 @@ std::string defaultPluginDir();
 // misses a required function or has an invalid descriptor.
 StatusOr<std::shared_ptr<LoadedPlugin>> loadPlugin(const std::string& path);
 
+// Why a plugin's descriptor is unusable, or empty when it is sane: the name matches
+// [a-z0-9_]+ and equals `expectedName` (the name its file carries), the metrics prefix matches
+// [a-z_][a-z0-9_]*, every capability has a known access mode (1..7), volume mode and
+// semantics, no (access mode, volume mode) pair appears twice, migration_window is declared
+// only for block volumes, and setting/parameter specs have unique names and known kinds.
+// The message does not name the file; loadPlugin adds it. Pure function; thread-safe.
+std::string checkDescriptor(const polycsi_descriptor& descriptor, const std::string& expectedName);
+
+// The plugin name a file name carries ("polycsi_<name>.so" -> "<name>"), or empty when the
+// file name does not have that form.
+std::string pluginNameOfFile(const std::string& path);
+
 // Every polycsi_*.so in a directory, loaded or with the reason it was refused.
 struct DiscoveredPlugin {
   std::string path;
   std::shared_ptr<LoadedPlugin> plugin;  // null when refused
   std::string error;
 };
+// Sorted by path. When the directory cannot be read, one entry whose path is the directory and
+// whose error says why.
 std::vector<DiscoveredPlugin> discoverPlugins(const std::string& pluginDir);
 
 }  // namespace polycsi::plugin_host

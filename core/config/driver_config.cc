@@ -1,0 +1,218 @@
+// Parsing and structural checks of the driver configuration file.
+#include "config/driver_config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "config/yaml_to_json.hpp"
+#include "volume/volume_id.hpp"
+
+namespace polycsi::config {
+namespace {
+
+const std::vector<std::string> kTopLevelKeys = {"driver_name", "plugin_dir", "state_path",
+                                                "backends"};
+const std::vector<std::string> kBackendKeys = {"name", "plugin", "default", "settings"};
+
+// CSI: at most 63 characters, alphanumerics at both ends, dashes, dots and alphanumerics
+// between.
+constexpr size_t kMaxDriverNameBytes = 63;
+
+[[noreturn]] void fail(const std::string& path, const std::string& what) {
+  throw ConfigError(path + ": " + what);
+}
+
+std::string join(const std::vector<std::string>& items, const std::string& separator) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += separator;
+    out += item;
+  }
+  return out;
+}
+
+std::string child(const std::string& prefix, const std::string& key) {
+  return prefix.empty() ? key : prefix + "." + key;
+}
+
+// Refuses keys outside `allowed`, duplicate keys and non-scalar keys of a map node.
+void checkKeys(const YAML::Node& map, const std::string& prefix,
+               const std::vector<std::string>& allowed) {
+  std::set<std::string> seen;
+  for (const auto& entry : map) {
+    if (!entry.first.IsScalar())
+      fail(prefix.empty() ? "configuration" : prefix, "keys must be plain names");
+    const std::string key = entry.first.Scalar();
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
+      fail(child(prefix, key), "unknown key (expected one of: " + join(allowed, ", ") + ")");
+    if (!seen.insert(key).second) fail(child(prefix, key), "given more than once");
+  }
+}
+
+// The text of a scalar node, refusing lists, maps and empty values.
+std::string scalarAt(const YAML::Node& node, const std::string& path) {
+  if (node.IsNull()) fail(path, "has no value");
+  if (!node.IsScalar()) fail(path, "must be a single value, not a list or map");
+  return node.Scalar();
+}
+
+bool booleanAt(const YAML::Node& node, const std::string& path) {
+  std::string text = scalarAt(node, path);
+  if (text == "true") return true;
+  if (text == "false") return false;
+  fail(path, "must be true or false, got '" + text + "'");
+}
+
+bool isValidPluginName(const std::string& name) {
+  if (name.empty()) return false;
+  for (char c : name)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  return true;
+}
+
+bool isValidDriverName(const std::string& name) {
+  auto alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  };
+  if (name.empty() || name.size() > kMaxDriverNameBytes) return false;
+  if (!alnum(name.front()) || !alnum(name.back())) return false;
+  for (char c : name)
+    if (!alnum(c) && c != '-' && c != '.') return false;
+  return true;
+}
+
+std::string absolutePathAt(const YAML::Node& node, const std::string& path) {
+  std::string text = scalarAt(node, path);
+  if (text.empty() || text.front() != '/')
+    fail(path, "must be an absolute path, got '" + text + "'");
+  return text;
+}
+
+void parseSettings(const YAML::Node& node, const std::string& path, BackendConfig& backend) {
+  if (!node || node.IsNull()) return;  // `settings:` with nothing is an empty map
+  if (!node.IsMap()) fail(path, "must be a map of setting names to values");
+  std::set<std::string> seen;
+  for (const auto& entry : node) {
+    if (!entry.first.IsScalar() || entry.first.Scalar().empty())
+      fail(path, "setting names must be plain, non-empty text");
+    const std::string key = entry.first.Scalar();
+    const std::string keyPath = path + "." + key;
+    if (!seen.insert(key).second) fail(keyPath, "given more than once");
+    const YAML::Node& value = entry.second;
+    if (value.IsSequence() || value.IsMap()) {
+      backend.structuredKeys.push_back(key);
+    } else {
+      backend.settings[key] = scalarAt(value, keyPath);
+    }
+  }
+  backend.settingsJson = yamlToJson(node).dump();
+}
+
+BackendConfig parseBackend(const YAML::Node& node, const std::string& path) {
+  if (!node.IsMap()) fail(path, "must be a map with name, plugin and settings");
+  checkKeys(node, path, kBackendKeys);
+  BackendConfig backend;
+  const YAML::Node name = node["name"];
+  if (!name) fail(path + ".name", "required");
+  backend.name = scalarAt(name, path + ".name");
+  if (!volume::isValidBackendName(backend.name))
+    fail(path + ".name",
+         "must match [a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?, got '" + backend.name + "'");
+  const YAML::Node plugin = node["plugin"];
+  if (!plugin) fail(path + ".plugin", "required");
+  backend.plugin = scalarAt(plugin, path + ".plugin");
+  if (!isValidPluginName(backend.plugin))
+    fail(path + ".plugin", "must match [a-z0-9_]+, got '" + backend.plugin + "'");
+  if (const YAML::Node isDefault = node["default"])
+    backend.isDefault = booleanAt(isDefault, path + ".default");
+  parseSettings(node["settings"], path + ".settings", backend);
+  return backend;
+}
+
+void parseBackends(const YAML::Node& node, DriverConfig& config) {
+  if (!node || node.IsNull() || (node.IsSequence() && node.size() == 0))
+    fail("backends", "at least one backend is required");
+  if (!node.IsSequence()) fail("backends", "must be a list of backends");
+  std::vector<std::string> defaults;
+  for (size_t i = 0; i < node.size(); ++i) {
+    const std::string path = "backends[" + std::to_string(i) + "]";
+    BackendConfig backend = parseBackend(node[i], path);
+    if (config.find(backend.name) != nullptr)
+      fail(path + ".name", "duplicate '" + backend.name + "'");
+    if (backend.isDefault) defaults.push_back(backend.name);
+    config.backends.push_back(std::move(backend));
+  }
+  if (defaults.size() > 1) fail("backends", "more than one default (" + join(defaults, ", ") + ")");
+}
+
+}  // namespace
+
+const BackendConfig* DriverConfig::find(const std::string& name) const {
+  for (const auto& backend : backends)
+    if (backend.name == name) return &backend;
+  return nullptr;
+}
+
+const BackendConfig* DriverConfig::defaultBackend() const {
+  for (const auto& backend : backends)
+    if (backend.isDefault) return &backend;
+  return backends.size() == 1 ? &backends.front() : nullptr;
+}
+
+DriverConfig parseConfig(const std::string& yamlText) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yamlText);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(std::string("invalid YAML: ") + e.what());
+  }
+  if (!root || root.IsNull()) throw ConfigError("configuration: is empty");
+  if (!root.IsMap()) throw ConfigError("configuration: must be a map of settings");
+  try {
+    checkKeys(root, "", kTopLevelKeys);
+    DriverConfig config;
+    if (const YAML::Node name = root["driver_name"]) {
+      config.driverName = scalarAt(name, "driver_name");
+      if (!isValidDriverName(config.driverName))
+        fail("driver_name", "must be at most 63 characters of [A-Za-z0-9.-], alphanumeric at "
+                            "both ends, got '" + config.driverName + "'");
+    }
+    if (const YAML::Node dir = root["plugin_dir"])
+      config.pluginDir = absolutePathAt(dir, "plugin_dir");
+    const YAML::Node state = root["state_path"];
+    if (!state) fail("state_path", "required");
+    config.statePath = absolutePathAt(state, "state_path");
+    parseBackends(root["backends"], config);
+    return config;
+  } catch (const YAML::Exception& e) {
+    // Structural surprises yaml-cpp detects while we walk the tree (e.g. aliases to nothing).
+    throw ConfigError(std::string("invalid configuration: ") + e.what());
+  }
+}
+
+DriverConfig loadConfigFile(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw ConfigError(path + ": cannot be read: it is a directory");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path + ": cannot be read: " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw ConfigError(path + ": cannot be read: " + std::strerror(errno));
+  try {
+    return parseConfig(text.str());
+  } catch (const ConfigError& e) {
+    throw ConfigError(path + ": " + e.what());
+  }
+}
+
+}  // namespace polycsi::config

@@ -1,0 +1,95 @@
+// Sanity checks of a plugin's self-description before the core relies on it.
+#include <set>
+#include <string>
+#include <utility>
+
+#include "plugin_host/plugin_loader.hpp"
+#include "polycsi/abi_convert.hpp"
+
+namespace polycsi::plugin_host {
+namespace {
+
+bool isLowerAlnumOrUnderscore(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+bool isValidPluginName(const std::string& name) {
+  if (name.empty()) return false;
+  for (char c : name)
+    if (!isLowerAlnumOrUnderscore(c)) return false;
+  return true;
+}
+
+bool isValidMetricsPrefix(const std::string& prefix) {
+  if (prefix.empty() || (prefix.front() >= '0' && prefix.front() <= '9')) return false;
+  for (char c : prefix)
+    if (!isLowerAlnumOrUnderscore(c)) return false;
+  return true;
+}
+
+std::string checkCapabilities(const polycsi_descriptor& d) {
+  if (d.capability_count > 0 && d.capabilities == nullptr)
+    return "descriptor lists " + std::to_string(d.capability_count) +
+           " capabilities but no array";
+  std::set<std::pair<int, int>> seen;
+  for (size_t i = 0; i < d.capability_count; ++i) {
+    const polycsi_capability& c = d.capabilities[i];
+    const std::string where = "capability[" + std::to_string(i) + "]";
+    const int access = static_cast<int>(c.access_mode);
+    const int volume = static_cast<int>(c.volume_mode);
+    const int semantics = static_cast<int>(c.semantics);
+    if (access < POLYCSI_ACCESS_SINGLE_NODE_WRITER ||
+        access > POLYCSI_ACCESS_SINGLE_NODE_MULTI_WRITER)
+      return where + ": access mode " + std::to_string(access) + " is not one of 1..7";
+    if (volume != POLYCSI_VOLUME_MODE_BLOCK && volume != POLYCSI_VOLUME_MODE_FILESYSTEM)
+      return where + ": volume mode " + std::to_string(volume) + " is not 0 (block) or 1 (filesystem)";
+    if (semantics < POLYCSI_ATTACH_UNSUPPORTED || semantics > POLYCSI_ATTACH_MIGRATION_WINDOW)
+      return where + ": attach semantics " + std::to_string(semantics) + " is not one of 0..3";
+    const std::string pair = std::string(accessModeName(static_cast<AccessMode>(access))) +
+                             " with volume mode " +
+                             volumeModeName(static_cast<VolumeMode>(volume));
+    if (!seen.emplace(access, volume).second) return where + ": " + pair + " is declared twice";
+    if (semantics == POLYCSI_ATTACH_MIGRATION_WINDOW && volume != POLYCSI_VOLUME_MODE_BLOCK)
+      return where + ": migration_window is only allowed for block volumes, not " + pair;
+  }
+  return {};
+}
+
+std::string checkSpecs(const polycsi_setting_spec* specs, size_t count, const char* what) {
+  if (count > 0 && specs == nullptr)
+    return std::string("descriptor lists ") + std::to_string(count) + " " + what +
+           " but no array";
+  std::set<std::string> names;
+  for (size_t i = 0; i < count; ++i) {
+    const std::string name = abi::toString(specs[i].name);
+    const std::string where = std::string(what) + "[" + std::to_string(i) + "]";
+    if (name.empty()) return where + ": name is empty";
+    if (!names.insert(name).second) return where + ": '" + name + "' is declared twice";
+    const int kind = static_cast<int>(specs[i].kind);
+    if (kind < POLYCSI_SETTING_STRING || kind > POLYCSI_SETTING_STRUCTURED)
+      return where + " '" + name + "': kind " + std::to_string(kind) + " is not one of 0..3";
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string checkDescriptor(const polycsi_descriptor& descriptor,
+                            const std::string& expectedName) {
+  const std::string name = abi::toString(descriptor.name);
+  if (!isValidPluginName(name))
+    return "descriptor name '" + name + "' must match [a-z0-9_]+";
+  if (name != expectedName)
+    return "descriptor name '" + name + "' does not match the file's plugin name '" +
+           expectedName + "'";
+  const std::string prefix = abi::toString(descriptor.metrics_prefix);
+  if (!isValidMetricsPrefix(prefix))
+    return "metrics prefix '" + prefix + "' must match [a-z_][a-z0-9_]*";
+  if (auto problem = checkCapabilities(descriptor); !problem.empty()) return problem;
+  if (auto problem = checkSpecs(descriptor.settings, descriptor.setting_count, "settings");
+      !problem.empty())
+    return problem;
+  return checkSpecs(descriptor.parameters, descriptor.parameter_count, "parameters");
+}
+
+}  // namespace polycsi::plugin_host

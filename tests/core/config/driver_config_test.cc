@@ -1,0 +1,229 @@
+#include "config/driver_config.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+namespace polycsi::config {
+namespace {
+
+const char kFullConfig[] = R"(
+driver_name: rds.csi.example.org
+plugin_dir: /usr/lib/polycsi/plugins
+state_path: /var/lib/polycsi
+backends:
+  - name: rds
+    plugin: rds_nvme
+    default: true
+    settings:
+      address: 10.0.0.1
+      port: 22
+      insecure: false
+      password: "s3cret"
+      pools: [pool-a, pool-b]
+      limits: {max_volumes: 100, ratio: 1.5, label: "007", empty: ~}
+  - name: nfs-1
+    plugin: nfs
+)";
+
+// The ConfigError text parseConfig throws for `yaml`, or "" when it accepts it.
+std::string errorOf(const std::string& yaml) {
+  try {
+    parseConfig(yaml);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string withBackends(const std::string& backends) {
+  return "state_path: /var/lib/polycsi\nbackends:\n" + backends;
+}
+
+TEST(ParseConfigTest, ReadsAFullConfiguration) {
+  DriverConfig config = parseConfig(kFullConfig);
+  EXPECT_EQ(config.driverName, "rds.csi.example.org");
+  EXPECT_EQ(config.pluginDir, "/usr/lib/polycsi/plugins");
+  EXPECT_EQ(config.statePath, "/var/lib/polycsi");
+  ASSERT_EQ(config.backends.size(), 2u);
+
+  const BackendConfig& rds = config.backends[0];
+  EXPECT_EQ(rds.name, "rds");
+  EXPECT_EQ(rds.plugin, "rds_nvme");
+  EXPECT_TRUE(rds.isDefault);
+  EXPECT_EQ(rds.settings, (StringMap{{"address", "10.0.0.1"},
+                                     {"port", "22"},
+                                     {"insecure", "false"},
+                                     {"password", "s3cret"}}));
+  EXPECT_EQ(rds.structuredKeys, (std::vector<std::string>{"pools", "limits"}));
+
+  auto json = nlohmann::json::parse(rds.settingsJson);
+  EXPECT_EQ(json["address"], "10.0.0.1");
+  EXPECT_EQ(json["port"], 22);
+  EXPECT_EQ(json["insecure"], false);
+  EXPECT_EQ(json["password"], "s3cret");
+  EXPECT_EQ(json["pools"], nlohmann::json::array({"pool-a", "pool-b"}));
+  EXPECT_EQ(json["limits"]["max_volumes"], 100);
+  EXPECT_DOUBLE_EQ(json["limits"]["ratio"].get<double>(), 1.5);
+  EXPECT_EQ(json["limits"]["label"], "007");  // quoted: stays text
+  EXPECT_TRUE(json["limits"]["empty"].is_null());
+
+  const BackendConfig& nfs = config.backends[1];
+  EXPECT_EQ(nfs.name, "nfs-1");
+  EXPECT_FALSE(nfs.isDefault);
+  EXPECT_TRUE(nfs.settings.empty());
+  EXPECT_EQ(nfs.settingsJson, "{}");
+
+  EXPECT_EQ(config.find("nfs-1"), &config.backends[1]);
+  EXPECT_EQ(config.find("nope"), nullptr);
+  EXPECT_EQ(config.defaultBackend(), &config.backends[0]);
+}
+
+TEST(ParseConfigTest, AppliesDefaultsForOptionalKeys) {
+  DriverConfig config = parseConfig(withBackends("  - {name: a, plugin: nfs}\n"));
+  EXPECT_EQ(config.driverName, "polycsi.csi.io");
+  EXPECT_EQ(config.pluginDir, "");
+  // The only backend is the default even when not marked.
+  EXPECT_EQ(config.defaultBackend(), &config.backends[0]);
+}
+
+TEST(ParseConfigTest, NoDefaultAmongSeveralUnmarkedBackends) {
+  DriverConfig config =
+      parseConfig(withBackends("  - {name: a, plugin: nfs}\n  - {name: b, plugin: nfs}\n"));
+  EXPECT_EQ(config.defaultBackend(), nullptr);
+}
+
+TEST(ParseConfigTest, RequiresStatePath) {
+  EXPECT_EQ(errorOf("backends:\n  - {name: a, plugin: nfs}\n"), "state_path: required");
+}
+
+TEST(ParseConfigTest, RequiresAbsolutePaths) {
+  EXPECT_EQ(errorOf("state_path: var/lib\nbackends:\n  - {name: a, plugin: nfs}\n"),
+            "state_path: must be an absolute path, got 'var/lib'");
+  EXPECT_EQ(errorOf("plugin_dir: plugins\n" + withBackends("  - {name: a, plugin: nfs}\n")),
+            "plugin_dir: must be an absolute path, got 'plugins'");
+}
+
+TEST(ParseConfigTest, RequiresAtLeastOneBackend) {
+  EXPECT_EQ(errorOf("state_path: /s\n"), "backends: at least one backend is required");
+  EXPECT_EQ(errorOf("state_path: /s\nbackends: []\n"),
+            "backends: at least one backend is required");
+  EXPECT_EQ(errorOf("state_path: /s\nbackends: {name: a}\n"),
+            "backends: must be a list of backends");
+}
+
+TEST(ParseConfigTest, RefusesUnknownTopLevelKeys) {
+  EXPECT_EQ(errorOf("statepath: /s\n" + withBackends("  - {name: a, plugin: nfs}\n")),
+            "statepath: unknown key (expected one of: driver_name, plugin_dir, state_path, "
+            "backends)");
+}
+
+TEST(ParseConfigTest, RefusesUnknownBackendKeys) {
+  EXPECT_EQ(errorOf(withBackends("  - {name: a, plugin: nfs, setting: {}}\n")),
+            "backends[0].setting: unknown key (expected one of: name, plugin, default, "
+            "settings)");
+}
+
+TEST(ParseConfigTest, ChecksBackendNames) {
+  EXPECT_EQ(errorOf(withBackends("  - {plugin: nfs}\n")), "backends[0].name: required");
+  EXPECT_EQ(errorOf(withBackends("  - {name: Rds, plugin: nfs}\n")),
+            "backends[0].name: must match [a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?, got 'Rds'");
+  EXPECT_EQ(errorOf(withBackends("  - {name: a, plugin: nfs}\n  - {name: rds-, plugin: nfs}\n")),
+            "backends[1].name: must match [a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?, got 'rds-'");
+  const std::string longName(33, 'a');
+  EXPECT_EQ(errorOf(withBackends("  - {name: " + longName + ", plugin: nfs}\n")),
+            "backends[0].name: must match [a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?, got '" +
+                longName + "'");
+  EXPECT_EQ(errorOf(withBackends("  - {name: " + std::string(32, 'a') + ", plugin: nfs}\n")),
+            "");
+}
+
+TEST(ParseConfigTest, ChecksPluginNames) {
+  EXPECT_EQ(errorOf(withBackends("  - {name: a}\n")), "backends[0].plugin: required");
+  EXPECT_EQ(errorOf(withBackends("  - {name: a, plugin: ../evil}\n")),
+            "backends[0].plugin: must match [a-z0-9_]+, got '../evil'");
+}
+
+TEST(ParseConfigTest, RefusesDuplicateBackendNames) {
+  EXPECT_EQ(errorOf(withBackends("  - {name: rds, plugin: rds_nvme}\n"
+                                 "  - {name: nfs, plugin: nfs}\n"
+                                 "  - {name: rds, plugin: nfs}\n")),
+            "backends[2].name: duplicate 'rds'");
+}
+
+TEST(ParseConfigTest, RefusesMoreThanOneDefault) {
+  EXPECT_EQ(errorOf(withBackends("  - {name: rds, plugin: rds_nvme, default: true}\n"
+                                 "  - {name: nfs, plugin: nfs, default: true}\n")),
+            "backends: more than one default (rds, nfs)");
+}
+
+TEST(ParseConfigTest, DefaultMustBeABoolean) {
+  EXPECT_EQ(errorOf(withBackends("  - {name: rds, plugin: rds_nvme, default: yes}\n")),
+            "backends[0].default: must be true or false, got 'yes'");
+}
+
+TEST(ParseConfigTest, ChecksSettingsShape) {
+  EXPECT_EQ(errorOf(withBackends("  - {name: a, plugin: nfs, settings: [1, 2]}\n")),
+            "backends[0].settings: must be a map of setting names to values");
+  EXPECT_EQ(errorOf(withBackends("  - name: a\n    plugin: nfs\n    settings:\n      address:\n")),
+            "backends[0].settings.address: has no value");
+  // `settings:` with nothing under it is an empty map.
+  EXPECT_EQ(errorOf(withBackends("  - name: a\n    plugin: nfs\n    settings:\n")), "");
+}
+
+TEST(ParseConfigTest, RefusesDuplicateKeys) {
+  EXPECT_EQ(errorOf("state_path: /a\nstate_path: /b\nbackends:\n  - {name: a, plugin: nfs}\n"),
+            "state_path: given more than once");
+}
+
+TEST(ParseConfigTest, ChecksDriverName) {
+  EXPECT_EQ(errorOf("driver_name: -bad\n" + withBackends("  - {name: a, plugin: nfs}\n")),
+            "driver_name: must be at most 63 characters of [A-Za-z0-9.-], alphanumeric at both "
+            "ends, got '-bad'");
+}
+
+TEST(ParseConfigTest, RefusesMalformedYamlAndNonMaps) {
+  EXPECT_EQ(errorOf(""), "configuration: is empty");
+  EXPECT_EQ(errorOf("- a\n- b\n"), "configuration: must be a map of settings");
+  EXPECT_EQ(errorOf("state_path: [unclosed\n").rfind("invalid YAML: ", 0), 0u);
+}
+
+TEST(LoadConfigFileTest, ReadsAFileAndNamesItInErrors) {
+  const std::string dir = ::testing::TempDir();
+  const std::string good = dir + "/polycsi_config_good.yaml";
+  {
+    std::ofstream out(good);
+    out << kFullConfig;
+  }
+  EXPECT_EQ(loadConfigFile(good).backends.size(), 2u);
+
+  const std::string bad = dir + "/polycsi_config_bad.yaml";
+  {
+    std::ofstream out(bad);
+    out << "backends: []\n";
+  }
+  try {
+    loadConfigFile(bad);
+    FAIL() << "a config without state_path was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()), bad + ": state_path: required");
+  }
+  std::remove(good.c_str());
+  std::remove(bad.c_str());
+}
+
+TEST(LoadConfigFileTest, NamesAnUnreadableFile) {
+  const std::string missing = ::testing::TempDir() + "/polycsi_no_such_config.yaml";
+  try {
+    loadConfigFile(missing);
+    FAIL() << "a missing file was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()), missing + ": cannot be read: No such file or directory");
+  }
+}
+
+}  // namespace
+}  // namespace polycsi::config

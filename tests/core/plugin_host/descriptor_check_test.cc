@@ -1,0 +1,132 @@
+// checkDescriptor on hand-built C descriptors: every rule the loader applies.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "plugin_host/plugin_loader.hpp"
+
+namespace polycsi::plugin_host {
+namespace {
+
+polycsi_str s(const char* text) { return polycsi_str{text, std::char_traits<char>::length(text)}; }
+
+struct DescriptorBuilder {
+  std::vector<polycsi_capability> capabilities;
+  std::vector<polycsi_setting_spec> settings;
+  std::vector<polycsi_setting_spec> parameters;
+  const char* name = "rds_nvme";
+  const char* prefix = "rds_csi";
+
+  polycsi_descriptor build() const {
+    return polycsi_descriptor{s(name),
+                              s("1.0.0"),
+                              s("test"),
+                              s(prefix),
+                              capabilities.data(),
+                              capabilities.size(),
+                              settings.data(),
+                              settings.size(),
+                              parameters.data(),
+                              parameters.size()};
+  }
+};
+
+polycsi_capability cap(int access, int volume, int semantics) {
+  return polycsi_capability{static_cast<polycsi_access_mode>(access),
+                            static_cast<polycsi_volume_mode>(volume),
+                            static_cast<polycsi_attach_semantics>(semantics), s("")};
+}
+
+polycsi_setting_spec spec(const char* name, int kind) {
+  return polycsi_setting_spec{s(name), static_cast<polycsi_setting_kind>(kind), 0, 0, s("")};
+}
+
+TEST(CheckDescriptorTest, AcceptsASaneDescriptor) {
+  DescriptorBuilder b;
+  b.capabilities = {cap(1, 0, 1), cap(5, 0, 3), cap(5, 1, 0), cap(7, 1, 2)};
+  b.settings = {spec("address", 0), spec("port", 1), spec("pools", 3)};
+  b.parameters = {spec("pool", 0)};
+  EXPECT_EQ(checkDescriptor(b.build(), "rds_nvme"), "");
+}
+
+TEST(CheckDescriptorTest, ChecksTheName) {
+  DescriptorBuilder b;
+  b.name = "Rds-NVMe";
+  EXPECT_EQ(checkDescriptor(b.build(), "rds_nvme"),
+            "descriptor name 'Rds-NVMe' must match [a-z0-9_]+");
+  b.name = "";
+  EXPECT_EQ(checkDescriptor(b.build(), "rds_nvme"), "descriptor name '' must match [a-z0-9_]+");
+  b.name = "nfs";
+  EXPECT_EQ(checkDescriptor(b.build(), "rds_nvme"),
+            "descriptor name 'nfs' does not match the file's plugin name 'rds_nvme'");
+}
+
+TEST(CheckDescriptorTest, ChecksTheMetricsPrefix) {
+  DescriptorBuilder b;
+  for (const char* bad : {"", "1rds", "rds-csi", "Rds"}) {
+    b.prefix = bad;
+    EXPECT_EQ(checkDescriptor(b.build(), "rds_nvme"),
+              std::string("metrics prefix '") + bad + "' must match [a-z_][a-z0-9_]*");
+  }
+  b.prefix = "_rds_csi2";
+  EXPECT_EQ(checkDescriptor(b.build(), "rds_nvme"), "");
+}
+
+TEST(CheckDescriptorTest, ChecksCapabilityValues) {
+  DescriptorBuilder b;
+  b.capabilities = {cap(0, 0, 1)};
+  EXPECT_EQ(checkDescriptor(b.build(), "rds_nvme"),
+            "capability[0]: access mode 0 is not one of 1..7");
+  b.capabilities = {cap(1, 0, 1), cap(8, 0, 1)};
+  EXPECT_EQ(checkDescriptor(b.build(), "rds_nvme"),
+            "capability[1]: access mode 8 is not one of 1..7");
+  b.capabilities = {cap(1, 2, 1)};
+  EXPECT_EQ(checkDescriptor(b.build(), "rds_nvme"),
+            "capability[0]: volume mode 2 is not 0 (block) or 1 (filesystem)");
+  b.capabilities = {cap(1, 0, 4)};
+  EXPECT_EQ(checkDescriptor(b.build(), "rds_nvme"),
+            "capability[0]: attach semantics 4 is not one of 0..3");
+  b.capabilities = {cap(1, 0, -1)};
+  EXPECT_EQ(checkDescriptor(b.build(), "rds_nvme"),
+            "capability[0]: attach semantics -1 is not one of 0..3");
+}
+
+TEST(CheckDescriptorTest, RefusesDuplicatePairs) {
+  DescriptorBuilder b;
+  b.capabilities = {cap(1, 0, 1), cap(1, 1, 1), cap(1, 0, 2)};
+  EXPECT_EQ(checkDescriptor(b.build(), "rds_nvme"),
+            "capability[2]: SINGLE_NODE_WRITER with volume mode block is declared twice");
+}
+
+TEST(CheckDescriptorTest, MigrationWindowOnlyForBlock) {
+  DescriptorBuilder b;
+  b.capabilities = {cap(5, 1, 3)};
+  EXPECT_EQ(checkDescriptor(b.build(), "rds_nvme"),
+            "capability[0]: migration_window is only allowed for block volumes, not "
+            "MULTI_NODE_MULTI_WRITER with volume mode filesystem");
+}
+
+TEST(CheckDescriptorTest, ChecksSettingAndParameterSpecs) {
+  DescriptorBuilder b;
+  b.settings = {spec("a", 0), spec("a", 1)};
+  EXPECT_EQ(checkDescriptor(b.build(), "rds_nvme"), "settings[1]: 'a' is declared twice");
+  b.settings = {spec("", 0)};
+  EXPECT_EQ(checkDescriptor(b.build(), "rds_nvme"), "settings[0]: name is empty");
+  b.settings = {spec("a", 4)};
+  EXPECT_EQ(checkDescriptor(b.build(), "rds_nvme"), "settings[0] 'a': kind 4 is not one of 0..3");
+  b.settings = {};
+  b.parameters = {spec("p", 9)};
+  EXPECT_EQ(checkDescriptor(b.build(), "rds_nvme"),
+            "parameters[0] 'p': kind 9 is not one of 0..3");
+}
+
+TEST(CheckDescriptorTest, RefusesCountsWithoutArrays) {
+  polycsi_descriptor d = DescriptorBuilder{}.build();
+  d.capabilities = nullptr;
+  d.capability_count = 2;
+  EXPECT_EQ(checkDescriptor(d, "rds_nvme"), "descriptor lists 2 capabilities but no array");
+}
+
+}  // namespace
+}  // namespace polycsi::plugin_host

@@ -1,0 +1,154 @@
+// The loader against real shared objects, most of them broken on purpose (see fixtures/).
+#include "plugin_host/plugin_loader.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace polycsi::plugin_host {
+namespace {
+
+using ::testing::HasSubstr;
+
+const std::string kDir = POLYCSI_TEST_PLUGIN_DIR;
+
+std::string fixture(const std::string& name) { return pluginPath(kDir, name); }
+
+// The refusal message for a fixture; fails the test when the fixture is accepted or the refusal
+// is not FAILED_PRECONDITION naming the file.
+std::string refusalOf(const std::string& name) {
+  auto plugin = loadPlugin(fixture(name));
+  if (plugin.isOk()) {
+    ADD_FAILURE() << name << " was accepted";
+    return "";
+  }
+  EXPECT_EQ(plugin.status().code(), Code::kFailedPrecondition) << plugin.status().toString();
+  EXPECT_THAT(plugin.status().message(), HasSubstr(fixture(name)));
+  return plugin.status().message();
+}
+
+TEST(PluginPathTest, NamesTheFile) {
+  EXPECT_EQ(pluginPath("/usr/lib/polycsi/plugins", "rds_nvme"),
+            "/usr/lib/polycsi/plugins/polycsi_rds_nvme.so");
+  EXPECT_EQ(pluginNameOfFile("/x/polycsi_rds_nvme.so"), "rds_nvme");
+  EXPECT_EQ(pluginNameOfFile("/x/polycsi_.so"), "");
+  EXPECT_EQ(pluginNameOfFile("/x/libpolycsi_rds.so"), "");
+  EXPECT_EQ(pluginNameOfFile("/x/polycsi_rds.so.1"), "");
+}
+
+TEST(PluginPathTest, DefaultDirIsBesideTheExecutable) {
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe");
+  EXPECT_EQ(defaultPluginDir(), (exe.parent_path().parent_path() / "plugins").string());
+}
+
+TEST(LoadPluginTest, LoadsAGoodPlugin) {
+  auto plugin = loadPlugin(fixture("good"));
+  ASSERT_TRUE(plugin.isOk()) << plugin.status().toString();
+  const LoadedPlugin& p = **plugin;
+  EXPECT_EQ(p.path(), fixture("good"));
+  EXPECT_EQ(p.abiVersion(), "1.0");
+  EXPECT_EQ(p.descriptor().name, "good");
+  EXPECT_EQ(p.descriptor().metricsPrefix, "fixture_good");
+  ASSERT_EQ(p.descriptor().settings.size(), 5u);
+  EXPECT_EQ(p.descriptor().settings[0].name, "address");
+  EXPECT_TRUE(p.descriptor().settings[0].required);
+  EXPECT_EQ(p.descriptor().semanticsFor(AccessMode::kMultiNodeMultiWriter, VolumeMode::kBlock),
+            AttachSemantics::kMigrationWindow);
+  EXPECT_FALSE(p.features().snapshots);
+  EXPECT_NE(p.table()->attach, nullptr);
+}
+
+TEST(LoadPluginTest, RefusesAMissingFile) {
+  EXPECT_EQ(refusalOf("does_not_exist"), "plugin " + fixture("does_not_exist") + ": no such file");
+}
+
+TEST(LoadPluginTest, RefusesAFileThatIsNotASharedObject) {
+  EXPECT_THAT(refusalOf("not_elf"), HasSubstr("cannot be loaded as a shared object"));
+}
+
+TEST(LoadPluginTest, RefusesAFileWithoutTheEntrySymbol) {
+  EXPECT_THAT(refusalOf("no_entry"), HasSubstr("does not export polycsi_plugin_entry"));
+}
+
+TEST(LoadPluginTest, RefusesADifferentAbiMajorNamingBothVersions) {
+  EXPECT_THAT(refusalOf("abi_major"),
+              HasSubstr("plugin ABI 2.0 is incompatible with host ABI 1.0"));
+}
+
+TEST(LoadPluginTest, RefusesANewerAbiMinorNamingBothVersions) {
+  EXPECT_THAT(refusalOf("abi_minor"),
+              HasSubstr("plugin ABI 1.1 is incompatible with host ABI 1.0"));
+}
+
+TEST(LoadPluginTest, RefusesAPluginMissingARequiredFunction) {
+  EXPECT_THAT(refusalOf("missing_attach"), HasSubstr("required function 'attach' is missing"));
+}
+
+TEST(LoadPluginTest, RefusesADescriptorNamedDifferentlyThanItsFile) {
+  EXPECT_THAT(refusalOf("name_mismatch"),
+              HasSubstr("descriptor name 'someone_else' does not match the file's plugin name "
+                        "'name_mismatch'"));
+}
+
+TEST(LoadPluginTest, RefusesAnInvalidCapability) {
+  EXPECT_THAT(refusalOf("bad_capability"),
+              HasSubstr("migration_window is only allowed for block volumes"));
+}
+
+TEST(LoadPluginTest, RefusesAPluginWithAnUndefinedSymbolAtLoad) {
+  const std::string message = refusalOf("undefined_symbol");
+  EXPECT_THAT(message, HasSubstr("cannot be loaded as a shared object"));
+  EXPECT_THAT(message, HasSubstr("polycsi_fixture_function_nobody_defines"));
+}
+
+TEST(LoadPluginTest, RefusesAFileNotNamedLikeAPlugin) {
+  const std::string path = ::testing::TempDir() + "/not_a_plugin_name.so";
+  std::filesystem::copy_file(fixture("good"), path,
+                             std::filesystem::copy_options::overwrite_existing);
+  auto plugin = loadPlugin(path);
+  ASSERT_FALSE(plugin.isOk());
+  EXPECT_EQ(plugin.status().message(),
+            "plugin " + path + ": file name must have the form polycsi_<name>.so");
+  std::filesystem::remove(path);
+}
+
+TEST(LoadPluginTest, RefusesADirectory) {
+  const std::string path = ::testing::TempDir() + "/polycsi_dir.so";
+  std::filesystem::create_directories(path);
+  auto plugin = loadPlugin(path);
+  ASSERT_FALSE(plugin.isOk());
+  EXPECT_EQ(plugin.status().message(), "plugin " + path + ": not a regular file");
+  std::filesystem::remove(path);
+}
+
+TEST(DiscoverPluginsTest, ListsEveryPluginFileWithItsVerdict) {
+  auto found = discoverPlugins(kDir);
+  std::map<std::string, const DiscoveredPlugin*> byName;
+  for (const auto& d : found) byName[pluginNameOfFile(d.path)] = &d;
+  for (const char* name : {"good", "abi_major", "abi_minor", "no_entry", "missing_attach",
+                           "init_failure", "throwing_ctor", "throwing_create", "name_mismatch",
+                           "bad_capability", "undefined_symbol", "not_elf"})
+    ASSERT_TRUE(byName.count(name)) << name;
+  EXPECT_NE(byName["good"]->plugin, nullptr);
+  EXPECT_EQ(byName["good"]->error, "");
+  // init failures only show when an instance starts; the files themselves are fine.
+  EXPECT_NE(byName["init_failure"]->plugin, nullptr);
+  EXPECT_EQ(byName["abi_major"]->plugin, nullptr);
+  EXPECT_THAT(byName["abi_major"]->error, HasSubstr("2.0"));
+  EXPECT_EQ(byName["not_elf"]->plugin, nullptr);
+  EXPECT_TRUE(std::is_sorted(found.begin(), found.end(),
+                             [](const auto& a, const auto& b) { return a.path < b.path; }));
+}
+
+TEST(DiscoverPluginsTest, ReportsAnUnreadableDirectory) {
+  auto found = discoverPlugins("/nonexistent/polycsi/plugins");
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].plugin, nullptr);
+  EXPECT_THAT(found[0].error, HasSubstr("plugin directory /nonexistent/polycsi/plugins cannot be read"));
+}
+
+}  // namespace
+}  // namespace polycsi::plugin_host
