@@ -1,0 +1,64 @@
+// Construction, the descriptor and the plugin's one exported symbol. The controller and node
+// calls live in sample_controller.cc and sample_node.cc.
+#include "sample_backend.hpp"
+
+#include "polycsi/plugin.hpp"
+
+namespace polycsi::sample {
+namespace {
+
+Capability cell(AccessMode access, VolumeMode volume, AttachSemantics semantics,
+                std::string reason = {}) {
+  return Capability{access, volume, semantics, std::move(reason)};
+}
+
+}  // namespace
+
+Descriptor SampleBackend::describe() {
+  using A = AccessMode;
+  using S = AttachSemantics;
+  Descriptor d;
+  d.name = "sample";
+  d.version = "0.1.0";
+  d.description =
+      "Reference plugin: volumes are sparse files under a directory, attached on the node as "
+      "loop devices. For SDK users and CSI conformance runs; not for production data.";
+  d.metricsPrefix = "sample_csi";
+  for (VolumeMode mode : {VolumeMode::kBlock, VolumeMode::kFilesystem}) {
+    d.capabilities.push_back(cell(A::kSingleNodeWriter, mode, S::kExclusive));
+    d.capabilities.push_back(cell(A::kSingleNodeSingleWriter, mode, S::kExclusive));
+    d.capabilities.push_back(cell(A::kSingleNodeReaderOnly, mode, S::kExclusive));
+    d.capabilities.push_back(cell(A::kMultiNodeReaderOnly, mode, S::kShared));
+    d.capabilities.push_back(
+        cell(A::kMultiNodeSingleWriter, mode, S::kUnsupported,
+             "the sample plugin cannot fence writers: nothing stops a second node from writing "
+             "to an image file, so a single writer across nodes cannot be guaranteed"));
+  }
+  d.capabilities.push_back(cell(A::kMultiNodeMultiWriter, VolumeMode::kBlock, S::kMigrationWindow));
+  d.capabilities.push_back(cell(A::kMultiNodeMultiWriter, VolumeMode::kFilesystem, S::kShared));
+  d.settings = sampleSettingSpecs();
+  return d;
+}
+
+SampleBackend::SampleBackend(const InitContext& ctx)
+    : host_(ctx.host),
+      instanceName_(ctx.instanceName),
+      settings_(SampleSettings::parse(ctx.settings)),
+      files_(settings_.directory) {
+  if (ctx.role == Role::kController || ctx.role == Role::kAll) {
+    int removed = files_.removeLeftovers();
+    if (removed > 0)
+      host_.info("removed " + std::to_string(removed) +
+                 " leftover file(s) of interrupted creations in " + files_.root().string());
+  }
+  host_.info("sample backend '" + instanceName_ + "' serves " + files_.root().string());
+}
+
+std::string SampleBackend::nodeIdentity(const Call& call) {
+  call.checkpoint("node identity");
+  return {};
+}
+
+}  // namespace polycsi::sample
+
+POLYCSI_PLUGIN(polycsi::sample::SampleBackend)

@@ -1,0 +1,315 @@
+// The controller half of the sample backend: volumes and snapshots as files.
+#include <fcntl.h>
+#include <sys/statvfs.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "file_io.hpp"
+#include "local_ids.hpp"
+#include "loop_device.hpp"
+#include "sample_backend.hpp"
+#include "sparse_copy.hpp"
+#include "volume_sizing.hpp"
+
+namespace polycsi::sample {
+namespace {
+
+const char* modeName(VolumeMode mode) { return volumeModeName(mode); }
+
+// Throws ALREADY_EXISTS when the existing volume cannot stand for the request.
+void requireCompatible(const VolumeRecord& existing, const CreateVolumeRequest& req,
+                       const std::string& sourceSnapshotId, const std::string& sourceVolumeId) {
+  auto conflict = [&](const std::string& why) {
+    throw Error(Code::kAlreadyExists,
+                "volume '" + req.name + "' already exists (id " + existing.id + ") and " + why);
+  };
+  if (existing.name != req.name)
+    conflict("its id belongs to a different name, '" + existing.name + "' (hash collision)");
+  if (req.requiredBytes > existing.capacityBytes)
+    conflict("has " + std::to_string(existing.capacityBytes) + " bytes, less than the required " +
+             std::to_string(req.requiredBytes));
+  if (req.limitBytes > 0 && existing.capacityBytes > req.limitBytes)
+    conflict("has " + std::to_string(existing.capacityBytes) + " bytes, more than the limit " +
+             std::to_string(req.limitBytes));
+  if (existing.volumeMode != req.volumeMode)
+    conflict(std::string("has volume mode ") + modeName(existing.volumeMode) + ", not " +
+             modeName(req.volumeMode));
+  if (existing.sourceSnapshotId != sourceSnapshotId || existing.sourceVolumeId != sourceVolumeId)
+    conflict("was created from a different source (snapshot '" + existing.sourceSnapshotId +
+             "', volume '" + existing.sourceVolumeId + "')");
+}
+
+template <typename Item, typename GetId>
+void fillPage(const std::vector<Item>& sorted, const ListRequest& req, IdKind kind,
+              std::vector<Item>& out, std::string& nextToken, GetId getId) {
+  if (req.maxEntries < 0)
+    throw Error(Code::kInvalidArgument,
+                "max_entries must not be negative, got " + std::to_string(req.maxEntries));
+  if (!req.startingToken.empty() && !hasLocalIdShape(kind, req.startingToken))
+    throw Error(Code::kAborted, "starting token '" + req.startingToken +
+                                    "' is not one this backend issued; list from the start");
+  auto it = sorted.begin();
+  if (!req.startingToken.empty())
+    it = std::upper_bound(
+        sorted.begin(), sorted.end(), req.startingToken,
+        [&](const std::string& token, const Item& item) { return token < getId(item); });
+  for (; it != sorted.end(); ++it) {
+    if (req.maxEntries > 0 && out.size() == static_cast<size_t>(req.maxEntries)) {
+      nextToken = getId(out.back());
+      return;
+    }
+    out.push_back(*it);
+  }
+}
+
+}  // namespace
+
+Volume SampleBackend::toVolume(const VolumeRecord& r) {
+  Volume v;
+  v.id = r.id;
+  v.capacityBytes = r.capacityBytes;
+  v.sourceSnapshotId = r.sourceSnapshotId;
+  v.sourceVolumeId = r.sourceVolumeId;
+  return v;
+}
+
+Snapshot SampleBackend::toSnapshot(const SnapshotRecord& r) {
+  Snapshot s;
+  s.id = r.id;
+  s.sourceVolumeId = r.sourceVolumeId;
+  s.sizeBytes = r.sizeBytes;
+  s.creationTimeUnixNs = r.createdUnixNs;
+  s.readyToUse = true;  // the copy is complete before the snapshot exists
+  return s;
+}
+
+VolumeRecord SampleBackend::requireVolume(const std::string& id) const {
+  requireLegalLocalId(id, "volume id");
+  std::optional<VolumeRecord> record;
+  if (hasLocalIdShape(IdKind::kVolume, id)) record = files_.findVolume(id);
+  if (!record) throw Error(Code::kNotFound, "volume '" + id + "' does not exist");
+  return *record;
+}
+
+int64_t SampleBackend::unreservedBytes() const {
+  if (settings_.capacityBytes) {
+    // Runs under the reservation lock, where giving up halfway would help nobody: the listing
+    // gets its own (default) deadline rather than the caller's.
+    int64_t allocated = 0;
+    Call listing;
+    for (const auto& v : files_.allVolumes(listing)) allocated += v.capacityBytes;
+    for (const auto& s : files_.allSnapshots(listing)) allocated += s.sizeBytes;
+    return *settings_.capacityBytes - allocated;
+  }
+  struct statvfs st {};
+  if (::statvfs(files_.root().c_str(), &st) != 0)
+    throw errnoError(Code::kInternal, "cannot read the free space of " + files_.root().string(),
+                     errno);
+  return static_cast<int64_t>(st.f_bavail) * static_cast<int64_t>(st.f_frsize);
+}
+
+SampleBackend::Source SampleBackend::resolveSource(SourceKind kind, const std::string& id) const {
+  Source source;
+  source.kind = kind;
+  source.id = id;
+  if (kind == SourceKind::kSnapshot) {
+    requireLegalLocalId(id, "source snapshot id");
+    std::optional<SnapshotRecord> snap;
+    if (hasLocalIdShape(IdKind::kSnapshot, id)) snap = files_.findSnapshot(id);
+    if (!snap) throw Error(Code::kNotFound, "source snapshot '" + id + "' does not exist");
+    source.image = files_.snapshotImage(id);
+    source.sizeBytes = snap->sizeBytes;
+  } else if (kind == SourceKind::kVolume) {
+    requireLegalLocalId(id, "source volume id");
+    std::optional<VolumeRecord> vol;
+    if (hasLocalIdShape(IdKind::kVolume, id)) vol = files_.findVolume(id);
+    if (!vol) throw Error(Code::kNotFound, "source volume '" + id + "' does not exist");
+    source.image = files_.volumeImage(id);
+    source.sizeBytes = vol->capacityBytes;
+  }
+  return source;
+}
+
+Volume SampleBackend::createVolume(const CreateVolumeRequest& req) {
+  if (!req.sourceId.empty())
+    throw Error(Code::kInvalidArgument,
+                "createVolume makes empty volumes; a source id belongs in "
+                "createVolumeFromSnapshot or cloneVolume");
+  return createFrom(req, Source{});
+}
+
+Volume SampleBackend::createVolumeFromSnapshot(const CreateVolumeRequest& req) {
+  if (req.sourceId.empty()) throw Error(Code::kInvalidArgument, "the source snapshot id is empty");
+  return createFrom(req, resolveSource(SourceKind::kSnapshot, req.sourceId));
+}
+
+Volume SampleBackend::cloneVolume(const CreateVolumeRequest& req) {
+  if (req.sourceId.empty()) throw Error(Code::kInvalidArgument, "the source volume id is empty");
+  return createFrom(req, resolveSource(SourceKind::kVolume, req.sourceId));
+}
+
+Volume SampleBackend::createFrom(const CreateVolumeRequest& req, const Source& source) {
+  req.call.checkpoint("creating volume '" + req.name + "'");
+  if (req.name.empty()) throw Error(Code::kInvalidArgument, "the volume name is empty");
+  std::string snapshotId = source.kind == SourceKind::kSnapshot ? source.id : "";
+  std::string volumeId = source.kind == SourceKind::kVolume ? source.id : "";
+
+  VolumeRecord record;
+  record.id = deriveLocalId(IdKind::kVolume, req.name);
+  if (auto existing = files_.findVolume(record.id)) {
+    requireCompatible(*existing, req, snapshotId, volumeId);
+    return toVolume(*existing);
+  }
+  record.name = req.name;
+  record.capacityBytes = chooseVolumeSize(req.requiredBytes, req.limitBytes, source.sizeBytes,
+                                          settings_.maxVolumeBytes);
+  record.volumeMode = req.volumeMode;
+  record.sourceSnapshotId = snapshotId;
+  record.sourceVolumeId = volumeId;
+  record.createdUnixNs = nowUnixNs();
+
+  auto hold = reservations_.reserve(
+      record.capacityBytes, [this] { return unreservedBytes(); }, "volume '" + req.name + "'");
+  VolumeFiles::ImageFiller fill = [](int) {};
+  if (source.kind != SourceKind::kNone) {
+    fill = [&](int fd) {
+      UniqueFd src = openFile(source.image, O_RDONLY);
+      copySparseFile(src.get(), fd, source.sizeBytes, req.call);
+    };
+  }
+  files_.createVolume(record, fill, req.call);
+  host_.info("created volume " + record.id + " (" + std::to_string(record.capacityBytes) +
+             " bytes) for '" + req.name + "'" +
+             (source.kind == SourceKind::kNone ? std::string() : " from " + source.id));
+  return toVolume(record);
+}
+
+void SampleBackend::deleteVolume(const VolumeIdRequest& req) {
+  req.call.checkpoint("deleting volume " + req.volumeId);
+  requireLegalLocalId(req.volumeId, "volume id");
+  if (!hasLocalIdShape(IdKind::kVolume, req.volumeId)) return;  // never one of ours
+  // On a machine that is also a node, refuse to pull the file from under a live loop device.
+  for (const auto& loop : findLoopDevices(files_.volumeImage(req.volumeId))) {
+    if (!loop.backingFileDeleted)
+      throw Error(Code::kFailedPrecondition, "volume " + req.volumeId +
+                                                 " is still attached on this machine as " +
+                                                 loop.devicePath + "; detach it first");
+  }
+  if (files_.removeVolume(req.volumeId)) host_.info("deleted volume " + req.volumeId);
+}
+
+Volume SampleBackend::getVolume(const VolumeIdRequest& req) {
+  req.call.checkpoint("looking up volume " + req.volumeId);
+  return toVolume(requireVolume(req.volumeId));
+}
+
+VolumePage SampleBackend::listVolumes(const ListRequest& req) {
+  req.call.checkpoint("listing volumes");
+  std::vector<VolumeRecord> page;
+  VolumePage out;
+  fillPage(files_.allVolumes(req.call), req, IdKind::kVolume, page, out.nextToken,
+           [](const VolumeRecord& r) -> const std::string& { return r.id; });
+  for (const auto& r : page) out.volumes.push_back(toVolume(r));
+  return out;
+}
+
+ExpandResult SampleBackend::expandVolume(const ExpandRequest& req) {
+  req.call.checkpoint("expanding volume " + req.volumeId);
+  VolumeRecord record = requireVolume(req.volumeId);
+  if (req.requiredBytes < 0 || req.limitBytes < 0)
+    throw Error(Code::kInvalidArgument, "required_bytes and limit_bytes must not be negative");
+  if (req.limitBytes > 0 && req.requiredBytes > req.limitBytes)
+    throw Error(Code::kOutOfRange, "required_bytes " + std::to_string(req.requiredBytes) +
+                                       " exceeds limit_bytes " + std::to_string(req.limitBytes));
+  int64_t wanted = roundUpToUnit(req.requiredBytes);
+  if (wanted <= record.capacityBytes) return ExpandResult{record.capacityBytes, true};
+  if (req.limitBytes > 0 && wanted > req.limitBytes)
+    throw Error(Code::kOutOfRange, "whole MiB size " + std::to_string(wanted) +
+                                       " exceeds limit_bytes " + std::to_string(req.limitBytes));
+  if (settings_.maxVolumeBytes && wanted > *settings_.maxVolumeBytes)
+    throw Error(Code::kOutOfRange, "volume " + record.id + " cannot grow to " +
+                                       std::to_string(wanted) +
+                                       " bytes, more than this backend's max_volume_bytes " +
+                                       std::to_string(*settings_.maxVolumeBytes));
+  auto hold = reservations_.reserve(
+      wanted - record.capacityBytes, [this] { return unreservedBytes(); },
+      "growing volume " + record.id);
+  record.capacityBytes = wanted;
+  files_.growVolume(record);
+  host_.info("expanded volume " + record.id + " to " + std::to_string(wanted) + " bytes");
+  return ExpandResult{record.capacityBytes, true};
+}
+
+Capacity SampleBackend::getCapacity(const CapacityRequest& req) {
+  req.call.checkpoint("reading capacity");
+  Capacity c;
+  c.availableBytes = std::max<int64_t>(0, unreservedBytes() - reservations_.held());
+  c.maximumVolumeBytes = settings_.maxVolumeBytes.value_or(0);
+  c.minimumVolumeBytes = kAllocationUnitBytes;
+  return c;
+}
+
+Snapshot SampleBackend::createSnapshot(const CreateSnapshotRequest& req) {
+  req.call.checkpoint("creating snapshot '" + req.name + "'");
+  if (req.name.empty()) throw Error(Code::kInvalidArgument, "the snapshot name is empty");
+  SnapshotRecord record;
+  record.id = deriveLocalId(IdKind::kSnapshot, req.name);
+  if (auto existing = files_.findSnapshot(record.id)) {
+    if (existing->name != req.name)
+      throw Error(Code::kAlreadyExists, "snapshot id " + record.id + " belongs to '" +
+                                            existing->name + "', not '" + req.name +
+                                            "' (hash collision)");
+    if (existing->sourceVolumeId != req.sourceVolumeId)
+      throw Error(Code::kAlreadyExists, "snapshot '" + req.name + "' already exists for volume '" +
+                                            existing->sourceVolumeId + "', not '" +
+                                            req.sourceVolumeId + "'");
+    return toSnapshot(*existing);
+  }
+  Source source = resolveSource(SourceKind::kVolume, req.sourceVolumeId);
+  record.name = req.name;
+  record.sourceVolumeId = req.sourceVolumeId;
+  record.sizeBytes = source.sizeBytes;
+  record.createdUnixNs = nowUnixNs();
+  auto hold = reservations_.reserve(
+      record.sizeBytes, [this] { return unreservedBytes(); }, "snapshot '" + req.name + "'");
+  files_.createSnapshot(
+      record,
+      [&](int fd) {
+        UniqueFd src = openFile(source.image, O_RDONLY);
+        copySparseFile(src.get(), fd, source.sizeBytes, req.call);
+      },
+      req.call);
+  host_.info("created snapshot " + record.id + " of volume " + record.sourceVolumeId);
+  return toSnapshot(record);
+}
+
+void SampleBackend::deleteSnapshot(const SnapshotIdRequest& req) {
+  req.call.checkpoint("deleting snapshot " + req.snapshotId);
+  requireLegalLocalId(req.snapshotId, "snapshot id");
+  if (!hasLocalIdShape(IdKind::kSnapshot, req.snapshotId)) return;  // never one of ours
+  if (files_.removeSnapshot(req.snapshotId)) host_.info("deleted snapshot " + req.snapshotId);
+}
+
+SnapshotPage SampleBackend::listSnapshots(const ListRequest& req) {
+  req.call.checkpoint("listing snapshots");
+  std::vector<SnapshotRecord> matching;
+  if (!req.snapshotId.empty()) {
+    // A filter naming something this backend cannot have matches nothing.
+    if (isLegalLocalId(req.snapshotId) && hasLocalIdShape(IdKind::kSnapshot, req.snapshotId))
+      if (auto s = files_.findSnapshot(req.snapshotId)) matching.push_back(*s);
+  } else {
+    matching = files_.allSnapshots(req.call);
+  }
+  if (!req.sourceVolumeId.empty())
+    std::erase_if(matching,
+                  [&](const SnapshotRecord& s) { return s.sourceVolumeId != req.sourceVolumeId; });
+  std::vector<SnapshotRecord> page;
+  SnapshotPage out;
+  fillPage(matching, req, IdKind::kSnapshot, page, out.nextToken,
+           [](const SnapshotRecord& r) -> const std::string& { return r.id; });
+  for (const auto& r : page) out.snapshots.push_back(toSnapshot(r));
+  return out;
+}
+
+}  // namespace polycsi::sample

@@ -1,0 +1,62 @@
+#include "sample_settings.hpp"
+
+#include <charconv>
+#include <string>
+
+namespace polycsi::sample {
+namespace {
+
+constexpr char kDirectory[] = "directory";
+constexpr char kCapacityBytes[] = "capacity_bytes";
+constexpr char kMaxVolumeBytes[] = "max_volume_bytes";
+
+std::optional<int64_t> positiveInteger(const StringMap& settings, const char* key) {
+  auto it = settings.find(key);
+  if (it == settings.end()) return std::nullopt;
+  const std::string& text = it->second;
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value <= 0)
+    throw Error(Code::kInvalidArgument, std::string("setting '") + key +
+                                            "' must be a positive integer (bytes), got '" + text +
+                                            "'");
+  return value;
+}
+
+}  // namespace
+
+SampleSettings SampleSettings::parse(const StringMap& settings) {
+  for (const auto& [key, value] : settings) {
+    if (key != kDirectory && key != kCapacityBytes && key != kMaxVolumeBytes)
+      throw Error(Code::kInvalidArgument,
+                  "unknown setting '" + key +
+                      "' for the sample plugin (known: directory, capacity_bytes, "
+                      "max_volume_bytes)");
+  }
+  SampleSettings out;
+  auto dir = settings.find(kDirectory);
+  if (dir == settings.end() || dir->second.empty())
+    throw Error(Code::kInvalidArgument, "setting 'directory' is required");
+  out.directory = dir->second;
+  if (!out.directory.is_absolute())
+    throw Error(Code::kInvalidArgument,
+                "setting 'directory' must be an absolute path, got '" + dir->second + "'");
+  out.capacityBytes = positiveInteger(settings, kCapacityBytes);
+  out.maxVolumeBytes = positiveInteger(settings, kMaxVolumeBytes);
+  return out;
+}
+
+std::vector<SettingSpec> sampleSettingSpecs() {
+  return {
+      SettingSpec{kDirectory, SettingKind::kString, true, false,
+                  "Absolute path of the directory holding volume and snapshot files; created "
+                  "when missing. Node plugins must see it at the same path."},
+      SettingSpec{kCapacityBytes, SettingKind::kInteger, false, false,
+                  "Total bytes the backend offers (sum of volume and snapshot sizes). Default: "
+                  "the free space of the directory's filesystem."},
+      SettingSpec{kMaxVolumeBytes, SettingKind::kInteger, false, false,
+                  "Largest volume the backend creates, in bytes. Default: no limit."},
+  };
+}
+
+}  // namespace polycsi::sample
