@@ -1,0 +1,40 @@
+// Checks on everything that reaches a system call or a command line from a CSI request: paths,
+// device paths, filesystem types, mount options and NFS sources. Each refusal is
+// INVALID_ARGUMENT with a message that names the offending value. Internal to core/node.
+// THREADING: pure functions (validateDevicePath also stat()s the path).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "polycsi/types.hpp"
+
+namespace polycsi::node {
+
+// `path` is non-empty, absolute, at most PATH_MAX long, free of NUL and newline bytes and has
+// no ".." component. `what` names the argument in the message ("target", "source", ...).
+Status validateAbsolutePath(const std::string& what, const std::string& path);
+
+// The same path with repeated slashes, "." components and a trailing slash removed, the form
+// in which mountinfo lists mount points. Requires a path that passed validateAbsolutePath.
+std::string normalizePath(const std::string& path);
+
+// A valid absolute path that lies under /dev/ or names a block device.
+Status validateDevicePath(const std::string& device);
+
+// ext4, ext3 or xfs: the filesystems formatAndMount may create.
+Status validateFormatFilesystemType(const std::string& fsType);
+
+// A formattable type, or nfs / nfs4.
+Status validateMountFilesystemType(const std::string& fsType);
+
+// True for nfs and nfs4.
+bool isNfsType(const std::string& fsType);
+
+// Every option is non-empty and made only of [A-Za-z0-9_.,=:/+-].
+Status validateMountOptions(const std::vector<std::string>& options);
+
+// "host:/absolute/path" with host a name, an IPv4 address or a bracketed IPv6 address.
+Status validateNfsSource(const std::string& source);
+
+}  // namespace polycsi::node
