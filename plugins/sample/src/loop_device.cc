@@ -40,13 +40,14 @@ std::optional<int> loopIndex(const std::string& name) {
   return index;
 }
 
+// The attribute's text, or nullopt when it cannot be read: devices appear and vanish while they
+// are scanned, and one that cannot be read is not one to touch.
 std::optional<std::string> readSysfs(const fs::path& path) {
   std::string text;
   try {
     text = readWholeFile(path);
-  } catch (const Error& e) {
-    if (e.code() == Code::kNotFound) return std::nullopt;
-    throw;
+  } catch (const Error&) {
+    return std::nullopt;
   }
   while (!text.empty() && (text.back() == '\n' || text.back() == '\0')) text.pop_back();
   return text;
@@ -161,7 +162,10 @@ std::vector<LoopDevice> findLoopDevices(const fs::path& image) {
 
 std::vector<LoopDevice> findLoopDevicesUnder(const fs::path& dir) {
   std::string prefix = dir.string();
-  if (prefix.empty() || prefix.back() != '/') prefix += '/';
+  if (!dir.is_absolute() || dir == dir.root_path())
+    throw Error(Code::kInvalidArgument, "refusing to look for loop devices under '" + prefix +
+                                            "': give the backend's own directory");
+  if (prefix.back() != '/') prefix += '/';
   return findLoops([&](const std::string& backing) { return backing.starts_with(prefix); });
 }
 

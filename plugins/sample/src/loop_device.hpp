@@ -32,7 +32,8 @@ struct LoopDevice {
 // those whose file was deleted since. Sorted by index.
 std::vector<LoopDevice> findLoopDevices(const std::filesystem::path& image);
 
-// Every bound loop device whose backing file lies under `dir` (canonical). Sorted by index.
+// Every bound loop device whose backing file lies under `dir` (canonical, absolute, not "/";
+// else INVALID_ARGUMENT). Sorted by index.
 std::vector<LoopDevice> findLoopDevicesUnder(const std::filesystem::path& dir);
 
 // Binds `image` to a free loop device (LOOP_CTL_GET_FREE, then LOOP_CONFIGURE, or LOOP_SET_FD +

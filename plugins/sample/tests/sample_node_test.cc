@@ -170,5 +170,16 @@ TEST_F(SampleNodeTest, DeletingAnAttachedVolumeIsRefused) {
   EXPECT_TRUE(backend().deleteVolume({.volumeId = v.id}).isOk());
 }
 
+TEST(LoopDeviceScan, RefusesToScanEverything) {
+  for (const char* dir : {"/", "relative"}) {
+    try {
+      findLoopDevicesUnder(dir);
+      ADD_FAILURE() << "scanned under " << dir;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), Code::kInvalidArgument) << dir;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace polycsi::sample::testing
