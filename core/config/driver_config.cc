@@ -183,8 +183,10 @@ DriverConfig parseConfig(const std::string& yamlText) {
     if (const YAML::Node name = root["driver_name"]) {
       config.driverName = scalarAt(name, "driver_name");
       if (!isValidDriverName(config.driverName))
-        fail("driver_name", "must be at most 63 characters of [A-Za-z0-9.-], alphanumeric at "
-                            "both ends, got '" + config.driverName + "'");
+        fail("driver_name",
+             "must be at most 63 characters of [A-Za-z0-9.-], alphanumeric at "
+             "both ends, got '" +
+                 config.driverName + "'");
     }
     if (const YAML::Node dir = root["plugin_dir"])
       config.pluginDir = absolutePathAt(dir, "plugin_dir");

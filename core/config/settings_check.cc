@@ -1,9 +1,8 @@
 // Checks a backend's settings against the setting specs its plugin declares.
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -58,8 +57,7 @@ std::string problemWith(const BackendConfig& backend, const std::string& key,
   const SettingSpec* spec = specFor(descriptor, key);
   if (spec == nullptr) return "unknown setting (" + knownSettings(descriptor) + ")";
   const bool structured = isStructured(backend, key);
-  if (spec->kind == SettingKind::kStructured)
-    return structured ? "" : "must be a list or map";
+  if (spec->kind == SettingKind::kStructured) return structured ? "" : "must be a list or map";
   if (structured) return "must be a single value, not a list or map";
   const std::string& value = backend.settings.at(key);
   if (spec->kind == SettingKind::kInteger && !isWellFormedInteger(value))

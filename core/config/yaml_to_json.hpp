@@ -2,8 +2,9 @@
 // Internal to core/config.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
+
+#include <nlohmann/json.hpp>
 
 namespace polycsi::config {
 

@@ -52,10 +52,10 @@ BackendRegistry::~BackendRegistry() { stopAll(backends_); }
 
 Status BackendRegistry::start(const config::DriverConfig& config, const std::string& pluginDir,
                               Role role, PluginMetricsSink* metrics) {
-  if (!backends_.empty())
-    return Status(Code::kFailedPrecondition, "backends are already started");
+  if (!backends_.empty()) return Status(Code::kFailedPrecondition, "backends are already started");
   if (config.statePath.empty())
-    return Status(Code::kFailedPrecondition, "state_path is empty: backends need a state directory");
+    return Status(Code::kFailedPrecondition,
+                  "state_path is empty: backends need a state directory");
 
   // First load every plugin and check every backend's settings, so a configuration mistake is
   // reported before any backend reaches its storage system.
@@ -112,8 +112,8 @@ Status BackendRegistry::start(const config::DriverConfig& config, const std::str
     instanceConfig.settingsJson = backendConfig.settingsJson;
     instanceConfig.stateDir = stateDir.string();
     instanceConfig.call.timeout = kInitTimeout;
-    auto instance = PluginInstance::create(backend->plugin_->table(), backend->hostApi_.get(),
-                                           instanceConfig);
+    auto instance =
+        PluginInstance::create(backend->plugin_->table(), backend->hostApi_.get(), instanceConfig);
     if (!instance.isOk()) {
       stopAll(started);
       return Status(instance.status().code(), label + ": " + instance.status().message());

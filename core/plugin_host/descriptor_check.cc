@@ -29,8 +29,7 @@ bool isValidMetricsPrefix(const std::string& prefix) {
 
 std::string checkCapabilities(const polycsi_descriptor& d) {
   if (d.capability_count > 0 && d.capabilities == nullptr)
-    return "descriptor lists " + std::to_string(d.capability_count) +
-           " capabilities but no array";
+    return "descriptor lists " + std::to_string(d.capability_count) + " capabilities but no array";
   std::set<std::pair<int, int>> seen;
   for (size_t i = 0; i < d.capability_count; ++i) {
     const polycsi_capability& c = d.capabilities[i];
@@ -42,12 +41,12 @@ std::string checkCapabilities(const polycsi_descriptor& d) {
         access > POLYCSI_ACCESS_SINGLE_NODE_MULTI_WRITER)
       return where + ": access mode " + std::to_string(access) + " is not one of 1..7";
     if (volume != POLYCSI_VOLUME_MODE_BLOCK && volume != POLYCSI_VOLUME_MODE_FILESYSTEM)
-      return where + ": volume mode " + std::to_string(volume) + " is not 0 (block) or 1 (filesystem)";
+      return where + ": volume mode " + std::to_string(volume) +
+             " is not 0 (block) or 1 (filesystem)";
     if (semantics < POLYCSI_ATTACH_UNSUPPORTED || semantics > POLYCSI_ATTACH_MIGRATION_WINDOW)
       return where + ": attach semantics " + std::to_string(semantics) + " is not one of 0..3";
     const std::string pair = std::string(accessModeName(static_cast<AccessMode>(access))) +
-                             " with volume mode " +
-                             volumeModeName(static_cast<VolumeMode>(volume));
+                             " with volume mode " + volumeModeName(static_cast<VolumeMode>(volume));
     if (!seen.emplace(access, volume).second) return where + ": " + pair + " is declared twice";
     if (semantics == POLYCSI_ATTACH_MIGRATION_WINDOW && volume != POLYCSI_VOLUME_MODE_BLOCK)
       return where + ": migration_window is only allowed for block volumes, not " + pair;
@@ -57,8 +56,7 @@ std::string checkCapabilities(const polycsi_descriptor& d) {
 
 std::string checkSpecs(const polycsi_setting_spec* specs, size_t count, const char* what) {
   if (count > 0 && specs == nullptr)
-    return std::string("descriptor lists ") + std::to_string(count) + " " + what +
-           " but no array";
+    return std::string("descriptor lists ") + std::to_string(count) + " " + what + " but no array";
   std::set<std::string> names;
   for (size_t i = 0; i < count; ++i) {
     const std::string name = abi::toString(specs[i].name);
@@ -74,14 +72,12 @@ std::string checkSpecs(const polycsi_setting_spec* specs, size_t count, const ch
 
 }  // namespace
 
-std::string checkDescriptor(const polycsi_descriptor& descriptor,
-                            const std::string& expectedName) {
+std::string checkDescriptor(const polycsi_descriptor& descriptor, const std::string& expectedName) {
   const std::string name = abi::toString(descriptor.name);
-  if (!isValidPluginName(name))
-    return "descriptor name '" + name + "' must match [a-z0-9_]+";
+  if (!isValidPluginName(name)) return "descriptor name '" + name + "' must match [a-z0-9_]+";
   if (name != expectedName)
-    return "descriptor name '" + name + "' does not match the file's plugin name '" +
-           expectedName + "'";
+    return "descriptor name '" + name + "' does not match the file's plugin name '" + expectedName +
+           "'";
   const std::string prefix = abi::toString(descriptor.metrics_prefix);
   if (!isValidMetricsPrefix(prefix))
     return "metrics prefix '" + prefix + "' must match [a-z_][a-z0-9_]*";

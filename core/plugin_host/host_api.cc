@@ -14,10 +14,14 @@ namespace {
 
 spdlog::level::level_enum spdlogLevel(polycsi_log_level level) {
   switch (level) {
-    case POLYCSI_LOG_DEBUG: return spdlog::level::debug;
-    case POLYCSI_LOG_INFO: return spdlog::level::info;
-    case POLYCSI_LOG_WARN: return spdlog::level::warn;
-    case POLYCSI_LOG_ERROR: return spdlog::level::err;
+    case POLYCSI_LOG_DEBUG:
+      return spdlog::level::debug;
+    case POLYCSI_LOG_INFO:
+      return spdlog::level::info;
+    case POLYCSI_LOG_WARN:
+      return spdlog::level::warn;
+    case POLYCSI_LOG_ERROR:
+      return spdlog::level::err;
   }
   // An unknown level from a newer plugin is still worth seeing.
   return spdlog::level::info;
@@ -27,8 +31,7 @@ spdlog::level::level_enum spdlogLevel(polycsi_log_level level) {
 bool isValidMetricName(const std::string& name) {
   if (name.empty() || (name.front() >= '0' && name.front() <= '9')) return false;
   for (char c : name)
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-          c == '_'))
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
       return false;
   return true;
 }
@@ -82,8 +85,7 @@ void onGaugeSet(void* hostCtx, polycsi_str name, polycsi_kv_list labels, double 
   }
 }
 
-void onCounterAdd(void* hostCtx, polycsi_str name, polycsi_kv_list labels,
-                  double delta) noexcept {
+void onCounterAdd(void* hostCtx, polycsi_str name, polycsi_kv_list labels, double delta) noexcept {
   const HostServices& services = servicesOf(hostCtx);
   if (services.metrics == nullptr) return;
   try {
@@ -91,8 +93,8 @@ void onCounterAdd(void* hostCtx, polycsi_str name, polycsi_kv_list labels,
     StringMap labelMap;
     if (!prepareMetric(services, name, labels, fullName, labelMap)) return;
     if (!(delta >= 0)) {
-      spdlog::warn("[backend {}] dropped negative increment {} of counter {}",
-                   services.backendName, delta, fullName);
+      spdlog::warn("[backend {}] dropped negative increment {} of counter {}", services.backendName,
+                   delta, fullName);
       return;
     }
     services.metrics->counterAdd(fullName, labelMap, delta);
@@ -120,8 +122,7 @@ polycsi_host_api makeHostApi(HostServices* services) {
 std::string redactSecrets(std::string text, const std::vector<std::string>& secrets) {
   for (const auto& secret : secrets) {
     if (secret.empty()) continue;
-    for (size_t at = text.find(secret); at != std::string::npos;
-         at = text.find(secret, at + 3))
+    for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 3))
       text.replace(at, secret.size(), "***");
   }
   return text;

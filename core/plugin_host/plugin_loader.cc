@@ -108,8 +108,7 @@ StatusOr<std::shared_ptr<LoadedPlugin>> loadPlugin(const std::string& path) {
     if (std::string problem = checkDescriptor(raw, expectedName); !problem.empty())
       return refuse(origin, problem);
     Descriptor descriptor = abi::toDescriptor(raw);
-    return std::make_shared<LoadedPlugin>(path, std::move(library), *table,
-                                          std::move(descriptor));
+    return std::make_shared<LoadedPlugin>(path, std::move(library), *table, std::move(descriptor));
   } catch (const std::exception& e) {
     // describe() is plugin code; an SDK plugin whose describe() throws ends up here.
     return refuse(origin, std::string("describe() threw: ") + e.what());
@@ -127,8 +126,7 @@ std::vector<DiscoveredPlugin> discoverPlugins(const std::string& pluginDir) {
   }
   if (ec)
     return {DiscoveredPlugin{pluginDir, nullptr,
-                             "plugin directory " + pluginDir + " cannot be read: " +
-                                 ec.message()}};
+                             "plugin directory " + pluginDir + " cannot be read: " + ec.message()}};
   std::sort(paths.begin(), paths.end());
   std::vector<DiscoveredPlugin> found;
   for (const auto& path : paths) {

@@ -3,11 +3,10 @@
 // A bad plugin is refused with a message naming the file and the reason.
 #pragma once
 
+#include <boost/dll/shared_library.hpp>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <boost/dll/shared_library.hpp>
 
 #include "polycsi/plugin_abi.h"
 #include "polycsi/plugin_client.hpp"

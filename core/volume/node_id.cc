@@ -72,8 +72,7 @@ StatusOr<std::string> encodeNodeId(const NodeId& id) {
   }
   if (text.size() > kMaxNodeIdBytes)
     return Status(Code::kInvalidArgument, "node id for " + id.name + " is " +
-                                              std::to_string(text.size()) +
-                                              " bytes, more than " +
+                                              std::to_string(text.size()) + " bytes, more than " +
                                               std::to_string(kMaxNodeIdBytes));
   return text;
 }
@@ -97,8 +96,7 @@ StatusOr<NodeId> decodeNodeId(std::string_view text) {
     std::string plugin(part.substr(0, eq));
     std::string identity(part.substr(eq + 1));
     if (auto problem = pluginNameProblem(plugin); !problem.empty()) return invalid(problem);
-    if (auto problem = identityProblem(plugin, identity); !problem.empty())
-      return invalid(problem);
+    if (auto problem = identityProblem(plugin, identity); !problem.empty()) return invalid(problem);
     if (!id.identities.emplace(plugin, identity).second)
       return invalid("plugin " + plugin + " appears twice");
   }

@@ -11,8 +11,8 @@ constexpr size_t kMaxBackendNameBytes = 32;
 bool isLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 
 bool isLocalIdChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '.' || c == '_' || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-';
 }
 
 }  // namespace
@@ -34,9 +34,8 @@ bool isValidLocalId(std::string_view id) {
 
 StatusOr<std::string> encodeVolumeId(const VolumeId& id) {
   if (!isValidBackendName(id.backend))
-    return Status(Code::kInvalidArgument,
-                  "backend name '" + id.backend +
-                      "' must match [a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?");
+    return Status(Code::kInvalidArgument, "backend name '" + id.backend +
+                                              "' must match [a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?");
   if (!isValidLocalId(id.local))
     return Status(Code::kInvalidArgument, "backend '" + id.backend + "' returned volume id '" +
                                               id.local + "', which must match [A-Za-z0-9._-]{1," +
@@ -51,8 +50,8 @@ StatusOr<std::string> encodeVolumeId(const VolumeId& id) {
 
 StatusOr<VolumeId> decodeVolumeId(std::string_view text) {
   auto notFound = [&](const std::string& why) {
-    return Status(Code::kNotFound, "volume id '" + std::string(text) +
-                                       "' is not a polycsi volume id: " + why);
+    return Status(Code::kNotFound,
+                  "volume id '" + std::string(text) + "' is not a polycsi volume id: " + why);
   };
   if (text.empty()) return notFound("it is empty");
   if (text.size() > kMaxVolumeIdBytes)

@@ -38,7 +38,7 @@ StatusOr<std::string> encodeVolumeId(const VolumeId& id);
 StatusOr<VolumeId> decodeVolumeId(std::string_view text);
 
 struct NodeId {
-  std::string name;                          // Kubernetes node name
+  std::string name;                               // Kubernetes node name
   std::map<std::string, std::string> identities;  // plugin name -> identity
 };
 

@@ -1,10 +1,10 @@
 #include "config/driver_config.hpp"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace polycsi::config {
@@ -54,10 +54,10 @@ TEST(ParseConfigTest, ReadsAFullConfiguration) {
   EXPECT_EQ(rds.name, "rds");
   EXPECT_EQ(rds.plugin, "rds_nvme");
   EXPECT_TRUE(rds.isDefault);
-  EXPECT_EQ(rds.settings, (StringMap{{"address", "10.0.0.1"},
-                                     {"port", "22"},
-                                     {"insecure", "false"},
-                                     {"password", "s3cret"}}));
+  EXPECT_EQ(
+      rds.settings,
+      (StringMap{
+          {"address", "10.0.0.1"}, {"port", "22"}, {"insecure", "false"}, {"password", "s3cret"}}));
   EXPECT_EQ(rds.structuredKeys, (std::vector<std::string>{"pools", "limits"}));
 
   auto json = nlohmann::json::parse(rds.settingsJson);
@@ -134,11 +134,10 @@ TEST(ParseConfigTest, ChecksBackendNames) {
   EXPECT_EQ(errorOf(withBackends("  - {name: a, plugin: nfs}\n  - {name: rds-, plugin: nfs}\n")),
             "backends[1].name: must match [a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?, got 'rds-'");
   const std::string longName(33, 'a');
-  EXPECT_EQ(errorOf(withBackends("  - {name: " + longName + ", plugin: nfs}\n")),
-            "backends[0].name: must match [a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?, got '" +
-                longName + "'");
-  EXPECT_EQ(errorOf(withBackends("  - {name: " + std::string(32, 'a') + ", plugin: nfs}\n")),
-            "");
+  EXPECT_EQ(
+      errorOf(withBackends("  - {name: " + longName + ", plugin: nfs}\n")),
+      "backends[0].name: must match [a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?, got '" + longName + "'");
+  EXPECT_EQ(errorOf(withBackends("  - {name: " + std::string(32, 'a') + ", plugin: nfs}\n")), "");
 }
 
 TEST(ParseConfigTest, ChecksPluginNames) {

@@ -66,19 +66,19 @@ TEST(CheckBackendSettingsTest, ReportsUnknownKeysNamingTheKnownOnes) {
 }
 
 TEST(CheckBackendSettingsTest, ChecksIntegers) {
-  EXPECT_EQ(checkBackendSettings(configWith("      address: a\n      port: 22x\n"), 1,
-                                 rdsDescriptor()),
-            Problems{"backends[1].settings.port: must be an integer, got '22x'"});
-  EXPECT_EQ(checkBackendSettings(configWith("      address: a\n      port: 1.5\n"), 1,
-                                 rdsDescriptor()),
-            Problems{"backends[1].settings.port: must be an integer, got '1.5'"});
+  EXPECT_EQ(
+      checkBackendSettings(configWith("      address: a\n      port: 22x\n"), 1, rdsDescriptor()),
+      Problems{"backends[1].settings.port: must be an integer, got '22x'"});
+  EXPECT_EQ(
+      checkBackendSettings(configWith("      address: a\n      port: 1.5\n"), 1, rdsDescriptor()),
+      Problems{"backends[1].settings.port: must be an integer, got '1.5'"});
   EXPECT_EQ(checkBackendSettings(configWith("      address: a\n      port: 99999999999999999999\n"),
                                  1, rdsDescriptor()),
             Problems{"backends[1].settings.port: must be an integer, got "
                      "'99999999999999999999'"});
-  EXPECT_EQ(checkBackendSettings(configWith("      address: a\n      port: -3\n"), 1,
-                                 rdsDescriptor()),
-            Problems{});
+  EXPECT_EQ(
+      checkBackendSettings(configWith("      address: a\n      port: -3\n"), 1, rdsDescriptor()),
+      Problems{});
 }
 
 TEST(CheckBackendSettingsTest, ChecksBooleans) {

@@ -105,8 +105,8 @@ TEST_F(BackendRegistryTest, StartsTwoBackendsOfTheSamePlugin) {
   RecordingSink sink;
   {
     BackendRegistry registry;
-    Status status = registry.start(configWith(kTwoGoodBackends), kPluginDir, Role::kController,
-                                   &sink);
+    Status status =
+        registry.start(configWith(kTwoGoodBackends), kPluginDir, Role::kController, &sink);
     ASSERT_TRUE(status.isOk()) << status.toString();
 
     auto all = registry.all();
@@ -139,8 +139,7 @@ TEST_F(BackendRegistryTest, StartsTwoBackendsOfTheSamePlugin) {
 
 TEST_F(BackendRegistryTest, PluginLogsNameTheBackendAndHideSecrets) {
   BackendRegistry registry;
-  ASSERT_TRUE(registry.start(configWith(kTwoGoodBackends), kPluginDir, Role::kAll, nullptr)
-                  .isOk());
+  ASSERT_TRUE(registry.start(configWith(kTwoGoodBackends), kPluginDir, Role::kAll, nullptr).isOk());
   const std::string text = logs();
   EXPECT_THAT(text, HasSubstr("[backend alpha] connecting to 10.0.0.1 with token ***"));
   EXPECT_THAT(text, HasSubstr("[backend beta] connecting to 10.0.0.2 with token"));
@@ -189,10 +188,11 @@ TEST_F(BackendRegistryTest, NoDefaultAmongSeveralUnmarked) {
 
 TEST_F(BackendRegistryTest, BadSettingsNameTheBackendAndStartNothing) {
   BackendRegistry registry;
-  Status status = registry.start(configWith("  - {name: alpha, plugin: good, settings: "
-                                            "{address: a}}\n"
-                                            "  - {name: beta, plugin: good, settings: {port: x}}\n"),
-                                 kPluginDir, Role::kAll, nullptr);
+  Status status =
+      registry.start(configWith("  - {name: alpha, plugin: good, settings: "
+                                "{address: a}}\n"
+                                "  - {name: beta, plugin: good, settings: {port: x}}\n"),
+                     kPluginDir, Role::kAll, nullptr);
   EXPECT_EQ(status.code(), Code::kFailedPrecondition);
   EXPECT_EQ(status.message(),
             "backends[1] (beta): settings.address: required; "
@@ -204,10 +204,10 @@ TEST_F(BackendRegistryTest, BadSettingsNameTheBackendAndStartNothing) {
 
 TEST_F(BackendRegistryTest, AnInitFailureShutsDownWhatAlreadyStarted) {
   BackendRegistry registry;
-  Status status = registry.start(
-      configWith("  - {name: alpha, plugin: good, settings: {address: a}}\n"
-                 "  - {name: beta, plugin: init_failure}\n"),
-      kPluginDir, Role::kAll, nullptr);
+  Status status =
+      registry.start(configWith("  - {name: alpha, plugin: good, settings: {address: a}}\n"
+                                "  - {name: beta, plugin: init_failure}\n"),
+                     kPluginDir, Role::kAll, nullptr);
   EXPECT_EQ(status.code(), Code::kFailedPrecondition);
   EXPECT_EQ(status.message(), "backends[1] (beta): storage system at 192.0.2.1 refused the login");
   // alpha had started (it logged) and was shut down again (its file is gone).

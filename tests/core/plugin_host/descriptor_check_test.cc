@@ -19,15 +19,9 @@ struct DescriptorBuilder {
   const char* prefix = "rds_csi";
 
   polycsi_descriptor build() const {
-    return polycsi_descriptor{s(name),
-                              s("1.0.0"),
-                              s("test"),
-                              s(prefix),
-                              capabilities.data(),
-                              capabilities.size(),
-                              settings.data(),
-                              settings.size(),
-                              parameters.data(),
+    return polycsi_descriptor{s(name),          s("1.0.0"),          s("test"),
+                              s(prefix),        capabilities.data(), capabilities.size(),
+                              settings.data(),  settings.size(),     parameters.data(),
                               parameters.size()};
   }
 };
@@ -117,8 +111,7 @@ TEST(CheckDescriptorTest, ChecksSettingAndParameterSpecs) {
   EXPECT_EQ(checkDescriptor(b.build(), "rds_nvme"), "settings[0] 'a': kind 4 is not one of 0..3");
   b.settings = {};
   b.parameters = {spec("p", 9)};
-  EXPECT_EQ(checkDescriptor(b.build(), "rds_nvme"),
-            "parameters[0] 'p': kind 9 is not one of 0..3");
+  EXPECT_EQ(checkDescriptor(b.build(), "rds_nvme"), "parameters[0] 'p': kind 9 is not one of 0..3");
 }
 
 TEST(CheckDescriptorTest, RefusesCountsWithoutArrays) {

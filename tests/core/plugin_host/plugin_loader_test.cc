@@ -147,7 +147,8 @@ TEST(DiscoverPluginsTest, ReportsAnUnreadableDirectory) {
   auto found = discoverPlugins("/nonexistent/polycsi/plugins");
   ASSERT_EQ(found.size(), 1u);
   EXPECT_EQ(found[0].plugin, nullptr);
-  EXPECT_THAT(found[0].error, HasSubstr("plugin directory /nonexistent/polycsi/plugins cannot be read"));
+  EXPECT_THAT(found[0].error,
+              HasSubstr("plugin directory /nonexistent/polycsi/plugins cannot be read"));
 }
 
 }  // namespace

@@ -33,7 +33,8 @@ TEST(NodeIdTest, OneIdentity) {
 
 TEST(NodeIdTest, ThreeIdentitiesSortedByPlugin) {
   NodeId id{"n1",
-            {{"rds_nvme", "nqn.host"}, {"iscsi_powerstore", "iqn.1993-08.org.debian:01:ab"},
+            {{"rds_nvme", "nqn.host"},
+             {"iscsi_powerstore", "iqn.1993-08.org.debian:01:ab"},
              {"nfs", ""}}};
   EXPECT_EQ(*encodeNodeId(id),
             "n1|iscsi_powerstore=iqn.1993-08.org.debian:01:ab|nfs=|rds_nvme=nqn.host");
@@ -42,7 +43,8 @@ TEST(NodeIdTest, ThreeIdentitiesSortedByPlugin) {
   // Stable: encoding the decoded id yields the same text.
   EXPECT_EQ(*encodeNodeId(back), *encodeNodeId(id));
   // Decoding does not depend on the order in the text.
-  auto unordered = decodeNodeId("n1|rds_nvme=nqn.host|nfs=|iscsi_powerstore=iqn.1993-08.org.debian:01:ab");
+  auto unordered =
+      decodeNodeId("n1|rds_nvme=nqn.host|nfs=|iscsi_powerstore=iqn.1993-08.org.debian:01:ab");
   ASSERT_TRUE(unordered.isOk()) << unordered.status().toString();
   EXPECT_EQ(unordered->identities, id.identities);
 }
