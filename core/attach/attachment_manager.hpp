@@ -9,15 +9,26 @@
 //   publish(X) after the window expired    -> FAILED_PRECONDITION migration timeout message;
 //                                             MigrationFailed reason timeout (once)
 //   unpublish(A) (source) while migrating  -> {B}: MigrationCompleted with duration
+//                                             (nothing more when the timeout was reported)
 //   unpublish(B) (target) while migrating  -> {A}: MigrationFailed reason target detached
+//                                             (unless the timeout was already reported)
+//
+// A publish of a node that already holds the volume is always OK, also after the window
+// expired. A publish whose semantics differ from those the current attachments were granted
+// under is refused (FAILED_PRECONDITION). The window expires when more than migrationTimeout
+// has passed since it started.
 //
 // Two-phase so storage fencing happens between check and record: plan*() decides without
-// changing anything; the caller fences at the storage layer; commit*() persists the transition
-// (before the RPC answers) and then reports events and metrics.
+// changing anything (except persisting and reporting an expired window once); the caller
+// fences at the storage layer; commit*() persists the transition (before the RPC answers) and
+// then reports events and metrics. Observers are called without the manager's lock held.
 //
-// THREADING: thread-safe; the core also serializes operations per volume.
+// THREADING: thread-safe; the core also serializes operations per volume. A commit whose plan
+// no longer matches the volume's state (another operation got in between) is ABORTED.
 #pragma once
 
+#include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -34,7 +45,9 @@ namespace polycsi::attach {
 struct PublishPlan {
   enum class Action { kAlreadyAttached, kAttach, kStartMigration };
   Action action = Action::kAttach;
-  VolumeAttachmentState next;  // state after commit
+  VolumeAttachmentState next;    // state after commit
+  VolumeAttachmentState before;  // state the plan was made from
+  std::string node;              // the node being published
 };
 
 // What an unpublish will do.
@@ -43,6 +56,8 @@ struct UnpublishPlan {
   Action action = Action::kDetach;
   VolumeAttachmentState next;
   std::chrono::milliseconds migrationDuration{0};
+  VolumeAttachmentState before;  // state the plan was made from
+  std::string node;              // the node being unpublished
 };
 
 // A source of "now", replaceable in tests.
@@ -51,37 +66,52 @@ class TimeSource {
   virtual ~TimeSource() = default;
   virtual Clock::time_point now() const = 0;
 };
-// The real clock.
+// The real clock. THREADING: safe from any thread; lives for the whole program.
 const TimeSource& systemTime();
 
 class AttachmentManager {
  public:
-  // Loads every persisted state from `store`. Does not take ownership of the arguments.
+  // Loads every persisted state from `store`. Does not take ownership of the arguments, which
+  // must outlive the manager. Throws polycsi::Error (INTERNAL, naming the store) when the store
+  // cannot be read: a controller must not serve with unknown attachments.
   AttachmentManager(AttachmentStore& store, MigrationObserver& observer,
                     const TimeSource& time = systemTime());
 
   // Decides a publish of `volumeId` to `node`. OK with a plan, or FAILED_PRECONDITION with the
-  // user-facing message. Reports an expired window (MigrationFailed/timeout) once.
+  // user-facing message (also reported as attachmentConflict). Reports an expired window
+  // (MigrationFailed/timeout) once, persisted so a restart does not report it again.
+  // INVALID_ARGUMENT for an empty id or node, a policy that cannot attach, or a
+  // migration_window policy without a positive timeout; INTERNAL when the store fails.
   StatusOr<PublishPlan> planPublish(const std::string& volumeId, const std::string& node,
                                     const VolumePolicy& policy, const std::string& backend,
                                     const std::string& metricsPrefix, const PvcRef& pvc);
-  // Persists a planned publish; then reports MigrationStarted when it starts one.
+  // Persists a planned publish; then reports MigrationStarted when it starts one. Idempotent
+  // for kAlreadyAttached. On a store failure returns it and changes nothing.
   Status commitPublish(const PublishPlan& plan);
 
   // Decides an unpublish; kNotAttached when `node` holds no attachment (CSI: success).
   StatusOr<UnpublishPlan> planUnpublish(const std::string& volumeId, const std::string& node);
-  // Persists a planned unpublish; then reports MigrationCompleted / MigrationFailed.
+  // Persists a planned unpublish; then reports MigrationCompleted / MigrationFailed. On a store
+  // failure returns it and changes nothing.
   Status commitUnpublish(const UnpublishPlan& plan);
 
   // Current state of a volume (empty nodes when detached).
   VolumeAttachmentState state(const std::string& volumeId) const;
-  // Every volume with at least one attachment.
+  // Every volume with at least one attachment, ordered by volume id.
   std::vector<VolumeAttachmentState> all() const;
 
-  // Drops an attachment the cluster no longer has (VolumeAttachment reconciliation).
+  // Drops an attachment the cluster no longer has (VolumeAttachment reconciliation): the same
+  // transition and reports as an unpublish of `node`, planned and committed at once. OK when
+  // `node` holds no attachment.
   Status forget(const std::string& volumeId, const std::string& node);
 
  private:
+  VolumeAttachmentState currentLocked(const std::string& volumeId) const;
+  Status checkPlanCurrentLocked(const VolumeAttachmentState& before) const;
+  Status persistLocked(const VolumeAttachmentState& next);
+  void reportPublish(const PublishPlan& plan);
+  void reportUnpublish(const UnpublishPlan& plan);
+
   AttachmentStore& store_;
   MigrationObserver& observer_;
   const TimeSource& time_;

@@ -23,19 +23,25 @@ struct VolumePolicy {
 struct PvcRef {
   std::string name;
   std::string namespace_;
+
+  bool operator==(const PvcRef&) const = default;
 };
 
 struct VolumeAttachmentState {
   std::string volumeId;
-  std::string backend;                 // backend name, for metrics labels
-  std::string metricsPrefix;           // plugin's prefix, e.g. "rds_csi"
+  std::string backend;        // backend name, for metrics labels
+  std::string metricsPrefix;  // plugin's prefix, e.g. "rds_csi"
   AttachSemantics semantics = AttachSemantics::kExclusive;
-  std::vector<std::string> nodes;      // attached nodes in attach order
+  std::vector<std::string> nodes;  // attached nodes in attach order
   // Open migration window (migration_window, two nodes): source = nodes[0], target = nodes[1].
   std::optional<Clock::time_point> migrationStartedAt;
   std::chrono::seconds migrationTimeout{300};
-  bool migrationTimedOut = false;      // timeout already reported (event + metric) once
+  bool migrationTimedOut = false;  // timeout already reported (event + metric) once
   PvcRef pvc;
+
+  // True while a migration window is open (source and target both attached).
+  bool migrating() const { return migrationStartedAt.has_value(); }
+  bool operator==(const VolumeAttachmentState&) const = default;
 };
 
 }  // namespace polycsi::attach

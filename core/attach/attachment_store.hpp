@@ -1,10 +1,16 @@
 // Durable attachment state in SQLite: a transition is committed (fsync'd by SQLite) before
 // the RPC that caused it answers, so a restarted controller recovers every attachment and open
-// migration window with its original start time.
+// migration window with its original start time (to the millisecond).
+//
+// Schema (PRAGMA user_version = 1): one row per attached volume in table `volumes`; nodes are a
+// JSON array in attach order; the migration start is Unix epoch milliseconds, NULL when no
+// window is open. Only bound parameters reach SQL.
 // THREADING: thread-safe (one connection behind a mutex).
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -17,18 +23,42 @@ namespace polycsi::attach {
 
 class AttachmentStore {
  public:
-  // Opens (creating when missing) the database file; INTERNAL naming the path on failure.
+  struct Options {
+    // FULL: every save is fsync'd before it returns (production). false: synchronous=OFF, for
+    // tests that need speed and not crash safety.
+    bool durable = true;
+    // How long a save waits for another connection's lock before failing.
+    std::chrono::milliseconds busyTimeout{5000};
+  };
+
+  // Opens (creating when missing) the database file at `path`, whose directory must exist;
+  // WAL journal. INVALID_ARGUMENT for an empty path, INTERNAL naming the path on any other
+  // failure (missing directory, unreadable file, schema newer than this build).
   static StatusOr<std::unique_ptr<AttachmentStore>> open(const std::string& path);
+  static StatusOr<std::unique_ptr<AttachmentStore>> open(const std::string& path,
+                                                         const Options& options);
   ~AttachmentStore();
+  AttachmentStore(const AttachmentStore&) = delete;
+  AttachmentStore& operator=(const AttachmentStore&) = delete;
 
   // Replaces the stored state of state.volumeId atomically; a state with no nodes is deleted.
+  // Idempotent. INTERNAL naming the path and the volume when SQLite fails.
   Status save(const VolumeAttachmentState& state);
-  // Every stored state.
+  // Every stored state, ordered by volume id. INTERNAL naming the volume when a row is invalid.
   StatusOr<std::vector<VolumeAttachmentState>> loadAll() const;
 
+  // The file this store writes.
+  const std::string& path() const { return path_; }
+
  private:
-  explicit AttachmentStore(sqlite3* db);
+  struct Statements;
+  AttachmentStore(sqlite3* db, std::string path);
+  Status prepareStatements();
+  Status sqliteError(const std::string& what) const;  // caller holds mu_ or is single-threaded
+
   sqlite3* db_;
+  std::string path_;
+  std::unique_ptr<Statements> statements_;
   mutable std::mutex mu_;
 };
 

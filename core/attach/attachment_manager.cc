@@ -1,0 +1,272 @@
+#include "attach/attachment_manager.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include "attach/messages.hpp"
+
+namespace polycsi::attach {
+namespace {
+
+class SystemTimeSource : public TimeSource {
+ public:
+  Clock::time_point now() const override { return Clock::now(); }
+};
+
+bool holds(const VolumeAttachmentState& state, const std::string& node) {
+  return std::find(state.nodes.begin(), state.nodes.end(), node) != state.nodes.end();
+}
+
+bool canAttach(AttachSemantics semantics) {
+  return semantics == AttachSemantics::kExclusive || semantics == AttachSemantics::kShared ||
+         semantics == AttachSemantics::kMigrationWindow;
+}
+
+// Time since a window opened; never negative, even if the wall clock was set back.
+std::chrono::milliseconds elapsedSince(Clock::time_point start, Clock::time_point now) {
+  return std::max(std::chrono::milliseconds(0),
+                  std::chrono::duration_cast<std::chrono::milliseconds>(now - start));
+}
+
+}  // namespace
+
+const TimeSource& systemTime() {
+  static const SystemTimeSource clock;
+  return clock;
+}
+
+AttachmentManager::AttachmentManager(AttachmentStore& store, MigrationObserver& observer,
+                                     const TimeSource& time)
+    : store_(store), observer_(observer), time_(time) {
+  auto loaded = store_.loadAll();
+  if (!loaded.isOk()) {
+    throw Error(Code::kInternal, "cannot load attachments: " + loaded.status().message());
+  }
+  for (auto& state : *loaded) {
+    std::string id = state.volumeId;
+    volumes_.emplace(std::move(id), std::move(state));
+  }
+}
+
+VolumeAttachmentState AttachmentManager::currentLocked(const std::string& volumeId) const {
+  auto it = volumes_.find(volumeId);
+  if (it != volumes_.end()) return it->second;
+  VolumeAttachmentState detached;
+  detached.volumeId = volumeId;
+  return detached;
+}
+
+Status AttachmentManager::checkPlanCurrentLocked(const VolumeAttachmentState& before) const {
+  if (currentLocked(before.volumeId) == before) return Status::ok();
+  return Status(Code::kAborted, "attachments of volume " + before.volumeId +
+                                    " changed since this operation was planned; retry");
+}
+
+Status AttachmentManager::persistLocked(const VolumeAttachmentState& next) {
+  Status saved = store_.save(next);
+  if (!saved.isOk()) return saved;
+  if (next.nodes.empty()) {
+    volumes_.erase(next.volumeId);
+  } else {
+    volumes_.insert_or_assign(next.volumeId, next);
+  }
+  return Status::ok();
+}
+
+StatusOr<PublishPlan> AttachmentManager::planPublish(
+    const std::string& volumeId, const std::string& node, const VolumePolicy& policy,
+    const std::string& backend, const std::string& metricsPrefix, const PvcRef& pvc) {
+  if (volumeId.empty()) return Status(Code::kInvalidArgument, "publish: empty volume id");
+  if (node.empty())
+    return Status(Code::kInvalidArgument, "publish of volume " + volumeId + ": empty node id");
+  if (!canAttach(policy.semantics)) {
+    return Status(Code::kInvalidArgument, "publish of volume " + volumeId + ": attach semantics " +
+                                              semanticsName(policy.semantics) + " cannot attach");
+  }
+  if (policy.semantics == AttachSemantics::kMigrationWindow &&
+      policy.migrationTimeout.count() <= 0) {
+    return Status(Code::kInvalidArgument,
+                  "publish of volume " + volumeId + ": migration timeout must be positive, got " +
+                      std::to_string(policy.migrationTimeout.count()) + "s");
+  }
+
+  std::unique_lock lock(mu_);
+  const VolumeAttachmentState current = currentLocked(volumeId);
+  PublishPlan plan;
+  plan.before = current;
+  plan.node = node;
+
+  if (holds(current, node)) {
+    plan.action = PublishPlan::Action::kAlreadyAttached;
+    plan.next = current;
+    return plan;
+  }
+
+  if (current.nodes.empty()) {
+    plan.action = PublishPlan::Action::kAttach;
+    plan.next.volumeId = volumeId;
+    plan.next.backend = backend;
+    plan.next.metricsPrefix = metricsPrefix;
+    plan.next.semantics = policy.semantics;
+    plan.next.nodes = {node};
+    plan.next.migrationTimeout = policy.migrationTimeout;
+    plan.next.pvc = pvc;
+    return plan;
+  }
+
+  // Another node holds the volume: the semantics it was granted under decide.
+  auto refuse = [&](const VolumeAttachmentState& reported,
+                    const std::string& message) -> StatusOr<PublishPlan> {
+    lock.unlock();
+    observer_.attachmentConflict(reported, node, message);
+    return Status(Code::kFailedPrecondition, message);
+  };
+  if (current.semantics != policy.semantics) {
+    return refuse(current, semanticsMismatchMessage(volumeId, current.nodes, current.semantics,
+                                                    policy.semantics));
+  }
+  switch (current.semantics) {
+    case AttachSemantics::kShared:
+      plan.action = PublishPlan::Action::kAttach;
+      plan.next = current;
+      plan.next.nodes.push_back(node);
+      return plan;
+    case AttachSemantics::kMigrationWindow:
+      break;
+    default:
+      return refuse(current, exclusiveConflictMessage(volumeId, current.nodes.front()));
+  }
+
+  if (!current.migrating()) {
+    plan.action = PublishPlan::Action::kStartMigration;
+    plan.next = current;
+    plan.next.nodes.push_back(node);
+    // Millisecond precision is what the store keeps: a restart must see the same start.
+    plan.next.migrationStartedAt = std::chrono::floor<std::chrono::milliseconds>(time_.now());
+    plan.next.migrationTimeout = policy.migrationTimeout;
+    plan.next.migrationTimedOut = false;
+    return plan;
+  }
+
+  const Clock::time_point now = time_.now();
+  if (now - *current.migrationStartedAt <= current.migrationTimeout) {
+    return refuse(current, migrationLimitMessage(volumeId, current.nodes));
+  }
+
+  const auto elapsed = elapsedSince(*current.migrationStartedAt, now);
+  const std::string message = migrationTimeoutMessage(volumeId, elapsed, current.migrationTimeout);
+  if (current.migrationTimedOut) return refuse(current, message);
+
+  // First refusal after expiry: record that the timeout is reported before reporting it, so a
+  // restart does not report (and count) it again.
+  VolumeAttachmentState timedOut = current;
+  timedOut.migrationTimedOut = true;
+  Status saved = persistLocked(timedOut);
+  if (!saved.isOk()) return saved;
+  lock.unlock();
+  observer_.migrationFailed(timedOut, timedOut.nodes[0], timedOut.nodes[1], "timeout", elapsed);
+  observer_.attachmentConflict(timedOut, node, message);
+  return Status(Code::kFailedPrecondition, message);
+}
+
+Status AttachmentManager::commitPublish(const PublishPlan& plan) {
+  if (plan.action == PublishPlan::Action::kAlreadyAttached) return Status::ok();
+  {
+    std::lock_guard lock(mu_);
+    Status current = checkPlanCurrentLocked(plan.before);
+    if (!current.isOk()) return current;
+    Status saved = persistLocked(plan.next);
+    if (!saved.isOk()) return saved;
+  }
+  reportPublish(plan);
+  return Status::ok();
+}
+
+void AttachmentManager::reportPublish(const PublishPlan& plan) {
+  if (plan.action == PublishPlan::Action::kStartMigration) {
+    observer_.migrationStarted(plan.next, plan.next.nodes[0], plan.next.nodes[1]);
+  }
+  observer_.attachmentsChanged(plan.next);
+}
+
+StatusOr<UnpublishPlan> AttachmentManager::planUnpublish(const std::string& volumeId,
+                                                         const std::string& node) {
+  if (volumeId.empty()) return Status(Code::kInvalidArgument, "unpublish: empty volume id");
+  if (node.empty())
+    return Status(Code::kInvalidArgument, "unpublish of volume " + volumeId + ": empty node id");
+
+  std::lock_guard lock(mu_);
+  const VolumeAttachmentState current = currentLocked(volumeId);
+  UnpublishPlan plan;
+  plan.before = current;
+  plan.node = node;
+  plan.next = current;
+
+  if (!holds(current, node)) {
+    plan.action = UnpublishPlan::Action::kNotAttached;
+    return plan;
+  }
+
+  if (current.migrating()) {
+    const bool source = node == current.nodes[0];
+    plan.action = source ? UnpublishPlan::Action::kCompleteMigration
+                         : UnpublishPlan::Action::kRollbackMigration;
+    plan.next.nodes = {source ? current.nodes[1] : current.nodes[0]};
+    plan.next.migrationStartedAt.reset();
+    plan.next.migrationTimedOut = false;
+    plan.migrationDuration = elapsedSince(*current.migrationStartedAt, time_.now());
+    return plan;
+  }
+
+  plan.action = UnpublishPlan::Action::kDetach;
+  std::erase(plan.next.nodes, node);
+  return plan;
+}
+
+Status AttachmentManager::commitUnpublish(const UnpublishPlan& plan) {
+  if (plan.action == UnpublishPlan::Action::kNotAttached) return Status::ok();
+  {
+    std::lock_guard lock(mu_);
+    Status current = checkPlanCurrentLocked(plan.before);
+    if (!current.isOk()) return current;
+    Status saved = persistLocked(plan.next);
+    if (!saved.isOk()) return saved;
+  }
+  reportUnpublish(plan);
+  return Status::ok();
+}
+
+void AttachmentManager::reportUnpublish(const UnpublishPlan& plan) {
+  // A migration whose timeout was already reported ends without a second outcome: it neither
+  // succeeded nor failed again.
+  const bool outcomePending = !plan.before.migrationTimedOut;
+  if (plan.action == UnpublishPlan::Action::kCompleteMigration && outcomePending) {
+    observer_.migrationCompleted(plan.next, plan.before.nodes[0], plan.before.nodes[1],
+                                 plan.migrationDuration);
+  } else if (plan.action == UnpublishPlan::Action::kRollbackMigration && outcomePending) {
+    observer_.migrationFailed(plan.next, plan.before.nodes[0], plan.before.nodes[1],
+                              "target detached", plan.migrationDuration);
+  }
+  observer_.attachmentsChanged(plan.next);
+}
+
+VolumeAttachmentState AttachmentManager::state(const std::string& volumeId) const {
+  std::lock_guard lock(mu_);
+  return currentLocked(volumeId);
+}
+
+std::vector<VolumeAttachmentState> AttachmentManager::all() const {
+  std::lock_guard lock(mu_);
+  std::vector<VolumeAttachmentState> states;
+  states.reserve(volumes_.size());
+  for (const auto& [id, state] : volumes_) states.push_back(state);
+  return states;
+}
+
+Status AttachmentManager::forget(const std::string& volumeId, const std::string& node) {
+  auto plan = planUnpublish(volumeId, node);
+  if (!plan.isOk()) return plan.status();
+  return commitUnpublish(*plan);
+}
+
+}  // namespace polycsi::attach
