@@ -1,0 +1,95 @@
+// Posts migration lifecycle events to the PVC (seeds/001 "Kubernetes Events"):
+//   Normal  MigrationStarted    "[<pvc>]: KubeVirt live migration started - source: <a>,
+//                                target: <b>, timeout: 5m0s"
+//   Normal  MigrationCompleted  "[<pvc>]: KubeVirt live migration completed - source: <a> →
+//                                target: <b> (duration: 45s)"
+//   Warning MigrationFailed     "[<pvc>]: KubeVirt live migration failed - source: <a>,
+//                                attempted target: <b>, reason: timeout, elapsed: 5m0s"
+//   Warning AttachmentConflict  "[<pvc>]: <the refusal message>"
+// Events are core/v1 Events on the PersistentVolumeClaim recorded in the state; a state
+// without a PVC (volume created outside Kubernetes) gets none.
+//
+// Posting is asynchronous: observer calls only enqueue (they run on RPC threads), one worker
+// thread posts. The queue is bounded; when full the oldest event is dropped with a warning.
+// Event posting is best effort: a failed post is logged, not retried.
+// THREADING: thread-safe. Does not own `client`, which must outlive the recorder.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "attach/migration_observer.hpp"
+#include "kube/kube_client.hpp"
+
+namespace polycsi::kube {
+
+class EventRecorder : public attach::MigrationObserver {
+ public:
+  struct Options {
+    size_t queueCapacity = 256;
+    // How long stop() keeps posting queued events (a post in flight may add up to the client's
+    // timeout).
+    std::chrono::milliseconds drainTimeout{5000};
+  };
+
+  // `component` names the reporter, e.g. "polycsi-controller" (source.component and
+  // reportingComponent). Starts the worker thread.
+  EventRecorder(KubeClient& client, std::string component);
+  EventRecorder(KubeClient& client, std::string component, Options options);
+  // Calls stop().
+  ~EventRecorder() override;
+  EventRecorder(const EventRecorder&) = delete;
+  EventRecorder& operator=(const EventRecorder&) = delete;
+
+  void migrationStarted(const attach::VolumeAttachmentState& state, const std::string& source,
+                        const std::string& target) override;
+  void migrationCompleted(const attach::VolumeAttachmentState& state, const std::string& source,
+                          const std::string& target, std::chrono::milliseconds duration) override;
+  void migrationFailed(const attach::VolumeAttachmentState& state, const std::string& source,
+                       const std::string& target, const std::string& reason,
+                       std::chrono::milliseconds elapsed) override;
+  void attachmentConflict(const attach::VolumeAttachmentState& state, const std::string& node,
+                          const std::string& message) override;
+  // Not an event.
+  void attachmentsChanged(const attach::VolumeAttachmentState& state) override;
+
+  // Waits until every queued event has been posted (or dropped); false on timeout.
+  bool waitIdle(std::chrono::milliseconds timeout);
+
+  // Posts what is queued until Options::drainTimeout, drops the rest with a warning and joins
+  // the worker. Later events are dropped. Idempotent.
+  void stop();
+
+ private:
+  struct PendingEvent {
+    std::string namespace_;
+    nlohmann::json body;
+  };
+
+  void enqueue(const attach::VolumeAttachmentState& state, const char* type, const char* reason,
+               const char* action, const std::string& message);
+  void run();
+
+  KubeClient& client_;
+  const std::string component_;
+  const std::string instance_;  // reportingInstance: this host
+  const Options options_;
+
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::condition_variable idle_;
+  std::deque<PendingEvent> queue_;
+  bool posting_ = false;
+  bool stopping_ = false;
+  std::mutex joinMu_;  // serializes concurrent stop() calls
+  std::thread worker_;
+};
+
+}  // namespace polycsi::kube

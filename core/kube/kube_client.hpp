@@ -1,0 +1,59 @@
+// A small Kubernetes REST client over libcurl: JSON GET and POST with the service account's
+// Bearer token, TLS verified against the cluster CA. Enough for events and VolumeAttachment
+// reconciliation; not a general client (no watch, no patch).
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "polycsi/types.hpp"
+
+namespace polycsi::kube {
+
+struct KubeConfig {
+  std::string baseUrl;  // "https://host:port"; plain "http://" is accepted for local test servers
+  std::string token;    // Bearer token; never logged
+  std::string caFile;   // PEM bundle to verify the API server; empty = the system's CAs
+  bool insecureSkipVerify = false;  // tests only
+  std::chrono::milliseconds timeout{10000};  // whole request, connect included
+};
+
+// The in-cluster configuration: KUBERNETES_SERVICE_HOST / KUBERNETES_SERVICE_PORT (an IPv6
+// host is bracketed) and <saDir>/token, <saDir>/ca.crt. nullopt when there is no token (not
+// running in a cluster); a token without the environment variables is logged as a warning and
+// also gives nullopt.
+std::optional<KubeConfig> inClusterConfig(
+    const std::string& saDir = "/var/run/secrets/kubernetes.io/serviceaccount");
+
+// `text` percent-encoded for a URL query value or path segment (RFC 3986 unreserved kept).
+std::string urlEncode(std::string_view text);
+
+// THREADING: thread-safe; each call uses its own connection. Every call is bounded by
+// KubeConfig::timeout.
+class KubeClient {
+ public:
+  // The token is registered with the log redactor (observe::globalRedactor()).
+  explicit KubeClient(KubeConfig config);
+
+  // GET/POST <baseUrl><path> and parse the JSON answer. `path` must start with "/" and contain
+  // no whitespace or control characters (INVALID_ARGUMENT otherwise). HTTP errors map to codes:
+  // 404 NOT_FOUND, 401/403 PERMISSION_DENIED, 409 ALREADY_EXISTS, 400/422 INVALID_ARGUMENT,
+  // 429/5xx and transport failures (connect, TLS, timeout) UNAVAILABLE, anything else UNKNOWN;
+  // the message names the method, path, HTTP status and the API's Status.message.
+  StatusOr<nlohmann::json> get(const std::string& path);
+  StatusOr<nlohmann::json> post(const std::string& path, const nlohmann::json& body);
+
+  const KubeConfig& config() const { return config_; }
+
+ private:
+  StatusOr<nlohmann::json> request(const char* method, const std::string& path,
+                                   const std::string* body);
+
+  KubeConfig config_;
+};
+
+}  // namespace polycsi::kube

@@ -1,0 +1,275 @@
+#include "kube/volume_attachment_reconciler.hpp"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+namespace polycsi::kube {
+namespace {
+
+constexpr const char* kVolumeAttachmentsPath = "/apis/storage.k8s.io/v1/volumeattachments";
+constexpr int kPageSize = 500;
+
+// One VolumeAttachment of our driver, mapped to its volume.
+struct ClusterAttachment {
+  std::string name;
+  std::string volumeHandle;
+  std::string node;
+  std::string creationTimestamp;  // RFC 3339 UTC: orders as text
+  bool attached = false;
+  bool deleting = false;
+  nlohmann::json pv;  // the PersistentVolume, or {"spec": inlineVolumeSpec}
+};
+
+using AttachmentKey = std::pair<std::string, std::string>;  // (volume handle, node)
+
+std::string stringAt(const nlohmann::json& object, const nlohmann::json::json_pointer& pointer) {
+  if (!object.contains(pointer)) return "";
+  const nlohmann::json& value = object.at(pointer);
+  return value.is_string() ? value.get<std::string>() : "";
+}
+
+// What the cluster says, plus whether the picture is complete enough to forget anything.
+struct ClusterView {
+  std::vector<ClusterAttachment> attachments;
+  bool complete = true;
+  Status firstError;
+
+  void problem(const Status& status) {
+    complete = false;
+    if (firstError.isOk()) firstError = status;
+  }
+};
+
+}  // namespace
+
+VolumeAttachmentReconciler::VolumeAttachmentReconciler(KubeClient& client,
+                                                       attach::AttachmentManager& manager,
+                                                       std::string driverName,
+                                                       PolicyResolver resolver,
+                                                       volume::VolumeLocks* locks)
+    : client_(client),
+      manager_(manager),
+      driverName_(std::move(driverName)),
+      resolver_(std::move(resolver)),
+      locks_(locks) {
+  if (driverName_.empty()) throw std::invalid_argument("reconciler: driver name is empty");
+  if (!resolver_) throw std::invalid_argument("reconciler: policy resolver is empty");
+}
+
+VolumeAttachmentReconciler::~VolumeAttachmentReconciler() { stop(); }
+
+Status VolumeAttachmentReconciler::reconcileOnce() {
+  std::lock_guard pass(passMu_);
+
+  // Taken before listing: an attachment committed after this point may belong to a
+  // VolumeAttachment the list below does not show yet, so only these may be forgotten.
+  const std::vector<attach::VolumeAttachmentState> before = manager_.all();
+
+  std::vector<nlohmann::json> items;
+  std::string continueToken;
+  do {
+    std::string path = std::string(kVolumeAttachmentsPath) + "?limit=" + std::to_string(kPageSize);
+    if (!continueToken.empty()) path += "&continue=" + urlEncode(continueToken);
+    StatusOr<nlohmann::json> page = client_.get(path);
+    if (!page.isOk()) {
+      spdlog::warn("VolumeAttachment reconciliation skipped: {}", page.status().toString());
+      return Status(page.status().code(),
+                    "listing VolumeAttachments: " + page.status().message());
+    }
+    if (!page->contains("items") || !(*page)["items"].is_array()) {
+      return Status(Code::kInternal, "listing VolumeAttachments: answer has no items list");
+    }
+    for (auto& item : (*page)["items"]) items.push_back(std::move(item));
+    continueToken = stringAt(*page, "/metadata/continue"_json_pointer);
+  } while (!continueToken.empty());
+
+  ClusterView view;
+  std::map<std::string, StatusOr<nlohmann::json>> pvs;  // one GET per PersistentVolume
+  for (const nlohmann::json& item : items) {
+    if (stringAt(item, "/spec/attacher"_json_pointer) != driverName_) continue;
+    ClusterAttachment entry;
+    entry.name = stringAt(item, "/metadata/name"_json_pointer);
+    entry.node = stringAt(item, "/spec/nodeName"_json_pointer);
+    entry.creationTimestamp = stringAt(item, "/metadata/creationTimestamp"_json_pointer);
+    entry.deleting = item.contains("/metadata/deletionTimestamp"_json_pointer) &&
+                     !item.at("/metadata/deletionTimestamp"_json_pointer).is_null();
+    const auto attachedPointer = "/status/attached"_json_pointer;
+    entry.attached = item.contains(attachedPointer) && item.at(attachedPointer).is_boolean() &&
+                     item.at(attachedPointer).get<bool>();
+    if (entry.node.empty()) {
+      view.problem(Status(Code::kInternal, "VolumeAttachment " + entry.name + " has no nodeName"));
+      continue;
+    }
+
+    const std::string pvName = stringAt(item, "/spec/source/persistentVolumeName"_json_pointer);
+    if (!pvName.empty()) {
+      auto cached = pvs.find(pvName);
+      if (cached == pvs.end()) {
+        cached = pvs.emplace(pvName, client_.get("/api/v1/persistentvolumes/" + urlEncode(pvName)))
+                     .first;
+      }
+      if (!cached->second.isOk()) {
+        const Status& status = cached->second.status();
+        spdlog::warn("VolumeAttachment {}: PersistentVolume {}: {}", entry.name, pvName,
+                     status.toString());
+        view.problem(Status(status.code(), "VolumeAttachment " + entry.name +
+                                               ": PersistentVolume " + pvName + ": " +
+                                               status.message()));
+        continue;
+      }
+      entry.pv = *cached->second;
+    } else if (item.contains("/spec/source/inlineVolumeSpec"_json_pointer)) {
+      entry.pv = {{"spec", item.at("/spec/source/inlineVolumeSpec"_json_pointer)}};
+    }
+    entry.volumeHandle = stringAt(entry.pv, "/spec/csi/volumeHandle"_json_pointer);
+    if (entry.volumeHandle.empty()) {
+      view.problem(Status(Code::kInternal,
+                          "VolumeAttachment " + entry.name + " leads to no CSI volume handle"));
+      continue;
+    }
+    view.attachments.push_back(std::move(entry));
+  }
+
+  // Rebuild, per volume, oldest VolumeAttachment first.
+  std::sort(view.attachments.begin(), view.attachments.end(),
+            [](const ClusterAttachment& a, const ClusterAttachment& b) {
+              return std::tie(a.creationTimestamp, a.name) < std::tie(b.creationTimestamp, b.name);
+            });
+  std::map<std::string, std::vector<const ClusterAttachment*>> byVolume;
+  std::set<AttachmentKey> inCluster;
+  for (const ClusterAttachment& entry : view.attachments) {
+    inCluster.emplace(entry.volumeHandle, entry.node);
+    if (entry.attached && !entry.deleting) byVolume[entry.volumeHandle].push_back(&entry);
+  }
+
+  Status firstError = view.firstError;
+  auto note = [&firstError](const Status& status) {
+    if (firstError.isOk()) firstError = status;
+  };
+
+  for (const auto& [volumeHandle, entries] : byVolume) {
+    const std::optional<volume::VolumeLocks::Guard> guard =
+        locks_ != nullptr ? locks_->tryLock(volumeHandle) : std::nullopt;
+    if (locks_ != nullptr && !guard) {
+      spdlog::debug("volume {} busy: reconciliation deferred", volumeHandle);
+      continue;
+    }
+    const attach::VolumeAttachmentState current = manager_.state(volumeHandle);
+    std::vector<const ClusterAttachment*> missing;
+    for (const ClusterAttachment* entry : entries) {
+      if (std::find(current.nodes.begin(), current.nodes.end(), entry->node) ==
+          current.nodes.end()) {
+        missing.push_back(entry);
+      }
+    }
+    if (missing.empty()) continue;
+
+    StatusOr<ResolvedVolume> resolved = resolver_(volumeHandle, missing.front()->pv);
+    if (!resolved.isOk()) {
+      spdlog::warn("cannot rebuild attachments of volume {}: {}", volumeHandle,
+                   resolved.status().toString());
+      note(Status(resolved.status().code(),
+                  "volume " + volumeHandle + ": " + resolved.status().message()));
+      continue;
+    }
+    for (const ClusterAttachment* entry : missing) {
+      StatusOr<attach::PublishPlan> plan =
+          manager_.planPublish(volumeHandle, entry->node, resolved->policy, resolved->backend,
+                               resolved->metricsPrefix, resolved->pvc);
+      if (!plan.isOk()) {
+        spdlog::warn("VolumeAttachment {}: cannot rebuild attachment of volume {} on node {}: {}",
+                     entry->name, volumeHandle, entry->node, plan.status().toString());
+        note(plan.status());
+        continue;
+      }
+      if (plan->action == attach::PublishPlan::Action::kAlreadyAttached) continue;
+      const Status committed = manager_.commitPublish(*plan);
+      if (!committed.isOk()) {
+        spdlog::error("VolumeAttachment {}: recording attachment of volume {} on node {}: {}",
+                      entry->name, volumeHandle, entry->node, committed.toString());
+        note(committed);
+        continue;
+      }
+      spdlog::info("rebuilt attachment of volume {} on node {} from VolumeAttachment {}{}",
+                   volumeHandle, entry->node, entry->name,
+                   plan->action == attach::PublishPlan::Action::kStartMigration
+                       ? " (migration window reopened)"
+                       : "");
+    }
+  }
+
+  if (!view.complete) {
+    spdlog::warn(
+        "VolumeAttachment reconciliation: not every VolumeAttachment could be mapped to its "
+        "volume; no attachment forgotten this pass");
+    return firstError;
+  }
+  for (const attach::VolumeAttachmentState& state : before) {
+    std::vector<std::string> gone;
+    for (const std::string& node : state.nodes) {
+      if (inCluster.count({state.volumeId, node}) == 0) gone.push_back(node);
+    }
+    if (gone.empty()) continue;
+    const std::optional<volume::VolumeLocks::Guard> guard =
+        locks_ != nullptr ? locks_->tryLock(state.volumeId) : std::nullopt;
+    if (locks_ != nullptr && !guard) {
+      spdlog::debug("volume {} busy: reconciliation deferred", state.volumeId);
+      continue;
+    }
+    for (const std::string& node : gone) {
+      const Status forgotten = manager_.forget(state.volumeId, node);
+      if (!forgotten.isOk()) {
+        spdlog::error("forgetting attachment of volume {} on node {}: {}", state.volumeId, node,
+                      forgotten.toString());
+        note(forgotten);
+        continue;
+      }
+      spdlog::info(
+          "forgot attachment of volume {} on node {}: no VolumeAttachment in the cluster",
+          state.volumeId, node);
+    }
+  }
+  return firstError;
+}
+
+void VolumeAttachmentReconciler::start(std::chrono::seconds period) {
+  if (period <= std::chrono::seconds::zero()) {
+    throw std::invalid_argument("reconciliation period must be positive");
+  }
+  std::lock_guard lock(mu_);
+  if (thread_.joinable()) throw std::logic_error("VolumeAttachment reconciler already started");
+  stopping_ = false;
+  thread_ = std::thread([this, period] {
+    std::unique_lock lock(mu_);
+    while (!stopping_) {
+      lock.unlock();
+      const Status status = reconcileOnce();
+      if (!status.isOk()) {
+        spdlog::warn("VolumeAttachment reconciliation incomplete: {}", status.toString());
+      }
+      lock.lock();
+      wake_.wait_for(lock, period, [this] { return stopping_; });
+    }
+  });
+}
+
+void VolumeAttachmentReconciler::stop() {
+  std::thread thread;
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    thread = std::move(thread_);
+  }
+  wake_.notify_all();
+  if (thread.joinable()) thread.join();
+}
+
+}  // namespace polycsi::kube

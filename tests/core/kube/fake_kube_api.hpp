@@ -1,0 +1,77 @@
+// A fake Kubernetes API server for tests: plain HTTP on 127.0.0.1, an ephemeral port.
+// Serves VolumeAttachments and PersistentVolumes from lists the test controls, stores posted
+// Events, requires "Authorization: Bearer <token>" (401 otherwise) and can be told to fail
+// every request with a given HTTP status. Errors are meta/v1 Status objects, as the real API.
+// THREADING: thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace httplib {
+class Server;
+}
+
+namespace polycsi::kube::testing {
+
+class FakeKubeApi {
+ public:
+  explicit FakeKubeApi(std::string token);
+  ~FakeKubeApi();
+
+  std::string baseUrl() const;
+
+  // Test-controlled objects.
+  void setVolumeAttachments(std::vector<nlohmann::json> items);
+  void setPersistentVolume(const std::string& name, nlohmann::json pv);
+  // Every request answers this HTTP status (with a Status body) until set back to 0.
+  void failWith(int httpStatus);
+  // Page size the VolumeAttachment list uses, to exercise "continue" (0 = one page).
+  void setPageSize(size_t items);
+  // While held, event POSTs wait (at most 10 s) before they are stored and answered.
+  void holdEvents(bool hold);
+  // Waits (at most 10 s) until `count` requests have arrived; false on timeout.
+  bool waitForRequests(size_t count) const;
+
+  // Events posted, each with the namespace of the request path.
+  struct PostedEvent {
+    std::string namespace_;
+    nlohmann::json body;
+  };
+  std::vector<PostedEvent> events() const;
+  // Paths requested, in order ("GET /api/v1/...").
+  std::vector<std::string> requests() const;
+
+ private:
+  std::string token_;
+  std::unique_ptr<httplib::Server> server_;
+  int port_ = 0;
+  std::thread thread_;
+
+  mutable std::mutex mu_;
+  std::vector<nlohmann::json> volumeAttachments_;
+  std::map<std::string, nlohmann::json> persistentVolumes_;
+  std::vector<PostedEvent> events_;
+  std::vector<std::string> requests_;
+  int failStatus_ = 0;
+  size_t pageSize_ = 0;
+  bool holdEvents_ = false;
+  mutable std::condition_variable changed_;
+};
+
+// A VolumeAttachment of `attacher` for PV `pvName` on `node`.
+nlohmann::json volumeAttachment(const std::string& name, const std::string& attacher,
+                                const std::string& pvName, const std::string& node,
+                                bool attached, const std::string& creationTimestamp);
+// A CSI PersistentVolume with `volumeHandle`.
+nlohmann::json csiPersistentVolume(const std::string& name, const std::string& driver,
+                                   const std::string& volumeHandle);
+
+}  // namespace polycsi::kube::testing

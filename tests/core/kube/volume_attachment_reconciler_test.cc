@@ -1,0 +1,220 @@
+#include "kube/volume_attachment_reconciler.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "attach/attachment_store.hpp"
+#include "fake_kube_api.hpp"
+
+namespace polycsi::kube {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using testing::csiPersistentVolume;
+using testing::FakeKubeApi;
+using testing::volumeAttachment;
+
+constexpr const char* kToken = "reconciler-token";
+constexpr const char* kDriver = "polycsi.csi.io";
+
+attach::VolumePolicy migrationPolicy() {
+  attach::VolumePolicy policy;
+  policy.semantics = AttachSemantics::kMigrationWindow;
+  policy.migrationTimeout = 300s;
+  return policy;
+}
+
+class ReconcilerTest : public ::testing::Test {
+ protected:
+  ReconcilerTest() : api_(kToken) {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "polycsi-reconcile-XXXXXX").string();
+    dir_ = mkdtemp(pattern.data());
+    auto store = attach::AttachmentStore::open((dir_ / "attachments.db").string());
+    if (!store.isOk()) throw std::runtime_error(store.status().toString());
+    store_ = std::move(*store);
+    manager_ = std::make_unique<attach::AttachmentManager>(*store_, observer_);
+    KubeConfig config;
+    config.baseUrl = api_.baseUrl();
+    config.token = kToken;
+    config.timeout = 5000ms;
+    client_ = std::make_unique<KubeClient>(config);
+    reconciler_ = std::make_unique<VolumeAttachmentReconciler>(
+        *client_, *manager_, kDriver,
+        [this](const std::string& volumeHandle, const nlohmann::json& pv) -> StatusOr<ResolvedVolume> {
+          resolved_.push_back(volumeHandle);
+          ResolvedVolume volume;
+          volume.policy = migrationPolicy();
+          volume.backend = "rds";
+          volume.metricsPrefix = "rds_csi";
+          volume.pvc = {pv["spec"]["claimRef"].value("name", ""),
+                        pv["spec"]["claimRef"].value("namespace", "")};
+          return volume;
+        });
+  }
+  ~ReconcilerTest() override {
+    reconciler_.reset();
+    manager_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // Attaches through the manager as ControllerPublish would.
+  void publish(const std::string& volumeId, const std::string& node) {
+    auto plan = manager_->planPublish(volumeId, node, migrationPolicy(), "rds", "rds_csi",
+                                      {"vm-disk", "vms"});
+    ASSERT_TRUE(plan.isOk()) << plan.status().toString();
+    ASSERT_TRUE(manager_->commitPublish(*plan).isOk());
+  }
+
+  std::filesystem::path dir_;
+  FakeKubeApi api_;
+  attach::NullMigrationObserver observer_;
+  std::unique_ptr<attach::AttachmentStore> store_;
+  std::unique_ptr<attach::AttachmentManager> manager_;
+  std::unique_ptr<KubeClient> client_;
+  std::unique_ptr<VolumeAttachmentReconciler> reconciler_;
+  std::vector<std::string> resolved_;
+};
+
+TEST_F(ReconcilerTest, RebuildsMissingAttachments) {
+  api_.setPersistentVolume("pv-1", csiPersistentVolume("pv-1", kDriver, "rds:vol-1"));
+  api_.setVolumeAttachments({
+      volumeAttachment("csi-a", kDriver, "pv-1", "node1", true, "2024-05-01T10:00:00Z"),
+      // Another driver's attachment and one still attaching: neither is rebuilt.
+      volumeAttachment("csi-b", "other.csi.io", "pv-other", "node2", true,
+                       "2024-05-01T10:00:00Z"),
+      volumeAttachment("csi-c", kDriver, "pv-1", "node9", false, "2024-05-01T10:00:05Z"),
+  });
+  ASSERT_TRUE(reconciler_->reconcileOnce().isOk());
+  const auto state = manager_->state("rds:vol-1");
+  EXPECT_THAT(state.nodes, ElementsAre("node1"));
+  EXPECT_FALSE(state.migrationStartedAt.has_value());
+  EXPECT_EQ(state.backend, "rds");
+  EXPECT_EQ(state.pvc.name, "vm-disk");
+  EXPECT_EQ(state.pvc.namespace_, "vms");
+  EXPECT_THAT(manager_->all(), ::testing::SizeIs(1));
+
+  // A second pass changes nothing and resolves nothing.
+  resolved_.clear();
+  ASSERT_TRUE(reconciler_->reconcileOnce().isOk());
+  EXPECT_THAT(manager_->state("rds:vol-1").nodes, ElementsAre("node1"));
+  EXPECT_THAT(resolved_, IsEmpty());
+}
+
+TEST_F(ReconcilerTest, RebuildsAMigratingPairSourceFirst) {
+  api_.setPersistentVolume("pv-1", csiPersistentVolume("pv-1", kDriver, "rds:vol-1"));
+  // Listed target first: the creation time decides which node is the source.
+  api_.setVolumeAttachments({
+      volumeAttachment("csi-target", kDriver, "pv-1", "node2", true, "2024-05-01T10:05:00Z"),
+      volumeAttachment("csi-source", kDriver, "pv-1", "node1", true, "2024-05-01T10:00:00Z"),
+  });
+  ASSERT_TRUE(reconciler_->reconcileOnce().isOk());
+  const auto state = manager_->state("rds:vol-1");
+  EXPECT_THAT(state.nodes, ElementsAre("node1", "node2"));
+  EXPECT_TRUE(state.migrationStartedAt.has_value());
+  EXPECT_EQ(state.migrationTimeout, 300s);
+}
+
+TEST_F(ReconcilerTest, ForgetsAttachmentsTheClusterDoesNotHave) {
+  publish("rds:vol-1", "node1");
+  publish("rds:vol-2", "node1");
+  publish("rds:vol-2", "node2");  // migrating; only node2's VolumeAttachment remains
+  api_.setPersistentVolume("pv-2", csiPersistentVolume("pv-2", kDriver, "rds:vol-2"));
+  api_.setVolumeAttachments({
+      volumeAttachment("csi-x", kDriver, "pv-2", "node2", true, "2024-05-01T10:00:00Z"),
+  });
+  ASSERT_TRUE(reconciler_->reconcileOnce().isOk());
+  EXPECT_THAT(manager_->state("rds:vol-1").nodes, IsEmpty());
+  const auto state = manager_->state("rds:vol-2");
+  EXPECT_THAT(state.nodes, ElementsAre("node2"));
+  EXPECT_FALSE(state.migrationStartedAt.has_value());
+}
+
+TEST_F(ReconcilerTest, KeepsAttachmentsWhoseVolumeAttachmentIsStillAttaching) {
+  publish("rds:vol-1", "node1");
+  api_.setPersistentVolume("pv-1", csiPersistentVolume("pv-1", kDriver, "rds:vol-1"));
+  api_.setVolumeAttachments({
+      volumeAttachment("csi-a", kDriver, "pv-1", "node1", false, "2024-05-01T10:00:00Z"),
+  });
+  ASSERT_TRUE(reconciler_->reconcileOnce().isOk());
+  EXPECT_THAT(manager_->state("rds:vol-1").nodes, ElementsAre("node1"));
+}
+
+TEST_F(ReconcilerTest, ForgetsNothingWhenTheListFails) {
+  publish("rds:vol-1", "node1");
+  api_.failWith(500);
+  const Status status = reconciler_->reconcileOnce();
+  EXPECT_EQ(status.code(), Code::kUnavailable);
+  EXPECT_THAT(status.message(), ::testing::HasSubstr("listing VolumeAttachments"));
+  EXPECT_THAT(manager_->state("rds:vol-1").nodes, ElementsAre("node1"));
+}
+
+TEST_F(ReconcilerTest, ForgetsNothingWhenAPersistentVolumeCannotBeRead) {
+  publish("rds:vol-1", "node1");
+  // pv-1 is not served: vol-1's VolumeAttachment cannot be mapped, so vol-1 must stay.
+  api_.setVolumeAttachments({
+      volumeAttachment("csi-a", kDriver, "pv-1", "node1", true, "2024-05-01T10:00:00Z"),
+  });
+  const Status status = reconciler_->reconcileOnce();
+  EXPECT_EQ(status.code(), Code::kNotFound);
+  EXPECT_THAT(manager_->state("rds:vol-1").nodes, ElementsAre("node1"));
+}
+
+TEST_F(ReconcilerTest, FollowsListPages) {
+  api_.setPageSize(1);
+  for (const char* name : {"pv-1", "pv-2", "pv-3"}) {
+    api_.setPersistentVolume(name, csiPersistentVolume(name, kDriver, std::string("rds:") + name));
+  }
+  api_.setVolumeAttachments({
+      volumeAttachment("csi-1", kDriver, "pv-1", "node1", true, "2024-05-01T10:00:00Z"),
+      volumeAttachment("csi-2", kDriver, "pv-2", "node1", true, "2024-05-01T10:00:00Z"),
+      volumeAttachment("csi-3", kDriver, "pv-3", "node2", true, "2024-05-01T10:00:00Z"),
+  });
+  ASSERT_TRUE(reconciler_->reconcileOnce().isOk());
+  EXPECT_THAT(manager_->all(), ::testing::SizeIs(3));
+  EXPECT_THAT(manager_->state("rds:pv-3").nodes, ElementsAre("node2"));
+}
+
+TEST_F(ReconcilerTest, BusyVolumesAreLeftForTheNextPass) {
+  volume::VolumeLocks locks;
+  VolumeAttachmentReconciler reconciler(
+      *client_, *manager_, kDriver,
+      [](const std::string&, const nlohmann::json&) -> StatusOr<ResolvedVolume> {
+        ResolvedVolume volume;
+        volume.policy = migrationPolicy();
+        volume.backend = "rds";
+        return volume;
+      },
+      &locks);
+  publish("rds:vol-1", "node1");
+  api_.setVolumeAttachments({});
+  {
+    auto held = locks.tryLock("rds:vol-1");
+    ASSERT_TRUE(held.has_value());
+    ASSERT_TRUE(reconciler.reconcileOnce().isOk());
+    EXPECT_THAT(manager_->state("rds:vol-1").nodes, ElementsAre("node1"));
+  }
+  ASSERT_TRUE(reconciler.reconcileOnce().isOk());
+  EXPECT_THAT(manager_->state("rds:vol-1").nodes, IsEmpty());
+}
+
+TEST_F(ReconcilerTest, PeriodicRunReconcilesAndStops) {
+  api_.setPersistentVolume("pv-1", csiPersistentVolume("pv-1", kDriver, "rds:vol-1"));
+  api_.setVolumeAttachments({
+      volumeAttachment("csi-a", kDriver, "pv-1", "node1", true, "2024-05-01T10:00:00Z"),
+  });
+  reconciler_->start(3600s);  // the first pass runs at once
+  ASSERT_TRUE(api_.waitForRequests(2));  // list + PV
+  reconciler_->stop();
+  reconciler_->stop();
+  EXPECT_THAT(manager_->state("rds:vol-1").nodes, ElementsAre("node1"));
+}
+
+}  // namespace
+}  // namespace polycsi::kube
