@@ -1,13 +1,12 @@
 #include "kube/event_recorder.hpp"
 
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cctype>
 #include <cstdio>
 #include <ctime>
 #include <stdexcept>
-
-#include <spdlog/spdlog.h>
 
 #include "attach/messages.hpp"
 
@@ -24,7 +23,8 @@ constexpr const char* kAttachAction = "Attach";
 bool isDnsName(const std::string& name, size_t maxLength, bool allowDots) {
   if (name.empty() || name.size() > maxLength) return false;
   auto alnum = [](char c) {
-    return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c));
+    return std::islower(static_cast<unsigned char>(c)) ||
+           std::isdigit(static_cast<unsigned char>(c));
   };
   if (!alnum(name.front()) || !alnum(name.back())) return false;
   for (char c : name) {
@@ -42,9 +42,9 @@ std::string rfc3339(std::chrono::system_clock::time_point when, bool micros) {
   std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S", &utc);
   std::string out = text;
   if (micros) {
-    const auto fraction = std::chrono::duration_cast<std::chrono::microseconds>(
-                              when.time_since_epoch()) %
-                          std::chrono::seconds(1);
+    const auto fraction =
+        std::chrono::duration_cast<std::chrono::microseconds>(when.time_since_epoch()) %
+        std::chrono::seconds(1);
     char digits[32];
     std::snprintf(digits, sizeof(digits), ".%06lld",
                   static_cast<long long>((fraction.count() + 1000000) % 1000000));
@@ -65,10 +65,7 @@ EventRecorder::EventRecorder(KubeClient& client, std::string component)
     : EventRecorder(client, std::move(component), Options{}) {}
 
 EventRecorder::EventRecorder(KubeClient& client, std::string component, Options options)
-    : client_(client),
-      component_(std::move(component)),
-      instance_(hostName()),
-      options_(options) {
+    : client_(client), component_(std::move(component)), instance_(hostName()), options_(options) {
   if (component_.empty()) throw std::invalid_argument("event reporting component is empty");
   if (options_.queueCapacity == 0) throw std::invalid_argument("event queue capacity is 0");
   worker_ = std::thread([this] { run(); });
@@ -78,9 +75,9 @@ EventRecorder::~EventRecorder() { stop(); }
 
 void EventRecorder::migrationStarted(const attach::VolumeAttachmentState& state,
                                      const std::string& source, const std::string& target) {
-  enqueue(state, kNormal, "MigrationStarted", kMigrationAction,
-          attach::migrationStartedEventMessage(state.pvc.name, source, target,
-                                               state.migrationTimeout));
+  enqueue(
+      state, kNormal, "MigrationStarted", kMigrationAction,
+      attach::migrationStartedEventMessage(state.pvc.name, source, target, state.migrationTimeout));
 }
 
 void EventRecorder::migrationCompleted(const attach::VolumeAttachmentState& state,
@@ -92,8 +89,7 @@ void EventRecorder::migrationCompleted(const attach::VolumeAttachmentState& stat
 
 void EventRecorder::migrationFailed(const attach::VolumeAttachmentState& state,
                                     const std::string& source, const std::string& target,
-                                    const std::string& reason,
-                                    std::chrono::milliseconds elapsed) {
+                                    const std::string& reason, std::chrono::milliseconds elapsed) {
   enqueue(state, kWarning, "MigrationFailed", kMigrationAction,
           attach::migrationFailedEventMessage(state.pvc.name, source, target, reason, elapsed));
 }

@@ -20,10 +20,9 @@
 #include <cstddef>
 #include <deque>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "attach/migration_observer.hpp"
 #include "kube/kube_client.hpp"

@@ -1,6 +1,7 @@
 #include "kube/kube_client.hpp"
 
 #include <curl/curl.h>
+#include <spdlog/spdlog.h>
 
 #include <cctype>
 #include <cstdlib>
@@ -10,8 +11,6 @@
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
-
-#include <spdlog/spdlog.h>
 
 #include "observe/logging.hpp"
 
@@ -78,13 +77,19 @@ bool hasUnsafeCharacter(std::string_view text) {
 Code codeForHttpStatus(long status) {
   switch (status) {
     case 400:
-    case 422: return Code::kInvalidArgument;
+    case 422:
+      return Code::kInvalidArgument;
     case 401:
-    case 403: return Code::kPermissionDenied;
-    case 404: return Code::kNotFound;
-    case 409: return Code::kAlreadyExists;
-    case 429: return Code::kUnavailable;
-    default: return status >= 500 ? Code::kUnavailable : Code::kUnknown;
+    case 403:
+      return Code::kPermissionDenied;
+    case 404:
+      return Code::kNotFound;
+    case 409:
+      return Code::kAlreadyExists;
+    case 429:
+      return Code::kUnavailable;
+    default:
+      return status >= 500 ? Code::kUnavailable : Code::kUnknown;
   }
 }
 
@@ -203,8 +208,7 @@ StatusOr<nlohmann::json> KubeClient::request(const char* method, const std::stri
   curl_easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);  // timeouts without SIGALRM, thread-safe
   curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, static_cast<long>(config_.timeout.count()));
-  curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(config_.timeout.count()));
+  curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(config_.timeout.count()));
   curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers.get());
   curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, appendResponse);
   curl_easy_setopt(handle, CURLOPT_WRITEDATA, &response);
@@ -222,8 +226,8 @@ StatusOr<nlohmann::json> KubeClient::request(const char* method, const std::stri
 
   const CURLcode result = curl_easy_perform(handle);
   if (response.tooLarge) {
-    return Status(Code::kUnavailable, what + ": answer larger than " +
-                                          std::to_string(kMaxResponseBytes) + " bytes");
+    return Status(Code::kUnavailable,
+                  what + ": answer larger than " + std::to_string(kMaxResponseBytes) + " bytes");
   }
   if (result != CURLE_OK) {
     const std::string detail = errorText[0] != '\0' ? errorText : curl_easy_strerror(result);

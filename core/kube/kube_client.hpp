@@ -4,11 +4,10 @@
 #pragma once
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "polycsi/types.hpp"
 
@@ -18,7 +17,7 @@ struct KubeConfig {
   std::string baseUrl;  // "https://host:port"; plain "http://" is accepted for local test servers
   std::string token;    // Bearer token; never logged
   std::string caFile;   // PEM bundle to verify the API server; empty = the system's CAs
-  bool insecureSkipVerify = false;  // tests only
+  bool insecureSkipVerify = false;           // tests only
   std::chrono::milliseconds timeout{10000};  // whole request, connect included
 };
 

@@ -1,5 +1,7 @@
 #include "kube/volume_attachment_reconciler.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <map>
 #include <optional>
@@ -8,8 +10,6 @@
 #include <tuple>
 #include <utility>
 #include <vector>
-
-#include <spdlog/spdlog.h>
 
 namespace polycsi::kube {
 namespace {
@@ -81,8 +81,7 @@ Status VolumeAttachmentReconciler::reconcileOnce() {
     StatusOr<nlohmann::json> page = client_.get(path);
     if (!page.isOk()) {
       spdlog::warn("VolumeAttachment reconciliation skipped: {}", page.status().toString());
-      return Status(page.status().code(),
-                    "listing VolumeAttachments: " + page.status().message());
+      return Status(page.status().code(), "listing VolumeAttachments: " + page.status().message());
     }
     if (!page->contains("items") || !(*page)["items"].is_array()) {
       return Status(Code::kInternal, "listing VolumeAttachments: answer has no items list");
@@ -232,9 +231,8 @@ Status VolumeAttachmentReconciler::reconcileOnce() {
         note(forgotten);
         continue;
       }
-      spdlog::info(
-          "forgot attachment of volume {} on node {}: no VolumeAttachment in the cluster",
-          state.volumeId, node);
+      spdlog::info("forgot attachment of volume {} on node {}: no VolumeAttachment in the cluster",
+                   state.volumeId, node);
     }
   }
   return firstError;

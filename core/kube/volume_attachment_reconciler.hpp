@@ -25,10 +25,9 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "attach/attachment_manager.hpp"
 #include "kube/kube_client.hpp"
@@ -47,9 +46,8 @@ struct ResolvedVolume {
 
 // Maps a volume handle and its PersistentVolume object (for an inline volume:
 // {"spec": <inlineVolumeSpec>}) to the policy its attachments were granted under.
-using PolicyResolver =
-    std::function<StatusOr<ResolvedVolume>(const std::string& volumeHandle,
-                                           const nlohmann::json& pv)>;
+using PolicyResolver = std::function<StatusOr<ResolvedVolume>(const std::string& volumeHandle,
+                                                              const nlohmann::json& pv)>;
 
 class VolumeAttachmentReconciler {
  public:

@@ -1,12 +1,12 @@
 #include "observe/http_endpoint.hpp"
 
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
 #include <cctype>
 #include <charconv>
 #include <chrono>
-
-#include <httplib.h>
-#include <sys/socket.h>
-#include <spdlog/spdlog.h>
 
 namespace polycsi::observe {
 namespace {
@@ -34,8 +34,8 @@ StatusOr<ListenAddress> parseListenAddress(const std::string& address) {
     return badAddress(address, "an IPv6 host must be in brackets");
   }
   for (char c : host) {
-    const bool allowed = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ||
-                         c == ':' || c == '%';
+    const bool allowed =
+        std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' || c == '%';
     if (!allowed) return badAddress(address, "invalid character in host");
   }
   int port = -1;
@@ -51,8 +51,8 @@ HttpEndpoint::HttpEndpoint(std::unique_ptr<httplib::Server> server, int port)
     : server_(std::move(server)), port_(port) {}
 
 StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::start(const std::string& address,
-                                                             const Metrics& metrics,
-                                                             std::function<bool()> healthy) {
+                                                            const Metrics& metrics,
+                                                            std::function<bool()> healthy) {
   StatusOr<ListenAddress> listen = parseListenAddress(address);
   if (!listen.isOk()) return listen.status();
   if (!healthy) return Status(Code::kInvalidArgument, "health check function is empty");
@@ -70,15 +70,15 @@ StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::start(const std::string& a
   server->Get("/metrics", [&metrics](const httplib::Request&, httplib::Response& response) {
     response.set_content(metrics.render(), "text/plain; version=0.0.4");
   });
-  server->Get("/healthz", [healthy = std::move(healthy)](const httplib::Request&,
-                                                         httplib::Response& response) {
-    if (healthy()) {
-      response.set_content("ok", "text/plain");
-    } else {
-      response.status = 503;
-      response.set_content("unhealthy", "text/plain");
-    }
-  });
+  server->Get("/healthz",
+              [healthy = std::move(healthy)](const httplib::Request&, httplib::Response& response) {
+                if (healthy()) {
+                  response.set_content("ok", "text/plain");
+                } else {
+                  response.status = 503;
+                  response.set_content("unhealthy", "text/plain");
+                }
+              });
 
   int port = listen->port;
   if (port == 0) {

@@ -1,13 +1,13 @@
 #include "observe/logging.hpp"
 
-#include <algorithm>
-#include <mutex>
-#include <stdexcept>
-
 #include <spdlog/details/log_msg.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <mutex>
+#include <stdexcept>
 
 namespace polycsi::observe {
 namespace {

@@ -4,13 +4,13 @@
 // secret redaction in logs).
 #pragma once
 
+#include <spdlog/sinks/sink.h>
+
 #include <memory>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <spdlog/sinks/sink.h>
 
 namespace polycsi::observe {
 

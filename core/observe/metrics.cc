@@ -1,10 +1,5 @@
 #include "observe/metrics.hpp"
 
-#include <algorithm>
-#include <array>
-#include <stdexcept>
-#include <string_view>
-
 #include <prometheus/check_names.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -13,6 +8,11 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <stdexcept>
+#include <string_view>
 
 namespace polycsi::observe {
 namespace {
@@ -121,9 +121,8 @@ void Metrics::setActiveMigrations(const std::string& prefix, double count) {
 }
 
 void Metrics::countMigration(const std::string& prefix, const std::string& result) {
-  if (std::find_if(kMigrationResults.begin(), kMigrationResults.end(), [&](const char* known) {
-        return result == known;
-      }) == kMigrationResults.end()) {
+  if (std::find_if(kMigrationResults.begin(), kMigrationResults.end(),
+                   [&](const char* known) { return result == known; }) == kMigrationResults.end()) {
     spdlog::warn("metrics: unknown migration result \"{}\" ignored", result);
     return;
   }
@@ -140,8 +139,7 @@ void Metrics::observeMigrationDuration(const std::string& prefix, double seconds
   }
 }
 
-void Metrics::setAttachments(const std::string& backend, const std::string& state,
-                             double volumes) {
+void Metrics::setAttachments(const std::string& backend, const std::string& state, double volumes) {
   attachments_->Add({{"backend", backend}, {"state", state}}).Set(volumes);
 }
 
@@ -160,8 +158,8 @@ bool Metrics::checkDynamic(const std::string& name, const StringMap& labels) {
   }
   for (const auto& [label, value] : labels) {
     if (!prometheus::CheckLabelName(label) || label == "le" || label == "quantile") {
-      warnOnce(name, "plugin metric \"" + name + "\" has invalid label name \"" + label +
-                         "\"; dropped");
+      warnOnce(name,
+               "plugin metric \"" + name + "\" has invalid label name \"" + label + "\"; dropped");
       return false;
     }
   }
@@ -177,8 +175,8 @@ void Metrics::gaugeSet(const std::string& name, const StringMap& labels, double 
       warnOnce(name, "plugin metric \"" + name + "\" is already a counter; gauge value dropped");
       return;
     }
-    auto& family = prometheus::BuildGauge().Name(name).Help("Reported by a plugin.").Register(
-        *registry_);
+    auto& family =
+        prometheus::BuildGauge().Name(name).Help("Reported by a plugin.").Register(*registry_);
     it = dynamicGauges_.emplace(name, &family).first;
   }
   it->second->Add(toLabels(labels)).Set(value);
@@ -197,8 +195,8 @@ void Metrics::counterAdd(const std::string& name, const StringMap& labels, doubl
       warnOnce(name, "plugin metric \"" + name + "\" is already a gauge; counter delta dropped");
       return;
     }
-    auto& family = prometheus::BuildCounter().Name(name).Help("Reported by a plugin.").Register(
-        *registry_);
+    auto& family =
+        prometheus::BuildCounter().Name(name).Help("Reported by a plugin.").Register(*registry_);
     it = dynamicCounters_.emplace(name, &family).first;
   }
   it->second->Add(toLabels(labels)).Increment(delta);

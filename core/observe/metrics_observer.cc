@@ -24,8 +24,7 @@ void MigrationMetrics::setMigrating(const attach::VolumeAttachmentState& state, 
   } else {
     migratingVolumes.erase(state.volumeId);
   }
-  metrics_.setActiveMigrations(state.metricsPrefix,
-                               static_cast<double>(migratingVolumes.size()));
+  metrics_.setActiveMigrations(state.metricsPrefix, static_cast<double>(migratingVolumes.size()));
 }
 
 void MigrationMetrics::migrationStarted(const attach::VolumeAttachmentState& state,
@@ -47,8 +46,8 @@ void MigrationMetrics::migrationCompleted(const attach::VolumeAttachmentState& s
 }
 
 void MigrationMetrics::migrationFailed(const attach::VolumeAttachmentState& state,
-                                       const std::string& /*source*/,
-                                       const std::string& /*target*/, const std::string& reason,
+                                       const std::string& /*source*/, const std::string& /*target*/,
+                                       const std::string& reason,
                                        std::chrono::milliseconds /*elapsed*/) {
   std::lock_guard lock(mu_);
   const bool timedOut = reason == "timeout";

@@ -44,7 +44,7 @@ class MigrationMetrics : public attach::MigrationObserver {
  private:
   // Adds or removes state.volumeId from its prefix's migrating set and republishes the gauge.
   void setMigrating(const attach::VolumeAttachmentState& state, bool migrating);  // requires mu_
-  void publishAttachments();                                                       // requires mu_
+  void publishAttachments();                                                      // requires mu_
 
   Metrics& metrics_;
   std::mutex mu_;

@@ -1,9 +1,9 @@
 #include "observe/observer_fanout.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <exception>
-
-#include <spdlog/spdlog.h>
 
 namespace polycsi::observe {
 
@@ -43,8 +43,7 @@ void ObserverFanout::migrationCompleted(const attach::VolumeAttachmentState& sta
 
 void ObserverFanout::migrationFailed(const attach::VolumeAttachmentState& state,
                                      const std::string& source, const std::string& target,
-                                     const std::string& reason,
-                                     std::chrono::milliseconds elapsed) {
+                                     const std::string& reason, std::chrono::milliseconds elapsed) {
   forEach("migrationFailed", [&](attach::MigrationObserver& observer) {
     observer.migrationFailed(state, source, target, reason, elapsed);
   });

@@ -9,8 +9,8 @@ namespace polycsi::kube {
 namespace {
 
 using namespace std::chrono_literals;
-using ::testing::MatchesRegex;
 using testing::FakeKubeApi;
+using ::testing::MatchesRegex;
 
 constexpr const char* kToken = "event-token";
 

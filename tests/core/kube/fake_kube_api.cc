@@ -9,8 +9,8 @@ namespace polycsi::kube::testing {
 namespace {
 
 nlohmann::json statusObject(int code, const std::string& reason, const std::string& message) {
-  return {{"kind", "Status"},     {"apiVersion", "v1"}, {"status", "Failure"},
-          {"message", message},   {"reason", reason},   {"code", code}};
+  return {{"kind", "Status"},   {"apiVersion", "v1"}, {"status", "Failure"},
+          {"message", message}, {"reason", reason},   {"code", code}};
 }
 
 void answer(httplib::Response& response, int status, const nlohmann::json& body) {
@@ -23,23 +23,23 @@ void answer(httplib::Response& response, int status, const nlohmann::json& body)
 FakeKubeApi::FakeKubeApi(std::string token)
     : token_(std::move(token)), server_(std::make_unique<httplib::Server>()) {
   // Every request: record, check the token, apply an injected failure.
-  server_->set_pre_routing_handler([this](const httplib::Request& request,
-                                          httplib::Response& response) {
-    std::lock_guard lock(mu_);
-    requests_.push_back(request.method + " " + request.path);
-    changed_.notify_all();
-    if (request.get_header_value("Authorization") != "Bearer " + token_) {
-      answer(response, 401, statusObject(401, "Unauthorized", "Unauthorized"));
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    if (failStatus_ != 0) {
-      answer(response, failStatus_,
-             statusObject(failStatus_, "InjectedFailure",
-                          "injected failure " + std::to_string(failStatus_)));
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
+  server_->set_pre_routing_handler(
+      [this](const httplib::Request& request, httplib::Response& response) {
+        std::lock_guard lock(mu_);
+        requests_.push_back(request.method + " " + request.path);
+        changed_.notify_all();
+        if (request.get_header_value("Authorization") != "Bearer " + token_) {
+          answer(response, 401, statusObject(401, "Unauthorized", "Unauthorized"));
+          return httplib::Server::HandlerResponse::Handled;
+        }
+        if (failStatus_ != 0) {
+          answer(response, failStatus_,
+                 statusObject(failStatus_, "InjectedFailure",
+                              "injected failure " + std::to_string(failStatus_)));
+          return httplib::Server::HandlerResponse::Handled;
+        }
+        return httplib::Server::HandlerResponse::Unhandled;
+      });
 
   server_->Get("/apis/storage.k8s.io/v1/volumeattachments",
                [this](const httplib::Request& request, httplib::Response& response) {
@@ -64,36 +64,34 @@ FakeKubeApi::FakeKubeApi(std::string token)
                          {"items", items}});
                });
 
-  server_->Get(R"(/api/v1/persistentvolumes/([^/]+))",
-               [this](const httplib::Request& request, httplib::Response& response) {
-                 std::lock_guard lock(mu_);
-                 const std::string name = request.matches[1];
-                 auto it = persistentVolumes_.find(name);
-                 if (it == persistentVolumes_.end()) {
-                   answer(response, 404,
-                          statusObject(404, "NotFound",
-                                       "persistentvolumes \"" + name + "\" not found"));
-                   return;
-                 }
-                 answer(response, 200, it->second);
-               });
+  server_->Get(R"(/api/v1/persistentvolumes/([^/]+))", [this](const httplib::Request& request,
+                                                              httplib::Response& response) {
+    std::lock_guard lock(mu_);
+    const std::string name = request.matches[1];
+    auto it = persistentVolumes_.find(name);
+    if (it == persistentVolumes_.end()) {
+      answer(response, 404,
+             statusObject(404, "NotFound", "persistentvolumes \"" + name + "\" not found"));
+      return;
+    }
+    answer(response, 200, it->second);
+  });
 
-  server_->Post(R"(/api/v1/namespaces/([^/]+)/events)",
-                [this](const httplib::Request& request, httplib::Response& response) {
-                  std::unique_lock lock(mu_);
-                  changed_.wait_for(lock, std::chrono::seconds(10),
-                                    [this] { return !holdEvents_; });
-                  auto body = nlohmann::json::parse(request.body, nullptr, false);
-                  if (body.is_discarded()) {
-                    answer(response, 400, statusObject(400, "BadRequest", "not JSON"));
-                    return;
-                  }
-                  events_.push_back({request.matches[1], body});
-                  nlohmann::json created = body;
-                  created["metadata"]["name"] =
-                      body["metadata"].value("generateName", "") + std::to_string(events_.size());
-                  answer(response, 201, created);
-                });
+  server_->Post(R"(/api/v1/namespaces/([^/]+)/events)", [this](const httplib::Request& request,
+                                                               httplib::Response& response) {
+    std::unique_lock lock(mu_);
+    changed_.wait_for(lock, std::chrono::seconds(10), [this] { return !holdEvents_; });
+    auto body = nlohmann::json::parse(request.body, nullptr, false);
+    if (body.is_discarded()) {
+      answer(response, 400, statusObject(400, "BadRequest", "not JSON"));
+      return;
+    }
+    events_.push_back({request.matches[1], body});
+    nlohmann::json created = body;
+    created["metadata"]["name"] =
+        body["metadata"].value("generateName", "") + std::to_string(events_.size());
+    answer(response, 201, created);
+  });
 
   port_ = server_->bind_to_any_port("127.0.0.1");
   if (port_ <= 0) throw std::runtime_error("fake Kubernetes API: cannot bind 127.0.0.1");
@@ -151,8 +149,8 @@ std::vector<std::string> FakeKubeApi::requests() const {
 }
 
 nlohmann::json volumeAttachment(const std::string& name, const std::string& attacher,
-                                const std::string& pvName, const std::string& node,
-                                bool attached, const std::string& creationTimestamp) {
+                                const std::string& pvName, const std::string& node, bool attached,
+                                const std::string& creationTimestamp) {
   return {{"apiVersion", "storage.k8s.io/v1"},
           {"kind", "VolumeAttachment"},
           {"metadata", {{"name", name}, {"creationTimestamp", creationTimestamp}}},

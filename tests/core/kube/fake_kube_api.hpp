@@ -9,11 +9,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace httplib {
 class Server;
@@ -68,8 +67,8 @@ class FakeKubeApi {
 
 // A VolumeAttachment of `attacher` for PV `pvName` on `node`.
 nlohmann::json volumeAttachment(const std::string& name, const std::string& attacher,
-                                const std::string& pvName, const std::string& node,
-                                bool attached, const std::string& creationTimestamp);
+                                const std::string& pvName, const std::string& node, bool attached,
+                                const std::string& creationTimestamp);
 // A CSI PersistentVolume with `volumeHandle`.
 nlohmann::json csiPersistentVolume(const std::string& name, const std::string& driver,
                                    const std::string& volumeHandle);

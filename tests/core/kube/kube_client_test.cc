@@ -13,8 +13,8 @@
 namespace polycsi::kube {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::FakeKubeApi;
+using ::testing::HasSubstr;
 
 constexpr const char* kToken = "test-token-abcdef";
 
@@ -29,8 +29,7 @@ KubeConfig configFor(const FakeKubeApi& api, const std::string& token = kToken) 
 class TempDir {
  public:
   TempDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "polycsi-kube-XXXXXX").string();
+    std::string pattern = (std::filesystem::temp_directory_path() / "polycsi-kube-XXXXXX").string();
     path_ = mkdtemp(pattern.data());
   }
   ~TempDir() { std::filesystem::remove_all(path_); }
@@ -150,8 +149,7 @@ TEST(KubeClientTest, MapsHttpErrorsToCodesWithTheApiMessage) {
     auto result = client.get("/apis/storage.k8s.io/v1/volumeattachments");
     ASSERT_FALSE(result.isOk()) << c.http;
     EXPECT_EQ(result.status().code(), c.code) << c.http;
-    EXPECT_THAT(result.status().message(),
-                HasSubstr("injected failure " + std::to_string(c.http)));
+    EXPECT_THAT(result.status().message(), HasSubstr("injected failure " + std::to_string(c.http)));
   }
 }
 
@@ -167,8 +165,8 @@ TEST(KubeClientTest, WrongTokenIsPermissionDenied) {
 TEST(KubeClientTest, RefusesUnsafePaths) {
   FakeKubeApi api(kToken);
   KubeClient client(configFor(api));
-  const std::vector<std::string> paths = {"", "api/v1", "/api/v1/x y",
-                                          "/api/v1\r\nHost: evil", "/api/v1/\x01"};
+  const std::vector<std::string> paths = {"", "api/v1", "/api/v1/x y", "/api/v1\r\nHost: evil",
+                                          "/api/v1/\x01"};
   for (const std::string& path : paths) {
     auto result = client.get(path);
     ASSERT_FALSE(result.isOk()) << path;

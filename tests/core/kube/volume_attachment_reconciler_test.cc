@@ -13,10 +13,10 @@ namespace polycsi::kube {
 namespace {
 
 using namespace std::chrono_literals;
-using ::testing::ElementsAre;
-using ::testing::IsEmpty;
 using testing::csiPersistentVolume;
+using ::testing::ElementsAre;
 using testing::FakeKubeApi;
+using ::testing::IsEmpty;
 using testing::volumeAttachment;
 
 constexpr const char* kToken = "reconciler-token";
@@ -46,7 +46,8 @@ class ReconcilerTest : public ::testing::Test {
     client_ = std::make_unique<KubeClient>(config);
     reconciler_ = std::make_unique<VolumeAttachmentReconciler>(
         *client_, *manager_, kDriver,
-        [this](const std::string& volumeHandle, const nlohmann::json& pv) -> StatusOr<ResolvedVolume> {
+        [this](const std::string& volumeHandle,
+               const nlohmann::json& pv) -> StatusOr<ResolvedVolume> {
           resolved_.push_back(volumeHandle);
           ResolvedVolume volume;
           volume.policy = migrationPolicy();
@@ -87,8 +88,7 @@ TEST_F(ReconcilerTest, RebuildsMissingAttachments) {
   api_.setVolumeAttachments({
       volumeAttachment("csi-a", kDriver, "pv-1", "node1", true, "2024-05-01T10:00:00Z"),
       // Another driver's attachment and one still attaching: neither is rebuilt.
-      volumeAttachment("csi-b", "other.csi.io", "pv-other", "node2", true,
-                       "2024-05-01T10:00:00Z"),
+      volumeAttachment("csi-b", "other.csi.io", "pv-other", "node2", true, "2024-05-01T10:00:00Z"),
       volumeAttachment("csi-c", kDriver, "pv-1", "node9", false, "2024-05-01T10:00:05Z"),
   });
   ASSERT_TRUE(reconciler_->reconcileOnce().isOk());
@@ -209,7 +209,7 @@ TEST_F(ReconcilerTest, PeriodicRunReconcilesAndStops) {
   api_.setVolumeAttachments({
       volumeAttachment("csi-a", kDriver, "pv-1", "node1", true, "2024-05-01T10:00:00Z"),
   });
-  reconciler_->start(3600s);  // the first pass runs at once
+  reconciler_->start(3600s);             // the first pass runs at once
   ASSERT_TRUE(api_.waitForRequests(2));  // list + PV
   reconciler_->stop();
   reconciler_->stop();

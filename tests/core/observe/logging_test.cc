@@ -91,8 +91,8 @@ TEST(LoggingTest, RedactingSinkWrapsAnySink) {
   SecretRedactor redactor;
   redactor.addSecret("letmein");
   std::ostringstream captured;
-  auto sink = makeRedactingSink(std::make_shared<spdlog::sinks::ostream_sink_mt>(captured),
-                                redactor);
+  auto sink =
+      makeRedactingSink(std::make_shared<spdlog::sinks::ostream_sink_mt>(captured), redactor);
   spdlog::logger logger("test", sink);
   logger.set_pattern("%v");
   logger.info("password is letmein");

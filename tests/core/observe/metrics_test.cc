@@ -17,8 +17,9 @@ TEST(MetricsTest, FixedFamiliesAreExposedAfterUse) {
   metrics.setAttachments("rds", kAttachmentStateAttached, 3);
   const std::string text = metrics.render();
   EXPECT_THAT(text, HasSubstr("# TYPE polycsi_operations_total counter"));
-  EXPECT_THAT(text, HasSubstr("polycsi_operations_total{backend=\"rds\",code=\"FAILED_PRECONDITION\","
-                              "method=\"ControllerPublishVolume\"} 1"));
+  EXPECT_THAT(text,
+              HasSubstr("polycsi_operations_total{backend=\"rds\",code=\"FAILED_PRECONDITION\","
+                        "method=\"ControllerPublishVolume\"} 1"));
   EXPECT_THAT(text, HasSubstr("# TYPE polycsi_operation_duration_seconds histogram"));
   EXPECT_THAT(text, HasSubstr("polycsi_operation_duration_seconds_count{backend=\"rds\","
                               "method=\"ControllerPublishVolume\"} 1"));
@@ -42,7 +43,8 @@ TEST(MetricsTest, RegisterPrefixCreatesTheSeedFamiliesAtZero) {
   EXPECT_THAT(text, HasSubstr("rds_csi_migration_migrations_total{result=\"failed\"} 0"));
   EXPECT_THAT(text, HasSubstr("# TYPE rds_csi_migration_migration_duration_seconds histogram"));
   EXPECT_THAT(text, HasSubstr("rds_csi_migration_migration_duration_seconds_count 0"));
-  EXPECT_THAT(text, HasSubstr("rds_csi_migration_migration_duration_seconds_bucket{le=\"3600\"} 0"));
+  EXPECT_THAT(text,
+              HasSubstr("rds_csi_migration_migration_duration_seconds_bucket{le=\"3600\"} 0"));
 }
 
 TEST(MetricsTest, InvalidPrefixIsIgnored) {
