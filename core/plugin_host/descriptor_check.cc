@@ -1,4 +1,6 @@
 // Sanity checks of a plugin's self-description before the core relies on it.
+#include <cstdint>
+#include <cstring>
 #include <set>
 #include <string>
 #include <utility>
@@ -8,6 +10,16 @@
 
 namespace polycsi::plugin_host {
 namespace {
+
+// The integer stored in a C enum field. The bytes come from a plugin and may hold any value;
+// loading them as the enum type would be undefined for values outside its range.
+template <typename Enum>
+int32_t rawValue(const Enum& field) {
+  static_assert(sizeof(Enum) == sizeof(int32_t), "ABI enums are int-sized");
+  int32_t value;
+  std::memcpy(&value, &field, sizeof(value));
+  return value;
+}
 
 bool isLowerAlnumOrUnderscore(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
@@ -30,13 +42,13 @@ bool isValidMetricsPrefix(const std::string& prefix) {
 std::string checkCapabilities(const polycsi_descriptor& d) {
   if (d.capability_count > 0 && d.capabilities == nullptr)
     return "descriptor lists " + std::to_string(d.capability_count) + " capabilities but no array";
-  std::set<std::pair<int, int>> seen;
+  std::set<std::pair<int32_t, int32_t>> seen;
   for (size_t i = 0; i < d.capability_count; ++i) {
     const polycsi_capability& c = d.capabilities[i];
     const std::string where = "capability[" + std::to_string(i) + "]";
-    const int access = static_cast<int>(c.access_mode);
-    const int volume = static_cast<int>(c.volume_mode);
-    const int semantics = static_cast<int>(c.semantics);
+    const int32_t access = rawValue(c.access_mode);
+    const int32_t volume = rawValue(c.volume_mode);
+    const int32_t semantics = rawValue(c.semantics);
     if (access < POLYCSI_ACCESS_SINGLE_NODE_WRITER ||
         access > POLYCSI_ACCESS_SINGLE_NODE_MULTI_WRITER)
       return where + ": access mode " + std::to_string(access) + " is not one of 1..7";
@@ -63,7 +75,7 @@ std::string checkSpecs(const polycsi_setting_spec* specs, size_t count, const ch
     const std::string where = std::string(what) + "[" + std::to_string(i) + "]";
     if (name.empty()) return where + ": name is empty";
     if (!names.insert(name).second) return where + ": '" + name + "' is declared twice";
-    const int kind = static_cast<int>(specs[i].kind);
+    const int32_t kind = rawValue(specs[i].kind);
     if (kind < POLYCSI_SETTING_STRING || kind > POLYCSI_SETTING_STRUCTURED)
       return where + " '" + name + "': kind " + std::to_string(kind) + " is not one of 0..3";
   }

@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdint>
+#include <cstring>
 #include <exception>
 #include <string>
 
@@ -13,7 +15,11 @@ namespace polycsi::plugin_host {
 namespace {
 
 spdlog::level::level_enum spdlogLevel(polycsi_log_level level) {
-  switch (level) {
+  // Read as an integer: a plugin may pass a value outside the enum (e.g. from a newer ABI).
+  static_assert(sizeof(level) == sizeof(int32_t), "ABI enums are int-sized");
+  int32_t raw;
+  std::memcpy(&raw, &level, sizeof(raw));
+  switch (raw) {
     case POLYCSI_LOG_DEBUG:
       return spdlog::level::debug;
     case POLYCSI_LOG_INFO:
@@ -22,9 +28,9 @@ spdlog::level::level_enum spdlogLevel(polycsi_log_level level) {
       return spdlog::level::warn;
     case POLYCSI_LOG_ERROR:
       return spdlog::level::err;
+    default:
+      return spdlog::level::info;  // unknown levels are still worth seeing
   }
-  // An unknown level from a newer plugin is still worth seeing.
-  return spdlog::level::info;
 }
 
 // Prometheus metric and label names: [a-zA-Z_][a-zA-Z0-9_]*.

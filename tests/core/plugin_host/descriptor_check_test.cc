@@ -1,6 +1,8 @@
 // checkDescriptor on hand-built C descriptors: every rule the loader applies.
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -26,14 +28,29 @@ struct DescriptorBuilder {
   }
 };
 
-polycsi_capability cap(int access, int volume, int semantics) {
-  return polycsi_capability{static_cast<polycsi_access_mode>(access),
-                            static_cast<polycsi_volume_mode>(volume),
-                            static_cast<polycsi_attach_semantics>(semantics), s("")};
+// Stores a raw integer in a C enum field, as a careless or hostile plugin might: values outside
+// the enum's range cannot be produced by a cast without undefined behaviour.
+template <typename Enum>
+void setRaw(Enum& field, int32_t value) {
+  static_assert(sizeof(Enum) == sizeof(int32_t));
+  std::memcpy(&field, &value, sizeof(value));
 }
 
-polycsi_setting_spec spec(const char* name, int kind) {
-  return polycsi_setting_spec{s(name), static_cast<polycsi_setting_kind>(kind), 0, 0, s("")};
+polycsi_capability cap(int32_t access, int32_t volume, int32_t semantics) {
+  polycsi_capability c{};
+  setRaw(c.access_mode, access);
+  setRaw(c.volume_mode, volume);
+  setRaw(c.semantics, semantics);
+  c.reason = s("");
+  return c;
+}
+
+polycsi_setting_spec spec(const char* name, int32_t kind) {
+  polycsi_setting_spec p{};
+  p.name = s(name);
+  setRaw(p.kind, kind);
+  p.description = s("");
+  return p;
 }
 
 TEST(CheckDescriptorTest, AcceptsASaneDescriptor) {
