@@ -1,0 +1,346 @@
+// Runs the real polycsictl binary against an in-process fake CSI server and checks what the
+// server received, what polycsictl printed and its exit code.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "fake_csi_server.hpp"
+#include "subprocess.hpp"
+
+#ifndef POLYCSICTL_BINARY
+#error "POLYCSICTL_BINARY must name the polycsictl executable"
+#endif
+
+namespace polycsi::csictl::testing {
+namespace {
+
+using Mode = csi::v1::VolumeCapability::AccessMode;
+constexpr std::int64_t kGi = 1024LL * 1024 * 1024;
+
+class PolycsictlEndToEnd : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/polycsictl-e2e-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    socket_path_ = dir_ + "/csi.sock";
+    server_ = std::make_unique<FakeCsiServer>(socket_path_);
+  }
+
+  void TearDown() override {
+    server_.reset();
+    unlink(socket_path_.c_str());
+    rmdir(dir_.c_str());
+  }
+
+  // polycsictl --endpoint unix://<socket> --timeout 20s <args...>
+  ProcessResult run(const std::vector<std::string>& args) {
+    return runWithEndpoint("unix://" + socket_path_, args);
+  }
+
+  ProcessResult runWithEndpoint(const std::string& endpoint, const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {POLYCSICTL_BINARY, "--endpoint", endpoint, "--timeout", "20s"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    ProcessResult result = runProcess(argv, {"CSI_ENDPOINT"}, std::chrono::seconds(60));
+    EXPECT_FALSE(result.timed_out) << "polycsictl did not finish";
+    return result;
+  }
+
+  const RequestLog& log() const { return server_->log(); }
+
+  std::string dir_;
+  std::string socket_path_;
+  std::unique_ptr<FakeCsiServer> server_;
+};
+
+TEST_F(PolycsictlEndToEnd, IdentityInfoPrintsNameAndVersion) {
+  const ProcessResult result = run({"identity", "info"});
+  ASSERT_EQ(result.exit_code, 0) << result.stderr_text;
+  EXPECT_NE(result.stdout_text.find(FakeCsiServer::kDriverName), std::string::npos);
+  EXPECT_NE(result.stdout_text.find(FakeCsiServer::kDriverVersion), std::string::npos);
+  EXPECT_NE(result.stdout_text.find("build=test"), std::string::npos);
+  EXPECT_EQ(log().requests<csi::v1::GetPluginInfoRequest>("GetPluginInfo").size(), 1u);
+}
+
+TEST_F(PolycsictlEndToEnd, IdentityCapabilitiesAndProbe) {
+  const ProcessResult capabilities = run({"identity", "capabilities"});
+  ASSERT_EQ(capabilities.exit_code, 0) << capabilities.stderr_text;
+  EXPECT_NE(capabilities.stdout_text.find("CONTROLLER_SERVICE"), std::string::npos);
+  EXPECT_NE(capabilities.stdout_text.find("ONLINE"), std::string::npos);
+
+  const ProcessResult probe = run({"identity", "probe", "--json"});
+  ASSERT_EQ(probe.exit_code, 0) << probe.stderr_text;
+  EXPECT_EQ(nlohmann::json::parse(probe.stdout_text)["ready"], true);
+}
+
+TEST_F(PolycsictlEndToEnd, CreateBlockVolumeSendsEveryField) {
+  const ProcessResult result = run(
+      {"controller", "create", "pvc-1", "--size", "1Gi", "--limit", "2Gi", "--access-mode", "rwx",
+       "--block", "--param", "pool=fast", "--param", "tier=gold", "--secret", "password=hunter2"});
+  ASSERT_EQ(result.exit_code, 0) << result.stderr_text;
+  EXPECT_EQ(result.stdout_text, "volume vol-pvc-1  capacity 1.0 GiB  context pool=fast\n");
+  EXPECT_EQ(result.stdout_text.find("hunter2"), std::string::npos);
+
+  const auto requests = log().requests<csi::v1::CreateVolumeRequest>("CreateVolume");
+  ASSERT_EQ(requests.size(), 1u);
+  const csi::v1::CreateVolumeRequest& request = requests[0];
+  EXPECT_EQ(request.name(), "pvc-1");
+  EXPECT_EQ(request.capacity_range().required_bytes(), kGi);
+  EXPECT_EQ(request.capacity_range().limit_bytes(), 2 * kGi);
+  ASSERT_EQ(request.volume_capabilities_size(), 1);
+  EXPECT_TRUE(request.volume_capabilities(0).has_block());
+  EXPECT_EQ(request.volume_capabilities(0).access_mode().mode(), Mode::MULTI_NODE_MULTI_WRITER);
+  EXPECT_EQ(request.parameters().size(), 2u);
+  EXPECT_EQ(request.parameters().at("pool"), "fast");
+  EXPECT_EQ(request.parameters().at("tier"), "gold");
+  EXPECT_EQ(request.secrets().at("password"), "hunter2");
+  EXPECT_FALSE(request.has_volume_content_source());
+}
+
+TEST_F(PolycsictlEndToEnd, CreateMountVolumeFromSnapshot) {
+  const ProcessResult result =
+      run({"controller", "create", "pvc-2", "--size", "500M", "--fs-type", "ext4", "--mount-flag",
+           "noatime", "--mount-flag", "discard", "--from-snapshot", "snap-7"});
+  ASSERT_EQ(result.exit_code, 0) << result.stderr_text;
+  EXPECT_NE(result.stdout_text.find("source snapshot snap-7"), std::string::npos);
+
+  const auto requests = log().requests<csi::v1::CreateVolumeRequest>("CreateVolume");
+  ASSERT_EQ(requests.size(), 1u);
+  const csi::v1::CreateVolumeRequest& request = requests[0];
+  EXPECT_EQ(request.capacity_range().required_bytes(), 500000000);
+  EXPECT_EQ(request.capacity_range().limit_bytes(), 0);
+  const csi::v1::VolumeCapability& capability = request.volume_capabilities(0);
+  ASSERT_TRUE(capability.has_mount());
+  EXPECT_EQ(capability.mount().fs_type(), "ext4");
+  ASSERT_EQ(capability.mount().mount_flags_size(), 2);
+  EXPECT_EQ(capability.mount().mount_flags(0), "noatime");
+  EXPECT_EQ(capability.mount().mount_flags(1), "discard");
+  EXPECT_EQ(capability.access_mode().mode(), Mode::SINGLE_NODE_WRITER);
+  EXPECT_EQ(request.volume_content_source().snapshot().snapshot_id(), "snap-7");
+}
+
+TEST_F(PolycsictlEndToEnd, CreateJsonIsTheResponseAndNeverShowsSecrets) {
+  const ProcessResult result = run({"--json", "controller", "create", "pvc-3", "--size",
+                                    "1073741824", "--secret", "token=topsecret-value"});
+  ASSERT_EQ(result.exit_code, 0) << result.stderr_text;
+  const nlohmann::json json = nlohmann::json::parse(result.stdout_text);
+  EXPECT_EQ(json["volume"]["volume_id"], "vol-pvc-3");
+  EXPECT_EQ(json["volume"]["capacity_bytes"], "1073741824");
+  EXPECT_EQ(json["volume"]["volume_context"]["pool"], "default");
+  EXPECT_EQ(result.stdout_text.find("topsecret-value"), std::string::npos);
+  EXPECT_EQ(result.stderr_text.find("topsecret-value"), std::string::npos);
+  const auto requests = log().requests<csi::v1::CreateVolumeRequest>("CreateVolume");
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].secrets().at("token"), "topsecret-value");
+}
+
+TEST_F(PolycsictlEndToEnd, ServerErrorBecomesCodeAndMessageWithExitOne) {
+  const ProcessResult result = run({"controller", "create", "attached-1", "--size", "1Gi"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.stderr_text, std::string("FAILED_PRECONDITION: Volume attached-1 ") +
+                                    FakeCsiServer::kAttachedError + "\n");
+  EXPECT_EQ(result.stdout_text, "");
+}
+
+TEST_F(PolycsictlEndToEnd, UnimplementedRpcIsReportedWithItsCode) {
+  const ProcessResult result = run({"controller", "get", "vol-a"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.stderr_text.rfind("UNIMPLEMENTED", 0), 0u) << result.stderr_text;
+}
+
+TEST_F(PolycsictlEndToEnd, UsageErrorsExitTwoAndSendNothing) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string expected_in_stderr;
+  };
+  const std::vector<Case> cases = {
+      {{"controller", "create", "pvc", "--size", "12XB"}, "invalid size '12XB'"},
+      {{"controller", "create", "pvc", "--size", "1Gi", "--limit", "1Mi"}, "--limit"},
+      {{"controller", "create", "pvc", "--size", "1Gi", "--param", "pool"}, "no '='"},
+      {{"controller", "create", "pvc", "--size", "1Gi", "--access-mode", "rw"},
+       "unknown access mode 'rw'"},
+      {{"controller", "create", "pvc", "--size", "1Gi", "--block", "--fs-type", "xfs"}, "excludes"},
+      {{"controller", "create", "pvc"}, "--size"},
+      {{"controller", "publish", "vol-1"}, "NODE_ID"},
+      {{"controller", "list", "--max", "-1"}, "--max"},
+      {{"controller", "bogus"}, "subcommand"},
+      {{"--timeout", "soon", "identity", "probe"}, "invalid duration 'soon'"},
+  };
+  for (const Case& test_case : cases) {
+    const ProcessResult result = run(test_case.args);
+    EXPECT_EQ(result.exit_code, 2) << test_case.args.back() << ": " << result.stderr_text;
+    EXPECT_NE(result.stderr_text.find(test_case.expected_in_stderr), std::string::npos)
+        << "stderr was: " << result.stderr_text;
+  }
+  EXPECT_EQ(log().totalCount(), 0u);
+
+  const ProcessResult bad_endpoint = runWithEndpoint("unix:relative.sock", {"identity", "info"});
+  EXPECT_EQ(bad_endpoint.exit_code, 2);
+  EXPECT_NE(bad_endpoint.stderr_text.find("must be absolute"), std::string::npos);
+}
+
+TEST_F(PolycsictlEndToEnd, MissingEndpointIsAUsageError) {
+  const ProcessResult result = runProcess({POLYCSICTL_BINARY, "identity", "info"}, {"CSI_ENDPOINT"},
+                                          std::chrono::seconds(60));
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.stderr_text.find("--endpoint"), std::string::npos) << result.stderr_text;
+}
+
+TEST_F(PolycsictlEndToEnd, HelpExitsZero) {
+  const ProcessResult result = runProcess({POLYCSICTL_BINARY, "controller", "create", "--help"},
+                                          {"CSI_ENDPOINT"}, std::chrono::seconds(60));
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_NE(result.stdout_text.find("--from-snapshot"), std::string::npos);
+}
+
+TEST_F(PolycsictlEndToEnd, UnreachableEndpointIsUnavailable) {
+  const ProcessResult result =
+      runWithEndpoint("unix://" + dir_ + "/nobody-listens.sock", {"identity", "probe"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.stderr_text.rfind("UNAVAILABLE", 0), 0u) << result.stderr_text;
+}
+
+TEST_F(PolycsictlEndToEnd, ListVolumesPrintsATableAndPages) {
+  const ProcessResult all = run({"controller", "list"});
+  ASSERT_EQ(all.exit_code, 0) << all.stderr_text;
+  EXPECT_EQ(all.stdout_text.rfind("VOLUME_ID", 0), 0u) << all.stdout_text;
+  for (const char* id : {"vol-a", "vol-b", "vol-c", "node-1", "3.0 GiB"}) {
+    EXPECT_NE(all.stdout_text.find(id), std::string::npos) << id;
+  }
+  EXPECT_EQ(all.stdout_text.find("next_token"), std::string::npos);
+
+  const ProcessResult first_page = run({"controller", "list", "--max", "2"});
+  ASSERT_EQ(first_page.exit_code, 0) << first_page.stderr_text;
+  EXPECT_NE(first_page.stdout_text.find("next_token 2"), std::string::npos);
+  EXPECT_EQ(first_page.stdout_text.find("vol-c"), std::string::npos);
+
+  const ProcessResult second_page = run({"controller", "list", "--max", "2", "--token", "2"});
+  ASSERT_EQ(second_page.exit_code, 0) << second_page.stderr_text;
+  EXPECT_NE(second_page.stdout_text.find("vol-c"), std::string::npos);
+  EXPECT_EQ(second_page.stdout_text.find("vol-a"), std::string::npos);
+
+  const auto requests = log().requests<csi::v1::ListVolumesRequest>("ListVolumes");
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[1].max_entries(), 2);
+  EXPECT_EQ(requests[2].starting_token(), "2");
+}
+
+TEST_F(PolycsictlEndToEnd, ControllerPublishSendsNodeModeReadonlyAndContext) {
+  const ProcessResult result = run({"controller", "publish", "vol-1", "node-7", "--readonly",
+                                    "--access-mode", "rox", "--context", "fsName=data"});
+  ASSERT_EQ(result.exit_code, 0) << result.stderr_text;
+  EXPECT_NE(result.stdout_text.find("devicePath=/dev/fake0"), std::string::npos);
+
+  const auto requests =
+      log().requests<csi::v1::ControllerPublishVolumeRequest>("ControllerPublishVolume");
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].volume_id(), "vol-1");
+  EXPECT_EQ(requests[0].node_id(), "node-7");
+  EXPECT_TRUE(requests[0].readonly());
+  EXPECT_EQ(requests[0].volume_capability().access_mode().mode(), Mode::MULTI_NODE_READER_ONLY);
+  EXPECT_TRUE(requests[0].volume_capability().has_mount());
+  EXPECT_EQ(requests[0].volume_context().at("fsName"), "data");
+}
+
+TEST_F(PolycsictlEndToEnd, ValidateReportsConfirmationOrTheDriversMessage) {
+  const ProcessResult confirmed = run({"controller", "validate", "vol-1", "--block"});
+  ASSERT_EQ(confirmed.exit_code, 0) << confirmed.stderr_text;
+  EXPECT_EQ(confirmed.stdout_text.rfind("confirmed\n", 0), 0u) << confirmed.stdout_text;
+  EXPECT_NE(confirmed.stdout_text.find("block SINGLE_NODE_WRITER"), std::string::npos);
+
+  const ProcessResult refused = run({"controller", "validate", "vol-1", "--access-mode", "rwx"});
+  ASSERT_EQ(refused.exit_code, 0) << refused.stderr_text;
+  EXPECT_EQ(refused.stdout_text, "not confirmed: multi-node writers are not supported\n");
+}
+
+TEST_F(PolycsictlEndToEnd, CapacityAndExpand) {
+  const ProcessResult capacity = run({"controller", "capacity", "--param", "pool=fast"});
+  ASSERT_EQ(capacity.exit_code, 0) << capacity.stderr_text;
+  EXPECT_NE(capacity.stdout_text.find("10.0 GiB"), std::string::npos);
+  EXPECT_NE(capacity.stdout_text.find("maximum_volume_size  5.0 GiB"), std::string::npos);
+  const auto capacity_requests = log().requests<csi::v1::GetCapacityRequest>("GetCapacity");
+  ASSERT_EQ(capacity_requests.size(), 1u);
+  EXPECT_EQ(capacity_requests[0].parameters().at("pool"), "fast");
+  EXPECT_EQ(capacity_requests[0].volume_capabilities_size(), 0);
+
+  const ProcessResult expand = run({"controller", "expand", "vol-1", "--size", "3Gi", "--block"});
+  ASSERT_EQ(expand.exit_code, 0) << expand.stderr_text;
+  EXPECT_EQ(expand.stdout_text, "volume vol-1  capacity 3.0 GiB  node_expansion_required yes\n");
+  const auto expand_requests =
+      log().requests<csi::v1::ControllerExpandVolumeRequest>("ControllerExpandVolume");
+  ASSERT_EQ(expand_requests.size(), 1u);
+  EXPECT_EQ(expand_requests[0].capacity_range().required_bytes(), 3 * kGi);
+  EXPECT_TRUE(expand_requests[0].volume_capability().has_block());
+}
+
+TEST_F(PolycsictlEndToEnd, GlobalFlagsMayFollowTheSubcommand) {
+  const ProcessResult result = run({"controller", "capabilities", "--json"});
+  ASSERT_EQ(result.exit_code, 0) << result.stderr_text;
+  const nlohmann::json json = nlohmann::json::parse(result.stdout_text);
+  ASSERT_EQ(json["capabilities"].size(), 3u);
+  EXPECT_EQ(json["capabilities"][0]["rpc"]["type"], "CREATE_DELETE_VOLUME");
+}
+
+TEST_F(PolycsictlEndToEnd, SnapshotCreate) {
+  const ProcessResult result =
+      run({"snapshot", "create", "daily", "vol-1", "--param", "retain=7d"});
+  ASSERT_EQ(result.exit_code, 0) << result.stderr_text;
+  EXPECT_EQ(result.stdout_text,
+            "snapshot snap-daily  source vol-1  size 1.0 GiB  ready true  created "
+            "2023-11-14T22:13:20Z\n");
+  const auto requests = log().requests<csi::v1::CreateSnapshotRequest>("CreateSnapshot");
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].name(), "daily");
+  EXPECT_EQ(requests[0].source_volume_id(), "vol-1");
+  EXPECT_EQ(requests[0].parameters().at("retain"), "7d");
+}
+
+TEST_F(PolycsictlEndToEnd, NodeStageAndPublishSendPathsContextsAndCapability) {
+  const ProcessResult stage =
+      run({"node", "stage", "vol-1", "/var/lib/kubelet/staging/vol-1", "--publish-context",
+           "devicePath=/dev/fake0", "--context", "pool=fast", "--block"});
+  ASSERT_EQ(stage.exit_code, 0) << stage.stderr_text;
+  EXPECT_EQ(stage.stdout_text, "staged volume vol-1 at /var/lib/kubelet/staging/vol-1\n");
+  const auto stages = log().requests<csi::v1::NodeStageVolumeRequest>("NodeStageVolume");
+  ASSERT_EQ(stages.size(), 1u);
+  EXPECT_EQ(stages[0].staging_target_path(), "/var/lib/kubelet/staging/vol-1");
+  EXPECT_EQ(stages[0].publish_context().at("devicePath"), "/dev/fake0");
+  EXPECT_EQ(stages[0].volume_context().at("pool"), "fast");
+  EXPECT_TRUE(stages[0].volume_capability().has_block());
+
+  const ProcessResult publish =
+      run({"node", "publish", "vol-1", "/pods/p1/vol", "--staging",
+           "/var/lib/kubelet/staging/vol-1", "--readonly", "--fs-type", "xfs"});
+  ASSERT_EQ(publish.exit_code, 0) << publish.stderr_text;
+  const auto publishes = log().requests<csi::v1::NodePublishVolumeRequest>("NodePublishVolume");
+  ASSERT_EQ(publishes.size(), 1u);
+  EXPECT_EQ(publishes[0].target_path(), "/pods/p1/vol");
+  EXPECT_EQ(publishes[0].staging_target_path(), "/var/lib/kubelet/staging/vol-1");
+  EXPECT_TRUE(publishes[0].readonly());
+  EXPECT_EQ(publishes[0].volume_capability().mount().fs_type(), "xfs");
+}
+
+TEST_F(PolycsictlEndToEnd, NodeInfoAndStats) {
+  const ProcessResult info = run({"node", "info"});
+  ASSERT_EQ(info.exit_code, 0) << info.stderr_text;
+  EXPECT_NE(info.stdout_text.find("node-1"), std::string::npos);
+  EXPECT_NE(info.stdout_text.find("zone=a"), std::string::npos);
+
+  const ProcessResult stats = run({"node", "stats", "vol-1", "/pods/p1/vol"});
+  ASSERT_EQ(stats.exit_code, 0) << stats.stderr_text;
+  EXPECT_NE(stats.stdout_text.find("BYTES"), std::string::npos);
+  EXPECT_NE(stats.stdout_text.find("4.0 GiB"), std::string::npos);
+  EXPECT_NE(stats.stdout_text.find("990"), std::string::npos);
+  const auto requests = log().requests<csi::v1::NodeGetVolumeStatsRequest>("NodeGetVolumeStats");
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].volume_path(), "/pods/p1/vol");
+}
+
+}  // namespace
+}  // namespace polycsi::csictl::testing
