@@ -1,0 +1,172 @@
+// polycsi: the CSI driver executable.
+//   polycsi serve --config FILE --endpoint unix:///PATH --node-id NAME [--mode all|controller|node]
+//   polycsi validate-config FILE
+//   polycsi plugins [--plugin-dir DIR]
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <thread>
+
+#include "config/driver_config.hpp"
+#include "observe/logging.hpp"
+#include "plugin_host/plugin_loader.hpp"
+#include "server/driver_server.hpp"
+
+#ifndef POLYCSI_VERSION
+#define POLYCSI_VERSION "0.0.0"
+#endif
+
+namespace {
+
+using namespace polycsi;
+
+int serve(const server::ServeOptions& options) {
+  // Signals are taken by one thread with sigwait, so no handler runs inside gRPC's threads.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto server = server::DriverServer::start(options);
+  if (!server.isOk()) {
+    spdlog::error("cannot start: {}", server.status().toString());
+    return 1;
+  }
+  std::thread stopper([&] {
+    int signal = 0;
+    sigwait(&signals, &signal);
+    spdlog::info("received signal {}", signal);
+    (*server)->shutdown();
+  });
+  (*server)->wait();
+  // Wake the stopper if the server ended for another reason.
+  pthread_kill(stopper.native_handle(), SIGTERM);
+  stopper.join();
+  return 0;
+}
+
+std::string pluginDirFor(const config::DriverConfig& config, const std::string& override) {
+  if (!override.empty()) return override;
+  if (!config.pluginDir.empty()) return config.pluginDir;
+  return plugin_host::defaultPluginDir();
+}
+
+int validateConfig(const std::string& path, const std::string& pluginDirOverride) {
+  config::DriverConfig config;
+  try {
+    config = config::loadConfigFile(path);
+  } catch (const config::ConfigError& e) {
+    std::cerr << e.what() << "\n";
+    return 1;
+  }
+  std::string dir = pluginDirFor(config, pluginDirOverride);
+  int problems = 0;
+  for (size_t i = 0; i < config.backends.size(); ++i) {
+    const auto& backend = config.backends[i];
+    auto plugin = plugin_host::loadPlugin(plugin_host::pluginPath(dir, backend.plugin));
+    if (!plugin.isOk()) {
+      std::cerr << "backends[" << i << "].plugin: " << plugin.status().message() << "\n";
+      ++problems;
+      continue;
+    }
+    for (const auto& problem : config::checkBackendSettings(config, i, (*plugin)->descriptor())) {
+      std::cerr << problem << "\n";
+      ++problems;
+    }
+  }
+  if (problems > 0) return 1;
+  std::cout << path << ": valid (" << config.backends.size() << " backend"
+            << (config.backends.size() == 1 ? "" : "s") << ")\n";
+  return 0;
+}
+
+int listPlugins(const std::string& dir) {
+  auto found = plugin_host::discoverPlugins(dir);
+  if (found.empty()) {
+    std::cout << "no plugins in " << dir << "\n";
+    return 1;
+  }
+  for (const auto& p : found) {
+    if (!p.plugin) {
+      std::cout << "REFUSED " << p.error << "\n";
+      continue;
+    }
+    const auto& d = p.plugin->descriptor();
+    std::cout << d.name << " " << d.version << "  (ABI " << p.plugin->abiVersion() << ", "
+              << p.path << ")\n  " << d.description << "\n  metrics prefix: " << d.metricsPrefix
+              << "\n";
+    for (const auto& c : d.capabilities) {
+      std::printf("    %-26s %-10s %s%s%s\n", accessModeName(c.accessMode),
+                  volumeModeName(c.volumeMode), semanticsName(c.semantics),
+                  c.reason.empty() ? "" : " — ", c.reason.c_str());
+    }
+    auto f = p.plugin->features();
+    std::cout << "  features:" << (f.snapshots ? " snapshots" : "")
+              << (f.cloneVolume ? " clone" : "") << (f.restoreSnapshot ? " restore" : "")
+              << (f.expandVolume ? " expand" : "") << (f.getCapacity ? " capacity" : "")
+              << (f.listVolumes ? " list" : "") << (f.fencing ? " fencing" : "")
+              << (f.nodeExpand ? " node-expand" : "")
+              << (f.volumeCondition ? " volume-condition" : "") << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"polycsi: a CSI driver whose storage backends are plugins"};
+  app.require_subcommand(1);
+  std::string logLevel = "info";
+  app.add_option("--log-level", logLevel, "debug, info, warn or error")->capture_default_str();
+  app.set_version_flag("--version", POLYCSI_VERSION);
+
+  server::ServeOptions serveOptions;
+  serveOptions.version = POLYCSI_VERSION;
+  std::string mode = "all";
+  auto* serveCmd = app.add_subcommand("serve", "Serve CSI on a unix socket");
+  serveCmd->add_option("--config", serveOptions.configPath, "Configuration file")
+      ->required()->check(CLI::ExistingFile);
+  serveCmd->add_option("--endpoint", serveOptions.endpoint, "unix:///path/csi.sock")->required();
+  serveCmd->add_option("--node-id", serveOptions.nodeId, "Kubernetes node name of this host");
+  serveCmd->add_option("--mode", mode, "all, controller or node")
+      ->check(CLI::IsMember({"all", "controller", "node"}))->capture_default_str();
+  serveCmd->add_option("--metrics-address", serveOptions.metricsAddress,
+                       "host:port for /metrics and /healthz (off when empty)");
+  serveCmd->add_option("--plugin-dir", serveOptions.pluginDir, "Overrides plugin_dir");
+  serveCmd->add_option("--kubernetes-api", serveOptions.kubeApi,
+                       "API server URL when running outside the cluster");
+  serveCmd->add_option("--kubernetes-token-file", serveOptions.kubeTokenFile,
+                       "Bearer token file for --kubernetes-api");
+  serveCmd->add_option("--kubernetes-ca-file", serveOptions.kubeCaFile,
+                       "CA bundle for --kubernetes-api");
+
+  std::string validatePath, pluginDir;
+  auto* validateCmd = app.add_subcommand("validate-config", "Check a configuration file");
+  validateCmd->add_option("file", validatePath, "Configuration file")->required();
+  validateCmd->add_option("--plugin-dir", pluginDir, "Overrides plugin_dir");
+
+  auto* pluginsCmd = app.add_subcommand("plugins", "List loadable plugins");
+  pluginsCmd->add_option("--plugin-dir", pluginDir, "Directory to list")
+      ->default_str(plugin_host::defaultPluginDir());
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    observe::setupLogging(logLevel);
+  } catch (const std::exception& e) {
+    std::cerr << e.what() << "\n";
+    return 2;
+  }
+  if (*serveCmd) {
+    serveOptions.mode = mode == "controller" ? server::DriverMode::kController
+                        : mode == "node"     ? server::DriverMode::kNode
+                                             : server::DriverMode::kAll;
+    return serve(serveOptions);
+  }
+  if (*validateCmd) return validateConfig(validatePath, pluginDir);
+  return listPlugins(pluginDir.empty() ? plugin_host::defaultPluginDir() : pluginDir);
+}

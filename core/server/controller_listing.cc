@@ -1,0 +1,259 @@
+// ListVolumes, GetCapacity and the snapshot RPCs: listing spans every backend that supports it.
+#include <spdlog/spdlog.h>
+
+#include "server/backend_paging.hpp"
+#include "server/controller_service.hpp"
+#include "server/csi_validation.hpp"
+#include "server/proto_maps.hpp"
+#include "server/volume_routing.hpp"
+
+namespace polycsi::server {
+namespace {
+
+std::vector<const plugin_host::Backend*> backendsWith(const DriverContext& driver,
+                                                      bool (*has)(const PluginFeatures&)) {
+  std::vector<const plugin_host::Backend*> out;
+  for (const auto* b : driver.backends.all())
+    if (has(b->features())) out.push_back(b);
+  return out;
+}
+
+void fillSnapshot(const std::string& id, const std::string& sourceId, const Snapshot& s,
+                  csi::v1::Snapshot* out) {
+  out->set_snapshot_id(id);
+  out->set_source_volume_id(sourceId);
+  out->set_size_bytes(s.sizeBytes);
+  out->mutable_creation_time()->set_seconds(s.creationTimeUnixNs / 1000000000);
+  out->mutable_creation_time()->set_nanos(static_cast<int32_t>(s.creationTimeUnixNs % 1000000000));
+  out->set_ready_to_use(s.readyToUse);
+}
+
+// A plugin snapshot as CSI sees it (ids carry the backend).
+StatusOr<csi::v1::Snapshot> toCsiSnapshot(const plugin_host::Backend& b, const Snapshot& s) {
+  auto id = csiIdOf(b, s.id);
+  if (!id.isOk()) return id.status();
+  auto source = csiIdOf(b, s.sourceVolumeId);
+  if (!source.isOk()) return source.status();
+  csi::v1::Snapshot out;
+  fillSnapshot(*id, *source, s, &out);
+  return out;
+}
+
+}  // namespace
+
+grpc::Status ControllerService::ListVolumes(grpc::ServerContext* ctx,
+                                            const csi::v1::ListVolumesRequest* req,
+                                            csi::v1::ListVolumesResponse* resp) {
+  Operation op(driver_, "ListVolumes", ctx);
+  return op.finish(listVolumes(op, *req, resp));
+}
+
+Status ControllerService::listVolumes(Operation& op, const csi::v1::ListVolumesRequest& req,
+                                      csi::v1::ListVolumesResponse* resp) {
+  auto backends = backendsWith(driver_, [](const PluginFeatures& f) { return f.listVolumes; });
+  if (backends.size() != driver_.backends.all().size())
+    return Status(Code::kUnimplemented, "a configured backend cannot list volumes");
+  std::vector<csi::v1::ListVolumesResponse::Entry> entries;
+  auto next = pageAcrossBackends<csi::v1::ListVolumesResponse::Entry>(
+      backends, req.starting_token(), req.max_entries(),
+      [&](const plugin_host::Backend& b, const std::string& token, int32_t max)
+          -> StatusOr<BackendPage<csi::v1::ListVolumesResponse::Entry>> {
+        auto page = b.instance().listVolumes(ListRequest{op.call(), max, token, "", ""});
+        if (!page.isOk()) {
+          // A plugin that rejects its own token speaks for an invalid CSI token.
+          return page.status();
+        }
+        BackendPage<csi::v1::ListVolumesResponse::Entry> out;
+        out.nextToken = page->nextToken;
+        for (const auto& v : page->volumes) {
+          auto id = csiIdOf(b, v.id);
+          if (!id.isOk()) return id.status();
+          csi::v1::ListVolumesResponse::Entry entry;
+          entry.mutable_volume()->set_volume_id(*id);
+          entry.mutable_volume()->set_capacity_bytes(v.capacityBytes);
+          copyInto(v.context, entry.mutable_volume()->mutable_volume_context());
+          if (driver_.attachments != nullptr)
+            for (const auto& node : driver_.attachments->state(*id).nodes)
+              entry.mutable_status()->add_published_node_ids(node);
+          out.items.push_back(std::move(entry));
+        }
+        return out;
+      },
+      entries);
+  if (!next.isOk()) return next.status();
+  for (auto& e : entries) *resp->add_entries() = std::move(e);
+  resp->set_next_token(*next);
+  return Status::ok();
+}
+
+grpc::Status ControllerService::GetCapacity(grpc::ServerContext* ctx,
+                                            const csi::v1::GetCapacityRequest* req,
+                                            csi::v1::GetCapacityResponse* resp) {
+  Operation op(driver_, "GetCapacity", ctx);
+  return op.finish(getCapacity(op, *req, resp));
+}
+
+Status ControllerService::getCapacity(Operation& op, const csi::v1::GetCapacityRequest& req,
+                                      csi::v1::GetCapacityResponse* resp) {
+  auto backend = routeParameters(driver_, req.parameters());
+  if (!backend.isOk()) return backend.status();
+  const plugin_host::Backend& b = **backend;
+  op.setBackend(b.name());
+  for (int i = 0; i < req.volume_capabilities().size(); ++i) {
+    std::string field = "volume_capabilities[" + std::to_string(i) + "]";
+    auto modes = checkCapability(req.volume_capabilities(i), field.c_str());
+    if (!modes.isOk()) return modes.status();
+    // CSI: capacity for a capability the backend cannot provide is zero.
+    if (b.descriptor().semanticsFor(modes->access, modes->volume) ==
+        AttachSemantics::kUnsupported) {
+      resp->set_available_capacity(0);
+      return Status::ok();
+    }
+  }
+  StringMap params;
+  for (const auto& [k, v] : req.parameters())
+    if (k != kBackendParameter && k != kMigrationTimeoutParameter &&
+        k.rfind(kProvisionerPrefix, 0) != 0)
+      params[k] = v;
+  auto capacity = b.instance().getCapacity(CapacityRequest{op.call(), params});
+  if (!capacity.isOk()) return capacity.status();
+  resp->set_available_capacity(capacity->availableBytes);
+  if (capacity->maximumVolumeBytes > 0)
+    resp->mutable_maximum_volume_size()->set_value(capacity->maximumVolumeBytes);
+  if (capacity->minimumVolumeBytes > 0)
+    resp->mutable_minimum_volume_size()->set_value(capacity->minimumVolumeBytes);
+  return Status::ok();
+}
+
+grpc::Status ControllerService::CreateSnapshot(grpc::ServerContext* ctx,
+                                               const csi::v1::CreateSnapshotRequest* req,
+                                               csi::v1::CreateSnapshotResponse* resp) {
+  Operation op(driver_, "CreateSnapshot", ctx);
+  return op.finish(createSnapshot(op, *req, resp));
+}
+
+Status ControllerService::createSnapshot(Operation& op, const csi::v1::CreateSnapshotRequest& req,
+                                         csi::v1::CreateSnapshotResponse* resp) {
+  op.setSubject(req.name());
+  if (auto s = requireField(req.name(), "name"); !s.isOk()) return s;
+  if (auto s = requireField(req.source_volume_id(), "source_volume_id"); !s.isOk()) return s;
+  auto routed = routeId(driver_, req.source_volume_id());
+  if (!routed.isOk()) return routed.status();
+  const plugin_host::Backend& b = *routed->backend;
+  op.setBackend(b.name());
+  auto lock = driver_.controllerLocks.tryLock("snapshot/" + req.name());
+  if (!lock)
+    return Status(Code::kAborted, "an operation on snapshot " + req.name() + " is pending");
+  auto created = b.instance().createSnapshot(CreateSnapshotRequest{
+      op.call(), req.name(), routed->localId, toStringMap(req.parameters()),
+      toStringMap(req.secrets())});
+  if (!created.isOk()) return created.status();
+  auto snapshot = toCsiSnapshot(b, *created);
+  if (!snapshot.isOk()) return snapshot.status();
+  if (snapshot->source_volume_id() != req.source_volume_id())
+    return Status(Code::kAlreadyExists, "snapshot " + req.name() +
+                                            " already exists for another source volume (" +
+                                            snapshot->source_volume_id() + ")");
+  *resp->mutable_snapshot() = *snapshot;
+  return Status::ok();
+}
+
+grpc::Status ControllerService::DeleteSnapshot(grpc::ServerContext* ctx,
+                                               const csi::v1::DeleteSnapshotRequest* req,
+                                               csi::v1::DeleteSnapshotResponse*) {
+  Operation op(driver_, "DeleteSnapshot", ctx);
+  return op.finish(deleteSnapshot(op, *req));
+}
+
+Status ControllerService::deleteSnapshot(Operation& op, const csi::v1::DeleteSnapshotRequest& req) {
+  op.setSubject(req.snapshot_id());
+  if (auto s = requireField(req.snapshot_id(), "snapshot_id"); !s.isOk()) return s;
+  auto routed = routeId(driver_, req.snapshot_id());
+  if (!routed.isOk()) {
+    spdlog::info("DeleteSnapshot {}: {}; nothing to delete", req.snapshot_id(),
+                 routed.status().message());
+    return Status::ok();
+  }
+  op.setBackend(routed->backend->name());
+  auto lock = driver_.controllerLocks.tryLock(req.snapshot_id());
+  if (!lock)
+    return Status(Code::kAborted, "an operation on snapshot " + req.snapshot_id() + " is pending");
+  return routed->backend->instance().deleteSnapshot(
+      SnapshotIdRequest{op.call(), routed->localId, toStringMap(req.secrets())});
+}
+
+grpc::Status ControllerService::ListSnapshots(grpc::ServerContext* ctx,
+                                              const csi::v1::ListSnapshotsRequest* req,
+                                              csi::v1::ListSnapshotsResponse* resp) {
+  Operation op(driver_, "ListSnapshots", ctx);
+  return op.finish(listSnapshots(op, *req, resp));
+}
+
+Status ControllerService::listSnapshots(Operation& op, const csi::v1::ListSnapshotsRequest& req,
+                                        csi::v1::ListSnapshotsResponse* resp) {
+  auto backends = backendsWith(driver_, [](const PluginFeatures& f) { return f.snapshots; });
+  if (backends.empty()) return Status(Code::kUnimplemented, "no backend supports snapshots");
+  std::string snapshotFilter, volumeFilter;
+  // A filter naming something that is not ours matches nothing (CSI: empty list, not an error).
+  for (const auto& [csiId, local] : {std::pair{&req.snapshot_id(), &snapshotFilter},
+                                     std::pair{&req.source_volume_id(), &volumeFilter}}) {
+    if (csiId->empty()) continue;
+    auto routed = routeId(driver_, *csiId);
+    if (!routed.isOk() || !routed->backend->features().snapshots) return Status::ok();
+    backends = {routed->backend};
+    *local = routed->localId;
+  }
+  if (!snapshotFilter.empty() && !volumeFilter.empty() &&
+      driver_.backends.find(volume::decodeVolumeId(req.snapshot_id())->backend) !=
+          driver_.backends.find(volume::decodeVolumeId(req.source_volume_id())->backend))
+    return Status::ok();
+  std::vector<csi::v1::Snapshot> snapshots;
+  auto next = pageAcrossBackends<csi::v1::Snapshot>(
+      backends, req.starting_token(), req.max_entries(),
+      [&](const plugin_host::Backend& b, const std::string& token,
+          int32_t max) -> StatusOr<BackendPage<csi::v1::Snapshot>> {
+        auto page = b.instance().listSnapshots(
+            ListRequest{op.call(), max, token, volumeFilter, snapshotFilter});
+        if (!page.isOk()) return page.status();
+        BackendPage<csi::v1::Snapshot> out;
+        out.nextToken = page->nextToken;
+        for (const auto& s : page->snapshots) {
+          auto snapshot = toCsiSnapshot(b, s);
+          if (!snapshot.isOk()) return snapshot.status();
+          out.items.push_back(std::move(*snapshot));
+        }
+        return out;
+      },
+      snapshots);
+  if (!next.isOk()) return next.status();
+  for (auto& s : snapshots) *resp->add_entries()->mutable_snapshot() = std::move(s);
+  resp->set_next_token(*next);
+  return Status::ok();
+}
+
+grpc::Status ControllerService::GetSnapshot(grpc::ServerContext* ctx,
+                                            const csi::v1::GetSnapshotRequest* req,
+                                            csi::v1::GetSnapshotResponse* resp) {
+  Operation op(driver_, "GetSnapshot", ctx);
+  return op.finish(getSnapshot(op, *req, resp));
+}
+
+Status ControllerService::getSnapshot(Operation& op, const csi::v1::GetSnapshotRequest& req,
+                                      csi::v1::GetSnapshotResponse* resp) {
+  op.setSubject(req.snapshot_id());
+  if (auto s = requireField(req.snapshot_id(), "snapshot_id"); !s.isOk()) return s;
+  auto routed = routeId(driver_, req.snapshot_id());
+  if (!routed.isOk()) return routed.status();
+  const plugin_host::Backend& b = *routed->backend;
+  op.setBackend(b.name());
+  auto page = b.instance().listSnapshots(ListRequest{op.call(), 1, "", "", routed->localId});
+  if (!page.isOk()) return page.status();
+  if (page->snapshots.empty())
+    return Status(Code::kNotFound, "snapshot " + req.snapshot_id() + " does not exist");
+  auto snapshot = toCsiSnapshot(b, page->snapshots.front());
+  if (!snapshot.isOk()) return snapshot.status();
+  *resp->mutable_snapshot() = *snapshot;
+  return Status::ok();
+}
+
+}  // namespace polycsi::server

@@ -1,0 +1,152 @@
+// ControllerPublishVolume / ControllerUnpublishVolume: the attachment state machine around
+// storage-level fencing. Order matters for crash safety:
+//   publish:   plan (may refuse) -> plugin publish (fence open) -> commit (persisted) -> answer
+//   unpublish: plan -> plugin unpublish (fence closed) -> commit -> answer
+// A crash between the plugin call and the commit is repaired by the CO's retry, because both
+// plugin calls are idempotent and the plan is recomputed from the persisted state.
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+
+#include "server/controller_service.hpp"
+#include "server/csi_validation.hpp"
+#include "server/proto_maps.hpp"
+#include "server/volume_routing.hpp"
+
+namespace polycsi::server {
+namespace {
+
+// The migration window recorded in the volume context at CreateVolume (default otherwise).
+std::chrono::seconds migrationTimeoutOf(const google::protobuf::Map<std::string, std::string>& c) {
+  auto it = c.find(kContextMigrationTimeout);
+  int seconds = kMigrationTimeoutDefault;
+  if (it != c.end()) {
+    int parsed = 0;
+    auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(),
+                                     parsed);
+    if (ec == std::errc() && end == it->second.data() + it->second.size() &&
+        parsed >= kMigrationTimeoutMin && parsed <= kMigrationTimeoutMax)
+      seconds = parsed;
+  }
+  return std::chrono::seconds(seconds);
+}
+
+attach::PvcRef pvcOf(const google::protobuf::Map<std::string, std::string>& context) {
+  attach::PvcRef pvc;
+  if (auto it = context.find(kContextPvcName); it != context.end()) pvc.name = it->second;
+  if (auto it = context.find(kContextPvcNamespace); it != context.end())
+    pvc.namespace_ = it->second;
+  return pvc;
+}
+
+// The identity the node reported for this backend's plugin ("" when none).
+std::string identityFor(const volume::NodeId& node, const plugin_host::Backend& backend) {
+  auto it = node.identities.find(backend.descriptor().name);
+  return it == node.identities.end() ? std::string() : it->second;
+}
+
+}  // namespace
+
+grpc::Status ControllerService::ControllerPublishVolume(
+    grpc::ServerContext* ctx, const csi::v1::ControllerPublishVolumeRequest* req,
+    csi::v1::ControllerPublishVolumeResponse* resp) {
+  Operation op(driver_, "ControllerPublishVolume", ctx);
+  return op.finish(publish(op, *req, resp));
+}
+
+Status ControllerService::publish(Operation& op,
+                                  const csi::v1::ControllerPublishVolumeRequest& req,
+                                  csi::v1::ControllerPublishVolumeResponse* resp) {
+  op.setSubject(req.volume_id() + " -> " + req.node_id());
+  if (auto s = requireField(req.volume_id(), "volume_id"); !s.isOk()) return s;
+  if (auto s = requireField(req.node_id(), "node_id"); !s.isOk()) return s;
+  if (!req.has_volume_capability())
+    return Status(Code::kInvalidArgument, "volume_capability is required");
+  auto modes = checkCapability(req.volume_capability(), "volume_capability");
+  if (!modes.isOk()) return modes.status();
+  auto routed = routeId(driver_, req.volume_id());
+  if (!routed.isOk()) return routed.status();
+  const plugin_host::Backend& b = *routed->backend;
+  op.setBackend(b.name());
+  auto node = volume::decodeNodeId(req.node_id());
+  if (!node.isOk())
+    return Status(Code::kNotFound, "node " + req.node_id() + " is unknown: " +
+                                       node.status().message());
+  AttachSemantics semantics = b.descriptor().semanticsFor(modes->access, modes->volume);
+  if (semantics == AttachSemantics::kUnsupported)
+    return Status(Code::kInvalidArgument,
+                  "volume_capability: " + b.descriptor().unsupportedReason(modes->access,
+                                                                           modes->volume));
+  auto lock = driver_.controllerLocks.tryLock(req.volume_id());
+  if (!lock)
+    return Status(Code::kAborted, "an operation on volume " + req.volume_id() + " is pending");
+
+  auto existing = b.instance().getVolume(
+      VolumeIdRequest{op.call(), routed->localId, toStringMap(req.secrets())});
+  if (!existing.isOk()) return existing.status();
+
+  attach::VolumePolicy policy{semantics, migrationTimeoutOf(req.volume_context())};
+  auto plan = driver_.attachments->planPublish(req.volume_id(), req.node_id(), policy, b.name(),
+                                               b.descriptor().metricsPrefix,
+                                               pvcOf(req.volume_context()));
+  if (!plan.isOk()) return plan.status();
+
+  auto fenced = b.instance().publish(PublishRequest{
+      op.call(), routed->localId, node->name, identityFor(*node, b), req.readonly(),
+      pluginContext(req.volume_context()), toStringMap(req.secrets())});
+  if (!fenced.isOk()) return fenced.status();
+  if (plan->action != attach::PublishPlan::Action::kAlreadyAttached) {
+    if (auto s = driver_.attachments->commitPublish(*plan); !s.isOk()) return s;
+  }
+  copyInto(*fenced, resp->mutable_publish_context());
+  return Status::ok();
+}
+
+grpc::Status ControllerService::ControllerUnpublishVolume(
+    grpc::ServerContext* ctx, const csi::v1::ControllerUnpublishVolumeRequest* req,
+    csi::v1::ControllerUnpublishVolumeResponse*) {
+  Operation op(driver_, "ControllerUnpublishVolume", ctx);
+  return op.finish(unpublish(op, *req));
+}
+
+Status ControllerService::unpublish(Operation& op,
+                                    const csi::v1::ControllerUnpublishVolumeRequest& req) {
+  op.setSubject(req.volume_id() + " -x " + req.node_id());
+  if (auto s = requireField(req.volume_id(), "volume_id"); !s.isOk()) return s;
+  auto routed = routeId(driver_, req.volume_id());
+  if (!routed.isOk()) {
+    spdlog::info("ControllerUnpublishVolume {}: {}; nothing to unpublish", req.volume_id(),
+                 routed.status().message());
+    return Status::ok();
+  }
+  const plugin_host::Backend& b = *routed->backend;
+  op.setBackend(b.name());
+  auto lock = driver_.controllerLocks.tryLock(req.volume_id());
+  if (!lock)
+    return Status(Code::kAborted, "an operation on volume " + req.volume_id() + " is pending");
+
+  // An empty node_id means every node (CSI).
+  std::vector<std::string> nodes;
+  if (req.node_id().empty())
+    nodes = driver_.attachments->state(req.volume_id()).nodes;
+  else
+    nodes.push_back(req.node_id());
+
+  for (const auto& nodeId : nodes) {
+    auto plan = driver_.attachments->planUnpublish(req.volume_id(), nodeId);
+    if (!plan.isOk()) return plan.status();
+    auto node = volume::decodeNodeId(nodeId);
+    volume::NodeId decoded = node.isOk() ? *node : volume::NodeId{nodeId, {}};
+    auto unfenced = b.instance().unpublish(PublishRequest{op.call(), routed->localId,
+                                                          decoded.name, identityFor(decoded, b),
+                                                          false, {}, toStringMap(req.secrets())});
+    // The volume may be gone already; then there is nothing left to fence.
+    if (!unfenced.isOk() && unfenced.code() != Code::kNotFound) return unfenced;
+    if (plan->action != attach::UnpublishPlan::Action::kNotAttached) {
+      if (auto s = driver_.attachments->commitUnpublish(*plan); !s.isOk()) return s;
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace polycsi::server

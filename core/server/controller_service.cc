@@ -1,0 +1,330 @@
+#include "server/controller_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "server/csi_validation.hpp"
+#include "server/proto_maps.hpp"
+#include "server/volume_routing.hpp"
+
+namespace polycsi::server {
+namespace {
+
+using csi::v1::ControllerServiceCapability;
+
+// True for StorageClass keys the core consumes itself.
+bool isCoreParameter(const std::string& key) {
+  return key == kBackendParameter || key == kMigrationTimeoutParameter ||
+         key.rfind(kProvisionerPrefix, 0) == 0;
+}
+
+// The parameters meant for the plugin; INVALID_ARGUMENT for a key it does not declare.
+StatusOr<StringMap> pluginParameters(const plugin_host::Backend& backend,
+                                     const google::protobuf::Map<std::string, std::string>& p) {
+  StringMap out;
+  const auto& accepted = backend.descriptor().parameters;
+  for (const auto& [key, value] : p) {
+    if (isCoreParameter(key)) continue;
+    bool known = false;
+    for (const auto& spec : accepted) known = known || spec.name == key;
+    if (!known) {
+      std::string names;
+      for (const auto& spec : accepted) names += (names.empty() ? "" : ", ") + spec.name;
+      return Status(Code::kInvalidArgument,
+                    "parameters." + key + ": not understood by backend '" + backend.name() +
+                        "' (plugin " + backend.descriptor().name + "; accepted: " +
+                        (names.empty() ? "none" : names) + ", plus backend and " +
+                        kMigrationTimeoutParameter + ")");
+    }
+    out[key] = value;
+  }
+  for (const auto& spec : accepted)
+    if (spec.required && out.find(spec.name) == out.end())
+      return Status(Code::kInvalidArgument, "parameters." + spec.name + ": required by backend '" +
+                                                backend.name() + "'");
+  return out;
+}
+
+// Checks every capability against the backend's matrix; returns the volume mode they share.
+StatusOr<VolumeMode> checkCapabilities(
+    const plugin_host::Backend& backend,
+    const google::protobuf::RepeatedPtrField<csi::v1::VolumeCapability>& caps) {
+  if (caps.empty()) return Status(Code::kInvalidArgument, "volume_capabilities is required");
+  std::optional<VolumeMode> mode;
+  for (int i = 0; i < caps.size(); ++i) {
+    std::string field = "volume_capabilities[" + std::to_string(i) + "]";
+    auto modes = checkCapability(caps[i], field.c_str());
+    if (!modes.isOk()) return modes.status();
+    const auto& d = backend.descriptor();
+    if (d.semanticsFor(modes->access, modes->volume) == AttachSemantics::kUnsupported)
+      return Status(Code::kInvalidArgument,
+                    field + ": backend '" + backend.name() + "' cannot provide " +
+                        accessModeName(modes->access) + " with volume mode " +
+                        volumeModeName(modes->volume) + ": " +
+                        d.unsupportedReason(modes->access, modes->volume));
+    if (mode && *mode != modes->volume)
+      return Status(Code::kInvalidArgument,
+                    "volume_capabilities mix block and mount access types");
+    mode = modes->volume;
+  }
+  return *mode;
+}
+
+}  // namespace
+
+grpc::Status ControllerService::CreateVolume(grpc::ServerContext* ctx,
+                                             const csi::v1::CreateVolumeRequest* req,
+                                             csi::v1::CreateVolumeResponse* resp) {
+  Operation op(driver_, "CreateVolume", ctx);
+  return op.finish(createVolume(op, *req, resp));
+}
+
+Status ControllerService::createVolume(Operation& op, const csi::v1::CreateVolumeRequest& req,
+                                       csi::v1::CreateVolumeResponse* resp) {
+  op.setSubject(req.name());
+  if (auto s = requireField(req.name(), "name"); !s.isOk()) return s;
+  auto backend = routeParameters(driver_, req.parameters());
+  if (!backend.isOk()) return backend.status();
+  const plugin_host::Backend& b = **backend;
+  op.setBackend(b.name());
+  auto mode = checkCapabilities(b, req.volume_capabilities());
+  if (!mode.isOk()) return mode.status();
+  if (auto s = checkCapacityRange(req.capacity_range()); !s.isOk()) return s;
+  auto timeout = migrationTimeoutSeconds(req.parameters());
+  if (!timeout.isOk()) return timeout.status();
+  auto params = pluginParameters(b, req.parameters());
+  if (!params.isOk()) return params.status();
+
+  auto lock = driver_.controllerLocks.tryLock("name/" + req.name());
+  if (!lock) return Status(Code::kAborted, "an operation on volume " + req.name() + " is pending");
+
+  CreateVolumeRequest create{op.call(),
+                             req.name(),
+                             req.capacity_range().required_bytes(),
+                             req.capacity_range().limit_bytes(),
+                             *mode,
+                             *params,
+                             toStringMap(req.secrets()),
+                             ""};
+  StatusOr<Volume> created = Status(Code::kInternal, "no volume");
+  if (req.has_volume_content_source()) {
+    const auto& source = req.volume_content_source();
+    bool fromSnapshot = source.has_snapshot();
+    const std::string& sourceId =
+        fromSnapshot ? source.snapshot().snapshot_id() : source.volume().volume_id();
+    if (!fromSnapshot && !source.has_volume())
+      return Status(Code::kInvalidArgument, "volume_content_source has no snapshot or volume");
+    auto routed = routeId(driver_, sourceId);
+    if (!routed.isOk()) return routed.status();
+    if (routed->backend != &b)
+      return Status(Code::kInvalidArgument,
+                    "volume_content_source " + sourceId + " belongs to backend '" +
+                        routed->backend->name() + "', not '" + b.name() + "'");
+    create.sourceId = routed->localId;
+    created = fromSnapshot ? b.instance().createVolumeFromSnapshot(create)
+                           : b.instance().cloneVolume(create);
+    *resp->mutable_volume()->mutable_content_source() = source;
+  } else {
+    created = b.instance().createVolume(create);
+  }
+  if (!created.isOk()) return created.status();
+
+  auto id = csiIdOf(b, created->id);
+  if (!id.isOk()) return id.status();
+  if (created->capacityBytes < req.capacity_range().required_bytes())
+    return Status(Code::kInternal, "backend '" + b.name() + "' created " + *id + " with " +
+                                       std::to_string(created->capacityBytes) +
+                                       " bytes, less than required");
+  auto* v = resp->mutable_volume();
+  v->set_volume_id(*id);
+  v->set_capacity_bytes(created->capacityBytes);
+  for (const auto& [k, val] : created->context)
+    if (k.rfind(kContextPrefix, 0) != 0) (*v->mutable_volume_context())[k] = val;
+  auto& context = *v->mutable_volume_context();
+  context[kContextMigrationTimeout] = std::to_string(*timeout);
+  if (auto it = req.parameters().find(kPvcNameParameter); it != req.parameters().end())
+    context[kContextPvcName] = it->second;
+  if (auto it = req.parameters().find(kPvcNamespaceParameter); it != req.parameters().end())
+    context[kContextPvcNamespace] = it->second;
+  op.setSubject(*id);
+  return Status::ok();
+}
+
+grpc::Status ControllerService::DeleteVolume(grpc::ServerContext* ctx,
+                                             const csi::v1::DeleteVolumeRequest* req,
+                                             csi::v1::DeleteVolumeResponse*) {
+  Operation op(driver_, "DeleteVolume", ctx);
+  return op.finish(deleteVolume(op, *req));
+}
+
+Status ControllerService::deleteVolume(Operation& op, const csi::v1::DeleteVolumeRequest& req) {
+  op.setSubject(req.volume_id());
+  if (auto s = requireField(req.volume_id(), "volume_id"); !s.isOk()) return s;
+  auto routed = routeId(driver_, req.volume_id());
+  if (!routed.isOk()) {
+    // CSI: a volume that does not exist is deleted already.
+    spdlog::info("DeleteVolume {}: {}; nothing to delete", req.volume_id(),
+                 routed.status().message());
+    return Status::ok();
+  }
+  op.setBackend(routed->backend->name());
+  auto lock = driver_.controllerLocks.tryLock(req.volume_id());
+  if (!lock)
+    return Status(Code::kAborted, "an operation on volume " + req.volume_id() + " is pending");
+  if (driver_.attachments != nullptr) {
+    auto state = driver_.attachments->state(req.volume_id());
+    if (!state.nodes.empty()) {
+      std::string nodes;
+      for (const auto& n : state.nodes) nodes += (nodes.empty() ? "" : ", ") + n;
+      return Status(Code::kFailedPrecondition, "Volume " + req.volume_id() +
+                                                   " is still attached to nodes [" + nodes +
+                                                   "]; unpublish it first");
+    }
+  }
+  return routed->backend->instance().deleteVolume(
+      VolumeIdRequest{op.call(), routed->localId, toStringMap(req.secrets())});
+}
+
+grpc::Status ControllerService::ValidateVolumeCapabilities(
+    grpc::ServerContext* ctx, const csi::v1::ValidateVolumeCapabilitiesRequest* req,
+    csi::v1::ValidateVolumeCapabilitiesResponse* resp) {
+  Operation op(driver_, "ValidateVolumeCapabilities", ctx);
+  return op.finish(validateCapabilities(op, *req, resp));
+}
+
+Status ControllerService::validateCapabilities(
+    Operation& op, const csi::v1::ValidateVolumeCapabilitiesRequest& req,
+    csi::v1::ValidateVolumeCapabilitiesResponse* resp) {
+  op.setSubject(req.volume_id());
+  if (auto s = requireField(req.volume_id(), "volume_id"); !s.isOk()) return s;
+  if (req.volume_capabilities().empty())
+    return Status(Code::kInvalidArgument, "volume_capabilities is required");
+  auto routed = routeId(driver_, req.volume_id());
+  if (!routed.isOk()) return routed.status();
+  op.setBackend(routed->backend->name());
+  auto existing = routed->backend->instance().getVolume(
+      VolumeIdRequest{op.call(), routed->localId, toStringMap(req.secrets())});
+  if (!existing.isOk()) return existing.status();
+  auto mode = checkCapabilities(*routed->backend, req.volume_capabilities());
+  if (!mode.isOk()) {
+    if (mode.status().code() != Code::kInvalidArgument) return mode.status();
+    resp->set_message(mode.status().message());
+    return Status::ok();
+  }
+  auto* confirmed = resp->mutable_confirmed();
+  *confirmed->mutable_volume_context() = req.volume_context();
+  *confirmed->mutable_volume_capabilities() = req.volume_capabilities();
+  *confirmed->mutable_parameters() = req.parameters();
+  *confirmed->mutable_mutable_parameters() = req.mutable_parameters();
+  return Status::ok();
+}
+
+grpc::Status ControllerService::ControllerGetCapabilities(
+    grpc::ServerContext* ctx, const csi::v1::ControllerGetCapabilitiesRequest*,
+    csi::v1::ControllerGetCapabilitiesResponse* resp) {
+  Operation op(driver_, "ControllerGetCapabilities", ctx);
+  // Advertise only what every configured backend supports, so nothing advertised fails.
+  PluginFeatures all;
+  all.restoreSnapshot = all.cloneVolume = all.listVolumes = all.expandVolume = true;
+  all.getCapacity = all.snapshots = true;
+  for (const auto* b : driver_.backends.all()) {
+    auto f = b->features();
+    all.restoreSnapshot &= f.restoreSnapshot;
+    all.cloneVolume &= f.cloneVolume;
+    all.listVolumes &= f.listVolumes;
+    all.expandVolume &= f.expandVolume;
+    all.getCapacity &= f.getCapacity;
+    all.snapshots &= f.snapshots;
+  }
+  auto add = [&](ControllerServiceCapability::RPC::Type type) {
+    resp->add_capabilities()->mutable_rpc()->set_type(type);
+  };
+  add(ControllerServiceCapability::RPC::CREATE_DELETE_VOLUME);
+  add(ControllerServiceCapability::RPC::PUBLISH_UNPUBLISH_VOLUME);
+  add(ControllerServiceCapability::RPC::PUBLISH_READONLY);
+  add(ControllerServiceCapability::RPC::GET_VOLUME);
+  add(ControllerServiceCapability::RPC::SINGLE_NODE_MULTI_WRITER);
+  if (all.listVolumes) {
+    add(ControllerServiceCapability::RPC::LIST_VOLUMES);
+    add(ControllerServiceCapability::RPC::LIST_VOLUMES_PUBLISHED_NODES);
+  }
+  if (all.getCapacity) add(ControllerServiceCapability::RPC::GET_CAPACITY);
+  if (all.snapshots) {
+    add(ControllerServiceCapability::RPC::CREATE_DELETE_SNAPSHOT);
+    add(ControllerServiceCapability::RPC::LIST_SNAPSHOTS);
+    add(ControllerServiceCapability::RPC::GET_SNAPSHOT);
+  }
+  if (all.cloneVolume) add(ControllerServiceCapability::RPC::CLONE_VOLUME);
+  if (all.expandVolume) add(ControllerServiceCapability::RPC::EXPAND_VOLUME);
+  return op.finish(Status::ok());
+}
+
+grpc::Status ControllerService::ControllerExpandVolume(
+    grpc::ServerContext* ctx, const csi::v1::ControllerExpandVolumeRequest* req,
+    csi::v1::ControllerExpandVolumeResponse* resp) {
+  Operation op(driver_, "ControllerExpandVolume", ctx);
+  return op.finish(expandVolume(op, *req, resp));
+}
+
+Status ControllerService::expandVolume(Operation& op,
+                                       const csi::v1::ControllerExpandVolumeRequest& req,
+                                       csi::v1::ControllerExpandVolumeResponse* resp) {
+  op.setSubject(req.volume_id());
+  if (auto s = requireField(req.volume_id(), "volume_id"); !s.isOk()) return s;
+  if (!req.has_capacity_range())
+    return Status(Code::kInvalidArgument, "capacity_range is required");
+  if (auto s = checkCapacityRange(req.capacity_range()); !s.isOk()) return s;
+  auto routed = routeId(driver_, req.volume_id());
+  if (!routed.isOk()) return routed.status();
+  op.setBackend(routed->backend->name());
+  auto lock = driver_.controllerLocks.tryLock(req.volume_id());
+  if (!lock)
+    return Status(Code::kAborted, "an operation on volume " + req.volume_id() + " is pending");
+  auto expanded = routed->backend->instance().expandVolume(
+      ExpandRequest{op.call(), routed->localId, req.capacity_range().required_bytes(),
+                    req.capacity_range().limit_bytes(), toStringMap(req.secrets())});
+  if (!expanded.isOk()) return expanded.status();
+  resp->set_capacity_bytes(expanded->capacityBytes);
+  resp->set_node_expansion_required(expanded->nodeExpansionRequired);
+  return Status::ok();
+}
+
+grpc::Status ControllerService::ControllerGetVolume(grpc::ServerContext* ctx,
+                                                    const csi::v1::ControllerGetVolumeRequest* req,
+                                                    csi::v1::ControllerGetVolumeResponse* resp) {
+  Operation op(driver_, "ControllerGetVolume", ctx);
+  return op.finish(getVolume(op, *req, resp));
+}
+
+Status ControllerService::getVolume(Operation& op, const csi::v1::ControllerGetVolumeRequest& req,
+                                    csi::v1::ControllerGetVolumeResponse* resp) {
+  op.setSubject(req.volume_id());
+  if (auto s = requireField(req.volume_id(), "volume_id"); !s.isOk()) return s;
+  auto routed = routeId(driver_, req.volume_id());
+  if (!routed.isOk()) return routed.status();
+  op.setBackend(routed->backend->name());
+  auto found = routed->backend->instance().getVolume(VolumeIdRequest{op.call(), routed->localId, {}});
+  if (!found.isOk()) return found.status();
+  auto* v = resp->mutable_volume();
+  v->set_volume_id(req.volume_id());
+  v->set_capacity_bytes(found->capacityBytes);
+  copyInto(found->context, v->mutable_volume_context());
+  auto* status = resp->mutable_status();
+  if (driver_.attachments != nullptr)
+    for (const auto& node : driver_.attachments->state(req.volume_id()).nodes)
+      status->add_published_node_ids(node);
+  status->mutable_volume_condition()->set_abnormal(false);
+  status->mutable_volume_condition()->set_message("volume exists on backend " +
+                                                  routed->backend->name());
+  return Status::ok();
+}
+
+grpc::Status ControllerService::ControllerModifyVolume(
+    grpc::ServerContext* ctx, const csi::v1::ControllerModifyVolumeRequest*,
+    csi::v1::ControllerModifyVolumeResponse*) {
+  Operation op(driver_, "ControllerModifyVolume", ctx);
+  return op.finish(Status(Code::kUnimplemented,
+                          "ControllerModifyVolume is not supported (MODIFY_VOLUME is not "
+                          "advertised)"));
+}
+
+}  // namespace polycsi::server

@@ -1,0 +1,45 @@
+// Everything the CSI services share: configuration, running backends, locks, the attachment
+// manager, node-side helpers and metrics. Built once by DriverServer; outlives every RPC.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "attach/attachment_manager.hpp"
+#include "config/driver_config.hpp"
+#include "node/mounter.hpp"
+#include "observe/metrics.hpp"
+#include "plugin_host/backend_registry.hpp"
+#include "server/node_volume_records.hpp"
+#include "volume/volume_locks.hpp"
+
+namespace polycsi::server {
+
+enum class DriverMode { kAll, kController, kNode };
+
+struct DriverContext {
+  config::DriverConfig config;
+  DriverMode mode = DriverMode::kAll;
+  std::string nodeName;  // Kubernetes node name of this process (node mode)
+  std::string version;   // polycsi's version, reported by GetPluginInfo
+
+  plugin_host::BackendRegistry backends;
+  observe::Metrics* metrics = nullptr;                // may be null (metrics off)
+  attach::AttachmentManager* attachments = nullptr;   // controller modes only
+  std::unique_ptr<node::Mounter> mounter;             // node modes only
+  std::unique_ptr<NodeVolumeRecords> nodeRecords;     // node modes only
+
+  volume::VolumeLocks controllerLocks;  // per volume id (and "name/<csi name>" at create)
+  volume::VolumeLocks nodeLocks;        // per volume id
+
+  // Set at shutdown; plugins see it through polycsi_call.cancelled.
+  volatile int32_t shuttingDown = 0;
+  std::atomic<bool> ready{false};
+
+  bool servesController() const { return mode != DriverMode::kNode; }
+  bool servesNode() const { return mode != DriverMode::kController; }
+};
+
+}  // namespace polycsi::server

@@ -1,0 +1,245 @@
+#include "server/driver_server.hpp"
+
+#include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <mutex>
+
+#include "attach/attachment_store.hpp"
+#include "kube/event_recorder.hpp"
+#include "kube/kube_client.hpp"
+#include "kube/volume_attachment_reconciler.hpp"
+#include "observe/http_endpoint.hpp"
+#include "observe/logging.hpp"
+#include "observe/metrics_observer.hpp"
+#include "observe/observer_fanout.hpp"
+#include "plugin_host/plugin_loader.hpp"
+#include "server/controller_service.hpp"
+#include "server/identity_service.hpp"
+#include "server/node_service.hpp"
+#include "server/pv_policy_resolver.hpp"
+
+namespace polycsi::server {
+
+struct DriverServer::Parts {
+  DriverContext driver;
+  observe::Metrics metrics;
+  std::unique_ptr<observe::ObserverFanout> observers;
+  std::unique_ptr<observe::MigrationMetrics> migrationMetrics;
+  std::unique_ptr<attach::AttachmentStore> store;
+  std::unique_ptr<attach::AttachmentManager> attachments;
+  std::unique_ptr<kube::KubeClient> kube;
+  std::unique_ptr<kube::EventRecorder> events;
+  std::unique_ptr<kube::VolumeAttachmentReconciler> reconciler;
+  std::unique_ptr<observe::HttpEndpoint> http;
+  std::unique_ptr<IdentityService> identity;
+  std::unique_ptr<ControllerService> controller;
+  std::unique_ptr<NodeService> node;
+  std::unique_ptr<grpc::Server> grpc;
+  std::string socketPath;
+  std::once_flag stopOnce;
+};
+
+StatusOr<std::string> socketPathOf(const std::string& endpoint) {
+  std::string path;
+  if (endpoint.rfind("unix://", 0) == 0)
+    path = endpoint.substr(7);
+  else if (endpoint.rfind("unix:", 0) == 0)
+    path = endpoint.substr(5);
+  else
+    return Status(Code::kInvalidArgument,
+                  "--endpoint must be a unix socket (unix:///path/csi.sock), got '" + endpoint +
+                      "'");
+  if (path.empty() || path.front() != '/' || path.size() > 100)
+    return Status(Code::kInvalidArgument,
+                  "--endpoint must name an absolute socket path of at most 100 bytes");
+  return path;
+}
+
+namespace {
+
+Role roleOf(DriverMode mode) {
+  switch (mode) {
+    case DriverMode::kController: return Role::kController;
+    case DriverMode::kNode: return Role::kNode;
+    case DriverMode::kAll: break;
+  }
+  return Role::kAll;
+}
+
+// Every secret setting's value goes to the log redactor before anything else can log it.
+void registerSecrets(const config::DriverConfig& config,
+                     const plugin_host::BackendRegistry& backends) {
+  for (size_t i = 0; i < config.backends.size(); ++i) {
+    const auto* backend = backends.find(config.backends[i].name);
+    if (backend == nullptr) continue;
+    for (const auto& value : config::secretValues(config, i, backend->descriptor()))
+      observe::globalRedactor().addSecret(value);
+  }
+}
+
+// --kubernetes-api with a token file: the controller runs outside the cluster.
+StatusOr<kube::KubeConfig> explicitKubeConfig(const ServeOptions& options) {
+  if (options.kubeTokenFile.empty())
+    return Status(Code::kInvalidArgument, "--kubernetes-token-file is required with --kubernetes-api");
+  std::ifstream in(options.kubeTokenFile);
+  std::string token;
+  if (!in || !std::getline(in, token) || token.empty())
+    return Status(Code::kInvalidArgument,
+                  "--kubernetes-token-file " + options.kubeTokenFile + " has no token");
+  observe::globalRedactor().addSecret(token);
+  kube::KubeConfig config;
+  config.baseUrl = options.kubeApi;
+  config.token = token;
+  config.caFile = options.kubeCaFile;
+  return config;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<DriverServer>> DriverServer::start(const ServeOptions& options) {
+  auto parts = std::make_unique<Parts>();
+  DriverContext& d = parts->driver;
+  d.mode = options.mode;
+  d.nodeName = options.nodeId;
+  d.version = options.version;
+  d.metrics = &parts->metrics;
+  if (d.servesNode() && d.nodeName.empty())
+    return Status(Code::kInvalidArgument, "--node-id is required in node and all modes");
+
+  try {
+    d.config = config::loadConfigFile(options.configPath);
+  } catch (const config::ConfigError& e) {
+    return Status(Code::kInvalidArgument, e.what());
+  }
+  auto socketPath = socketPathOf(options.endpoint);
+  if (!socketPath.isOk()) return socketPath.status();
+  parts->socketPath = *socketPath;
+
+  std::error_code ec;
+  std::filesystem::create_directories(d.config.statePath, ec);
+  if (ec)
+    return Status(Code::kFailedPrecondition,
+                  "state_path " + d.config.statePath + " cannot be created: " + ec.message());
+
+  std::string pluginDir = !options.pluginDir.empty() ? options.pluginDir
+                          : !d.config.pluginDir.empty() ? d.config.pluginDir
+                                                        : plugin_host::defaultPluginDir();
+  if (auto s = d.backends.start(d.config, pluginDir, roleOf(d.mode), &parts->metrics); !s.isOk())
+    return s;
+  registerSecrets(d.config, d.backends);
+  for (const auto* b : d.backends.all()) parts->metrics.registerPrefix(b->descriptor().metricsPrefix);
+
+  // Kubernetes: events and VolumeAttachment reconciliation, only with an API server.
+  std::optional<kube::KubeConfig> kubeConfig;
+  if (!options.kubeApi.empty()) {
+    auto explicitConfig = explicitKubeConfig(options);
+    if (!explicitConfig.isOk()) return explicitConfig.status();
+    kubeConfig = *explicitConfig;
+  } else {
+    kubeConfig = kube::inClusterConfig();
+  }
+  if (kubeConfig) {
+    try {
+      parts->kube = std::make_unique<kube::KubeClient>(*kubeConfig);
+    } catch (const std::invalid_argument& e) {
+      return Status(Code::kInvalidArgument, e.what());
+    }
+    parts->events = std::make_unique<kube::EventRecorder>(*parts->kube, "polycsi-controller");
+  } else {
+    spdlog::info("no Kubernetes service account token found: events and VolumeAttachment "
+                 "reconciliation are off");
+  }
+
+  if (d.servesController()) {
+    auto store = attach::AttachmentStore::open(d.config.statePath + "/attachments.db");
+    if (!store.isOk()) return store.status();
+    parts->store = std::move(*store);
+    parts->migrationMetrics = std::make_unique<observe::MigrationMetrics>(parts->metrics);
+    parts->observers = std::make_unique<observe::ObserverFanout>(
+        std::vector<attach::MigrationObserver*>{parts->migrationMetrics.get(),
+                                                parts->events.get()});
+    try {
+      parts->attachments =
+          std::make_unique<attach::AttachmentManager>(*parts->store, *parts->observers);
+    } catch (const Error& e) {
+      return e.status();
+    }
+    d.attachments = parts->attachments.get();
+    // The gauges start from what was persisted before this start.
+    for (const auto& state : parts->attachments->all())
+      parts->migrationMetrics->attachmentsChanged(state);
+    if (parts->kube) {
+      parts->reconciler = std::make_unique<kube::VolumeAttachmentReconciler>(
+          *parts->kube, *parts->attachments, d.config.driverName, makePvPolicyResolver(d),
+          &d.controllerLocks);
+      parts->reconciler->start(std::chrono::seconds(60));
+    }
+  }
+  if (d.servesNode()) {
+    d.mounter = std::make_unique<node::Mounter>();
+    d.nodeRecords = std::make_unique<NodeVolumeRecords>(d.config.statePath + "/node");
+  }
+
+  if (!options.metricsAddress.empty()) {
+    DriverContext* ctx = &d;
+    auto http = observe::HttpEndpoint::start(options.metricsAddress, parts->metrics,
+                                             [ctx] { return ctx->ready.load(); });
+    if (!http.isOk()) return http.status();
+    parts->http = std::move(*http);
+  }
+
+  parts->identity = std::make_unique<IdentityService>(d);
+  grpc::ServerBuilder builder;
+  builder.RegisterService(parts->identity.get());
+  if (d.servesController()) {
+    parts->controller = std::make_unique<ControllerService>(d);
+    builder.RegisterService(parts->controller.get());
+  }
+  if (d.servesNode()) {
+    parts->node = std::make_unique<NodeService>(d);
+    builder.RegisterService(parts->node.get());
+  }
+  // Only the socket's owner (kubelet and the sidecars run as root) may talk to the driver.
+  std::filesystem::create_directories(std::filesystem::path(parts->socketPath).parent_path(), ec);
+  ::unlink(parts->socketPath.c_str());
+  mode_t previous = ::umask(0077);
+  builder.AddListeningPort("unix:" + parts->socketPath, grpc::InsecureServerCredentials());
+  parts->grpc = builder.BuildAndStart();
+  ::umask(previous);
+  if (!parts->grpc)
+    return Status(Code::kUnavailable, "cannot listen on " + options.endpoint);
+  ::chmod(parts->socketPath.c_str(), 0600);
+  d.ready = true;
+  spdlog::info("polycsi {} serving {} on {} ({} backends)", d.version,
+               d.mode == DriverMode::kAll ? "controller+node"
+               : d.mode == DriverMode::kController ? "controller" : "node",
+               options.endpoint, d.backends.all().size());
+  return std::unique_ptr<DriverServer>(new DriverServer(std::move(parts)));
+}
+
+DriverServer::DriverServer(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+DriverServer::~DriverServer() { shutdown(); }
+
+void DriverServer::wait() { parts_->grpc->Wait(); }
+
+void DriverServer::shutdown() {
+  std::call_once(parts_->stopOnce, [this] {
+    spdlog::info("shutting down");
+    parts_->driver.ready = false;
+    parts_->driver.shuttingDown = 1;
+    if (parts_->reconciler) parts_->reconciler->stop();
+    parts_->grpc->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    if (parts_->events) parts_->events->stop();
+    if (parts_->http) parts_->http->stop();
+    ::unlink(parts_->socketPath.c_str());
+  });
+}
+
+}  // namespace polycsi::server

@@ -1,0 +1,337 @@
+#include "server/node_service.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <set>
+
+#include "server/csi_validation.hpp"
+#include "server/proto_maps.hpp"
+#include "server/volume_routing.hpp"
+
+namespace polycsi::server {
+namespace {
+
+using csi::v1::NodeServiceCapability;
+
+constexpr char kDefaultFsType[] = "ext4";
+
+bool isReaderOnly(AccessMode mode) {
+  return mode == AccessMode::kSingleNodeReaderOnly || mode == AccessMode::kMultiNodeReaderOnly;
+}
+
+std::vector<std::string> mountFlagsOf(const csi::v1::VolumeCapability& cap) {
+  if (!cap.has_mount()) return {};
+  return {cap.mount().mount_flags().begin(), cap.mount().mount_flags().end()};
+}
+
+Status aborted(const std::string& volumeId) {
+  return Status(Code::kAborted, "an operation on volume " + volumeId + " is pending");
+}
+
+}  // namespace
+
+// ---- NodeStageVolume ----
+
+grpc::Status NodeService::NodeStageVolume(grpc::ServerContext* ctx,
+                                          const csi::v1::NodeStageVolumeRequest* req,
+                                          csi::v1::NodeStageVolumeResponse*) {
+  Operation op(driver_, "NodeStageVolume", ctx);
+  return op.finish(stage(op, *req));
+}
+
+Status NodeService::stage(Operation& op, const csi::v1::NodeStageVolumeRequest& req) {
+  op.setSubject(req.volume_id());
+  if (auto s = requireField(req.volume_id(), "volume_id"); !s.isOk()) return s;
+  if (auto s = checkPath(req.staging_target_path(), "staging_target_path"); !s.isOk()) return s;
+  if (!req.has_volume_capability())
+    return Status(Code::kInvalidArgument, "volume_capability is required");
+  auto modes = checkCapability(req.volume_capability(), "volume_capability");
+  if (!modes.isOk()) return modes.status();
+  auto routed = routeId(driver_, req.volume_id());
+  if (!routed.isOk()) return routed.status();
+  const plugin_host::Backend& b = *routed->backend;
+  op.setBackend(b.name());
+  if (b.descriptor().semanticsFor(modes->access, modes->volume) == AttachSemantics::kUnsupported)
+    return Status(Code::kInvalidArgument,
+                  "volume_capability: " +
+                      b.descriptor().unsupportedReason(modes->access, modes->volume));
+  auto lock = driver_.nodeLocks.tryLock(req.volume_id());
+  if (!lock) return aborted(req.volume_id());
+
+  bool block = modes->volume == VolumeMode::kBlock;
+  bool readonly = isReaderOnly(modes->access);
+  auto attached = b.instance().attach(AttachRequest{
+      op.call(), routed->localId, modes->volume, readonly, pluginContext(req.volume_context()),
+      toStringMap(req.publish_context()), toStringMap(req.secrets()),
+      req.staging_target_path()});
+  if (!attached.isOk()) return attached.status();
+
+  NodeVolumeRecord record{req.volume_id(), b.name(), block, *attached,
+                          req.staging_target_path(), ""};
+  if (block && attached->kind != Attachment::Kind::kBlockDevice)
+    return Status(Code::kInvalidArgument, "backend '" + b.name() +
+                                              "' attached a mount source; it cannot serve a "
+                                              "raw block volume");
+  Status mounted = Status::ok();
+  if (!block) {
+    if (attached->kind == Attachment::Kind::kBlockDevice) {
+      record.fsType = req.volume_capability().mount().fs_type().empty()
+                          ? kDefaultFsType
+                          : req.volume_capability().mount().fs_type();
+      mounted = driver_.mounter->formatAndMount(attached->devicePath, req.staging_target_path(),
+                                                record.fsType, mountFlagsOf(req.volume_capability()),
+                                                readonly);
+    } else {
+      auto options = attached->mountOptions;
+      for (const auto& flag : mountFlagsOf(req.volume_capability())) options.push_back(flag);
+      record.fsType = attached->fsType;
+      mounted = driver_.mounter->mount(attached->mountSource, req.staging_target_path(),
+                                       attached->fsType, options, readonly);
+    }
+  }
+  if (!mounted.isOk()) {
+    // Leave nothing half-staged: the CO may never call NodeUnstage for a failed stage.
+    auto detached = b.instance().detach(
+        DetachRequest{op.call(), routed->localId, req.staging_target_path()});
+    if (!detached.isOk())
+      spdlog::warn("NodeStageVolume {}: detach after failed mount failed too: {}",
+                   req.volume_id(), detached.toString());
+    return mounted;
+  }
+  return driver_.nodeRecords->save(record);
+}
+
+// ---- NodeUnstageVolume ----
+
+grpc::Status NodeService::NodeUnstageVolume(grpc::ServerContext* ctx,
+                                            const csi::v1::NodeUnstageVolumeRequest* req,
+                                            csi::v1::NodeUnstageVolumeResponse*) {
+  Operation op(driver_, "NodeUnstageVolume", ctx);
+  return op.finish(unstage(op, *req));
+}
+
+Status NodeService::unstage(Operation& op, const csi::v1::NodeUnstageVolumeRequest& req) {
+  op.setSubject(req.volume_id());
+  if (auto s = requireField(req.volume_id(), "volume_id"); !s.isOk()) return s;
+  if (auto s = checkPath(req.staging_target_path(), "staging_target_path"); !s.isOk()) return s;
+  auto routed = routeId(driver_, req.volume_id());
+  if (!routed.isOk()) return routed.status();
+  op.setBackend(routed->backend->name());
+  auto lock = driver_.nodeLocks.tryLock(req.volume_id());
+  if (!lock) return aborted(req.volume_id());
+
+  auto record = driver_.nodeRecords->load(req.volume_id());
+  if (!record.isOk()) return record.status();
+  bool block = record->has_value() && (*record)->block;
+  if (!block) {
+    if (auto s = driver_.mounter->unmount(req.staging_target_path(), false); !s.isOk()) return s;
+  }
+  auto detached = routed->backend->instance().detach(
+      DetachRequest{op.call(), routed->localId, req.staging_target_path()});
+  if (!detached.isOk()) return detached;
+  return driver_.nodeRecords->remove(req.volume_id());
+}
+
+// ---- NodePublishVolume ----
+
+grpc::Status NodeService::NodePublishVolume(grpc::ServerContext* ctx,
+                                            const csi::v1::NodePublishVolumeRequest* req,
+                                            csi::v1::NodePublishVolumeResponse*) {
+  Operation op(driver_, "NodePublishVolume", ctx);
+  return op.finish(publish(op, *req));
+}
+
+Status NodeService::publish(Operation& op, const csi::v1::NodePublishVolumeRequest& req) {
+  op.setSubject(req.volume_id());
+  if (auto s = requireField(req.volume_id(), "volume_id"); !s.isOk()) return s;
+  if (auto s = checkPath(req.target_path(), "target_path"); !s.isOk()) return s;
+  if (auto s = checkPath(req.staging_target_path(), "staging_target_path"); !s.isOk()) return s;
+  if (!req.has_volume_capability())
+    return Status(Code::kInvalidArgument, "volume_capability is required");
+  auto modes = checkCapability(req.volume_capability(), "volume_capability");
+  if (!modes.isOk()) return modes.status();
+  auto routed = routeId(driver_, req.volume_id());
+  if (!routed.isOk()) return routed.status();
+  op.setBackend(routed->backend->name());
+  auto lock = driver_.nodeLocks.tryLock(req.volume_id());
+  if (!lock) return aborted(req.volume_id());
+
+  auto record = driver_.nodeRecords->load(req.volume_id());
+  if (!record.isOk()) return record.status();
+  if (!record->has_value())
+    return Status(Code::kFailedPrecondition,
+                  "volume " + req.volume_id() + " is not staged on this node");
+  const NodeVolumeRecord& r = **record;
+  bool block = modes->volume == VolumeMode::kBlock;
+  if (block != r.block)
+    return Status(Code::kInvalidArgument,
+                  std::string("volume ") + req.volume_id() + " was staged as " +
+                      (r.block ? "block" : "filesystem") + " but is published as " +
+                      (block ? "block" : "filesystem"));
+  bool readonly = req.readonly() || isReaderOnly(modes->access);
+  const std::string& source = block ? r.attachment.devicePath : req.staging_target_path();
+  return driver_.mounter->bindMount(source, req.target_path(), readonly);
+}
+
+// ---- NodeUnpublishVolume ----
+
+grpc::Status NodeService::NodeUnpublishVolume(grpc::ServerContext* ctx,
+                                              const csi::v1::NodeUnpublishVolumeRequest* req,
+                                              csi::v1::NodeUnpublishVolumeResponse*) {
+  Operation op(driver_, "NodeUnpublishVolume", ctx);
+  return op.finish(unpublish(op, *req));
+}
+
+Status NodeService::unpublish(Operation& op, const csi::v1::NodeUnpublishVolumeRequest& req) {
+  op.setSubject(req.volume_id());
+  if (auto s = requireField(req.volume_id(), "volume_id"); !s.isOk()) return s;
+  if (auto s = checkPath(req.target_path(), "target_path"); !s.isOk()) return s;
+  auto routed = routeId(driver_, req.volume_id());
+  if (!routed.isOk()) return routed.status();
+  op.setBackend(routed->backend->name());
+  auto lock = driver_.nodeLocks.tryLock(req.volume_id());
+  if (!lock) return aborted(req.volume_id());
+  return driver_.mounter->unmount(req.target_path(), true);
+}
+
+// ---- NodeGetVolumeStats ----
+
+grpc::Status NodeService::NodeGetVolumeStats(grpc::ServerContext* ctx,
+                                             const csi::v1::NodeGetVolumeStatsRequest* req,
+                                             csi::v1::NodeGetVolumeStatsResponse* resp) {
+  Operation op(driver_, "NodeGetVolumeStats", ctx);
+  return op.finish(stats(op, *req, resp));
+}
+
+Status NodeService::stats(Operation& op, const csi::v1::NodeGetVolumeStatsRequest& req,
+                          csi::v1::NodeGetVolumeStatsResponse* resp) {
+  op.setSubject(req.volume_id());
+  if (auto s = requireField(req.volume_id(), "volume_id"); !s.isOk()) return s;
+  if (auto s = checkPath(req.volume_path(), "volume_path"); !s.isOk()) return s;
+  auto routed = routeId(driver_, req.volume_id());
+  if (!routed.isOk()) return routed.status();
+  op.setBackend(routed->backend->name());
+  struct stat st {};
+  if (::stat(req.volume_path().c_str(), &st) != 0)
+    return Status(Code::kNotFound, "volume_path " + req.volume_path() + " does not exist");
+  auto record = driver_.nodeRecords->load(req.volume_id());
+  if (!record.isOk()) return record.status();
+  if (!record->has_value())
+    return Status(Code::kNotFound, "volume " + req.volume_id() + " is not staged on this node");
+  bool block = (*record)->block;
+  auto usage = driver_.mounter->usage(block ? (*record)->attachment.devicePath : req.volume_path(),
+                                      block);
+  if (!usage.isOk()) return usage.status();
+  auto* bytes = resp->add_usage();
+  bytes->set_unit(csi::v1::VolumeUsage::BYTES);
+  bytes->set_total(usage->totalBytes);
+  if (!block) {
+    bytes->set_available(usage->availableBytes);
+    bytes->set_used(usage->usedBytes);
+    auto* inodes = resp->add_usage();
+    inodes->set_unit(csi::v1::VolumeUsage::INODES);
+    inodes->set_total(usage->totalInodes);
+    inodes->set_available(usage->freeInodes);
+    inodes->set_used(usage->usedInodes);
+  }
+  auto condition = routed->backend->instance().volumeCondition(
+      DetachRequest{op.call(), routed->localId, (*record)->stagingPath});
+  auto* c = resp->mutable_volume_condition();
+  if (!condition.isOk()) {
+    c->set_abnormal(true);
+    c->set_message("health check failed: " + condition.status().message());
+  } else {
+    c->set_abnormal(condition->abnormal);
+    c->set_message(condition->abnormal ? condition->message : "volume is healthy");
+  }
+  return Status::ok();
+}
+
+// ---- NodeExpandVolume ----
+
+grpc::Status NodeService::NodeExpandVolume(grpc::ServerContext* ctx,
+                                           const csi::v1::NodeExpandVolumeRequest* req,
+                                           csi::v1::NodeExpandVolumeResponse* resp) {
+  Operation op(driver_, "NodeExpandVolume", ctx);
+  return op.finish(expand(op, *req, resp));
+}
+
+Status NodeService::expand(Operation& op, const csi::v1::NodeExpandVolumeRequest& req,
+                           csi::v1::NodeExpandVolumeResponse* resp) {
+  op.setSubject(req.volume_id());
+  if (auto s = requireField(req.volume_id(), "volume_id"); !s.isOk()) return s;
+  if (auto s = checkPath(req.volume_path(), "volume_path"); !s.isOk()) return s;
+  if (req.has_capacity_range()) {
+    if (auto s = checkCapacityRange(req.capacity_range()); !s.isOk()) return s;
+  }
+  auto routed = routeId(driver_, req.volume_id());
+  if (!routed.isOk()) return routed.status();
+  op.setBackend(routed->backend->name());
+  auto lock = driver_.nodeLocks.tryLock(req.volume_id());
+  if (!lock) return aborted(req.volume_id());
+  auto record = driver_.nodeRecords->load(req.volume_id());
+  if (!record.isOk()) return record.status();
+  if (!record->has_value())
+    return Status(Code::kNotFound, "volume " + req.volume_id() + " is not staged on this node");
+  const NodeVolumeRecord& r = **record;
+  if (r.attachment.kind != Attachment::Kind::kBlockDevice) {
+    // A mount source (NFS) has nothing to grow on the node.
+    return Status::ok();
+  }
+  auto grown = routed->backend->instance().nodeExpand(NodeExpandRequest{
+      op.call(), routed->localId, req.capacity_range().required_bytes(), r.attachment.devicePath});
+  if (!grown.isOk()) return grown;
+  if (!r.block) {
+    if (auto s = driver_.mounter->growFilesystem(r.attachment.devicePath, r.stagingPath);
+        !s.isOk())
+      return s;
+  }
+  auto size = driver_.mounter->blockDeviceSize(r.attachment.devicePath);
+  if (!size.isOk()) return size.status();
+  resp->set_capacity_bytes(*size);
+  return Status::ok();
+}
+
+// ---- NodeGetCapabilities / NodeGetInfo ----
+
+grpc::Status NodeService::NodeGetCapabilities(grpc::ServerContext* ctx,
+                                              const csi::v1::NodeGetCapabilitiesRequest*,
+                                              csi::v1::NodeGetCapabilitiesResponse* resp) {
+  Operation op(driver_, "NodeGetCapabilities", ctx);
+  for (auto type : {NodeServiceCapability::RPC::STAGE_UNSTAGE_VOLUME,
+                    NodeServiceCapability::RPC::GET_VOLUME_STATS,
+                    NodeServiceCapability::RPC::VOLUME_CONDITION,
+                    NodeServiceCapability::RPC::EXPAND_VOLUME,
+                    NodeServiceCapability::RPC::SINGLE_NODE_MULTI_WRITER})
+    resp->add_capabilities()->mutable_rpc()->set_type(type);
+  return op.finish(Status::ok());
+}
+
+grpc::Status NodeService::NodeGetInfo(grpc::ServerContext* ctx,
+                                      const csi::v1::NodeGetInfoRequest*,
+                                      csi::v1::NodeGetInfoResponse* resp) {
+  Operation op(driver_, "NodeGetInfo", ctx);
+  return op.finish(info(op, resp));
+}
+
+Status NodeService::info(Operation& op, csi::v1::NodeGetInfoResponse* resp) {
+  volume::NodeId node{driver_.nodeName, {}};
+  std::set<std::string> asked;
+  for (const auto* b : driver_.backends.all()) {
+    // One identity per plugin: the host's NQN or IQN does not depend on the backend instance.
+    if (!asked.insert(b->descriptor().name).second) continue;
+    auto identity = b->instance().nodeIdentity(op.call());
+    if (!identity.isOk())
+      return Status(identity.status().code(), "backend '" + b->name() +
+                                                  "' could not report this node's identity: " +
+                                                  identity.status().message());
+    if (!identity->empty()) node.identities[b->descriptor().name] = *identity;
+  }
+  auto encoded = volume::encodeNodeId(node);
+  if (!encoded.isOk()) return encoded.status();
+  resp->set_node_id(*encoded);
+  return Status::ok();
+}
+
+}  // namespace polycsi::server

@@ -1,0 +1,64 @@
+#include "server/pv_policy_resolver.hpp"
+
+#include <charconv>
+
+#include "server/csi_validation.hpp"
+#include "server/volume_routing.hpp"
+
+namespace polycsi::server {
+namespace {
+
+// Kubernetes access mode names to CSI access modes.
+AccessMode accessModeOf(const std::string& mode) {
+  if (mode == "ReadWriteOnce") return AccessMode::kSingleNodeWriter;
+  if (mode == "ReadWriteOncePod") return AccessMode::kSingleNodeSingleWriter;
+  if (mode == "ReadOnlyMany") return AccessMode::kMultiNodeReaderOnly;
+  if (mode == "ReadWriteMany") return AccessMode::kMultiNodeMultiWriter;
+  return AccessMode::kUnknown;
+}
+
+std::string stringAt(const nlohmann::json& j, std::initializer_list<const char*> path) {
+  const nlohmann::json* at = &j;
+  for (const char* key : path) {
+    if (!at->is_object() || !at->contains(key)) return {};
+    at = &(*at)[key];
+  }
+  return at->is_string() ? at->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+kube::PolicyResolver makePvPolicyResolver(const DriverContext& driver) {
+  return [&driver](const std::string& volumeHandle,
+                   const nlohmann::json& pv) -> StatusOr<kube::ResolvedVolume> {
+    auto routed = routeId(driver, volumeHandle);
+    if (!routed.isOk()) return routed.status();
+    const auto& descriptor = routed->backend->descriptor();
+    VolumeMode volumeMode =
+        stringAt(pv, {"spec", "volumeMode"}) == "Block" ? VolumeMode::kBlock
+                                                        : VolumeMode::kFilesystem;
+    // The PV's most permissive access mode decides how many nodes may hold it.
+    AttachSemantics semantics = AttachSemantics::kUnsupported;
+    if (pv.contains("spec") && pv["spec"].contains("accessModes"))
+      for (const auto& mode : pv["spec"]["accessModes"]) {
+        if (!mode.is_string()) continue;
+        auto s = descriptor.semanticsFor(accessModeOf(mode.get<std::string>()), volumeMode);
+        if (static_cast<int>(s) > static_cast<int>(semantics)) semantics = s;
+      }
+    if (semantics == AttachSemantics::kUnsupported)
+      return Status(Code::kFailedPrecondition,
+                    "PV of " + volumeHandle + " has no access mode its backend supports");
+    int timeout = kMigrationTimeoutDefault;
+    std::string text = stringAt(pv, {"spec", "csi", "volumeAttributes", kContextMigrationTimeout});
+    if (!text.empty()) std::from_chars(text.data(), text.data() + text.size(), timeout);
+    kube::ResolvedVolume resolved;
+    resolved.policy = attach::VolumePolicy{semantics, std::chrono::seconds(timeout)};
+    resolved.backend = routed->backend->name();
+    resolved.metricsPrefix = descriptor.metricsPrefix;
+    resolved.pvc.name = stringAt(pv, {"spec", "claimRef", "name"});
+    resolved.pvc.namespace_ = stringAt(pv, {"spec", "claimRef", "namespace"});
+    return resolved;
+  };
+}
+
+}  // namespace polycsi::server

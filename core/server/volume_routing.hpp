@@ -1,0 +1,33 @@
+// Routes CSI ids to backend instances: a volume or snapshot id names its backend
+// (volume/volume_id.hpp); a CreateVolume's `backend` parameter (or the default) picks one.
+#pragma once
+
+#include <string>
+
+#include <google/protobuf/map.h>
+
+#include "plugin_host/backend_registry.hpp"
+#include "polycsi/types.hpp"
+#include "server/driver_context.hpp"
+#include "volume/volume_id.hpp"
+
+namespace polycsi::server {
+
+struct RoutedId {
+  const plugin_host::Backend* backend = nullptr;
+  std::string csiId;   // the id as the CO knows it
+  std::string localId; // the plugin's own id
+};
+
+// NOT_FOUND when the id is not polycsi's or names a backend this driver does not run.
+StatusOr<RoutedId> routeId(const DriverContext& driver, const std::string& csiId);
+
+// The backend a StorageClass selects; INVALID_ARGUMENT naming the parameter when unknown, or
+// when no backend is named and there is no default.
+StatusOr<const plugin_host::Backend*> routeParameters(
+    const DriverContext& driver, const google::protobuf::Map<std::string, std::string>& params);
+
+// The backend's id for a plugin-local id; INTERNAL when the plugin returned an invalid id.
+StatusOr<std::string> csiIdOf(const plugin_host::Backend& backend, const std::string& localId);
+
+}  // namespace polycsi::server

@@ -1,0 +1,68 @@
+// Runs `polycsi serve` as a child process for integration tests, with a config and state in a
+// private temporary directory, and gives gRPC stubs for its socket. Stops only the process it
+// started, by pid.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "csi.grpc.pb.h"
+
+namespace polycsi::testing {
+
+class DriverProcess {
+ public:
+  // `configBody` is the YAML after the state_path line; `work` is an existing directory.
+  DriverProcess(std::string work, std::string configBody, std::string nodeId = "node-a",
+                std::vector<std::string> extraArgs = {});
+  ~DriverProcess();
+
+  // Starts the driver and waits (bounded) until it answers Probe. Throws on failure.
+  void start();
+  // SIGTERM (or SIGKILL when `hard`), then waits for the exit.
+  void stop(bool hard = false);
+  bool running() const { return pid_ > 0; }
+
+  const std::string& work() const { return work_; }
+  const std::string& logPath() const { return logPath_; }
+  std::string log() const;
+
+  csi::v1::Identity::Stub& identity() { return *identity_; }
+  csi::v1::Controller::Stub& controller() { return *controller_; }
+  csi::v1::Node::Stub& node() { return *node_; }
+
+ private:
+  std::string work_;
+  std::string socketPath_;
+  std::string configPath_;
+  std::string logPath_;
+  std::string nodeId_;
+  std::vector<std::string> extraArgs_;
+  pid_t pid_ = -1;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<csi::v1::Identity::Stub> identity_;
+  std::unique_ptr<csi::v1::Controller::Stub> controller_;
+  std::unique_ptr<csi::v1::Node::Stub> node_;
+};
+
+// A unique temporary directory, removed (after unmounting anything below it and detaching loop
+// devices backed by files below it) when destroyed.
+class TempWorkDir {
+ public:
+  TempWorkDir();
+  ~TempWorkDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// A client context with a deadline, for every test RPC.
+std::unique_ptr<grpc::ClientContext> rpcContext(int seconds = 60);
+
+}  // namespace polycsi::testing

@@ -1,0 +1,225 @@
+// Every documented CSI error code for bad requests, through gRPC against `polycsi serve`.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "csi_requests.hpp"
+#include "driver_process.hpp"
+
+namespace polycsi::testing {
+namespace {
+
+using grpc::StatusCode;
+using Mode = csi::v1::VolumeCapability::AccessMode;
+
+class SampleErrorsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    work_ = new TempWorkDir();
+    driver_ = new DriverProcess(
+        work_->path(), "backends:\n  - name: local\n    plugin: sample\n    default: true\n"
+                       "    settings:\n      directory: " + work_->path() + "/volumes\n");
+    driver_->start();
+  }
+  static void TearDownTestSuite() {
+    delete driver_;
+    delete work_;
+  }
+  StatusCode create(const csi::v1::CreateVolumeRequest& req, std::string* message = nullptr) {
+    csi::v1::CreateVolumeResponse resp;
+    auto ctx = rpcContext();
+    auto s = driver_->controller().CreateVolume(ctx.get(), req, &resp);
+    if (message) *message = s.error_message();
+    return s.error_code();
+  }
+
+  static TempWorkDir* work_;
+  static DriverProcess* driver_;
+};
+TempWorkDir* SampleErrorsTest::work_ = nullptr;
+DriverProcess* SampleErrorsTest::driver_ = nullptr;
+
+TEST_F(SampleErrorsTest, CreateVolumeRejectsBadRequests) {
+  std::string message;
+  EXPECT_EQ(create(createRequest("", kMiB, blockCapability()), &message),
+            StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(message, "name is required");
+
+  csi::v1::CreateVolumeRequest noCaps;
+  noCaps.set_name("pvc-nocaps");
+  EXPECT_EQ(create(noCaps, &message), StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(message, "volume_capabilities is required");
+
+  auto badRange = createRequest("pvc-range", 10 * kMiB, blockCapability());
+  badRange.mutable_capacity_range()->set_limit_bytes(kMiB);
+  EXPECT_EQ(create(badRange, &message), StatusCode::INVALID_ARGUMENT);
+
+  auto unknownBackend = createRequest("pvc-x", kMiB, blockCapability());
+  (*unknownBackend.mutable_parameters())["backend"] = "nope";
+  EXPECT_EQ(create(unknownBackend, &message), StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(message.find("unknown backend 'nope'"), std::string::npos) << message;
+
+  auto unknownParam = createRequest("pvc-x", kMiB, blockCapability());
+  (*unknownParam.mutable_parameters())["colour"] = "blue";
+  EXPECT_EQ(create(unknownParam, &message), StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(message.find("parameters.colour"), std::string::npos) << message;
+
+  for (const char* bad : {"29", "3601", "abc", "300s", ""}) {
+    auto timeout = createRequest("pvc-x", kMiB, blockCapability());
+    (*timeout.mutable_parameters())["migrationTimeoutSeconds"] = bad;
+    EXPECT_EQ(create(timeout, &message), StatusCode::INVALID_ARGUMENT) << bad;
+    EXPECT_NE(message.find("migrationTimeoutSeconds must be an integer from 30 to 3600"),
+              std::string::npos) << message;
+  }
+
+  csi::v1::VolumeCapability noAccessType;
+  noAccessType.mutable_access_mode()->set_mode(Mode::SINGLE_NODE_WRITER);
+  EXPECT_EQ(create(createRequest("pvc-x", kMiB, noAccessType)), StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(create(createRequest("pvc-x", kMiB, mountCapability(Mode::SINGLE_NODE_WRITER, "zfs"))),
+            StatusCode::INVALID_ARGUMENT);
+  // The sample plugin declares MULTI_NODE_SINGLE_WRITER unsupported, with its reason.
+  EXPECT_EQ(create(createRequest("pvc-x", kMiB, blockCapability(Mode::MULTI_NODE_SINGLE_WRITER)),
+                   &message),
+            StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(message.find("MULTI_NODE_SINGLE_WRITER"), std::string::npos) << message;
+}
+
+TEST_F(SampleErrorsTest, SameNameWithIncompatibleSizeIsAlreadyExists) {
+  EXPECT_EQ(create(createRequest("pvc-size", kMiB, blockCapability())), StatusCode::OK);
+  EXPECT_EQ(create(createRequest("pvc-size", 4 * kMiB, blockCapability())),
+            StatusCode::ALREADY_EXISTS);
+}
+
+TEST_F(SampleErrorsTest, UnknownIdsAreNotFoundOrAlreadyGone) {
+  csi::v1::DeleteVolumeRequest del;
+  del.set_volume_id("local:does-not-exist");
+  csi::v1::DeleteVolumeResponse delResp;
+  auto c1 = rpcContext();
+  EXPECT_TRUE(driver_->controller().DeleteVolume(c1.get(), del, &delResp).ok());
+  del.set_volume_id("garbage id");
+  auto c2 = rpcContext();
+  EXPECT_TRUE(driver_->controller().DeleteVolume(c2.get(), del, &delResp).ok());
+
+  csi::v1::ControllerPublishVolumeRequest pub;
+  pub.set_volume_id("local:does-not-exist");
+  pub.set_node_id("node-a");
+  *pub.mutable_volume_capability() = blockCapability();
+  csi::v1::ControllerPublishVolumeResponse pubResp;
+  auto c3 = rpcContext();
+  EXPECT_EQ(driver_->controller().ControllerPublishVolume(c3.get(), pub, &pubResp).error_code(),
+            StatusCode::NOT_FOUND);
+  pub.set_volume_id("other-backend:vol");
+  auto c4 = rpcContext();
+  EXPECT_EQ(driver_->controller().ControllerPublishVolume(c4.get(), pub, &pubResp).error_code(),
+            StatusCode::NOT_FOUND);
+  pub.clear_node_id();
+  auto c5 = rpcContext();
+  EXPECT_EQ(driver_->controller().ControllerPublishVolume(c5.get(), pub, &pubResp).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+
+  csi::v1::ValidateVolumeCapabilitiesRequest validate;
+  validate.set_volume_id("local:does-not-exist");
+  *validate.add_volume_capabilities() = blockCapability();
+  csi::v1::ValidateVolumeCapabilitiesResponse validated;
+  auto c6 = rpcContext();
+  EXPECT_EQ(driver_->controller().ValidateVolumeCapabilities(c6.get(), validate, &validated)
+                .error_code(),
+            StatusCode::NOT_FOUND);
+
+  csi::v1::GetSnapshotRequest getSnap;
+  getSnap.set_snapshot_id("local:snap-none");
+  csi::v1::GetSnapshotResponse got;
+  auto c7 = rpcContext();
+  EXPECT_EQ(driver_->controller().GetSnapshot(c7.get(), getSnap, &got).error_code(),
+            StatusCode::NOT_FOUND);
+}
+
+TEST_F(SampleErrorsTest, NodeCallsCheckPathsAndStagingState) {
+  csi::v1::NodeStageVolumeRequest stage;
+  stage.set_volume_id("local:x");
+  *stage.mutable_volume_capability() = blockCapability();
+  csi::v1::NodeStageVolumeResponse stageResp;
+  auto c1 = rpcContext();
+  EXPECT_EQ(driver_->node().NodeStageVolume(c1.get(), stage, &stageResp).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+  stage.set_staging_target_path("relative/path");
+  auto c2 = rpcContext();
+  EXPECT_EQ(driver_->node().NodeStageVolume(c2.get(), stage, &stageResp).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+  stage.set_staging_target_path(work_->path() + "/../escape");
+  auto c3 = rpcContext();
+  EXPECT_EQ(driver_->node().NodeStageVolume(c3.get(), stage, &stageResp).error_code(),
+            StatusCode::INVALID_ARGUMENT);
+
+  // Publishing a volume that was never staged is refused, not half-done.
+  csi::v1::CreateVolumeResponse created;
+  auto c4 = rpcContext();
+  ASSERT_TRUE(driver_->controller()
+                  .CreateVolume(c4.get(), createRequest("pvc-unstaged", kMiB, blockCapability()),
+                                &created)
+                  .ok());
+  csi::v1::NodePublishVolumeRequest pub;
+  pub.set_volume_id(created.volume().volume_id());
+  pub.set_staging_target_path(work_->path() + "/never-staged");
+  pub.set_target_path(work_->path() + "/target");
+  *pub.mutable_volume_capability() = blockCapability();
+  csi::v1::NodePublishVolumeResponse pubResp;
+  auto c5 = rpcContext();
+  EXPECT_EQ(driver_->node().NodePublishVolume(c5.get(), pub, &pubResp).error_code(),
+            StatusCode::FAILED_PRECONDITION);
+
+  csi::v1::NodeGetVolumeStatsRequest stats;
+  stats.set_volume_id(created.volume().volume_id());
+  stats.set_volume_path(work_->path() + "/no-such-path");
+  csi::v1::NodeGetVolumeStatsResponse statsResp;
+  auto c6 = rpcContext();
+  EXPECT_EQ(driver_->node().NodeGetVolumeStats(c6.get(), stats, &statsResp).error_code(),
+            StatusCode::NOT_FOUND);
+}
+
+TEST_F(SampleErrorsTest, UnadvertisedRpcsAreUnimplemented) {
+  csi::v1::ControllerModifyVolumeRequest modify;
+  modify.set_volume_id("local:x");
+  csi::v1::ControllerModifyVolumeResponse resp;
+  auto ctx = rpcContext();
+  EXPECT_EQ(driver_->controller().ControllerModifyVolume(ctx.get(), modify, &resp).error_code(),
+            StatusCode::UNIMPLEMENTED);
+  csi::v1::ControllerGetCapabilitiesResponse caps;
+  auto c2 = rpcContext();
+  ASSERT_TRUE(driver_->controller().ControllerGetCapabilities(c2.get(), {}, &caps).ok());
+  for (const auto& c : caps.capabilities())
+    EXPECT_NE(c.rpc().type(), csi::v1::ControllerServiceCapability::RPC::MODIFY_VOLUME);
+}
+
+// A second operation on a volume whose first operation is still running is ABORTED (CSI), and
+// the first one completes normally. The sample plugin's create_delay_ms keeps the first busy.
+TEST(ConcurrentOperationsTest, SecondCallOnABusyVolumeIsAborted) {
+  TempWorkDir work;
+  DriverProcess driver(work.path(),
+                       "backends:\n  - name: slow\n    plugin: sample\n    default: true\n"
+                       "    settings:\n      directory: " + work.path() + "/volumes\n"
+                       "      create_delay_ms: 3000\n");
+  driver.start();
+  auto req = createRequest("pvc-busy", kMiB, blockCapability());
+  grpc::Status first;
+  std::thread slow([&] {
+    csi::v1::CreateVolumeResponse resp;
+    auto ctx = rpcContext();
+    first = driver.controller().CreateVolume(ctx.get(), req, &resp);
+  });
+  // The first call holds the volume for 3 s; ask again well inside that time.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  csi::v1::CreateVolumeResponse resp;
+  auto ctx = rpcContext();
+  auto second = driver.controller().CreateVolume(ctx.get(), req, &resp);
+  slow.join();
+  EXPECT_EQ(second.error_code(), StatusCode::ABORTED) << second.error_message();
+  EXPECT_TRUE(first.ok()) << first.error_message();
+  // Once the first is done the same call succeeds (idempotently).
+  auto ctx2 = rpcContext();
+  EXPECT_TRUE(driver.controller().CreateVolume(ctx2.get(), req, &resp).ok());
+}
+
+}  // namespace
+}  // namespace polycsi::testing

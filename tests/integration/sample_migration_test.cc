@@ -1,0 +1,278 @@
+// KubeVirt live migration through `polycsi serve` with the sample plugin (RWX block =
+// migration_window): the whole flow, rollback, the third-node refusal, a controller killed and
+// restarted mid-migration, the window's timeout, the metrics scraped over HTTP, and the events
+// posted to a local fake Kubernetes API.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <thread>
+
+#include "csi_requests.hpp"
+#include "driver_process.hpp"
+#include "fake_kube_api.hpp"
+
+namespace polycsi::testing {
+namespace {
+
+using grpc::StatusCode;
+using Mode = csi::v1::VolumeCapability::AccessMode;
+using kube::testing::FakeKubeApi;
+constexpr char kToken[] = "integration-token";
+
+// A port that was free a moment ago on 127.0.0.1.
+int freePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+class SampleMigrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(geteuid(), 0u) << "run as root (the sample plugin's node side uses loop devices)";
+    std::ofstream(work_.path() + "/token") << kToken;
+    metricsPort_ = freePort();
+    driver_ = std::make_unique<DriverProcess>(
+        work_.path(),
+        "backends:\n  - name: local\n    plugin: sample\n    default: true\n"
+        "    settings:\n      directory: " + work_.path() + "/volumes\n",
+        "node-a",
+        std::vector<std::string>{"--mode", "controller", "--metrics-address",
+                                 "127.0.0.1:" + std::to_string(metricsPort_),
+                                 "--kubernetes-api", api_.baseUrl(), "--kubernetes-token-file",
+                                 work_.path() + "/token"});
+    driver_->start();
+  }
+  void TearDown() override {
+    if (HasFailure()) std::cerr << "driver log:\n" << driver_->log();
+  }
+
+  // An RWX block volume as the provisioner creates it for a KubeVirt VM disk.
+  csi::v1::CreateVolumeResponse createVmDisk(const std::string& name, int timeoutSeconds) {
+    auto req = createRequest(name, 8 * kMiB, blockCapability(Mode::MULTI_NODE_MULTI_WRITER));
+    auto& params = *req.mutable_parameters();
+    params["migrationTimeoutSeconds"] = std::to_string(timeoutSeconds);
+    params["csi.storage.k8s.io/pvc/name"] = "vm-disk";
+    params["csi.storage.k8s.io/pvc/namespace"] = "vms";
+    csi::v1::CreateVolumeResponse resp;
+    auto ctx = rpcContext();
+    auto s = driver_->controller().CreateVolume(ctx.get(), req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return resp;
+  }
+  grpc::Status publish(const csi::v1::Volume& v, const std::string& node,
+                       AccessModeEnum mode = Mode::MULTI_NODE_MULTI_WRITER) {
+    csi::v1::ControllerPublishVolumeRequest req;
+    req.set_volume_id(v.volume_id());
+    req.set_node_id(node);
+    *req.mutable_volume_capability() = blockCapability(mode);
+    *req.mutable_volume_context() = v.volume_context();  // as the PV carries it
+    csi::v1::ControllerPublishVolumeResponse resp;
+    auto ctx = rpcContext();
+    return driver_->controller().ControllerPublishVolume(ctx.get(), req, &resp);
+  }
+  grpc::Status unpublish(const csi::v1::Volume& v, const std::string& node) {
+    csi::v1::ControllerUnpublishVolumeRequest req;
+    req.set_volume_id(v.volume_id());
+    req.set_node_id(node);
+    csi::v1::ControllerUnpublishVolumeResponse resp;
+    auto ctx = rpcContext();
+    return driver_->controller().ControllerUnpublishVolume(ctx.get(), req, &resp);
+  }
+  std::vector<std::string> publishedNodes(const std::string& volumeId) {
+    csi::v1::ControllerGetVolumeRequest req;
+    req.set_volume_id(volumeId);
+    csi::v1::ControllerGetVolumeResponse resp;
+    auto ctx = rpcContext();
+    EXPECT_TRUE(driver_->controller().ControllerGetVolume(ctx.get(), req, &resp).ok());
+    return {resp.status().published_node_ids().begin(), resp.status().published_node_ids().end()};
+  }
+  std::string metrics() {
+    httplib::Client client("127.0.0.1", metricsPort_);
+    client.set_connection_timeout(5);
+    auto res = client.Get("/metrics");
+    EXPECT_TRUE(res) << "metrics endpoint unreachable";
+    return res ? res->body : "";
+  }
+  // Waits (bounded) until an event with `reason` arrived; returns its message.
+  std::string eventMessage(const std::string& reason) {
+    for (int i = 0; i < 200; ++i) {
+      for (const auto& e : api_.events())
+        if (e.body.value("reason", "") == reason) {
+          EXPECT_EQ(e.namespace_, "vms");
+          EXPECT_EQ(e.body["involvedObject"].value("kind", ""), "PersistentVolumeClaim");
+          EXPECT_EQ(e.body["involvedObject"].value("name", ""), "vm-disk");
+          return e.body.value("message", "");
+        }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return "<no " + reason + " event>";
+  }
+
+  TempWorkDir work_;
+  FakeKubeApi api_{kToken};
+  int metricsPort_ = 0;
+  std::unique_ptr<DriverProcess> driver_;
+};
+
+TEST_F(SampleMigrationTest, KubeVirtHandoffCompletesAndRefusesAThirdNode) {
+  auto volume = createVmDisk("pvc-vm", 300).volume();
+  const std::string id = volume.volume_id();
+  ASSERT_TRUE(publish(volume, "node-a").ok());
+  ASSERT_TRUE(publish(volume, "node-a").ok()) << "repeating a publish is a no-op";
+  ASSERT_TRUE(publish(volume, "node-b").ok()) << "the target may join: migration starts";
+  ASSERT_TRUE(publish(volume, "node-b").ok());
+  EXPECT_EQ(eventMessage("MigrationStarted"),
+            "[vm-disk]: KubeVirt live migration started - source: node-a, target: node-b, "
+            "timeout: 5m0s");
+  auto third = publish(volume, "node-c");
+  EXPECT_EQ(third.error_code(), StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(third.error_message(), "Volume " + id +
+                                       " already attached to 2 nodes (migration limit). "
+                                       "Attached nodes: [node-a, node-b]");
+  EXPECT_NE(eventMessage("AttachmentConflict").find("already attached to 2 nodes"),
+            std::string::npos);
+  EXPECT_NE(metrics().find("sample_csi_migration_active_migrations 1"), std::string::npos);
+
+  ASSERT_TRUE(unpublish(volume, "node-a").ok()) << "the source detaches: migration completes";
+  EXPECT_EQ(publishedNodes(id), std::vector<std::string>{"node-b"});
+  std::string completed = eventMessage("MigrationCompleted");
+  EXPECT_EQ(completed.rfind("[vm-disk]: KubeVirt live migration completed - source: node-a "
+                            "\xE2\x86\x92 target: node-b (duration: ", 0),
+            0u) << completed;
+  std::string scraped = metrics();
+  EXPECT_NE(scraped.find("sample_csi_migration_migrations_total{result=\"success\"} 1"),
+            std::string::npos) << scraped;
+  EXPECT_NE(scraped.find("sample_csi_migration_active_migrations 0"), std::string::npos);
+  EXPECT_NE(scraped.find("sample_csi_migration_migration_duration_seconds_count 1"),
+            std::string::npos);
+  EXPECT_NE(scraped.find("polycsi_operations_total"), std::string::npos);
+  // After the handoff the volume is an ordinary single attachment again: a new migration may
+  // start from node-b.
+  ASSERT_TRUE(publish(volume, "node-c").ok());
+  ASSERT_TRUE(unpublish(volume, "node-b").ok());
+  ASSERT_TRUE(unpublish(volume, "node-c").ok());
+}
+
+TEST_F(SampleMigrationTest, TargetDetachingRollsBack) {
+  auto volume = createVmDisk("pvc-rollback", 300).volume();
+  ASSERT_TRUE(publish(volume, "node-a").ok());
+  ASSERT_TRUE(publish(volume, "node-b").ok());
+  ASSERT_TRUE(unpublish(volume, "node-b").ok());
+  EXPECT_EQ(publishedNodes(volume.volume_id()), std::vector<std::string>{"node-a"});
+  EXPECT_EQ(eventMessage("MigrationFailed").rfind(
+                "[vm-disk]: KubeVirt live migration failed - source: node-a, attempted target: "
+                "node-b, reason: target detached, elapsed: ",
+                0),
+            0u);
+  EXPECT_NE(metrics().find("sample_csi_migration_migrations_total{result=\"failed\"} 1"),
+            std::string::npos);
+}
+
+TEST_F(SampleMigrationTest, ExclusiveVolumeIsNeverOnTwoNodes) {
+  auto req = createRequest("pvc-rwo", 4 * kMiB, blockCapability(Mode::SINGLE_NODE_WRITER));
+  csi::v1::CreateVolumeResponse created;
+  auto ctx = rpcContext();
+  ASSERT_TRUE(driver_->controller().CreateVolume(ctx.get(), req, &created).ok());
+  ASSERT_TRUE(publish(created.volume(), "node-a", Mode::SINGLE_NODE_WRITER).ok());
+  auto second = publish(created.volume(), "node-b", Mode::SINGLE_NODE_WRITER);
+  EXPECT_EQ(second.error_code(), StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(second.error_message().find("already attached to node node-a"), std::string::npos)
+      << second.error_message();
+  ASSERT_TRUE(unpublish(created.volume(), "node-a").ok());
+  ASSERT_TRUE(publish(created.volume(), "node-b", Mode::SINGLE_NODE_WRITER).ok());
+}
+
+TEST_F(SampleMigrationTest, ControllerKilledMidMigrationRecoversTheWindow) {
+  auto volume = createVmDisk("pvc-restart", 300).volume();
+  ASSERT_TRUE(publish(volume, "node-a").ok());
+  ASSERT_TRUE(publish(volume, "node-b").ok());
+  // The cluster holds both VolumeAttachments, as during a real migration; the restarted
+  // controller reconciles against them and must keep both.
+  nlohmann::json attributes = nlohmann::json::object();
+  for (const auto& [key, value] : volume.volume_context()) attributes[key] = value;
+  nlohmann::json pv = {
+      {"apiVersion", "v1"}, {"kind", "PersistentVolume"}, {"metadata", {{"name", "pv-restart"}}},
+      {"spec",
+       {{"accessModes", {"ReadWriteMany"}},
+        {"volumeMode", "Block"},
+        {"claimRef", {{"name", "vm-disk"}, {"namespace", "vms"}}},
+        {"csi", {{"driver", "polycsi.csi.io"}, {"volumeHandle", volume.volume_id()},
+                 {"volumeAttributes", attributes}}}}}};
+  api_.setPersistentVolume("pv-restart", pv);
+  api_.setVolumeAttachments(
+      {kube::testing::volumeAttachment("csi-a", "polycsi.csi.io", "pv-restart", "node-a", true,
+                                       "2026-01-01T10:00:00Z"),
+       kube::testing::volumeAttachment("csi-b", "polycsi.csi.io", "pv-restart", "node-b", true,
+                                       "2026-01-01T10:01:00Z")});
+  driver_->stop(/*hard=*/true);
+  driver_->start();
+  auto third = publish(volume, "node-c");
+  EXPECT_EQ(third.error_code(), StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(third.error_message().find("Attached nodes: [node-a, node-b]"), std::string::npos)
+      << third.error_message();
+  EXPECT_NE(metrics().find("sample_csi_migration_active_migrations 1"), std::string::npos)
+      << "the gauge starts from the persisted state";
+  ASSERT_TRUE(unpublish(volume, "node-a").ok());
+  EXPECT_EQ(publishedNodes(volume.volume_id()), std::vector<std::string>{"node-b"});
+}
+
+TEST_F(SampleMigrationTest, ExpiredWindowRefusesNewNodesUntilTheSourceDetaches) {
+  // 30 s is the shortest window a StorageClass may ask for.
+  auto volume = createVmDisk("pvc-timeout", 30).volume();
+  const std::string id = volume.volume_id();
+  ASSERT_TRUE(publish(volume, "node-a").ok());
+  ASSERT_TRUE(publish(volume, "node-b").ok());
+  std::this_thread::sleep_for(std::chrono::seconds(31));
+  auto late = publish(volume, "node-c");
+  EXPECT_EQ(late.error_code(), StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(late.error_message().rfind("Volume " + id + " migration timeout exceeded (", 0), 0u)
+      << late.error_message();
+  EXPECT_NE(late.error_message().find(
+                " elapsed, 30s max). Previous migration may be stuck. Detach source node to "
+                "reset, or adjust migrationTimeoutSeconds in StorageClass."),
+            std::string::npos)
+      << late.error_message();
+  EXPECT_EQ(eventMessage("MigrationFailed").rfind(
+                "[vm-disk]: KubeVirt live migration failed - source: node-a, attempted target: "
+                "node-b, reason: timeout, elapsed: ",
+                0),
+            0u);
+  EXPECT_NE(metrics().find("sample_csi_migration_migrations_total{result=\"timeout\"} 1"),
+            std::string::npos);
+  // Detaching the source resets the volume to the target alone.
+  ASSERT_TRUE(unpublish(volume, "node-a").ok());
+  EXPECT_EQ(publishedNodes(id), std::vector<std::string>{"node-b"});
+  ASSERT_TRUE(publish(volume, "node-c").ok()) << "a new migration may start after the reset";
+}
+
+TEST_F(SampleMigrationTest, RwxFilesystemOnTheSamplePluginIsShared) {
+  auto req = createRequest("pvc-shared", 4 * kMiB, mountCapability(Mode::MULTI_NODE_MULTI_WRITER));
+  csi::v1::CreateVolumeResponse created;
+  auto ctx = rpcContext();
+  ASSERT_TRUE(driver_->controller().CreateVolume(ctx.get(), req, &created).ok());
+  for (const char* node : {"node-a", "node-b", "node-c"}) {
+    csi::v1::ControllerPublishVolumeRequest pub;
+    pub.set_volume_id(created.volume().volume_id());
+    pub.set_node_id(node);
+    *pub.mutable_volume_capability() = mountCapability(Mode::MULTI_NODE_MULTI_WRITER);
+    csi::v1::ControllerPublishVolumeResponse resp;
+    auto c = rpcContext();
+    EXPECT_TRUE(driver_->controller().ControllerPublishVolume(c.get(), pub, &resp).ok()) << node;
+  }
+  EXPECT_EQ(publishedNodes(created.volume().volume_id()).size(), 3u);
+}
+
+}  // namespace
+}  // namespace polycsi::testing
