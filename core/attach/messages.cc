@@ -77,11 +77,16 @@ std::string formatWholeSeconds(std::chrono::nanoseconds d) {
   return formatDuration(std::chrono::duration_cast<std::chrono::seconds>(d));
 }
 
+std::string nodeDisplayName(const std::string& nodeId) {
+  // A polycsi node id is "<node name>|<plugin>=<identity>..."; people know nodes by name.
+  return nodeId.substr(0, nodeId.find('|'));
+}
+
 std::string formatNodeList(const std::vector<std::string>& nodes) {
   std::string out = "[";
   for (size_t i = 0; i < nodes.size(); ++i) {
     if (i > 0) out += ", ";
-    out += nodes[i];
+    out += nodeDisplayName(nodes[i]);
   }
   out += "]";
   return out;
@@ -102,7 +107,7 @@ std::string migrationTimeoutMessage(const std::string& volumeId, std::chrono::na
 }
 
 std::string exclusiveConflictMessage(const std::string& volumeId, const std::string& node) {
-  return "Volume " + volumeId + " is already attached to node " + node +
+  return "Volume " + volumeId + " is already attached to node " + nodeDisplayName(node) +
          "; access mode allows a single node";
 }
 
@@ -117,22 +122,22 @@ std::string semanticsMismatchMessage(const std::string& volumeId,
 
 std::string migrationStartedEventMessage(const std::string& volumeId, const std::string& source,
                                          const std::string& target, std::chrono::seconds timeout) {
-  return "[" + volumeId + "]: KubeVirt live migration started - source: " + source +
-         ", target: " + target + ", timeout: " + formatDuration(timeout);
+  return "[" + volumeId + "]: KubeVirt live migration started - source: " +
+         nodeDisplayName(source) + ", target: " + nodeDisplayName(target) + ", timeout: " + formatDuration(timeout);
 }
 
 std::string migrationCompletedEventMessage(const std::string& volumeId, const std::string& source,
                                            const std::string& target,
                                            std::chrono::nanoseconds duration) {
-  return "[" + volumeId + "]: KubeVirt live migration completed - source: " + source +
-         " \xE2\x86\x92 target: " + target + " (duration: " + formatWholeSeconds(duration) + ")";
+  return "[" + volumeId + "]: KubeVirt live migration completed - source: " +
+         nodeDisplayName(source) + " \xE2\x86\x92 target: " + nodeDisplayName(target) + " (duration: " + formatWholeSeconds(duration) + ")";
 }
 
 std::string migrationFailedEventMessage(const std::string& volumeId, const std::string& source,
                                         const std::string& target, const std::string& reason,
                                         std::chrono::nanoseconds elapsed) {
-  return "[" + volumeId + "]: KubeVirt live migration failed - source: " + source +
-         ", attempted target: " + target + ", reason: " + reason +
+  return "[" + volumeId + "]: KubeVirt live migration failed - source: " +
+         nodeDisplayName(source) + ", attempted target: " + nodeDisplayName(target) + ", reason: " + reason +
          ", elapsed: " + formatWholeSeconds(elapsed);
 }
 

@@ -22,6 +22,9 @@ std::string formatDuration(std::chrono::nanoseconds d);
 std::string formatWholeSeconds(std::chrono::nanoseconds d);
 
 // "[node1, node2]": nodes in the given order, as the seed's "Attached nodes: [...]".
+// The node name part of a CSI node id ("node-a|rds_nvme=nqn..." -> "node-a").
+std::string nodeDisplayName(const std::string& nodeId);
+
 std::string formatNodeList(const std::vector<std::string>& nodes);
 
 // "Volume <id> already attached to 2 nodes (migration limit). Attached nodes: [<a>, <b>]"

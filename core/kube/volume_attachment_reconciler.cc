@@ -92,6 +92,7 @@ Status VolumeAttachmentReconciler::reconcileOnce() {
 
   ClusterView view;
   std::map<std::string, StatusOr<nlohmann::json>> pvs;  // one GET per PersistentVolume
+  std::map<std::string, StatusOr<std::string>> nodeIds;  // one GET per CSINode
   for (const nlohmann::json& item : items) {
     if (stringAt(item, "/spec/attacher"_json_pointer) != driverName_) continue;
     ClusterAttachment entry;
@@ -107,6 +108,17 @@ Status VolumeAttachmentReconciler::reconcileOnce() {
       view.problem(Status(Code::kInternal, "VolumeAttachment " + entry.name + " has no nodeName"));
       continue;
     }
+    // The attachment manager knows nodes by the CSI node id the attacher passed.
+    auto cachedNode = nodeIds.find(entry.node);
+    if (cachedNode == nodeIds.end())
+      cachedNode = nodeIds.emplace(entry.node, csiNodeIdOf(entry.node)).first;
+    if (!cachedNode->second.isOk()) {
+      view.problem(Status(cachedNode->second.status().code(),
+                          "VolumeAttachment " + entry.name + ": CSINode " + entry.node + ": " +
+                              cachedNode->second.status().message()));
+      continue;
+    }
+    entry.node = *cachedNode->second;
 
     const std::string pvName = stringAt(item, "/spec/source/persistentVolumeName"_json_pointer);
     if (!pvName.empty()) {
@@ -236,6 +248,22 @@ Status VolumeAttachmentReconciler::reconcileOnce() {
     }
   }
   return firstError;
+}
+
+StatusOr<std::string> VolumeAttachmentReconciler::csiNodeIdOf(const std::string& nodeName) {
+  StatusOr<nlohmann::json> csiNode =
+      client_.get("/apis/storage.k8s.io/v1/csinodes/" + urlEncode(nodeName));
+  if (!csiNode.isOk()) {
+    if (csiNode.status().code() == Code::kNotFound) return nodeName;
+    return csiNode.status();
+  }
+  const auto driversPointer = "/spec/drivers"_json_pointer;
+  if (csiNode->contains(driversPointer) && csiNode->at(driversPointer).is_array())
+    for (const auto& driver : csiNode->at(driversPointer))
+      if (driver.is_object() && driver.value("name", "") == driverName_ &&
+          driver.contains("nodeID") && driver["nodeID"].is_string())
+        return driver["nodeID"].get<std::string>();
+  return nodeName;
 }
 
 void VolumeAttachmentReconciler::start(std::chrono::seconds period) {

@@ -80,6 +80,10 @@ class VolumeAttachmentReconciler {
   const PolicyResolver resolver_;
   volume::VolumeLocks* locks_;
 
+  // The driver's CSI node id on Kubernetes node `nodeName`, from its CSINode object; the bare
+  // name when the node has no CSINode entry for this driver (its node id is then the name).
+  StatusOr<std::string> csiNodeIdOf(const std::string& nodeName);
+
   std::mutex passMu_;  // one pass at a time
 
   std::mutex mu_;

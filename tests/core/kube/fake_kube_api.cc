@@ -77,6 +77,19 @@ FakeKubeApi::FakeKubeApi(std::string token)
     answer(response, 200, it->second);
   });
 
+  server_->Get(R"(/apis/storage.k8s.io/v1/csinodes/([^/]+))",
+               [this](const httplib::Request& request, httplib::Response& response) {
+                 std::lock_guard lock(mu_);
+                 const std::string name = request.matches[1];
+                 auto it = csiNodes_.find(name);
+                 if (it == csiNodes_.end()) {
+                   answer(response, 404,
+                          statusObject(404, "NotFound", "csinodes \"" + name + "\" not found"));
+                   return;
+                 }
+                 answer(response, 200, it->second);
+               });
+
   server_->Post(R"(/api/v1/namespaces/([^/]+)/events)", [this](const httplib::Request& request,
                                                                httplib::Response& response) {
     std::unique_lock lock(mu_);
@@ -105,6 +118,16 @@ FakeKubeApi::~FakeKubeApi() {
 }
 
 std::string FakeKubeApi::baseUrl() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+void FakeKubeApi::setCsiNode(const std::string& nodeName, const std::string& driver,
+                             const std::string& nodeId) {
+  std::lock_guard lock(mu_);
+  csiNodes_[nodeName] = {{"apiVersion", "storage.k8s.io/v1"},
+                         {"kind", "CSINode"},
+                         {"metadata", {{"name", nodeName}}},
+                         {"spec", {{"drivers", {{{"name", "other.csi.io"}, {"nodeID", "x"}},
+                                                {{"name", driver}, {"nodeID", nodeId}}}}}}};
+}
 
 void FakeKubeApi::setVolumeAttachments(std::vector<nlohmann::json> items) {
   std::lock_guard lock(mu_);

@@ -30,6 +30,9 @@ class FakeKubeApi {
   // Test-controlled objects.
   void setVolumeAttachments(std::vector<nlohmann::json> items);
   void setPersistentVolume(const std::string& name, nlohmann::json pv);
+  // Serves storage.k8s.io/v1 CSINode `nodeName` with one driver entry (name, nodeID).
+  void setCsiNode(const std::string& nodeName, const std::string& driver,
+                  const std::string& nodeId);
   // Every request answers this HTTP status (with a Status body) until set back to 0.
   void failWith(int httpStatus);
   // Page size the VolumeAttachment list uses, to exercise "continue" (0 = one page).
@@ -57,6 +60,7 @@ class FakeKubeApi {
   mutable std::mutex mu_;
   std::vector<nlohmann::json> volumeAttachments_;
   std::map<std::string, nlohmann::json> persistentVolumes_;
+  std::map<std::string, nlohmann::json> csiNodes_;
   std::vector<PostedEvent> events_;
   std::vector<std::string> requests_;
   int failStatus_ = 0;

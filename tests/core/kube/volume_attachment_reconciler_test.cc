@@ -107,6 +107,26 @@ TEST_F(ReconcilerTest, RebuildsMissingAttachments) {
   EXPECT_THAT(resolved_, IsEmpty());
 }
 
+TEST_F(ReconcilerTest, KnowsNodesByTheDriversCsiNodeId) {
+  // The attacher passed the node id from CSINode (carrying the host's NQN) to ControllerPublish;
+  // the VolumeAttachment names only the Kubernetes node.
+  const std::string nodeId = "node1|rds_nvme=nqn.2014-08.org.nvmexpress:uuid:1234";
+  api_.setCsiNode("node1", kDriver, nodeId);
+  api_.setPersistentVolume("pv-1", csiPersistentVolume("pv-1", kDriver, "rds:vol-1"));
+  api_.setVolumeAttachments(
+      {volumeAttachment("csi-a", kDriver, "pv-1", "node1", true, "2024-05-01T10:00:00Z")});
+  ASSERT_TRUE(reconciler_->reconcileOnce().isOk());
+  EXPECT_THAT(manager_->state("rds:vol-1").nodes, ElementsAre(nodeId));
+  // A publish recorded under the full id is not forgotten on the next pass.
+  publish("rds:vol-2", nodeId);
+  api_.setPersistentVolume("pv-2", csiPersistentVolume("pv-2", kDriver, "rds:vol-2"));
+  api_.setVolumeAttachments(
+      {volumeAttachment("csi-a", kDriver, "pv-1", "node1", true, "2024-05-01T10:00:00Z"),
+       volumeAttachment("csi-b", kDriver, "pv-2", "node1", true, "2024-05-01T10:00:00Z")});
+  ASSERT_TRUE(reconciler_->reconcileOnce().isOk());
+  EXPECT_THAT(manager_->state("rds:vol-2").nodes, ElementsAre(nodeId));
+}
+
 TEST_F(ReconcilerTest, RebuildsAMigratingPairSourceFirst) {
   api_.setPersistentVolume("pv-1", csiPersistentVolume("pv-1", kDriver, "rds:vol-1"));
   // Listed target first: the creation time decides which node is the source.
