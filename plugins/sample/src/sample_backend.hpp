@@ -34,6 +34,8 @@ class SampleBackend : public Backend {
 
   // ---- controller ----
   Volume createVolume(const CreateVolumeRequest& req) override;
+  // Waits create_delay_ms (fault injection), honouring the call's deadline and cancellation.
+  void injectCreateDelay(const Call& call) const;
   // req.sourceId is a snapshot id; the volume starts as a copy of it.
   Volume createVolumeFromSnapshot(const CreateVolumeRequest& req);
   // req.sourceId is a volume id; the volume starts as a copy of it.

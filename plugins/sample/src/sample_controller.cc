@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <thread>
 
 #include "file_io.hpp"
 #include "local_ids.hpp"
@@ -132,11 +134,20 @@ SampleBackend::Source SampleBackend::resolveSource(SourceKind kind, const std::s
 }
 
 Volume SampleBackend::createVolume(const CreateVolumeRequest& req) {
+  injectCreateDelay(req.call);
   if (!req.sourceId.empty())
     throw Error(Code::kInvalidArgument,
                 "createVolume makes empty volumes; a source id belongs in "
                 "createVolumeFromSnapshot or cloneVolume");
   return createFrom(req, Source{});
+}
+
+void SampleBackend::injectCreateDelay(const Call& call) const {
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(settings_.createDelayMs);
+  while (std::chrono::steady_clock::now() < until) {
+    call.checkpoint("create (delayed by create_delay_ms)");
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 Volume SampleBackend::createVolumeFromSnapshot(const CreateVolumeRequest& req) {

@@ -9,6 +9,8 @@ namespace {
 constexpr char kDirectory[] = "directory";
 constexpr char kCapacityBytes[] = "capacity_bytes";
 constexpr char kMaxVolumeBytes[] = "max_volume_bytes";
+constexpr char kCreateDelayMs[] = "create_delay_ms";
+constexpr int64_t kMaxCreateDelayMs = 60000;
 
 std::optional<int64_t> positiveInteger(const StringMap& settings, const char* key) {
   auto it = settings.find(key);
@@ -27,11 +29,12 @@ std::optional<int64_t> positiveInteger(const StringMap& settings, const char* ke
 
 SampleSettings SampleSettings::parse(const StringMap& settings) {
   for (const auto& [key, value] : settings) {
-    if (key != kDirectory && key != kCapacityBytes && key != kMaxVolumeBytes)
+    if (key != kDirectory && key != kCapacityBytes && key != kMaxVolumeBytes &&
+        key != kCreateDelayMs)
       throw Error(Code::kInvalidArgument,
                   "unknown setting '" + key +
                       "' for the sample plugin (known: directory, capacity_bytes, "
-                      "max_volume_bytes)");
+                      "max_volume_bytes, create_delay_ms)");
   }
   SampleSettings out;
   auto dir = settings.find(kDirectory);
@@ -43,6 +46,9 @@ SampleSettings SampleSettings::parse(const StringMap& settings) {
                 "setting 'directory' must be an absolute path, got '" + dir->second + "'");
   out.capacityBytes = positiveInteger(settings, kCapacityBytes);
   out.maxVolumeBytes = positiveInteger(settings, kMaxVolumeBytes);
+  out.createDelayMs = positiveInteger(settings, kCreateDelayMs).value_or(0);
+  if (out.createDelayMs > kMaxCreateDelayMs)
+    throw Error(Code::kInvalidArgument, "setting 'create_delay_ms' must be at most 60000");
   return out;
 }
 
@@ -56,6 +62,9 @@ std::vector<SettingSpec> sampleSettingSpecs() {
                   "the free space of the directory's filesystem."},
       SettingSpec{kMaxVolumeBytes, SettingKind::kInteger, false, false,
                   "Largest volume the backend creates, in bytes. Default: no limit."},
+      SettingSpec{kCreateDelayMs, SettingKind::kInteger, false, false,
+                  "Fault injection: milliseconds every volume creation waits before it starts "
+                  "(at most 60000). For testing how the core handles slow storage. Default: 0."},
   };
 }
 

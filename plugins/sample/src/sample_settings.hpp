@@ -19,6 +19,9 @@ struct SampleSettings {
   std::optional<int64_t> capacityBytes;
   // The largest volume it creates; nullopt: no limit of its own.
   std::optional<int64_t> maxVolumeBytes;
+  // Fault injection for tests and demos of the core's behaviour under slow storage: every
+  // controller create waits this long (bounded by the call's deadline). 0: off.
+  int64_t createDelayMs = 0;
 
   // Parses and checks `settings`; throws INVALID_ARGUMENT naming the offending key.
   static SampleSettings parse(const StringMap& settings);

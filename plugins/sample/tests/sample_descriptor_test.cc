@@ -41,7 +41,7 @@ TEST(SampleDescriptor, CapabilityMatrixUsesEverySemanticKind) {
 
 TEST(SampleDescriptor, DeclaresItsSettingsAndNoParameters) {
   Descriptor d = polycsi::testing::FakeHost::describe(polycsi_plugin_entry());
-  ASSERT_EQ(d.settings.size(), 3u);
+  ASSERT_EQ(d.settings.size(), 4u);
   EXPECT_EQ(d.settings[0].name, "directory");
   EXPECT_TRUE(d.settings[0].required);
   EXPECT_EQ(d.settings[0].kind, SettingKind::kString);
@@ -50,6 +50,9 @@ TEST(SampleDescriptor, DeclaresItsSettingsAndNoParameters) {
   EXPECT_FALSE(d.settings[1].required);
   EXPECT_EQ(d.settings[2].name, "max_volume_bytes");
   EXPECT_EQ(d.settings[2].kind, SettingKind::kInteger);
+  EXPECT_EQ(d.settings[3].name, "create_delay_ms");
+  EXPECT_EQ(d.settings[3].kind, SettingKind::kInteger);
+  EXPECT_FALSE(d.settings[3].required);
   EXPECT_TRUE(d.parameters.empty());
 }
 
