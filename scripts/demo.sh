@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-if [ ! -x build/bin/polycsi ] || [ ! -x build/bin/polycsictl ] || [ ! -f build/plugins/polycsi_sample.so ]; then
+build_dir=${BUILD_DIR:-build}
+bin="$root/$build_dir/bin"
+if [ ! -x "$bin/polycsi" ] || [ ! -x "$bin/polycsictl" ] || [ ! -f "$build_dir/plugins/polycsi_sample.so" ]; then
   ./scripts/build.sh
 fi
 if [ "$(id -u)" -ne 0 ]; then
@@ -41,16 +43,25 @@ backends:
 YAML
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-ctl() { printf '$ polycsictl %s\n' "$*"; "$root/build/bin/polycsictl" --endpoint "unix://$work/csi.sock" "$@"; }
+ctl() { printf '$ polycsictl %s\n' "$*" >&2; "$bin/polycsictl" --endpoint "unix://$work/csi.sock" "$@"; }
+# Runs a polycsictl call with --json, shows its answer and prints one field of it (a Python
+# subscript path such as ["volume"]["volume_id"]).
+ctl_field() {
+  local path=$1; shift
+  local answer
+  answer=$(ctl --json "$@")
+  printf '%s\n' "$answer" >&2
+  printf '%s' "$answer" | python3 -c "import json,sys; print(json.load(sys.stdin)$path)"
+}
 expect_failure() {
-  printf '$ polycsictl %s\n' "$*"
-  if "$root/build/bin/polycsictl" --endpoint "unix://$work/csi.sock" "$@"; then
+  printf '$ polycsictl %s\n' "$*" >&2
+  if "$bin/polycsictl" --endpoint "unix://$work/csi.sock" "$@"; then
     echo "demo: expected this call to be refused" >&2; exit 1
   fi
 }
 
 step "start polycsi (sample plugin: sparse files attached as loop devices)"
-"$root/build/bin/polycsi" --log-level warn serve --config "$work/config.yaml" \
+"$bin/polycsi" --log-level warn serve --config "$work/config.yaml" \
   --endpoint "unix://$work/csi.sock" --node-id node-a \
   --metrics-address "127.0.0.1:$metrics_port" &
 driver_pid=$!
@@ -60,8 +71,8 @@ ctl identity probe
 ctl controller capabilities
 
 step "filesystem volume: create, attach, stage (mkfs + mount), publish (bind)"
-vol=$(ctl --json controller create pvc-demo-fs --size 320Mi --access-mode rwo --fs-type xfs | tee /dev/stderr | python3 -c 'import json,sys; print(json.load(sys.stdin)["volume"]["volume_id"])')
-node_id=$(ctl --json node info | python3 -c 'import json,sys; print(json.load(sys.stdin)["node_id"])')
+vol=$(ctl_field '["volume"]["volume_id"]' controller create pvc-demo-fs --size 320Mi --access-mode rwo --fs-type xfs)
+node_id=$(ctl_field '["node_id"]' node info)
 ctl controller publish "$vol" "$node_id" --access-mode rwo --fs-type xfs
 ctl node stage "$vol" "$work/staging/fs" --access-mode rwo --fs-type xfs
 ctl node publish "$vol" "$work/publish/fs" --staging "$work/staging/fs" --access-mode rwo --fs-type xfs
@@ -70,13 +81,13 @@ ctl node stats "$vol" "$work/publish/fs"
 
 step "expand online: controller grows the file, node grows the loop device and xfs"
 ctl controller expand "$vol" --size 400Mi
-ctl node expand "$vol" "$work/publish/fs" --staging "$work/staging/fs" --access-mode rwo --fs-type xfs
+ctl node expand "$vol" "$work/publish/fs" --size 400Mi --staging "$work/staging/fs" --access-mode rwo --fs-type xfs
 ctl node stats "$vol" "$work/publish/fs"
 
 step "snapshot and restore"
-snap=$(ctl --json snapshot create snap-demo "$vol" | python3 -c 'import json,sys; print(json.load(sys.stdin)["snapshot"]["snapshot_id"])')
+snap=$(ctl_field '["snapshot"]["snapshot_id"]' snapshot create snap-demo "$vol")
 ctl snapshot list
-restored=$(ctl --json controller create pvc-demo-restored --size 400Mi --access-mode rwo --fs-type xfs --from-snapshot "$snap" | python3 -c 'import json,sys; print(json.load(sys.stdin)["volume"]["volume_id"])')
+restored=$(ctl_field '["volume"]["volume_id"]' controller create pvc-demo-restored --size 400Mi --access-mode rwo --fs-type xfs --from-snapshot "$snap")
 
 step "tear down: unpublish, unstage (umount + detach), controller unpublish, delete"
 ctl node unpublish "$vol" "$work/publish/fs"
@@ -87,7 +98,7 @@ ctl controller delete "$restored"
 ctl controller delete "$vol"
 
 step "KubeVirt live migration on an RWX block volume (migration_window)"
-mig=$(ctl --json controller create pvc-vm-disk --size 64Mi --access-mode rwx --block --param migrationTimeoutSeconds=120 | python3 -c 'import json,sys; print(json.load(sys.stdin)["volume"]["volume_id"])')
+mig=$(ctl_field '["volume"]["volume_id"]' controller create pvc-vm-disk --size 64Mi --access-mode rwx --block --param migrationTimeoutSeconds=120)
 echo "-- source virt-launcher on node-a"
 ctl controller publish "$mig" node-a --access-mode rwx --block --context polycsi.io/migration-timeout-seconds=120
 echo "-- target virt-launcher on node-b: dual attach, the migration window opens"
@@ -98,7 +109,7 @@ echo "-- source detaches after the handoff: migration completed"
 ctl controller unpublish "$mig" node-a
 ctl controller get "$mig"
 echo "-- an RWO volume is never on two nodes"
-rwo=$(ctl --json controller create pvc-rwo --size 16Mi --access-mode rwo --block | python3 -c 'import json,sys; print(json.load(sys.stdin)["volume"]["volume_id"])')
+rwo=$(ctl_field '["volume"]["volume_id"]' controller create pvc-rwo --size 16Mi --access-mode rwo --block)
 ctl controller publish "$rwo" node-a --access-mode rwo --block
 expect_failure controller publish "$rwo" node-b --access-mode rwo --block
 step "migration metrics"

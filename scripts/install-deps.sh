@@ -18,6 +18,8 @@ packages=(
   libgtest-dev libgmock-dev
   # node side: filesystems and block devices
   e2fsprogs xfsprogs util-linux mount
+  # demo
+  python3 curl
 )
 
 missing=()
