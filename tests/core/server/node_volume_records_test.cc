@@ -1,0 +1,67 @@
+#include "server/node_volume_records.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace polycsi::server {
+namespace {
+
+class NodeVolumeRecordsTest : public ::testing::Test {
+ protected:
+  NodeVolumeRecordsTest() {
+    char pattern[] = "/tmp/polycsi-records.XXXXXX";
+    dir_ = mkdtemp(pattern);
+  }
+  ~NodeVolumeRecordsTest() override { std::filesystem::remove_all(dir_); }
+  std::string dir_;
+};
+
+TEST_F(NodeVolumeRecordsTest, SaveLoadRemoveRoundTrip) {
+  NodeVolumeRecords records(dir_ + "/node");
+  NodeVolumeRecord r{"nfs:vol-1", "nfs", false,
+                     Attachment::mount("10.0.0.1:/export/vol-1", "nfs", {"nfsvers=4.1"}),
+                     "/var/lib/kubelet/staging/x", "nfs"};
+  ASSERT_TRUE(records.save(r).isOk());
+  // A second instance (a restarted node plugin) reads the same record.
+  NodeVolumeRecords reopened(dir_ + "/node");
+  auto loaded = reopened.load("nfs:vol-1");
+  ASSERT_TRUE(loaded.isOk());
+  ASSERT_TRUE(loaded->has_value());
+  EXPECT_EQ((*loaded)->attachment.kind, Attachment::Kind::kMountSource);
+  EXPECT_EQ((*loaded)->attachment.mountSource, "10.0.0.1:/export/vol-1");
+  EXPECT_EQ((*loaded)->attachment.mountOptions, std::vector<std::string>{"nfsvers=4.1"});
+  EXPECT_EQ((*loaded)->stagingPath, "/var/lib/kubelet/staging/x");
+  EXPECT_FALSE((*loaded)->block);
+  ASSERT_TRUE(reopened.remove("nfs:vol-1").isOk());
+  ASSERT_TRUE(reopened.remove("nfs:vol-1").isOk()) << "removing twice is fine";
+  auto gone = reopened.load("nfs:vol-1");
+  ASSERT_TRUE(gone.isOk());
+  EXPECT_FALSE(gone->has_value());
+}
+
+TEST_F(NodeVolumeRecordsTest, CorruptRecordIsAnErrorNotAnEmptyState) {
+  NodeVolumeRecords records(dir_);
+  ASSERT_TRUE(records.save({"a:b", "a", true, Attachment::blockDevice("/dev/loop3"), "/s", ""})
+                  .isOk());
+  for (const auto& entry : std::filesystem::directory_iterator(dir_))
+    std::ofstream(entry.path()) << "{ not json";
+  auto loaded = records.load("a:b");
+  EXPECT_EQ(loaded.status().code(), Code::kInternal);
+  EXPECT_NE(loaded.status().message().find("corrupt node record"), std::string::npos);
+}
+
+TEST_F(NodeVolumeRecordsTest, DifferentIdsNeverShareAFile) {
+  NodeVolumeRecords records(dir_);
+  ASSERT_TRUE(records.save({"a:x", "a", true, Attachment::blockDevice("/dev/loop1"), "/s1", ""})
+                  .isOk());
+  ASSERT_TRUE(records.save({"b:x", "b", true, Attachment::blockDevice("/dev/loop2"), "/s2", ""})
+                  .isOk());
+  EXPECT_EQ((*records.load("a:x"))->attachment.devicePath, "/dev/loop1");
+  EXPECT_EQ((*records.load("b:x"))->attachment.devicePath, "/dev/loop2");
+}
+
+}  // namespace
+}  // namespace polycsi::server
