@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -226,6 +227,34 @@ TEST_F(SampleMigrationTest, ControllerKilledMidMigrationRecoversTheWindow) {
       << "the gauge starts from the persisted state";
   ASSERT_TRUE(unpublish(volume, "node-a").ok());
   EXPECT_EQ(publishedNodes(volume.volume_id()), std::vector<std::string>{"node-b"});
+}
+
+TEST_F(SampleMigrationTest, LostStoreIsRebuiltFromVolumeAttachments) {
+  auto volume = createVmDisk("pvc-lost", 300).volume();
+  ASSERT_TRUE(publish(volume, "node-a").ok());
+  nlohmann::json attributes = nlohmann::json::object();
+  for (const auto& [key, value] : volume.volume_context()) attributes[key] = value;
+  api_.setPersistentVolume(
+      "pv-lost",
+      {{"apiVersion", "v1"}, {"kind", "PersistentVolume"}, {"metadata", {{"name", "pv-lost"}}},
+       {"spec",
+        {{"accessModes", {"ReadWriteMany"}},
+         {"volumeMode", "Block"},
+         {"claimRef", {{"name", "vm-disk"}, {"namespace", "vms"}}},
+         {"csi", {{"driver", "polycsi.csi.io"}, {"volumeHandle", volume.volume_id()},
+                  {"volumeAttributes", attributes}}}}}});
+  api_.setVolumeAttachments({kube::testing::volumeAttachment(
+      "csi-lost", "polycsi.csi.io", "pv-lost", "node-a", true, "2026-01-01T10:00:00Z")});
+  driver_->stop(/*hard=*/true);
+  // The controller's disk is gone: the cluster still knows the volume is on node-a.
+  std::filesystem::remove(work_.path() + "/state/attachments.db");
+  std::filesystem::remove(work_.path() + "/state/attachments.db-wal");
+  std::filesystem::remove(work_.path() + "/state/attachments.db-shm");
+  driver_->start();
+  EXPECT_EQ(publishedNodes(volume.volume_id()), std::vector<std::string>{"node-a"});
+  // So the RWX block volume's migration rules still hold: node-b may join, node-c may not.
+  ASSERT_TRUE(publish(volume, "node-b").ok());
+  EXPECT_EQ(publish(volume, "node-c").error_code(), StatusCode::FAILED_PRECONDITION);
 }
 
 TEST_F(SampleMigrationTest, ExpiredWindowRefusesNewNodesUntilTheSourceDetaches) {
