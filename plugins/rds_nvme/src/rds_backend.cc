@@ -1,0 +1,145 @@
+// Construction, the descriptor, the node-side placeholders and the plugin's exported symbol.
+// Volume calls live in rds_controller.cc, snapshots in rds_snapshots.cc and fencing in
+// rds_publish.cc.
+#include "rds_backend.hpp"
+
+#include <mutex>
+
+#include "polycsi/plugin.hpp"
+#include "ssh_session_pool.hpp"
+
+namespace polycsi::rds_nvme {
+namespace {
+
+std::mutex& factoryMutex() {
+  static std::mutex mu;
+  return mu;
+}
+TransportFactory& factoryOverride() {
+  static TransportFactory factory;
+  return factory;
+}
+
+std::unique_ptr<CommandTransport> makeTransport(const RdsSettings& settings, const Host& host) {
+  {
+    std::lock_guard<std::mutex> lock(factoryMutex());
+    if (factoryOverride()) return factoryOverride()(settings, host);
+  }
+  SshPoolOptions options;
+  options.ssh = settings.sshOptions();
+  options.size = settings.poolSize;
+  options.commandTimeout = settings.commandTimeout;
+  options.keepaliveInterval = settings.keepaliveInterval;
+  return std::make_unique<SshSessionPool>(options, [host](const std::string& m) { host.warn(m); });
+}
+
+Capability cell(AccessMode access, VolumeMode volume, AttachSemantics semantics,
+                std::string reason = {}) {
+  return Capability{access, volume, semantics, std::move(reason)};
+}
+
+[[noreturn]] void nodeSideMissing(const std::string& what) {
+  throw Error(Code::kUnimplemented,
+              "rds_nvme node side is not built yet: " + what +
+                  " needs the NVMe/TCP initiator (libnvme), which this build does not include");
+}
+
+}  // namespace
+
+void setTransportFactoryForTesting(TransportFactory factory) {
+  std::lock_guard<std::mutex> lock(factoryMutex());
+  factoryOverride() = std::move(factory);
+}
+
+Descriptor RdsBackend::describe() {
+  using A = AccessMode;
+  using S = AttachSemantics;
+  Descriptor d;
+  d.name = "rds_nvme";
+  d.version = "0.1.0";
+  d.description =
+      "MikroTik RouterOS RDS: file-backed disks exported over NVMe/TCP, managed over SSH. RWO "
+      "volumes, and RWX block volumes for KubeVirt live migration (bounded dual attach).";
+  d.metricsPrefix = "rds_csi";
+  for (VolumeMode mode : {VolumeMode::kBlock, VolumeMode::kFilesystem}) {
+    d.capabilities.push_back(cell(A::kSingleNodeWriter, mode, S::kExclusive));
+    d.capabilities.push_back(cell(A::kSingleNodeSingleWriter, mode, S::kExclusive));
+    d.capabilities.push_back(cell(A::kSingleNodeMultiWriter, mode, S::kExclusive));
+    d.capabilities.push_back(cell(A::kSingleNodeReaderOnly, mode, S::kExclusive));
+    d.capabilities.push_back(
+        cell(A::kMultiNodeSingleWriter, mode, S::kUnsupported,
+             "an RDS NVMe/TCP export cannot make some hosts read-only: nothing would stop a "
+             "second node from writing"));
+  }
+  d.capabilities.push_back(cell(A::kMultiNodeMultiWriter, VolumeMode::kBlock, S::kMigrationWindow));
+  d.capabilities.push_back(cell(
+      A::kMultiNodeMultiWriter, VolumeMode::kFilesystem, S::kUnsupported,
+      "RWX with a filesystem would mount one ext4/xfs from several nodes at once and corrupt it; "
+      "use RWX with volumeMode Block (KubeVirt live migration) or the nfs plugin for shared "
+      "files"));
+  d.capabilities.push_back(cell(A::kMultiNodeReaderOnly, VolumeMode::kBlock, S::kShared));
+  d.capabilities.push_back(cell(
+      A::kMultiNodeReaderOnly, VolumeMode::kFilesystem, S::kUnsupported,
+      "a filesystem on one NVMe namespace mounted by several nodes is only safe if none ever "
+      "writes (even a read-only ext4 mount replays its journal); use ROX with volumeMode Block "
+      "or the nfs plugin"));
+  d.settings = rdsSettingSpecs();
+  d.parameters = rdsParameterSpecs();
+  return d;
+}
+
+RdsBackend::RdsBackend(const InitContext& ctx)
+    : host_(ctx.host),
+      instanceName_(ctx.instanceName),
+      settings_(RdsSettings::parse(ctx.settings,
+                                   ctx.role == Role::kController || ctx.role == Role::kAll)) {
+  if (ctx.role == Role::kNode) return;
+  if (settings_.insecureIgnoreHostKey)
+    host_.warn("rds_nvme backend '" + instanceName_ +
+               "': insecure_ignore_host_key is set: ANY host key is accepted for " +
+               settings_.address->str() +
+               ", so a man-in-the-middle can take the SSH credentials and the storage. Pin the "
+               "key with host_key_fingerprint.");
+  if (!settings_.fencing)
+    host_.warn("rds_nvme backend '" + instanceName_ +
+               "': fencing is off: any host that reaches the NVMe/TCP port can connect to "
+               "every volume");
+  transport_ = makeTransport(settings_, host_);
+  client_ = std::make_unique<RdsClient>(*transport_, host_);
+  ledger_ = std::make_unique<VolumeLedger>(ctx.stateDir);
+  orphans_ = std::make_unique<OrphanReporter>(
+      *client_, *ledger_, host_, settings_.volumePrefix, settings_.deleteOrphans,
+      [this](const SlotName& slot, const Call& call) { removeDiskAndFile(slot, call); });
+  if (settings_.orphanScanInterval.count() > 0) orphans_->start(settings_.orphanScanInterval);
+  host_.info("rds_nvme backend '" + instanceName_ + "' manages " + settings_.address->str() +
+             ":" + settings_.port.str() + " under " + settings_.basePath->str());
+}
+
+RdsBackend::~RdsBackend() = default;
+
+RdsClient& RdsBackend::client() {
+  if (!client_)
+    throw Error(Code::kFailedPrecondition,
+                "this rds_nvme instance runs as a node plugin; controller calls need the "
+                "controller role");
+  return *client_;
+}
+
+std::string RdsBackend::nodeIdentity(const Call& call) {
+  call.checkpoint("node identity");
+  nodeSideMissing("reporting the node's NVMe host NQN");
+}
+
+Attachment RdsBackend::attach(const AttachRequest& req) {
+  req.call.checkpoint("attach");
+  nodeSideMissing("attaching volume " + req.volumeId);
+}
+
+void RdsBackend::detach(const DetachRequest& req) {
+  req.call.checkpoint("detach");
+  nodeSideMissing("detaching volume " + req.volumeId);
+}
+
+}  // namespace polycsi::rds_nvme
+
+POLYCSI_PLUGIN(polycsi::rds_nvme::RdsBackend)

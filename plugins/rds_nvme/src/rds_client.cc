@@ -1,0 +1,219 @@
+#include "rds_client.hpp"
+
+#include "message_text.hpp"
+#include "routeros_errors.hpp"
+
+namespace polycsi::rds_nvme {
+namespace {
+
+constexpr int kMaxChangeAttempts = 3;
+
+std::optional<DiskEntry> single(std::vector<DiskEntry> entries, const std::string& key,
+                                const std::string& value, const std::string& what) {
+  std::optional<DiskEntry> found;
+  for (auto& e : entries) {
+    if (e.getOr(key) != value) continue;  // the filter is RouterOS's; check it anyway
+    if (found)
+      throw Error(Code::kInternal, "RouterOS lists more than one " + what + " with " + key + "=" +
+                                       value);
+    found = std::move(e);
+  }
+  return found;
+}
+
+}  // namespace
+
+std::string RdsClient::run(const RouterOsCommand& command, const Call& call) {
+  CommandReply reply = transport_.run(command, call);
+  if (auto failure = classifyReply(reply, command.text())) throw Error(failure->code(), failure->message());
+  return reply.output;
+}
+
+std::optional<DiskEntry> RdsClient::findDisk(const SlotName& slot, const Call& call) {
+  auto entries = parseDiskPrintDetail(run(RouterOsCommand::printDiskBySlot(slot), call));
+  return single(std::move(entries), "slot", slot.str(), "disk");
+}
+
+void RdsClient::addDisk(const DiskSpec& spec, const Call& call) {
+  RouterOsCommand command = RouterOsCommand::addDisk();
+  if (spec.copyFrom) command.copyFrom(*spec.copyFrom);
+  command.filePath(spec.filePath);
+  if (spec.size) command.fileSize(*spec.size);
+  if (!spec.size && !spec.copyFrom)
+    throw Error(Code::kInternal, "a new disk needs a size or a source to copy");
+  command.slot(spec.slot);
+  if (spec.exported) {
+    if (!spec.port || !spec.nqn)
+      throw Error(Code::kInternal, "an exported disk needs a port and an NQN");
+    command.nvmeTcpExport(true).nvmeTcpServerPort(*spec.port).nvmeTcpServerNqn(*spec.nqn);
+  }
+  run(command, call);
+}
+
+void RdsClient::setFileSize(const SlotName& slot, const DiskSize& size, const Call& call) {
+  run(RouterOsCommand::setDisk(slot).fileSize(size), call);
+}
+
+void RdsClient::setAllowedHosts(const SlotName& slot, const NqnList& hosts, const Call& call) {
+  run(RouterOsCommand::setDisk(slot).nvmeTcpServerAllowHostName(hosts), call);
+}
+
+void RdsClient::removeDisk(const SlotName& slot, const Call& call) {
+  run(RouterOsCommand::removeDisk(slot), call);
+}
+
+std::optional<DiskEntry> RdsClient::findFile(const FileName& name, const Call& call) {
+  auto entries = parseDiskPrintDetail(run(RouterOsCommand::printFileByName(name), call));
+  return single(std::move(entries), "name", name.str(), "file");
+}
+
+void RdsClient::removeFile(const FileName& name, const Call& call) {
+  run(RouterOsCommand::removeFile(name), call);
+}
+
+std::vector<DiskEntry> RdsClient::listDisks(const SlotPrefix& prefix, const Call& call) {
+  std::vector<DiskEntry> out;
+  for (auto& e : parseDiskPrintDetail(run(RouterOsCommand::printDisksWithSlotPrefix(prefix), call)))
+    if (e.getOr("slot").rfind(prefix.str(), 0) == 0) out.push_back(std::move(e));
+  return out;
+}
+
+std::vector<DiskEntry> RdsClient::findFilesForSlot(const SlotName& slot, const Call& call) {
+  std::vector<DiskEntry> out;
+  auto endsWith = [](const std::string& s, const std::string& tail) {
+    return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  for (auto& e : parseDiskPrintDetail(run(RouterOsCommand::printFilesNamedLike(slot), call))) {
+    std::string name = e.getOr("name");
+    std::string leaf = name.substr(name.rfind('/') == std::string::npos ? 0 : name.rfind('/') + 1);
+    bool volumeFile = leaf == slot.str() + ".img";
+    bool snapshotFile = leaf.rfind(slot.str() + ".from-", 0) == 0 && endsWith(leaf, ".img");
+    if (volumeFile || snapshotFile) out.push_back(std::move(e));
+  }
+  return out;
+}
+
+PoolSpace RdsClient::poolCapacity(const MountPoint& mountPoint, const Call& call) {
+  auto entries = parseDiskPrintDetail(run(RouterOsCommand::printDiskByMountPoint(mountPoint), call));
+  auto disk = single(std::move(entries), "mount-point", mountPoint.str(), "disk");
+  if (!disk)
+    throw Error(Code::kFailedPrecondition,
+                "no RDS disk is mounted at '" + mountPoint.str() +
+                    "': check the 'pool' setting (or base_path's first component)");
+  auto size = disk->bytes("size");
+  auto free = disk->bytes("free");
+  if (!size || !free)
+    throw Error(Code::kInternal, "RouterOS printed no size/free for the disk mounted at '" +
+                                     mountPoint.str() + "'");
+  return PoolSpace{*size, *free};
+}
+
+template <typename Check, typename Act>
+DiskEntry RdsClient::converge(const std::string& what, const Call& call, Check check, Act act) {
+  for (int attempt = 1; attempt <= kMaxChangeAttempts; ++attempt) {
+    call.checkpoint(what);
+    std::optional<DiskEntry> state = check();
+    if (state) return *state;
+    try {
+      act();
+    } catch (const TransportError& e) {
+      if (!e.mayHaveRun()) throw;
+      host_.warn("reply to " + what + " was lost (" + e.what() +
+                 "); checking the RDS state before trying again");
+    } catch (const Error& e) {
+      // Someone (or our own earlier, unanswered attempt) got there first: check again.
+      if (e.code() != Code::kAlreadyExists) throw;
+    }
+  }
+  if (auto state = check()) return *state;
+  throw Error(Code::kUnavailable, what + " did not take effect after " +
+                                      std::to_string(kMaxChangeAttempts) + " attempts");
+}
+
+DiskEntry RdsClient::ensureDisk(const DiskSpec& spec, const Call& call) {
+  return converge(
+      "adding disk " + spec.slot.str(), call, [&] { return findDisk(spec.slot, call); },
+      [&] { addDisk(spec, call); });
+}
+
+DiskEntry RdsClient::ensureFileSizeAtLeast(const SlotName& slot, const DiskSize& size,
+                                           const Call& call) {
+  return converge(
+      "growing disk " + slot.str() + " to " + size.str(), call,
+      [&]() -> std::optional<DiskEntry> {
+        auto disk = findDisk(slot, call);
+        if (!disk) throw Error(Code::kNotFound, "volume " + slot.str() + " does not exist");
+        if (diskBytes(*disk) >= size.bytes()) return disk;
+        return std::nullopt;
+      },
+      [&] { setFileSize(slot, size, call); });
+}
+
+DiskEntry RdsClient::ensureAllowedHosts(const SlotName& slot, const NqnList& hosts,
+                                        const Call& call) {
+  return converge(
+      "setting the NVMe/TCP allowed hosts of " + slot.str(), call,
+      [&]() -> std::optional<DiskEntry> {
+        auto disk = findDisk(slot, call);
+        if (!disk) throw Error(Code::kNotFound, "volume " + slot.str() + " does not exist");
+        if (allowedHosts(*disk) == hosts) return disk;
+        return std::nullopt;
+      },
+      [&] { setAllowedHosts(slot, hosts, call); });
+}
+
+std::optional<std::string> RdsClient::ensureDiskRemoved(const SlotName& slot, const Call& call) {
+  std::optional<std::string> filePath;
+  converge(
+      "removing disk " + slot.str(), call,
+      [&]() -> std::optional<DiskEntry> {
+        auto disk = findDisk(slot, call);
+        if (!disk) return DiskEntry{};
+        filePath = disk->get("file-path");
+        return std::nullopt;
+      },
+      [&] {
+        try {
+          removeDisk(slot, call);
+        } catch (const Error& e) {
+          if (e.code() != Code::kNotFound) throw;  // gone meanwhile: the check confirms
+        }
+      });
+  return filePath;
+}
+
+void RdsClient::ensureFileRemoved(const FileName& name, const Call& call) {
+  converge(
+      "removing file " + name.str(), call,
+      [&]() -> std::optional<DiskEntry> {
+        if (findFile(name, call)) return std::nullopt;
+        return DiskEntry{};
+      },
+      [&] {
+        try {
+          removeFile(name, call);
+        } catch (const Error& e) {
+          if (e.code() != Code::kNotFound) throw;
+        }
+      });
+}
+
+int64_t RdsClient::diskBytes(const DiskEntry& disk) {
+  if (auto size = disk.bytes("size")) return *size;
+  if (auto size = disk.bytes("file-size")) return *size;
+  throw Error(Code::kInternal, "RouterOS printed no size for disk " + disk.getOr("slot"));
+}
+
+NqnList RdsClient::allowedHosts(const DiskEntry& disk) {
+  try {
+    return NqnList::parse(disk.getOr("nvme-tcp-server-allow-host-name"),
+                          "allowed host NQN printed by RouterOS");
+  } catch (const Error& e) {
+    throw Error(Code::kFailedPrecondition,
+                "disk " + disk.getOr("slot") +
+                    " has an nvme-tcp-server-allow-host-name the plugin did not set (" + e.what() +
+                    "); fix it on the RDS or turn fencing off");
+  }
+}
+
+}  // namespace polycsi::rds_nvme

@@ -1,0 +1,90 @@
+// RdsClient: typed RouterOS operations on /disk and /file over a CommandTransport.
+//
+// The one-shot operations (findDisk, addDisk, setFileSize, ...) run exactly one command and
+// turn RouterOS error replies into Error with the matching code (routeros_errors.hpp).
+// The ensure* operations are what the backend uses to change state: each one checks first
+// (print), acts only if the state is not yet as wanted, and checks again; when the reply to a
+// state-changing command is lost (TransportError) it does not blindly resend it but goes back
+// to checking. So a retry after a lost reply never adds a disk twice. Attempts are bounded.
+//
+// THREADING: as thread-safe as the transport (the client itself holds no mutable state).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "command_transport.hpp"
+#include "polycsi/plugin.hpp"
+#include "print_detail_parser.hpp"
+#include "routeros_values.hpp"
+
+namespace polycsi::rds_nvme {
+
+// What a new disk should be.
+struct DiskSpec {
+  SlotName slot;
+  DiskPath filePath;
+  std::optional<DiskSize> size;        // required unless copyFrom is set
+  std::optional<SlotName> copyFrom;    // snapshot, restore and clone: copy this disk
+  bool exported = true;                // NVMe/TCP export with `port` and `nqn`
+  std::optional<PortNumber> port;
+  std::optional<Nqn> nqn;
+};
+
+// Free space of a mount point.
+struct PoolSpace {
+  int64_t sizeBytes = 0;
+  int64_t freeBytes = 0;
+};
+
+class RdsClient {
+ public:
+  // `transport` must outlive the client.
+  RdsClient(CommandTransport& transport, Host host) : transport_(transport), host_(host) {}
+
+  // ---- one command each ----
+  std::optional<DiskEntry> findDisk(const SlotName& slot, const Call& call);
+  void addDisk(const DiskSpec& spec, const Call& call);
+  void setFileSize(const SlotName& slot, const DiskSize& size, const Call& call);
+  void setAllowedHosts(const SlotName& slot, const NqnList& hosts, const Call& call);
+  void removeDisk(const SlotName& slot, const Call& call);
+  std::optional<DiskEntry> findFile(const FileName& name, const Call& call);
+  void removeFile(const FileName& name, const Call& call);
+  // Disks whose slot starts with `prefix`, in RouterOS order.
+  std::vector<DiskEntry> listDisks(const SlotPrefix& prefix, const Call& call);
+  // Files named "<dir>/<slot>.img" (a volume's) or "<dir>/<slot>.from-*.img" (a snapshot's).
+  std::vector<DiskEntry> findFilesForSlot(const SlotName& slot, const Call& call);
+  // size/free of the disk mounted at `mountPoint`; FAILED_PRECONDITION when there is none.
+  PoolSpace poolCapacity(const MountPoint& mountPoint, const Call& call);
+
+  // ---- check first, then act ----
+  // The disk with spec.slot, adding it when absent. Does not compare an existing disk with
+  // the spec: callers decide what is compatible.
+  DiskEntry ensureDisk(const DiskSpec& spec, const Call& call);
+  // Grows the disk's file to at least `size` (never shrinks). NOT_FOUND when the disk is gone.
+  DiskEntry ensureFileSizeAtLeast(const SlotName& slot, const DiskSize& size, const Call& call);
+  // Makes the export's allow-list exactly `hosts` (RouterOS value: comma-separated NQNs).
+  DiskEntry ensureAllowedHosts(const SlotName& slot, const NqnList& hosts, const Call& call);
+  // Removes the disk; absent already is success. Returns the file-path it had, if any.
+  std::optional<std::string> ensureDiskRemoved(const SlotName& slot, const Call& call);
+  // Removes the file; absent already is success.
+  void ensureFileRemoved(const FileName& name, const Call& call);
+
+  // The bytes of a disk: its exact `size`, else its `file-size`; INTERNAL when neither.
+  static int64_t diskBytes(const DiskEntry& disk);
+  // The export's allow-list as printed (empty when the property is absent).
+  static NqnList allowedHosts(const DiskEntry& disk);
+
+ private:
+  // Runs a command; throws Error with the RouterOS-derived code when the reply is an error.
+  std::string run(const RouterOsCommand& command, const Call& call);
+  // Runs `act` until `done` holds, checking before every attempt (see the file comment).
+  template <typename Check, typename Act>
+  DiskEntry converge(const std::string& what, const Call& call, Check check, Act act);
+
+  CommandTransport& transport_;
+  Host host_;
+};
+
+}  // namespace polycsi::rds_nvme

@@ -1,0 +1,243 @@
+// Volume calls of the rds_nvme backend: create (empty, restore, clone), delete, get, list,
+// expand and capacity.
+#include <algorithm>
+
+#include "message_text.hpp"
+#include "rds_backend.hpp"
+#include "volume_naming.hpp"
+
+namespace polycsi::rds_nvme {
+namespace {
+
+constexpr int64_t kDefaultVolumeBytes = DiskSize::kGiB;
+
+// A file-path as RouterOS prints it; relative paths (as /disk add accepts) gain the slash.
+DiskPath printedPath(const std::string& text, const std::string& slot) {
+  std::string path = text.empty() || text[0] == '/' ? text : "/" + text;
+  try {
+    return DiskPath::parse(path, "file-path");
+  } catch (const Error& e) {
+    throw Error(Code::kInternal, "RouterOS printed an unexpected file-path for disk " + slot +
+                                     ": " + e.what());
+  }
+}
+
+}  // namespace
+
+SlotName RdsBackend::volumeSlot(const std::string& id, const char* what) const {
+  return SlotName::parse(id, what);
+}
+
+Volume RdsBackend::toVolume(const DiskEntry& disk, const VolumePlacement& placement) const {
+  Volume v;
+  v.id = disk.getOr("slot");
+  v.capacityBytes = RdsClient::diskBytes(disk);
+  v.context["nvmeAddress"] = placement.nvmeAddress.str();
+  v.context["nvmePort"] = disk.getOr("nvme-tcp-server-port", placement.nvmePort.str());
+  v.context["nqn"] = disk.getOr("nvme-tcp-server-nqn");
+  return v;
+}
+
+void RdsBackend::checkCompatible(const DiskEntry& disk, const CreateVolumeRequest& req,
+                                 const DiskPath& path, const PortNumber& port,
+                                 const Nqn& nqn) const {
+  const std::string slot = disk.getOr("slot");
+  auto refuse = [&](const std::string& why) {
+    throw Error(Code::kAlreadyExists,
+                "volume " + req.name + " already exists as RDS disk " + slot + " but " + why);
+  };
+  int64_t bytes = RdsClient::diskBytes(disk);
+  if (req.limitBytes > 0 && bytes > req.limitBytes)
+    refuse("its " + std::to_string(bytes) + " bytes exceed limit_bytes " +
+           std::to_string(req.limitBytes));
+  std::string printed = disk.getOr("file-path");
+  if (printedPath(printed, slot) != path)
+    refuse("its file is " + printed + ", not " + path.str() + " (another base path?)");
+  if (disk.getOr("nvme-tcp-server-nqn") != nqn.str())
+    refuse("it is exported as " + printableForMessage(disk.getOr("nvme-tcp-server-nqn")) +
+           ", not " + nqn.str());
+  if (disk.getOr("nvme-tcp-server-port") != port.str())
+    refuse("it is exported on port " + disk.getOr("nvme-tcp-server-port") + ", not " +
+           port.str());
+}
+
+DiskEntry RdsBackend::closeExport(const DiskEntry& disk, const Call& call) {
+  if (!settings_.fencing || !RdsClient::allowedHosts(disk).empty()) return disk;
+  NqnList closed;
+  closed.add(Nqn::parse(kFencedPlaceholderNqn, "fencing placeholder"));
+  return client().ensureAllowedHosts(SlotName::parse(disk.getOr("slot"), "slot"), closed, call);
+}
+
+Volume RdsBackend::createVolume(const CreateVolumeRequest& req) {
+  if (!req.sourceId.empty())
+    throw Error(Code::kInvalidArgument,
+                "createVolume makes empty volumes; a source id belongs in "
+                "createVolumeFromSnapshot or cloneVolume");
+  return createFrom(req, Source{});
+}
+
+Volume RdsBackend::createVolumeFromSnapshot(const CreateVolumeRequest& req) {
+  SlotName source = SlotName::parse(req.sourceId, "source snapshot id");
+  if (!isSnapshotSlot(source))
+    throw Error(Code::kNotFound, "snapshot " + source.str() + " does not exist");
+  return createFrom(req, Source{Source::Kind::kSnapshot, source});
+}
+
+Volume RdsBackend::cloneVolume(const CreateVolumeRequest& req) {
+  SlotName source = SlotName::parse(req.sourceId, "source volume id");
+  if (!isVolumeSlot(source, settings_.volumePrefix))
+    throw Error(Code::kNotFound, "volume " + source.str() + " does not exist");
+  return createFrom(req, Source{Source::Kind::kVolume, source});
+}
+
+Volume RdsBackend::createFrom(const CreateVolumeRequest& req, const Source& source) {
+  // Everything is validated before the first command.
+  const VolumePlacement placement = resolvePlacement(req.parameters, settings_);
+  const SlotName slot = volumeSlotForName(req.name, settings_.volumePrefix);
+  if (req.requiredBytes < 0 || req.limitBytes < 0)
+    throw Error(Code::kOutOfRange, "capacity must not be negative");
+  int64_t wanted = req.requiredBytes > 0 ? req.requiredBytes
+                                         : (source.slot ? 0 : kDefaultVolumeBytes);
+  if (req.requiredBytes == 0 && req.limitBytes > 0 && !source.slot)
+    wanted = std::min(wanted, req.limitBytes);
+  std::optional<DiskSize> size;
+  if (wanted > 0) size = DiskSize::roundUp(wanted);
+  if (size && req.limitBytes > 0 && size->bytes() > req.limitBytes)
+    throw Error(Code::kOutOfRange,
+                "RDS disks are whole MiB: " + std::to_string(wanted) + " bytes round up to " +
+                    std::to_string(size->bytes()) + ", above limit_bytes " +
+                    std::to_string(req.limitBytes));
+  const Nqn nqn = Nqn::forSlot(settings_.nqnPrefix, slot);
+  const DiskPath path = volumeFilePath(placement.basePath, slot);
+  req.call.checkpoint("create volume " + req.name);
+
+  RdsClient& rds = client();
+  std::optional<DiskEntry> disk = rds.findDisk(slot, req.call);
+  const bool existed = disk.has_value();
+  if (existed) {
+    checkCompatible(*disk, req, path, placement.nvmePort, nqn);
+  } else {
+    if (source.slot) {
+      auto origin = rds.findDisk(*source.slot, req.call);
+      if (!origin)
+        throw Error(Code::kNotFound, std::string(source.kind == Source::Kind::kSnapshot
+                                                     ? "snapshot "
+                                                     : "volume ") +
+                                         source.slot->str() + " does not exist");
+      int64_t originBytes = RdsClient::diskBytes(*origin);
+      if (req.limitBytes > 0 && originBytes > req.limitBytes)
+        throw Error(Code::kOutOfRange, "source " + source.slot->str() + " has " +
+                                           std::to_string(originBytes) +
+                                           " bytes, above limit_bytes " +
+                                           std::to_string(req.limitBytes));
+    }
+    DiskSpec spec{slot, path, source.slot ? std::nullopt : size, source.slot, true,
+                  placement.nvmePort, nqn};
+    disk = rds.ensureDisk(spec, req.call);
+    host_.info("created RDS disk " + slot.str() + " (" + path.str() + ") for volume " + req.name +
+               (source.slot ? " from " + source.slot->str() : std::string()));
+  }
+  // A copy starts at its source's size; grow it when more was asked (also on a retry).
+  if (RdsClient::diskBytes(*disk) < req.requiredBytes) {
+    if (source.slot) {
+      disk = rds.ensureFileSizeAtLeast(slot, *size, req.call);
+    } else if (existed) {
+      throw Error(Code::kAlreadyExists,
+                  "volume " + req.name + " already exists as RDS disk " + slot.str() + " with " +
+                      std::to_string(RdsClient::diskBytes(*disk)) + " bytes, less than the " +
+                      std::to_string(req.requiredBytes) + " required");
+    }
+  }
+  disk = closeExport(*disk, req.call);
+  ledger_->add(slot.str());
+  Volume volume = toVolume(*disk, placement);
+  if (volume.capacityBytes < req.requiredBytes)
+    throw Error(Code::kInternal, "RDS disk " + slot.str() + " has " +
+                                     std::to_string(volume.capacityBytes) +
+                                     " bytes, less than the " + std::to_string(req.requiredBytes) +
+                                     " asked for: RouterOS did not honour file-size");
+  return volume;
+}
+
+void RdsBackend::removeDiskAndFile(const SlotName& slot, const Call& call) {
+  RdsClient& rds = client();
+  std::optional<std::string> filePath = rds.ensureDiskRemoved(slot, call);
+  if (filePath && !filePath->empty()) {
+    rds.ensureFileRemoved(FileName::of(printedPath(*filePath, slot.str())), call);
+  } else {
+    // The disk was gone already (an earlier attempt removed it): find its file by name.
+    for (const auto& file : rds.findFilesForSlot(slot, call)) {
+      std::string name = file.getOr("name");
+      rds.ensureFileRemoved(FileName::of(printedPath(name, slot.str())), call);
+    }
+  }
+}
+
+void RdsBackend::deleteVolume(const VolumeIdRequest& req) {
+  SlotName slot = volumeSlot(req.volumeId, "volume id");
+  // A snapshot's slot is never a volume: there is no such volume to delete.
+  if (!isVolumeSlot(slot, settings_.volumePrefix)) return;
+  removeDiskAndFile(slot, req.call);
+  ledger_->remove(slot.str());
+  host_.info("deleted RDS disk " + slot.str());
+}
+
+Volume RdsBackend::getVolume(const VolumeIdRequest& req) {
+  SlotName slot = volumeSlot(req.volumeId, "volume id");
+  if (!isVolumeSlot(slot, settings_.volumePrefix))
+    throw Error(Code::kNotFound, "volume " + slot.str() + " does not exist");
+  auto disk = client().findDisk(slot, req.call);
+  if (!disk) throw Error(Code::kNotFound, "volume " + slot.str() + " does not exist");
+  return toVolume(*disk, defaultPlacement(settings_));
+}
+
+VolumePage RdsBackend::listVolumes(const ListRequest& req) {
+  if (!req.startingToken.empty() && !SlotName::isValid(req.startingToken))
+    throw Error(Code::kAborted, "starting token " + printableForMessage(req.startingToken) +
+                                    " is not one this plugin returned");
+  std::vector<DiskEntry> disks;
+  for (auto& d : client().listDisks(settings_.volumePrefix, req.call))
+    if (SlotName::isValid(d.getOr("slot")) &&
+        isVolumeSlot(SlotName::parse(d.getOr("slot"), "slot"), settings_.volumePrefix))
+      disks.push_back(std::move(d));
+  std::sort(disks.begin(), disks.end(), [](const DiskEntry& a, const DiskEntry& b) {
+    return a.getOr("slot") < b.getOr("slot");
+  });
+  VolumePage page;
+  const VolumePlacement placement = defaultPlacement(settings_);
+  for (const auto& d : disks) {
+    if (!req.startingToken.empty() && d.getOr("slot") <= req.startingToken) continue;
+    if (req.maxEntries > 0 && static_cast<int32_t>(page.volumes.size()) == req.maxEntries) {
+      page.nextToken = page.volumes.back().id;
+      break;
+    }
+    page.volumes.push_back(toVolume(d, placement));
+  }
+  return page;
+}
+
+ExpandResult RdsBackend::expandVolume(const ExpandRequest& req) {
+  SlotName slot = volumeSlot(req.volumeId, "volume id");
+  if (!isVolumeSlot(slot, settings_.volumePrefix))
+    throw Error(Code::kNotFound, "volume " + slot.str() + " does not exist");
+  DiskSize size = DiskSize::roundUp(req.requiredBytes);
+  if (req.limitBytes > 0 && size.bytes() > req.limitBytes)
+    throw Error(Code::kOutOfRange, std::to_string(req.requiredBytes) + " bytes round up to " +
+                                       std::to_string(size.bytes()) +
+                                       " (whole MiB), above limit_bytes " +
+                                       std::to_string(req.limitBytes));
+  DiskEntry disk = client().ensureFileSizeAtLeast(slot, size, req.call);
+  return ExpandResult{RdsClient::diskBytes(disk), true};
+}
+
+Capacity RdsBackend::getCapacity(const CapacityRequest& req) {
+  VolumePlacement placement = resolvePlacement(req.parameters, settings_);
+  PoolSpace space = client().poolCapacity(placement.pool, req.call);
+  Capacity c;
+  // Only whole MiB can be allocated.
+  c.availableBytes = space.freeBytes / DiskSize::kMiB * DiskSize::kMiB;
+  c.minimumVolumeBytes = DiskSize::kMiB;
+  return c;
+}
+
+}  // namespace polycsi::rds_nvme

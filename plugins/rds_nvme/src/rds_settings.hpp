@@ -1,0 +1,57 @@
+// The rds_nvme backend's configuration: the `settings` of its entry in the driver config
+// (secrets such as the private key and password come from there too, typically from a
+// Kubernetes Secret the config references). See README.md for every key.
+//
+// THREADING: plain value, parsed once at init.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "polycsi/types.hpp"
+#include "routeros_values.hpp"
+#include "ssh_session.hpp"
+
+namespace polycsi::rds_nvme {
+
+struct RdsSettings {
+  // SSH connection (required for the controller role; a node-only instance needs none).
+  std::optional<HostAddress> address;
+  PortNumber port = PortNumber::of(22, "port");
+  std::string user;
+  std::string privateKey;
+  std::string privateKeyFile;
+  std::string password;
+  std::string hostKeyFingerprint;
+  std::string hostPublicKey;
+  bool insecureIgnoreHostKey = false;
+  // Storage layout.
+  std::optional<DiskPath> basePath;
+  std::optional<MountPoint> pool;  // explicit `pool`; otherwise derived from the base path
+  // NVMe/TCP export.
+  std::optional<HostAddress> nvmeAddress;  // default: address
+  PortNumber nvmePort = PortNumber::of(4420, "nvme_port");
+  Nqn nqnPrefix = Nqn::parsePrefix("nqn.2000-02.com.mikrotik", "nqn_prefix");
+  SlotPrefix volumePrefix = SlotPrefix::parse("pvc-", "volume_prefix");
+  // Behaviour.
+  std::chrono::seconds commandTimeout{30};
+  int poolSize = 2;
+  std::chrono::seconds keepaliveInterval{30};
+  bool fencing = true;
+  bool deleteOrphans = false;
+  std::chrono::seconds orphanScanInterval{600};
+
+  // Parses and checks `settings`; throws INVALID_ARGUMENT naming the offending key. With
+  // `controller` true the SSH and storage settings are required.
+  static RdsSettings parse(const StringMap& settings, bool controller);
+
+  // The SSH options for the connection pool (controller only).
+  SshOptions sshOptions() const;
+};
+
+// The setting specs the descriptor declares (kept next to the parser so they cannot drift).
+std::vector<SettingSpec> rdsSettingSpecs();
+
+}  // namespace polycsi::rds_nvme

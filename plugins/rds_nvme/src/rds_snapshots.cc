@@ -1,0 +1,114 @@
+// Snapshots of the rds_nvme backend: unexported copies of a volume's disk (copy-from), in the
+// source volume's directory. The snapshot's file name records its source and creation time
+// (volume_naming.hpp), so listing needs no state of our own.
+#include <algorithm>
+#include <chrono>
+
+#include "message_text.hpp"
+#include "rds_backend.hpp"
+#include "volume_naming.hpp"
+
+namespace polycsi::rds_nvme {
+namespace {
+
+// VolumeSnapshotClass parameters the plugin tolerates: the external-snapshotter's own.
+void checkSnapshotParameters(const StringMap& parameters) {
+  for (const auto& [key, value] : parameters)
+    if (key.rfind("csi.storage.k8s.io/", 0) != 0)
+      throw Error(Code::kInvalidArgument, "snapshot parameter " + printableForMessage(key) +
+                                              " is not understood by the rds_nvme plugin (it "
+                                              "takes none)");
+}
+
+}  // namespace
+
+Snapshot RdsBackend::toSnapshot(const DiskEntry& disk) const {
+  SlotName slot = SlotName::parse(disk.getOr("slot"), "snapshot slot");
+  auto info = parseSnapshotFilePath(disk.getOr("file-path"), slot);
+  if (!info)
+    throw Error(Code::kInternal, "RDS disk " + slot.str() + " looks like a snapshot but its file " +
+                                     printableForMessage(disk.getOr("file-path")) +
+                                     " does not record a source");
+  Snapshot s;
+  s.id = slot.str();
+  s.sourceVolumeId = info->source.str();
+  s.sizeBytes = RdsClient::diskBytes(disk);
+  s.creationTimeUnixNs = info->createdUnixSeconds * 1000000000;
+  s.readyToUse = true;
+  return s;
+}
+
+Snapshot RdsBackend::createSnapshot(const CreateSnapshotRequest& req) {
+  const SlotName slot = snapshotSlotForName(req.name);
+  const SlotName source = SlotName::parse(req.sourceVolumeId, "source volume id");
+  checkSnapshotParameters(req.parameters);
+  if (!isVolumeSlot(source, settings_.volumePrefix))
+    throw Error(Code::kNotFound, "volume " + source.str() + " does not exist");
+  req.call.checkpoint("create snapshot " + req.name);
+
+  RdsClient& rds = client();
+  if (auto existing = rds.findDisk(slot, req.call)) {
+    Snapshot s = toSnapshot(*existing);
+    if (s.sourceVolumeId != source.str())
+      throw Error(Code::kAlreadyExists, "snapshot " + req.name + " already exists for volume " +
+                                            s.sourceVolumeId + ", not " + source.str());
+    return s;
+  }
+  auto origin = rds.findDisk(source, req.call);
+  if (!origin) throw Error(Code::kNotFound, "volume " + source.str() + " does not exist");
+  std::string originPath = origin->getOr("file-path");
+  if (!originPath.empty() && originPath[0] != '/') originPath = "/" + originPath;
+  DiskPath directory = DiskPath::parse(originPath, "file-path of " + source.str()).parent();
+  int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  DiskSpec spec{slot, snapshotFilePath(directory, slot, source, now), std::nullopt, source,
+                false, std::nullopt, std::nullopt};
+  DiskEntry disk = rds.ensureDisk(spec, req.call);
+  ledger_->add(slot.str());
+  host_.info("created RDS snapshot disk " + slot.str() + " of " + source.str() + " for " +
+             req.name);
+  return toSnapshot(disk);
+}
+
+void RdsBackend::deleteSnapshot(const SnapshotIdRequest& req) {
+  SlotName slot = SlotName::parse(req.snapshotId, "snapshot id");
+  if (!isSnapshotSlot(slot)) return;  // never a snapshot of ours: nothing to delete
+  removeDiskAndFile(slot, req.call);
+  ledger_->remove(slot.str());
+  host_.info("deleted RDS snapshot disk " + slot.str());
+}
+
+SnapshotPage RdsBackend::listSnapshots(const ListRequest& req) {
+  if (!req.startingToken.empty() && !SlotName::isValid(req.startingToken))
+    throw Error(Code::kAborted, "starting token " + printableForMessage(req.startingToken) +
+                                    " is not one this plugin returned");
+  if (!req.snapshotId.empty() && !SlotName::isValid(req.snapshotId)) return {};
+  if (!req.sourceVolumeId.empty() && !SlotName::isValid(req.sourceVolumeId)) return {};
+  std::vector<Snapshot> all;
+  for (const auto& disk :
+       client().listDisks(SlotPrefix::parse("snap-", "snapshot prefix"), req.call)) {
+    std::string slot = disk.getOr("slot");
+    if (!SlotName::isValid(slot) ||
+        !parseSnapshotFilePath(disk.getOr("file-path"), SlotName::parse(slot, "slot")))
+      continue;  // not one of ours
+    Snapshot s = toSnapshot(disk);
+    if (!req.snapshotId.empty() && s.id != req.snapshotId) continue;
+    if (!req.sourceVolumeId.empty() && s.sourceVolumeId != req.sourceVolumeId) continue;
+    all.push_back(std::move(s));
+  }
+  std::sort(all.begin(), all.end(),
+            [](const Snapshot& a, const Snapshot& b) { return a.id < b.id; });
+  SnapshotPage page;
+  for (auto& s : all) {
+    if (!req.startingToken.empty() && s.id <= req.startingToken) continue;
+    if (req.maxEntries > 0 && static_cast<int32_t>(page.snapshots.size()) == req.maxEntries) {
+      page.nextToken = page.snapshots.back().id;
+      break;
+    }
+    page.snapshots.push_back(std::move(s));
+  }
+  return page;
+}
+
+}  // namespace polycsi::rds_nvme

@@ -1,0 +1,272 @@
+#include "ssh_session.hpp"
+
+#include <libssh/libssh.h>
+#include <libssh/server.h>  // ssh_send_keepalive (usable by clients too)
+
+#include <algorithm>
+#include <sstream>
+#include <vector>
+
+#include "message_text.hpp"
+
+namespace polycsi::rds_nvme {
+namespace {
+
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kMaxOutputBytes = size_t{16} << 20;
+
+struct KeyDeleter {
+  void operator()(ssh_key key) const { ssh_key_free(key); }
+};
+using KeyPtr = std::unique_ptr<std::remove_pointer_t<ssh_key>, KeyDeleter>;
+
+KeyPtr loadPrivateKey(const std::string& text, const std::string& file) {
+  ssh_key key = nullptr;
+  int rc = !text.empty()
+               ? ssh_pki_import_privkey_base64(text.c_str(), nullptr, nullptr, nullptr, &key)
+               : ssh_pki_import_privkey_file(file.c_str(), nullptr, nullptr, nullptr, &key);
+  if (rc != SSH_OK || key == nullptr)
+    throw Error(Code::kInvalidArgument,
+                !text.empty() ? "setting 'private_key' is not a private key libssh can read "
+                                "(PEM or OpenSSH format, without passphrase)"
+                              : "setting 'private_key_file': cannot read a private key from " +
+                                    printableForMessage(file) +
+                                    " (missing, unreadable, encrypted or not a key)");
+  return KeyPtr(key);
+}
+
+// "<type> <base64> [comment]" -> key; throws INVALID_ARGUMENT.
+KeyPtr parsePublicKey(const std::string& text) {
+  std::istringstream in(text);
+  std::string type, base64;
+  in >> type >> base64;
+  enum ssh_keytypes_e keyType = ssh_key_type_from_name(type.c_str());
+  ssh_key key = nullptr;
+  if (type.empty() || base64.empty() || keyType == SSH_KEYTYPE_UNKNOWN ||
+      ssh_pki_import_pubkey_base64(base64.c_str(), keyType, &key) != SSH_OK || key == nullptr)
+    throw Error(Code::kInvalidArgument,
+                "setting 'host_public_key' must be an OpenSSH public key line such as "
+                "'ssh-ed25519 AAAA... comment', got " +
+                    printableForMessage(text));
+  return KeyPtr(key);
+}
+
+std::string fingerprintOf(ssh_key key) {
+  unsigned char* hash = nullptr;
+  size_t length = 0;
+  if (ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &length) != SSH_OK)
+    throw Error(Code::kInternal, "cannot hash the server's host key");
+  char* text = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, length);
+  ssh_clean_pubkey_hash(&hash);
+  if (text == nullptr) throw Error(Code::kInternal, "cannot format the host key fingerprint");
+  std::string out(text);
+  ssh_string_free_char(text);
+  return out;
+}
+
+}  // namespace
+
+struct SshSession::Impl {
+  ssh_session session = nullptr;
+  ~Impl() {
+    if (session != nullptr) {
+      if (ssh_is_connected(session)) ssh_disconnect(session);
+      ssh_free(session);
+    }
+  }
+};
+
+SshSession::~SshSession() = default;
+
+void validateHostKeyPin(const std::string& fingerprint, const std::string& publicKey) {
+  if (!fingerprint.empty()) {
+    bool ok = fingerprint.rfind("SHA256:", 0) == 0 && fingerprint.size() == 7 + 43 &&
+              std::all_of(fingerprint.begin() + 7, fingerprint.end(), [](char c) {
+                return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/';
+              });
+    if (!ok)
+      throw Error(Code::kInvalidArgument,
+                  "setting 'host_key_fingerprint' must be 'SHA256:' followed by 43 base64 "
+                  "characters, as `ssh-keygen -lf <host key>` prints it; got " +
+                      printableForMessage(fingerprint));
+  }
+  if (!publicKey.empty()) parsePublicKey(publicKey);
+}
+
+void validatePrivateKey(const std::string& keyText, const std::string& keyFile) {
+  loadPrivateKey(keyText, keyFile);
+}
+
+void SshSession::setTimeout(milliseconds timeout) {
+  long usec = static_cast<long>(std::max<int64_t>(timeout.count(), 1)) * 1000;
+  long sec = usec / 1000000;
+  usec %= 1000000;
+  ssh_options_set(impl_->session, SSH_OPTIONS_TIMEOUT, &sec);
+  ssh_options_set(impl_->session, SSH_OPTIONS_TIMEOUT_USEC, &usec);
+}
+
+std::unique_ptr<SshSession> SshSession::connect(const SshOptions& options, milliseconds timeout) {
+  std::unique_ptr<SshSession> self(new SshSession());
+  self->impl_ = std::make_unique<Impl>();
+  self->where_ = options.user + "@" + options.host + ":" + std::to_string(options.port);
+  ssh_session s = ssh_new();
+  if (s == nullptr) throw Error(Code::kResourceExhausted, "cannot allocate an SSH session");
+  self->impl_->session = s;
+  int port = options.port;
+  int noConfig = 0;
+  ssh_options_set(s, SSH_OPTIONS_PROCESS_CONFIG, &noConfig);
+  ssh_options_set(s, SSH_OPTIONS_HOST, options.host.c_str());
+  ssh_options_set(s, SSH_OPTIONS_PORT, &port);
+  ssh_options_set(s, SSH_OPTIONS_USER, options.user.c_str());
+  ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, "/dev/null");
+  ssh_options_set(s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null");
+  if (!options.hostPublicKey.empty()) {
+    // Ask for the pinned key's algorithm, so a server with several host keys shows that one.
+    std::istringstream in(options.hostPublicKey);
+    std::string type;
+    in >> type;
+    if (type == "ssh-rsa") type = "rsa-sha2-512,rsa-sha2-256,ssh-rsa";
+    ssh_options_set(s, SSH_OPTIONS_HOSTKEYS, type.c_str());
+  }
+  self->setTimeout(std::min(timeout, options.connectTimeout));
+  if (ssh_connect(s) != SSH_OK)
+    throw TransportError(Code::kUnavailable,
+                         "cannot connect to RDS " + self->where_ + ": " + ssh_get_error(s),
+                         false);
+  self->verifyHostKey(options);
+  self->authenticate(options);
+  return self;
+}
+
+void SshSession::verifyHostKey(const SshOptions& options) {
+  ssh_key raw = nullptr;
+  if (ssh_get_server_publickey(impl_->session, &raw) != SSH_OK || raw == nullptr)
+    throw TransportError(Code::kUnavailable,
+                         "RDS " + where_ + " sent no host key: " + ssh_get_error(impl_->session),
+                         false);
+  KeyPtr serverKey(raw);
+  fingerprint_ = fingerprintOf(serverKey.get());
+  if (options.insecureIgnoreHostKey) return;
+  if (!options.hostKeyFingerprint.empty()) {
+    if (fingerprint_ != options.hostKeyFingerprint)
+      throw Error(Code::kFailedPrecondition,
+                  "host key of RDS " + where_ + " does not match the pinned fingerprint: the "
+                  "server presented " + fingerprint_ + ", host_key_fingerprint is " +
+                      options.hostKeyFingerprint +
+                      ". Refusing to connect (possible man-in-the-middle). If the RDS host key "
+                      "was changed on purpose, update host_key_fingerprint.");
+    return;
+  }
+  if (!options.hostPublicKey.empty()) {
+    KeyPtr pinned = parsePublicKey(options.hostPublicKey);
+    if (ssh_key_cmp(serverKey.get(), pinned.get(), SSH_KEY_CMP_PUBLIC) != 0)
+      throw Error(Code::kFailedPrecondition,
+                  "host key of RDS " + where_ + " does not match the pinned host_public_key "
+                  "(pinned " + fingerprintOf(pinned.get()) + ", server presented " +
+                      fingerprint_ +
+                      "). Refusing to connect (possible man-in-the-middle). If the RDS host key "
+                      "was changed on purpose, update host_public_key.");
+    return;
+  }
+  throw Error(Code::kFailedPrecondition,
+              "host key of RDS " + where_ + " (" + fingerprint_ +
+                  ") is unknown: set host_key_fingerprint or host_public_key to pin it");
+}
+
+void SshSession::authenticate(const SshOptions& options) {
+  ssh_session s = impl_->session;
+  std::string attempts;
+  if (!options.privateKey.empty() || !options.privateKeyFile.empty()) {
+    KeyPtr key = loadPrivateKey(options.privateKey, options.privateKeyFile);
+    int rc = ssh_userauth_publickey(s, nullptr, key.get());
+    if (rc == SSH_AUTH_SUCCESS) return;
+    if (rc == SSH_AUTH_ERROR)
+      throw TransportError(Code::kUnavailable,
+                           "SSH authentication with RDS " + where_ + " failed: " +
+                               ssh_get_error(s),
+                           false);
+    attempts = "public key";
+  }
+  if (!options.password.empty()) {
+    int rc = ssh_userauth_password(s, nullptr, options.password.c_str());
+    if (rc == SSH_AUTH_SUCCESS) return;
+    if (rc == SSH_AUTH_ERROR)
+      throw TransportError(Code::kUnavailable,
+                           "SSH authentication with RDS " + where_ + " failed: " +
+                               ssh_get_error(s),
+                           false);
+    attempts += std::string(attempts.empty() ? "" : " and ") + "password";
+  }
+  throw Error(Code::kPermissionDenied, "RDS " + where_ + " refused SSH authentication by " +
+                                           (attempts.empty() ? "no method" : attempts) +
+                                           ": check user, private_key and password");
+}
+
+CommandReply SshSession::exec(const std::string& command, milliseconds timeout) {
+  ssh_session s = impl_->session;
+  const auto deadline = Clock::now() + timeout;
+  setTimeout(timeout);
+  ssh_channel channel = ssh_channel_new(s);
+  if (channel == nullptr)
+    throw TransportError(Code::kUnavailable,
+                         "cannot open an SSH channel to RDS " + where_ + ": " + ssh_get_error(s),
+                         false);
+  struct ChannelCloser {
+    ssh_channel c;
+    ~ChannelCloser() {
+      if (ssh_channel_is_open(c)) ssh_channel_close(c);
+      ssh_channel_free(c);
+    }
+  } closer{channel};
+  if (ssh_channel_open_session(channel) != SSH_OK)
+    throw TransportError(Code::kUnavailable,
+                         "cannot open an SSH session channel to RDS " + where_ + ": " +
+                             ssh_get_error(s),
+                         false);
+  if (ssh_channel_request_exec(channel, command.c_str()) != SSH_OK)
+    // The request may have reached the server before the failure was seen.
+    throw TransportError(Code::kUnavailable,
+                         "RDS " + where_ + " did not accept the command: " + ssh_get_error(s),
+                         true);
+  CommandReply reply;
+  std::vector<char> buffer(65536);
+  while (true) {
+    auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0)
+      throw TransportError(Code::kDeadlineExceeded,
+                           "RDS " + where_ + " did not answer within " +
+                               std::to_string(timeout.count()) + " ms",
+                           true);
+    int slice = static_cast<int>(std::min<int64_t>(left.count(), 200));
+    int n = ssh_channel_read_timeout(channel, buffer.data(), buffer.size(), 0, slice);
+    if (n == SSH_ERROR)
+      throw TransportError(Code::kUnavailable,
+                           "connection to RDS " + where_ + " failed while reading the reply: " +
+                               ssh_get_error(s),
+                           true);
+    if (n > 0) reply.output.append(buffer.data(), static_cast<size_t>(n));
+    int e = ssh_channel_read_nonblocking(channel, buffer.data(), buffer.size(), 1);
+    if (e > 0) reply.errorOutput.append(buffer.data(), static_cast<size_t>(e));
+    if (reply.output.size() + reply.errorOutput.size() > kMaxOutputBytes)
+      throw Error(Code::kInternal, "RDS " + where_ + " sent more than 16 MiB of output");
+    if (n == 0 && e <= 0 && ssh_channel_is_eof(channel)) break;
+  }
+  // Exit status arrives with or just after EOF; this waits within the session timeout.
+  setTimeout(std::max(std::chrono::duration_cast<milliseconds>(deadline - Clock::now()),
+                      milliseconds(1)));
+  int status = ssh_channel_get_exit_status(channel);
+  reply.exitStatus = status < 0 ? 0 : status;
+  return reply;
+}
+
+bool SshSession::keepalive() {
+  return isConnected() && ssh_send_keepalive(impl_->session) == SSH_OK;
+}
+
+bool SshSession::isConnected() const {
+  return impl_ && impl_->session != nullptr && ssh_is_connected(impl_->session) != 0;
+}
+
+}  // namespace polycsi::rds_nvme
