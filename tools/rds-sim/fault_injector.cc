@@ -1,0 +1,46 @@
+#include "fault_injector.hpp"
+
+namespace rds_sim {
+
+FaultInjector::FaultInjector(FaultSettings initial) : settings_(std::move(initial)) {}
+
+FaultDecision FaultInjector::nextCommand() {
+  std::lock_guard lock(mutex_);
+  FaultDecision decision;
+  if (settings_.drop_after != 0) {
+    if (commands_since_armed_ >= settings_.drop_after) {
+      settings_.drop_after = 0;
+      commands_since_armed_ = 0;
+      decision.drop_connection = true;
+      return decision;
+    }
+    ++commands_since_armed_;
+  }
+  decision.delay = std::chrono::milliseconds(settings_.delay_ms);
+  if (settings_.fail_next) {
+    settings_.fail_next = false;
+    decision.fail = true;
+    decision.fail_message = settings_.fail_message;
+  }
+  return decision;
+}
+
+bool FaultInjector::diskFull() const {
+  std::lock_guard lock(mutex_);
+  return settings_.disk_full;
+}
+
+FaultSettings FaultInjector::settings() const {
+  std::lock_guard lock(mutex_);
+  return settings_;
+}
+
+void FaultInjector::set(const FaultSettings& settings) {
+  std::lock_guard lock(mutex_);
+  settings_ = settings;
+  commands_since_armed_ = 0;
+}
+
+void FaultInjector::reset() { set(FaultSettings{}); }
+
+}  // namespace rds_sim

@@ -1,0 +1,49 @@
+// Faults the simulator can inject, switched by flags at start and by the
+// `/polycsi-sim fault ...` command at run time.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+namespace rds_sim {
+
+struct FaultSettings {
+  std::uint32_t delay_ms = 0;    // sleep before every command
+  std::uint32_t drop_after = 0;  // 0 = off; otherwise drop the connection carrying the
+                                 // (N+1)-th command from now, without running it (one shot)
+  bool fail_next = false;        // the next command fails with `fail_message` (one shot)
+  std::string fail_message = "failure: simulated failure";
+  bool disk_full = false;  // creating, growing and copying disks fail: not enough space
+};
+
+// What to do with the command about to run.
+struct FaultDecision {
+  std::chrono::milliseconds delay{0};
+  bool drop_connection = false;
+  bool fail = false;
+  std::string fail_message;
+};
+
+// Thread-safe holder of the fault settings and the command counter behind `drop_after`.
+class FaultInjector {
+ public:
+  explicit FaultInjector(FaultSettings initial = {});
+
+  // Called once per simulated (non-control) command before it runs; consumes one-shot faults.
+  FaultDecision nextCommand();
+
+  bool diskFull() const;
+  FaultSettings settings() const;
+  // Replaces the settings and restarts the drop_after count.
+  void set(const FaultSettings& settings);
+  void reset();
+
+ private:
+  mutable std::mutex mutex_;
+  FaultSettings settings_;
+  std::uint32_t commands_since_armed_ = 0;
+};
+
+}  // namespace rds_sim
