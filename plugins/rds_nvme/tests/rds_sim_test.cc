@@ -1,0 +1,244 @@
+// Integration: the plugin against tools/rds-sim, a libssh server that implements /disk and /file
+// in RouterOS's format, over real SSH on loopback. Skipped (with the reason) when this build
+// has no rds-sim target.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "polycsi/testing/fake_host.hpp"
+#include "rds_backend.hpp"
+#include "ssh_session.hpp"
+
+extern "C" const polycsi_plugin_api* polycsi_plugin_entry(void);
+extern char** environ;
+
+namespace polycsi::rds_nvme {
+namespace {
+
+constexpr char kSimPath[] = POLYCSI_RDS_SIM_PATH;
+constexpr int64_t kGiB = int64_t{1} << 30;
+
+// One rds-sim child process on 127.0.0.1 with password login; stopped by pid.
+class RdsSim {
+ public:
+  explicit RdsSim(const std::filesystem::path& dir) {
+    std::filesystem::create_directories(dir / "pool");
+    std::vector<std::string> argv = {kSimPath,      "--listen",     "127.0.0.1:0",
+                                     "--state-dir", dir.string(),   "--user",
+                                     "admin",       "--password",   "pw",
+                                     "--pool",      "storage-pool=" + (dir / "pool").string() + ":20G",
+                                     "--no-nvmet",  "--log-level",  "warn"};
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return;
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    int rc = ::posix_spawn(&pid_, kSimPath, &actions, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(fds[1]);
+    if (rc != 0) {
+      pid_ = -1;
+      ::close(fds[0]);
+      return;
+    }
+    // "rds-sim listening on 127.0.0.1:<port>", within 20 s.
+    std::string out;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (out.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fds[0], POLLIN, 0};
+      if (::poll(&p, 1, 200) <= 0) continue;
+      char buffer[256];
+      ssize_t n = ::read(fds[0], buffer, sizeof(buffer));
+      if (n <= 0) break;
+      out.append(buffer, static_cast<size_t>(n));
+    }
+    ::close(fds[0]);
+    auto colon = out.rfind(':');
+    if (out.find("listening on") != std::string::npos && colon != std::string::npos)
+      port_ = std::atoi(out.c_str() + colon + 1);
+  }
+  ~RdsSim() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+  }
+  int port() const { return port_; }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+class RdsSimTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (std::string(kSimPath).empty() || !std::filesystem::exists(kSimPath))
+      GTEST_SKIP() << "this build has no tools/rds-sim (target rds-sim)";
+    char pattern[] = "/tmp/polycsi-rds-sim-XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    sim_ = std::make_unique<RdsSim>(dir_ / "sim");
+    ASSERT_GT(sim_->port(), 0) << "rds-sim did not start";
+  }
+  void TearDown() override {
+    backend_.reset();
+    sim_.reset();
+    std::error_code ec;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
+  }
+  SshOptions ssh() const {
+    SshOptions o;
+    o.host = "127.0.0.1";
+    o.port = sim_->port();
+    o.user = "admin";
+    o.password = "pw";
+    return o;
+  }
+  // The simulator's real fingerprint, learnt once without pinning (as an operator would with
+  // ssh-keygen -lf on the RDS's key).
+  std::string fingerprint() const {
+    SshOptions o = ssh();
+    o.insecureIgnoreHostKey = true;
+    return SshSession::connect(o, std::chrono::seconds(10))->serverFingerprint();
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<RdsSim> sim_;
+  polycsi::testing::FakeHost host_;
+  std::unique_ptr<PluginInstance> backend_;
+};
+
+TEST_F(RdsSimTest, HostKeyPinning) {
+  std::string real = fingerprint();
+  ASSERT_EQ(real.rfind("SHA256:", 0), 0u) << real;
+  SshOptions pinned = ssh();
+  pinned.hostKeyFingerprint = real;
+  auto session = SshSession::connect(pinned, std::chrono::seconds(10));
+  CommandReply reply = session->exec("/disk print detail", std::chrono::seconds(10));
+  EXPECT_EQ(reply.exitStatus, 0);
+  EXPECT_NE(reply.output.find("storage-pool"), std::string::npos) << reply.output;
+
+  SshOptions wrong = ssh();
+  wrong.hostKeyFingerprint = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+  try {
+    SshSession::connect(wrong, std::chrono::seconds(10));
+    ADD_FAILURE() << "a changed host key was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Code::kFailedPrecondition);
+    EXPECT_NE(std::string(e.what()).find("does not match the pinned fingerprint"),
+              std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find(real), std::string::npos) << e.what();
+  }
+  SshOptions unpinned = ssh();
+  EXPECT_THROW(SshSession::connect(unpinned, std::chrono::seconds(10)), Error);
+  SshOptions badPassword = ssh();
+  badPassword.hostKeyFingerprint = real;
+  badPassword.password = "nope";
+  try {
+    SshSession::connect(badPassword, std::chrono::seconds(10));
+    ADD_FAILURE() << "a wrong password was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Code::kPermissionDenied) << e.what();
+  }
+}
+
+TEST_F(RdsSimTest, VolumeLifecycleOverSsh) {
+  setTransportFactoryForTesting({});  // the real SSH pool
+  InstanceConfig config;
+  config.instanceName = "rds-sim";
+  config.role = Role::kController;
+  config.stateDir = dir_.string();
+  config.settings = {{"address", "127.0.0.1"},
+                     {"port", std::to_string(sim_->port())},
+                     {"user", "admin"},
+                     {"password", "pw"},
+                     {"host_key_fingerprint", fingerprint()},
+                     {"base_path", "/storage-pool"},
+                     {"orphan_scan_interval_seconds", "0"}};
+  auto started = host_.start(polycsi_plugin_entry(), config);
+  ASSERT_TRUE(started.isOk()) << started.status().toString();
+  backend_ = std::move(started).value();
+
+  CreateVolumeRequest create;
+  create.name = "pvc-0a1b2c3d-1111-2222-3333-444455556666";
+  create.requiredBytes = kGiB + 1;
+  create.volumeMode = VolumeMode::kBlock;
+  auto v = backend_->createVolume(create);
+  ASSERT_TRUE(v.isOk()) << v.status().toString();
+  EXPECT_EQ(v->capacityBytes, kGiB + (int64_t{1} << 20));
+  EXPECT_EQ(v->context.at("nqn"), "nqn.2000-02.com.mikrotik:" + create.name);
+  auto again = backend_->createVolume(create);
+  ASSERT_TRUE(again.isOk()) << again.status().toString();
+  EXPECT_EQ(again->id, v->id);
+  create.requiredBytes = 4 * kGiB;
+  EXPECT_EQ(backend_->createVolume(create).status().code(), Code::kAlreadyExists);
+
+  auto capacity = backend_->getCapacity(CapacityRequest{});
+  ASSERT_TRUE(capacity.isOk()) << capacity.status().toString();
+  EXPECT_GT(capacity->availableBytes, 0);
+
+  ExpandRequest expand;
+  expand.volumeId = v->id;
+  expand.requiredBytes = 2 * kGiB;
+  auto grown = backend_->expandVolume(expand);
+  ASSERT_TRUE(grown.isOk()) << grown.status().toString();
+  EXPECT_EQ(grown->capacityBytes, 2 * kGiB);
+
+  PublishRequest publish;
+  publish.volumeId = v->id;
+  publish.nodeName = "node-a";
+  publish.nodeIdentity = "nqn.2014-08.org.nvmexpress:uuid:aaaaaaaa-0000-0000-0000-000000000001";
+  ASSERT_TRUE(backend_->publish(publish).isOk());
+  ASSERT_TRUE(backend_->unpublish(publish).isOk());
+
+  CreateSnapshotRequest snap;
+  snap.name = "snapshot-1";
+  snap.sourceVolumeId = v->id;
+  auto s = backend_->createSnapshot(snap);
+  ASSERT_TRUE(s.isOk()) << s.status().toString();
+  EXPECT_EQ(s->sizeBytes, 2 * kGiB);
+  CreateVolumeRequest restore;
+  restore.name = "pvc-restored";
+  restore.requiredBytes = 3 * kGiB;
+  restore.sourceId = s->id;
+  auto restored = backend_->createVolumeFromSnapshot(restore);
+  ASSERT_TRUE(restored.isOk()) << restored.status().toString();
+  EXPECT_EQ(restored->capacityBytes, 3 * kGiB);
+
+  ListRequest list;
+  auto volumes = backend_->listVolumes(list);
+  ASSERT_TRUE(volumes.isOk()) << volumes.status().toString();
+  EXPECT_EQ(volumes->volumes.size(), 2u);
+
+  for (const std::string& id : {v->id, restored->id}) {
+    VolumeIdRequest del;
+    del.volumeId = id;
+    ASSERT_TRUE(backend_->deleteVolume(del).isOk()) << id;
+    ASSERT_TRUE(backend_->deleteVolume(del).isOk()) << id;
+  }
+  SnapshotIdRequest delSnap;
+  delSnap.snapshotId = s->id;
+  ASSERT_TRUE(backend_->deleteSnapshot(delSnap).isOk());
+  EXPECT_TRUE(backend_->listVolumes(list)->volumes.empty());
+  // The files went with the disks.
+  for (const auto& entry : std::filesystem::directory_iterator(dir_ / "sim" / "pool"))
+    EXPECT_NE(entry.path().extension(), ".img") << entry.path();
+}
+
+}  // namespace
+}  // namespace polycsi::rds_nvme
