@@ -69,12 +69,12 @@ Status NodeService::stage(Operation& op, const csi::v1::NodeStageVolumeRequest& 
 
   NodeVolumeRecord record{req.volume_id(), b.name(), block, *attached,
                           req.staging_target_path(), ""};
-  if (block && attached->kind != Attachment::Kind::kBlockDevice)
-    return Status(Code::kInvalidArgument, "backend '" + b.name() +
-                                              "' attached a mount source; it cannot serve a "
-                                              "raw block volume");
   Status mounted = Status::ok();
-  if (!block) {
+  if (block && attached->kind != Attachment::Kind::kBlockDevice) {
+    mounted = Status(Code::kInvalidArgument, "backend '" + b.name() +
+                                                 "' attached a mount source; it cannot serve a "
+                                                 "raw block volume");
+  } else if (!block) {
     if (attached->kind == Attachment::Kind::kBlockDevice) {
       record.fsType = req.volume_capability().mount().fs_type().empty()
                           ? kDefaultFsType
