@@ -52,11 +52,11 @@ LoadedPlugin::LoadedPlugin(std::string path, boost::dll::shared_library library,
                            const polycsi_plugin_api* table, Descriptor descriptor)
     : path_(std::move(path)),
       library_(std::move(library)),
-      table_(table),
+      table_(widenPluginTable(table)),
       descriptor_(std::move(descriptor)) {}
 
 std::string LoadedPlugin::abiVersion() const {
-  return std::to_string(table_->abi_major) + "." + std::to_string(table_->abi_minor);
+  return std::to_string(table_.abi_major) + "." + std::to_string(table_.abi_minor);
 }
 
 std::string pluginPath(const std::string& pluginDir, const std::string& name) {
@@ -104,7 +104,7 @@ StatusOr<std::shared_ptr<LoadedPlugin>> loadPlugin(const std::string& path) {
   try {
     if (std::string problem = checkPluginTable(*table, origin); !problem.empty())
       return Status(Code::kFailedPrecondition, problem);
-    const polycsi_descriptor& raw = *(*table)->describe();
+    const polycsi_descriptor& raw = *widenPluginTable(*table).describe();
     if (std::string problem = checkDescriptor(raw, expectedName); !problem.empty())
       return refuse(origin, problem);
     Descriptor descriptor = abi::toDescriptor(raw);

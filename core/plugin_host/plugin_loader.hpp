@@ -18,20 +18,25 @@ namespace polycsi::plugin_host {
 // THREADING: immutable after load; safe to share.
 class LoadedPlugin {
  public:
+  // Keeps a widened copy of `table` (widenPluginTable): a table built against an older ABI
+  // minor has NULL for the members it lacks.
   LoadedPlugin(std::string path, boost::dll::shared_library library,
                const polycsi_plugin_api* table, Descriptor descriptor);
+  LoadedPlugin(const LoadedPlugin&) = delete;
+  LoadedPlugin& operator=(const LoadedPlugin&) = delete;
 
   const std::string& path() const { return path_; }
-  const polycsi_plugin_api* table() const { return table_; }
+  // The widened table, full size for this host; valid as long as this object.
+  const polycsi_plugin_api* table() const { return &table_; }
   const Descriptor& descriptor() const { return descriptor_; }
-  PluginFeatures features() const { return PluginFeatures::of(table_); }
+  PluginFeatures features() const { return PluginFeatures::of(&table_); }
   // "major.minor" the plugin was built against.
   std::string abiVersion() const;
 
  private:
   std::string path_;
   boost::dll::shared_library library_;
-  const polycsi_plugin_api* table_;
+  polycsi_plugin_api table_;
   Descriptor descriptor_;
 };
 

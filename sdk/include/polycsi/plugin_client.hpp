@@ -6,7 +6,10 @@
 // the caller (the core) serializes calls per volume.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
+#include <cstddef>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <utility>
@@ -18,7 +21,31 @@
 
 namespace polycsi {
 
+// The smallest function table a host accepts: one that reaches the end of the last REQUIRED
+// member (`detach`). Members after it are optional, so a plugin built against a header that
+// did not have them yet still loads; the host treats them as NULL (absent).
+inline constexpr size_t kMinPluginTableSize =
+    offsetof(polycsi_plugin_api, detach) + sizeof(polycsi_plugin_api::detach);
+
+// The plugin's table widened to this host's polycsi_plugin_api: the members inside the
+// plugin's struct_size are copied, every member beyond it is NULL. A host reads a plugin's table
+// only through such a copy, so it never reads past the end of a table built against an older
+// header. Expects a non-NULL table whose struct_size covers at least the version fields.
+// Pure function; thread-safe; idempotent.
+inline polycsi_plugin_api widenPluginTable(const polycsi_plugin_api* api) {
+  constexpr size_t kFirstMember = offsetof(polycsi_plugin_api, describe);
+  constexpr size_t kMemberSize = sizeof(polycsi_plugin_api::describe);
+  polycsi_plugin_api full{};
+  const size_t declared = std::min(api->struct_size, sizeof(polycsi_plugin_api));
+  // Whole members only: a size ending inside a pointer must not yield half a pointer.
+  const size_t members = declared > kFirstMember ? (declared - kFirstMember) / kMemberSize : 0;
+  std::memcpy(&full, api, kFirstMember + members * kMemberSize);
+  return full;
+}
+
 // Why a table is unusable, or empty when it can be used. `origin` names the file in messages.
+// Accepts a table shorter than this host's polycsi_plugin_api (a plugin built against an older
+// minor) as long as it holds every REQUIRED member; see widenPluginTable.
 inline std::string checkPluginTable(const polycsi_plugin_api* api, const std::string& origin) {
   if (api == nullptr) return origin + ": the entry point returned no function table";
   if (api->abi_major != POLYCSI_ABI_VERSION_MAJOR || api->abi_minor > POLYCSI_ABI_VERSION_MINOR)
@@ -27,32 +54,39 @@ inline std::string checkPluginTable(const polycsi_plugin_api* api, const std::st
            std::to_string(POLYCSI_ABI_VERSION_MAJOR) + "." +
            std::to_string(POLYCSI_ABI_VERSION_MINOR) +
            " (the major must match and the minor must not be newer)";
-  if (api->struct_size < offsetof(polycsi_plugin_api, volume_condition))
+  if (api->struct_size < kMinPluginTableSize)
     return origin + ": function table is truncated (" + std::to_string(api->struct_size) +
-           " bytes)";
+           " bytes; ABI " + std::to_string(POLYCSI_ABI_VERSION_MAJOR) + " needs at least " +
+           std::to_string(kMinPluginTableSize) + " bytes, up to the last required member 'detach')";
+  if ((api->struct_size - offsetof(polycsi_plugin_api, describe)) %
+          sizeof(polycsi_plugin_api::describe) !=
+      0)
+    return origin + ": function table size " + std::to_string(api->struct_size) +
+           " does not end on a member boundary";
+  const polycsi_plugin_api table = widenPluginTable(api);
   struct Required {
     const void* fn;
     const char* name;
   };
   const Required required[] = {
-      {reinterpret_cast<const void*>(api->describe), "describe"},
-      {reinterpret_cast<const void*>(api->init), "init"},
-      {reinterpret_cast<const void*>(api->shutdown), "shutdown"},
-      {reinterpret_cast<const void*>(api->create_volume), "create_volume"},
-      {reinterpret_cast<const void*>(api->delete_volume), "delete_volume"},
-      {reinterpret_cast<const void*>(api->get_volume), "get_volume"},
-      {reinterpret_cast<const void*>(api->node_identity), "node_identity"},
-      {reinterpret_cast<const void*>(api->attach), "attach"},
-      {reinterpret_cast<const void*>(api->detach), "detach"},
+      {reinterpret_cast<const void*>(table.describe), "describe"},
+      {reinterpret_cast<const void*>(table.init), "init"},
+      {reinterpret_cast<const void*>(table.shutdown), "shutdown"},
+      {reinterpret_cast<const void*>(table.create_volume), "create_volume"},
+      {reinterpret_cast<const void*>(table.delete_volume), "delete_volume"},
+      {reinterpret_cast<const void*>(table.get_volume), "get_volume"},
+      {reinterpret_cast<const void*>(table.node_identity), "node_identity"},
+      {reinterpret_cast<const void*>(table.attach), "attach"},
+      {reinterpret_cast<const void*>(table.detach), "detach"},
   };
   for (const auto& r : required)
     if (r.fn == nullptr) return origin + ": required function '" + r.name + "' is missing";
-  if ((api->create_snapshot == nullptr) != (api->delete_snapshot == nullptr) ||
-      (api->create_snapshot == nullptr) != (api->list_snapshots == nullptr))
+  if ((table.create_snapshot == nullptr) != (table.delete_snapshot == nullptr) ||
+      (table.create_snapshot == nullptr) != (table.list_snapshots == nullptr))
     return origin + ": snapshot functions must be all present or all absent";
-  if ((api->publish == nullptr) != (api->unpublish == nullptr))
+  if ((table.publish == nullptr) != (table.unpublish == nullptr))
     return origin + ": publish and unpublish must be both present or both absent";
-  if (api->describe() == nullptr) return origin + ": describe() returned no descriptor";
+  if (table.describe() == nullptr) return origin + ": describe() returned no descriptor";
   return {};
 }
 
@@ -68,7 +102,10 @@ struct PluginFeatures {
   bool nodeExpand = false;
   bool volumeCondition = false;
 
-  static PluginFeatures of(const polycsi_plugin_api* api) {
+  // `plugin` may be a plugin's own table: members beyond its struct_size count as absent.
+  static PluginFeatures of(const polycsi_plugin_api* plugin) {
+    const polycsi_plugin_api widened = widenPluginTable(plugin);
+    const polycsi_plugin_api* api = &widened;
     PluginFeatures f;
     f.restoreSnapshot = api->create_volume_from_snapshot != nullptr;
     f.cloneVolume = api->clone_volume != nullptr;
@@ -96,10 +133,12 @@ struct InstanceConfig {
 // One live backend instance of a plugin. Destroying it calls the plugin's shutdown.
 class PluginInstance {
  public:
+  // Keeps a widened copy of the plugin's table (see widenPluginTable); takes ownership of
+  // `instance`, which the plugin's init returned.
   PluginInstance(const polycsi_plugin_api* api, polycsi_instance* instance)
-      : api_(api), instance_(instance) {}
+      : api_(widenPluginTable(api)), instance_(instance) {}
   ~PluginInstance() {
-    if (instance_ != nullptr) api_->shutdown(instance_);
+    if (instance_ != nullptr) api_.shutdown(instance_);
   }
   PluginInstance(const PluginInstance&) = delete;
   PluginInstance& operator=(const PluginInstance&) = delete;
@@ -113,7 +152,7 @@ class PluginInstance {
                              static_cast<polycsi_role>(config.role), arena.kvs(config.settings),
                              arena.str(config.settingsJson), arena.str(config.stateDir)};
     polycsi_init_result out{};
-    polycsi_code code = api->init(host, &req, &out);
+    polycsi_code code = widenPluginTable(api).init(host, &req, &out);
     Released release(out.header);
     if (code != POLYCSI_OK)
       return statusOf(code, out.header, "init of backend '" + config.instanceName + "'");
@@ -123,39 +162,39 @@ class PluginInstance {
     return std::make_unique<PluginInstance>(api, out.instance);
   }
 
-  PluginFeatures features() const { return PluginFeatures::of(api_); }
+  PluginFeatures features() const { return PluginFeatures::of(&api_); }
 
   // ---- controller ----
   StatusOr<Volume> createVolume(const CreateVolumeRequest& r) const {
-    return createWith(api_->create_volume, r);
+    return createWith(api_.create_volume, r);
   }
   StatusOr<Volume> createVolumeFromSnapshot(const CreateVolumeRequest& r) const {
-    if (!api_->create_volume_from_snapshot) return unsupported("restoring a snapshot");
-    return createWith(api_->create_volume_from_snapshot, r);
+    if (!api_.create_volume_from_snapshot) return unsupported("restoring a snapshot");
+    return createWith(api_.create_volume_from_snapshot, r);
   }
   StatusOr<Volume> cloneVolume(const CreateVolumeRequest& r) const {
-    if (!api_->clone_volume) return unsupported("cloning a volume");
-    return createWith(api_->clone_volume, r);
+    if (!api_.clone_volume) return unsupported("cloning a volume");
+    return createWith(api_.clone_volume, r);
   }
   Status deleteVolume(const VolumeIdRequest& r) const {
     abi::Arena arena;
     auto req = volumeIdRequest(arena, r);
     return statusCall<polycsi_status_result>(
-        [&](polycsi_status_result* out) { return api_->delete_volume(instance_, &req, out); });
+        [&](polycsi_status_result* out) { return api_.delete_volume(instance_, &req, out); });
   }
   StatusOr<Volume> getVolume(const VolumeIdRequest& r) const {
     abi::Arena arena;
     auto req = volumeIdRequest(arena, r);
     return call<polycsi_volume_result, Volume>(
-        [&](polycsi_volume_result* out) { return api_->get_volume(instance_, &req, out); },
+        [&](polycsi_volume_result* out) { return api_.get_volume(instance_, &req, out); },
         [](const polycsi_volume_result& out) { return abi::toVolume(out.volume); });
   }
   StatusOr<VolumePage> listVolumes(const ListRequest& r) const {
-    if (!api_->list_volumes) return unsupported("listing volumes");
+    if (!api_.list_volumes) return unsupported("listing volumes");
     abi::Arena arena;
     auto req = listRequest(arena, r);
     return call<polycsi_volume_list_result, VolumePage>(
-        [&](polycsi_volume_list_result* out) { return api_->list_volumes(instance_, &req, out); },
+        [&](polycsi_volume_list_result* out) { return api_.list_volumes(instance_, &req, out); },
         [](const polycsi_volume_list_result& out) {
           VolumePage page;
           for (size_t i = 0; i < out.count; ++i)
@@ -165,55 +204,52 @@ class PluginInstance {
         });
   }
   StatusOr<ExpandResult> expandVolume(const ExpandRequest& r) const {
-    if (!api_->expand_volume) return unsupported("expanding a volume");
+    if (!api_.expand_volume) return unsupported("expanding a volume");
     abi::Arena arena;
     polycsi_expand_request req{abi::fromCall(r.call), arena.str(r.volumeId), r.requiredBytes,
                                r.limitBytes, arena.kvs(r.secrets)};
     return call<polycsi_expand_result, ExpandResult>(
-        [&](polycsi_expand_result* out) { return api_->expand_volume(instance_, &req, out); },
+        [&](polycsi_expand_result* out) { return api_.expand_volume(instance_, &req, out); },
         [](const polycsi_expand_result& out) {
           return ExpandResult{out.capacity_bytes, out.node_expansion_required != 0};
         });
   }
   StatusOr<Capacity> getCapacity(const CapacityRequest& r) const {
-    if (!api_->get_capacity) return unsupported("reporting capacity");
+    if (!api_.get_capacity) return unsupported("reporting capacity");
     abi::Arena arena;
     polycsi_capacity_request req{abi::fromCall(r.call), arena.kvs(r.parameters)};
     return call<polycsi_capacity_result, Capacity>(
-        [&](polycsi_capacity_result* out) { return api_->get_capacity(instance_, &req, out); },
+        [&](polycsi_capacity_result* out) { return api_.get_capacity(instance_, &req, out); },
         [](const polycsi_capacity_result& out) {
           return Capacity{out.available_bytes, out.maximum_volume_bytes,
                           out.minimum_volume_bytes};
         });
   }
   StatusOr<Snapshot> createSnapshot(const CreateSnapshotRequest& r) const {
-    if (!api_->create_snapshot) return unsupported("snapshots");
+    if (!api_.create_snapshot) return unsupported("snapshots");
     abi::Arena arena;
     polycsi_create_snapshot_request req{abi::fromCall(r.call), arena.str(r.name),
                                         arena.str(r.sourceVolumeId), arena.kvs(r.parameters),
                                         arena.kvs(r.secrets)};
     return call<polycsi_snapshot_result, Snapshot>(
-        [&](polycsi_snapshot_result* out) {
-          return api_->create_snapshot(instance_, &req, out);
-        },
+        [&](polycsi_snapshot_result* out) { return api_.create_snapshot(instance_, &req, out); },
         [](const polycsi_snapshot_result& out) { return abi::toSnapshot(out.snapshot); });
   }
   Status deleteSnapshot(const SnapshotIdRequest& r) const {
-    if (!api_->delete_snapshot) return unsupported("snapshots").status();
+    if (!api_.delete_snapshot) return unsupported("snapshots").status();
     abi::Arena arena;
     polycsi_snapshot_id_request req{abi::fromCall(r.call), arena.str(r.snapshotId),
                                     arena.kvs(r.secrets)};
-    return statusCall<polycsi_status_result>([&](polycsi_status_result* out) {
-      return api_->delete_snapshot(instance_, &req, out);
-    });
+    return statusCall<polycsi_status_result>(
+        [&](polycsi_status_result* out) { return api_.delete_snapshot(instance_, &req, out); });
   }
   StatusOr<SnapshotPage> listSnapshots(const ListRequest& r) const {
-    if (!api_->list_snapshots) return unsupported("snapshots");
+    if (!api_.list_snapshots) return unsupported("snapshots");
     abi::Arena arena;
     auto req = listRequest(arena, r);
     return call<polycsi_snapshot_list_result, SnapshotPage>(
         [&](polycsi_snapshot_list_result* out) {
-          return api_->list_snapshots(instance_, &req, out);
+          return api_.list_snapshots(instance_, &req, out);
         },
         [](const polycsi_snapshot_list_result& out) {
           SnapshotPage page;
@@ -225,28 +261,26 @@ class PluginInstance {
   }
   // Storage-level fencing. Without fencing support these succeed with nothing to do.
   StatusOr<StringMap> publish(const PublishRequest& r) const {
-    if (!api_->publish) return StringMap{};
+    if (!api_.publish) return StringMap{};
     abi::Arena arena;
     auto req = publishRequest(arena, r);
     return call<polycsi_publish_result, StringMap>(
-        [&](polycsi_publish_result* out) { return api_->publish(instance_, &req, out); },
+        [&](polycsi_publish_result* out) { return api_.publish(instance_, &req, out); },
         [](const polycsi_publish_result& out) { return abi::toMap(out.publish_context); });
   }
   Status unpublish(const PublishRequest& r) const {
-    if (!api_->unpublish) return Status::ok();
+    if (!api_.unpublish) return Status::ok();
     abi::Arena arena;
     auto req = publishRequest(arena, r);
     return statusCall<polycsi_status_result>(
-        [&](polycsi_status_result* out) { return api_->unpublish(instance_, &req, out); });
+        [&](polycsi_status_result* out) { return api_.unpublish(instance_, &req, out); });
   }
 
   // ---- node ----
   StatusOr<std::string> nodeIdentity(const Call& c) const {
     polycsi_call req = abi::fromCall(c);
     return call<polycsi_node_identity_result, std::string>(
-        [&](polycsi_node_identity_result* out) {
-          return api_->node_identity(instance_, &req, out);
-        },
+        [&](polycsi_node_identity_result* out) { return api_.node_identity(instance_, &req, out); },
         [](const polycsi_node_identity_result& out) { return abi::toString(out.identity); });
   }
   StatusOr<Attachment> attach(const AttachRequest& r) const {
@@ -260,7 +294,7 @@ class PluginInstance {
                                arena.kvs(r.secrets),
                                arena.str(r.stagingPath)};
     return call<polycsi_attach_result, Attachment>(
-        [&](polycsi_attach_result* out) { return api_->attach(instance_, &req, out); },
+        [&](polycsi_attach_result* out) { return api_.attach(instance_, &req, out); },
         [](const polycsi_attach_result& out) {
           Attachment a;
           a.kind = static_cast<Attachment::Kind>(out.kind);
@@ -275,25 +309,23 @@ class PluginInstance {
     abi::Arena arena;
     auto req = detachRequest(arena, r);
     return statusCall<polycsi_status_result>(
-        [&](polycsi_status_result* out) { return api_->detach(instance_, &req, out); });
+        [&](polycsi_status_result* out) { return api_.detach(instance_, &req, out); });
   }
   Status nodeExpand(const NodeExpandRequest& r) const {
-    if (!api_->node_expand) return Status::ok();  // nothing to do on the node's device
+    if (!api_.node_expand) return Status::ok();  // nothing to do on the node's device
     abi::Arena arena;
     polycsi_node_expand_request req{abi::fromCall(r.call), arena.str(r.volumeId),
                                     r.requiredBytes, arena.str(r.devicePath)};
     return statusCall<polycsi_status_result>(
-        [&](polycsi_status_result* out) { return api_->node_expand(instance_, &req, out); });
+        [&](polycsi_status_result* out) { return api_.node_expand(instance_, &req, out); });
   }
   // Health of an attached volume; healthy when the plugin cannot tell.
   StatusOr<VolumeCondition> volumeCondition(const DetachRequest& r) const {
-    if (!api_->volume_condition) return VolumeCondition{};
+    if (!api_.volume_condition) return VolumeCondition{};
     abi::Arena arena;
     auto req = detachRequest(arena, r);
     return call<polycsi_condition_result, VolumeCondition>(
-        [&](polycsi_condition_result* out) {
-          return api_->volume_condition(instance_, &req, out);
-        },
+        [&](polycsi_condition_result* out) { return api_.volume_condition(instance_, &req, out); },
         [](const polycsi_condition_result& out) {
           return VolumeCondition{out.abnormal != 0, abi::toString(out.header.message)};
         });
@@ -383,7 +415,7 @@ class PluginInstance {
                               std::string("this backend does not support ") + what)};
   }
 
-  const polycsi_plugin_api* api_;
+  const polycsi_plugin_api api_;  // widened: members the plugin lacks are NULL
   polycsi_instance* instance_;
 };
 

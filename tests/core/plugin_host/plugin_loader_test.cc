@@ -8,6 +8,8 @@
 #include <fstream>
 #include <string>
 
+#include "polycsi/testing/fake_host.hpp"
+
 namespace polycsi::plugin_host {
 namespace {
 
@@ -81,6 +83,35 @@ TEST(LoadPluginTest, RefusesADifferentAbiMajorNamingBothVersions) {
 TEST(LoadPluginTest, RefusesANewerAbiMinorNamingBothVersions) {
   EXPECT_THAT(refusalOf("abi_minor"),
               HasSubstr("plugin ABI 1.1 is incompatible with host ABI 1.0"));
+}
+
+// A plugin built against an older header has a shorter table: it loads, and the optional
+// members past its struct_size are absent even though memory beyond the table is not zero.
+TEST(LoadPluginTest, LoadsAShorterTableBuiltAgainstAnOlderHeader) {
+  auto plugin = loadPlugin(fixture("abi_older_table"));
+  ASSERT_TRUE(plugin.isOk()) << plugin.status().toString();
+  const LoadedPlugin& p = **plugin;
+  EXPECT_EQ(p.table()->volume_condition, nullptr);
+  EXPECT_EQ(p.table()->node_expand, nullptr);
+  EXPECT_NE(p.table()->detach, nullptr);
+  EXPECT_FALSE(p.features().volumeCondition);
+  EXPECT_FALSE(PluginFeatures::of(p.table()).volumeCondition);
+
+  polycsi::testing::FakeHost host;
+  auto instance = host.start(p.table(), InstanceConfig{.instanceName = "old"});
+  ASSERT_TRUE(instance.isOk()) << instance.status().toString();
+  auto volume = (*instance)->createVolume(CreateVolumeRequest{.name = "pvc-1"});
+  ASSERT_TRUE(volume.isOk()) << volume.status().toString();
+  EXPECT_EQ(volume->id, "vol-pvc-1");
+  // Healthy by default: the plugin's own volumeCondition (which says abnormal) is not called.
+  auto condition = (*instance)->volumeCondition(DetachRequest{.volumeId = "vol-pvc-1"});
+  ASSERT_TRUE(condition.isOk());
+  EXPECT_FALSE(condition->abnormal);
+}
+
+TEST(LoadPluginTest, RefusesATableThatEndsBeforeARequiredMember) {
+  EXPECT_THAT(refusalOf("table_too_short"), HasSubstr("function table is truncated"));
+  EXPECT_THAT(refusalOf("table_too_short"), HasSubstr("'detach'"));
 }
 
 TEST(LoadPluginTest, RefusesAPluginMissingARequiredFunction) {
