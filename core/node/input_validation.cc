@@ -12,6 +12,8 @@ namespace {
 
 constexpr std::array<std::string_view, 3> kFormatTypes = {"ext4", "ext3", "xfs"};
 constexpr std::array<std::string_view, 2> kNfsTypes = {"nfs", "nfs4"};
+constexpr std::string_view kTmpfsType = "tmpfs";
+constexpr size_t kMaxTmpfsSourceLength = 64;
 
 Status invalid(const std::string& message) { return Status(Code::kInvalidArgument, message); }
 
@@ -108,12 +110,23 @@ Status validateFormatFilesystemType(const std::string& fsType) {
 }
 
 Status validateMountFilesystemType(const std::string& fsType) {
-  if (isNfsType(fsType) ||
+  if (isNfsType(fsType) || isTmpfsType(fsType) ||
       std::find(kFormatTypes.begin(), kFormatTypes.end(), fsType) != kFormatTypes.end()) {
     return Status::ok();
   }
   return invalid("filesystem type " + quoted(fsType) +
-                 " is not supported for mounting (supported: ext4, ext3, xfs, nfs, nfs4)");
+                 " is not supported for mounting (supported: ext4, ext3, xfs, nfs, nfs4, tmpfs)");
+}
+
+bool isTmpfsType(const std::string& fsType) { return fsType == kTmpfsType; }
+
+Status validateTmpfsSource(const std::string& source) {
+  if (source.empty() || source.size() > kMaxTmpfsSourceLength || source.front() == '-' ||
+      !std::all_of(source.begin(), source.end(), isHostCharacter)) {
+    return invalid("tmpfs source " + quoted(source) +
+                   " must be 1 to 64 characters of [A-Za-z0-9._-], not starting with '-'");
+  }
+  return Status::ok();
 }
 
 bool isNfsType(const std::string& fsType) {

@@ -25,11 +25,19 @@ Status validateDevicePath(const std::string& device);
 // ext4, ext3 or xfs: the filesystems formatAndMount may create.
 Status validateFormatFilesystemType(const std::string& fsType);
 
-// A formattable type, or nfs / nfs4.
+// A formattable type, nfs / nfs4, or tmpfs.
 Status validateMountFilesystemType(const std::string& fsType);
 
 // True for nfs and nfs4.
 bool isNfsType(const std::string& fsType);
+
+// True for tmpfs: memory-backed, its source is only a name.
+bool isTmpfsType(const std::string& fsType);
+
+// A tmpfs source: a name of 1 to 64 bytes of [A-Za-z0-9._-] that does not start with '-'
+// (it is only a label in the mount table, but it names the mount in messages and must not look
+// like an option).
+Status validateTmpfsSource(const std::string& source);
 
 // Every option is non-empty and made only of [A-Za-z0-9_.,=:/+-].
 Status validateMountOptions(const std::vector<std::string>& options);

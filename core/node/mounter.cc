@@ -1,4 +1,5 @@
-// Mounter: finding mounts, formatting and mounting block devices, NFS mounts and unmounting.
+// Mounter: finding mounts, formatting and mounting block devices, NFS and tmpfs mounts and
+// unmounting.
 // Bind mounts live in bind_mount.cc, filesystem tools in filesystem.cc.
 #include "node/mounter.hpp"
 
@@ -172,9 +173,12 @@ Status Mounter::mount(const std::string& source, const std::string& target,
   if (!arguments.isOk()) return arguments.status();
   const bool effectiveReadonly = (arguments->flags & MS_RDONLY) != 0;
   const bool nfs = isNfsType(fsType);
+  const bool tmpfs = isTmpfsType(fsType);
   dev_t deviceNumber = 0;
   if (nfs) {
     if (Status status = validateNfsSource(source); !status.isOk()) return status;
+  } else if (tmpfs) {
+    if (Status status = validateTmpfsSource(source); !status.isOk()) return status;
   } else {
     if (Status status = validateDevicePath(source); !status.isOk()) return status;
     StatusOr<dev_t> number = blockDeviceNumber(source);
@@ -186,9 +190,11 @@ Status Mounter::mount(const std::string& source, const std::string& target,
   if (!existing.isOk()) return existing.status();
   if (existing->has_value()) {
     const MountTableEntry& entry = **existing;
+    // A tmpfs has no device to compare: its name in the mount table identifies it.
     const bool same =
-        nfs ? (isNfsType(entry.fsType) && sameNfsExport(entry.source, source))
-            : (makedev(entry.major, entry.minor) == deviceNumber && entry.root == "/");
+        nfs     ? (isNfsType(entry.fsType) && sameNfsExport(entry.source, source))
+        : tmpfs ? (isTmpfsType(entry.fsType) && entry.source == source)
+                : (makedev(entry.major, entry.minor) == deviceNumber && entry.root == "/");
     if (same) return alreadyMounted(entry, source, effectiveReadonly);
     return Status(Code::kFailedPrecondition, "cannot mount " + source + " at " + target +
                                                  ": it already has " + describeMount(entry) +

@@ -50,7 +50,9 @@ class Mounter {
                         const std::string& fsType, const std::vector<std::string>& options,
                         bool readonly) const;
 
-  // Mounts a source as is (e.g. NFS "server:/path", fsType "nfs"). Already mounted: OK.
+  // Mounts a source as is: NFS ("server:/path", fsType nfs/nfs4, through mount(8)), tmpfs (the
+  // source is a name, options such as size=<bytes> go to the kernel) or a block device that
+  // already holds a filesystem. Already mounted from the same source: OK.
   Status mount(const std::string& source, const std::string& target, const std::string& fsType,
                const std::vector<std::string>& options, bool readonly) const;
 

@@ -46,7 +46,7 @@ TEST(InputValidationTest, AllowsOnlyKnownFilesystemTypes) {
     EXPECT_TRUE(validateFormatFilesystemType(type).isOk()) << type;
     EXPECT_TRUE(validateMountFilesystemType(type).isOk()) << type;
   }
-  for (const char* type : {"nfs", "nfs4"}) {
+  for (const char* type : {"nfs", "nfs4", "tmpfs"}) {
     EXPECT_EQ(validateFormatFilesystemType(type).code(), Code::kInvalidArgument) << type;
     EXPECT_TRUE(validateMountFilesystemType(type).isOk()) << type;
   }
@@ -54,6 +54,18 @@ TEST(InputValidationTest, AllowsOnlyKnownFilesystemTypes) {
     EXPECT_EQ(validateMountFilesystemType(type).code(), Code::kInvalidArgument) << type;
   }
   EXPECT_THAT(validateFormatFilesystemType("btrfs").message(), HasSubstr("btrfs"));
+}
+
+TEST(InputValidationTest, TmpfsSourcesAreShortPlainNames) {
+  EXPECT_TRUE(isTmpfsType("tmpfs"));
+  EXPECT_FALSE(isTmpfsType("nfs"));
+  for (const char* source : {"tmpfs", "scratch-pvc-1", "a.b_c"})
+    EXPECT_TRUE(validateTmpfsSource(source).isOk()) << source;
+  for (const std::string& source :
+       {std::string(), std::string("-o"), std::string("a b"), std::string("a/b"),
+        std::string("x,size=1"), std::string(65, 'a')})
+    EXPECT_EQ(validateTmpfsSource(source).code(), Code::kInvalidArgument) << source;
+  EXPECT_THAT(validateTmpfsSource("a/b").message(), HasSubstr("a/b"));
 }
 
 TEST(InputValidationTest, RefusesMountOptionsOutsideTheAllowedCharacters) {

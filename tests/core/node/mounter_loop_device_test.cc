@@ -284,5 +284,24 @@ TEST_F(MounterLoopDeviceTest, NfsMountFailsClearlyWithoutAServer) {
   EXPECT_FALSE(quick.findMount(target)->has_value());
 }
 
+// tmpfs has no device: its name identifies it, its size option reaches the kernel.
+TEST_F(MounterLoopDeviceTest, MountsTmpfsByNameIdempotentlyWithItsSize) {
+  const std::string target = scratchPath("tmpfs");
+  Status mounted = mounter_.mount("scratch-a", target, "tmpfs", {"size=1048576"}, false);
+  ASSERT_TRUE(mounted.isOk()) << mounted.toString();
+  StatusOr<std::optional<MountInfo>> found = mounter_.findMount(target);
+  ASSERT_TRUE(found.isOk() && found->has_value());
+  EXPECT_EQ((*found)->source, "scratch-a");
+  EXPECT_EQ((*found)->fsType, "tmpfs");
+  EXPECT_THAT((*found)->options, Contains("size=1024k"));
+
+  Status again = mounter_.mount("scratch-a", target, "tmpfs", {"size=1048576"}, false);
+  EXPECT_TRUE(again.isOk()) << again.toString();
+  Status other = mounter_.mount("scratch-b", target, "tmpfs", {}, false);
+  EXPECT_EQ(other.code(), Code::kFailedPrecondition) << other.toString();
+  EXPECT_EQ(mounter_.mount("-o", target, "tmpfs", {}, false).code(), Code::kInvalidArgument);
+  ASSERT_TRUE(mounter_.unmount(target, true).isOk());
+}
+
 }  // namespace
 }  // namespace polycsi::node::testing
