@@ -1,0 +1,229 @@
+// The SDK example plugin, built out of tree against the installed SDK (by the
+// sdk_install_builds_example fixture), loaded into a real `polycsi serve` and driven through the
+// whole CSI lifecycle over gRPC: what a third party's plugin goes through in a cluster.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <optional>
+#include <sstream>
+#include <string>
+
+#include "csi_requests.hpp"
+#include "driver_process.hpp"
+
+namespace polycsi::testing {
+namespace {
+
+using Mode = csi::v1::VolumeCapability::AccessMode;
+using ::testing::HasSubstr;
+
+const std::string kPluginFile = std::string(POLYCSI_PLUGIN_DIR) + "/polycsi_scratch.so";
+
+#define ASSERT_OK(expr)                                          \
+  do {                                                           \
+    auto _s = (expr);                                            \
+    ASSERT_TRUE(_s.ok()) << #expr << ": " << _s.error_message(); \
+  } while (0)
+
+// "<fstype> <source>" of the mount at exactly `path`, from /proc/self/mountinfo, or nullopt.
+std::optional<std::string> mountAt(const std::string& path) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::optional<std::string> found;
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream fields(line);
+    std::string id, parent, device, root, mountPoint;
+    fields >> id >> parent >> device >> root >> mountPoint;
+    if (mountPoint != path) continue;
+    std::string field;
+    while (fields >> field && field != "-") {
+    }
+    std::string fsType, source;
+    fields >> fsType >> source;
+    found = fsType + " " + source;  // the last one is the topmost mount
+  }
+  return found;
+}
+
+class ScratchLifecycleTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(geteuid(), 0u) << "these tests mount tmpfs: run them as root";
+    ASSERT_TRUE(std::filesystem::exists(kPluginFile))
+        << kPluginFile << " is missing: the sdk_install_builds_example test builds it";
+    driver_ = std::make_unique<DriverProcess>(
+        work_.path(),
+        "backends:\n  - name: scratch\n    plugin: scratch\n    default: true\n"
+        "    settings:\n      max_total_bytes: 33554432\n");
+    driver_->start();
+  }
+  void TearDown() override {
+    if (HasFailure() && driver_) std::cerr << "driver log:\n" << driver_->log();
+  }
+
+  grpc::Status create(const std::string& name, int64_t bytes, const csi::v1::VolumeCapability& cap,
+                      csi::v1::CreateVolumeResponse* out) {
+    auto ctx = rpcContext();
+    return driver_->controller().CreateVolume(ctx.get(), createRequest(name, bytes, cap), out);
+  }
+  grpc::Status stage(const csi::v1::Volume& volume, const std::string& path,
+                     const csi::v1::VolumeCapability& cap) {
+    csi::v1::NodeStageVolumeRequest req;
+    req.set_volume_id(volume.volume_id());
+    req.set_staging_target_path(path);
+    *req.mutable_volume_capability() = cap;
+    // As kubelet does: the volume context CreateVolume returned travels with every node call.
+    *req.mutable_volume_context() = volume.volume_context();
+    csi::v1::NodeStageVolumeResponse resp;
+    auto ctx = rpcContext();
+    return driver_->node().NodeStageVolume(ctx.get(), req, &resp);
+  }
+  grpc::Status unstage(const std::string& vol, const std::string& path) {
+    csi::v1::NodeUnstageVolumeRequest req;
+    req.set_volume_id(vol);
+    req.set_staging_target_path(path);
+    csi::v1::NodeUnstageVolumeResponse resp;
+    auto ctx = rpcContext();
+    return driver_->node().NodeUnstageVolume(ctx.get(), req, &resp);
+  }
+  grpc::Status publish(const csi::v1::Volume& volume, const std::string& staging,
+                       const std::string& target, const csi::v1::VolumeCapability& cap) {
+    csi::v1::NodePublishVolumeRequest req;
+    req.set_volume_id(volume.volume_id());
+    req.set_staging_target_path(staging);
+    req.set_target_path(target);
+    *req.mutable_volume_capability() = cap;
+    *req.mutable_volume_context() = volume.volume_context();
+    csi::v1::NodePublishVolumeResponse resp;
+    auto ctx = rpcContext();
+    return driver_->node().NodePublishVolume(ctx.get(), req, &resp);
+  }
+  grpc::Status unpublish(const std::string& vol, const std::string& target) {
+    csi::v1::NodeUnpublishVolumeRequest req;
+    req.set_volume_id(vol);
+    req.set_target_path(target);
+    csi::v1::NodeUnpublishVolumeResponse resp;
+    auto ctx = rpcContext();
+    return driver_->node().NodeUnpublishVolume(ctx.get(), req, &resp);
+  }
+  grpc::Status controllerPublish(const csi::v1::Volume& volume, const std::string& node,
+                                 const csi::v1::VolumeCapability& cap) {
+    csi::v1::ControllerPublishVolumeRequest req;
+    req.set_volume_id(volume.volume_id());
+    req.set_node_id(node);
+    *req.mutable_volume_capability() = cap;
+    *req.mutable_volume_context() = volume.volume_context();
+    csi::v1::ControllerPublishVolumeResponse resp;
+    auto ctx = rpcContext();
+    return driver_->controller().ControllerPublishVolume(ctx.get(), req, &resp);
+  }
+  grpc::Status controllerUnpublish(const std::string& vol, const std::string& node) {
+    csi::v1::ControllerUnpublishVolumeRequest req;
+    req.set_volume_id(vol);
+    req.set_node_id(node);
+    csi::v1::ControllerUnpublishVolumeResponse resp;
+    auto ctx = rpcContext();
+    return driver_->controller().ControllerUnpublishVolume(ctx.get(), req, &resp);
+  }
+  grpc::Status deleteVolume(const std::string& vol) {
+    csi::v1::DeleteVolumeRequest req;
+    req.set_volume_id(vol);
+    csi::v1::DeleteVolumeResponse resp;
+    auto ctx = rpcContext();
+    return driver_->controller().DeleteVolume(ctx.get(), req, &resp);
+  }
+  std::string nodeId() {
+    csi::v1::NodeGetInfoResponse resp;
+    auto ctx = rpcContext();
+    EXPECT_TRUE(driver_->node().NodeGetInfo(ctx.get(), {}, &resp).ok());
+    return resp.node_id();
+  }
+
+  TempWorkDir work_;
+  std::unique_ptr<DriverProcess> driver_;
+};
+
+TEST_F(ScratchLifecycleTest, TheOutOfTreePluginIsLoadedAndAdvertised) {
+  csi::v1::GetPluginInfoResponse info;
+  auto ctx = rpcContext();
+  ASSERT_OK(driver_->identity().GetPluginInfo(ctx.get(), {}, &info));
+  EXPECT_EQ(info.manifest().at("backend/scratch"), "scratch 0.1.0");
+}
+
+TEST_F(ScratchLifecycleTest, WholeLifecycleOnATmpfsIsIdempotent) {
+  const auto cap = mountCapability(Mode::SINGLE_NODE_WRITER, "");
+  csi::v1::CreateVolumeResponse created, again;
+  ASSERT_OK(create("pvc-scratch", 8 * kMiB, cap, &created));
+  ASSERT_OK(create("pvc-scratch", 8 * kMiB, cap, &again));
+  const csi::v1::Volume& volume = created.volume();
+  const std::string vol = volume.volume_id();
+  EXPECT_EQ(again.volume().volume_id(), vol);
+  EXPECT_EQ(volume.capacity_bytes(), 8 * kMiB);
+  EXPECT_EQ(volume.volume_context().at("scratch.polycsi.io/size-bytes"), std::to_string(8 * kMiB));
+
+  const std::string node = nodeId();
+  ASSERT_OK(controllerPublish(volume, node, cap));
+  ASSERT_OK(controllerPublish(volume, node, cap));
+  const std::string staging = work_.path() + "/staging";
+  const std::string target = work_.path() + "/target";
+  ASSERT_OK(stage(volume, staging, cap));
+  ASSERT_OK(stage(volume, staging, cap));
+  EXPECT_EQ(mountAt(staging), "tmpfs scratch-pvc-scratch");
+  ASSERT_OK(publish(volume, staging, target, cap));
+  ASSERT_OK(publish(volume, staging, target, cap));
+
+  { std::ofstream(target + "/data.txt") << "in memory"; }
+  {
+    std::ifstream back(staging + "/data.txt");  // closed before unstaging, which needs it idle
+    EXPECT_EQ(std::string(std::istreambuf_iterator<char>(back), {}), "in memory")
+        << "the target must be a bind mount of the staged tmpfs";
+  }
+
+  csi::v1::NodeGetVolumeStatsRequest statsReq;
+  statsReq.set_volume_id(vol);
+  statsReq.set_volume_path(target);
+  csi::v1::NodeGetVolumeStatsResponse stats;
+  auto sctx = rpcContext();
+  ASSERT_OK(driver_->node().NodeGetVolumeStats(sctx.get(), statsReq, &stats));
+  ASSERT_GE(stats.usage_size(), 1);
+  EXPECT_EQ(stats.usage(0).total(), 8 * kMiB) << "the tmpfs size is the volume's capacity";
+  EXPECT_GT(stats.usage(0).used(), 0);
+  EXPECT_FALSE(stats.volume_condition().abnormal());
+
+  ASSERT_OK(unpublish(vol, target));
+  ASSERT_OK(unpublish(vol, target));
+  ASSERT_OK(unstage(vol, staging));
+  ASSERT_OK(unstage(vol, staging));
+  EXPECT_EQ(mountAt(staging), std::nullopt);
+
+  // Scratch data lives only while staged: staged again, the volume is empty.
+  ASSERT_OK(stage(volume, staging, cap));
+  EXPECT_FALSE(std::filesystem::exists(staging + "/data.txt"));
+  ASSERT_OK(unstage(vol, staging));
+
+  ASSERT_OK(controllerUnpublish(vol, node));
+  ASSERT_OK(controllerUnpublish(vol, node));
+  ASSERT_OK(deleteVolume(vol));
+  ASSERT_OK(deleteVolume(vol));
+}
+
+TEST_F(ScratchLifecycleTest, TheCapabilityMatrixAndBudgetReachTheUser) {
+  csi::v1::CreateVolumeResponse resp;
+  auto shared = create("pvc-rwx", kMiB, mountCapability(Mode::MULTI_NODE_MULTI_WRITER, ""), &resp);
+  EXPECT_EQ(shared.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(shared.error_message(), HasSubstr("one node's memory"));
+  auto block = create("pvc-block", kMiB, blockCapability(), &resp);
+  EXPECT_EQ(block.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(block.error_message(), HasSubstr("no block device"));
+
+  const auto cap = mountCapability(Mode::SINGLE_NODE_WRITER, "");
+  auto tooBig = create("pvc-huge", 64 * kMiB, cap, &resp);
+  EXPECT_EQ(tooBig.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(tooBig.error_message(), HasSubstr("max_total_bytes=33554432"));
+}
+
+}  // namespace
+}  // namespace polycsi::testing
