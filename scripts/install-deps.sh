@@ -16,8 +16,12 @@ packages=(
   libssh-dev libnvme-dev libjson-c-dev libiscsi-dev libnfs-dev libcpp-httplib-dev
   # tests
   libgtest-dev libgmock-dev
+  # nfs plugin tests: a real NFS server (NFSv4 on loopback, FSAL VFS)
+  nfs-ganesha nfs-ganesha-vfs
   # node side: filesystems and block devices
   e2fsprogs xfsprogs util-linux mount
+  # node side: mount.nfs for the nfs plugin's volumes
+  nfs-common
   # demo
   python3 curl
 )
@@ -26,6 +30,11 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Deploy tests (tests/deploy): node and npm run the manifest validators. Checked by command, not
+# by package, because Node.js may come from another repository (NodeSource ships npm inside
+# its nodejs package, which conflicts with Debian's npm).
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 
 if ((${#missing[@]})); then
   echo "install-deps: installing ${missing[*]}"
@@ -37,3 +46,8 @@ if ((${#missing[@]})); then
 else
   echo "install-deps: all packages present"
 fi
+
+# kubectl (rendering deploy/ with `kubectl kustomize`) is not packaged by Debian 12; without it
+# the deploy tests are skipped and say so. It comes from https://pkgs.k8s.io.
+command -v kubectl >/dev/null ||
+  echo "install-deps: kubectl not found: the deploy tests will be skipped (see docs/install.md)"

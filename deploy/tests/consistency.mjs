@@ -1,0 +1,341 @@
+// Cross-object checks of the rendered deploy/ kustomizations: what one object names, another
+// must provide. checkConsistency(rendered, deployDir) returns one message per problem.
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { parse as parseYaml } from "yaml";
+
+const SOCKET_DIR = "/csi";
+const SOCKET = `${SOCKET_DIR}/csi.sock`;
+// Metric families polycsi exports (core/observe/metrics.hpp); plugins add <prefix>_... ones.
+const KNOWN_METRICS = [
+  "polycsi_operations_total", "polycsi_operation_duration_seconds", "polycsi_attachments",
+  "rds_csi_migration_active_migrations", "rds_csi_migration_migrations_total",
+  "rds_csi_migration_migration_duration_seconds",
+];
+// The API access the polycsi controller needs itself (core/kube): verbs per resource.
+const CONTROLLER_NEEDS = [
+  ["storage.k8s.io", "csinodes", "get"],
+  ["storage.k8s.io", "volumeattachments", "list"],
+  ["", "persistentvolumes", "get"],
+  ["", "events", "create"],
+  ["storage.k8s.io", "volumeattachments", "patch"],
+  ["coordination.k8s.io", "leases", "update"],
+];
+
+const byKind = (objects, kind) => objects.filter((o) => o.kind === kind);
+const find = (objects, kind, name) => objects.find((o) => o.kind === kind && o.metadata.name === name);
+
+function argValue(args, flag) {
+  for (const arg of args ?? []) if (arg.startsWith(`${flag}=`)) return arg.slice(flag.length + 1);
+  return undefined;
+}
+
+function portOf(address) {
+  const match = /:(\d+)$/.exec(address ?? "");
+  return match ? Number(match[1]) : undefined;
+}
+
+function matches(selector, labels) {
+  return Object.entries(selector ?? {}).every(([k, v]) => labels?.[k] === v);
+}
+
+function checkWorkload(workload, objects, where, problems, driverName) {
+  const pod = workload.spec.template.spec;
+  const labels = workload.spec.template.metadata?.labels;
+  if (!matches(workload.spec.selector?.matchLabels, labels))
+    problems.push(`${where}: selector does not match the pod template's labels`);
+  if (!find(objects, "ServiceAccount", pod.serviceAccountName))
+    problems.push(`${where}: serviceAccountName ${pod.serviceAccountName} does not exist`);
+  const volumes = new Map((pod.volumes ?? []).map((v) => [v.name, v]));
+  for (const container of pod.containers) {
+    const at = `${where} container ${container.name}`;
+    const ports = new Map();
+    for (const c of pod.containers) for (const p of c.ports ?? []) ports.set(p.name, p.containerPort);
+    for (const mount of container.volumeMounts ?? [])
+      if (!volumes.has(mount.name)) problems.push(`${at}: volumeMount ${mount.name} has no volume`);
+    const mountsSocketDir = (container.volumeMounts ?? []).some(
+      (m) => m.mountPath === SOCKET_DIR && m.name === "socket-dir");
+    const csiAddress = argValue(container.args, "--csi-address");
+    if (csiAddress !== undefined) {
+      if (csiAddress !== SOCKET) problems.push(`${at}: --csi-address ${csiAddress}, want ${SOCKET}`);
+      if (!mountsSocketDir) problems.push(`${at}: does not mount socket-dir at ${SOCKET_DIR}`);
+    }
+    for (const probe of [container.livenessProbe, container.readinessProbe]) {
+      const port = probe?.httpGet?.port;
+      if (typeof port === "string" && !ports.has(port))
+        problems.push(`${at}: probe port ${port} is no container port of the pod`);
+    }
+    const httpEndpoint = argValue(container.args, "--http-endpoint");
+    if (httpEndpoint !== undefined && ![...ports.values()].includes(portOf(httpEndpoint)))
+      problems.push(`${at}: --http-endpoint ${httpEndpoint} is not a declared container port`);
+    if (container.name === "polycsi") {
+      const args = container.args ?? [];
+      if (args.indexOf("serve") < 0) problems.push(`${at}: does not run 'polycsi serve'`);
+      if (argValue(args, "--endpoint") !== `unix://${SOCKET}`)
+        problems.push(`${at}: --endpoint must be unix://${SOCKET}`);
+      if (!mountsSocketDir) problems.push(`${at}: does not mount socket-dir at ${SOCKET_DIR}`);
+      if (argValue(args, "--node-id") !== "$(NODE_NAME)" ||
+          !(container.env ?? []).some((e) => e.name === "NODE_NAME" &&
+                                           e.valueFrom?.fieldRef?.fieldPath === "spec.nodeName"))
+        problems.push(`${at}: --node-id must be $(NODE_NAME) from spec.nodeName`);
+      const metricsPort = portOf(argValue(args, "--metrics-address"));
+      if (metricsPort === undefined || ports.get("metrics") !== metricsPort)
+        problems.push(`${at}: --metrics-address port ${metricsPort} is not the 'metrics' port`);
+      const configPath = argValue(args, "--config");
+      const configMount = (container.volumeMounts ?? []).find(
+        (m) => m.name === "config" && configPath?.startsWith(`${m.mountPath}/`));
+      if (!configMount) problems.push(`${at}: --config ${configPath} is not in the config mount`);
+      const secretName = volumes.get("config")?.secret?.secretName;
+      const secret = find(objects, "Secret", secretName);
+      if (!secret) {
+        problems.push(`${at}: config Secret ${secretName} does not exist`);
+      } else {
+        problems.push(...checkConfig(secret, configPath, container, driverName, objects, at));
+      }
+    }
+  }
+  return volumes;
+}
+
+function checkConfig(secret, configPath, container, driverName, objects, at) {
+  const problems = [];
+  const key = path.basename(configPath ?? "");
+  const encoded = secret.data?.[key];
+  if (encoded === undefined) return [`${at}: Secret ${secret.metadata.name} has no key ${key}`];
+  const config = parseYaml(Buffer.from(encoded, "base64").toString("utf8"));
+  if ((config.driver_name ?? "polycsi.csi.io") !== driverName)
+    problems.push(`${at}: config driver_name ${config.driver_name} is not the CSIDriver ${driverName}`);
+  const statePath = config.state_path;
+  if (!(container.volumeMounts ?? []).some((m) => m.mountPath === statePath))
+    problems.push(`${at}: state_path ${statePath} is not a mounted volume`);
+  const backends = new Set((config.backends ?? []).map((b) => b.name));
+  for (const sc of byKind(objects, "StorageClass")) {
+    const backend = sc.parameters?.backend;
+    if (backend !== undefined && !backends.has(backend))
+      problems.push(`StorageClass ${sc.metadata.name}: backend ${backend} is not in the config ` +
+                    `(${[...backends].join(", ")})`);
+  }
+  return problems;
+}
+
+function ruleAllows(rules, group, resource, verb) {
+  return rules.some((r) => (r.apiGroups ?? []).includes(group) &&
+                           (r.resources ?? []).includes(resource) &&
+                           ((r.verbs ?? []).includes(verb) || (r.verbs ?? []).includes("*")));
+}
+
+function checkRbac(objects, name, problems) {
+  for (const binding of [...byKind(objects, "ClusterRoleBinding"), ...byKind(objects, "RoleBinding")]) {
+    const roleKind = binding.roleRef.kind;
+    if (!find(objects, roleKind, binding.roleRef.name))
+      problems.push(`${name}: ${binding.kind} ${binding.metadata.name}: ${roleKind} ${binding.roleRef.name} does not exist`);
+    for (const subject of binding.subjects ?? []) {
+      const account = find(objects, "ServiceAccount", subject.name);
+      if (subject.kind === "ServiceAccount" &&
+          (!account || (account.metadata.namespace ?? "") !== (subject.namespace ?? binding.metadata.namespace ?? "")))
+        problems.push(`${name}: ${binding.kind} ${binding.metadata.name}: ServiceAccount ` +
+                      `${subject.namespace}/${subject.name} does not exist`);
+    }
+  }
+  const rulesOf = (account) => {
+    const rules = [];
+    for (const binding of [...byKind(objects, "ClusterRoleBinding"), ...byKind(objects, "RoleBinding")])
+      if ((binding.subjects ?? []).some((s) => s.kind === "ServiceAccount" && s.name === account))
+        rules.push(...(find(objects, binding.roleRef.kind, binding.roleRef.name)?.rules ?? []));
+    return rules;
+  };
+  const controllerRules = rulesOf("polycsi-controller");
+  for (const [group, resource, verb] of CONTROLLER_NEEDS)
+    if (!ruleAllows(controllerRules, group, resource, verb))
+      problems.push(`${name}: polycsi-controller may not ${verb} ${resource}.${group || "core"}`);
+  // Least privilege: nobody gets secrets or wildcards.
+  for (const role of [...byKind(objects, "ClusterRole"), ...byKind(objects, "Role")])
+    for (const rule of role.rules ?? []) {
+      if ((rule.resources ?? []).includes("secrets"))
+        problems.push(`${name}: ${role.kind} ${role.metadata.name} grants access to secrets`);
+      if ((rule.verbs ?? []).includes("*") || (rule.resources ?? []).includes("*"))
+        problems.push(`${name}: ${role.kind} ${role.metadata.name} uses a wildcard`);
+    }
+  if (ruleAllows(rulesOf("polycsi-node"), "", "persistentvolumes", "get"))
+    problems.push(`${name}: the node plugin does not need persistentvolumes`);
+}
+
+function hostPaths(workload) {
+  return new Map((workload.spec.template.spec.volumes ?? [])
+    .filter((v) => v.hostPath).map((v) => [v.hostPath.path, v.name]));
+}
+
+function checkInstall(objects, name, problems) {
+  const drivers = byKind(objects, "CSIDriver");
+  if (drivers.length !== 1) return problems.push(`${name}: want one CSIDriver, have ${drivers.length}`);
+  const driver = drivers[0];
+  const driverName = driver.metadata.name;
+  if (driver.spec.attachRequired !== true) problems.push(`${name}: CSIDriver attachRequired must be true`);
+  if (driver.spec.podInfoOnMount !== false) problems.push(`${name}: CSIDriver podInfoOnMount must be false`);
+  if (driver.spec.fsGroupPolicy !== "File") problems.push(`${name}: CSIDriver fsGroupPolicy must be File`);
+
+  const controller = find(objects, "Deployment", "polycsi-controller");
+  const node = find(objects, "DaemonSet", "polycsi-node");
+  if (!controller || !node) return problems.push(`${name}: controller Deployment or node DaemonSet missing`);
+  checkWorkload(controller, objects, `${name}: Deployment polycsi-controller`, problems, driverName);
+  checkWorkload(node, objects, `${name}: DaemonSet polycsi-node`, problems, driverName);
+
+  const sidecars = new Map(controller.spec.template.spec.containers.map((c) => [c.name, c]));
+  for (const sidecar of ["csi-provisioner", "csi-attacher", "csi-resizer", "csi-snapshotter"]) {
+    const container = sidecars.get(sidecar);
+    if (!container) { problems.push(`${name}: controller lacks ${sidecar}`); continue; }
+    if (!container.args.includes("--leader-election"))
+      problems.push(`${name}: ${sidecar} is not leader-elected`);
+  }
+  if (!sidecars.get("csi-provisioner")?.args.includes("--extra-create-metadata"))
+    problems.push(`${name}: csi-provisioner lacks --extra-create-metadata`);
+  if (!sidecars.has("liveness-probe")) problems.push(`${name}: controller lacks the livenessprobe`);
+
+  const nodeSpec = node.spec.template.spec;
+  const registrar = nodeSpec.containers.find((c) => c.name === "node-driver-registrar");
+  const registration = argValue(registrar?.args, "--kubelet-registration-path");
+  const socketHostDir = nodeSpec.volumes.find((v) => v.name === "socket-dir")?.hostPath?.path;
+  if (registration !== `/var/lib/kubelet/plugins/${driverName}/csi.sock`)
+    problems.push(`${name}: registrar path ${registration} does not name driver ${driverName}`);
+  if (registration !== `${socketHostDir}/csi.sock`)
+    problems.push(`${name}: registrar path ${registration} is not the socket-dir host path ${socketHostDir}`);
+  const polycsi = nodeSpec.containers.find((c) => c.name === "polycsi");
+  const kubeletMount = polycsi.volumeMounts.find((m) => m.mountPath === "/var/lib/kubelet");
+  if (kubeletMount?.mountPropagation !== "Bidirectional")
+    problems.push(`${name}: node polycsi must mount /var/lib/kubelet with Bidirectional propagation`);
+  if (!polycsi.securityContext?.privileged) problems.push(`${name}: node polycsi must be privileged`);
+  const paths = hostPaths(node);
+  for (const needed of ["/dev", "/sys", "/var/lib/kubelet", "/var/lib/kubelet/plugins_registry"])
+    if (!paths.has(needed)) problems.push(`${name}: node lacks host mount ${needed}`);
+
+  for (const sc of byKind(objects, "StorageClass"))
+    if (sc.provisioner !== driverName)
+      problems.push(`${name}: StorageClass ${sc.metadata.name} provisioner ${sc.provisioner} is not ${driverName}`);
+  for (const vsc of byKind(objects, "VolumeSnapshotClass"))
+    if (vsc.driver !== driverName)
+      problems.push(`${name}: VolumeSnapshotClass ${vsc.metadata.name} driver ${vsc.driver} is not ${driverName}`);
+
+  for (const service of byKind(objects, "Service")) {
+    const pods = [controller, node].filter((w) => matches(service.spec.selector, w.spec.template.metadata.labels));
+    if (pods.length !== 1) problems.push(`${name}: Service ${service.metadata.name} selects ${pods.length} workloads`);
+    for (const port of service.spec.ports)
+      for (const w of pods)
+        if (!w.spec.template.spec.containers.some((c) => (c.ports ?? []).some((p) => p.name === port.targetPort)))
+          problems.push(`${name}: Service ${service.metadata.name} targetPort ${port.targetPort} is no port of ${w.metadata.name}`);
+  }
+  checkRbac(objects, name, problems);
+  return { driverName, services: byKind(objects, "Service"), node };
+}
+
+// What each plugin's overlay must add on top of the base.
+function checkOverlayExtras(name, install, objects, problems) {
+  const paths = hostPaths(install.node);
+  const classes = byKind(objects, "StorageClass");
+  const only = (cls) => classes.length === 1 ? classes[0] : problems.push(`${name}: want one StorageClass`);
+  if (name === "overlays/rds-nvme") {
+    if (!paths.has("/etc/nvme")) problems.push(`${name}: node lacks host mount /etc/nvme`);
+    const seconds = Number(only()?.parameters?.migrationTimeoutSeconds);
+    if (!(seconds >= 30 && seconds <= 3600)) problems.push(`${name}: migrationTimeoutSeconds must be 30-3600`);
+  } else if (name === "overlays/powerstore-iscsi") {
+    if (!paths.has("/etc/iscsi")) problems.push(`${name}: node lacks host mount /etc/iscsi`);
+  } else if (name === "overlays/nfs") {
+    if (!(only()?.mountOptions ?? []).includes("nfsvers=4.1")) problems.push(`${name}: StorageClass lacks nfsvers=4.1`);
+  }
+}
+
+function checkMonitoring(objects, installs, deployDir, problems) {
+  const name = "monitoring";
+  const services = installs.flatMap((i) => i.services);
+  for (const monitor of byKind(objects, "ServiceMonitor")) {
+    const selected = services.filter((s) => matches(monitor.spec.selector.matchLabels, s.metadata.labels));
+    if (selected.length === 0) problems.push(`${name}: ServiceMonitor ${monitor.metadata.name} selects no Service`);
+    for (const endpoint of monitor.spec.endpoints)
+      for (const s of selected)
+        if (!s.spec.ports.some((p) => p.name === endpoint.port))
+          problems.push(`${name}: Service ${s.metadata.name} has no port ${endpoint.port}`);
+    if (!(monitor.spec.namespaceSelector?.matchNames ?? []).every((ns) => selected.every((s) => s.metadata.namespace === ns)))
+      problems.push(`${name}: ServiceMonitor namespaceSelector does not name the Services' namespace`);
+  }
+  const metricNames = (expr) => (expr.match(/\b[a-z_]+(?=(_bucket)?[{[(\s]|\s*$)/g) ?? [])
+    .filter((word) => /_(total|seconds|migrations|attachments)$/.test(word) || word.endsWith("_bucket"))
+    .map((word) => word.replace(/_bucket$/, ""));
+  const checkExpr = (expr, where) => {
+    for (const metric of metricNames(expr))
+      if (!KNOWN_METRICS.includes(metric)) problems.push(`${where}: unknown metric ${metric}`);
+  };
+  const rules = byKind(objects, "PrometheusRule").flatMap((r) => r.spec.groups.flatMap((g) => g.rules));
+  const alerts = rules.map((r) => r.alert);
+  for (const wanted of ["PolycsiMigrationTimeoutRateHigh", "PolycsiMigrationStuck"])
+    if (!alerts.includes(wanted)) problems.push(`${name}: PrometheusRule lacks alert ${wanted}`);
+  for (const rule of rules) checkExpr(rule.expr, `${name}: alert ${rule.alert}`);
+  const timeout = rules.find((r) => r.alert === "PolycsiMigrationTimeoutRateHigh");
+  if (timeout && !/>\s*0\.1\b/.test(timeout.expr)) problems.push(`${name}: the timeout alert's threshold must be 10%`);
+  const dashboards = byKind(objects, "ConfigMap").filter((c) => c.metadata.labels?.grafana_dashboard === "1");
+  if (dashboards.length !== 1) problems.push(`${name}: want one Grafana dashboard ConfigMap`);
+  for (const cm of dashboards)
+    for (const [file, text] of Object.entries(cm.data ?? {})) {
+      let dashboard;
+      try { dashboard = JSON.parse(text); } catch (e) { problems.push(`${name}: ${file}: ${e.message}`); continue; }
+      if (!Array.isArray(dashboard.panels) || dashboard.panels.length === 0) problems.push(`${name}: ${file} has no panels`);
+      for (const panel of dashboard.panels ?? [])
+        for (const target of panel.targets ?? []) checkExpr(target.expr, `${name}: ${file} panel '${panel.title}'`);
+    }
+  // The dashboard file on disk is the one in the ConfigMap.
+  const onDisk = readFileSync(path.join(deployDir, "monitoring", "polycsi-dashboard.json"), "utf8");
+  if (dashboards[0] && Object.values(dashboards[0].data)[0] !== onDisk) problems.push(`${name}: dashboard ConfigMap differs from the file`);
+}
+
+function checkExamples(objects, installs, problems) {
+  const classes = new Set(installs.flatMap((i) => i.classes));
+  for (const profile of byKind(objects, "StorageProfile"))
+    if (!classes.has(profile.metadata.name))
+      problems.push(`examples: StorageProfile ${profile.metadata.name} names no StorageClass of an overlay`);
+  const vms = byKind(objects, "VirtualMachine");
+  for (const vm of vms)
+    for (const t of vm.spec.dataVolumeTemplates ?? []) {
+      const sc = t.spec.storage?.storageClassName;
+      if (sc && !classes.has(sc)) problems.push(`examples: VM ${vm.metadata.name} uses unknown StorageClass ${sc}`);
+      if (vm.spec.template.spec.evictionStrategy === "LiveMigrate" &&
+          !(t.spec.storage?.accessModes ?? []).includes("ReadWriteMany"))
+        problems.push(`examples: VM ${vm.metadata.name} wants live migration but its disk is not RWX`);
+    }
+  for (const migration of byKind(objects, "VirtualMachineInstanceMigration"))
+    if (!vms.some((vm) => vm.metadata.name === migration.spec.vmiName &&
+                          vm.metadata.namespace === migration.metadata.namespace))
+      problems.push(`examples: migration ${migration.metadata.name} names no VM (${migration.spec.vmiName})`);
+}
+
+// Scope of every kind deploy/ uses; kustomize cannot know it for custom resources.
+const CLUSTER_SCOPED = ["Namespace", "CSIDriver", "StorageClass", "ClusterRole", "ClusterRoleBinding",
+                        "VolumeSnapshotClass", "StorageProfile"];
+
+function checkScopes(name, objects, problems) {
+  for (const o of objects) {
+    const namespace = o.metadata.namespace;
+    if (CLUSTER_SCOPED.includes(o.kind) && namespace !== undefined)
+      problems.push(`${name}: ${o.kind} ${o.metadata.name} is cluster-scoped but has namespace ${namespace}`);
+    const expected = name === "examples" ? "default" : "polycsi";
+    if (!CLUSTER_SCOPED.includes(o.kind) && namespace !== expected)
+      problems.push(`${name}: ${o.kind} ${o.metadata.name} must be in namespace ${expected}, is in ${namespace}`);
+  }
+}
+
+export function checkConsistency(rendered, deployDir) {
+  const problems = [];
+  for (const [name, objects] of Object.entries(rendered)) checkScopes(name, objects, problems);
+  const installs = [];
+  for (const [name, objects] of Object.entries(rendered)) {
+    if (!name.startsWith("overlays/")) continue;
+    const install = checkInstall(objects, name, problems);
+    if (typeof install !== "object") continue;
+    install.classes = byKind(objects, "StorageClass").map((s) => s.metadata.name);
+    checkOverlayExtras(name, install, objects, problems);
+    installs.push(install);
+  }
+  if (installs.length < 4) problems.push(`want the four plugin overlays, rendered ${installs.length}`);
+  if (rendered.monitoring) checkMonitoring(rendered.monitoring, installs, deployDir, problems);
+  else problems.push("monitoring did not render");
+  if (rendered.examples) checkExamples(rendered.examples, installs, problems);
+  else problems.push("examples did not render");
+  return problems;
+}
