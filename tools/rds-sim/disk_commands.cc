@@ -290,22 +290,30 @@ CommandOutcome CommandProcessor::execute(std::string_view line, int terminal_wid
     parse_error = error.what();
   }
   const bool control = command && command->menu == std::vector<std::string>{"polycsi-sim"};
+  FaultDecision decision;
   if (!control) {
-    const FaultDecision decision = faults_.nextCommand();
+    decision = faults_.nextCommand();
     if (decision.drop_connection) return CommandOutcome{"", 0, true};
     if (decision.delay.count() > 0) std::this_thread::sleep_for(decision.delay);
+  }
+  CommandOutcome outcome = [&] {
     if (decision.fail) return CommandOutcome{decision.fail_message + options_.line_ending, 1};
+    if (!command) return CommandOutcome{parse_error + options_.line_ending, 1};
+    std::lock_guard lock(mutex_);
+    try {
+      return CommandOutcome{runLocked(*command, terminal_width), 0};
+    } catch (const RouterOsError& error) {
+      return CommandOutcome{std::string(error.what()) + options_.line_ending, 1};
+    } catch (const std::exception& error) {
+      // Environmental failures (disk I/O, configfs) surface as RouterOS failures.
+      return CommandOutcome{"failure: " + std::string(error.what()) + options_.line_ending, 1};
+    }
+  }();
+  if (decision.drop_reply) {
+    outcome.drop_connection = true;
+    outcome.ran_before_drop = true;
   }
-  if (!command) return CommandOutcome{parse_error + options_.line_ending, 1};
-  std::lock_guard lock(mutex_);
-  try {
-    return CommandOutcome{runLocked(*command, terminal_width), 0};
-  } catch (const RouterOsError& error) {
-    return CommandOutcome{std::string(error.what()) + options_.line_ending, 1};
-  } catch (const std::exception& error) {
-    // Environmental failures (disk I/O, configfs) surface as RouterOS failures.
-    return CommandOutcome{"failure: " + std::string(error.what()) + options_.line_ending, 1};
-  }
+  return outcome;
 }
 
 std::string CommandProcessor::runLocked(const CliCommand& command, int terminal_width) {
@@ -851,6 +859,8 @@ std::string CommandProcessor::fault(const CliCommand& command) {
       settings.delay_ms = static_cast<std::uint32_t>(parseNumber(argument, 0, 600000));
     } else if (argument.name == "drop-after") {
       settings.drop_after = static_cast<std::uint32_t>(parseNumber(argument, 0, 1000000));
+    } else if (argument.name == "drop-reply-after") {
+      settings.drop_reply_after = static_cast<std::uint32_t>(parseNumber(argument, 0, 1000000));
     } else {
       expectedEnd(argument.column);
     }
@@ -858,7 +868,8 @@ std::string CommandProcessor::fault(const CliCommand& command) {
   if (changed) faults_.set(settings);
   const FaultSettings now = faults_.settings();
   return "delay-ms=" + std::to_string(now.delay_ms) +
-         " drop-after=" + std::to_string(now.drop_after) + " fail-next=" + yesNo(now.fail_next) +
+         " drop-after=" + std::to_string(now.drop_after) +
+         " drop-reply-after=" + std::to_string(now.drop_reply_after) + " fail-next=" + yesNo(now.fail_next) +
          " fail-message=" + quoteRouterOsString(now.fail_message) +
          " disk-full=" + yesNo(now.disk_full) + options_.line_ending;
 }

@@ -22,6 +22,7 @@ struct CommandOutcome {
   std::string output;            // text for the channel, RouterOS line endings included
   int exit_status = 0;           // 0 on success, 1 when the output is an error
   bool drop_connection = false;  // fault injection: close the connection without replying
+  bool ran_before_drop = false;  // with drop_connection: the command ran, only its reply is lost
 };
 
 struct CommandProcessorOptions {

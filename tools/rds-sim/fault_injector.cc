@@ -16,6 +16,11 @@ FaultDecision FaultInjector::nextCommand() {
     }
     ++commands_since_armed_;
   }
+  if (settings_.drop_reply_after != 0 && ++commands_since_reply_armed_ >= settings_.drop_reply_after) {
+    settings_.drop_reply_after = 0;
+    commands_since_reply_armed_ = 0;
+    decision.drop_reply = true;
+  }
   decision.delay = std::chrono::milliseconds(settings_.delay_ms);
   if (settings_.fail_next) {
     settings_.fail_next = false;
@@ -39,6 +44,7 @@ void FaultInjector::set(const FaultSettings& settings) {
   std::lock_guard lock(mutex_);
   settings_ = settings;
   commands_since_armed_ = 0;
+  commands_since_reply_armed_ = 0;
 }
 
 void FaultInjector::reset() { set(FaultSettings{}); }

@@ -13,6 +13,9 @@ struct FaultSettings {
   std::uint32_t delay_ms = 0;    // sleep before every command
   std::uint32_t drop_after = 0;  // 0 = off; otherwise drop the connection carrying the
                                  // (N+1)-th command from now, without running it (one shot)
+  std::uint32_t drop_reply_after = 0;  // 0 = off; otherwise run the N-th command from now,
+                                       // then drop its connection instead of replying (one
+                                       // shot): a reply lost after the change took effect
   bool fail_next = false;        // the next command fails with `fail_message` (one shot)
   std::string fail_message = "failure: simulated failure";
   bool disk_full = false;  // creating, growing and copying disks fail: not enough space
@@ -21,12 +24,14 @@ struct FaultSettings {
 // What to do with the command about to run.
 struct FaultDecision {
   std::chrono::milliseconds delay{0};
-  bool drop_connection = false;
+  bool drop_connection = false;  // close the connection without running the command
+  bool drop_reply = false;       // run the command, then close the connection without its reply
   bool fail = false;
   std::string fail_message;
 };
 
-// Thread-safe holder of the fault settings and the command counter behind `drop_after`.
+// Thread-safe holder of the fault settings and the command counters behind `drop_after` and
+// `drop_reply_after`.
 class FaultInjector {
  public:
   explicit FaultInjector(FaultSettings initial = {});
@@ -36,7 +41,7 @@ class FaultInjector {
 
   bool diskFull() const;
   FaultSettings settings() const;
-  // Replaces the settings and restarts the drop_after count.
+  // Replaces the settings and restarts the drop_after and drop_reply_after counts.
   void set(const FaultSettings& settings);
   void reset();
 
@@ -44,6 +49,7 @@ class FaultInjector {
   mutable std::mutex mutex_;
   FaultSettings settings_;
   std::uint32_t commands_since_armed_ = 0;
+  std::uint32_t commands_since_reply_armed_ = 0;
 };
 
 }  // namespace rds_sim

@@ -75,6 +75,7 @@ int main(int argc, char** argv) {
   std::string pool_capacity = "1T";
   std::uint32_t fault_delay_ms = 0;
   std::uint32_t fault_drop_after = 0;
+  std::uint32_t fault_drop_reply_after = 0;
   bool fault_disk_full = false;
   int terminal_width = 64;
   std::size_t max_sessions = 64;
@@ -103,6 +104,8 @@ int main(int argc, char** argv) {
   app.add_option("--fault-delay-ms", fault_delay_ms, "sleep this long before every command");
   app.add_option("--fault-drop-after", fault_drop_after,
                  "drop the connection carrying the (N+1)-th command (once)");
+  app.add_option("--fault-drop-reply-after", fault_drop_reply_after,
+                 "run the N-th command, then drop its connection instead of replying (once)");
   app.add_flag("--fault-disk-full", fault_disk_full, "start with the pools reporting full");
   app.add_option("--terminal-width", terminal_width,
                  "width `print detail` wraps at when the client asks for no pty")
@@ -156,6 +159,7 @@ int main(int argc, char** argv) {
     rds_sim::FaultSettings fault_settings;
     fault_settings.delay_ms = fault_delay_ms;
     fault_settings.drop_after = fault_drop_after;
+    fault_settings.drop_reply_after = fault_drop_reply_after;
     fault_settings.disk_full = fault_disk_full;
     rds_sim::FaultInjector faults(fault_settings);
 

@@ -315,7 +315,8 @@ void serveConnection(ssh_session session, const SshServerOptions& options,
       const CommandOutcome outcome = processor.execute(command, width);
       state.last_activity = Clock::now();
       if (outcome.drop_connection) {
-        spdlog::info("fault injection: dropping the connection before `{}`", command);
+        spdlog::info("fault injection: dropping the connection {} `{}`",
+                     outcome.ran_before_drop ? "instead of the reply to" : "before", command);
         drop = true;
         break;
       }

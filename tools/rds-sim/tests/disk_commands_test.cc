@@ -193,5 +193,32 @@ TEST_F(DiskCommandsTest, FaultsFailDelayAndFillTheDisk) {
   EXPECT_FALSE(run("/disk print").drop_connection);
 }
 
+TEST_F(DiskCommandsTest, DropReplyAfterRunsTheCommandAndLosesOnlyItsReply) {
+  EXPECT_NE(ok("/polycsi-sim fault drop-reply-after=2").find("drop-reply-after=2"),
+            std::string::npos);
+  const CommandOutcome first = run("/disk print count-only");
+  EXPECT_FALSE(first.drop_connection);
+  const CommandOutcome lost =
+      run("/disk add type=file file-path=/storage-pool/lost.img file-size=1M slot=lost");
+  EXPECT_TRUE(lost.drop_connection);
+  EXPECT_TRUE(lost.ran_before_drop);
+  // The change took effect although its reply is lost, and the fault was one shot.
+  const CommandOutcome after = run("/disk print count-only where slot=lost");
+  EXPECT_FALSE(after.drop_connection);
+  EXPECT_EQ(after.output, "1\n");
+  EXPECT_NE(ok("/polycsi-sim fault").find("drop-reply-after=0"), std::string::npos);
+}
+
+TEST_F(DiskCommandsTest, DropAfterNeverRunsTheDroppedCommand) {
+  ok("/polycsi-sim fault drop-after=0 drop-reply-after=0");
+  ok("/polycsi-sim fault drop-after=1");
+  ok("/disk print");
+  const CommandOutcome dropped =
+      run("/disk add type=file file-path=/storage-pool/never.img file-size=1M slot=never");
+  EXPECT_TRUE(dropped.drop_connection);
+  EXPECT_FALSE(dropped.ran_before_drop);
+  EXPECT_EQ(ok("/disk print count-only where slot=never"), "0\n");
+}
+
 }  // namespace
 }  // namespace rds_sim

@@ -213,6 +213,17 @@ TEST_F(RdsSimE2eTest, InjectsFaults) {
             0);
 }
 
+TEST_F(RdsSimE2eTest, LosesTheReplyOfACommandThatRan) {
+  auto client = login();
+  EXPECT_EQ(client->exec("/polycsi-sim fault drop-reply-after=1").exit_status, 0);
+  const ExecResult lost =
+      client->exec("/disk add type=file file-path=/storage-pool/lost.img file-size=1M slot=lost");
+  EXPECT_TRUE(lost.connection_lost);
+  EXPECT_EQ(lost.output, "");
+  auto again = login();
+  EXPECT_EQ(again->exec("/disk print count-only where slot=lost").output, "1\r\n");
+}
+
 TEST_F(RdsSimE2eTest, KeepsStateAcrossRestarts) {
   {
     auto client = login();
