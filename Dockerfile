@@ -37,7 +37,11 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* /tmp/runtime-packages.txt
 COPY --from=build /out/usr/lib/polycsi /usr/lib/polycsi
 COPY --from=build /out/usr/bin/polycsictl /usr/bin/polycsictl
+# Fails the build when a plugin cannot be loaded in this image (missing library, ABI).
 RUN ln -s ../lib/polycsi/bin/polycsi /usr/bin/polycsi \
- && /usr/bin/polycsi plugins --plugin-dir /usr/lib/polycsi/plugins
+ && /usr/bin/polycsi plugins --plugin-dir /usr/lib/polycsi/plugins > /tmp/plugins.txt \
+ && cat /tmp/plugins.txt \
+ && ! grep -q '^REFUSED' /tmp/plugins.txt \
+ && rm /tmp/plugins.txt
 ENTRYPOINT ["/usr/bin/polycsi"]
 CMD ["--help"]
