@@ -31,6 +31,20 @@ Status aborted(const std::string& volumeId) {
 
 }  // namespace
 
+// Routes `volumeId` to its backend and takes the volume's node lock: INVALID_ARGUMENT without
+// an id, NOT_FOUND for an id that is not this driver's, ABORTED while another call holds it.
+StatusOr<RoutedId> NodeService::routeAndLock(Operation& op, const std::string& volumeId,
+                                             std::optional<volume::VolumeLocks::Guard>& lock) {
+  if (auto s = requireField(volumeId, "volume_id"); !s.isOk()) return s;
+  auto routed = routeId(driver_, volumeId);
+  if (!routed.isOk()) return routed.status();
+  op.setBackend(routed->backend->name());
+  auto held = driver_.nodeLocks.tryLock(volumeId);
+  if (!held) return aborted(volumeId);
+  lock.emplace(std::move(*held));
+  return routed;
+}
+
 // ---- NodeStageVolume ----
 
 grpc::Status NodeService::NodeStageVolume(grpc::ServerContext* ctx,
@@ -42,22 +56,19 @@ grpc::Status NodeService::NodeStageVolume(grpc::ServerContext* ctx,
 
 Status NodeService::stage(Operation& op, const csi::v1::NodeStageVolumeRequest& req) {
   op.setSubject(req.volume_id());
-  if (auto s = requireField(req.volume_id(), "volume_id"); !s.isOk()) return s;
   if (auto s = checkPath(req.staging_target_path(), "staging_target_path"); !s.isOk()) return s;
   if (!req.has_volume_capability())
     return Status(Code::kInvalidArgument, "volume_capability is required");
   auto modes = checkCapability(req.volume_capability(), "volume_capability");
   if (!modes.isOk()) return modes.status();
-  auto routed = routeId(driver_, req.volume_id());
+  std::optional<volume::VolumeLocks::Guard> lock;
+  auto routed = routeAndLock(op, req.volume_id(), lock);
   if (!routed.isOk()) return routed.status();
   const plugin_host::Backend& b = *routed->backend;
-  op.setBackend(b.name());
   if (b.descriptor().semanticsFor(modes->access, modes->volume) == AttachSemantics::kUnsupported)
     return Status(Code::kInvalidArgument,
                   "volume_capability: " +
                       b.descriptor().unsupportedReason(modes->access, modes->volume));
-  auto lock = driver_.nodeLocks.tryLock(req.volume_id());
-  if (!lock) return aborted(req.volume_id());
 
   bool block = modes->volume == VolumeMode::kBlock;
   bool readonly = isReaderOnly(modes->access);
@@ -113,13 +124,10 @@ grpc::Status NodeService::NodeUnstageVolume(grpc::ServerContext* ctx,
 
 Status NodeService::unstage(Operation& op, const csi::v1::NodeUnstageVolumeRequest& req) {
   op.setSubject(req.volume_id());
-  if (auto s = requireField(req.volume_id(), "volume_id"); !s.isOk()) return s;
   if (auto s = checkPath(req.staging_target_path(), "staging_target_path"); !s.isOk()) return s;
-  auto routed = routeId(driver_, req.volume_id());
+  std::optional<volume::VolumeLocks::Guard> lock;
+  auto routed = routeAndLock(op, req.volume_id(), lock);
   if (!routed.isOk()) return routed.status();
-  op.setBackend(routed->backend->name());
-  auto lock = driver_.nodeLocks.tryLock(req.volume_id());
-  if (!lock) return aborted(req.volume_id());
 
   auto record = driver_.nodeRecords->load(req.volume_id());
   if (!record.isOk()) return record.status();
@@ -144,18 +152,15 @@ grpc::Status NodeService::NodePublishVolume(grpc::ServerContext* ctx,
 
 Status NodeService::publish(Operation& op, const csi::v1::NodePublishVolumeRequest& req) {
   op.setSubject(req.volume_id());
-  if (auto s = requireField(req.volume_id(), "volume_id"); !s.isOk()) return s;
   if (auto s = checkPath(req.target_path(), "target_path"); !s.isOk()) return s;
   if (auto s = checkPath(req.staging_target_path(), "staging_target_path"); !s.isOk()) return s;
   if (!req.has_volume_capability())
     return Status(Code::kInvalidArgument, "volume_capability is required");
   auto modes = checkCapability(req.volume_capability(), "volume_capability");
   if (!modes.isOk()) return modes.status();
-  auto routed = routeId(driver_, req.volume_id());
+  std::optional<volume::VolumeLocks::Guard> lock;
+  auto routed = routeAndLock(op, req.volume_id(), lock);
   if (!routed.isOk()) return routed.status();
-  op.setBackend(routed->backend->name());
-  auto lock = driver_.nodeLocks.tryLock(req.volume_id());
-  if (!lock) return aborted(req.volume_id());
 
   auto record = driver_.nodeRecords->load(req.volume_id());
   if (!record.isOk()) return record.status();
@@ -185,13 +190,10 @@ grpc::Status NodeService::NodeUnpublishVolume(grpc::ServerContext* ctx,
 
 Status NodeService::unpublish(Operation& op, const csi::v1::NodeUnpublishVolumeRequest& req) {
   op.setSubject(req.volume_id());
-  if (auto s = requireField(req.volume_id(), "volume_id"); !s.isOk()) return s;
   if (auto s = checkPath(req.target_path(), "target_path"); !s.isOk()) return s;
-  auto routed = routeId(driver_, req.volume_id());
+  std::optional<volume::VolumeLocks::Guard> lock;
+  auto routed = routeAndLock(op, req.volume_id(), lock);
   if (!routed.isOk()) return routed.status();
-  op.setBackend(routed->backend->name());
-  auto lock = driver_.nodeLocks.tryLock(req.volume_id());
-  if (!lock) return aborted(req.volume_id());
   return driver_.mounter->unmount(req.target_path(), true);
 }
 
@@ -260,16 +262,13 @@ grpc::Status NodeService::NodeExpandVolume(grpc::ServerContext* ctx,
 Status NodeService::expand(Operation& op, const csi::v1::NodeExpandVolumeRequest& req,
                            csi::v1::NodeExpandVolumeResponse* resp) {
   op.setSubject(req.volume_id());
-  if (auto s = requireField(req.volume_id(), "volume_id"); !s.isOk()) return s;
   if (auto s = checkPath(req.volume_path(), "volume_path"); !s.isOk()) return s;
   if (req.has_capacity_range()) {
     if (auto s = checkCapacityRange(req.capacity_range()); !s.isOk()) return s;
   }
-  auto routed = routeId(driver_, req.volume_id());
+  std::optional<volume::VolumeLocks::Guard> lock;
+  auto routed = routeAndLock(op, req.volume_id(), lock);
   if (!routed.isOk()) return routed.status();
-  op.setBackend(routed->backend->name());
-  auto lock = driver_.nodeLocks.tryLock(req.volume_id());
-  if (!lock) return aborted(req.volume_id());
   auto record = driver_.nodeRecords->load(req.volume_id());
   if (!record.isOk()) return record.status();
   if (!record->has_value())

@@ -5,9 +5,13 @@
 // Thread-safe: the node locks serialize work on one volume.
 #pragma once
 
+#include <optional>
+#include <string>
+
 #include "csi.grpc.pb.h"
 #include "server/driver_context.hpp"
 #include "server/operation.hpp"
+#include "server/volume_routing.hpp"
 
 namespace polycsi::server {
 
@@ -44,6 +48,8 @@ class NodeService final : public csi::v1::Node::Service {
   Status expand(Operation& op, const csi::v1::NodeExpandVolumeRequest& req,
                 csi::v1::NodeExpandVolumeResponse* resp);
   Status info(Operation& op, csi::v1::NodeGetInfoResponse* resp);
+  StatusOr<RoutedId> routeAndLock(Operation& op, const std::string& volumeId,
+                                  std::optional<volume::VolumeLocks::Guard>& lock);
 
   DriverContext& driver_;
 };
