@@ -11,11 +11,13 @@ packages=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   # core libraries
   libboost-dev libboost-filesystem-dev libyaml-cpp-dev libsqlite3-dev libspdlog-dev
-  libcli11-dev nlohmann-json3-dev libcurl4-openssl-dev prometheus-cpp-dev
+  libcli11-dev nlohmann-json3-dev libcurl4-openssl-dev prometheus-cpp-dev libssl-dev
   # plugin libraries
   libssh-dev libnvme-dev libjson-c-dev libiscsi-dev libnfs-dev libcpp-httplib-dev
   # tests
   libgtest-dev libgmock-dev
+  # powerstore-sim: its iSCSI target (tgtd) and the tests' certificates (openssl)
+  tgt openssl
   # nfs plugin tests: a real NFS server (NFSv4 on loopback, FSAL VFS)
   nfs-ganesha nfs-ganesha-vfs
   # node side: filesystems and block devices

@@ -1,0 +1,467 @@
+#include "array_store.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <ctime>
+#include <fstream>
+#include <random>
+#include <system_error>
+
+#include "api_error.hpp"
+
+namespace powerstore_sim {
+namespace {
+
+// Largest volume the simulator accepts (the array's limit is 256 TiB).
+constexpr std::uint64_t kMaxVolumeSize = 256ull << 40;
+// The array sizes volumes in whole megabytes.
+constexpr std::uint64_t kSizeGranule = 1ull << 20;
+
+[[noreturn]] void throwErrno(const std::string& what) {
+  throw std::system_error(errno, std::generic_category(), what);
+}
+
+// Copies `source` into the new file `target`, leaving runs of zeros as holes.
+void copySparse(const std::filesystem::path& source, const std::filesystem::path& target) {
+  const int in = ::open(source.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) throwErrno("open " + source.string());
+  const int out = ::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (out < 0) {
+    const int error = errno;
+    ::close(in);
+    throw std::system_error(error, std::generic_category(), "create " + target.string());
+  }
+  std::array<char, 65536> buffer{};
+  off_t offset = 0;
+  bool ok = true;
+  for (;;) {
+    const ssize_t n = ::read(in, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ok = false;
+      break;
+    }
+    if (n == 0) break;
+    const bool zeros =
+        std::all_of(buffer.begin(), buffer.begin() + n, [](char c) { return c == 0; });
+    if (!zeros && ::pwrite(out, buffer.data(), static_cast<std::size_t>(n), offset) != n) {
+      ok = false;
+      break;
+    }
+    offset += n;
+  }
+  if (ok && ::ftruncate(out, offset) != 0) ok = false;
+  const int error = errno;
+  ::close(in);
+  ::close(out);
+  if (!ok) {
+    std::filesystem::remove(target);
+    throw std::system_error(error, std::generic_category(), "copy to " + target.string());
+  }
+}
+
+void checkSize(std::uint64_t size) {
+  if (size == 0 || size % kSizeGranule != 0 || size > kMaxVolumeSize) {
+    throw ApiError(400, kCodeBadRequest,
+                   "Invalid size " + std::to_string(size) +
+                       ": must be a positive multiple of 1 MiB up to 256 TiB.",
+                   {std::to_string(size)});
+  }
+}
+
+void checkName(const std::string& name) {
+  if (name.empty() || name.size() > 128) {
+    throw ApiError(400, kCodeBadRequest, "Name must be 1 to 128 characters.", {name});
+  }
+}
+
+std::string nowTimestamp() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  ::gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S.000+00:00", &utc);
+  return text;
+}
+
+}  // namespace
+
+std::string newUuid() {
+  static thread_local std::mt19937_64 generator{std::random_device{}()};
+  std::uniform_int_distribution<unsigned> nibble(0, 15);
+  std::string text = "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx";
+  static const char kHex[] = "0123456789abcdef";
+  for (char& c : text) {
+    if (c == 'x') c = kHex[nibble(generator)];
+    if (c == 'y') c = kHex[8 + nibble(generator) % 4];
+  }
+  return text;
+}
+
+nlohmann::json toJson(const SimVolume& v) {
+  nlohmann::json json = {{"id", v.id},
+                         {"name", v.name},
+                         {"description", v.description},
+                         {"size", v.size},
+                         {"type", v.type},
+                         {"state", "Ready"},
+                         {"creation_timestamp", v.creation_timestamp},
+                         {"wwn", "naa.68ccf09800" + v.id.substr(0, 8) + v.id.substr(9, 4)}};
+  json["protection_data"] = {
+      {"source_id", v.source_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.source_id)}};
+  return json;
+}
+
+nlohmann::json toJson(const SimHost& h) {
+  nlohmann::json initiators = nlohmann::json::array();
+  for (const SimInitiator& i : h.initiators) {
+    initiators.push_back({{"port_name", i.port_name}, {"port_type", i.port_type}});
+  }
+  return {{"id", h.id}, {"name", h.name}, {"os_type", h.os_type}, {"initiators", initiators}};
+}
+
+nlohmann::json toJson(const SimMapping& m) {
+  return {{"id", m.id},
+          {"host_id", m.host_id},
+          {"volume_id", m.volume_id},
+          {"logical_unit_number", m.logical_unit_number}};
+}
+
+ArrayStore::ArrayStore(std::filesystem::path state_dir, std::string target_iqn_prefix,
+                       TgtdController* tgtd)
+    : state_dir_(std::move(state_dir)),
+      target_iqn_prefix_(std::move(target_iqn_prefix)),
+      tgtd_(tgtd) {
+  std::filesystem::create_directories(state_dir_ / "volumes");
+  load();
+}
+
+std::filesystem::path ArrayStore::fileOf(const std::string& volume_id) const {
+  return state_dir_ / "volumes" / (volume_id + ".img");
+}
+
+std::string ArrayStore::targetIqn(const SimVolume& volume) const {
+  return target_iqn_prefix_ + ":" + volume.id;
+}
+
+void ArrayStore::load() {
+  const std::filesystem::path file = state_dir_ / "state.json";
+  if (!std::filesystem::exists(file)) return;
+  std::ifstream in(file);
+  const nlohmann::json state = nlohmann::json::parse(in);
+  next_tid_ = state.at("next_tid").get<int>();
+  for (const auto& v : state.at("volumes")) {
+    SimVolume volume{v.at("id"),   v.at("name"),      v.at("description"),        v.at("size"),
+                     v.at("type"), v.at("source_id"), v.at("creation_timestamp"), v.at("tid")};
+    volumes_[volume.id] = volume;
+  }
+  for (const auto& h : state.at("hosts")) {
+    SimHost host{h.at("id"), h.at("name"), h.at("os_type"), {}};
+    for (const auto& i : h.at("initiators"))
+      host.initiators.push_back({i.at("port_name"), i.at("port_type")});
+    hosts_[host.id] = host;
+  }
+  for (const auto& m : state.at("mappings")) {
+    mappings_.push_back(
+        {m.at("id"), m.at("host_id"), m.at("volume_id"), m.at("logical_unit_number")});
+  }
+}
+
+void ArrayStore::save() {
+  nlohmann::json state = {{"next_tid", next_tid_},
+                          {"volumes", nlohmann::json::array()},
+                          {"hosts", nlohmann::json::array()},
+                          {"mappings", nlohmann::json::array()}};
+  for (const auto& [id, v] : volumes_) {
+    state["volumes"].push_back({{"id", v.id},
+                                {"name", v.name},
+                                {"description", v.description},
+                                {"size", v.size},
+                                {"type", v.type},
+                                {"source_id", v.source_id},
+                                {"creation_timestamp", v.creation_timestamp},
+                                {"tid", v.tid}});
+  }
+  for (const auto& [id, h] : hosts_) state["hosts"].push_back(toJson(h));
+  for (const SimMapping& m : mappings_) state["mappings"].push_back(toJson(m));
+  const std::filesystem::path file = state_dir_ / "state.json";
+  const std::filesystem::path temporary = state_dir_ / "state.json.tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << state.dump(2);
+    if (!out.flush()) throw std::runtime_error("cannot write " + temporary.string());
+  }
+  std::filesystem::rename(temporary, file);
+}
+
+void ArrayStore::exportAll() {
+  std::lock_guard lock(mutex_);
+  if (!tgtd_) return;
+  for (const auto& [id, volume] : volumes_) {
+    if (volume.type != "Primary") continue;
+    tgtd_->exportVolume(volume.tid, targetIqn(volume), fileOf(id));
+  }
+  for (const SimMapping& m : mappings_)
+    bindHost(volumes_.at(m.volume_id), hosts_.at(m.host_id), true);
+}
+
+SimVolume& ArrayStore::findVolume(const std::string& id) {
+  auto it = volumes_.find(id);
+  if (it == volumes_.end()) {
+    throw ApiError(404, kCodeNotFound, "The volume " + id + " does not exist.", {id});
+  }
+  return it->second;
+}
+
+SimHost& ArrayStore::findHost(const std::string& id) {
+  auto it = hosts_.find(id);
+  if (it == hosts_.end()) {
+    throw ApiError(404, kCodeNotFound, "The host " + id + " does not exist.", {id});
+  }
+  return it->second;
+}
+
+void ArrayStore::requireFreeName(const std::string& name) {
+  checkName(name);
+  for (const auto& [id, v] : volumes_) {
+    if (v.name == name) {
+      throw ApiError(422, kCodeNameInUse, "The name " + name + " is already in use.", {name});
+    }
+  }
+}
+
+SimVolume ArrayStore::createVolume(const std::string& name, std::uint64_t size,
+                                   const std::string& description) {
+  std::lock_guard lock(mutex_);
+  requireFreeName(name);
+  checkSize(size);
+  SimVolume volume{newUuid(), name, description, size, "Primary", "", nowTimestamp(), next_tid_};
+  const std::filesystem::path file = fileOf(volume.id);
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) throwErrno("create " + file.string());
+  const bool sized = ::ftruncate(fd, static_cast<off_t>(size)) == 0;
+  ::close(fd);
+  if (!sized) {
+    std::filesystem::remove(file);
+    throwErrno("size " + file.string());
+  }
+  try {
+    if (tgtd_) tgtd_->exportVolume(volume.tid, targetIqn(volume), file);
+  } catch (...) {
+    std::filesystem::remove(file);
+    throw;
+  }
+  ++next_tid_;
+  volumes_[volume.id] = volume;
+  save();
+  return volume;
+}
+
+SimVolume ArrayStore::volume(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  return findVolume(id);
+}
+
+std::vector<SimVolume> ArrayStore::volumes() {
+  std::lock_guard lock(mutex_);
+  std::vector<SimVolume> all;
+  for (const auto& [id, v] : volumes_) all.push_back(v);
+  return all;
+}
+
+SimVolume ArrayStore::resizeVolume(const std::string& id, std::uint64_t size) {
+  std::lock_guard lock(mutex_);
+  SimVolume& volume = findVolume(id);
+  checkSize(size);
+  if (volume.type != "Primary") {
+    throw ApiError(422, kCodeInUse, "A snapshot cannot be resized.", {id});
+  }
+  if (size < volume.size) {
+    throw ApiError(422, kCodeBadRequest,
+                   "The new size " + std::to_string(size) + " is smaller than the current size " +
+                       std::to_string(volume.size) + ".",
+                   {std::to_string(size)});
+  }
+  if (::truncate(fileOf(id).c_str(), static_cast<off_t>(size)) != 0) throwErrno("grow volume");
+  volume.size = size;
+  // tgtd reads a LUN's size when it is added: re-export so initiators see the new size.
+  if (tgtd_) {
+    tgtd_->exportVolume(volume.tid, targetIqn(volume), fileOf(id));
+    for (const SimMapping& m : mappings_) {
+      if (m.volume_id == id) bindHost(volume, hosts_.at(m.host_id), true);
+    }
+  }
+  save();
+  return volume;
+}
+
+void ArrayStore::deleteVolume(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  SimVolume& volume = findVolume(id);
+  for (const SimMapping& m : mappings_) {
+    if (m.volume_id == id) {
+      throw ApiError(422, kCodeInUse,
+                     "The volume " + volume.name + " is attached to host " +
+                         hosts_.at(m.host_id).name + " and cannot be deleted.",
+                     {volume.name});
+    }
+  }
+  if (tgtd_ && volume.type == "Primary") tgtd_->removeVolume(volume.tid);
+  std::filesystem::remove(fileOf(id));
+  volumes_.erase(id);
+  save();
+}
+
+SimVolume ArrayStore::copyVolume(const std::string& source_id, const std::string& name,
+                                 const std::string& description, const std::string& type) {
+  std::lock_guard lock(mutex_);
+  const SimVolume source = findVolume(source_id);
+  requireFreeName(name);
+  SimVolume copy{newUuid(), name, description, source.size, type, source_id, nowTimestamp(), 0};
+  copySparse(fileOf(source_id), fileOf(copy.id));
+  if (type == "Primary") {
+    copy.tid = next_tid_;
+    try {
+      if (tgtd_) tgtd_->exportVolume(copy.tid, targetIqn(copy), fileOf(copy.id));
+    } catch (...) {
+      std::filesystem::remove(fileOf(copy.id));
+      throw;
+    }
+    ++next_tid_;
+  }
+  volumes_[copy.id] = copy;
+  save();
+  return copy;
+}
+
+SimVolume ArrayStore::snapshot(const std::string& source_id, const std::string& name,
+                               const std::string& description) {
+  {
+    std::lock_guard lock(mutex_);
+    if (findVolume(source_id).type != "Primary") {
+      throw ApiError(422, kCodeBadRequest, "Snapshots can only be taken of volumes.", {source_id});
+    }
+  }
+  return copyVolume(source_id, name, description, "Snapshot");
+}
+
+SimVolume ArrayStore::clone(const std::string& source_id, const std::string& name,
+                            const std::string& description) {
+  return copyVolume(source_id, name, description, "Primary");
+}
+
+SimHost ArrayStore::createHost(const std::string& name, const std::string& os_type,
+                               const std::vector<SimInitiator>& initiators) {
+  std::lock_guard lock(mutex_);
+  checkName(name);
+  if (initiators.empty()) throw ApiError(400, kCodeBadRequest, "A host needs initiators.", {name});
+  for (const SimInitiator& i : initiators) {
+    if (i.port_type != "iSCSI" || i.port_name.rfind("iqn.", 0) != 0) {
+      throw ApiError(400, kCodeBadRequest,
+                     "Invalid initiator " + i.port_name + " of type " + i.port_type + ".",
+                     {i.port_name});
+    }
+  }
+  for (const auto& [id, h] : hosts_) {
+    if (h.name == name) {
+      throw ApiError(422, kCodeNameInUse, "The name " + name + " is already in use.", {name});
+    }
+    for (const SimInitiator& mine : h.initiators) {
+      for (const SimInitiator& theirs : initiators) {
+        if (mine.port_name == theirs.port_name) {
+          throw ApiError(422, kCodeInUse,
+                         "The initiator " + theirs.port_name + " belongs to host " + h.name + ".",
+                         {theirs.port_name});
+        }
+      }
+    }
+  }
+  SimHost host{newUuid(), name, os_type.empty() ? "Linux" : os_type, initiators};
+  hosts_[host.id] = host;
+  save();
+  return host;
+}
+
+SimHost ArrayStore::host(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  return findHost(id);
+}
+
+std::vector<SimHost> ArrayStore::hosts() {
+  std::lock_guard lock(mutex_);
+  std::vector<SimHost> all;
+  for (const auto& [id, h] : hosts_) all.push_back(h);
+  return all;
+}
+
+void ArrayStore::deleteHost(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  const SimHost& host = findHost(id);
+  for (const SimMapping& m : mappings_) {
+    if (m.host_id == id) {
+      throw ApiError(422, kCodeInUse, "The host " + host.name + " has attached volumes.",
+                     {host.name});
+    }
+  }
+  hosts_.erase(id);
+  save();
+}
+
+void ArrayStore::bindHost(const SimVolume& volume, const SimHost& host, bool bind) {
+  if (!tgtd_) return;
+  for (const SimInitiator& i : host.initiators) {
+    if (bind) {
+      tgtd_->bindInitiator(volume.tid, i.port_name);
+    } else {
+      tgtd_->unbindInitiator(volume.tid, i.port_name);
+    }
+  }
+}
+
+void ArrayStore::attach(const std::string& host_id, const std::string& volume_id) {
+  std::lock_guard lock(mutex_);
+  const SimHost& host = findHost(host_id);
+  const SimVolume& volume = findVolume(volume_id);
+  if (volume.type != "Primary") {
+    throw ApiError(422, kCodeBadRequest, "A snapshot cannot be attached to a host.", {volume_id});
+  }
+  for (const SimMapping& m : mappings_) {
+    if (m.host_id == host_id && m.volume_id == volume_id) {
+      throw ApiError(
+          422, kCodeInUse,
+          "The volume " + volume.name + " is already attached to host " + host.name + ".",
+          {volume.name, host.name});
+    }
+  }
+  bindHost(volume, host, true);
+  mappings_.push_back({newUuid(), host_id, volume_id, 1});
+  save();
+}
+
+void ArrayStore::detach(const std::string& host_id, const std::string& volume_id) {
+  std::lock_guard lock(mutex_);
+  const SimHost& host = findHost(host_id);
+  const SimVolume& volume = findVolume(volume_id);
+  auto it = std::find_if(mappings_.begin(), mappings_.end(), [&](const SimMapping& m) {
+    return m.host_id == host_id && m.volume_id == volume_id;
+  });
+  if (it == mappings_.end()) {
+    throw ApiError(422, kCodeNotFound,
+                   "The volume " + volume.name + " is not attached to host " + host.name + ".",
+                   {volume.name, host.name});
+  }
+  bindHost(volume, host, false);
+  mappings_.erase(it);
+  save();
+}
+
+std::vector<SimMapping> ArrayStore::mappings() {
+  std::lock_guard lock(mutex_);
+  return mappings_;
+}
+
+}  // namespace powerstore_sim

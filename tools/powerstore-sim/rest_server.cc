@@ -1,0 +1,357 @@
+#include "rest_server.hpp"
+
+#include <httplib.h>
+
+#include <optional>
+#include <random>
+#include <stdexcept>
+
+#include "api_error.hpp"
+
+namespace powerstore_sim {
+namespace {
+
+constexpr const char* kPrefix = "/api/rest/";
+constexpr const char* kCookieName = "auth_cookie";
+constexpr const char* kTokenHeader = "DELL-EMC-TOKEN";
+
+std::string base64Decode(const std::string& text) {
+  static const std::string kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  unsigned value = 0;
+  int bits = 0;
+  for (char c : text) {
+    if (c == '=') break;
+    const std::size_t index = kAlphabet.find(c);
+    if (index == std::string::npos) return {};
+    value = (value << 6) | static_cast<unsigned>(index);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((value >> bits) & 0xff));
+    }
+  }
+  return out;
+}
+
+std::string randomToken() {
+  static thread_local std::mt19937_64 generator{std::random_device{}()};
+  static const char kChars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  std::uniform_int_distribution<int> pick(0, 61);
+  std::string token(40, ' ');
+  for (char& c : token) c = kChars[pick(generator)];
+  return token;
+}
+
+void sendJson(httplib::Response& res, int status, const nlohmann::json& body) {
+  res.status = status;
+  res.set_content(body.dump(), "application/json");
+}
+
+void sendError(httplib::Response& res, const ApiError& error) {
+  sendJson(res, error.status(), error.body());
+}
+
+nlohmann::json parseBody(const httplib::Request& req) {
+  if (req.body.empty()) return nlohmann::json::object();
+  try {
+    nlohmann::json body = nlohmann::json::parse(req.body);
+    if (!body.is_object())
+      throw ApiError(400, kCodeBadRequest, "The request body must be an object.");
+    return body;
+  } catch (const nlohmann::json::parse_error& e) {
+    throw ApiError(400, kCodeBadRequest, std::string("The request body is not JSON: ") + e.what());
+  }
+}
+
+std::string requiredString(const nlohmann::json& body, const char* field) {
+  auto it = body.find(field);
+  if (it == body.end() || !it->is_string() || it->get<std::string>().empty()) {
+    throw ApiError(400, kCodeBadRequest, std::string("The field ") + field + " is required.",
+                   {field});
+  }
+  return it->get<std::string>();
+}
+
+std::string optionalString(const nlohmann::json& body, const char* field) {
+  auto it = body.find(field);
+  return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::uint64_t requiredSize(const nlohmann::json& body) {
+  auto it = body.find("size");
+  if (it == body.end() || !it->is_number_unsigned()) {
+    throw ApiError(400, kCodeBadRequest, "The field size must be a positive integer.", {"size"});
+  }
+  return it->get<std::uint64_t>();
+}
+
+// The value of an `eq.` filter on `field`, if the request has one.
+std::optional<std::string> eqFilter(const httplib::Request& req, const std::string& field) {
+  if (!req.has_param(field)) return std::nullopt;
+  const std::string value = req.get_param_value(field);
+  if (value.rfind("eq.", 0) != 0) {
+    throw ApiError(400, kCodeBadRequest, "Only eq. filters are supported: " + field + "=" + value,
+                   {field});
+  }
+  return value.substr(3);
+}
+
+// Runs `body`, turning ApiError into Dell's error response.
+template <typename Body>
+httplib::Server::Handler guarded(Body body) {
+  return [body](const httplib::Request& req, httplib::Response& res) {
+    try {
+      body(req, res);
+    } catch (const ApiError& error) {
+      sendError(res, error);
+    } catch (const std::exception& error) {
+      sendError(res,
+                ApiError(500, "0xE00000000001", std::string("Internal error: ") + error.what()));
+    }
+  };
+}
+
+}  // namespace
+
+RestServer::RestServer(RestServerOptions options, ArrayStore& store)
+    : options_(std::move(options)), store_(store) {
+  server_ = std::make_unique<httplib::SSLServer>(options_.certificate_file.c_str(),
+                                                 options_.private_key_file.c_str());
+  if (!server_->is_valid()) {
+    throw std::runtime_error("cannot load the TLS certificate " + options_.certificate_file +
+                             " or key " + options_.private_key_file);
+  }
+  server_->set_read_timeout(30, 0);
+  server_->set_write_timeout(30, 0);
+  routes();
+}
+
+RestServer::~RestServer() = default;
+
+std::uint16_t RestServer::bind() {
+  int port = options_.port;
+  if (port == 0) {
+    port = server_->bind_to_any_port(options_.listen_address);
+  } else if (!server_->bind_to_port(options_.listen_address, port)) {
+    port = -1;
+  }
+  if (port <= 0) throw std::runtime_error("cannot listen on " + options_.listen_address);
+  return static_cast<std::uint16_t>(port);
+}
+
+void RestServer::run() { server_->listen_after_bind(); }
+
+void RestServer::stop() { server_->stop(); }
+
+bool RestServer::basicAuthOk(const std::string& header) const {
+  if (header.rfind("Basic ", 0) != 0) return false;
+  const std::string decoded = base64Decode(header.substr(6));
+  return decoded == options_.username + ":" + options_.password;
+}
+
+const RestServer::Session* RestServer::sessionFromCookie(const std::string& cookie_header) {
+  const std::string key = std::string(kCookieName) + "=";
+  const std::size_t at = cookie_header.find(key);
+  if (at == std::string::npos) return nullptr;
+  const std::size_t end = cookie_header.find(';', at);
+  const std::string value = cookie_header.substr(
+      at + key.size(), end == std::string::npos ? std::string::npos : end - at - key.size());
+  auto it = sessions_.find(value);
+  if (it == sessions_.end()) return nullptr;
+  const auto now = std::chrono::steady_clock::now();
+  if (it->second.expires <= now) {
+    sessions_.erase(it);
+    return nullptr;
+  }
+  it->second.expires = now + options_.session_ttl;
+  return &it->second;
+}
+
+void RestServer::routes() {
+  httplib::SSLServer& s = *server_;
+
+  // Authentication for every call, as the array does it.
+  s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    const bool basic = basicAuthOk(req.get_header_value("Authorization"));
+    if (req.path == "/sim/expire_sessions" || req.path == std::string(kPrefix) + "login_session") {
+      if (basic) return httplib::Server::HandlerResponse::Unhandled;
+      sendError(res, ApiError(401, kCodeUnauthorized, "Authentication failed."));
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    std::lock_guard lock(sessions_mutex_);
+    const Session* session = sessionFromCookie(req.get_header_value("Cookie"));
+    if (!basic && session == nullptr) {
+      sendError(res, ApiError(401, kCodeUnauthorized, "Authentication failed."));
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (req.method != "GET" &&
+        (session == nullptr || req.get_header_value(kTokenHeader) != session->token)) {
+      sendError(res, ApiError(403, kCodeForbidden,
+                              "The session token is missing, wrong or expired; log in again."));
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (res.status == 404 && res.body.empty()) {
+      sendError(res,
+                ApiError(404, kCodeNotFound, "No such resource: " + req.method + " " + req.path));
+    }
+  });
+
+  const std::string p = kPrefix;
+  s.Get(p + "login_session", guarded([this](const httplib::Request&, httplib::Response& res) {
+          const std::string cookie = randomToken();
+          Session session{randomToken(), std::chrono::steady_clock::now() + options_.session_ttl};
+          {
+            std::lock_guard lock(sessions_mutex_);
+            sessions_[cookie] = session;
+          }
+          res.set_header(kTokenHeader, session.token);
+          res.set_header("Set-Cookie",
+                         std::string(kCookieName) + "=" + cookie + "; Path=/; Secure; HttpOnly");
+          sendJson(res, 200,
+                   nlohmann::json::array({{{"id", cookie.substr(0, 8)},
+                                           {"user", options_.username},
+                                           {"role_ids", {"1"}},
+                                           {"idle_timeout", options_.session_ttl.count()}}}));
+        }));
+  s.Post("/sim/expire_sessions", guarded([this](const httplib::Request&, httplib::Response& res) {
+           std::lock_guard lock(sessions_mutex_);
+           sessions_.clear();
+           res.status = 204;
+         }));
+  s.Get(p + "cluster", guarded([this](const httplib::Request&, httplib::Response& res) {
+          sendJson(res, 200,
+                   nlohmann::json::array({{{"id", "0"},
+                                           {"global_id", options_.global_id},
+                                           {"name", options_.global_id},
+                                           {"state", "Configured"}}}));
+        }));
+  s.Get(p + "ip_pool_address", guarded([this](const httplib::Request&, httplib::Response& res) {
+          sendJson(res, 200,
+                   nlohmann::json::array({{{"id", "IP1"},
+                                           {"address", options_.iscsi_address},
+                                           {"port", options_.iscsi_port},
+                                           {"purposes", {"Storage_Iscsi_Target"}},
+                                           {"ip_port", {{"target_iqn", nullptr}}}}}));
+        }));
+
+  // Volumes.
+  s.Post(p + "volume", guarded([this](const httplib::Request& req, httplib::Response& res) {
+           const nlohmann::json body = parseBody(req);
+           const SimVolume v = store_.createVolume(requiredString(body, "name"), requiredSize(body),
+                                                   optionalString(body, "description"));
+           sendJson(res, 201, {{"id", v.id}});
+         }));
+  s.Get(p + "volume", guarded([this](const httplib::Request& req, httplib::Response& res) {
+          const auto name = eqFilter(req, "name");
+          const auto type = eqFilter(req, "type");
+          const auto source = eqFilter(req, "protection_data->>source_id");
+          nlohmann::json list = nlohmann::json::array();
+          for (const SimVolume& v : store_.volumes()) {
+            if ((name && v.name != *name) || (type && v.type != *type) ||
+                (source && v.source_id != *source)) {
+              continue;
+            }
+            list.push_back(toJson(v));
+          }
+          sendJson(res, 200, list);
+        }));
+  s.Get(p + R"(volume/([0-9a-f-]+))",
+        guarded([this](const httplib::Request& req, httplib::Response& res) {
+          sendJson(res, 200, toJson(store_.volume(req.matches[1])));
+        }));
+  s.Patch(p + R"(volume/([0-9a-f-]+))",
+          guarded([this](const httplib::Request& req, httplib::Response& res) {
+            const nlohmann::json body = parseBody(req);
+            store_.resizeVolume(req.matches[1], requiredSize(body));
+            res.status = 204;
+          }));
+  s.Delete(p + R"(volume/([0-9a-f-]+))",
+           guarded([this](const httplib::Request& req, httplib::Response& res) {
+             store_.deleteVolume(req.matches[1]);
+             res.status = 204;
+           }));
+  s.Post(p + R"(volume/([0-9a-f-]+)/snapshot)",
+         guarded([this](const httplib::Request& req, httplib::Response& res) {
+           const nlohmann::json body = parseBody(req);
+           const SimVolume v = store_.snapshot(req.matches[1], requiredString(body, "name"),
+                                               optionalString(body, "description"));
+           sendJson(res, 201, {{"id", v.id}});
+         }));
+  s.Post(p + R"(volume/([0-9a-f-]+)/clone)",
+         guarded([this](const httplib::Request& req, httplib::Response& res) {
+           const nlohmann::json body = parseBody(req);
+           const SimVolume v = store_.clone(req.matches[1], requiredString(body, "name"),
+                                            optionalString(body, "description"));
+           sendJson(res, 201, {{"id", v.id}});
+         }));
+
+  // Hosts and mappings.
+  s.Post(p + "host", guarded([this](const httplib::Request& req, httplib::Response& res) {
+           const nlohmann::json body = parseBody(req);
+           std::vector<SimInitiator> initiators;
+           const auto list = body.find("initiators");
+           if (list == body.end() || !list->is_array()) {
+             throw ApiError(400, kCodeBadRequest, "The field initiators is required.",
+                            {"initiators"});
+           }
+           for (const auto& i : *list) {
+             if (!i.is_object())
+               throw ApiError(400, kCodeBadRequest, "Initiators must be objects.");
+             initiators.push_back({requiredString(i, "port_name"), requiredString(i, "port_type")});
+           }
+           const SimHost h = store_.createHost(requiredString(body, "name"),
+                                               optionalString(body, "os_type"), initiators);
+           sendJson(res, 201, {{"id", h.id}});
+         }));
+  s.Get(p + "host", guarded([this](const httplib::Request& req, httplib::Response& res) {
+          const auto name = eqFilter(req, "name");
+          nlohmann::json list = nlohmann::json::array();
+          for (const SimHost& h : store_.hosts()) {
+            if (!name || h.name == *name) list.push_back(toJson(h));
+          }
+          sendJson(res, 200, list);
+        }));
+  s.Get(p + R"(host/([0-9a-f-]+))",
+        guarded([this](const httplib::Request& req, httplib::Response& res) {
+          sendJson(res, 200, toJson(store_.host(req.matches[1])));
+        }));
+  s.Delete(p + R"(host/([0-9a-f-]+))",
+           guarded([this](const httplib::Request& req, httplib::Response& res) {
+             store_.deleteHost(req.matches[1]);
+             res.status = 204;
+           }));
+  s.Post(p + R"(host/([0-9a-f-]+)/(attach|detach))",
+         guarded([this](const httplib::Request& req, httplib::Response& res) {
+           const nlohmann::json body = parseBody(req);
+           const std::string volume_id = requiredString(body, "volume_id");
+           if (req.matches[2] == "attach") {
+             store_.attach(req.matches[1], volume_id);
+           } else {
+             store_.detach(req.matches[1], volume_id);
+           }
+           res.status = 204;
+         }));
+  s.Get(p + "host_volume_mapping",
+        guarded([this](const httplib::Request& req, httplib::Response& res) {
+          const auto volume_id = eqFilter(req, "volume_id");
+          const auto host_id = eqFilter(req, "host_id");
+          nlohmann::json list = nlohmann::json::array();
+          for (const SimMapping& m : store_.mappings()) {
+            if ((volume_id && m.volume_id != *volume_id) || (host_id && m.host_id != *host_id))
+              continue;
+            nlohmann::json entry = toJson(m);
+            // Simulator extension: each volume is its own tgtd target, so the mapping names it
+            // (on the array every volume sits behind the ip_pool_address target).
+            entry["target_iqn"] = store_.targetIqn(store_.volume(m.volume_id));
+            list.push_back(entry);
+          }
+          sendJson(res, 200, list);
+        }));
+}
+
+}  // namespace powerstore_sim

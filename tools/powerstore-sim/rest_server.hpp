@@ -1,0 +1,68 @@
+// The PowerStore REST API (`/api/rest/...`) over HTTPS, served from an ArrayStore.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "array_store.hpp"
+
+namespace httplib {
+class SSLServer;
+}
+
+namespace powerstore_sim {
+
+struct RestServerOptions {
+  std::string listen_address = "127.0.0.1";
+  std::uint16_t port = 0;  // 0 picks a free port
+  std::string certificate_file;
+  std::string private_key_file;
+  std::string username = "admin";
+  std::string password;
+  std::chrono::seconds session_ttl{3600};  // idle sessions expire after this
+  std::string global_id = "PS000000000001";
+  // Reported by GET ip_pool_address as the iSCSI portal.
+  std::string iscsi_address = "127.0.0.1";
+  std::uint16_t iscsi_port = 3260;
+};
+
+// Serves the API on its own thread pool. Authentication is like the array's: Basic auth or
+// the session cookie from GET login_session on every call, and the DELL-EMC-TOKEN header on
+// every modifying call (403 when it is missing or its session has expired).
+// POST /sim/expire_sessions (Basic auth) expires every session at once, for tests.
+class RestServer {
+ public:
+  RestServer(RestServerOptions options, ArrayStore& store);
+  ~RestServer();
+  RestServer(const RestServer&) = delete;
+  RestServer& operator=(const RestServer&) = delete;
+
+  // Binds the port (throws when it cannot) and returns it.
+  std::uint16_t bind();
+  // Serves until stop(); blocks.
+  void run();
+  // Makes run() return. Thread-safe.
+  void stop();
+
+ private:
+  struct Session {
+    std::string token;
+    std::chrono::steady_clock::time_point expires;
+  };
+  void routes();
+  bool basicAuthOk(const std::string& header) const;
+  // The live session named by the request's cookie, renewing its idle timer; null when none.
+  const Session* sessionFromCookie(const std::string& cookie_header);
+
+  RestServerOptions options_;
+  ArrayStore& store_;
+  std::unique_ptr<httplib::SSLServer> server_;
+  std::mutex sessions_mutex_;
+  std::map<std::string, Session> sessions_;  // by cookie value
+};
+
+}  // namespace powerstore_sim

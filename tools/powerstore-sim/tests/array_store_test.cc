@@ -1,0 +1,108 @@
+// The array model without tgtd: naming, sizing, copies, mappings and persistence.
+#include "array_store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "api_error.hpp"
+#include "temp_dir.hpp"
+
+namespace powerstore_sim {
+namespace {
+
+constexpr std::uint64_t kMiB = 1ull << 20;
+
+int statusOf(const std::function<void()>& call) {
+  try {
+    call();
+  } catch (const ApiError& error) {
+    return error.status();
+  }
+  return 0;
+}
+
+class ArrayStoreTest : public ::testing::Test {
+ protected:
+  testing::TempDir dir_;
+  ArrayStore store_{dir_.path(), "iqn.2015-10.com.dell:test", nullptr};
+};
+
+TEST_F(ArrayStoreTest, CreatesSparseVolumeAndRefusesDuplicateName) {
+  const SimVolume v = store_.createVolume("pvc-1", 64 * kMiB, "d");
+  EXPECT_EQ(store_.volume(v.id).size, 64 * kMiB);
+  EXPECT_EQ(std::filesystem::file_size(dir_.path() / "volumes" / (v.id + ".img")), 64 * kMiB);
+  EXPECT_EQ(statusOf([&] { store_.createVolume("pvc-1", kMiB, ""); }), 422);
+  EXPECT_EQ(statusOf([&] { store_.createVolume("pvc-2", kMiB + 1, ""); }), 400);
+  EXPECT_EQ(statusOf([&] { store_.volume("00000000-0000-4000-8000-000000000000"); }), 404);
+}
+
+TEST_F(ArrayStoreTest, GrowsButNeverShrinks) {
+  const SimVolume v = store_.createVolume("pvc-1", 4 * kMiB, "");
+  EXPECT_EQ(store_.resizeVolume(v.id, 8 * kMiB).size, 8 * kMiB);
+  EXPECT_EQ(statusOf([&] { store_.resizeVolume(v.id, 2 * kMiB); }), 422);
+  EXPECT_EQ(store_.volume(v.id).size, 8 * kMiB);
+}
+
+TEST_F(ArrayStoreTest, SnapshotAndCloneCopyContent) {
+  const SimVolume v = store_.createVolume("pvc-1", kMiB, "");
+  {
+    std::fstream file(dir_.path() / "volumes" / (v.id + ".img"),
+                      std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(4096);
+    file << "hello";
+  }
+  const SimVolume snap = store_.snapshot(v.id, "snap-1", "");
+  EXPECT_EQ(snap.type, "Snapshot");
+  EXPECT_EQ(snap.source_id, v.id);
+  const SimVolume restored = store_.clone(snap.id, "pvc-2", "");
+  EXPECT_EQ(restored.type, "Primary");
+  std::ifstream file(dir_.path() / "volumes" / (restored.id + ".img"), std::ios::binary);
+  file.seekg(4096);
+  std::string word(5, ' ');
+  file.read(word.data(), 5);
+  EXPECT_EQ(word, "hello");
+  EXPECT_EQ(std::filesystem::file_size(dir_.path() / "volumes" / (restored.id + ".img")), kMiB);
+  EXPECT_EQ(statusOf([&] { store_.snapshot(snap.id, "snap-of-snap", ""); }), 422);
+  EXPECT_EQ(statusOf([&] { store_.resizeVolume(snap.id, 2 * kMiB); }), 422);
+}
+
+TEST_F(ArrayStoreTest, MappingsGuardDeletionAndSurviveRestart) {
+  const SimVolume v = store_.createVolume("pvc-1", kMiB, "");
+  const SimHost h = store_.createHost("node-a", "Linux", {{"iqn.1994-05.com.redhat:a", "iSCSI"}});
+  EXPECT_EQ(statusOf([&] {
+              store_.createHost("node-b", "Linux", {{"iqn.1994-05.com.redhat:a", "iSCSI"}});
+            }),
+            422);
+  EXPECT_EQ(statusOf([&] {
+              store_.createHost("node-c", "Linux", {{"not-an-iqn", "iSCSI"}});
+            }),
+            400);
+  store_.attach(h.id, v.id);
+  EXPECT_EQ(statusOf([&] { store_.attach(h.id, v.id); }), 422);
+  EXPECT_EQ(statusOf([&] { store_.deleteVolume(v.id); }), 422);
+  EXPECT_EQ(statusOf([&] { store_.deleteHost(h.id); }), 422);
+
+  ArrayStore reloaded(dir_.path(), "iqn.2015-10.com.dell:test", nullptr);
+  ASSERT_EQ(reloaded.mappings().size(), 1u);
+  EXPECT_EQ(reloaded.mappings()[0].volume_id, v.id);
+  EXPECT_EQ(reloaded.host(h.id).initiators.at(0).port_name, "iqn.1994-05.com.redhat:a");
+
+  reloaded.detach(h.id, v.id);
+  EXPECT_EQ(statusOf([&] { reloaded.detach(h.id, v.id); }), 422);
+  reloaded.deleteVolume(v.id);
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "volumes" / (v.id + ".img")));
+  EXPECT_EQ(statusOf([&] { reloaded.volume(v.id); }), 404);
+}
+
+TEST(ApiErrorTest, BodyHasDellShape) {
+  const nlohmann::json body = ApiError(422, kCodeNameInUse, "in use", {"x"}).body();
+  ASSERT_EQ(body.at("messages").size(), 1u);
+  EXPECT_EQ(body["messages"][0].at("severity"), "Error");
+  EXPECT_EQ(body["messages"][0].at("message_l10n"), "in use");
+  EXPECT_EQ(body["messages"][0].at("arguments")[0], "x");
+  EXPECT_EQ(body["messages"][0].at("code"), kCodeNameInUse);
+}
+
+}  // namespace
+}  // namespace powerstore_sim

@@ -1,0 +1,37 @@
+// Runs the real powerstore-sim binary as a child process for end-to-end tests.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace powerstore_sim::testing {
+
+// Starts `binary` with `arguments` plus `--listen 127.0.0.1:0`, waits (up to 30 s) for the
+// "powerstore-sim listening on ADDRESS:PORT iscsi ADDRESS:PORT" line. The destructor stops
+// the child by its pid (SIGTERM, SIGKILL after 15 s). Not thread-safe.
+class SimProcess {
+ public:
+  SimProcess(const std::string& binary, const std::vector<std::string>& arguments);
+  ~SimProcess();
+  SimProcess(const SimProcess&) = delete;
+  SimProcess& operator=(const SimProcess&) = delete;
+
+  std::uint16_t port() const { return port_; }
+  // tgtd's iSCSI portal, "127.0.0.1:PORT"; empty with --no-tgtd.
+  const std::string& iscsiPortal() const { return iscsi_portal_; }
+  // "https://127.0.0.1:PORT/api/rest"
+  std::string endpoint() const;
+  // Sends SIGTERM and waits; returns the exit status (or 128+signal).
+  int stop();
+
+ private:
+  pid_t pid_ = -1;
+  int stdout_fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::string iscsi_portal_;
+};
+
+}  // namespace powerstore_sim::testing

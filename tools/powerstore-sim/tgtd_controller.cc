@@ -1,0 +1,173 @@
+#include "tgtd_controller.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <regex>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "command_runner.hpp"
+
+namespace powerstore_sim {
+namespace {
+
+// Reaps `pid` if it has exited; returns true when it is gone.
+bool reaped(pid_t pid) {
+  int status = 0;
+  return ::waitpid(pid, &status, WNOHANG) == pid;
+}
+
+}  // namespace
+
+TgtdController::TgtdController(TgtdOptions options) : options_(std::move(options)) {
+  if (options_.chap_user.has_value() != options_.chap_password.has_value()) {
+    throw std::invalid_argument("CHAP needs both a user and a password");
+  }
+}
+
+TgtdController::~TgtdController() {
+  try {
+    stop();
+  } catch (...) {
+    // Destructors do not throw; stop() already killed tgtd when it could not ask nicely.
+  }
+}
+
+std::string TgtdController::tgtadm(const std::vector<std::string>& args, bool allow_failure) {
+  std::vector<std::string> argv = {options_.tgtadm, "--lld", "iscsi", "-C",
+                                   std::to_string(options_.control_port)};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const CommandResult result = runCommand(argv, options_.command_timeout);
+  if (result.exit_code != 0 && !allow_failure) {
+    std::string command;
+    for (const std::string& arg : args) command += " " + arg;
+    throw std::runtime_error("tgtadm" + command + " failed (" + std::to_string(result.exit_code) +
+                             "): " + result.output);
+  }
+  return result.exit_code == 0 ? result.output : std::string();
+}
+
+void TgtdController::start() {
+  std::lock_guard lock(mutex_);
+  if (pid_ > 0) return;
+  const std::string portal =
+      "portal=" + options_.portal_address + ":" + std::to_string(options_.portal_port);
+  std::vector<std::string> args = {
+      options_.tgtd, "-f", "-C", std::to_string(options_.control_port), "--iscsi", portal};
+  std::vector<char*> raw;
+  for (std::string& arg : args) raw.push_back(arg.data());
+  raw.push_back(nullptr);
+  const std::string log = options_.log_file.empty() ? "/dev/null" : options_.log_file.string();
+
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::system_error(errno, std::generic_category(), "fork tgtd");
+  if (pid_ == 0) {
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      ::dup2(fd, STDOUT_FILENO);
+      ::dup2(fd, STDERR_FILENO);
+    }
+    // A session leader of its own, so a terminal's signals meant for the simulator miss it.
+    ::setsid();
+    ::execvp(raw[0], raw.data());
+    ::_exit(127);
+  }
+
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    if (reaped(pid_)) {
+      pid_ = -1;
+      throw std::runtime_error("tgtd exited at start; see " + log);
+    }
+    if (runCommand({options_.tgtadm, "--lld", "iscsi", "-C", std::to_string(options_.control_port),
+                    "--op", "show", "--mode", "sys"},
+                   options_.command_timeout)
+            .exit_code == 0) {
+      break;
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+      throw std::runtime_error("tgtd did not answer within 10 s; see " + log);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (options_.chap_user) {
+    tgtadm({"--op", "new", "--mode", "account", "--user", *options_.chap_user, "--password",
+            *options_.chap_password});
+  }
+}
+
+void TgtdController::stop() {
+  std::lock_guard lock(mutex_);
+  if (pid_ <= 0) return;
+  const std::string shown = tgtadm({"--op", "show", "--mode", "target"}, true);
+  static const std::regex kTarget(R"(^Target (\d+):)", std::regex::multiline);
+  for (auto it = std::sregex_iterator(shown.begin(), shown.end(), kTarget);
+       it != std::sregex_iterator(); ++it) {
+    tgtadm({"--op", "delete", "--mode", "target", "--force", "--tid", (*it)[1].str()}, true);
+  }
+  tgtadm({"--op", "delete", "--mode", "system"}, true);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!reaped(pid_)) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  pid_ = -1;
+}
+
+bool TgtdController::targetExists(int tid) {
+  return !tgtadm({"--op", "show", "--mode", "target", "--tid", std::to_string(tid)}, true).empty();
+}
+
+void TgtdController::exportVolume(int tid, const std::string& iqn,
+                                  const std::filesystem::path& backing_file) {
+  std::lock_guard lock(mutex_);
+  const std::string id = std::to_string(tid);
+  if (targetExists(tid)) {
+    tgtadm({"--op", "delete", "--mode", "target", "--force", "--tid", id});
+  }
+  tgtadm({"--op", "new", "--mode", "target", "--tid", id, "-T", iqn});
+  try {
+    tgtadm({"--op", "new", "--mode", "logicalunit", "--tid", id, "--lun", "1", "-b",
+            backing_file.string()});
+    if (options_.chap_user) {
+      tgtadm({"--op", "bind", "--mode", "account", "--tid", id, "--user", *options_.chap_user});
+    }
+  } catch (...) {
+    tgtadm({"--op", "delete", "--mode", "target", "--force", "--tid", id}, true);
+    throw;
+  }
+}
+
+void TgtdController::removeVolume(int tid) {
+  std::lock_guard lock(mutex_);
+  if (!targetExists(tid)) return;
+  tgtadm({"--op", "delete", "--mode", "target", "--force", "--tid", std::to_string(tid)});
+}
+
+void TgtdController::bindInitiator(int tid, const std::string& initiator_iqn) {
+  std::lock_guard lock(mutex_);
+  tgtadm({"--op", "bind", "--mode", "target", "--tid", std::to_string(tid), "--initiator-name",
+          initiator_iqn});
+}
+
+void TgtdController::unbindInitiator(int tid, const std::string& initiator_iqn) {
+  std::lock_guard lock(mutex_);
+  tgtadm({"--op", "unbind", "--mode", "target", "--tid", std::to_string(tid), "--initiator-name",
+          initiator_iqn},
+         true);
+}
+
+}  // namespace powerstore_sim

@@ -1,0 +1,69 @@
+// Drives a private `tgtd` (the Linux SCSI target daemon) that exports the simulator's volumes
+// as iSCSI LUNs, one target per volume, each reachable only by the initiators bound to it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace powerstore_sim {
+
+struct TgtdOptions {
+  std::string tgtd = "tgtd";  // program names or absolute paths
+  std::string tgtadm = "tgtadm";
+  std::string portal_address = "127.0.0.1";
+  std::uint16_t portal_port = 3260;
+  // tgtd's management socket number (`-C N`); distinct numbers let several daemons coexist.
+  int control_port = 0;
+  std::filesystem::path log_file;  // tgtd's stdout/stderr; /dev/null when empty
+  // When set, every target requires this CHAP user/password from initiators.
+  std::optional<std::string> chap_user;
+  std::optional<std::string> chap_password;
+  std::chrono::milliseconds command_timeout{10000};
+};
+
+// Owns one tgtd process. start() launches it and waits until it answers; the destructor
+// removes every target and shuts it down the way tgtd requires (it ignores SIGTERM).
+// All member functions are serialised by an internal mutex. Every tgtadm failure throws
+// std::runtime_error carrying tgtadm's message.
+class TgtdController {
+ public:
+  explicit TgtdController(TgtdOptions options);
+  ~TgtdController();
+  TgtdController(const TgtdController&) = delete;
+  TgtdController& operator=(const TgtdController&) = delete;
+
+  // Starts tgtd and waits (up to 10 s) until it accepts management commands; creates the
+  // CHAP account when configured. Throws when tgtd exits or does not answer.
+  void start();
+  // Deletes every target, asks tgtd to exit and reaps it (SIGKILL after 10 s). Idempotent.
+  void stop();
+
+  // Creates target `tid` named `iqn` with `backing_file` as LUN 1. Idempotent: a target that
+  // already exists is replaced.
+  void exportVolume(int tid, const std::string& iqn, const std::filesystem::path& backing_file);
+  // Removes target `tid` even while initiators are logged in; a missing target is success.
+  void removeVolume(int tid);
+  // Allows (or, unbind, forbids again) initiator `initiator_iqn` on target `tid`.
+  void bindInitiator(int tid, const std::string& initiator_iqn);
+  void unbindInitiator(int tid, const std::string& initiator_iqn);
+
+  const TgtdOptions& options() const { return options_; }
+
+ private:
+  // Runs tgtadm with `args` after the common `--lld iscsi -C N`; returns its output.
+  std::string tgtadm(const std::vector<std::string>& args, bool allow_failure = false);
+  bool targetExists(int tid);
+
+  TgtdOptions options_;
+  std::mutex mutex_;
+  pid_t pid_ = -1;
+};
+
+}  // namespace powerstore_sim
