@@ -1,6 +1,6 @@
-// Construction, the descriptor, the node-side placeholders and the plugin's exported symbol.
-// Volume calls live in rds_controller.cc, snapshots in rds_snapshots.cc and fencing in
-// rds_publish.cc.
+// Construction, the descriptor and the plugin's exported symbol. Volume calls live in
+// rds_controller.cc, snapshots in rds_snapshots.cc, fencing in rds_publish.cc and the node
+// side in rds_node.cc.
 #include "rds_backend.hpp"
 
 #include <mutex>
@@ -38,13 +38,21 @@ Capability cell(AccessMode access, VolumeMode volume, AttachSemantics semantics,
   return Capability{access, volume, semantics, std::move(reason)};
 }
 
-[[noreturn]] void nodeSideMissing(const std::string& what) {
-  throw Error(Code::kUnimplemented,
-              "rds_nvme node side is not built yet: " + what +
-                  " needs the NVMe/TCP initiator (libnvme), which this build does not include");
+std::mutex& nodePathsMutex() {
+  static std::mutex mu;
+  return mu;
+}
+NodePaths& nodePathsOverride() {
+  static NodePaths paths;
+  return paths;
 }
 
 }  // namespace
+
+void setNodePathsForTesting(NodePaths paths) {
+  std::lock_guard<std::mutex> lock(nodePathsMutex());
+  nodePathsOverride() = paths.sysfsRoot.empty() ? NodePaths{} : std::move(paths);
+}
 
 void setTransportFactoryForTesting(TransportFactory factory) {
   std::lock_guard<std::mutex> lock(factoryMutex());
@@ -93,6 +101,20 @@ RdsBackend::RdsBackend(const InitContext& ctx)
       instanceName_(ctx.instanceName),
       settings_(RdsSettings::parse(ctx.settings,
                                    ctx.role == Role::kController || ctx.role == Role::kAll)) {
+  if (ctx.role == Role::kNode || ctx.role == Role::kAll) {
+    if (ctx.stateDir.empty())
+      throw Error(Code::kFailedPrecondition,
+                  "the rds_nvme node side needs a state directory for its connection record");
+    NodePaths paths;
+    {
+      std::lock_guard<std::mutex> lock(nodePathsMutex());
+      paths = nodePathsOverride();
+    }
+    connectionRecord_ = std::make_unique<ConnectionRecord>(ctx.stateDir);
+    connections_ = std::make_unique<NvmeVolumeConnections>(NvmeSysfs(paths.sysfsRoot),
+                                                           paths.devDir, *connectionRecord_,
+                                                           host_);
+  }
   if (ctx.role == Role::kNode) return;
   if (settings_.insecureIgnoreHostKey)
     host_.warn("rds_nvme backend '" + instanceName_ +
@@ -123,21 +145,6 @@ RdsClient& RdsBackend::client() {
                 "this rds_nvme instance runs as a node plugin; controller calls need the "
                 "controller role");
   return *client_;
-}
-
-std::string RdsBackend::nodeIdentity(const Call& call) {
-  call.checkpoint("node identity");
-  nodeSideMissing("reporting the node's NVMe host NQN");
-}
-
-Attachment RdsBackend::attach(const AttachRequest& req) {
-  req.call.checkpoint("attach");
-  nodeSideMissing("attaching volume " + req.volumeId);
-}
-
-void RdsBackend::detach(const DetachRequest& req) {
-  req.call.checkpoint("detach");
-  nodeSideMissing("detaching volume " + req.volumeId);
 }
 
 }  // namespace polycsi::rds_nvme

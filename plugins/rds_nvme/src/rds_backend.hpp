@@ -1,11 +1,12 @@
 // The rds_nvme backend: volumes are file-backed disks on a MikroTik RouterOS "RDS" (ROSE data
 // server), created and exported over NVMe/TCP with /disk commands sent over SSH.
 //
-// This is the controller half: create (empty, from a snapshot, as a clone), delete, get,
-// list, expand, capacity, snapshots (unexported copies), and storage-level fencing (publish
-// allows the node's NVMe host NQN on the export; unpublish removes it). The node half
-// (NVMe/TCP connect/disconnect) is not built yet: attach, detach and nodeIdentity fail with
-// UNIMPLEMENTED.
+// Controller half: create (empty, from a snapshot, as a clone), delete, get, list, expand,
+// capacity, snapshots (unexported copies), and storage-level fencing (publish allows the
+// node's NVMe host NQN on the export; unpublish removes it). Node half: the node identity is
+// the host NQN; attach connects the volume's NVMe/TCP subsystem with libnvme and returns the
+// namespace's block device; detach disconnects only what this driver connected
+// (nvme_volume_connections.hpp); volumeCondition reports dead controllers and lost devices.
 //
 // Every value that reaches a command is validated first (routeros_values.hpp); an invalid
 // request is INVALID_ARGUMENT and sends nothing. State changes check first and act second
@@ -18,9 +19,13 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 
 #include "command_transport.hpp"
+#include "connection_record.hpp"
+#include "nvme_volume_connections.hpp"
 #include "orphan_reporter.hpp"
 #include "polycsi/plugin.hpp"
 #include "rds_client.hpp"
@@ -37,6 +42,16 @@ using TransportFactory =
 // Replaces the factory for backends constructed afterwards; an empty function restores the
 // default. Not for production use.
 void setTransportFactoryForTesting(TransportFactory factory);
+
+// Where the node side looks at the kernel: sysfs and the device directory. Production uses
+// /sys and /dev.
+struct NodePaths {
+  std::string sysfsRoot = "/sys";
+  std::string devDir = "/dev";
+};
+// Replaces the paths for backends constructed afterwards (a fake sysfs tree in tests); an
+// empty sysfsRoot restores the defaults. Not for production use.
+void setNodePathsForTesting(NodePaths paths);
 
 // The host NQN the allow-list holds when no node is published: an empty list would mean "any
 // host" to RouterOS, so fencing keeps this placeholder there instead.
@@ -71,10 +86,17 @@ class RdsBackend : public Backend {
   StringMap publish(const PublishRequest& req);
   void unpublish(const PublishRequest& req);
 
-  // ---- node (not built yet) ----
+  // ---- node ----
+  // The node's NVMe host NQN (host_nqn_file; generated with libnvme and stored when missing).
   std::string nodeIdentity(const Call& call) override;
+  // Connects the subsystem of the volume context's nqn/nvmeAddress/nvmePort (reusing a live
+  // controller) and returns the namespace's block device.
   Attachment attach(const AttachRequest& req) override;
+  // Forgets the staging path; disconnects this driver's controllers of the volume when no
+  // staging path uses them any more.
   void detach(const DetachRequest& req) override;
+  // Abnormal when the volume's controller is not live or its device is gone.
+  VolumeCondition volumeCondition(const DetachRequest& req);
 
  private:
   // The ways a new volume's data can start.
@@ -96,6 +118,10 @@ class RdsBackend : public Backend {
   RdsClient& client();
   // A volume id as a slot of this driver's volumes; INVALID_ARGUMENT when malformed.
   SlotName volumeSlot(const std::string& id, const char* what) const;
+  // The node-side state; FAILED_PRECONDITION on a controller-only instance.
+  NvmeVolumeConnections& connections();
+  // The host NQN and ID for connects (read once, then cached).
+  NvmeConnectOptions connectOptions();
 
   Host host_;
   std::string instanceName_;
@@ -103,6 +129,11 @@ class RdsBackend : public Backend {
   std::unique_ptr<CommandTransport> transport_;
   std::unique_ptr<RdsClient> client_;
   std::unique_ptr<VolumeLedger> ledger_;
+  std::unique_ptr<ConnectionRecord> connectionRecord_;  // node side
+  std::unique_ptr<NvmeVolumeConnections> connections_;  // node side
+  std::mutex identityMu_;
+  std::string hostNqn_;                // cached by nodeIdentity
+  std::optional<std::string> hostId_;  // read with the host NQN
   std::unique_ptr<OrphanReporter> orphans_;  // last: stopped first
 };
 

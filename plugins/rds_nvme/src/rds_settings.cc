@@ -58,6 +58,21 @@ const std::vector<Key>& keys() {
        "false."},
       {"orphan_scan_interval_seconds", SettingKind::kInteger, false,
        "Period of the orphan scan, 60-86400, or 0 to turn the scan off. Default: 600."},
+      {"host_nqn_file", SettingKind::kString, false,
+       "Node: file holding the node's NVMe host NQN, generated with libnvme when missing. "
+       "Default: /etc/nvme/hostnqn."},
+      {"ctrl_loss_tmo_seconds", SettingKind::kInteger, false,
+       "Node: how long the kernel keeps reconnecting a lost NVMe/TCP controller, with I/O "
+       "waiting, before it fails I/O and removes the controller (ctrl_loss_tmo), 1-86400. "
+       "Default: 600."},
+      {"reconnect_delay_seconds", SettingKind::kInteger, false,
+       "Node: pause between reconnect attempts (reconnect_delay), 1-3600, at most "
+       "ctrl_loss_tmo_seconds. Default: 10."},
+      {"keep_alive_tmo_seconds", SettingKind::kInteger, false,
+       "Node: NVMe keep-alive timeout (keep_alive_tmo), 1-3600. Default: 5."},
+      {"device_timeout_seconds", SettingKind::kInteger, false,
+       "Node: how long attach waits for the namespace's block device to appear, 1-600. "
+       "Default: 30."},
   };
   return k;
 }
@@ -146,6 +161,24 @@ RdsSettings RdsSettings::parse(const StringMap& settings, bool controller) {
   out.deleteOrphans = boolean(settings, "delete_orphans", false);
   out.orphanScanInterval =
       std::chrono::seconds(integer(settings, "orphan_scan_interval_seconds", 600, 0, 86400));
+  if (const std::string* v = find(settings, "host_nqn_file")) {
+    if (v->empty() || v->front() != '/' || v->find('\0') != std::string::npos ||
+        v->size() > 4096 || v->back() == '/')
+      throw Error(Code::kInvalidArgument,
+                  "setting 'host_nqn_file' must be an absolute file path, got " +
+                      printableForMessage(*v));
+    out.hostNqnFile = *v;
+  }
+  out.ctrlLossTmo = std::chrono::seconds(integer(settings, "ctrl_loss_tmo_seconds", 600, 1, 86400));
+  out.reconnectDelay =
+      std::chrono::seconds(integer(settings, "reconnect_delay_seconds", 10, 1, 3600));
+  if (out.reconnectDelay > out.ctrlLossTmo)
+    throw Error(Code::kInvalidArgument,
+                "setting 'reconnect_delay_seconds' must not exceed 'ctrl_loss_tmo_seconds': the "
+                "kernel would give up before its first reconnect");
+  out.keepAliveTmo = std::chrono::seconds(integer(settings, "keep_alive_tmo_seconds", 5, 1, 3600));
+  out.deviceTimeout =
+      std::chrono::seconds(integer(settings, "device_timeout_seconds", 30, 1, 600));
   if (out.orphanScanInterval.count() > 0 && out.orphanScanInterval.count() < 60)
     throw Error(Code::kInvalidArgument,
                 "setting 'orphan_scan_interval_seconds' must be 0 (off) or from 60 to 86400");

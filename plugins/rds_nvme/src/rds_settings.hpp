@@ -42,6 +42,14 @@ struct RdsSettings {
   bool fencing = true;
   bool deleteOrphans = false;
   std::chrono::seconds orphanScanInterval{600};
+  // Node side (NVMe/TCP initiator).
+  std::string hostNqnFile = "/etc/nvme/hostnqn";
+  // How long the kernel keeps reconnecting a lost controller (I/O waits meanwhile) before it
+  // removes the controller and fails I/O: nvme-cli's --ctrl-loss-tmo.
+  std::chrono::seconds ctrlLossTmo{600};
+  std::chrono::seconds reconnectDelay{10};  // between reconnect attempts (--reconnect-delay)
+  std::chrono::seconds keepAliveTmo{5};     // NVMe keep-alive timeout (--keep-alive-tmo)
+  std::chrono::seconds deviceTimeout{30};   // wait for the namespace's block device
 
   // Parses and checks `settings`; throws INVALID_ARGUMENT naming the offending key. With
   // `controller` true the SSH and storage settings are required.

@@ -355,21 +355,6 @@ TEST_F(RdsControllerTest, FencingOffSendsNoAllowList) {
   EXPECT_EQ(rds_.disk("pvc-open")->props.at("nvme-tcp-server-allow-host-name"), "");
 }
 
-TEST_F(RdsControllerTest, NodeSideIsNotBuiltYet) {
-  start({}, Role::kAll);
-  auto identity = backend_->nodeIdentity(Call{});
-  ASSERT_FALSE(identity.isOk());
-  EXPECT_EQ(identity.status().code(), Code::kUnimplemented);
-  EXPECT_NE(identity.status().message().find("rds_nvme node side is not built yet"),
-            std::string::npos);
-  AttachRequest attach;
-  attach.volumeId = "pvc-1";
-  EXPECT_EQ(backend_->attach(attach).status().code(), Code::kUnimplemented);
-  DetachRequest detach;
-  detach.volumeId = "pvc-1";
-  EXPECT_EQ(backend_->detach(detach).code(), Code::kUnimplemented);
-}
-
 TEST_F(RdsControllerTest, RouterOsErrorsReachTheCallerWithTheirCode) {
   start();
   rds_.failNextWith("failure: not enough space", RouterOsCommand::Action::kAdd);
