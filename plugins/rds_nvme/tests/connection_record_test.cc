@@ -1,0 +1,76 @@
+// The node's record of the connections it made and uses.
+#include "connection_record.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "polycsi/types.hpp"
+
+namespace polycsi::rds_nvme::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+class ConnectionRecordTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/polycsi-record-XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  fs::path dir_;
+};
+
+TEST_F(ConnectionRecordTest, SurvivesARestart) {
+  SubsystemRecord a{"nqn.2000-02.com.mikrotik:pvc-a",
+                    "pvc-a",
+                    "10.0.0.1",
+                    "4420",
+                    {{"nvme1", true}, {"nvme4", false}},
+                    {"/staging/a1", "/staging/a2"},
+                    false};
+  SubsystemRecord b{
+      "nqn.2000-02.com.mikrotik:pvc-b", "pvc-b", "10.0.0.1", "4420", {}, {"/s/b"}, true};
+  {
+    ConnectionRecord record(dir_);
+    record.put(a);
+    record.put(b);
+    record.erase("nqn.2000-02.com.mikrotik:pvc-none");  // absent: fine
+  }
+  ConnectionRecord again(dir_);
+  EXPECT_EQ(again.find(a.nqn), a);
+  EXPECT_EQ(again.find(b.nqn), b);
+  EXPECT_EQ(again.forVolume("pvc-b"), std::vector<SubsystemRecord>{b});
+  EXPECT_TRUE(again.forVolume("pvc-c").empty());
+  again.erase(a.nqn);
+  EXPECT_EQ(ConnectionRecord(dir_).all(), std::vector<SubsystemRecord>{b});
+  EXPECT_FALSE(fs::exists(dir_ / "nvme-connections.json.tmp"));
+}
+
+TEST_F(ConnectionRecordTest, ACorruptFileIsNamedInTheError) {
+  std::ofstream(dir_ / "nvme-connections.json") << "{\"subsystems\": [ {\"nqn\": 1} ]}";
+  try {
+    ConnectionRecord record(dir_);
+    FAIL() << "corrupt record accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Code::kInternal);
+    EXPECT_NE(std::string(e.what()).find("nvme-connections.json"), std::string::npos);
+  }
+}
+
+TEST_F(ConnectionRecordTest, AFailedWriteChangesNothing) {
+  ConnectionRecord record(dir_ / "missing-dir");
+  SubsystemRecord a{"nqn.2000-02.com.mikrotik:pvc-a", "pvc-a", "10.0.0.1", "4420", {}, {}, false};
+  EXPECT_THROW(record.put(a), Error);
+  EXPECT_FALSE(record.find(a.nqn).has_value());
+}
+
+}  // namespace
+}  // namespace polycsi::rds_nvme::testing
