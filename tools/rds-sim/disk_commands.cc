@@ -869,7 +869,8 @@ std::string CommandProcessor::fault(const CliCommand& command) {
   const FaultSettings now = faults_.settings();
   return "delay-ms=" + std::to_string(now.delay_ms) +
          " drop-after=" + std::to_string(now.drop_after) +
-         " drop-reply-after=" + std::to_string(now.drop_reply_after) + " fail-next=" + yesNo(now.fail_next) +
+         " drop-reply-after=" + std::to_string(now.drop_reply_after) +
+         " fail-next=" + yesNo(now.fail_next) +
          " fail-message=" + quoteRouterOsString(now.fail_message) +
          " disk-full=" + yesNo(now.disk_full) + options_.line_ending;
 }

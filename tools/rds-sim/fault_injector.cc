@@ -16,7 +16,8 @@ FaultDecision FaultInjector::nextCommand() {
     }
     ++commands_since_armed_;
   }
-  if (settings_.drop_reply_after != 0 && ++commands_since_reply_armed_ >= settings_.drop_reply_after) {
+  if (settings_.drop_reply_after != 0 &&
+      ++commands_since_reply_armed_ >= settings_.drop_reply_after) {
     settings_.drop_reply_after = 0;
     commands_since_reply_armed_ = 0;
     decision.drop_reply = true;

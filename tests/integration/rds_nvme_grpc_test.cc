@@ -1,0 +1,543 @@
+// The rds_nvme plugin's controller half through polycsi's gRPC interface: a real `polycsi serve`
+// (controller mode) talks real SSH to a real rds-sim on loopback. Every controller operation,
+// the seeds' StorageClass parameters, fencing with host NQNs during a KubeVirt migration,
+// host-key pinning, a simulator restart, a hung command and a lost reply. What the plugin did
+// is checked on the simulated RDS itself (`/disk print detail` over SSH, files in its state
+// directory), not only in the answers.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+#include "csi_requests.hpp"
+#include "driver_process.hpp"
+#include "rds_sim_process.hpp"
+
+namespace polycsi::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using grpc::StatusCode;
+using Mode = csi::v1::VolumeCapability::AccessMode;
+
+constexpr int64_t kGiB = int64_t{1} << 30;
+constexpr char kBasePath[] = "/storage-pool/kubernetes-volumes";
+constexpr char kNqnA[] = "nqn.2014-08.org.nvmexpress:uuid:aaaaaaaa-1111-4111-8111-000000000001";
+constexpr char kNqnB[] = "nqn.2014-08.org.nvmexpress:uuid:bbbbbbbb-2222-4222-8222-000000000002";
+constexpr char kNqnC[] = "nqn.2014-08.org.nvmexpress:uuid:cccccccc-3333-4333-8333-000000000003";
+constexpr char kPlaceholder[] = "nqn.2014-08.io.polycsi:fenced-no-host";
+
+#define ASSERT_OK(expr)                                                                    \
+  do {                                                                                     \
+    grpc::Status _s = (expr);                                                              \
+    ASSERT_TRUE(_s.ok()) << #expr << ": " << _s.error_code() << " " << _s.error_message(); \
+  } while (0)
+
+// The node id a node plugin reports: the node name and its NVMe host NQN for rds_nvme.
+std::string nodeId(const std::string& name, const std::string& nqn) {
+  return name + "|rds_nvme=" + nqn;
+}
+
+// The RDS slot of a polycsi volume or snapshot id ("rds:<slot>").
+std::string slotOf(const std::string& id) { return id.substr(id.find(':') + 1); }
+
+// The `.img` files anywhere under `dir`.
+std::vector<std::string> imageFiles(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& entry : fs::recursive_directory_iterator(dir))
+    if (entry.path().extension() == ".img") out.push_back(entry.path().string());
+  return out;
+}
+
+class RdsNvmeGrpcTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    sim_ = std::make_unique<RdsSimProcess>(work_.path() + "/rds");
+    sim_->start();
+  }
+  void TearDown() override {
+    if (HasFailure()) {
+      if (driver_) std::cerr << "driver log:\n" << driver_->log();
+      std::cerr << "rds-sim log:\n" << sim_->log();
+    }
+    driver_.reset();
+    sim_.reset();
+  }
+
+  // The backend's settings as an operator writes them: key login, the pinned host key.
+  std::string settings(const std::string& fingerprint, const std::string& extra = "") const {
+    return "      address: 127.0.0.1\n"
+           "      port: " +
+           std::to_string(sim_->port()) +
+           "\n"
+           "      user: " +
+           std::string(RdsSimProcess::kUser) +
+           "\n"
+           "      private_key_file: " +
+           sim_->clientKeyFile() +
+           "\n"
+           "      host_key_fingerprint: \"" +
+           fingerprint +
+           "\"\n"
+           "      base_path: " +
+           kBasePath +
+           "\n"
+           "      orphan_scan_interval_seconds: 0\n"
+           "      keepalive_interval_seconds: 5\n" +
+           extra;
+  }
+  void startDriver(const std::string& backendSettings) {
+    metricsPort_ = freeLoopbackPort();
+    driver_ = std::make_unique<DriverProcess>(
+        work_.path(),
+        "backends:\n  - name: rds\n    plugin: rds_nvme\n    default: true\n    settings:\n" +
+            backendSettings,
+        "controller-0",
+        std::vector<std::string>{"--mode", "controller", "--metrics-address",
+                                 "127.0.0.1:" + std::to_string(metricsPort_)});
+    driver_->start();
+  }
+  void startDriver() { startDriver(settings(sim_->hostKeyFingerprint())); }
+
+  // The seeds' StorageClass parameters (seeds/001), pointing at this simulator.
+  std::map<std::string, std::string> seedParameters() const {
+    return {{"rdsAddress", "127.0.0.1"},
+            {"rdsPort", std::to_string(sim_->port())},
+            {"rdsBasePath", kBasePath},
+            {"nvmePort", "4420"}};
+  }
+
+  grpc::Status create(const csi::v1::CreateVolumeRequest& req, csi::v1::CreateVolumeResponse* out) {
+    auto ctx = rpcContext();
+    return driver_->controller().CreateVolume(ctx.get(), req, out);
+  }
+  csi::v1::Volume createOk(const std::string& name, int64_t bytes,
+                           const csi::v1::VolumeCapability& cap,
+                           const std::map<std::string, std::string>& parameters = {}) {
+    auto req = createRequest(name, bytes, cap);
+    for (const auto& [k, v] : parameters) (*req.mutable_parameters())[k] = v;
+    csi::v1::CreateVolumeResponse resp;
+    grpc::Status s = create(req, &resp);
+    EXPECT_TRUE(s.ok()) << name << ": " << s.error_code() << " " << s.error_message();
+    return resp.volume();
+  }
+  grpc::Status deleteVolume(const std::string& id) {
+    csi::v1::DeleteVolumeRequest req;
+    req.set_volume_id(id);
+    csi::v1::DeleteVolumeResponse resp;
+    auto ctx = rpcContext();
+    return driver_->controller().DeleteVolume(ctx.get(), req, &resp);
+  }
+  grpc::Status publish(const csi::v1::Volume& v, const std::string& node,
+                       AccessModeEnum mode = Mode::MULTI_NODE_MULTI_WRITER,
+                       csi::v1::ControllerPublishVolumeResponse* out = nullptr) {
+    csi::v1::ControllerPublishVolumeRequest req;
+    req.set_volume_id(v.volume_id());
+    req.set_node_id(node);
+    *req.mutable_volume_capability() = blockCapability(mode);
+    *req.mutable_volume_context() = v.volume_context();
+    csi::v1::ControllerPublishVolumeResponse resp;
+    auto ctx = rpcContext();
+    grpc::Status s = driver_->controller().ControllerPublishVolume(ctx.get(), req, &resp);
+    if (out) *out = resp;
+    return s;
+  }
+  grpc::Status unpublish(const csi::v1::Volume& v, const std::string& node) {
+    csi::v1::ControllerUnpublishVolumeRequest req;
+    req.set_volume_id(v.volume_id());
+    req.set_node_id(node);
+    csi::v1::ControllerUnpublishVolumeResponse resp;
+    auto ctx = rpcContext();
+    return driver_->controller().ControllerUnpublishVolume(ctx.get(), req, &resp);
+  }
+  grpc::Status capacity(csi::v1::GetCapacityResponse* out) {
+    csi::v1::GetCapacityRequest req;
+    *req.add_volume_capabilities() = blockCapability();
+    auto ctx = rpcContext();
+    return driver_->controller().GetCapacity(ctx.get(), req, out);
+  }
+  // The disk's allow-list as the simulated RDS holds it, sorted.
+  std::vector<std::string> allowedHosts(const std::string& slot) {
+    std::string list = detailValue(sim_->diskDetail(slot), "nvme-tcp-server-allow-host-name");
+    std::vector<std::string> out;
+    for (size_t start = 0; start <= list.size() && !list.empty();) {
+      size_t comma = list.find(',', start);
+      out.push_back(list.substr(start, comma == std::string::npos ? comma : comma - start));
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  std::string metrics() {
+    httplib::Client client("127.0.0.1", metricsPort_);
+    client.set_connection_timeout(5);
+    auto res = client.Get("/metrics");
+    EXPECT_TRUE(res) << "metrics endpoint on port " << metricsPort_ << " unreachable";
+    return res ? res->body : "";
+  }
+
+  TempWorkDir work_;
+  std::unique_ptr<RdsSimProcess> sim_;
+  std::unique_ptr<DriverProcess> driver_;
+  int metricsPort_ = 0;
+};
+
+TEST_F(RdsNvmeGrpcTest, CreatesVolumesWithTheSeedParametersIdempotently) {
+  startDriver();
+  const std::string rwoName = "pvc-0a1b2c3d-1111-4222-8333-444455556666";
+  auto rwo =
+      createOk(rwoName, kGiB + 1, blockCapability(Mode::SINGLE_NODE_WRITER), seedParameters());
+  EXPECT_EQ(rwo.volume_id(), "rds:" + rwoName);
+  EXPECT_EQ(rwo.capacity_bytes(), kGiB + kMiB) << "sizes round up to whole MiB";
+  EXPECT_EQ(rwo.volume_context().at("nqn"), "nqn.2000-02.com.mikrotik:" + rwoName);
+  EXPECT_EQ(rwo.volume_context().at("nvmeAddress"), "127.0.0.1");
+  EXPECT_EQ(rwo.volume_context().at("nvmePort"), "4420");
+  // The simulated RDS holds the disk the seeds' parameters describe.
+  std::string detail = sim_->diskDetail(rwoName);
+  EXPECT_EQ(slotOf(rwo.volume_id()), detailValue(detail, "slot")) << detail;
+  EXPECT_EQ(detailValue(detail, "file-path"), std::string(kBasePath) + "/" + rwoName + ".img")
+      << detail;
+  EXPECT_EQ(detailValue(detail, "file-size"), "1025.0MiB") << detail;
+  EXPECT_EQ(detailValue(detail, "nvme-tcp-server-port"), "4420") << detail;
+  EXPECT_EQ(allowedHosts(rwoName), std::vector<std::string>{kPlaceholder})
+      << "a new export is closed to every host until a node is published";
+  EXPECT_TRUE(
+      fs::exists(sim_->stateDir() + "/storage-pool/kubernetes-volumes/" + rwoName + ".img"));
+
+  // The provisioner's retry finds the same disk; an incompatible size is ALREADY_EXISTS.
+  auto again =
+      createOk(rwoName, kGiB + 1, blockCapability(Mode::SINGLE_NODE_WRITER), seedParameters());
+  EXPECT_EQ(again.volume_id(), rwo.volume_id());
+  EXPECT_EQ(sim_->diskCount(rwoName), 1);
+  auto bigger = createRequest(rwoName, 4 * kGiB, blockCapability(Mode::SINGLE_NODE_WRITER));
+  csi::v1::CreateVolumeResponse ignored;
+  grpc::Status conflict = create(bigger, &ignored);
+  EXPECT_EQ(conflict.error_code(), StatusCode::ALREADY_EXISTS) << conflict.error_message();
+  EXPECT_NE(conflict.error_message().find("less than the " + std::to_string(4 * kGiB)),
+            std::string::npos)
+      << conflict.error_message();
+
+  // RWX block for a KubeVirt VM disk, with the migration window and the seeds' second class
+  // (volumePath alias, nvmeAddress, another NVMe port).
+  auto rwx = createOk("vm-disk-1", 2 * kGiB, blockCapability(Mode::MULTI_NODE_MULTI_WRITER),
+                      {{"migrationTimeoutSeconds", "300"},
+                       {"rdsAddress", "127.0.0.1"},
+                       {"volumePath", "/storage-pool/metal-csi"},
+                       {"nvmeAddress", "127.0.0.2"},
+                       {"nvmePort", "4430"}});
+  const std::string rwxSlot = slotOf(rwx.volume_id());
+  EXPECT_EQ(rwxSlot.rfind("pvc-h", 0), 0u) << "other names become a hashed slot: " << rwxSlot;
+  EXPECT_EQ(rwx.volume_context().at("nvmeAddress"), "127.0.0.2");
+  EXPECT_EQ(rwx.volume_context().at("nvmePort"), "4430");
+  std::string rwxDetail = sim_->diskDetail(rwxSlot);
+  EXPECT_EQ(detailValue(rwxDetail, "file-path"), "/storage-pool/metal-csi/" + rwxSlot + ".img")
+      << rwxDetail;
+  EXPECT_EQ(detailValue(rwxDetail, "nvme-tcp-server-port"), "4430") << rwxDetail;
+
+  // A filesystem volume with the provisioner's fstype parameter.
+  auto fsVolume = createOk("pvc-fs", kGiB, mountCapability(Mode::SINGLE_NODE_WRITER, "ext4"),
+                           {{"csi.storage.k8s.io/fstype", "ext4"}, {"rdsBasePath", kBasePath}});
+  EXPECT_EQ(sim_->diskCount(slotOf(fsVolume.volume_id())), 1);
+
+  // RWX with a filesystem is refused before anything reaches the RDS, with the plugin's reason.
+  auto rwxFs = createRequest("pvc-rwx-fs", kGiB, mountCapability(Mode::MULTI_NODE_MULTI_WRITER));
+  grpc::Status refused = create(rwxFs, &ignored);
+  EXPECT_EQ(refused.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(refused.error_message().find(
+                "would mount one ext4/xfs from several nodes at once and corrupt it"),
+            std::string::npos)
+      << refused.error_message();
+  // A class pointing at another RDS, or a parameter no one understands, is refused too.
+  auto otherRds = createRequest("pvc-other", kGiB, blockCapability());
+  (*otherRds.mutable_parameters())["rdsAddress"] = "10.42.68.1";
+  grpc::Status other = create(otherRds, &ignored);
+  EXPECT_EQ(other.error_code(), StatusCode::INVALID_ARGUMENT) << other.error_message();
+  auto unknown = createRequest("pvc-unknown", kGiB, blockCapability());
+  (*unknown.mutable_parameters())["arrayID"] = "PS03455f439da7";
+  EXPECT_EQ(create(unknown, &ignored).error_code(), StatusCode::INVALID_ARGUMENT);
+  for (const char* slot : {"pvc-rwx-fs", "pvc-other", "pvc-unknown"})
+    EXPECT_EQ(sim_->diskCount(slot), 0) << slot;
+
+  // ControllerGetVolume and ValidateVolumeCapabilities read the RDS too.
+  csi::v1::ControllerGetVolumeRequest get;
+  get.set_volume_id(rwx.volume_id());
+  csi::v1::ControllerGetVolumeResponse got;
+  auto ctx = rpcContext();
+  ASSERT_OK(driver_->controller().ControllerGetVolume(ctx.get(), get, &got));
+  EXPECT_EQ(got.volume().capacity_bytes(), 2 * kGiB);
+  csi::v1::ValidateVolumeCapabilitiesRequest validate;
+  validate.set_volume_id(rwx.volume_id());
+  *validate.add_volume_capabilities() = blockCapability(Mode::MULTI_NODE_MULTI_WRITER);
+  csi::v1::ValidateVolumeCapabilitiesResponse validated;
+  auto vctx = rpcContext();
+  ASSERT_OK(driver_->controller().ValidateVolumeCapabilities(vctx.get(), validate, &validated));
+  EXPECT_TRUE(validated.has_confirmed()) << validated.message();
+}
+
+TEST_F(RdsNvmeGrpcTest, CapacityListingAndGrowOnlyExpansion) {
+  startDriver();
+  csi::v1::GetCapacityResponse before;
+  ASSERT_OK(capacity(&before));
+  EXPECT_EQ(before.available_capacity(), RdsSimProcess::kPoolCapacityBytes);
+  EXPECT_EQ(before.minimum_volume_size().value(), kMiB);
+
+  std::vector<std::string> ids;
+  for (const char* name : {"pvc-list-c", "pvc-list-a", "pvc-list-b"})
+    ids.push_back(createOk(name, kGiB, blockCapability()).volume_id());
+  csi::v1::GetCapacityResponse after;
+  ASSERT_OK(capacity(&after));
+  EXPECT_EQ(after.available_capacity(), RdsSimProcess::kPoolCapacityBytes - 3 * kGiB)
+      << "the pool's free space is what the simulator reports";
+
+  // Two pages of two, covering every volume once.
+  std::vector<std::string> listed;
+  std::string token;
+  int pages = 0;
+  do {
+    csi::v1::ListVolumesRequest req;
+    req.set_max_entries(2);
+    req.set_starting_token(token);
+    csi::v1::ListVolumesResponse resp;
+    auto ctx = rpcContext();
+    ASSERT_OK(driver_->controller().ListVolumes(ctx.get(), req, &resp));
+    EXPECT_LE(resp.entries_size(), 2);
+    for (const auto& e : resp.entries()) {
+      listed.push_back(e.volume().volume_id());
+      EXPECT_EQ(e.volume().capacity_bytes(), kGiB);
+    }
+    token = resp.next_token();
+    ASSERT_LT(++pages, 5) << "paging does not end";
+  } while (!token.empty());
+  EXPECT_EQ(pages, 2);
+  std::sort(ids.begin(), ids.end());
+  std::sort(listed.begin(), listed.end());
+  EXPECT_EQ(listed, ids);
+
+  // Grow: the disk's file grows on the RDS. A smaller size never shrinks it.
+  csi::v1::ControllerExpandVolumeRequest grow;
+  grow.set_volume_id(ids[0]);
+  grow.mutable_capacity_range()->set_required_bytes(3 * kGiB);
+  *grow.mutable_volume_capability() = blockCapability();
+  csi::v1::ControllerExpandVolumeResponse grown;
+  auto ctx = rpcContext();
+  ASSERT_OK(driver_->controller().ControllerExpandVolume(ctx.get(), grow, &grown));
+  EXPECT_EQ(grown.capacity_bytes(), 3 * kGiB);
+  EXPECT_EQ(detailValue(sim_->diskDetail(slotOf(ids[0])), "file-size"), "3072.0MiB");
+  grow.mutable_capacity_range()->set_required_bytes(kGiB);
+  csi::v1::ControllerExpandVolumeResponse notShrunk;
+  auto ctx2 = rpcContext();
+  ASSERT_OK(driver_->controller().ControllerExpandVolume(ctx2.get(), grow, &notShrunk));
+  EXPECT_EQ(notShrunk.capacity_bytes(), 3 * kGiB);
+  EXPECT_EQ(detailValue(sim_->diskDetail(slotOf(ids[0])), "file-size"), "3072.0MiB");
+}
+
+TEST_F(RdsNvmeGrpcTest, PublishFencesTheExportToTheMigrationPair) {
+  startDriver();
+  auto vm = createOk("pvc-9f8e7d6c-aaaa-4bbb-8ccc-ddddeeeeffff", kGiB,
+                     blockCapability(Mode::MULTI_NODE_MULTI_WRITER),
+                     {{"migrationTimeoutSeconds", "300"}, {"nvmePort", "4420"}});
+  const std::string slot = slotOf(vm.volume_id());
+  const std::string nodeA = nodeId("node-a", kNqnA), nodeB = nodeId("node-b", kNqnB),
+                    nodeC = nodeId("node-c", kNqnC);
+  ASSERT_EQ(allowedHosts(slot), std::vector<std::string>{kPlaceholder});
+
+  csi::v1::ControllerPublishVolumeResponse published;
+  ASSERT_OK(publish(vm, nodeA, Mode::MULTI_NODE_MULTI_WRITER, &published));
+  EXPECT_EQ(published.publish_context().at("nqn"), "nqn.2000-02.com.mikrotik:" + slot);
+  EXPECT_EQ(published.publish_context().at("nvmePort"), "4420");
+  EXPECT_EQ(allowedHosts(slot), std::vector<std::string>{kNqnA});
+  ASSERT_OK(publish(vm, nodeA));  // repeated: no change
+  EXPECT_EQ(allowedHosts(slot), std::vector<std::string>{kNqnA});
+
+  // The migration target joins: both hosts may connect for the window.
+  ASSERT_OK(publish(vm, nodeB));
+  EXPECT_EQ(allowedHosts(slot), (std::vector<std::string>{kNqnA, kNqnB}));
+  EXPECT_NE(metrics().find("rds_csi_migration_active_migrations 1"), std::string::npos);
+
+  // A third node is refused by the core and never reaches the allow-list.
+  grpc::Status third = publish(vm, nodeC);
+  EXPECT_EQ(third.error_code(), StatusCode::FAILED_PRECONDITION) << third.error_message();
+  EXPECT_NE(third.error_message().find("already attached to 2 nodes"), std::string::npos)
+      << third.error_message();
+  EXPECT_EQ(allowedHosts(slot), (std::vector<std::string>{kNqnA, kNqnB}));
+
+  // The source leaves: the migration completes and only the target may connect.
+  ASSERT_OK(unpublish(vm, nodeA));
+  EXPECT_EQ(allowedHosts(slot), std::vector<std::string>{kNqnB});
+  ASSERT_OK(unpublish(vm, nodeA));
+  std::string scraped = metrics();
+  EXPECT_NE(scraped.find("rds_csi_migration_migrations_total{result=\"success\"} 1"),
+            std::string::npos)
+      << scraped;
+  EXPECT_NE(scraped.find("rds_csi_migration_active_migrations 0"), std::string::npos);
+  // The last node leaves: the export closes again rather than opening to any host.
+  ASSERT_OK(unpublish(vm, nodeB));
+  EXPECT_EQ(allowedHosts(slot), std::vector<std::string>{kPlaceholder});
+
+  // A node without an NVMe host NQN cannot be fenced in, so it is refused.
+  grpc::Status anonymous = publish(vm, "node-d");
+  EXPECT_EQ(anonymous.error_code(), StatusCode::FAILED_PRECONDITION) << anonymous.error_message();
+  EXPECT_EQ(allowedHosts(slot), std::vector<std::string>{kPlaceholder});
+}
+
+TEST_F(RdsNvmeGrpcTest, SnapshotsRestoresClonesAndDeletesLeaveNothingBehind) {
+  startDriver();
+  auto source = createOk("pvc-source", kGiB, blockCapability());
+  csi::v1::CreateSnapshotRequest snapReq;
+  snapReq.set_name("snapshot-of-source");
+  snapReq.set_source_volume_id(source.volume_id());
+  csi::v1::CreateSnapshotResponse snap, snapAgain;
+  auto c1 = rpcContext(), c2 = rpcContext();
+  ASSERT_OK(driver_->controller().CreateSnapshot(c1.get(), snapReq, &snap));
+  ASSERT_OK(driver_->controller().CreateSnapshot(c2.get(), snapReq, &snapAgain));
+  const std::string snapId = snap.snapshot().snapshot_id();
+  EXPECT_EQ(snapAgain.snapshot().snapshot_id(), snapId);
+  EXPECT_EQ(snap.snapshot().source_volume_id(), source.volume_id());
+  EXPECT_EQ(snap.snapshot().size_bytes(), kGiB);
+  EXPECT_TRUE(snap.snapshot().ready_to_use());
+  const std::string snapSlot = slotOf(snapId);
+  EXPECT_EQ(sim_->diskCount(snapSlot), 1);
+  EXPECT_EQ(
+      sim_->run("/disk print count-only where slot=\"" + snapSlot + "\" nvme-tcp-export").output,
+      "0\r\n")
+      << "a snapshot is never exported";
+
+  csi::v1::ListSnapshotsRequest listReq;
+  listReq.set_source_volume_id(source.volume_id());
+  csi::v1::ListSnapshotsResponse listed;
+  auto c3 = rpcContext();
+  ASSERT_OK(driver_->controller().ListSnapshots(c3.get(), listReq, &listed));
+  ASSERT_EQ(listed.entries_size(), 1);
+  EXPECT_EQ(listed.entries(0).snapshot().snapshot_id(), snapId);
+
+  auto restoreReq = createRequest("pvc-restored", 2 * kGiB, blockCapability());
+  restoreReq.mutable_volume_content_source()->mutable_snapshot()->set_snapshot_id(snapId);
+  csi::v1::CreateVolumeResponse restored;
+  ASSERT_OK(create(restoreReq, &restored));
+  EXPECT_EQ(restored.volume().capacity_bytes(), 2 * kGiB) << "a restore may ask for more";
+  EXPECT_EQ(detailValue(sim_->diskDetail(slotOf(restored.volume().volume_id())), "file-size"),
+            "2048.0MiB");
+  auto cloneReq = createRequest("pvc-clone", kGiB, blockCapability());
+  cloneReq.mutable_volume_content_source()->mutable_volume()->set_volume_id(source.volume_id());
+  csi::v1::CreateVolumeResponse cloned;
+  ASSERT_OK(create(cloneReq, &cloned));
+  EXPECT_EQ(sim_->diskCount(slotOf(cloned.volume().volume_id())), 1);
+
+  csi::v1::DeleteSnapshotRequest delSnap;
+  delSnap.set_snapshot_id(snapId);
+  csi::v1::DeleteSnapshotResponse deleted;
+  auto c4 = rpcContext(), c5 = rpcContext();
+  ASSERT_OK(driver_->controller().DeleteSnapshot(c4.get(), delSnap, &deleted));
+  ASSERT_OK(driver_->controller().DeleteSnapshot(c5.get(), delSnap, &deleted));
+  EXPECT_EQ(sim_->diskCount(snapSlot), 0);
+
+  for (const std::string& id :
+       {source.volume_id(), restored.volume().volume_id(), cloned.volume().volume_id()}) {
+    ASSERT_OK(deleteVolume(id));
+    ASSERT_OK(deleteVolume(id));  // gone already is success
+    EXPECT_EQ(sim_->diskCount(slotOf(id)), 0) << id;
+  }
+  EXPECT_TRUE(imageFiles(sim_->stateDir()).empty())
+      << "left behind: " << imageFiles(sim_->stateDir()).front();
+  csi::v1::ListVolumesResponse none;
+  auto c6 = rpcContext();
+  ASSERT_OK(driver_->controller().ListVolumes(c6.get(), {}, &none));
+  EXPECT_EQ(none.entries_size(), 0);
+}
+
+TEST_F(RdsNvmeGrpcTest, ChangedHostKeyIsRefusedNamingBothFingerprints) {
+  const std::string wrong = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+  ASSERT_NE(wrong, sim_->hostKeyFingerprint());
+  // The pool connects lazily, so the driver starts; every call that needs the RDS refuses.
+  startDriver(settings(wrong));
+  auto req = createRequest("pvc-mitm", kGiB, blockCapability());
+  csi::v1::CreateVolumeResponse resp;
+  grpc::Status s = create(req, &resp);
+  EXPECT_EQ(s.error_code(), StatusCode::FAILED_PRECONDITION) << s.error_message();
+  EXPECT_NE(s.error_message().find("does not match the pinned fingerprint"), std::string::npos)
+      << s.error_message();
+  EXPECT_NE(s.error_message().find(sim_->hostKeyFingerprint()), std::string::npos)
+      << s.error_message();
+  EXPECT_NE(s.error_message().find(wrong), std::string::npos) << s.error_message();
+  csi::v1::GetCapacityResponse cap;
+  EXPECT_EQ(capacity(&cap).error_code(), StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(sim_->log().find("exec:"), std::string::npos)
+      << "a command reached a server whose key did not match:\n"
+      << sim_->log();
+  EXPECT_EQ(sim_->diskCount("pvc-mitm"), 0);
+}
+
+TEST_F(RdsNvmeGrpcTest, RecoversAfterTheRdsRestartsMidSequence) {
+  startDriver();
+  auto first = createOk("pvc-before-restart", kGiB, blockCapability());
+  ASSERT_OK(publish(first, nodeId("node-a", kNqnA), Mode::SINGLE_NODE_WRITER));
+  // The pooled SSH sessions die with the simulator; state survives on its disk.
+  sim_->restart();
+  auto second = createOk("pvc-after-restart", kGiB, blockCapability());
+  EXPECT_EQ(sim_->diskCount(slotOf(second.volume_id())), 1);
+  ASSERT_OK(unpublish(first, nodeId("node-a", kNqnA)));
+  EXPECT_EQ(allowedHosts(slotOf(first.volume_id())), std::vector<std::string>{kPlaceholder});
+  ASSERT_OK(deleteVolume(first.volume_id()));
+  EXPECT_EQ(sim_->diskCount(slotOf(first.volume_id())), 0);
+  EXPECT_EQ(sim_->diskCount(slotOf(second.volume_id())), 1);
+}
+
+TEST_F(RdsNvmeGrpcTest, HungCommandTimesOutAndTheBackendRecovers) {
+  startDriver(settings(sim_->hostKeyFingerprint(), "      command_timeout_seconds: 2\n"));
+  auto warmup = createOk("pvc-warmup", kGiB, blockCapability());
+  // Every command now hangs far longer than the plugin waits for one.
+  sim_->fault("delay-ms=8000");
+  auto req = createRequest("pvc-during-hang", kGiB, blockCapability());
+  csi::v1::CreateVolumeResponse resp;
+  grpc::Status hung;
+  {
+    auto ctx = rpcContext(60);
+    hung = driver_->controller().CreateVolume(ctx.get(), req, &resp);
+  }
+  EXPECT_TRUE(hung.error_code() == StatusCode::DEADLINE_EXCEEDED ||
+              hung.error_code() == StatusCode::UNAVAILABLE)
+      << hung.error_code() << " " << hung.error_message();
+  // The plugin gave up (the message is its own), not the client's 60 s deadline.
+  EXPECT_NE(hung.error_message().find("RDS"), std::string::npos) << hung.error_message();
+
+  sim_->fault("reset");
+  auto after = createOk("pvc-during-hang", kGiB, blockCapability());
+  EXPECT_EQ(sim_->diskCount(slotOf(after.volume_id())), 1);
+  ASSERT_OK(deleteVolume(warmup.volume_id()));
+  EXPECT_EQ(sim_->diskCount(slotOf(warmup.volume_id())), 0);
+}
+
+TEST_F(RdsNvmeGrpcTest, LostReplyToDiskAddThenRetryCreatesExactlyOneDisk) {
+  startDriver();
+  const std::string name = "pvc-5e6f7a8b-1234-4567-89ab-cdef01234567";
+  // CreateVolume looks for the slot, looks again right before acting, then sends `/disk add`:
+  // the third command runs on the RDS and its reply is lost with the connection.
+  sim_->fault("drop-reply-after=3");
+  auto req = createRequest(name, kGiB, blockCapability(Mode::MULTI_NODE_MULTI_WRITER));
+  csi::v1::CreateVolumeResponse first, retried;
+  grpc::Status firstStatus = create(req, &first);
+  EXPECT_NE(sim_->log().find("instead of the reply to `/disk add"), std::string::npos)
+      << "the fault did not hit /disk add";
+  // The plugin looks before acting again, finds the disk its unanswered add made, and goes on.
+  ASSERT_TRUE(firstStatus.ok()) << firstStatus.error_code() << " " << firstStatus.error_message();
+  EXPECT_NE(driver_->log().find("reply to adding disk " + name + " was lost"), std::string::npos);
+  // The CO retries anyway (as after a timeout): the same volume, still one disk.
+  ASSERT_OK(create(req, &retried));
+  EXPECT_EQ(retried.volume().volume_id(), first.volume().volume_id());
+  EXPECT_EQ(sim_->diskCount(name), 1);
+  EXPECT_EQ(allowedHosts(name), std::vector<std::string>{kPlaceholder});
+
+  // The same for the allow-list change of a publish: the core reads the volume, the plugin
+  // looks for the disk and again before acting, then sends `/disk set` (the fourth command).
+  sim_->fault("drop-reply-after=4");
+  ASSERT_OK(publish(first.volume(), nodeId("node-a", kNqnA)));
+  EXPECT_NE(sim_->log().find("instead of the reply to `/disk set"), std::string::npos);
+  ASSERT_OK(publish(first.volume(), nodeId("node-a", kNqnA)));
+  EXPECT_EQ(allowedHosts(name), std::vector<std::string>{kNqnA});
+}
+
+}  // namespace
+}  // namespace polycsi::testing
