@@ -19,6 +19,9 @@ void addSnapshotCommands(CLI::App& app, CommandContext& context);
 // node stage | unstage | publish | unpublish | stats | expand | capabilities | info
 void addNodeCommands(CLI::App& app, CommandContext& context);
 
+// checkup: what each backend supports and how to use it for KubeVirt VMs
+void addCheckupCommand(CLI::App& app, CommandContext& context);
+
 // Makes `action` the one to run when `command` is the parsed leaf command.
 inline void selectOnParse(CLI::App* command, CommandContext& context,
                           CommandContext::Action action) {

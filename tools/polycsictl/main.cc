@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   polycsi::csictl::addControllerCommands(app, context);
   polycsi::csictl::addSnapshotCommands(app, context);
   polycsi::csictl::addNodeCommands(app, context);
+  polycsi::csictl::addCheckupCommand(app, context);
 
   try {
     app.parse(argc, argv);

@@ -68,6 +68,17 @@ TEST_F(PolycsictlEndToEnd, IdentityInfoPrintsNameAndVersion) {
   EXPECT_EQ(log().requests<csi::v1::GetPluginInfoRequest>("GetPluginInfo").size(), 1u);
 }
 
+TEST_F(PolycsictlEndToEnd, CheckupOfADriverWithoutBackendManifestSaysSo) {
+  const ProcessResult result = run({"checkup"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.stdout_text, "");
+  EXPECT_NE(result.stderr_text.find("driver fake.csi.polycsi.io does not describe its backends; "
+                                    "is it polycsi?"),
+            std::string::npos)
+      << result.stderr_text;
+  EXPECT_EQ(log().requests<csi::v1::GetPluginInfoRequest>("GetPluginInfo").size(), 1u);
+}
+
 TEST_F(PolycsictlEndToEnd, IdentityCapabilitiesAndProbe) {
   const ProcessResult capabilities = run({"identity", "capabilities"});
   ASSERT_EQ(capabilities.exit_code, 0) << capabilities.stderr_text;
