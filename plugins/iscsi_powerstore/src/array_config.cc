@@ -1,0 +1,190 @@
+#include "array_config.hpp"
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+#include <set>
+
+namespace polycsi::iscsi_powerstore {
+namespace {
+
+[[noreturn]] void bad(const std::string& message) { throw Error(Code::kInvalidArgument, message); }
+
+// YAML scalars may arrive as strings ("true") or as JSON booleans.
+bool boolean(const nlohmann::json& value, const std::string& where) {
+  if (value.is_boolean()) return value.get<bool>();
+  if (value.is_string()) {
+    const std::string text = value.get<std::string>();
+    if (text == "true" || text == "True" || text == "TRUE") return true;
+    if (text == "false" || text == "False" || text == "FALSE") return false;
+  }
+  bad(where + " must be true or false, got " + value.dump());
+}
+
+std::string string(const nlohmann::json& value, const std::string& where) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_number()) return value.dump();
+  bad(where + " must be a string, got " + value.dump());
+}
+
+std::chrono::milliseconds millis(const StringMap& settings, const char* key,
+                                 std::chrono::milliseconds fallback) {
+  auto it = settings.find(key);
+  if (it == settings.end()) return fallback;
+  long long value = 0;
+  const std::string& text = it->second;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < 100 ||
+      value > 600000) {
+    bad(std::string("setting '") + key + "' must be milliseconds from 100 to 600000, got '" + text +
+        "'");
+  }
+  return std::chrono::milliseconds(value);
+}
+
+ArrayConfig parseArray(const nlohmann::json& entry, std::size_t index, const std::string& caFile) {
+  const std::string where = "arrays[" + std::to_string(index) + "]";
+  if (!entry.is_object()) bad(where + " must be a map");
+  ArrayConfig a;
+  a.caFile = caFile;
+  for (const auto& [key, value] : entry.items()) {
+    const std::string field = where + "." + key;
+    if (key == "endpoint")
+      a.endpoint = string(value, field);
+    else if (key == "globalID")
+      a.globalID = string(value, field);
+    else if (key == "username")
+      a.username = string(value, field);
+    else if (key == "password")
+      a.password = string(value, field);
+    else if (key == "skipCertificateValidation")
+      a.skipCertificateValidation = boolean(value, field);
+    else if (key == "isDefault")
+      a.isDefault = boolean(value, field);
+    else if (key == "blockProtocol")
+      a.blockProtocol = string(value, field);
+    else if (key == "nasName")
+      a.nasName = string(value, field);
+    else if (key == "nfsAcls")
+      a.nfsAcls = string(value, field);
+    else if (key == "caFile")
+      a.caFile = string(value, field);
+    else {
+      bad("unknown field " + field +
+          " (known: endpoint, globalID, username, password, "
+          "skipCertificateValidation, isDefault, blockProtocol, nasName, nfsAcls, caFile)");
+    }
+  }
+  if (a.globalID.empty()) bad(where + ".globalID is required");
+  const std::string named = where + " (" + a.globalID + ")";
+  if (a.endpoint.rfind("https://", 0) != 0 || a.endpoint.size() <= 8) {
+    bad(named + ".endpoint must be an https:// URL like https://10.0.0.1/api/rest, got '" +
+        a.endpoint + "'");
+  }
+  for (char c : a.endpoint) {
+    if (static_cast<unsigned char>(c) <= ' ' || c == '"' || c == '\\') {
+      bad(named + ".endpoint contains a space, quote or control character");
+    }
+  }
+  while (!a.endpoint.empty() && a.endpoint.back() == '/') a.endpoint.pop_back();
+  if (a.username.empty() || a.password.empty()) bad(named + " needs username and password");
+  std::string protocol;
+  for (char c : a.blockProtocol) protocol.push_back(static_cast<char>(std::toupper(c)));
+  if (protocol != "ISCSI" && protocol != "AUTO") {
+    bad(named + ".blockProtocol is '" + a.blockProtocol +
+        "'; the iscsi_powerstore plugin speaks iSCSI only (ISCSI or auto)");
+  }
+  a.blockProtocol = "ISCSI";
+  if (!a.skipCertificateValidation && a.caFile.empty()) {
+    bad(named +
+        " verifies the array's certificate but no CA is configured: set caFile (or the "
+        "ca_file setting), or opt out with skipCertificateValidation: true");
+  }
+  return a;
+}
+
+}  // namespace
+
+const ArrayConfig& PluginConfig::array(const std::string& arrayID) const {
+  if (arrayID.empty()) {
+    for (const ArrayConfig& a : arrays)
+      if (a.isDefault) return a;
+    if (arrays.size() == 1) return arrays.front();
+    bad("no arrayID given and no array has isDefault: true");
+  }
+  for (const ArrayConfig& a : arrays)
+    if (a.globalID == arrayID) return a;
+  std::string known;
+  for (const ArrayConfig& a : arrays) known += (known.empty() ? "" : ", ") + a.globalID;
+  bad("arrayID '" + arrayID + "' is not configured (known: " + known + ")");
+}
+
+const ArrayConfig& PluginConfig::arrayById(const std::string& globalID) const {
+  for (const ArrayConfig& a : arrays)
+    if (a.globalID == globalID) return a;
+  throw Error(Code::kNotFound, "array '" + globalID + "' is not configured");
+}
+
+PluginConfig parsePluginConfig(const StringMap& settings, const std::string& settingsJson) {
+  PluginConfig config;
+  config.requestTimeout = millis(settings, "request_timeout_ms", config.requestTimeout);
+  config.deviceWaitTimeout = millis(settings, "device_wait_timeout_ms", config.deviceWaitTimeout);
+  if (auto it = settings.find("initiator_name_file"); it != settings.end()) {
+    if (it->second.empty() || it->second.front() != '/') {
+      bad("setting 'initiator_name_file' must be an absolute path, got '" + it->second + "'");
+    }
+    config.initiatorNameFile = it->second;
+  }
+  if (auto it = settings.find("chap_user"); it != settings.end()) config.chapUser = it->second;
+  if (auto it = settings.find("chap_password"); it != settings.end())
+    config.chapPassword = it->second;
+  if (config.chapUser.empty() != config.chapPassword.empty()) {
+    bad("settings 'chap_user' and 'chap_password' go together");
+  }
+  const std::string caFile = settings.count("ca_file") ? settings.at("ca_file") : std::string();
+
+  nlohmann::json all;
+  try {
+    all = nlohmann::json::parse(settingsJson.empty() ? "{}" : settingsJson);
+  } catch (const nlohmann::json::exception& e) {
+    bad(std::string("settings are not valid JSON: ") + e.what());
+  }
+  if (!all.is_object() || !all.contains("arrays") || !all["arrays"].is_array() ||
+      all["arrays"].empty()) {
+    bad("setting 'arrays' is required: a list of arrays (endpoint, globalID, username, "
+        "password, ...)");
+  }
+  std::set<std::string> ids;
+  int defaults = 0;
+  for (std::size_t i = 0; i < all["arrays"].size(); ++i) {
+    ArrayConfig a = parseArray(all["arrays"][i], i, caFile);
+    if (!ids.insert(a.globalID).second)
+      bad("globalID '" + a.globalID + "' appears twice in arrays");
+    defaults += a.isDefault ? 1 : 0;
+    config.arrays.push_back(std::move(a));
+  }
+  if (defaults > 1) bad("more than one array has isDefault: true");
+  return config;
+}
+
+std::vector<SettingSpec> pluginSettingSpecs() {
+  return {
+      SettingSpec{"arrays", SettingKind::kStructured, true, true,
+                  "The arrays, in Dell csi-powerstore's shape: a list of {endpoint, globalID, "
+                  "username, password, skipCertificateValidation, isDefault, blockProtocol, "
+                  "nasName, nfsAcls} plus optional caFile. A StorageClass picks one with the "
+                  "arrayID parameter; default: the one with isDefault."},
+      SettingSpec{"ca_file", SettingKind::kString, false, false,
+                  "PEM CA bundle that signs the arrays' certificates (per array: caFile)."},
+      SettingSpec{"request_timeout_ms", SettingKind::kInteger, false, false,
+                  "Timeout of each REST call (100 to 600000). Default: 30000."},
+      SettingSpec{"initiator_name_file", SettingKind::kString, false, false,
+                  "The node's iSCSI initiator name file. Default: /etc/iscsi/initiatorname.iscsi."},
+      SettingSpec{"chap_user", SettingKind::kString, false, false,
+                  "CHAP user the node logs in to the portal with (with chap_password)."},
+      SettingSpec{"chap_password", SettingKind::kString, false, true, "CHAP secret."},
+      SettingSpec{"device_wait_timeout_ms", SettingKind::kInteger, false, false,
+                  "How long attach waits for the LUN's device. Default: 30000."},
+  };
+}
+
+}  // namespace polycsi::iscsi_powerstore

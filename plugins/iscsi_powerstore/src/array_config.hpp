@@ -1,0 +1,50 @@
+// The plugin's settings: Dell csi-powerstore's `arrays` list (so users can switch drivers
+// without rewriting it) plus a few polycsi-specific settings.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "polycsi/types.hpp"
+
+namespace polycsi::iscsi_powerstore {
+
+// One array, in Dell's shape. nasName and nfsAcls are accepted (they belong to Dell's NFS
+// support, which is not this plugin) and kept only so a config round-trips.
+struct ArrayConfig {
+  std::string endpoint;  // https://HOST[:PORT]/api/rest
+  std::string globalID;
+  std::string username;
+  std::string password;
+  bool skipCertificateValidation = false;  // explicit opt-in; verification is on by default
+  bool isDefault = false;
+  std::string blockProtocol = "ISCSI";
+  std::string nasName;
+  std::string nfsAcls;
+  std::string caFile;  // PEM CA bundle for this array; default: the `ca_file` setting
+};
+
+struct PluginConfig {
+  std::vector<ArrayConfig> arrays;
+  std::chrono::milliseconds requestTimeout{30000};
+  std::string initiatorNameFile = "/etc/iscsi/initiatorname.iscsi";
+  std::string chapUser;  // node side: CHAP towards the portal, when set
+  std::string chapPassword;
+  std::chrono::milliseconds deviceWaitTimeout{30000};
+
+  // The array named by a StorageClass's `arrayID`, or the default one when `arrayID` is
+  // empty. INVALID_ARGUMENT when none matches (naming the known ids).
+  const ArrayConfig& array(const std::string& arrayID) const;
+  // The array with this globalID; NOT_FOUND when unknown.
+  const ArrayConfig& arrayById(const std::string& globalID) const;
+};
+
+// Parses the settings (`settings` holds the scalar ones, `settingsJson` the whole map with the
+// structured `arrays` list). Throws Error(INVALID_ARGUMENT) naming the bad field and array.
+PluginConfig parsePluginConfig(const StringMap& settings, const std::string& settingsJson);
+
+// The setting specs for the descriptor.
+std::vector<SettingSpec> pluginSettingSpecs();
+
+}  // namespace polycsi::iscsi_powerstore

@@ -1,0 +1,315 @@
+#include "iscsi_node.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern "C" {
+#include <iscsi/iscsi.h>
+}
+
+#include <cerrno>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+namespace polycsi::iscsi_powerstore {
+namespace {
+
+// iscsiadm exit codes that mean "already so".
+constexpr int kIscsiadmSessionExists = 15;
+constexpr int kIscsiadmNoSession = 21;
+
+bool validIqn(const std::string& iqn) {
+  if (iqn.rfind("iqn.", 0) != 0 || iqn.size() > 223) return false;
+  for (char c : iqn) {
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == ':' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool validPortal(const std::string& portal) {
+  const std::size_t colon = portal.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == portal.size()) return false;
+  for (std::size_t i = 0; i < portal.size(); ++i) {
+    const char c = portal[i];
+    if (i > colon) {
+      if (c < '0' || c > '9') return false;
+    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                 c == '.' || c == '-' || c == ':' || c == '[' || c == ']')) {
+      return false;
+    }
+  }
+  const int port = std::stoi(portal.substr(colon + 1));
+  return port > 0 && port < 65536;
+}
+
+}  // namespace
+
+CommandOutcome runProgram(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
+  if (argv.empty()) throw Error(Code::kInternal, "runProgram: empty argument vector");
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw Error(Code::kInternal, "pipe failed");
+  std::vector<std::string> copy = argv;
+  std::vector<char*> raw;
+  for (std::string& a : copy) raw.push_back(a.data());
+  raw.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    throw Error(Code::kResourceExhausted, "fork failed");
+  }
+  if (pid == 0) {
+    ::dup2(fds[1], STDOUT_FILENO);
+    ::dup2(fds[1], STDERR_FILENO);
+    ::execvp(raw[0], raw.data());
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  CommandOutcome outcome;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool timedOut = false;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      timedOut = true;
+      break;
+    }
+    pollfd p{fds[0], POLLIN, 0};
+    const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (ready <= 0) continue;
+    char buffer[4096];
+    const ssize_t n = ::read(fds[0], buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    outcome.output.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fds[0]);
+  if (timedOut) ::kill(pid, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (timedOut) {
+    throw Error(Code::kDeadlineExceeded,
+                argv[0] + " did not finish within " + std::to_string(timeout.count()) + " ms");
+  }
+  outcome.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return outcome;
+}
+
+void probePortal(const std::string& portal, const std::string& target, const std::string& initiator,
+                 const std::optional<ChapSecret>& chap, std::chrono::milliseconds timeout) {
+  iscsi_context* iscsi = iscsi_create_context(initiator.c_str());
+  if (iscsi == nullptr) throw Error(Code::kResourceExhausted, "iscsi_create_context failed");
+  const int seconds = static_cast<int>(std::max<long long>(1, timeout.count() / 1000));
+  iscsi_set_timeout(iscsi, seconds);
+  iscsi_set_targetname(iscsi, target.c_str());
+  iscsi_set_session_type(iscsi, ISCSI_SESSION_NORMAL);
+  iscsi_set_header_digest(iscsi, ISCSI_HEADER_DIGEST_NONE_CRC32C);
+  if (chap) iscsi_set_initiator_username_pwd(iscsi, chap->user.c_str(), chap->password.c_str());
+  if (iscsi_connect_sync(iscsi, portal.c_str()) != 0) {
+    const std::string error = iscsi_get_error(iscsi);
+    iscsi_destroy_context(iscsi);
+    throw Error(Code::kUnavailable, "iSCSI portal " + portal + " is unreachable: " + error);
+  }
+  if (iscsi_login_sync(iscsi) != 0) {
+    const std::string error = iscsi_get_error(iscsi);
+    iscsi_destroy_context(iscsi);
+    throw Error(Code::kPermissionDenied,
+                "iSCSI login to " + target + " at " + portal + " as " + initiator +
+                    " was refused (is the volume attached to this host? is CHAP right?): " + error);
+  }
+  iscsi_logout_sync(iscsi);
+  iscsi_destroy_context(iscsi);
+}
+
+LunAddress parseLunAddress(const StringMap& context) {
+  LunAddress lun;
+  auto get = [&](const char* key) {
+    auto it = context.find(key);
+    if (it == context.end() || it->second.empty())
+      throw Error(Code::kInvalidArgument, std::string("publish context lacks '") + key + "'");
+    return it->second;
+  };
+  lun.portal = get("portal");
+  lun.targetIqn = get("targetIqn");
+  const std::string number = get("lun");
+  if (!validPortal(lun.portal))
+    throw Error(Code::kInvalidArgument,
+                "publish context portal '" + lun.portal + "' is not HOST:PORT");
+  if (!validIqn(lun.targetIqn))
+    throw Error(Code::kInvalidArgument,
+                "publish context targetIqn '" + lun.targetIqn + "' is not an iqn. name");
+  if (number.size() > 5 || number.find_first_not_of("0123456789") != std::string::npos)
+    throw Error(Code::kInvalidArgument, "publish context lun '" + number + "' is not a number");
+  lun.lun = std::stoi(number);
+  return lun;
+}
+
+IscsiNode::IscsiNode(IscsiNodeOptions options) : options_(std::move(options)) {}
+
+std::string IscsiNode::initiatorName() const {
+  std::ifstream in(options_.initiatorNameFile);
+  if (!in) {
+    throw Error(Code::kFailedPrecondition, "cannot read the iSCSI initiator name file " +
+                                               options_.initiatorNameFile +
+                                               " (install open-iscsi, or set initiator_name_file)");
+  }
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("InitiatorName=", 0) != 0) continue;
+    std::string iqn = line.substr(14);
+    while (!iqn.empty() && (iqn.back() == '\r' || iqn.back() == ' ')) iqn.pop_back();
+    if (!validIqn(iqn))
+      throw Error(Code::kFailedPrecondition,
+                  options_.initiatorNameFile + " holds an invalid initiator name '" + iqn + "'");
+    return iqn;
+  }
+  throw Error(Code::kFailedPrecondition,
+              options_.initiatorNameFile + " has no InitiatorName= line");
+}
+
+void IscsiNode::requireKernelSupport() const {
+  std::error_code ec;
+  if (!std::filesystem::exists(options_.sysfsRoot / "module" / "iscsi_tcp", ec) &&
+      !std::filesystem::exists(options_.sysfsRoot / "class" / "iscsi_transport" / "tcp", ec)) {
+    throw Error(Code::kFailedPrecondition,
+                "this node has no kernel iSCSI initiator: the iscsi_tcp module is not loaded "
+                "(modprobe iscsi_tcp; install open-iscsi)");
+  }
+}
+
+std::filesystem::path IscsiNode::devicePathOf(const LunAddress& lun) const {
+  return options_.byPathDir /
+         ("ip-" + lun.portal + "-iscsi-" + lun.targetIqn + "-lun-" + std::to_string(lun.lun));
+}
+
+CommandOutcome IscsiNode::iscsiadm(const std::vector<std::string>& args, const Call& call) const {
+  std::vector<std::string> argv = {"iscsiadm"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const auto timeout = std::min(options_.commandTimeout, call.remaining());
+  if (timeout.count() == 0) throw Error(Code::kDeadlineExceeded, "iscsiadm: out of time");
+  return options_.runner(argv, timeout);
+}
+
+std::vector<IscsiNode::Staged> IscsiNode::loadRecord() const {
+  std::vector<Staged> staged;
+  std::ifstream in(options_.stateDir / "iscsi_staged.json");
+  if (!in) return staged;
+  const nlohmann::json record = nlohmann::json::parse(in, nullptr, false);
+  if (!record.is_array()) {
+    throw Error(
+        Code::kInternal,
+        "the staging record " + (options_.stateDir / "iscsi_staged.json").string() + " is corrupt");
+  }
+  for (const auto& e : record) {
+    staged.push_back({{e.at("portal"), e.at("targetIqn"), e.at("lun")}, e.at("stagingPath")});
+  }
+  return staged;
+}
+
+void IscsiNode::saveRecord(const std::vector<Staged>& staged) const {
+  nlohmann::json record = nlohmann::json::array();
+  for (const Staged& s : staged) {
+    record.push_back({{"portal", s.lun.portal},
+                      {"targetIqn", s.lun.targetIqn},
+                      {"lun", s.lun.lun},
+                      {"stagingPath", s.stagingPath}});
+  }
+  const auto file = options_.stateDir / "iscsi_staged.json";
+  const auto temporary = options_.stateDir / "iscsi_staged.json.tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << record.dump();
+    if (!out.flush()) throw Error(Code::kInternal, "cannot write " + temporary.string());
+  }
+  std::filesystem::rename(temporary, file);
+}
+
+std::string IscsiNode::attach(const LunAddress& lun, const std::string& stagingPath,
+                              const Call& call) {
+  std::lock_guard lock(mu_);
+  requireKernelSupport();
+  const std::string initiator = initiatorName();
+  options_.probe(lun.portal, lun.targetIqn, initiator, options_.chap,
+                 std::min(options_.commandTimeout, call.remaining()));
+
+  const std::vector<std::string> node = {"-m", "node", "-T", lun.targetIqn, "-p", lun.portal};
+  auto run = [&](std::vector<std::string> extra, std::initializer_list<int> okCodes) {
+    std::vector<std::string> args = node;
+    args.insert(args.end(), extra.begin(), extra.end());
+    const CommandOutcome outcome = iscsiadm(args, call);
+    for (int ok : okCodes)
+      if (outcome.exitCode == ok) return;
+    throw Error(Code::kInternal, "iscsiadm " + extra.front() + " " +
+                                     (extra.size() > 1 ? extra[1] : "") + " for " + lun.targetIqn +
+                                     " failed (" + std::to_string(outcome.exitCode) +
+                                     "): " + outcome.output);
+  };
+  run({"-o", "new"}, {0});
+  if (options_.chap) {
+    run({"-o", "update", "-n", "node.session.auth.authmethod", "-v", "CHAP"}, {0});
+    run({"-o", "update", "-n", "node.session.auth.username", "-v", options_.chap->user}, {0});
+    run({"-o", "update", "-n", "node.session.auth.password", "-v", options_.chap->password}, {0});
+  }
+  run({"--login"}, {0, kIscsiadmSessionExists});
+
+  const std::filesystem::path link = devicePathOf(lun);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::min(options_.deviceWaitTimeout, call.remaining());
+  std::error_code ec;
+  while (!std::filesystem::exists(link, ec)) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      throw Error(Code::kDeadlineExceeded, "logged in to " + lun.targetIqn + " but " +
+                                               link.string() + " did not appear in time");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const std::filesystem::path device = std::filesystem::canonical(link);
+
+  std::vector<Staged> staged = loadRecord();
+  bool known = false;
+  for (const Staged& s : staged) known = known || s.stagingPath == stagingPath;
+  if (!known) {
+    staged.push_back({lun, stagingPath});
+    saveRecord(staged);
+  }
+  return device.string();
+}
+
+void IscsiNode::detach(const std::string& stagingPath, const Call& call) {
+  std::lock_guard lock(mu_);
+  std::vector<Staged> staged = loadRecord();
+  std::optional<LunAddress> lun;
+  std::vector<Staged> rest;
+  for (Staged& s : staged) {
+    if (s.stagingPath == stagingPath) {
+      lun = s.lun;
+    } else {
+      rest.push_back(std::move(s));
+    }
+  }
+  if (!lun) return;
+  bool targetStillUsed = false;
+  for (const Staged& s : rest)
+    targetStillUsed =
+        targetStillUsed || (s.lun.portal == lun->portal && s.lun.targetIqn == lun->targetIqn);
+  if (!targetStillUsed) {
+    const CommandOutcome outcome =
+        iscsiadm({"-m", "node", "-T", lun->targetIqn, "-p", lun->portal, "--logout"}, call);
+    if (outcome.exitCode != 0 && outcome.exitCode != kIscsiadmNoSession) {
+      throw Error(Code::kInternal, "iscsiadm --logout from " + lun->targetIqn + " failed (" +
+                                       std::to_string(outcome.exitCode) + "): " + outcome.output);
+    }
+    iscsiadm({"-m", "node", "-T", lun->targetIqn, "-p", lun->portal, "-o", "delete"}, call);
+  }
+  saveRecord(rest);
+}
+
+}  // namespace polycsi::iscsi_powerstore

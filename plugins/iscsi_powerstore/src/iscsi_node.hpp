@@ -1,0 +1,100 @@
+// The node side of iscsi_powerstore: the initiator IQN, and logging the kernel initiator in to
+// a LUN's target and out again.
+//
+// attach: validates the publish context, checks that the kernel iSCSI initiator is present
+// (FAILED_PRECONDITION otherwise), checks the portal with a libiscsi login (reachable, target
+// known, this initiator allowed, CHAP accepted; always with a timeout), logs in with
+// `iscsiadm` and waits for /dev/disk/by-path/ip-PORTAL-iscsi-TARGET-lun-N.
+// detach: forgets the staging path and logs out of the target only when no other staged LUN
+// of this node uses it. Staged LUNs are kept in <stateDir>/iscsi_staged.json so a restarted
+// plugin still counts them.
+// THREADING: attach/detach are serialised by a mutex (the record and iscsiadm's node database
+// are shared).
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "polycsi/plugin.hpp"
+
+namespace polycsi::iscsi_powerstore {
+
+struct ChapSecret {
+  std::string user;
+  std::string password;
+};
+
+// Output and exit status of a command run with an argument vector (never a shell).
+struct CommandOutcome {
+  int exitCode = -1;
+  std::string output;
+};
+using CommandRunner =
+    std::function<CommandOutcome(const std::vector<std::string>& argv, std::chrono::milliseconds)>;
+// Logs in to `target` at `portal` as `initiator` and out again; throws Error when it cannot.
+using PortalProbe = std::function<void(
+    const std::string& portal, const std::string& target, const std::string& initiator,
+    const std::optional<ChapSecret>& chap, std::chrono::milliseconds timeout)>;
+
+// The production runner: fork/exec with a deadline (SIGKILL when it passes).
+CommandOutcome runProgram(const std::vector<std::string>& argv, std::chrono::milliseconds timeout);
+// The production probe, with libiscsi. UNAVAILABLE when the portal cannot be reached,
+// PERMISSION_DENIED when the login is refused (initiator not mapped, or CHAP wrong).
+void probePortal(const std::string& portal, const std::string& target, const std::string& initiator,
+                 const std::optional<ChapSecret>& chap, std::chrono::milliseconds timeout);
+
+struct IscsiNodeOptions {
+  std::string initiatorNameFile = "/etc/iscsi/initiatorname.iscsi";
+  std::filesystem::path sysfsRoot = "/sys";
+  std::filesystem::path byPathDir = "/dev/disk/by-path";
+  std::filesystem::path stateDir;
+  std::optional<ChapSecret> chap;
+  std::chrono::milliseconds deviceWaitTimeout{30000};
+  std::chrono::milliseconds commandTimeout{30000};
+  CommandRunner runner = runProgram;
+  PortalProbe probe = probePortal;
+};
+
+// What publish hands the node.
+struct LunAddress {
+  std::string portal;  // "host:port"
+  std::string targetIqn;
+  int lun = 0;
+};
+
+// Checks a publish context's portal, targetIqn and lun; INVALID_ARGUMENT naming what is wrong.
+LunAddress parseLunAddress(const StringMap& publishContext);
+
+class IscsiNode {
+ public:
+  explicit IscsiNode(IscsiNodeOptions options);
+
+  // The IQN from the InitiatorName= line of the initiator name file; FAILED_PRECONDITION when
+  // the file is missing or holds no valid IQN.
+  std::string initiatorName() const;
+  // Logs in (see above) and returns the LUN's block device. Idempotent per staging path.
+  std::string attach(const LunAddress& lun, const std::string& stagingPath, const Call& call);
+  // Idempotent: an unknown staging path is success.
+  void detach(const std::string& stagingPath, const Call& call);
+
+ private:
+  struct Staged {
+    LunAddress lun;
+    std::string stagingPath;
+  };
+  void requireKernelSupport() const;
+  std::filesystem::path devicePathOf(const LunAddress& lun) const;
+  CommandOutcome iscsiadm(const std::vector<std::string>& args, const Call& call) const;
+  std::vector<Staged> loadRecord() const;
+  void saveRecord(const std::vector<Staged>& staged) const;
+
+  IscsiNodeOptions options_;
+  std::mutex mu_;
+};
+
+}  // namespace polycsi::iscsi_powerstore

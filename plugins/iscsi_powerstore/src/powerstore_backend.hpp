@@ -1,0 +1,75 @@
+// The iscsi_powerstore backend: Dell PowerStore block volumes over iSCSI, managed through the
+// array's REST API (rest_client.hpp). Configured with Dell csi-powerstore's `arrays` list
+// (array_config.hpp); a StorageClass picks an array with `arrayID`.
+//
+// Controller half: create (empty, from a snapshot, as a clone), delete, get, expand,
+// snapshots; publish finds or creates the host named after the node with the node's initiator
+// IQN and attaches the volume to it; a volume attached to another host is FAILED_PRECONDITION
+// (iSCSI LUNs are single-node here: this strategy cannot live-migrate, so every RWX mode is
+// unsupported). Node half (iscsi_node.cc): identity = the initiator IQN; attach checks the
+// portal with libiscsi, logs in with the kernel initiator and waits for the LUN's device.
+//
+// Ids: a volume or snapshot id is "<globalID>/<array object uuid>", so any call finds its array.
+// THREADING: calls for different volumes run concurrently; the REST clients are thread-safe.
+// IDEMPOTENCY: every call; create finds an existing object by name.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include "array_config.hpp"
+#include "iscsi_node.hpp"
+#include "polycsi/plugin.hpp"
+#include "rest_client.hpp"
+
+namespace polycsi::iscsi_powerstore {
+
+class PowerStoreBackend : public Backend {
+ public:
+  static Descriptor describe();
+
+  // Parses the settings (INVALID_ARGUMENT when bad); REST sessions open lazily.
+  explicit PowerStoreBackend(const InitContext& ctx);
+  ~PowerStoreBackend() override;
+
+  // ---- controller ----
+  Volume createVolume(const CreateVolumeRequest& req) override;
+  Volume createVolumeFromSnapshot(const CreateVolumeRequest& req);
+  Volume cloneVolume(const CreateVolumeRequest& req);
+  void deleteVolume(const VolumeIdRequest& req) override;
+  Volume getVolume(const VolumeIdRequest& req) override;
+  ExpandResult expandVolume(const ExpandRequest& req);
+  Snapshot createSnapshot(const CreateSnapshotRequest& req);
+  void deleteSnapshot(const SnapshotIdRequest& req);
+  // Snapshots of every configured array, sorted by id; the token is an index.
+  SnapshotPage listSnapshots(const ListRequest& req);
+  // Attaches the volume to the node's host; context: portal, targetIqn, lun.
+  StringMap publish(const PublishRequest& req);
+  void unpublish(const PublishRequest& req);
+
+  // ---- node ----
+  std::string nodeIdentity(const Call& call) override;
+  Attachment attach(const AttachRequest& req) override;
+  void detach(const DetachRequest& req) override;
+
+ private:
+  // The array and its object uuid of an id; INVALID_ARGUMENT when malformed.
+  std::pair<RestClient*, std::string> resolve(const std::string& id, const char* what);
+  RestClient& client(const std::string& globalID);
+  Volume createCopy(const CreateVolumeRequest& req, const char* kind);
+  Volume toVolume(const RestClient& client, const nlohmann::json& volume) const;
+  // The host record for `nodeName`, created with `iqn` when missing.
+  nlohmann::json findOrCreateHost(RestClient& client, const Call& call, const std::string& nodeName,
+                                  const std::string& iqn);
+  IscsiNode& node();
+
+  Host host_;
+  PluginConfig config_;
+  std::map<std::string, std::unique_ptr<RestClient>> clients_;  // by globalID; fixed after init
+  std::unique_ptr<IscsiNode> node_;
+};
+
+}  // namespace polycsi::iscsi_powerstore

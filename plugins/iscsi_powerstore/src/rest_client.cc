@@ -1,0 +1,242 @@
+#include "rest_client.hpp"
+
+#include <curl/curl.h>
+
+#include <memory>
+#include <thread>
+
+namespace polycsi::iscsi_powerstore {
+namespace {
+
+constexpr int kReadAttempts = 3;
+
+struct Collected {
+  std::string body;
+  std::string setCookie;
+  std::string token;
+};
+
+std::size_t onBody(char* data, std::size_t size, std::size_t count, void* user) {
+  static_cast<Collected*>(user)->body.append(data, size * count);
+  return size * count;
+}
+
+std::string trim(std::string text) {
+  while (!text.empty() && (text.back() == '\r' || text.back() == '\n' || text.back() == ' '))
+    text.pop_back();
+  std::size_t start = 0;
+  while (start < text.size() && text[start] == ' ') ++start;
+  return text.substr(start);
+}
+
+bool startsWithNoCase(const std::string& text, const std::string& prefix) {
+  if (text.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(text[i])) !=
+        std::tolower(static_cast<unsigned char>(prefix[i])))
+      return false;
+  return true;
+}
+
+std::size_t onHeader(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* collected = static_cast<Collected*>(user);
+  const std::string line(data, size * count);
+  if (startsWithNoCase(line, "set-cookie:")) {
+    const std::string value = trim(line.substr(11));
+    collected->setCookie = value.substr(0, value.find(';'));
+  } else if (startsWithNoCase(line, "dell-emc-token:")) {
+    collected->token = trim(line.substr(15));
+  }
+  return size * count;
+}
+
+bool retryable(CURLcode code) {
+  return code == CURLE_COULDNT_CONNECT || code == CURLE_OPERATION_TIMEDOUT ||
+         code == CURLE_RECV_ERROR || code == CURLE_SEND_ERROR || code == CURLE_GOT_NOTHING ||
+         code == CURLE_COULDNT_RESOLVE_HOST;
+}
+
+bool certificateProblem(CURLcode code) {
+  return code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CACERT_BADFILE ||
+         code == CURLE_SSL_CERTPROBLEM || code == CURLE_SSL_CONNECT_ERROR;
+}
+
+struct CurlGlobal {
+  CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
+};
+
+}  // namespace
+
+RestClient::RestClient(ArrayConfig array, std::chrono::milliseconds requestTimeout)
+    : array_(std::move(array)), requestTimeout_(requestTimeout) {
+  static CurlGlobal global;
+}
+
+std::string RestClient::messageOf(const RestResponse& response) {
+  const nlohmann::json& body = response.body;
+  if (body.is_object() && body.contains("messages") && body["messages"].is_array() &&
+      !body["messages"].empty() && body["messages"][0].is_object()) {
+    const nlohmann::json& first = body["messages"][0];
+    if (first.contains("message_l10n") && first["message_l10n"].is_string())
+      return first["message_l10n"].get<std::string>();
+  }
+  return "HTTP " + std::to_string(response.status);
+}
+
+RestResponse RestClient::perform(const Call& call, const std::string& method,
+                                 const std::string& path, const std::string& body,
+                                 const Session* session, bool basic, std::string* setCookie,
+                                 std::string* token) {
+  call.checkpoint("PowerStore " + method + " " + path);
+  const auto timeout = std::min(requestTimeout_, call.remaining());
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), &curl_easy_cleanup);
+  if (!curl) throw Error(Code::kResourceExhausted, "curl_easy_init failed");
+  const std::string url = array_.endpoint + "/" + path;
+  Collected collected;
+  char errorText[CURL_ERROR_SIZE] = {};
+  CURL* h = curl.get();
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
+                   static_cast<long>(std::max<long long>(1, timeout.count())));
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(std::max<long long>(1, timeout.count())));
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errorText);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &onBody);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &collected);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &onHeader);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, &collected);
+  if (array_.skipCertificateValidation) {
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+  } else {
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(h, CURLOPT_CAINFO, array_.caFile.c_str());
+  }
+  if (basic) {
+    curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+    curl_easy_setopt(h, CURLOPT_USERNAME, array_.username.c_str());
+    curl_easy_setopt(h, CURLOPT_PASSWORD, array_.password.c_str());
+  }
+  curl_slist* headers = nullptr;
+  headers = curl_slist_append(headers, "Accept: application/json");
+  if (!body.empty()) headers = curl_slist_append(headers, "Content-Type: application/json");
+  if (session) {
+    headers = curl_slist_append(headers, ("DELL-EMC-TOKEN: " + session->token).c_str());
+    curl_easy_setopt(h, CURLOPT_COOKIE, session->cookie.c_str());
+  }
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headerList(headers,
+                                                                         &curl_slist_free_all);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
+  if (!body.empty()) {
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.c_str());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  }
+
+  const bool idempotent = method == "GET";
+  CURLcode code = CURLE_OK;
+  for (int attempt = 1;; ++attempt) {
+    collected = Collected{};
+    code = curl_easy_perform(h);
+    if (code == CURLE_OK || !idempotent || !retryable(code) || attempt == kReadAttempts) break;
+    if (call.remaining() < std::chrono::milliseconds(500)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
+  }
+  if (code != CURLE_OK) {
+    const std::string detail = errorText[0] ? errorText : curl_easy_strerror(code);
+    if (certificateProblem(code)) {
+      throw Error(Code::kUnavailable, "PowerStore " + array_.globalID + ": TLS with " +
+                                          array_.endpoint + " failed (" + detail +
+                                          "); check caFile/ca_file");
+    }
+    if (code == CURLE_OPERATION_TIMEDOUT) {
+      throw Error(Code::kDeadlineExceeded,
+                  "PowerStore " + array_.globalID + ": " + method + " " + path + " timed out");
+    }
+    throw Error(Code::kUnavailable, "PowerStore " + array_.globalID + " unreachable at " +
+                                        array_.endpoint + ": " + detail);
+  }
+  RestResponse response;
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
+  if (!collected.body.empty()) {
+    response.body = nlohmann::json::parse(collected.body, nullptr, false);
+    if (response.body.is_discarded()) response.body = nullptr;
+  }
+  if (setCookie) *setCookie = collected.setCookie;
+  if (token) *token = collected.token;
+  return response;
+}
+
+RestClient::Session RestClient::login(const Call& call, unsigned staleGeneration) {
+  std::lock_guard lock(mu_);
+  if (session_.generation != staleGeneration && !session_.token.empty()) return session_;
+  std::string cookie;
+  std::string token;
+  const RestResponse response =
+      perform(call, "GET", "login_session", "", nullptr, true, &cookie, &token);
+  if (response.status == 401) {
+    throw Error(Code::kPermissionDenied, "PowerStore " + array_.globalID +
+                                             " refused the login of user '" + array_.username +
+                                             "': " + messageOf(response));
+  }
+  if (response.status != 200 || token.empty()) {
+    throw Error(Code::kUnavailable,
+                "PowerStore " + array_.globalID + ": login_session failed: " + messageOf(response));
+  }
+  session_.cookie = cookie;
+  session_.token = token;
+  ++session_.generation;
+  return session_;
+}
+
+RestClient::Session RestClient::currentSession(const Call& call) {
+  unsigned generation = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (!session_.token.empty()) return session_;
+    generation = session_.generation;
+  }
+  return login(call, generation);
+}
+
+RestResponse RestClient::send(const Call& call, const std::string& method, const std::string& path,
+                              const nlohmann::json& body) {
+  const std::string text = body.is_null() ? std::string() : body.dump();
+  Session session = currentSession(call);
+  RestResponse response = perform(call, method, path, text, &session, false, nullptr, nullptr);
+  if (response.status == 403 || response.status == 401) {
+    // The session expired (or the array restarted): log in again and resend once.
+    session = login(call, session.generation);
+    response = perform(call, method, path, text, &session, false, nullptr, nullptr);
+  }
+  if (response.status == 401) {
+    throw Error(Code::kPermissionDenied,
+                "PowerStore " + array_.globalID + " refused user '" + array_.username + "'");
+  }
+  return response;
+}
+
+nlohmann::json RestClient::call(const Call& c, const std::string& method, const std::string& path,
+                                const nlohmann::json& body, const std::string& what) {
+  const RestResponse response = send(c, method, path, body);
+  if (response.status >= 200 && response.status < 300) return response.body;
+  const std::string message = (what.empty() ? method + " " + path : what) + " on PowerStore " +
+                              array_.globalID + ": " + messageOf(response);
+  Code code = Code::kUnknown;
+  if (response.status == 404)
+    code = Code::kNotFound;
+  else if (response.status == 422)
+    code = Code::kFailedPrecondition;
+  else if (response.status == 400)
+    code = Code::kInvalidArgument;
+  else if (response.status == 403)
+    code = Code::kPermissionDenied;
+  else if (response.status >= 500)
+    code = Code::kUnavailable;
+  throw Error(code, message);
+}
+
+}  // namespace polycsi::iscsi_powerstore

@@ -1,0 +1,71 @@
+// HTTPS client for one PowerStore array's REST API, over libcurl.
+//
+// Security: the array's certificate is verified against the configured CA unless the array's
+// config opts out with skipCertificateValidation. Session: GET login_session with Basic auth
+// opens a session; its cookie and DELL-EMC-TOKEN go on every later call. A 403 means the
+// session expired: the client logs in again and resends the call once. A 401 is wrong
+// credentials: PERMISSION_DENIED, no retry.
+// Timeouts: every call is bounded by min(request timeout, the caller's remaining deadline).
+// Retries: only GETs (idempotent reads) are retried after a transport failure, up to three
+// attempts within the deadline; a modifying call is sent once (plus the one resend after a
+// 403, which the array refused without acting on).
+// THREADING: thread-safe; calls run concurrently, the session state is shared under a mutex.
+#pragma once
+
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "array_config.hpp"
+#include "polycsi/types.hpp"
+
+namespace polycsi::iscsi_powerstore {
+
+struct RestResponse {
+  long status = 0;
+  nlohmann::json body;  // null when the answer had no body
+};
+
+class RestClient {
+ public:
+  RestClient(ArrayConfig array, std::chrono::milliseconds requestTimeout);
+
+  // Sends METHOD endpoint/path (path without a leading slash, with its query) and returns the
+  // answer whatever its HTTP status, after the session handling above. Throws
+  // Error(UNAVAILABLE) when the array cannot be reached (naming a certificate problem as such),
+  // Error(PERMISSION_DENIED) on 401, Error(DEADLINE_EXCEEDED) when the call's time is up.
+  RestResponse send(const Call& call, const std::string& method, const std::string& path,
+                    const nlohmann::json& body = nullptr);
+
+  // Like send(), but a status outside 2xx throws Error with a code that fits it (404
+  // NOT_FOUND, 422 FAILED_PRECONDITION, 400 INVALID_ARGUMENT, 5xx UNAVAILABLE) and the
+  // array's first message, prefixed by `what`.
+  nlohmann::json call(const Call& call, const std::string& method, const std::string& path,
+                      const nlohmann::json& body = nullptr, const std::string& what = "");
+
+  // The array's first error message in a response body, or the HTTP status text.
+  static std::string messageOf(const RestResponse& response);
+
+  const ArrayConfig& array() const { return array_; }
+
+ private:
+  struct Session {
+    std::string cookie;  // "name=value"
+    std::string token;
+    unsigned generation = 0;
+  };
+  // One HTTP exchange; `basic` adds Basic auth (login), `session` adds cookie and token.
+  RestResponse perform(const Call& call, const std::string& method, const std::string& path,
+                       const std::string& body, const Session* session, bool basic,
+                       std::string* setCookie, std::string* token);
+  // Logs in unless another thread already renewed the session after `staleGeneration`.
+  Session login(const Call& call, unsigned staleGeneration);
+  Session currentSession(const Call& call);
+
+  ArrayConfig array_;
+  std::chrono::milliseconds requestTimeout_;
+  std::mutex mu_;
+  Session session_;
+};
+
+}  // namespace polycsi::iscsi_powerstore

@@ -1,0 +1,90 @@
+// The settings parser: Dell's arrays shape, defaults and every refusal.
+#include "array_config.hpp"
+
+#include <gtest/gtest.h>
+
+namespace polycsi::iscsi_powerstore {
+namespace {
+
+std::string arrays(const std::string& body) { return R"({"arrays":[)" + body + "]}"; }
+
+const char* kArray =
+    R"({"endpoint":"https://10.0.0.1/api/rest/","globalID":"PS1","username":"u","password":"p",
+        "skipCertificateValidation":false,"isDefault":true,"blockProtocol":"ISCSI",
+        "nasName":"nas1","nfsAcls":"0777"})";
+
+Code codeOf(const StringMap& settings, const std::string& json) {
+  try {
+    parsePluginConfig(settings, json);
+  } catch (const Error& e) {
+    return e.code();
+  }
+  return Code::kOk;
+}
+
+TEST(ArrayConfigTest, ParsesDellShape) {
+  const PluginConfig config = parsePluginConfig({{"ca_file", "/etc/ca.pem"}}, arrays(kArray));
+  ASSERT_EQ(config.arrays.size(), 1u);
+  const ArrayConfig& a = config.arrays[0];
+  EXPECT_EQ(a.endpoint, "https://10.0.0.1/api/rest");
+  EXPECT_EQ(a.globalID, "PS1");
+  EXPECT_EQ(a.caFile, "/etc/ca.pem");
+  EXPECT_EQ(a.nasName, "nas1");
+  EXPECT_TRUE(a.isDefault);
+  EXPECT_EQ(&config.array(""), &config.arrays[0]);
+  EXPECT_EQ(&config.array("PS1"), &config.arrays[0]);
+  EXPECT_EQ(config.initiatorNameFile, "/etc/iscsi/initiatorname.iscsi");
+}
+
+TEST(ArrayConfigTest, SelectsByArrayIdAndDefault) {
+  const std::string two = arrays(
+      R"({"endpoint":"https://a/api/rest","globalID":"A","username":"u","password":"p",
+          "skipCertificateValidation":"true"},
+         {"endpoint":"https://b/api/rest","globalID":"B","username":"u","password":"p",
+          "skipCertificateValidation":true,"isDefault":"true"})");
+  const PluginConfig config = parsePluginConfig({}, two);
+  EXPECT_EQ(config.array("").globalID, "B");
+  EXPECT_EQ(config.array("A").globalID, "A");
+  EXPECT_TRUE(config.arrays[0].skipCertificateValidation);
+  EXPECT_THROW(config.array("C"), Error);
+}
+
+TEST(ArrayConfigTest, RefusesWhatIsWrong) {
+  const StringMap ca = {{"ca_file", "/ca.pem"}};
+  EXPECT_EQ(codeOf(ca, "{}"), Code::kInvalidArgument);
+  EXPECT_EQ(
+      codeOf(
+          ca,
+          arrays(
+              R"({"endpoint":"http://x/api/rest","globalID":"A","username":"u","password":"p"})")),
+      Code::kInvalidArgument);
+  EXPECT_EQ(
+      codeOf(
+          ca,
+          arrays(
+              R"({"endpoint":"https://x","globalID":"A","username":"u","password":"p","blockProtocol":"FC"})")),
+      Code::kInvalidArgument);
+  EXPECT_EQ(
+      codeOf(
+          ca,
+          arrays(
+              R"({"endpoint":"https://x","globalID":"A","username":"u","password":"p","color":"red"})")),
+      Code::kInvalidArgument);
+  EXPECT_EQ(codeOf(ca, arrays(R"({"endpoint":"https://x","globalID":"A","username":"u"})")),
+            Code::kInvalidArgument);
+  // Verification on and no CA anywhere: refused rather than silently trusting the system store.
+  EXPECT_EQ(
+      codeOf({},
+             arrays(R"({"endpoint":"https://x","globalID":"A","username":"u","password":"p"})")),
+      Code::kInvalidArgument);
+  EXPECT_EQ(codeOf(ca, arrays(std::string(kArray) + "," + kArray)), Code::kInvalidArgument);
+  EXPECT_EQ(codeOf({{"ca_file", "/ca.pem"}, {"request_timeout_ms", "5"}}, arrays(kArray)),
+            Code::kInvalidArgument);
+  EXPECT_EQ(codeOf({{"ca_file", "/ca.pem"}, {"chap_user", "u"}}, arrays(kArray)),
+            Code::kInvalidArgument);
+  EXPECT_EQ(codeOf({{"ca_file", "/ca.pem"}, {"initiator_name_file", "relative"}}, arrays(kArray)),
+            Code::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace polycsi::iscsi_powerstore
