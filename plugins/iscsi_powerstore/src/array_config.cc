@@ -75,6 +75,11 @@ ArrayConfig parseArray(const nlohmann::json& entry, std::size_t index, const std
     }
   }
   if (a.globalID.empty()) bad(where + ".globalID is required");
+  // The globalID starts every volume id, so it must fit polycsi's id alphabet.
+  if (a.globalID.size() > 64 ||
+      a.globalID.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                   "0123456789._-") != std::string::npos)
+    bad(where + ".globalID '" + a.globalID + "' may hold only letters, digits, '.', '_', '-'");
   const std::string named = where + " (" + a.globalID + ")";
   if (a.endpoint.rfind("https://", 0) != 0 || a.endpoint.size() <= 8) {
     bad(named + ".endpoint must be an https:// URL like https://10.0.0.1/api/rest, got '" +

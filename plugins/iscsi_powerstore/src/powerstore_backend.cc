@@ -111,19 +111,20 @@ RestClient& PowerStoreBackend::client(const std::string& globalID) {
 
 std::pair<RestClient*, std::string> PowerStoreBackend::resolve(const std::string& id,
                                                                const char* what) {
-  const std::size_t slash = id.find('/');
-  const std::string uuid = slash == std::string::npos ? "" : id.substr(slash + 1);
-  if (slash == std::string::npos || slash == 0 || uuid.empty() || uuid.size() > 64 ||
+  // The uuid holds no '.', so the last '.' separates it even from a dotted globalID.
+  const std::size_t dot = id.rfind('.');
+  const std::string uuid = dot == std::string::npos ? "" : id.substr(dot + 1);
+  if (dot == std::string::npos || dot == 0 || uuid.empty() || uuid.size() > 64 ||
       uuid.find_first_not_of("0123456789abcdef-") != std::string::npos) {
     throw Error(Code::kInvalidArgument,
-                std::string(what) + " id '" + id + "' is not <globalID>/<uuid>");
+                std::string(what) + " id '" + id + "' is not <globalID>.<uuid>");
   }
-  return {&client(id.substr(0, slash)), uuid};
+  return {&client(id.substr(0, dot)), uuid};
 }
 
 Volume PowerStoreBackend::toVolume(const RestClient& c, const nlohmann::json& v) const {
   Volume volume;
-  volume.id = c.array().globalID + "/" + v.at("id").get<std::string>();
+  volume.id = c.array().globalID + "." + v.at("id").get<std::string>();
   volume.capacityBytes = sizeOf(v);
   volume.context = {{"arrayID", c.array().globalID}};
   return volume;
@@ -235,7 +236,7 @@ Snapshot PowerStoreBackend::createSnapshot(const CreateSnapshotRequest& req) {
     snap = c->call(req.call, "GET", "volume/" + created.at("id").get<std::string>());
   }
   Snapshot s;
-  s.id = c->array().globalID + "/" + snap.at("id").get<std::string>();
+  s.id = c->array().globalID + "." + snap.at("id").get<std::string>();
   s.sourceVolumeId = req.sourceVolumeId;
   s.sizeBytes = sizeOf(snap);
   return s;
@@ -255,8 +256,8 @@ SnapshotPage PowerStoreBackend::listSnapshots(const ListRequest& req) {
     const nlohmann::json list = c->call(req.call, "GET", "volume?type=eq.Snapshot");
     for (const auto& v : list) {
       Snapshot s;
-      s.id = globalID + "/" + v.at("id").get<std::string>();
-      s.sourceVolumeId = globalID + "/" + sourceOf(v);
+      s.id = globalID + "." + v.at("id").get<std::string>();
+      s.sourceVolumeId = globalID + "." + sourceOf(v);
       s.sizeBytes = sizeOf(v);
       if (!req.snapshotId.empty() && s.id != req.snapshotId) continue;
       if (!req.sourceVolumeId.empty() && s.sourceVolumeId != req.sourceVolumeId) continue;

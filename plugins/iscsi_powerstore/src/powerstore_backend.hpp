@@ -9,7 +9,8 @@
 // unsupported). Node half (iscsi_node.cc): identity = the initiator IQN; attach checks the
 // portal with libiscsi, logs in with the kernel initiator and waits for the LUN's device.
 //
-// Ids: a volume or snapshot id is "<globalID>/<array object uuid>", so any call finds its array.
+// Ids: a volume or snapshot id is "<globalID>.<array object uuid>", so any call finds its array
+// (polycsi's local ids allow [A-Za-z0-9._-], hence the '.').
 // THREADING: calls for different volumes run concurrently; the REST clients are thread-safe.
 // IDEMPOTENCY: every call; create finds an existing object by name.
 #pragma once

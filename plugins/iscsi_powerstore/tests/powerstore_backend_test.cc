@@ -105,7 +105,7 @@ TEST_F(PowerStoreBackendTest, ControllerLifecycleAndIscsiLoginWithThePublishCont
   auto vol = ps->createVolume({.name = "pvc-1", .requiredBytes = 3 * kMiB + 1});
   ASSERT_TRUE(vol.isOk()) << vol.status().toString();
   EXPECT_EQ(vol->capacityBytes, 4 * kMiB);
-  EXPECT_EQ(vol->id.rfind("PSSIM01/", 0), 0u);
+  EXPECT_EQ(vol->id.rfind("PSSIM01.", 0), 0u);
   EXPECT_EQ(vol->context.at("arrayID"), "PSSIM01");
   auto again = ps->createVolume({.name = "pvc-1", .requiredBytes = 3 * kMiB});
   ASSERT_TRUE(again.isOk());
@@ -181,7 +181,7 @@ TEST_F(PowerStoreBackendTest, ControllerLifecycleAndIscsiLoginWithThePublishCont
   }
   ASSERT_TRUE(ps->deleteSnapshot({.snapshotId = snap->id}).isOk());
   EXPECT_TRUE(ps->listSnapshots({})->snapshots.empty());
-  EXPECT_EQ(ps->getVolume({.volumeId = "PSSIM01/not a uuid"}).status().code(),
+  EXPECT_EQ(ps->getVolume({.volumeId = "PSSIM01.not a uuid"}).status().code(),
             Code::kInvalidArgument);
 }
 
