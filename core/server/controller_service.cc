@@ -23,9 +23,12 @@ StatusOr<StringMap> pluginParameters(const plugin_host::Backend& backend,
   StringMap out;
   const auto& accepted = backend.descriptor().parameters;
   for (const auto& [key, value] : p) {
-    if (isCoreParameter(key)) continue;
     bool known = false;
     for (const auto& spec : accepted) known = known || spec.name == key;
+    // The provisioner's keys (PVC/PV names) reach a plugin that declares them, e.g. for
+    // naming; the core's own keys never do, and undeclared provisioner keys are dropped.
+    bool provisionerKey = key.rfind(kProvisionerPrefix, 0) == 0;
+    if (isCoreParameter(key) && !(provisionerKey && known)) continue;
     if (!known) {
       std::string names;
       for (const auto& spec : accepted) names += (names.empty() ? "" : ", ") + spec.name;

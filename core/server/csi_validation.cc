@@ -10,7 +10,10 @@ Status requireField(const std::string& value, const char* field) {
 }
 
 bool isSupportedFsType(const std::string& fsType) {
-  return fsType == "ext4" || fsType == "ext3" || fsType == "xfs";
+  // nfs/nfs4 name what a plugin's mount source is (StorageClasses say fstype: nfs); the core
+  // formats only the others.
+  return fsType == "ext4" || fsType == "ext3" || fsType == "xfs" || fsType == "nfs" ||
+         fsType == "nfs4";
 }
 
 StatusOr<CapabilityModes> checkCapability(const csi::v1::VolumeCapability& capability,

@@ -42,7 +42,8 @@ Status requireField(const std::string& value, const char* field);
 StatusOr<CapabilityModes> checkCapability(const csi::v1::VolumeCapability& capability,
                                           const char* field);
 
-// Filesystem types the core formats and mounts.
+// Filesystem types the core formats and mounts (ext4, ext3, xfs) or mounts from a plugin's
+// mount source (nfs, nfs4).
 bool isSupportedFsType(const std::string& fsType);
 
 // INVALID_ARGUMENT unless 0 <= required, 0 <= limit and (limit == 0 or required <= limit).
