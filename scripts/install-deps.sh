@@ -24,8 +24,8 @@ packages=(
   e2fsprogs xfsprogs util-linux mount
   # node side: mount.nfs for the nfs plugin's volumes
   nfs-common
-  # demo
-  python3 curl
+  # demo (ssh and ssh-keygen talk to rds-sim)
+  python3 curl openssh-client
 )
 
 missing=()
