@@ -209,3 +209,34 @@ TEST_F(PowerStoreBackendTest, WrongCaAndWrongPasswordAreRefused) {
 
 }  // namespace
 }  // namespace polycsi::iscsi_powerstore
+
+namespace polycsi::iscsi_powerstore {
+namespace {
+
+// The node's production portal check (libiscsi) against the simulator's tgtd.
+TEST_F(PowerStoreBackendTest, PortalProbeTellsMappedFromRefusedFromUnreachable) {
+  auto ps = start(settingsJson());
+  ASSERT_TRUE(ps);
+  auto vol = ps->createVolume({.name = "pvc-1", .requiredBytes = kMiB});
+  ASSERT_TRUE(vol.isOk()) << vol.status().toString();
+  auto context = ps->publish({.volumeId = vol->id, .nodeName = "node-a", .nodeIdentity = kIqnA});
+  ASSERT_TRUE(context.isOk()) << context.status().toString();
+  const auto timeout = std::chrono::seconds(10);
+  EXPECT_NO_THROW(probePortal(context->at("portal"), context->at("targetIqn"), kIqnA, {}, timeout));
+  try {
+    probePortal(context->at("portal"), context->at("targetIqn"), kIqnB, {}, timeout);
+    ADD_FAILURE() << "an unmapped initiator passed the probe";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Code::kPermissionDenied) << e.what();
+  }
+  // Nothing listens on port 1 of loopback.
+  try {
+    probePortal("127.0.0.1:1", context->at("targetIqn"), kIqnA, {}, timeout);
+    ADD_FAILURE() << "a closed portal passed the probe";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Code::kUnavailable) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace polycsi::iscsi_powerstore
