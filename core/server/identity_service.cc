@@ -1,10 +1,46 @@
 #include "server/identity_service.hpp"
 
+#include "server/csi_validation.hpp"
 #include "server/operation.hpp"
 
 namespace polycsi::server {
 
 using csi::v1::PluginCapability;
+
+namespace {
+
+// Describes every backend in the manifest so that clients (polycsictl checkup) learn over CSI
+// alone what each backend supports:
+//   backend/<name>                       "<plugin> <version>"
+//   backend/<name>/capabilities          "SINGLE_NODE_WRITER/block=exclusive,..." (declared pairs)
+//   backend/<name>/reason/<ACCESS>/<mode> the plugin's reason for a declared unsupported pair
+//   backend/<name>/default               "true" on the backend used when a class names none
+//   migration/timeout_seconds            "<default> <min> <max>" of migrationTimeoutSeconds
+void describeBackends(const DriverContext& driver,
+                      google::protobuf::Map<std::string, std::string>& manifest) {
+  const auto* defaultBackend = driver.backends.defaultBackend();
+  for (const auto* backend : driver.backends.all()) {
+    const auto& d = backend->descriptor();
+    const std::string prefix = "backend/" + backend->name();
+    manifest[prefix] = d.name + " " + d.version;
+    std::string matrix;
+    for (const auto& c : d.capabilities) {
+      const std::string pair =
+          std::string(accessModeName(c.accessMode)) + "/" + volumeModeName(c.volumeMode);
+      if (!matrix.empty()) matrix += ",";
+      matrix += pair + "=" + semanticsName(c.semantics);
+      if (c.semantics == AttachSemantics::kUnsupported && !c.reason.empty())
+        manifest[prefix + "/reason/" + pair] = c.reason;
+    }
+    manifest[prefix + "/capabilities"] = matrix;
+    if (backend == defaultBackend) manifest[prefix + "/default"] = "true";
+  }
+  manifest["migration/timeout_seconds"] = std::to_string(kMigrationTimeoutDefault) + " " +
+                                          std::to_string(kMigrationTimeoutMin) + " " +
+                                          std::to_string(kMigrationTimeoutMax);
+}
+
+}  // namespace
 
 grpc::Status IdentityService::GetPluginInfo(grpc::ServerContext* ctx,
                                             const csi::v1::GetPluginInfoRequest*,
@@ -12,9 +48,7 @@ grpc::Status IdentityService::GetPluginInfo(grpc::ServerContext* ctx,
   Operation op(driver_, "GetPluginInfo", ctx);
   resp->set_name(driver_.config.driverName);
   resp->set_vendor_version(driver_.version);
-  for (const auto* backend : driver_.backends.all())
-    (*resp->mutable_manifest())["backend/" + backend->name()] =
-        backend->descriptor().name + " " + backend->descriptor().version;
+  describeBackends(driver_, *resp->mutable_manifest());
   return op.finish(Status::ok());
 }
 

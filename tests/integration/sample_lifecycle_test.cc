@@ -128,6 +128,17 @@ TEST_F(SampleLifecycleTest, IdentityReportsNameAndReadiness) {
   ASSERT_OK(driver_->identity().GetPluginInfo(ctx.get(), {}, &info));
   EXPECT_EQ(info.name(), "polycsi.csi.io");
   EXPECT_EQ(info.manifest().at("backend/local"), "sample 0.1.0");
+  // The capability matrix travels in the manifest for polycsictl checkup.
+  const std::string matrix = info.manifest().at("backend/local/capabilities");
+  EXPECT_NE(matrix.find("SINGLE_NODE_WRITER/filesystem=exclusive"), std::string::npos) << matrix;
+  EXPECT_NE(matrix.find("MULTI_NODE_MULTI_WRITER/block=migration_window"), std::string::npos)
+      << matrix;
+  EXPECT_NE(matrix.find("MULTI_NODE_MULTI_WRITER/filesystem=shared"), std::string::npos) << matrix;
+  EXPECT_NE(matrix.find("MULTI_NODE_SINGLE_WRITER/block=unsupported"), std::string::npos) << matrix;
+  EXPECT_FALSE(info.manifest().at("backend/local/reason/MULTI_NODE_SINGLE_WRITER/block").empty());
+  EXPECT_EQ(info.manifest().count("backend/local/reason/SINGLE_NODE_WRITER/block"), 0u);
+  EXPECT_EQ(info.manifest().at("backend/local/default"), "true");
+  EXPECT_EQ(info.manifest().at("migration/timeout_seconds"), "300 30 3600");
   csi::v1::ProbeResponse probe;
   auto ctx2 = rpcContext();
   ASSERT_OK(driver_->identity().Probe(ctx2.get(), {}, &probe));
