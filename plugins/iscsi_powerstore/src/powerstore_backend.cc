@@ -87,7 +87,14 @@ PowerStoreBackend::PowerStoreBackend(const InitContext& ctx)
     if (!a.nasName.empty() || !a.nfsAcls.empty())
       host_.info("iscsi_powerstore: array " + a.globalID +
                  ": nasName/nfsAcls are for NFS volumes, which this plugin does not create");
-    clients_[a.globalID] = std::make_unique<RestClient>(a, config_.requestTimeout);
+    const Host metrics = host_;
+    const std::string array = a.globalID;
+    clients_[a.globalID] = std::make_unique<RestClient>(
+        a, config_.requestTimeout, [metrics, array](const std::string& method, long status) {
+          metrics.counterAdd(
+              "rest_requests_total",
+              {{"array", array}, {"method", method}, {"status", std::to_string(status)}}, 1);
+        });
   }
   if (ctx.role != Role::kController) {
     IscsiNodeOptions options;

@@ -67,8 +67,9 @@ struct CurlGlobal {
 
 }  // namespace
 
-RestClient::RestClient(ArrayConfig array, std::chrono::milliseconds requestTimeout)
-    : array_(std::move(array)), requestTimeout_(requestTimeout) {
+RestClient::RestClient(ArrayConfig array, std::chrono::milliseconds requestTimeout,
+                       RequestObserver observer)
+    : array_(std::move(array)), requestTimeout_(requestTimeout), observer_(std::move(observer)) {
   static CurlGlobal global;
 }
 
@@ -161,6 +162,7 @@ RestResponse RestClient::perform(const Call& call, const std::string& method,
   }
   RestResponse response;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
+  if (observer_) observer_(method, response.status);
   if (!collected.body.empty()) {
     response.body = nlohmann::json::parse(collected.body, nullptr, false);
     if (response.body.is_discarded()) response.body = nullptr;
@@ -205,16 +207,17 @@ RestClient::Session RestClient::currentSession(const Call& call) {
 RestResponse RestClient::send(const Call& call, const std::string& method, const std::string& path,
                               const nlohmann::json& body) {
   const std::string text = body.is_null() ? std::string() : body.dump();
+  // Like the array's own clients: Basic auth on every call, plus the session's cookie and token.
   Session session = currentSession(call);
-  RestResponse response = perform(call, method, path, text, &session, false, nullptr, nullptr);
-  if (response.status == 403 || response.status == 401) {
+  RestResponse response = perform(call, method, path, text, &session, true, nullptr, nullptr);
+  if (response.status == 403) {
     // The session expired (or the array restarted): log in again and resend once.
     session = login(call, session.generation);
-    response = perform(call, method, path, text, &session, false, nullptr, nullptr);
+    response = perform(call, method, path, text, &session, true, nullptr, nullptr);
   }
   if (response.status == 401) {
-    throw Error(Code::kPermissionDenied,
-                "PowerStore " + array_.globalID + " refused user '" + array_.username + "'");
+    throw Error(Code::kPermissionDenied, "PowerStore " + array_.globalID + " refused user '" +
+                                             array_.username + "': " + messageOf(response));
   }
   return response;
 }

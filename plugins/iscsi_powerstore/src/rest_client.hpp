@@ -2,7 +2,7 @@
 //
 // Security: the array's certificate is verified against the configured CA unless the array's
 // config opts out with skipCertificateValidation. Session: GET login_session with Basic auth
-// opens a session; its cookie and DELL-EMC-TOKEN go on every later call. A 403 means the
+// opens a session; every later call carries Basic auth, the session cookie and DELL-EMC-TOKEN. A 403 means the
 // session expired: the client logs in again and resends the call once. A 401 is wrong
 // credentials: PERMISSION_DENIED, no retry.
 // Timeouts: every call is bounded by min(request timeout, the caller's remaining deadline).
@@ -12,6 +12,7 @@
 // THREADING: thread-safe; calls run concurrently, the session state is shared under a mutex.
 #pragma once
 
+#include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -26,9 +27,14 @@ struct RestResponse {
   nlohmann::json body;  // null when the answer had no body
 };
 
+// Told about every answered HTTP exchange (method, HTTP status), e.g. to count it in metrics.
+// Called on the calling thread; must be thread-safe.
+using RequestObserver = std::function<void(const std::string& method, long status)>;
+
 class RestClient {
  public:
-  RestClient(ArrayConfig array, std::chrono::milliseconds requestTimeout);
+  RestClient(ArrayConfig array, std::chrono::milliseconds requestTimeout,
+             RequestObserver observer = {});
 
   // Sends METHOD endpoint/path (path without a leading slash, with its query) and returns the
   // answer whatever its HTTP status, after the session handling above. Throws
@@ -64,6 +70,7 @@ class RestClient {
 
   ArrayConfig array_;
   std::chrono::milliseconds requestTimeout_;
+  RequestObserver observer_;
   std::mutex mu_;
   Session session_;
 };

@@ -188,8 +188,14 @@ TEST_F(PowerStoreBackendTest, ControllerLifecycleAndIscsiLoginWithThePublishCont
 TEST_F(PowerStoreBackendTest, ExpiredSessionIsRenewed) {
   auto ps = start(settingsJson());
   ASSERT_TRUE(ps);
-  ASSERT_TRUE(ps->createVolume({.name = "pvc-1", .requiredBytes = kMiB}).isOk());
+  auto vol = ps->createVolume({.name = "pvc-1", .requiredBytes = kMiB});
+  ASSERT_TRUE(vol.isOk()) << vol.status().toString();
   expireSessions();
+  // DELETE is the first call after the expiry: refused (403), logged in again, resent once.
+  ASSERT_TRUE(ps->deleteVolume({.volumeId = vol->id}).isOk());
+  EXPECT_EQ(host_.counter("rest_requests_total{array=PSSIM01,method=DELETE,status=403}"), 1);
+  EXPECT_EQ(host_.counter("rest_requests_total{array=PSSIM01,method=DELETE,status=204}"), 1);
+  EXPECT_EQ(ps->getVolume({.volumeId = vol->id}).status().code(), Code::kNotFound);
   auto second = ps->createVolume({.name = "pvc-2", .requiredBytes = kMiB});
   EXPECT_TRUE(second.isOk()) << second.status().toString();
 }
