@@ -1,7 +1,7 @@
 // polycsi: the CSI driver executable.
 //   polycsi serve --config FILE --endpoint unix:///PATH --node-id NAME [--mode all|controller|node]
 //   polycsi validate-config FILE
-//   polycsi plugins [--plugin-dir DIR]
+//   polycsi plugins [--plugin-dir DIR]        (exit 1 when any plugin there is refused)
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -91,9 +91,11 @@ int listPlugins(const std::string& dir) {
     std::cout << "no plugins in " << dir << "\n";
     return 1;
   }
+  int refused = 0;
   for (const auto& p : found) {
     if (!p.plugin) {
       std::cout << "REFUSED " << p.error << "\n";
+      ++refused;
       continue;
     }
     const auto& d = p.plugin->descriptor();
@@ -113,7 +115,8 @@ int listPlugins(const std::string& dir) {
               << (f.nodeExpand ? " node-expand" : "")
               << (f.volumeCondition ? " volume-condition" : "") << "\n";
   }
-  return 0;
+  // A directory holding a plugin the host refuses is a broken installation.
+  return refused > 0 ? 1 : 0;
 }
 
 }  // namespace

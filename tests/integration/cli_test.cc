@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -95,6 +96,19 @@ TEST_F(CliTest, PluginsListsTheSamplePluginsMatrix) {
   EXPECT_NE(ran.output.find("ABI 1.0"), std::string::npos) << ran.output;
   EXPECT_NE(ran.output.find("migration_window"), std::string::npos) << ran.output;
   EXPECT_NE(ran.output.find("metrics prefix: sample_csi"), std::string::npos) << ran.output;
+}
+
+TEST_F(CliTest, PluginsFailsWhenAPluginIsRefused) {
+  std::string dir = work_.path() + "/plugins";
+  std::filesystem::create_directories(dir);
+  std::filesystem::copy_file(std::string(POLYCSI_PLUGIN_DIR) + "/polycsi_sample.so",
+                             dir + "/polycsi_sample.so");
+  std::ofstream(dir + "/polycsi_broken.so") << "not a shared object";
+  auto ran = runPolycsi({"plugins", "--plugin-dir", dir});
+  EXPECT_EQ(ran.exitCode, 1) << ran.output;
+  EXPECT_NE(ran.output.find("REFUSED"), std::string::npos) << ran.output;
+  EXPECT_NE(ran.output.find("polycsi_broken.so"), std::string::npos) << ran.output;
+  EXPECT_NE(ran.output.find("sample 0.1.0"), std::string::npos) << "good plugins still listed";
 }
 
 TEST_F(CliTest, ServeRefusesANonUnixEndpoint) {
