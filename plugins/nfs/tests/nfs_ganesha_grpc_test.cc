@@ -28,7 +28,7 @@ class NfsGrpcTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string reason = GaneshaServer::unavailableReason();
-    if (!reason.empty()) GTEST_SKIP() << reason;
+    if (!reason.empty()) FAIL() << "prerequisite missing (scripts/install-deps.sh and root provide it): " << reason;
     server_ = std::make_unique<GaneshaServer>();
     server_->start();
     driver_ = std::make_unique<DriverProcess>(

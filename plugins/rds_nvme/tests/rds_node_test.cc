@@ -315,7 +315,7 @@ class RdsNodeNamespaceTest : public RdsNodeTest {
 
 TEST_F(RdsNodeNamespaceTest, MissingFabricsDeviceNamesTheKernelModule) {
   auto output = inPrivateDev([&] { return attachAndReport({}, false); });
-  if (!output) GTEST_SKIP() << "mount namespaces are not available here";
+  if (!output) FAIL() << "prerequisite missing (scripts/install-deps.sh and root provide it): " << "mount namespaces are not available here";
   EXPECT_EQ(*output,
             "FAILED_PRECONDITION\n"
             "NVMe over Fabrics is not available on this node: /dev/nvme-fabrics is missing; load "
@@ -331,7 +331,7 @@ TEST_F(RdsNodeNamespaceTest, ConnectWritesExactlyThisStringToNvmeFabrics) {
                             {"keep_alive_tmo_seconds", "7"}},
                            true);
   });
-  if (!output) GTEST_SKIP() << "mount namespaces are not available here";
+  if (!output) FAIL() << "prerequisite missing (scripts/install-deps.sh and root provide it): " << "mount namespaces are not available here";
   std::stringstream lines(*output);
   std::string code, message, written;
   std::getline(lines, code);
@@ -352,7 +352,7 @@ TEST_F(RdsNodeNamespaceTest, ConnectWritesExactlyThisStringToNvmeFabrics) {
 
 TEST_F(RdsNodeNamespaceTest, DefaultsAreTheDocumentedOnes) {
   auto output = inPrivateDev([&] { return attachAndReport({}, true); });
-  if (!output) GTEST_SKIP() << "mount namespaces are not available here";
+  if (!output) FAIL() << "prerequisite missing (scripts/install-deps.sh and root provide it): " << "mount namespaces are not available here";
   EXPECT_NE(output->find(std::string("hostnqn=") + kHostNqn +
                          ",keep_alive_tmo=5,reconnect_delay=10,ctrl_loss_tmo=600"),
             std::string::npos)
@@ -363,7 +363,7 @@ TEST_F(RdsNodeNamespaceTest, AnOwnedControllerThatIsNotLiveIsReplacedOnTheNextAt
   fake_.addController("nvme1", kVolumeNqn, "tcp", kRds, "4420", "connecting");
   recordEarlierRun({kVolumeNqn, kVolume, kRds, "4420", {{"nvme1", true}}, {"/stage/one"}, false});
   auto output = inPrivateDev([&] { return attachAndReport({}, true); });
-  if (!output) GTEST_SKIP() << "mount namespaces are not available here";
+  if (!output) FAIL() << "prerequisite missing (scripts/install-deps.sh and root provide it): " << "mount namespaces are not available here";
   EXPECT_EQ(fake_.deleteRequests("nvme1"), "1");
   EXPECT_NE(output->find("nqn=nqn.2000-02.com.mikrotik:pvc-a,transport=tcp,traddr=10.42.68.1"),
             std::string::npos)

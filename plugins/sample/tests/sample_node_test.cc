@@ -14,7 +14,7 @@ namespace {
 class SampleNodeTest : public SampleTest {
  protected:
   void SetUp() override {
-    if (!loopDevicesUsable()) GTEST_SKIP() << "needs root and /dev/loop-control";
+    if (!loopDevicesUsable()) FAIL() << "prerequisite missing (scripts/install-deps.sh and root provide it): " << "needs root and /dev/loop-control";
     SampleTest::SetUp();
   }
 
