@@ -9,7 +9,15 @@ cd "$(dirname "$0")/.."
 
 build_dir=${BUILD_DIR:-build}
 build_type=${BUILD_TYPE:-RelWithDebInfo}
-cmake -S . -B "$build_dir" -G Ninja \
+
+# ccache makes rebuilds in a second build directory (sanitizer builds, worktrees) nearly free.
+# Paths are rewritten relative to the source tree, so every build directory shares one cache.
+launcher=()
+if command -v ccache >/dev/null; then
+  export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
+  launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
+cmake -S . -B "$build_dir" -G Ninja "${launcher[@]}" \
   -DCMAKE_BUILD_TYPE="$build_type" \
   -DPOLYCSI_WERROR="${POLYCSI_WERROR:-ON}" \
   -DPOLYCSI_SANITIZE="${POLYCSI_SANITIZE:-}" \

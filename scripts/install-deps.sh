@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   # toolchain
-  build-essential cmake ninja-build pkg-config git clang-format
+  build-essential cmake ninja-build pkg-config git clang-format ccache
   # gRPC / protobuf (CSI)
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   # core libraries
