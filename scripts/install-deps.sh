@@ -20,6 +20,8 @@ packages=(
   tgt openssl
   # nfs plugin tests: a real NFS server (NFSv4 on loopback, FSAL VFS)
   nfs-ganesha nfs-ganesha-vfs
+  # reliability tests: network namespaces with veth pairs, and nftables rules that drop traffic
+  iproute2 nftables
   # node side: filesystems and block devices
   e2fsprogs xfsprogs util-linux mount
   # node side: mount.nfs for the nfs plugin's volumes
