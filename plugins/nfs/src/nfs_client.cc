@@ -4,7 +4,10 @@
 #include <nfsc/libnfs.h>
 #include <sys/time.h>  // libnfs.h uses struct timeval without including it
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -73,6 +76,34 @@ int timeoutMillis(std::chrono::seconds configured, const Call& call) {
   return static_cast<int>(seconds * 1000);
 }
 
+// libnfs names every NFSv4 client "Libnfs pid:<pid> <time in seconds>" and picks a new
+// verifier per context; two sessions opened by one process within a second would present the
+// same name with different verifiers, which a server takes for a rebooted client, expiring the
+// first session's state (its next OPEN fails with NFS4ERR_EXPIRED). Calls for different
+// volumes run concurrently, each with its own sessions, so every session gets its own name.
+void giveUniqueNfs4Identity(nfs_context* context) {
+  static std::atomic<uint64_t> sessions{0};
+  static thread_local std::mt19937_64 generator(std::random_device{}());
+  uint64_t random = generator();
+  std::string name = "polycsi pid:" + std::to_string(::getpid()) + " session:" +
+                     std::to_string(sessions++) + " " + std::to_string(random);
+  nfs4_set_client_name(context, name.c_str());
+  char verifier[8];
+  uint64_t bits = generator();
+  std::memcpy(verifier, &bits, sizeof(verifier));
+  nfs4_set_verifier(context, verifier);
+}
+
+// libnfs bounds RPCs by its timeout, not the TCP handshake: connecting to a server that drops
+// packets (down behind a router, firewalled) would wait for the kernel's SYN retries, about two
+// minutes. The handshake gives up after 1 + 2 + 4 + ... s, one term per SYN sent; allow as many
+// as fit in `seconds`, and at least two (3 s: TCP_SYNCNT cannot be lower than 1).
+int synRetriesWithin(int seconds) {
+  int retries = 1;
+  while (retries < 16 && (1 << (retries + 2)) - 1 <= seconds) ++retries;
+  return retries;
+}
+
 // libnfs's text for the last failure; never null.
 std::string lastError(nfs_context* context) {
   const char* text = nfs_get_error(context);
@@ -104,7 +135,10 @@ std::unique_ptr<NfsSession> NfsSession::connect(const NfsTarget& target, const C
   call.checkpoint("connecting to NFS server " + target.describe());
   std::unique_ptr<nfs_context, ContextCloser> context(nfs_init_context());
   if (!context) throw Error(Code::kResourceExhausted, "cannot create an NFS client context");
-  nfs_set_timeout(context.get(), timeoutMillis(target.timeout, call));
+  const int millis = timeoutMillis(target.timeout, call);
+  nfs_set_timeout(context.get(), millis);
+  nfs_set_tcp_syncnt(context.get(), synRetriesWithin(millis / 1000));
+  if (target.version == 4) giveUniqueNfs4Identity(context.get());
   // A broken connection fails the call at once; the next call connects afresh.
   nfs_set_autoreconnect(context.get(), 0);
   nfs_url* url = nfs_parse_url_dir(context.get(), target.url().c_str());
@@ -115,6 +149,10 @@ std::unique_ptr<NfsSession> NfsSession::connect(const NfsTarget& target, const C
   nfs_destroy_url(url);
   if (rc != 0) {
     std::string detail = lastError(context.get());
+    // libnfs says only this when it never got (or lost) a connection.
+    if (detail == "nfs_service failed")
+      detail += " (no connection: the server refused it, did not accept it within " +
+                std::to_string(std::max(3, millis / 1000)) + " s, or closed it)";
     std::string what =
         "cannot mount NFS export " + target.describe() + " (NFSv" + std::to_string(target.version) +
         (target.nfsPort ? ", port " + std::to_string(*target.nfsPort) : std::string()) +

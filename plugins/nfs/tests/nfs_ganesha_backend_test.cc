@@ -106,6 +106,24 @@ TEST_F(NfsBackendTest, NamesThatAreNoIdAreHashedAndFoundAgain) {
   EXPECT_FALSE(fs::exists(server_.exportDir() + "/volume with spaces"));
 }
 
+TEST_F(NfsBackendTest, ConcurrentSessionsKeepTheirOwnNfsV4State) {
+  // Calls for different volumes run at once, each with its own sessions (and a call with a
+  // StorageClass on another export holds two): opening one must not expire another's state.
+  NfsTarget target{{"127.0.0.1", GaneshaServer::share()},
+                   4,
+                   server_.nfsPort(),
+                   std::nullopt,
+                   std::chrono::seconds(2)};
+  auto first = NfsSession::connect(target, Call{});
+  auto second = NfsSession::connect(target, Call{});
+  auto third = NfsSession::connect(target, Call{});
+  first->writeFileAtomically("from-first", "1");
+  second->writeFileAtomically("from-second", "2");
+  third->writeFileAtomically("from-third", "3");
+  EXPECT_EQ(first->readFile("from-third", 16), "3");
+  EXPECT_EQ(std::ifstream(server_.exportDir() + "/from-first").get(), '1');
+}
+
 TEST_F(NfsBackendTest, ExistingForeignDirectoryIsNeverAdopted) {
   auto& b = start();
   fs::create_directories(server_.exportDir() + "/someone-else");
