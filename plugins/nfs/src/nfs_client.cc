@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <nfsc/libnfs.h>
 #include <sys/time.h>  // libnfs.h uses struct timeval without including it
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -85,8 +84,8 @@ void giveUniqueNfs4Identity(nfs_context* context) {
   static std::atomic<uint64_t> sessions{0};
   static thread_local std::mt19937_64 generator(std::random_device{}());
   uint64_t random = generator();
-  std::string name = "polycsi pid:" + std::to_string(::getpid()) + " session:" +
-                     std::to_string(sessions++) + " " + std::to_string(random);
+  std::string name = "polycsi pid:" + std::to_string(::getpid()) +
+                     " session:" + std::to_string(sessions++) + " " + std::to_string(random);
   nfs4_set_client_name(context, name.c_str());
   char verifier[8];
   uint64_t bits = generator();
@@ -427,8 +426,8 @@ void NfsSession::writeAll(::nfsfh* handle, uint64_t offset, const char* data, si
   const size_t piece = writeChunk();
   size_t done = 0;
   while (done < size) {
-    int wrote = nfs_pwrite(context_, handle, offset + done, std::min(piece, size - done),
-                           data + done);
+    int wrote =
+        nfs_pwrite(context_, handle, offset + done, std::min(piece, size - done), data + done);
     if (wrote < 0) fail(wrote, "write", path);
     if (wrote == 0)
       throw Error(Code::kInternal, "write to '" + printable(path) + "' on " + target_.describe() +

@@ -3,9 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -14,7 +12,8 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
-#include <vector>
+
+#include "test_process.hpp"
 
 namespace polycsi::nfs::testing {
 namespace {
@@ -23,7 +22,7 @@ constexpr char kGanesha[] = "/usr/bin/ganesha.nfsd";
 
 // A port nobody listens on right now (the kernel's choice for an ephemeral bind).
 int freeLoopbackPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw std::runtime_error("socket() failed");
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -39,8 +38,8 @@ int freeLoopbackPort() {
   return ntohs(addr.sin_port);
 }
 
-bool accepts(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+bool acceptsOnThisMachine(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -68,15 +67,19 @@ std::string GaneshaServer::unavailableReason() {
   return {};
 }
 
-GaneshaServer::GaneshaServer() {
+GaneshaServer::GaneshaServer(GaneshaOptions options) : options_(options) {
+  if ((options_.ns == nullptr) != (options_.rpcbind == nullptr))
+    throw std::invalid_argument("GaneshaOptions: ns and rpcbind go together");
   char pattern[] = "/tmp/polycsi-ganesha-XXXXXX";
   if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
   root_ = pattern;
   exportDir_ = root_ + "/export";
+  otherExportDir_ = root_ + "/other";
   configPath_ = root_ + "/ganesha.conf";
   logPath_ = root_ + "/ganesha.log";
   pidPath_ = root_ + "/ganesha.pid";
   std::filesystem::create_directories(exportDir_);
+  std::filesystem::create_directories(otherExportDir_);
   std::filesystem::create_directories(root_ + "/recovery");
 }
 
@@ -86,96 +89,102 @@ GaneshaServer::~GaneshaServer() {
   std::filesystem::remove_all(root_, ec);
 }
 
-std::string GaneshaServer::log() const { return readAll(logPath_); }
+std::string GaneshaServer::log() const {
+  return readAll(logPath_) + readAll(root_ + "/ganesha.out");
+}
 
 void GaneshaServer::writeConfig() const {
   std::ofstream out(configPath_);
-  // NLM, RQUOTA and UDP would need rpcbind; NFSv4 needs none of them. Graceless: no 90 s
-  // grace period after each (re)start, which tests of restarts cannot afford.
-  out << "NFS_CORE_PARAM {\n"
-         "  Bind_addr = 127.0.0.1;\n"
-         "  NFS_Port = "
-      << nfsPort_
+  const bool v3 = servesNfsV3();
+  const char* protocols = v3 ? "3, 4" : "4";
+  // NLM, RQUOTA and UDP would need more of rpcbind than the tests use. In a private namespace
+  // the server listens on every address there, which is its loopback only (and binding to
+  // 127.0.0.1 by name fails there: getaddrinfo with AI_ADDRCONFIG wants a non-loopback
+  // address). Graceless: no 90 s grace period after each (re)start, which tests of restarts
+  // cannot afford.
+  out << "NFS_CORE_PARAM {\n";
+  if (!v3) out << "  Bind_addr = 127.0.0.1;\n";
+  out << "  NFS_Port = " << nfsPort_ << ";\n";
+  if (v3) out << "  MNT_Port = " << mountPort_ << ";\n";
+  out << "  Protocols = " << protocols
       << ";\n"
-         "  Protocols = 4;\n"
          "  Enable_NLM = false;\n"
          "  Enable_RQUOTA = false;\n"
          "  Enable_UDP = false;\n"
+         "  Mount_Path_Pseudo = true;\n"
          "}\n"
          "NFSV4 {\n"
          "  Graceless = true;\n"
          "  Lease_Lifetime = 10;\n"
          "  RecoveryBackend = fs;\n"
          "  RecoveryRoot = "
-      << root_
-      << "/recovery;\n"
-         "}\n"
-         "EXPORT {\n"
-         "  Export_Id = 1;\n"
-         "  Path = "
-      << exportDir_
-      << ";\n"
-         "  Pseudo = "
-      << share()
-      << ";\n"
-         "  Protocols = 4;\n"
-         "  Transports = TCP;\n"
-         "  Access_Type = RW;\n"
-         "  Squash = No_Root_Squash;\n"
-         "  SecType = sys;\n"
-         "  FSAL { Name = VFS; }\n"
-         "}\n";
+      << root_ << "/recovery;\n}\n";
+  int id = 1;
+  for (const auto& [path, pseudo] : {std::pair<std::string, std::string>{exportDir_, share()},
+                                     {otherExportDir_, otherShare()}}) {
+    out << "EXPORT {\n"
+           "  Export_Id = "
+        << id++ << ";\n  Path = " << path << ";\n  Pseudo = " << pseudo
+        << ";\n  Protocols = " << protocols
+        << ";\n"
+           "  Transports = TCP;\n"
+           "  Access_Type = RW;\n"
+           "  Squash = No_Root_Squash;\n"
+           "  SecType = sys;\n"
+           "  FSAL { Name = VFS; }\n"
+           "}\n";
+  }
   if (!out) throw std::runtime_error("cannot write " + configPath_);
 }
 
 void GaneshaServer::start() {
   if (running()) return;
-  if (nfsPort_ == 0) nfsPort_ = freeLoopbackPort();
-  writeConfig();
-  std::vector<std::string> args = {kGanesha, "-F", "-f",     configPath_, "-L",
-                                   logPath_, "-p", pidPath_, "-N",        "NIV_EVENT"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t parent = ::getpid();
-  pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);
-    ::execv(kGanesha, argv.data());
-    ::_exit(127);
+  const bool v3 = servesNfsV3();
+  if (nfsPort_ == 0) {
+    nfsPort_ = v3 ? kNamespaceNfsPort : freeLoopbackPort();
+    mountPort_ = v3 ? kNamespaceMountPort : 0;
   }
-  pid_ = pid;
+  if (v3 && !options_.rpcbind->running())
+    throw std::runtime_error("ganesha needs rpcbind running to start NFSv3");
+  writeConfig();
+  SpawnOptions spawn;
+  spawn.argv = {kGanesha, "-F", "-f",     configPath_, "-L",
+                logPath_, "-p", pidPath_, "-N",        "NIV_EVENT"};
+  spawn.outputPath = root_ + "/ganesha.out";
+  if (v3) {
+    spawn.networkNamespaceFd = options_.ns->fd();
+    spawn.privateRunDir = options_.rpcbind->runDir();
+  }
+  // The log of an earlier run would announce a start that has not happened yet.
+  std::error_code ec;
+  std::filesystem::remove(logPath_, ec);
+  pid_ = spawnProcess(spawn);
+  auto serves = [&](int port) {
+    return v3 ? options_.ns->acceptsTcp(port) : acceptsOnThisMachine(port);
+  };
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+    if (hasExited(pid_)) {
       pid_ = -1;
       throw std::runtime_error("ganesha.nfsd exited during start-up; log:\n" + log());
     }
-    if (log().find("NFS SERVER INITIALIZED") != std::string::npos && accepts(nfsPort_)) return;
+    if (readAll(logPath_).find("NFS SERVER INITIALIZED") != std::string::npos && serves(nfsPort_) &&
+        (!v3 || serves(mountPort_)))
+      return;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   stop();
   throw std::runtime_error("ganesha.nfsd did not serve within 30 s; log:\n" + log());
 }
 
-void GaneshaServer::stop() {
-  if (!running()) return;
-  ::kill(pid_, SIGTERM);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  int status = 0;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ::kill(pid_, SIGKILL);
-  ::waitpid(pid_, &status, 0);
-  pid_ = -1;
+void GaneshaServer::stop() { stopProcess(pid_, std::chrono::seconds(10)); }
+
+void GaneshaServer::pause() {
+  if (running()) ::kill(pid_, SIGSTOP);
+}
+
+void GaneshaServer::resume() {
+  if (running()) ::kill(pid_, SIGCONT);
 }
 
 }  // namespace polycsi::nfs::testing

@@ -27,7 +27,8 @@ class NfsBackendTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string reason = GaneshaServer::unavailableReason();
-    if (!reason.empty()) FAIL() << "prerequisite missing (scripts/install-deps.sh and root provide it): " << reason;
+    if (!reason.empty())
+      FAIL() << "prerequisite missing (scripts/install-deps.sh and root provide it): " << reason;
     server_.start();
   }
   void TearDown() override {

@@ -1,22 +1,38 @@
 // Every controller operation of the nfs plugin through `polycsi serve`'s gRPC interface,
-// against a real nfs-ganesha on loopback (NFSv4.0 through libnfs). What the plugin did is
-// checked in the exported directory on this machine and, for content, through libnfs.
+// against a real nfs-ganesha, once per protocol the controller's libnfs client speaks. ganesha,
+// rpcbind, `polycsi serve` and the test's own libnfs sessions all run in a private network
+// namespace (see network_namespace.hpp), where ganesha serves NFSv3 and NFSv4.0 on ports that
+// are not the defaults:
+// - NFSv4.0: the config names nfs_port; rpcbind is stopped once ganesha has started;
+// - NFSv3 with the portmapper: the config names no port, so the client must ask rpcbind for
+//   MOUNT and NFS;
+// - NFSv3 with fixed ports: rpcbind is stopped once ganesha has registered, so only
+//   nfs_port/mount_port can lead the client to the server.
+// What the plugin did is checked in the exported directories on this machine and, for content,
+// through libnfs with the same protocol.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <optional>
 
+#include "csi_calls.hpp"
 #include "csi_requests.hpp"
 #include "driver_process.hpp"
 #include "ganesha_server.hpp"
+#include "network_namespace.hpp"
 #include "nfs_client.hpp"
+#include "rpcbind_server.hpp"
 
 namespace polycsi::nfs::testing {
 namespace {
 
 namespace fs = std::filesystem;
+using polycsi::testing::CsiCalls;
 using polycsi::testing::DriverProcess;
 using polycsi::testing::rpcContext;
 using polycsi::testing::TempWorkDir;
@@ -24,29 +40,76 @@ using Mode = csi::v1::VolumeCapability::AccessMode;
 
 constexpr int kTimeoutSeconds = 3;
 
-class NfsGrpcTest : public ::testing::Test {
+struct Protocol {
+  const char* name;
+  int version;      // the controller's nfs_version
+  bool portmapper;  // NFSv3: find MOUNT and NFS through rpcbind, no ports in the config
+};
+
+constexpr Protocol kProtocols[] = {
+    {"NFSv4_0", 4, false},
+    {"NFSv3_portmapper", 3, true},
+    {"NFSv3_fixed_ports", 3, false},
+};
+
+// Content that differs at every offset, so a piece copied to the wrong place shows.
+std::string patterned(size_t size) {
+  std::string out(size, '\0');
+  for (size_t i = 0; i < size; ++i) out[i] = static_cast<char>('a' + (i * 7 + i / 4093) % 26);
+  return out;
+}
+
+class NfsGrpcTest : public ::testing::TestWithParam<Protocol> {
  protected:
   void SetUp() override {
     std::string reason = GaneshaServer::unavailableReason();
-    if (!reason.empty()) FAIL() << "prerequisite missing (scripts/install-deps.sh and root provide it): " << reason;
-    server_ = std::make_unique<GaneshaServer>();
-    server_->start();
+    if (reason.empty()) reason = RpcbindServer::unavailableReason();
+    if (!reason.empty())
+      FAIL() << "prerequisite missing (scripts/install-deps.sh and root provide it): " << reason;
+    ns_ = std::make_unique<NetworkNamespace>();
+    // From here on this thread, its libnfs sessions and the driver it forks are inside.
+    inside_.emplace(ns_->enter());
+    rpcbind_ = std::make_unique<RpcbindServer>(*ns_);
+    server_ = std::make_unique<GaneshaServer>(GaneshaOptions{ns_.get(), rpcbind_.get()});
+    startServer();
+    std::string settings =
+        "      server: 127.0.0.1\n      share: " + std::string(GaneshaServer::share()) +
+        "\n      nfs_version: \"" + std::to_string(GetParam().version) +
+        "\"\n      timeout_seconds: " + std::to_string(kTimeoutSeconds) +
+        "\n      mount_options: hard\n";
+    if (auto port = nfsPort()) settings += "      nfs_port: " + std::to_string(*port) + "\n";
+    if (auto port = mountPort()) settings += "      mount_port: " + std::to_string(*port) + "\n";
     driver_ = std::make_unique<DriverProcess>(
         work_.path(),
-        "backends:\n  - name: nas\n    plugin: nfs\n    default: true\n    settings:\n"
-        "      server: 127.0.0.1\n      share: " +
-            std::string(GaneshaServer::share()) +
-            "\n      nfs_port: " + std::to_string(server_->nfsPort()) +
-            "\n      timeout_seconds: " + std::to_string(kTimeoutSeconds) +
-            "\n      mount_options: hard\n");
+        "backends:\n  - name: nas\n    plugin: nfs\n    default: true\n    settings:\n" + settings);
     driver_->start();
+    calls_ = std::make_unique<CsiCalls>(*driver_);
   }
   void TearDown() override {
-    if (HasFailure() && driver_) std::cerr << "driver log:\n" << driver_->log();
+    if (HasFailure() && driver_) std::cerr << "driver log:\n" << tail(driver_->log());
     if (HasFailure() && server_) std::cerr << "ganesha log (tail):\n" << tail(server_->log());
+    if (HasFailure() && rpcbind_) std::cerr << "rpcbind output:\n" << rpcbind_->output();
   }
   static std::string tail(const std::string& text) {
     return text.size() > 4000 ? text.substr(text.size() - 4000) : text;
+  }
+
+  bool v3() const { return GetParam().version == 3; }
+  // The ports the controller is told: none over NFSv3 with the portmapper.
+  std::optional<int> nfsPort() const {
+    if (v3() && GetParam().portmapper) return std::nullopt;
+    return server_->nfsPort();
+  }
+  std::optional<int> mountPort() const {
+    if (!v3() || GetParam().portmapper) return std::nullopt;
+    return server_->mountPort();
+  }
+  // Starts ganesha (after rpcbind, which its NFSv3 registration needs); without the
+  // portmapper, rpcbind stops again once ganesha has registered, so nothing answers a lookup.
+  void startServer() {
+    rpcbind_->start();
+    server_->start();
+    if (!GetParam().portmapper) rpcbind_->stop();
   }
 
   static csi::v1::VolumeCapability rwx() {
@@ -54,11 +117,12 @@ class NfsGrpcTest : public ::testing::Test {
   }
   grpc::Status create(const std::string& name, const std::map<std::string, std::string>& params,
                       csi::v1::CreateVolumeResponse* out,
-                      const csi::v1::VolumeContentSource* source = nullptr) {
-    auto req = polycsi::testing::createRequest(name, polycsi::testing::kMiB, rwx());
+                      const csi::v1::VolumeContentSource* source = nullptr,
+                      const csi::v1::VolumeCapability& capability = rwx()) {
+    auto req = polycsi::testing::createRequest(name, polycsi::testing::kMiB, capability);
     for (const auto& [k, v] : params) (*req.mutable_parameters())[k] = v;
     if (source) *req.mutable_volume_content_source() = *source;
-    auto ctx = rpcContext(30);
+    auto ctx = rpcContext(60);
     return driver_->controller().CreateVolume(ctx.get(), req, out);
   }
   std::string createOk(const std::string& name,
@@ -80,8 +144,16 @@ class NfsGrpcTest : public ::testing::Test {
     csi::v1::CreateSnapshotRequest req;
     req.set_name(name);
     req.set_source_volume_id(volume);
-    auto ctx = rpcContext(30);
+    auto ctx = rpcContext(60);
     return driver_->controller().CreateSnapshot(ctx.get(), req, out);
+  }
+  grpc::Status capacity(const std::map<std::string, std::string>& params,
+                        csi::v1::GetCapacityResponse* out) {
+    csi::v1::GetCapacityRequest req;
+    *req.add_volume_capabilities() = rwx();
+    for (const auto& [k, v] : params) (*req.mutable_parameters())[k] = v;
+    auto ctx = rpcContext(30);
+    return driver_->controller().GetCapacity(ctx.get(), req, out);
   }
   std::vector<std::string> listVolumeIds() {
     csi::v1::ListVolumesRequest req;
@@ -93,28 +165,40 @@ class NfsGrpcTest : public ::testing::Test {
     for (const auto& e : resp.entries()) ids.push_back(e.volume().volume_id());
     return ids;
   }
-  // Top-level entries of the export (what a path escape would have created is looked for).
-  std::set<std::string> exportEntries() const {
+  // Top-level entries of an export (what a path escape would have created is looked for).
+  static std::set<std::string> entriesOf(const std::string& dir) {
     std::set<std::string> out;
-    for (const auto& e : fs::directory_iterator(server_->exportDir()))
-      out.insert(e.path().filename().string());
+    for (const auto& e : fs::directory_iterator(dir)) out.insert(e.path().filename().string());
     return out;
   }
-  std::unique_ptr<NfsSession> session() {
-    return NfsSession::connect(NfsTarget{{"127.0.0.1", GaneshaServer::share()},
-                                         4,
-                                         server_->nfsPort(),
-                                         std::nullopt,
+  std::set<std::string> exportEntries() const { return entriesOf(server_->exportDir()); }
+  std::unique_ptr<NfsSession> session(const char* share = GaneshaServer::share()) {
+    return NfsSession::connect(NfsTarget{{"127.0.0.1", share},
+                                         GetParam().version,
+                                         nfsPort(),
+                                         mountPort(),
                                          std::chrono::seconds(kTimeoutSeconds)},
                                Call{});
   }
+  // What an unprivileged writer may still use on the filesystem of `dir`, seen locally.
+  static int64_t localAvailableBytes(const std::string& dir) {
+    struct statvfs st {};
+    EXPECT_EQ(::statvfs(dir.c_str(), &st), 0) << dir;
+    return static_cast<int64_t>(st.f_bavail) * static_cast<int64_t>(st.f_frsize);
+  }
 
-  TempWorkDir work_;
+  // Declaration order is teardown order, reversed: the driver and the servers stop before the
+  // thread leaves the namespace and the namespace is deleted.
+  std::unique_ptr<NetworkNamespace> ns_;
+  std::optional<NetworkNamespace::Entered> inside_;
+  std::unique_ptr<RpcbindServer> rpcbind_;
   std::unique_ptr<GaneshaServer> server_;
+  TempWorkDir work_;
   std::unique_ptr<DriverProcess> driver_;
+  std::unique_ptr<CsiCalls> calls_;
 };
 
-TEST_F(NfsGrpcTest, CreateIsIdempotentAndAppliesPermissions) {
+TEST_P(NfsGrpcTest, CreateIsIdempotentAndAppliesPermissions) {
   csi::v1::CreateVolumeResponse first;
   ASSERT_TRUE(create("pvc-one", {{"mountPermissions", "0750"}}, &first).ok());
   csi::v1::CreateVolumeResponse second;
@@ -143,7 +227,7 @@ TEST_F(NfsGrpcTest, CreateIsIdempotentAndAppliesPermissions) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS) << s.error_message();
 }
 
-TEST_F(NfsGrpcTest, SubDirTemplateUsesTheProvisionerMetadata) {
+TEST_P(NfsGrpcTest, SubDirTemplateUsesTheProvisionerMetadata) {
   std::string id =
       createOk("pvc-0001", {{"subDir", "${pvc.metadata.namespace}/${pvc.metadata.name}"},
                             {"csi.storage.k8s.io/pvc/name", "data"},
@@ -171,7 +255,7 @@ TEST_F(NfsGrpcTest, SubDirTemplateUsesTheProvisionerMetadata) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
-TEST_F(NfsGrpcTest, PathEscapesAreRefusedAndCreateNothing) {
+TEST_P(NfsGrpcTest, PathEscapesAreRefusedAndCreateNothing) {
   auto before = exportEntries();
   const std::vector<std::map<std::string, std::string>> attempts = {
       {{"subDir", "../escape"}},
@@ -197,7 +281,7 @@ TEST_F(NfsGrpcTest, PathEscapesAreRefusedAndCreateNothing) {
   EXPECT_TRUE(listVolumeIds().empty());
 }
 
-TEST_F(NfsGrpcTest, OnDeleteDeleteRetainArchive) {
+TEST_P(NfsGrpcTest, OnDeleteDeleteRetainArchive) {
   std::string deleted = createOk("pvc-del", {{"onDelete", "delete"}});
   std::string retained = createOk("pvc-ret", {{"onDelete", "retain"}});
   std::string archived = createOk("pvc-arc", {{"onDelete", "archive"}, {"subDir", "ns/arc"}});
@@ -232,10 +316,12 @@ TEST_F(NfsGrpcTest, OnDeleteDeleteRetainArchive) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << status.error_message();
 }
 
-TEST_F(NfsGrpcTest, SnapshotRestoreAndCloneCopyTheContent) {
+TEST_P(NfsGrpcTest, SnapshotRestoreAndCloneCopyTheContent) {
   std::string source = createOk("pvc-src", {{"mountPermissions", "0770"}});
   auto s = session();
-  s->writeFileAtomically("pvc-src/disk.img", std::string(300000, 'x') + "end");
+  // Larger than one READ/WRITE of either protocol (NFSv3: 1 MiB here).
+  const std::string disk = patterned(1536 * 1024 + 3);
+  s->writeFileAtomically("pvc-src/disk.img", disk);
   s->makeDirectories("pvc-src/sub", 0755);
   s->writeFileAtomically("pvc-src/sub/nested", "nested content");
 
@@ -243,7 +329,7 @@ TEST_F(NfsGrpcTest, SnapshotRestoreAndCloneCopyTheContent) {
   auto st = snapshot("snap-1", source, &snap);
   ASSERT_TRUE(st.ok()) << st.error_message();
   EXPECT_TRUE(snap.snapshot().ready_to_use());
-  EXPECT_GE(snap.snapshot().size_bytes(), 300003);
+  EXPECT_GE(snap.snapshot().size_bytes(), static_cast<int64_t>(disk.size()));
   csi::v1::CreateSnapshotResponse again;
   ASSERT_TRUE(snapshot("snap-1", source, &again).ok());
   EXPECT_EQ(again.snapshot().snapshot_id(), snap.snapshot().snapshot_id());
@@ -256,7 +342,7 @@ TEST_F(NfsGrpcTest, SnapshotRestoreAndCloneCopyTheContent) {
   csi::v1::CreateVolumeResponse restored;
   auto rs = create("pvc-restored", {}, &restored, &fromSnap);
   ASSERT_TRUE(rs.ok()) << rs.error_message();
-  EXPECT_EQ(s->readFile("pvc-restored/disk.img", 1 << 20), std::string(300000, 'x') + "end");
+  EXPECT_EQ(s->readFile("pvc-restored/disk.img", 4 << 20), disk);
   EXPECT_EQ(s->readFile("pvc-restored/sub/nested", 1024), "nested content");
 
   csi::v1::VolumeContentSource fromVolume;
@@ -265,7 +351,7 @@ TEST_F(NfsGrpcTest, SnapshotRestoreAndCloneCopyTheContent) {
   auto cs = create("pvc-clone", {}, &cloned, &fromVolume);
   ASSERT_TRUE(cs.ok()) << cs.error_message();
   EXPECT_EQ(s->readFile("pvc-clone/sub/nested", 1024), "changed");
-  EXPECT_EQ(s->readFile("pvc-clone/disk.img", 1 << 20), std::string(300000, 'x') + "end");
+  EXPECT_EQ(s->readFile("pvc-clone/disk.img", 4 << 20), disk);
 
   csi::v1::ListSnapshotsRequest list;
   list.set_source_volume_id(source);
@@ -285,14 +371,25 @@ TEST_F(NfsGrpcTest, SnapshotRestoreAndCloneCopyTheContent) {
   EXPECT_EQ(s->readFile("pvc-restored/sub/nested", 1024), "nested content");
 }
 
-TEST_F(NfsGrpcTest, CapacityAndListing) {
-  csi::v1::GetCapacityRequest req;
-  *req.add_volume_capabilities() = rwx();
+TEST_P(NfsGrpcTest, CapacityAndListing) {
+  // GetCapacity is the export filesystem's own statistics: what statvfs says here, give or
+  // take what other writers on this machine's disk did in between.
+  const int64_t before = localAvailableBytes(server_->exportDir());
   csi::v1::GetCapacityResponse resp;
-  auto ctx = rpcContext(30);
-  auto s = driver_->controller().GetCapacity(ctx.get(), req, &resp);
+  auto s = capacity({}, &resp);
+  const int64_t after = localAvailableBytes(server_->exportDir());
   ASSERT_TRUE(s.ok()) << s.error_message();
+  constexpr int64_t kSlack = 256 * polycsi::testing::kMiB;
   EXPECT_GT(resp.available_capacity(), 0);
+  EXPECT_GE(resp.available_capacity(), std::min(before, after) - kSlack);
+  EXPECT_LE(resp.available_capacity(), std::max(before, after) + kSlack);
+  // A class on another export asks that export; a bad override is refused.
+  csi::v1::GetCapacityResponse other;
+  ASSERT_TRUE(capacity({{"share", GaneshaServer::otherShare()}}, &other).ok());
+  EXPECT_GT(other.available_capacity(), 0);
+  csi::v1::GetCapacityResponse bad;
+  EXPECT_EQ(capacity({{"share", "relative"}}, &bad).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
 
   std::vector<std::string> ids;
   for (const char* name : {"pvc-b", "pvc-a", "pvc-c"}) ids.push_back(createOk(name));
@@ -312,10 +409,10 @@ TEST_F(NfsGrpcTest, CapacityAndListing) {
   EXPECT_NE(bs.error_message().find("not block devices"), std::string::npos) << bs.error_message();
 }
 
-TEST_F(NfsGrpcTest, ServerRestartMidSequence) {
+TEST_P(NfsGrpcTest, ServerRestartMidSequence) {
   std::string first = createOk("pvc-before");
   server_->stop();
-  server_->start();
+  startServer();
   std::string second = createOk("pvc-after");
   EXPECT_TRUE(fs::is_directory(server_->exportDir() + "/pvc-after"));
   csi::v1::CreateSnapshotResponse snap;
@@ -326,7 +423,7 @@ TEST_F(NfsGrpcTest, ServerRestartMidSequence) {
   EXPECT_EQ(listVolumeIds(), std::vector<std::string>{second});
 }
 
-TEST_F(NfsGrpcTest, ServerGoneGivesATimelyClearError) {
+TEST_P(NfsGrpcTest, ServerGoneGivesATimelyClearError) {
   std::string id = createOk("pvc-kept");
   server_->stop();
   csi::v1::CreateVolumeResponse resp;
@@ -341,9 +438,145 @@ TEST_F(NfsGrpcTest, ServerGoneGivesATimelyClearError) {
               d.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED)
       << d.error_message();
   // And it recovers.
-  server_->start();
+  startServer();
   EXPECT_TRUE(remove(id).ok());
 }
+
+TEST_P(NfsGrpcTest, AHungServerAnswersWithinTimeoutSeconds) {
+  std::string id = createOk("pvc-before-hang");
+  server_->pause();
+  // The plugin's own answer within timeout_seconds (3 s), well before the RPC's 60 s deadline:
+  // a gRPC-side deadline would carry no export and no "no answer within".
+  csi::v1::CreateVolumeResponse resp;
+  auto s = create("pvc-during-hang", {}, &resp);
+  server_->resume();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << s.error_message();
+  EXPECT_NE(s.error_message().find("127.0.0.1:/export"), std::string::npos) << s.error_message();
+  EXPECT_NE(s.error_message().find("no answer within 3 s"), std::string::npos) << s.error_message();
+  EXPECT_FALSE(fs::exists(server_->exportDir() + "/pvc-during-hang"));
+  // Once it answers again, so does the plugin.
+  EXPECT_EQ(listVolumeIds(), std::vector<std::string>{id});
+  EXPECT_TRUE(remove(id).ok());
+}
+
+TEST_P(NfsGrpcTest, PerStorageClassExportOverride) {
+  // A class whose share is another export of the server: the directory goes there, the
+  // record stays on the configured export.
+  const std::map<std::string, std::string> otherClass = {
+      {"share", GaneshaServer::otherShare()}, {"mountPermissions", "0700"}, {"onDelete", "retain"}};
+  csi::v1::CreateVolumeResponse made;
+  auto cs = create("pvc-other", otherClass, &made);
+  ASSERT_TRUE(cs.ok()) << cs.error_message();
+  EXPECT_EQ(made.volume().volume_context().at("share"), GaneshaServer::otherShare());
+  struct stat st {};
+  ASSERT_EQ(::stat((server_->otherExportDir() + "/pvc-other").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  EXPECT_FALSE(fs::exists(server_->exportDir() + "/pvc-other"));
+  EXPECT_TRUE(fs::exists(server_->exportDir() + "/.polycsi"));
+  EXPECT_FALSE(fs::exists(server_->otherExportDir() + "/.polycsi"));
+  session(GaneshaServer::otherShare())->writeFileAtomically("pvc-other/data", "other export");
+
+  // Copies stay on the source's export: a clone into the default class is refused and
+  // creates nothing; a clone in the same class works.
+  csi::v1::VolumeContentSource fromVolume;
+  fromVolume.mutable_volume()->set_volume_id(made.volume().volume_id());
+  auto homeBefore = exportEntries();
+  csi::v1::CreateVolumeResponse refused;
+  auto rs = create("pvc-cross-clone", {}, &refused, &fromVolume);
+  EXPECT_EQ(rs.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << rs.error_message();
+  EXPECT_EQ(exportEntries(), homeBefore);
+  csi::v1::CreateVolumeResponse cloned;
+  auto cl = create("pvc-other-clone", otherClass, &cloned, &fromVolume);
+  ASSERT_TRUE(cl.ok()) << cl.error_message();
+  EXPECT_EQ(session(GaneshaServer::otherShare())->readFile("pvc-other-clone/data", 1024),
+            "other export");
+
+  // The volume's own onDelete (retain, from its class) holds on the other export.
+  ASSERT_TRUE(remove(made.volume().volume_id()).ok());
+  EXPECT_TRUE(fs::exists(server_->otherExportDir() + "/pvc-other/data"));
+  ASSERT_TRUE(remove(cloned.volume().volume_id()).ok());
+  EXPECT_TRUE(fs::exists(server_->otherExportDir() + "/pvc-other-clone"))
+      << "the clone's class said retain too";
+  EXPECT_TRUE(listVolumeIds().empty());
+}
+
+TEST_P(NfsGrpcTest, AccessModesFollowTheCapabilityMatrix) {
+  // RWX and ROX are shared: any number of nodes at once.
+  std::string shared = createOk("pvc-shared");
+  for (const char* node : {"node-a", "node-b", "node-c"}) {
+    auto s = calls_->controllerPublish(shared, node, rwx());
+    EXPECT_TRUE(s.ok()) << node << ": " << s.error_message();
+  }
+  auto rox = polycsi::testing::mountCapability(Mode::MULTI_NODE_READER_ONLY, "nfs");
+  csi::v1::CreateVolumeResponse roxVolume;
+  ASSERT_TRUE(create("pvc-rox", {}, &roxVolume, nullptr, rox).ok());
+  for (const char* node : {"node-a", "node-b"}) {
+    auto s = calls_->controllerPublish(roxVolume.volume().volume_id(), node, rox);
+    EXPECT_TRUE(s.ok()) << node << ": " << s.error_message();
+  }
+  // RWO is exclusive: a second node is refused until the first lets go.
+  auto rwo = polycsi::testing::mountCapability(Mode::SINGLE_NODE_WRITER, "nfs");
+  csi::v1::CreateVolumeResponse rwoVolume;
+  ASSERT_TRUE(create("pvc-rwo", {}, &rwoVolume, nullptr, rwo).ok());
+  const std::string& exclusive = rwoVolume.volume().volume_id();
+  ASSERT_TRUE(calls_->controllerPublish(exclusive, "node-a", rwo).ok());
+  auto second = calls_->controllerPublish(exclusive, "node-b", rwo);
+  EXPECT_EQ(second.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << second.error_message();
+  ASSERT_TRUE(calls_->controllerUnpublish(exclusive, "node-a").ok());
+  EXPECT_TRUE(calls_->controllerPublish(exclusive, "node-b", rwo).ok());
+  // A single writer across nodes cannot be promised, and is refused with the reason.
+  csi::v1::CreateVolumeResponse refused;
+  auto s = create("pvc-single-writer", {}, &refused, nullptr,
+                  polycsi::testing::mountCapability(Mode::MULTI_NODE_SINGLE_WRITER, "nfs"));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_NE(s.error_message().find("cannot fence"), std::string::npos) << s.error_message();
+  EXPECT_FALSE(fs::exists(server_->exportDir() + "/pvc-single-writer"));
+}
+
+TEST_P(NfsGrpcTest, NoExpansionIsAdvertised) {
+  csi::v1::ControllerGetCapabilitiesRequest req;
+  csi::v1::ControllerGetCapabilitiesResponse resp;
+  auto ctx = rpcContext(30);
+  ASSERT_TRUE(driver_->controller().ControllerGetCapabilities(ctx.get(), req, &resp).ok());
+  std::set<int> offered;
+  for (const auto& c : resp.capabilities()) offered.insert(c.rpc().type());
+  using Rpc = csi::v1::ControllerServiceCapability::RPC;
+  EXPECT_EQ(offered.count(Rpc::EXPAND_VOLUME), 0u) << "NFS enforces no size to expand";
+  for (auto expected : {Rpc::CREATE_DELETE_VOLUME, Rpc::CREATE_DELETE_SNAPSHOT, Rpc::CLONE_VOLUME,
+                        Rpc::GET_CAPACITY, Rpc::LIST_VOLUMES, Rpc::LIST_SNAPSHOTS})
+    EXPECT_EQ(offered.count(expected), 1u) << Rpc::Type_Name(expected);
+
+  std::string id = createOk("pvc-fixed-size");
+  csi::v1::ControllerExpandVolumeRequest expand;
+  expand.set_volume_id(id);
+  expand.mutable_capacity_range()->set_required_bytes(2 * polycsi::testing::kMiB);
+  csi::v1::ControllerExpandVolumeResponse expanded;
+  auto ctx2 = rpcContext(30);
+  auto s = driver_->controller().ControllerExpandVolume(ctx2.get(), expand, &expanded);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED) << s.error_message();
+}
+
+TEST_P(NfsGrpcTest, AServerThatDropsPacketsGivesATimelyClearError) {
+  std::string id = createOk("pvc-before-firewall");
+  // As a server that is down behind a router: connections are neither accepted nor refused.
+  ns_->dropTcpTo({111, server_->nfsPort(), server_->mountPort()});
+  csi::v1::CreateVolumeResponse resp;
+  auto s = create("pvc-behind-firewall", {}, &resp);
+  ns_->allowAllTcp();
+  // The plugin's answer (naming the export) before the RPC's 60 s deadline, although the
+  // kernel alone would try to connect for about two minutes.
+  EXPECT_TRUE(s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+              s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED)
+      << s.error_code() << ": " << s.error_message();
+  EXPECT_NE(s.error_message().find("127.0.0.1:/export"), std::string::npos) << s.error_message();
+  EXPECT_FALSE(fs::exists(server_->exportDir() + "/pvc-behind-firewall"));
+  EXPECT_TRUE(remove(id).ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(Protocols, NfsGrpcTest, ::testing::ValuesIn(kProtocols),
+                         [](const ::testing::TestParamInfo<Protocol>& info) {
+                           return std::string(info.param.name);
+                         });
 
 }  // namespace
 }  // namespace polycsi::nfs::testing
