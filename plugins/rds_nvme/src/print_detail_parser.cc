@@ -88,15 +88,15 @@ std::optional<EntryStart> parseEntryStart(std::string_view line) {
 
 // Appends RouterOS-unescaped `c...` from a quoted value; returns characters consumed.
 size_t unescape(std::string_view s, std::string& out) {
+  // RouterOS writes \XX with capital hex digits ("\4C", "\C3\A9"); lower-case letters are
+  // the named escapes (\a, \b, \f), so "\ab" is BEL followed by 'b'.
   auto hex = [](char c) -> int {
     if (isDigit(c)) return c - '0';
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     return -1;
   };
   if (s.empty()) return 0;
-  if (s.size() >= 2 && hex(s[0]) >= 0 && hex(s[1]) >= 0 &&
-      std::isupper(static_cast<unsigned char>(s[0])) == std::isupper(static_cast<unsigned char>(s[1]))) {
+  if (s.size() >= 2 && hex(s[0]) >= 0 && hex(s[1]) >= 0) {
     out += static_cast<char>(hex(s[0]) * 16 + hex(s[1]));
     return 2;
   }

@@ -126,6 +126,21 @@ TEST(PrintDetailParser, QuotedValuesWithSpacesAndEscapes) {
   EXPECT_EQ(entries[0].getOr("serial"), "AB");
 }
 
+// Found by fuzzing (tests/fuzz/rds_print_detail_fuzz): a hex escape mixing a digit and a
+// capital letter ("\4C", "\1D", "\C3") was read as two plain characters.
+TEST(PrintDetailParser, HexEscapesMixDigitsAndCapitalLetters) {
+  constexpr char kOutput[] =
+      " 0 comment=\"\\48\\45\\4C\\4C\\4F\" name=\"caf\\C3\\A9\" type=\"file\\1D\" "
+      "bell=\"\\ab\"\n";
+  auto entries = parseDiskPrintDetail(kOutput);
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].getOr("comment"), "HELLO");
+  EXPECT_EQ(entries[0].getOr("name"), "caf\xC3\xA9");
+  EXPECT_EQ(entries[0].getOr("type"), "file\x1D");
+  // Lower-case letters are the named escapes, never hex: "\ab" is BEL and 'b'.
+  EXPECT_EQ(entries[0].getOr("bell"), "\ab");
+}
+
 TEST(PrintDetailParser, BareValuesWithSpacesAsFilePrintShowsThem) {
   constexpr char kOutput[] =
       " 0 name=storage-pool/kubernetes-volumes/pvc-1.img type=.img file size=10.0GiB "
