@@ -398,13 +398,59 @@ TEST_P(NfsGrpcTest, CapacityAndListing) {
   std::sort(listed.begin(), listed.end());
   EXPECT_EQ(listed, ids);
 
+  // Paging: two, then the rest, each volume once.
+  csi::v1::ListVolumesRequest firstPage;
+  firstPage.set_max_entries(2);
+  csi::v1::ListVolumesResponse page1;
+  auto ctx1 = rpcContext(30);
+  ASSERT_TRUE(driver_->controller().ListVolumes(ctx1.get(), firstPage, &page1).ok());
+  ASSERT_EQ(page1.entries_size(), 2);
+  ASSERT_FALSE(page1.next_token().empty());
+  csi::v1::ListVolumesRequest secondPage;
+  secondPage.set_starting_token(page1.next_token());
+  csi::v1::ListVolumesResponse page2;
+  auto ctx2 = rpcContext(30);
+  ASSERT_TRUE(driver_->controller().ListVolumes(ctx2.get(), secondPage, &page2).ok());
+  std::vector<std::string> paged;
+  for (const auto* page : {&page1, &page2})
+    for (const auto& e : page->entries()) paged.push_back(e.volume().volume_id());
+  std::sort(paged.begin(), paged.end());
+  EXPECT_EQ(paged, ids);
+  EXPECT_TRUE(page2.next_token().empty());
+
+  // ControllerGetVolume and ValidateVolumeCapabilities of a listed volume.
+  csi::v1::ControllerGetVolumeRequest get;
+  get.set_volume_id(ids.front());
+  csi::v1::ControllerGetVolumeResponse got;
+  auto ctx3 = rpcContext(30);
+  auto gs = driver_->controller().ControllerGetVolume(ctx3.get(), get, &got);
+  ASSERT_TRUE(gs.ok()) << gs.error_message();
+  EXPECT_EQ(got.volume().volume_context().at("subDir"), "pvc-a");
+  csi::v1::ValidateVolumeCapabilitiesRequest validate;
+  validate.set_volume_id(ids.front());
+  *validate.add_volume_capabilities() = rwx();
+  csi::v1::ValidateVolumeCapabilitiesResponse validated;
+  auto ctx4 = rpcContext(30);
+  ASSERT_TRUE(
+      driver_->controller().ValidateVolumeCapabilities(ctx4.get(), validate, &validated).ok());
+  EXPECT_TRUE(validated.has_confirmed()) << validated.message();
+  *validate.mutable_volume_capabilities(0) =
+      polycsi::testing::blockCapability(Mode::MULTI_NODE_MULTI_WRITER);
+  csi::v1::ValidateVolumeCapabilitiesResponse refusedBlock;
+  auto ctx5 = rpcContext(30);
+  ASSERT_TRUE(
+      driver_->controller().ValidateVolumeCapabilities(ctx5.get(), validate, &refusedBlock).ok());
+  EXPECT_FALSE(refusedBlock.has_confirmed());
+  EXPECT_NE(refusedBlock.message().find("not block devices"), std::string::npos)
+      << refusedBlock.message();
+
   // Block volumes are refused with the plugin's reason.
   auto req2 = polycsi::testing::createRequest(
       "pvc-block", polycsi::testing::kMiB,
       polycsi::testing::blockCapability(Mode::MULTI_NODE_MULTI_WRITER));
   csi::v1::CreateVolumeResponse blockResp;
-  auto ctx2 = rpcContext(30);
-  auto bs = driver_->controller().CreateVolume(ctx2.get(), req2, &blockResp);
+  auto ctx6 = rpcContext(30);
+  auto bs = driver_->controller().CreateVolume(ctx6.get(), req2, &blockResp);
   EXPECT_EQ(bs.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(bs.error_message().find("not block devices"), std::string::npos) << bs.error_message();
 }
