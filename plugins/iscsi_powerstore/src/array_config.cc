@@ -145,6 +145,21 @@ PluginConfig parsePluginConfig(const StringMap& settings, const std::string& set
   if (config.chapUser.empty() != config.chapPassword.empty()) {
     bad("settings 'chap_user' and 'chap_password' go together");
   }
+  // Never quote the value: it may be the secret.
+  for (const char* key : {"chap_user", "chap_password"}) {
+    const std::string& value =
+        std::string(key) == "chap_user" ? config.chapUser : config.chapPassword;
+    for (char c : value) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+        bad(std::string("setting '") + key + "' must not contain line breaks or control characters");
+    }
+  }
+  if (auto it = settings.find("iscsi_node_db_dir"); it != settings.end()) {
+    if (it->second.empty() || it->second.front() != '/') {
+      bad("setting 'iscsi_node_db_dir' must be an absolute path, got '" + it->second + "'");
+    }
+    config.iscsiNodeDbDir = it->second;
+  }
   const std::string caFile = settings.count("ca_file") ? settings.at("ca_file") : std::string();
 
   nlohmann::json all;
@@ -187,6 +202,9 @@ std::vector<SettingSpec> pluginSettingSpecs() {
       SettingSpec{"chap_user", SettingKind::kString, false, false,
                   "CHAP user the node logs in to the portal with (with chap_password)."},
       SettingSpec{"chap_password", SettingKind::kString, false, true, "CHAP secret."},
+      SettingSpec{"iscsi_node_db_dir", SettingKind::kString, false, false,
+                  "open-iscsi's node database, where the CHAP credentials are written (mode "
+                  "0600, never on a command line). Default: /etc/iscsi/nodes."},
       SettingSpec{"device_wait_timeout_ms", SettingKind::kInteger, false, false,
                   "How long attach waits for the LUN's device. Default: 30000."},
   };

@@ -31,6 +31,7 @@ struct PluginConfig {
   std::string initiatorNameFile = "/etc/iscsi/initiatorname.iscsi";
   std::string chapUser;  // node side: CHAP towards the portal, when set
   std::string chapPassword;
+  std::string iscsiNodeDbDir = "/etc/iscsi/nodes";  // open-iscsi's node records
   std::chrono::milliseconds deviceWaitTimeout{30000};
 
   // The array named by a StorageClass's `arrayID`, or the default one when `arrayID` is

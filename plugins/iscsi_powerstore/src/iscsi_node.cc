@@ -15,6 +15,8 @@ extern "C" {
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "node_record.hpp"
+
 namespace polycsi::iscsi_powerstore {
 namespace {
 
@@ -254,9 +256,17 @@ std::string IscsiNode::attach(const LunAddress& lun, const std::string& stagingP
   };
   run({"-o", "new"}, {0});
   if (options_.chap) {
-    run({"-o", "update", "-n", "node.session.auth.authmethod", "-v", "CHAP"}, {0});
-    run({"-o", "update", "-n", "node.session.auth.username", "-v", options_.chap->user}, {0});
-    run({"-o", "update", "-n", "node.session.auth.password", "-v", options_.chap->password}, {0});
+    // Not `iscsiadm -o update -v SECRET`: any local user could read the secret from its argv.
+    const auto records = findNodeRecords(options_.nodeDbDir, lun.targetIqn, lun.portal);
+    if (records.empty()) {
+      throw Error(Code::kFailedPrecondition,
+                  "iscsiadm -o new left no node record for " + lun.targetIqn + " at " +
+                      lun.portal + " under " + options_.nodeDbDir.string() +
+                      " to write the CHAP credentials into (set iscsi_node_db_dir to where "
+                      "this node's open-iscsi keeps its nodes)");
+    }
+    for (const auto& record : records)
+      writeChapToNodeRecord(record, options_.chap->user, options_.chap->password);
   }
   run({"--login"}, {0, kIscsiadmSessionExists});
 

@@ -4,7 +4,8 @@
 // attach: validates the publish context, checks that the kernel iSCSI initiator is present
 // (FAILED_PRECONDITION otherwise), checks the portal with a libiscsi login (reachable, target
 // known, this initiator allowed, CHAP accepted; always with a timeout), logs in with
-// `iscsiadm` and waits for /dev/disk/by-path/ip-PORTAL-iscsi-TARGET-lun-N.
+// `iscsiadm` and waits for /dev/disk/by-path/ip-PORTAL-iscsi-TARGET-lun-N. With CHAP, the
+// credentials go into iscsiadm's node record file (node_record.hpp), never onto a command line.
 // detach: forgets the staging path and logs out of the target only when no other staged LUN
 // of this node uses it. Staged LUNs are kept in <stateDir>/iscsi_staged.json so a restarted
 // plugin still counts them.
@@ -53,6 +54,8 @@ struct IscsiNodeOptions {
   std::filesystem::path sysfsRoot = "/sys";
   std::filesystem::path byPathDir = "/dev/disk/by-path";
   std::filesystem::path stateDir;
+  // open-iscsi's node database (<DBROOT>/nodes), where the CHAP credentials are written.
+  std::filesystem::path nodeDbDir = "/etc/iscsi/nodes";
   std::optional<ChapSecret> chap;
   std::chrono::milliseconds deviceWaitTimeout{30000};
   std::chrono::milliseconds commandTimeout{30000};

@@ -101,6 +101,7 @@ PowerStoreBackend::PowerStoreBackend(const InitContext& ctx)
     options.initiatorNameFile = config_.initiatorNameFile;
     options.stateDir = ctx.stateDir;
     options.deviceWaitTimeout = config_.deviceWaitTimeout;
+    options.nodeDbDir = config_.iscsiNodeDbDir;
     if (!config_.chapUser.empty())
       options.chap = ChapSecret{config_.chapUser, config_.chapPassword};
     node_ = std::make_unique<IscsiNode>(std::move(options));

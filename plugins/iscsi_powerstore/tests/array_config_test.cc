@@ -86,5 +86,16 @@ TEST(ArrayConfigTest, RefusesWhatIsWrong) {
             Code::kInvalidArgument);
 }
 
+TEST(ArrayConfigTest, NodeDbDirDefaultsToOpenIscsisAndMustBeAbsolute) {
+  EXPECT_EQ(parsePluginConfig({{"ca_file", "/ca.pem"}}, arrays(kArray)).iscsiNodeDbDir,
+            "/etc/iscsi/nodes");
+  EXPECT_EQ(parsePluginConfig({{"ca_file", "/ca.pem"}, {"iscsi_node_db_dir", "/var/lib/iscsi/nodes"}},
+                              arrays(kArray))
+                .iscsiNodeDbDir,
+            "/var/lib/iscsi/nodes");
+  EXPECT_EQ(codeOf({{"ca_file", "/ca.pem"}, {"iscsi_node_db_dir", "nodes"}}, arrays(kArray)),
+            Code::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace polycsi::iscsi_powerstore

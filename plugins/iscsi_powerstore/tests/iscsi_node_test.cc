@@ -3,7 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <fstream>
+
+#include "node_record.hpp"
 
 #include "temp_dir.hpp"
 
@@ -25,11 +29,25 @@ class IscsiNodeTest : public ::testing::Test {
     options_.sysfsRoot = dir_.path() / "sys";
     options_.byPathDir = dir_.path() / "by-path";
     options_.stateDir = dir_.path() / "state";
+    options_.nodeDbDir = dir_.path() / "nodes";
     options_.deviceWaitTimeout = std::chrono::milliseconds(300);
     options_.runner = [this](const std::vector<std::string>& argv, std::chrono::milliseconds) {
       std::string line;
       for (const auto& a : argv) line += (line.empty() ? "" : " ") + a;
       commands_.push_back(line);
+      argvs_.push_back(argv);
+      // `-o new` creates the node record as open-iscsi 2.1 does: <nodes>/<target>/<host>,<port>.
+      if (line.find("-o new") != std::string::npos) {
+        const auto target = dir_.path() / "nodes" / argv[4];
+        std::filesystem::create_directories(target);
+        std::string record = argv[6];
+        record[record.rfind(':')] = ',';
+        std::ofstream(target / record)
+            << "# BEGIN RECORD 2.1.8\nnode.name = " << argv[4]
+            << "\nnode.session.auth.authmethod = None\nnode.session.auth.username = <empty>\n"
+               "node.session.auth.password = <empty>\nnode.conn[0].port = 3260\n# END RECORD\n";
+        ::chmod((target / record).c_str(), 0600);
+      }
       // Logging in makes the LUN's device appear, as udev would.
       if (line.find("--login") != std::string::npos) {
         for (int lun : {1, 2}) {
@@ -57,6 +75,7 @@ class IscsiNodeTest : public ::testing::Test {
   TempDir dir_;
   IscsiNodeOptions options_;
   std::vector<std::string> commands_;
+  std::vector<std::vector<std::string>> argvs_;
   std::vector<std::string> probed_;
   Call call_;
 };
@@ -126,6 +145,120 @@ TEST_F(IscsiNodeTest, DeviceThatNeverAppearsTimesOut) {
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), Code::kDeadlineExceeded);
   }
+}
+
+std::string readFile(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Regression: the CHAP secret went to `iscsiadm -o update -v SECRET`, readable by every local
+// user in /proc/<pid>/cmdline. It must be in no argv, and only in a record file of mode 0600.
+TEST_F(IscsiNodeTest, ChapSecretIsInNoArgvAndOnlyInAnOwnerOnlyNodeRecord) {
+  const std::string secret = "n0t-on-the-command-line";
+  options_.chap = ChapSecret{"chap-user-1", secret};
+  IscsiNode node(options_);
+  node.attach({"127.0.0.1:3260", "iqn.2015-10.com.dell:t1", 1}, "/stage/a", call_);
+  ASSERT_FALSE(argvs_.empty());
+  for (const auto& argv : argvs_)
+    for (const auto& arg : argv) EXPECT_EQ(arg.find(secret), std::string::npos) << arg;
+  EXPECT_EQ(count("--login"), 1);
+
+  const auto record = dir_.path() / "nodes" / "iqn.2015-10.com.dell:t1" / "127.0.0.1,3260";
+  const std::string text = readFile(record);
+  EXPECT_NE(text.find("node.session.auth.authmethod = CHAP\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("node.session.auth.username = chap-user-1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("node.session.auth.password = " + secret + "\n"), std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("authmethod = None"), std::string::npos) << text;
+  EXPECT_NE(text.find("node.conn[0].port = 3260\n# END RECORD\n"), std::string::npos) << text;
+  struct stat st {};
+  ASSERT_EQ(::stat(record.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  // No temporary copy of the secret is left beside it.
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(record.parent_path())) {
+    (void)e;
+    ++files;
+  }
+  EXPECT_EQ(files, 1);
+}
+
+TEST_F(IscsiNodeTest, MissingNodeRecordForChapIsFailedPreconditionBeforeLogin) {
+  options_.chap = ChapSecret{"chap-user-1", "secret-value-1"};
+  options_.nodeDbDir = dir_.path() / "elsewhere";
+  IscsiNode node(options_);
+  try {
+    node.attach({"127.0.0.1:3260", "iqn.2015-10.com.dell:t1", 1}, "/stage/a", call_);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Code::kFailedPrecondition);
+    EXPECT_NE(std::string(e.what()).find("iscsi_node_db_dir"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find("secret-value-1"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(count("--login"), 0);
+}
+
+class NodeRecordTest : public ::testing::Test {
+ protected:
+  std::filesystem::path makeRecord(const std::string& target, const std::string& relative) {
+    const auto path = dir_.path() / "nodes" / target / relative;
+    std::filesystem::create_directories(path.parent_path());
+    std::ofstream(path) << "# BEGIN RECORD 2.1.8\nnode.name = " << target << "\n# END RECORD\n";
+    return path;
+  }
+  TempDir dir_;
+};
+
+TEST_F(NodeRecordTest, FindsFlatAndPerIfaceRecordsOfThePortalOnly) {
+  const auto flat = makeRecord("iqn.a:t", "10.0.0.1,3260");
+  const auto iface = makeRecord("iqn.a:t", "10.0.0.1,3260,1/default");
+  makeRecord("iqn.a:t", "10.0.0.11,3260");
+  makeRecord("iqn.a:t", "10.0.0.1,32600");
+  makeRecord("iqn.a:other", "10.0.0.1,3260");
+  const auto v6 = makeRecord("iqn.a:t", "fd00::1,3260");
+  EXPECT_EQ(findNodeRecords(dir_.path() / "nodes", "iqn.a:t", "10.0.0.1:3260"),
+            (std::vector<std::filesystem::path>{flat, iface}));
+  EXPECT_EQ(findNodeRecords(dir_.path() / "nodes", "iqn.a:t", "[fd00::1]:3260"),
+            std::vector<std::filesystem::path>{v6});
+  EXPECT_TRUE(findNodeRecords(dir_.path() / "nodes", "iqn.a:none", "10.0.0.1:3260").empty());
+}
+
+TEST_F(NodeRecordTest, AddsMissingLinesAndIsIdempotent) {
+  const auto record = makeRecord("iqn.a:t", "10.0.0.1,3260");
+  writeChapToNodeRecord(record, "u", "first-secret");
+  writeChapToNodeRecord(record, "u", "second-secret");
+  EXPECT_EQ(readFile(record),
+            "# BEGIN RECORD 2.1.8\nnode.name = iqn.a:t\n"
+            "node.session.auth.authmethod = CHAP\nnode.session.auth.username = u\n"
+            "node.session.auth.password = second-secret\n# END RECORD\n");
+}
+
+TEST_F(NodeRecordTest, RefusesASymlinkAndLeavesItsTargetAlone) {
+  const auto victim = dir_.path() / "victim";
+  std::ofstream(victim) << "untouched\n";
+  ::chmod(victim.c_str(), 0644);
+  const auto link = dir_.path() / "nodes" / "iqn.a:t" / "10.0.0.1,3260";
+  std::filesystem::create_directories(link.parent_path());
+  std::filesystem::create_symlink(victim, link);
+  EXPECT_TRUE(findNodeRecords(dir_.path() / "nodes", "iqn.a:t", "10.0.0.1:3260").empty());
+  try {
+    writeChapToNodeRecord(link, "u", "the-secret");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Code::kFailedPrecondition);
+    EXPECT_NE(std::string(e.what()).find("symlink"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(readFile(victim), "untouched\n");
+  EXPECT_TRUE(std::filesystem::is_symlink(link));
+}
+
+TEST_F(NodeRecordTest, RefusesValuesThatWouldAddLinesToTheRecord) {
+  const auto record = makeRecord("iqn.a:t", "10.0.0.1,3260");
+  const std::string before = readFile(record);
+  EXPECT_THROW(writeChapToNodeRecord(record, "u", "pw\nnode.startup = automatic"), Error);
+  EXPECT_THROW(writeChapToNodeRecord(record, "u\r", "pw-long-enough"), Error);
+  EXPECT_EQ(readFile(record), before);
 }
 
 TEST(LunAddressTest, ValidatesPublishContext) {
