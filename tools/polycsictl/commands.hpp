@@ -22,6 +22,9 @@ void addNodeCommands(CLI::App& app, CommandContext& context);
 // checkup: what each backend supports and how to use it for KubeVirt VMs
 void addCheckupCommand(CLI::App& app, CommandContext& context);
 
+// bench: latency and throughput of the driver's RPCs at several concurrency levels
+void addBenchCommand(CLI::App& app, CommandContext& context);
+
 // Makes `action` the one to run when `command` is the parsed leaf command.
 inline void selectOnParse(CLI::App* command, CommandContext& context,
                           CommandContext::Action action) {

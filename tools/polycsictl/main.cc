@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   polycsi::csictl::addSnapshotCommands(app, context);
   polycsi::csictl::addNodeCommands(app, context);
   polycsi::csictl::addCheckupCommand(app, context);
+  polycsi::csictl::addBenchCommand(app, context);
 
   try {
     app.parse(argc, argv);
