@@ -21,6 +21,8 @@ void addNodeCommands(CLI::App& app, CommandContext& context);
 
 // checkup: what each backend supports and how to use it for KubeVirt VMs
 void addCheckupCommand(CLI::App& app, CommandContext& context);
+// compare: every backend in one table, which of them can live-migrate a KubeVirt VM and why
+void addCompareCommand(CLI::App& app, CommandContext& context);
 
 // bench: latency and throughput of the driver's RPCs at several concurrency levels
 void addBenchCommand(CLI::App& app, CommandContext& context);

@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   polycsi::csictl::addNodeCommands(app, context);
   polycsi::csictl::addCheckupCommand(app, context);
   polycsi::csictl::addBenchCommand(app, context);
+  polycsi::csictl::addCompareCommand(app, context);
 
   try {
     app.parse(argc, argv);
