@@ -4,8 +4,11 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "announced_child.hpp"  // tests/support
 
 namespace powerstore_sim::testing {
 
@@ -28,8 +31,7 @@ class SimProcess {
   int stop();
 
  private:
-  pid_t pid_ = -1;
-  int stdout_fd_ = -1;
+  std::unique_ptr<polycsi::testing::AnnouncedChild> child_;
   std::uint16_t port_ = 0;
   std::string iscsi_portal_;
 };

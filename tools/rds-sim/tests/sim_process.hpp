@@ -4,8 +4,11 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "announced_child.hpp"  // tests/support
 
 namespace rds_sim::testing {
 
@@ -20,14 +23,13 @@ class SimProcess {
   SimProcess& operator=(const SimProcess&) = delete;
 
   std::uint16_t port() const { return port_; }
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return child_->pid(); }
 
   // Sends SIGTERM and waits; returns the exit status (or 128+signal).
   int stop();
 
  private:
-  pid_t pid_ = -1;
-  int stdout_fd_ = -1;
+  std::unique_ptr<polycsi::testing::AnnouncedChild> child_;
   std::uint16_t port_ = 0;
 };
 

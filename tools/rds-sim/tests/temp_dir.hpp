@@ -1,31 +1,13 @@
-// A directory under the system temp dir that is removed with everything in it at scope exit.
+// Test directories named after the simulator, so a leftover is easy to attribute.
 #pragma once
 
-#include <stdlib.h>
-
-#include <filesystem>
-#include <stdexcept>
-#include <string>
+#include "temp_directory.hpp"  // tests/support
 
 namespace rds_sim::testing {
 
-class TempDir {
+class TempDir : public polycsi::testing::TempDir {
  public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "rds-sim-test-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
+  TempDir() : polycsi::testing::TempDir("rds-sim-test") {}
 };
 
 }  // namespace rds_sim::testing
