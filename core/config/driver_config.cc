@@ -5,12 +5,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/yaml_to_json.hpp"
@@ -154,6 +156,53 @@ void parseBackends(const YAML::Node& node, DriverConfig& config) {
   if (defaults.size() > 1) fail("backends", "more than one default (" + join(defaults, ", ") + ")");
 }
 
+// Where `text` stops being UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above
+// U+10FFFF), or npos. YAML streams are Unicode; yaml-cpp passes invalid bytes through, and
+// they could not become the settings JSON handed to plugins.
+size_t firstInvalidUtf8(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto byte = [&](size_t at) { return static_cast<unsigned char>(text[at]); };
+    const unsigned char lead = byte(i);
+    size_t length = 0;
+    unsigned char min = 0x80;
+    unsigned char max = 0xBF;  // bounds of the byte after the lead
+    if (lead < 0x80) {
+      ++i;
+      continue;
+    } else if (lead >= 0xC2 && lead <= 0xDF) {
+      length = 2;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+      length = 3;
+      if (lead == 0xE0) min = 0xA0;  // overlong
+      if (lead == 0xED) max = 0x9F;  // surrogates
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+      length = 4;
+      if (lead == 0xF0) min = 0x90;  // overlong
+      if (lead == 0xF4) max = 0x8F;  // above U+10FFFF
+    } else {
+      return i;
+    }
+    if (i + length > text.size() || byte(i + 1) < min || byte(i + 1) > max) return i;
+    for (size_t k = 2; k < length; ++k)
+      if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return i;
+    i += length;
+  }
+  return std::string_view::npos;
+}
+
+void requireUtf8(const std::string& text) {
+  const size_t bad = firstInvalidUtf8(text);
+  if (bad == std::string_view::npos) return;
+  const size_t line = 1 + std::count(text.begin(), text.begin() + bad, '\n');
+  const size_t newline = text.rfind('\n', bad);  // text[bad] is no newline
+  const size_t column = newline == std::string::npos ? bad + 1 : bad - newline;
+  char hex[8];
+  std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(text[bad]));
+  throw ConfigError("configuration: is not UTF-8 text: byte " + std::string(hex) + " at line " +
+                    std::to_string(line) + ", column " + std::to_string(column));
+}
+
 }  // namespace
 
 const BackendConfig* DriverConfig::find(const std::string& name) const {
@@ -169,6 +218,7 @@ const BackendConfig* DriverConfig::defaultBackend() const {
 }
 
 DriverConfig parseConfig(const std::string& yamlText) {
+  requireUtf8(yamlText);
   YAML::Node root;
   try {
     root = YAML::Load(yamlText);

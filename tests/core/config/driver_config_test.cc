@@ -190,6 +190,26 @@ TEST(ParseConfigTest, RefusesMalformedYamlAndNonMaps) {
   EXPECT_EQ(errorOf("state_path: [unclosed\n").rfind("invalid YAML: ", 0), 0u);
 }
 
+// Found by fuzzing (tests/fuzz/config_fuzz): a setting holding bytes that are not UTF-8 made
+// parseConfig throw nlohmann::json's type_error (turning the settings into JSON) instead of a
+// ConfigError; elsewhere the bytes went through unchecked.
+TEST(ParseConfigTest, RefusesTextThatIsNotUtf8) {
+  const std::string backend = "  - name: a\n    plugin: nfs\n    settings:\n      k: ";
+  EXPECT_EQ(errorOf(withBackends(backend + "\"\xff\xfe\"\n")),
+            "configuration: is not UTF-8 text: byte 0xFF at line 6, column 11");
+  EXPECT_EQ(errorOf("plugin_dir: /usr/\xc0\xafx\n" + withBackends("  - {name: a, plugin: nfs}\n")),
+            "configuration: is not UTF-8 text: byte 0xC0 at line 1, column 18");
+  // Surrogates and truncated sequences are not UTF-8 either.
+  EXPECT_NE(errorOf(withBackends(backend + "\xed\xa0\x80\n")), "");
+  EXPECT_NE(errorOf(withBackends(backend + "x\xe2\x82")), "");
+  // Every valid sequence length is accepted and kept as written.
+  const DriverConfig config =
+      parseConfig(withBackends(backend + "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x92\xbe\"\n"));
+  EXPECT_EQ(config.backends[0].settings.at("k"), "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x92\xbe");
+  EXPECT_EQ(nlohmann::json::parse(config.backends[0].settingsJson)["k"],
+            "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x92\xbe");
+}
+
 TEST(LoadConfigFileTest, ReadsAFileAndNamesItInErrors) {
   const std::string dir = ::testing::TempDir();
   const std::string good = dir + "/polycsi_config_good.yaml";
