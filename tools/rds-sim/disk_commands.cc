@@ -12,6 +12,8 @@
 #include <set>
 #include <thread>
 
+#include <spdlog/spdlog.h>
+
 #include "size_units.hpp"
 #include "sparse_file.hpp"
 
@@ -25,6 +27,8 @@ const std::vector<FlagLegend>& diskFlags() {
 }
 
 const std::string kDefaultNqnPrefix = "nqn.2000-02.com.mikrotik:";
+// The longest a `hold-after` fault keeps a command before dropping its connection anyway.
+constexpr std::chrono::milliseconds kMaxHold{120000};
 
 [[noreturn]] void fail(const std::string& message) { throw RouterOsError(message); }
 
@@ -293,11 +297,22 @@ CommandOutcome CommandProcessor::execute(std::string_view line, int terminal_wid
   FaultDecision decision;
   if (!control) {
     decision = faults_.nextCommand();
+    if (decision.hold) {
+      spdlog::info("fault injection: holding `{}` until the faults change", line);
+      // Bounded: a test that forgets to release does not leave a connection thread forever.
+      if (!faults_.waitForChange(decision.hold_generation, kMaxHold))
+        spdlog::warn("fault injection: released `{}` after {} s without a change", line,
+                     std::chrono::duration_cast<std::chrono::seconds>(kMaxHold).count());
+      return CommandOutcome{"", 0, true};
+    }
     if (decision.drop_connection) return CommandOutcome{"", 0, true};
     if (decision.delay.count() > 0) std::this_thread::sleep_for(decision.delay);
   }
   CommandOutcome outcome = [&] {
-    if (decision.fail) return CommandOutcome{decision.fail_message + options_.line_ending, 1};
+    if (decision.fail) {
+      spdlog::info("fault injection: failing `{}` with `{}`", line, decision.fail_message);
+      return CommandOutcome{decision.fail_message + options_.line_ending, 1};
+    }
     if (!command) return CommandOutcome{parse_error + options_.line_ending, 1};
     std::lock_guard lock(mutex_);
     try {
@@ -438,7 +453,10 @@ std::string CommandProcessor::diskPrint(const CliCommand& command, int terminal_
 }
 
 void CommandProcessor::checkSpace(const Pool& pool, std::uint64_t extra_bytes) const {
-  if (faults_.diskFull()) fail("failure: not enough space");
+  if (faults_.diskFull()) {
+    spdlog::info("fault injection: disk-full refuses {} bytes in pool {}", extra_bytes, pool.name);
+    fail("failure: not enough space");
+  }
   const std::uint64_t used = store_.usedBytes(pool);
   const std::uint64_t free = used >= pool.capacity_bytes ? 0 : pool.capacity_bytes - used;
   if (extra_bytes > free) fail("failure: not enough space");
@@ -861,6 +879,8 @@ std::string CommandProcessor::fault(const CliCommand& command) {
       settings.drop_after = static_cast<std::uint32_t>(parseNumber(argument, 0, 1000000));
     } else if (argument.name == "drop-reply-after") {
       settings.drop_reply_after = static_cast<std::uint32_t>(parseNumber(argument, 0, 1000000));
+    } else if (argument.name == "hold-after") {
+      settings.hold_after = static_cast<std::uint32_t>(parseNumber(argument, 0, 1000000));
     } else {
       expectedEnd(argument.column);
     }
@@ -872,7 +892,8 @@ std::string CommandProcessor::fault(const CliCommand& command) {
          " drop-reply-after=" + std::to_string(now.drop_reply_after) +
          " fail-next=" + yesNo(now.fail_next) +
          " fail-message=" + quoteRouterOsString(now.fail_message) +
-         " disk-full=" + yesNo(now.disk_full) + options_.line_ending;
+         " disk-full=" + yesNo(now.disk_full) + " hold-after=" + std::to_string(now.hold_after) +
+         options_.line_ending;
 }
 
 }  // namespace rds_sim

@@ -7,6 +7,13 @@ FaultInjector::FaultInjector(FaultSettings initial) : settings_(std::move(initia
 FaultDecision FaultInjector::nextCommand() {
   std::lock_guard lock(mutex_);
   FaultDecision decision;
+  if (settings_.hold_after != 0 && ++commands_since_hold_armed_ >= settings_.hold_after) {
+    settings_.hold_after = 0;
+    commands_since_hold_armed_ = 0;
+    decision.hold = true;
+    decision.hold_generation = generation_;
+    return decision;
+  }
   if (settings_.drop_after != 0) {
     if (commands_since_armed_ >= settings_.drop_after) {
       settings_.drop_after = 0;
@@ -42,10 +49,20 @@ FaultSettings FaultInjector::settings() const {
 }
 
 void FaultInjector::set(const FaultSettings& settings) {
-  std::lock_guard lock(mutex_);
-  settings_ = settings;
-  commands_since_armed_ = 0;
-  commands_since_reply_armed_ = 0;
+  {
+    std::lock_guard lock(mutex_);
+    settings_ = settings;
+    commands_since_armed_ = 0;
+    commands_since_reply_armed_ = 0;
+    commands_since_hold_armed_ = 0;
+    ++generation_;
+  }
+  changed_.notify_all();
+}
+
+bool FaultInjector::waitForChange(std::uint64_t generation, std::chrono::milliseconds limit) {
+  std::unique_lock lock(mutex_);
+  return changed_.wait_for(lock, limit, [&] { return generation_ != generation; });
 }
 
 void FaultInjector::reset() { set(FaultSettings{}); }

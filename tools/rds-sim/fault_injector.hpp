@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -16,6 +17,10 @@ struct FaultSettings {
   std::uint32_t drop_reply_after = 0;  // 0 = off; otherwise run the N-th command from now,
                                        // then drop its connection instead of replying (one
                                        // shot): a reply lost after the change took effect
+  std::uint32_t hold_after = 0;  // 0 = off; otherwise hold the N-th command from now (1 = the
+                                 // next one) without running it until the settings change, then
+                                 // drop its connection (one shot): freezes a client between two
+                                 // commands so a test can kill it exactly there
   bool fail_next = false;        // the next command fails with `fail_message` (one shot)
   std::string fail_message = "failure: simulated failure";
   bool disk_full = false;  // creating, growing and copying disks fail: not enough space
@@ -26,6 +31,8 @@ struct FaultDecision {
   std::chrono::milliseconds delay{0};
   bool drop_connection = false;  // close the connection without running the command
   bool drop_reply = false;       // run the command, then close the connection without its reply
+  bool hold = false;             // wait (waitForChange) without running it, then drop
+  std::uint64_t hold_generation = 0;  // with hold: the settings generation to wait past
   bool fail = false;
   std::string fail_message;
 };
@@ -41,15 +48,22 @@ class FaultInjector {
 
   bool diskFull() const;
   FaultSettings settings() const;
-  // Replaces the settings and restarts the drop_after and drop_reply_after counts.
+  // Replaces the settings and restarts the drop_after, drop_reply_after and hold_after counts;
+  // wakes every held command.
   void set(const FaultSettings& settings);
   void reset();
+  // Blocks until the settings are replaced after `generation` (a held command's release), or
+  // at most `limit`. Returns true when released, false when the limit passed.
+  bool waitForChange(std::uint64_t generation, std::chrono::milliseconds limit);
 
  private:
   mutable std::mutex mutex_;
   FaultSettings settings_;
   std::uint32_t commands_since_armed_ = 0;
   std::uint32_t commands_since_reply_armed_ = 0;
+  std::uint32_t commands_since_hold_armed_ = 0;
+  std::uint64_t generation_ = 0;  // counts set() calls
+  std::condition_variable changed_;
 };
 
 }  // namespace rds_sim

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <future>
 
 #include "temp_dir.hpp"
 
@@ -207,6 +208,27 @@ TEST_F(DiskCommandsTest, DropReplyAfterRunsTheCommandAndLosesOnlyItsReply) {
   EXPECT_FALSE(after.drop_connection);
   EXPECT_EQ(after.output, "1\n");
   EXPECT_NE(ok("/polycsi-sim fault").find("drop-reply-after=0"), std::string::npos);
+}
+
+TEST_F(DiskCommandsTest, HoldAfterKeepsTheCommandUnrunUntilTheFaultsChange) {
+  EXPECT_NE(ok("/polycsi-sim fault hold-after=2").find("hold-after=2"), std::string::npos);
+  ok("/disk print count-only");
+  // The second command is held on another thread, as a connection's thread would be.
+  auto held = std::async(std::launch::async, [this] {
+    return run("/disk add type=file file-path=/storage-pool/held.img file-size=1M slot=held");
+  });
+  EXPECT_EQ(held.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout)
+      << "the command was not held";
+  // The fault was one shot and control commands pass: reading the settings releases nothing,
+  // resetting them does.
+  EXPECT_NE(ok("/polycsi-sim fault").find("hold-after=0"), std::string::npos);
+  EXPECT_EQ(held.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);
+  ok("/polycsi-sim fault reset");
+  const CommandOutcome released = held.get();
+  EXPECT_TRUE(released.drop_connection);
+  EXPECT_FALSE(released.ran_before_drop);
+  EXPECT_EQ(ok("/disk print count-only where slot=held"), "0\n") << "a held command never runs";
+  EXPECT_FALSE(run("/disk print").drop_connection);
 }
 
 TEST_F(DiskCommandsTest, DropAfterNeverRunsTheDroppedCommand) {
