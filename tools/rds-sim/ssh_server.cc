@@ -6,6 +6,7 @@
 #include <libssh/libssh.h>
 #include <libssh/server.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -425,6 +426,10 @@ void SshServer::run() {
     if (ready <= 0) continue;
     const int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (client < 0) continue;
+    // Replies go out as several small SSH packets; without this, Nagle holds each later one
+    // back for the client's delayed ACK (40 ms a command on Linux).
+    const int no_delay = 1;
+    ::setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &no_delay, sizeof(no_delay));
     if (active_sessions_.load() >= options_.max_sessions) {
       spdlog::warn("refusing a connection: {} sessions already open", options_.max_sessions);
       ::close(client);
