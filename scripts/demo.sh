@@ -1,215 +1,372 @@
 #!/usr/bin/env bash
-# The main job: builds polycsi if needed, starts the driver with the sample plugin on a
-# temporary socket and walks a whole volume lifecycle through the same CSI calls kubelet and
-# the sidecars make; then starts rds-sim (a simulated MikroTik RDS reachable over SSH on
-# loopback, never exporting over the kernel's NVMe target) and a controller with the rds_nvme
-# backend, and walks a KubeVirt-style live migration on it, showing the disk's NVMe/TCP
-# allow-list on the RDS between the steps. Leaves nothing running.
+# The main job, on this machine: one polycsi driver with the three in-tree storage strategies
+# side by side, each against a real peer on 127.0.0.1:
+#   rds-nvme          rds_nvme          rds-sim (a simulated MikroTik RDS over SSH)
+#   powerstore-iscsi  iscsi_powerstore  powerstore-sim (PowerStore REST over HTTPS) + its tgtd
+#   nfs               nfs               nfs-ganesha (NFSv4, FSAL VFS)
+# It plays a KubeVirt live migration on rds-nvme through the CSI calls the external-provisioner
+# and external-attacher make, prints the timeline, the migration metrics and the events the
+# driver posts (to a stand-in API server that records them), shows what the other two do with a
+# second node, and ends with the comparison table the running driver answers
+# (`polycsictl compare`), each verdict checked against what the calls above did.
+# First, a short volume lifecycle with the sample plugin shows the node side (mkfs, mount,
+# bind) on this machine's kernel.
+#
+# Leaves nothing running, mounted or attached; exits non-zero when any step fails.
+#   BUILD_DIR=build-x ./scripts/demo.sh   # use that build directory
+#   DEMO_NO_BUILD=1                        # fail instead of building when something is missing
+#   DEMO_VERBOSE=1                         # also print each polycsictl command and its answer
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
 build_dir=${BUILD_DIR:-build}
-bin="$root/$build_dir/bin"
-if [ ! -x "$bin/polycsi" ] || [ ! -x "$bin/polycsictl" ] || [ ! -x "$bin/rds-sim" ] ||
-  [ ! -f "$build_dir/plugins/polycsi_sample.so" ] || [ ! -f "$build_dir/plugins/polycsi_rds_nvme.so" ]; then
-  ./scripts/build.sh
+case $build_dir in /*) ;; *) build_dir="$root/$build_dir" ;; esac
+bin="$build_dir/bin"
+plugin_dir="$build_dir/plugins"
+missing=()
+for f in "$bin/polycsi" "$bin/polycsictl" "$bin/rds-sim" "$bin/powerstore-sim"; do
+  [ -x "$f" ] || missing+=("$f")
+done
+for p in sample rds_nvme iscsi_powerstore nfs; do
+  [ -f "$plugin_dir/polycsi_$p.so" ] || missing+=("$plugin_dir/polycsi_$p.so")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ -n "${DEMO_NO_BUILD:-}" ]; then
+    echo "demo.sh: $build_dir is not fully built; missing: ${missing[*]}" >&2
+    exit 1
+  fi
+  BUILD_DIR="$build_dir" ./scripts/build.sh
 fi
 if [ "$(id -u)" -ne 0 ]; then
-  echo "demo.sh must run as root: the node side attaches loop devices and mounts filesystems" >&2
+  echo "demo.sh must run as root: the node side attaches loop devices and mounts filesystems," >&2
+  echo "and nfs-ganesha's VFS backend needs root" >&2
   exit 1
 fi
+for tool in ganesha.nfsd tgtd tgtadm ssh ssh-keygen openssl curl python3 losetup mountpoint; do
+  command -v "$tool" >/dev/null ||
+    { echo "demo.sh: $tool is not installed (scripts/install-deps.sh installs it)" >&2; exit 1; }
+done
+
+# The system's interpreter when there is one: version-manager shims cost a second per call.
+python=/usr/bin/python3
+[ -x "$python" ] || python=$(command -v python3)
 
 work=$(mktemp -d /tmp/polycsi-demo.XXXXXX)
+source "$root/scripts/demo/output.sh"
+source "$root/scripts/demo/peers.sh"
+
+sample_driver_pid=""
 driver_pid=""
-rds_driver_pid=""
-rds_sim_pid=""
+sink_pid=""
 cleanup() {
+  local status=$?
   set +e
-  if [ -n "$rds_driver_pid" ]; then kill "$rds_driver_pid" 2>/dev/null; wait "$rds_driver_pid" 2>/dev/null; fi
-  if [ -n "$rds_sim_pid" ]; then kill "$rds_sim_pid" 2>/dev/null; wait "$rds_sim_pid" 2>/dev/null; fi
+  if [ "$status" -ne 0 ] && [ -f "$work/polycsi.log" ]; then
+    echo "demo: failed; the driver's log (last 30 lines):" >&2
+    tail -n 30 "$work/polycsi.log" >&2
+  fi
+  [ -n "$driver_pid" ] && stop_pid "$driver_pid" 15
+  [ -n "$sink_pid" ] && stop_pid "$sink_pid" 5
+  stop_peers
   for t in "$work"/publish/*; do mountpoint -q "$t" 2>/dev/null && umount "$t"; done
-  mountpoint -q "$work/staging/fs" && umount "$work/staging/fs"
-  if [ -n "$driver_pid" ]; then kill "$driver_pid" 2>/dev/null; wait "$driver_pid" 2>/dev/null; fi
+  mountpoint -q "$work/staging/fs" 2>/dev/null && umount "$work/staging/fs"
+  [ -n "$sample_driver_pid" ] && stop_pid "$sample_driver_pid" 15
   # Detach only loop devices backed by this demo's files.
-  losetup -j "$work/volumes" 2>/dev/null | cut -d: -f1 | xargs -r -n1 losetup -d
-  for dev in $(losetup -a | grep "$work" | cut -d: -f1); do losetup -d "$dev"; done
+  for dev in $(losetup -a | grep -F "$work/" | cut -d: -f1); do losetup -d "$dev"; done
   rm -rf "$work"
+  exit "$status"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
-metrics_port=$(( 20000 + RANDOM % 20000 ))
-rds_metrics_port=$(( metrics_port + 1 ))
+# Starts `polycsi serve` with config $1 on socket $2 and waits until it answers Probe.
+# Extra arguments go to `serve`. Sets $started_pid.
+start_driver() {
+  local config=$1 socket=$2
+  shift 2
+  "$bin/polycsi" --log-level info serve --config "$config" --plugin-dir "$plugin_dir" \
+    --endpoint "unix://$socket" "$@" >>"$work/polycsi.log" 2>&1 &
+  started_pid=$!
+  for _ in $(seq 1 100); do
+    if [ -S "$socket" ] && "$bin/polycsictl" --endpoint "unix://$socket" --timeout 2s \
+      identity probe >/dev/null 2>&1; then
+      return 0
+    fi
+    running "$started_pid" || break
+    sleep 0.1
+  done
+  echo "demo: polycsi did not start; its log:" >&2
+  cat "$work/polycsi.log" >&2
+  return 1
+}
+
+printf '%spolycsi demo%s: one CSI driver, three storage strategies, and which one lets a KubeVirt VM live-migrate\n' \
+  "$c_bold" "$c_off"
+note "NVMe/TCP and iSCSI node staging need kernel modules (nvme_tcp, iscsi_tcp) this machine lacks: for those backends this demo drives the control plane, as the controller's sidecars do."
+
+# ---------------------------------------------------------------------------------------------
+section "1. The node side on this kernel (sample plugin: a sparse file attached as a loop device)"
+cat >"$work/config-sample.yaml" <<YAML
+driver_name: polycsi.csi.io
+state_path: $work/state-sample
+backends:
+  - name: local
+    plugin: sample
+    settings:
+      directory: $work/volumes
+YAML
+start_driver "$work/config-sample.yaml" "$work/sample.sock" --node-id node-a
+sample_driver_pid=$started_pid
+endpoint="unix://$work/sample.sock"
+fs=(--access-mode rwo --fs-type ext4)
+csi external-provisioner "CreateVolume 64Mi RWO ext4" controller create pvc-demo-fs --size 64Mi "${fs[@]}"
+vol=$(json 'r["volume"]["volume_id"]')
+timeline external-provisioner "CreateVolume 64Mi RWO ext4" "OK  $vol" "$c_green"
+ok external-attacher "ControllerPublishVolume -> node-a" "attached" controller publish "$vol" node-a "${fs[@]}"
+ok kubelet "NodeStageVolume (mkfs.ext4 + mount)" "staged at $work/staging/fs" \
+  node stage "$vol" "$work/staging/fs" "${fs[@]}"
+ok kubelet "NodePublishVolume (bind mount)" "published at $work/publish/fs" \
+  node publish "$vol" "$work/publish/fs" --staging "$work/staging/fs" "${fs[@]}"
+echo "hello from polycsi" >"$work/publish/fs/hello.txt"
+csi kubelet "NodeGetVolumeStats" node stats "$vol" "$work/publish/fs"
+timeline kubelet "NodeGetVolumeStats" "OK  $(json '"%d of %d bytes used, file reads: %s" % (int(r["usage"][0]["used"]), int(r["usage"][0]["total"]), open("'"$work"'/publish/fs/hello.txt").read().strip())')" "$c_green"
+ok kubelet "NodeUnpublishVolume" "unmounted" node unpublish "$vol" "$work/publish/fs"
+ok kubelet "NodeUnstageVolume (umount + detach)" "loop device detached" node unstage "$vol" "$work/staging/fs"
+ok external-attacher "ControllerUnpublishVolume node-a" "detached" controller unpublish "$vol" node-a
+ok external-provisioner "DeleteVolume" "deleted" controller delete "$vol"
+stop_pid "$sample_driver_pid" 15
+sample_driver_pid=""
+
+# ---------------------------------------------------------------------------------------------
+section "2. The storage systems on 127.0.0.1 and one driver with three backends"
+start_rds_sim
+note "rds-sim         SSH 127.0.0.1:$rds_port, host key $rds_fingerprint (pinned in the config)"
+powerstore_global_id=PS03455f439da7
+start_powerstore_sim "$powerstore_global_id" demo-array-password
+note "powerstore-sim  REST $powerstore_endpoint, iSCSI portal $powerstore_portal (tgtd)"
+start_ganesha
+note "nfs-ganesha     NFSv4 127.0.0.1:$nfs_port, export $nfs_share = $nfs_export"
+
+# Kubernetes events go to a stand-in API server that records them.
+head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$work/kube-token"
+"$python" "$root/scripts/demo/kube_event_sink.py" "$work/kube-token" "$work/events.jsonl" \
+  >"$work/kube-event-sink.log" 2>&1 &
+sink_pid=$!
+sink_port=$(await_line "$sink_pid" "$work/kube-event-sink.log" \
+  's/^kube-event-sink listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p')
+note "events sink     http://127.0.0.1:$sink_port (records the Events polycsi posts to PVCs)"
+
 cat >"$work/config.yaml" <<YAML
 driver_name: polycsi.csi.io
 state_path: $work/state
 backends:
-  - name: local
-    plugin: sample
-    default: true
-    settings:
-      directory: $work/volumes
-YAML
-
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-# CTL_ENDPOINT picks the driver (the sample one unless set).
-ctl() {
-  printf '$ polycsictl %s\n' "$*" >&2
-  "$bin/polycsictl" --endpoint "${CTL_ENDPOINT:-unix://$work/csi.sock}" "$@"
-}
-# Runs a polycsictl call with --json, shows its answer and prints one field of it (a Python
-# subscript path such as ["volume"]["volume_id"]).
-ctl_field() {
-  local path=$1; shift
-  local answer
-  answer=$(ctl --json "$@")
-  printf '%s\n' "$answer" >&2
-  printf '%s' "$answer" | python3 -c "import json,sys; print(json.load(sys.stdin)$path)"
-}
-expect_failure() {
-  printf '$ polycsictl %s\n' "$*" >&2
-  if "$bin/polycsictl" --endpoint "unix://$work/csi.sock" "$@"; then
-    echo "demo: expected this call to be refused" >&2; exit 1
-  fi
-}
-
-step "start polycsi (sample plugin: sparse files attached as loop devices)"
-"$bin/polycsi" --log-level warn serve --config "$work/config.yaml" \
-  --endpoint "unix://$work/csi.sock" --node-id node-a \
-  --metrics-address "127.0.0.1:$metrics_port" &
-driver_pid=$!
-for _ in $(seq 1 100); do [ -S "$work/csi.sock" ] && break; sleep 0.1; done
-ctl identity info
-ctl identity probe
-ctl controller capabilities
-
-step "filesystem volume: create, attach, stage (mkfs + mount), publish (bind)"
-vol=$(ctl_field '["volume"]["volume_id"]' controller create pvc-demo-fs --size 320Mi --access-mode rwo --fs-type xfs)
-node_id=$(ctl_field '["node_id"]' node info)
-ctl controller publish "$vol" "$node_id" --access-mode rwo --fs-type xfs
-ctl node stage "$vol" "$work/staging/fs" --access-mode rwo --fs-type xfs
-ctl node publish "$vol" "$work/publish/fs" --staging "$work/staging/fs" --access-mode rwo --fs-type xfs
-echo "hello from polycsi" >"$work/publish/fs/hello.txt"
-ctl node stats "$vol" "$work/publish/fs"
-
-step "expand online: controller grows the file, node grows the loop device and xfs"
-ctl controller expand "$vol" --size 400Mi
-ctl node expand "$vol" "$work/publish/fs" --size 400Mi --staging "$work/staging/fs" --access-mode rwo --fs-type xfs
-ctl node stats "$vol" "$work/publish/fs"
-
-step "snapshot and restore"
-snap=$(ctl_field '["snapshot"]["snapshot_id"]' snapshot create snap-demo "$vol")
-ctl snapshot list
-restored=$(ctl_field '["volume"]["volume_id"]' controller create pvc-demo-restored --size 400Mi --access-mode rwo --fs-type xfs --from-snapshot "$snap")
-
-step "tear down: unpublish, unstage (umount + detach), controller unpublish, delete"
-ctl node unpublish "$vol" "$work/publish/fs"
-ctl node unstage "$vol" "$work/staging/fs"
-ctl controller unpublish "$vol" "$node_id"
-ctl snapshot delete "$snap"
-ctl controller delete "$restored"
-ctl controller delete "$vol"
-
-echo "-- an RWO volume is never on two nodes"
-rwo=$(ctl_field '["volume"]["volume_id"]' controller create pvc-rwo --size 16Mi --access-mode rwo --block)
-ctl controller publish "$rwo" node-a --access-mode rwo --block
-expect_failure controller publish "$rwo" node-b --access-mode rwo --block
-ctl controller unpublish "$rwo" node-a
-ctl controller delete "$rwo"
-
-step "start rds-sim (a simulated MikroTik RDS over SSH) and a controller with the rds_nvme backend"
-rds="$work/rds"
-mkdir -p "$rds"
-ssh-keygen -q -t ed25519 -N '' -C rds-sim-host -f "$rds/ssh_host_ed25519_key"
-ssh-keygen -q -t ed25519 -N '' -C polycsi-demo -f "$rds/id_ed25519"
-cp "$rds/id_ed25519.pub" "$rds/authorized_keys"
-# --no-nvmet: the simulator never touches this machine's kernel NVMe target.
-"$bin/rds-sim" --listen 127.0.0.1:0 --state-dir "$rds/state" --host-key "$rds/ssh_host_ed25519_key" \
-  --authorized-keys "$rds/authorized_keys" --pool-capacity 100G --no-nvmet --log-level warn \
-  >"$rds/rds-sim.log" 2>&1 &
-rds_sim_pid=$!
-rds_port=""
-for _ in $(seq 1 100); do
-  rds_port=$(sed -n 's/^rds-sim listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$rds/rds-sim.log")
-  [ -n "$rds_port" ] && break
-  sleep 0.1
-done
-if [ -z "$rds_port" ]; then echo "demo: rds-sim did not start:" >&2; cat "$rds/rds-sim.log" >&2; exit 1; fi
-# The host key is pinned, as an operator pins the RDS's key: `ssh-keygen -lf` of its key.
-fingerprint=$(ssh-keygen -l -E sha256 -f "$rds/ssh_host_ed25519_key.pub" | awk '{print $2}')
-echo "rds-sim on 127.0.0.1:$rds_port, host key $fingerprint"
-echo "[127.0.0.1]:$rds_port $(cut -d' ' -f1,2 "$rds/ssh_host_ed25519_key.pub")" >"$rds/known_hosts"
-# Runs a RouterOS command on the simulated RDS, as an operator would over SSH.
-routeros() {
-  printf '[admin@rds] > %s\n' "$*" >&2
-  ssh -F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes \
-    -o UserKnownHostsFile="$rds/known_hosts" -o GlobalKnownHostsFile=/dev/null \
-    -i "$rds/id_ed25519" -p "$rds_port" admin@127.0.0.1 "$*" | tr -d '\r'
-}
-cat >"$work/config-rds.yaml" <<YAML
-driver_name: polycsi.csi.io
-state_path: $work/state-rds
-backends:
-  - name: rds
+  - name: rds-nvme
     plugin: rds_nvme
     default: true
     settings:
       address: 127.0.0.1
       port: $rds_port
       user: admin
-      private_key_file: $rds/id_ed25519
-      host_key_fingerprint: "$fingerprint"
+      private_key_file: $rds_key
+      host_key_fingerprint: "$rds_fingerprint"
       base_path: /storage-pool/kubernetes-volumes
       orphan_scan_interval_seconds: 0
+  - name: powerstore-iscsi
+    plugin: iscsi_powerstore
+    settings:
+      ca_file: $powerstore_ca
+      arrays:
+        - endpoint: "$powerstore_endpoint"
+          globalID: "$powerstore_global_id"
+          username: admin
+          password: demo-array-password
+          isDefault: true
+          blockProtocol: ISCSI
+  - name: nfs
+    plugin: nfs
+    settings:
+      server: 127.0.0.1
+      share: $nfs_share
+      nfs_port: $nfs_port
+      sub_dir: "\${pvc.metadata.namespace}-\${pvc.metadata.name}"
+      timeout_seconds: 10
 YAML
-# The controller alone (as the controller Deployment runs it): the node half of rds_nvme
-# connects NVMe/TCP and would read this machine's host NQN.
-"$bin/polycsi" --log-level warn serve --mode controller --config "$work/config-rds.yaml" \
-  --endpoint "unix://$work/rds.sock" --node-id controller-0 \
-  --metrics-address "127.0.0.1:$rds_metrics_port" &
-rds_driver_pid=$!
-for _ in $(seq 1 100); do [ -S "$work/rds.sock" ] && break; sleep 0.1; done
-ctl_rds() { CTL_ENDPOINT="unix://$work/rds.sock" ctl "$@"; }
-ctl_rds identity probe
+metrics_port=$(free_port)
+# The controller alone, as the controller Deployment runs it.
+start_driver "$work/config.yaml" "$work/csi.sock" --mode controller --node-id controller-0 \
+  --metrics-address "127.0.0.1:$metrics_port" \
+  --kubernetes-api "http://127.0.0.1:$sink_port" --kubernetes-token-file "$work/kube-token"
+driver_pid=$started_pid
+endpoint="unix://$work/csi.sock"
+note "polycsi serve --mode controller, backends: rds-nvme (default), powerstore-iscsi, nfs"
 
-step "KubeVirt live migration on an RWX block volume on the RDS (migration_window)"
-# Node ids carry each node's NVMe host NQN, which fencing puts on the disk's allow-list.
-node_a="node-a|rds_nvme=nqn.2014-08.org.nvmexpress:uuid:aaaaaaaa-1111-4111-8111-000000000001"
-node_b="node-b|rds_nvme=nqn.2014-08.org.nvmexpress:uuid:bbbbbbbb-2222-4222-8222-000000000002"
-node_c="node-c|rds_nvme=nqn.2014-08.org.nvmexpress:uuid:cccccccc-3333-4333-8333-000000000003"
-mig=$(CTL_ENDPOINT="unix://$work/rds.sock" ctl_field '["volume"]["volume_id"]' controller create \
-  pvc-0d15c0de-5eed-4a11-8b0b-00000000cafe --size 1Gi --access-mode rwx --block \
-  --param migrationTimeoutSeconds=120 --param rdsAddress=127.0.0.1 --param rdsPort="$rds_port" \
-  --param rdsBasePath=/storage-pool/kubernetes-volumes --param nvmePort=4420)
-slot=${mig#rds:}
-allow_list() { routeros "/disk print detail where slot=\"$slot\""; }
-echo "-- a new export is closed: the allow-list holds only a placeholder NQN"
-allow_list
-echo "-- source virt-launcher on node-a"
-ctl_rds controller publish "$mig" "$node_a" --access-mode rwx --block --context polycsi.io/migration-timeout-seconds=120
-allow_list
-echo "-- target virt-launcher on node-b: dual attach, the migration window opens"
-ctl_rds controller publish "$mig" "$node_b" --access-mode rwx --block --context polycsi.io/migration-timeout-seconds=120
-allow_list
-echo "-- a third node is refused and never reaches the allow-list"
-printf '$ polycsictl controller publish %s %s ...\n' "$mig" "$node_c" >&2
-if "$bin/polycsictl" --endpoint "unix://$work/rds.sock" controller publish "$mig" "$node_c" \
-  --access-mode rwx --block --context polycsi.io/migration-timeout-seconds=120; then
-  echo "demo: expected this call to be refused" >&2; exit 1
-fi
-allow_list
-step "migration metrics (rds backend, migration in progress)"
-curl -fsS "http://127.0.0.1:$rds_metrics_port/metrics" | grep -E '^rds_csi_migration' | grep -v _bucket || true
-echo "-- source detaches after the handoff: migration completed, only node-b may connect"
-ctl_rds controller unpublish "$mig" "$node_a"
-allow_list
-ctl_rds controller get "$mig"
-step "migration metrics (rds backend, migration completed)"
-curl -fsS "http://127.0.0.1:$rds_metrics_port/metrics" | grep -E '^rds_csi_migration' | grep -v _bucket || true
+# Node ids as each node's driver reports them: the name, then each plugin's host identity
+# (NVMe host NQN, iSCSI initiator IQN), which the controller puts on the storage's allow-lists.
+nqn_a=nqn.2014-08.org.nvmexpress:uuid:aaaaaaaa-1111-4111-8111-000000000001
+nqn_b=nqn.2014-08.org.nvmexpress:uuid:bbbbbbbb-2222-4222-8222-000000000002
+nqn_c=nqn.2014-08.org.nvmexpress:uuid:cccccccc-3333-4333-8333-000000000003
+node_a="node-a|rds_nvme=$nqn_a|iscsi_powerstore=iqn.1994-05.com.redhat:node-a"
+node_b="node-b|rds_nvme=$nqn_b|iscsi_powerstore=iqn.1994-05.com.redhat:node-b"
+node_c="node-c|rds_nvme=$nqn_c|iscsi_powerstore=iqn.1994-05.com.redhat:node-c"
 
-ctl_rds controller unpublish "$mig" "$node_b"
-ctl_rds controller delete "$mig"
-echo "-- the disk and its file are gone from the RDS"
-routeros "/disk print count-only where slot=\"$slot\""
-routeros "/file print count-only where name~\"$slot\""
-step "done: every volume deleted, the driver stops and nothing is left running"
+# Fills the array named $1 with the volume_context of the CreateVolume answer in $reply as
+# --context flags: the external-attacher passes the PV's volumeAttributes to ControllerPublish.
+context_flags() {
+  local -n flags=$1
+  local line
+  flags=()
+  while IFS= read -r line; do
+    if [ -n "$line" ]; then flags+=(--context "$line"); fi
+  done < <(json '"\n".join("%s=%s" % kv for kv in sorted(r["volume"].get("volume_context", {}).items()))')
+}
+
+metric_lines() {
+  curl -fsS --max-time 5 "http://127.0.0.1:$metrics_port/metrics" |
+    grep -E "^$1" | grep -v '_bucket' | sed 's/^/            /' || true
+}
+
+# ---------------------------------------------------------------------------------------------
+section "3. KubeVirt live migration on rds-nvme (RWX Block, bounded dual attach)"
+note "PVC vms/fedora-disk: ReadWriteMany, volumeMode Block, StorageClass polycsi-rds-nvme, migrationTimeoutSeconds 120"
+rwx_block=(--access-mode rwx --block)
+csi external-provisioner "CreateVolume 1Gi RWX Block" controller create \
+  pvc-0d15c0de-5eed-4a11-8b0b-00000000cafe --size 1Gi "${rwx_block[@]}" \
+  --param backend=rds-nvme --param migrationTimeoutSeconds=120 \
+  --param rdsAddress=127.0.0.1 --param rdsPort="$rds_port" \
+  --param rdsBasePath=/storage-pool/kubernetes-volumes --param nvmePort=4420 \
+  --param csi.storage.k8s.io/pvc/name=fedora-disk --param csi.storage.k8s.io/pvc/namespace=vms
+mig=$(json 'r["volume"]["volume_id"]')
+context_flags window
+timeline external-provisioner "CreateVolume 1Gi RWX Block" "OK  $mig" "$c_green"
+slot=${mig#rds-nvme:}
+# The host NQNs the RDS lets connect to the disk, shown by node name where known.
+allow_list() {
+  local nqns
+  nqns=$(routeros "/disk print detail where slot=\"$slot\"" | tr -d '\n' |
+    grep -o 'nvme-tcp-server-allow-host-name="[^"]*"' | sed 's/^[^"]*"//;s/"$//' |
+    sed "s/$nqn_a/node-a/;s/$nqn_b/node-b/;s/$nqn_c/node-c/;s/,/, /g" || true)
+  detail "RDS allow-list (host NQNs): ${nqns:-(not exported)}"
+}
+allow_list
+ok external-attacher "ControllerPublishVolume -> node-a" "source virt-launcher attached" \
+  controller publish "$mig" "$node_a" "${rwx_block[@]}" "${window[@]}"
+allow_list
+ok external-attacher "ControllerPublishVolume -> node-b" "target attached: migration started" \
+  controller publish "$mig" "$node_b" "${rwx_block[@]}" "${window[@]}"
+allow_list
+refused external-attacher "ControllerPublishVolume -> node-c" \
+  controller publish "$mig" "$node_c" "${rwx_block[@]}" "${window[@]}"
+rds_third_refusal=$refusal
+allow_list
+detail "metrics during the migration (http://127.0.0.1:$metrics_port/metrics):"
+metric_lines rds_csi_migration
+ok external-attacher "ControllerUnpublishVolume node-a" "source detached: migration completed" \
+  controller unpublish "$mig" "$node_a"
+allow_list
+csi external-attacher "ControllerGetVolume" controller get "$mig"
+timeline external-attacher "ControllerGetVolume" "OK  published on: $(json '", ".join(r["status"]["published_node_ids"])' | sed 's/|[^,]*//g')" "$c_green"
+detail "metrics after the migration:"
+metric_lines rds_csi_migration
+# Events are posted asynchronously: wait (bounded) for the last one.
+for _ in $(seq 1 100); do
+  grep '"MigrationCompleted"' "$work/events.jsonl" | grep -q '"fedora-disk"' && break
+  sleep 0.1
+done
+detail "events posted to PersistentVolumeClaim vms/fedora-disk:"
+"$python" - "$work/events.jsonl" fedora-disk <<'PY' | sed 's/^/            /'
+import json, sys
+rows = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8")]
+rows = [e for e in rows if e["involvedObject"]["name"] == sys.argv[2]]
+if not rows:
+    sys.exit("no events were posted for PVC " + sys.argv[2])
+print("%-8s %-20s %s" % ("TYPE", "REASON", "MESSAGE"))
+for e in rows:
+    print("%-8s %-20s %s" % (e["type"], e["reason"], e["message"]))
+PY
+ok external-attacher "ControllerUnpublishVolume node-b" "detached" controller unpublish "$mig" "$node_b"
+ok external-provisioner "DeleteVolume" "disk and file removed from the RDS" controller delete "$mig"
+detail "disks left on the RDS with this slot: $(routeros "/disk print count-only where slot=\"$slot\"")"
+
+# ---------------------------------------------------------------------------------------------
+section "4. PowerStore over iSCSI (RWO only: fast block, one node at a time)"
+refused external-provisioner "CreateVolume 1Gi RWX Block" controller create pvc-ps-rwx --size 1Gi \
+  "${rwx_block[@]}" --param backend=powerstore-iscsi --param arrayID="$powerstore_global_id"
+rwo_block=(--access-mode rwo --block)
+csi external-provisioner "CreateVolume 1Gi RWO Block" controller create \
+  pvc-5a11d0c5-0000-4000-8000-00000000beef --size 1Gi "${rwo_block[@]}" \
+  --param backend=powerstore-iscsi --param arrayID="$powerstore_global_id" \
+  --param csi.storage.k8s.io/pvc/name=db-disk --param csi.storage.k8s.io/pvc/namespace=vms
+ps_vol=$(json 'r["volume"]["volume_id"]')
+context_flags ps_context
+timeline external-provisioner "CreateVolume 1Gi RWO Block" "OK  $ps_vol" "$c_green"
+ps_volume_uuid=${ps_vol##*.}
+csi external-attacher "ControllerPublishVolume -> node-a" controller publish "$ps_vol" "$node_a" "${rwo_block[@]}" "${ps_context[@]}"
+timeline external-attacher "ControllerPublishVolume -> node-a" "OK  $(json '"portal %s, LUN %s" % (r["publish_context"]["portal"], r["publish_context"]["lun"])')" "$c_green"
+detail "iSCSI initiators tgtd lets in: $(tgtd_acl "$ps_volume_uuid" | paste -sd' ')"
+refused external-attacher "ControllerPublishVolume -> node-b" \
+  controller publish "$ps_vol" "$node_b" "${rwo_block[@]}" "${ps_context[@]}"
+ps_second_refusal=$refusal
+detail "iSCSI initiators tgtd lets in: $(tgtd_acl "$ps_volume_uuid" | paste -sd' ')"
+ok external-attacher "ControllerUnpublishVolume node-a" "detached" controller unpublish "$ps_vol" "$node_a"
+ok external-provisioner "DeleteVolume" "deleted on the array" controller delete "$ps_vol"
+
+# ---------------------------------------------------------------------------------------------
+section "5. NFS (RWX Filesystem: every node mounts the same directory)"
+refused external-provisioner "CreateVolume 1Gi RWX Block" controller create pvc-nfs-block --size 1Gi \
+  "${rwx_block[@]}" --param backend=nfs
+nfs_block_refusal=$refusal
+rwx_fs=(--access-mode rwx --fs-type nfs)
+csi external-provisioner "CreateVolume 1Gi RWX Filesystem" controller create \
+  pvc-0f5f0000-1111-4222-8333-000000000444 --size 1Gi "${rwx_fs[@]}" --param backend=nfs \
+  --param csi.storage.k8s.io/pvc/name=shared-disk --param csi.storage.k8s.io/pvc/namespace=vms
+nfs_vol=$(json 'r["volume"]["volume_id"]')
+context_flags nfs_context
+timeline external-provisioner "CreateVolume 1Gi RWX Filesystem" "OK  $nfs_vol" "$c_green"
+detail "on the export: $(cd "$nfs_export" && find . -mindepth 1 -maxdepth 1 -not -name '.*' | sed 's|^\./||' | paste -sd' ')"
+ok external-attacher "ControllerPublishVolume -> node-a" "attached" \
+  controller publish "$nfs_vol" "$node_a" "${rwx_fs[@]}" "${nfs_context[@]}"
+ok external-attacher "ControllerPublishVolume -> node-b" "attached too: shared" \
+  controller publish "$nfs_vol" "$node_b" "${rwx_fs[@]}" "${nfs_context[@]}"
+csi external-attacher "ControllerGetVolume" controller get "$nfs_vol"
+nfs_published=$(json 'len(r["status"]["published_node_ids"])')
+timeline external-attacher "ControllerGetVolume" "OK  published on $nfs_published nodes" "$c_green"
+ok external-attacher "ControllerUnpublishVolume node-a" "detached" controller unpublish "$nfs_vol" "$node_a"
+ok external-attacher "ControllerUnpublishVolume node-b" "detached" controller unpublish "$nfs_vol" "$node_b"
+ok external-provisioner "DeleteVolume" "directory removed" controller delete "$nfs_vol"
+
+# ---------------------------------------------------------------------------------------------
+section "6. Which StorageClass can live-migrate a KubeVirt VM: the running driver's answer"
+note "\$ polycsictl compare   (from the driver's GetPluginInfo, not a static table)"
+"$bin/polycsictl" --endpoint "$endpoint" compare | sed 's/^/  /'
+"$bin/polycsictl" --endpoint "$endpoint" --json compare >"$work/compare.json"
+
+# Each verdict against what this run saw a second (and third) node get.
+printf '\n  checked against the calls above:\n'
+"$python" - "$work/compare.json" "$rds_third_refusal" "$ps_second_refusal" "$nfs_published" <<'PY'
+import json, sys
+table = {row["backend"]: row for row in json.load(open(sys.argv[1], encoding="utf-8"))["backends"]}
+rds_third, ps_second, nfs_published = sys.argv[2], sys.argv[3], int(sys.argv[4])
+seen = {
+    # backend: (what a second node got, a third node refused?, the line to print)
+    "rds-nvme": ("during migration window",
+                 "migration limit" in rds_third,
+                 "node-b attached beside node-a, node-c refused (migration limit)"),
+    "powerstore-iscsi": ("refused", ps_second.startswith("FAILED_PRECONDITION"),
+                         "node-b refused while node-a held the volume"),
+    "nfs": ("allowed", nfs_published == 2, "node-a and node-b attached at once"),
+}
+failed = False
+for backend, (second, observed, text) in seen.items():
+    row = table.get(backend)
+    agrees = row is not None and row["secondNode"] == second and observed and \
+        row["liveMigration"] == (second != "refused")
+    failed |= not agrees
+    verdict = "yes" if row and row["liveMigration"] else "no"
+    print("  %-17s live migration %-3s  seen: %-64s %s" %
+          (backend, verdict, text, "agrees" if agrees else "DISAGREES"))
+sys.exit(1 if failed else 0)
+PY
+
+section "done"
+note "every volume deleted; stopping the driver, the simulators, tgtd and nfs-ganesha"

@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""A stand-in for the Kubernetes API server that only records Events, for scripts/demo.sh.
+
+polycsi posts its migration events (MigrationStarted, MigrationCompleted, MigrationFailed,
+AttachmentConflict) to the PVC through the API server given by --kubernetes-api. This server
+listens on 127.0.0.1, checks the Bearer token, stores every posted core/v1 Event as one JSON
+line in EVENTS_FILE and answers 201 as the API server does. Every other request (the
+VolumeAttachment reconciler's lists) gets 503 with a meta/v1 Status: the reconciler treats a
+failed list as "change nothing", so the demo's attachments stay exactly as the CSI calls left
+them.
+
+Usage: kube_event_sink.py TOKEN_FILE EVENTS_FILE
+Prints "kube-event-sink listening on 127.0.0.1:PORT" once it accepts connections; stops on
+SIGTERM or SIGINT.
+"""
+import http.server
+import json
+import re
+import signal
+import sys
+import threading
+import uuid
+
+EVENTS_PATH = re.compile(r"^/api/v1/namespaces/([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)/events$")
+MAX_BODY_BYTES = 1 << 20
+
+
+def status_body(code, reason, message):
+    return {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": code,
+            "reason": reason, "message": message}
+
+
+class EventSinkHandler(http.server.BaseHTTPRequestHandler):
+    # Seconds a client may take to send its request before the connection is dropped.
+    timeout = 10
+    token = ""
+    events_file = ""
+    lock = threading.Lock()
+
+    def log_message(self, format, *args):  # noqa: A002 - the base class's name
+        pass  # the demo prints the events it cares about itself
+
+    def reply(self, code, body):
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def authorized(self):
+        if self.headers.get("Authorization") == "Bearer " + self.token:
+            return True
+        self.reply(401, status_body(401, "Unauthorized", "Unauthorized"))
+        return False
+
+    def do_GET(self):  # noqa: N802 - http.server's naming
+        if self.authorized():
+            self.reply(503, status_body(503, "ServiceUnavailable",
+                                        "this stand-in for the Kubernetes API only records Events"))
+
+    def do_POST(self):  # noqa: N802
+        if not self.authorized():
+            return
+        match = EVENTS_PATH.match(self.path)
+        if not match:
+            self.reply(503, status_body(503, "ServiceUnavailable",
+                                        "this stand-in for the Kubernetes API only records Events"))
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        if length <= 0 or length > MAX_BODY_BYTES:
+            self.reply(400, status_body(400, "BadRequest", "missing or oversized body"))
+            return
+        try:
+            event = json.loads(self.rfile.read(length))
+        except ValueError as error:
+            self.reply(400, status_body(400, "BadRequest", "body is not JSON: %s" % error))
+            return
+        if event.get("kind") != "Event" or event.get("metadata", {}).get("namespace") != match.group(1):
+            self.reply(400, status_body(400, "BadRequest",
+                                        "not an Event of namespace %s" % match.group(1)))
+            return
+        metadata = event.setdefault("metadata", {})
+        metadata["name"] = metadata.get("generateName", "event.") + uuid.uuid4().hex[:5]
+        with self.lock, open(self.events_file, "a", encoding="utf-8") as out:
+            out.write(json.dumps(event) + "\n")
+        self.reply(201, event)
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit("usage: kube_event_sink.py TOKEN_FILE EVENTS_FILE")
+    with open(sys.argv[1], encoding="utf-8") as token_file:
+        EventSinkHandler.token = token_file.readline().strip()
+    if not EventSinkHandler.token:
+        sys.exit("kube_event_sink.py: %s holds no token" % sys.argv[1])
+    EventSinkHandler.events_file = sys.argv[2]
+    open(EventSinkHandler.events_file, "a", encoding="utf-8").close()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), EventSinkHandler)
+    server.daemon_threads = True
+
+    def stop(_signal, _frame):
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print("kube-event-sink listening on 127.0.0.1:%d" % server.server_address[1], flush=True)
+    server.serve_forever(poll_interval=0.2)
+    server.server_close()
+
+
+if __name__ == "__main__":
+    main()
