@@ -104,7 +104,7 @@ void DriverProcess::start() {
                                    "serve",         "--config",    configPath_,
                                    "--endpoint",    "unix://" + socketPath_,
                                    "--node-id",     nodeId_,       "--plugin-dir",
-                                   POLYCSI_PLUGIN_DIR};
+                                   pluginDir_};
   for (const auto& a : extraArgs_) argv.push_back(a);
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");

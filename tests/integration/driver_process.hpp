@@ -22,6 +22,8 @@ class DriverProcess {
                 std::vector<std::string> extraArgs = {});
   ~DriverProcess();
 
+  // Loads plugins from `dir` instead of the build's plugin directory; call before start().
+  void usePluginDir(std::string dir) { pluginDir_ = std::move(dir); }
   // Starts the driver and waits (bounded) until it answers Probe. Throws on failure.
   void start();
   // SIGTERM (or SIGKILL when `hard`), then waits for the exit.
@@ -42,6 +44,7 @@ class DriverProcess {
   std::string configPath_;
   std::string logPath_;
   std::string nodeId_;
+  std::string pluginDir_ = POLYCSI_PLUGIN_DIR;
   std::vector<std::string> extraArgs_;
   pid_t pid_ = -1;
   std::shared_ptr<grpc::Channel> channel_;

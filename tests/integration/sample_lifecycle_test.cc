@@ -7,6 +7,7 @@
 
 #include <fstream>
 
+#include "csi_calls.hpp"
 #include "csi_requests.hpp"
 #include "driver_process.hpp"
 
@@ -23,6 +24,7 @@ class SampleLifecycleTest : public ::testing::Test {
         work_.path(), "backends:\n  - name: local\n    plugin: sample\n    default: true\n"
                       "    settings:\n      directory: " + work_.path() + "/volumes\n");
     driver_->start();
+    csi_ = std::make_unique<CsiCalls>(*driver_);
   }
   void TearDown() override {
     if (HasFailure() && driver_) std::cerr << "driver log:\n" << driver_->log();
@@ -32,95 +34,16 @@ class SampleLifecycleTest : public ::testing::Test {
                            const csi::v1::VolumeCapability& cap,
                            csi::v1::CreateVolumeResponse* out = nullptr) {
     csi::v1::CreateVolumeResponse resp;
-    auto ctx = rpcContext();
-    auto status = driver_->controller().CreateVolume(ctx.get(), createRequest(name, bytes, cap),
-                                                     &resp);
+    auto status = csi_->create(name, bytes, cap, &resp);
     EXPECT_TRUE(status.ok()) << status.error_message();
     if (out) *out = resp;
     return resp.volume().volume_id();
   }
-  std::string nodeId() {
-    csi::v1::NodeGetInfoResponse resp;
-    auto ctx = rpcContext();
-    EXPECT_TRUE(driver_->node().NodeGetInfo(ctx.get(), {}, &resp).ok());
-    return resp.node_id();
-  }
-  grpc::Status controllerPublish(const std::string& vol, const std::string& node,
-                                 const csi::v1::VolumeCapability& cap,
-                                 const std::map<std::string, std::string>& context = {}) {
-    csi::v1::ControllerPublishVolumeRequest req;
-    req.set_volume_id(vol);
-    req.set_node_id(node);
-    *req.mutable_volume_capability() = cap;
-    for (const auto& [k, v] : context) (*req.mutable_volume_context())[k] = v;
-    csi::v1::ControllerPublishVolumeResponse resp;
-    auto ctx = rpcContext();
-    return driver_->controller().ControllerPublishVolume(ctx.get(), req, &resp);
-  }
-  grpc::Status controllerUnpublish(const std::string& vol, const std::string& node) {
-    csi::v1::ControllerUnpublishVolumeRequest req;
-    req.set_volume_id(vol);
-    req.set_node_id(node);
-    csi::v1::ControllerUnpublishVolumeResponse resp;
-    auto ctx = rpcContext();
-    return driver_->controller().ControllerUnpublishVolume(ctx.get(), req, &resp);
-  }
-  grpc::Status stage(const std::string& vol, const std::string& path,
-                     const csi::v1::VolumeCapability& cap) {
-    csi::v1::NodeStageVolumeRequest req;
-    req.set_volume_id(vol);
-    req.set_staging_target_path(path);
-    *req.mutable_volume_capability() = cap;
-    csi::v1::NodeStageVolumeResponse resp;
-    auto ctx = rpcContext();
-    return driver_->node().NodeStageVolume(ctx.get(), req, &resp);
-  }
-  grpc::Status unstage(const std::string& vol, const std::string& path) {
-    csi::v1::NodeUnstageVolumeRequest req;
-    req.set_volume_id(vol);
-    req.set_staging_target_path(path);
-    csi::v1::NodeUnstageVolumeResponse resp;
-    auto ctx = rpcContext();
-    return driver_->node().NodeUnstageVolume(ctx.get(), req, &resp);
-  }
-  grpc::Status publish(const std::string& vol, const std::string& staging,
-                       const std::string& target, const csi::v1::VolumeCapability& cap,
-                       bool readonly = false) {
-    csi::v1::NodePublishVolumeRequest req;
-    req.set_volume_id(vol);
-    req.set_staging_target_path(staging);
-    req.set_target_path(target);
-    req.set_readonly(readonly);
-    *req.mutable_volume_capability() = cap;
-    csi::v1::NodePublishVolumeResponse resp;
-    auto ctx = rpcContext();
-    return driver_->node().NodePublishVolume(ctx.get(), req, &resp);
-  }
-  grpc::Status unpublish(const std::string& vol, const std::string& target) {
-    csi::v1::NodeUnpublishVolumeRequest req;
-    req.set_volume_id(vol);
-    req.set_target_path(target);
-    csi::v1::NodeUnpublishVolumeResponse resp;
-    auto ctx = rpcContext();
-    return driver_->node().NodeUnpublishVolume(ctx.get(), req, &resp);
-  }
-  grpc::Status deleteVolume(const std::string& vol) {
-    csi::v1::DeleteVolumeRequest req;
-    req.set_volume_id(vol);
-    csi::v1::DeleteVolumeResponse resp;
-    auto ctx = rpcContext();
-    return driver_->controller().DeleteVolume(ctx.get(), req, &resp);
-  }
 
   TempWorkDir work_;
   std::unique_ptr<DriverProcess> driver_;
+  std::unique_ptr<CsiCalls> csi_;
 };
-
-#define ASSERT_OK(expr)                                   \
-  do {                                                    \
-    auto _s = (expr);                                     \
-    ASSERT_TRUE(_s.ok()) << #expr << ": " << _s.error_message(); \
-  } while (0)
 
 TEST_F(SampleLifecycleTest, IdentityReportsNameAndReadiness) {
   csi::v1::GetPluginInfoResponse info;
@@ -156,15 +79,15 @@ TEST_F(SampleLifecycleTest, MountVolumeWholeLifecycleIsIdempotent) {
   EXPECT_EQ(created.volume().capacity_bytes(), 320 * kMiB);
   EXPECT_EQ(created.volume().volume_context().at("polycsi.io/migration-timeout-seconds"), "300");
 
-  std::string node = nodeId();
-  ASSERT_OK(controllerPublish(vol, node, cap));
-  ASSERT_OK(controllerPublish(vol, node, cap));
+  std::string node = csi_->nodeId();
+  ASSERT_OK(csi_->controllerPublish(vol, node, cap));
+  ASSERT_OK(csi_->controllerPublish(vol, node, cap));
   std::string staging = work_.path() + "/staging";
   std::string target = work_.path() + "/target";
-  ASSERT_OK(stage(vol, staging, cap));
-  ASSERT_OK(stage(vol, staging, cap));
-  ASSERT_OK(publish(vol, staging, target, cap));
-  ASSERT_OK(publish(vol, staging, target, cap));
+  ASSERT_OK(csi_->stage(vol, staging, cap));
+  ASSERT_OK(csi_->stage(vol, staging, cap));
+  ASSERT_OK(csi_->publish(vol, staging, target, cap));
+  ASSERT_OK(csi_->publish(vol, staging, target, cap));
   { std::ofstream(target + "/data.txt") << "kept"; }
 
   csi::v1::NodeGetVolumeStatsRequest statsReq;
@@ -202,39 +125,39 @@ TEST_F(SampleLifecycleTest, MountVolumeWholeLifecycleIsIdempotent) {
   ASSERT_OK(driver_->node().NodeGetVolumeStats(sctx2.get(), statsReq, &stats));
   EXPECT_GT(stats.usage(0).total(), 330 * kMiB);
 
-  ASSERT_OK(unpublish(vol, target));
-  ASSERT_OK(unpublish(vol, target));
-  ASSERT_OK(unstage(vol, staging));
-  ASSERT_OK(unstage(vol, staging));
-  ASSERT_OK(controllerUnpublish(vol, node));
-  ASSERT_OK(controllerUnpublish(vol, node));
+  ASSERT_OK(csi_->unpublish(vol, target));
+  ASSERT_OK(csi_->unpublish(vol, target));
+  ASSERT_OK(csi_->unstage(vol, staging));
+  ASSERT_OK(csi_->unstage(vol, staging));
+  ASSERT_OK(csi_->controllerUnpublish(vol, node));
+  ASSERT_OK(csi_->controllerUnpublish(vol, node));
 
   // Staged again, the data is still there: nothing was reformatted.
-  ASSERT_OK(stage(vol, staging, cap));
-  ASSERT_OK(publish(vol, staging, target, cap));
+  ASSERT_OK(csi_->stage(vol, staging, cap));
+  ASSERT_OK(csi_->publish(vol, staging, target, cap));
   {
     std::ifstream kept(target + "/data.txt");
     std::string content;
     kept >> content;
     EXPECT_EQ(content, "kept");
   }
-  ASSERT_OK(unpublish(vol, target));
-  ASSERT_OK(unstage(vol, staging));
+  ASSERT_OK(csi_->unpublish(vol, target));
+  ASSERT_OK(csi_->unstage(vol, staging));
 
-  ASSERT_OK(deleteVolume(vol));
-  ASSERT_OK(deleteVolume(vol));
+  ASSERT_OK(csi_->deleteVolume(vol));
+  ASSERT_OK(csi_->deleteVolume(vol));
 }
 
 TEST_F(SampleLifecycleTest, BlockVolumeIsBoundAsADeviceFile) {
   auto cap = blockCapability();
   std::string vol = createVolume("pvc-block", 16 * kMiB, cap);
-  std::string node = nodeId();
-  ASSERT_OK(controllerPublish(vol, node, cap));
+  std::string node = csi_->nodeId();
+  ASSERT_OK(csi_->controllerPublish(vol, node, cap));
   std::string staging = work_.path() + "/bstaging";
   std::string target = work_.path() + "/bdev";
-  ASSERT_OK(stage(vol, staging, cap));
-  ASSERT_OK(publish(vol, staging, target, cap));
-  ASSERT_OK(publish(vol, staging, target, cap));
+  ASSERT_OK(csi_->stage(vol, staging, cap));
+  ASSERT_OK(csi_->publish(vol, staging, target, cap));
+  ASSERT_OK(csi_->publish(vol, staging, target, cap));
   struct stat st {};
   ASSERT_EQ(stat(target.c_str(), &st), 0);
   EXPECT_TRUE(S_ISBLK(st.st_mode)) << "the publish target must be the bound device node";
@@ -248,29 +171,29 @@ TEST_F(SampleLifecycleTest, BlockVolumeIsBoundAsADeviceFile) {
   close(fd);
   EXPECT_STREQ(back, payload);
 
-  ASSERT_OK(unpublish(vol, target));
-  ASSERT_OK(unstage(vol, staging));
-  ASSERT_OK(unstage(vol, staging));
-  ASSERT_OK(controllerUnpublish(vol, node));
-  ASSERT_OK(deleteVolume(vol));
+  ASSERT_OK(csi_->unpublish(vol, target));
+  ASSERT_OK(csi_->unstage(vol, staging));
+  ASSERT_OK(csi_->unstage(vol, staging));
+  ASSERT_OK(csi_->controllerUnpublish(vol, node));
+  ASSERT_OK(csi_->deleteVolume(vol));
 }
 
 TEST_F(SampleLifecycleTest, SnapshotsRestoresAndClonesCarryTheData) {
   auto cap = blockCapability();
   std::string vol = createVolume("pvc-src", 8 * kMiB, cap);
   // Write through the node path so the data goes where a pod would put it.
-  std::string node = nodeId();
-  ASSERT_OK(controllerPublish(vol, node, cap));
+  std::string node = csi_->nodeId();
+  ASSERT_OK(csi_->controllerPublish(vol, node, cap));
   std::string staging = work_.path() + "/s", target = work_.path() + "/t";
-  ASSERT_OK(stage(vol, staging, cap));
-  ASSERT_OK(publish(vol, staging, target, cap));
+  ASSERT_OK(csi_->stage(vol, staging, cap));
+  ASSERT_OK(csi_->publish(vol, staging, target, cap));
   int fd = open(target.c_str(), O_WRONLY);
   ASSERT_GE(fd, 0);
   ASSERT_EQ(pwrite(fd, "snapshot-me", 11, 0), 11);
   fsync(fd);
   close(fd);
-  ASSERT_OK(unpublish(vol, target));
-  ASSERT_OK(unstage(vol, staging));
+  ASSERT_OK(csi_->unpublish(vol, target));
+  ASSERT_OK(csi_->unstage(vol, staging));
 
   csi::v1::CreateSnapshotRequest snapReq;
   snapReq.set_name("snap-1");
@@ -307,19 +230,19 @@ TEST_F(SampleLifecycleTest, SnapshotsRestoresAndClonesCarryTheData) {
   ASSERT_OK(driver_->controller().CreateVolume(c5.get(), cloneReq, &cloned));
 
   for (const auto& copy : {restored.volume().volume_id(), cloned.volume().volume_id()}) {
-    ASSERT_OK(controllerPublish(copy, node, cap));
-    ASSERT_OK(stage(copy, staging, cap));
-    ASSERT_OK(publish(copy, staging, target, cap));
+    ASSERT_OK(csi_->controllerPublish(copy, node, cap));
+    ASSERT_OK(csi_->stage(copy, staging, cap));
+    ASSERT_OK(csi_->publish(copy, staging, target, cap));
     char back[12] = {};
     int rfd = open(target.c_str(), O_RDONLY);
     ASSERT_GE(rfd, 0);
     ASSERT_EQ(pread(rfd, back, 11, 0), 11);
     close(rfd);
     EXPECT_STREQ(back, "snapshot-me") << copy;
-    ASSERT_OK(unpublish(copy, target));
-    ASSERT_OK(unstage(copy, staging));
-    ASSERT_OK(controllerUnpublish(copy, node));
-    ASSERT_OK(deleteVolume(copy));
+    ASSERT_OK(csi_->unpublish(copy, target));
+    ASSERT_OK(csi_->unstage(copy, staging));
+    ASSERT_OK(csi_->controllerUnpublish(copy, node));
+    ASSERT_OK(csi_->deleteVolume(copy));
   }
 
   csi::v1::DeleteSnapshotRequest delSnap;
@@ -334,16 +257,16 @@ TEST_F(SampleLifecycleTest, SnapshotsRestoresAndClonesCarryTheData) {
   auto c8 = rpcContext();
   EXPECT_EQ(driver_->controller().GetSnapshot(c8.get(), getSnap, &got).error_code(),
             grpc::StatusCode::NOT_FOUND);
-  ASSERT_OK(controllerUnpublish(vol, node));
-  ASSERT_OK(deleteVolume(vol));
+  ASSERT_OK(csi_->controllerUnpublish(vol, node));
+  ASSERT_OK(csi_->deleteVolume(vol));
 }
 
 TEST_F(SampleLifecycleTest, ListVolumesPagesAcrossAllVolumesWithPublishedNodes) {
   auto cap = blockCapability();
   std::set<std::string> created;
   for (int i = 0; i < 5; ++i) created.insert(createVolume("pvc-list-" + std::to_string(i), kMiB, cap));
-  std::string node = nodeId();
-  ASSERT_OK(controllerPublish(*created.begin(), node, cap));
+  std::string node = csi_->nodeId();
+  ASSERT_OK(csi_->controllerPublish(*created.begin(), node, cap));
   std::set<std::string> seen;
   std::string token;
   int pages = 0;

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 
+#include "csi_calls.hpp"
 #include "csi_requests.hpp"
 #include "driver_process.hpp"
 
@@ -21,13 +22,8 @@ namespace {
 using Mode = csi::v1::VolumeCapability::AccessMode;
 using ::testing::HasSubstr;
 
-const std::string kPluginFile = std::string(POLYCSI_PLUGIN_DIR) + "/polycsi_scratch.so";
-
-#define ASSERT_OK(expr)                                          \
-  do {                                                           \
-    auto _s = (expr);                                            \
-    ASSERT_TRUE(_s.ok()) << #expr << ": " << _s.error_message(); \
-  } while (0)
+const std::string kPluginDir = SCRATCH_PLUGIN_DIR;
+const std::string kPluginFile = kPluginDir + "/polycsi_scratch.so";
 
 // "<fstype> <source>" of the mount at exactly `path`, from /proc/self/mountinfo, or nullopt.
 std::optional<std::string> mountAt(const std::string& path) {
@@ -58,92 +54,17 @@ class ScratchLifecycleTest : public ::testing::Test {
         work_.path(),
         "backends:\n  - name: scratch\n    plugin: scratch\n    default: true\n"
         "    settings:\n      max_total_bytes: 33554432\n");
+    driver_->usePluginDir(kPluginDir);
     driver_->start();
+    csi_ = std::make_unique<CsiCalls>(*driver_);
   }
   void TearDown() override {
     if (HasFailure() && driver_) std::cerr << "driver log:\n" << driver_->log();
   }
 
-  grpc::Status create(const std::string& name, int64_t bytes, const csi::v1::VolumeCapability& cap,
-                      csi::v1::CreateVolumeResponse* out) {
-    auto ctx = rpcContext();
-    return driver_->controller().CreateVolume(ctx.get(), createRequest(name, bytes, cap), out);
-  }
-  grpc::Status stage(const csi::v1::Volume& volume, const std::string& path,
-                     const csi::v1::VolumeCapability& cap) {
-    csi::v1::NodeStageVolumeRequest req;
-    req.set_volume_id(volume.volume_id());
-    req.set_staging_target_path(path);
-    *req.mutable_volume_capability() = cap;
-    // As kubelet does: the volume context CreateVolume returned travels with every node call.
-    *req.mutable_volume_context() = volume.volume_context();
-    csi::v1::NodeStageVolumeResponse resp;
-    auto ctx = rpcContext();
-    return driver_->node().NodeStageVolume(ctx.get(), req, &resp);
-  }
-  grpc::Status unstage(const std::string& vol, const std::string& path) {
-    csi::v1::NodeUnstageVolumeRequest req;
-    req.set_volume_id(vol);
-    req.set_staging_target_path(path);
-    csi::v1::NodeUnstageVolumeResponse resp;
-    auto ctx = rpcContext();
-    return driver_->node().NodeUnstageVolume(ctx.get(), req, &resp);
-  }
-  grpc::Status publish(const csi::v1::Volume& volume, const std::string& staging,
-                       const std::string& target, const csi::v1::VolumeCapability& cap) {
-    csi::v1::NodePublishVolumeRequest req;
-    req.set_volume_id(volume.volume_id());
-    req.set_staging_target_path(staging);
-    req.set_target_path(target);
-    *req.mutable_volume_capability() = cap;
-    *req.mutable_volume_context() = volume.volume_context();
-    csi::v1::NodePublishVolumeResponse resp;
-    auto ctx = rpcContext();
-    return driver_->node().NodePublishVolume(ctx.get(), req, &resp);
-  }
-  grpc::Status unpublish(const std::string& vol, const std::string& target) {
-    csi::v1::NodeUnpublishVolumeRequest req;
-    req.set_volume_id(vol);
-    req.set_target_path(target);
-    csi::v1::NodeUnpublishVolumeResponse resp;
-    auto ctx = rpcContext();
-    return driver_->node().NodeUnpublishVolume(ctx.get(), req, &resp);
-  }
-  grpc::Status controllerPublish(const csi::v1::Volume& volume, const std::string& node,
-                                 const csi::v1::VolumeCapability& cap) {
-    csi::v1::ControllerPublishVolumeRequest req;
-    req.set_volume_id(volume.volume_id());
-    req.set_node_id(node);
-    *req.mutable_volume_capability() = cap;
-    *req.mutable_volume_context() = volume.volume_context();
-    csi::v1::ControllerPublishVolumeResponse resp;
-    auto ctx = rpcContext();
-    return driver_->controller().ControllerPublishVolume(ctx.get(), req, &resp);
-  }
-  grpc::Status controllerUnpublish(const std::string& vol, const std::string& node) {
-    csi::v1::ControllerUnpublishVolumeRequest req;
-    req.set_volume_id(vol);
-    req.set_node_id(node);
-    csi::v1::ControllerUnpublishVolumeResponse resp;
-    auto ctx = rpcContext();
-    return driver_->controller().ControllerUnpublishVolume(ctx.get(), req, &resp);
-  }
-  grpc::Status deleteVolume(const std::string& vol) {
-    csi::v1::DeleteVolumeRequest req;
-    req.set_volume_id(vol);
-    csi::v1::DeleteVolumeResponse resp;
-    auto ctx = rpcContext();
-    return driver_->controller().DeleteVolume(ctx.get(), req, &resp);
-  }
-  std::string nodeId() {
-    csi::v1::NodeGetInfoResponse resp;
-    auto ctx = rpcContext();
-    EXPECT_TRUE(driver_->node().NodeGetInfo(ctx.get(), {}, &resp).ok());
-    return resp.node_id();
-  }
-
   TempWorkDir work_;
   std::unique_ptr<DriverProcess> driver_;
+  std::unique_ptr<CsiCalls> csi_;
 };
 
 TEST_F(ScratchLifecycleTest, TheOutOfTreePluginIsLoadedAndAdvertised) {
@@ -156,24 +77,24 @@ TEST_F(ScratchLifecycleTest, TheOutOfTreePluginIsLoadedAndAdvertised) {
 TEST_F(ScratchLifecycleTest, WholeLifecycleOnATmpfsIsIdempotent) {
   const auto cap = mountCapability(Mode::SINGLE_NODE_WRITER, "");
   csi::v1::CreateVolumeResponse created, again;
-  ASSERT_OK(create("pvc-scratch", 8 * kMiB, cap, &created));
-  ASSERT_OK(create("pvc-scratch", 8 * kMiB, cap, &again));
+  ASSERT_OK(csi_->create("pvc-scratch", 8 * kMiB, cap, &created));
+  ASSERT_OK(csi_->create("pvc-scratch", 8 * kMiB, cap, &again));
   const csi::v1::Volume& volume = created.volume();
   const std::string vol = volume.volume_id();
   EXPECT_EQ(again.volume().volume_id(), vol);
   EXPECT_EQ(volume.capacity_bytes(), 8 * kMiB);
   EXPECT_EQ(volume.volume_context().at("scratch.polycsi.io/size-bytes"), std::to_string(8 * kMiB));
 
-  const std::string node = nodeId();
-  ASSERT_OK(controllerPublish(volume, node, cap));
-  ASSERT_OK(controllerPublish(volume, node, cap));
+  const std::string node = csi_->nodeId();
+  ASSERT_OK(csi_->controllerPublish(vol, node, cap, contextOf(volume)));
+  ASSERT_OK(csi_->controllerPublish(vol, node, cap, contextOf(volume)));
   const std::string staging = work_.path() + "/staging";
   const std::string target = work_.path() + "/target";
-  ASSERT_OK(stage(volume, staging, cap));
-  ASSERT_OK(stage(volume, staging, cap));
+  ASSERT_OK(csi_->stage(vol, staging, cap, contextOf(volume)));
+  ASSERT_OK(csi_->stage(vol, staging, cap, contextOf(volume)));
   EXPECT_EQ(mountAt(staging), "tmpfs scratch-pvc-scratch");
-  ASSERT_OK(publish(volume, staging, target, cap));
-  ASSERT_OK(publish(volume, staging, target, cap));
+  ASSERT_OK(csi_->publish(vol, staging, target, cap, contextOf(volume)));
+  ASSERT_OK(csi_->publish(vol, staging, target, cap, contextOf(volume)));
 
   { std::ofstream(target + "/data.txt") << "in memory"; }
   {
@@ -193,34 +114,35 @@ TEST_F(ScratchLifecycleTest, WholeLifecycleOnATmpfsIsIdempotent) {
   EXPECT_GT(stats.usage(0).used(), 0);
   EXPECT_FALSE(stats.volume_condition().abnormal());
 
-  ASSERT_OK(unpublish(vol, target));
-  ASSERT_OK(unpublish(vol, target));
-  ASSERT_OK(unstage(vol, staging));
-  ASSERT_OK(unstage(vol, staging));
+  ASSERT_OK(csi_->unpublish(vol, target));
+  ASSERT_OK(csi_->unpublish(vol, target));
+  ASSERT_OK(csi_->unstage(vol, staging));
+  ASSERT_OK(csi_->unstage(vol, staging));
   EXPECT_EQ(mountAt(staging), std::nullopt);
 
   // Scratch data lives only while staged: staged again, the volume is empty.
-  ASSERT_OK(stage(volume, staging, cap));
+  ASSERT_OK(csi_->stage(vol, staging, cap, contextOf(volume)));
   EXPECT_FALSE(std::filesystem::exists(staging + "/data.txt"));
-  ASSERT_OK(unstage(vol, staging));
+  ASSERT_OK(csi_->unstage(vol, staging));
 
-  ASSERT_OK(controllerUnpublish(vol, node));
-  ASSERT_OK(controllerUnpublish(vol, node));
-  ASSERT_OK(deleteVolume(vol));
-  ASSERT_OK(deleteVolume(vol));
+  ASSERT_OK(csi_->controllerUnpublish(vol, node));
+  ASSERT_OK(csi_->controllerUnpublish(vol, node));
+  ASSERT_OK(csi_->deleteVolume(vol));
+  ASSERT_OK(csi_->deleteVolume(vol));
 }
 
 TEST_F(ScratchLifecycleTest, TheCapabilityMatrixAndBudgetReachTheUser) {
   csi::v1::CreateVolumeResponse resp;
-  auto shared = create("pvc-rwx", kMiB, mountCapability(Mode::MULTI_NODE_MULTI_WRITER, ""), &resp);
+  auto shared =
+      csi_->create("pvc-rwx", kMiB, mountCapability(Mode::MULTI_NODE_MULTI_WRITER, ""), &resp);
   EXPECT_EQ(shared.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(shared.error_message(), HasSubstr("one node's memory"));
-  auto block = create("pvc-block", kMiB, blockCapability(), &resp);
+  auto block = csi_->create("pvc-block", kMiB, blockCapability(), &resp);
   EXPECT_EQ(block.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(block.error_message(), HasSubstr("no block device"));
 
   const auto cap = mountCapability(Mode::SINGLE_NODE_WRITER, "");
-  auto tooBig = create("pvc-huge", 64 * kMiB, cap, &resp);
+  auto tooBig = csi_->create("pvc-huge", 64 * kMiB, cap, &resp);
   EXPECT_EQ(tooBig.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_THAT(tooBig.error_message(), HasSubstr("max_total_bytes=33554432"));
 }
