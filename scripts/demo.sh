@@ -62,7 +62,9 @@ sink_pid=""
 cleanup() {
   local status=$?
   set +e
-  if [ "$status" -ne 0 ] && [ -f "$work/polycsi.log" ]; then
+  if [ "$status" -eq 130 ]; then
+    echo "demo: interrupted; cleaning up" >&2
+  elif [ "$status" -ne 0 ] && [ -f "$work/polycsi.log" ]; then
     echo "demo: failed; the driver's log (last 30 lines):" >&2
     tail -n 30 "$work/polycsi.log" >&2
   fi
@@ -237,7 +239,8 @@ csi external-provisioner "CreateVolume 1Gi RWX Block" controller create \
   --param rdsBasePath=/storage-pool/kubernetes-volumes --param nvmePort=4420 \
   --param csi.storage.k8s.io/pvc/name=fedora-disk --param csi.storage.k8s.io/pvc/namespace=vms
 mig=$(json 'r["volume"]["volume_id"]')
-context_flags window
+rds_context=()
+context_flags rds_context
 timeline external-provisioner "CreateVolume 1Gi RWX Block" "OK  $mig" "$c_green"
 slot=${mig#rds-nvme:}
 # The host NQNs the RDS lets connect to the disk, shown by node name where known.
@@ -250,13 +253,13 @@ allow_list() {
 }
 allow_list
 ok external-attacher "ControllerPublishVolume -> node-a" "source virt-launcher attached" \
-  controller publish "$mig" "$node_a" "${rwx_block[@]}" "${window[@]}"
+  controller publish "$mig" "$node_a" "${rwx_block[@]}" "${rds_context[@]}"
 allow_list
 ok external-attacher "ControllerPublishVolume -> node-b" "target attached: migration started" \
-  controller publish "$mig" "$node_b" "${rwx_block[@]}" "${window[@]}"
+  controller publish "$mig" "$node_b" "${rwx_block[@]}" "${rds_context[@]}"
 allow_list
 refused external-attacher "ControllerPublishVolume -> node-c" \
-  controller publish "$mig" "$node_c" "${rwx_block[@]}" "${window[@]}"
+  controller publish "$mig" "$node_c" "${rwx_block[@]}" "${rds_context[@]}"
 rds_third_refusal=$refusal
 allow_list
 detail "metrics during the migration (http://127.0.0.1:$metrics_port/metrics):"
@@ -298,6 +301,7 @@ csi external-provisioner "CreateVolume 1Gi RWO Block" controller create \
   --param backend=powerstore-iscsi --param arrayID="$powerstore_global_id" \
   --param csi.storage.k8s.io/pvc/name=db-disk --param csi.storage.k8s.io/pvc/namespace=vms
 ps_vol=$(json 'r["volume"]["volume_id"]')
+ps_context=()
 context_flags ps_context
 timeline external-provisioner "CreateVolume 1Gi RWO Block" "OK  $ps_vol" "$c_green"
 ps_volume_uuid=${ps_vol##*.}
@@ -315,12 +319,12 @@ ok external-provisioner "DeleteVolume" "deleted on the array" controller delete 
 section "5. NFS (RWX Filesystem: every node mounts the same directory)"
 refused external-provisioner "CreateVolume 1Gi RWX Block" controller create pvc-nfs-block --size 1Gi \
   "${rwx_block[@]}" --param backend=nfs
-nfs_block_refusal=$refusal
 rwx_fs=(--access-mode rwx --fs-type nfs)
 csi external-provisioner "CreateVolume 1Gi RWX Filesystem" controller create \
   pvc-0f5f0000-1111-4222-8333-000000000444 --size 1Gi "${rwx_fs[@]}" --param backend=nfs \
   --param csi.storage.k8s.io/pvc/name=shared-disk --param csi.storage.k8s.io/pvc/namespace=vms
 nfs_vol=$(json 'r["volume"]["volume_id"]')
+nfs_context=()
 context_flags nfs_context
 timeline external-provisioner "CreateVolume 1Gi RWX Filesystem" "OK  $nfs_vol" "$c_green"
 detail "on the export: $(cd "$nfs_export" && find . -mindepth 1 -maxdepth 1 -not -name '.*' | sed 's|^\./||' | paste -sd' ')"

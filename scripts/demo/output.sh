@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154  # the variables named under "Needs" come from demo.sh
 # Sourced by scripts/demo.sh: how the demo shows what happens. Each CSI call becomes one
 # timeline line: the time since the section began, who in Kubernetes makes that call, the call,
 # and the driver's answer. DEMO_VERBOSE=1 also prints each polycsictl command and its JSON.

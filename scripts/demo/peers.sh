@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154,SC2034  # "Needs" come from demo.sh; what is set here, demo.sh uses
 # Sourced by scripts/demo.sh: starts the storage systems the demo's backends talk to, each on
 # 127.0.0.1 with its state under "$work", and stops them again by the pids recorded here.
 #   rds-sim         a simulated MikroTik RDS reachable over SSH (never the kernel's NVMe target)
