@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# Builds the VM lab's guest: Debian's own kernel and a busybox initramfs holding that kernel's
+# storage modules, the storage tools a node needs (nvme-cli, open-iscsi, NFS client and server,
+# udev, e2fsprogs) and polycsi, polycsictl, rds-sim and the plugins from a build directory,
+# each with the shared libraries ldd lists.
+#
+#   tests/lab/build-guest-image.sh --build-dir build [--out build/lab]
+#
+# Everything lands in the output directory (default <build-dir>/lab):
+#   debs/        downloaded .deb files (kept: a second run downloads nothing)
+#   vmlinuz      the kernel to boot
+#   base.cpio.gz kernel modules and tools; rebuilt only when its inputs change
+#   initramfs.img base.cpio.gz followed by a fresh archive of polycsi and the guest init
+#                (the kernel unpacks concatenated archives in order)
+# The kernel is whatever linux-image-amd64 depends on in the apt lists, never a fixed version.
+set -euo pipefail
+
+lab_src=$(cd "$(dirname "$0")" && pwd)
+build_dir=""
+out=""
+while (($#)); do
+  case $1 in
+    --build-dir) build_dir=${2:?--build-dir needs a directory}; shift 2 ;;
+    --out) out=${2:?--out needs a directory}; shift 2 ;;
+    -h | --help) sed -n '2,16p' "$0"; exit 0 ;;
+    *) echo "build-guest-image: unknown argument '$1'" >&2; exit 2 ;;
+  esac
+done
+[ -n "$build_dir" ] || { echo "build-guest-image: --build-dir is required" >&2; exit 2; }
+build_dir=$(cd "$build_dir" && pwd)
+out=${out:-$build_dir/lab}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+
+die() { echo "build-guest-image: $*" >&2; exit 1; }
+for tool in apt-get apt-cache dpkg-deb depmod modprobe cpio gzip busybox ldd strip sha256sum; do
+  command -v "$tool" >/dev/null || die "'$tool' is missing (scripts/install-deps.sh installs what the lab needs)"
+done
+busybox_bin=$(command -v busybox)
+file_type=$(LC_ALL=C od -An -c -N4 "$busybox_bin" | tr -d ' ')
+[ "$file_type" = '177ELF' ] || die "$busybox_bin is not an ELF binary"
+if ldd "$busybox_bin" >/dev/null 2>&1; then
+  die "$busybox_bin is dynamically linked; the guest needs busybox-static"
+fi
+
+# ---- which packages ---------------------------------------------------------------------------
+kernel_pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+  awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9].*-amd64$/ {print $2; exit}')
+[ -n "$kernel_pkg" ] || die "apt-cache cannot resolve linux-image-amd64 to a kernel package (run apt-get update)"
+
+# Tools the guest runs. Their binaries come from these packages, unpacked beside the host's
+# files, so nothing is installed on the host for the guest's sake.
+tool_pkgs=(nvme-cli open-iscsi nfs-kernel-server nfs-common rpcbind udev)
+# Libraries those tools need that the host lacks: their direct lib* dependencies that are not
+# installed. The ldd check below fails loudly if this misses one.
+lib_pkgs=()
+for pkg in "${tool_pkgs[@]}"; do
+  while read -r dep; do
+    dpkg-query -W -f='${Status}' "$dep" 2>/dev/null | grep -q "install ok installed" || lib_pkgs+=("$dep")
+  done < <(apt-cache depends --no-recommends --no-suggests --no-conflicts --no-breaks \
+    --no-replaces --no-enhances "$pkg" 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^lib[^<]*$/ {print $2}')
+done
+mapfile -t lib_pkgs < <(printf '%s\n' "${lib_pkgs[@]}" | sort -u | sed '/^$/d')
+
+# ---- download (cached) ------------------------------------------------------------------------
+mkdir -p "$out/debs"
+download() { # $1: package; skipped when a .deb of it is already here
+  local pkg=$1
+  compgen -G "$out/debs/${pkg}_*.deb" >/dev/null && return 0
+  echo "build-guest-image: downloading $pkg"
+  (cd "$out/debs" && timeout 300 apt-get download -q -o APT::Sandbox::User=root "$pkg" >/dev/null) ||
+    die "apt-get download $pkg failed (network, or run apt-get update)"
+}
+for pkg in "$kernel_pkg" "${tool_pkgs[@]}" "${lib_pkgs[@]}"; do download "$pkg"; done
+deb_of() { compgen -G "$out/debs/${1}_*.deb" | sort | tail -n1; }
+
+# ---- base archive: modules, tools, libraries (cached by a stamp of its inputs) ----------------
+stamp=$( {
+  # This script up to the payload section (editing the payload part keeps the base).
+  sed '/^# ---- payload archive/,$d' "$0" | sha256sum
+  sha256sum "$busybox_bin"
+  for pkg in "$kernel_pkg" "${tool_pkgs[@]}" "${lib_pkgs[@]}"; do basename "$(deb_of "$pkg")"; done
+  dpkg-query -W e2fsprogs util-linux mount libc6
+} | sha256sum | cut -d' ' -f1)
+
+if [ ! -f "$out/base.cpio.gz" ] || [ "$(cat "$out/base.stamp" 2>/dev/null)" != "$stamp" ]; then
+  echo "build-guest-image: building the base archive (kernel package $kernel_pkg)"
+  rm -rf "$out/kernel" "$out/stage" "$out/base-root" "$out/base.cpio.gz" "$out/base.stamp"
+  dpkg-deb -x "$(deb_of "$kernel_pkg")" "$out/kernel"
+  kv=$(ls "$out/kernel/lib/modules")
+  [ "$(echo "$kv" | wc -l)" -eq 1 ] || die "expected one kernel in $kernel_pkg, found: $kv"
+  depmod -b "$out/kernel" "$kv"
+  mkdir -p "$out/stage"
+  for pkg in "${tool_pkgs[@]}" "${lib_pkgs[@]}"; do dpkg-deb -x "$(deb_of "$pkg")" "$out/stage"; done
+
+  R=$out/base-root
+  mkdir -p "$R"/{bin,sbin,usr/bin,usr/sbin,usr/lib/x86_64-linux-gnu,usr/lib64,etc,proc,sys,dev,run,tmp,mnt,root}
+  ln -s usr/lib "$R/lib"
+  ln -s usr/lib64 "$R/lib64"
+  cp "$busybox_bin" "$R/bin/busybox"
+
+  # Kernel modules with everything they depend on.
+  modules="virtio_pci virtio_net virtio_console crc32c_generic configfs loop ext4
+           nvme-tcp nvmet nvmet-tcp iscsi_tcp sd_mod nfs nfsv3 nfsv4 nfsd"
+  for m in $modules; do
+    modprobe -d "$out/kernel" -S "$kv" --show-depends "$m" | awk '$1 == "insmod" {print $2}' ||
+      die "module $m is not in $kernel_pkg"
+  done | sort -u >"$out/modules.txt"
+  while read -r f; do
+    rel=${f#"$out/kernel"}
+    rel=/usr${rel#/usr}
+    mkdir -p "$R$(dirname "$rel")"
+    cp "$f" "$R$rel"
+  done <"$out/modules.txt"
+  cp "$out/kernel/lib/modules/$kv"/modules.{order,builtin,builtin.modinfo} "$R/usr/lib/modules/$kv/"
+  depmod -b "$R" "$kv"
+
+  # Binaries from the unpacked tool packages and from the host, with their libraries.
+  S=$out/stage
+  stage_libs="$S/lib/x86_64-linux-gnu:$S/usr/lib/x86_64-linux-gnu"
+  copy_libs() { # $1: an ELF file; copies what ldd lists into the guest's /usr/lib
+    local missing
+    missing=$(LD_LIBRARY_PATH=$stage_libs ldd "$1" | awk '/not found/ {print $1}')
+    [ -z "$missing" ] || die "$1 needs $missing, which neither the host nor the downloaded packages have"
+    LD_LIBRARY_PATH=$stage_libs ldd "$1" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\/.*ld-linux/ {print $1}' |
+      while read -r lib; do
+        local rel=${lib#"$S"}
+        rel=/usr${rel#/usr}
+        [ -e "$R$rel" ] && continue
+        mkdir -p "$R$(dirname "$rel")"
+        cp -L "$lib" "$R$rel"
+      done
+  }
+  put() { # $1: source file, $2: path in the guest
+    [ -f "$1" ] || die "$1 is missing"
+    mkdir -p "$R$(dirname "$2")"
+    cp -L "$1" "$R$2"
+    copy_libs "$1"
+  }
+  stage_bin() { # $1: program name, $2: its path in the guest; copies it from the unpacked packages
+    local dir
+    for dir in usr/sbin sbin usr/bin bin; do
+      if [ -f "$S/$dir/$1" ] && [ ! -L "$S/$dir/$1" ]; then
+        put "$S/$dir/$1" "$2"
+        return 0
+      fi
+    done
+    die "$1 is not in the unpacked packages (${tool_pkgs[*]})"
+  }
+  for b in nvme iscsiadm iscsid iscsi-iname rpc.statd showmount sm-notify rpc.nfsd rpc.mountd \
+    exportfs rpcbind rpcinfo udevadm; do
+    stage_bin "$b" "/usr/sbin/$b"
+  done
+  # udevadm is also the daemon when called as systemd-udevd.
+  ln -s udevadm "$R/usr/sbin/systemd-udevd"
+  stage_bin mount.nfs /sbin/mount.nfs
+  ln -s mount.nfs "$R/sbin/mount.nfs4"
+  mkdir -p "$R/usr/lib/udev"
+  for rules in "$S/usr/lib/udev/rules.d" "$S/lib/udev/rules.d"; do
+    [ -d "$rules" ] && cp -a "$rules" "$R/usr/lib/udev/"
+  done
+  [ -f "$R/usr/lib/udev/rules.d/60-persistent-storage.rules" ] || die "udev's persistent-storage rules are missing"
+  for b in mke2fs e2fsck resize2fs blkid blockdev; do put "$(command -v "$b")" "/usr/sbin/$b"; done
+  ln -s mke2fs "$R/usr/sbin/mkfs.ext4"
+  for b in mount umount findmnt lsblk; do put "$(command -v "$b")" "/usr/bin/$b"; done
+
+  # Configuration the tools read.
+  printf 'root:x:0:0:root:/root:/bin/sh\n_rpc:x:100:65534::/run/rpcbind:/bin/false\nstatd:x:101:65534::/var/lib/nfs:/bin/false\nnobody:x:65534:65534::/:/bin/false\n' >"$R/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$R/etc/group"
+  printf 'hosts: files\nservices: files\nprotocols: files\nrpc: files\npasswd: files\ngroup: files\n' >"$R/etc/nsswitch.conf"
+  printf '127.0.0.1 localhost\n' >"$R/etc/hosts"
+  cp /etc/services /etc/protocols "$R/etc/"
+  cp "$S/etc/netconfig" "$R/etc/netconfig" 2>/dev/null || cp /etc/netconfig "$R/etc/netconfig"
+  printf 'rpc\t100000\tportmap sunrpc rpcbind\nnfs\t100003\tnfsprogram\nmountd\t100005\tmount showmount\nstatus\t100024\nnlockmgr\t100021\n' >"$R/etc/rpc"
+  mkdir -p "$R/etc/iscsi" "$R/etc/nvme" "$R/var/lib/nfs" "$R/var/lib/iscsi"
+  cp -a "$S/etc/iscsi/." "$R/etc/iscsi/"
+  rm -f "$R/etc/iscsi/initiatorname.iscsi"
+  touch "$R/etc/fstab" "$R/etc/exports"
+
+  (cd "$R" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1 >"$out/base.cpio.gz.tmp")
+  mv "$out/base.cpio.gz.tmp" "$out/base.cpio.gz"
+  ln -sfn "kernel/boot/vmlinuz-$kv" "$out/vmlinuz"
+  echo "$stamp" >"$out/base.stamp"
+fi
+[ -f "$out/vmlinuz" ] || die "$out/vmlinuz is missing; remove $out/base.stamp and run again"
+
+# ---- payload archive: polycsi from the build directory and the guest init (every run) ---------
+P=$out/payload-root
+rm -rf "$P"
+mkdir -p "$P/bin" "$P/opt/polycsi/bin" "$P/opt/polycsi/plugins" "$P/usr/lib/x86_64-linux-gnu"
+gzip -dc "$out/base.cpio.gz" | cpio -t --quiet >"$out/base.list"
+copy_host_libs() { # $1: an ELF file from the build directory
+  local missing
+  missing=$(ldd "$1" | awk '/not found/ {print $1}')
+  [ -z "$missing" ] || die "$1 needs $missing, which the host does not have"
+  ldd "$1" | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | while read -r lib; do
+    local rel=/usr${lib#/usr}
+    grep -qxF ".$rel" "$out/base.list" && continue
+    [ -e "$P$rel" ] && continue
+    mkdir -p "$P$(dirname "$rel")"
+    cp -L "$lib" "$P$rel"
+  done
+}
+for b in polycsi polycsictl rds-sim; do
+  [ -x "$build_dir/bin/$b" ] || die "$build_dir/bin/$b is missing: build it first (ninja -C $build_dir $b)"
+  strip --strip-debug -o "$P/opt/polycsi/bin/$b" "$build_dir/bin/$b"
+  copy_host_libs "$build_dir/bin/$b"
+done
+shopt -s nullglob
+plugins=("$build_dir"/plugins/polycsi_*.so)
+shopt -u nullglob
+((${#plugins[@]})) || die "no plugins in $build_dir/plugins: build them first"
+for so in "${plugins[@]}"; do
+  strip --strip-debug -o "$P/opt/polycsi/plugins/$(basename "$so")" "$so"
+  copy_host_libs "$so"
+done
+install -m 0755 "$lab_src/guest/init" "$P/init"
+install -m 0755 "$lab_src/guest/agent.sh" "$P/bin/lab-agent"
+(cd "$P" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1 >"$out/payload.cpio.gz")
+cat "$out/base.cpio.gz" "$out/payload.cpio.gz" >"$out/initramfs.img.tmp"
+mv "$out/initramfs.img.tmp" "$out/initramfs.img"
+echo "build-guest-image: $out/initramfs.img ($(du -h "$out/initramfs.img" | cut -f1)), kernel $(readlink "$out/vmlinuz")"

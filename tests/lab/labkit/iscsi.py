@@ -1,0 +1,188 @@
+"""Scenario 3: iscsi_powerstore with the kernel's iSCSI initiator in a node VM.
+
+powerstore-sim (REST over HTTPS) and its tgtd run on the host; the controller runs on the host
+too. The node VM reaches tgtd's portal on the host's loopback as 10.0.2.2, so the portal the
+controller publishes (127.0.0.1:PORT, as the simulator's ip_pool_address says) is rewritten to
+10.0.2.2:PORT for the node: the address translation QEMU's user networking puts between them.
+"""
+import os
+import re
+import uuid
+
+from .host import CsiClient, HostProcess, run_checked
+from .node import GuestDriver, context_flags, require_not_mounted
+from .rds import KUBELET, Volume, guest_sha256, node_stage_publish, node_unpublish_unstage, \
+    write_random
+from .report import StepFailed
+
+GLOBAL_ID = "PS03455f439da7"
+PASSWORD = "lab-secret"
+
+
+def make_pki(directory):
+    """A CA and a server certificate for 127.0.0.1, as an operator's PKI issues for an array."""
+    ca, ca_key = os.path.join(directory, "ca.pem"), os.path.join(directory, "ca-key.pem")
+    key, csr = os.path.join(directory, "server-key.pem"), os.path.join(directory, "server.csr")
+    cert, ext = os.path.join(directory, "server.pem"), os.path.join(directory, "server.ext")
+    run_checked(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                 "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
+                 "/CN=polycsi lab CA", "-keyout", ca_key, "-out", ca], what="openssl CA")
+    run_checked(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                 "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", csr],
+                what="openssl server key")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
+                "extendedKeyUsage=serverAuth\n")
+    run_checked(["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
+                 "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", cert],
+                what="openssl server certificate")
+    return ca, cert, key
+
+
+def free_tgtd_control_port():
+    """tgtd's management socket is /var/run/tgtd/socket.N: an N no other tgtd uses now."""
+    for n in range(31000 + os.getpid() % 20000, 65000):
+        if not os.path.exists(f"/var/run/tgtd/socket.{n}"):
+            return n
+    raise StepFailed("no free tgtd control port")
+
+
+class PowerStoreLab:
+    """powerstore-sim and a controller with the iscsi_powerstore backend, both on the host."""
+
+    def __init__(self, bin_dir, work_dir, iscsi_port):
+        self._bin_dir = bin_dir
+        self._dir = os.path.join(work_dir, "powerstore")
+        os.makedirs(self._dir, exist_ok=True)
+        self.iscsi_port = iscsi_port
+        self.socket = os.path.join(self._dir, "csi.sock")
+        self.csi = CsiClient(os.path.join(bin_dir, "polycsictl"), f"unix://{self.socket}")
+        self.sim = None
+        self.controller = None
+        self.endpoint = None
+        self.ca = None
+
+    def start(self):
+        self.ca, cert, key = make_pki(self._dir)
+        self.sim = HostProcess(
+            "powerstore-sim",
+            [os.path.join(self._bin_dir, "powerstore-sim"), "--listen", "127.0.0.1:0",
+             "--iscsi-port", str(self.iscsi_port), "--cert", cert, "--key", key,
+             "--state-dir", os.path.join(self._dir, "state"), "--username", "admin",
+             "--password", PASSWORD, "--global-id", GLOBAL_ID,
+             "--tgtd-control-port", str(free_tgtd_control_port())],
+            os.path.join(self._dir, "powerstore-sim.log"))
+        started = self.sim.wait_for_line(r"^powerstore-sim listening on (\S+) iscsi (\S+)$", 60)
+        self.endpoint = f"https://{started.group(1)}/api/rest"
+        config = os.path.join(self._dir, "config.yaml")
+        with open(config, "w") as f:
+            f.write(f"""driver_name: polycsi.csi.io
+state_path: {self._dir}/controller-state
+backends:
+  - name: ps
+    plugin: iscsi_powerstore
+    default: true
+    settings:
+{self.arrays_yaml(self.ca)}""")
+        self.controller = HostProcess(
+            "polycsi controller (iscsi_powerstore)",
+            [os.path.join(self._bin_dir, "polycsi"), "--log-level", "info", "serve", "--mode",
+             "controller", "--config", config, "--endpoint", f"unix://{self.socket}",
+             "--node-id", "lab-controller"],
+            os.path.join(self._dir, "polycsi.log"))
+        self.controller.wait_for_path(self.socket, 60)
+        self.csi.call("identity", "probe", json_output=False)
+
+    def arrays_yaml(self, ca_path):
+        return f"""      ca_file: {ca_path}
+      arrays:
+        - endpoint: "{self.endpoint}"
+          globalID: "{GLOBAL_ID}"
+          username: "admin"
+          password: "{PASSWORD}"
+          skipCertificateValidation: false
+          isDefault: true
+          blockProtocol: "ISCSI"
+"""
+
+    def stop(self):
+        # The controller first: the simulator then removes its targets and its tgtd.
+        if self.controller is not None:
+            self.controller.stop()
+        if self.sim is not None:
+            self.sim.stop(timeout_s=30)
+
+
+def scenario_iscsi(steps, lab, vm):
+    """Scenario 3: create, attach with the kernel initiator, format, mount, write, log out."""
+    state = {}
+    caps = ["--access-mode", "rwo", "--fs-type", "ext4"]
+    iqn = f"iqn.2024-01.io.polycsi.lab:{vm.name}"
+
+    def node_ready():
+        lab.start()
+        with open(lab.ca, "rb") as f:
+            vm.write_file("/etc/polycsi/powerstore-ca.pem", f.read())
+        vm.write_file("/etc/iscsi/initiatorname.iscsi", f"InitiatorName={iqn}\n")
+        # What a node's init system runs: iscsid, and udev for /dev/disk/by-path links.
+        vm.check("modprobe iscsi_tcp && modprobe sd_mod && mkdir -p /run/lock/iscsi && iscsid",
+                 30, what="starting iscsid")
+        vm.check("systemd-udevd --daemon && udevadm trigger --action=add && "
+                 "udevadm settle --timeout=60", 90, what="starting udev")
+        driver = GuestDriver(vm, "iscsi", "node", vm.name, f"""driver_name: polycsi.csi.io
+state_path: /var/lib/polycsi-iscsi
+backends:
+  - name: ps
+    plugin: iscsi_powerstore
+    settings:
+{lab.arrays_yaml("/etc/polycsi/powerstore-ca.pem")}""")
+        driver.start()
+        state["driver"] = driver
+        state["node_id"] = driver.node_id()
+        if f"iscsi_powerstore={iqn}" not in state["node_id"]:
+            raise StepFailed(f"node id {state['node_id']!r} does not carry the IQN {iqn}")
+
+    def create_publish():
+        volume = Volume(lab.csi.call("controller", "create", f"pvc-{uuid.uuid4()}", "--size",
+                                     "64Mi", *caps, "--param", f"arrayID={GLOBAL_ID}"), caps)
+        answer = lab.csi.call("controller", "publish", volume.id, state["node_id"], *caps,
+                              *context_flags("--context", volume.context))
+        context = dict(answer.get("publish_context", {}))
+        portal = context.get("portal", "")
+        if not re.fullmatch(r"127\.0\.0\.1:\d+", portal):
+            raise StepFailed(f"unexpected portal in the publish context: {context}")
+        context["portal"] = "10.0.2.2:" + portal.split(":")[1]
+        volume.publish_context = context
+        state["volume"] = volume
+
+    def stage_write():
+        volume = state["volume"]
+        node_stage_publish(state["driver"], volume)
+        sessions = vm.check("iscsiadm -m session", 30)
+        if volume.publish_context["targetIqn"] not in sessions:
+            raise StepFailed(f"no iSCSI session to {volume.publish_context['targetIqn']}: {sessions}")
+        mounted = vm.check(f"findmnt -n -o SOURCE,FSTYPE --target {volume.target}", 10).split()
+        if len(mounted) != 2 or not mounted[0].startswith("/dev/sd") or mounted[1] != "ext4":
+            raise StepFailed(f"{volume.target} is mounted from {mounted}, expected ext4 on /dev/sd*")
+        state["sha"] = write_random(vm, f"{volume.target}/data.bin", 256, direct=False)
+        vm.check("sync; echo 3 > /proc/sys/vm/drop_caches", 20)
+        if guest_sha256(vm, f"{volume.target}/data.bin") != state["sha"]:
+            raise StepFailed("data read back from the iSCSI volume differs")
+
+    def logout():
+        volume = state["volume"]
+        node_unpublish_unstage(state["driver"], volume)
+        require_not_mounted(vm, KUBELET)
+        sessions = vm.run("iscsiadm -m session", 30)
+        if volume.publish_context["targetIqn"] in sessions.output:
+            raise StepFailed(f"still logged in after unstage: {sessions.output}")
+        lab.csi.call("controller", "unpublish", volume.id, state["node_id"])
+        lab.csi.call("controller", "delete", volume.id)
+
+    return steps("iscsi_powerstore", [
+        ("powerstore-sim + tgtd on the host; node with iscsid, udev and polycsi", node_ready),
+        ("create a volume and publish it to the node's IQN", create_publish),
+        ("node stage+publish: iscsiadm login, mkfs.ext4, mount; write and read back",
+         stage_write),
+        ("unpublish+unstage: unmounted, logged out; unpublish and delete", logout),
+    ])
