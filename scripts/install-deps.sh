@@ -28,14 +28,14 @@ packages=(
   nfs-common
   # demo (ssh and ssh-keygen talk to rds-sim)
   python3 curl openssh-client
+  # VM lab (tests/lab): software-emulated guests and the busybox initramfs they boot; the guest
+  # kernel and storage tools are downloaded by tests/lab/build-guest-image.sh, not installed
+  qemu-system-x86 busybox-static cpio kmod
 )
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  # VM lab (tests/lab): software-emulated guests and the busybox initramfs they boot; the guest
-  # kernel and storage tools are downloaded by tests/lab/build-guest-image.sh, not installed
-  qemu-system-x86 busybox-static cpio kmod
 done
 # Deploy tests (tests/deploy): node and npm run the manifest validators. Checked by command, not
 # by package, because Node.js may come from another repository (NodeSource ships npm inside
