@@ -123,9 +123,21 @@ void probePortal(const std::string& portal, const std::string& target, const std
   if (iscsi_login_sync(iscsi) != 0) {
     const std::string error = iscsi_get_error(iscsi);
     iscsi_destroy_context(iscsi);
+    const std::string login = "iSCSI login to " + target + " at " + portal + " as " + initiator;
+    // The target's login status tells a wrong secret from an initiator it does not admit.
+    if (error.find("Authentication fail") != std::string::npos ||
+        error.find("CHAP") != std::string::npos) {
+      throw Error(Code::kPermissionDenied,
+                  login + " failed CHAP authentication" +
+                      (chap ? " as user '" + chap->user +
+                                  "': check chap_user and chap_password against the array's "
+                                  "CHAP settings"
+                            : ": the target requires CHAP; set chap_user and chap_password") +
+                      " (" + error + ")");
+    }
     throw Error(Code::kPermissionDenied,
-                "iSCSI login to " + target + " at " + portal + " as " + initiator +
-                    " was refused (is the volume attached to this host? is CHAP right?): " + error);
+                login + " was refused (is the volume attached to this host? is CHAP right?): " +
+                    error);
   }
   iscsi_logout_sync(iscsi);
   iscsi_destroy_context(iscsi);
