@@ -20,10 +20,11 @@ bool boolean(const nlohmann::json& value, const std::string& where) {
   bad(where + " must be true or false, got " + value.dump());
 }
 
-std::string string(const nlohmann::json& value, const std::string& where) {
+std::string string(const nlohmann::json& value, const std::string& where, bool secret = false) {
   if (value.is_string()) return value.get<std::string>();
   if (value.is_number()) return value.dump();
-  bad(where + " must be a string, got " + value.dump());
+  // A secret's value is never quoted, even a malformed one.
+  bad(where + " must be a string" + (secret ? std::string() : ", got " + value.dump()));
 }
 
 std::chrono::milliseconds millis(const StringMap& settings, const char* key,
@@ -55,7 +56,7 @@ ArrayConfig parseArray(const nlohmann::json& entry, std::size_t index, const std
     else if (key == "username")
       a.username = string(value, field);
     else if (key == "password")
-      a.password = string(value, field);
+      a.password = string(value, field, /*secret=*/true);
     else if (key == "skipCertificateValidation")
       a.skipCertificateValidation = boolean(value, field);
     else if (key == "isDefault")

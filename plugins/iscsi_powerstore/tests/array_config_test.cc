@@ -86,6 +86,32 @@ TEST(ArrayConfigTest, RefusesWhatIsWrong) {
             Code::kInvalidArgument);
 }
 
+std::string messageOf(const StringMap& settings, const std::string& json) {
+  try {
+    parsePluginConfig(settings, json);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// Regression: a malformed password was quoted in the refusal ("must be a string, got [...]").
+TEST(ArrayConfigTest, RefusalsNeverQuoteASecret) {
+  const std::string listPassword = messageOf(
+      {{"ca_file", "/ca.pem"}},
+      arrays(R"({"endpoint":"https://x","globalID":"A","username":"u",
+                 "password":["pw-in-a-list-7"]})"));
+  EXPECT_NE(listPassword.find("arrays[0].password must be a string"), std::string::npos)
+      << listPassword;
+  EXPECT_EQ(listPassword.find("pw-in-a-list-7"), std::string::npos) << listPassword;
+
+  const std::string chap = messageOf(
+      {{"ca_file", "/ca.pem"}, {"chap_user", "u"}, {"chap_password", "chap-pw\nnode.x = y"}},
+      arrays(kArray));
+  EXPECT_NE(chap.find("chap_password"), std::string::npos) << chap;
+  EXPECT_EQ(chap.find("chap-pw"), std::string::npos) << chap;
+}
+
 TEST(ArrayConfigTest, NodeDbDirDefaultsToOpenIscsisAndMustBeAbsolute) {
   EXPECT_EQ(parsePluginConfig({{"ca_file", "/ca.pem"}}, arrays(kArray)).iscsiNodeDbDir,
             "/etc/iscsi/nodes");
