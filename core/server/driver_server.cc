@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -62,6 +64,31 @@ StatusOr<std::string> socketPathOf(const std::string& endpoint) {
 }
 
 namespace {
+
+// Removes a socket left by an earlier run. Anything else at the path (a symlink, a regular file,
+// a directory) is refused, never followed or deleted: the endpoint may be misconfigured to
+// point at something that matters.
+Status removeStaleSocket(const std::string& path) {
+  struct stat existing {};
+  if (::lstat(path.c_str(), &existing) != 0) {
+    if (errno == ENOENT) return Status::ok();
+    return Status(Code::kFailedPrecondition,
+                  "cannot inspect the CSI socket path " + path + ": " + std::strerror(errno));
+  }
+  if (!S_ISSOCK(existing.st_mode)) {
+    const char* what = S_ISLNK(existing.st_mode)   ? "a symlink"
+                       : S_ISREG(existing.st_mode) ? "a regular file"
+                       : S_ISDIR(existing.st_mode) ? "a directory"
+                                                   : "not a socket";
+    return Status(Code::kFailedPrecondition,
+                  "--endpoint " + path + " exists and is " + what +
+                      "; refusing to replace it (remove it, or choose another path)");
+  }
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+    return Status(Code::kFailedPrecondition,
+                  "cannot remove the stale CSI socket " + path + ": " + std::strerror(errno));
+  return Status::ok();
+}
 
 Role roleOf(DriverMode mode) {
   switch (mode) {
@@ -207,14 +234,23 @@ StatusOr<std::unique_ptr<DriverServer>> DriverServer::start(const ServeOptions& 
   }
   // Only the socket's owner (kubelet and the sidecars run as root) may talk to the driver.
   std::filesystem::create_directories(std::filesystem::path(parts->socketPath).parent_path(), ec);
-  ::unlink(parts->socketPath.c_str());
-  mode_t previous = ::umask(0077);
+  if (auto s = removeStaleSocket(parts->socketPath); !s.isOk()) return s;
+  // bind(2) creates the socket with 0777 & ~umask: 0600 from its first moment, no chmod later
+  // (a chmod by path would follow a symlink swapped in after the bind).
+  mode_t previous = ::umask(0177);
   builder.AddListeningPort("unix:" + parts->socketPath, grpc::InsecureServerCredentials());
   parts->grpc = builder.BuildAndStart();
   ::umask(previous);
   if (!parts->grpc)
     return Status(Code::kUnavailable, "cannot listen on " + options.endpoint);
-  ::chmod(parts->socketPath.c_str(), 0600);
+  // Anything but an owner-only socket now means someone raced us for the path.
+  struct stat created {};
+  if (::lstat(parts->socketPath.c_str(), &created) != 0 || !S_ISSOCK(created.st_mode) ||
+      (created.st_mode & 0777) != 0600) {
+    parts->grpc->Shutdown();
+    return Status(Code::kFailedPrecondition,
+                  "the CSI socket " + parts->socketPath + " is not an owner-only socket after bind");
+  }
   d.ready = true;
   spdlog::info("polycsi {} serving {} on {} ({} backends)", d.version,
                d.mode == DriverMode::kAll ? "controller+node"
