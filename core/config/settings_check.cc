@@ -60,10 +60,12 @@ std::string problemWith(const BackendConfig& backend, const std::string& key,
   if (spec->kind == SettingKind::kStructured) return structured ? "" : "must be a list or map";
   if (structured) return "must be a single value, not a list or map";
   const std::string& value = backend.settings.at(key);
+  // A secret's value is never quoted: validation output goes to logs and terminals.
+  const std::string got = spec->secret ? std::string() : ", got '" + value + "'";
   if (spec->kind == SettingKind::kInteger && !isWellFormedInteger(value))
-    return "must be an integer, got '" + value + "'";
+    return "must be an integer" + got;
   if (spec->kind == SettingKind::kBoolean && value != "true" && value != "false")
-    return "must be true or false, got '" + value + "'";
+    return "must be true or false" + got;
   return {};
 }
 

@@ -116,7 +116,11 @@ Status BackendRegistry::start(const config::DriverConfig& config, const std::str
         PluginInstance::create(backend->plugin_->table(), backend->hostApi_.get(), instanceConfig);
     if (!instance.isOk()) {
       stopAll(started);
-      return Status(instance.status().code(), label + ": " + instance.status().message());
+      // A plugin refusing its settings may quote one, and the global log redactor learns the
+      // secrets only after every backend has started.
+      return Status(instance.status().code(),
+                    label + ": " +
+                        redactSecrets(instance.status().message(), backend->hostContext_->secrets));
     }
     backend->instance_ = std::move(*instance);
     spdlog::info("backend {} started: plugin {} {} (ABI {}) from {}", backend->name_,
