@@ -29,9 +29,12 @@ timeline() {
   printf '  %7s  %-21s %-46s %s%s%s\n' "$(elapsed)" "$1" "$2" "${4:-}" "$3" "$c_off"
 }
 
+# With DEMO_VERBOSE: the polycsictl command, quoted so that it can be pasted into a shell.
 show_command() {
-  [ -n "${DEMO_VERBOSE:-}" ] && printf '%s            $ polycsictl %s%s\n' "$c_dim" "$*" "$c_off"
-  return 0
+  [ -n "${DEMO_VERBOSE:-}" ] || return 0
+  printf '%s            $ polycsictl --endpoint %q' "$c_dim" "$endpoint"
+  printf ' %q' "$@"
+  printf '%s\n' "$c_off"
 }
 
 # csi CALLER CALL polycsictl-arguments... : the call must succeed. Its JSON answer is in $reply.
