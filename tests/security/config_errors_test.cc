@@ -1,17 +1,16 @@
 // Configuration errors name the field that is wrong, never a secret's value: they are printed
 // by `polycsi validate-config`, logged by `polycsi serve` and read by whoever looks at a
 // crash-looping pod's logs.
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <fstream>
 #include <sstream>
 
 #include "config/driver_config.hpp"
-#include "kube/kube_client.hpp"
 #include "driver_process.hpp"
+#include "kube/kube_client.hpp"
 #include "secret_scan.hpp"
 
 namespace polycsi::testing {
@@ -84,12 +83,11 @@ TEST(ConfigErrorsTest, ValidateConfigNamesTheSecretFieldWithoutItsValue) {
                          "      password: [\"ssh-pw-in-a-list-41\"]\n"
                          "      private_key: {text: \"key-material-in-a-map-42\"}\n";
   std::string output;
-  const int rc = runCapturing({POLYCSI_BINARY, "validate-config", path, "--plugin-dir",
-                               POLYCSI_PLUGIN_DIR},
-                              work.path() + "/out.txt", &output);
+  const int rc =
+      runCapturing({POLYCSI_BINARY, "validate-config", path, "--plugin-dir", POLYCSI_PLUGIN_DIR},
+                   work.path() + "/out.txt", &output);
   EXPECT_EQ(rc, 1) << output;
-  EXPECT_NE(output.find("backends[0].settings.password: must be a single value"),
-            std::string::npos)
+  EXPECT_NE(output.find("backends[0].settings.password: must be a single value"), std::string::npos)
       << output;
   EXPECT_NE(output.find("backends[0].settings.private_key: must be a single value"),
             std::string::npos)

@@ -6,10 +6,9 @@
 //   WrongCaIsRefused);
 // - a wrong CHAP secret against a real tgtd is reported as a CHAP authentication failure,
 //   not as a generic refusal.
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <fstream>
 
@@ -95,12 +94,12 @@ TEST(PeerTrustTest, PowerStoreCertificateForAnotherNameIsRefused) {
   const std::string dir = work.path() + "/pki";
   std::filesystem::create_directories(dir);
   const std::string log = dir + "/openssl.log";
-  const std::vector<std::string> ec = {"-newkey", "ec", "-pkeyopt",
-                                       "ec_paramgen_curve:prime256v1", "-nodes"};
+  const std::vector<std::string> ec = {"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                                       "-nodes"};
   std::vector<std::string> ca = {"req", "-x509"};
   ca.insert(ca.end(), ec.begin(), ec.end());
-  ca.insert(ca.end(), {"-keyout", dir + "/ca.key", "-out", dir + "/ca.pem", "-days", "2",
-                       "-subj", "/CN=polycsi-test-ca"});
+  ca.insert(ca.end(), {"-keyout", dir + "/ca.key", "-out", dir + "/ca.pem", "-days", "2", "-subj",
+                       "/CN=polycsi-test-ca"});
   openssl(ca, log);
   std::vector<std::string> csr = {"req"};
   csr.insert(csr.end(), ec.begin(), ec.end());
@@ -113,10 +112,10 @@ TEST(PeerTrustTest, PowerStoreCertificateForAnotherNameIsRefused) {
            "-extfile", dir + "/ext.cnf"},
           log);
 
-  SimProcess sim(POWERSTORE_SIM_BINARY,
-                 {"--cert", dir + "/server.pem", "--key", dir + "/server.key", "--state-dir",
-                  work.path() + "/sim", "--password", "array-pw-1", "--global-id", kGlobalId,
-                  "--no-tgtd"});
+  SimProcess sim(
+      POWERSTORE_SIM_BINARY,
+      {"--cert", dir + "/server.pem", "--key", dir + "/server.key", "--state-dir",
+       work.path() + "/sim", "--password", "array-pw-1", "--global-id", kGlobalId, "--no-tgtd"});
   DriverProcess driver(work.path(), driverConfig(sim, dir + "/ca.pem"), "controller-0",
                        {"--mode", "controller"});
   driver.start();
@@ -176,8 +175,8 @@ TEST_F(ChapFailureTest, RightSecretLogsInWrongSecretIsACHAPFailure) {
   EXPECT_NO_THROW(iscsi_powerstore::probePortal(portal_, target_, kIqnA,
                                                 ChapSecret{kChapUser, kChapSecret}, timeout));
   try {
-    iscsi_powerstore::probePortal(portal_, target_, kIqnA,
-                                  ChapSecret{kChapUser, "not-the-secret"}, timeout);
+    iscsi_powerstore::probePortal(portal_, target_, kIqnA, ChapSecret{kChapUser, "not-the-secret"},
+                                  timeout);
     FAIL() << "a wrong CHAP secret was accepted";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), Code::kPermissionDenied);

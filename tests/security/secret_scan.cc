@@ -5,7 +5,8 @@
 
 namespace polycsi::testing {
 
-std::vector<SecretLeak> findSecrets(const std::string& text, const std::vector<std::string>& secrets,
+std::vector<SecretLeak> findSecrets(const std::string& text,
+                                    const std::vector<std::string>& secrets,
                                     const std::string& source) {
   std::vector<SecretLeak> leaks;
   for (const std::string& secret : secrets) {

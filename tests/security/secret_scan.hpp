@@ -16,7 +16,8 @@ struct SecretLeak {
 };
 
 // Every occurrence of every non-empty secret in `text`, each reported with `source`.
-std::vector<SecretLeak> findSecrets(const std::string& text, const std::vector<std::string>& secrets,
+std::vector<SecretLeak> findSecrets(const std::string& text,
+                                    const std::vector<std::string>& secrets,
                                     const std::string& source);
 
 // The same for every regular file below `root` (symlinks are not followed).

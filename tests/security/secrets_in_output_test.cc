@@ -86,8 +86,9 @@ class SecretsInOutputTest : public ::testing::Test {
 
     privateKey_ = readFile(rds_->clientKeyFile());
     ASSERT_NE(privateKey_.find("PRIVATE KEY"), std::string::npos) << privateKey_;
-    secrets_ = {RdsSimProcess::kPassword, kWrongSshPassword, kArrayPassword, kWrongArrayPassword,
-                kChapSecret, kKubeToken, kRequestSecret, privateKey_};
+    secrets_ = {RdsSimProcess::kPassword, kWrongSshPassword, kArrayPassword,
+                kWrongArrayPassword,      kChapSecret,       kKubeToken,
+                kRequestSecret,           privateKey_};
     // Each line of the key's body too: a log could print one line of it.
     std::istringstream lines(privateKey_);
     for (std::string line; std::getline(lines, line);)
@@ -161,8 +162,8 @@ class SecretsInOutputTest : public ::testing::Test {
                              work_.path() + "/iscsi-nodes\n";
     node_ = std::make_unique<DriverProcess>(
         work_.path() + "/node",
-        "backends:\n" + backend("ps", "iscsi_powerstore", powerstoreSettings(kArrayPassword, chap),
-                                true),
+        "backends:\n" +
+            backend("ps", "iscsi_powerstore", powerstoreSettings(kArrayPassword, chap), true),
         "node-a", std::vector<std::string>{"--mode", "node"});
     node_->start();
   }
@@ -280,8 +281,8 @@ TEST_F(SecretsInOutputTest, NoSecretInLogsEventsErrorsMetricsOrState) {
     (*req.mutable_secrets())["password"] = kRequestSecret;
     csi::v1::ControllerExpandVolumeResponse resp;
     auto ctx = rpcContext();
-    keep("ControllerExpandVolume", controller_->controller().ControllerExpandVolume(ctx.get(), req, &resp),
-         resp);
+    keep("ControllerExpandVolume",
+         controller_->controller().ControllerExpandVolume(ctx.get(), req, &resp), resp);
   }
   EXPECT_TRUE(deleteVolume(vm.volume_id()).ok()) << seen_;
 
@@ -295,8 +296,8 @@ TEST_F(SecretsInOutputTest, NoSecretInLogsEventsErrorsMetricsOrState) {
 
   // iscsi_powerstore: a full controller lifecycle; the publish context goes to the node driver.
   csi::v1::Volume lun;
-  ASSERT_TRUE(create("pvc-lun", {{"backend", "ps"}, {"arrayID", kGlobalId}}, rwoBlock, &lun, 4 << 20)
-                  .ok())
+  ASSERT_TRUE(
+      create("pvc-lun", {{"backend", "ps"}, {"arrayID", kGlobalId}}, rwoBlock, &lun, 4 << 20).ok())
       << seen_;
   csi::v1::ControllerPublishVolumeResponse published;
   EXPECT_TRUE(publish(lun, nodeA, rwoBlock, &published).ok()) << seen_;

@@ -1,13 +1,12 @@
 // The CSI socket: created owner-only (0600, refused to other users), a stale socket from an
 // earlier run is replaced, and anything else at the path (a symlink, a regular file) is
 // refused and left as it was: never followed, chmod-ed or deleted.
+#include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <cerrno>
 #include <cstring>
@@ -102,8 +101,7 @@ TEST(CsiSocketTest, ASymlinkAtThePathIsRefusedAndNotFollowed) {
     driver.start();
     FAIL() << "the driver started over a symlink at its socket path";
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("is a symlink; refusing to replace it"),
-              std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("is a symlink; refusing to replace it"), std::string::npos)
         << e.what();
   }
   struct stat link {};

@@ -152,7 +152,8 @@ PluginConfig parsePluginConfig(const StringMap& settings, const std::string& set
         std::string(key) == "chap_user" ? config.chapUser : config.chapPassword;
     for (char c : value) {
       if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
-        bad(std::string("setting '") + key + "' must not contain line breaks or control characters");
+        bad(std::string("setting '") + key +
+            "' must not contain line breaks or control characters");
     }
   }
   if (auto it = settings.find("iscsi_node_db_dir"); it != settings.end()) {

@@ -135,9 +135,9 @@ void probePortal(const std::string& portal, const std::string& target, const std
                             : ": the target requires CHAP; set chap_user and chap_password") +
                       " (" + error + ")");
     }
-    throw Error(Code::kPermissionDenied,
-                login + " was refused (is the volume attached to this host? is CHAP right?): " +
-                    error);
+    throw Error(
+        Code::kPermissionDenied,
+        login + " was refused (is the volume attached to this host? is CHAP right?): " + error);
   }
   iscsi_logout_sync(iscsi);
   iscsi_destroy_context(iscsi);
@@ -272,8 +272,8 @@ std::string IscsiNode::attach(const LunAddress& lun, const std::string& stagingP
     const auto records = findNodeRecords(options_.nodeDbDir, lun.targetIqn, lun.portal);
     if (records.empty()) {
       throw Error(Code::kFailedPrecondition,
-                  "iscsiadm -o new left no node record for " + lun.targetIqn + " at " +
-                      lun.portal + " under " + options_.nodeDbDir.string() +
+                  "iscsiadm -o new left no node record for " + lun.targetIqn + " at " + lun.portal +
+                      " under " + options_.nodeDbDir.string() +
                       " to write the CHAP credentials into (set iscsi_node_db_dir to where "
                       "this node's open-iscsi keeps its nodes)");
     }

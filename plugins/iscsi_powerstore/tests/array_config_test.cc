@@ -98,8 +98,7 @@ std::string messageOf(const StringMap& settings, const std::string& json) {
 // Regression: a malformed password was quoted in the refusal ("must be a string, got [...]").
 TEST(ArrayConfigTest, RefusalsNeverQuoteASecret) {
   const std::string listPassword = messageOf(
-      {{"ca_file", "/ca.pem"}},
-      arrays(R"({"endpoint":"https://x","globalID":"A","username":"u",
+      {{"ca_file", "/ca.pem"}}, arrays(R"({"endpoint":"https://x","globalID":"A","username":"u",
                  "password":["pw-in-a-list-7"]})"));
   EXPECT_NE(listPassword.find("arrays[0].password must be a string"), std::string::npos)
       << listPassword;
@@ -115,10 +114,11 @@ TEST(ArrayConfigTest, RefusalsNeverQuoteASecret) {
 TEST(ArrayConfigTest, NodeDbDirDefaultsToOpenIscsisAndMustBeAbsolute) {
   EXPECT_EQ(parsePluginConfig({{"ca_file", "/ca.pem"}}, arrays(kArray)).iscsiNodeDbDir,
             "/etc/iscsi/nodes");
-  EXPECT_EQ(parsePluginConfig({{"ca_file", "/ca.pem"}, {"iscsi_node_db_dir", "/var/lib/iscsi/nodes"}},
-                              arrays(kArray))
-                .iscsiNodeDbDir,
-            "/var/lib/iscsi/nodes");
+  EXPECT_EQ(
+      parsePluginConfig({{"ca_file", "/ca.pem"}, {"iscsi_node_db_dir", "/var/lib/iscsi/nodes"}},
+                        arrays(kArray))
+          .iscsiNodeDbDir,
+      "/var/lib/iscsi/nodes");
   EXPECT_EQ(codeOf({{"ca_file", "/ca.pem"}, {"iscsi_node_db_dir", "nodes"}}, arrays(kArray)),
             Code::kInvalidArgument);
 }

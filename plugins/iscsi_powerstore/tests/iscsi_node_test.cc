@@ -2,13 +2,11 @@
 #include "iscsi_node.hpp"
 
 #include <gtest/gtest.h>
-
 #include <sys/stat.h>
 
 #include <fstream>
 
 #include "node_record.hpp"
-
 #include "temp_dir.hpp"
 
 namespace polycsi::iscsi_powerstore {
@@ -168,8 +166,7 @@ TEST_F(IscsiNodeTest, ChapSecretIsInNoArgvAndOnlyInAnOwnerOnlyNodeRecord) {
   const std::string text = readFile(record);
   EXPECT_NE(text.find("node.session.auth.authmethod = CHAP\n"), std::string::npos) << text;
   EXPECT_NE(text.find("node.session.auth.username = chap-user-1\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("node.session.auth.password = " + secret + "\n"), std::string::npos)
-      << text;
+  EXPECT_NE(text.find("node.session.auth.password = " + secret + "\n"), std::string::npos) << text;
   EXPECT_EQ(text.find("authmethod = None"), std::string::npos) << text;
   EXPECT_NE(text.find("node.conn[0].port = 3260\n# END RECORD\n"), std::string::npos) << text;
   struct stat st {};
