@@ -40,8 +40,9 @@ def make_pki(directory):
 
 
 def free_tgtd_control_port():
-    """tgtd's management socket is /var/run/tgtd/socket.N: an N no other tgtd uses now."""
-    for n in range(31000 + os.getpid() % 20000, 65000):
+    """tgtd's management socket is /var/run/tgtd/socket.N: an N no other tgtd uses now
+    (tgtd accepts N up to 32767)."""
+    for n in range(20000 + os.getpid() % 10000, 32768):
         if not os.path.exists(f"/var/run/tgtd/socket.{n}"):
             return n
     raise StepFailed("no free tgtd control port")
@@ -61,16 +62,18 @@ class PowerStoreLab:
         self.controller = None
         self.endpoint = None
         self.ca = None
+        self.tgtd_control_port = None
 
     def start(self):
         self.ca, cert, key = make_pki(self._dir)
+        self.tgtd_control_port = free_tgtd_control_port()
         self.sim = HostProcess(
             "powerstore-sim",
             [os.path.join(self._bin_dir, "powerstore-sim"), "--listen", "127.0.0.1:0",
              "--iscsi-port", str(self.iscsi_port), "--cert", cert, "--key", key,
              "--state-dir", os.path.join(self._dir, "state"), "--username", "admin",
              "--password", PASSWORD, "--global-id", GLOBAL_ID,
-             "--tgtd-control-port", str(free_tgtd_control_port())],
+             "--tgtd-control-port", str(self.tgtd_control_port)],
             os.path.join(self._dir, "powerstore-sim.log"))
         started = self.sim.wait_for_line(r"^powerstore-sim listening on (\S+) iscsi (\S+)$", 60)
         self.endpoint = f"https://{started.group(1)}/api/rest"
@@ -111,6 +114,11 @@ backends:
             self.controller.stop()
         if self.sim is not None:
             self.sim.stop(timeout_s=30)
+            # tgtd leaves its management socket behind; this run chose a number nobody used.
+            for suffix in ("", ".lock"):
+                path = f"/var/run/tgtd/socket.{self.tgtd_control_port}{suffix}"
+                if os.path.exists(path):
+                    os.unlink(path)
 
 
 def scenario_iscsi(steps, lab, vm):
