@@ -126,7 +126,7 @@ void RdsSimProcess::start() {
   if (port_ == 0) port_ = freeLoopbackPort();
   const auto logStart = static_cast<size_t>(fs::exists(logPath_) ? fs::file_size(logPath_) : 0);
   std::vector<std::string> argv = {
-      RDS_SIM_BINARY,  "--listen",        "127.0.0.1:" + std::to_string(port_),
+      RDS_SIM_BINARY,  "--listen",        address_ + ":" + std::to_string(port_),
       "--state-dir",   stateDir_,         "--host-key",
       hostKey_,        "--user",          kUser,
       "--password",    kPassword,         "--authorized-keys",
@@ -144,7 +144,7 @@ void RdsSimProcess::start() {
     ::execv(args[0], args.data());
     ::_exit(127);
   }
-  const std::string expected = "rds-sim listening on 127.0.0.1:" + std::to_string(port_);
+  const std::string expected = "rds-sim listening on " + address_ + ":" + std::to_string(port_);
   for (int i = 0; i < 400; ++i) {
     std::string text = readFile(logPath_);
     if (text.size() > logStart && text.find(expected, logStart) != std::string::npos) return;
@@ -189,7 +189,7 @@ SimReply RdsSimProcess::run(const std::string& command) const {
   const unsigned int port = static_cast<unsigned int>(port_);
   long timeoutSeconds = 30;
   int noConfig = 0;
-  ssh_options_set(session.get(), SSH_OPTIONS_HOST, "127.0.0.1");
+  ssh_options_set(session.get(), SSH_OPTIONS_HOST, address_.c_str());
   ssh_options_set(session.get(), SSH_OPTIONS_PORT, &port);
   ssh_options_set(session.get(), SSH_OPTIONS_USER, kUser);
   ssh_options_set(session.get(), SSH_OPTIONS_TIMEOUT, &timeoutSeconds);

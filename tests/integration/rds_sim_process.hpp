@@ -45,6 +45,10 @@ class RdsSimProcess {
   void restart();
   bool running() const { return pid_ > 0; }
 
+  // Listens on, and connects to, `address` instead of 127.0.0.1 (e.g. a veth address in a
+  // network namespace the test made). Call before the first start().
+  void setAddress(std::string address) { address_ = std::move(address); }
+  const std::string& address() const { return address_; }
   int port() const { return port_; }
   pid_t pid() const { return pid_; }
   // Where the simulator keeps its state; the pool's files are under stateDir()/storage-pool.
@@ -74,6 +78,7 @@ class RdsSimProcess {
   std::string authorizedKeys_;
   std::string logPath_;
   std::string fingerprint_;
+  std::string address_ = "127.0.0.1";
   int port_ = 0;
   pid_t pid_ = -1;
 };
