@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Configures and builds polycsi with CMake + Ninja into build/ (executables in build/bin/,
 # plugins in build/plugins/). Installs the Debian packages it needs first.
-#   BUILD_DIR=build-asan POLYCSI_SANITIZE="address;undefined" ./scripts/build.sh
+# Environment: BUILD_DIR (default build), BUILD_TYPE (default RelWithDebInfo), JOBS (default
+# all cores), CC/CXX (compiler; default the system's c++, i.e. g++), POLYCSI_SANITIZE
+# ("address;undefined" or "thread"), POLYCSI_WERROR (default ON).
+#   BUILD_DIR=build-asan CC=clang-14 CXX=clang++-14 POLYCSI_SANITIZE="address;undefined" \
+#     ./scripts/build.sh            # what ./scripts/test.sh builds
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +21,12 @@ if command -v ccache >/dev/null; then
   export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
   launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 fi
-cmake -S . -B "$build_dir" -G Ninja "${launcher[@]}" \
+# A compiler named in CC/CXX is given to CMake explicitly, so it also applies to an existing
+# build directory.
+compilers=()
+[ -n "${CC:-}" ] && compilers+=(-DCMAKE_C_COMPILER="$CC")
+[ -n "${CXX:-}" ] && compilers+=(-DCMAKE_CXX_COMPILER="$CXX")
+cmake -S . -B "$build_dir" -G Ninja "${launcher[@]}" "${compilers[@]}" \
   -DCMAKE_BUILD_TYPE="$build_type" \
   -DPOLYCSI_WERROR="${POLYCSI_WERROR:-ON}" \
   -DPOLYCSI_SANITIZE="${POLYCSI_SANITIZE:-}" \

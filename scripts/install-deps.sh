@@ -7,6 +7,9 @@ set -euo pipefail
 packages=(
   # toolchain
   build-essential cmake ninja-build pkg-config git clang-format ccache
+  # the test build (scripts/test.sh): clang with its sanitizer and libFuzzer runtimes
+  # (libclang-rt-14-dev) and llvm-symbolizer for the reports (llvm-14)
+  clang-14 libclang-rt-14-dev llvm-14
   # gRPC / protobuf (CSI)
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   # core libraries

@@ -15,7 +15,7 @@ mkdir -p -- "$out"
 seed() {
   local name=$1 selector=$2 message=$3 text=$4
   {
-    printf "\\x$(printf %02x "$selector")"
+    printf '%b' "\\x$(printf %02x "$selector")"
     printf '%s\n' "$text" | protoc --proto_path="$proto_dir" --proto_path=/usr/include \
       --encode="csi.v1.$message" "$proto_dir/csi.proto"
   } > "$out/$name"
@@ -55,4 +55,4 @@ seed validate 5 ValidateVolumeCapabilitiesRequest '
 volume_id: "rds:pvc-1"
 volume_capabilities { mount {} access_mode { mode: SINGLE_NODE_READER_ONLY } }
 parameters { key: "migrationTimeoutSeconds" value: "3601" }'
-echo "wrote $(ls "$out" | wc -l) seeds to $out"
+echo "wrote $(find "$out" -type f | wc -l) seeds to $out"
