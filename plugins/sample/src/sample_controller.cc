@@ -217,11 +217,17 @@ Volume SampleBackend::getVolume(const VolumeIdRequest& req) {
 
 VolumePage SampleBackend::listVolumes(const ListRequest& req) {
   req.call.checkpoint("listing volumes");
-  std::vector<VolumeRecord> page;
+  // Pages over the sorted ids and reads only the page's records: reading every volume's
+  // metadata for each page made paging through 10,000 volumes 1,000 at a time cost 100,000
+  // file reads (bench/README.md).
+  std::vector<std::string> page;
   VolumePage out;
-  fillPage(files_.allVolumes(req.call), req, IdKind::kVolume, page, out.nextToken,
-           [](const VolumeRecord& r) -> const std::string& { return r.id; });
-  for (const auto& r : page) out.volumes.push_back(toVolume(r));
+  fillPage(files_.volumeIds(req.call), req, IdKind::kVolume, page, out.nextToken,
+           [](const std::string& id) -> const std::string& { return id; });
+  for (const auto& id : page) {
+    // Deleted since the directory scan: simply not there any more.
+    if (auto record = files_.findVolume(id)) out.volumes.push_back(toVolume(*record));
+  }
   return out;
 }
 

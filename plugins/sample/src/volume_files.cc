@@ -104,6 +104,10 @@ std::vector<VolumeRecord> VolumeFiles::allVolumes(const Call& call) const {
   return out;
 }
 
+std::vector<std::string> VolumeFiles::volumeIds(const Call& call) const {
+  return committedIds(volumes_, call);
+}
+
 void VolumeFiles::createVolume(const VolumeRecord& record, const ImageFiller& fill,
                                const Call& call) {
   requireLegalLocalId(record.id, "volume id");

@@ -44,6 +44,9 @@ class VolumeFiles {
   std::optional<VolumeRecord> findVolume(const std::string& id) const;
   // Every volume, sorted by id. Checks `call` as it goes.
   std::vector<VolumeRecord> allVolumes(const Call& call) const;
+  // The ids of every committed volume, sorted, without reading any metadata (one directory
+  // scan), so that a listing page reads only the records it returns. Checks `call` as it goes.
+  std::vector<std::string> volumeIds(const Call& call) const;
   // Creates the image of `record` with `fill`, sized to record.capacityBytes, then commits the
   // metadata. Overwrites leftovers of an earlier, interrupted attempt.
   void createVolume(const VolumeRecord& record, const ImageFiller& fill, const Call& call);

@@ -225,6 +225,23 @@ TEST_F(SampleControllerTest, ListSurvivesDeletionOfTheTokenVolume) {
   EXPECT_EQ(rest->volumes.size(), 2u);
 }
 
+TEST_F(SampleControllerTest, ListReadsOnlyTheRecordsOfThePage) {
+  start();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 4; ++i) ids.push_back(create("pvc-page-" + std::to_string(i), kMiB).id);
+  std::sort(ids.begin(), ids.end());
+  // The last volume's metadata is unreadable: only a page that holds it may fail.
+  std::ofstream(volumeImage(ids.back()).replace_extension(".json")) << "{ not json";
+  auto first = backend().listVolumes({.maxEntries = 2});
+  ASSERT_TRUE(first.isOk()) << first.status().toString();
+  ASSERT_EQ(first->volumes.size(), 2u);
+  EXPECT_EQ(first->volumes[0].id, ids[0]);
+  EXPECT_EQ(first->volumes[1].id, ids[1]);
+  EXPECT_EQ(first->nextToken, ids[1]);
+  auto second = backend().listVolumes({.maxEntries = 2, .startingToken = first->nextToken});
+  EXPECT_FALSE(second.isOk()) << "the broken record is on this page";
+}
+
 TEST_F(SampleControllerTest, ExpandGrowsAndNeverShrinks) {
   start();
   Volume v = create("pvc-grow", 2 * kMiB);
