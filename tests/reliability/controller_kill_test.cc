@@ -39,7 +39,7 @@ const char* stepName(Step step) {
   return "?";
 }
 
-class ControllerKillTest : public ::testing::Test {
+class ControllerKillTestFixture : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_EQ(geteuid(), 0u) << "run as root: the controller keeps its state like in production";
@@ -192,7 +192,16 @@ class ControllerKillTest : public ::testing::Test {
   std::map<Step, std::string> fencingCommand_;  // the `hold-after=N` that held `/disk set`
 };
 
-TEST_F(ControllerKillTest, KilledAtEveryStepOfALiveMigration) {
+// The full sweep is a separate ctest suite name, so both builds of this file can be registered.
+#ifdef RELIABILITY_FULL_SWEEP
+using ControllerKillFullSweep = ControllerKillTestFixture;
+#define RELIABILITY_SUITE ControllerKillFullSweep
+#else
+using ControllerKillTest = ControllerKillTestFixture;
+#define RELIABILITY_SUITE ControllerKillTest
+#endif
+
+TEST_F(RELIABILITY_SUITE, KilledAtEveryStepOfALiveMigration) {
   std::ostringstream report;
   // Each round migrates a new VM disk and kills the controller in all three calls before the
   // N-th RouterOS command each sends. The last round's N exceeds every call's command count:

@@ -26,7 +26,7 @@ constexpr unsigned kFirstPosition = 2, kLastPosition = 6;
 constexpr unsigned kFirstPosition = 4, kLastPosition = 4;
 #endif
 
-class RdsFaultConvergenceTest : public ::testing::Test {
+class RdsFaultConvergenceTestFixture : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_EQ(geteuid(), 0u) << "run as root: the controller keeps its state like in production";
@@ -146,7 +146,16 @@ class RdsFaultConvergenceTest : public ::testing::Test {
   std::unique_ptr<RdsDriverHarness> harness_;
 };
 
-TEST_F(RdsFaultConvergenceTest, FailedCommandsAndAFullPool) {
+// The full sweep is a separate ctest suite name, so both builds of this file can be registered.
+#ifdef RELIABILITY_FULL_SWEEP
+using RdsFaultConvergenceFullSweep = RdsFaultConvergenceTestFixture;
+#define RELIABILITY_SUITE RdsFaultConvergenceFullSweep
+#else
+using RdsFaultConvergenceTest = RdsFaultConvergenceTestFixture;
+#define RELIABILITY_SUITE RdsFaultConvergenceTest
+#endif
+
+TEST_F(RELIABILITY_SUITE, FailedCommandsAndAFullPool) {
   startDriver();
   lifeUnder("fail-next=yes", 0);
 #ifdef RELIABILITY_FULL_SWEEP
@@ -172,7 +181,7 @@ TEST_F(RdsFaultConvergenceTest, FailedCommandsAndAFullPool) {
   std::cout << "fault convergence (failed commands): " << harness_->tally().summary() << "\n";
 }
 
-TEST_F(RdsFaultConvergenceTest, ConnectionsDroppedBeforeEachCommand) {
+TEST_F(RELIABILITY_SUITE, ConnectionsDroppedBeforeEachCommand) {
   startDriver();
   // drop-after=N drops the connection carrying the (N+1)-th command: the 2nd to the 6th with
   // RELIABILITY_FULL_SWEEP, the 4th (a publish's fencing command) otherwise.
@@ -184,7 +193,7 @@ TEST_F(RdsFaultConvergenceTest, ConnectionsDroppedBeforeEachCommand) {
             << "\n";
 }
 
-TEST_F(RdsFaultConvergenceTest, RepliesLostAfterEachCommandRan) {
+TEST_F(RELIABILITY_SUITE, RepliesLostAfterEachCommandRan) {
   startDriver();
   // The reply of the N-th command: the 1st to the 6th with RELIABILITY_FULL_SWEEP, the 3rd
   // (a create's `/disk add`, an unpublish's fencing command) and the 4th otherwise.
@@ -198,7 +207,7 @@ TEST_F(RdsFaultConvergenceTest, RepliesLostAfterEachCommandRan) {
 #ifdef RELIABILITY_FULL_SWEEP
 // (The default suite covers a hung command in tests/integration/rds_nvme_grpc_test.cc and with
 // short holds in the soak; this costs a second per call.)
-TEST_F(RdsFaultConvergenceTest, CommandsHungPastTheCommandTimeout) {
+TEST_F(RELIABILITY_SUITE, CommandsHungPastTheCommandTimeout) {
   startDriver(/*commandTimeoutSeconds=*/1);
   // The 2nd command of each call hangs until the next arming; the plugin gives up after its
   // 1 s command timeout and the retry goes through. Slow commands below the timeout are
