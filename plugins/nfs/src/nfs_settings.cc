@@ -136,7 +136,9 @@ NfsSettings NfsSettings::parse(const StringMap& settings, bool controller) {
                                        kMountPort, kTimeoutSeconds, kSubDir,     kMountPermissions,
                                        kOnDelete,  kMountOptions};
   for (const auto& [key, value] : settings) {
-    if (std::none_of(std::begin(kKnown), std::end(kKnown), [&](const char* k) { return key == k; }))
+    // Captured by name: clang before 16 cannot capture a structured binding.
+    if (std::none_of(std::begin(kKnown), std::end(kKnown),
+                     [&name = key](const char* k) { return name == k; }))
       throw invalid("unknown setting '" + printable(key) +
                     "' for the nfs plugin (known: server, share, nfs_version, nfs_port, "
                     "mount_port, timeout_seconds, sub_dir, mount_permissions, on_delete, "
