@@ -225,11 +225,11 @@ SshOptions RdsSettings::sshOptions() const {
 
 std::vector<SettingSpec> rdsSettingSpecs() {
   std::vector<SettingSpec> out;
-  // Required for the controller; a node-only instance reads the same backend entry.
-  static const std::set<std::string> kRequired = {"address", "user", "base_path"};
+  // Nothing is required by the spec: the core checks it the same in every mode, and a
+  // node-only instance needs no SSH settings. RdsSettings::parse() requires address, user,
+  // credentials, a pinned host key and base_path when the controller side is served.
   for (const auto& k : keys())
-    out.push_back(
-        SettingSpec{k.name, k.kind, kRequired.count(k.name) > 0, k.secret, k.description});
+    out.push_back(SettingSpec{k.name, k.kind, false, k.secret, k.description});
   return out;
 }
 
