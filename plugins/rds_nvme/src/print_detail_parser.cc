@@ -214,6 +214,10 @@ std::vector<DiskEntry> parseDiskPrintDetail(std::string_view output) {
   std::vector<DiskEntry> entries;
   std::vector<std::string> texts;  // each entry's property text, lines joined by spaces
   size_t entryIndent = 0;          // indentation of the current entry's first line
+  // Once a continuation line indented past its entry's number has been seen, the output
+  // indents its continuations (as RouterOS does), and a line at an entry's indentation is
+  // always a new entry.
+  bool continuationsIndented = false;
   bool inHeader = false;
   size_t headerIndent = 0;
   for (std::string_view line : splitLines(output)) {
@@ -234,12 +238,18 @@ std::vector<DiskEntry> parseDiskPrintDetail(std::string_view output) {
     inHeader = false;
     auto start = parseEntryStart(line);
     // Continuation lines are indented past the entry's number; entry numbers are right-aligned,
-    // so a new entry is never indented more than the previous one. At equal indentation, a
-    // line of three digits continues a spaced number that the previous line left open.
+    // so a new entry is never indented more than the previous one. Only in output that does
+    // not indent its continuations can a line at equal indentation that starts with three
+    // digits continue a spaced number the previous line left open ("size=53 687" + "091 200");
+    // even there, the next number in sequence starts an entry (every entry of a print may end
+    // in a number such as file-offset=0, and from entry 100 on the numbers are not indented).
     bool isEntry = start.has_value();
+    const size_t indent = indentOf(line);
     if (isEntry && !entries.empty()) {
-      size_t indent = indentOf(line);
-      bool digitsContinue = pendingDigitGroups(texts.back()) && startsWithThreeDigitGroup(line);
+      const bool digitsContinue = !continuationsIndented &&
+                                  start->index != entries.back().index + 1 &&
+                                  pendingDigitGroups(texts.back()) &&
+                                  startsWithThreeDigitGroup(line);
       isEntry = start->index > entries.back().index &&
                 (indent < entryIndent || (indent == entryIndent && !digitsContinue));
     }
@@ -258,6 +268,7 @@ std::vector<DiskEntry> parseDiskPrintDetail(std::string_view output) {
       continue;
     }
     if (entries.empty()) malformed("text before the first entry", line);
+    if (indent > entryIndent) continuationsIndented = true;
     texts.back() += " " + std::string(content);
   }
   for (size_t i = 0; i < entries.size(); ++i) parseProperties(texts[i], entries[i]);

@@ -112,6 +112,37 @@ TEST(PrintDetailParser, SpacedDigitsWrappedAtEqualIndentationContinueTheNumber) 
   EXPECT_EQ(entries[1].getOr("slot"), "y");
 }
 
+// Found by the soak test (tests/reliability): with 100 disks or more the numbers are
+// right-aligned to three columns, so entry 100 onwards starts at column 0, and every entry
+// ends in file-offset=0. Entries 101.. were read as the previous entry's digits, and
+// ListVolumes lost every disk from the 101st on.
+TEST(PrintDetailParser, EntriesFromOneHundredOnAreNotDigitsOfTheEntryBefore) {
+  std::string output = "Flags: M - MOUNTED\n";
+  for (int i = 0; i < 150; ++i) {
+    std::string number = std::to_string(i);
+    output += std::string(3 - number.size(), ' ') + number + " type=file slot=\"pvc-" + number +
+              "\" size=1 073 741 824\n    file-path=/pool/" + number + ".img file-offset=0\n";
+  }
+  auto entries = parseDiskPrintDetail(output);
+  ASSERT_EQ(entries.size(), 150u);
+  EXPECT_EQ(entries[100].getOr("slot"), "pvc-100");
+  EXPECT_EQ(entries[149].getOr("slot"), "pvc-149");
+  EXPECT_EQ(entries[149].getOr("file-offset"), "0");
+}
+
+// The same with every entry on one line (a wide terminal): the next number in sequence is an
+// entry even where the line before ends in a number.
+TEST(PrintDetailParser, OneLineEntriesInSequenceAfterANumber) {
+  std::string output;
+  for (int i = 98; i < 103; ++i)
+    output += (i < 100 ? " " : "") + std::to_string(i) + " type=file slot=\"s" +
+              std::to_string(i) + "\" size=1 048 576\n";
+  auto entries = parseDiskPrintDetail(output);
+  ASSERT_EQ(entries.size(), 5u);
+  EXPECT_EQ(entries[3].index, 101);
+  EXPECT_EQ(entries[4].bytes("size"), 1048576);
+}
+
 TEST(PrintDetailParser, QuotedValuesWithSpacesAndEscapes) {
   constexpr char kOutput[] =
       " 0   ;;; made by \"ops\" team\n"
