@@ -19,6 +19,8 @@ packages=(
   libssh-dev libnvme-dev libjson-c-dev libiscsi-dev libnfs-dev libcpp-httplib-dev
   # tests
   libgtest-dev libgmock-dev
+  # bench/: Google Benchmark programs (built by default, run by bench/run.sh)
+  libbenchmark-dev
   # powerstore-sim: its iSCSI target (tgtd) and the tests' certificates (openssl)
   tgt openssl
   # nfs plugin tests: a real NFS server (NFSv4 on loopback, FSAL VFS)

@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# Runs every polycsi benchmark on this machine and writes bench/results/*.json, the plots
+# (bench/results/*.png) and the results table in bench/README.md.
+#
+#   bench/run.sh [--build-dir DIR] [--no-build] [--iterations N] [--rds-iterations N] [--runs N]
+#                [--volumes N]
+#
+# Everything runs on loopback and Unix sockets in a private directory on tmpfs (/dev/shm), so
+# the figures are the driver's, not the disk's. The machine is shared and noisy: the CSI
+# scenarios run --runs times (default 3) and the report takes the median of each figure; every
+# figure sits next to a baseline measured in the same run (the Probe round trip, the cost of
+# starting /bin/true). Needs root (the sample plugin's node side uses loop devices).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build="$root/build-bench"
+do_build=1
+iterations=200
+rds_iterations=50  # every rds_nvme call is several SSH round trips to rds-sim
+runs=3
+volumes=10000
+while (($#)); do
+  case "$1" in
+    --build-dir) build=$2; shift 2 ;;
+    --no-build) do_build=0; shift ;;
+    --iterations) iterations=$2; shift 2 ;;
+    --rds-iterations) rds_iterations=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
+    --volumes) volumes=$2; shift 2 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "bench/run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+for n in "$iterations" "$rds_iterations" "$runs" "$volumes"; do
+  [[ "$n" =~ ^[1-9][0-9]{0,5}$ ]] || { echo "bench/run.sh: '$n' is not a positive number" >&2; exit 2; }
+done
+[ "$(id -u)" -eq 0 ] || { echo "bench/run.sh: run as root (loop devices for the lifecycle scenario)" >&2; exit 1; }
+
+# --- dependencies -----------------------------------------------------------------------------
+missing=()
+while read -r package; do
+  [[ -z "$package" || "$package" == \#* ]] && continue
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done <"$root/bench/deps.txt"
+if ((${#missing[@]})); then
+  echo "bench: installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# --- build ------------------------------------------------------------------------------------
+if ((do_build)); then
+  launcher=()
+  command -v ccache >/dev/null && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=ON \
+    -DPOLYCSI_BUILD_BENCH=ON "${launcher[@]}" >/dev/null
+  nice -n 10 ninja -C "$build" -j2 polycsi polycsictl rds-sim polycsi_plugin_sample \
+    polycsi_plugin_rds_nvme polycsi-driver-bench rds_parser_bench ssh_roundtrip_bench reconcile_bench
+fi
+bin="$build/bin"
+for f in polycsi polycsictl rds-sim polycsi-driver-bench; do
+  [ -x "$bin/$f" ] || { echo "bench: $bin/$f is missing (build first or drop --no-build)" >&2; exit 1; }
+done
+parser_bench="$bin/rds_parser_bench"
+ssh_bench="$bin/ssh_roundtrip_bench"
+reconcile_bench="$bin/reconcile_bench"
+for f in "$parser_bench" "$ssh_bench" "$reconcile_bench"; do
+  [ -x "$f" ] || { echo "bench: $f is missing (configure with -DBUILD_TESTING=ON and build)" >&2; exit 1; }
+done
+
+results="$root/bench/results"
+mkdir -p "$results"
+work=$(mktemp -d /dev/shm/polycsi-bench.XXXXXX)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  # The lifecycle scenario undoes its own mounts and loop devices; anything left below $work is
+  # released before the directory goes.
+  grep -o " $work/[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount "$m" || true; done
+  losetup -nO NAME,BACK-FILE 2>/dev/null | awk -v w="$work/" 'index($2, w) == 1 {print $1}' |
+    while read -r loop; do losetup -d "$loop" || true; done
+  rm -rf "$work"
+  [ -z "${disk:-}" ] || rm -rf "$disk"
+}
+trap cleanup EXIT
+
+# Starts `polycsi serve` with $1 (config) on socket $2; sets driver_pid and waits for Probe.
+start_driver() {
+  local config=$1 socket=$2
+  shift 2
+  "$bin/polycsi" serve --config "$config" --endpoint "unix://$socket" --plugin-dir "$build/plugins" "$@" \
+    >>"$work/driver.log" 2>&1 &
+  driver_pid=$!
+  pids+=("$driver_pid")
+  for _ in $(seq 1 400); do
+    "$bin/polycsictl" --endpoint "unix://$socket" --timeout 2s identity probe >/dev/null 2>&1 && return 0
+    kill -0 "$driver_pid" 2>/dev/null || { tail -20 "$work/driver.log" >&2; return 1; }
+    sleep 0.05
+  done
+  echo "bench: polycsi did not answer Probe in 20 s" >&2
+  tail -20 "$work/driver.log" >&2
+  return 1
+}
+stop_driver() {
+  kill -TERM "$driver_pid"
+  wait "$driver_pid" || true
+}
+# VmRSS and VmHWM of a pid in MiB, as JSON members.
+memory_json() {
+  awk '/^VmRSS:/ {rss=$2} /^VmHWM:/ {hwm=$2} /^RssAnon:/ {anon=$2} /^RssFile:/ {file=$2} END {printf "{\"vm_rss_mib\": %.2f, \"vm_hwm_mib\": %.2f, \"rss_anon_mib\": %.2f, \"rss_file_mib\": %.2f}", rss/1024, hwm/1024, anon/1024, file/1024}' \
+    "/proc/$1/status"
+}
+
+# --- 1. start-up, memory, 10,000 volumes -------------------------------------------------------
+echo "bench: start-up, memory and $volumes-volume scale (sample plugin on tmpfs)"
+mkdir -p "$work/scale"
+"$bin/polycsi-driver-bench" --polycsi "$bin/polycsi" --plugin-dir "$build/plugins" \
+  --work "$work/scale" --volumes "$volumes" --json "$results/driver.json" >/dev/null
+rm -rf "$work/scale"
+
+# --- 2. CSI scenarios against the sample plugin ------------------------------------------------
+echo "bench: CSI scenarios a-d against polycsi + sample, $runs runs of $iterations iterations"
+cat >"$work/sample.yaml" <<YAML
+driver_name: polycsi.csi.io
+state_path: $work/sample-state
+backends:
+  - name: local
+    plugin: sample
+    default: true
+    settings:
+      directory: $work/sample-volumes
+YAML
+mkdir -p "$work/node"
+start_driver "$work/sample.yaml" "$work/sample.sock" --node-id bench-node
+sleep 1
+idle=$(memory_json "$driver_pid")
+for run in $(seq 1 "$runs"); do
+  "$bin/polycsictl" --endpoint "unix://$work/sample.sock" bench --block --size 16Mi \
+    --iterations "$iterations" --node-dir "$work/node" --json-file "$results/csi-sample-run$run.json"
+done
+peak=$(memory_json "$driver_pid")
+printf '{"driver": "polycsi + sample", "idle": %s, "after_scenarios": %s}\n' "$idle" "$peak" \
+  >"$results/memory-sample.json"
+stop_driver
+
+# The same driver with its volumes on this machine's disk (ext4, fsync per create as the sample
+# plugin does): storage that waits, as real storage does, which concurrency can overlap.
+echo "bench: create+delete against polycsi + sample on disk, $runs runs"
+disk=$(mktemp -d /var/tmp/polycsi-bench.XXXXXX)
+cleanup_disk() { rm -rf "$disk"; }
+sed "s|$work/sample-volumes|$disk/volumes|; s|$work/sample-state|$disk/state|" "$work/sample.yaml" >"$work/disk.yaml"
+start_driver "$work/disk.yaml" "$work/disk.sock" --node-id bench-node
+for run in $(seq 1 "$runs"); do
+  "$bin/polycsictl" --endpoint "unix://$work/disk.sock" bench --scenarios a,b --block --size 16Mi \
+    --iterations "$iterations" --json-file "$results/csi-sample-disk-run$run.json"
+done
+stop_driver
+cleanup_disk
+
+# --- 3. CSI scenarios against rds_nvme and rds-sim ---------------------------------------------
+echo "bench: CSI scenarios a, b, d against polycsi + rds_nvme + rds-sim over SSH, $runs runs of $rds_iterations iterations"
+mkdir -p "$work/rds"
+ssh-keygen -q -t ed25519 -N '' -C rds-sim-host -f "$work/rds/host_key"
+ssh-keygen -q -t ed25519 -N '' -C polycsi-bench -f "$work/rds/client_key"
+"$bin/rds-sim" --listen 127.0.0.1:0 --state-dir "$work/rds/state" --host-key "$work/rds/host_key" \
+  --authorized-keys "$work/rds/client_key.pub" --pool-capacity 10T --no-nvmet --log-level warn \
+  >"$work/rds/rds-sim.log" 2>&1 &
+pids+=("$!")
+rds_port=""
+for _ in $(seq 1 200); do
+  rds_port=$(sed -n 's/^rds-sim listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$work/rds/rds-sim.log")
+  [ -n "$rds_port" ] && break
+  sleep 0.05
+done
+[ -n "$rds_port" ] || { cat "$work/rds/rds-sim.log" >&2; exit 1; }
+fingerprint=$(ssh-keygen -l -E sha256 -f "$work/rds/host_key.pub" | awk '{print $2}')
+cat >"$work/rds.yaml" <<YAML
+driver_name: polycsi.csi.io
+state_path: $work/rds-state
+backends:
+  - name: rds
+    plugin: rds_nvme
+    default: true
+    settings:
+      address: 127.0.0.1
+      port: $rds_port
+      user: admin
+      private_key_file: $work/rds/client_key
+      host_key_fingerprint: "$fingerprint"
+      base_path: /storage-pool/bench
+      orphan_scan_interval_seconds: 0
+YAML
+node_a="bench-node-a|rds_nvme=nqn.2014-08.org.nvmexpress:uuid:aaaaaaaa-1111-4111-8111-000000000001"
+node_b="bench-node-b|rds_nvme=nqn.2014-08.org.nvmexpress:uuid:bbbbbbbb-2222-4222-8222-000000000002"
+start_driver "$work/rds.yaml" "$work/rds.sock" --mode controller --node-id bench-controller
+for run in $(seq 1 "$runs"); do
+  "$bin/polycsictl" --endpoint "unix://$work/rds.sock" bench --scenarios a,b,d --block --size 1Gi \
+    --iterations "$rds_iterations" --node-id "$node_a" --peer-node-id "$node_b" \
+    --json-file "$results/csi-rds-run$run.json"
+done
+printf '{"driver": "polycsi + rds_nvme (controller) against rds-sim", "after_scenarios": %s}\n' \
+  "$(memory_json "$driver_pid")" >"$results/memory-rds.json"
+stop_driver
+
+# --- 4. micro benchmarks ---------------------------------------------------------------------------
+echo "bench: RouterOS print parser"
+"$parser_bench" --benchmark_repetitions=5 --benchmark_out="$results/parser.json" \
+  --benchmark_out_format=json >/dev/null
+echo "bench: SSH round trip, pooled vs fresh (rds-sim)"
+"$ssh_bench" --benchmark_repetitions=5 --benchmark_out="$results/ssh.json" \
+  --benchmark_out_format=json >/dev/null
+echo "bench: VolumeAttachment reconciliation (fake Kubernetes API)"
+"$reconcile_bench" --benchmark_repetitions=3 --benchmark_out="$results/reconcile.json" \
+  --benchmark_out_format=json >/dev/null
+
+# --- 5. report ------------------------------------------------------------------------------------
+python3 "$root/bench/report.py" --results "$results" --readme "$root/bench/README.md"
+echo "bench: results in $results, table in bench/README.md"
