@@ -73,7 +73,7 @@ TEST(BenchReportJson, HasTheShapeScriptsRead) {
   const nlohmann::ordered_json json = benchReportJson(sampleReport());
   EXPECT_EQ(json["tool"], "polycsictl bench");
   EXPECT_EQ(json["driver"]["name"], "polycsi.csi.io");
-  EXPECT_EQ(json["settings"]["concurrency"], nlohmann::json::array({1, 8, 64}));
+  EXPECT_EQ(json["settings"]["concurrency"], nlohmann::ordered_json::array({1, 8, 64}));
   ASSERT_EQ(json["levels"].size(), 3u);
   const auto& probe = json["levels"][0];
   EXPECT_EQ(probe["scenario"], "probe");
