@@ -32,9 +32,12 @@ enum class Step { kPublishSource, kPublishTarget, kUnpublishSource };
 
 const char* stepName(Step step) {
   switch (step) {
-    case Step::kPublishSource: return "publish source";
-    case Step::kPublishTarget: return "publish target";
-    case Step::kUnpublishSource: return "unpublish source";
+    case Step::kPublishSource:
+      return "publish source";
+    case Step::kPublishTarget:
+      return "publish target";
+    case Step::kUnpublishSource:
+      return "unpublish source";
   }
   return "?";
 }
@@ -50,26 +53,31 @@ class ControllerKillTestFixture : public ::testing::Test {
   }
   void TearDown() override {
     if (HasFailure())
-      std::cerr << "driver log:\n" << harness_->driver().log() << "\nrds-sim log:\n"
-                << sim_->log();
+      std::cerr << "driver log:\n" << harness_->driver().log() << "\nrds-sim log:\n" << sim_->log();
     harness_.reset();
     sim_.reset();
   }
 
   grpc::Status call(Step step, const csi::v1::Volume& vm) {
     switch (step) {
-      case Step::kPublishSource: return harness_->publish(vm, a_, Mode::MULTI_NODE_MULTI_WRITER);
-      case Step::kPublishTarget: return harness_->publish(vm, b_, Mode::MULTI_NODE_MULTI_WRITER);
-      case Step::kUnpublishSource: return harness_->unpublish(vm, a_);
+      case Step::kPublishSource:
+        return harness_->publish(vm, a_, Mode::MULTI_NODE_MULTI_WRITER);
+      case Step::kPublishTarget:
+        return harness_->publish(vm, b_, Mode::MULTI_NODE_MULTI_WRITER);
+      case Step::kUnpublishSource:
+        return harness_->unpublish(vm, a_);
     }
     return grpc::Status(StatusCode::INTERNAL, "unknown step");
   }
   // Who holds the volume once `step` succeeded.
   std::vector<TestNode> after(Step step) const {
     switch (step) {
-      case Step::kPublishSource: return {a_};
-      case Step::kPublishTarget: return {a_, b_};
-      case Step::kUnpublishSource: return {b_};
+      case Step::kPublishSource:
+        return {a_};
+      case Step::kPublishTarget:
+        return {a_, b_};
+      case Step::kUnpublishSource:
+        return {b_};
     }
     return {};
   }
@@ -81,21 +89,7 @@ class ControllerKillTestFixture : public ::testing::Test {
 
   void expectAttached(const csi::v1::Volume& volume, const std::vector<TestNode>& nodes,
                       const std::string& when) {
-    std::vector<std::string> ids, nqns;
-    for (const auto& n : nodes) {
-      ids.push_back(n.id());
-      nqns.push_back(n.nqn);
-    }
-    std::sort(ids.begin(), ids.end());
-    std::sort(nqns.begin(), nqns.end());
-    if (nqns.empty()) nqns.push_back(kFencedPlaceholder);
-    std::vector<std::string> published;
-    grpc::Status s = harness_->untilOk(
-        [&] { return harness_->publishedNodes(volume.volume_id(), &published); });
-    ASSERT_TRUE(s.ok()) << when << ": " << s.error_message();
-    EXPECT_EQ(published, ids) << when;
-    EXPECT_EQ(allowedHosts(*sim_, slotOf(volume.volume_id())), nqns) << when;
-    EXPECT_EQ(sim_->diskCount(slotOf(volume.volume_id())), 1) << when << ": the volume is lost";
+    expectHeldBy(*harness_, *sim_, volume, nodes, when);
   }
 
   // Waits until the simulator holds a command (true) or `rpc` answered (false).
@@ -130,8 +124,7 @@ class ControllerKillTestFixture : public ::testing::Test {
     SCOPED_TRACE(when);
     const size_t logFrom = sim_->log().size();
     sim_->fault("reset " + fault);
-    std::future<grpc::Status> rpc =
-        std::async(std::launch::async, [&] { return call(step, vm); });
+    std::future<grpc::Status> rpc = std::async(std::launch::async, [&] { return call(step, vm); });
     const bool held = heldOrAnswered(rpc, logFrom);
     const std::string command = held ? heldCommand(logFrom) : "";
     harness_->killDriver();
@@ -164,10 +157,12 @@ class ControllerKillTestFixture : public ::testing::Test {
                         std::ostringstream& report) {
     csi::v1::Volume vm;
     const std::string name = volumeName(0xc1, index);
-    converge([&] {
-      return harness_->create(name, testing::blockCapability(Mode::MULTI_NODE_MULTI_WRITER),
-                              {{"migrationTimeoutSeconds", "600"}}, &vm);
-    }, "create " + name);
+    converge(
+        [&] {
+          return harness_->create(name, testing::blockCapability(Mode::MULTI_NODE_MULTI_WRITER),
+                                  {{"migrationTimeoutSeconds", "600"}}, &vm);
+        },
+        "create " + name);
     if (HasFatalFailure()) return;
     for (Step step : {Step::kPublishSource, Step::kPublishTarget, Step::kUnpublishSource}) {
       const std::string fault = faultFor(step);
@@ -215,23 +210,27 @@ TEST_F(RELIABILITY_SUITE, KilledAtEveryStepOfALiveMigration) {
 #endif
   unsigned index = 0;
   for (int n : rounds) {
-    migrateWithKills(index++, [&](Step) { return "hold-after=" + std::to_string(n); }, report);
+    migrateWithKills(
+        index++, [&](Step) { return "hold-after=" + std::to_string(n); }, report);
     if (HasFatalFailure()) return;
   }
   // After the fencing command ran but before the controller recorded the transition: its
   // reply is lost, and the plugin's read-back that follows is held.
   for (Step step : {Step::kPublishSource, Step::kPublishTarget, Step::kUnpublishSource})
     ASSERT_TRUE(fencingCommand_.count(step)) << stepName(step) << ": no kill before `/disk set`";
-  migrateWithKills(index++, [&](Step step) {
-    const int n = std::stoi(fencingCommand_[step].substr(std::string("hold-after=").size()));
-    return "drop-reply-after=" + std::to_string(n) + " hold-after=" + std::to_string(n + 1);
-  }, report);
+  migrateWithKills(
+      index++,
+      [&](Step step) {
+        const int n = std::stoi(fencingCommand_[step].substr(std::string("hold-after=").size()));
+        return "drop-reply-after=" + std::to_string(n) + " hold-after=" + std::to_string(n + 1);
+      },
+      report);
   EXPECT_TRUE(volumeSlots(*sim_).empty()) << "disks left behind";
   EXPECT_TRUE(imageFiles(*sim_).empty()) << "image files left behind";
   EXPECT_GE(kills_, 3 * static_cast<int>(rounds.size() - 1));
   EXPECT_GE(killsAfterAnswer_, 3);
-  std::cout << "controller kills mid-call: " << kills_ << ", after the answer: " << killsAfterAnswer_
-            << "\n"
+  std::cout << "controller kills mid-call: " << kills_
+            << ", after the answer: " << killsAfterAnswer_ << "\n"
             << report.str() << harness_->tally().summary() << "\n";
 }
 

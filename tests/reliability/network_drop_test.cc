@@ -8,8 +8,8 @@
 
 #include <iostream>
 
-#include "veth_namespace.hpp"
 #include "rds_driver_harness.hpp"
+#include "veth_namespace.hpp"
 
 namespace polycsi::reliability {
 namespace {
@@ -27,32 +27,19 @@ class NetworkDropTest : public ::testing::Test {
     sim_->setAddress(netns_->namespaceAddress());
     netns_->runInside([&] { sim_->start(); });
     harness_ = std::make_unique<RdsDriverHarness>(work_.path(), *sim_);
-    harness_->startDriver("      command_timeout_seconds: 2\n      keepalive_interval_seconds: 5\n");
+    harness_->startDriver(
+        "      command_timeout_seconds: 2\n      keepalive_interval_seconds: 5\n");
   }
   void TearDown() override {
     if (HasFailure() && harness_ && harness_->started())
-      std::cerr << "driver log:\n" << harness_->driver().log() << "\nrds-sim log:\n"
-                << sim_->log();
+      std::cerr << "driver log:\n" << harness_->driver().log() << "\nrds-sim log:\n" << sim_->log();
     harness_.reset();
     sim_.reset();  // stops rds-sim before its namespace goes
     netns_.reset();
   }
 
   void expectAttached(const csi::v1::Volume& volume, const std::vector<TestNode>& nodes) {
-    std::vector<std::string> ids, nqns;
-    for (const auto& n : nodes) {
-      ids.push_back(n.id());
-      nqns.push_back(n.nqn);
-    }
-    std::sort(ids.begin(), ids.end());
-    std::sort(nqns.begin(), nqns.end());
-    if (nqns.empty()) nqns.push_back(kFencedPlaceholder);
-    std::vector<std::string> published;
-    ASSERT_TRUE(harness_->untilOk([&] {
-      return harness_->publishedNodes(volume.volume_id(), &published);
-    }).ok());
-    EXPECT_EQ(published, ids);
-    EXPECT_EQ(allowedHosts(*sim_, slotOf(volume.volume_id())), nqns);
+    expectHeldBy(*harness_, *sim_, volume, nodes, "network test");
   }
 
   TempWorkDir work_;
@@ -64,14 +51,16 @@ class NetworkDropTest : public ::testing::Test {
 TEST_F(NetworkDropTest, CallsFailWhileTrafficIsDroppedAndConvergeWhenItFlowsAgain) {
   const TestNode a = testNode(1), b = testNode(2);
   csi::v1::Volume vm, late;
-  ASSERT_TRUE(harness_->untilOk([&] {
-    return harness_->create(volumeName(0xd7, 1),
-                            testing::blockCapability(Mode::MULTI_NODE_MULTI_WRITER),
-                            {{"migrationTimeoutSeconds", "600"}}, &vm);
-  }).ok());
-  ASSERT_TRUE(harness_->untilOk([&] {
-    return harness_->publish(vm, a, Mode::MULTI_NODE_MULTI_WRITER);
-  }).ok());
+  ASSERT_TRUE(harness_
+                  ->untilOk([&] {
+                    return harness_->create(volumeName(0xd7, 1),
+                                            testing::blockCapability(Mode::MULTI_NODE_MULTI_WRITER),
+                                            {{"migrationTimeoutSeconds", "600"}}, &vm);
+                  })
+                  .ok());
+  ASSERT_TRUE(
+      harness_->untilOk([&] { return harness_->publish(vm, a, Mode::MULTI_NODE_MULTI_WRITER); })
+          .ok());
 
   // Every packet of the RDS's SSH port is dropped: no reset, no answer, as a cut cable.
   netns_->dropTcpPort(sim_->port());
@@ -93,13 +82,16 @@ TEST_F(NetworkDropTest, CallsFailWhileTrafficIsDroppedAndConvergeWhenItFlowsAgai
   // The network heals: the retries converge and the failed publish did not half-happen.
   netns_->clearDrops();
   expectAttached(vm, {a});
-  ASSERT_TRUE(harness_->untilOk([&] {
-    return harness_->create(volumeName(0xd7, 2),
-                            testing::blockCapability(Mode::SINGLE_NODE_WRITER), {}, &late);
-  }).ok());
-  ASSERT_TRUE(harness_->untilOk([&] {
-    return harness_->publish(vm, b, Mode::MULTI_NODE_MULTI_WRITER);
-  }).ok());
+  ASSERT_TRUE(harness_
+                  ->untilOk([&] {
+                    return harness_->create(volumeName(0xd7, 2),
+                                            testing::blockCapability(Mode::SINGLE_NODE_WRITER), {},
+                                            &late);
+                  })
+                  .ok());
+  ASSERT_TRUE(
+      harness_->untilOk([&] { return harness_->publish(vm, b, Mode::MULTI_NODE_MULTI_WRITER); })
+          .ok());
   expectAttached(vm, {a, b});
 
   // A lossy network: a fifth of the packets vanish at random. Slower, but everything converges.

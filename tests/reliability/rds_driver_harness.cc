@@ -1,5 +1,7 @@
 #include "rds_driver_harness.hpp"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -35,9 +37,7 @@ std::string volumeName(unsigned tag, unsigned i) {
   return name;
 }
 
-std::string slotOf(const std::string& volumeId) {
-  return volumeId.substr(volumeId.find(':') + 1);
-}
+std::string slotOf(const std::string& volumeId) { return volumeId.substr(volumeId.find(':') + 1); }
 
 RdsDriverHarness::RdsDriverHarness(std::string work, testing::RdsSimProcess& sim)
     : work_(std::move(work)), sim_(sim) {}
@@ -52,8 +52,9 @@ void RdsDriverHarness::startDriver(const std::string& extraSettings) {
       sim_.hostKeyFingerprint() + "\"\n      base_path: " + kBasePath +
       "\n      orphan_scan_interval_seconds: 0\n" + extraSettings;
   driver_ = std::make_unique<testing::DriverProcess>(
-      work_, "backends:\n  - name: rds\n    plugin: rds_nvme\n    default: true\n    settings:\n" +
-                 settings,
+      work_,
+      "backends:\n  - name: rds\n    plugin: rds_nvme\n    default: true\n    settings:\n" +
+          settings,
       "controller-0", std::vector<std::string>{"--mode", "controller"});
   driver_->start();
 }
@@ -72,8 +73,7 @@ void RdsDriverHarness::restartDriver() {
   driver_->start();
 }
 
-grpc::Status RdsDriverHarness::create(const std::string& name,
-                                      const csi::v1::VolumeCapability& cap,
+grpc::Status RdsDriverHarness::create(const std::string& name, const csi::v1::VolumeCapability& cap,
                                       const std::map<std::string, std::string>& parameters,
                                       csi::v1::Volume* out) {
   auto req = testing::createRequest(name, testing::kMiB, cap);
@@ -190,11 +190,32 @@ std::set<std::string> imageFiles(const testing::RdsSimProcess& sim) {
 std::map<std::string, int> faultsInjected(const testing::RdsSimProcess& sim) {
   const std::string log = sim.log();
   const int holds = countOf(log, "fault injection: holding `");
-  return {{"fail", countOf(log, "fault injection: failing `")},
-          {"disk-full", countOf(log, "fault injection: disk-full refuses")},
-          {"drop-before", countOf(log, "fault injection: dropping the connection before `") - holds},
-          {"drop-reply", countOf(log, "fault injection: dropping the connection instead of")},
-          {"hold", holds}};
+  return {
+      {"fail", countOf(log, "fault injection: failing `")},
+      {"disk-full", countOf(log, "fault injection: disk-full refuses")},
+      {"drop-before", countOf(log, "fault injection: dropping the connection before `") - holds},
+      {"drop-reply", countOf(log, "fault injection: dropping the connection instead of")},
+      {"hold", holds}};
+}
+
+void expectHeldBy(RdsDriverHarness& harness, const testing::RdsSimProcess& sim,
+                  const csi::v1::Volume& volume, const std::vector<TestNode>& nodes,
+                  const std::string& when) {
+  std::vector<std::string> ids, nqns;
+  for (const auto& node : nodes) {
+    ids.push_back(node.id());
+    nqns.push_back(node.nqn);
+  }
+  std::sort(ids.begin(), ids.end());
+  std::sort(nqns.begin(), nqns.end());
+  if (nqns.empty()) nqns.push_back(kFencedPlaceholder);
+  std::vector<std::string> published;
+  grpc::Status s =
+      harness.untilOk([&] { return harness.publishedNodes(volume.volume_id(), &published); });
+  ASSERT_TRUE(s.ok()) << when << ": " << s.error_message();
+  EXPECT_EQ(published, ids) << when;
+  EXPECT_EQ(allowedHosts(sim, slotOf(volume.volume_id())), nqns) << when;
+  EXPECT_EQ(sim.diskCount(slotOf(volume.volume_id())), 1) << when << ": the volume is lost";
 }
 
 }  // namespace polycsi::reliability

@@ -92,6 +92,14 @@ std::set<std::string> volumeSlots(const testing::RdsSimProcess& sim);
 // Every `.img` file in the simulator's pools, relative to its state directory.
 std::set<std::string> imageFiles(const testing::RdsSimProcess& sim);
 
+// The attachment invariant, asserted with GoogleTest (call it from a test; faults off): the
+// controller reports exactly `nodes` for `volume`, the RDS export's allow-list holds exactly
+// their host NQNs (the fencing placeholder when none), and the volume's disk exists once.
+// `when` names the moment in failure messages.
+void expectHeldBy(RdsDriverHarness& harness, const testing::RdsSimProcess& sim,
+                  const csi::v1::Volume& volume, const std::vector<TestNode>& nodes,
+                  const std::string& when);
+
 // How many faults of each kind the simulator reports having injected ("fail", "disk-full",
 // "drop-before", "drop-reply", "hold"), read from its log.
 std::map<std::string, int> faultsInjected(const testing::RdsSimProcess& sim);

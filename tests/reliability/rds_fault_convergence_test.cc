@@ -36,8 +36,8 @@ class RdsFaultConvergenceTestFixture : public ::testing::Test {
   }
   // A short command timeout, so a hung command costs a second or two rather than 30 s.
   void startDriver(int commandTimeoutSeconds = 5) {
-    harness_->startDriver("      command_timeout_seconds: " +
-                          std::to_string(commandTimeoutSeconds) + "\n");
+    harness_->startDriver(
+        "      command_timeout_seconds: " + std::to_string(commandTimeoutSeconds) + "\n");
   }
   void TearDown() override {
     if (HasFailure()) {
@@ -54,27 +54,15 @@ class RdsFaultConvergenceTestFixture : public ::testing::Test {
     sim_->fault("reset " + fault);
     grpc::Status s = harness_->untilOk(rpc);
     sim_->fault("reset");
-    ASSERT_TRUE(s.ok()) << what << " under `" << fault << "` did not converge: "
-                        << codeName(s.error_code()) << " " << s.error_message();
+    ASSERT_TRUE(s.ok()) << what << " under `" << fault
+                        << "` did not converge: " << codeName(s.error_code()) << " "
+                        << s.error_message();
   }
 
   // The controller and the RDS agree that exactly `nodes` hold `volume`.
   void expectAttached(const csi::v1::Volume& volume, const std::vector<TestNode>& nodes,
                       const std::string& when) {
-    std::vector<std::string> ids, nqns;
-    for (const auto& n : nodes) {
-      ids.push_back(n.id());
-      nqns.push_back(n.nqn);
-    }
-    std::sort(ids.begin(), ids.end());
-    std::sort(nqns.begin(), nqns.end());
-    if (nqns.empty()) nqns.push_back(kFencedPlaceholder);
-    std::vector<std::string> published;
-    grpc::Status s = harness_->publishedNodes(volume.volume_id(), &published);
-    ASSERT_TRUE(s.ok()) << when << ": " << s.error_message();
-    EXPECT_EQ(published, ids) << when;
-    EXPECT_EQ(allowedHosts(*sim_, slotOf(volume.volume_id())), nqns) << when;
-    EXPECT_EQ(sim_->diskCount(slotOf(volume.volume_id())), 1) << when;
+    expectHeldBy(*harness_, *sim_, volume, nodes, when);
   }
 
   // Calls `rpc` until it gives a final answer (not a transient fault) and expects `code`.
@@ -98,20 +86,19 @@ class RdsFaultConvergenceTestFixture : public ::testing::Test {
     SCOPED_TRACE("fault " + fault);
     const TestNode a = testNode(1), b = testNode(2), c = testNode(3);
     csi::v1::Volume vm, rwo;
-    const std::string vmName = volumeName(0xfa, 2 * index), rwoName = volumeName(0xfa, 2 * index + 1);
+    const std::string vmName = volumeName(0xfa, 2 * index),
+                      rwoName = volumeName(0xfa, 2 * index + 1);
     underFault(fault, "create RWX", [&] {
       return harness_->create(vmName, testing::blockCapability(Mode::MULTI_NODE_MULTI_WRITER),
                               {{"migrationTimeoutSeconds", "300"}}, &vm);
     });
     ASSERT_EQ(vm.volume_id(), "rds:" + vmName);
     expectAttached(vm, {}, "created");
-    underFault(fault, "publish source", [&] {
-      return harness_->publish(vm, a, Mode::MULTI_NODE_MULTI_WRITER);
-    });
+    underFault(fault, "publish source",
+               [&] { return harness_->publish(vm, a, Mode::MULTI_NODE_MULTI_WRITER); });
     expectAttached(vm, {a}, "published to the source");
-    underFault(fault, "publish target", [&] {
-      return harness_->publish(vm, b, Mode::MULTI_NODE_MULTI_WRITER);
-    });
+    underFault(fault, "publish target",
+               [&] { return harness_->publish(vm, b, Mode::MULTI_NODE_MULTI_WRITER); });
     expectAttached(vm, {a, b}, "migrating");
     expectRefused(StatusCode::FAILED_PRECONDITION, fault, "publish a third node",
                   [&] { return harness_->publish(vm, c, Mode::MULTI_NODE_MULTI_WRITER); });
@@ -127,9 +114,8 @@ class RdsFaultConvergenceTestFixture : public ::testing::Test {
       return harness_->create(rwoName, testing::blockCapability(Mode::SINGLE_NODE_WRITER), {},
                               &rwo);
     });
-    underFault(fault, "publish RWO", [&] {
-      return harness_->publish(rwo, a, Mode::SINGLE_NODE_WRITER);
-    });
+    underFault(fault, "publish RWO",
+               [&] { return harness_->publish(rwo, a, Mode::SINGLE_NODE_WRITER); });
     expectRefused(StatusCode::FAILED_PRECONDITION, fault, "publish RWO to a second node",
                   [&] { return harness_->publish(rwo, b, Mode::SINGLE_NODE_WRITER); });
     expectAttached(rwo, {a}, "RWO after a second node was refused");
@@ -137,8 +123,8 @@ class RdsFaultConvergenceTestFixture : public ::testing::Test {
     underFault(fault, "delete RWO", [&] { return harness_->deleteVolume(rwo.volume_id()); });
 
     EXPECT_TRUE(volumeSlots(*sim_).empty()) << "disks left behind";
-    EXPECT_TRUE(imageFiles(*sim_).empty()) << "image files left behind: "
-                                           << *imageFiles(*sim_).begin();
+    EXPECT_TRUE(imageFiles(*sim_).empty())
+        << "image files left behind: " << *imageFiles(*sim_).begin();
   }
 
   TempWorkDir work_;
@@ -170,10 +156,13 @@ TEST_F(RELIABILITY_SUITE, FailedCommandsAndAFullPool) {
   sim_->fault("reset");
   EXPECT_TRUE(volumeSlots(*sim_).empty()) << "a refused create left a disk";
   EXPECT_TRUE(imageFiles(*sim_).empty()) << "a refused create left a file";
-  ASSERT_TRUE(harness_->untilOk([&] {
-    return harness_->create(volumeName(0xfb, 0),
-                            testing::blockCapability(Mode::SINGLE_NODE_WRITER), {}, &v);
-  }).ok());
+  ASSERT_TRUE(harness_
+                  ->untilOk([&] {
+                    return harness_->create(volumeName(0xfb, 0),
+                                            testing::blockCapability(Mode::SINGLE_NODE_WRITER), {},
+                                            &v);
+                  })
+                  .ok());
   ASSERT_TRUE(harness_->untilOk([&] { return harness_->deleteVolume(v.volume_id()); }).ok());
   auto faults = faultsInjected(*sim_);
   EXPECT_GE(faults["fail"], 10);
@@ -189,8 +178,7 @@ TEST_F(RELIABILITY_SUITE, ConnectionsDroppedBeforeEachCommand) {
     lifeUnder("drop-after=" + std::to_string(n - 1), n);
   EXPECT_GE(faultsInjected(*sim_)["drop-before"],
             5 * static_cast<int>(kLastPosition - kFirstPosition + 1));
-  std::cout << "fault convergence (dropped connections): " << harness_->tally().summary()
-            << "\n";
+  std::cout << "fault convergence (dropped connections): " << harness_->tally().summary() << "\n";
 }
 
 TEST_F(RELIABILITY_SUITE, RepliesLostAfterEachCommandRan) {
