@@ -20,12 +20,13 @@ struct BackendCursor {
 // ABORTED (as CSI asks for an invalid starting_token) when `token` is not one of ours.
 inline StatusOr<BackendCursor> parseCursor(const std::string& token, size_t backendCount) {
   if (token.empty()) return BackendCursor{};
+  const Status invalid(Code::kAborted, "starting_token '" + token + "' is not valid");
+  // The colon is looked for first: a pointer npos characters past the token is undefined.
   auto colon = token.find(':');
+  if (colon == std::string::npos) return invalid;
   size_t index = 0;
   auto [end, ec] = std::from_chars(token.data(), token.data() + colon, index);
-  if (colon == std::string::npos || ec != std::errc() || end != token.data() + colon ||
-      index >= backendCount)
-    return Status(Code::kAborted, "starting_token '" + token + "' is not valid");
+  if (ec != std::errc() || end != token.data() + colon || index >= backendCount) return invalid;
   return BackendCursor{index, token.substr(colon + 1)};
 }
 
