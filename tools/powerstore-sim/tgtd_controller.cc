@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -75,6 +76,11 @@ void TgtdController::start() {
     }
     // A session leader of its own, so a terminal's signals meant for the simulator miss it.
     ::setsid();
+    // tgtd must not outlive a simulator that dies without stop(): an orphaned tgtd keeps its
+    // portal and LUNs. SIGKILL, because tgtd ignores SIGTERM while it has targets. start()
+    // runs on the simulator's main thread, whose end is the process's end.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() == 1) ::_exit(1);  // the simulator is already gone
     ::execvp(raw[0], raw.data());
     ::_exit(127);
   }
