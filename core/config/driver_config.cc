@@ -116,7 +116,11 @@ void parseSettings(const YAML::Node& node, const std::string& path, BackendConfi
       backend.settings[key] = scalarAt(value, keyPath);
     }
   }
-  backend.settingsJson = yamlToJson(node).dump();
+  try {
+    backend.settingsJson = yamlToJson(node).dump();
+  } catch (const YamlConversionError& e) {
+    fail(path, e.what());
+  }
 }
 
 BackendConfig parseBackend(const YAML::Node& node, const std::string& path) {

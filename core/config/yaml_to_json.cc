@@ -58,33 +58,60 @@ nlohmann::json resolvePlainScalar(const std::string& text) {
   return text;
 }
 
+// Walks the tree once, counting every node written so that shared (aliased) nodes count each
+// time they are expanded.
+class Converter {
+ public:
+  explicit Converter(const YamlToJsonLimits& limits) : limits_(limits) {}
+
+  nlohmann::json convert(const YAML::Node& node, size_t depth) {
+    if (++nodes_ > limits_.maxNodes)
+      throw YamlConversionError("expands to more than " + std::to_string(limits_.maxNodes) +
+                                " values (YAML aliases are expanded; settings are never "
+                                "this large)");
+    switch (node.Type()) {
+      case YAML::NodeType::Undefined:
+      case YAML::NodeType::Null:
+        return nullptr;
+      case YAML::NodeType::Scalar:
+        if (node.Tag() == kPlainScalarTag) return resolvePlainScalar(node.Scalar());
+        return node.Scalar();
+      case YAML::NodeType::Sequence: {
+        checkDepth(depth);
+        nlohmann::json array = nlohmann::json::array();
+        for (const auto& item : node) array.push_back(convert(item, depth + 1));
+        return array;
+      }
+      case YAML::NodeType::Map: {
+        checkDepth(depth);
+        nlohmann::json object = nlohmann::json::object();
+        for (const auto& entry : node) {
+          const YAML::Node& key = entry.first;
+          if (!key.IsScalar() && !key.IsNull())
+            throw YamlConversionError("has a map key that is a list or map; keys must be text");
+          object[key.IsScalar() ? key.Scalar() : std::string()] = convert(entry.second, depth + 1);
+        }
+        return object;
+      }
+    }
+    return nullptr;
+  }
+
+ private:
+  void checkDepth(size_t depth) const {
+    if (depth >= limits_.maxDepth)
+      throw YamlConversionError("nests lists and maps more than " +
+                                std::to_string(limits_.maxDepth) + " levels deep");
+  }
+
+  const YamlToJsonLimits& limits_;
+  size_t nodes_ = 0;
+};
+
 }  // namespace
 
-nlohmann::json yamlToJson(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null:
-      return nullptr;
-    case YAML::NodeType::Scalar:
-      if (node.Tag() == kPlainScalarTag) return resolvePlainScalar(node.Scalar());
-      return node.Scalar();
-    case YAML::NodeType::Sequence: {
-      nlohmann::json array = nlohmann::json::array();
-      for (const auto& item : node) array.push_back(yamlToJson(item));
-      return array;
-    }
-    case YAML::NodeType::Map: {
-      nlohmann::json object = nlohmann::json::object();
-      for (const auto& entry : node) {
-        // JSON keys are strings: a complex YAML key is kept as its YAML text.
-        const YAML::Node& key = entry.first;
-        std::string name = key.IsScalar() ? key.Scalar() : YAML::Dump(key);
-        object[name] = yamlToJson(entry.second);
-      }
-      return object;
-    }
-  }
-  return nullptr;
+nlohmann::json yamlToJson(const YAML::Node& node, const YamlToJsonLimits& limits) {
+  return Converter(limits).convert(node, 0);
 }
 
 }  // namespace polycsi::config

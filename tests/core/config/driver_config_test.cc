@@ -173,6 +173,44 @@ TEST(ParseConfigTest, ChecksSettingsShape) {
   EXPECT_EQ(errorOf(withBackends("  - name: a\n    plugin: nfs\n    settings:\n")), "");
 }
 
+// YAML aliases share nodes: ten lines of `&b [*a, *a, ...]` stand for 10^10 values once the
+// settings are written out as JSON for the plugin. The conversion stops at 100,000 values.
+TEST(ParseConfigTest, RefusesSettingsThatAliasesExpandBeyondBounds) {
+  std::string laughs =
+      "  - name: a\n    plugin: nfs\n    settings:\n      l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int level = 1; level <= 9; ++level) {
+    const std::string previous = "*l" + std::to_string(level - 1);
+    laughs += "      l" + std::to_string(level) + ": &l" + std::to_string(level) + " [";
+    for (int i = 0; i < 10; ++i) laughs += (i ? ", " : "") + previous;
+    laughs += "]\n";
+  }
+  EXPECT_EQ(errorOf(withBackends(laughs)),
+            "backends[0].settings: expands to more than 100000 values (YAML aliases are "
+            "expanded; settings are never this large)");
+  // Aliases within the bounds are expanded as written.
+  const DriverConfig config = parseConfig(withBackends(
+      "  - name: a\n    plugin: nfs\n    settings:\n      p: &p [1, 2]\n      q: [*p, *p]\n"));
+  EXPECT_EQ(nlohmann::json::parse(config.backends[0].settingsJson)["q"],
+            nlohmann::json::parse("[[1, 2], [1, 2]]"));
+}
+
+TEST(ParseConfigTest, RefusesSettingsNestedTooDeeply) {
+  const std::string deep = std::string(70, '[') + std::string(70, ']');
+  EXPECT_EQ(
+      errorOf(withBackends("  - name: a\n    plugin: nfs\n    settings:\n      k: " + deep + "\n")),
+      "backends[0].settings: nests lists and maps more than 64 levels deep");
+  const std::string fine = std::string(60, '[') + std::string(60, ']');
+  EXPECT_EQ(
+      errorOf(withBackends("  - name: a\n    plugin: nfs\n    settings:\n      k: " + fine + "\n")),
+      "");
+}
+
+TEST(ParseConfigTest, RefusesSettingsMapsKeyedByListsOrMaps) {
+  EXPECT_EQ(
+      errorOf(withBackends("  - name: a\n    plugin: nfs\n    settings:\n      k: {[1]: x}\n")),
+      "backends[0].settings: has a map key that is a list or map; keys must be text");
+}
+
 TEST(ParseConfigTest, RefusesDuplicateKeys) {
   EXPECT_EQ(errorOf("state_path: /a\nstate_path: /b\nbackends:\n  - {name: a, plugin: nfs}\n"),
             "state_path: given more than once");
