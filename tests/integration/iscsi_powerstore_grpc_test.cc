@@ -34,7 +34,7 @@ constexpr char kGlobalId[] = "PS03455f439da7";
 class IscsiPowerStoreGrpcTest : public ::testing::Test {
  protected:
   void startSim(const std::vector<std::string>& extra = {}) {
-    pki_ = powerstore_sim::testing::makeTestPki(work_.path());
+    pki_ = polycsi::testing::makeTestPki(work_.path());
     std::vector<std::string> args = {"--cert",      pki_.server_cert.string(),
                                      "--key",       pki_.server_key.string(),
                                      "--state-dir", work_.path() + "/sim",
@@ -136,7 +136,7 @@ class IscsiPowerStoreGrpcTest : public ::testing::Test {
   }
 
   TempWorkDir work_;
-  powerstore_sim::testing::TestPki pki_;
+  polycsi::testing::TestPki pki_;
   std::unique_ptr<SimProcess> sim_;
   std::unique_ptr<DriverProcess> driver_;
 };

@@ -45,8 +45,8 @@ constexpr std::uint64_t kLba = 11;
 // take the same ones. SimProcess always asks for port 0, hence AnnouncedChild directly.
 class Sim {
  public:
-  Sim(const powerstore_sim::testing::TestPki& pki, const std::string& stateDir,
-      std::uint16_t restPort, std::uint16_t iscsiPort) {
+  Sim(const polycsi::testing::TestPki& pki, const std::string& stateDir, std::uint16_t restPort,
+      std::uint16_t iscsiPort) {
     std::signal(SIGPIPE, SIG_IGN);
     const std::vector<std::string> argv = {POWERSTORE_SIM_BINARY,
                                            "--listen",
@@ -152,7 +152,7 @@ nlohmann::json restGet(const Sim& sim, const std::filesystem::path& ca, const st
 class PowerStoreTgtdRestartTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    pki_ = powerstore_sim::testing::makeTestPki(work_.path());
+    pki_ = polycsi::testing::makeTestPki(work_.path());
     stateDir_ = work_.path() + "/sim";
   }
   void TearDown() override {
@@ -200,7 +200,7 @@ class PowerStoreTgtdRestartTest : public ::testing::Test {
   }
 
   TempWorkDir work_;
-  powerstore_sim::testing::TestPki pki_;
+  polycsi::testing::TestPki pki_;
   std::string stateDir_;
   std::unique_ptr<Sim> sim_;
   std::unique_ptr<DriverProcess> driver_;

@@ -31,31 +31,6 @@ constexpr char kIqnA[] = "iqn.1994-05.com.redhat:node-a";
 constexpr char kChapUser[] = "chapuser";
 constexpr char kChapSecret[] = "chapSecret-4711";
 
-// Runs openssl with `args` (no shell); throws with its output when it fails.
-void openssl(const std::vector<std::string>& args, const std::string& logFile) {
-  const pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    FILE* log = std::fopen(logFile.c_str(), "a");
-    if (log != nullptr) {
-      ::dup2(fileno(log), 1);
-      ::dup2(fileno(log), 2);
-    }
-    std::vector<char*> argv = {const_cast<char*>("openssl")};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execvp("openssl", argv.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::ifstream in(logFile);
-    throw std::runtime_error("openssl " + args.front() + " failed (is openssl installed?):\n" +
-                             std::string(std::istreambuf_iterator<char>(in), {}));
-  }
-}
-
 std::string driverConfig(const SimProcess& sim, const std::string& caFile) {
   return "backends:\n  - name: ps\n    plugin: iscsi_powerstore\n    default: true\n"
          "    settings:\n      ca_file: " +
@@ -93,24 +68,22 @@ TEST(PeerTrustTest, PowerStoreCertificateForAnotherNameIsRefused) {
   // A CA the driver trusts, which signed a certificate for another name than the endpoint's.
   const std::string dir = work.path() + "/pki";
   std::filesystem::create_directories(dir);
-  const std::string log = dir + "/openssl.log";
   const std::vector<std::string> ec = {"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
                                        "-nodes"};
   std::vector<std::string> ca = {"req", "-x509"};
   ca.insert(ca.end(), ec.begin(), ec.end());
   ca.insert(ca.end(), {"-keyout", dir + "/ca.key", "-out", dir + "/ca.pem", "-days", "2", "-subj",
                        "/CN=polycsi-test-ca"});
-  openssl(ca, log);
+  runOpenssl(ca);
   std::vector<std::string> csr = {"req"};
   csr.insert(csr.end(), ec.begin(), ec.end());
   csr.insert(csr.end(), {"-keyout", dir + "/server.key", "-out", dir + "/server.csr", "-subj",
                          "/CN=array.example.test"});
-  openssl(csr, log);
+  runOpenssl(csr);
   std::ofstream(dir + "/ext.cnf") << "subjectAltName=DNS:array.example.test\n";
-  openssl({"x509", "-req", "-in", dir + "/server.csr", "-CA", dir + "/ca.pem", "-CAkey",
-           dir + "/ca.key", "-CAcreateserial", "-out", dir + "/server.pem", "-days", "2",
-           "-extfile", dir + "/ext.cnf"},
-          log);
+  runOpenssl({"x509", "-req", "-in", dir + "/server.csr", "-CA", dir + "/ca.pem", "-CAkey",
+              dir + "/ca.key", "-CAcreateserial", "-out", dir + "/server.pem", "-days", "2",
+              "-extfile", dir + "/ext.cnf"});
 
   SimProcess sim(
       POWERSTORE_SIM_BINARY,
@@ -135,7 +108,7 @@ TEST(PeerTrustTest, PowerStoreCertificateForAnotherNameIsRefused) {
 class ChapFailureTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    pki_ = powerstore_sim::testing::makeTestPki(work_.path());
+    pki_ = polycsi::testing::makeTestPki(work_.path());
     sim_ = std::make_unique<SimProcess>(
         POWERSTORE_SIM_BINARY,
         std::vector<std::string>{"--cert", pki_.server_cert.string(), "--key",
@@ -163,7 +136,7 @@ class ChapFailureTest : public ::testing::Test {
   }
 
   TempWorkDir work_;
-  powerstore_sim::testing::TestPki pki_;
+  polycsi::testing::TestPki pki_;
   std::unique_ptr<SimProcess> sim_;
   std::string portal_;
   std::string target_;

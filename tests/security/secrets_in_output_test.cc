@@ -74,7 +74,7 @@ class SecretsInOutputTest : public ::testing::Test {
 
     rds_ = std::make_unique<RdsSimProcess>(work_.path() + "/rds");
     rds_->start();
-    pki_ = powerstore_sim::testing::makeTestPki(work_.path());
+    pki_ = polycsi::testing::makeTestPki(work_.path());
     powerstore_ = std::make_unique<SimProcess>(
         POWERSTORE_SIM_BINARY,
         std::vector<std::string>{"--cert", pki_.server_cert.string(), "--key",
@@ -237,7 +237,7 @@ class SecretsInOutputTest : public ::testing::Test {
   TempWorkDir work_;
   FakeKubeApi kube_{kKubeToken};
   std::unique_ptr<RdsSimProcess> rds_;
-  powerstore_sim::testing::TestPki pki_;
+  polycsi::testing::TestPki pki_;
   std::unique_ptr<SimProcess> powerstore_;
   std::unique_ptr<GaneshaServer> ganesha_;
   std::unique_ptr<DriverProcess> controller_;

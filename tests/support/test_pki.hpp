@@ -3,11 +3,14 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
+#include <vector>
 
-namespace powerstore_sim::testing {
+namespace polycsi::testing {
 
 struct TestPki {
   std::filesystem::path ca_cert;
+  std::filesystem::path ca_key;
   std::filesystem::path server_cert;
   std::filesystem::path server_key;
   std::filesystem::path other_ca_cert;
@@ -17,4 +20,8 @@ struct TestPki {
 // openssl's output when a step fails.
 TestPki makeTestPki(const std::filesystem::path& directory);
 
-}  // namespace powerstore_sim::testing
+// Runs `openssl <args...>` (no shell), its output going to a temporary file; throws
+// std::runtime_error with that output when it fails or cannot be started.
+void runOpenssl(const std::vector<std::string>& args);
+
+}  // namespace polycsi::testing

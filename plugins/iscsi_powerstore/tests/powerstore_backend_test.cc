@@ -19,10 +19,10 @@ extern "C" const polycsi_plugin_api* polycsi_plugin_entry(void);
 namespace polycsi::iscsi_powerstore {
 namespace {
 
+using polycsi::testing::TestPki;
 using powerstore_sim::testing::SimProcess;
 using powerstore_sim::testing::TempDir;
 using powerstore_sim::testing::TestInitiator;
-using powerstore_sim::testing::TestPki;
 
 constexpr int64_t kMiB = 1 << 20;
 constexpr const char* kIqnA = "iqn.1994-05.com.redhat:node-a";
@@ -31,7 +31,7 @@ constexpr const char* kIqnB = "iqn.1994-05.com.redhat:node-b";
 class PowerStoreBackendTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    pki_ = powerstore_sim::testing::makeTestPki(dir_.path());
+    pki_ = polycsi::testing::makeTestPki(dir_.path());
     sim_ = std::make_unique<SimProcess>(
         POWERSTORE_SIM_BINARY,
         std::vector<std::string>{

@@ -13,6 +13,9 @@
 namespace powerstore_sim::testing {
 namespace {
 
+using polycsi::testing::makeTestPki;
+using polycsi::testing::TestPki;
+
 constexpr const char* kHostIqn = "iqn.1994-05.com.redhat:node-a";
 constexpr const char* kOtherIqn = "iqn.1994-05.com.redhat:node-b";
 
