@@ -1,14 +1,15 @@
 #include "kube/kube_client.hpp"
 
-#include <curl/curl.h>
+#include <httplib.h>
+#include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 
 #include <cctype>
+#include <charconv>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <mutex>
 #include <sstream>
 #include <stdexcept>
 
@@ -20,38 +21,6 @@ namespace {
 // Answers bigger than this are refused rather than buffered: a VolumeAttachment list of a large
 // cluster is a few MiB.
 constexpr size_t kMaxResponseBytes = 64 * 1024 * 1024;
-
-struct CurlDeleter {
-  void operator()(CURL* handle) const { curl_easy_cleanup(handle); }
-};
-struct CurlListDeleter {
-  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
-};
-
-struct ResponseBuffer {
-  std::string data;
-  bool tooLarge = false;
-};
-
-size_t appendResponse(char* chunk, size_t size, size_t count, void* userdata) {
-  auto* buffer = static_cast<ResponseBuffer*>(userdata);
-  const size_t bytes = size * count;
-  if (buffer->data.size() + bytes > kMaxResponseBytes) {
-    buffer->tooLarge = true;
-    return 0;  // makes curl fail with CURLE_WRITE_ERROR
-  }
-  buffer->data.append(chunk, bytes);
-  return bytes;
-}
-
-void initCurlOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-      throw std::runtime_error("libcurl global initialisation failed");
-    }
-  });
-}
 
 std::optional<std::string> readFile(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -103,6 +72,40 @@ std::string apiErrorMessage(const std::string& body) {
   return body.size() > kMaxShown ? body.substr(0, kMaxShown) + "..." : body;
 }
 
+// What a failed request's httplib error means, for the message.
+std::string describeTransportError(httplib::Error error, const httplib::ClientImpl& client,
+                                   bool tls, const std::string& caFile) {
+  switch (error) {
+    case httplib::Error::Connection:
+      return "cannot connect";
+    case httplib::Error::ConnectionTimeout:
+      return "connect timed out";
+    case httplib::Error::Read:
+      return "reading the answer failed or timed out";
+    case httplib::Error::Write:
+      return "sending the request failed";
+    case httplib::Error::SSLConnection:
+      return "TLS handshake failed";
+    case httplib::Error::SSLLoadingCerts:
+      return caFile.empty() ? "cannot load the system's CA certificates"
+                            : "cannot load CA certificates from " + caFile;
+    case httplib::Error::SSLServerVerification: {
+      std::string why = "the API server's certificate is not trusted";
+      if (tls) {
+        const long result =
+            static_cast<const httplib::SSLClient&>(client).get_openssl_verify_result();
+        if (result != X509_V_OK)
+          why += std::string(": ") + X509_verify_cert_error_string(result);
+        else
+          why += ": its names do not match the host";
+      }
+      return why;
+    }
+    default:
+      return httplib::to_string(error);
+  }
+}
+
 }  // namespace
 
 std::optional<KubeConfig> inClusterConfig(const std::string& saDir) {
@@ -150,13 +153,59 @@ std::string urlEncode(std::string_view text) {
   return out;
 }
 
-KubeClient::KubeClient(KubeConfig config) : config_(std::move(config)) {
-  const bool http = config_.baseUrl.rfind("http://", 0) == 0;
-  const bool https = config_.baseUrl.rfind("https://", 0) == 0;
-  if ((!http && !https) || hasUnsafeCharacter(config_.baseUrl)) {
-    throw std::invalid_argument("Kubernetes API URL \"" + config_.baseUrl +
-                                "\" must start with https:// (or http://) and contain no spaces");
+KubeEndpoint parseKubeUrl(const std::string& url) {
+  const auto bad = [&url](const std::string& why) {
+    return std::invalid_argument("Kubernetes API URL \"" + url + "\" " + why);
+  };
+  KubeEndpoint endpoint;
+  std::string_view rest = url;
+  if (rest.rfind("https://", 0) == 0) {
+    endpoint.tls = true;
+    rest.remove_prefix(8);
+  } else if (rest.rfind("http://", 0) == 0) {
+    rest.remove_prefix(7);
+  } else {
+    throw bad("must start with https:// (or http://) and contain no spaces");
   }
+  if (hasUnsafeCharacter(url))
+    throw bad("must start with https:// (or http://) and contain no spaces");
+  const size_t slash = rest.find('/');
+  endpoint.authority = std::string(rest.substr(0, slash));
+  if (slash != std::string_view::npos) endpoint.pathPrefix = std::string(rest.substr(slash));
+  while (!endpoint.pathPrefix.empty() && endpoint.pathPrefix.back() == '/')
+    endpoint.pathPrefix.pop_back();
+  if (endpoint.pathPrefix.find_first_of("?#") != std::string::npos)
+    throw bad("must not carry a query or fragment");
+  std::string_view authority = endpoint.authority;
+  std::string_view portText;
+  if (!authority.empty() && authority.front() == '[') {
+    const size_t close = authority.find(']');
+    if (close == std::string_view::npos) throw bad("has an IPv6 address without its closing ']'");
+    endpoint.host = std::string(authority.substr(1, close - 1));
+    const std::string_view after = authority.substr(close + 1);
+    if (!after.empty() && after.front() != ':') throw bad("has text after the IPv6 address");
+    if (!after.empty()) portText = after.substr(1);
+  } else {
+    const size_t colon = authority.find(':');
+    endpoint.host = std::string(authority.substr(0, colon));
+    if (colon != std::string_view::npos) portText = authority.substr(colon + 1);
+  }
+  if (endpoint.host.empty() || endpoint.host.find_first_of("@[]") != std::string::npos)
+    throw bad("has no usable host");
+  endpoint.port = endpoint.tls ? 443 : 80;
+  if (!portText.empty() || endpoint.authority.back() == ':') {
+    int port = 0;
+    const auto [end, ec] =
+        std::from_chars(portText.data(), portText.data() + portText.size(), port);
+    if (ec != std::errc() || end != portText.data() + portText.size() || port < 1 || port > 65535)
+      throw bad("has a port that is not a number from 1 to 65535");
+    endpoint.port = port;
+  }
+  return endpoint;
+}
+
+KubeClient::KubeClient(KubeConfig config)
+    : config_(std::move(config)), endpoint_(parseKubeUrl(config_.baseUrl)) {
   while (!config_.baseUrl.empty() && config_.baseUrl.back() == '/') config_.baseUrl.pop_back();
   if (config_.timeout <= std::chrono::milliseconds::zero()) {
     throw std::invalid_argument("Kubernetes API timeout must be positive");
@@ -165,7 +214,6 @@ KubeClient::KubeClient(KubeConfig config) : config_(std::move(config)) {
     throw std::invalid_argument("Kubernetes API token contains a line break");
   }
   observe::globalRedactor().addSecret(config_.token);
-  initCurlOnce();
 }
 
 StatusOr<nlohmann::json> KubeClient::get(const std::string& path) {
@@ -185,62 +233,71 @@ StatusOr<nlohmann::json> KubeClient::request(const char* method, const std::stri
                       "\" must start with / and contain no whitespace or control characters");
   }
   const std::string what = std::string(method) + " " + path;
-  std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
-  if (!curl) return Status(Code::kInternal, what + ": cannot create a libcurl handle");
 
-  std::unique_ptr<curl_slist, CurlListDeleter> headers;
-  auto addHeader = [&headers](const std::string& header) {
-    curl_slist* list = curl_slist_append(headers.get(), header.c_str());
-    if (list == nullptr) throw std::bad_alloc();
-    headers.release();
-    headers.reset(list);
-  };
-  addHeader("Accept: application/json");
-  if (body != nullptr) addHeader("Content-Type: application/json");
-  if (!config_.token.empty()) addHeader("Authorization: Bearer " + config_.token);
-
-  const std::string url = config_.baseUrl + path;
-  ResponseBuffer response;
-  char errorText[CURL_ERROR_SIZE] = {};
-  CURL* handle = curl.get();
-  curl_easy_setopt(handle, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);  // timeouts without SIGALRM, thread-safe
-  curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, static_cast<long>(config_.timeout.count()));
-  curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(config_.timeout.count()));
-  curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, appendResponse);
-  curl_easy_setopt(handle, CURLOPT_WRITEDATA, &response);
-  curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, errorText);
-  if (!config_.caFile.empty()) curl_easy_setopt(handle, CURLOPT_CAINFO, config_.caFile.c_str());
-  if (config_.insecureSkipVerify) {
-    curl_easy_setopt(handle, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(handle, CURLOPT_SSL_VERIFYHOST, 0L);
+  // A client per request: calls come from several threads and a connection is cheap next to
+  // how rarely the driver talks to the API.
+  std::unique_ptr<httplib::ClientImpl> client;
+  if (endpoint_.tls) {
+    auto tls = std::make_unique<httplib::SSLClient>(endpoint_.host, endpoint_.port);
+    if (!config_.caFile.empty()) tls->set_ca_cert_path(config_.caFile);
+    tls->enable_server_certificate_verification(!config_.insecureSkipVerify);
+    client = std::move(tls);
+  } else {
+    client = std::make_unique<httplib::ClientImpl>(endpoint_.host, endpoint_.port);
   }
+  client->set_connection_timeout(config_.timeout);
+  client->set_read_timeout(config_.timeout);
+  client->set_write_timeout(config_.timeout);
+  client->set_follow_location(false);
+  client->set_keep_alive(false);
+
+  httplib::Request request;
+  request.method = method;
+  request.path = endpoint_.pathPrefix + path;
+  // Host as written in the URL: httplib would leave an IPv6 address unbracketed.
+  request.headers = {{"Host", endpoint_.authority}, {"Accept", "application/json"}};
+  if (!config_.token.empty()) request.headers.emplace("Authorization", "Bearer " + config_.token);
   if (body != nullptr) {
-    curl_easy_setopt(handle, CURLOPT_POST, 1L);
-    curl_easy_setopt(handle, CURLOPT_POSTFIELDS, body->data());
-    curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
+    request.headers.emplace("Content-Type", "application/json");
+    request.body = *body;
   }
+  // The answer is read here, bounded in size and by the request's deadline (httplib's own
+  // timeouts bound each read, not the whole answer).
+  const auto deadline = std::chrono::steady_clock::now() + config_.timeout;
+  std::string answer;
+  bool tooLarge = false;
+  bool late = false;
+  request.content_receiver = [&](const char* data, size_t length, uint64_t, uint64_t) {
+    tooLarge = answer.size() + length > kMaxResponseBytes;
+    late = std::chrono::steady_clock::now() > deadline;
+    if (tooLarge || late) return false;  // httplib stops reading and closes
+    answer.append(data, length);
+    return true;
+  };
 
-  const CURLcode result = curl_easy_perform(handle);
-  if (response.tooLarge) {
+  httplib::Response response;
+  httplib::Error error = httplib::Error::Success;
+  const bool sent = client->send(request, response, error);
+  if (tooLarge) {
     return Status(Code::kUnavailable,
                   what + ": answer larger than " + std::to_string(kMaxResponseBytes) + " bytes");
   }
-  if (result != CURLE_OK) {
-    const std::string detail = errorText[0] != '\0' ? errorText : curl_easy_strerror(result);
+  if (late) {
+    return Status(Code::kUnavailable, what + ": Kubernetes API at " + config_.baseUrl +
+                                          " did not answer within " +
+                                          std::to_string(config_.timeout.count()) + " ms");
+  }
+  if (!sent) {
     return Status(Code::kUnavailable,
-                  what + ": Kubernetes API at " + config_.baseUrl + " unreachable: " + detail);
+                  what + ": Kubernetes API at " + config_.baseUrl + " unreachable: " +
+                      describeTransportError(error, *client, endpoint_.tls, config_.caFile));
   }
-  long httpStatus = 0;
-  curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &httpStatus);
+  const int httpStatus = response.status;
   if (httpStatus < 200 || httpStatus >= 300) {
-    return Status(codeForHttpStatus(httpStatus), what + ": HTTP " + std::to_string(httpStatus) +
-                                                     ": " + apiErrorMessage(response.data));
+    return Status(codeForHttpStatus(httpStatus),
+                  what + ": HTTP " + std::to_string(httpStatus) + ": " + apiErrorMessage(answer));
   }
-  auto parsed = nlohmann::json::parse(response.data, nullptr, /*allow_exceptions=*/false);
+  auto parsed = nlohmann::json::parse(answer, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) {
     return Status(Code::kInternal, what + ": HTTP " + std::to_string(httpStatus) +
                                        " with an answer that is not JSON");

@@ -1,6 +1,6 @@
-// A small Kubernetes REST client over libcurl: JSON GET and POST with the service account's
-// Bearer token, TLS verified against the cluster CA. Enough for events and VolumeAttachment
-// reconciliation; not a general client (no watch, no patch).
+// A small Kubernetes REST client over cpp-httplib (OpenSSL): JSON GET and POST with the service
+// account's Bearer token, TLS verified against the cluster CA. Enough for events and
+// VolumeAttachment reconciliation; not a general client (no watch, no patch).
 #pragma once
 
 #include <chrono>
@@ -28,6 +28,17 @@ struct KubeConfig {
 std::optional<KubeConfig> inClusterConfig(
     const std::string& saDir = "/var/run/secrets/kubernetes.io/serviceaccount");
 
+// The parts of an API URL: "https://host:port[/prefix]"; an IPv6 host is bracketed.
+struct KubeEndpoint {
+  bool tls = false;
+  std::string host;        // without brackets
+  int port = 0;            // 443 / 80 when the URL names none
+  std::string authority;   // "host:port" as written, for the Host header
+  std::string pathPrefix;  // "" or "/prefix", without a trailing slash
+};
+// Throws std::invalid_argument naming what is wrong.
+KubeEndpoint parseKubeUrl(const std::string& url);
+
 // `text` percent-encoded for a URL query value or path segment (RFC 3986 unreserved kept).
 std::string urlEncode(std::string_view text);
 
@@ -35,7 +46,8 @@ std::string urlEncode(std::string_view text);
 // KubeConfig::timeout.
 class KubeClient {
  public:
-  // The token is registered with the log redactor (observe::globalRedactor()).
+  // The token is registered with the log redactor (observe::globalRedactor()). Throws
+  // std::invalid_argument for an unusable URL, timeout or token.
   explicit KubeClient(KubeConfig config);
 
   // GET/POST <baseUrl><path> and parse the JSON answer. `path` must start with "/" and contain
@@ -53,6 +65,7 @@ class KubeClient {
                                    const std::string* body);
 
   KubeConfig config_;
+  KubeEndpoint endpoint_;
 };
 
 }  // namespace polycsi::kube

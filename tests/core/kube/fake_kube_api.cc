@@ -20,8 +20,16 @@ void answer(httplib::Response& response, int status, const nlohmann::json& body)
 
 }  // namespace
 
-FakeKubeApi::FakeKubeApi(std::string token)
-    : token_(std::move(token)), server_(std::make_unique<httplib::Server>()) {
+FakeKubeApi::FakeKubeApi(std::string token, const std::optional<TlsFiles>& tls)
+    : token_(std::move(token)), tls_(tls.has_value()) {
+  if (tls) {
+    server_ = std::make_unique<httplib::SSLServer>(tls->certFile.c_str(), tls->keyFile.c_str());
+    if (!server_->is_valid())
+      throw std::runtime_error("fake Kubernetes API: cannot load " + tls->certFile + " / " +
+                               tls->keyFile);
+  } else {
+    server_ = std::make_unique<httplib::Server>();
+  }
   // Every request: record, check the token, apply an injected failure.
   server_->set_pre_routing_handler(
       [this](const httplib::Request& request, httplib::Response& response) {
@@ -109,7 +117,10 @@ FakeKubeApi::FakeKubeApi(std::string token)
   port_ = server_->bind_to_any_port("127.0.0.1");
   if (port_ <= 0) throw std::runtime_error("fake Kubernetes API: cannot bind 127.0.0.1");
   thread_ = std::thread([this] { server_->listen_after_bind(); });
-  while (!server_->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  for (int waited = 0; !server_->is_running(); ++waited) {
+    if (waited == 10000) throw std::runtime_error("fake Kubernetes API: server did not start");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 FakeKubeApi::~FakeKubeApi() {
@@ -117,16 +128,20 @@ FakeKubeApi::~FakeKubeApi() {
   thread_.join();
 }
 
-std::string FakeKubeApi::baseUrl() const { return "http://127.0.0.1:" + std::to_string(port_); }
+std::string FakeKubeApi::baseUrl() const {
+  return (tls_ ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port_);
+}
 
 void FakeKubeApi::setCsiNode(const std::string& nodeName, const std::string& driver,
                              const std::string& nodeId) {
   std::lock_guard lock(mu_);
-  csiNodes_[nodeName] = {{"apiVersion", "storage.k8s.io/v1"},
-                         {"kind", "CSINode"},
-                         {"metadata", {{"name", nodeName}}},
-                         {"spec", {{"drivers", {{{"name", "other.csi.io"}, {"nodeID", "x"}},
-                                                {{"name", driver}, {"nodeID", nodeId}}}}}}};
+  csiNodes_[nodeName] = {
+      {"apiVersion", "storage.k8s.io/v1"},
+      {"kind", "CSINode"},
+      {"metadata", {{"name", nodeName}}},
+      {"spec",
+       {{"drivers",
+         {{{"name", "other.csi.io"}, {"nodeID", "x"}}, {{"name", driver}, {"nodeID", nodeId}}}}}}};
 }
 
 void FakeKubeApi::setVolumeAttachments(std::vector<nlohmann::json> items) {

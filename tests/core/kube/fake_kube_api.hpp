@@ -1,4 +1,5 @@
-// A fake Kubernetes API server for tests: plain HTTP on 127.0.0.1, an ephemeral port.
+// A fake Kubernetes API server for tests: HTTP, or HTTPS with a given certificate, on
+// 127.0.0.1, an ephemeral port.
 // Serves VolumeAttachments and PersistentVolumes from lists the test controls, stores posted
 // Events, requires "Authorization: Bearer <token>" (401 otherwise) and can be told to fail
 // every request with a given HTTP status. Errors are meta/v1 Status objects, as the real API.
@@ -10,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,7 +24,14 @@ namespace polycsi::kube::testing {
 
 class FakeKubeApi {
  public:
-  explicit FakeKubeApi(std::string token);
+  // PEM files of the certificate the server presents and its key.
+  struct TlsFiles {
+    std::string certFile;
+    std::string keyFile;
+  };
+
+  // Serves HTTPS with `tls`, plain HTTP without.
+  explicit FakeKubeApi(std::string token, const std::optional<TlsFiles>& tls = std::nullopt);
   ~FakeKubeApi();
 
   std::string baseUrl() const;
@@ -55,6 +64,7 @@ class FakeKubeApi {
   std::string token_;
   std::unique_ptr<httplib::Server> server_;
   int port_ = 0;
+  bool tls_ = false;
   std::thread thread_;
 
   mutable std::mutex mu_;

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "fake_kube_api.hpp"
+#include "test_pki.hpp"
 
 namespace polycsi::kube {
 namespace {
@@ -197,6 +198,88 @@ TEST(KubeClientTest, RefusesABadBaseUrl) {
   EXPECT_THROW(KubeClient{config}, std::invalid_argument);
   config.baseUrl = "https://host name";
   EXPECT_THROW(KubeClient{config}, std::invalid_argument);
+}
+
+// The API server is verified against the cluster CA (ca.crt of the service account): the right
+// CA is trusted, another CA is refused with OpenSSL's reason, and nothing is sent to it.
+TEST(KubeClientTest, VerifiesTheApiServerCertificateAgainstTheCa) {
+  TempDir dir;
+  const polycsi::testing::TestPki pki = polycsi::testing::makeTestPki(dir.path());
+  FakeKubeApi api(kToken, FakeKubeApi::TlsFiles{pki.server_cert, pki.server_key});
+  api.setPersistentVolume("pv-1", testing::csiPersistentVolume("pv-1", "drv", "vol-1"));
+  ASSERT_EQ(api.baseUrl().rfind("https://", 0), 0u);
+
+  KubeConfig trusted = configFor(api);
+  trusted.caFile = pki.ca_cert.string();
+  auto pv = KubeClient(trusted).get("/api/v1/persistentvolumes/pv-1");
+  ASSERT_TRUE(pv.isOk()) << pv.status().toString();
+  EXPECT_EQ((*pv)["spec"]["csi"]["volumeHandle"], "vol-1");
+  const size_t served = api.requests().size();
+
+  KubeConfig untrusted = configFor(api);
+  untrusted.caFile = pki.other_ca_cert.string();
+  auto refused = KubeClient(untrusted).get("/api/v1/persistentvolumes/pv-1");
+  ASSERT_FALSE(refused.isOk());
+  EXPECT_EQ(refused.status().code(), Code::kUnavailable);
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr("the API server's certificate is not trusted: unable to get local issuer "
+                        "certificate"));
+  EXPECT_EQ(api.requests().size(), served);  // the token never reached the server
+
+  KubeConfig missingCa = configFor(api);
+  missingCa.caFile = (dir.path() / "no-such-ca.crt").string();
+  auto unloaded = KubeClient(missingCa).get("/api/v1/persistentvolumes/pv-1");
+  ASSERT_FALSE(unloaded.isOk());
+  EXPECT_THAT(unloaded.status().message(),
+              HasSubstr("cannot load CA certificates from " + missingCa.caFile));
+
+  KubeConfig skipped = configFor(api);
+  skipped.caFile = pki.other_ca_cert.string();
+  skipped.insecureSkipVerify = true;
+  EXPECT_TRUE(KubeClient(skipped).get("/api/v1/persistentvolumes/pv-1").isOk());
+}
+
+TEST(ParseKubeUrlTest, SplitsSchemeHostPortAndPrefix) {
+  const KubeEndpoint v4 = parseKubeUrl("https://10.96.0.1:6443");
+  EXPECT_TRUE(v4.tls);
+  EXPECT_EQ(v4.host, "10.96.0.1");
+  EXPECT_EQ(v4.port, 6443);
+  EXPECT_EQ(v4.authority, "10.96.0.1:6443");
+  EXPECT_EQ(v4.pathPrefix, "");
+
+  const KubeEndpoint v6 = parseKubeUrl("https://[fd00::1]:443/");
+  EXPECT_EQ(v6.host, "fd00::1");
+  EXPECT_EQ(v6.port, 443);
+  EXPECT_EQ(v6.authority, "[fd00::1]:443");
+
+  const KubeEndpoint defaults = parseKubeUrl("http://api.example/k8s/");
+  EXPECT_FALSE(defaults.tls);
+  EXPECT_EQ(defaults.host, "api.example");
+  EXPECT_EQ(defaults.port, 80);
+  EXPECT_EQ(defaults.pathPrefix, "/k8s");
+  EXPECT_EQ(parseKubeUrl("https://api.example").port, 443);
+}
+
+TEST(ParseKubeUrlTest, NamesWhatIsWrong) {
+  const auto errorOf = [](const std::string& url) -> std::string {
+    try {
+      parseKubeUrl(url);
+    } catch (const std::invalid_argument& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_THAT(errorOf("https://host:0"), HasSubstr("port that is not a number from 1 to 65535"));
+  EXPECT_THAT(errorOf("https://host:65536"), HasSubstr("port that is not a number"));
+  EXPECT_THAT(errorOf("https://host:"), HasSubstr("port that is not a number"));
+  EXPECT_THAT(errorOf("https://host:44x"), HasSubstr("port that is not a number"));
+  EXPECT_THAT(errorOf("https://[fd00::1"), HasSubstr("without its closing ']'"));
+  EXPECT_THAT(errorOf("https://[fd00::1]x"), HasSubstr("text after the IPv6 address"));
+  EXPECT_THAT(errorOf("https://:443"), HasSubstr("has no usable host"));
+  EXPECT_THAT(errorOf("https://user@host"), HasSubstr("has no usable host"));
+  EXPECT_THAT(errorOf("https://host/api?x=1"), HasSubstr("query or fragment"));
+  EXPECT_THAT(errorOf("ftp://host"), HasSubstr("must start with https://"));
+  EXPECT_EQ(errorOf("https://host:8443/base"), "");
 }
 
 TEST(UrlEncodeTest, EncodesReservedCharacters) {
