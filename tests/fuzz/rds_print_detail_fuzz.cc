@@ -62,8 +62,9 @@ std::string print(const std::vector<DiskEntry>& entries) {
     std::string line = std::string(width - number.size(), ' ') + number;
     for (char flag : e.flags) line += std::string(" ") + flag;
     std::string props;
-    for (const auto& [key, value] : e.props) props += " " + key + "=" + quoted(value);
-    const bool commentLine = !e.comment.empty() || (e.flags.empty() && e.props.empty());
+    for (const auto& [key, value] : e.properties())
+      props += " " + std::string(key) + "=" + quoted(std::string(value));
+    const bool commentLine = !e.comment.empty() || (e.flags.empty() && e.propertyCount() == 0);
     if (commentLine) {
       out += line + " ;;; " + e.comment + "\n";
       if (!props.empty()) out += std::string(width + 4, ' ') + props.substr(1) + "\n";
@@ -80,8 +81,8 @@ std::string describe(const std::vector<DiskEntry>& entries) {
   for (const auto& e : entries) {
     out += std::to_string(e.index) + " flags='" + visible(e.flags) + "' comment='" +
            visible(e.comment) + "'";
-    for (const auto& [key, value] : e.props)
-      out += " " + visible(key) + "='" + visible(value) + "'";
+    for (const auto& [key, value] : e.properties())
+      out += " " + visible(std::string(key)) + "='" + visible(std::string(value)) + "'";
     out += "\n";
   }
   return out;
@@ -91,7 +92,7 @@ bool same(const std::vector<DiskEntry>& a, const std::vector<DiskEntry>& b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i)
     if (a[i].index != b[i].index || a[i].flags != b[i].flags || a[i].comment != b[i].comment ||
-        a[i].props != b[i].props)
+        a[i].properties() != b[i].properties())
       return false;
   return true;
 }
@@ -105,11 +106,12 @@ void checkEntries(const std::vector<DiskEntry>& entries) {
       POLYCSI_FUZZ_CHECK(
           (flag >= 'a' && flag <= 'z') || (flag >= 'A' && flag <= 'Z') || flag == '*',
           describe(entries));
-    for (const auto& [key, value] : e.props) {
+    for (const auto& [key, value] : e.properties()) {
       POLYCSI_FUZZ_CHECK(!key.empty(), describe(entries));
       for (char c : key) POLYCSI_FUZZ_CHECK(isKeyChar(c), describe(entries));
       if (auto size = parseRouterOsSize(value))
-        POLYCSI_FUZZ_CHECK(*size >= 0, visible(value) + " parsed as " + std::to_string(*size));
+        POLYCSI_FUZZ_CHECK(*size >= 0,
+                           visible(std::string(value)) + " parsed as " + std::to_string(*size));
       try {
         (void)e.bytes(key);
       } catch (const Error& error) {

@@ -7,7 +7,40 @@
 #include "routeros_values.hpp"
 
 namespace polycsi::rds_nvme {
+
+// Writes an entry's properties straight into its storage: the key, then the value appended by
+// the caller to the string beginValue returns, then endValue records where both are.
+class DiskEntryBuilder {
+ public:
+  DiskEntryBuilder(DiskEntry& entry, size_t textBytes) : entry_(entry) {
+    entry_.text_.reserve(entry_.text_.size() + textBytes);
+    entry_.spans_.reserve(32);  // RouterOS prints about 25 properties of a disk
+  }
+
+  std::string& beginValue(std::string_view key) {
+    keyStart_ = entry_.text_.size();
+    entry_.text_.append(key);
+    valueStart_ = entry_.text_.size();
+    return entry_.text_;
+  }
+
+  void endValue() {
+    entry_.addSpan({static_cast<uint32_t>(keyStart_),
+                    static_cast<uint32_t>(valueStart_ - keyStart_),
+                    static_cast<uint32_t>(valueStart_),
+                    static_cast<uint32_t>(entry_.text_.size() - valueStart_)});
+  }
+
+ private:
+  DiskEntry& entry_;
+  size_t keyStart_ = 0;
+  size_t valueStart_ = 0;
+};
+
 namespace {
+
+// Offsets into an entry's storage are 32 bits; RouterOS output is refused far below this.
+constexpr size_t kMaxOutputBytes = size_t{1} << 30;
 
 bool isDigit(char c) { return c >= '0' && c <= '9'; }
 bool isSpace(char c) { return c == ' ' || c == '\t'; }
@@ -16,24 +49,29 @@ bool isKeyChar(char c) {
 }
 
 [[noreturn]] void malformed(std::string_view why, std::string_view line) {
-  throw Error(Code::kInternal,
-              "unexpected RouterOS print output (" + std::string(why) + "): " +
-                  printableForMessage(line));
+  throw Error(Code::kInternal, "unexpected RouterOS print output (" + std::string(why) +
+                                   "): " + printableForMessage(line));
 }
 
-std::vector<std::string_view> splitLines(std::string_view text) {
-  std::vector<std::string_view> lines;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(start, end - start);
+// Hands out the lines of `text` one at a time, trailing blanks and '\r' removed.
+class LineReader {
+ public:
+  explicit LineReader(std::string_view text) : text_(text) {}
+
+  bool next(std::string_view& line) {
+    if (start_ > text_.size()) return false;
+    size_t end = text_.find('\n', start_);
+    if (end == std::string_view::npos) end = text_.size();
+    line = text_.substr(start_, end - start_);
     while (!line.empty() && (line.back() == '\r' || isSpace(line.back()))) line.remove_suffix(1);
-    lines.push_back(line);
-    start = end + 1;
+    start_ = end + 1;
+    return true;
   }
-  return lines;
-}
+
+ private:
+  std::string_view text_;
+  size_t start_ = 0;
+};
 
 std::string_view trimLeft(std::string_view s) {
   while (!s.empty() && isSpace(s.front())) s.remove_prefix(1);
@@ -46,12 +84,14 @@ size_t indentOf(std::string_view line) {
   return n;
 }
 
-// True when `s` starts with `key=` (a property of the entry).
-bool startsWithKey(std::string_view s) {
+// The length of the key when `s` starts with `key=` (a property of the entry), else 0.
+size_t keyLengthAt(std::string_view s) {
   size_t n = 0;
   while (n < s.size() && isKeyChar(s[n])) ++n;
-  return n > 0 && n < s.size() && s[n] == '=';
+  return n > 0 && n < s.size() && s[n] == '=' ? n : 0;
 }
+
+bool startsWithKey(std::string_view s) { return keyLengthAt(s) > 0; }
 
 // The pieces of an entry's first line: its number, flags and the rest.
 struct EntryStart {
@@ -101,32 +141,57 @@ size_t unescape(std::string_view s, std::string& out) {
     return 2;
   }
   switch (s[0]) {
-    case 'n': out += '\n'; break;
-    case 'r': out += '\r'; break;
-    case 't': out += '\t'; break;
-    case 'a': out += '\a'; break;
-    case 'b': out += '\b'; break;
-    case 'f': out += '\f'; break;
-    case 'v': out += '\v'; break;
-    case '_': out += ' '; break;
-    default: out += s[0]; break;  // \" \\ \$ \? and anything else: the character itself
+    case 'n':
+      out += '\n';
+      break;
+    case 'r':
+      out += '\r';
+      break;
+    case 't':
+      out += '\t';
+      break;
+    case 'a':
+      out += '\a';
+      break;
+    case 'b':
+      out += '\b';
+      break;
+    case 'f':
+      out += '\f';
+      break;
+    case 'v':
+      out += '\v';
+      break;
+    case '_':
+      out += ' ';
+      break;
+    default:
+      out += s[0];
+      break;  // \" \\ \$ \? and anything else: the character itself
   }
   return 1;
 }
 
-// Parses `key=value key="v a l" ...` (the joined text of one entry) into props.
+// Parses `key=value key="v a l" ...` (the joined text of one entry) into the entry.
 void parseProperties(std::string_view text, DiskEntry& entry) {
+  DiskEntryBuilder builder(entry, text.size());
   std::string_view s = trimLeft(text);
   while (!s.empty()) {
-    if (!startsWithKey(s)) malformed("expected key=value", s);
-    size_t eq = s.find('=');
-    std::string key(s.substr(0, eq));
-    s = s.substr(eq + 1);
-    std::string value;
+    const size_t keyLength = keyLengthAt(s);
+    if (keyLength == 0) malformed("expected key=value", s);
+    const std::string_view key = s.substr(0, keyLength);
+    s = s.substr(keyLength + 1);
+    std::string& value = builder.beginValue(key);
     if (!s.empty() && s[0] == '"') {
       size_t i = 1;
       bool closed = false;
       while (i < s.size()) {
+        // Copy the run up to the next escape or quote at once.
+        size_t runEnd = i;
+        while (runEnd < s.size() && s[runEnd] != '\\' && s[runEnd] != '"') ++runEnd;
+        value.append(s.data() + i, runEnd - i);
+        i = runEnd;
+        if (i >= s.size()) break;
         if (s[i] == '\\' && i + 1 < s.size()) {
           i += 1 + unescape(s.substr(i + 1), value);
         } else if (s[i] == '"') {
@@ -134,17 +199,18 @@ void parseProperties(std::string_view text, DiskEntry& entry) {
           ++i;
           break;
         } else {
-          value += s[i++];
+          value += s[i++];  // a backslash that ends the text
         }
       }
-      if (!closed) malformed("unterminated quoted value of " + key, text);
+      if (!closed) malformed("unterminated quoted value of " + std::string(key), text);
       s = s.substr(i);
-      if (!s.empty() && !isSpace(s[0])) malformed("text after the quoted value of " + key, s);
+      if (!s.empty() && !isSpace(s[0]))
+        malformed("text after the quoted value of " + std::string(key), s);
     } else {
       // A bare value runs to the next `key=`; words in between belong to it.
       size_t t = 0;
       while (t < s.size() && !isSpace(s[t])) ++t;
-      value = std::string(s.substr(0, t));
+      value.append(s.data(), t);
       s = s.substr(t);
       while (true) {
         std::string_view next = trimLeft(s);
@@ -153,11 +219,12 @@ void parseProperties(std::string_view text, DiskEntry& entry) {
         while (w < next.size() && !isSpace(next[w])) ++w;
         if (next.substr(0, w).find('=') != std::string_view::npos)
           malformed("expected key=value", next);
-        value += " " + std::string(next.substr(0, w));
+        value += ' ';
+        value.append(next.data(), w);
         s = next.substr(w);
       }
     }
-    entry.props[key] = std::move(value);
+    builder.endValue();
     s = trimLeft(s);
   }
 }
@@ -183,44 +250,92 @@ bool startsWithThreeDigitGroup(std::string_view line) {
 
 }  // namespace
 
-std::optional<std::string> DiskEntry::get(const std::string& key) const {
-  auto it = props.find(key);
-  if (it == props.end()) return std::nullopt;
-  return it->second;
+std::string_view DiskEntry::keyOf(const Span& span) const {
+  return std::string_view(text_.data() + span.keyStart, span.keyLength);
 }
 
-std::string DiskEntry::getOr(const std::string& key, const std::string& fallback) const {
-  return get(key).value_or(fallback);
+std::string_view DiskEntry::valueOf(const Span& span) const {
+  return std::string_view(text_.data() + span.valueStart, span.valueLength);
 }
 
-std::optional<int64_t> DiskEntry::bytes(const std::string& key) const {
-  auto value = get(key);
-  if (!value) return std::nullopt;
-  auto parsed = parseRouterOsSize(*value);
-  if (!parsed)
-    throw Error(Code::kInternal, "RouterOS printed " + key + "=" + printableForMessage(*value) +
-                                     ", which is not a size");
-  return parsed;
+void DiskEntry::addSpan(const Span& span) {
+  const std::string_view key = keyOf(span);
+  for (Span& existing : spans_) {
+    if (keyOf(existing) == key) {
+      existing = span;  // the earlier bytes stay unused in text_
+      return;
+    }
+  }
+  spans_.push_back(span);
 }
 
-std::optional<bool> DiskEntry::flag(const std::string& key) const {
-  auto value = get(key);
-  if (value == "yes" || value == "true") return true;
-  if (value == "no" || value == "false") return false;
+void DiskEntry::set(std::string_view key, std::string_view value) {
+  DiskEntryBuilder builder(*this, key.size() + value.size());
+  builder.beginValue(key).append(value);
+  builder.endValue();
+}
+
+std::optional<std::string_view> DiskEntry::find(std::string_view key) const {
+  for (const Span& span : spans_)
+    if (keyOf(span) == key) return valueOf(span);
   return std::nullopt;
 }
 
+std::optional<std::string> DiskEntry::get(std::string_view key) const {
+  const auto value = find(key);
+  if (!value) return std::nullopt;
+  return std::string(*value);
+}
+
+std::string DiskEntry::getOr(std::string_view key, const std::string& fallback) const {
+  const auto value = find(key);
+  return value ? std::string(*value) : fallback;
+}
+
+std::optional<int64_t> DiskEntry::bytes(std::string_view key) const {
+  const auto value = find(key);
+  if (!value) return std::nullopt;
+  auto parsed = parseRouterOsSize(*value);
+  if (!parsed)
+    throw Error(Code::kInternal, "RouterOS printed " + std::string(key) + "=" +
+                                     printableForMessage(*value) + ", which is not a size");
+  return parsed;
+}
+
+std::optional<bool> DiskEntry::flag(std::string_view key) const {
+  const auto value = find(key);
+  if (!value) return std::nullopt;
+  if (*value == "yes" || *value == "true") return true;
+  if (*value == "no" || *value == "false") return false;
+  return std::nullopt;
+}
+
+std::vector<std::pair<std::string_view, std::string_view>> DiskEntry::properties() const {
+  std::vector<std::pair<std::string_view, std::string_view>> out;
+  out.reserve(spans_.size());
+  for (const Span& span : spans_) out.emplace_back(keyOf(span), valueOf(span));
+  return out;
+}
+
 std::vector<DiskEntry> parseDiskPrintDetail(std::string_view output) {
+  if (output.size() > kMaxOutputBytes)
+    throw Error(Code::kInternal, "RouterOS print output of " + std::to_string(output.size()) +
+                                     " bytes is too large to parse");
   std::vector<DiskEntry> entries;
-  std::vector<std::string> texts;  // each entry's property text, lines joined by spaces
-  size_t entryIndent = 0;          // indentation of the current entry's first line
+  entries.reserve(output.size() / 512);  // a disk prints about 800 bytes, a file fewer
+  // The last entry's property text, its lines joined by spaces; parsed into the entry when the
+  // next one starts. One buffer for all entries.
+  std::string text;
+  size_t entryIndent = 0;  // indentation of the current entry's first line
   // Once a continuation line indented past its entry's number has been seen, the output
   // indents its continuations (as RouterOS does), and a line at an entry's indentation is
   // always a new entry.
   bool continuationsIndented = false;
   bool inHeader = false;
   size_t headerIndent = 0;
-  for (std::string_view line : splitLines(output)) {
+  LineReader lines(output);
+  std::string_view line;
+  while (lines.next(line)) {
     if (trimLeft(line).empty()) {
       inHeader = false;
       continue;
@@ -231,8 +346,7 @@ std::vector<DiskEntry> parseDiskPrintDetail(std::string_view output) {
       headerIndent = indentOf(line);
       continue;
     }
-    if (inHeader && entries.empty() && indentOf(line) > headerIndent &&
-        !parseEntryStart(line)) {
+    if (inHeader && entries.empty() && indentOf(line) > headerIndent && !parseEntryStart(line)) {
       continue;  // a wrapped header line
     }
     inHeader = false;
@@ -248,8 +362,7 @@ std::vector<DiskEntry> parseDiskPrintDetail(std::string_view output) {
     if (isEntry && !entries.empty()) {
       const bool digitsContinue = !continuationsIndented &&
                                   start->index != entries.back().index + 1 &&
-                                  pendingDigitGroups(texts.back()) &&
-                                  startsWithThreeDigitGroup(line);
+                                  pendingDigitGroups(text) && startsWithThreeDigitGroup(line);
       isEntry = start->index > entries.back().index &&
                 (indent < entryIndent || (indent == entryIndent && !digitsContinue));
     }
@@ -263,15 +376,17 @@ std::vector<DiskEntry> parseDiskPrintDetail(std::string_view output) {
         entry.comment = std::string(trimLeft(rest.substr(3)));
         rest = {};
       }
+      if (!entries.empty()) parseProperties(text, entries.back());
       entries.push_back(std::move(entry));
-      texts.emplace_back(rest);
+      text.assign(rest);
       continue;
     }
     if (entries.empty()) malformed("text before the first entry", line);
     if (indent > entryIndent) continuationsIndented = true;
-    texts.back() += " " + std::string(content);
+    text += ' ';
+    text.append(content);
   }
-  for (size_t i = 0; i < entries.size(); ++i) parseProperties(texts[i], entries[i]);
+  if (!entries.empty()) parseProperties(text, entries.back());
   return entries;
 }
 

@@ -39,7 +39,7 @@ TEST(PrintDetailParser, ParsesTheRealSample) {
   EXPECT_EQ(e.getOr("file-path"), "/storage-pool/test.img");
   EXPECT_EQ(e.flag("nvme-tcp-export"), true);
   EXPECT_EQ(e.flag("swap"), false);
-  EXPECT_EQ(e.props.size(), 25u);
+  EXPECT_EQ(e.propertyCount(), 25u);
 }
 
 TEST(PrintDetailParser, SameEntryWrappedAtAnotherWidthGivesTheSameProperties) {
@@ -72,7 +72,7 @@ TEST(PrintDetailParser, SameEntryWrappedAtAnotherWidthGivesTheSameProperties) {
   EXPECT_EQ(narrow[0].flags, "Bt");
   EXPECT_TRUE(narrow[0].hasFlag('t'));
   EXPECT_EQ(narrow[0].bytes("size"), int64_t{1} << 40);
-  EXPECT_EQ(narrow[0].props, wide[0].props);
+  EXPECT_EQ(narrow[0].properties(), wide[0].properties());
   EXPECT_EQ(narrow[0].getOr("nvme-tcp-server-nqn"),
             "nqn.2026-09.com.mikrotik:rds2216.vm-storage-001");
 }
@@ -135,8 +135,8 @@ TEST(PrintDetailParser, EntriesFromOneHundredOnAreNotDigitsOfTheEntryBefore) {
 TEST(PrintDetailParser, OneLineEntriesInSequenceAfterANumber) {
   std::string output;
   for (int i = 98; i < 103; ++i)
-    output += (i < 100 ? " " : "") + std::to_string(i) + " type=file slot=\"s" +
-              std::to_string(i) + "\" size=1 048 576\n";
+    output += (i < 100 ? " " : "") + std::to_string(i) + " type=file slot=\"s" + std::to_string(i) +
+              "\" size=1 048 576\n";
   auto entries = parseDiskPrintDetail(output);
   ASSERT_EQ(entries.size(), 5u);
   EXPECT_EQ(entries[3].index, 101);
@@ -200,10 +200,9 @@ TEST(PrintDetailParser, CarriageReturnsAreIgnored) {
 }
 
 TEST(PrintDetailParser, ErrorRepliesAndGarbageAreInternalErrors) {
-  for (const char* text : {"failure: not enough space", "no such item",
-                           "expected end of command (line 1 column 5)", "syntax error (line 1)",
-                           " 0 type=file slot=\"unterminated\n",
-                           " 0 type=file =oops\n"}) {
+  for (const char* text :
+       {"failure: not enough space", "no such item", "expected end of command (line 1 column 5)",
+        "syntax error (line 1)", " 0 type=file slot=\"unterminated\n", " 0 type=file =oops\n"}) {
     try {
       parseDiskPrintDetail(text);
       ADD_FAILURE() << "parsed: " << text;
