@@ -17,6 +17,11 @@ from .report import StepFailed
 
 GLOBAL_ID = "PS03455f439da7"
 PASSWORD = "lab-secret"
+# Every target of the simulator's tgtd requires CHAP from the initiator (tgtd wants 12 to 16
+# characters). The node logs in with the kernel initiator, the secret written by the plugin
+# into open-iscsi's node record (0600), never on iscsiadm's command line.
+CHAP_USER = "labchap"
+CHAP_SECRET = "lab-chap-4711x"
 
 
 def make_pki(directory):
@@ -73,6 +78,7 @@ class PowerStoreLab:
              "--iscsi-port", str(self.iscsi_port), "--cert", cert, "--key", key,
              "--state-dir", os.path.join(self._dir, "state"), "--username", "admin",
              "--password", PASSWORD, "--global-id", GLOBAL_ID,
+             "--chap-user", CHAP_USER, "--chap-password", CHAP_SECRET,
              "--tgtd-control-port", str(self.tgtd_control_port)],
             os.path.join(self._dir, "powerstore-sim.log"))
         started = self.sim.wait_for_line(r"^powerstore-sim listening on (\S+) iscsi (\S+)$", 60)
@@ -143,6 +149,8 @@ backends:
   - name: ps
     plugin: iscsi_powerstore
     settings:
+      chap_user: "{CHAP_USER}"
+      chap_password: "{CHAP_SECRET}"
 {lab.arrays_yaml("/etc/polycsi/powerstore-ca.pem")}""")
         driver.start()
         state["driver"] = driver
@@ -166,9 +174,19 @@ backends:
     def stage_write():
         volume = state["volume"]
         node_stage_publish(state["driver"], volume)
+        target = volume.publish_context["targetIqn"]
         sessions = vm.check("iscsiadm -m session", 30)
-        if volume.publish_context["targetIqn"] not in sessions:
-            raise StepFailed(f"no iSCSI session to {volume.publish_context['targetIqn']}: {sessions}")
+        if target not in sessions:
+            raise StepFailed(f"no iSCSI session to {target}: {sessions}")
+        # The target requires CHAP, so the login proves the secret reached the kernel initiator;
+        # it came from the node record the plugin wrote, readable by root only.
+        records = vm.check(f"find /etc/iscsi/nodes/{target} -type f -printf '%m %p\\n'", 10)
+        if not records.strip() or any(not line.startswith("600 ")
+                                      for line in records.strip().splitlines()):
+            raise StepFailed(f"node records of {target} are not all mode 0600: {records}")
+        auth = vm.check(f"iscsiadm -m node -T {target} | grep '^node.session.auth.username '", 10)
+        if CHAP_USER not in auth:
+            raise StepFailed(f"the node record of {target} carries no CHAP user: {auth}")
         mounted = vm.check(f"findmnt -n -o SOURCE,FSTYPE --target {volume.target}", 10).split()
         if len(mounted) != 2 or not mounted[0].startswith("/dev/sd") or mounted[1] != "ext4":
             raise StepFailed(f"{volume.target} is mounted from {mounted}, expected ext4 on /dev/sd*")
@@ -190,7 +208,7 @@ backends:
     return steps("iscsi_powerstore", [
         ("powerstore-sim + tgtd on the host; node with iscsid, udev and polycsi", node_ready),
         ("create a volume and publish it to the node's IQN", create_publish),
-        ("node stage+publish: iscsiadm login, mkfs.ext4, mount; write and read back",
+        ("node stage+publish: iscsiadm login with CHAP, mkfs.ext4, mount; write and read back",
          stage_write),
         ("unpublish+unstage: unmounted, logged out; unpublish and delete", logout),
     ])
