@@ -58,8 +58,9 @@ void writeFileAtomically(const std::filesystem::path& path, std::string_view con
   syncDirectory(path.parent_path());
 }
 
-std::string readWholeFile(const std::filesystem::path& path) {
-  UniqueFd fd = openFile(path, O_RDONLY);
+namespace {
+
+std::string readAll(const UniqueFd& fd, const std::filesystem::path& path) {
   std::string content;
   char buffer[8192];
   for (;;) {
@@ -72,6 +73,21 @@ std::string readWholeFile(const std::filesystem::path& path) {
     content.append(buffer, static_cast<size_t>(n));
   }
   return content;
+}
+
+}  // namespace
+
+std::string readWholeFile(const std::filesystem::path& path) {
+  return readAll(openFile(path, O_RDONLY), path);
+}
+
+std::optional<std::string> readFileIfPresent(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::nullopt;
+    throw errnoError(Code::kInternal, "cannot open " + path.string(), errno);
+  }
+  return readAll(UniqueFd(fd), path);
 }
 
 bool removeIfPresent(const std::filesystem::path& path) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -65,6 +66,10 @@ void writeFileAtomically(const std::filesystem::path& path, std::string_view con
 
 // The whole content of a (small) file; throws NOT_FOUND when it does not exist.
 std::string readWholeFile(const std::filesystem::path& path);
+// The whole file, or nullopt when it does not exist; other errors throw as readWholeFile.
+// Absence is an answer, not an exception: unwinding cost more than the read itself on the
+// hot paths that look for files that may not be there (bench/README.md).
+std::optional<std::string> readFileIfPresent(const std::filesystem::path& path);
 
 // Removes `path` when present; returns whether it existed. Throws INTERNAL on other errors.
 bool removeIfPresent(const std::filesystem::path& path);

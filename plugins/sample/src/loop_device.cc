@@ -43,12 +43,14 @@ std::optional<int> loopIndex(const std::string& name) {
 // The attribute's text, or nullopt when it cannot be read: devices appear and vanish while they
 // are scanned, and one that cannot be read is not one to touch.
 std::optional<std::string> readSysfs(const fs::path& path) {
-  std::string text;
+  std::optional<std::string> read;
   try {
-    text = readWholeFile(path);
+    read = readFileIfPresent(path);  // an unbound loop device has no backing_file: no throw
   } catch (const Error&) {
     return std::nullopt;
   }
+  if (!read) return std::nullopt;
+  std::string text = std::move(*read);
   while (!text.empty() && (text.back() == '\n' || text.back() == '\0')) text.pop_back();
   return text;
 }

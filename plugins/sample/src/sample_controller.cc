@@ -143,7 +143,8 @@ Volume SampleBackend::createVolume(const CreateVolumeRequest& req) {
 }
 
 void SampleBackend::injectCreateDelay(const Call& call) const {
-  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(settings_.createDelayMs);
+  auto until =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(settings_.createDelayMs);
   while (std::chrono::steady_clock::now() < until) {
     call.checkpoint("create (delayed by create_delay_ms)");
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -44,15 +44,6 @@ std::vector<std::string> committedIds(const fs::path& dir, const Call& call) {
   return ids;
 }
 
-std::optional<std::string> readIfPresent(const fs::path& path) {
-  try {
-    return readWholeFile(path);
-  } catch (const Error& e) {
-    if (e.code() == Code::kNotFound) return std::nullopt;
-    throw;
-  }
-}
-
 }  // namespace
 
 VolumeFiles::VolumeFiles(const fs::path& root) {
@@ -90,7 +81,7 @@ fs::path VolumeFiles::snapshotImage(const std::string& id) const {
 std::optional<VolumeRecord> VolumeFiles::findVolume(const std::string& id) const {
   requireLegalLocalId(id, "volume id");
   fs::path path = withSuffix(volumes_, id, kMetadataSuffix);
-  auto text = readIfPresent(path);
+  auto text = readFileIfPresent(path);
   if (!text) return std::nullopt;
   return parseVolumeRecord(*text, path.string());
 }
@@ -138,7 +129,7 @@ bool VolumeFiles::removeVolume(const std::string& id) {
 std::optional<SnapshotRecord> VolumeFiles::findSnapshot(const std::string& id) const {
   requireLegalLocalId(id, "snapshot id");
   fs::path path = withSuffix(snapshots_, id, kMetadataSuffix);
-  auto text = readIfPresent(path);
+  auto text = readFileIfPresent(path);
   if (!text) return std::nullopt;
   return parseSnapshotRecord(*text, path.string());
 }
