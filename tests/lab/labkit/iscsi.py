@@ -180,7 +180,7 @@ backends:
             raise StepFailed(f"no iSCSI session to {target}: {sessions}")
         # The target requires CHAP, so the login proves the secret reached the kernel initiator;
         # it came from the node record the plugin wrote, readable by root only.
-        records = vm.check(f"find /etc/iscsi/nodes/{target} -type f -printf '%m %p\\n'", 10)
+        records = vm.check(f"find /etc/iscsi/nodes/{target} -type f | xargs stat -c '%a %n'", 10)
         if not records.strip() or any(not line.startswith("600 ")
                                       for line in records.strip().splitlines()):
             raise StepFailed(f"node records of {target} are not all mode 0600: {records}")
