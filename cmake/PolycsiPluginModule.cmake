@@ -35,7 +35,10 @@ function(polycsi_sdk_add_plugin name)
     PREFIX "" OUTPUT_NAME "polycsi_${name}" SUFFIX ".so"
     CXX_VISIBILITY_PRESET hidden C_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
   target_link_libraries(${target} PRIVATE polycsi::sdk)
-  target_link_options(${target} PRIVATE -Wl,--no-undefined
-                      "-Wl,--version-script=${exports_map}")
+  target_link_options(${target} PRIVATE "-Wl,--version-script=${exports_map}")
+  # A ThreadSanitizer build leaves the runtime's symbols to the executable (Sanitizers.cmake).
+  if(NOT POLYCSI_PLUGIN_ALLOW_UNDEFINED)
+    target_link_options(${target} PRIVATE -Wl,--no-undefined)
+  endif()
   set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS "${exports_map}")
 endfunction()

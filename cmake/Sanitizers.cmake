@@ -1,10 +1,11 @@
 # POLYCSI_SANITIZE="address;undefined" or "thread": instruments every target, plugins included.
 #
-# With clang the sanitizer runtime is linked as a shared library (-shared-libsan), the way gcc
+# With clang the ASan/UBSan runtime is linked as a shared library (-shared-libsan), the way gcc
 # links it by default: plugins are MODULE libraries linked with --no-undefined, and an
 # instrumented .so refers to the runtime, so the runtime must be a library it can link
 # against. The executables find it through an rpath to clang's runtime directory. (Fuzz
-# targets link it statically, see Fuzzing.cmake: libFuzzer needs the runtime first.)
+# targets link it statically, see Fuzzing.cmake: libFuzzer needs the runtime first.) The TSan
+# runtime is linked statically instead (below).
 #
 # UBSan findings abort (-fno-sanitize-recover=all) so that a test with undefined behaviour
 # fails instead of printing a line nobody reads. Run time options (stack traces, the leak
@@ -60,6 +61,16 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
     message(FATAL_ERROR "POLYCSI_SANITIZE: ${_polycsi_runtime} is missing from "
                         "${POLYCSI_SANITIZER_RUNTIME_DIR}; install libclang-rt-14-dev")
   endif()
-  add_link_options(-shared-libsan "LINKER:-rpath,${POLYCSI_SANITIZER_RUNTIME_DIR}")
+  if("thread" IN_LIST POLYCSI_SANITIZE)
+    # clang 14's shared TSan runtime cannot start a program on Debian 12: libstdc++'s
+    # initialisation calls the runtime's __cxa_atexit interceptor before the runtime has
+    # initialised, and even an empty program crashes. The runtime is linked statically into the
+    # executables, which export its symbols to what they dlopen; plugins are linked without
+    # --no-undefined so that they may leave those symbols to the executable.
+    set(POLYCSI_PLUGIN_ALLOW_UNDEFINED ON CACHE INTERNAL "plugins resolve sanitizer symbols at load")
+  else()
+    set(POLYCSI_PLUGIN_ALLOW_UNDEFINED OFF CACHE INTERNAL "plugins resolve sanitizer symbols at load")
+    add_link_options(-shared-libsan "LINKER:-rpath,${POLYCSI_SANITIZER_RUNTIME_DIR}")
+  endif()
 endif()
 message(STATUS "polycsi: sanitizers ${_polycsi_san} (${CMAKE_CXX_COMPILER_ID})")
