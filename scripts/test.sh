@@ -43,6 +43,8 @@ else
   export BUILD_DIR=${BUILD_DIR:-build-asan} POLYCSI_SANITIZE="address;undefined"
 fi
 [ "$mode" = plain ] || export CC=${CC:-clang-14} CXX=${CXX:-clang++-14}
+# No test runs the benchmarks (bench/run.sh does, in the plain build): not built under sanitizers.
+[ "$mode" = plain ] || export POLYCSI_BUILD_BENCH=${POLYCSI_BUILD_BENCH:-OFF}
 ./scripts/build.sh
 build_dir=$BUILD_DIR
 
