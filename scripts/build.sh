@@ -4,7 +4,8 @@
 # Environment: BUILD_DIR (default build), BUILD_TYPE (default RelWithDebInfo), JOBS (default
 # all cores), CC/CXX (compiler; default the system's c++, i.e. g++), POLYCSI_SANITIZE
 # ("address;undefined" or "thread"), POLYCSI_WERROR (default ON), POLYCSI_BUILD_BENCH (default ON;
-# the sanitizer builds of scripts/test.sh leave the benchmarks out: no test runs them).
+# the sanitizer builds of scripts/test.sh leave the benchmarks out: no test runs them),
+# POLYCSI_STATIC_GRPC (default ON; the TSan build links gRPC shared).
 #   BUILD_DIR=build-asan CC=clang-14 CXX=clang++-14 POLYCSI_SANITIZE="address;undefined" \
 #     ./scripts/build.sh            # what ./scripts/test.sh builds
 set -euo pipefail
@@ -32,6 +33,7 @@ cmake -S . -B "$build_dir" -G Ninja "${launcher[@]}" "${compilers[@]}" \
   -DPOLYCSI_WERROR="${POLYCSI_WERROR:-ON}" \
   -DPOLYCSI_SANITIZE="${POLYCSI_SANITIZE:-}" \
   -DPOLYCSI_BUILD_BENCH="${POLYCSI_BUILD_BENCH:-ON}" \
+  -DPOLYCSI_STATIC_GRPC="${POLYCSI_STATIC_GRPC:-ON}" \
   -DBUILD_TESTING=ON >/dev/null
 # Two cores: keep memory and the machine responsive.
 ninja -C "$build_dir" -j "${JOBS:-$(nproc)}"

@@ -36,7 +36,8 @@ while (($#)); do
 done
 
 if [ "$mode" = tsan ]; then
-  export BUILD_DIR=${BUILD_DIR:-build-tsan} POLYCSI_SANITIZE=thread
+  # gRPC stays in its shared libraries, where tests/sanitizers/tsan.supp can name it.
+  export BUILD_DIR=${BUILD_DIR:-build-tsan} POLYCSI_SANITIZE=thread POLYCSI_STATIC_GRPC=OFF
 elif [ "$mode" = plain ]; then
   export BUILD_DIR=${BUILD_DIR:-build} POLYCSI_SANITIZE=""
 else
