@@ -204,10 +204,13 @@ def main():
          f"on tmpfs (CPU-bound, 2 cores): {tmpfs64 / tmpfs1:.1f}x ({tmpfs64:.0f}/s vs "
          f"{tmpfs1:.0f}/s)", ">= 8x", cd64 / cd1 >= 8.0),
         ("resident memory idle (VmRSS)", f"{memory['idle']['vm_rss_mib']:.1f} MiB",
-         f"driver-bench idle {driver['memory_idle']['vm_rss_mib']:.1f} MiB", "<= 8 MiB",
+         f"of it private (RssAnon) {memory['idle']['rss_anon_mib']:.1f} MiB, the rest pages of "
+         f"the executable and shared libraries; driver-bench idle "
+         f"{driver['memory_idle']['vm_rss_mib']:.1f} MiB", "<= 8 MiB",
          memory["idle"]["vm_rss_mib"] <= 8.0),
         ("resident memory peak (VmHWM) after scenarios a-d at 1/8/64",
          f"{memory['after_scenarios']['vm_hwm_mib']:.1f} MiB",
+         f"private (RssAnon) after them {memory['after_scenarios']['rss_anon_mib']:.1f} MiB; "
          f"with {driver['scale']['volumes']} volumes: "
          f"{driver['memory_loaded']['vm_hwm_mib']:.1f} MiB", "<= 24 MiB",
          memory["after_scenarios"]["vm_hwm_mib"] <= 24.0),
