@@ -13,6 +13,7 @@
 #include <charconv>
 #include <cstring>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -178,6 +179,12 @@ LoopDevice attachLoopDevice(const fs::path& image, bool readOnly, const Call& ca
                      std::string("the loop driver is not usable (") + kLoopControl + ")", errno);
   UniqueFd control(ctl);
   UniqueFd file = openFile(image, readOnly ? O_RDONLY : O_RDWR);
+  // One of this process's threads at a time between asking for a free device and binding it:
+  // 64 concurrent stages raced each other for the same free device until some gave up after
+  // kMaxBindAttempts (bench/README.md). Other processes can still take a device first; that is
+  // what the retries are for.
+  static std::mutex bindMutex;
+  std::lock_guard bindLock(bindMutex);
   for (int attempt = 0; attempt < kMaxBindAttempts; ++attempt) {
     call.checkpoint("attaching " + image.string());
     int index = ::ioctl(control.get(), LOOP_CTL_GET_FREE);
