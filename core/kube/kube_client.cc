@@ -254,7 +254,7 @@ StatusOr<nlohmann::json> KubeClient::request(const char* method, const std::stri
   httplib::Request request;
   request.method = method;
   request.path = endpoint_.pathPrefix + path;
-  // Host as written in the URL: httplib would leave an IPv6 address unbracketed.
+  // Host exactly as the URL writes it (an IPv6 address in brackets, the port if given).
   request.headers = {{"Host", endpoint_.authority}, {"Accept", "application/json"}};
   if (!config_.token.empty()) request.headers.emplace("Authorization", "Bearer " + config_.token);
   if (body != nullptr) {
