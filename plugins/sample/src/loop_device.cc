@@ -25,6 +25,7 @@ namespace {
 
 constexpr char kSysBlock[] = "/sys/block";
 constexpr char kLoopControl[] = "/dev/loop-control";
+constexpr char kPartitions[] = "/proc/partitions";
 constexpr std::string_view kDeletedSuffix = " (deleted)";
 // Other programs may grab the free device between LOOP_CTL_GET_FREE and binding it; retrying a
 // few times resolves that race without looping forever.
@@ -75,17 +76,42 @@ std::optional<LoopDevice> describeLoop(int index) {
   return device;
 }
 
-std::vector<LoopDevice> findLoops(const std::function<bool(const std::string&)>& matches) {
-  std::vector<LoopDevice> out;
+// The loop devices that have a size, from /proc/partitions: the kernel lists a disk there only
+// while its capacity is not zero, so the unbound loop devices that stay in /sys/block once created
+// (dozens on a busy node) cost nothing, where reading each one's backing_file cost a failed open
+// (about 11 us each; DeleteVolume scanned 56 of them in 0.6 ms, three Probe round trips).
+// nullopt when the file cannot be read, and the caller falls back to listing /sys/block.
+std::optional<std::vector<int>> loopsWithCapacity() {
+  std::optional<std::string> text;
+  try {
+    text = readFileIfPresent(kPartitions);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  if (!text) return std::nullopt;
+  return loopIndexesInPartitions(*text);
+}
+
+// Every loop device in /sys/block, bound or not.
+std::vector<int> allLoops() {
+  std::vector<int> indexes;
   std::error_code ec;
   for (fs::directory_iterator it(kSysBlock, ec), end; !ec && it != end; it.increment(ec)) {
-    auto index = loopIndex(it->path().filename().string());
-    if (!index) continue;
-    auto device = describeLoop(*index);
-    if (device && matches(device->backingFile)) out.push_back(std::move(*device));
+    if (auto index = loopIndex(it->path().filename().string())) indexes.push_back(*index);
   }
   if (ec)
     throw Error(Code::kInternal, std::string("cannot list ") + kSysBlock + ": " + ec.message());
+  return indexes;
+}
+
+std::vector<LoopDevice> findLoops(const std::function<bool(const std::string&)>& matches) {
+  std::optional<std::vector<int>> withCapacity = loopsWithCapacity();
+  const std::vector<int> candidates = withCapacity ? std::move(*withCapacity) : allLoops();
+  std::vector<LoopDevice> out;
+  for (int index : candidates) {
+    auto device = describeLoop(index);
+    if (device && matches(device->backingFile)) out.push_back(std::move(*device));
+  }
   std::sort(out.begin(), out.end(),
             [](const LoopDevice& a, const LoopDevice& b) { return a.index < b.index; });
   return out;
@@ -157,6 +183,21 @@ BindOutcome bind(int loopFd, int fileFd, const fs::path& image, bool readOnly,
 }
 
 }  // namespace
+
+std::vector<int> loopIndexesInPartitions(std::string_view partitions) {
+  std::vector<int> indexes;
+  while (!partitions.empty()) {
+    const size_t eol = partitions.find('\n');
+    std::string_view line = partitions.substr(0, eol);
+    partitions = eol == std::string_view::npos ? std::string_view() : partitions.substr(eol + 1);
+    // "major minor #blocks name": the name is the last field.
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.remove_suffix(1);
+    const size_t space = line.find_last_of(' ');
+    if (space == std::string_view::npos) continue;
+    if (auto index = loopIndex(std::string(line.substr(space + 1)))) indexes.push_back(*index);
+  }
+  return indexes;
+}
 
 std::vector<LoopDevice> findLoopDevices(const fs::path& image) {
   const std::string wanted = image.string();

@@ -4,7 +4,8 @@
 // Which loop device serves which file is read from /sys/block/loopN/loop/backing_file, the path
 // the kernel reports, with " (deleted)" appended when the file has since been unlinked. Only
 // devices whose backing file is exactly the given image are ever changed, so devices of other
-// programs are never touched.
+// programs are never touched. Only devices with a size are looked at (the kernel lists them in
+// /proc/partitions), so a device bound to an empty file is not found: volume images never are.
 //
 // THREADING: safe from several threads; attaching two different files at once races for a free
 // device, which attachLoopDevice resolves by retrying. Callers must not attach or detach the
@@ -14,6 +15,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "polycsi/types.hpp"
@@ -35,6 +37,10 @@ std::vector<LoopDevice> findLoopDevices(const std::filesystem::path& image);
 // Every bound loop device whose backing file lies under `dir` (canonical, absolute, not "/";
 // else INVALID_ARGUMENT). Sorted by index.
 std::vector<LoopDevice> findLoopDevicesUnder(const std::filesystem::path& dir);
+
+// The N of every whole loop device ("loopN", not its partitions "loopNpM") named in the text of
+// /proc/partitions, which lists only disks whose size is not zero.
+std::vector<int> loopIndexesInPartitions(std::string_view partitions);
 
 // Binds `image` to a free loop device (LOOP_CTL_GET_FREE, then LOOP_CONFIGURE, or LOOP_SET_FD +
 // LOOP_SET_STATUS64 on kernels without it) and returns it. `readOnly` makes the device refuse

@@ -181,5 +181,20 @@ TEST(LoopDeviceScan, RefusesToScanEverything) {
   }
 }
 
+TEST(LoopDeviceScan, ReadsWholeLoopDevicesFromProcPartitions) {
+  const char* partitions =
+      "major minor  #blocks  name\n"
+      "\n"
+      "   8        0   41943040 sda\n"
+      "   8        1   41942016 sda1\n"
+      "   7        0       8192 loop0\n"
+      " 259        0       4096 loop0p1\n"
+      "   7       12    1048576 loop12\n"
+      "   7       13    1048576 loopback\n";
+  EXPECT_EQ(loopIndexesInPartitions(partitions), (std::vector<int>{0, 12}));
+  EXPECT_TRUE(loopIndexesInPartitions("").empty());
+  EXPECT_TRUE(loopIndexesInPartitions("major minor  #blocks  name\n\n").empty());
+}
+
 }  // namespace
 }  // namespace polycsi::sample::testing
