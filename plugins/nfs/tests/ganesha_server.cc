@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -178,6 +179,14 @@ void GaneshaServer::start() {
 }
 
 void GaneshaServer::stop() { stopProcess(pid_, std::chrono::seconds(10)); }
+
+void GaneshaServer::kill() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
 
 void GaneshaServer::pause() {
   if (running()) ::kill(pid_, SIGSTOP);

@@ -56,6 +56,8 @@ class GaneshaServer {
   void start();
   // SIGTERM, then SIGKILL after 10 s; waits for the exit. Idempotent.
   void stop();
+  // SIGKILL at once, as a crash or the OOM killer would end it; waits for the exit. Idempotent.
+  void kill();
   // SIGSTOP / SIGCONT: a stopped server keeps accepting connections (the kernel completes
   // them) but answers nothing: a hung server. stop() also resumes it.
   void pause();

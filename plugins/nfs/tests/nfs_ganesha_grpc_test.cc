@@ -469,6 +469,25 @@ TEST_P(NfsGrpcTest, ServerRestartMidSequence) {
   EXPECT_EQ(listVolumeIds(), std::vector<std::string>{second});
 }
 
+// SIGKILL mid-sequence, as a crash would end it: what failed while it was gone creates nothing,
+// and the same requests converge once a new server runs on the same export.
+TEST_P(NfsGrpcTest, ServerKilledMidSequenceConverges) {
+  std::string kept = createOk("pvc-before-kill");
+  server_->kill();
+  csi::v1::CreateVolumeResponse resp;
+  auto s = create("pvc-during-outage", {}, &resp);
+  EXPECT_TRUE(s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+              s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED)
+      << s.error_code() << ": " << s.error_message();
+  EXPECT_FALSE(fs::exists(server_->exportDir() + "/pvc-during-outage"));
+  startServer();
+  std::string retried = createOk("pvc-during-outage");
+  EXPECT_TRUE(fs::is_directory(server_->exportDir() + "/pvc-during-outage"));
+  EXPECT_TRUE(remove(kept).ok());
+  EXPECT_FALSE(fs::exists(server_->exportDir() + "/pvc-before-kill"));
+  EXPECT_EQ(listVolumeIds(), std::vector<std::string>{retried});
+}
+
 TEST_P(NfsGrpcTest, ServerGoneGivesATimelyClearError) {
   std::string id = createOk("pvc-kept");
   server_->stop();
