@@ -25,6 +25,9 @@
 #ifndef SOAK_MIGRATIONS
 #error "SOAK_MIGRATIONS (concurrent live migrations) must be defined by the build"
 #endif
+#ifndef SOAK_WORKERS
+#error "SOAK_WORKERS (orchestrator threads, so calls in flight at once) must be defined by the build"
+#endif
 
 namespace polycsi::reliability {
 namespace {
@@ -35,7 +38,7 @@ using testing::TempWorkDir;
 
 constexpr int kVolumes = SOAK_VOLUMES;
 constexpr int kMigrations = SOAK_MIGRATIONS;
-constexpr int kWorkers = 16;
+constexpr int kWorkers = SOAK_WORKERS;
 constexpr int kNodes = 6;
 
 // Codes a retry may cure: the fault, not the request, was wrong.
@@ -44,6 +47,31 @@ bool transient(StatusCode code) {
          code == StatusCode::INTERNAL || code == StatusCode::ABORTED ||
          code == StatusCode::RESOURCE_EXHAUSTED || code == StatusCode::FAILED_PRECONDITION;
 }
+
+// How many of something run at once, and the most that ever did.
+class InFlight {
+ public:
+  class Scope {
+   public:
+    explicit Scope(InFlight& counter) : counter_(counter) {
+      const int now = ++counter_.now_;
+      int peak = counter_.peak_.load();
+      while (now > peak && !counter_.peak_.compare_exchange_weak(peak, now)) {
+      }
+    }
+    ~Scope() { --counter_.now_; }
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+
+   private:
+    InFlight& counter_;
+  };
+  int peak() const { return peak_.load(); }
+
+ private:
+  std::atomic<int> now_{0};
+  std::atomic<int> peak_{0};
+};
 
 class RdsSoakTestFixture : public ::testing::Test {
  protected:
@@ -224,19 +252,23 @@ TEST_F(RELIABILITY_SUITE, ConcurrentLifecyclesAndMigrationsUnderFaults) {
   int armings = 0;
   std::thread faults([&] { armings = injectFaults(stopFaults); });
 
-  // Work items: migrations interleaved with lifecycles, taken by kWorkers threads.
+  // Work items, taken by kWorkers threads: the migrations first, so that with at least as many
+  // workers as migrations they all run at once, then the lifecycles, which fill each worker as
+  // its migration ends and so run beside the slower migrations.
   std::atomic<int> next{0};
   const int total = kVolumes + kMigrations;
+  InFlight migrating, working;
   std::vector<std::thread> workers;
   for (int w = 0; w < kWorkers; ++w)
     workers.emplace_back([&] {
       for (int item = next++; item < total; item = next++) {
-        // Every (total / kMigrations)-th item is a migration, spread over the run.
-        const int stride = total / std::max(kMigrations, 1);
-        if (kMigrations > 0 && item % stride == 0 && item / stride < kMigrations)
-          migration(item / stride);
-        else
-          lifecycle(item);
+        InFlight::Scope busy(working);
+        if (item < kMigrations) {
+          InFlight::Scope migrationBusy(migrating);
+          migration(item);
+        } else {
+          lifecycle(item - kMigrations);
+        }
       }
     });
   for (auto& t : workers) t.join();
@@ -302,6 +334,8 @@ TEST_F(RELIABILITY_SUITE, ConcurrentLifecyclesAndMigrationsUnderFaults) {
       std::chrono::duration_cast<std::chrono::milliseconds>(loaded - started).count() / 1000.0;
   std::cout << "soak: " << kVolumes << " create/delete lifecycles and " << kMigrations
             << " live migrations by " << kWorkers << " workers in " << seconds << " s\n"
+            << "  most in flight at once: " << migrating.peak() << " migrations, "
+            << working.peak() << " operations\n"
             << "  operations converged under faults: " << operations_.load() << "\n"
             << "  fault armings: " << armings << "; faults injected:";
   for (const auto& [kind, count] : faultsInjected(*sim_)) std::cout << ' ' << kind << '=' << count;
