@@ -151,6 +151,17 @@ plot for [i=2:{len(columns) + 1}] '{tput}' using 1:i title columnheader(i)
     subprocess.run(["gnuplot"], input=script, text=True, check=True)
 
 
+def machine_note(results):
+    """Cores and load average as run.sh recorded them; runs before it did say only the cores."""
+    path = os.path.join(results, "machine.json")
+    if not os.path.exists(path):
+        return f"{os.cpu_count()} cores"
+    with open(path) as f:
+        machine = json.load(f)
+    return (f"{machine['cores']} cores; 1-minute load average {machine['load_average_1min_at_start']}"
+            f" at the start, {machine['load_average_1min_at_end']} at the end")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--results", required=True)
@@ -246,8 +257,8 @@ def main():
     plot(results, sample_runs, rds_runs, disk_runs)
 
     lines = [BEGIN, "",
-             f"Measured {sample_runs[0]['started_at']} on this machine (2 shared cores, other "
-             f"builds running); CSI figures are medians of {len(sample_runs)} runs.", "",
+             f"Measured {sample_runs[0]['started_at']} on this machine ({machine_note(results)}); "
+             f"CSI figures are medians of {len(sample_runs)} runs.", "",
              "| target | measured | baseline (same run) | goal | met |", "|---|---|---|---|---|"]
     for t in targets:
         lines.append(f"| {t[0]} | {t[1]} | {t[2]} | {t[3]} | {'met' if t[4] else 'missed'} |")

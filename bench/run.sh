@@ -70,6 +70,8 @@ done
 
 results="$root/bench/results"
 mkdir -p "$results"
+# How busy the machine was: the figures are only comparable between quiet runs.
+load_at_start=$(cut -d' ' -f1 /proc/loadavg)
 # Every driver this script starts runs as the DaemonSet runs it (deploy/base): glibc keeps at
 # most two malloc arenas instead of one per concurrently allocating thread.
 export MALLOC_ARENA_MAX=2
@@ -80,7 +82,9 @@ cleanup() {
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   # The lifecycle scenario undoes its own mounts and loop devices; anything left below $work is
   # released before the directory goes.
-  grep -o " $work/[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount "$m" || true; done
+  # (grep finds nothing when every mount was undone: not a failure of the cleanup.)
+  { grep -o " $work/[^ ]*" /proc/self/mounts || true; } | sort -r |
+    while read -r m; do umount "$m" || true; done
   losetup -nO NAME,BACK-FILE 2>/dev/null | awk -v w="$work/" 'index($2, w) == 1 {print $1}' |
     while read -r loop; do losetup -d "$loop" || true; done
   rm -rf "$work"
@@ -218,5 +222,7 @@ echo "bench: VolumeAttachment reconciliation (fake Kubernetes API)"
   --benchmark_out_format=json >/dev/null
 
 # --- 5. report ------------------------------------------------------------------------------------
+printf '{"cores": %s, "load_average_1min_at_start": %s, "load_average_1min_at_end": %s}\n' \
+  "$(nproc)" "$load_at_start" "$(cut -d' ' -f1 /proc/loadavg)" >"$results/machine.json"
 python3 "$root/bench/report.py" --results "$results" --readme "$root/bench/README.md"
 echo "bench: results in $results, table in bench/README.md"
