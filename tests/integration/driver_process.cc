@@ -12,6 +12,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "child_lifetime.hpp"
+
 namespace polycsi::testing {
 namespace {
 
@@ -106,9 +108,11 @@ void DriverProcess::start() {
                                    "--node-id",     nodeId_,       "--plugin-dir",
                                    pluginDir_};
   for (const auto& a : extraArgs_) argv.push_back(a);
+  const ForkingThread parent = ForkingThread::current();
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
+    killWhenTestProcessEnds(parent);
     int fd = open(logPath_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     dup2(fd, 1);
     dup2(fd, 2);

@@ -18,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include "child_lifetime.hpp"
+
 namespace polycsi::testing {
 namespace {
 
@@ -132,9 +134,11 @@ void RdsSimProcess::start() {
       "--password",    kPassword,         "--authorized-keys",
       authorizedKeys_, "--pool-capacity", std::to_string(kPoolCapacityBytes),
       "--no-nvmet",    "--log-level",     "debug"};
+  const ForkingThread parent = ForkingThread::current();
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
+    killWhenTestProcessEnds(parent);
     int fd = ::open(logPath_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     ::dup2(fd, STDOUT_FILENO);
     ::dup2(fd, STDERR_FILENO);
