@@ -18,6 +18,12 @@ import uuid
 from .report import StepFailed
 
 AGENT_PORT_NAME = "org.polycsi.lab.agent"
+# How long the first contact waits for an answer before it asks again (see wait_ready).
+READY_PROBE_S = 5
+
+
+class NoAnswer(StepFailed):
+    """The agent did not answer a request in time."""
 
 
 class CommandResult:
@@ -83,8 +89,20 @@ class GuestVm:
             time.sleep(0.1)
         self._channel = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._channel.connect(self._socket_path)
-        remaining = max(1, int(deadline - time.monotonic()))
-        result = self.run("uname -r", timeout_s=remaining, agent_timeout_s=10)
+        # Until the host connects, the guest's agent reads end-of-file and reopens its port every
+        # 0.2 s, and the guest kernel drops what is queued on a port it closes: a request that
+        # lands in that moment is lost. So the first contact asks again until it is answered;
+        # the agent answers in order, so an earlier answer arriving late only lands in the
+        # output of this probe, which is ignored.
+        while True:
+            try:
+                self.run("true", timeout_s=READY_PROBE_S, margin_s=0)
+                break
+            except NoAnswer:
+                if time.monotonic() > deadline:
+                    raise StepFailed(f"{self.name}: the agent did not answer within {timeout_s}s;"
+                                     f" console: {self.console_tail()}") from None
+        result = self.run("uname -r", timeout_s=60, agent_timeout_s=10)
         if not result.ok:
             raise StepFailed(f"{self.name}: the agent answered {result.status}: {result.output}")
         return result.output.strip()
@@ -119,9 +137,10 @@ class GuestVm:
         return "\n".join(text.splitlines()[-lines:])
 
     # ---- commands -------------------------------------------------------------------------
-    def run(self, script, timeout_s=60, agent_timeout_s=None):
+    def run(self, script, timeout_s=60, agent_timeout_s=None, margin_s=15):
         """Runs a shell script in the guest (busybox sh) with a timeout enforced inside the guest
-        and, with a margin, here. `agent_timeout_s` bounds the script itself when it differs."""
+        and, `margin_s` later, here (NoAnswer). `agent_timeout_s` bounds the script itself when
+        it differs."""
         self._check_alive()
         if self._channel is None:
             raise StepFailed(f"{self.name}: not connected to the agent")
@@ -130,7 +149,7 @@ class GuestVm:
         payload = base64.b64encode(script.encode()).decode()
         self._channel.sendall(f"RUN {request_id} {limit} {payload}\n".encode())
         marker = f"\n@@LAB-END {request_id} ".encode()
-        deadline = time.monotonic() + timeout_s + 15
+        deadline = time.monotonic() + timeout_s + margin_s
         while True:
             at = self._buffer.find(marker)
             if at >= 0:
@@ -142,7 +161,7 @@ class GuestVm:
                     return CommandResult(status, output)
             left = deadline - time.monotonic()
             if left <= 0:
-                raise StepFailed(f"{self.name}: no answer within {timeout_s}s to: {script[:200]}")
+                raise NoAnswer(f"{self.name}: no answer within {timeout_s}s to: {script[:200]}")
             ready, _, _ = select.select([self._channel], [], [], min(left, 1.0))
             if not ready:
                 self._check_alive()
