@@ -15,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "config/yaml_to_json.hpp"
 #include "volume/volume_id.hpp"
 
@@ -120,6 +122,9 @@ void parseSettings(const YAML::Node& node, const std::string& path, BackendConfi
     backend.settingsJson = yamlToJson(node).dump();
   } catch (const YamlConversionError& e) {
     fail(path, e.what());
+  } catch (const nlohmann::json::exception& e) {
+    // Text the checks of the whole file let through but JSON cannot carry (not UTF-8).
+    fail(path, std::string("cannot be handed to the plugin as JSON: ") + e.what());
   }
 }
 
@@ -195,16 +200,35 @@ size_t firstInvalidUtf8(std::string_view text) {
   return std::string_view::npos;
 }
 
-void requireUtf8(const std::string& text) {
-  const size_t bad = firstInvalidUtf8(text);
-  if (bad == std::string_view::npos) return;
-  const size_t line = 1 + std::count(text.begin(), text.begin() + bad, '\n');
-  const size_t newline = text.rfind('\n', bad);  // text[bad] is no newline
-  const size_t column = newline == std::string::npos ? bad + 1 : bad - newline;
+// Where `text` holds a control character that YAML does not allow in a stream (c-printable: of
+// C0 only tab, line feed and carriage return; not DEL), or npos. yaml-cpp reads such characters
+// without complaint and garbles them: a NUL in a key came out as bytes that are not UTF-8.
+size_t firstForbiddenControl(std::string_view text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) return i;
+  }
+  return std::string_view::npos;
+}
+
+// "byte 0xNN at line L, column C" for text[at].
+std::string describeByteAt(const std::string& text, size_t at) {
+  const size_t line = 1 + std::count(text.begin(), text.begin() + at, '\n');
+  const size_t newline = at == 0 ? std::string::npos : text.rfind('\n', at - 1);
+  const size_t column = newline == std::string::npos ? at + 1 : at - newline;
   char hex[8];
-  std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(text[bad]));
-  throw ConfigError("configuration: is not UTF-8 text: byte " + std::string(hex) + " at line " +
-                    std::to_string(line) + ", column " + std::to_string(column));
+  std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(text[at]));
+  return "byte " + std::string(hex) + " at line " + std::to_string(line) + ", column " +
+         std::to_string(column);
+}
+
+// The whole text is what YAML reads: UTF-8, without the control characters it forbids.
+void requireYamlText(const std::string& text) {
+  if (const size_t bad = firstInvalidUtf8(text); bad != std::string_view::npos)
+    throw ConfigError("configuration: is not UTF-8 text: " + describeByteAt(text, bad));
+  if (const size_t bad = firstForbiddenControl(text); bad != std::string_view::npos)
+    throw ConfigError("configuration: has a control character YAML does not allow (only tab, "
+                      "line feed and carriage return): " + describeByteAt(text, bad));
 }
 
 }  // namespace
@@ -222,7 +246,7 @@ const BackendConfig* DriverConfig::defaultBackend() const {
 }
 
 DriverConfig parseConfig(const std::string& yamlText) {
-  requireUtf8(yamlText);
+  requireYamlText(yamlText);
   YAML::Node root;
   try {
     root = YAML::Load(yamlText);

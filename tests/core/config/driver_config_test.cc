@@ -248,6 +248,27 @@ TEST(ParseConfigTest, RefusesTextThatIsNotUtf8) {
             "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x92\xbe");
 }
 
+// Found by fuzzing (config_fuzz, 2026-12-02): yaml-cpp garbles the control characters YAML
+// forbids (a NUL in a setting's name came out as bytes that are not UTF-8, and the settings JSON
+// threw nlohmann's type_error past parseConfig). They are refused, with where they are.
+TEST(ParseConfigTest, RefusesControlCharactersYamlForbids) {
+  const std::string backend = "  - name: a\n    plugin: nfs\n    settings:\n      ";
+  const std::string nul("\0", 1);
+  EXPECT_EQ(errorOf(withBackends(backend + "nv\x0b" + nul + "_port: 4422\n")),
+            "configuration: has a control character YAML does not allow (only tab, line feed and "
+            "carriage return): byte 0x0B at line 6, column 9");
+  EXPECT_EQ(errorOf(nul + withBackends(backend + "k: v\n")),
+            "configuration: has a control character YAML does not allow (only tab, line feed and "
+            "carriage return): byte 0x00 at line 1, column 1");
+  EXPECT_NE(errorOf(withBackends(backend + "k: \"a\x7f\"\n")), "");
+  // Tab, line feed and carriage return are YAML's own: CRLF line ends and a tab in a value pass.
+  std::string crlf = withBackends(backend + "k: \"a\tb\"\n");
+  for (size_t at = crlf.find('\n'); at != std::string::npos; at = crlf.find('\n', at + 2))
+    crlf.insert(at, "\r");
+  const DriverConfig config = parseConfig(crlf);
+  EXPECT_EQ(config.backends[0].settings.at("k"), "a\tb");
+}
+
 TEST(LoadConfigFileTest, ReadsAFileAndNamesItInErrors) {
   const std::string dir = ::testing::TempDir();
   const std::string good = dir + "/polycsi_config_good.yaml";
