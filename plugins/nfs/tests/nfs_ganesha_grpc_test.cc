@@ -94,6 +94,11 @@ class NfsGrpcTest : public ::testing::TestWithParam<Protocol> {
     return text.size() > 4000 ? text.substr(text.size() - 4000) : text;
   }
 
+  // What a call answers while the server cannot be reached: UNAVAILABLE or DEADLINE_EXCEEDED.
+  static bool unreachable(const grpc::Status& s) {
+    return s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+           s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+  }
   bool v3() const { return GetParam().version == 3; }
   // The ports the controller is told: none over NFSv3 with the portmapper.
   std::optional<int> nfsPort() const {
@@ -476,9 +481,7 @@ TEST_P(NfsGrpcTest, ServerKilledMidSequenceConverges) {
   server_->kill();
   csi::v1::CreateVolumeResponse resp;
   auto s = create("pvc-during-outage", {}, &resp);
-  EXPECT_TRUE(s.error_code() == grpc::StatusCode::UNAVAILABLE ||
-              s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED)
-      << s.error_code() << ": " << s.error_message();
+  EXPECT_TRUE(unreachable(s)) << s.error_code() << ": " << s.error_message();
   EXPECT_FALSE(fs::exists(server_->exportDir() + "/pvc-during-outage"));
   startServer();
   std::string retried = createOk("pvc-during-outage");
@@ -493,15 +496,11 @@ TEST_P(NfsGrpcTest, ServerGoneGivesATimelyClearError) {
   server_->stop();
   csi::v1::CreateVolumeResponse resp;
   auto s = create("pvc-unreachable", {}, &resp);
-  EXPECT_TRUE(s.error_code() == grpc::StatusCode::UNAVAILABLE ||
-              s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED)
-      << s.error_code() << ": " << s.error_message();
+  EXPECT_TRUE(unreachable(s)) << s.error_code() << ": " << s.error_message();
   // The plugin's answer (naming the export), not the client giving up at the RPC deadline.
   EXPECT_NE(s.error_message().find("127.0.0.1:/export"), std::string::npos) << s.error_message();
   auto d = remove(id);
-  EXPECT_TRUE(d.error_code() == grpc::StatusCode::UNAVAILABLE ||
-              d.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED)
-      << d.error_message();
+  EXPECT_TRUE(unreachable(d)) << d.error_message();
   // And it recovers.
   startServer();
   EXPECT_TRUE(remove(id).ok());
@@ -630,9 +629,7 @@ TEST_P(NfsGrpcTest, AServerThatDropsPacketsGivesATimelyClearError) {
   ns_->allowAllTcp();
   // The plugin's answer (naming the export) before the RPC's 60 s deadline, although the
   // kernel alone would try to connect for about two minutes.
-  EXPECT_TRUE(s.error_code() == grpc::StatusCode::UNAVAILABLE ||
-              s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED)
-      << s.error_code() << ": " << s.error_message();
+  EXPECT_TRUE(unreachable(s)) << s.error_code() << ": " << s.error_message();
   EXPECT_NE(s.error_message().find("127.0.0.1:/export"), std::string::npos) << s.error_message();
   EXPECT_FALSE(fs::exists(server_->exportDir() + "/pvc-behind-firewall"));
   EXPECT_TRUE(remove(id).ok());
