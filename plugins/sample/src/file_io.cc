@@ -36,7 +36,8 @@ void syncDirectory(const std::filesystem::path& dir) {
   syncFd(fd.get(), dir.string());
 }
 
-void writeFileAtomically(const std::filesystem::path& path, std::string_view content) {
+void writeFileAtomically(const std::filesystem::path& path, std::string_view content,
+                         const PublishStep& publish) {
   std::filesystem::path partial = path;
   partial += ".partial";
   {
@@ -52,9 +53,16 @@ void writeFileAtomically(const std::filesystem::path& path, std::string_view con
     }
     syncFd(fd.get(), partial.string());
   }
-  if (::rename(partial.c_str(), path.c_str()) != 0)
-    throw errnoError(Code::kInternal, "cannot rename " + partial.string() + " to " + path.string(),
-                     errno);
+  const auto rename = [&] {
+    if (::rename(partial.c_str(), path.c_str()) != 0)
+      throw errnoError(Code::kInternal,
+                       "cannot rename " + partial.string() + " to " + path.string(), errno);
+  };
+  if (publish) {
+    publish(rename);
+  } else {
+    rename();
+  }
   syncDirectory(path.parent_path());
 }
 

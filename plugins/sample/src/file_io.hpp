@@ -6,6 +6,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -59,10 +60,15 @@ void syncFd(int fd, const std::string& what);
 // Makes a rename or unlink inside `dir` durable by fsyncing the directory itself.
 void syncDirectory(const std::filesystem::path& dir);
 
+// Runs the step that makes a written file visible (the rename); a caller may wrap it, e.g. to
+// hand back a space reservation in the same moment.
+using PublishStep = std::function<void(const std::function<void()>& rename)>;
+
 // Replaces `path` with `content` atomically: writes "<path>.partial", fsyncs it, renames it over
-// `path` and fsyncs the directory, so a crash leaves either the old or the new file, never half
-// of one. Not safe for two concurrent writers of the same path.
-void writeFileAtomically(const std::filesystem::path& path, std::string_view content);
+// `path` (through `publish` when given) and fsyncs the directory, so a crash leaves either the
+// old or the new file, never half of one. Not safe for two concurrent writers of the same path.
+void writeFileAtomically(const std::filesystem::path& path, std::string_view content,
+                         const PublishStep& publish = nullptr);
 
 // The whole content of a (small) file; throws NOT_FOUND when it does not exist.
 std::string readWholeFile(const std::filesystem::path& path);

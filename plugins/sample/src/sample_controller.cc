@@ -190,7 +190,7 @@ Volume SampleBackend::createFrom(const CreateVolumeRequest& req, const Source& s
       copySparseFile(src.get(), fd, source.sizeBytes, req.call);
     };
   }
-  files_.createVolume(record, fill, req.call);
+  files_.createVolume(record, fill, req.call, [&](const auto& rename) { hold.commit(rename); });
   host_.info("created volume " + record.id + " (" + std::to_string(record.capacityBytes) +
              " bytes) for '" + req.name + "'" +
              (source.kind == SourceKind::kNone ? std::string() : " from " + source.id));
@@ -254,7 +254,7 @@ ExpandResult SampleBackend::expandVolume(const ExpandRequest& req) {
       wanted - record.capacityBytes, [this] { return unreservedBytes(); },
       "growing volume " + record.id);
   record.capacityBytes = wanted;
-  files_.growVolume(record);
+  files_.growVolume(record, [&](const auto& rename) { hold.commit(rename); });
   host_.info("expanded volume " + record.id + " to " + std::to_string(wanted) + " bytes");
   return ExpandResult{record.capacityBytes, true};
 }
@@ -297,7 +297,7 @@ Snapshot SampleBackend::createSnapshot(const CreateSnapshotRequest& req) {
         UniqueFd src = openFile(source.image, O_RDONLY);
         copySparseFile(src.get(), fd, source.sizeBytes, req.call);
       },
-      req.call);
+      req.call, [&](const auto& rename) { hold.commit(rename); });
   host_.info("created snapshot " + record.id + " of volume " + record.sourceVolumeId);
   return toSnapshot(record);
 }

@@ -21,6 +21,17 @@ void SpaceReservations::Hold::release() {
   owner_ = nullptr;
 }
 
+void SpaceReservations::Hold::commit(const std::function<void()>& makeVisible) {
+  if (owner_ == nullptr) {
+    makeVisible();
+    return;
+  }
+  std::lock_guard<std::mutex> lock(owner_->mu_);
+  makeVisible();
+  owner_->held_ -= bytes_;
+  owner_ = nullptr;
+}
+
 SpaceReservations::Hold SpaceReservations::reserve(int64_t bytes,
                                                    const std::function<int64_t()>& availableNow,
                                                    const std::string& what) {

@@ -1,6 +1,8 @@
 // Keeps concurrent creations from promising the same free bytes twice: a creation reserves its
 // size against what is available before it writes anything and holds the reservation until its
-// metadata is committed (after which the object itself counts as allocated).
+// metadata is committed (after which the object itself counts as allocated). The commit and the
+// release happen in one step under the lock (Hold::commit): between the two, a concurrent
+// reservation would count the bytes twice and refuse space that is free.
 //
 // THREADING: all members are safe to call from several threads at once.
 #pragma once
@@ -26,6 +28,10 @@ class SpaceReservations {
     Hold& operator=(Hold&& other) noexcept;
     Hold(const Hold&) = delete;
     Hold& operator=(const Hold&) = delete;
+
+    // Runs `makeVisible` (the step after which the bytes count as allocated) and releases the
+    // hold, both under the reservations' lock. When `makeVisible` throws, the hold stays.
+    void commit(const std::function<void()>& makeVisible);
 
    private:
     void release();

@@ -100,12 +100,12 @@ std::vector<std::string> VolumeFiles::volumeIds(const Call& call) const {
 }
 
 void VolumeFiles::createVolume(const VolumeRecord& record, const ImageFiller& fill,
-                               const Call& call) {
+                               const Call& call, const PublishStep& publish) {
   requireLegalLocalId(record.id, "volume id");
-  createObject(volumes_, record.id, toJson(record), record.capacityBytes, fill, call);
+  createObject(volumes_, record.id, toJson(record), record.capacityBytes, fill, call, publish);
 }
 
-void VolumeFiles::growVolume(const VolumeRecord& record) {
+void VolumeFiles::growVolume(const VolumeRecord& record, const PublishStep& publish) {
   requireLegalLocalId(record.id, "volume id");
   fs::path image = volumeImage(record.id);
   {
@@ -118,7 +118,7 @@ void VolumeFiles::growVolume(const VolumeRecord& record) {
       throw errnoError(Code::kInternal, "cannot grow " + image.string(), errno);
     syncFd(fd.get(), image.string());
   }
-  writeFileAtomically(withSuffix(volumes_, record.id, kMetadataSuffix), toJson(record));
+  writeFileAtomically(withSuffix(volumes_, record.id, kMetadataSuffix), toJson(record), publish);
 }
 
 bool VolumeFiles::removeVolume(const std::string& id) {
@@ -143,9 +143,9 @@ std::vector<SnapshotRecord> VolumeFiles::allSnapshots(const Call& call) const {
 }
 
 void VolumeFiles::createSnapshot(const SnapshotRecord& record, const ImageFiller& fill,
-                                 const Call& call) {
+                                 const Call& call, const PublishStep& publish) {
   requireLegalLocalId(record.id, "snapshot id");
-  createObject(snapshots_, record.id, toJson(record), record.sizeBytes, fill, call);
+  createObject(snapshots_, record.id, toJson(record), record.sizeBytes, fill, call, publish);
 }
 
 bool VolumeFiles::removeSnapshot(const std::string& id) {
@@ -171,7 +171,7 @@ int VolumeFiles::removeLeftovers() {
 
 void VolumeFiles::createObject(const fs::path& dir, const std::string& id,
                                const std::string& metadata, int64_t size, const ImageFiller& fill,
-                               const Call& call) {
+                               const Call& call, const PublishStep& publish) {
   fs::path image = withSuffix(dir, id, kImageSuffix);
   fs::path partial = image;
   partial += kPartialSuffix;
@@ -189,7 +189,7 @@ void VolumeFiles::createObject(const fs::path& dir, const std::string& id,
     ::unlink(partial.c_str());
     throw;
   }
-  writeFileAtomically(withSuffix(dir, id, kMetadataSuffix), metadata);
+  writeFileAtomically(withSuffix(dir, id, kMetadataSuffix), metadata, publish);
 }
 
 bool VolumeFiles::removeObject(const fs::path& dir, const std::string& id) {

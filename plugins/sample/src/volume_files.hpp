@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "polycsi/types.hpp"
+#include "file_io.hpp"
 #include "volume_metadata.hpp"
 
 namespace polycsi::sample {
@@ -48,16 +49,19 @@ class VolumeFiles {
   // scan), so that a listing page reads only the records it returns. Checks `call` as it goes.
   std::vector<std::string> volumeIds(const Call& call) const;
   // Creates the image of `record` with `fill`, sized to record.capacityBytes, then commits the
-  // metadata. Overwrites leftovers of an earlier, interrupted attempt.
-  void createVolume(const VolumeRecord& record, const ImageFiller& fill, const Call& call);
-  // Grows the image to record.capacityBytes and rewrites the metadata.
-  void growVolume(const VolumeRecord& record);
+  // metadata (its rename through `publish`). Overwrites leftovers of an earlier, interrupted
+  // attempt.
+  void createVolume(const VolumeRecord& record, const ImageFiller& fill, const Call& call,
+                    const PublishStep& publish = nullptr);
+  // Grows the image to record.capacityBytes and rewrites the metadata (through `publish`).
+  void growVolume(const VolumeRecord& record, const PublishStep& publish = nullptr);
   // Removes a volume; returns whether it existed.
   bool removeVolume(const std::string& id);
 
   std::optional<SnapshotRecord> findSnapshot(const std::string& id) const;
   std::vector<SnapshotRecord> allSnapshots(const Call& call) const;
-  void createSnapshot(const SnapshotRecord& record, const ImageFiller& fill, const Call& call);
+  void createSnapshot(const SnapshotRecord& record, const ImageFiller& fill, const Call& call,
+                      const PublishStep& publish = nullptr);
   bool removeSnapshot(const std::string& id);
 
   // Deletes "*.partial" leftovers of interrupted creations; returns how many. Only safe while no
@@ -67,7 +71,7 @@ class VolumeFiles {
  private:
   void createObject(const std::filesystem::path& dir, const std::string& id,
                     const std::string& metadata, int64_t size, const ImageFiller& fill,
-                    const Call& call);
+                    const Call& call, const PublishStep& publish);
   bool removeObject(const std::filesystem::path& dir, const std::string& id);
 
   std::filesystem::path root_;
