@@ -28,6 +28,11 @@ std::chrono::milliseconds elapsedSince(Clock::time_point start, Clock::time_poin
                   std::chrono::duration_cast<std::chrono::milliseconds>(now - start));
 }
 
+// True when the state's migration window is open and more than its timeout has passed.
+bool windowExpiredAt(const VolumeAttachmentState& state, Clock::time_point now) {
+  return state.migrating() && now - *state.migrationStartedAt > state.migrationTimeout;
+}
+
 }  // namespace
 
 const TimeSource& systemTime() {
@@ -75,7 +80,8 @@ Status AttachmentManager::persistLocked(const VolumeAttachmentState& next) {
 
 StatusOr<PublishPlan> AttachmentManager::planPublish(
     const std::string& volumeId, const std::string& node, const VolumePolicy& policy,
-    const std::string& backend, const std::string& metricsPrefix, const PvcRef& pvc) {
+    const std::string& backend, const std::string& metricsPrefix, const PvcRef& pvc,
+    const std::optional<Clock::time_point>& attachedSince) {
   if (volumeId.empty()) return Status(Code::kInvalidArgument, "publish: empty volume id");
   if (node.empty())
     return Status(Code::kInvalidArgument, "publish of volume " + volumeId + ": empty node id");
@@ -97,6 +103,13 @@ StatusOr<PublishPlan> AttachmentManager::planPublish(
   plan.node = node;
 
   if (holds(current, node)) {
+    // CSI: published already, but with another capability or read-only flag.
+    auto recorded = current.nodeModes.find(node);
+    if (!policy.nodeMode.empty() && recorded != current.nodeModes.end() &&
+        recorded->second != policy.nodeMode) {
+      return Status(Code::kAlreadyExists,
+                    publishModeConflictMessage(volumeId, node, recorded->second, policy.nodeMode));
+    }
     plan.action = PublishPlan::Action::kAlreadyAttached;
     plan.next = current;
     return plan;
@@ -109,6 +122,7 @@ StatusOr<PublishPlan> AttachmentManager::planPublish(
     plan.next.metricsPrefix = metricsPrefix;
     plan.next.semantics = policy.semantics;
     plan.next.nodes = {node};
+    if (!policy.nodeMode.empty()) plan.next.nodeModes[node] = policy.nodeMode;
     plan.next.migrationTimeout = policy.migrationTimeout;
     plan.next.pvc = pvc;
     return plan;
@@ -130,6 +144,7 @@ StatusOr<PublishPlan> AttachmentManager::planPublish(
       plan.action = PublishPlan::Action::kAttach;
       plan.next = current;
       plan.next.nodes.push_back(node);
+      if (!policy.nodeMode.empty()) plan.next.nodeModes[node] = policy.nodeMode;
       return plan;
     case AttachSemantics::kMigrationWindow:
       break;
@@ -141,15 +156,18 @@ StatusOr<PublishPlan> AttachmentManager::planPublish(
     plan.action = PublishPlan::Action::kStartMigration;
     plan.next = current;
     plan.next.nodes.push_back(node);
+    if (!policy.nodeMode.empty()) plan.next.nodeModes[node] = policy.nodeMode;
+    Clock::time_point start = time_.now();
+    if (attachedSince && *attachedSince < start) start = *attachedSince;
     // Millisecond precision is what the store keeps: a restart must see the same start.
-    plan.next.migrationStartedAt = std::chrono::floor<std::chrono::milliseconds>(time_.now());
+    plan.next.migrationStartedAt = std::chrono::floor<std::chrono::milliseconds>(start);
     plan.next.migrationTimeout = policy.migrationTimeout;
     plan.next.migrationTimedOut = false;
     return plan;
   }
 
   const Clock::time_point now = time_.now();
-  if (now - *current.migrationStartedAt <= current.migrationTimeout) {
+  if (!windowExpiredAt(current, now)) {
     return refuse(current, migrationLimitMessage(volumeId, current.nodes));
   }
 
@@ -207,6 +225,7 @@ StatusOr<UnpublishPlan> AttachmentManager::planUnpublish(const std::string& volu
     return plan;
   }
 
+  plan.next.nodeModes.erase(node);
   if (current.migrating()) {
     const bool source = node == current.nodes[0];
     plan.action = source ? UnpublishPlan::Action::kCompleteMigration
@@ -214,7 +233,9 @@ StatusOr<UnpublishPlan> AttachmentManager::planUnpublish(const std::string& volu
     plan.next.nodes = {source ? current.nodes[1] : current.nodes[0]};
     plan.next.migrationStartedAt.reset();
     plan.next.migrationTimedOut = false;
-    plan.migrationDuration = elapsedSince(*current.migrationStartedAt, time_.now());
+    const Clock::time_point now = time_.now();
+    plan.migrationDuration = elapsedSince(*current.migrationStartedAt, now);
+    plan.windowExpired = !current.migrationTimedOut && windowExpiredAt(current, now);
     return plan;
   }
 
@@ -238,9 +259,16 @@ Status AttachmentManager::commitUnpublish(const UnpublishPlan& plan) {
 
 void AttachmentManager::reportUnpublish(const UnpublishPlan& plan) {
   // A migration whose timeout was already reported ends without a second outcome: it neither
-  // succeeded nor failed again.
+  // succeeded nor failed again. One whose window expired unnoticed ends as a timeout: a
+  // handoff that outlived its window did not succeed, and a target that left after it did
+  // not fail for leaving.
+  const bool migrationEnds = plan.action == UnpublishPlan::Action::kCompleteMigration ||
+                             plan.action == UnpublishPlan::Action::kRollbackMigration;
   const bool outcomePending = !plan.before.migrationTimedOut;
-  if (plan.action == UnpublishPlan::Action::kCompleteMigration && outcomePending) {
+  if (migrationEnds && outcomePending && plan.windowExpired) {
+    observer_.migrationFailed(plan.next, plan.before.nodes[0], plan.before.nodes[1], "timeout",
+                              plan.migrationDuration);
+  } else if (plan.action == UnpublishPlan::Action::kCompleteMigration && outcomePending) {
     observer_.migrationCompleted(plan.next, plan.before.nodes[0], plan.before.nodes[1],
                                  plan.migrationDuration);
   } else if (plan.action == UnpublishPlan::Action::kRollbackMigration && outcomePending) {
@@ -248,6 +276,47 @@ void AttachmentManager::reportUnpublish(const UnpublishPlan& plan) {
                               "target detached", plan.migrationDuration);
   }
   observer_.attachmentsChanged(plan.next);
+}
+
+StatusOr<int> AttachmentManager::expireWindows() {
+  std::vector<VolumeAttachmentState> expired;
+  Status firstError;
+  {
+    std::lock_guard lock(mu_);
+    const Clock::time_point now = time_.now();
+    for (const auto& [id, state] : volumes_) {
+      if (state.migrationTimedOut || !windowExpiredAt(state, now)) continue;
+      VolumeAttachmentState timedOut = state;
+      timedOut.migrationTimedOut = true;
+      expired.push_back(std::move(timedOut));
+    }
+    // Recorded before it is reported, as planPublish does, so a restart reports nothing twice.
+    std::erase_if(expired, [&](const VolumeAttachmentState& next) {
+      Status saved = persistLocked(next);
+      if (saved.isOk()) return false;
+      if (firstError.isOk())
+        firstError = Status(saved.code(), "recording the expired migration window of volume " +
+                                              next.volumeId + ": " + saved.message());
+      return true;
+    });
+  }
+  for (const VolumeAttachmentState& state : expired) {
+    observer_.migrationFailed(state, state.nodes[0], state.nodes[1], "timeout",
+                              elapsedSince(*state.migrationStartedAt, time_.now()));
+  }
+  if (!firstError.isOk()) return firstError;
+  return static_cast<int>(expired.size());
+}
+
+std::optional<Clock::time_point> AttachmentManager::nextWindowExpiry() const {
+  std::lock_guard lock(mu_);
+  std::optional<Clock::time_point> next;
+  for (const auto& [id, state] : volumes_) {
+    if (!state.migrating() || state.migrationTimedOut) continue;
+    const Clock::time_point expiry = *state.migrationStartedAt + state.migrationTimeout;
+    if (!next || expiry < *next) next = expiry;
+  }
+  return next;
 }
 
 VolumeAttachmentState AttachmentManager::state(const std::string& volumeId) const {

@@ -6,17 +6,21 @@
 //                      migration_window    -> migrating A->B, window starts (MigrationStarted)
 //   publish(C) while migrating             -> FAILED_PRECONDITION "already attached to 2 nodes
 //                                             (migration limit). Attached nodes: [A, B]"
-//   publish(X) after the window expired    -> FAILED_PRECONDITION migration timeout message;
-//                                             MigrationFailed reason timeout (once)
-//   unpublish(A) (source) while migrating  -> {B}: MigrationCompleted with duration
-//                                             (nothing more when the timeout was reported)
-//   unpublish(B) (target) while migrating  -> {A}: MigrationFailed reason target detached
-//                                             (unless the timeout was already reported)
+//   window expires (expireWindows)         -> MigrationFailed reason timeout, counted once as
+//                                             result "timeout"; both nodes stay attached
+//   publish(X) after the window expired    -> FAILED_PRECONDITION migration timeout message
+//   unpublish(A) (source) while migrating  -> {B}: MigrationCompleted with duration, or nothing
+//                                             more when the window had expired
+//   unpublish(B) (target) while migrating  -> {A}: MigrationFailed reason target detached, or
+//                                             nothing more when the window had expired
 //
 // A publish of a node that already holds the volume is always OK, also after the window
 // expired. A publish whose semantics differ from those the current attachments were granted
 // under is refused (FAILED_PRECONDITION). The window expires when more than migrationTimeout
-// has passed since it started.
+// has passed since it started. Each migration has exactly one outcome: an expired window is a
+// timeout whichever call notices it first (expireWindows at expiry, or a publish or unpublish
+// that comes before it ran), and the outcome is persisted before it is reported, so a restart
+// does not report it again.
 //
 // Two-phase so storage fencing happens between check and record: plan*() decides without
 // changing anything (except persisting and reporting an expired window once); the caller
@@ -31,6 +35,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,6 +61,9 @@ struct UnpublishPlan {
   Action action = Action::kDetach;
   VolumeAttachmentState next;
   std::chrono::milliseconds migrationDuration{0};
+  // The window had expired before this unpublish and its timeout was not reported yet: the
+  // migration's outcome is "timeout", whichever node leaves.
+  bool windowExpired = false;
   VolumeAttachmentState before;  // state the plan was made from
   std::string node;              // the node being unpublished
 };
@@ -80,11 +88,15 @@ class AttachmentManager {
   // Decides a publish of `volumeId` to `node`. OK with a plan, or FAILED_PRECONDITION with the
   // user-facing message (also reported as attachmentConflict). Reports an expired window
   // (MigrationFailed/timeout) once, persisted so a restart does not report it again.
+  // `attachedSince`, when given, is a lower bound of when `node` attached (a VolumeAttachment's
+  // creation time, when attachments are rebuilt): a migration this publish starts keeps that
+  // start rather than now, so rebuilding never extends a window. Ignored when in the future.
   // INVALID_ARGUMENT for an empty id or node, a policy that cannot attach, or a
   // migration_window policy without a positive timeout; INTERNAL when the store fails.
-  StatusOr<PublishPlan> planPublish(const std::string& volumeId, const std::string& node,
-                                    const VolumePolicy& policy, const std::string& backend,
-                                    const std::string& metricsPrefix, const PvcRef& pvc);
+  StatusOr<PublishPlan> planPublish(
+      const std::string& volumeId, const std::string& node, const VolumePolicy& policy,
+      const std::string& backend, const std::string& metricsPrefix, const PvcRef& pvc,
+      const std::optional<Clock::time_point>& attachedSince = std::nullopt);
   // Persists a planned publish; then reports MigrationStarted when it starts one. Idempotent
   // for kAlreadyAttached. On a store failure returns it and changes nothing.
   Status commitPublish(const PublishPlan& plan);
@@ -94,6 +106,16 @@ class AttachmentManager {
   // Persists a planned unpublish; then reports MigrationCompleted / MigrationFailed. On a store
   // failure returns it and changes nothing.
   Status commitUnpublish(const UnpublishPlan& plan);
+
+  // Ends every open migration window that has passed its timeout and whose outcome is not yet
+  // reported: persists that the timeout is reported, then reports MigrationFailed with reason
+  // "timeout" (once per migration, also across restarts). Both nodes stay attached: further
+  // publishes are refused until one of them detaches. Returns how many windows it ended;
+  // INTERNAL naming the volume when the store fails (the others are still ended, and a later
+  // call retries the failed one). Called at expiry by MigrationWindowWatcher.
+  StatusOr<int> expireWindows();
+  // When the earliest open, unreported window expires; nullopt when there is none.
+  std::optional<Clock::time_point> nextWindowExpiry() const;
 
   // Current state of a volume (empty nodes when detached).
   VolumeAttachmentState state(const std::string& volumeId) const;

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +18,10 @@ using Clock = std::chrono::system_clock;
 struct VolumePolicy {
   AttachSemantics semantics = AttachSemantics::kExclusive;
   std::chrono::seconds migrationTimeout{300};  // migration_window only
+  // How this publish wants the node to use the volume (access mode, volume mode, read-only),
+  // e.g. "SINGLE_NODE_WRITER/block/rw": a node already holding the volume in another mode is
+  // ALREADY_EXISTS (CSI). Empty when unknown (attachments rebuilt from the cluster).
+  std::string nodeMode;
 };
 
 // Where a PVC lives, for events (empty when unknown).
@@ -33,6 +38,8 @@ struct VolumeAttachmentState {
   std::string metricsPrefix;  // plugin's prefix, e.g. "rds_csi"
   AttachSemantics semantics = AttachSemantics::kExclusive;
   std::vector<std::string> nodes;  // attached nodes in attach order
+  // Publish mode per attached node (VolumePolicy::nodeMode); a node without one is unknown.
+  std::map<std::string, std::string> nodeModes;
   // Open migration window (migration_window, two nodes): source = nodes[0], target = nodes[1].
   std::optional<Clock::time_point> migrationStartedAt;
   std::chrono::seconds migrationTimeout{300};

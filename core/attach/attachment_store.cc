@@ -10,7 +10,8 @@
 namespace polycsi::attach {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// 1: the first schema. 2: node_modes, how each node was published (for ALREADY_EXISTS).
+constexpr int kSchemaVersion = 2;
 
 constexpr const char* kCreateSchema = R"sql(
 CREATE TABLE IF NOT EXISTS volumes (
@@ -23,30 +24,38 @@ CREATE TABLE IF NOT EXISTS volumes (
   migration_timeout_s     INTEGER NOT NULL,
   migration_timed_out     INTEGER NOT NULL,
   pvc_name                TEXT    NOT NULL,
-  pvc_namespace           TEXT    NOT NULL
+  pvc_namespace           TEXT    NOT NULL,
+  node_modes              TEXT    NOT NULL DEFAULT '{}'
 );
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
+)sql";
+
+// A version 1 store keeps its rows; their publish modes are unknown ('{}').
+constexpr const char* kUpgradeFrom1 = R"sql(
+ALTER TABLE volumes ADD COLUMN node_modes TEXT NOT NULL DEFAULT '{}';
+PRAGMA user_version = 2;
 )sql";
 
 constexpr const char* kUpsertSql = R"sql(
 INSERT INTO volumes (volume_id, backend, metrics_prefix, semantics, nodes,
                      migration_started_at_ms, migration_timeout_s, migration_timed_out,
-                     pvc_name, pvc_namespace)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                     pvc_name, pvc_namespace, node_modes)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
 ON CONFLICT (volume_id) DO UPDATE SET
   backend = excluded.backend, metrics_prefix = excluded.metrics_prefix,
   semantics = excluded.semantics, nodes = excluded.nodes,
   migration_started_at_ms = excluded.migration_started_at_ms,
   migration_timeout_s = excluded.migration_timeout_s,
   migration_timed_out = excluded.migration_timed_out,
-  pvc_name = excluded.pvc_name, pvc_namespace = excluded.pvc_namespace
+  pvc_name = excluded.pvc_name, pvc_namespace = excluded.pvc_namespace,
+  node_modes = excluded.node_modes
 )sql";
 
 constexpr const char* kDeleteSql = "DELETE FROM volumes WHERE volume_id = ?1";
 
 constexpr const char* kSelectAllSql = R"sql(
 SELECT volume_id, backend, metrics_prefix, semantics, nodes, migration_started_at_ms,
-       migration_timeout_s, migration_timed_out, pvc_name, pvc_namespace
+       migration_timeout_s, migration_timed_out, pvc_name, pvc_namespace, node_modes
 FROM volumes ORDER BY volume_id
 )sql";
 
@@ -114,6 +123,10 @@ std::string invalidity(const VolumeAttachmentState& state) {
   if (dual && !state.migrationStartedAt) return "two nodes attached without a migration window";
   if (!dual && state.migrationStartedAt) return "migration window without two attached nodes";
   if (!dual && state.migrationTimedOut) return "migration timeout recorded without a window";
+  for (const auto& [node, mode] : state.nodeModes) {
+    if (unique.count(node) == 0) return "publish mode recorded for unattached node " + node;
+    if (mode.empty()) return "empty publish mode for node " + node;
+  }
   return {};
 }
 
@@ -229,6 +242,11 @@ StatusOr<std::unique_ptr<AttachmentStore>> AttachmentStore::open(const std::stri
     sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
     return error;
   }
+  if (version == 1 && sqlite3_exec(db, kUpgradeFrom1, nullptr, nullptr, nullptr) != SQLITE_OK) {
+    Status error = store->sqliteError("cannot upgrade schema from version 1");
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    return error;
+  }
   if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
     Status error = store->sqliteError("cannot commit schema");
     sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -292,6 +310,7 @@ Status AttachmentStore::save(const VolumeAttachmentState& state) {
   if (rc == SQLITE_OK) rc = sqlite3_bind_int(stmt, 8, state.migrationTimedOut ? 1 : 0);
   if (rc == SQLITE_OK) rc = bindText(stmt, 9, state.pvc.name);
   if (rc == SQLITE_OK) rc = bindText(stmt, 10, state.pvc.namespace_);
+  if (rc == SQLITE_OK) rc = bindText(stmt, 11, nlohmann::json(state.nodeModes).dump());
   if (rc != SQLITE_OK) return sqliteError("cannot bind volume " + state.volumeId);
   if (sqlite3_step(stmt) != SQLITE_DONE) return sqliteError("cannot save volume " + state.volumeId);
   return Status::ok();
@@ -335,6 +354,13 @@ StatusOr<std::vector<VolumeAttachmentState>> AttachmentStore::loadAll() const {
     state.migrationTimedOut = timedOut == 1;
     state.pvc.name = columnText(stmt, 8);
     state.pvc.namespace_ = columnText(stmt, 9);
+    const auto modes =
+        nlohmann::json::parse(columnText(stmt, 10), nullptr, /*allow_exceptions=*/false);
+    if (!modes.is_object()) return invalid("node_modes is not a JSON object");
+    for (const auto& [node, mode] : modes.items()) {
+      if (!mode.is_string()) return invalid("the publish mode of node " + node + " is not text");
+      state.nodeModes[node] = mode.get<std::string>();
+    }
 
     const std::string why = invalidity(state);
     if (!why.empty()) return invalid(why);

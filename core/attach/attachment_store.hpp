@@ -2,9 +2,10 @@
 // the RPC that caused it answers, so a restarted controller recovers every attachment and open
 // migration window with its original start time (to the millisecond).
 //
-// Schema (PRAGMA user_version = 1): one row per attached volume in table `volumes`; nodes are a
-// JSON array in attach order; the migration start is Unix epoch milliseconds, NULL when no
-// window is open. Only bound parameters reach SQL.
+// Schema (PRAGMA user_version = 2): one row per attached volume in table `volumes`; nodes are a
+// JSON array in attach order; node_modes a JSON object from node to its publish mode; the
+// migration start is Unix epoch milliseconds, NULL when no window is open. A version 1 store is
+// upgraded in place when opened (its publish modes unknown). Only bound parameters reach SQL.
 // THREADING: thread-safe (one connection behind a mutex).
 #pragma once
 

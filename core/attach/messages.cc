@@ -111,6 +111,12 @@ std::string exclusiveConflictMessage(const std::string& volumeId, const std::str
          "; access mode allows a single node";
 }
 
+std::string publishModeConflictMessage(const std::string& volumeId, const std::string& node,
+                                       const std::string& recorded, const std::string& requested) {
+  return "Volume " + volumeId + " is already published to node " + nodeDisplayName(node) + " as " +
+         recorded + "; this publish asks for " + requested + ": unpublish it from that node first";
+}
+
 std::string semanticsMismatchMessage(const std::string& volumeId,
                                      const std::vector<std::string>& nodes,
                                      AttachSemantics attached, AttachSemantics requested) {
@@ -122,22 +128,25 @@ std::string semanticsMismatchMessage(const std::string& volumeId,
 
 std::string migrationStartedEventMessage(const std::string& volumeId, const std::string& source,
                                          const std::string& target, std::chrono::seconds timeout) {
-  return "[" + volumeId + "]: KubeVirt live migration started - source: " +
-         nodeDisplayName(source) + ", target: " + nodeDisplayName(target) + ", timeout: " + formatDuration(timeout);
+  return "[" + volumeId +
+         "]: KubeVirt live migration started - source: " + nodeDisplayName(source) +
+         ", target: " + nodeDisplayName(target) + ", timeout: " + formatDuration(timeout);
 }
 
 std::string migrationCompletedEventMessage(const std::string& volumeId, const std::string& source,
                                            const std::string& target,
                                            std::chrono::nanoseconds duration) {
-  return "[" + volumeId + "]: KubeVirt live migration completed - source: " +
-         nodeDisplayName(source) + " \xE2\x86\x92 target: " + nodeDisplayName(target) + " (duration: " + formatWholeSeconds(duration) + ")";
+  return "[" + volumeId +
+         "]: KubeVirt live migration completed - source: " + nodeDisplayName(source) +
+         " \xE2\x86\x92 target: " + nodeDisplayName(target) +
+         " (duration: " + formatWholeSeconds(duration) + ")";
 }
 
 std::string migrationFailedEventMessage(const std::string& volumeId, const std::string& source,
                                         const std::string& target, const std::string& reason,
                                         std::chrono::nanoseconds elapsed) {
-  return "[" + volumeId + "]: KubeVirt live migration failed - source: " +
-         nodeDisplayName(source) + ", attempted target: " + nodeDisplayName(target) + ", reason: " + reason +
+  return "[" + volumeId + "]: KubeVirt live migration failed - source: " + nodeDisplayName(source) +
+         ", attempted target: " + nodeDisplayName(target) + ", reason: " + reason +
          ", elapsed: " + formatWholeSeconds(elapsed);
 }
 

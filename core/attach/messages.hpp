@@ -40,6 +40,11 @@ std::string migrationTimeoutMessage(const std::string& volumeId, std::chrono::na
 // "Volume <id> is already attached to node <node>; access mode allows a single node"
 std::string exclusiveConflictMessage(const std::string& volumeId, const std::string& node);
 
+// "Volume <id> is already published to node <node> as <recorded>; this publish asks for
+// <requested>: unpublish it from that node first" (ALREADY_EXISTS, CSI).
+std::string publishModeConflictMessage(const std::string& volumeId, const std::string& node,
+                                       const std::string& recorded, const std::string& requested);
+
 // A publish whose semantics differ from those the current attachments were granted under
 // (e.g. an RWO publish joining an RWX attachment); names both and the attached nodes.
 std::string semanticsMismatchMessage(const std::string& volumeId,

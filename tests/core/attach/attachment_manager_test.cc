@@ -306,13 +306,160 @@ TEST_F(AttachmentManagerTest, TargetDetachAfterTimeoutDoesNotFailTwice) {
   EXPECT_THAT(manager_->state(kVolume).nodes, ElementsAre("node1"));
 }
 
-TEST_F(AttachmentManagerTest, ExpiredWindowWithoutRefusalStillCompletes) {
-  // Nothing refused, so no timeout was reported: the late completion is the outcome.
+TEST_F(AttachmentManagerTest, SourceLeavingAfterAnUnnoticedExpiryIsATimeout) {
+  // Nothing noticed the expiry yet: a handoff that outlived its window did not succeed.
   startMigration();
   time_.advance(seconds(400));
   ASSERT_TRUE(unpublish("node1").isOk());
+  EXPECT_TRUE(observer_.completed.empty());
+  ASSERT_EQ(observer_.failed.size(), 1u);
+  EXPECT_EQ(observer_.failed[0].reason, "timeout");
+  EXPECT_EQ(observer_.failed[0].elapsed, seconds(400));
+  EXPECT_THAT(manager_->state(kVolume).nodes, ElementsAre("node2"));
+}
+
+TEST_F(AttachmentManagerTest, TargetLeavingAfterAnUnnoticedExpiryIsATimeout) {
+  startMigration();
+  time_.advance(seconds(301));
+  ASSERT_TRUE(unpublish("node2").isOk());
+  EXPECT_TRUE(observer_.completed.empty());
+  ASSERT_EQ(observer_.failed.size(), 1u);
+  EXPECT_EQ(observer_.failed[0].reason, "timeout") << "not 'target detached'";
+  EXPECT_THAT(manager_->state(kVolume).nodes, ElementsAre("node1"));
+}
+
+TEST_F(AttachmentManagerTest, LeavingJustBeforeTheTimeoutCompletes) {
+  startMigration();
+  time_.advance(seconds(300) - milliseconds(1));
+  ASSERT_TRUE(unpublish("node1").isOk());
   ASSERT_EQ(observer_.completed.size(), 1u);
-  EXPECT_EQ(observer_.completed[0].duration, seconds(400));
+  EXPECT_TRUE(observer_.failed.empty());
+}
+
+TEST_F(AttachmentManagerTest, WindowsEndAtExpiryExactlyOnce) {
+  startMigration();
+  ASSERT_TRUE(
+      publish("node1", policy(AttachSemantics::kMigrationWindow, seconds(60)), "rds:pvc-short")
+          .isOk());
+  ASSERT_TRUE(
+      publish("node3", policy(AttachSemantics::kMigrationWindow, seconds(60)), "rds:pvc-short")
+          .isOk());
+  observer_.clear();
+  const Clock::time_point start = time_.now();
+  ASSERT_TRUE(manager_->nextWindowExpiry().has_value());
+  EXPECT_EQ(std::chrono::floor<seconds>(*manager_->nextWindowExpiry() - start), seconds(59))
+      << "the 60 s window of pvc-short expires first (its start is kept to the millisecond)";
+
+  time_.advance(seconds(59));
+  auto ended = manager_->expireWindows();
+  ASSERT_TRUE(ended.isOk()) << ended.status().toString();
+  EXPECT_EQ(*ended, 0) << "before its timeout the window is still open";
+  EXPECT_TRUE(observer_.failed.empty());
+
+  time_.advance(seconds(2));
+  ended = manager_->expireWindows();
+  ASSERT_TRUE(ended.isOk());
+  EXPECT_EQ(*ended, 1);
+  ASSERT_EQ(observer_.failed.size(), 1u);
+  EXPECT_EQ(observer_.failed[0].state.volumeId, "rds:pvc-short");
+  EXPECT_EQ(observer_.failed[0].reason, "timeout");
+  EXPECT_EQ(observer_.failed[0].source, "node1");
+  EXPECT_EQ(observer_.failed[0].target, "node3");
+  EXPECT_EQ(observer_.failed[0].elapsed, seconds(61));
+  EXPECT_TRUE(observer_.conflicts.empty()) << "nobody asked to attach";
+  EXPECT_TRUE(manager_->state("rds:pvc-short").migrationTimedOut);
+  EXPECT_THAT(manager_->state("rds:pvc-short").nodes, ElementsAre("node1", "node3"));
+  // The 5-minute window of the other volume is next.
+  ASSERT_TRUE(manager_->nextWindowExpiry().has_value());
+  EXPECT_GT(*manager_->nextWindowExpiry(), time_.now());
+
+  // Once: neither a later sweep, nor a restart, nor the refusal or detach that follows reports
+  // the timeout again.
+  EXPECT_EQ(*manager_->expireWindows(), 0);
+  restart();
+  EXPECT_EQ(*manager_->expireWindows(), 0);
+  Status refused =
+      publish("node4", policy(AttachSemantics::kMigrationWindow, seconds(60)), "rds:pvc-short");
+  EXPECT_EQ(refused.code(), Code::kFailedPrecondition);
+  EXPECT_THAT(refused.message(), HasSubstr("migration timeout exceeded"));
+  ASSERT_TRUE(unpublish("node1", "rds:pvc-short").isOk());
+  EXPECT_EQ(observer_.failed.size(), 1u);
+  EXPECT_TRUE(observer_.completed.empty());
+
+  // The other volume's window ends at its own expiry.
+  time_.advance(seconds(240));
+  ended = manager_->expireWindows();
+  ASSERT_TRUE(ended.isOk());
+  EXPECT_EQ(*ended, 1);
+  EXPECT_EQ(observer_.failed.back().state.volumeId, kVolume);
+  EXPECT_FALSE(manager_->nextWindowExpiry().has_value()) << "no open, unreported window left";
+}
+
+TEST_F(AttachmentManagerTest, FailedExpiryRecordIsRetriedAndReportedOnce) {
+  startMigration();
+  time_.advance(seconds(301));
+  lockDatabase();
+  auto ended = manager_->expireWindows();
+  EXPECT_EQ(ended.status().code(), Code::kInternal);
+  EXPECT_THAT(ended.status().message(), HasSubstr(kVolume));
+  EXPECT_TRUE(observer_.failed.empty()) << "nothing reported that was not recorded";
+  EXPECT_FALSE(manager_->state(kVolume).migrationTimedOut);
+  unlockDatabase();
+  ended = manager_->expireWindows();
+  ASSERT_TRUE(ended.isOk());
+  EXPECT_EQ(*ended, 1);
+  EXPECT_EQ(observer_.failed.size(), 1u);
+}
+
+TEST_F(AttachmentManagerTest, RebuiltMigrationKeepsTheEarlierStart) {
+  ASSERT_TRUE(publish("node1", policy(AttachSemantics::kMigrationWindow)).isOk());
+  const Clock::time_point attached = time_.now() - seconds(200);
+  auto planned = manager_->planPublish(kVolume, "node2", policy(AttachSemantics::kMigrationWindow),
+                                       "rds", "rds_csi", PvcRef{}, attached);
+  ASSERT_TRUE(planned.isOk());
+  ASSERT_EQ(planned->action, Publish::kStartMigration);
+  EXPECT_EQ(*planned->next.migrationStartedAt, std::chrono::floor<milliseconds>(attached));
+  ASSERT_TRUE(manager_->commitPublish(*planned).isOk());
+  // 200 s of the 300 s window were spent before the rebuild.
+  time_.advance(seconds(101));
+  EXPECT_EQ(*manager_->expireWindows(), 1);
+
+  // A start in the future (clock skew) never lengthens a window either.
+  ASSERT_TRUE(unpublish("node1").isOk());
+  const Clock::time_point now = time_.now();
+  planned = manager_->planPublish(kVolume, "node3", policy(AttachSemantics::kMigrationWindow),
+                                  "rds", "rds_csi", PvcRef{}, now + seconds(50));
+  ASSERT_TRUE(planned.isOk());
+  EXPECT_EQ(*planned->next.migrationStartedAt, std::chrono::floor<milliseconds>(now));
+}
+
+TEST_F(AttachmentManagerTest, RepublishInAnotherModeIsAlreadyExists) {
+  VolumePolicy rw = policy(AttachSemantics::kShared);
+  rw.nodeMode = "MULTI_NODE_MULTI_WRITER/filesystem/rw";
+  VolumePolicy ro = rw;
+  ro.nodeMode = "MULTI_NODE_MULTI_WRITER/filesystem/ro";
+  ASSERT_TRUE(publish("node1", rw).isOk());
+  EXPECT_EQ(manager_->state(kVolume).nodeModes.at("node1"), rw.nodeMode);
+  EXPECT_TRUE(publish("node1", rw).isOk()) << "the same publish again is a no-op";
+  Status conflict = publish("node1", ro);
+  EXPECT_EQ(conflict.code(), Code::kAlreadyExists);
+  EXPECT_EQ(conflict.message(),
+            "Volume rds:pvc-xyz123 is already published to node node1 as "
+            "MULTI_NODE_MULTI_WRITER/filesystem/rw; this publish asks for "
+            "MULTI_NODE_MULTI_WRITER/filesystem/ro: unpublish it from that node first");
+  // Another node may join read-only; each node keeps its own mode, durably.
+  ASSERT_TRUE(publish("node2", ro).isOk());
+  restart();
+  EXPECT_EQ(publish("node2", rw).code(), Code::kAlreadyExists);
+  // After an unpublish the node may come back in any mode.
+  ASSERT_TRUE(unpublish("node1").isOk());
+  EXPECT_EQ(manager_->state(kVolume).nodeModes.count("node1"), 0u);
+  EXPECT_TRUE(publish("node1", ro).isOk());
+  // A mode that is not known (a rebuilt attachment) is not held against anyone.
+  VolumePolicy unknown = rw;
+  unknown.nodeMode.clear();
+  EXPECT_TRUE(publish("node3", unknown).isOk());
+  EXPECT_TRUE(publish("node3", ro).isOk());
 }
 
 TEST_F(AttachmentManagerTest, UnpublishOfUnattachedNodeIsSuccess) {

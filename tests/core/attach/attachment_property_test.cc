@@ -121,8 +121,11 @@ struct ModelVolume {
       const bool source = node == nodes[0];
       e.action = static_cast<int>(source ? UnpublishPlan::Action::kCompleteMigration
                                          : UnpublishPlan::Action::kRollbackMigration);
-      if (!timedOut && source) e.completed = elapsed;
-      if (!timedOut && !source) e.failed = {"target detached", elapsed};
+      // One outcome per migration: a window that expired unnoticed ends as a timeout.
+      const bool expired = now - *start > windowTimeout;
+      if (!timedOut && expired) e.failed = {"timeout", elapsed};
+      if (!timedOut && !expired && source) e.completed = elapsed;
+      if (!timedOut && !expired && !source) e.failed = {"target detached", elapsed};
       nodes = {source ? nodes[1] : nodes[0]};
       start.reset();
       timedOut = false;

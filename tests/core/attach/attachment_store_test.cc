@@ -23,6 +23,7 @@ VolumeAttachmentState migratingState() {
   s.migrationTimeout = std::chrono::seconds(600);
   s.migrationTimedOut = true;
   s.pvc = {"vm-disk", "vms"};
+  s.nodeModes = {{"node1", "MULTI_NODE_MULTI_WRITER/block/rw"}};  // node2's is unknown
   return s;
 }
 
@@ -57,6 +58,7 @@ TEST(AttachmentStoreTest, SaveReplacesAndEmptyNodesDelete) {
   auto state = migratingState();
   ASSERT_TRUE(store->save(state).isOk());
   state.nodes = {"node2"};
+  state.nodeModes = {{"node2", "SINGLE_NODE_WRITER/block/rw"}};
   state.migrationStartedAt.reset();
   state.migrationTimedOut = false;
   ASSERT_TRUE(store->save(state).isOk());
@@ -107,8 +109,44 @@ TEST(AttachmentStoreTest, UsesWalAndRecordsSchemaVersion) {
     return value;
   };
   EXPECT_EQ(pragma("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(pragma("PRAGMA user_version"), "1");
+  EXPECT_EQ(pragma("PRAGMA user_version"), "2");
   sqlite3_close(db);
+}
+
+// The first schema, as a store written by an earlier release holds it.
+TEST(AttachmentStoreTest, VersionOneStoreIsUpgradedKeepingItsAttachments) {
+  TempDir dir;
+  const auto path = dir.file("attach.db");
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, R"sql(
+    CREATE TABLE volumes (
+      volume_id TEXT NOT NULL PRIMARY KEY, backend TEXT NOT NULL, metrics_prefix TEXT NOT NULL,
+      semantics TEXT NOT NULL, nodes TEXT NOT NULL, migration_started_at_ms INTEGER NULL,
+      migration_timeout_s INTEGER NOT NULL, migration_timed_out INTEGER NOT NULL,
+      pvc_name TEXT NOT NULL, pvc_namespace TEXT NOT NULL);
+    INSERT INTO volumes VALUES ('rds:pvc-1', 'rds', 'rds_csi', 'migration_window',
+      '["node1","node2"]', 1714564800123, 600, 0, 'vm-disk', 'vms');
+    PRAGMA user_version = 1;)sql",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+
+  auto store = openOrDie(path);
+  auto loaded = store->loadAll();
+  ASSERT_TRUE(loaded.isOk()) << loaded.status().toString();
+  ASSERT_EQ(loaded->size(), 1u);
+  auto expected = migratingState();
+  expected.migrationTimedOut = false;
+  expected.nodeModes.clear();  // unknown for attachments of the first schema
+  EXPECT_EQ((*loaded)[0], expected);
+  // And it keeps modes from now on.
+  ASSERT_TRUE(store->save(migratingState()).isOk());
+  store.reset();
+  auto reopened = openOrDie(path);
+  auto again = reopened->loadAll();
+  ASSERT_TRUE(again.isOk());
+  EXPECT_EQ((*again)[0], migratingState());
 }
 
 TEST(AttachmentStoreTest, MissingDirectoryErrorNamesThePath) {
@@ -164,6 +202,9 @@ TEST(AttachmentStoreTest, InvalidStatesAreNotSaved) {
   exclusiveTwo.volumeId = "v";
   exclusiveTwo.nodes = {"a", "b"};
   EXPECT_EQ(store->save(exclusiveTwo).code(), Code::kInvalidArgument);
+  auto modeOfStranger = migratingState();
+  modeOfStranger.nodeModes["node9"] = "SINGLE_NODE_WRITER/block/rw";
+  EXPECT_EQ(store->save(modeOfStranger).code(), Code::kInvalidArgument);
   auto loaded = store->loadAll();
   ASSERT_TRUE(loaded.isOk());
   EXPECT_TRUE(loaded->empty());
@@ -192,6 +233,7 @@ TEST(AttachmentStoreTest, HostileTextIsStoredVerbatim) {
   auto state = migratingState();
   state.volumeId = "x'); DROP TABLE volumes; --";
   state.nodes = {"n\"1", "n,2\n"};
+  state.nodeModes = {{"n,2\n", "x'); DROP TABLE volumes; --"}};
   state.pvc = {"a'b", "\"ns\""};
   ASSERT_TRUE(store->save(state).isOk());
   auto loaded = store->loadAll();
