@@ -99,9 +99,8 @@ int listPlugins(const std::string& dir) {
       continue;
     }
     const auto& d = p.plugin->descriptor();
-    std::cout << d.name << " " << d.version << "  (ABI " << p.plugin->abiVersion() << ", "
-              << p.path << ")\n  " << d.description << "\n  metrics prefix: " << d.metricsPrefix
-              << "\n";
+    std::cout << d.name << " " << d.version << "  (ABI " << p.plugin->abiVersion() << ", " << p.path
+              << ")\n  " << d.description << "\n  metrics prefix: " << d.metricsPrefix << "\n";
     for (const auto& c : d.capabilities) {
       std::printf("    %-26s %-10s %s%s%s\n", accessModeName(c.accessMode),
                   volumeModeName(c.volumeMode), semanticsName(c.semantics),
@@ -133,11 +132,13 @@ int main(int argc, char** argv) {
   std::string mode = "all";
   auto* serveCmd = app.add_subcommand("serve", "Serve CSI on a unix socket");
   serveCmd->add_option("--config", serveOptions.configPath, "Configuration file")
-      ->required()->check(CLI::ExistingFile);
+      ->required()
+      ->check(CLI::ExistingFile);
   serveCmd->add_option("--endpoint", serveOptions.endpoint, "unix:///path/csi.sock")->required();
   serveCmd->add_option("--node-id", serveOptions.nodeId, "Kubernetes node name of this host");
   serveCmd->add_option("--mode", mode, "all, controller or node")
-      ->check(CLI::IsMember({"all", "controller", "node"}))->capture_default_str();
+      ->check(CLI::IsMember({"all", "controller", "node"}))
+      ->capture_default_str();
   serveCmd->add_option("--metrics-address", serveOptions.metricsAddress,
                        "host:port for /metrics and /healthz (off when empty)");
   serveCmd->add_option("--plugin-dir", serveOptions.pluginDir, "Overrides plugin_dir");
@@ -147,6 +148,12 @@ int main(int argc, char** argv) {
                        "Bearer token file for --kubernetes-api");
   serveCmd->add_option("--kubernetes-ca-file", serveOptions.kubeCaFile,
                        "CA bundle for --kubernetes-api");
+  serveCmd
+      ->add_option("--volume-attachment-resync", serveOptions.reconcilePeriodSeconds,
+                   "Seconds between VolumeAttachment reconciliation passes (the first runs at "
+                   "start; publishes wait for it)")
+      ->check(CLI::Range(5, 86400))
+      ->capture_default_str();
 
   std::string validatePath, pluginDir;
   auto* validateCmd = app.add_subcommand("validate-config", "Check a configuration file");

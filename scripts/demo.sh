@@ -82,7 +82,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Starts `polycsi serve` with config $1 on socket $2 and waits until it answers Probe.
+# Starts `polycsi serve` with config $1 on socket $2 and waits until Probe answers ready (a
+# controller with a Kubernetes API is ready once it has read the cluster's VolumeAttachments).
 # Extra arguments go to `serve`. Sets $started_pid.
 start_driver() {
   local config=$1 socket=$2
@@ -92,7 +93,7 @@ start_driver() {
   started_pid=$!
   for _ in $(seq 1 100); do
     if [ -S "$socket" ] && "$bin/polycsictl" --endpoint "unix://$socket" --timeout 2s \
-      identity probe >/dev/null 2>&1; then
+      identity probe 2>/dev/null | grep -q '^ready  true$'; then
       return 0
     fi
     running "$started_pid" || break
@@ -198,7 +199,8 @@ metrics_port=$(free_port)
 # The controller alone, as the controller Deployment runs it.
 start_driver "$work/config.yaml" "$work/csi.sock" --mode controller --node-id controller-0 \
   --metrics-address "127.0.0.1:$metrics_port" \
-  --kubernetes-api "http://127.0.0.1:$sink_port" --kubernetes-token-file "$work/kube-token"
+  --kubernetes-api "http://127.0.0.1:$sink_port" --kubernetes-token-file "$work/kube-token" \
+  --volume-attachment-resync 86400
 driver_pid=$started_pid
 endpoint="unix://$work/csi.sock"
 note "polycsi serve --mode controller, backends: rds-nvme (default), powerstore-iscsi, nfs"

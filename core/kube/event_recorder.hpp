@@ -59,6 +59,11 @@ class EventRecorder : public attach::MigrationObserver {
   // Not an event.
   void attachmentsChanged(const attach::VolumeAttachmentState& state) override;
 
+  // A Warning event `reason` with `message` on the claim `pvc` of volume `volumeId`, for
+  // problems found in a volume's recorded settings (none when the claim is unknown).
+  void volumeWarning(const attach::PvcRef& pvc, const std::string& volumeId, const char* reason,
+                     const std::string& message);
+
   // Waits until every queued event has been posted (or dropped); false on timeout.
   bool waitIdle(std::chrono::milliseconds timeout);
 

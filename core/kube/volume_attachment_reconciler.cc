@@ -1,8 +1,10 @@
 #include "kube/volume_attachment_reconciler.hpp"
 
 #include <spdlog/spdlog.h>
+#include <time.h>
 
 #include <algorithm>
+#include <ctime>
 #include <map>
 #include <optional>
 #include <set>
@@ -29,6 +31,17 @@ struct ClusterAttachment {
 };
 
 using AttachmentKey = std::pair<std::string, std::string>;  // (volume handle, node)
+
+// A Kubernetes creationTimestamp ("2026-12-06T06:30:00Z", RFC 3339 in UTC, whole seconds as
+// the API server writes metadata times); nullopt for anything else.
+std::optional<attach::Clock::time_point> parseCreationTimestamp(const std::string& text) {
+  std::tm parts{};
+  const char* end = ::strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &parts);
+  if (end == nullptr || *end != '\0') return std::nullopt;
+  const time_t seconds = ::timegm(&parts);
+  if (seconds == static_cast<time_t>(-1)) return std::nullopt;
+  return attach::Clock::from_time_t(seconds);
+}
 
 std::string stringAt(const nlohmann::json& object, const nlohmann::json::json_pointer& pointer) {
   if (!object.contains(pointer)) return "";
@@ -91,7 +104,7 @@ Status VolumeAttachmentReconciler::reconcileOnce() {
   } while (!continueToken.empty());
 
   ClusterView view;
-  std::map<std::string, StatusOr<nlohmann::json>> pvs;  // one GET per PersistentVolume
+  std::map<std::string, StatusOr<nlohmann::json>> pvs;   // one GET per PersistentVolume
   std::map<std::string, StatusOr<std::string>> nodeIds;  // one GET per CSINode
   for (const nlohmann::json& item : items) {
     if (stringAt(item, "/spec/attacher"_json_pointer) != driverName_) continue;
@@ -166,11 +179,13 @@ Status VolumeAttachmentReconciler::reconcileOnce() {
     if (firstError.isOk()) firstError = status;
   };
 
+  bool rebuildDeferred = false;  // a busy volume's attachments wait for the next pass
   for (const auto& [volumeHandle, entries] : byVolume) {
     const std::optional<volume::VolumeLocks::Guard> guard =
         locks_ != nullptr ? locks_->tryLock(volumeHandle) : std::nullopt;
     if (locks_ != nullptr && !guard) {
       spdlog::debug("volume {} busy: reconciliation deferred", volumeHandle);
+      rebuildDeferred = true;
       continue;
     }
     const attach::VolumeAttachmentState current = manager_.state(volumeHandle);
@@ -192,9 +207,9 @@ Status VolumeAttachmentReconciler::reconcileOnce() {
       continue;
     }
     for (const ClusterAttachment* entry : missing) {
-      StatusOr<attach::PublishPlan> plan =
-          manager_.planPublish(volumeHandle, entry->node, resolved->policy, resolved->backend,
-                               resolved->metricsPrefix, resolved->pvc);
+      StatusOr<attach::PublishPlan> plan = manager_.planPublish(
+          volumeHandle, entry->node, resolved->policy, resolved->backend, resolved->metricsPrefix,
+          resolved->pvc, parseCreationTimestamp(entry->creationTimestamp));
       if (!plan.isOk()) {
         spdlog::warn("VolumeAttachment {}: cannot rebuild attachment of volume {} on node {}: {}",
                      entry->name, volumeHandle, entry->node, plan.status().toString());
@@ -223,6 +238,9 @@ Status VolumeAttachmentReconciler::reconcileOnce() {
         "volume; no attachment forgotten this pass");
     return firstError;
   }
+  // Every attachment the cluster has is now in the manager (or was refused as a conflict,
+  // which is reported): publishes may be decided.
+  if (!rebuildDeferred && !synced_.exchange(true) && onFirstComplete_) onFirstComplete_();
   for (const attach::VolumeAttachmentState& state : before) {
     std::vector<std::string> gone;
     for (const std::string& node : state.nodes) {
@@ -266,6 +284,11 @@ StatusOr<std::string> VolumeAttachmentReconciler::csiNodeIdOf(const std::string&
   return nodeName;
 }
 
+void VolumeAttachmentReconciler::onFirstCompletePass(std::function<void()> callback) {
+  std::lock_guard pass(passMu_);
+  onFirstComplete_ = std::move(callback);
+}
+
 void VolumeAttachmentReconciler::start(std::chrono::seconds period) {
   if (period <= std::chrono::seconds::zero()) {
     throw std::invalid_argument("reconciliation period must be positive");
@@ -282,7 +305,8 @@ void VolumeAttachmentReconciler::start(std::chrono::seconds period) {
         spdlog::warn("VolumeAttachment reconciliation incomplete: {}", status.toString());
       }
       lock.lock();
-      wake_.wait_for(lock, period, [this] { return stopping_; });
+      const std::chrono::seconds wait = synced_ ? period : std::min(period, kUnsyncedRetry);
+      wake_.wait_for(lock, wait, [this] { return stopping_; });
     }
   });
 }

@@ -9,7 +9,8 @@
 //   2. rebuild: every VolumeAttachment with status.attached == true and no deletionTimestamp
 //      whose (volume handle, node) the manager lacks is replayed through planPublish +
 //      commitPublish, oldest first (creationTimestamp), so a migration's source comes before its
-//      target and the window reopens;
+//      target and the window reopens, starting at the target's creationTimestamp (a lower
+//      bound of the real start): a rebuild never extends a window;
 //   3. forget: every attachment the manager had before the list that no VolumeAttachment of the
 //      driver names (attached or still attaching) is dropped with AttachmentManager::forget().
 //      Nothing is forgotten unless every VolumeAttachment could be mapped to its volume:
@@ -21,6 +22,7 @@
 // thread. Does not own the client, manager or locks, which must outlive the reconciler.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -66,9 +68,16 @@ class VolumeAttachmentReconciler {
   // after doing whatever could safely be done.
   Status reconcileOnce();
 
-  // Runs reconcileOnce() now and then every `period` on a background thread until stop().
+  // `callback` runs once, on the reconciling thread, at the end of the first pass that saw
+  // every VolumeAttachment of the driver mapped to its volume and replayed what it could: from
+  // then on the manager knows every attachment the cluster has. Call before start().
+  void onFirstCompletePass(std::function<void()> callback);
+
+  // Runs reconcileOnce() now and then every `period` on a background thread until stop();
+  // until the first complete pass, every kUnsyncedRetry at most, since publishes wait for it.
   // Failures are logged. Calling start() twice without stop() throws std::logic_error.
   void start(std::chrono::seconds period);
+  static constexpr std::chrono::seconds kUnsyncedRetry{2};
   // Interrupts the wait between passes and joins the thread (a pass in progress finishes).
   // Idempotent.
   void stop();
@@ -84,7 +93,9 @@ class VolumeAttachmentReconciler {
   // name when the node has no CSINode entry for this driver (its node id is then the name).
   StatusOr<std::string> csiNodeIdOf(const std::string& nodeName);
 
-  std::mutex passMu_;  // one pass at a time
+  std::mutex passMu_;                      // one pass at a time
+  std::function<void()> onFirstComplete_;  // guarded by passMu_
+  std::atomic<bool> synced_{false};        // a complete pass has run
 
   std::mutex mu_;
   std::condition_variable wake_;

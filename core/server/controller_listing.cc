@@ -53,11 +53,14 @@ Status ControllerService::listVolumes(Operation& op, const csi::v1::ListVolumesR
   auto backends = backendsWith(driver_, [](const PluginFeatures& f) { return f.listVolumes; });
   if (backends.size() != driver_.backends.all().size())
     return Status(Code::kUnimplemented, "a configured backend cannot list volumes");
+  // Published nodes from a manager that is still rebuilding would tell the attacher that
+  // attached volumes are detached, and it would publish them all again.
+  if (auto s = requireKnownAttachments("ListVolumes"); !s.isOk()) return s;
   std::vector<csi::v1::ListVolumesResponse::Entry> entries;
   auto next = pageAcrossBackends<csi::v1::ListVolumesResponse::Entry>(
       backends, req.starting_token(), req.max_entries(),
-      [&](const plugin_host::Backend& b, const std::string& token, int32_t max)
-          -> StatusOr<BackendPage<csi::v1::ListVolumesResponse::Entry>> {
+      [&](const plugin_host::Backend& b, const std::string& token,
+          int32_t max) -> StatusOr<BackendPage<csi::v1::ListVolumesResponse::Entry>> {
         auto page = b.instance().listVolumes(ListRequest{op.call(), max, token, "", ""});
         if (!page.isOk()) {
           // A plugin that rejects its own token speaks for an invalid CSI token.
@@ -144,9 +147,9 @@ Status ControllerService::createSnapshot(Operation& op, const csi::v1::CreateSna
   auto lock = driver_.controllerLocks.tryLock("snapshot/" + req.name());
   if (!lock)
     return Status(Code::kAborted, "an operation on snapshot " + req.name() + " is pending");
-  auto created = b.instance().createSnapshot(CreateSnapshotRequest{
-      op.call(), req.name(), routed->localId, toStringMap(req.parameters()),
-      toStringMap(req.secrets())});
+  auto created = b.instance().createSnapshot(
+      CreateSnapshotRequest{op.call(), req.name(), routed->localId, toStringMap(req.parameters()),
+                            toStringMap(req.secrets())});
   if (!created.isOk()) return created.status();
   auto snapshot = toCsiSnapshot(b, *created);
   if (!snapshot.isOk()) return snapshot.status();
@@ -170,6 +173,8 @@ Status ControllerService::deleteSnapshot(Operation& op, const csi::v1::DeleteSna
   if (auto s = requireField(req.snapshot_id(), "snapshot_id"); !s.isOk()) return s;
   auto routed = routeId(driver_, req.snapshot_id());
   if (!routed.isOk()) {
+    // As DeleteVolume: only an id that cannot be polycsi's is deleted already.
+    if (routed.status().code() != Code::kNotFound) return routed.status();
     spdlog::info("DeleteSnapshot {}: {}; nothing to delete", req.snapshot_id(),
                  routed.status().message());
     return Status::ok();

@@ -6,8 +6,6 @@
 // plugin calls are idempotent and the plan is recomputed from the persisted state.
 #include <spdlog/spdlog.h>
 
-#include <charconv>
-
 #include "server/controller_service.hpp"
 #include "server/csi_validation.hpp"
 #include "server/proto_maps.hpp"
@@ -16,19 +14,24 @@
 namespace polycsi::server {
 namespace {
 
-// The migration window recorded in the volume context at CreateVolume (default otherwise).
-std::chrono::seconds migrationTimeoutOf(const google::protobuf::Map<std::string, std::string>& c) {
+// The migration window recorded in the volume context at CreateVolume. A value CreateVolume
+// would have refused (a hand-edited PV) gets the default window, as the reconciler gives it,
+// and a warning: a window must never be unbounded or longer than the StorageClass rule allows.
+std::chrono::seconds migrationTimeoutOf(const std::string& volumeId,
+                                        const google::protobuf::Map<std::string, std::string>& c) {
   auto it = c.find(kContextMigrationTimeout);
-  int seconds = kMigrationTimeoutDefault;
-  if (it != c.end()) {
-    int parsed = 0;
-    auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(),
-                                     parsed);
-    if (ec == std::errc() && end == it->second.data() + it->second.size() &&
-        parsed >= kMigrationTimeoutMin && parsed <= kMigrationTimeoutMax)
-      seconds = parsed;
-  }
-  return std::chrono::seconds(seconds);
+  if (it == c.end()) return std::chrono::seconds(kMigrationTimeoutDefault);
+  auto parsed = parseMigrationTimeout(it->second);
+  if (parsed.isOk()) return std::chrono::seconds(*parsed);
+  spdlog::warn("volume {}: volume context {}: {}; the default {}s window applies", volumeId,
+               kContextMigrationTimeout, parsed.status().message(), kMigrationTimeoutDefault);
+  return std::chrono::seconds(kMigrationTimeoutDefault);
+}
+
+// How the node is to use the volume, as the attachment manager records it per node.
+std::string publishModeOf(const CapabilityModes& modes, bool readonly) {
+  return std::string(accessModeName(modes.access)) + "/" + volumeModeName(modes.volume) + "/" +
+         (readonly ? "ro" : "rw");
 }
 
 attach::PvcRef pvcOf(const google::protobuf::Map<std::string, std::string>& context) {
@@ -54,8 +57,7 @@ grpc::Status ControllerService::ControllerPublishVolume(
   return op.finish(publish(op, *req, resp));
 }
 
-Status ControllerService::publish(Operation& op,
-                                  const csi::v1::ControllerPublishVolumeRequest& req,
+Status ControllerService::publish(Operation& op, const csi::v1::ControllerPublishVolumeRequest& req,
                                   csi::v1::ControllerPublishVolumeResponse* resp) {
   op.setSubject(req.volume_id() + " -> " + req.node_id());
   if (auto s = requireField(req.volume_id(), "volume_id"); !s.isOk()) return s;
@@ -70,13 +72,16 @@ Status ControllerService::publish(Operation& op,
   op.setBackend(b.name());
   auto node = volume::decodeNodeId(req.node_id());
   if (!node.isOk())
-    return Status(Code::kNotFound, "node " + req.node_id() + " is unknown: " +
-                                       node.status().message());
+    return Status(Code::kNotFound,
+                  "node " + req.node_id() + " is unknown: " + node.status().message());
   AttachSemantics semantics = b.descriptor().semanticsFor(modes->access, modes->volume);
   if (semantics == AttachSemantics::kUnsupported)
-    return Status(Code::kInvalidArgument,
-                  "volume_capability: " + b.descriptor().unsupportedReason(modes->access,
-                                                                           modes->volume));
+    return Status(
+        Code::kInvalidArgument,
+        "volume_capability: " + b.descriptor().unsupportedReason(modes->access, modes->volume));
+  // Admitting a node needs every other attachment known: after a lost store, an RWO volume
+  // attached elsewhere would otherwise be admitted here too.
+  if (auto s = requireKnownAttachments("ControllerPublishVolume"); !s.isOk()) return s;
   auto lock = driver_.controllerLocks.tryLock(req.volume_id());
   if (!lock)
     return Status(Code::kAborted, "an operation on volume " + req.volume_id() + " is pending");
@@ -85,15 +90,16 @@ Status ControllerService::publish(Operation& op,
       VolumeIdRequest{op.call(), routed->localId, toStringMap(req.secrets())});
   if (!existing.isOk()) return existing.status();
 
-  attach::VolumePolicy policy{semantics, migrationTimeoutOf(req.volume_context())};
-  auto plan = driver_.attachments->planPublish(req.volume_id(), req.node_id(), policy, b.name(),
-                                               b.descriptor().metricsPrefix,
-                                               pvcOf(req.volume_context()));
+  attach::VolumePolicy policy{semantics, migrationTimeoutOf(req.volume_id(), req.volume_context()),
+                              publishModeOf(*modes, req.readonly())};
+  auto plan =
+      driver_.attachments->planPublish(req.volume_id(), req.node_id(), policy, b.name(),
+                                       b.descriptor().metricsPrefix, pvcOf(req.volume_context()));
   if (!plan.isOk()) return plan.status();
 
-  auto fenced = b.instance().publish(PublishRequest{
-      op.call(), routed->localId, node->name, identityFor(*node, b), req.readonly(),
-      pluginContext(req.volume_context()), toStringMap(req.secrets())});
+  auto fenced = b.instance().publish(
+      PublishRequest{op.call(), routed->localId, node->name, identityFor(*node, b), req.readonly(),
+                     pluginContext(req.volume_context()), toStringMap(req.secrets())});
   if (!fenced.isOk()) return fenced.status();
   if (plan->action != attach::PublishPlan::Action::kAlreadyAttached) {
     if (auto s = driver_.attachments->commitPublish(*plan); !s.isOk()) return s;
@@ -115,12 +121,16 @@ Status ControllerService::unpublish(Operation& op,
   if (auto s = requireField(req.volume_id(), "volume_id"); !s.isOk()) return s;
   auto routed = routeId(driver_, req.volume_id());
   if (!routed.isOk()) {
+    // Only an id that cannot be polycsi's has no fence to close. A backend missing from the
+    // configuration may still admit the node: answering OK would leave the export open.
+    if (routed.status().code() != Code::kNotFound) return routed.status();
     spdlog::info("ControllerUnpublishVolume {}: {}; nothing to unpublish", req.volume_id(),
                  routed.status().message());
     return Status::ok();
   }
   const plugin_host::Backend& b = *routed->backend;
   op.setBackend(b.name());
+  if (auto s = requireKnownAttachments("ControllerUnpublishVolume"); !s.isOk()) return s;
   auto lock = driver_.controllerLocks.tryLock(req.volume_id());
   if (!lock)
     return Status(Code::kAborted, "an operation on volume " + req.volume_id() + " is pending");
@@ -137,9 +147,13 @@ Status ControllerService::unpublish(Operation& op,
     if (!plan.isOk()) return plan.status();
     auto node = volume::decodeNodeId(nodeId);
     volume::NodeId decoded = node.isOk() ? *node : volume::NodeId{nodeId, {}};
-    auto unfenced = b.instance().unpublish(PublishRequest{op.call(), routed->localId,
-                                                          decoded.name, identityFor(decoded, b),
-                                                          false, {}, toStringMap(req.secrets())});
+    auto unfenced = b.instance().unpublish(PublishRequest{op.call(),
+                                                          routed->localId,
+                                                          decoded.name,
+                                                          identityFor(decoded, b),
+                                                          false,
+                                                          {},
+                                                          toStringMap(req.secrets())});
     // The volume may be gone already; then there is nothing left to fence.
     if (!unfenced.isOk() && unfenced.code() != Code::kNotFound) return unfenced;
     if (plan->action != attach::UnpublishPlan::Action::kNotAttached) {

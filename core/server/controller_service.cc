@@ -34,16 +34,16 @@ StatusOr<StringMap> pluginParameters(const plugin_host::Backend& backend,
       for (const auto& spec : accepted) names += (names.empty() ? "" : ", ") + spec.name;
       return Status(Code::kInvalidArgument,
                     "parameters." + key + ": not understood by backend '" + backend.name() +
-                        "' (plugin " + backend.descriptor().name + "; accepted: " +
-                        (names.empty() ? "none" : names) + ", plus backend and " +
+                        "' (plugin " + backend.descriptor().name +
+                        "; accepted: " + (names.empty() ? "none" : names) + ", plus backend and " +
                         kMigrationTimeoutParameter + ")");
     }
     out[key] = value;
   }
   for (const auto& spec : accepted)
     if (spec.required && out.find(spec.name) == out.end())
-      return Status(Code::kInvalidArgument, "parameters." + spec.name + ": required by backend '" +
-                                                backend.name() + "'");
+      return Status(Code::kInvalidArgument,
+                    "parameters." + spec.name + ": required by backend '" + backend.name() + "'");
   return out;
 }
 
@@ -65,14 +65,21 @@ StatusOr<VolumeMode> checkCapabilities(
                         volumeModeName(modes->volume) + ": " +
                         d.unsupportedReason(modes->access, modes->volume));
     if (mode && *mode != modes->volume)
-      return Status(Code::kInvalidArgument,
-                    "volume_capabilities mix block and mount access types");
+      return Status(Code::kInvalidArgument, "volume_capabilities mix block and mount access types");
     mode = modes->volume;
   }
   return *mode;
 }
 
 }  // namespace
+
+Status ControllerService::requireKnownAttachments(const std::string& what) const {
+  if (driver_.attachmentsKnown.load()) return Status::ok();
+  return Status(Code::kUnavailable,
+                what +
+                    " must wait: the controller is rebuilding its attachments from the "
+                    "cluster's VolumeAttachments after a start; retry shortly");
+}
 
 grpc::Status ControllerService::CreateVolume(grpc::ServerContext* ctx,
                                              const csi::v1::CreateVolumeRequest* req,
@@ -119,9 +126,9 @@ Status ControllerService::createVolume(Operation& op, const csi::v1::CreateVolum
     auto routed = routeId(driver_, sourceId);
     if (!routed.isOk()) return routed.status();
     if (routed->backend != &b)
-      return Status(Code::kInvalidArgument,
-                    "volume_content_source " + sourceId + " belongs to backend '" +
-                        routed->backend->name() + "', not '" + b.name() + "'");
+      return Status(Code::kInvalidArgument, "volume_content_source " + sourceId +
+                                                " belongs to backend '" + routed->backend->name() +
+                                                "', not '" + b.name() + "'");
     create.sourceId = routed->localId;
     created = fromSnapshot ? b.instance().createVolumeFromSnapshot(create)
                            : b.instance().cloneVolume(create);
@@ -164,12 +171,16 @@ Status ControllerService::deleteVolume(Operation& op, const csi::v1::DeleteVolum
   if (auto s = requireField(req.volume_id(), "volume_id"); !s.isOk()) return s;
   auto routed = routeId(driver_, req.volume_id());
   if (!routed.isOk()) {
-    // CSI: a volume that does not exist is deleted already.
+    // CSI: a volume that does not exist is deleted already. Only an id that cannot be polycsi's
+    // is known not to exist; one naming an unconfigured backend may still hold data.
+    if (routed.status().code() != Code::kNotFound) return routed.status();
     spdlog::info("DeleteVolume {}: {}; nothing to delete", req.volume_id(),
                  routed.status().message());
     return Status::ok();
   }
   op.setBackend(routed->backend->name());
+  // Deleting checks the volume is detached: that needs every attachment known.
+  if (auto s = requireKnownAttachments("DeleteVolume"); !s.isOk()) return s;
   auto lock = driver_.controllerLocks.tryLock(req.volume_id());
   if (!lock)
     return Status(Code::kAborted, "an operation on volume " + req.volume_id() + " is pending");
@@ -305,7 +316,9 @@ Status ControllerService::getVolume(Operation& op, const csi::v1::ControllerGetV
   auto routed = routeId(driver_, req.volume_id());
   if (!routed.isOk()) return routed.status();
   op.setBackend(routed->backend->name());
-  auto found = routed->backend->instance().getVolume(VolumeIdRequest{op.call(), routed->localId, {}});
+  if (auto s = requireKnownAttachments("ControllerGetVolume"); !s.isOk()) return s;
+  auto found =
+      routed->backend->instance().getVolume(VolumeIdRequest{op.call(), routed->localId, {}});
   if (!found.isOk()) return found.status();
   auto* v = resp->mutable_volume();
   v->set_volume_id(req.volume_id());

@@ -52,14 +52,16 @@ class ControllerService final : public csi::v1::Controller::Service {
                                       csi::v1::ControllerModifyVolumeResponse*) override;
 
  private:
+  // UNAVAILABLE (the CO retries) until the attachments are known (DriverContext::
+  // attachmentsKnown): `what` names the call that needs them.
+  Status requireKnownAttachments(const std::string& what) const;
   Status createVolume(Operation& op, const csi::v1::CreateVolumeRequest& req,
                       csi::v1::CreateVolumeResponse* resp);
   Status deleteVolume(Operation& op, const csi::v1::DeleteVolumeRequest& req);
   Status publish(Operation& op, const csi::v1::ControllerPublishVolumeRequest& req,
                  csi::v1::ControllerPublishVolumeResponse* resp);
   Status unpublish(Operation& op, const csi::v1::ControllerUnpublishVolumeRequest& req);
-  Status validateCapabilities(Operation& op,
-                              const csi::v1::ValidateVolumeCapabilitiesRequest& req,
+  Status validateCapabilities(Operation& op, const csi::v1::ValidateVolumeCapabilitiesRequest& req,
                               csi::v1::ValidateVolumeCapabilitiesResponse* resp);
   Status listVolumes(Operation& op, const csi::v1::ListVolumesRequest& req,
                      csi::v1::ListVolumesResponse* resp);

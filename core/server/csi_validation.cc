@@ -78,7 +78,10 @@ Status checkPath(const std::string& path, const char* field) {
 StatusOr<int> migrationTimeoutSeconds(const google::protobuf::Map<std::string, std::string>& p) {
   auto it = p.find(kMigrationTimeoutParameter);
   if (it == p.end()) return kMigrationTimeoutDefault;
-  const std::string& text = it->second;
+  return parseMigrationTimeout(it->second);
+}
+
+StatusOr<int> parseMigrationTimeout(const std::string& text) {
   int value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size() || value < kMigrationTimeoutMin ||

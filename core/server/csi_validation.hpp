@@ -55,5 +55,8 @@ Status checkPath(const std::string& path, const char* field);
 // migrationTimeoutSeconds from StorageClass parameters: default when absent; INVALID_ARGUMENT
 // when not an integer in [30, 3600].
 StatusOr<int> migrationTimeoutSeconds(const google::protobuf::Map<std::string, std::string>& p);
+// The same rule for one value (a StorageClass parameter, or the volume context key that
+// CreateVolume recorded): INVALID_ARGUMENT naming the value unless an integer in [30, 3600].
+StatusOr<int> parseMigrationTimeout(const std::string& text);
 
 }  // namespace polycsi::server

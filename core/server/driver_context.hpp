@@ -26,10 +26,10 @@ struct DriverContext {
   std::string version;   // polycsi's version, reported by GetPluginInfo
 
   plugin_host::BackendRegistry backends;
-  observe::Metrics* metrics = nullptr;                // may be null (metrics off)
-  attach::AttachmentManager* attachments = nullptr;   // controller modes only
-  std::unique_ptr<node::Mounter> mounter;             // node modes only
-  std::unique_ptr<NodeVolumeRecords> nodeRecords;     // node modes only
+  observe::Metrics* metrics = nullptr;               // may be null (metrics off)
+  attach::AttachmentManager* attachments = nullptr;  // controller modes only
+  std::unique_ptr<node::Mounter> mounter;            // node modes only
+  std::unique_ptr<NodeVolumeRecords> nodeRecords;    // node modes only
 
   volume::VolumeLocks controllerLocks;  // per volume id (and "name/<csi name>" at create)
   volume::VolumeLocks nodeLocks;        // per volume id
@@ -37,6 +37,14 @@ struct DriverContext {
   // Set at shutdown; plugins see it through polycsi_call.cancelled.
   volatile int32_t shuttingDown = 0;
   std::atomic<bool> ready{false};
+  // False from start-up until the first complete VolumeAttachment reconciliation (only with a
+  // Kubernetes API): until then the attachment manager may lack attachments the cluster has
+  // (a lost state store, a detach while the controller was down), so nothing that reads or
+  // changes attachments may answer. Always true without a Kubernetes API.
+  std::atomic<bool> attachmentsKnown{true};
+
+  // Probe and /healthz: serving, and the attachments are known.
+  bool serving() const { return ready.load() && attachmentsKnown.load(); }
 
   bool servesController() const { return mode != DriverMode::kNode; }
   bool servesNode() const { return mode != DriverMode::kController; }

@@ -9,10 +9,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <optional>
 #include <mutex>
+#include <optional>
 
 #include "attach/attachment_store.hpp"
+#include "attach/migration_window_watcher.hpp"
 #include "kube/event_recorder.hpp"
 #include "kube/kube_client.hpp"
 #include "kube/volume_attachment_reconciler.hpp"
@@ -38,6 +39,8 @@ struct DriverServer::Parts {
   std::unique_ptr<kube::KubeClient> kube;
   std::unique_ptr<kube::EventRecorder> events;
   std::unique_ptr<kube::VolumeAttachmentReconciler> reconciler;
+  // After everything its reports reach, so it stops first if a failed start unwinds.
+  std::unique_ptr<attach::MigrationWindowWatcher> windowWatcher;
   std::unique_ptr<observe::HttpEndpoint> http;
   std::unique_ptr<IdentityService> identity;
   std::unique_ptr<ControllerService> controller;
@@ -54,9 +57,9 @@ StatusOr<std::string> socketPathOf(const std::string& endpoint) {
   else if (endpoint.rfind("unix:", 0) == 0)
     path = endpoint.substr(5);
   else
-    return Status(Code::kInvalidArgument,
-                  "--endpoint must be a unix socket (unix:///path/csi.sock), got '" + endpoint +
-                      "'");
+    return Status(
+        Code::kInvalidArgument,
+        "--endpoint must be a unix socket (unix:///path/csi.sock), got '" + endpoint + "'");
   if (path.empty() || path.front() != '/' || path.size() > 100)
     return Status(Code::kInvalidArgument,
                   "--endpoint must name an absolute socket path of at most 100 bytes");
@@ -92,9 +95,12 @@ Status removeStaleSocket(const std::string& path) {
 
 Role roleOf(DriverMode mode) {
   switch (mode) {
-    case DriverMode::kController: return Role::kController;
-    case DriverMode::kNode: return Role::kNode;
-    case DriverMode::kAll: break;
+    case DriverMode::kController:
+      return Role::kController;
+    case DriverMode::kNode:
+      return Role::kNode;
+    case DriverMode::kAll:
+      break;
   }
   return Role::kAll;
 }
@@ -113,7 +119,8 @@ void registerSecrets(const config::DriverConfig& config,
 // --kubernetes-api with a token file: the controller runs outside the cluster.
 StatusOr<kube::KubeConfig> explicitKubeConfig(const ServeOptions& options) {
   if (options.kubeTokenFile.empty())
-    return Status(Code::kInvalidArgument, "--kubernetes-token-file is required with --kubernetes-api");
+    return Status(Code::kInvalidArgument,
+                  "--kubernetes-token-file is required with --kubernetes-api");
   std::ifstream in(options.kubeTokenFile);
   std::string token;
   if (!in || !std::getline(in, token) || token.empty())
@@ -154,13 +161,14 @@ StatusOr<std::unique_ptr<DriverServer>> DriverServer::start(const ServeOptions& 
     return Status(Code::kFailedPrecondition,
                   "state_path " + d.config.statePath + " cannot be created: " + ec.message());
 
-  std::string pluginDir = !options.pluginDir.empty() ? options.pluginDir
+  std::string pluginDir = !options.pluginDir.empty()    ? options.pluginDir
                           : !d.config.pluginDir.empty() ? d.config.pluginDir
                                                         : plugin_host::defaultPluginDir();
   if (auto s = d.backends.start(d.config, pluginDir, roleOf(d.mode), &parts->metrics); !s.isOk())
     return s;
   registerSecrets(d.config, d.backends);
-  for (const auto* b : d.backends.all()) parts->metrics.registerPrefix(b->descriptor().metricsPrefix);
+  for (const auto* b : d.backends.all())
+    parts->metrics.registerPrefix(b->descriptor().metricsPrefix);
 
   // Kubernetes: events and VolumeAttachment reconciliation, only with an API server.
   std::optional<kube::KubeConfig> kubeConfig;
@@ -179,8 +187,9 @@ StatusOr<std::unique_ptr<DriverServer>> DriverServer::start(const ServeOptions& 
     }
     parts->events = std::make_unique<kube::EventRecorder>(*parts->kube, "polycsi-controller");
   } else {
-    spdlog::info("no Kubernetes service account token found: events and VolumeAttachment "
-                 "reconciliation are off");
+    spdlog::info(
+        "no Kubernetes service account token found: events and VolumeAttachment "
+        "reconciliation are off");
   }
 
   if (d.servesController()) {
@@ -188,9 +197,9 @@ StatusOr<std::unique_ptr<DriverServer>> DriverServer::start(const ServeOptions& 
     if (!store.isOk()) return store.status();
     parts->store = std::move(*store);
     parts->migrationMetrics = std::make_unique<observe::MigrationMetrics>(parts->metrics);
-    parts->observers = std::make_unique<observe::ObserverFanout>(
-        std::vector<attach::MigrationObserver*>{parts->migrationMetrics.get(),
-                                                parts->events.get()});
+    parts->observers =
+        std::make_unique<observe::ObserverFanout>(std::vector<attach::MigrationObserver*>{
+            parts->migrationMetrics.get(), parts->events.get()});
     try {
       parts->attachments =
           std::make_unique<attach::AttachmentManager>(*parts->store, *parts->observers);
@@ -201,11 +210,22 @@ StatusOr<std::unique_ptr<DriverServer>> DriverServer::start(const ServeOptions& 
     // The gauges start from what was persisted before this start.
     for (const auto& state : parts->attachments->all())
       parts->migrationMetrics->attachmentsChanged(state);
+    // Windows end at expiry, also those that expired while the controller was down.
+    parts->windowWatcher = std::make_unique<attach::MigrationWindowWatcher>(*parts->attachments);
+    parts->windowWatcher->start();
     if (parts->kube) {
+      // The cluster may hold attachments the store does not (a lost store, a detach while the
+      // controller was down): nothing touches attachments until the first pass rebuilt them.
+      d.attachmentsKnown = false;
       parts->reconciler = std::make_unique<kube::VolumeAttachmentReconciler>(
-          *parts->kube, *parts->attachments, d.config.driverName, makePvPolicyResolver(d),
-          &d.controllerLocks);
-      parts->reconciler->start(std::chrono::seconds(60));
+          *parts->kube, *parts->attachments, d.config.driverName,
+          makePvPolicyResolver(d, parts->events.get()), &d.controllerLocks);
+      DriverContext* ctx = &d;
+      parts->reconciler->onFirstCompletePass([ctx] {
+        ctx->attachmentsKnown = true;
+        spdlog::info("attachments rebuilt from VolumeAttachments: serving publishes");
+      });
+      parts->reconciler->start(std::chrono::seconds(options.reconcilePeriodSeconds));
     }
   }
   if (d.servesNode()) {
@@ -216,7 +236,7 @@ StatusOr<std::unique_ptr<DriverServer>> DriverServer::start(const ServeOptions& 
   if (!options.metricsAddress.empty()) {
     DriverContext* ctx = &d;
     auto http = observe::HttpEndpoint::start(options.metricsAddress, parts->metrics,
-                                             [ctx] { return ctx->ready.load(); });
+                                             [ctx] { return ctx->serving(); });
     if (!http.isOk()) return http.status();
     parts->http = std::move(*http);
   }
@@ -241,20 +261,20 @@ StatusOr<std::unique_ptr<DriverServer>> DriverServer::start(const ServeOptions& 
   builder.AddListeningPort("unix:" + parts->socketPath, grpc::InsecureServerCredentials());
   parts->grpc = builder.BuildAndStart();
   ::umask(previous);
-  if (!parts->grpc)
-    return Status(Code::kUnavailable, "cannot listen on " + options.endpoint);
+  if (!parts->grpc) return Status(Code::kUnavailable, "cannot listen on " + options.endpoint);
   // Anything but an owner-only socket now means someone raced us for the path.
   struct stat created {};
   if (::lstat(parts->socketPath.c_str(), &created) != 0 || !S_ISSOCK(created.st_mode) ||
       (created.st_mode & 0777) != 0600) {
     parts->grpc->Shutdown();
-    return Status(Code::kFailedPrecondition,
-                  "the CSI socket " + parts->socketPath + " is not an owner-only socket after bind");
+    return Status(Code::kFailedPrecondition, "the CSI socket " + parts->socketPath +
+                                                 " is not an owner-only socket after bind");
   }
   d.ready = true;
   spdlog::info("polycsi {} serving {} on {} ({} backends)", d.version,
-               d.mode == DriverMode::kAll ? "controller+node"
-               : d.mode == DriverMode::kController ? "controller" : "node",
+               d.mode == DriverMode::kAll          ? "controller+node"
+               : d.mode == DriverMode::kController ? "controller"
+                                                   : "node",
                options.endpoint, d.backends.all().size());
   return std::unique_ptr<DriverServer>(new DriverServer(std::move(parts)));
 }
@@ -271,6 +291,7 @@ void DriverServer::shutdown() {
     parts_->driver.ready = false;
     parts_->driver.shuttingDown = 1;
     if (parts_->reconciler) parts_->reconciler->stop();
+    if (parts_->windowWatcher) parts_->windowWatcher->stop();
     parts_->grpc->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
     if (parts_->events) parts_->events->stop();
     if (parts_->http) parts_->http->stop();

@@ -12,8 +12,8 @@ namespace polycsi::server {
 
 struct ServeOptions {
   std::string configPath;
-  std::string endpoint;        // unix:///path/csi.sock
-  std::string nodeId;          // Kubernetes node name (required in node modes)
+  std::string endpoint;  // unix:///path/csi.sock
+  std::string nodeId;    // Kubernetes node name (required in node modes)
   DriverMode mode = DriverMode::kAll;
   std::string metricsAddress;  // host:port; empty disables /metrics and /healthz
   std::string pluginDir;       // overrides the config's plugin_dir when set
@@ -22,6 +22,8 @@ struct ServeOptions {
   std::string kubeApi;        // https://host:port
   std::string kubeTokenFile;  // bearer token file (required with kubeApi)
   std::string kubeCaFile;     // CA bundle for the API server's certificate
+  // Seconds between VolumeAttachment reconciliation passes (controller with a Kubernetes API).
+  int reconcilePeriodSeconds = 60;
 };
 
 // "unix:///a/b.sock" or "unix:/a/b.sock" -> "/a/b.sock"; INVALID_ARGUMENT otherwise.

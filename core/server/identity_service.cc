@@ -52,9 +52,9 @@ grpc::Status IdentityService::GetPluginInfo(grpc::ServerContext* ctx,
   return op.finish(Status::ok());
 }
 
-grpc::Status IdentityService::GetPluginCapabilities(
-    grpc::ServerContext* ctx, const csi::v1::GetPluginCapabilitiesRequest*,
-    csi::v1::GetPluginCapabilitiesResponse* resp) {
+grpc::Status IdentityService::GetPluginCapabilities(grpc::ServerContext* ctx,
+                                                    const csi::v1::GetPluginCapabilitiesRequest*,
+                                                    csi::v1::GetPluginCapabilitiesResponse* resp) {
   Operation op(driver_, "GetPluginCapabilities", ctx);
   if (driver_.servesController()) {
     resp->add_capabilities()->mutable_service()->set_type(
@@ -73,7 +73,7 @@ grpc::Status IdentityService::GetPluginCapabilities(
 grpc::Status IdentityService::Probe(grpc::ServerContext* ctx, const csi::v1::ProbeRequest*,
                                     csi::v1::ProbeResponse* resp) {
   Operation op(driver_, "Probe", ctx);
-  resp->mutable_ready()->set_value(driver_.ready.load());
+  resp->mutable_ready()->set_value(driver_.serving());
   return op.finish(Status::ok());
 }
 

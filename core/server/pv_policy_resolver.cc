@@ -1,6 +1,6 @@
 #include "server/pv_policy_resolver.hpp"
 
-#include <charconv>
+#include <spdlog/spdlog.h>
 
 #include "server/csi_validation.hpp"
 #include "server/volume_routing.hpp"
@@ -28,15 +28,16 @@ std::string stringAt(const nlohmann::json& j, std::initializer_list<const char*>
 
 }  // namespace
 
-kube::PolicyResolver makePvPolicyResolver(const DriverContext& driver) {
-  return [&driver](const std::string& volumeHandle,
-                   const nlohmann::json& pv) -> StatusOr<kube::ResolvedVolume> {
+kube::PolicyResolver makePvPolicyResolver(const DriverContext& driver,
+                                          kube::EventRecorder* events) {
+  return [&driver, events](const std::string& volumeHandle,
+                           const nlohmann::json& pv) -> StatusOr<kube::ResolvedVolume> {
     auto routed = routeId(driver, volumeHandle);
     if (!routed.isOk()) return routed.status();
     const auto& descriptor = routed->backend->descriptor();
-    VolumeMode volumeMode =
-        stringAt(pv, {"spec", "volumeMode"}) == "Block" ? VolumeMode::kBlock
-                                                        : VolumeMode::kFilesystem;
+    VolumeMode volumeMode = stringAt(pv, {"spec", "volumeMode"}) == "Block"
+                                ? VolumeMode::kBlock
+                                : VolumeMode::kFilesystem;
     // The PV's most permissive access mode decides how many nodes may hold it.
     AttachSemantics semantics = AttachSemantics::kUnsupported;
     if (pv.contains("spec") && pv["spec"].contains("accessModes"))
@@ -48,15 +49,36 @@ kube::PolicyResolver makePvPolicyResolver(const DriverContext& driver) {
     if (semantics == AttachSemantics::kUnsupported)
       return Status(Code::kFailedPrecondition,
                     "PV of " + volumeHandle + " has no access mode its backend supports");
-    int timeout = kMigrationTimeoutDefault;
-    std::string text = stringAt(pv, {"spec", "csi", "volumeAttributes", kContextMigrationTimeout});
-    if (!text.empty()) std::from_chars(text.data(), text.data() + text.size(), timeout);
     kube::ResolvedVolume resolved;
-    resolved.policy = attach::VolumePolicy{semantics, std::chrono::seconds(timeout)};
     resolved.backend = routed->backend->name();
     resolved.metricsPrefix = descriptor.metricsPrefix;
     resolved.pvc.name = stringAt(pv, {"spec", "claimRef", "name"});
     resolved.pvc.namespace_ = stringAt(pv, {"spec", "claimRef", "namespace"});
+    int timeout = kMigrationTimeoutDefault;
+    const nlohmann::json* attributes = nullptr;
+    if (pv.contains("spec") && pv["spec"].contains("csi") &&
+        pv["spec"]["csi"].contains("volumeAttributes"))
+      attributes = &pv["spec"]["csi"]["volumeAttributes"];
+    if (attributes != nullptr && attributes->is_object() &&
+        attributes->contains(kContextMigrationTimeout)) {
+      const nlohmann::json& value = (*attributes)[kContextMigrationTimeout];
+      auto parsed =
+          parseMigrationTimeout(value.is_string() ? value.get<std::string>() : value.dump());
+      if (parsed.isOk()) {
+        timeout = *parsed;
+      } else {
+        const std::string pvName = stringAt(pv, {"metadata", "name"});
+        const std::string message =
+            "PersistentVolume " + (pvName.empty() ? "of " + volumeHandle : pvName) +
+            ": volume attribute " + kContextMigrationTimeout + ": " + parsed.status().message() +
+            "; its migrations get the default " + std::to_string(kMigrationTimeoutDefault) +
+            "s window";
+        spdlog::warn("{}", message);
+        if (events != nullptr)
+          events->volumeWarning(resolved.pvc, volumeHandle, "InvalidMigrationTimeout", message);
+      }
+    }
+    resolved.policy = attach::VolumePolicy{semantics, std::chrono::seconds(timeout)};
     return resolved;
   };
 }

@@ -8,10 +8,22 @@ StatusOr<RoutedId> routeId(const DriverContext& driver, const std::string& csiId
   auto decoded = volume::decodeVolumeId(csiId);
   if (!decoded.isOk()) return decoded.status();
   const plugin_host::Backend* backend = driver.backends.find(decoded->backend);
+  // Not "no such volume": the volume may well exist on a storage system this configuration no
+  // longer names, and only that system can say it is gone. Treating it as gone would let a
+  // delete or an unpublish report success while the data or the export stays.
   if (backend == nullptr)
-    return Status(Code::kNotFound, "id " + csiId + " names backend '" + decoded->backend +
-                                       "', which this driver does not run");
+    return Status(Code::kFailedPrecondition,
+                  "id " + csiId + " names backend '" + decoded->backend +
+                      "', which is not in this driver's configuration (configured: " +
+                      configuredBackendNames(driver) + "); add a backend named '" +
+                      decoded->backend + "' (or restore its old name) to manage this volume");
   return RoutedId{backend, csiId, decoded->local};
+}
+
+std::string configuredBackendNames(const DriverContext& driver) {
+  std::string names;
+  for (const auto* b : driver.backends.all()) names += (names.empty() ? "" : ", ") + b->name();
+  return names.empty() ? "none" : names;
 }
 
 StatusOr<const plugin_host::Backend*> routeParameters(
@@ -20,10 +32,9 @@ StatusOr<const plugin_host::Backend*> routeParameters(
   if (it != params.end()) {
     const plugin_host::Backend* backend = driver.backends.find(it->second);
     if (backend == nullptr) {
-      std::string known;
-      for (const auto* b : driver.backends.all()) known += (known.empty() ? "" : ", ") + b->name();
       return Status(Code::kInvalidArgument, "parameters.backend: unknown backend '" + it->second +
-                                                "' (configured: " + known + ")");
+                                                "' (configured: " + configuredBackendNames(driver) +
+                                                ")");
     }
     return backend;
   }

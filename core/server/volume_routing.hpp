@@ -2,9 +2,9 @@
 // (volume/volume_id.hpp); a CreateVolume's `backend` parameter (or the default) picks one.
 #pragma once
 
-#include <string>
-
 #include <google/protobuf/map.h>
+
+#include <string>
 
 #include "plugin_host/backend_registry.hpp"
 #include "polycsi/types.hpp"
@@ -15,12 +15,17 @@ namespace polycsi::server {
 
 struct RoutedId {
   const plugin_host::Backend* backend = nullptr;
-  std::string csiId;   // the id as the CO knows it
-  std::string localId; // the plugin's own id
+  std::string csiId;    // the id as the CO knows it
+  std::string localId;  // the plugin's own id
 };
 
-// NOT_FOUND when the id is not polycsi's or names a backend this driver does not run.
+// NOT_FOUND when the id is not polycsi's (no such volume or snapshot can exist);
+// FAILED_PRECONDITION, naming the backend and the configured ones, when the id names a backend
+// that is not configured: whether that volume still exists is unknown, never "gone".
 StatusOr<RoutedId> routeId(const DriverContext& driver, const std::string& csiId);
+
+// "a, b, c" (or "none"): the configured backend names, for messages.
+std::string configuredBackendNames(const DriverContext& driver);
 
 // The backend a StorageClass selects; INVALID_ARGUMENT naming the parameter when unknown, or
 // when no backend is named and there is no default.

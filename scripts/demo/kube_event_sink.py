@@ -4,10 +4,12 @@
 polycsi posts its migration events (MigrationStarted, MigrationCompleted, MigrationFailed,
 AttachmentConflict) to the PVC through the API server given by --kubernetes-api. This server
 listens on 127.0.0.1, checks the Bearer token, stores every posted core/v1 Event as one JSON
-line in EVENTS_FILE and answers 201 as the API server does. Every other request (the
-VolumeAttachment reconciler's lists) gets 503 with a meta/v1 Status: the reconciler treats a
-failed list as "change nothing", so the demo's attachments stay exactly as the CSI calls left
-them.
+line in EVENTS_FILE and answers 201 as the API server does. The demo's cluster has no
+VolumeAttachments (the demo makes the external-attacher's CSI calls itself), so the list of
+storage.k8s.io/v1 VolumeAttachments is answered empty: the controller's first reconciliation
+pass, which it completes before it serves publishes, finds nothing to rebuild. The demo starts
+the controller with a resync period longer than itself, so no later pass forgets the
+attachments its direct calls made. Every other request gets 503 with a meta/v1 Status.
 
 Usage: kube_event_sink.py TOKEN_FILE EVENTS_FILE
 Prints "kube-event-sink listening on 127.0.0.1:PORT" once it accepts connections; stops on
@@ -21,6 +23,7 @@ import sys
 import threading
 import uuid
 
+VOLUME_ATTACHMENTS_PATH = re.compile(r"^/apis/storage\.k8s\.io/v1/volumeattachments(\?.*)?$")
 EVENTS_PATH = re.compile(r"^/api/v1/namespaces/([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)/events$")
 MAX_BODY_BYTES = 1 << 20
 
@@ -55,9 +58,14 @@ class EventSinkHandler(http.server.BaseHTTPRequestHandler):
         return False
 
     def do_GET(self):  # noqa: N802 - http.server's naming
-        if self.authorized():
-            self.reply(503, status_body(503, "ServiceUnavailable",
-                                        "this stand-in for the Kubernetes API only records Events"))
+        if not self.authorized():
+            return
+        if VOLUME_ATTACHMENTS_PATH.match(self.path):
+            self.reply(200, {"kind": "VolumeAttachmentList", "apiVersion": "storage.k8s.io/v1",
+                             "metadata": {"resourceVersion": "1"}, "items": []})
+            return
+        self.reply(503, status_body(503, "ServiceUnavailable",
+                                    "this stand-in for the Kubernetes API only records Events"))
 
     def do_POST(self):  # noqa: N802
         if not self.authorized():

@@ -24,7 +24,8 @@ std::vector<std::string> mountsBelow(const std::string& dir) {
   std::string device, target, rest;
   while (in >> device >> target && std::getline(in, rest))
     if (target.rfind(dir + "/", 0) == 0) out.push_back(target);
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.size() > b.size(); });
   return out;
 }
 
@@ -101,12 +102,10 @@ std::string DriverProcess::log() const {
   return s.str();
 }
 
-void DriverProcess::start() {
-  std::vector<std::string> argv = {POLYCSI_BINARY,  "--log-level", "debug",
-                                   "serve",         "--config",    configPath_,
-                                   "--endpoint",    "unix://" + socketPath_,
-                                   "--node-id",     nodeId_,       "--plugin-dir",
-                                   pluginDir_};
+void DriverProcess::start(Wait wait) {
+  std::vector<std::string> argv = {
+      POLYCSI_BINARY, "--log-level",           "debug",     "serve", "--config",     configPath_,
+      "--endpoint",   "unix://" + socketPath_, "--node-id", nodeId_, "--plugin-dir", pluginDir_};
   for (const auto& a : extraArgs_) argv.push_back(a);
   const ForkingThread parent = ForkingThread::current();
   pid_ = fork();
@@ -136,7 +135,9 @@ void DriverProcess::start() {
       csi::v1::ProbeRequest req;
       csi::v1::ProbeResponse resp;
       auto ctx = rpcContext(2);
-      if (identity_->Probe(ctx.get(), req, &resp).ok() && resp.ready().value()) return;
+      if (identity_->Probe(ctx.get(), req, &resp).ok() &&
+          (wait == Wait::kAnswering || resp.ready().value()))
+        return;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }

@@ -3,13 +3,12 @@
 // started, by pid.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
 #include <sys/types.h>
 
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "csi.grpc.pb.h"
 
@@ -24,8 +23,12 @@ class DriverProcess {
 
   // Loads plugins from `dir` instead of the build's plugin directory; call before start().
   void usePluginDir(std::string dir) { pluginDir_ = std::move(dir); }
-  // Starts the driver and waits (bounded) until it answers Probe. Throws on failure.
-  void start();
+  // What start() waits for: Probe answering ready (the default), or Probe answering at all
+  // (a controller that waits for the cluster's VolumeAttachments answers ready=false).
+  enum class Wait { kReady, kAnswering };
+  // Starts the driver and waits (bounded) until Probe answers as `wait` says. Throws on
+  // failure.
+  void start(Wait wait = Wait::kReady);
   // SIGTERM (or SIGKILL when `hard`), then waits for the exit.
   void stop(bool hard = false);
   bool running() const { return pid_ > 0; }

@@ -88,12 +88,12 @@ class RdsNvmeGrpcTest : public ::testing::Test {
            "      keepalive_interval_seconds: 5\n" +
            extra;
   }
-  void startDriver(const std::string& backendSettings) {
+  void startDriver(const std::string& backendSettings, const std::string& backendName = "rds") {
     metricsPort_ = freeLoopbackPort();
     driver_ = std::make_unique<DriverProcess>(
         work_.path(),
-        "backends:\n  - name: rds\n    plugin: rds_nvme\n    default: true\n    settings:\n" +
-            backendSettings,
+        "backends:\n  - name: " + backendName +
+            "\n    plugin: rds_nvme\n    default: true\n    settings:\n" + backendSettings,
         "controller-0",
         std::vector<std::string>{"--mode", "controller", "--metrics-address",
                                  "127.0.0.1:" + std::to_string(metricsPort_)});
@@ -381,6 +381,59 @@ TEST_F(RdsNvmeGrpcTest, PublishFencesTheExportToTheMigrationPair) {
   grpc::Status anonymous = publish(vm, "node-d");
   EXPECT_EQ(anonymous.error_code(), StatusCode::FAILED_PRECONDITION) << anonymous.error_message();
   EXPECT_EQ(allowedHosts(slot), std::vector<std::string>{kPlaceholder});
+}
+
+// A backend renamed in (or dropped from) the configuration does not make its volumes "gone":
+// Kubernetes would then delete the PV while the disk stays, and an unpublish would succeed
+// while the export still admits the node. Both refuse, naming the missing backend, until the
+// configuration names it again.
+TEST_F(RdsNvmeGrpcTest, RenamedBackendNeitherDeletesNorUnfencesItsVolumes) {
+  startDriver();
+  auto vm = createOk("pvc-renamed-backend", kGiB, blockCapability(Mode::SINGLE_NODE_WRITER));
+  auto snapReq = csi::v1::CreateSnapshotRequest();
+  snapReq.set_name("snapshot-renamed-backend");
+  snapReq.set_source_volume_id(vm.volume_id());
+  csi::v1::CreateSnapshotResponse snap;
+  auto snapCtx = rpcContext();
+  ASSERT_OK(driver_->controller().CreateSnapshot(snapCtx.get(), snapReq, &snap));
+  const std::string slot = slotOf(vm.volume_id());
+  const std::string nodeA = nodeId("node-a", kNqnA);
+  ASSERT_OK(publish(vm, nodeA, Mode::SINGLE_NODE_WRITER));
+  ASSERT_EQ(allowedHosts(slot), std::vector<std::string>{kNqnA});
+
+  driver_->stop();
+  startDriver(settings(sim_->hostKeyFingerprint()), "rds-renamed");
+  grpc::Status deleted = deleteVolume(vm.volume_id());
+  EXPECT_EQ(deleted.error_code(), StatusCode::FAILED_PRECONDITION) << deleted.error_message();
+  EXPECT_NE(deleted.error_message().find("backend 'rds'"), std::string::npos)
+      << deleted.error_message();
+  EXPECT_NE(deleted.error_message().find("configured: rds-renamed"), std::string::npos)
+      << deleted.error_message();
+  grpc::Status unpublished = unpublish(vm, nodeA);
+  EXPECT_EQ(unpublished.error_code(), StatusCode::FAILED_PRECONDITION)
+      << unpublished.error_message();
+  csi::v1::DeleteSnapshotRequest deleteSnap;
+  deleteSnap.set_snapshot_id(snap.snapshot().snapshot_id());
+  csi::v1::DeleteSnapshotResponse deleteSnapResp;
+  auto deleteSnapCtx = rpcContext();
+  grpc::Status snapDeleted =
+      driver_->controller().DeleteSnapshot(deleteSnapCtx.get(), deleteSnap, &deleteSnapResp);
+  EXPECT_EQ(snapDeleted.error_code(), StatusCode::FAILED_PRECONDITION)
+      << snapDeleted.error_message();
+  // Nothing was deleted or unfenced on the RDS.
+  EXPECT_EQ(sim_->diskCount(slot), 1);
+  EXPECT_EQ(allowedHosts(slot), std::vector<std::string>{kNqnA});
+  EXPECT_EQ(imageFiles(sim_->stateDir()).size(), 2u);
+  // An id that cannot be polycsi's is still deleted already (CSI).
+  EXPECT_TRUE(deleteVolume("not-a-polycsi-volume").ok());
+
+  // Named again, the backend manages its volumes as before.
+  driver_->stop();
+  startDriver();
+  ASSERT_OK(unpublish(vm, nodeA));
+  EXPECT_EQ(allowedHosts(slot), std::vector<std::string>{kPlaceholder});
+  ASSERT_OK(deleteVolume(vm.volume_id()));
+  EXPECT_EQ(sim_->diskCount(slot), 0);
 }
 
 TEST_F(RdsNvmeGrpcTest, SnapshotsRestoresClonesAndDeletesLeaveNothingBehind) {

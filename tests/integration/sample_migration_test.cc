@@ -47,11 +47,12 @@ class SampleMigrationTest : public ::testing::Test {
     driver_ = std::make_unique<DriverProcess>(
         work_.path(),
         "backends:\n  - name: local\n    plugin: sample\n    default: true\n"
-        "    settings:\n      directory: " + work_.path() + "/volumes\n",
+        "    settings:\n      directory: " +
+            work_.path() + "/volumes\n",
         "node-a",
         std::vector<std::string>{"--mode", "controller", "--metrics-address",
-                                 "127.0.0.1:" + std::to_string(metricsPort_),
-                                 "--kubernetes-api", api_.baseUrl(), "--kubernetes-token-file",
+                                 "127.0.0.1:" + std::to_string(metricsPort_), "--kubernetes-api",
+                                 api_.baseUrl(), "--kubernetes-token-file",
                                  work_.path() + "/token"});
     driver_->start();
   }
@@ -106,9 +107,15 @@ class SampleMigrationTest : public ::testing::Test {
     EXPECT_TRUE(res) << "metrics endpoint unreachable";
     return res ? res->body : "";
   }
-  // Waits (bounded) until an event with `reason` arrived; returns its message.
-  std::string eventMessage(const std::string& reason) {
-    for (int i = 0; i < 200; ++i) {
+  // How many events with `reason` arrived so far.
+  size_t eventCount(const std::string& reason) {
+    size_t count = 0;
+    for (const auto& e : api_.events()) count += e.body.value("reason", "") == reason ? 1 : 0;
+    return count;
+  }
+  // Waits (bounded: `polls` of 50 ms) until an event with `reason` arrived; returns its message.
+  std::string eventMessage(const std::string& reason, int polls = 200) {
+    for (int i = 0; i < polls; ++i) {
       for (const auto& e : api_.events())
         if (e.body.value("reason", "") == reason) {
           EXPECT_EQ(e.namespace_, "vms");
@@ -150,11 +157,14 @@ TEST_F(SampleMigrationTest, KubeVirtHandoffCompletesAndRefusesAThirdNode) {
   EXPECT_EQ(publishedNodes(id), std::vector<std::string>{"node-b"});
   std::string completed = eventMessage("MigrationCompleted");
   EXPECT_EQ(completed.rfind("[vm-disk]: KubeVirt live migration completed - source: node-a "
-                            "\xE2\x86\x92 target: node-b (duration: ", 0),
-            0u) << completed;
+                            "\xE2\x86\x92 target: node-b (duration: ",
+                            0),
+            0u)
+      << completed;
   std::string scraped = metrics();
   EXPECT_NE(scraped.find("sample_csi_migration_migrations_total{result=\"success\"} 1"),
-            std::string::npos) << scraped;
+            std::string::npos)
+      << scraped;
   EXPECT_NE(scraped.find("sample_csi_migration_active_migrations 0"), std::string::npos);
   EXPECT_NE(scraped.find("sample_csi_migration_migration_duration_seconds_count 1"),
             std::string::npos);
@@ -172,11 +182,12 @@ TEST_F(SampleMigrationTest, TargetDetachingRollsBack) {
   ASSERT_TRUE(publish(volume, "node-b").ok());
   ASSERT_TRUE(unpublish(volume, "node-b").ok());
   EXPECT_EQ(publishedNodes(volume.volume_id()), std::vector<std::string>{"node-a"});
-  EXPECT_EQ(eventMessage("MigrationFailed").rfind(
-                "[vm-disk]: KubeVirt live migration failed - source: node-a, attempted target: "
-                "node-b, reason: target detached, elapsed: ",
-                0),
-            0u);
+  EXPECT_EQ(
+      eventMessage("MigrationFailed")
+          .rfind("[vm-disk]: KubeVirt live migration failed - source: node-a, attempted target: "
+                 "node-b, reason: target detached, elapsed: ",
+                 0),
+      0u);
   EXPECT_NE(metrics().find("sample_csi_migration_migrations_total{result=\"failed\"} 1"),
             std::string::npos);
 }
@@ -203,14 +214,17 @@ TEST_F(SampleMigrationTest, ControllerKilledMidMigrationRecoversTheWindow) {
   // controller reconciles against them and must keep both.
   nlohmann::json attributes = nlohmann::json::object();
   for (const auto& [key, value] : volume.volume_context()) attributes[key] = value;
-  nlohmann::json pv = {
-      {"apiVersion", "v1"}, {"kind", "PersistentVolume"}, {"metadata", {{"name", "pv-restart"}}},
-      {"spec",
-       {{"accessModes", {"ReadWriteMany"}},
-        {"volumeMode", "Block"},
-        {"claimRef", {{"name", "vm-disk"}, {"namespace", "vms"}}},
-        {"csi", {{"driver", "polycsi.csi.io"}, {"volumeHandle", volume.volume_id()},
-                 {"volumeAttributes", attributes}}}}}};
+  nlohmann::json pv = {{"apiVersion", "v1"},
+                       {"kind", "PersistentVolume"},
+                       {"metadata", {{"name", "pv-restart"}}},
+                       {"spec",
+                        {{"accessModes", {"ReadWriteMany"}},
+                         {"volumeMode", "Block"},
+                         {"claimRef", {{"name", "vm-disk"}, {"namespace", "vms"}}},
+                         {"csi",
+                          {{"driver", "polycsi.csi.io"},
+                           {"volumeHandle", volume.volume_id()},
+                           {"volumeAttributes", attributes}}}}}};
   api_.setPersistentVolume("pv-restart", pv);
   api_.setVolumeAttachments(
       {kube::testing::volumeAttachment("csi-a", "polycsi.csi.io", "pv-restart", "node-a", true,
@@ -234,15 +248,17 @@ TEST_F(SampleMigrationTest, LostStoreIsRebuiltFromVolumeAttachments) {
   ASSERT_TRUE(publish(volume, "node-a").ok());
   nlohmann::json attributes = nlohmann::json::object();
   for (const auto& [key, value] : volume.volume_context()) attributes[key] = value;
-  api_.setPersistentVolume(
-      "pv-lost",
-      {{"apiVersion", "v1"}, {"kind", "PersistentVolume"}, {"metadata", {{"name", "pv-lost"}}},
-       {"spec",
-        {{"accessModes", {"ReadWriteMany"}},
-         {"volumeMode", "Block"},
-         {"claimRef", {{"name", "vm-disk"}, {"namespace", "vms"}}},
-         {"csi", {{"driver", "polycsi.csi.io"}, {"volumeHandle", volume.volume_id()},
-                  {"volumeAttributes", attributes}}}}}});
+  api_.setPersistentVolume("pv-lost", {{"apiVersion", "v1"},
+                                       {"kind", "PersistentVolume"},
+                                       {"metadata", {{"name", "pv-lost"}}},
+                                       {"spec",
+                                        {{"accessModes", {"ReadWriteMany"}},
+                                         {"volumeMode", "Block"},
+                                         {"claimRef", {{"name", "vm-disk"}, {"namespace", "vms"}}},
+                                         {"csi",
+                                          {{"driver", "polycsi.csi.io"},
+                                           {"volumeHandle", volume.volume_id()},
+                                           {"volumeAttributes", attributes}}}}}});
   api_.setVolumeAttachments({kube::testing::volumeAttachment(
       "csi-lost", "polycsi.csi.io", "pv-lost", "node-a", true, "2026-01-01T10:00:00Z")});
   driver_->stop(/*hard=*/true);
@@ -257,13 +273,70 @@ TEST_F(SampleMigrationTest, LostStoreIsRebuiltFromVolumeAttachments) {
   EXPECT_EQ(publish(volume, "node-c").error_code(), StatusCode::FAILED_PRECONDITION);
 }
 
+// A PV whose recorded window is one CreateVolume would refuse (edited by hand) is rebuilt with
+// the default window, never an unbounded or zero one, and the claim gets an event naming it.
+TEST_F(SampleMigrationTest, RebuiltWindowOutOfRangeGetsTheDefaultAndAnEvent) {
+  auto volume = createVmDisk("pvc-edited", 300).volume();
+  ASSERT_TRUE(publish(volume, "node-a").ok());
+  ASSERT_TRUE(publish(volume, "node-b").ok());
+  nlohmann::json attributes = nlohmann::json::object();
+  for (const auto& [key, value] : volume.volume_context()) attributes[key] = value;
+  attributes["polycsi.io/migration-timeout-seconds"] = "0";
+  api_.setPersistentVolume("pv-edited",
+                           {{"apiVersion", "v1"},
+                            {"kind", "PersistentVolume"},
+                            {"metadata", {{"name", "pv-edited"}}},
+                            {"spec",
+                             {{"accessModes", {"ReadWriteMany"}},
+                              {"volumeMode", "Block"},
+                              {"claimRef", {{"name", "vm-disk"}, {"namespace", "vms"}}},
+                              {"csi",
+                               {{"driver", "polycsi.csi.io"},
+                                {"volumeHandle", volume.volume_id()},
+                                {"volumeAttributes", attributes}}}}}});
+  api_.setVolumeAttachments(
+      {kube::testing::volumeAttachment("csi-a", "polycsi.csi.io", "pv-edited", "node-a", true,
+                                       "2026-01-01T10:00:00Z"),
+       kube::testing::volumeAttachment("csi-b", "polycsi.csi.io", "pv-edited", "node-b", true,
+                                       "2026-01-01T10:01:00Z")});
+  driver_->stop(/*hard=*/true);
+  std::filesystem::remove(work_.path() + "/state/attachments.db");
+  std::filesystem::remove(work_.path() + "/state/attachments.db-wal");
+  std::filesystem::remove(work_.path() + "/state/attachments.db-shm");
+  driver_->start();
+  EXPECT_EQ(publishedNodes(volume.volume_id()), (std::vector<std::string>{"node-a", "node-b"}));
+  // The rebuilt window started with the target's VolumeAttachment, long ago: expired, with
+  // the default 5-minute maximum.
+  auto third = publish(volume, "node-c");
+  EXPECT_EQ(third.error_code(), StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(third.error_message().find(" 5m0s max)"), std::string::npos) << third.error_message();
+  const std::string warning = eventMessage("InvalidMigrationTimeout");
+  EXPECT_NE(warning.find("PersistentVolume pv-edited"), std::string::npos) << warning;
+  EXPECT_NE(warning.find("default 300s window"), std::string::npos) << warning;
+}
+
 TEST_F(SampleMigrationTest, ExpiredWindowRefusesNewNodesUntilTheSourceDetaches) {
   // 30 s is the shortest window a StorageClass may ask for.
   auto volume = createVmDisk("pvc-timeout", 30).volume();
   const std::string id = volume.volume_id();
   ASSERT_TRUE(publish(volume, "node-a").ok());
   ASSERT_TRUE(publish(volume, "node-b").ok());
-  std::this_thread::sleep_for(std::chrono::seconds(31));
+  // The window ends at its expiry, whether or not anyone asks to attach: the outcome is
+  // reported and counted once, while both nodes stay attached (the stuck-migration alert
+  // watches the active gauge).
+  std::this_thread::sleep_for(std::chrono::seconds(30));
+  const std::string failed = eventMessage("MigrationFailed", 400);
+  EXPECT_EQ(failed.rfind("[vm-disk]: KubeVirt live migration failed - source: node-a, attempted "
+                         "target: node-b, reason: timeout, elapsed: ",
+                         0),
+            0u)
+      << failed;
+  EXPECT_EQ(eventCount("AttachmentConflict"), 0u) << "nobody asked to attach";
+  std::string scraped = metrics();
+  EXPECT_NE(scraped.find("sample_csi_migration_migrations_total{result=\"timeout\"} 1"),
+            std::string::npos)
+      << scraped;
+  EXPECT_NE(scraped.find("sample_csi_migration_active_migrations 1"), std::string::npos) << scraped;
   auto late = publish(volume, "node-c");
   EXPECT_EQ(late.error_code(), StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(late.error_message().rfind("Volume " + id + " migration timeout exceeded (", 0), 0u)
@@ -273,17 +346,114 @@ TEST_F(SampleMigrationTest, ExpiredWindowRefusesNewNodesUntilTheSourceDetaches) 
                 "reset, or adjust migrationTimeoutSeconds in StorageClass."),
             std::string::npos)
       << late.error_message();
-  EXPECT_EQ(eventMessage("MigrationFailed").rfind(
-                "[vm-disk]: KubeVirt live migration failed - source: node-a, attempted target: "
-                "node-b, reason: timeout, elapsed: ",
-                0),
-            0u);
+  EXPECT_EQ(
+      eventMessage("MigrationFailed")
+          .rfind("[vm-disk]: KubeVirt live migration failed - source: node-a, attempted target: "
+                 "node-b, reason: timeout, elapsed: ",
+                 0),
+      0u);
   EXPECT_NE(metrics().find("sample_csi_migration_migrations_total{result=\"timeout\"} 1"),
             std::string::npos);
-  // Detaching the source resets the volume to the target alone.
+  // Detaching the source resets the volume to the target alone, with no second outcome.
   ASSERT_TRUE(unpublish(volume, "node-a").ok());
   EXPECT_EQ(publishedNodes(id), std::vector<std::string>{"node-b"});
+  scraped = metrics();
+  EXPECT_NE(scraped.find("sample_csi_migration_migrations_total{result=\"timeout\"} 1"),
+            std::string::npos);
+  EXPECT_NE(scraped.find("sample_csi_migration_migrations_total{result=\"success\"} 0"),
+            std::string::npos);
+  EXPECT_NE(scraped.find("sample_csi_migration_active_migrations 0"), std::string::npos);
+  EXPECT_EQ(eventCount("MigrationFailed"), 1u);
   ASSERT_TRUE(publish(volume, "node-c").ok()) << "a new migration may start after the reset";
+}
+
+// After a start (the state store may have been lost), the controller does not decide a
+// publish before it has rebuilt the attachments the cluster's VolumeAttachments record:
+// until then it answers UNAVAILABLE (the attacher retries) and Probe says it is not ready.
+TEST(ControllerStartTest, PublishesWaitUntilTheClusterAttachmentsAreRebuilt) {
+  ASSERT_EQ(geteuid(), 0u) << "run as root";
+  TempWorkDir work;
+  FakeKubeApi api(kToken);
+  std::ofstream(work.path() + "/token") << kToken;
+  api.failWith(503);  // the API server is not reachable yet
+  DriverProcess driver(
+      work.path(),
+      "backends:\n  - name: local\n    plugin: sample\n    default: true\n"
+      "    settings:\n      directory: " +
+          work.path() + "/volumes\n",
+      "controller-0",
+      std::vector<std::string>{"--mode", "controller", "--kubernetes-api", api.baseUrl(),
+                               "--kubernetes-token-file", work.path() + "/token"});
+  driver.start(DriverProcess::Wait::kAnswering);
+
+  csi::v1::ProbeResponse probe;
+  auto probeCtx = rpcContext();
+  ASSERT_TRUE(driver.identity().Probe(probeCtx.get(), {}, &probe).ok());
+  EXPECT_FALSE(probe.ready().value()) << "not ready before the attachments are known";
+
+  // Provisioning does not depend on attachments.
+  auto create =
+      createRequest("pvc-rebuilt", 4 * kMiB, blockCapability(Mode::MULTI_NODE_MULTI_WRITER));
+  csi::v1::CreateVolumeResponse created;
+  auto createCtx = rpcContext();
+  ASSERT_TRUE(driver.controller().CreateVolume(createCtx.get(), create, &created).ok());
+  const std::string id = created.volume().volume_id();
+
+  csi::v1::ControllerPublishVolumeRequest pub;
+  pub.set_volume_id(id);
+  pub.set_node_id("node-c");
+  *pub.mutable_volume_capability() = blockCapability(Mode::MULTI_NODE_MULTI_WRITER);
+  *pub.mutable_volume_context() = created.volume().volume_context();
+  csi::v1::ControllerPublishVolumeResponse published;
+  auto early = rpcContext();
+  grpc::Status waiting = driver.controller().ControllerPublishVolume(early.get(), pub, &published);
+  EXPECT_EQ(waiting.error_code(), StatusCode::UNAVAILABLE) << waiting.error_message();
+  EXPECT_NE(waiting.error_message().find("VolumeAttachments"), std::string::npos)
+      << waiting.error_message();
+  csi::v1::ListVolumesResponse listed;
+  auto listCtx = rpcContext();
+  EXPECT_EQ(driver.controller().ListVolumes(listCtx.get(), {}, &listed).error_code(),
+            StatusCode::UNAVAILABLE)
+      << "published nodes are not known yet";
+  csi::v1::DeleteVolumeRequest del;
+  del.set_volume_id(id);
+  csi::v1::DeleteVolumeResponse deleted;
+  auto deleteCtx = rpcContext();
+  EXPECT_EQ(driver.controller().DeleteVolume(deleteCtx.get(), del, &deleted).error_code(),
+            StatusCode::UNAVAILABLE);
+
+  // The cluster has the volume attached to node-a and migrating to node-b.
+  nlohmann::json pv = kube::testing::csiPersistentVolume("pv-rebuilt", "polycsi.csi.io", id);
+  for (const auto& [key, value] : created.volume().volume_context())
+    pv["spec"]["csi"]["volumeAttributes"][key] = value;
+  api.setPersistentVolume("pv-rebuilt", pv);
+  api.setCsiNode("node-a", "polycsi.csi.io", "node-a");
+  api.setCsiNode("node-b", "polycsi.csi.io", "node-b");
+  api.setVolumeAttachments(
+      {kube::testing::volumeAttachment("csi-a", "polycsi.csi.io", "pv-rebuilt", "node-a", true,
+                                       "2026-01-01T00:00:00Z"),
+       kube::testing::volumeAttachment("csi-b", "polycsi.csi.io", "pv-rebuilt", "node-b", true,
+                                       "2026-01-01T00:00:10Z")});
+  api.failWith(0);
+  bool ready = false;
+  for (int i = 0; i < 200 && !ready; ++i) {
+    auto ctx = rpcContext();
+    ready = driver.identity().Probe(ctx.get(), {}, &probe).ok() && probe.ready().value();
+    if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(ready) << driver.log();
+
+  // Rebuilt: node-c is a third node. The window kept the target's creation time (long past),
+  // so it has expired: the refusal is the timeout's.
+  auto late = rpcContext();
+  grpc::Status third = driver.controller().ControllerPublishVolume(late.get(), pub, &published);
+  EXPECT_EQ(third.error_code(), StatusCode::FAILED_PRECONDITION) << third.error_message();
+  EXPECT_NE(third.error_message().find("migration timeout exceeded"), std::string::npos)
+      << third.error_message();
+  auto listAgain = rpcContext();
+  ASSERT_TRUE(driver.controller().ListVolumes(listAgain.get(), {}, &listed).ok());
+  ASSERT_EQ(listed.entries_size(), 1);
+  EXPECT_EQ(listed.entries(0).status().published_node_ids_size(), 2);
 }
 
 TEST_F(SampleMigrationTest, RwxFilesystemOnTheSamplePluginIsShared) {

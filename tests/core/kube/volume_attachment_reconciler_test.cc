@@ -139,6 +139,31 @@ TEST_F(ReconcilerTest, RebuildsAMigratingPairSourceFirst) {
   EXPECT_THAT(state.nodes, ElementsAre("node1", "node2"));
   EXPECT_TRUE(state.migrationStartedAt.has_value());
   EXPECT_EQ(state.migrationTimeout, 300s);
+  // The window keeps the target's creation time (a lower bound of its start), not the time of
+  // the rebuild: a restart never lengthens a dual attachment.
+  EXPECT_EQ(std::chrono::system_clock::to_time_t(*state.migrationStartedAt), 1714557900);
+}
+
+TEST_F(ReconcilerTest, AnnouncesTheFirstCompletePassOnce) {
+  int announced = 0;
+  reconciler_->onFirstCompletePass([&announced] { ++announced; });
+  api_.setPersistentVolume("pv-1", csiPersistentVolume("pv-1", kDriver, "rds:vol-1"));
+  api_.setVolumeAttachments(
+      {volumeAttachment("csi-a", kDriver, "pv-1", "node1", true, "2024-05-01T10:00:00Z"),
+       volumeAttachment("csi-b", kDriver, "pv-missing", "node2", true, "2024-05-01T10:00:00Z")});
+  // A VolumeAttachment whose volume is unknown: the attachments are not all known yet.
+  EXPECT_FALSE(reconciler_->reconcileOnce().isOk());
+  EXPECT_EQ(announced, 0);
+  api_.failWith(503);
+  EXPECT_FALSE(reconciler_->reconcileOnce().isOk());
+  EXPECT_EQ(announced, 0);
+  api_.failWith(0);
+  api_.setPersistentVolume("pv-missing", csiPersistentVolume("pv-missing", kDriver, "rds:vol-2"));
+  ASSERT_TRUE(reconciler_->reconcileOnce().isOk());
+  EXPECT_EQ(announced, 1);
+  EXPECT_THAT(manager_->state("rds:vol-2").nodes, ElementsAre("node2"));
+  ASSERT_TRUE(reconciler_->reconcileOnce().isOk());
+  EXPECT_EQ(announced, 1) << "announced once";
 }
 
 TEST_F(ReconcilerTest, ForgetsAttachmentsTheClusterDoesNotHave) {
