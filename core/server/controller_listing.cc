@@ -147,9 +147,14 @@ Status ControllerService::createSnapshot(Operation& op, const csi::v1::CreateSna
   auto lock = driver_.controllerLocks.tryLock("snapshot/" + req.name());
   if (!lock)
     return Status(Code::kAborted, "an operation on snapshot " + req.name() + " is pending");
-  auto created = b.instance().createSnapshot(
-      CreateSnapshotRequest{op.call(), req.name(), routed->localId, toStringMap(req.parameters()),
-                            toStringMap(req.secrets())});
+  // The snapshotter's own keys (--extra-create-metadata: the VolumeSnapshot's and its
+  // content's names) describe the request, they do not configure the plugin: a plugin that
+  // takes no VolumeSnapshotClass parameters must still accept every snapshot.
+  StringMap parameters;
+  for (const auto& [key, value] : req.parameters())
+    if (key.rfind(kProvisionerPrefix, 0) != 0) parameters[key] = value;
+  auto created = b.instance().createSnapshot(CreateSnapshotRequest{
+      op.call(), req.name(), routed->localId, parameters, toStringMap(req.secrets())});
   if (!created.isOk()) return created.status();
   auto snapshot = toCsiSnapshot(b, *created);
   if (!snapshot.isOk()) return snapshot.status();

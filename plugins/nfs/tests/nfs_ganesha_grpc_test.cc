@@ -149,6 +149,12 @@ class NfsGrpcTest : public ::testing::TestWithParam<Protocol> {
     csi::v1::CreateSnapshotRequest req;
     req.set_name(name);
     req.set_source_volume_id(volume);
+    // What external-snapshotter adds with --extra-create-metadata, as deploy/ runs it
+    // (kubernetes-csi/external-snapshotter v8.1.0, pkg/utils/util.go: PrefixedVolumeSnapshot*).
+    auto& params = *req.mutable_parameters();
+    params["csi.storage.k8s.io/volumesnapshot/name"] = "snapshot-of-" + name;
+    params["csi.storage.k8s.io/volumesnapshot/namespace"] = "vms";
+    params["csi.storage.k8s.io/volumesnapshotcontent/name"] = "snapcontent-" + name;
     auto ctx = rpcContext(60);
     return driver_->controller().CreateSnapshot(ctx.get(), req, out);
   }

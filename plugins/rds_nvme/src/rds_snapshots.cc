@@ -11,13 +11,14 @@
 namespace polycsi::rds_nvme {
 namespace {
 
-// VolumeSnapshotClass parameters the plugin tolerates: the external-snapshotter's own.
+// The plugin takes no VolumeSnapshotClass parameters (the core keeps the snapshotter's own
+// csi.storage.k8s.io/ keys from plugins).
 void checkSnapshotParameters(const StringMap& parameters) {
-  for (const auto& [key, value] : parameters)
-    if (key.rfind("csi.storage.k8s.io/", 0) != 0)
-      throw Error(Code::kInvalidArgument, "snapshot parameter " + printableForMessage(key) +
-                                              " is not understood by the rds_nvme plugin (it "
-                                              "takes none)");
+  if (!parameters.empty())
+    throw Error(Code::kInvalidArgument, "snapshot parameter " +
+                                            printableForMessage(parameters.begin()->first) +
+                                            " is not understood by the rds_nvme plugin (it "
+                                            "takes none)");
 }
 
 }  // namespace
