@@ -161,6 +161,24 @@ void EventRecorder::enqueue(const attach::VolumeAttachmentState& state, const ch
   wake_.notify_one();
 }
 
+void EventRecorder::addClaimUid(PendingEvent& event) {
+  nlohmann::json& object = event.body["involvedObject"];
+  const std::string name = object.value("name", "");
+  // `kubectl describe pvc` selects events by the claim's uid: without it they stay hidden.
+  StatusOr<nlohmann::json> claim = client_.get("/api/v1/namespaces/" + event.namespace_ +
+                                               "/persistentvolumeclaims/" + urlEncode(name));
+  const auto uidPointer = "/metadata/uid"_json_pointer;
+  if (claim.isOk() && claim->contains(uidPointer) && claim->at(uidPointer).is_string()) {
+    object["uid"] = claim->at(uidPointer);
+    return;
+  }
+  spdlog::info(
+      "event {} for PVC {}/{} is posted without the claim's uid ({}): kubectl get "
+      "events shows it, kubectl describe pvc does not",
+      event.body.value("reason", ""), event.namespace_, name,
+      claim.isOk() ? "the claim has no uid" : claim.status().toString());
+}
+
 void EventRecorder::run() {
   std::unique_lock lock(mu_);
   std::chrono::steady_clock::time_point drainDeadline{};
@@ -181,6 +199,7 @@ void EventRecorder::run() {
     queue_.pop_front();
     posting_ = true;
     lock.unlock();
+    addClaimUid(event);
     const std::string path = "/api/v1/namespaces/" + event.namespace_ + "/events";
     StatusOr<nlohmann::json> posted = client_.post(path, event.body);
     if (posted.isOk()) {

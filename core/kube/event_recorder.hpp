@@ -6,8 +6,10 @@
 //   Warning MigrationFailed     "[<pvc>]: KubeVirt live migration failed - source: <a>,
 //                                attempted target: <b>, reason: timeout, elapsed: 5m0s"
 //   Warning AttachmentConflict  "[<pvc>]: <the refusal message>"
-// Events are core/v1 Events on the PersistentVolumeClaim recorded in the state; a state
-// without a PVC (volume created outside Kubernetes) gets none.
+// Events are core/v1 Events on the PersistentVolumeClaim recorded in the state, with the
+// claim's uid (read from the API server when posting), so `kubectl describe pvc`, which selects
+// events by uid, shows them; a state without a PVC (volume created outside Kubernetes) gets
+// none.
 //
 // Posting is asynchronous: observer calls only enqueue (they run on RPC threads), one worker
 // thread posts. The queue is bounded; when full the oldest event is dropped with a warning.
@@ -77,6 +79,9 @@ class EventRecorder : public attach::MigrationObserver {
     nlohmann::json body;
   };
 
+  // Sets involvedObject.uid from the claim (one GET) before the event is posted; leaves the
+  // event without it, and says so, when the claim cannot be read.
+  void addClaimUid(PendingEvent& event);
   void enqueue(const attach::VolumeAttachmentState& state, const char* type, const char* reason,
                const char* action, const std::string& message);
   void run();

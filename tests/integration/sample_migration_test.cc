@@ -24,6 +24,7 @@ using grpc::StatusCode;
 using Mode = csi::v1::VolumeCapability::AccessMode;
 using kube::testing::FakeKubeApi;
 constexpr char kToken[] = "integration-token";
+constexpr char kClaimUid[] = "0d6c1f7a-5b3e-4c2d-9e8f-7a6b5c4d3e2f";
 
 // A port that was free a moment ago on 127.0.0.1.
 int freePort() {
@@ -43,6 +44,7 @@ class SampleMigrationTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_EQ(geteuid(), 0u) << "run as root (the sample plugin's node side uses loop devices)";
     std::ofstream(work_.path() + "/token") << kToken;
+    api_.setPersistentVolumeClaim("vms", "vm-disk", kClaimUid);
     metricsPort_ = freePort();
     driver_ = std::make_unique<DriverProcess>(
         work_.path(),
@@ -121,6 +123,8 @@ class SampleMigrationTest : public ::testing::Test {
           EXPECT_EQ(e.namespace_, "vms");
           EXPECT_EQ(e.body["involvedObject"].value("kind", ""), "PersistentVolumeClaim");
           EXPECT_EQ(e.body["involvedObject"].value("name", ""), "vm-disk");
+          EXPECT_EQ(e.body["involvedObject"].value("uid", ""), kClaimUid)
+              << "kubectl describe pvc shows only events with the claim's uid";
           return e.body.value("message", "");
         }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));

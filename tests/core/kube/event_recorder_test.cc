@@ -49,6 +49,27 @@ class EventRecorderTest : public ::testing::Test {
   KubeClient client_;
 };
 
+TEST_F(EventRecorderTest, EventsCarryTheClaimsUidWhenTheClaimCanBeRead) {
+  // kubectl describe pvc lists the events whose involvedObject.uid is the claim's.
+  api_.setPersistentVolumeClaim("vms", "pvc-a1b2c3d4", "6f1c2d3e-0000-4000-8000-00000000abcd");
+  EventRecorder recorder(client_, "polycsi-controller");
+  recorder.migrationStarted(migratingVolume(), "node1", "node2");
+  auto events = posted(recorder);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].body["involvedObject"]["uid"], "6f1c2d3e-0000-4000-8000-00000000abcd");
+  EXPECT_THAT(
+      api_.requests(),
+      ::testing::Contains("GET /api/v1/namespaces/vms/persistentvolumeclaims/pvc-a1b2c3d4"));
+
+  // A claim that cannot be read does not cost the event.
+  auto other = migratingVolume();
+  other.pvc = {"gone", "vms"};
+  recorder.migrationStarted(other, "node1", "node2");
+  events = posted(recorder);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_FALSE(events[1].body["involvedObject"].contains("uid"));
+}
+
 TEST_F(EventRecorderTest, MigrationStartedHasTheSeedMessage) {
   EventRecorder recorder(client_, "polycsi-controller");
   recorder.migrationStarted(migratingVolume(), "node1", "node2");
@@ -187,10 +208,10 @@ TEST_F(EventRecorderTest, StopGivesUpAfterTheDrainDeadline) {
   EventRecorder recorder(slowClient, "polycsi-controller", options);
   api_.holdEvents(true);
   recorder.migrationStarted(migratingVolume(), "node1", "target-1");
-  ASSERT_TRUE(api_.waitForRequests(1));
+  ASSERT_TRUE(api_.waitForRequests(2));  // the claim's uid, then the held post
   recorder.migrationStarted(migratingVolume(), "node1", "target-2");
   recorder.stop();
-  EXPECT_EQ(api_.requests().size(), 1u);
+  EXPECT_EQ(api_.requests().size(), 2u) << "nothing more asked or posted for target-2";
   api_.holdEvents(false);
 }
 

@@ -85,6 +85,21 @@ FakeKubeApi::FakeKubeApi(std::string token, const std::optional<TlsFiles>& tls)
     answer(response, 200, it->second);
   });
 
+  server_->Get(
+      R"(/api/v1/namespaces/([^/]+)/persistentvolumeclaims/([^/]+))",
+      [this](const httplib::Request& request, httplib::Response& response) {
+        std::lock_guard lock(mu_);
+        const std::string name = request.matches[2];
+        auto it = persistentVolumeClaims_.find(std::string(request.matches[1]) + "/" + name);
+        if (it == persistentVolumeClaims_.end()) {
+          answer(
+              response, 404,
+              statusObject(404, "NotFound", "persistentvolumeclaims \"" + name + "\" not found"));
+          return;
+        }
+        answer(response, 200, it->second);
+      });
+
   server_->Get(R"(/apis/storage.k8s.io/v1/csinodes/([^/]+))",
                [this](const httplib::Request& request, httplib::Response& response) {
                  std::lock_guard lock(mu_);
@@ -130,6 +145,15 @@ FakeKubeApi::~FakeKubeApi() {
 
 std::string FakeKubeApi::baseUrl() const {
   return (tls_ ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port_);
+}
+
+void FakeKubeApi::setPersistentVolumeClaim(const std::string& namespace_, const std::string& name,
+                                           const std::string& uid) {
+  std::lock_guard lock(mu_);
+  persistentVolumeClaims_[namespace_ + "/" + name] = {
+      {"apiVersion", "v1"},
+      {"kind", "PersistentVolumeClaim"},
+      {"metadata", {{"name", name}, {"namespace", namespace_}, {"uid", uid}}}};
 }
 
 void FakeKubeApi::setCsiNode(const std::string& nodeName, const std::string& driver,

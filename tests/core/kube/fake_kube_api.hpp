@@ -39,6 +39,9 @@ class FakeKubeApi {
   // Test-controlled objects.
   void setVolumeAttachments(std::vector<nlohmann::json> items);
   void setPersistentVolume(const std::string& name, nlohmann::json pv);
+  // Serves core/v1 PersistentVolumeClaim `namespace_`/`name` with metadata.uid `uid`.
+  void setPersistentVolumeClaim(const std::string& namespace_, const std::string& name,
+                                const std::string& uid);
   // Serves storage.k8s.io/v1 CSINode `nodeName` with one driver entry (name, nodeID).
   void setCsiNode(const std::string& nodeName, const std::string& driver,
                   const std::string& nodeId);
@@ -70,6 +73,7 @@ class FakeKubeApi {
   mutable std::mutex mu_;
   std::vector<nlohmann::json> volumeAttachments_;
   std::map<std::string, nlohmann::json> persistentVolumes_;
+  std::map<std::string, nlohmann::json> persistentVolumeClaims_;  // "<namespace>/<name>"
   std::map<std::string, nlohmann::json> csiNodes_;
   std::vector<PostedEvent> events_;
   std::vector<std::string> requests_;
