@@ -129,6 +129,7 @@ std::optional<KubeConfig> inClusterConfig(const std::string& saDir) {
   const bool ipv6 = hostText.find(':') != std::string::npos;
   config.baseUrl = "https://" + (ipv6 ? "[" + hostText + "]" : hostText) + ":" + port;
   config.token = trim(*token);
+  config.tokenFile = (dir / "token").string();
   const std::filesystem::path ca = dir / "ca.crt";
   if (std::filesystem::exists(ca)) {
     config.caFile = ca.string();
@@ -213,7 +214,34 @@ KubeClient::KubeClient(KubeConfig config)
   if (config_.token.find_first_of("\r\n") != std::string::npos) {
     throw std::invalid_argument("Kubernetes API token contains a line break");
   }
+  if (config_.tokenRefresh < std::chrono::milliseconds::zero()) {
+    throw std::invalid_argument("Kubernetes API token refresh period is negative");
+  }
   observe::globalRedactor().addSecret(config_.token);
+  token_ = config_.token;
+  tokenReadAt_ = std::chrono::steady_clock::now();
+}
+
+std::string KubeClient::currentToken(bool force) {
+  std::lock_guard lock(tokenMu_);
+  if (config_.tokenFile.empty()) return token_;
+  const auto now = std::chrono::steady_clock::now();
+  if (!force && now - tokenReadAt_ < config_.tokenRefresh) return token_;
+  tokenReadAt_ = now;
+  const std::optional<std::string> text = readFile(config_.tokenFile);
+  const std::string token = text ? trim(*text) : "";
+  if (token.empty() || token.find_first_of("\r\n") != std::string::npos) {
+    spdlog::warn("Kubernetes API token file {} {}; the token read before stays in use",
+                 config_.tokenFile, text ? "holds no usable token" : "cannot be read");
+    return token_;
+  }
+  if (token != token_) {
+    // Registered before any use, so no log line can carry it.
+    observe::globalRedactor().addSecret(token);
+    spdlog::info("Kubernetes API token re-read from {}", config_.tokenFile);
+    token_ = token;
+  }
+  return token_;
 }
 
 StatusOr<nlohmann::json> KubeClient::get(const std::string& path) {
@@ -232,6 +260,20 @@ StatusOr<nlohmann::json> KubeClient::request(const char* method, const std::stri
                   "Kubernetes API path \"" + path +
                       "\" must start with / and contain no whitespace or control characters");
   }
+  const std::string token = currentToken(false);
+  int httpStatus = 0;
+  StatusOr<nlohmann::json> answer = send(method, path, body, token, &httpStatus);
+  // A rotated token: the kubelet has written a new one, the old one has expired.
+  if (httpStatus == 401 && !config_.tokenFile.empty()) {
+    const std::string renewed = currentToken(true);
+    if (renewed != token) return send(method, path, body, renewed, &httpStatus);
+  }
+  return answer;
+}
+
+StatusOr<nlohmann::json> KubeClient::send(const char* method, const std::string& path,
+                                          const std::string* body, const std::string& token,
+                                          int* httpStatusOut) {
   const std::string what = std::string(method) + " " + path;
 
   // A client per request: calls come from several threads and a connection is cheap next to
@@ -256,7 +298,7 @@ StatusOr<nlohmann::json> KubeClient::request(const char* method, const std::stri
   request.path = endpoint_.pathPrefix + path;
   // Host exactly as the URL writes it (an IPv6 address in brackets, the port if given).
   request.headers = {{"Host", endpoint_.authority}, {"Accept", "application/json"}};
-  if (!config_.token.empty()) request.headers.emplace("Authorization", "Bearer " + config_.token);
+  if (!token.empty()) request.headers.emplace("Authorization", "Bearer " + token);
   if (body != nullptr) {
     request.headers.emplace("Content-Type", "application/json");
     request.body = *body;
@@ -293,6 +335,7 @@ StatusOr<nlohmann::json> KubeClient::request(const char* method, const std::stri
                       describeTransportError(error, *client, endpoint_.tls, config_.caFile));
   }
   const int httpStatus = response.status;
+  *httpStatusOut = httpStatus;
   if (httpStatus < 200 || httpStatus >= 300) {
     return Status(codeForHttpStatus(httpStatus),
                   what + ": HTTP " + std::to_string(httpStatus) + ": " + apiErrorMessage(answer));

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -16,13 +17,19 @@ namespace polycsi::kube {
 struct KubeConfig {
   std::string baseUrl;  // "https://host:port"; plain "http://" is accepted for local test servers
   std::string token;    // Bearer token; never logged
-  std::string caFile;   // PEM bundle to verify the API server; empty = the system's CAs
-  bool insecureSkipVerify = false;           // tests only
+  // When set, the token is read again from this file (projected service-account tokens
+  // rotate, and the kubelet rewrites the file): when the last read is older than
+  // tokenRefresh, and at once after a 401, which is then retried once with the new token.
+  std::string tokenFile;
+  std::chrono::milliseconds tokenRefresh{60000};  // client-go re-reads every minute too
+  std::string caFile;               // PEM bundle to verify the API server; empty = the system's CAs
+  bool insecureSkipVerify = false;  // tests only
   std::chrono::milliseconds timeout{10000};  // whole request, connect included
 };
 
 // The in-cluster configuration: KUBERNETES_SERVICE_HOST / KUBERNETES_SERVICE_PORT (an IPv6
-// host is bracketed) and <saDir>/token, <saDir>/ca.crt. nullopt when there is no token (not
+// host is bracketed) and <saDir>/token (also as tokenFile), <saDir>/ca.crt. nullopt when there
+// is no token (not
 // running in a cluster); a token without the environment variables is logged as a warning and
 // also gives nullopt.
 std::optional<KubeConfig> inClusterConfig(
@@ -58,14 +65,23 @@ class KubeClient {
   StatusOr<nlohmann::json> get(const std::string& path);
   StatusOr<nlohmann::json> post(const std::string& path, const nlohmann::json& body);
 
+  // The configuration as given (its token is the first one; see currentToken()).
   const KubeConfig& config() const { return config_; }
 
  private:
   StatusOr<nlohmann::json> request(const char* method, const std::string& path,
                                    const std::string* body);
+  StatusOr<nlohmann::json> send(const char* method, const std::string& path,
+                                const std::string* body, const std::string& token, int* httpStatus);
+  // The token to send: re-read from tokenFile when `force` or when the last read is older
+  // than tokenRefresh. A file that cannot be read, or is empty, keeps the token in use (logged).
+  std::string currentToken(bool force);
 
   KubeConfig config_;
   KubeEndpoint endpoint_;
+  std::mutex tokenMu_;
+  std::string token_;                                  // guarded by tokenMu_
+  std::chrono::steady_clock::time_point tokenReadAt_;  // guarded by tokenMu_
 };
 
 }  // namespace polycsi::kube

@@ -130,6 +130,7 @@ StatusOr<kube::KubeConfig> explicitKubeConfig(const ServeOptions& options) {
   kube::KubeConfig config;
   config.baseUrl = options.kubeApi;
   config.token = token;
+  config.tokenFile = options.kubeTokenFile;
   config.caFile = options.kubeCaFile;
   return config;
 }

@@ -79,6 +79,7 @@ TEST(InClusterConfigTest, ReadsTokenCaAndServiceAddress) {
   EXPECT_EQ(config->baseUrl, "https://10.96.0.1:443");
   EXPECT_EQ(config->token, "tok-123");
   EXPECT_EQ(config->caFile, (sa.path() / "ca.crt").string());
+  EXPECT_EQ(config->tokenFile, (sa.path() / "token").string()) << "read again as it rotates";
   EXPECT_FALSE(config->insecureSkipVerify);
 }
 
@@ -108,6 +109,47 @@ TEST(InClusterConfigTest, TokenWithoutServiceAddressIsNoCluster) {
   ScopedEnv host("KUBERNETES_SERVICE_HOST", nullptr);
   ScopedEnv port("KUBERNETES_SERVICE_PORT", "443");
   EXPECT_FALSE(inClusterConfig(sa.path().string()).has_value());
+}
+
+// Projected service-account tokens expire and the kubelet writes the new one to the same file.
+TEST(KubeClientTest, ARotatedTokenIsReadAgainAfterA401) {
+  TempDir sa;
+  writeFile(sa.path() / "token", "expired-token\n");
+  FakeKubeApi api("rotated-token");
+  api.setPersistentVolume("pv-1", testing::csiPersistentVolume("pv-1", "drv", "vol-1"));
+  KubeConfig config = configFor(api);
+  config.token = "expired-token";
+  config.tokenFile = (sa.path() / "token").string();
+  config.tokenRefresh = std::chrono::hours(1);  // only the 401 makes it read the file
+  KubeClient client(config);
+  auto refused = client.get("/api/v1/persistentvolumes/pv-1");
+  EXPECT_EQ(refused.status().code(), Code::kPermissionDenied);
+  EXPECT_EQ(api.requests().size(), 1u) << "the file still holds the same token: no retry";
+
+  writeFile(sa.path() / "token", "rotated-token\n");
+  auto pv = client.get("/api/v1/persistentvolumes/pv-1");
+  ASSERT_TRUE(pv.isOk()) << pv.status().toString();
+  EXPECT_EQ(api.requests().size(), 3u) << "one 401, then one retry with the new token";
+  ASSERT_TRUE(client.get("/api/v1/persistentvolumes/pv-1").isOk());
+  EXPECT_EQ(api.requests().size(), 4u) << "the new token is kept";
+}
+
+TEST(KubeClientTest, TheTokenFileIsReadAgainWhenTheLastReadIsOld) {
+  TempDir sa;
+  writeFile(sa.path() / "token", "token-1");
+  FakeKubeApi api("token-2");
+  api.setPersistentVolume("pv-1", testing::csiPersistentVolume("pv-1", "drv", "vol-1"));
+  KubeConfig config = configFor(api);
+  config.token = "token-1";
+  config.tokenFile = (sa.path() / "token").string();
+  config.tokenRefresh = std::chrono::milliseconds(0);  // every request reads the file
+  KubeClient client(config);
+  writeFile(sa.path() / "token", "token-2");
+  ASSERT_TRUE(client.get("/api/v1/persistentvolumes/pv-1").isOk());
+  EXPECT_EQ(api.requests().size(), 1u) << "sent with the new token at once, no 401 first";
+  // An unreadable file keeps the token that works.
+  std::filesystem::remove(sa.path() / "token");
+  ASSERT_TRUE(client.get("/api/v1/persistentvolumes/pv-1").isOk());
 }
 
 TEST(KubeClientTest, GetAndPostWithTheBearerToken) {
