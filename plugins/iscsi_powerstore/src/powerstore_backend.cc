@@ -70,7 +70,15 @@ int64_t sizeFor(int64_t required, int64_t limit) {
   return size;
 }
 
-int64_t sizeOf(const nlohmann::json& volume) { return volume.at("size").get<int64_t>(); }
+// The volume's size; an answer without it (an array answers only what a GET selects) is the
+// plugin's fault, said plainly rather than as a JSON library exception.
+int64_t sizeOf(const nlohmann::json& volume) {
+  const auto size = volume.find("size");
+  if (size == volume.end() || !size->is_number_integer())
+    throw Error(Code::kInternal, "the array's answer for volume " + volume.value("id", "?") +
+                                     " holds no size (not selected?)");
+  return size->get<int64_t>();
+}
 
 std::string sourceOf(const nlohmann::json& volume) {
   const auto& protection = volume.value("protection_data", nlohmann::json::object());
