@@ -411,5 +411,13 @@ TEST_F(PowerStoreBackendTest, DellKeysThePluginDoesNotUseAreLoggedNotRefused) {
   EXPECT_TRUE(ps->createVolume({.name = "pvc-1", .requiredBytes = kMiB}).isOk());
 }
 
+// Filter values reach the URL percent-encoded: reserved characters, spaces and braces (the
+// cs.{...} operand) cannot change the query.
+TEST(RestClientTest, EncodesFilterValues) {
+  EXPECT_EQ(RestClient::encode("node-a_1.x~"), "node-a_1.x~");
+  EXPECT_EQ(RestClient::encode("a b&select=*#{c}/%"), "a%20b%26select%3D%2A%23%7Bc%7D%2F%25");
+  EXPECT_EQ(RestClient::encode("\xc3\xa9"), "%C3%A9");
+}
+
 }  // namespace
 }  // namespace polycsi::iscsi_powerstore
