@@ -179,6 +179,7 @@ backends:
     plugin: iscsi_powerstore
     settings:
       ca_file: $powerstore_ca
+      iscsi_port: ${powerstore_portal##*:}
       arrays:
         - endpoint: "$powerstore_endpoint"
           globalID: "$powerstore_global_id"

@@ -52,8 +52,13 @@ class IscsiPowerStoreGrpcTest : public ::testing::Test {
         "    default: true\n"
         "    settings:\n"
         "      ca_file: " +
-        ca +
-        "\n"
+        ca + "\n" +
+        // The REST API names portal addresses only; arrays listen on 3260, the simulator's
+        // tgtd on a free port.
+        (sim_->iscsiPortal().empty()
+             ? std::string()
+             : "      iscsi_port: " +
+                   sim_->iscsiPortal().substr(sim_->iscsiPortal().rfind(':') + 1) + "\n") +
         "      arrays:\n"
         "        - endpoint: \"" +
         sim_->endpoint() +
@@ -67,7 +72,11 @@ class IscsiPowerStoreGrpcTest : public ::testing::Test {
         "          isDefault: true\n"
         "          blockProtocol: \"ISCSI\"\n"
         "          nasName: \"nas1\"\n"
-        "          nfsAcls: \"0777\"\n";
+        "          nfsAcls: \"0777\"\n"
+        // Keys of Dell's driver for features this plugin lacks: noted, not refused.
+        "          metroTopology: Uniform\n"
+        "          labels:\n"
+        "            topology.kubernetes.io/zone: zone-a\n";
     driver_ = std::make_unique<DriverProcess>(work_.path(), config, "controller-0",
                                               std::vector<std::string>{"--mode", "controller"});
     driver_->start();
@@ -174,12 +183,14 @@ TEST_F(IscsiPowerStoreGrpcTest, ControllerLifecycleWithRealIscsiLogins) {
   std::vector<std::uint8_t> block(512);
   for (std::size_t i = 0; i < block.size(); ++i) block[i] = static_cast<std::uint8_t>(i ^ 0xa5);
   {
-    TestInitiator initiator(context.at("portal"), context.at("targetIqn"), kIqnA);
+    TestInitiator initiator(context.at("portal"), context.at("targetIqn"), kIqnA, {},
+                            std::stoi(context.at("lun")));
     EXPECT_EQ(initiator.capacity(), static_cast<std::uint64_t>(8 * kMiB));
     initiator.writeBlock(7, block);
     EXPECT_EQ(initiator.readBlock(7), block);
   }
-  EXPECT_THROW(TestInitiator(context.at("portal"), context.at("targetIqn"), kIqnB),
+  EXPECT_THROW(TestInitiator(context.at("portal"), context.at("targetIqn"), kIqnB, {},
+                             std::stoi(context.at("lun"))),
                std::runtime_error);
   grpc::Status other = publish(vol, nodeB);
   EXPECT_EQ(other.error_code(), StatusCode::FAILED_PRECONDITION) << other.error_message();
@@ -199,7 +210,7 @@ TEST_F(IscsiPowerStoreGrpcTest, ControllerLifecycleWithRealIscsiLogins) {
   ASSERT_OK(publish(restored, nodeB, &restoredPublished));
   {
     const auto& c = restoredPublished.publish_context();
-    TestInitiator initiator(c.at("portal"), c.at("targetIqn"), kIqnB);
+    TestInitiator initiator(c.at("portal"), c.at("targetIqn"), kIqnB, {}, std::stoi(c.at("lun")));
     EXPECT_EQ(initiator.readBlock(7), block);
   }
 
@@ -207,7 +218,8 @@ TEST_F(IscsiPowerStoreGrpcTest, ControllerLifecycleWithRealIscsiLogins) {
   expireSessions();
   ASSERT_OK(unpublish(vol, nodeA));
   ASSERT_OK(unpublish(vol, nodeA));
-  EXPECT_THROW(TestInitiator(context.at("portal"), context.at("targetIqn"), kIqnA),
+  EXPECT_THROW(TestInitiator(context.at("portal"), context.at("targetIqn"), kIqnA, {},
+                             std::stoi(context.at("lun"))),
                std::runtime_error);
   ASSERT_OK(unpublish(restored, nodeB));
 
@@ -252,9 +264,10 @@ TEST_F(IscsiPowerStoreGrpcTest, ChapRightIsAcceptedWrongIsRefused) {
   ASSERT_OK(publish(vol, std::string("node-a|iscsi_powerstore=") + kIqnA, &published));
   const auto& c = published.publish_context();
   EXPECT_NO_THROW(TestInitiator(c.at("portal"), c.at("targetIqn"), kIqnA,
-                                ChapCredentials{"chapuser", "chapsecret123"}));
+                                ChapCredentials{"chapuser", "chapsecret123"},
+                                std::stoi(c.at("lun"))));
   EXPECT_THROW(TestInitiator(c.at("portal"), c.at("targetIqn"), kIqnA,
-                             ChapCredentials{"chapuser", "not-the-secret"}),
+                             ChapCredentials{"chapuser", "not-the-secret"}, std::stoi(c.at("lun"))),
                std::runtime_error);
 }
 

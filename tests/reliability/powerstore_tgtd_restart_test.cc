@@ -171,6 +171,10 @@ class PowerStoreTgtdRestartTest : public ::testing::Test {
                                "      ca_file: " +
                                pki_.ca_cert.string() +
                                "\n"
+                               // The REST API names portal addresses only (arrays use 3260).
+                               "      iscsi_port: " +
+                               std::to_string(sim_->iscsiPort()) +
+                               "\n"
                                "      arrays:\n"
                                "        - endpoint: \"" +
                                sim_->endpoint() +
@@ -222,12 +226,13 @@ TEST_F(PowerStoreTgtdRestartTest, PublishedVolumeSurvivesTgtdKillAndArrayRestart
   ASSERT_OK(publish(volume, nodeA, &published));
   ASSERT_EQ(published.publish_context().count("targetIqn"), 1u);
   const std::string targetIqn = published.publish_context().at("targetIqn");
+  const int lun = std::stoi(published.publish_context().at("lun"));
   EXPECT_EQ(published.publish_context().at("portal"), sim_->portal());
 
   std::vector<std::uint8_t> block(512);
   for (std::size_t i = 0; i < block.size(); ++i) block[i] = static_cast<std::uint8_t>(i * 7 + 3);
   {
-    TestInitiator initiator(sim_->portal(), targetIqn, kIqnA);
+    TestInitiator initiator(sim_->portal(), targetIqn, kIqnA, {}, lun);
     EXPECT_EQ(initiator.capacity(), static_cast<std::uint64_t>(4 * kMiB));
     initiator.writeBlock(kLba, block);
     EXPECT_EQ(initiator.readBlock(kLba), block);
@@ -241,7 +246,7 @@ TEST_F(PowerStoreTgtdRestartTest, PublishedVolumeSurvivesTgtdKillAndArrayRestart
   for (int i = 0; i < 200 && !exited(tgtd); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   ASSERT_TRUE(exited(tgtd)) << "tgtd " << tgtd << " survived SIGKILL for 10 s";
-  EXPECT_THROW(TestInitiator(sim_->portal(), targetIqn, kIqnA), std::runtime_error)
+  EXPECT_THROW(TestInitiator(sim_->portal(), targetIqn, kIqnA, {}, lun), std::runtime_error)
       << "the LUN is still reachable with its tgtd killed";
 
   // The array goes down and comes back on the same state and ports; the driver stays up.
@@ -257,8 +262,9 @@ TEST_F(PowerStoreTgtdRestartTest, PublishedVolumeSurvivesTgtdKillAndArrayRestart
   ASSERT_OK(publish(volume, nodeA, &again));
   EXPECT_EQ(again.publish_context().at("targetIqn"), targetIqn);
   EXPECT_EQ(again.publish_context().at("portal"), sim_->portal());
+  EXPECT_EQ(again.publish_context().at("lun"), std::to_string(lun));
   try {
-    TestInitiator initiator(again.publish_context().at("portal"), targetIqn, kIqnA);
+    TestInitiator initiator(again.publish_context().at("portal"), targetIqn, kIqnA, {}, lun);
     EXPECT_EQ(initiator.capacity(), static_cast<std::uint64_t>(4 * kMiB));
     EXPECT_EQ(initiator.readBlock(kLba), block) << "data written before the kill is lost";
   } catch (const std::runtime_error& error) {
@@ -269,10 +275,10 @@ TEST_F(PowerStoreTgtdRestartTest, PublishedVolumeSurvivesTgtdKillAndArrayRestart
   csi::v1::ControllerPublishVolumeResponse refused;
   const grpc::Status other = publish(volume, nodeB, &refused);
   EXPECT_EQ(other.error_code(), StatusCode::FAILED_PRECONDITION) << other.error_message();
-  EXPECT_THROW(TestInitiator(sim_->portal(), targetIqn, kIqnB), std::runtime_error);
+  EXPECT_THROW(TestInitiator(sim_->portal(), targetIqn, kIqnB, {}, lun), std::runtime_error);
 
   ASSERT_OK(csi.controllerUnpublish(volume.volume_id(), nodeA));
-  EXPECT_THROW(TestInitiator(sim_->portal(), targetIqn, kIqnA), std::runtime_error);
+  EXPECT_THROW(TestInitiator(sim_->portal(), targetIqn, kIqnA, {}, lun), std::runtime_error);
   ASSERT_OK(csi.deleteVolume(volume.volume_id()));
 
   // Nothing leaks on the array: no volume, no mapping, no volume image.

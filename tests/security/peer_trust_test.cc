@@ -32,10 +32,14 @@ constexpr char kChapUser[] = "chapuser";
 constexpr char kChapSecret[] = "chapSecret-4711";
 
 std::string driverConfig(const SimProcess& sim, const std::string& caFile) {
+  // The REST API names portal addresses only (arrays use 3260); the simulator's tgtd has its own.
+  const std::string& portal = sim.iscsiPortal();
+  const std::string iscsiPort =
+      portal.empty() ? "" : "      iscsi_port: " + portal.substr(portal.rfind(':') + 1) + "\n";
   return "backends:\n  - name: ps\n    plugin: iscsi_powerstore\n    default: true\n"
-         "    settings:\n      ca_file: " +
-         caFile + "\n      arrays:\n        - endpoint: \"" + sim.endpoint() +
-         "\"\n          globalID: \"" + kGlobalId +
+         "    settings:\n" +
+         iscsiPort + "      ca_file: " + caFile + "\n      arrays:\n        - endpoint: \"" +
+         sim.endpoint() + "\"\n          globalID: \"" + kGlobalId +
          "\"\n          username: \"admin\"\n          password: \"array-pw-1\"\n"
          "          isDefault: true\n";
 }

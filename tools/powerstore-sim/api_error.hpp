@@ -41,5 +41,6 @@ inline constexpr const char* kCodeNameInUse = "0xE0A07001000C";
 inline constexpr const char* kCodeInUse = "0xE0A070010027";
 inline constexpr const char* kCodeUnauthorized = "0xE09040040001";
 inline constexpr const char* kCodeForbidden = "0xE09040040002";
+inline constexpr const char* kCodeRange = "0xE04040010010";
 
 }  // namespace powerstore_sim

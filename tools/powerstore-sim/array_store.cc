@@ -9,6 +9,7 @@
 #include <ctime>
 #include <fstream>
 #include <random>
+#include <set>
 #include <system_error>
 
 #include "api_error.hpp"
@@ -16,10 +17,12 @@
 namespace powerstore_sim {
 namespace {
 
-// Largest volume the simulator accepts (the array's limit is 256 TiB).
+// Volume sizes as dell/csi-powerstore pkg/controller/base.go states the array's rules
+// (MinVolumeSizeBytes, VolumeSizeMultiple, MaxVolumeSizeBytes): at least 1 MiB, a multiple
+// of 8192 bytes, at most 256 TiB.
+constexpr std::uint64_t kMinVolumeSize = 1ull << 20;
+constexpr std::uint64_t kSizeMultiple = 8192;
 constexpr std::uint64_t kMaxVolumeSize = 256ull << 40;
-// The array sizes volumes in whole megabytes.
-constexpr std::uint64_t kSizeGranule = 1ull << 20;
 
 [[noreturn]] void throwErrno(const std::string& what) {
   throw std::system_error(errno, std::generic_category(), what);
@@ -65,10 +68,10 @@ void copySparse(const std::filesystem::path& source, const std::filesystem::path
 }
 
 void checkSize(std::uint64_t size) {
-  if (size == 0 || size % kSizeGranule != 0 || size > kMaxVolumeSize) {
+  if (size < kMinVolumeSize || size % kSizeMultiple != 0 || size > kMaxVolumeSize) {
     throw ApiError(400, kCodeBadRequest,
                    "Invalid size " + std::to_string(size) +
-                       ": must be a positive multiple of 1 MiB up to 256 TiB.",
+                       ": must be a multiple of 8192 bytes from 1 MiB to 256 TiB.",
                    {std::to_string(size)});
   }
 }
@@ -119,23 +122,37 @@ nlohmann::json toJson(const SimVolume& v) {
 nlohmann::json toJson(const SimHost& h) {
   nlohmann::json initiators = nlohmann::json::array();
   for (const SimInitiator& i : h.initiators) {
-    initiators.push_back({{"port_name", i.port_name}, {"port_type", i.port_type}});
+    initiators.push_back({{"port_name", i.port_name},
+                          {"port_type", i.port_type},
+                          {"chap_single_username", i.chap_single_username}});
   }
   return {{"id", h.id}, {"name", h.name}, {"os_type", h.os_type}, {"initiators", initiators}};
+}
+
+std::vector<SimIpPort> simIpPorts(const std::string& iqn_prefix,
+                                  const std::vector<std::string>& addresses) {
+  std::vector<SimIpPort> ports;
+  for (std::size_t i = 0; i < addresses.size(); ++i) {
+    const std::string letter(1, static_cast<char>('a' + i % 26));
+    const std::string n = std::to_string(i);
+    // Two nodes per appliance, ports alternating between them.
+    ports.push_back({"IP_PORT" + n, "IP" + n, addresses[i], iqn_prefix + "-" + letter,
+                     i % 2 == 0 ? "N1" : "N2", static_cast<int>(i) + 1});
+  }
+  return ports;
 }
 
 nlohmann::json toJson(const SimMapping& m) {
   return {{"id", m.id},
           {"host_id", m.host_id},
+          {"host_group_id", nullptr},
           {"volume_id", m.volume_id},
           {"logical_unit_number", m.logical_unit_number}};
 }
 
-ArrayStore::ArrayStore(std::filesystem::path state_dir, std::string target_iqn_prefix,
+ArrayStore::ArrayStore(std::filesystem::path state_dir, std::vector<SimIpPort> ports,
                        TgtdController* tgtd)
-    : state_dir_(std::move(state_dir)),
-      target_iqn_prefix_(std::move(target_iqn_prefix)),
-      tgtd_(tgtd) {
+    : state_dir_(std::move(state_dir)), ports_(std::move(ports)), tgtd_(tgtd) {
   std::filesystem::create_directories(state_dir_ / "volumes");
   load();
 }
@@ -144,25 +161,21 @@ std::filesystem::path ArrayStore::fileOf(const std::string& volume_id) const {
   return state_dir_ / "volumes" / (volume_id + ".img");
 }
 
-std::string ArrayStore::targetIqn(const SimVolume& volume) const {
-  return target_iqn_prefix_ + ":" + volume.id;
-}
-
 void ArrayStore::load() {
   const std::filesystem::path file = state_dir_ / "state.json";
   if (!std::filesystem::exists(file)) return;
   std::ifstream in(file);
   const nlohmann::json state = nlohmann::json::parse(in);
-  next_tid_ = state.at("next_tid").get<int>();
   for (const auto& v : state.at("volumes")) {
-    SimVolume volume{v.at("id"),   v.at("name"),      v.at("description"),        v.at("size"),
-                     v.at("type"), v.at("source_id"), v.at("creation_timestamp"), v.at("tid")};
+    SimVolume volume{v.at("id"),   v.at("name"),      v.at("description"),       v.at("size"),
+                     v.at("type"), v.at("source_id"), v.at("creation_timestamp")};
     volumes_[volume.id] = volume;
   }
   for (const auto& h : state.at("hosts")) {
     SimHost host{h.at("id"), h.at("name"), h.at("os_type"), {}};
     for (const auto& i : h.at("initiators"))
-      host.initiators.push_back({i.at("port_name"), i.at("port_type")});
+      host.initiators.push_back({i.at("port_name"), i.at("port_type"), i.at("chap_single_username"),
+                                 i.at("chap_single_password")});
     hosts_[host.id] = host;
   }
   for (const auto& m : state.at("mappings")) {
@@ -172,8 +185,7 @@ void ArrayStore::load() {
 }
 
 void ArrayStore::save() {
-  nlohmann::json state = {{"next_tid", next_tid_},
-                          {"volumes", nlohmann::json::array()},
+  nlohmann::json state = {{"volumes", nlohmann::json::array()},
                           {"hosts", nlohmann::json::array()},
                           {"mappings", nlohmann::json::array()}};
   for (const auto& [id, v] : volumes_) {
@@ -183,10 +195,14 @@ void ArrayStore::save() {
                                 {"size", v.size},
                                 {"type", v.type},
                                 {"source_id", v.source_id},
-                                {"creation_timestamp", v.creation_timestamp},
-                                {"tid", v.tid}});
+                                {"creation_timestamp", v.creation_timestamp}});
   }
-  for (const auto& [id, h] : hosts_) state["hosts"].push_back(toJson(h));
+  for (const auto& [id, h] : hosts_) {
+    nlohmann::json host = toJson(h);
+    for (std::size_t i = 0; i < h.initiators.size(); ++i)
+      host["initiators"][i]["chap_single_password"] = h.initiators[i].chap_single_password;
+    state["hosts"].push_back(host);
+  }
   for (const SimMapping& m : mappings_) state["mappings"].push_back(toJson(m));
   const std::filesystem::path file = state_dir_ / "state.json";
   const std::filesystem::path temporary = state_dir_ / "state.json.tmp";
@@ -201,12 +217,26 @@ void ArrayStore::save() {
 void ArrayStore::exportAll() {
   std::lock_guard lock(mutex_);
   if (!tgtd_) return;
-  for (const auto& [id, volume] : volumes_) {
-    if (volume.type != "Primary") continue;
-    tgtd_->exportVolume(volume.tid, targetIqn(volume), fileOf(id));
+  for (const SimIpPort& port : ports_) tgtd_->createTarget(port.tid, port.target_iqn);
+  for (const SimMapping& m : mappings_) exportLun(m, true);
+  for (const auto& [id, host] : hosts_)
+    if (hasMappings(id)) bindHost(host, true);
+}
+
+bool ArrayStore::hasMappings(const std::string& host_id) const {
+  return std::any_of(mappings_.begin(), mappings_.end(),
+                     [&](const SimMapping& m) { return m.host_id == host_id; });
+}
+
+void ArrayStore::exportLun(const SimMapping& mapping, bool add) {
+  if (!tgtd_) return;
+  for (const SimIpPort& port : ports_) {
+    if (add) {
+      tgtd_->addLun(port.tid, mapping.logical_unit_number, fileOf(mapping.volume_id));
+    } else {
+      tgtd_->removeLun(port.tid, mapping.logical_unit_number);
+    }
   }
-  for (const SimMapping& m : mappings_)
-    bindHost(volumes_.at(m.volume_id), hosts_.at(m.host_id), true);
 }
 
 SimVolume& ArrayStore::findVolume(const std::string& id) {
@@ -239,7 +269,7 @@ SimVolume ArrayStore::createVolume(const std::string& name, std::uint64_t size,
   std::lock_guard lock(mutex_);
   requireFreeName(name);
   checkSize(size);
-  SimVolume volume{newUuid(), name, description, size, "Primary", "", nowTimestamp(), next_tid_};
+  SimVolume volume{newUuid(), name, description, size, "Primary", "", nowTimestamp()};
   const std::filesystem::path file = fileOf(volume.id);
   const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) throwErrno("create " + file.string());
@@ -249,13 +279,6 @@ SimVolume ArrayStore::createVolume(const std::string& name, std::uint64_t size,
     std::filesystem::remove(file);
     throwErrno("size " + file.string());
   }
-  try {
-    if (tgtd_) tgtd_->exportVolume(volume.tid, targetIqn(volume), file);
-  } catch (...) {
-    std::filesystem::remove(file);
-    throw;
-  }
-  ++next_tid_;
   volumes_[volume.id] = volume;
   save();
   return volume;
@@ -288,12 +311,9 @@ SimVolume ArrayStore::resizeVolume(const std::string& id, std::uint64_t size) {
   }
   if (::truncate(fileOf(id).c_str(), static_cast<off_t>(size)) != 0) throwErrno("grow volume");
   volume.size = size;
-  // tgtd reads a LUN's size when it is added: re-export so initiators see the new size.
-  if (tgtd_) {
-    tgtd_->exportVolume(volume.tid, targetIqn(volume), fileOf(id));
-    for (const SimMapping& m : mappings_) {
-      if (m.volume_id == id) bindHost(volume, hosts_.at(m.host_id), true);
-    }
+  // tgtd reads a LUN's size when it is added: re-add so initiators see the new size.
+  for (const SimMapping& m : mappings_) {
+    if (m.volume_id == id) exportLun(m, true);
   }
   save();
   return volume;
@@ -310,7 +330,6 @@ void ArrayStore::deleteVolume(const std::string& id) {
                      {volume.name});
     }
   }
-  if (tgtd_ && volume.type == "Primary") tgtd_->removeVolume(volume.tid);
   std::filesystem::remove(fileOf(id));
   volumes_.erase(id);
   save();
@@ -321,18 +340,8 @@ SimVolume ArrayStore::copyVolume(const std::string& source_id, const std::string
   std::lock_guard lock(mutex_);
   const SimVolume source = findVolume(source_id);
   requireFreeName(name);
-  SimVolume copy{newUuid(), name, description, source.size, type, source_id, nowTimestamp(), 0};
+  SimVolume copy{newUuid(), name, description, source.size, type, source_id, nowTimestamp()};
   copySparse(fileOf(source_id), fileOf(copy.id));
-  if (type == "Primary") {
-    copy.tid = next_tid_;
-    try {
-      if (tgtd_) tgtd_->exportVolume(copy.tid, targetIqn(copy), fileOf(copy.id));
-    } catch (...) {
-      std::filesystem::remove(fileOf(copy.id));
-      throw;
-    }
-    ++next_tid_;
-  }
   volumes_[copy.id] = copy;
   save();
   return copy;
@@ -354,9 +363,8 @@ SimVolume ArrayStore::clone(const std::string& source_id, const std::string& nam
   return copyVolume(source_id, name, description, "Primary");
 }
 
-SimHost ArrayStore::createHost(const std::string& name, const std::string& os_type,
-                               const std::vector<SimInitiator>& initiators) {
-  std::lock_guard lock(mutex_);
+void ArrayStore::checkNewHost(const std::string& name,
+                              const std::vector<SimInitiator>& initiators) {
   checkName(name);
   if (initiators.empty()) throw ApiError(400, kCodeBadRequest, "A host needs initiators.", {name});
   for (const SimInitiator& i : initiators) {
@@ -380,10 +388,46 @@ SimHost ArrayStore::createHost(const std::string& name, const std::string& os_ty
       }
     }
   }
+}
+
+SimHost ArrayStore::createHost(const std::string& name, const std::string& os_type,
+                               const std::vector<SimInitiator>& initiators) {
+  std::lock_guard lock(mutex_);
+  checkNewHost(name, initiators);
   SimHost host{newUuid(), name, os_type.empty() ? "Linux" : os_type, initiators};
   hosts_[host.id] = host;
   save();
   return host;
+}
+
+void ArrayStore::setInitiatorChap(const std::string& host_id, const std::string& port_name,
+                                  const std::string& user, const std::string& password) {
+  std::lock_guard lock(mutex_);
+  SimHost& host = findHost(host_id);
+  for (SimInitiator& i : host.initiators) {
+    if (i.port_name != port_name) continue;
+    i.chap_single_username = user;
+    i.chap_single_password = password;
+    save();
+    return;
+  }
+  throw ApiError(404, kCodeNotFound,
+                 "The host " + host.name + " has no initiator " + port_name + ".", {port_name});
+}
+
+void ArrayStore::seedHosts(const std::string& prefix, int count, const std::string& volume_id) {
+  std::lock_guard lock(mutex_);
+  const SimVolume* volume = volume_id.empty() ? nullptr : &findVolume(volume_id);
+  for (int n = 0; n < count; ++n) {
+    const std::string name = prefix + std::to_string(n);
+    const std::vector<SimInitiator> initiators = {
+        {"iqn.2000-01.com.example:" + name, "iSCSI", "", ""}};
+    checkNewHost(name, initiators);
+    SimHost host{newUuid(), name, "Linux", initiators};
+    hosts_[host.id] = host;
+    if (volume) addMapping(host, *volume);
+  }
+  save();
 }
 
 SimHost ArrayStore::host(const std::string& id) {
@@ -411,35 +455,48 @@ void ArrayStore::deleteHost(const std::string& id) {
   save();
 }
 
-void ArrayStore::bindHost(const SimVolume& volume, const SimHost& host, bool bind) {
+void ArrayStore::bindHost(const SimHost& host, bool bind) {
   if (!tgtd_) return;
-  for (const SimInitiator& i : host.initiators) {
-    if (bind) {
-      tgtd_->bindInitiator(volume.tid, i.port_name);
-    } else {
-      tgtd_->unbindInitiator(volume.tid, i.port_name);
+  for (const SimIpPort& port : ports_) {
+    for (const SimInitiator& i : host.initiators) {
+      if (bind) {
+        tgtd_->bindInitiator(port.tid, i.port_name);
+      } else {
+        tgtd_->unbindInitiator(port.tid, i.port_name);
+      }
     }
   }
 }
 
-void ArrayStore::attach(const std::string& host_id, const std::string& volume_id) {
-  std::lock_guard lock(mutex_);
-  const SimHost& host = findHost(host_id);
-  const SimVolume& volume = findVolume(volume_id);
+SimMapping ArrayStore::addMapping(const SimHost& host, const SimVolume& volume) {
   if (volume.type != "Primary") {
-    throw ApiError(422, kCodeBadRequest, "A snapshot cannot be attached to a host.", {volume_id});
+    throw ApiError(422, kCodeBadRequest, "A snapshot cannot be attached to a host.", {volume.id});
   }
+  std::set<int> used;
   for (const SimMapping& m : mappings_) {
-    if (m.host_id == host_id && m.volume_id == volume_id) {
+    if (m.host_id == host.id && m.volume_id == volume.id) {
       throw ApiError(
           422, kCodeInUse,
           "The volume " + volume.name + " is already attached to host " + host.name + ".",
           {volume.name, host.name});
     }
+    used.insert(m.logical_unit_number);
   }
-  bindHost(volume, host, true);
-  mappings_.push_back({newUuid(), host_id, volume_id, 1});
+  int lun = 1;
+  while (used.count(lun)) ++lun;
+  const SimMapping mapping{newUuid(), host.id, volume.id, lun};
+  const bool first = !hasMappings(host.id);
+  exportLun(mapping, true);
+  if (first) bindHost(host, true);
+  mappings_.push_back(mapping);
+  return mapping;
+}
+
+SimMapping ArrayStore::attach(const std::string& host_id, const std::string& volume_id) {
+  std::lock_guard lock(mutex_);
+  const SimMapping mapping = addMapping(findHost(host_id), findVolume(volume_id));
   save();
+  return mapping;
 }
 
 void ArrayStore::detach(const std::string& host_id, const std::string& volume_id) {
@@ -454,8 +511,10 @@ void ArrayStore::detach(const std::string& host_id, const std::string& volume_id
                    "The volume " + volume.name + " is not attached to host " + host.name + ".",
                    {volume.name, host.name});
   }
-  bindHost(volume, host, false);
+  // The host loses the LUN at once, and the targets' ACL when it has no LUN left.
+  exportLun(*it, false);
   mappings_.erase(it);
+  if (!hasMappings(host_id)) bindHost(host, false);
   save();
 }
 

@@ -23,12 +23,15 @@ struct SimVolume {
   std::string type = "Primary";  // "Primary" or "Snapshot"
   std::string source_id;         // the volume a snapshot or clone was taken from
   std::string creation_timestamp;
-  int tid = 0;  // tgtd target of a Primary volume
 };
 
 struct SimInitiator {
   std::string port_name;  // the initiator IQN
   std::string port_type;  // "iSCSI"
+  // One-way CHAP the array expects from this initiator (dell/gopowerstore host_types.go,
+  // InitiatorCreateModify). The password is write-only: never shown by GET.
+  std::string chap_single_username;
+  std::string chap_single_password;
 };
 
 struct SimHost {
@@ -38,6 +41,9 @@ struct SimHost {
   std::vector<SimInitiator> initiators;
 };
 
+// A host mapping: the volume is LUN `logical_unit_number` of the targets the host logs in to.
+// No target here: a real array keeps target IQNs on IP ports (dell/gopowerstore
+// host_types.go HostVolumeMapping has host_id, volume_id, logical_unit_number).
 struct SimMapping {
   std::string id;
   std::string host_id;
@@ -45,16 +51,36 @@ struct SimMapping {
   int logical_unit_number = 1;
 };
 
+// An iSCSI IP port of the appliance with its address (an ip_pool_address with purpose
+// Storage_Iscsi_Target) and its own target; dell/gopowerstore ip_pool_address_types.go.
+struct SimIpPort {
+  std::string id;          // the ip_port id
+  std::string address_id;  // the ip_pool_address id
+  std::string address;     // the portal's IP address
+  std::string target_iqn;  // the IP port's target
+  std::string node_id;     // the appliance node the port belongs to
+  int tid = 0;             // its tgtd target
+};
+
+// The simulator's IP ports: one per address, named "<iqn_prefix>-<a|b|...>".
+std::vector<SimIpPort> simIpPorts(const std::string& iqn_prefix,
+                                  const std::vector<std::string>& addresses);
+
 // The array. Every member throws ApiError for what the array would refuse. Thread-safe (one
 // mutex); each change is written to the state file before the call returns.
 class ArrayStore {
  public:
   // Loads `state_dir`/state.json when present; volumes live in `state_dir`/volumes.
-  // `tgtd` (may be null: no export) must outlive the store.
-  ArrayStore(std::filesystem::path state_dir, std::string target_iqn_prefix, TgtdController* tgtd);
+  // `tgtd` (may be null: no export) must outlive the store. Each of `ports` is one tgtd
+  // target; a mapped volume is a LUN of every one of them (as a host sees it through each
+  // IP port of the appliance).
+  ArrayStore(std::filesystem::path state_dir, std::vector<SimIpPort> ports, TgtdController* tgtd);
 
-  // Re-exports every Primary volume and binds its mapped hosts (after tgtd starts).
+  // Creates the IP ports' targets, re-adds every mapping's LUN and binds the initiators of
+  // mapped hosts (after tgtd starts).
   void exportAll();
+
+  const std::vector<SimIpPort>& ports() const { return ports_; }
 
   SimVolume createVolume(const std::string& name, std::uint64_t size,
                          const std::string& description);
@@ -74,13 +100,21 @@ class ArrayStore {
   SimHost host(const std::string& id);
   std::vector<SimHost> hosts();
   void deleteHost(const std::string& id);
+  // Sets (empty user: clears) the CHAP credentials of initiator `port_name` of a host.
+  void setInitiatorChap(const std::string& host_id, const std::string& port_name,
+                        const std::string& user, const std::string& password);
 
-  void attach(const std::string& host_id, const std::string& volume_id);
+  // Maps the volume to the host as the lowest LUN number no mapping uses. The LUN space is
+  // shared by all hosts here (tgtd cannot show each host its own LUN map, see README.md), so
+  // two hosts never get the same number; a real array numbers each host's LUNs on its own.
+  SimMapping attach(const std::string& host_id, const std::string& volume_id);
   void detach(const std::string& host_id, const std::string& volume_id);
   std::vector<SimMapping> mappings();
 
-  // The iSCSI target name of a volume's target.
-  std::string targetIqn(const SimVolume& volume) const;
+  // For tests of paging (POST /sim/seed_hosts): creates `count` hosts named
+  // `prefix`<n> with initiator iqn.2000-01.com.example:`prefix`<n>, each mapped to
+  // `volume_id` when it is not empty, with one save.
+  void seedHosts(const std::string& prefix, int count, const std::string& volume_id);
 
  private:
   void save();
@@ -91,16 +125,21 @@ class ArrayStore {
   void requireFreeName(const std::string& name);
   SimVolume copyVolume(const std::string& source_id, const std::string& name,
                        const std::string& description, const std::string& type);
-  void bindHost(const SimVolume& volume, const SimHost& host, bool bind);
+  void checkNewHost(const std::string& name, const std::vector<SimInitiator>& initiators);
+  bool hasMappings(const std::string& host_id) const;
+  // Allows (or forbids) the host's initiators on every IP port's target.
+  void bindHost(const SimHost& host, bool bind);
+  // Adds (or removes) a mapping's LUN on every IP port's target.
+  void exportLun(const SimMapping& mapping, bool add);
+  SimMapping addMapping(const SimHost& host, const SimVolume& volume);
 
   std::filesystem::path state_dir_;
-  std::string target_iqn_prefix_;
+  std::vector<SimIpPort> ports_;
   TgtdController* tgtd_;
   std::mutex mutex_;
   std::map<std::string, SimVolume> volumes_;
   std::map<std::string, SimHost> hosts_;
   std::vector<SimMapping> mappings_;
-  int next_tid_ = 1;
 };
 
 // JSON as the REST API shows each object.

@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
   std::string chap_user;
   std::string chap_password;
   bool no_tgtd = false;
+  std::vector<std::string> portal_addresses = {"127.0.0.1", "127.0.0.2"};
 
   app.add_option("--listen", listen, "address:port of the HTTPS API (port 0 picks one)");
   app.add_option("--cert", rest.certificate_file, "PEM server certificate")
@@ -73,8 +74,13 @@ int main(int argc, char** argv) {
   app.add_option("--session-ttl-s", session_ttl_s, "idle time after which a session expires")
       ->check(CLI::Range(1, 86400));
   app.add_option("--global-id", rest.global_id, "the cluster's global id");
-  app.add_option("--iscsi-port", iscsi_port, "tgtd's portal port on 127.0.0.1 (0 picks one)")
+  app.add_option("--iscsi-port", iscsi_port,
+                 "the TCP port of every iSCSI portal (0 picks one free on 127.0.0.1)")
       ->check(CLI::Range(0, 65535));
+  app.add_option("--portal-addresses", portal_addresses,
+                 "loopback addresses of the IP ports, one iSCSI target each (default "
+                 "127.0.0.1 127.0.0.2; the first is announced)")
+      ->delimiter(',');
   app.add_option("--tgtd-control-port", tgtd.control_port,
                  "tgtd's management socket number (-C); default: derived from the pid");
   app.add_option("--tgtd", tgtd.tgtd, "the tgtd program");
@@ -92,6 +98,7 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   try {
+    if (portal_addresses.empty()) throw std::invalid_argument("--portal-addresses is empty");
     const std::size_t colon = listen.rfind(':');
     if (colon == std::string::npos) throw std::invalid_argument("--listen wants ADDRESS:PORT");
     rest.listen_address = listen.substr(0, colon);
@@ -107,7 +114,6 @@ int main(int argc, char** argv) {
 
     std::unique_ptr<powerstore_sim::TgtdController> controller;
     if (!no_tgtd) {
-      tgtd.portal_address = "127.0.0.1";
       tgtd.portal_port = iscsi_port ? static_cast<std::uint16_t>(iscsi_port) : freeLoopbackPort();
       if (tgtd.control_port == 0) tgtd.control_port = 1000 + ::getpid() % 30000;
       tgtd.log_file = state_path / "tgtd.log";
@@ -115,18 +121,27 @@ int main(int argc, char** argv) {
         tgtd.chap_user = chap_user;
         tgtd.chap_password = chap_password;
       }
+      tgtd.portal_address = portal_addresses.front();
       controller = std::make_unique<powerstore_sim::TgtdController>(tgtd);
       controller->start();
-      rest.iscsi_port = tgtd.portal_port;
+      for (std::size_t i = 1; i < portal_addresses.size(); ++i)
+        controller->addPortal(portal_addresses[i], tgtd.portal_port);
     }
-    powerstore_sim::ArrayStore store(state_path, "iqn.2015-10.com.dell:powerstore.sim",
-                                     controller.get());
+    // Target names shaped like an array's (one per IP port), lower case as IQNs are.
+    std::string serial;
+    for (char c : rest.global_id) serial.push_back(static_cast<char>(std::tolower(c)));
+    powerstore_sim::ArrayStore store(
+        state_path,
+        powerstore_sim::simIpPorts("iqn.2015-10.com.dell:dellemc-powerstore-" + serial,
+                                   portal_addresses),
+        controller.get());
     store.exportAll();
 
     powerstore_sim::RestServer server(rest, store);
     const std::uint16_t bound = server.bind();
     std::cout << "powerstore-sim listening on " << rest.listen_address << ":" << bound << " iscsi "
-              << (controller ? "127.0.0.1:" + std::to_string(tgtd.portal_port) : "off")
+              << (controller ? portal_addresses.front() + ":" + std::to_string(tgtd.portal_port)
+                             : "off")
               << std::endl;
     std::atomic<bool> finished{false};
     std::thread signal_thread(watchSignals, std::cref(signals), std::ref(server),

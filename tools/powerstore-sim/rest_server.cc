@@ -4,9 +4,11 @@
 
 #include <optional>
 #include <random>
+#include <set>
 #include <stdexcept>
 
 #include "api_error.hpp"
+#include "query.hpp"
 
 namespace powerstore_sim {
 namespace {
@@ -87,15 +89,53 @@ std::uint64_t requiredSize(const nlohmann::json& body) {
   return it->get<std::uint64_t>();
 }
 
-// The value of an `eq.` filter on `field`, if the request has one.
-std::optional<std::string> eqFilter(const httplib::Request& req, const std::string& field) {
-  if (!req.has_param(field)) return std::nullopt;
-  const std::string value = req.get_param_value(field);
-  if (value.rfind("eq.", 0) != 0) {
-    throw ApiError(400, kCodeBadRequest, "Only eq. filters are supported: " + field + "=" + value,
-                   {field});
+// The attribute sets of the types the simulator serves. Each is a subset of what the array
+// defines (dell/gopowerstore volume_types.go, host_types.go, ip_pool_address_types.go and
+// cluster_types.go name the real attributes); an attribute outside it answers 400 here.
+const ResourceType kVolumeType{"volume",
+                               {"id", "name", "description", "type", "size", "state", "wwn",
+                                "creation_timestamp", "protection_data"},
+                               {}};
+const ResourceType kHostType{"host", {"id", "name", "os_type", "initiators"}, {}};
+const ResourceType kMappingType{
+    "host_volume_mapping",
+    {"id", "host_id", "host_group_id", "volume_id", "logical_unit_number"},
+    {}};
+const ResourceType kIpPoolAddressType{
+    "ip_pool_address",
+    {"id", "name", "network_id", "ip_port_id", "appliance_id", "node_id", "address", "purposes"},
+    {{"ip_port", {"id", "target_iqn"}}}};
+const ResourceType kClusterType{"cluster", {"id", "global_id", "name", "state"}, {}};
+const ResourceType kLoginSessionType{
+    "login_session", {"id", "user", "role_ids", "idle_timeout", "is_password_change_required"}, {}};
+
+// Refuses a body attribute the call does not define, as the array does (400).
+void allowOnly(const nlohmann::json& body, const std::set<std::string>& allowed,
+               const std::string& call) {
+  for (const auto& [key, value] : body.items()) {
+    if (allowed.count(key) == 0) {
+      throw ApiError(400, kCodeBadRequest,
+                     "Unknown attribute '" + key + "' in the body of " + call + ".", {key});
+    }
   }
-  return value.substr(3);
+}
+
+std::multimap<std::string, std::string> paramsOf(const httplib::Request& req) {
+  return {req.params.begin(), req.params.end()};
+}
+
+// Answers a collection GET over `all` (full objects).
+void sendCollection(const httplib::Request& req, httplib::Response& res, const ResourceType& type,
+                    const std::vector<nlohmann::json>& all) {
+  const CollectionPage page =
+      queryCollection(type, all, paramsOf(req), req.get_header_value("Range"));
+  if (!page.content_range.empty()) res.set_header("Content-Range", page.content_range);
+  sendJson(res, page.status, page.body);
+}
+
+void sendInstance(const httplib::Request& req, httplib::Response& res, const ResourceType& type,
+                  const nlohmann::json& full) {
+  sendJson(res, 200, queryInstance(type, full, paramsOf(req)));
 }
 
 // Runs `body`, turning ApiError into Dell's error response.
@@ -175,7 +215,7 @@ void RestServer::routes() {
   // Authentication for every call, as the array does it.
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     const bool basic = basicAuthOk(req.get_header_value("Authorization"));
-    if (req.path == "/sim/expire_sessions" || req.path == std::string(kPrefix) + "login_session") {
+    if (req.path.rfind("/sim/", 0) == 0 || req.path == std::string(kPrefix) + "login_session") {
       if (basic) return httplib::Server::HandlerResponse::Unhandled;
       sendError(res, ApiError(401, kCodeUnauthorized, "Authentication failed."));
       return httplib::Server::HandlerResponse::Handled;
@@ -202,7 +242,7 @@ void RestServer::routes() {
   });
 
   const std::string p = kPrefix;
-  s.Get(p + "login_session", guarded([this](const httplib::Request&, httplib::Response& res) {
+  s.Get(p + "login_session", guarded([this](const httplib::Request& req, httplib::Response& res) {
           const std::string cookie = randomToken();
           Session session{randomToken(), std::chrono::steady_clock::now() + options_.session_ttl};
           {
@@ -212,72 +252,99 @@ void RestServer::routes() {
           res.set_header(kTokenHeader, session.token);
           res.set_header("Set-Cookie",
                          std::string(kCookieName) + "=" + cookie + "; Path=/; Secure; HttpOnly");
-          sendJson(res, 200,
-                   nlohmann::json::array({{{"id", cookie.substr(0, 8)},
-                                           {"user", options_.username},
-                                           {"role_ids", {"1"}},
-                                           {"idle_timeout", options_.session_ttl.count()}}}));
+          sendCollection(req, res, kLoginSessionType,
+                         {{{"id", cookie.substr(0, 8)},
+                           {"user", options_.username},
+                           {"role_ids", {"1"}},
+                           {"idle_timeout", options_.session_ttl.count()},
+                           {"is_password_change_required", false}}});
         }));
   s.Post("/sim/expire_sessions", guarded([this](const httplib::Request&, httplib::Response& res) {
            std::lock_guard lock(sessions_mutex_);
            sessions_.clear();
            res.status = 204;
          }));
-  s.Get(p + "cluster", guarded([this](const httplib::Request&, httplib::Response& res) {
-          sendJson(res, 200,
-                   nlohmann::json::array({{{"id", "0"},
-                                           {"global_id", options_.global_id},
-                                           {"name", options_.global_id},
-                                           {"state", "Configured"}}}));
+  s.Post("/sim/seed_hosts", guarded([this](const httplib::Request& req, httplib::Response& res) {
+           const nlohmann::json body = parseBody(req);
+           allowOnly(body, {"prefix", "count", "volume_id"}, "POST /sim/seed_hosts");
+           const auto count = body.find("count");
+           if (count == body.end() || !count->is_number_unsigned() || *count > 100000) {
+             throw ApiError(400, kCodeBadRequest, "count must be 0 to 100000.", {"count"});
+           }
+           store_.seedHosts(requiredString(body, "prefix"), count->get<int>(),
+                            optionalString(body, "volume_id"));
+           res.status = 204;
+         }));
+  s.Get(p + "cluster", guarded([this](const httplib::Request& req, httplib::Response& res) {
+          sendCollection(req, res, kClusterType,
+                         {{{"id", "0"},
+                           {"global_id", options_.global_id},
+                           {"name", options_.global_id},
+                           {"state", "Configured"}}});
         }));
-  s.Get(p + "ip_pool_address", guarded([this](const httplib::Request&, httplib::Response& res) {
-          sendJson(res, 200,
-                   nlohmann::json::array({{{"id", "IP1"},
-                                           {"address", options_.iscsi_address},
-                                           {"port", options_.iscsi_port},
-                                           {"purposes", {"Storage_Iscsi_Target"}},
-                                           {"ip_port", {{"target_iqn", nullptr}}}}}));
+  // iSCSI targets belong to IP ports: each Storage_Iscsi_Target address names its port's
+  // target (ip_port.target_iqn). There is no TCP port attribute: portals listen on 3260
+  // (dell/gopowerstore ip_pool_address_types.go lists the attributes). One more address with
+  // another purpose shows that clients must filter on purposes.
+  s.Get(p + "ip_pool_address", guarded([this](const httplib::Request& req, httplib::Response& res) {
+          std::vector<nlohmann::json> all;
+          for (const SimIpPort& port : store_.ports()) {
+            all.push_back({{"id", port.address_id},
+                           {"name", "iSCSI " + port.address},
+                           {"network_id", "NW2"},
+                           {"ip_port_id", port.id},
+                           {"appliance_id", "A1"},
+                           {"node_id", port.node_id},
+                           {"address", port.address},
+                           {"purposes", {"Storage_Iscsi_Target"}},
+                           {"ip_port", {{"id", port.id}, {"target_iqn", port.target_iqn}}}});
+          }
+          all.push_back({{"id", "IP_MGMT"},
+                         {"name", "management"},
+                         {"network_id", "NW1"},
+                         {"ip_port_id", nullptr},
+                         {"appliance_id", "A1"},
+                         {"node_id", nullptr},
+                         {"address", "127.0.0.1"},
+                         {"purposes", {"Mgmt_Cluster_Floating"}},
+                         {"ip_port", nullptr}});
+          sendCollection(req, res, kIpPoolAddressType, all);
         }));
 
   // Volumes.
   s.Post(p + "volume", guarded([this](const httplib::Request& req, httplib::Response& res) {
            const nlohmann::json body = parseBody(req);
+           allowOnly(body, {"name", "size", "description"}, "POST volume");
            const SimVolume v = store_.createVolume(requiredString(body, "name"), requiredSize(body),
                                                    optionalString(body, "description"));
            sendJson(res, 201, {{"id", v.id}});
          }));
   s.Get(p + "volume", guarded([this](const httplib::Request& req, httplib::Response& res) {
-          const auto name = eqFilter(req, "name");
-          const auto type = eqFilter(req, "type");
-          const auto source = eqFilter(req, "protection_data->>source_id");
-          nlohmann::json list = nlohmann::json::array();
-          for (const SimVolume& v : store_.volumes()) {
-            if ((name && v.name != *name) || (type && v.type != *type) ||
-                (source && v.source_id != *source)) {
-              continue;
-            }
-            list.push_back(toJson(v));
-          }
-          sendJson(res, 200, list);
+          std::vector<nlohmann::json> all;
+          for (const SimVolume& v : store_.volumes()) all.push_back(toJson(v));
+          sendCollection(req, res, kVolumeType, all);
         }));
   s.Get(p + R"(volume/([0-9a-f-]+))",
         guarded([this](const httplib::Request& req, httplib::Response& res) {
-          sendJson(res, 200, toJson(store_.volume(req.matches[1])));
+          sendInstance(req, res, kVolumeType, toJson(store_.volume(req.matches[1])));
         }));
   s.Patch(p + R"(volume/([0-9a-f-]+))",
           guarded([this](const httplib::Request& req, httplib::Response& res) {
             const nlohmann::json body = parseBody(req);
+            allowOnly(body, {"size"}, "PATCH volume");
             store_.resizeVolume(req.matches[1], requiredSize(body));
             res.status = 204;
           }));
   s.Delete(p + R"(volume/([0-9a-f-]+))",
            guarded([this](const httplib::Request& req, httplib::Response& res) {
+             allowOnly(parseBody(req), {}, "DELETE volume");
              store_.deleteVolume(req.matches[1]);
              res.status = 204;
            }));
   s.Post(p + R"(volume/([0-9a-f-]+)/snapshot)",
          guarded([this](const httplib::Request& req, httplib::Response& res) {
            const nlohmann::json body = parseBody(req);
+           allowOnly(body, {"name", "description"}, "POST volume/{id}/snapshot");
            const SimVolume v = store_.snapshot(req.matches[1], requiredString(body, "name"),
                                                optionalString(body, "description"));
            sendJson(res, 201, {{"id", v.id}});
@@ -285,49 +352,74 @@ void RestServer::routes() {
   s.Post(p + R"(volume/([0-9a-f-]+)/clone)",
          guarded([this](const httplib::Request& req, httplib::Response& res) {
            const nlohmann::json body = parseBody(req);
+           allowOnly(body, {"name", "description"}, "POST volume/{id}/clone");
            const SimVolume v = store_.clone(req.matches[1], requiredString(body, "name"),
                                             optionalString(body, "description"));
            sendJson(res, 201, {{"id", v.id}});
          }));
 
-  // Hosts and mappings.
-  s.Post(p + "host", guarded([this](const httplib::Request& req, httplib::Response& res) {
-           const nlohmann::json body = parseBody(req);
-           std::vector<SimInitiator> initiators;
-           const auto list = body.find("initiators");
-           if (list == body.end() || !list->is_array()) {
-             throw ApiError(400, kCodeBadRequest, "The field initiators is required.",
-                            {"initiators"});
-           }
-           for (const auto& i : *list) {
-             if (!i.is_object())
-               throw ApiError(400, kCodeBadRequest, "Initiators must be objects.");
-             initiators.push_back({requiredString(i, "port_name"), requiredString(i, "port_type")});
-           }
-           const SimHost h = store_.createHost(requiredString(body, "name"),
-                                               optionalString(body, "os_type"), initiators);
-           sendJson(res, 201, {{"id", h.id}});
-         }));
+  // Hosts and mappings. Initiators carry optional one-way CHAP credentials
+  // (dell/gopowerstore host_types.go: InitiatorCreateModify, UpdateInitiatorInHost).
+  s.Post(
+      p + "host", guarded([this](const httplib::Request& req, httplib::Response& res) {
+        const nlohmann::json body = parseBody(req);
+        allowOnly(body, {"name", "description", "os_type", "initiators"}, "POST host");
+        std::vector<SimInitiator> initiators;
+        const auto list = body.find("initiators");
+        if (list == body.end() || !list->is_array()) {
+          throw ApiError(400, kCodeBadRequest, "The field initiators is required.", {"initiators"});
+        }
+        for (const auto& i : *list) {
+          if (!i.is_object()) throw ApiError(400, kCodeBadRequest, "Initiators must be objects.");
+          allowOnly(i, {"port_name", "port_type", "chap_single_username", "chap_single_password"},
+                    "POST host initiators");
+          initiators.push_back({requiredString(i, "port_name"), requiredString(i, "port_type"),
+                                optionalString(i, "chap_single_username"),
+                                optionalString(i, "chap_single_password")});
+        }
+        const SimHost h = store_.createHost(requiredString(body, "name"),
+                                            optionalString(body, "os_type"), initiators);
+        sendJson(res, 201, {{"id", h.id}});
+      }));
   s.Get(p + "host", guarded([this](const httplib::Request& req, httplib::Response& res) {
-          const auto name = eqFilter(req, "name");
-          nlohmann::json list = nlohmann::json::array();
-          for (const SimHost& h : store_.hosts()) {
-            if (!name || h.name == *name) list.push_back(toJson(h));
-          }
-          sendJson(res, 200, list);
+          std::vector<nlohmann::json> all;
+          for (const SimHost& h : store_.hosts()) all.push_back(toJson(h));
+          sendCollection(req, res, kHostType, all);
         }));
   s.Get(p + R"(host/([0-9a-f-]+))",
         guarded([this](const httplib::Request& req, httplib::Response& res) {
-          sendJson(res, 200, toJson(store_.host(req.matches[1])));
+          sendInstance(req, res, kHostType, toJson(store_.host(req.matches[1])));
         }));
+  s.Patch(p + R"(host/([0-9a-f-]+))",
+          guarded([this](const httplib::Request& req, httplib::Response& res) {
+            const nlohmann::json body = parseBody(req);
+            allowOnly(body, {"modify_initiators"}, "PATCH host");
+            const auto list = body.find("modify_initiators");
+            if (list == body.end() || !list->is_array()) {
+              throw ApiError(400, kCodeBadRequest, "modify_initiators must be a list.",
+                             {"modify_initiators"});
+            }
+            for (const auto& i : *list) {
+              if (!i.is_object())
+                throw ApiError(400, kCodeBadRequest, "modify_initiators holds objects.");
+              allowOnly(i, {"port_name", "chap_single_username", "chap_single_password"},
+                        "PATCH host modify_initiators");
+              store_.setInitiatorChap(req.matches[1], requiredString(i, "port_name"),
+                                      optionalString(i, "chap_single_username"),
+                                      optionalString(i, "chap_single_password"));
+            }
+            res.status = 204;
+          }));
   s.Delete(p + R"(host/([0-9a-f-]+))",
            guarded([this](const httplib::Request& req, httplib::Response& res) {
+             allowOnly(parseBody(req), {}, "DELETE host");
              store_.deleteHost(req.matches[1]);
              res.status = 204;
            }));
   s.Post(p + R"(host/([0-9a-f-]+)/(attach|detach))",
          guarded([this](const httplib::Request& req, httplib::Response& res) {
            const nlohmann::json body = parseBody(req);
+           allowOnly(body, {"volume_id"}, "POST host/{id}/" + req.matches[2].str());
            const std::string volume_id = requiredString(body, "volume_id");
            if (req.matches[2] == "attach") {
              store_.attach(req.matches[1], volume_id);
@@ -338,19 +430,9 @@ void RestServer::routes() {
          }));
   s.Get(p + "host_volume_mapping",
         guarded([this](const httplib::Request& req, httplib::Response& res) {
-          const auto volume_id = eqFilter(req, "volume_id");
-          const auto host_id = eqFilter(req, "host_id");
-          nlohmann::json list = nlohmann::json::array();
-          for (const SimMapping& m : store_.mappings()) {
-            if ((volume_id && m.volume_id != *volume_id) || (host_id && m.host_id != *host_id))
-              continue;
-            nlohmann::json entry = toJson(m);
-            // Simulator extension: each volume is its own tgtd target, so the mapping names it
-            // (on the array every volume sits behind the ip_pool_address target).
-            entry["target_iqn"] = store_.targetIqn(store_.volume(m.volume_id));
-            list.push_back(entry);
-          }
-          sendJson(res, 200, list);
+          std::vector<nlohmann::json> all;
+          for (const SimMapping& m : store_.mappings()) all.push_back(toJson(m));
+          sendCollection(req, res, kMappingType, all);
         }));
 }
 

@@ -25,15 +25,15 @@ struct RestServerOptions {
   std::string password;
   std::chrono::seconds session_ttl{3600};  // idle sessions expire after this
   std::string global_id = "PS000000000001";
-  // Reported by GET ip_pool_address as the iSCSI portal.
-  std::string iscsi_address = "127.0.0.1";
-  std::uint16_t iscsi_port = 3260;
 };
 
 // Serves the API on its own thread pool. Authentication is like the array's: Basic auth or
 // the session cookie from GET login_session on every call, and the DELL-EMC-TOKEN header on
 // every modifying call (403 when it is missing or its session has expired).
-// POST /sim/expire_sessions (Basic auth) expires every session at once, for tests.
+// Queries follow query.hpp (select, filters, order, paging) and bodies may carry only the
+// attributes a call defines (400 otherwise). Test hooks under /sim/ (Basic auth), never on a
+// real array: POST /sim/expire_sessions expires every session at once; POST /sim/seed_hosts
+// {prefix, count, volume_id?} creates many hosts in one step for paging tests.
 class RestServer {
  public:
   RestServer(RestServerOptions options, ArrayStore& store);

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <regex>
+#include <sstream>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -137,8 +138,27 @@ bool TgtdController::targetExists(int tid) {
   return !tgtadm({"--op", "show", "--mode", "target", "--tid", std::to_string(tid)}, true).empty();
 }
 
-void TgtdController::exportVolume(int tid, const std::string& iqn,
-                                  const std::filesystem::path& backing_file) {
+bool TgtdController::lunExists(int tid, int lun) {
+  // `show --tid` prints the target's parameters only; the full listing has a section
+  // "Target N: IQN" per target with a line "        LUN: M" per LUN.
+  std::istringstream shown(tgtadm({"--op", "show", "--mode", "target"}, true));
+  const std::string section = "Target " + std::to_string(tid) + ":";
+  const std::string wanted = "LUN: " + std::to_string(lun);
+  bool inTarget = false;
+  for (std::string line; std::getline(shown, line);) {
+    if (line.rfind("Target ", 0) == 0) {
+      inTarget = line.rfind(section, 0) == 0;
+      continue;
+    }
+    const std::size_t start = line.find_first_not_of(' ');
+    if (inTarget && start != std::string::npos &&
+        line.compare(start, std::string::npos, wanted) == 0)
+      return true;
+  }
+  return false;
+}
+
+void TgtdController::createTarget(int tid, const std::string& iqn) {
   std::lock_guard lock(mutex_);
   const std::string id = std::to_string(tid);
   if (targetExists(tid)) {
@@ -146,8 +166,6 @@ void TgtdController::exportVolume(int tid, const std::string& iqn,
   }
   tgtadm({"--op", "new", "--mode", "target", "--tid", id, "-T", iqn});
   try {
-    tgtadm({"--op", "new", "--mode", "logicalunit", "--tid", id, "--lun", "1", "-b",
-            backing_file.string()});
     if (options_.chap_user) {
       tgtadm({"--op", "bind", "--mode", "account", "--tid", id, "--user", *options_.chap_user});
     }
@@ -157,10 +175,28 @@ void TgtdController::exportVolume(int tid, const std::string& iqn,
   }
 }
 
-void TgtdController::removeVolume(int tid) {
+void TgtdController::addLun(int tid, int lun, const std::filesystem::path& backing_file) {
   std::lock_guard lock(mutex_);
-  if (!targetExists(tid)) return;
-  tgtadm({"--op", "delete", "--mode", "target", "--force", "--tid", std::to_string(tid)});
+  const std::string id = std::to_string(tid);
+  const std::string number = std::to_string(lun);
+  if (lunExists(tid, lun)) {
+    tgtadm({"--op", "delete", "--mode", "logicalunit", "--tid", id, "--lun", number});
+  }
+  tgtadm({"--op", "new", "--mode", "logicalunit", "--tid", id, "--lun", number, "-b",
+          backing_file.string()});
+}
+
+void TgtdController::removeLun(int tid, int lun) {
+  std::lock_guard lock(mutex_);
+  if (!lunExists(tid, lun)) return;
+  tgtadm({"--op", "delete", "--mode", "logicalunit", "--tid", std::to_string(tid), "--lun",
+          std::to_string(lun)});
+}
+
+void TgtdController::addPortal(const std::string& address, std::uint16_t port) {
+  std::lock_guard lock(mutex_);
+  tgtadm({"--op", "new", "--mode", "portal", "--param",
+          "portal=" + address + ":" + std::to_string(port)});
 }
 
 void TgtdController::bindInitiator(int tid, const std::string& initiator_iqn) {

@@ -1,5 +1,6 @@
 // Drives a private `tgtd` (the Linux SCSI target daemon) that exports the simulator's volumes
-// as iSCSI LUNs, one target per volume, each reachable only by the initiators bound to it.
+// as iSCSI LUNs: one target per simulated IP port, a LUN per host mapping, each target
+// reachable only by the initiators bound to it.
 #pragma once
 
 #include <sys/types.h>
@@ -45,11 +46,18 @@ class TgtdController {
   // Deletes every target, asks tgtd to exit and reaps it (SIGKILL after 10 s). Idempotent.
   void stop();
 
-  // Creates target `tid` named `iqn` with `backing_file` as LUN 1. Idempotent: a target that
-  // already exists is replaced.
-  void exportVolume(int tid, const std::string& iqn, const std::filesystem::path& backing_file);
-  // Removes target `tid` even while initiators are logged in; a missing target is success.
-  void removeVolume(int tid);
+  // Creates target `tid` named `iqn` with no LUNs (bound to the CHAP account when one is
+  // configured). Idempotent: a target that already exists is replaced.
+  void createTarget(int tid, const std::string& iqn);
+  // Adds `backing_file` as LUN `lun` of target `tid`, replacing a LUN of that number (tgtd
+  // reads a LUN's size when it is added, so a grown volume is re-added).
+  void addLun(int tid, int lun, const std::filesystem::path& backing_file);
+  // Removes LUN `lun` of target `tid` even while initiators are logged in; a missing LUN is
+  // success.
+  void removeLun(int tid, int lun);
+  // Makes tgtd listen on one more portal "address:port" too (every target is reachable on
+  // every portal).
+  void addPortal(const std::string& address, std::uint16_t port);
   // Allows (or, unbind, forbids again) initiator `initiator_iqn` on target `tid`.
   void bindInitiator(int tid, const std::string& initiator_iqn);
   void unbindInitiator(int tid, const std::string& initiator_iqn);
@@ -60,6 +68,7 @@ class TgtdController {
   // Runs tgtadm with `args` after the common `--lld iscsi -C N`; returns its output.
   std::string tgtadm(const std::vector<std::string>& args, bool allow_failure = false);
   bool targetExists(int tid);
+  bool lunExists(int tid, int lun);
 
   TgtdOptions options_;
   std::mutex mutex_;

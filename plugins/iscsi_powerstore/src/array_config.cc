@@ -69,11 +69,8 @@ ArrayConfig parseArray(const nlohmann::json& entry, std::size_t index, const std
       a.nfsAcls = string(value, field);
     else if (key == "caFile")
       a.caFile = string(value, field);
-    else {
-      bad("unknown field " + field +
-          " (known: endpoint, globalID, username, password, "
-          "skipCertificateValidation, isDefault, blockProtocol, nasName, nfsAcls, caFile)");
-    }
+    else
+      a.ignoredKeys.push_back(key);  // Dell's keys for other features (labels, metroTopology, ...)
   }
   if (a.globalID.empty()) bad(where + ".globalID is required");
   // The globalID starts every volume id, so it must fit polycsi's id alphabet.
@@ -163,6 +160,15 @@ PluginConfig parsePluginConfig(const StringMap& settings, const std::string& set
     config.iscsiNodeDbDir = it->second;
   }
   const std::string caFile = settings.count("ca_file") ? settings.at("ca_file") : std::string();
+  if (auto it = settings.find("iscsi_port"); it != settings.end()) {
+    int port = 0;
+    const std::string& text = it->second;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || port < 1 ||
+        port > 65535)
+      bad("setting 'iscsi_port' must be a TCP port from 1 to 65535, got '" + text + "'");
+    config.iscsiPort = port;
+  }
 
   nlohmann::json all;
   try {
@@ -193,8 +199,9 @@ std::vector<SettingSpec> pluginSettingSpecs() {
       SettingSpec{"arrays", SettingKind::kStructured, true, true,
                   "The arrays, in Dell csi-powerstore's shape: a list of {endpoint, globalID, "
                   "username, password, skipCertificateValidation, isDefault, blockProtocol, "
-                  "nasName, nfsAcls} plus optional caFile. A StorageClass picks one with the "
-                  "arrayID parameter; default: the one with isDefault."},
+                  "nasName, nfsAcls} plus optional caFile; other keys of Dell's entries "
+                  "(labels, metroTopology, ...) are logged and ignored. A StorageClass picks "
+                  "one with the arrayID parameter; default: the one with isDefault."},
       SettingSpec{"ca_file", SettingKind::kString, false, false,
                   "PEM CA bundle that signs the arrays' certificates (per array: caFile)."},
       SettingSpec{"request_timeout_ms", SettingKind::kInteger, false, false,
@@ -209,6 +216,9 @@ std::vector<SettingSpec> pluginSettingSpecs() {
                   "0600, never on a command line). Default: /etc/iscsi/nodes."},
       SettingSpec{"device_wait_timeout_ms", SettingKind::kInteger, false, false,
                   "How long attach waits for the LUN's device. Default: 30000."},
+      SettingSpec{"iscsi_port", SettingKind::kInteger, false, false,
+                  "TCP port of the arrays' iSCSI portals (the REST API gives only their "
+                  "addresses). Default: 3260, the port arrays use."},
   };
 }
 

@@ -23,6 +23,9 @@ struct ArrayConfig {
   std::string nasName;
   std::string nfsAcls;
   std::string caFile;  // PEM CA bundle for this array; default: the `ca_file` setting
+  // Keys of the entry this plugin does not use (Dell's labels, metroTopology,
+  // hostConnectivity, or anything newer): accepted so a Dell config works as is, and logged.
+  std::vector<std::string> ignoredKeys;
 };
 
 struct PluginConfig {
@@ -33,6 +36,9 @@ struct PluginConfig {
   std::string chapPassword;
   std::string iscsiNodeDbDir = "/etc/iscsi/nodes";  // open-iscsi's node records
   std::chrono::milliseconds deviceWaitTimeout{30000};
+  // TCP port of the arrays' iSCSI portals. The REST API names only their addresses
+  // (ip_pool_address has no port attribute); arrays listen on 3260.
+  int iscsiPort = 3260;
 
   // The array named by a StorageClass's `arrayID`, or the default one when `arrayID` is
   // empty. INVALID_ARGUMENT when none matches (naming the known ids).

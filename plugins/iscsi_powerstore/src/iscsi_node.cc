@@ -10,6 +10,7 @@ extern "C" {
 #include <iscsi/iscsi.h>
 }
 
+#include <algorithm>
 #include <cerrno>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -163,6 +164,44 @@ LunAddress parseLunAddress(const StringMap& context) {
   if (number.size() > 5 || number.find_first_not_of("0123456789") != std::string::npos)
     throw Error(Code::kInvalidArgument, "publish context lun '" + number + "' is not a number");
   lun.lun = std::stoi(number);
+  const auto portals = context.find("portals");
+  const auto targets = context.find("targetIqns");
+  if ((portals == context.end()) != (targets == context.end()))
+    throw Error(Code::kInvalidArgument,
+                "publish context has only one of 'portals' and 'targetIqns'; they go in pairs");
+  if (portals == context.end()) {
+    lun.paths = {{lun.portal, lun.targetIqn}};
+    return lun;
+  }
+  auto split = [](const std::string& text) {
+    std::vector<std::string> items;
+    std::size_t start = 0;
+    for (;;) {
+      const std::size_t comma = text.find(',', start);
+      items.push_back(text.substr(start, comma - start));
+      if (comma == std::string::npos) return items;
+      start = comma + 1;
+    }
+  };
+  const std::vector<std::string> p = split(portals->second);
+  const std::vector<std::string> t = split(targets->second);
+  if (p.size() != t.size() || p.size() > 32)
+    throw Error(Code::kInvalidArgument,
+                "publish context 'portals' and 'targetIqns' must pair up (" +
+                    std::to_string(p.size()) + " portals, " + std::to_string(t.size()) +
+                    " targets)");
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    if (!validPortal(p[i]))
+      throw Error(Code::kInvalidArgument,
+                  "publish context portals entry '" + p[i] + "' is not HOST:PORT");
+    if (!validIqn(t[i]))
+      throw Error(Code::kInvalidArgument,
+                  "publish context targetIqns entry '" + t[i] + "' is not an iqn. name");
+    lun.paths.push_back({p[i], t[i]});
+  }
+  const IscsiPath first{lun.portal, lun.targetIqn};
+  if (std::find(lun.paths.begin(), lun.paths.end(), first) == lun.paths.end())
+    lun.paths.insert(lun.paths.begin(), first);
   return lun;
 }
 
@@ -199,9 +238,9 @@ void IscsiNode::requireKernelSupport() const {
   }
 }
 
-std::filesystem::path IscsiNode::devicePathOf(const LunAddress& lun) const {
+std::filesystem::path IscsiNode::devicePathOf(const IscsiPath& path, int lun) const {
   return options_.byPathDir /
-         ("ip-" + lun.portal + "-iscsi-" + lun.targetIqn + "-lun-" + std::to_string(lun.lun));
+         ("ip-" + path.portal + "-iscsi-" + path.targetIqn + "-lun-" + std::to_string(lun));
 }
 
 CommandOutcome IscsiNode::iscsiadm(const std::vector<std::string>& args, const Call& call) const {
@@ -223,7 +262,13 @@ std::vector<IscsiNode::Staged> IscsiNode::loadRecord() const {
         "the staging record " + (options_.stateDir / "iscsi_staged.json").string() + " is corrupt");
   }
   for (const auto& e : record) {
-    staged.push_back({{e.at("portal"), e.at("targetIqn"), e.at("lun")}, e.at("stagingPath")});
+    Staged s{{e.at("portal"), e.at("targetIqn"), e.at("lun"), {}}, e.at("stagingPath")};
+    if (e.contains("paths")) {
+      for (const auto& p : e.at("paths")) s.lun.paths.push_back({p.at(0), p.at(1)});
+    } else {
+      s.lun.paths = {{s.lun.portal, s.lun.targetIqn}};  // a record from before paths
+    }
+    staged.push_back(std::move(s));
   }
   return staged;
 }
@@ -231,9 +276,12 @@ std::vector<IscsiNode::Staged> IscsiNode::loadRecord() const {
 void IscsiNode::saveRecord(const std::vector<Staged>& staged) const {
   nlohmann::json record = nlohmann::json::array();
   for (const Staged& s : staged) {
+    nlohmann::json paths = nlohmann::json::array();
+    for (const IscsiPath& p : s.lun.paths) paths.push_back({p.portal, p.targetIqn});
     record.push_back({{"portal", s.lun.portal},
                       {"targetIqn", s.lun.targetIqn},
                       {"lun", s.lun.lun},
+                      {"paths", paths},
                       {"stagingPath", s.stagingPath}});
   }
   const auto file = options_.stateDir / "iscsi_staged.json";
@@ -246,15 +294,8 @@ void IscsiNode::saveRecord(const std::vector<Staged>& staged) const {
   std::filesystem::rename(temporary, file);
 }
 
-std::string IscsiNode::attach(const LunAddress& lun, const std::string& stagingPath,
-                              const Call& call) {
-  std::lock_guard lock(mu_);
-  requireKernelSupport();
-  const std::string initiator = initiatorName();
-  options_.probe(lun.portal, lun.targetIqn, initiator, options_.chap,
-                 std::min(options_.commandTimeout, call.remaining()));
-
-  const std::vector<std::string> node = {"-m", "node", "-T", lun.targetIqn, "-p", lun.portal};
+void IscsiNode::login(const IscsiPath& path, const Call& call) {
+  const std::vector<std::string> node = {"-m", "node", "-T", path.targetIqn, "-p", path.portal};
   auto run = [&](std::vector<std::string> extra, std::initializer_list<int> okCodes) {
     std::vector<std::string> args = node;
     args.insert(args.end(), extra.begin(), extra.end());
@@ -262,18 +303,18 @@ std::string IscsiNode::attach(const LunAddress& lun, const std::string& stagingP
     for (int ok : okCodes)
       if (outcome.exitCode == ok) return;
     throw Error(Code::kInternal, "iscsiadm " + extra.front() + " " +
-                                     (extra.size() > 1 ? extra[1] : "") + " for " + lun.targetIqn +
+                                     (extra.size() > 1 ? extra[1] : "") + " for " + path.targetIqn +
                                      " failed (" + std::to_string(outcome.exitCode) +
                                      "): " + outcome.output);
   };
   run({"-o", "new"}, {0});
   if (options_.chap) {
     // Not `iscsiadm -o update -v SECRET`: any local user could read the secret from its argv.
-    const auto records = findNodeRecords(options_.nodeDbDir, lun.targetIqn, lun.portal);
+    const auto records = findNodeRecords(options_.nodeDbDir, path.targetIqn, path.portal);
     if (records.empty()) {
       throw Error(Code::kFailedPrecondition,
-                  "iscsiadm -o new left no node record for " + lun.targetIqn + " at " + lun.portal +
-                      " under " + options_.nodeDbDir.string() +
+                  "iscsiadm -o new left no node record for " + path.targetIqn + " at " +
+                      path.portal + " under " + options_.nodeDbDir.string() +
                       " to write the CHAP credentials into (set iscsi_node_db_dir to where "
                       "this node's open-iscsi keeps its nodes)");
     }
@@ -281,25 +322,59 @@ std::string IscsiNode::attach(const LunAddress& lun, const std::string& stagingP
       writeChapToNodeRecord(record, options_.chap->user, options_.chap->password);
   }
   run({"--login"}, {0, kIscsiadmSessionExists});
+}
 
-  const std::filesystem::path link = devicePathOf(lun);
+std::string IscsiNode::attach(const LunAddress& lun, const std::string& stagingPath,
+                              const Call& call) {
+  std::lock_guard lock(mu_);
+  requireKernelSupport();
+  const std::string initiator = initiatorName();
+  std::vector<IscsiPath> paths = lun.paths;
+  if (paths.empty()) paths = {{lun.portal, lun.targetIqn}};
+  // Every IP port is a path; one that refuses or cannot be reached is skipped, as long as
+  // one path is left (its error is the answer when none is).
+  std::vector<IscsiPath> usable;
+  std::optional<Error> firstError;
+  for (const IscsiPath& path : paths) {
+    try {
+      options_.probe(path.portal, path.targetIqn, initiator, options_.chap,
+                     std::min(options_.commandTimeout, call.remaining()));
+      usable.push_back(path);
+    } catch (const Error& e) {
+      if (!firstError) firstError = e;
+    }
+  }
+  if (usable.empty()) throw *firstError;
+  for (const IscsiPath& path : usable) login(path, call);
+
   const auto deadline =
       std::chrono::steady_clock::now() + std::min(options_.deviceWaitTimeout, call.remaining());
   std::error_code ec;
-  while (!std::filesystem::exists(link, ec)) {
+  std::optional<std::filesystem::path> link;
+  while (!link) {
+    for (const IscsiPath& path : usable) {
+      if (std::filesystem::exists(devicePathOf(path, lun.lun), ec)) {
+        link = devicePathOf(path, lun.lun);
+        break;
+      }
+    }
+    if (link) break;
     if (std::chrono::steady_clock::now() >= deadline) {
-      throw Error(Code::kDeadlineExceeded, "logged in to " + lun.targetIqn + " but " +
-                                               link.string() + " did not appear in time");
+      throw Error(Code::kDeadlineExceeded, "logged in to " + usable.front().targetIqn + " but " +
+                                               devicePathOf(usable.front(), lun.lun).string() +
+                                               " did not appear in time");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  const std::filesystem::path device = std::filesystem::canonical(link);
+  const std::filesystem::path device = std::filesystem::canonical(*link);
 
   std::vector<Staged> staged = loadRecord();
   bool known = false;
   for (const Staged& s : staged) known = known || s.stagingPath == stagingPath;
   if (!known) {
-    staged.push_back({lun, stagingPath});
+    LunAddress recorded = lun;
+    recorded.paths = paths;
+    staged.push_back({recorded, stagingPath});
     saveRecord(staged);
   }
   return device.string();
@@ -318,18 +393,21 @@ void IscsiNode::detach(const std::string& stagingPath, const Call& call) {
     }
   }
   if (!lun) return;
-  bool targetStillUsed = false;
-  for (const Staged& s : rest)
-    targetStillUsed =
-        targetStillUsed || (s.lun.portal == lun->portal && s.lun.targetIqn == lun->targetIqn);
-  if (!targetStillUsed) {
+  // A target shared with another staged LUN (on the array all LUNs of a host share the IP
+  // ports' targets) stays logged in.
+  for (const IscsiPath& path : lun->paths) {
+    bool stillUsed = false;
+    for (const Staged& s : rest)
+      stillUsed =
+          stillUsed || std::find(s.lun.paths.begin(), s.lun.paths.end(), path) != s.lun.paths.end();
+    if (stillUsed) continue;
     const CommandOutcome outcome =
-        iscsiadm({"-m", "node", "-T", lun->targetIqn, "-p", lun->portal, "--logout"}, call);
+        iscsiadm({"-m", "node", "-T", path.targetIqn, "-p", path.portal, "--logout"}, call);
     if (outcome.exitCode != 0 && outcome.exitCode != kIscsiadmNoSession) {
-      throw Error(Code::kInternal, "iscsiadm --logout from " + lun->targetIqn + " failed (" +
+      throw Error(Code::kInternal, "iscsiadm --logout from " + path.targetIqn + " failed (" +
                                        std::to_string(outcome.exitCode) + "): " + outcome.output);
     }
-    iscsiadm({"-m", "node", "-T", lun->targetIqn, "-p", lun->portal, "-o", "delete"}, call);
+    iscsiadm({"-m", "node", "-T", path.targetIqn, "-p", path.portal, "-o", "delete"}, call);
   }
   saveRecord(rest);
 }

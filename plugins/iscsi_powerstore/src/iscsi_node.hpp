@@ -2,11 +2,12 @@
 // a LUN's target and out again.
 //
 // attach: validates the publish context, checks that the kernel iSCSI initiator is present
-// (FAILED_PRECONDITION otherwise), checks the portal with a libiscsi login (reachable, target
-// known, this initiator allowed, CHAP accepted; always with a timeout), logs in with
-// `iscsiadm` and waits for /dev/disk/by-path/ip-PORTAL-iscsi-TARGET-lun-N. With CHAP, the
-// credentials go into iscsiadm's node record file (node_record.hpp), never onto a command line.
-// detach: forgets the staging path and logs out of the target only when no other staged LUN
+// (FAILED_PRECONDITION otherwise), checks each portal/target pair (one per IP port of the
+// array) with a libiscsi login (reachable, target known, this initiator allowed, CHAP
+// accepted; always with a timeout), logs in with `iscsiadm` to every pair that passed (at
+// least one must) and waits for /dev/disk/by-path/ip-PORTAL-iscsi-TARGET-lun-N of one of them. With
+// CHAP, the credentials go into iscsiadm's node record file (node_record.hpp), never onto a command
+// line. detach: forgets the staging path and logs out of the target only when no other staged LUN
 // of this node uses it. Staged LUNs are kept in <stateDir>/iscsi_staged.json so a restarted
 // plugin still counts them.
 // THREADING: attach/detach are serialised by a mutex (the record and iscsiadm's node database
@@ -63,14 +64,25 @@ struct IscsiNodeOptions {
   PortalProbe probe = probePortal;
 };
 
-// What publish hands the node.
-struct LunAddress {
+// One way to the LUN: an IP port's portal and its target.
+struct IscsiPath {
   std::string portal;  // "host:port"
   std::string targetIqn;
-  int lun = 0;
+  bool operator==(const IscsiPath& other) const {
+    return portal == other.portal && targetIqn == other.targetIqn;
+  }
 };
 
-// Checks a publish context's portal, targetIqn and lun; INVALID_ARGUMENT naming what is wrong.
+// What publish hands the node.
+struct LunAddress {
+  std::string portal;  // the first path's
+  std::string targetIqn;
+  int lun = 0;
+  std::vector<IscsiPath> paths;  // every path, the first one first
+};
+
+// Checks a publish context's portal, targetIqn, lun and the optional comma-separated
+// portals/targetIqns pairs; INVALID_ARGUMENT naming what is wrong.
 LunAddress parseLunAddress(const StringMap& publishContext);
 
 class IscsiNode {
@@ -91,7 +103,8 @@ class IscsiNode {
     std::string stagingPath;
   };
   void requireKernelSupport() const;
-  std::filesystem::path devicePathOf(const LunAddress& lun) const;
+  std::filesystem::path devicePathOf(const IscsiPath& path, int lun) const;
+  void login(const IscsiPath& path, const Call& call);
   CommandOutcome iscsiadm(const std::vector<std::string>& args, const Call& call) const;
   std::vector<Staged> loadRecord() const;
   void saveRecord(const std::vector<Staged>& staged) const;

@@ -9,6 +9,35 @@ namespace {
 constexpr int64_t kMiB = 1 << 20;
 constexpr int64_t kMaxBytes = 256ll << 40;
 
+// What each GET asks for. The array returns only `id` without `select` (PowerStore REST API
+// Developers Guide, "Request parameters"), so every GET names the attributes it reads; the
+// names are those of dell/gopowerstore volume_types.go (Volume, ProtectionData),
+// host_types.go (Host, InitiatorInstance, HostVolumeMapping) and ip_pool_address_types.go
+// (IPPoolAddress, with the nested ip_port(target_iqn, id) select it uses).
+constexpr const char* kVolumeSelect = "select=id,name,type,size,protection_data";
+constexpr const char* kHostSelect = "select=id,name,initiators";
+constexpr const char* kMappingSelect = "select=id,host_id,volume_id,logical_unit_number";
+// iSCSI targets belong to IP ports: the Storage_Iscsi_Target addresses, each with its port's
+// target IQN (dell/gopowerstore ip_pool_address.go GetStorageISCSITargetAddresses filters on
+// purposes=cs.{Storage_Iscsi_Target} and orders by id).
+constexpr const char* kIscsiAddressesQuery =
+    "ip_pool_address?select=id,address,purposes,ip_port(id,target_iqn)"
+    "&purposes=cs.%7BStorage_Iscsi_Target%7D&order=id";
+
+std::string volumeById(const std::string& uuid) { return "volume/" + uuid + "?" + kVolumeSelect; }
+
+// A name filter: the array compares case-insensitively, so callers keep only exact matches.
+std::string byName(const char* type, const char* select, const std::string& name) {
+  return std::string(type) + "?" + select + "&name=eq." + RestClient::encode(name);
+}
+
+nlohmann::json exactName(const nlohmann::json& list, const std::string& name) {
+  if (list.is_array())
+    for (const auto& item : list)
+      if (item.value("name", "") == name) return item;
+  return nullptr;
+}
+
 Capability cell(AccessMode access, VolumeMode volume, AttachSemantics semantics,
                 std::string reason = {}) {
   return Capability{access, volume, semantics, std::move(reason)};
@@ -28,6 +57,8 @@ void checkName(const std::string& name, const char* what) {
 }
 
 // The array's size for a request: at least required (or 1 MiB), rounded up to whole MiB.
+// (The array takes any multiple of 8192 from 1 MiB, dell/csi-powerstore
+// pkg/controller/base.go; whole MiB keep sizes the same as before and are such multiples.)
 int64_t sizeFor(int64_t required, int64_t limit) {
   if (required < 0 || limit < 0) throw Error(Code::kInvalidArgument, "negative capacity");
   int64_t size = std::max<int64_t>(required, kMiB);
@@ -39,7 +70,15 @@ int64_t sizeFor(int64_t required, int64_t limit) {
   return size;
 }
 
-int64_t sizeOf(const nlohmann::json& volume) { return volume.at("size").get<int64_t>(); }
+// The volume's size; an answer without it (an array answers only what a GET selects) is the
+// plugin's fault, said plainly rather than as a JSON library exception.
+int64_t sizeOf(const nlohmann::json& volume) {
+  const auto size = volume.find("size");
+  if (size == volume.end() || !size->is_number_integer())
+    throw Error(Code::kInternal, "the array's answer for volume " + volume.value("id", "?") +
+                                     " holds no size (not selected?)");
+  return size->get<int64_t>();
+}
 
 std::string sourceOf(const nlohmann::json& volume) {
   const auto& protection = volume.value("protection_data", nlohmann::json::object());
@@ -87,6 +126,9 @@ PowerStoreBackend::PowerStoreBackend(const InitContext& ctx)
     if (!a.nasName.empty() || !a.nfsAcls.empty())
       host_.info("iscsi_powerstore: array " + a.globalID +
                  ": nasName/nfsAcls are for NFS volumes, which this plugin does not create");
+    for (const std::string& key : a.ignoredKeys)
+      host_.info("iscsi_powerstore: array " + a.globalID + ": key '" + key +
+                 "' of Dell's arrays entry is not used by this plugin; ignored");
     const Host metrics = host_;
     const std::string array = a.globalID;
     clients_[a.globalID] = std::make_unique<RestClient>(
@@ -145,9 +187,9 @@ Volume PowerStoreBackend::createVolume(const CreateVolumeRequest& req) {
   auto params = req.parameters;
   RestClient& c = client(config_.array(params["arrayID"]).globalID);
   const int64_t size = sizeFor(req.requiredBytes, req.limitBytes);
-  const nlohmann::json found = c.call(req.call, "GET", "volume?name=eq." + req.name);
-  if (found.is_array() && !found.empty()) {
-    const nlohmann::json& v = found[0];
+  const nlohmann::json v =
+      exactName(c.getAll(req.call, byName("volume", kVolumeSelect, req.name)), req.name);
+  if (!v.is_null()) {
     if (v.value("type", "") != "Primary" || sizeOf(v) < req.requiredBytes ||
         (req.limitBytes > 0 && sizeOf(v) > req.limitBytes) || !sourceOf(v).empty()) {
       throw Error(Code::kAlreadyExists, "volume '" + req.name + "' exists on " +
@@ -157,27 +199,26 @@ Volume PowerStoreBackend::createVolume(const CreateVolumeRequest& req) {
   }
   const nlohmann::json created =
       c.call(req.call, "POST", "volume", {{"name", req.name}, {"size", size}}, "create volume");
-  return toVolume(c, c.call(req.call, "GET", "volume/" + created.at("id").get<std::string>()));
+  return toVolume(c, c.call(req.call, "GET", volumeById(created.at("id").get<std::string>())));
 }
 
 Volume PowerStoreBackend::createCopy(const CreateVolumeRequest& req, const char* kind) {
   checkName(req.name, "volume");
   auto [c, sourceUuid] = resolve(req.sourceId, kind);
-  const nlohmann::json found = c->call(req.call, "GET", "volume?name=eq." + req.name);
-  nlohmann::json volume;
-  if (found.is_array() && !found.empty()) {
-    volume = found[0];
+  nlohmann::json volume =
+      exactName(c->getAll(req.call, byName("volume", kVolumeSelect, req.name)), req.name);
+  if (!volume.is_null()) {
     if (volume.value("type", "") != "Primary" || sourceOf(volume) != sourceUuid)
       throw Error(Code::kAlreadyExists,
                   "volume '" + req.name + "' exists with another source than " + req.sourceId);
   } else {
-    const nlohmann::json source = c->call(req.call, "GET", "volume/" + sourceUuid);
+    const nlohmann::json source = c->call(req.call, "GET", volumeById(sourceUuid));
     const bool wantSnapshot = std::string(kind) == "snapshot";
     if ((source.value("type", "") == "Snapshot") != wantSnapshot)
       throw Error(Code::kNotFound, std::string(kind) + " " + req.sourceId + " does not exist");
     const nlohmann::json created = c->call(req.call, "POST", "volume/" + sourceUuid + "/clone",
                                            {{"name", req.name}}, std::string("copy ") + kind);
-    volume = c->call(req.call, "GET", "volume/" + created.at("id").get<std::string>());
+    volume = c->call(req.call, "GET", volumeById(created.at("id").get<std::string>()));
   }
   const int64_t wanted = sizeFor(req.requiredBytes, req.limitBytes);
   if (sizeOf(volume) < wanted) {
@@ -211,7 +252,7 @@ void PowerStoreBackend::deleteVolume(const VolumeIdRequest& req) {
 
 Volume PowerStoreBackend::getVolume(const VolumeIdRequest& req) {
   auto [c, uuid] = resolve(req.volumeId, "volume");
-  const nlohmann::json v = c->call(req.call, "GET", "volume/" + uuid, nullptr, "get volume");
+  const nlohmann::json v = c->call(req.call, "GET", volumeById(uuid), nullptr, "get volume");
   if (v.value("type", "") != "Primary")
     throw Error(Code::kNotFound, "volume " + req.volumeId + " does not exist");
   return toVolume(*c, v);
@@ -219,7 +260,7 @@ Volume PowerStoreBackend::getVolume(const VolumeIdRequest& req) {
 
 ExpandResult PowerStoreBackend::expandVolume(const ExpandRequest& req) {
   auto [c, uuid] = resolve(req.volumeId, "volume");
-  const nlohmann::json v = c->call(req.call, "GET", "volume/" + uuid, nullptr, "get volume");
+  const nlohmann::json v = c->call(req.call, "GET", volumeById(uuid), nullptr, "get volume");
   const int64_t wanted = sizeFor(req.requiredBytes, req.limitBytes);
   if (sizeOf(v) < wanted) {
     c->call(req.call, "PATCH", "volume/" + uuid, {{"size", wanted}}, "expand volume");
@@ -231,17 +272,16 @@ ExpandResult PowerStoreBackend::expandVolume(const ExpandRequest& req) {
 Snapshot PowerStoreBackend::createSnapshot(const CreateSnapshotRequest& req) {
   checkName(req.name, "snapshot");
   auto [c, sourceUuid] = resolve(req.sourceVolumeId, "volume");
-  const nlohmann::json found = c->call(req.call, "GET", "volume?name=eq." + req.name);
-  nlohmann::json snap;
-  if (found.is_array() && !found.empty()) {
-    snap = found[0];
+  nlohmann::json snap =
+      exactName(c->getAll(req.call, byName("volume", kVolumeSelect, req.name)), req.name);
+  if (!snap.is_null()) {
     if (snap.value("type", "") != "Snapshot" || sourceOf(snap) != sourceUuid)
       throw Error(Code::kAlreadyExists,
                   "snapshot name '" + req.name + "' is in use by another object");
   } else {
     const nlohmann::json created = c->call(req.call, "POST", "volume/" + sourceUuid + "/snapshot",
                                            {{"name", req.name}}, "create snapshot");
-    snap = c->call(req.call, "GET", "volume/" + created.at("id").get<std::string>());
+    snap = c->call(req.call, "GET", volumeById(created.at("id").get<std::string>()));
   }
   Snapshot s;
   s.id = c->array().globalID + "." + snap.at("id").get<std::string>();
@@ -261,7 +301,8 @@ void PowerStoreBackend::deleteSnapshot(const SnapshotIdRequest& req) {
 SnapshotPage PowerStoreBackend::listSnapshots(const ListRequest& req) {
   std::vector<Snapshot> all;
   for (const auto& [globalID, c] : clients_) {
-    const nlohmann::json list = c->call(req.call, "GET", "volume?type=eq.Snapshot");
+    const nlohmann::json list =
+        c->getAll(req.call, std::string("volume?") + kVolumeSelect + "&type=eq.Snapshot");
     for (const auto& v : list) {
       Snapshot s;
       s.id = globalID + "." + v.at("id").get<std::string>();
@@ -292,26 +333,69 @@ SnapshotPage PowerStoreBackend::listSnapshots(const ListRequest& req) {
   return page;
 }
 
+nlohmann::json PowerStoreBackend::findHost(RestClient& c, const Call& call,
+                                           const std::string& nodeName, const std::string& iqn) {
+  checkName(nodeName, "node");
+  nlohmann::json host = exactName(c.getAll(call, byName("host", kHostSelect, nodeName)), nodeName);
+  if (!host.is_null() || iqn.empty()) return host;
+  // A host of another name may hold the node's IQN (registered by hand or by Dell's driver);
+  // the array allows an initiator on one host only, so that host is the node's. Dell's driver
+  // reads every host for the same reason (dell/csi-powerstore pkg/node/node.go, GetHosts).
+  for (const auto& h : c.getAll(call, std::string("host?") + kHostSelect + "&order=name")) {
+    if (initiatorOf(h, iqn) != nullptr) {
+      host_.info("iscsi_powerstore: node '" + nodeName + "' is host '" + h.value("name", "") +
+                 "' on " + c.array().globalID + ", which holds its initiator " + iqn);
+      return h;
+    }
+  }
+  return nullptr;
+}
+
+const nlohmann::json* PowerStoreBackend::initiatorOf(const nlohmann::json& host,
+                                                     const std::string& iqn) {
+  const auto list = host.find("initiators");
+  if (list == host.end() || !list->is_array()) return nullptr;
+  for (const auto& i : *list)
+    if (i.is_object() && i.value("port_name", "") == iqn) return &i;
+  return nullptr;
+}
+
 nlohmann::json PowerStoreBackend::findOrCreateHost(RestClient& c, const Call& call,
                                                    const std::string& nodeName,
                                                    const std::string& iqn) {
-  checkName(nodeName, "node");
-  const nlohmann::json found = c.call(call, "GET", "host?name=eq." + nodeName);
-  if (found.is_array() && !found.empty()) {
-    const nlohmann::json& h = found[0];
-    for (const auto& i : h.value("initiators", nlohmann::json::array()))
-      if (i.value("port_name", "") == iqn) return h;
+  nlohmann::json host = findHost(c, call, nodeName, iqn);
+  const bool chap = !config_.chapUser.empty();
+  if (host.is_null()) {
+    // One-way CHAP is set per initiator (dell/gopowerstore host_types.go,
+    // InitiatorCreateModify: chap_single_username, chap_single_password).
+    nlohmann::json initiator = {{"port_name", iqn}, {"port_type", "iSCSI"}};
+    if (chap) {
+      initiator["chap_single_username"] = config_.chapUser;
+      initiator["chap_single_password"] = config_.chapPassword;
+    }
+    const nlohmann::json created = c.call(call, "POST", "host",
+                                          {{"name", nodeName},
+                                           {"os_type", "Linux"},
+                                           {"initiators", nlohmann::json::array({initiator})}},
+                                          "create host " + nodeName);
+    return c.call(call, "GET", "host/" + created.at("id").get<std::string>() + "?" + kHostSelect);
+  }
+  const nlohmann::json* initiator = initiatorOf(host, iqn);
+  if (initiator == nullptr) {
     throw Error(Code::kFailedPrecondition, "host '" + nodeName + "' on " + c.array().globalID +
                                                " does not hold initiator " + iqn +
                                                " (the node's IQN changed?)");
   }
-  const nlohmann::json created =
-      c.call(call, "POST", "host",
-             {{"name", nodeName},
-              {"os_type", "Linux"},
-              {"initiators", {{{"port_name", iqn}, {"port_type", "iSCSI"}}}}},
-             "create host " + nodeName);
-  return c.call(call, "GET", "host/" + created.at("id").get<std::string>());
+  // The array never shows the secret: the user name tells whether CHAP is set as configured.
+  if (chap && initiator->value("chap_single_username", "") != config_.chapUser) {
+    c.call(call, "PATCH", "host/" + host.at("id").get<std::string>(),
+           {{"modify_initiators",
+             {{{"port_name", iqn},
+               {"chap_single_username", config_.chapUser},
+               {"chap_single_password", config_.chapPassword}}}}},
+           "set CHAP on host " + nodeName);
+  }
+  return host;
 }
 
 StringMap PowerStoreBackend::publish(const PublishRequest& req) {
@@ -322,59 +406,80 @@ StringMap PowerStoreBackend::publish(const PublishRequest& req) {
         "node '" + req.nodeName + "' has no iSCSI initiator IQN (got '" + req.nodeIdentity + "')");
   const nlohmann::json host = findOrCreateHost(*c, req.call, req.nodeName, req.nodeIdentity);
   const std::string hostId = host.at("id");
-  auto mappingsOf = [&, uuid = uuid, c = c] {
-    return c->call(req.call, "GET", "host_volume_mapping?volume_id=eq." + uuid);
-  };
+  const std::string mappingsPath = std::string("host_volume_mapping?") + kMappingSelect +
+                                   "&volume_id=eq." + RestClient::encode(uuid);
   nlohmann::json mine;
-  for (const auto& m : mappingsOf()) {
-    if (m.at("host_id") == hostId) {
+  for (const auto& m : c->getAll(req.call, mappingsPath, "read the volume's host mappings")) {
+    if (m.value("host_id", "") == hostId) {
       mine = m;
     } else {
       throw Error(Code::kFailedPrecondition,
                   "volume " + req.volumeId + " is attached to another host (" +
-                      m.at("host_id").get<std::string>() +
+                      m.value("host_id", "?") +
                       "); an iSCSI PowerStore volume is attached to one node at a time");
     }
   }
   if (mine.is_null()) {
     c->call(req.call, "POST", "host/" + hostId + "/attach", {{"volume_id", uuid}}, "attach volume");
-    for (const auto& m : mappingsOf())
-      if (m.at("host_id") == hostId) mine = m;
+    for (const auto& m : c->getAll(req.call, mappingsPath, "read the volume's host mappings"))
+      if (m.value("host_id", "") == hostId) mine = m;
     if (mine.is_null()) throw Error(Code::kInternal, "the array did not record the attachment");
   }
-  const nlohmann::json pools = c->call(req.call, "GET", "ip_pool_address");
-  std::string portal;
-  std::string target;
-  for (const auto& p : pools) {
-    const auto purposes = p.value("purposes", nlohmann::json::array());
+  // The LUN is the mapping's; the targets are the IP ports' (one per port, each at its
+  // address; portals listen on the iSCSI port, 3260 on an array).
+  const auto lun = mine.find("logical_unit_number");
+  if (lun == mine.end() || !lun->is_number_integer() || lun->get<int64_t>() < 0)
+    throw Error(Code::kInternal, "the host mapping of volume " + req.volumeId + " on " +
+                                     c->array().globalID + " has no logical_unit_number");
+  std::vector<std::string> portals;
+  std::vector<std::string> targets;
+  for (const auto& a : c->getAll(req.call, kIscsiAddressesQuery, "read the iSCSI portals")) {
+    const auto purposes = a.value("purposes", nlohmann::json::array());
     if (std::find(purposes.begin(), purposes.end(), "Storage_Iscsi_Target") == purposes.end())
       continue;
-    portal = p.at("address").get<std::string>() + ":" + std::to_string(p.value("port", 3260));
-    const auto port = p.value("ip_port", nlohmann::json::object());
-    if (port.contains("target_iqn") && port["target_iqn"].is_string()) target = port["target_iqn"];
-    break;
+    const auto port = a.value("ip_port", nlohmann::json::object());
+    const auto address = a.value("address", nlohmann::json());
+    if (!port.is_object() || !port.contains("target_iqn") || !port["target_iqn"].is_string() ||
+        !address.is_string())
+      continue;
+    const std::string ip = address.get<std::string>();
+    const std::string host = ip.find(':') != std::string::npos ? "[" + ip + "]" : ip;
+    portals.push_back(host + ":" + std::to_string(config_.iscsiPort));
+    targets.push_back(port["target_iqn"].get<std::string>());
   }
-  if (mine.contains("target_iqn") && mine["target_iqn"].is_string()) target = mine["target_iqn"];
-  if (portal.empty() || target.empty())
+  if (portals.empty())
     throw Error(Code::kFailedPrecondition,
-                "array " + c->array().globalID + " reports no iSCSI target portal");
-  return {{"portal", portal},
-          {"targetIqn", target},
-          {"lun", std::to_string(mine.value("logical_unit_number", 0))}};
+                "array " + c->array().globalID +
+                    " reports no iSCSI target portal (no ip_pool_address with purpose "
+                    "Storage_Iscsi_Target and an IP port target)");
+  auto join = [](const std::vector<std::string>& items) {
+    std::string out;
+    for (const std::string& item : items) out += (out.empty() ? "" : ",") + item;
+    return out;
+  };
+  return {{"portal", portals.front()},
+          {"targetIqn", targets.front()},
+          {"lun", std::to_string(lun->get<int64_t>())},
+          {"portals", join(portals)},
+          {"targetIqns", join(targets)}};
 }
 
 void PowerStoreBackend::unpublish(const PublishRequest& req) {
   auto [c, uuid] = resolve(req.volumeId, "volume");
-  checkName(req.nodeName, "node");
-  const nlohmann::json hosts = c->call(req.call, "GET", "host?name=eq." + req.nodeName);
-  if (!hosts.is_array() || hosts.empty()) return;
-  const std::string hostId = hosts[0].at("id");
-  const RestResponse mappings =
-      c->send(req.call, "GET", "host_volume_mapping?volume_id=eq." + uuid);
-  if (mappings.status == 404) return;
+  const nlohmann::json host = findHost(*c, req.call, req.nodeName, req.nodeIdentity);
+  if (host.is_null()) return;
+  const std::string hostId = host.at("id");
   bool attached = false;
-  if (mappings.body.is_array())
-    for (const auto& m : mappings.body) attached = attached || m.value("host_id", "") == hostId;
+  try {
+    for (const auto& m : c->getAll(req.call,
+                                   std::string("host_volume_mapping?") + kMappingSelect +
+                                       "&volume_id=eq." + RestClient::encode(uuid),
+                                   "read the volume's host mappings"))
+      attached = attached || m.value("host_id", "") == hostId;
+  } catch (const Error& e) {
+    if (e.code() == Code::kNotFound) return;
+    throw;
+  }
   if (!attached) return;
   c->call(req.call, "POST", "host/" + hostId + "/detach", {{"volume_id", uuid}}, "detach volume");
 }

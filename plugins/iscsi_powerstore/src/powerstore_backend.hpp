@@ -47,7 +47,9 @@ class PowerStoreBackend : public Backend {
   void deleteSnapshot(const SnapshotIdRequest& req);
   // Snapshots of every configured array, sorted by id; the token is an index.
   SnapshotPage listSnapshots(const ListRequest& req);
-  // Attaches the volume to the node's host; context: portal, targetIqn, lun.
+  // Attaches the volume to the node's host; context: lun (the host mapping's), portals and
+  // targetIqns (comma-separated pairs, one per iSCSI IP port), portal and targetIqn (the
+  // first pair).
   StringMap publish(const PublishRequest& req);
   void unpublish(const PublishRequest& req);
 
@@ -62,9 +64,16 @@ class PowerStoreBackend : public Backend {
   RestClient& client(const std::string& globalID);
   Volume createCopy(const CreateVolumeRequest& req, const char* kind);
   Volume toVolume(const RestClient& client, const nlohmann::json& volume) const;
-  // The host record for `nodeName`, created with `iqn` when missing.
+  // The host named `nodeName`, else (when `iqn` is not empty) the host holding `iqn`; null
+  // when neither exists. Reads every page.
+  nlohmann::json findHost(RestClient& client, const Call& call, const std::string& nodeName,
+                          const std::string& iqn);
+  // findHost(), creating the host with `iqn` when missing; sets the configured CHAP user and
+  // secret on the node's initiator when they differ.
   nlohmann::json findOrCreateHost(RestClient& client, const Call& call, const std::string& nodeName,
                                   const std::string& iqn);
+  // The initiator object of `host` with port_name `iqn`, or null.
+  static const nlohmann::json* initiatorOf(const nlohmann::json& host, const std::string& iqn);
   IscsiNode& node();
 
   Host host_;

@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <cctype>
 #include <memory>
 #include <thread>
 
@@ -10,10 +11,13 @@ namespace {
 
 constexpr int kReadAttempts = 3;
 
+constexpr int kPageLimit = 2000;  // the array's largest page (Developers Guide, "Pagination")
+
 struct Collected {
   std::string body;
   std::string setCookie;
   std::string token;
+  std::string contentRange;
 };
 
 std::size_t onBody(char* data, std::size_t size, std::size_t count, void* user) {
@@ -46,6 +50,8 @@ std::size_t onHeader(char* data, std::size_t size, std::size_t count, void* user
     collected->setCookie = value.substr(0, value.find(';'));
   } else if (startsWithNoCase(line, "dell-emc-token:")) {
     collected->token = trim(line.substr(15));
+  } else if (startsWithNoCase(line, "content-range:")) {
+    collected->contentRange = trim(line.substr(14));
   }
   return size * count;
 }
@@ -167,6 +173,7 @@ RestResponse RestClient::perform(const Call& call, const std::string& method,
     response.body = nlohmann::json::parse(collected.body, nullptr, false);
     if (response.body.is_discarded()) response.body = nullptr;
   }
+  response.contentRange = collected.contentRange;
   if (setCookie) *setCookie = collected.setCookie;
   if (token) *token = collected.token;
   return response;
@@ -226,6 +233,66 @@ nlohmann::json RestClient::call(const Call& c, const std::string& method, const 
                                 const nlohmann::json& body, const std::string& what) {
   const RestResponse response = send(c, method, path, body);
   if (response.status >= 200 && response.status < 300) return response.body;
+  fail(response, method, path, what);
+}
+
+std::string RestClient::encode(const std::string& value) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : value) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += {'%', kHex[c >> 4], kHex[c & 15]};
+    }
+  }
+  return out;
+}
+
+nlohmann::json RestClient::getAll(const Call& c, const std::string& path, const std::string& what) {
+  const std::string separator = path.find('?') == std::string::npos ? "?" : "&";
+  nlohmann::json all = nlohmann::json::array();
+  long long offset = 0;
+  for (;;) {
+    const std::string page = path + separator + "limit=" + std::to_string(kPageLimit) +
+                             "&offset=" + std::to_string(offset);
+    const RestResponse response = send(c, "GET", page);
+    // Objects deleted while paging can leave the offset past the end (dell/gopowerstore
+    // client.go readPaginatedData stops on this "bad range" too).
+    if (response.status == 416 && offset > 0) return all;
+    if (response.status < 200 || response.status >= 300) fail(response, "GET", path, what);
+    if (!response.body.is_array()) {
+      throw Error(Code::kUnavailable,
+                  "GET " + path + " on PowerStore " + array_.globalID + " did not answer a list");
+    }
+    for (auto& item : response.body) all.push_back(std::move(item));
+    if (response.status != 206) return all;
+    // Content-Range: first-last/total
+    long long first = -1, last = -1, total = -1;
+    const std::string& range = response.contentRange;
+    const std::size_t dash = range.find('-');
+    const std::size_t slash = range.find('/');
+    try {
+      if (dash != std::string::npos && slash != std::string::npos && dash < slash) {
+        first = std::stoll(range.substr(0, dash));
+        last = std::stoll(range.substr(dash + 1, slash - dash - 1));
+        total = std::stoll(range.substr(slash + 1));
+      }
+    } catch (const std::exception&) {
+      first = -1;
+    }
+    if (first != offset || last < first || total <= 0) {
+      throw Error(Code::kUnavailable, "GET " + path + " on PowerStore " + array_.globalID +
+                                          " answered 206 with Content-Range '" + range +
+                                          "' for offset " + std::to_string(offset));
+    }
+    if (last + 1 >= total) return all;
+    offset = last + 1;
+  }
+}
+
+void RestClient::fail(const RestResponse& response, const std::string& method,
+                      const std::string& path, const std::string& what) const {
   const std::string message = (what.empty() ? method + " " + path : what) + " on PowerStore " +
                               array_.globalID + ": " + messageOf(response);
   Code code = Code::kUnknown;

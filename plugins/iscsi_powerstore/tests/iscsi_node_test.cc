@@ -93,7 +93,7 @@ TEST_F(IscsiNodeTest, ReadsInitiatorName) {
 
 TEST_F(IscsiNodeTest, AttachProbesLogsInAndReturnsTheDevice) {
   IscsiNode node(options_);
-  const LunAddress lun{"127.0.0.1:3260", "iqn.2015-10.com.dell:t1", 1};
+  const LunAddress lun{"127.0.0.1:3260", "iqn.2015-10.com.dell:t1", 1, {}};
   const std::string device = node.attach(lun, "/stage/a", call_);
   EXPECT_EQ(device, std::filesystem::canonical(dir_.path() / "sdb").string());
   ASSERT_EQ(probed_.size(), 1u);
@@ -102,8 +102,8 @@ TEST_F(IscsiNodeTest, AttachProbesLogsInAndReturnsTheDevice) {
 }
 
 TEST_F(IscsiNodeTest, LogsOutOnlyWhenTheLastLunOfTheTargetIsDetached) {
-  const LunAddress a{"127.0.0.1:3260", "iqn.2015-10.com.dell:t1", 1};
-  const LunAddress b{"127.0.0.1:3260", "iqn.2015-10.com.dell:t1", 2};
+  const LunAddress a{"127.0.0.1:3260", "iqn.2015-10.com.dell:t1", 1, {}};
+  const LunAddress b{"127.0.0.1:3260", "iqn.2015-10.com.dell:t1", 2, {}};
   {
     IscsiNode node(options_);
     node.attach(a, "/stage/a", call_);
@@ -118,11 +118,60 @@ TEST_F(IscsiNodeTest, LogsOutOnlyWhenTheLastLunOfTheTargetIsDetached) {
   EXPECT_EQ(count("--logout"), 1);
 }
 
+// Each IP port of the array is a path: attach logs in to every one, detach logs out of
+// every one.
+TEST_F(IscsiNodeTest, LogsInToEveryPathAndOutOfEveryPath) {
+  const StringMap context = {{"portal", "127.0.0.1:3260"},
+                             {"targetIqn", "iqn.2015-10.com.dell:t1"},
+                             {"lun", "1"},
+                             {"portals", "127.0.0.1:3260,127.0.0.2:3260"},
+                             {"targetIqns", "iqn.2015-10.com.dell:t1,iqn.2015-10.com.dell:t2"}};
+  {
+    IscsiNode node(options_);
+    node.attach(parseLunAddress(context), "/stage/a", call_);
+  }
+  EXPECT_EQ(count("-T iqn.2015-10.com.dell:t1 -p 127.0.0.1:3260 --login"), 1);
+  EXPECT_EQ(count("-T iqn.2015-10.com.dell:t2 -p 127.0.0.2:3260 --login"), 1);
+  IscsiNode restarted(options_);  // the record keeps every path
+  restarted.detach("/stage/a", call_);
+  EXPECT_EQ(count("-T iqn.2015-10.com.dell:t1 -p 127.0.0.1:3260 --logout"), 1);
+  EXPECT_EQ(count("-T iqn.2015-10.com.dell:t2 -p 127.0.0.2:3260 --logout"), 1);
+}
+
+// A path whose login is refused is left out while another works; with none left, the first
+// refusal is the answer.
+TEST_F(IscsiNodeTest, ARefusedPathIsSkippedWhileAnotherWorks) {
+  std::string refused = "iqn.2015-10.com.dell:t1";
+  options_.probe = [&](const std::string&, const std::string& target, const std::string&,
+                       const std::optional<ChapSecret>&, std::chrono::milliseconds) {
+    if (refused.empty() || target == refused)
+      throw Error(Code::kPermissionDenied, "refused " + target);
+  };
+  const StringMap context = {{"portal", "127.0.0.1:3260"},
+                             {"targetIqn", "iqn.2015-10.com.dell:t1"},
+                             {"lun", "1"},
+                             {"portals", "127.0.0.1:3260,127.0.0.1:3260"},
+                             {"targetIqns", "iqn.2015-10.com.dell:t1,iqn.2015-10.com.dell:t2"}};
+  IscsiNode node(options_);
+  EXPECT_EQ(node.attach(parseLunAddress(context), "/stage/a", call_),
+            std::filesystem::canonical(dir_.path() / "sdb").string());
+  EXPECT_EQ(count("-T iqn.2015-10.com.dell:t1 -p 127.0.0.1:3260 --login"), 0);
+  EXPECT_EQ(count("-T iqn.2015-10.com.dell:t2 -p 127.0.0.1:3260 --login"), 1);
+  refused.clear();
+  try {
+    node.attach(parseLunAddress(context), "/stage/b", call_);
+    FAIL() << "attached with every path refused";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Code::kPermissionDenied);
+    EXPECT_NE(std::string(e.what()).find("t1"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(IscsiNodeTest, MissingKernelSupportIsFailedPrecondition) {
   std::filesystem::remove_all(dir_.path() / "sys" / "module");
   IscsiNode node(options_);
   try {
-    node.attach({"127.0.0.1:3260", "iqn.2015-10.com.dell:t1", 1}, "/stage/a", call_);
+    node.attach({"127.0.0.1:3260", "iqn.2015-10.com.dell:t1", 1, {}}, "/stage/a", call_);
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), Code::kFailedPrecondition);
@@ -138,7 +187,7 @@ TEST_F(IscsiNodeTest, DeviceThatNeverAppearsTimesOut) {
   };
   IscsiNode node(options_);
   try {
-    node.attach({"127.0.0.1:3260", "iqn.2015-10.com.dell:t1", 1}, "/stage/a", call_);
+    node.attach({"127.0.0.1:3260", "iqn.2015-10.com.dell:t1", 1, {}}, "/stage/a", call_);
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), Code::kDeadlineExceeded);
@@ -156,7 +205,7 @@ TEST_F(IscsiNodeTest, ChapSecretIsInNoArgvAndOnlyInAnOwnerOnlyNodeRecord) {
   const std::string secret = "n0t-on-the-command-line";
   options_.chap = ChapSecret{"chap-user-1", secret};
   IscsiNode node(options_);
-  node.attach({"127.0.0.1:3260", "iqn.2015-10.com.dell:t1", 1}, "/stage/a", call_);
+  node.attach({"127.0.0.1:3260", "iqn.2015-10.com.dell:t1", 1, {}}, "/stage/a", call_);
   ASSERT_FALSE(argvs_.empty());
   for (const auto& argv : argvs_)
     for (const auto& arg : argv) EXPECT_EQ(arg.find(secret), std::string::npos) << arg;
@@ -186,7 +235,7 @@ TEST_F(IscsiNodeTest, MissingNodeRecordForChapIsFailedPreconditionBeforeLogin) {
   options_.nodeDbDir = dir_.path() / "elsewhere";
   IscsiNode node(options_);
   try {
-    node.attach({"127.0.0.1:3260", "iqn.2015-10.com.dell:t1", 1}, "/stage/a", call_);
+    node.attach({"127.0.0.1:3260", "iqn.2015-10.com.dell:t1", 1, {}}, "/stage/a", call_);
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), Code::kFailedPrecondition);
@@ -272,6 +321,24 @@ TEST(LunAddressTest, ValidatesPublishContext) {
   EXPECT_THROW(
       parseLunAddress({{"portal", "1.2.3.4:3260;rm"}, {"targetIqn", "iqn.a:b"}, {"lun", "1"}}),
       Error);
+  const StringMap one = {{"portal", "10.0.0.1:3260"}, {"targetIqn", "iqn.a:b"}, {"lun", "3"}};
+  auto with = [&](StringMap extra) {
+    StringMap context = one;
+    context.insert(extra.begin(), extra.end());
+    return context;
+  };
+  EXPECT_EQ(parseLunAddress(one).paths, (std::vector<IscsiPath>{{"10.0.0.1:3260", "iqn.a:b"}}));
+  EXPECT_EQ(parseLunAddress(with({{"portals", "10.0.0.1:3260,10.0.0.2:3260"},
+                                  {"targetIqns", "iqn.a:b,iqn.a:c"}}))
+                .paths.size(),
+            2u);
+  EXPECT_THROW(parseLunAddress(
+                   with({{"portals", "10.0.0.1:3260,10.0.0.2:3260"}, {"targetIqns", "iqn.a:b"}})),
+               Error);
+  EXPECT_THROW(parseLunAddress(with({{"portals", "10.0.0.1:3260"}})), Error);
+  EXPECT_THROW(parseLunAddress(
+                   with({{"portals", "10.0.0.1:3260,x;y:1"}, {"targetIqns", "iqn.a:b,iqn.a:c"}})),
+               Error);
 }
 
 }  // namespace

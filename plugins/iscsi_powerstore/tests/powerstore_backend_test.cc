@@ -5,6 +5,7 @@
 
 #include <curl/curl.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <nlohmann/json.hpp>
 
@@ -32,15 +33,22 @@ class PowerStoreBackendTest : public ::testing::Test {
  protected:
   void SetUp() override {
     pki_ = polycsi::testing::makeTestPki(dir_.path());
-    sim_ = std::make_unique<SimProcess>(
-        POWERSTORE_SIM_BINARY,
-        std::vector<std::string>{
-            "--cert", pki_.server_cert.string(), "--key", pki_.server_key.string(), "--state-dir",
-            (dir_.path() / "sim").string(), "--password", "secret", "--global-id", "PSSIM01"});
     std::filesystem::create_directories(dir_.path() / "plugin");
   }
 
-  std::string settingsJson(const std::string& password = "secret", const std::string& ca = "") {
+  // The simulator; the paging tests need no iSCSI and skip tgtd.
+  void startSim(const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {"--cert",      pki_.server_cert.string(),
+                                     "--key",       pki_.server_key.string(),
+                                     "--state-dir", (dir_.path() / "sim").string(),
+                                     "--password",  "secret",
+                                     "--global-id", "PSSIM01"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    sim_ = std::make_unique<SimProcess>(POWERSTORE_SIM_BINARY, args);
+  }
+
+  std::string settingsJson(const std::string& password = "secret", const std::string& ca = "",
+                           const nlohmann::json& extraKeys = nlohmann::json::object()) {
     nlohmann::json array = {{"endpoint", sim_->endpoint()},
                             {"globalID", "PSSIM01"},
                             {"username", "admin"},
@@ -48,13 +56,24 @@ class PowerStoreBackendTest : public ::testing::Test {
                             {"isDefault", true},
                             {"blockProtocol", "ISCSI"},
                             {"caFile", ca.empty() ? pki_.ca_cert.string() : ca}};
+    array.update(extraKeys);
     return nlohmann::json{{"arrays", {array}}}.dump();
   }
 
-  std::unique_ptr<PluginInstance> start(const std::string& json, Role role = Role::kController) {
+  // The simulator's iSCSI port, which the REST API does not report (arrays use 3260).
+  StringMap iscsiSettings() const {
+    const std::string& portal = sim_->iscsiPortal();
+    if (portal.empty()) return {};
+    return {{"iscsi_port", portal.substr(portal.rfind(':') + 1)}};
+  }
+
+  std::unique_ptr<PluginInstance> start(const std::string& json, Role role = Role::kController,
+                                        StringMap settings = {}) {
     InstanceConfig config;
     config.instanceName = "ps";
     config.role = role;
+    config.settings = iscsiSettings();
+    for (const auto& [key, value] : settings) config.settings[key] = value;
     config.settingsJson = json;
     config.stateDir = (dir_.path() / "plugin").string();
     auto instance = host_.start(polycsi_plugin_entry(), config);
@@ -80,6 +99,34 @@ class PowerStoreBackendTest : public ::testing::Test {
     ASSERT_EQ(status, 204);
   }
 
+  // A REST session on the simulator for what an administrator does by hand.
+  std::unique_ptr<httplib::SSLClient> admin() {
+    auto c = std::make_unique<httplib::SSLClient>("127.0.0.1", sim_->port());
+    c->set_ca_cert_path(pki_.ca_cert.c_str());
+    c->enable_server_certificate_verification(true);
+    c->set_read_timeout(60, 0);
+    c->set_basic_auth("admin", "secret");
+    auto res = c->Get("/api/rest/login_session");
+    EXPECT_TRUE(res && res->status == 200);
+    if (!res) return c;
+    const std::string cookie = res->get_header_value("Set-Cookie");
+    c->set_default_headers({{"DELL-EMC-TOKEN", res->get_header_value("DELL-EMC-TOKEN")},
+                            {"Cookie", cookie.substr(0, cookie.find(';'))}});
+    return c;
+  }
+
+  nlohmann::json restGet(const std::string& path) {
+    auto res = admin()->Get(("/api/rest/" + path).c_str());
+    EXPECT_TRUE(res && res->status >= 200 && res->status < 300) << path;
+    return res ? nlohmann::json::parse(res->body) : nlohmann::json();
+  }
+
+  void restPost(const std::string& path, const nlohmann::json& body, int expected) {
+    auto res = admin()->Post(path.c_str(), body.dump(), "application/json");
+    ASSERT_TRUE(res) << path;
+    ASSERT_EQ(res->status, expected) << path << ": " << res->body;
+  }
+
   TempDir dir_;
   TestPki pki_;
   std::unique_ptr<SimProcess> sim_;
@@ -100,6 +147,7 @@ TEST_F(PowerStoreBackendTest, DescriptorIsRwoOnlyWithReasons) {
 }
 
 TEST_F(PowerStoreBackendTest, ControllerLifecycleAndIscsiLoginWithThePublishContext) {
+  startSim();
   auto ps = start(settingsJson());
   ASSERT_TRUE(ps);
   auto vol = ps->createVolume({.name = "pvc-1", .requiredBytes = 3 * kMiB + 1});
@@ -127,16 +175,30 @@ TEST_F(PowerStoreBackendTest, ControllerLifecycleAndIscsiLoginWithThePublishCont
   auto context = ps->publish({.volumeId = vol->id, .nodeName = "node-a", .nodeIdentity = kIqnA});
   ASSERT_TRUE(context.isOk()) << context.status().toString();
   EXPECT_EQ(context->at("portal"), sim_->iscsiPortal());
+  // Every IP port is a path: the targets come from the ports, the LUN from the mapping.
+  const std::string port = sim_->iscsiPortal().substr(sim_->iscsiPortal().rfind(':'));
+  EXPECT_EQ(context->at("portals"), "127.0.0.1" + port + ",127.0.0.2" + port);
+  const std::string targets = context->at("targetIqns");
+  EXPECT_EQ(targets.find(context->at("targetIqn")), 0u);
+  EXPECT_NE(targets.find(','), std::string::npos);
+  const int lun = std::stoi(context->at("lun"));
   EXPECT_TRUE(
       ps->publish({.volumeId = vol->id, .nodeName = "node-a", .nodeIdentity = kIqnA}).isOk());
   std::vector<std::uint8_t> block(512, 0x5a);
   {
-    TestInitiator initiator(context->at("portal"), context->at("targetIqn"), kIqnA);
+    TestInitiator initiator(context->at("portal"), context->at("targetIqn"), kIqnA, {}, lun);
     EXPECT_EQ(initiator.capacity(), static_cast<std::uint64_t>(8 * kMiB));
     initiator.writeBlock(0, block);
     EXPECT_EQ(initiator.readBlock(0), block);
   }
-  EXPECT_THROW(TestInitiator(context->at("portal"), context->at("targetIqn"), kIqnB),
+  {
+    // The second path reaches the same LUN.
+    const LunAddress both = parseLunAddress(*context);
+    ASSERT_EQ(both.paths.size(), 2u);
+    TestInitiator initiator(both.paths[1].portal, both.paths[1].targetIqn, kIqnA, {}, lun);
+    EXPECT_EQ(initiator.readBlock(0), block);
+  }
+  EXPECT_THROW(TestInitiator(context->at("portal"), context->at("targetIqn"), kIqnB, {}, lun),
                std::runtime_error);
   EXPECT_EQ(ps->publish({.volumeId = vol->id, .nodeName = "node-b", .nodeIdentity = kIqnB})
                 .status()
@@ -162,15 +224,16 @@ TEST_F(PowerStoreBackendTest, ControllerLifecycleAndIscsiLoginWithThePublishCont
       ps->publish({.volumeId = restored->id, .nodeName = "node-b", .nodeIdentity = kIqnB});
   ASSERT_TRUE(restoredContext.isOk()) << restoredContext.status().toString();
   {
-    TestInitiator initiator(restoredContext->at("portal"), restoredContext->at("targetIqn"), kIqnB);
+    TestInitiator initiator(restoredContext->at("portal"), restoredContext->at("targetIqn"), kIqnB,
+                            {}, std::stoi(restoredContext->at("lun")));
     EXPECT_EQ(initiator.readBlock(0), block);
   }
 
   // Unpublish twice (idempotent), then node-b may take the first volume.
   ASSERT_TRUE(ps->unpublish({.volumeId = vol->id, .nodeName = "node-a"}).isOk());
   ASSERT_TRUE(ps->unpublish({.volumeId = vol->id, .nodeName = "node-a"}).isOk());
-  EXPECT_TRUE(
-      ps->publish({.volumeId = vol->id, .nodeName = "node-b", .nodeIdentity = kIqnB}).isOk());
+  auto moved = ps->publish({.volumeId = vol->id, .nodeName = "node-b", .nodeIdentity = kIqnB});
+  EXPECT_TRUE(moved.isOk()) << moved.status().toString();
   ASSERT_TRUE(ps->unpublish({.volumeId = vol->id, .nodeName = "node-b"}).isOk());
   ASSERT_TRUE(ps->unpublish({.volumeId = restored->id, .nodeName = "node-b"}).isOk());
 
@@ -186,6 +249,7 @@ TEST_F(PowerStoreBackendTest, ControllerLifecycleAndIscsiLoginWithThePublishCont
 }
 
 TEST_F(PowerStoreBackendTest, ExpiredSessionIsRenewed) {
+  startSim({"--no-tgtd"});
   auto ps = start(settingsJson());
   ASSERT_TRUE(ps);
   auto vol = ps->createVolume({.name = "pvc-1", .requiredBytes = kMiB});
@@ -201,6 +265,7 @@ TEST_F(PowerStoreBackendTest, ExpiredSessionIsRenewed) {
 }
 
 TEST_F(PowerStoreBackendTest, WrongCaAndWrongPasswordAreRefused) {
+  startSim({"--no-tgtd"});
   auto wrongCa = start(settingsJson("secret", pki_.other_ca_cert.string()));
   ASSERT_TRUE(wrongCa);
   auto res = wrongCa->createVolume({.name = "pvc-1", .requiredBytes = kMiB});
@@ -209,8 +274,12 @@ TEST_F(PowerStoreBackendTest, WrongCaAndWrongPasswordAreRefused) {
 
   auto wrongPassword = start(settingsJson("wrong"));
   ASSERT_TRUE(wrongPassword);
-  EXPECT_EQ(wrongPassword->createVolume({.name = "pvc-1", .requiredBytes = kMiB}).status().code(),
-            Code::kPermissionDenied);
+  const Status refused =
+      wrongPassword->createVolume({.name = "pvc-1", .requiredBytes = kMiB}).status();
+  EXPECT_EQ(refused.code(), Code::kPermissionDenied);
+  EXPECT_NE(refused.message().find("refused the login"), std::string::npos) << refused.message();
+  // 401 at login means bad credentials: no second try.
+  EXPECT_EQ(host_.counter("rest_requests_total{array=PSSIM01,method=GET,status=401}"), 1);
 }
 
 }  // namespace
@@ -221,6 +290,7 @@ namespace {
 
 // The node's production portal check (libiscsi) against the simulator's tgtd.
 TEST_F(PowerStoreBackendTest, PortalProbeTellsMappedFromRefusedFromUnreachable) {
+  startSim();
   auto ps = start(settingsJson());
   ASSERT_TRUE(ps);
   auto vol = ps->createVolume({.name = "pvc-1", .requiredBytes = kMiB});
@@ -242,6 +312,111 @@ TEST_F(PowerStoreBackendTest, PortalProbeTellsMappedFromRefusedFromUnreachable) 
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), Code::kUnavailable) << e.what();
   }
+}
+
+// More than 2000 hosts: the node's IQN is on a host of another name that sorts last, so
+// only a client that reads every page (206 + Content-Range, up to 2000 per page) finds it;
+// one that stops at the first page tries to create a second host with the same initiator,
+// which the array refuses.
+TEST_F(PowerStoreBackendTest, FindsTheNodesHostBeyondTheFirstPages) {
+  startSim({"--no-tgtd"});
+  restPost("/sim/seed_hosts", {{"prefix", "bulk-"}, {"count", 2100}}, 204);
+  auto ps = start(settingsJson());
+  ASSERT_TRUE(ps);
+  auto vol = ps->createVolume({.name = "pvc-1", .requiredBytes = kMiB});
+  ASSERT_TRUE(vol.isOk()) << vol.status().toString();
+  // "bulk-999" is the last of the 2100 names in name order.
+  const std::string iqn = "iqn.2000-01.com.example:bulk-999";
+  auto context = ps->publish({.volumeId = vol->id, .nodeName = "node-z", .nodeIdentity = iqn});
+  ASSERT_TRUE(context.isOk()) << context.status().toString();
+  EXPECT_EQ(context->at("lun"), "1");
+  const nlohmann::json hosts = restGet("host?select=id&name=eq.node-z");
+  EXPECT_TRUE(hosts.empty()) << "no second host was made for the node";
+  EXPECT_TRUE(host_.logged("which holds its initiator " + iqn));
+  ASSERT_TRUE(
+      ps->unpublish({.volumeId = vol->id, .nodeName = "node-z", .nodeIdentity = iqn}).isOk());
+  EXPECT_TRUE(restGet("host_volume_mapping?select=id").empty());
+}
+
+// More than 100 mappings of one volume, the node's last: unpublish must read past the
+// array's default page of 100 to find and remove it (a volume left mapped is not fenced).
+TEST_F(PowerStoreBackendTest, UnpublishFindsItsMappingBeyondTheFirstHundred) {
+  startSim({"--no-tgtd"});
+  auto ps = start(settingsJson());
+  ASSERT_TRUE(ps);
+  auto vol = ps->createVolume({.name = "pvc-1", .requiredBytes = kMiB});
+  ASSERT_TRUE(vol.isOk()) << vol.status().toString();
+  auto other = ps->createVolume({.name = "pvc-2", .requiredBytes = kMiB});
+  ASSERT_TRUE(other.isOk()) << other.status().toString();
+  // node-a's host, made by the plugin.
+  ASSERT_TRUE(
+      ps->publish({.volumeId = other->id, .nodeName = "node-a", .nodeIdentity = kIqnA}).isOk());
+  const std::string uuid = vol->id.substr(vol->id.rfind('.') + 1);
+  restPost("/sim/seed_hosts", {{"prefix", "bulk-"}, {"count", 150}, {"volume_id", uuid}}, 204);
+  const std::string hostId = restGet("host?select=id&name=eq.node-a").at(0).at("id");
+  restPost("/api/rest/host/" + hostId + "/attach", {{"volume_id", uuid}}, 204);
+
+  EXPECT_EQ(ps->publish({.volumeId = vol->id, .nodeName = "node-a", .nodeIdentity = kIqnA})
+                .status()
+                .code(),
+            Code::kFailedPrecondition);
+  ASSERT_TRUE(
+      ps->unpublish({.volumeId = vol->id, .nodeName = "node-a", .nodeIdentity = kIqnA}).isOk());
+  EXPECT_TRUE(
+      restGet("host_volume_mapping?select=id&host_id=eq." + hostId + "&volume_id=eq." + uuid)
+          .empty())
+      << "node-a's mapping is still there";
+  EXPECT_EQ(restGet("host_volume_mapping?select=id&limit=2000&volume_id=eq." + uuid).size(), 150u);
+}
+
+// CHAP configured: the node's initiator on the array carries the CHAP user (set at creation,
+// and added to a host that lacks it).
+TEST_F(PowerStoreBackendTest, ChapIsSetOnTheHostsInitiator) {
+  startSim({"--no-tgtd"});
+  auto plain = start(settingsJson());
+  ASSERT_TRUE(plain);
+  auto vol = plain->createVolume({.name = "pvc-1", .requiredBytes = kMiB});
+  ASSERT_TRUE(vol.isOk()) << vol.status().toString();
+  ASSERT_TRUE(
+      plain->publish({.volumeId = vol->id, .nodeName = "node-a", .nodeIdentity = kIqnA}).isOk());
+  auto initiatorOf = [&](const std::string& node) {
+    return restGet("host?select=initiators&name=eq." + node).at(0).at("initiators").at(0);
+  };
+  EXPECT_EQ(initiatorOf("node-a").value("chap_single_username", ""), "");
+
+  auto chap = start(settingsJson(), Role::kController,
+                    {{"chap_user", "chapuser"}, {"chap_password", "chapsecret123"}});
+  ASSERT_TRUE(chap);
+  ASSERT_TRUE(
+      chap->publish({.volumeId = vol->id, .nodeName = "node-a", .nodeIdentity = kIqnA}).isOk());
+  EXPECT_EQ(initiatorOf("node-a").value("chap_single_username", ""), "chapuser");
+  auto second = chap->createVolume({.name = "pvc-2", .requiredBytes = kMiB});
+  ASSERT_TRUE(second.isOk());
+  ASSERT_TRUE(
+      chap->publish({.volumeId = second->id, .nodeName = "node-b", .nodeIdentity = kIqnB}).isOk());
+  EXPECT_EQ(initiatorOf("node-b").value("chap_single_username", ""), "chapuser");
+}
+
+// A Dell arrays entry with keys for features this plugin lacks starts, with a note per key.
+TEST_F(PowerStoreBackendTest, DellKeysThePluginDoesNotUseAreLoggedNotRefused) {
+  startSim({"--no-tgtd"});
+  auto ps = start(settingsJson("secret", "",
+                               {{"labels", {{"topology.kubernetes.io/zone", "z1"}}},
+                                {"metroTopology", "Uniform"},
+                                {"nasName", "nas-server"}}));
+  ASSERT_TRUE(ps);
+  EXPECT_TRUE(host_.logged("key 'labels'"));
+  EXPECT_TRUE(host_.logged("key 'metroTopology'"));
+  EXPECT_TRUE(host_.logged("nasName/nfsAcls are for NFS volumes"));
+  EXPECT_TRUE(ps->createVolume({.name = "pvc-1", .requiredBytes = kMiB}).isOk());
+}
+
+// Filter values reach the URL percent-encoded: reserved characters, spaces and braces (the
+// cs.{...} operand) cannot change the query.
+TEST(RestClientTest, EncodesFilterValues) {
+  EXPECT_EQ(RestClient::encode("node-a_1.x~"), "node-a_1.x~");
+  EXPECT_EQ(RestClient::encode("a b&select=*#{c}/%"), "a%20b%26select%3D%2A%23%7Bc%7D%2F%25");
+  EXPECT_EQ(RestClient::encode("\xc3\xa9"), "%C3%A9");
 }
 
 }  // namespace

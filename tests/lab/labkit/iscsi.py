@@ -103,7 +103,10 @@ backends:
         self.csi.call("identity", "probe", json_output=False)
 
     def arrays_yaml(self, ca_path):
+        # The REST API names portal addresses only (arrays listen on 3260); the simulator's
+        # tgtd listens on iscsi_port.
         return f"""      ca_file: {ca_path}
+      iscsi_port: {self.iscsi_port}
       arrays:
         - endpoint: "{self.endpoint}"
           globalID: "{GLOBAL_ID}"
@@ -168,6 +171,10 @@ backends:
         if not re.fullmatch(r"127\.0\.0\.1:\d+", portal):
             raise StepFailed(f"unexpected portal in the publish context: {context}")
         context["portal"] = "10.0.2.2:" + portal.split(":")[1]
+        # The guest reaches the host's 127.0.0.1 only, through 10.0.2.2: the other IP ports'
+        # portals (127.0.0.2, ...) are not paths from there.
+        context["portals"] = context["portal"]
+        context["targetIqns"] = context["targetIqn"]
         volume.publish_context = context
         state["volume"] = volume
 

@@ -25,7 +25,10 @@ int statusOf(const std::function<void()>& call) {
 class ArrayStoreTest : public ::testing::Test {
  protected:
   testing::TempDir dir_;
-  ArrayStore store_{dir_.path(), "iqn.2015-10.com.dell:test", nullptr};
+  ArrayStore store_{dir_.path(), ports(), nullptr};
+  static std::vector<SimIpPort> ports() {
+    return simIpPorts("iqn.2015-10.com.dell:test", {"127.0.0.1", "127.0.0.2"});
+  }
 };
 
 TEST_F(ArrayStoreTest, CreatesSparseVolumeAndRefusesDuplicateName) {
@@ -33,7 +36,11 @@ TEST_F(ArrayStoreTest, CreatesSparseVolumeAndRefusesDuplicateName) {
   EXPECT_EQ(store_.volume(v.id).size, 64 * kMiB);
   EXPECT_EQ(std::filesystem::file_size(dir_.path() / "volumes" / (v.id + ".img")), 64 * kMiB);
   EXPECT_EQ(statusOf([&] { store_.createVolume("pvc-1", kMiB, ""); }), 422);
-  EXPECT_EQ(statusOf([&] { store_.createVolume("pvc-2", kMiB + 1, ""); }), 400);
+  // dell/csi-powerstore pkg/controller/base.go: a multiple of 8192 from 1 MiB to 256 TiB.
+  EXPECT_EQ(store_.createVolume("pvc-2", kMiB + 8192, "").size, kMiB + 8192);
+  EXPECT_EQ(statusOf([&] { store_.createVolume("pvc-3", kMiB + 512, ""); }), 400);
+  EXPECT_EQ(statusOf([&] { store_.createVolume("pvc-4", kMiB - 8192, ""); }), 400);
+  EXPECT_EQ(statusOf([&] { store_.createVolume("pvc-5", (256ull << 40) + 8192, ""); }), 400);
   EXPECT_EQ(statusOf([&] { store_.volume("00000000-0000-4000-8000-000000000000"); }), 404);
 }
 
@@ -69,13 +76,14 @@ TEST_F(ArrayStoreTest, SnapshotAndCloneCopyContent) {
 
 TEST_F(ArrayStoreTest, MappingsGuardDeletionAndSurviveRestart) {
   const SimVolume v = store_.createVolume("pvc-1", kMiB, "");
-  const SimHost h = store_.createHost("node-a", "Linux", {{"iqn.1994-05.com.redhat:a", "iSCSI"}});
+  const SimHost h =
+      store_.createHost("node-a", "Linux", {{"iqn.1994-05.com.redhat:a", "iSCSI", "", ""}});
   EXPECT_EQ(statusOf([&] {
-              store_.createHost("node-b", "Linux", {{"iqn.1994-05.com.redhat:a", "iSCSI"}});
+              store_.createHost("node-b", "Linux", {{"iqn.1994-05.com.redhat:a", "iSCSI", "", ""}});
             }),
             422);
   EXPECT_EQ(statusOf([&] {
-              store_.createHost("node-c", "Linux", {{"not-an-iqn", "iSCSI"}});
+              store_.createHost("node-c", "Linux", {{"not-an-iqn", "iSCSI", "", ""}});
             }),
             400);
   store_.attach(h.id, v.id);
@@ -83,7 +91,7 @@ TEST_F(ArrayStoreTest, MappingsGuardDeletionAndSurviveRestart) {
   EXPECT_EQ(statusOf([&] { store_.deleteVolume(v.id); }), 422);
   EXPECT_EQ(statusOf([&] { store_.deleteHost(h.id); }), 422);
 
-  ArrayStore reloaded(dir_.path(), "iqn.2015-10.com.dell:test", nullptr);
+  ArrayStore reloaded(dir_.path(), ports(), nullptr);
   ASSERT_EQ(reloaded.mappings().size(), 1u);
   EXPECT_EQ(reloaded.mappings()[0].volume_id, v.id);
   EXPECT_EQ(reloaded.host(h.id).initiators.at(0).port_name, "iqn.1994-05.com.redhat:a");
@@ -93,6 +101,32 @@ TEST_F(ArrayStoreTest, MappingsGuardDeletionAndSurviveRestart) {
   reloaded.deleteVolume(v.id);
   EXPECT_FALSE(std::filesystem::exists(dir_.path() / "volumes" / (v.id + ".img")));
   EXPECT_EQ(statusOf([&] { reloaded.volume(v.id); }), 404);
+}
+
+// LUN numbers come from the mapping; the store shares one LUN space among hosts because
+// tgtd targets are shared (README.md), so no two mappings ever carry the same number.
+TEST_F(ArrayStoreTest, MappingsTakeTheLowestFreeLun) {
+  const SimVolume v1 = store_.createVolume("pvc-1", kMiB, "");
+  const SimVolume v2 = store_.createVolume("pvc-2", kMiB, "");
+  const SimVolume v3 = store_.createVolume("pvc-3", kMiB, "");
+  const SimHost a =
+      store_.createHost("node-a", "Linux", {{"iqn.1994-05.com.redhat:a", "iSCSI", "", ""}});
+  const SimHost b =
+      store_.createHost("node-b", "Linux", {{"iqn.1994-05.com.redhat:b", "iSCSI", "", ""}});
+  EXPECT_EQ(store_.attach(a.id, v1.id).logical_unit_number, 1);
+  EXPECT_EQ(store_.attach(b.id, v2.id).logical_unit_number, 2);
+  store_.detach(a.id, v1.id);
+  EXPECT_EQ(store_.attach(a.id, v3.id).logical_unit_number, 1);
+  EXPECT_EQ(store_.ports().size(), 2u);
+  EXPECT_NE(store_.ports()[0].target_iqn, store_.ports()[1].target_iqn);
+}
+
+TEST_F(ArrayStoreTest, SeedsHostsMappedToAVolume) {
+  const SimVolume v = store_.createVolume("pvc-1", kMiB, "");
+  store_.seedHosts("bulk-", 150, v.id);
+  EXPECT_EQ(store_.hosts().size(), 150u);
+  EXPECT_EQ(store_.mappings().size(), 150u);
+  EXPECT_EQ(statusOf([&] { store_.seedHosts("bulk-", 1, ""); }), 422);
 }
 
 TEST(ApiErrorTest, BodyHasDellShape) {

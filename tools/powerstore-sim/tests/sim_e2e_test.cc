@@ -4,6 +4,7 @@
 #include <httplib.h>
 
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "sim_process.hpp"
 #include "temp_dir.hpp"
@@ -64,62 +65,215 @@ class SimE2eTest : public ::testing::Test {
     return json.contains("id") ? json["id"].get<std::string>() : res->body;
   }
 
+  // GET `path` (under /api/rest/) and its parsed body; `status` and `range` receive the
+  // status and the Content-Range header.
+  nlohmann::json get(httplib::SSLClient& c, const std::string& path, int* status = nullptr,
+                     std::string* range = nullptr) {
+    auto res = c.Get(("/api/rest/" + path).c_str());
+    EXPECT_TRUE(res) << path;
+    if (!res) return nullptr;
+    if (status) *status = res->status;
+    if (range) *range = res->get_header_value("Content-Range");
+    return res->body.empty() ? nlohmann::json() : nlohmann::json::parse(res->body);
+  }
+
+  // The iSCSI IP ports as the array lists them: (address, target IQN) per port.
+  std::vector<std::pair<std::string, std::string>> iscsiPorts(httplib::SSLClient& c) {
+    std::vector<std::pair<std::string, std::string>> ports;
+    const nlohmann::json list = get(c,
+                                    "ip_pool_address?select=address,ip_port(target_iqn)"
+                                    "&purposes=cs.%7BStorage_Iscsi_Target%7D&order=id");
+    for (const auto& a : list) ports.emplace_back(a["address"], a["ip_port"]["target_iqn"]);
+    return ports;
+  }
+
+  int lunOf(httplib::SSLClient& c, const std::string& volume, const std::string& host) {
+    const nlohmann::json list = get(c,
+                                    "host_volume_mapping?select=host_id,logical_unit_number"
+                                    "&volume_id=eq." +
+                                        volume + "&host_id=eq." + host);
+    EXPECT_EQ(list.size(), 1u);
+    return list.empty() ? -1 : list[0]["logical_unit_number"].get<int>();
+  }
+
+  std::string createHost(httplib::SSLClient& c, const std::string& name, const std::string& iqn) {
+    return post(c, "host",
+                {{"name", name},
+                 {"os_type", "Linux"},
+                 {"initiators", {{{"port_name", iqn}, {"port_type", "iSCSI"}}}}});
+  }
+
   TempDir dir_;
   TestPki pki_;
   std::unique_ptr<SimProcess> sim_;
 };
 
+// Targets belong to IP ports, LUNs to host mappings: a mapped host reads and writes its LUN
+// through either port's target at that port's portal; a host without mappings is refused;
+// detach takes the LUN away.
 TEST_F(SimE2eTest, MappedInitiatorReadsAndWritesUnmappedIsRefused) {
   start();
   auto c = session();
   const std::string volume = post(*c, "volume", {{"name", "pvc-1"}, {"size", 8 << 20}});
-  const std::string host =
-      post(*c, "host",
-           {{"name", "node-a"},
-            {"os_type", "Linux"},
-            {"initiators", {{{"port_name", kHostIqn}, {"port_type", "iSCSI"}}}}});
+  const std::string host = createHost(*c, "node-a", kHostIqn);
   post(*c, "host/" + host + "/attach", {{"volume_id", volume}}, 204);
 
-  auto res = c->Get(("/api/rest/host_volume_mapping?volume_id=eq." + volume).c_str());
-  ASSERT_TRUE(res);
-  const auto mappings = nlohmann::json::parse(res->body);
-  ASSERT_EQ(mappings.size(), 1u);
-  EXPECT_EQ(mappings[0]["host_id"], host);
-  const std::string target = mappings[0]["target_iqn"];
+  const auto ports = iscsiPorts(*c);
+  ASSERT_EQ(ports.size(), 2u);
+  EXPECT_NE(ports[0].second, ports[1].second);
+  const std::string port = sim_->iscsiPortal().substr(sim_->iscsiPortal().rfind(':'));
+  const int lun = lunOf(*c, volume, host);
+  ASSERT_GE(lun, 1);
 
+  std::vector<std::uint8_t> block(512);
+  for (std::size_t i = 0; i < block.size(); ++i) block[i] = static_cast<std::uint8_t>(i * 7);
   {
-    TestInitiator initiator(sim_->iscsiPortal(), target, kHostIqn);
+    TestInitiator initiator(ports[0].first + port, ports[0].second, kHostIqn, {}, lun);
     EXPECT_EQ(initiator.capacity(), 8u << 20);
-    std::vector<std::uint8_t> block(512);
-    for (std::size_t i = 0; i < block.size(); ++i) block[i] = static_cast<std::uint8_t>(i * 7);
     initiator.writeBlock(3, block);
+  }
+  {
+    // The second IP port: its own address and target, the same LUN.
+    TestInitiator initiator(ports[1].first + port, ports[1].second, kHostIqn, {}, lun);
     EXPECT_EQ(initiator.readBlock(3), block);
   }
-  EXPECT_THROW(TestInitiator(sim_->iscsiPortal(), target, kOtherIqn), std::runtime_error);
+  EXPECT_THROW(TestInitiator(ports[0].first + port, ports[0].second, kOtherIqn, {}, lun),
+               std::runtime_error);
 
   // Detach unbinds: the formerly mapped initiator is refused too.
   post(*c, "host/" + host + "/detach", {{"volume_id", volume}}, 204);
-  EXPECT_THROW(TestInitiator(sim_->iscsiPortal(), target, kHostIqn), std::runtime_error);
+  EXPECT_THROW(TestInitiator(ports[0].first + port, ports[0].second, kHostIqn, {}, lun),
+               std::runtime_error);
+}
+
+// A host that keeps another mapping may still log in, but the detached LUN is gone.
+TEST_F(SimE2eTest, DetachRemovesTheLunWhileOtherMappingsStay) {
+  start();
+  auto c = session();
+  const std::string v1 = post(*c, "volume", {{"name", "pvc-1"}, {"size", 1 << 20}});
+  const std::string v2 = post(*c, "volume", {{"name", "pvc-2"}, {"size", 2 << 20}});
+  const std::string host = createHost(*c, "node-a", kHostIqn);
+  post(*c, "host/" + host + "/attach", {{"volume_id", v1}}, 204);
+  post(*c, "host/" + host + "/attach", {{"volume_id", v2}}, 204);
+  const int lun1 = lunOf(*c, v1, host);
+  const int lun2 = lunOf(*c, v2, host);
+  EXPECT_NE(lun1, lun2);
+  const auto ports = iscsiPorts(*c);
+  ASSERT_FALSE(ports.empty());
+  const std::string portal = sim_->iscsiPortal();
+  EXPECT_EQ(TestInitiator(portal, ports[0].second, kHostIqn, {}, lun2).capacity(), 2u << 20);
+  post(*c, "host/" + host + "/detach", {{"volume_id", v1}}, 204);
+  EXPECT_THROW(TestInitiator(portal, ports[0].second, kHostIqn, {}, lun1), std::runtime_error);
+  EXPECT_EQ(TestInitiator(portal, ports[0].second, kHostIqn, {}, lun2).capacity(), 2u << 20);
 }
 
 TEST_F(SimE2eTest, ChapRightIsAcceptedWrongIsRefused) {
   start({"--chap-user", "chapuser", "--chap-password", "chapsecret123"});
   auto c = session();
   const std::string volume = post(*c, "volume", {{"name", "pvc-1"}, {"size", 1 << 20}});
-  const std::string host = post(
-      *c, "host",
-      {{"name", "node-a"}, {"initiators", {{{"port_name", kHostIqn}, {"port_type", "iSCSI"}}}}});
+  const std::string host = createHost(*c, "node-a", kHostIqn);
   post(*c, "host/" + host + "/attach", {{"volume_id", volume}}, 204);
-  auto res = c->Get(("/api/rest/host_volume_mapping?volume_id=eq." + volume).c_str());
-  ASSERT_TRUE(res);
-  const std::string target = nlohmann::json::parse(res->body)[0]["target_iqn"];
+  const std::string target = iscsiPorts(*c).at(0).second;
+  const int lun = lunOf(*c, volume, host);
 
   EXPECT_NO_THROW(TestInitiator(sim_->iscsiPortal(), target, kHostIqn,
-                                ChapCredentials{"chapuser", "chapsecret123"}));
+                                ChapCredentials{"chapuser", "chapsecret123"}, lun));
   EXPECT_THROW(TestInitiator(sim_->iscsiPortal(), target, kHostIqn,
-                             ChapCredentials{"chapuser", "wrongsecret99"}),
+                             ChapCredentials{"chapuser", "wrongsecret99"}, lun),
                std::runtime_error);
-  EXPECT_THROW(TestInitiator(sim_->iscsiPortal(), target, kHostIqn), std::runtime_error);
+  EXPECT_THROW(TestInitiator(sim_->iscsiPortal(), target, kHostIqn, {}, lun), std::runtime_error);
+}
+
+// What a real array leaves out, the simulator leaves out; what it refuses, it refuses.
+TEST_F(SimE2eTest, QueriesAnswerOnlyWhatIsSelected) {
+  start({"--no-tgtd"});
+  auto c = session();
+  const std::string volume = post(*c, "volume", {{"name", "pvc-1"}, {"size", 1 << 20}});
+  const std::string host = createHost(*c, "node-a", kHostIqn);
+  post(*c, "host/" + host + "/attach", {{"volume_id", volume}}, 204);
+
+  // No select: the id only, for instances and collections alike.
+  EXPECT_EQ(get(*c, "volume/" + volume), (nlohmann::json{{"id", volume}}));
+  EXPECT_EQ(get(*c, "volume?name=eq.pvc-1"), nlohmann::json::array({{{"id", volume}}}));
+  EXPECT_EQ(get(*c, "host/" + host + "?select=name,os_type"),
+            (nlohmann::json{{"id", host}, {"name", "node-a"}, {"os_type", "Linux"}}));
+  EXPECT_EQ(get(*c, "volume/" + volume + "?select=size")["size"], 1 << 20);
+
+  // A mapping names host, volume and LUN; no target (that is the IP port's).
+  const nlohmann::json mapping =
+      get(*c, "host_volume_mapping?select=*&volume_id=eq." + volume).at(0);
+  EXPECT_EQ(mapping["host_id"], host);
+  EXPECT_EQ(mapping["logical_unit_number"], 1);
+  EXPECT_FALSE(mapping.contains("target_iqn"));
+  int status = 0;
+  const nlohmann::json error =
+      get(*c, "host_volume_mapping?select=target_iqn&volume_id=eq." + volume, &status);
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ(error["messages"][0]["severity"], "Error");
+  get(*c, "ip_pool_address?select=address,port", &status);
+  EXPECT_EQ(status, 400) << "ip_pool_address has no port attribute";
+  get(*c, "volume?name=regex.pvc&select=id", &status);
+  EXPECT_EQ(status, 400);
+  get(*c, "volume?select=id&colour=eq.red", &status);
+  EXPECT_EQ(status, 400);
+
+  // Several iSCSI addresses, each with its IP port's target; other purposes are filtered out.
+  const nlohmann::json all = get(*c, "ip_pool_address?select=address,purposes,ip_port(target_iqn)");
+  EXPECT_EQ(all.size(), 3u);
+  EXPECT_EQ(iscsiPorts(*c).size(), 2u);
+}
+
+TEST_F(SimE2eTest, CollectionsArePaged) {
+  start({"--no-tgtd"});
+  auto c = session();
+  auto admin = client(pki_.ca_cert);
+  auto res =
+      admin->Post("/sim/seed_hosts", R"({"prefix":"bulk-","count":2100})", "application/json");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 204) << res->body;
+  int status = 0;
+  std::string range;
+  nlohmann::json page = get(*c, "host?select=name", &status, &range);
+  EXPECT_EQ(status, 206);
+  EXPECT_EQ(page.size(), 100u);
+  EXPECT_EQ(range, "0-99/2100");
+  page = get(*c, "host?select=name&limit=5000&offset=50", &status, &range);
+  EXPECT_EQ(status, 206);
+  EXPECT_EQ(page.size(), 2000u);
+  EXPECT_EQ(range, "50-2049/2100");
+  get(*c, "host?select=name&limit=0", &status);
+  EXPECT_EQ(status, 416);
+  page = get(*c, "host?select=name&name=eq.BULK-7", &status);
+  EXPECT_EQ(status, 200);
+  ASSERT_EQ(page.size(), 1u) << "filters ignore case";
+  EXPECT_EQ(page[0]["name"], "bulk-7");
+}
+
+TEST_F(SimE2eTest, BodiesAndSizesAreChecked) {
+  start({"--no-tgtd"});
+  auto c = session();
+  // dell/csi-powerstore: a multiple of 8192 bytes from 1 MiB to 256 TiB.
+  post(*c, "volume", {{"name", "ok"}, {"size", (1 << 20) + 8192}});
+  post(*c, "volume", {{"name", "odd"}, {"size", (1 << 20) + 4096}}, 400);
+  post(*c, "volume", {{"name", "small"}, {"size", 512 << 10}}, 400);
+  post(*c, "volume", {{"name", "huge"}, {"size", (256ull << 40) + 8192}}, 400);
+  const std::string error =
+      post(*c, "volume", {{"name", "x"}, {"size", 1 << 20}, {"colour", "red"}}, 400);
+  EXPECT_NE(error.find("colour"), std::string::npos) << error;
+  post(*c, "host",
+       {{"name", "node-a"},
+        {"initiators", {{{"port_name", kHostIqn}, {"port_type", "iSCSI"}, {"secret", "x"}}}}},
+       400);
+  const std::string host = post(*c, "host",
+                                {{"name", "node-a"},
+                                 {"initiators",
+                                  {{{"port_name", kHostIqn},
+                                    {"port_type", "iSCSI"},
+                                    {"chap_single_username", "chapuser"},
+                                    {"chap_single_password", "chapsecret123"}}}}});
+  const nlohmann::json initiator = get(*c, "host/" + host + "?select=initiators")["initiators"][0];
+  EXPECT_EQ(initiator["chap_single_username"], "chapuser");
+  EXPECT_FALSE(initiator.contains("chap_single_password")) << "secrets are never shown";
 }
 
 TEST_F(SimE2eTest, SessionsAndErrorsLookLikeTheArray) {
@@ -157,7 +311,7 @@ TEST_F(SimE2eTest, SessionsAndErrorsLookLikeTheArray) {
   res = c->Patch(("/api/rest/volume/" + id).c_str(), R"({"size":2097152})", "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 204);
-  res = c->Get(("/api/rest/volume?name=eq.v"));
+  res = c->Get(("/api/rest/volume?name=eq.v&select=size"));
   ASSERT_TRUE(res);
   EXPECT_EQ(nlohmann::json::parse(res->body)[0]["size"], 2u << 20);
 }
