@@ -45,6 +45,7 @@ class SampleMigrationTest : public ::testing::Test {
     ASSERT_EQ(geteuid(), 0u) << "run as root (the sample plugin's node side uses loop devices)";
     std::ofstream(work_.path() + "/token") << kToken;
     api_.setPersistentVolumeClaim("vms", "vm-disk", kClaimUid);
+    api_.enforceClusterRole(POLYCSI_CONTROLLER_RBAC, "polycsi-controller");
     metricsPort_ = freePort();
     driver_ = std::make_unique<DriverProcess>(
         work_.path(),
@@ -379,6 +380,7 @@ TEST(ControllerStartTest, PublishesWaitUntilTheClusterAttachmentsAreRebuilt) {
   TempWorkDir work;
   FakeKubeApi api(kToken);
   std::ofstream(work.path() + "/token") << kToken;
+  api.enforceClusterRole(POLYCSI_CONTROLLER_RBAC, "polycsi-controller");
   api.failWith(503);  // the API server is not reachable yet
   DriverProcess driver(
       work.path(),

@@ -1,9 +1,12 @@
 #include "fake_kube_api.hpp"
 
 #include <httplib.h>
+#include <yaml-cpp/yaml.h>
 
 #include <chrono>
+#include <sstream>
 #include <stdexcept>
+#include <vector>
 
 namespace polycsi::kube::testing {
 namespace {
@@ -16,6 +19,53 @@ nlohmann::json statusObject(int code, const std::string& reason, const std::stri
 void answer(httplib::Response& response, int status, const nlohmann::json& body) {
   response.status = status;
   response.set_content(body.dump(), "application/json");
+}
+
+// What the API server's authorizer sees of a request: API group, resource, verb and names.
+struct RequestAttributes {
+  std::string apiGroup, resource, verb, namespace_, name;
+};
+
+// Splits "/api/v1/namespaces/ns/events" or "/apis/storage.k8s.io/v1/csinodes/n" as the API
+// server's request-info resolver does (k8s.io/apiserver pkg/endpoints/request/requestinfo.go).
+std::optional<RequestAttributes> attributesOf(const httplib::Request& request) {
+  std::vector<std::string> parts;
+  std::stringstream path(request.path);
+  for (std::string part; std::getline(path, part, '/');)
+    if (!part.empty()) parts.push_back(part);
+  RequestAttributes out;
+  size_t at = 0;
+  if (parts.size() >= 2 && parts[0] == "api") {
+    at = 2;
+  } else if (parts.size() >= 3 && parts[0] == "apis") {
+    out.apiGroup = parts[1];
+    at = 3;
+  } else {
+    return std::nullopt;
+  }
+  if (parts.size() > at + 1 && parts[at] == "namespaces" && parts.size() > at + 2) {
+    out.namespace_ = parts[at + 1];
+    at += 2;
+  }
+  if (parts.size() <= at) return std::nullopt;
+  out.resource = parts[at];
+  if (parts.size() > at + 1) out.name = parts[at + 1];
+  if (parts.size() > at + 2) out.resource += "/" + parts[at + 2];  // a subresource
+  if (request.method == "GET") {
+    out.verb =
+        out.name.empty() ? (request.get_param_value("watch") == "true" ? "watch" : "list") : "get";
+  } else if (request.method == "POST") {
+    out.verb = "create";
+  } else if (request.method == "PUT") {
+    out.verb = "update";
+  } else if (request.method == "PATCH") {
+    out.verb = "patch";
+  } else if (request.method == "DELETE") {
+    out.verb = out.name.empty() ? "deletecollection" : "delete";
+  } else {
+    return std::nullopt;
+  }
+  return out;
 }
 
 }  // namespace
@@ -31,23 +81,40 @@ FakeKubeApi::FakeKubeApi(std::string token, const std::optional<TlsFiles>& tls)
     server_ = std::make_unique<httplib::Server>();
   }
   // Every request: record, check the token, apply an injected failure.
-  server_->set_pre_routing_handler(
-      [this](const httplib::Request& request, httplib::Response& response) {
-        std::lock_guard lock(mu_);
-        requests_.push_back(request.method + " " + request.path);
-        changed_.notify_all();
-        if (request.get_header_value("Authorization") != "Bearer " + token_) {
-          answer(response, 401, statusObject(401, "Unauthorized", "Unauthorized"));
-          return httplib::Server::HandlerResponse::Handled;
-        }
-        if (failStatus_ != 0) {
-          answer(response, failStatus_,
-                 statusObject(failStatus_, "InjectedFailure",
-                              "injected failure " + std::to_string(failStatus_)));
-          return httplib::Server::HandlerResponse::Handled;
-        }
-        return httplib::Server::HandlerResponse::Unhandled;
-      });
+  server_->set_pre_routing_handler([this](const httplib::Request& request,
+                                          httplib::Response& response) {
+    std::lock_guard lock(mu_);
+    requests_.push_back(request.method + " " + request.path);
+    changed_.notify_all();
+    if (request.get_header_value("Authorization") != "Bearer " + token_) {
+      answer(response, 401, statusObject(401, "Unauthorized", "Unauthorized"));
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (granted_) {
+      const std::optional<RequestAttributes> asked = attributesOf(request);
+      if (!asked || granted_->count({asked->apiGroup, asked->resource, asked->verb}) == 0) {
+        const std::string what = asked
+                                     ? "cannot " + asked->verb + " resource \"" + asked->resource +
+                                           "\" in API group \"" + asked->apiGroup + "\"" +
+                                           (asked->namespace_.empty()
+                                                ? std::string(" at the cluster scope")
+                                                : " in the namespace \"" + asked->namespace_ + "\"")
+                                     : "cannot " + request.method + " " + request.path;
+        answer(response, 403,
+               statusObject(403, "Forbidden",
+                            "forbidden: User \"system:serviceaccount:polycsi:" +
+                                std::string("polycsi-controller\" ") + what));
+        return httplib::Server::HandlerResponse::Handled;
+      }
+    }
+    if (failStatus_ != 0) {
+      answer(response, failStatus_,
+             statusObject(failStatus_, "InjectedFailure",
+                          "injected failure " + std::to_string(failStatus_)));
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
 
   server_->Get("/apis/storage.k8s.io/v1/volumeattachments",
                [this](const httplib::Request& request, httplib::Response& response) {
@@ -176,6 +243,26 @@ void FakeKubeApi::setVolumeAttachments(std::vector<nlohmann::json> items) {
 void FakeKubeApi::setPersistentVolume(const std::string& name, nlohmann::json pv) {
   std::lock_guard lock(mu_);
   persistentVolumes_[name] = std::move(pv);
+}
+
+void FakeKubeApi::enforceClusterRole(const std::string& path, const std::string& roleName) {
+  std::set<Grant> grants;
+  bool found = false;
+  for (const YAML::Node& document : YAML::LoadAllFromFile(path)) {
+    if (!document.IsMap() || document["kind"].as<std::string>("") != "ClusterRole" ||
+        document["metadata"]["name"].as<std::string>("") != roleName)
+      continue;
+    found = true;
+    for (const YAML::Node& rule : document["rules"])
+      for (const YAML::Node& group : rule["apiGroups"])
+        for (const YAML::Node& resource : rule["resources"])
+          for (const YAML::Node& verb : rule["verbs"])
+            grants.insert(
+                {group.as<std::string>(), resource.as<std::string>(), verb.as<std::string>()});
+  }
+  if (!found) throw std::runtime_error(path + " has no ClusterRole " + roleName);
+  std::lock_guard lock(mu_);
+  granted_ = std::move(grants);
 }
 
 void FakeKubeApi::failWith(int httpStatus) {

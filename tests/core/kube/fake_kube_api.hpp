@@ -12,8 +12,10 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 namespace httplib {
@@ -45,6 +47,12 @@ class FakeKubeApi {
   // Serves storage.k8s.io/v1 CSINode `nodeName` with one driver entry (name, nodeID).
   void setCsiNode(const std::string& nodeName, const std::string& driver,
                   const std::string& nodeId);
+  // From now on, a request the ClusterRole `roleName` in the YAML file `path` (one or more
+  // documents, as deploy/ writes them) does not grant answers 403 Forbidden, as the API server
+  // does for the service account bound to it: the verb (get, list, create, ...), the API group
+  // and the resource come from the request as the API server derives them. Throws
+  // std::runtime_error when the file has no such ClusterRole.
+  void enforceClusterRole(const std::string& path, const std::string& roleName);
   // Every request answers this HTTP status (with a Status body) until set back to 0.
   void failWith(int httpStatus);
   // Page size the VolumeAttachment list uses, to exercise "continue" (0 = one page).
@@ -80,6 +88,13 @@ class FakeKubeApi {
   int failStatus_ = 0;
   size_t pageSize_ = 0;
   bool holdEvents_ = false;
+  struct Grant {
+    std::string apiGroup, resource, verb;
+    bool operator<(const Grant& o) const {
+      return std::tie(apiGroup, resource, verb) < std::tie(o.apiGroup, o.resource, o.verb);
+    }
+  };
+  std::optional<std::set<Grant>> granted_;  // nullopt: no RBAC enforced
   mutable std::condition_variable changed_;
 };
 

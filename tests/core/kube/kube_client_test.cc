@@ -152,6 +152,29 @@ TEST(KubeClientTest, TheTokenFileIsReadAgainWhenTheLastReadIsOld) {
   ASSERT_TRUE(client.get("/api/v1/persistentvolumes/pv-1").isOk());
 }
 
+// Every request the controller makes, against the ClusterRole deploy/ grants it: a rule
+// missing from deploy/base/rbac-controller.yaml fails here, not in a user's cluster.
+TEST(KubeClientTest, TheDeployedClusterRoleGrantsEveryRequestTheControllerMakes) {
+  FakeKubeApi api(kToken);
+  api.enforceClusterRole(POLYCSI_CONTROLLER_RBAC, "polycsi-controller");
+  api.setPersistentVolume("pv-1", testing::csiPersistentVolume("pv-1", "drv", "vol-1"));
+  api.setPersistentVolumeClaim("vms", "vm-disk", "uid-1");
+  api.setCsiNode("node-a", "drv", "node-a");
+  KubeClient client(configFor(api));
+  EXPECT_TRUE(client.get("/apis/storage.k8s.io/v1/volumeattachments?limit=500").isOk());
+  EXPECT_TRUE(client.get("/api/v1/persistentvolumes/pv-1").isOk());
+  EXPECT_TRUE(client.get("/apis/storage.k8s.io/v1/csinodes/node-a").isOk());
+  EXPECT_TRUE(client.get("/api/v1/namespaces/vms/persistentvolumeclaims/vm-disk").isOk());
+  EXPECT_TRUE(client.post("/api/v1/namespaces/vms/events", {{"metadata", {{"name", "e"}}}}).isOk());
+  // What it does not grant is refused as the API server refuses it.
+  auto secret = client.get("/api/v1/namespaces/vms/secrets/s");
+  EXPECT_EQ(secret.status().code(), Code::kPermissionDenied);
+  EXPECT_THAT(secret.status().message(),
+              ::testing::HasSubstr("cannot get resource \"secrets\" in API group \"\""));
+  EXPECT_EQ(client.post("/apis/storage.k8s.io/v1/csinodes", {{"kind", "CSINode"}}).status().code(),
+            Code::kPermissionDenied);
+}
+
 TEST(KubeClientTest, GetAndPostWithTheBearerToken) {
   FakeKubeApi api(kToken);
   api.setPersistentVolume("pv-1", testing::csiPersistentVolume("pv-1", "drv", "vol-1"));
