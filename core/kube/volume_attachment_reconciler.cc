@@ -53,15 +53,17 @@ struct ClusterView {
 VolumeAttachmentReconciler::VolumeAttachmentReconciler(KubeClient& client,
                                                        attach::AttachmentManager& manager,
                                                        std::string driverName,
-                                                       PolicyResolver resolver,
+                                                       PolicyResolver resolver, Fencer fencer,
                                                        volume::VolumeLocks* locks)
     : client_(client),
       manager_(manager),
       driverName_(std::move(driverName)),
       resolver_(std::move(resolver)),
+      fencer_(std::move(fencer)),
       locks_(locks) {
   if (driverName_.empty()) throw std::invalid_argument("reconciler: driver name is empty");
   if (!resolver_) throw std::invalid_argument("reconciler: policy resolver is empty");
+  if (!fencer_) throw std::invalid_argument("reconciler: fencer is empty");
 }
 
 VolumeAttachmentReconciler::~VolumeAttachmentReconciler() { stop(); }
@@ -236,15 +238,37 @@ Status VolumeAttachmentReconciler::reconcileOnce() {
       continue;
     }
     for (const std::string& node : gone) {
-      const Status forgotten = manager_.forget(state.volumeId, node);
+      StatusOr<attach::UnpublishPlan> plan = manager_.planUnpublish(state.volumeId, node);
+      if (!plan.isOk()) {
+        note(plan.status());
+        continue;
+      }
+      if (plan->action == attach::UnpublishPlan::Action::kNotAttached) continue;
+      // The record goes only once the node can no longer reach the volume: a record dropped
+      // with the fence open would leave a node nobody detaches, and let DeleteVolume proceed.
+      const Status fenced = fencer_(state.volumeId, node);
+      if (!fenced.isOk()) {
+        spdlog::warn(
+            "attachment of volume {} on node {} has no VolumeAttachment but stays recorded: "
+            "closing its storage fence failed: {}; retried next pass",
+            state.volumeId, node, fenced.toString());
+        note(Status(fenced.code(), "volume " + state.volumeId + " on node " + node +
+                                       ": closing the storage fence: " + fenced.message()));
+        continue;
+      }
+      const Status forgotten = manager_.commitForget(*plan);
       if (!forgotten.isOk()) {
         spdlog::error("forgetting attachment of volume {} on node {}: {}", state.volumeId, node,
                       forgotten.toString());
         note(forgotten);
         continue;
       }
-      spdlog::info("forgot attachment of volume {} on node {}: no VolumeAttachment in the cluster",
-                   state.volumeId, node);
+      const bool migrating = plan->action != attach::UnpublishPlan::Action::kDetach;
+      spdlog::info(
+          "forgot attachment of volume {} on node {}: no VolumeAttachment in the cluster, "
+          "storage fence closed{}",
+          state.volumeId, node,
+          migrating ? "; its migration ended outside the driver (no outcome reported)" : "");
     }
   }
   return firstError;

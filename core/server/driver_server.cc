@@ -25,6 +25,7 @@
 #include "server/identity_service.hpp"
 #include "server/node_service.hpp"
 #include "server/pv_policy_resolver.hpp"
+#include "server/storage_fence.hpp"
 
 namespace polycsi::server {
 
@@ -204,7 +205,7 @@ StatusOr<std::unique_ptr<DriverServer>> DriverServer::start(const ServeOptions& 
     if (parts->kube) {
       parts->reconciler = std::make_unique<kube::VolumeAttachmentReconciler>(
           *parts->kube, *parts->attachments, d.config.driverName, makePvPolicyResolver(d),
-          &d.controllerLocks);
+          makeBackendFencer(d), &d.controllerLocks);
       parts->reconciler->start(std::chrono::seconds(60));
     }
   }

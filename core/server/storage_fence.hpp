@@ -5,8 +5,10 @@
 
 #include <string>
 
+#include "kube/volume_attachment_reconciler.hpp"
 #include "plugin_host/backend_registry.hpp"
 #include "polycsi/types.hpp"
+#include "server/driver_context.hpp"
 
 namespace polycsi::server {
 
@@ -18,5 +20,12 @@ namespace polycsi::server {
 Status closeStorageFence(const plugin_host::Backend& backend, const Call& call,
                          const std::string& localId, const std::string& nodeId,
                          const StringMap& secrets);
+
+// The reconciler's fencer for `driver`'s backends: routes the volume id to its backend and
+// closes the fence with closeStorageFence, with the time an RPC without deadline gets
+// (2 minutes) and the driver's shutdown flag. A volume whose backend this driver does not run
+// (or an id that is not polycsi's) is FAILED_PRECONDITION: its fence cannot be closed from
+// here, so its attachment must stay recorded. `driver` must outlive the fencer.
+kube::Fencer makeBackendFencer(const DriverContext& driver);
 
 }  // namespace polycsi::server
