@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "attach/messages.hpp"
+
 namespace polycsi::kube {
 namespace {
 
@@ -41,6 +43,10 @@ struct ClusterView {
   std::vector<ClusterAttachment> attachments;
   bool complete = true;
   Status firstError;
+  // Kubernetes nodes without a CSINode entry for the driver, with how many VolumeAttachments
+  // name them, and the volumes those VolumeAttachments lead to: left alone this pass.
+  std::map<std::string, int> unknownNodes;
+  std::set<std::string> deferredVolumes;
 
   void problem(const Status& status) {
     complete = false;
@@ -94,7 +100,7 @@ Status VolumeAttachmentReconciler::reconcileOnce() {
 
   ClusterView view;
   std::map<std::string, StatusOr<nlohmann::json>> pvs;  // one GET per PersistentVolume
-  std::map<std::string, StatusOr<std::string>> nodeIds;  // one GET per CSINode
+  std::map<std::string, StatusOr<std::optional<std::string>>> nodeIds;  // one GET per CSINode
   for (const nlohmann::json& item : items) {
     if (stringAt(item, "/spec/attacher"_json_pointer) != driverName_) continue;
     ClusterAttachment entry;
@@ -110,18 +116,6 @@ Status VolumeAttachmentReconciler::reconcileOnce() {
       view.problem(Status(Code::kInternal, "VolumeAttachment " + entry.name + " has no nodeName"));
       continue;
     }
-    // The attachment manager knows nodes by the CSI node id the attacher passed.
-    auto cachedNode = nodeIds.find(entry.node);
-    if (cachedNode == nodeIds.end())
-      cachedNode = nodeIds.emplace(entry.node, csiNodeIdOf(entry.node)).first;
-    if (!cachedNode->second.isOk()) {
-      view.problem(Status(cachedNode->second.status().code(),
-                          "VolumeAttachment " + entry.name + ": CSINode " + entry.node + ": " +
-                              cachedNode->second.status().message()));
-      continue;
-    }
-    entry.node = *cachedNode->second;
-
     const std::string pvName = stringAt(item, "/spec/source/persistentVolumeName"_json_pointer);
     if (!pvName.empty()) {
       auto cached = pvs.find(pvName);
@@ -148,6 +142,25 @@ Status VolumeAttachmentReconciler::reconcileOnce() {
                           "VolumeAttachment " + entry.name + " leads to no CSI volume handle"));
       continue;
     }
+
+    // The attachment manager knows nodes by the CSI node id the attacher passed.
+    auto cachedNode = nodeIds.find(entry.node);
+    if (cachedNode == nodeIds.end())
+      cachedNode = nodeIds.emplace(entry.node, csiNodeIdOf(entry.node)).first;
+    if (!cachedNode->second.isOk()) {
+      view.problem(Status(cachedNode->second.status().code(),
+                          "VolumeAttachment " + entry.name + ": CSINode " + entry.node + ": " +
+                              cachedNode->second.status().message()));
+      continue;
+    }
+    if (!cachedNode->second->has_value()) {
+      // Not the bare name: that would be another node to the manager, whose records would be
+      // forgotten and rebuilt under it (conflicts, a migration out of nothing).
+      ++view.unknownNodes[entry.node];
+      view.deferredVolumes.insert(entry.volumeHandle);
+      continue;
+    }
+    entry.node = **cachedNode->second;
     view.attachments.push_back(std::move(entry));
   }
 
@@ -167,8 +180,24 @@ Status VolumeAttachmentReconciler::reconcileOnce() {
   auto note = [&firstError](const Status& status) {
     if (firstError.isOk()) firstError = status;
   };
+  for (const auto& [node, count] : view.unknownNodes) {
+    const std::string message =
+        "node " + node + " has no CSINode entry for driver " + driverName_ +
+        " (its node plugin is not registered, e.g. restarting): its " + std::to_string(count) +
+        " VolumeAttachment(s) wait for a later pass, no attachment on it is forgotten and no "
+        "volume attached there is rebuilt";
+    spdlog::warn("VolumeAttachment reconciliation: {}", message);
+    note(Status(Code::kUnavailable, message));
+  }
 
   for (const auto& [volumeHandle, entries] : byVolume) {
+    if (view.deferredVolumes.count(volumeHandle) != 0) {
+      // Rebuilding without the unknown node's attachment could make the wrong node a
+      // migration's source once it is back.
+      spdlog::debug("volume {} has a VolumeAttachment on an unknown node: rebuild deferred",
+                    volumeHandle);
+      continue;
+    }
     const std::optional<volume::VolumeLocks::Guard> guard =
         locks_ != nullptr ? locks_->tryLock(volumeHandle) : std::nullopt;
     if (locks_ != nullptr && !guard) {
@@ -228,7 +257,10 @@ Status VolumeAttachmentReconciler::reconcileOnce() {
   for (const attach::VolumeAttachmentState& state : before) {
     std::vector<std::string> gone;
     for (const std::string& node : state.nodes) {
-      if (inCluster.count({state.volumeId, node}) == 0) gone.push_back(node);
+      if (inCluster.count({state.volumeId, node}) != 0) continue;
+      // A record on a node whose VolumeAttachments could not be mapped may be one of them.
+      if (view.unknownNodes.count(attach::nodeDisplayName(node)) != 0) continue;
+      gone.push_back(node);
     }
     if (gone.empty()) continue;
     const std::optional<volume::VolumeLocks::Guard> guard =
@@ -274,20 +306,22 @@ Status VolumeAttachmentReconciler::reconcileOnce() {
   return firstError;
 }
 
-StatusOr<std::string> VolumeAttachmentReconciler::csiNodeIdOf(const std::string& nodeName) {
+StatusOr<std::optional<std::string>> VolumeAttachmentReconciler::csiNodeIdOf(
+    const std::string& nodeName) {
   StatusOr<nlohmann::json> csiNode =
       client_.get("/apis/storage.k8s.io/v1/csinodes/" + urlEncode(nodeName));
   if (!csiNode.isOk()) {
-    if (csiNode.status().code() == Code::kNotFound) return nodeName;
+    if (csiNode.status().code() == Code::kNotFound) return std::optional<std::string>();
     return csiNode.status();
   }
   const auto driversPointer = "/spec/drivers"_json_pointer;
   if (csiNode->contains(driversPointer) && csiNode->at(driversPointer).is_array())
     for (const auto& driver : csiNode->at(driversPointer))
       if (driver.is_object() && driver.value("name", "") == driverName_ &&
-          driver.contains("nodeID") && driver["nodeID"].is_string())
-        return driver["nodeID"].get<std::string>();
-  return nodeName;
+          driver.contains("nodeID") && driver["nodeID"].is_string() &&
+          !driver["nodeID"].get<std::string>().empty())
+        return std::optional<std::string>(driver["nodeID"].get<std::string>());
+  return std::optional<std::string>();
 }
 
 void VolumeAttachmentReconciler::start(std::chrono::seconds period) {

@@ -21,6 +21,11 @@
 //      a failed list or PersistentVolume lookup must never detach anything.
 // Nodes are the driver's CSI node ids on both sides ("node-a|rds_nvme=nqn..."): the attacher
 // passed the id from the node's CSINode to ControllerPublishVolume, which the manager records.
+// A Kubernetes node whose CSINode (or its entry for this driver) is missing is unknown for now,
+// never a different node: kubelet removes the entry while the node plugin re-registers (every
+// DaemonSet rollout). Its VolumeAttachments are left for a later pass: no attachment recorded
+// on that node (by the name part of its id) is forgotten, no volume with a VolumeAttachment on
+// it is rebuilt, and the pass says so (UNAVAILABLE).
 //
 // THREADING: reconcileOnce() may run on any thread, one at a time; start()/stop() from one
 // thread. Does not own the client, manager or locks, which must outlive the reconciler.
@@ -31,6 +36,7 @@
 #include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -76,8 +82,9 @@ class VolumeAttachmentReconciler {
   VolumeAttachmentReconciler& operator=(const VolumeAttachmentReconciler&) = delete;
 
   // One pass as described above. OK when the manager now matches the cluster; otherwise the
-  // first problem (listing failed, a PersistentVolume or CSINode lookup failed, a replay was
-  // refused, a fence could not be closed), after doing whatever could safely be done.
+  // first problem (listing failed, a PersistentVolume or CSINode lookup failed, a node is
+  // unknown for now, a replay was refused, a fence could not be closed), after doing whatever
+  // could safely be done.
   Status reconcileOnce();
 
   // Runs reconcileOnce() now and then every `period` on a background thread until stop().
@@ -95,9 +102,10 @@ class VolumeAttachmentReconciler {
   const Fencer fencer_;
   volume::VolumeLocks* locks_;
 
-  // The driver's CSI node id on Kubernetes node `nodeName`, from its CSINode object; the bare
-  // name when the node has no CSINode entry for this driver (its node id is then the name).
-  StatusOr<std::string> csiNodeIdOf(const std::string& nodeName);
+  // The driver's CSI node id on Kubernetes node `nodeName`, from its CSINode object; nullopt
+  // while the node has no CSINode or no entry for this driver (unknown for now); an error when
+  // the CSINode cannot be read.
+  StatusOr<std::optional<std::string>> csiNodeIdOf(const std::string& nodeName);
 
   std::mutex passMu_;  // one pass at a time
 

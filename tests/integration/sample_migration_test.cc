@@ -44,6 +44,9 @@ class SampleMigrationTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_EQ(geteuid(), 0u) << "run as root (the sample plugin's node side uses loop devices)";
     std::ofstream(work_.path() + "/token") << kToken;
+    // The tests' node ids are bare node names: the registered node plugins report no identity.
+    for (const char* node : {"node-a", "node-b", "node-c"})
+      api_.setCsiNode(node, "polycsi.csi.io", node);
     metricsPort_ = freePort();
     driver_ = std::make_unique<DriverProcess>(
         work_.path(),

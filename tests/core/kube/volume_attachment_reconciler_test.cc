@@ -337,6 +337,68 @@ TEST_F(ReconcilerTest, ForgettingAMigrationsSourceReportsNoMigrationOutcome) {
   EXPECT_THAT(fenced_, ElementsAre(Fenced{"rds:vol-1", "node1"}, Fenced{"rds:vol-1", "node1"}));
 }
 
+TEST_F(ReconcilerTest, ANodeWhoseCsiNodeEntryIsMissingIsUnknownNotRenamed) {
+  // node1's node plugin re-registers (a DaemonSet rollout): kubelet removed the driver's entry.
+  const std::string node1 = "node1|rds_nvme=nqn.2014-08.org.nvmexpress:uuid:1111";
+  api_.setCsiNode("node1", kDriver, node1);
+  publish("rds:vol-1", node1);
+  publish("rds:vol-2", node1);  // its VolumeAttachment is still listed, see below
+  publish("rds:vol-3", "node2");
+  api_.setPersistentVolume("pv-1", csiPersistentVolume("pv-1", kDriver, "rds:vol-1"));
+  api_.setVolumeAttachments({
+      volumeAttachment("csi-1", kDriver, "pv-1", "node1", true, "2024-05-01T10:00:00Z"),
+  });
+  api_.removeCsiNodeDriver("node1", kDriver);
+
+  Status status = reconciler_->reconcileOnce();
+  EXPECT_EQ(status.code(), Code::kUnavailable);
+  EXPECT_THAT(status.message(), ::testing::HasSubstr("node node1 has no CSINode entry"));
+  // Neither forgotten nor recorded again under the bare name (which would start a migration or
+  // be refused as a conflict): node1 is unknown for now.
+  EXPECT_THAT(manager_->state("rds:vol-1").nodes, ElementsAre(node1));
+  EXPECT_FALSE(manager_->state("rds:vol-1").migrating());
+  EXPECT_THAT(manager_->state("rds:vol-2").nodes, ElementsAre(node1))
+      << "a record on an unknown node may belong to its unmapped VolumeAttachments";
+  // Known nodes are reconciled as usual.
+  EXPECT_THAT(manager_->state("rds:vol-3").nodes, IsEmpty());
+  EXPECT_THAT(fenced_, ElementsAre(Fenced{"rds:vol-3", "node2"}));
+  EXPECT_THAT(observer_.outcomes(), IsEmpty());
+
+  // The same while the whole CSINode is missing.
+  api_.removeCsiNode("node1");
+  EXPECT_EQ(reconciler_->reconcileOnce().code(), Code::kUnavailable);
+  EXPECT_THAT(manager_->state("rds:vol-1").nodes, ElementsAre(node1));
+  EXPECT_THAT(manager_->state("rds:vol-2").nodes, ElementsAre(node1));
+
+  // Registered again: vol-1 stays as it is, vol-2 (no VolumeAttachment) is forgotten.
+  api_.setCsiNode("node1", kDriver, node1);
+  ASSERT_TRUE(reconciler_->reconcileOnce().isOk());
+  EXPECT_THAT(manager_->state("rds:vol-1").nodes, ElementsAre(node1));
+  EXPECT_THAT(manager_->state("rds:vol-2").nodes, IsEmpty());
+  EXPECT_THAT(fenced_, ElementsAre(Fenced{"rds:vol-3", "node2"}, Fenced{"rds:vol-2", node1}));
+  EXPECT_THAT(observer_.outcomes(), IsEmpty());
+}
+
+TEST_F(ReconcilerTest, AVolumeAttachedOnAnUnknownNodeIsRebuiltOnlyOnceTheNodeIsKnown) {
+  // The store was lost during a migration node1 -> node2, and node1's plugin is re-registering:
+  // rebuilding node2 alone would make it the source once node1 is back.
+  const std::string node1 = "node1|rds_nvme=nqn.2014-08.org.nvmexpress:uuid:1111";
+  api_.removeCsiNode("node1");
+  api_.setPersistentVolume("pv-1", csiPersistentVolume("pv-1", kDriver, "rds:vol-1"));
+  api_.setVolumeAttachments({
+      volumeAttachment("csi-source", kDriver, "pv-1", "node1", true, "2024-05-01T10:00:00Z"),
+      volumeAttachment("csi-target", kDriver, "pv-1", "node2", true, "2024-05-01T10:05:00Z"),
+  });
+  EXPECT_EQ(reconciler_->reconcileOnce().code(), Code::kUnavailable);
+  EXPECT_THAT(manager_->state("rds:vol-1").nodes, IsEmpty());
+
+  api_.setCsiNode("node1", kDriver, node1);
+  ASSERT_TRUE(reconciler_->reconcileOnce().isOk());
+  const auto state = manager_->state("rds:vol-1");
+  EXPECT_THAT(state.nodes, ElementsAre(node1, "node2"));
+  EXPECT_TRUE(state.migrating());
+}
+
 TEST_F(ReconcilerTest, PeriodicRunReconcilesAndStops) {
   api_.setPersistentVolume("pv-1", csiPersistentVolume("pv-1", kDriver, "rds:vol-1"));
   api_.setVolumeAttachments({
