@@ -332,10 +332,17 @@ std::vector<VolumeAttachmentState> AttachmentManager::all() const {
   return states;
 }
 
-Status AttachmentManager::forget(const std::string& volumeId, const std::string& node) {
-  auto plan = planUnpublish(volumeId, node);
-  if (!plan.isOk()) return plan.status();
-  return commitUnpublish(*plan);
+Status AttachmentManager::commitForget(const UnpublishPlan& plan) {
+  if (plan.action == UnpublishPlan::Action::kNotAttached) return Status::ok();
+  {
+    std::lock_guard lock(mu_);
+    Status current = checkPlanCurrentLocked(plan.before);
+    if (!current.isOk()) return current;
+    Status saved = persistLocked(plan.next);
+    if (!saved.isOk()) return saved;
+  }
+  observer_.attachmentsChanged(plan.next);
+  return Status::ok();
 }
 
 }  // namespace polycsi::attach

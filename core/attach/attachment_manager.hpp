@@ -122,10 +122,14 @@ class AttachmentManager {
   // Every volume with at least one attachment, ordered by volume id.
   std::vector<VolumeAttachmentState> all() const;
 
-  // Drops an attachment the cluster no longer has (VolumeAttachment reconciliation): the same
-  // transition and reports as an unpublish of `node`, planned and committed at once. OK when
-  // `node` holds no attachment.
-  Status forget(const std::string& volumeId, const std::string& node);
+  // Persists a planned unpublish of an attachment the cluster no longer has (VolumeAttachment
+  // reconciliation), after the caller closed its storage fence: the same transition as
+  // commitUnpublish, but no migration outcome is reported (neither MigrationCompleted nor
+  // MigrationFailed), only attachmentsChanged. The detach happened outside this driver (another
+  // controller instance, which reported it, or a VolumeAttachment removed by force), so whether
+  // the migration succeeded is not this driver's to say. Idempotent for kNotAttached; ABORTED
+  // when the volume changed since the plan; on a store failure returns it and changes nothing.
+  Status commitForget(const UnpublishPlan& plan);
 
  private:
   VolumeAttachmentState currentLocked(const std::string& volumeId) const;

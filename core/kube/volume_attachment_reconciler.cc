@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "attach/messages.hpp"
+
 namespace polycsi::kube {
 namespace {
 
@@ -54,6 +56,10 @@ struct ClusterView {
   std::vector<ClusterAttachment> attachments;
   bool complete = true;
   Status firstError;
+  // Kubernetes nodes without a CSINode entry for the driver, with how many VolumeAttachments
+  // name them, and the volumes those VolumeAttachments lead to: left alone this pass.
+  std::map<std::string, int> unknownNodes;
+  std::set<std::string> deferredVolumes;
 
   void problem(const Status& status) {
     complete = false;
@@ -66,15 +72,17 @@ struct ClusterView {
 VolumeAttachmentReconciler::VolumeAttachmentReconciler(KubeClient& client,
                                                        attach::AttachmentManager& manager,
                                                        std::string driverName,
-                                                       PolicyResolver resolver,
+                                                       PolicyResolver resolver, Fencer fencer,
                                                        volume::VolumeLocks* locks)
     : client_(client),
       manager_(manager),
       driverName_(std::move(driverName)),
       resolver_(std::move(resolver)),
+      fencer_(std::move(fencer)),
       locks_(locks) {
   if (driverName_.empty()) throw std::invalid_argument("reconciler: driver name is empty");
   if (!resolver_) throw std::invalid_argument("reconciler: policy resolver is empty");
+  if (!fencer_) throw std::invalid_argument("reconciler: fencer is empty");
 }
 
 VolumeAttachmentReconciler::~VolumeAttachmentReconciler() { stop(); }
@@ -104,8 +112,8 @@ Status VolumeAttachmentReconciler::reconcileOnce() {
   } while (!continueToken.empty());
 
   ClusterView view;
-  std::map<std::string, StatusOr<nlohmann::json>> pvs;   // one GET per PersistentVolume
-  std::map<std::string, StatusOr<std::string>> nodeIds;  // one GET per CSINode
+  std::map<std::string, StatusOr<nlohmann::json>> pvs;  // one GET per PersistentVolume
+  std::map<std::string, StatusOr<std::optional<std::string>>> nodeIds;  // one GET per CSINode
   for (const nlohmann::json& item : items) {
     if (stringAt(item, "/spec/attacher"_json_pointer) != driverName_) continue;
     ClusterAttachment entry;
@@ -121,18 +129,6 @@ Status VolumeAttachmentReconciler::reconcileOnce() {
       view.problem(Status(Code::kInternal, "VolumeAttachment " + entry.name + " has no nodeName"));
       continue;
     }
-    // The attachment manager knows nodes by the CSI node id the attacher passed.
-    auto cachedNode = nodeIds.find(entry.node);
-    if (cachedNode == nodeIds.end())
-      cachedNode = nodeIds.emplace(entry.node, csiNodeIdOf(entry.node)).first;
-    if (!cachedNode->second.isOk()) {
-      view.problem(Status(cachedNode->second.status().code(),
-                          "VolumeAttachment " + entry.name + ": CSINode " + entry.node + ": " +
-                              cachedNode->second.status().message()));
-      continue;
-    }
-    entry.node = *cachedNode->second;
-
     const std::string pvName = stringAt(item, "/spec/source/persistentVolumeName"_json_pointer);
     if (!pvName.empty()) {
       auto cached = pvs.find(pvName);
@@ -159,6 +155,25 @@ Status VolumeAttachmentReconciler::reconcileOnce() {
                           "VolumeAttachment " + entry.name + " leads to no CSI volume handle"));
       continue;
     }
+
+    // The attachment manager knows nodes by the CSI node id the attacher passed.
+    auto cachedNode = nodeIds.find(entry.node);
+    if (cachedNode == nodeIds.end())
+      cachedNode = nodeIds.emplace(entry.node, csiNodeIdOf(entry.node)).first;
+    if (!cachedNode->second.isOk()) {
+      view.problem(Status(cachedNode->second.status().code(),
+                          "VolumeAttachment " + entry.name + ": CSINode " + entry.node + ": " +
+                              cachedNode->second.status().message()));
+      continue;
+    }
+    if (!cachedNode->second->has_value()) {
+      // Not the bare name: that would be another node to the manager, whose records would be
+      // forgotten and rebuilt under it (conflicts, a migration out of nothing).
+      ++view.unknownNodes[entry.node];
+      view.deferredVolumes.insert(entry.volumeHandle);
+      continue;
+    }
+    entry.node = **cachedNode->second;
     view.attachments.push_back(std::move(entry));
   }
 
@@ -178,9 +193,25 @@ Status VolumeAttachmentReconciler::reconcileOnce() {
   auto note = [&firstError](const Status& status) {
     if (firstError.isOk()) firstError = status;
   };
+  for (const auto& [node, count] : view.unknownNodes) {
+    const std::string message =
+        "node " + node + " has no CSINode entry for driver " + driverName_ +
+        " (its node plugin is not registered, e.g. restarting): its " + std::to_string(count) +
+        " VolumeAttachment(s) wait for a later pass, no attachment on it is forgotten and no "
+        "volume attached there is rebuilt";
+    spdlog::warn("VolumeAttachment reconciliation: {}", message);
+    note(Status(Code::kUnavailable, message));
+  }
 
   bool rebuildDeferred = false;  // a busy volume's attachments wait for the next pass
   for (const auto& [volumeHandle, entries] : byVolume) {
+    if (view.deferredVolumes.count(volumeHandle) != 0) {
+      // Rebuilding without the unknown node's attachment could make the wrong node a
+      // migration's source once it is back.
+      spdlog::debug("volume {} has a VolumeAttachment on an unknown node: rebuild deferred",
+                    volumeHandle);
+      continue;
+    }
     const std::optional<volume::VolumeLocks::Guard> guard =
         locks_ != nullptr ? locks_->tryLock(volumeHandle) : std::nullopt;
     if (locks_ != nullptr && !guard) {
@@ -239,12 +270,18 @@ Status VolumeAttachmentReconciler::reconcileOnce() {
     return firstError;
   }
   // Every attachment the cluster has is now in the manager (or was refused as a conflict,
-  // which is reported): publishes may be decided.
-  if (!rebuildDeferred && !synced_.exchange(true) && onFirstComplete_) onFirstComplete_();
+  // which is reported): publishes may be decided. Not while a volume waits for a busy lock or
+  // for a node whose CSINode entry is missing: its attachments are not known yet.
+  if (!rebuildDeferred && view.deferredVolumes.empty() && !synced_.exchange(true) &&
+      onFirstComplete_)
+    onFirstComplete_();
   for (const attach::VolumeAttachmentState& state : before) {
     std::vector<std::string> gone;
     for (const std::string& node : state.nodes) {
-      if (inCluster.count({state.volumeId, node}) == 0) gone.push_back(node);
+      if (inCluster.count({state.volumeId, node}) != 0) continue;
+      // A record on a node whose VolumeAttachments could not be mapped may be one of them.
+      if (view.unknownNodes.count(attach::nodeDisplayName(node)) != 0) continue;
+      gone.push_back(node);
     }
     if (gone.empty()) continue;
     const std::optional<volume::VolumeLocks::Guard> guard =
@@ -254,34 +291,58 @@ Status VolumeAttachmentReconciler::reconcileOnce() {
       continue;
     }
     for (const std::string& node : gone) {
-      const Status forgotten = manager_.forget(state.volumeId, node);
+      StatusOr<attach::UnpublishPlan> plan = manager_.planUnpublish(state.volumeId, node);
+      if (!plan.isOk()) {
+        note(plan.status());
+        continue;
+      }
+      if (plan->action == attach::UnpublishPlan::Action::kNotAttached) continue;
+      // The record goes only once the node can no longer reach the volume: a record dropped
+      // with the fence open would leave a node nobody detaches, and let DeleteVolume proceed.
+      const Status fenced = fencer_(state.volumeId, node);
+      if (!fenced.isOk()) {
+        spdlog::warn(
+            "attachment of volume {} on node {} has no VolumeAttachment but stays recorded: "
+            "closing its storage fence failed: {}; retried next pass",
+            state.volumeId, node, fenced.toString());
+        note(Status(fenced.code(), "volume " + state.volumeId + " on node " + node +
+                                       ": closing the storage fence: " + fenced.message()));
+        continue;
+      }
+      const Status forgotten = manager_.commitForget(*plan);
       if (!forgotten.isOk()) {
         spdlog::error("forgetting attachment of volume {} on node {}: {}", state.volumeId, node,
                       forgotten.toString());
         note(forgotten);
         continue;
       }
-      spdlog::info("forgot attachment of volume {} on node {}: no VolumeAttachment in the cluster",
-                   state.volumeId, node);
+      const bool migrating = plan->action != attach::UnpublishPlan::Action::kDetach;
+      spdlog::info(
+          "forgot attachment of volume {} on node {}: no VolumeAttachment in the cluster, "
+          "storage fence closed{}",
+          state.volumeId, node,
+          migrating ? "; its migration ended outside the driver (no outcome reported)" : "");
     }
   }
   return firstError;
 }
 
-StatusOr<std::string> VolumeAttachmentReconciler::csiNodeIdOf(const std::string& nodeName) {
+StatusOr<std::optional<std::string>> VolumeAttachmentReconciler::csiNodeIdOf(
+    const std::string& nodeName) {
   StatusOr<nlohmann::json> csiNode =
       client_.get("/apis/storage.k8s.io/v1/csinodes/" + urlEncode(nodeName));
   if (!csiNode.isOk()) {
-    if (csiNode.status().code() == Code::kNotFound) return nodeName;
+    if (csiNode.status().code() == Code::kNotFound) return std::optional<std::string>();
     return csiNode.status();
   }
   const auto driversPointer = "/spec/drivers"_json_pointer;
   if (csiNode->contains(driversPointer) && csiNode->at(driversPointer).is_array())
     for (const auto& driver : csiNode->at(driversPointer))
       if (driver.is_object() && driver.value("name", "") == driverName_ &&
-          driver.contains("nodeID") && driver["nodeID"].is_string())
-        return driver["nodeID"].get<std::string>();
-  return nodeName;
+          driver.contains("nodeID") && driver["nodeID"].is_string() &&
+          !driver["nodeID"].get<std::string>().empty())
+        return std::optional<std::string>(driver["nodeID"].get<std::string>());
+  return std::optional<std::string>();
 }
 
 void VolumeAttachmentReconciler::onFirstCompletePass(std::function<void()> callback) {

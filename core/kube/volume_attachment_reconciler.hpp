@@ -5,18 +5,28 @@
 //
 // One pass (reconcileOnce):
 //   1. snapshot the manager, then list storage.k8s.io/v1 VolumeAttachments of `driverName` and
-//      map each to its volume handle through its PersistentVolume (or inline volume spec);
+//      map each to its volume handle through its PersistentVolume (or inline volume spec) and
+//      its Kubernetes node to the driver's CSI node id through the node's CSINode;
 //   2. rebuild: every VolumeAttachment with status.attached == true and no deletionTimestamp
-//      whose (volume handle, node) the manager lacks is replayed through planPublish +
+//      whose (volume handle, node id) the manager lacks is replayed through planPublish +
 //      commitPublish, oldest first (creationTimestamp), so a migration's source comes before its
 //      target and the window reopens, starting at the target's creationTimestamp (a lower
 //      bound of the real start): a rebuild never extends a window;
 //   3. forget: every attachment the manager had before the list that no VolumeAttachment of the
-//      driver names (attached or still attaching) is dropped with AttachmentManager::forget().
+//      driver names (attached or still attaching) is fenced first: `fencer` closes the storage
+//      fence (the plugin's unpublish, as ControllerUnpublishVolume does), and only then is the
+//      record dropped (AttachmentManager::commitForget, which reports no migration outcome: the
+//      detach happened outside this driver). A failed fence keeps the record, so DeleteVolume
+//      still refuses and the next pass tries again; the pass then reports the failure.
 //      Nothing is forgotten unless every VolumeAttachment could be mapped to its volume:
 //      a failed list or PersistentVolume lookup must never detach anything.
-// Node names are Kubernetes node names on both sides (spec.nodeName; the server records the
-// node id's name in the manager).
+// Nodes are the driver's CSI node ids on both sides ("node-a|rds_nvme=nqn..."): the attacher
+// passed the id from the node's CSINode to ControllerPublishVolume, which the manager records.
+// A Kubernetes node whose CSINode (or its entry for this driver) is missing is unknown for now,
+// never a different node: kubelet removes the entry while the node plugin re-registers (every
+// DaemonSet rollout). Its VolumeAttachments are left for a later pass: no attachment recorded
+// on that node (by the name part of its id) is forgotten, no volume with a VolumeAttachment on
+// it is rebuilt, and the pass says so (UNAVAILABLE).
 //
 // THREADING: reconcileOnce() may run on any thread, one at a time; start()/stop() from one
 // thread. Does not own the client, manager or locks, which must outlive the reconciler.
@@ -28,6 +38,7 @@
 #include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -51,12 +62,21 @@ struct ResolvedVolume {
 using PolicyResolver = std::function<StatusOr<ResolvedVolume>(const std::string& volumeHandle,
                                                               const nlohmann::json& pv)>;
 
+// Closes the storage fence of volume `volumeHandle` for CSI node id `nodeId` (the plugin's
+// unpublish), so that node can no longer reach the volume. OK only when the fence is closed
+// (or the volume no longer exists); any error means the fence may still be open, e.g. when the
+// volume's backend is not configured. Called with the volume's operation lock held (when the
+// reconciler has locks); must be idempotent.
+using Fencer = std::function<Status(const std::string& volumeHandle, const std::string& nodeId)>;
+
 class VolumeAttachmentReconciler {
  public:
   // `locks` (optional) are the server's per-volume operation locks, keyed by volume id: a
-  // volume with an operation in flight is left alone for this pass.
+  // volume with an operation in flight is left alone for this pass. Without them a publish
+  // racing the pass may see its fence closed; the server always passes its locks.
+  // Throws std::invalid_argument for an empty driver name, resolver or fencer.
   VolumeAttachmentReconciler(KubeClient& client, attach::AttachmentManager& manager,
-                             std::string driverName, PolicyResolver resolver,
+                             std::string driverName, PolicyResolver resolver, Fencer fencer,
                              volume::VolumeLocks* locks = nullptr);
   // Calls stop().
   ~VolumeAttachmentReconciler();
@@ -64,8 +84,9 @@ class VolumeAttachmentReconciler {
   VolumeAttachmentReconciler& operator=(const VolumeAttachmentReconciler&) = delete;
 
   // One pass as described above. OK when the manager now matches the cluster; otherwise the
-  // first problem (listing failed, a PersistentVolume lookup failed, a replay was refused),
-  // after doing whatever could safely be done.
+  // first problem (listing failed, a PersistentVolume or CSINode lookup failed, a node is
+  // unknown for now, a replay was refused, a fence could not be closed), after doing whatever
+  // could safely be done.
   Status reconcileOnce();
 
   // `callback` runs once, on the reconciling thread, at the end of the first pass that saw
@@ -87,11 +108,13 @@ class VolumeAttachmentReconciler {
   attach::AttachmentManager& manager_;
   const std::string driverName_;
   const PolicyResolver resolver_;
+  const Fencer fencer_;
   volume::VolumeLocks* locks_;
 
-  // The driver's CSI node id on Kubernetes node `nodeName`, from its CSINode object; the bare
-  // name when the node has no CSINode entry for this driver (its node id is then the name).
-  StatusOr<std::string> csiNodeIdOf(const std::string& nodeName);
+  // The driver's CSI node id on Kubernetes node `nodeName`, from its CSINode object; nullopt
+  // while the node has no CSINode or no entry for this driver (unknown for now); an error when
+  // the CSINode cannot be read.
+  StatusOr<std::optional<std::string>> csiNodeIdOf(const std::string& nodeName);
 
   std::mutex passMu_;                      // one pass at a time
   std::function<void()> onFirstComplete_;  // guarded by passMu_

@@ -9,6 +9,7 @@
 #include "server/controller_service.hpp"
 #include "server/csi_validation.hpp"
 #include "server/proto_maps.hpp"
+#include "server/storage_fence.hpp"
 #include "server/volume_routing.hpp"
 
 namespace polycsi::server {
@@ -145,17 +146,9 @@ Status ControllerService::unpublish(Operation& op,
   for (const auto& nodeId : nodes) {
     auto plan = driver_.attachments->planUnpublish(req.volume_id(), nodeId);
     if (!plan.isOk()) return plan.status();
-    auto node = volume::decodeNodeId(nodeId);
-    volume::NodeId decoded = node.isOk() ? *node : volume::NodeId{nodeId, {}};
-    auto unfenced = b.instance().unpublish(PublishRequest{op.call(),
-                                                          routed->localId,
-                                                          decoded.name,
-                                                          identityFor(decoded, b),
-                                                          false,
-                                                          {},
-                                                          toStringMap(req.secrets())});
-    // The volume may be gone already; then there is nothing left to fence.
-    if (!unfenced.isOk() && unfenced.code() != Code::kNotFound) return unfenced;
+    auto unfenced =
+        closeStorageFence(b, op.call(), routed->localId, nodeId, toStringMap(req.secrets()));
+    if (!unfenced.isOk()) return unfenced;
     if (plan->action != attach::UnpublishPlan::Action::kNotAttached) {
       if (auto s = driver_.attachments->commitUnpublish(*plan); !s.isOk()) return s;
     }

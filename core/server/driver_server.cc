@@ -26,6 +26,7 @@
 #include "server/identity_service.hpp"
 #include "server/node_service.hpp"
 #include "server/pv_policy_resolver.hpp"
+#include "server/storage_fence.hpp"
 
 namespace polycsi::server {
 
@@ -220,7 +221,8 @@ StatusOr<std::unique_ptr<DriverServer>> DriverServer::start(const ServeOptions& 
       d.attachmentsKnown = false;
       parts->reconciler = std::make_unique<kube::VolumeAttachmentReconciler>(
           *parts->kube, *parts->attachments, d.config.driverName,
-          makePvPolicyResolver(d, parts->events.get()), &d.controllerLocks);
+          makePvPolicyResolver(d, parts->events.get()), makeBackendFencer(d),
+          &d.controllerLocks);
       DriverContext* ctx = &d;
       parts->reconciler->onFirstCompletePass([ctx] {
         ctx->attachmentsKnown = true;

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
+#include <vector>
 
 #include "csi_requests.hpp"
 #include "driver_process.hpp"
@@ -46,6 +47,9 @@ class SampleMigrationTest : public ::testing::Test {
     std::ofstream(work_.path() + "/token") << kToken;
     api_.setPersistentVolumeClaim("vms", "vm-disk", kClaimUid);
     api_.enforceClusterRole(POLYCSI_CONTROLLER_RBAC, "polycsi-controller");
+    // The tests' node ids are bare node names: the registered node plugins report no identity.
+    for (const char* node : {"node-a", "node-b", "node-c"})
+      api_.setCsiNode(node, "polycsi.csi.io", node);
     metricsPort_ = freePort();
     driver_ = std::make_unique<DriverProcess>(
         work_.path(),
@@ -318,6 +322,56 @@ TEST_F(SampleMigrationTest, RebuiltWindowOutOfRangeGetsTheDefaultAndAnEvent) {
   const std::string warning = eventMessage("InvalidMigrationTimeout");
   EXPECT_NE(warning.find("PersistentVolume pv-edited"), std::string::npos) << warning;
   EXPECT_NE(warning.find("default 300s window"), std::string::npos) << warning;
+}
+
+TEST_F(SampleMigrationTest, AttachmentWithoutVolumeAttachmentIsFencedAndForgotten) {
+  auto volume = createVmDisk("pvc-forgotten", 300).volume();
+  ASSERT_TRUE(publish(volume, "node-a").ok());
+  ASSERT_TRUE(publish(volume, "node-b").ok());
+  nlohmann::json attributes = nlohmann::json::object();
+  for (const auto& [key, value] : volume.volume_context()) attributes[key] = value;
+  api_.setPersistentVolume(
+      "pv-forgotten",
+      {{"apiVersion", "v1"},
+       {"kind", "PersistentVolume"},
+       {"metadata", {{"name", "pv-forgotten"}}},
+       {"spec",
+        {{"accessModes", {"ReadWriteMany"}},
+         {"volumeMode", "Block"},
+         {"claimRef", {{"name", "vm-disk"}, {"namespace", "vms"}}},
+         {"csi", {{"driver", "polycsi.csi.io"}, {"volumeHandle", volume.volume_id()},
+                  {"volumeAttributes", attributes}}}}}});
+  // While the controller was down the source's VolumeAttachment went away without it.
+  api_.setVolumeAttachments({kube::testing::volumeAttachment(
+      "csi-target", "polycsi.csi.io", "pv-forgotten", "node-b", true, "2026-01-01T10:01:00Z")});
+  driver_->stop(/*hard=*/true);
+  driver_->start();
+  // The first pass runs as the controller starts; wait (bounded) for it.
+  std::vector<std::string> nodes;
+  for (int i = 0; i < 200; ++i) {
+    nodes = publishedNodes(volume.volume_id());
+    if (nodes.size() == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(nodes, std::vector<std::string>{"node-b"});
+  // The backend fenced node-a (the sample plugin has nothing to fence), and no migration
+  // outcome is counted for a detach the driver did not see. The gauges follow the record
+  // just after it is persisted: wait (bounded) for that too.
+  std::string scraped;
+  for (int i = 0; i < 200; ++i) {
+    scraped = metrics();
+    if (scraped.find("sample_csi_migration_active_migrations 0") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(scraped.find("sample_csi_migration_migrations_total{result=\"success\"} 1"),
+            std::string::npos)
+      << scraped;
+  EXPECT_EQ(scraped.find("sample_csi_migration_migrations_total{result=\"failed\"} 1"),
+            std::string::npos)
+      << scraped;
+  EXPECT_NE(scraped.find("sample_csi_migration_active_migrations 0"), std::string::npos)
+      << scraped;
+  EXPECT_TRUE(publish(volume, "node-c").ok()) << "a new migration may start from node-b";
 }
 
 TEST_F(SampleMigrationTest, ExpiredWindowRefusesNewNodesUntilTheSourceDetaches) {

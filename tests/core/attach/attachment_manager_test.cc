@@ -562,15 +562,33 @@ TEST_F(AttachmentManagerTest, InvalidArgumentsAreRejected) {
   EXPECT_EQ(observer_.total(), 0u);
 }
 
-TEST_F(AttachmentManagerTest, ForgetIsAnUnpublish) {
+TEST_F(AttachmentManagerTest, ForgetDetachesWithoutAMigrationOutcome) {
   startMigration();
   time_.advance(seconds(30));
-  ASSERT_TRUE(manager_->forget(kVolume, "node1").isOk());
+  auto source = manager_->planUnpublish(kVolume, "node1");
+  ASSERT_TRUE(source.isOk());
+  EXPECT_EQ(source->action, Unpublish::kCompleteMigration);
+  ASSERT_TRUE(manager_->commitForget(*source).isOk());
   EXPECT_THAT(manager_->state(kVolume).nodes, ElementsAre("node2"));
-  ASSERT_EQ(observer_.completed.size(), 1u);
-  EXPECT_TRUE(manager_->forget(kVolume, "node1").isOk()) << "forgetting what is gone is fine";
-  ASSERT_TRUE(manager_->forget(kVolume, "node2").isOk());
+  EXPECT_FALSE(manager_->state(kVolume).migrating());
+  // Detached outside the driver: no MigrationCompleted, no MigrationFailed; the gauges follow.
+  EXPECT_TRUE(observer_.completed.empty());
+  EXPECT_TRUE(observer_.failed.empty());
+  ASSERT_EQ(observer_.changes.size(), 1u);
+  EXPECT_THAT(observer_.changes[0].nodes, ElementsAre("node2"));
+  EXPECT_EQ(manager_->commitForget(*source).code(), Code::kAborted) << "a stale plan";
+
+  auto again = manager_->planUnpublish(kVolume, "node1");
+  ASSERT_TRUE(again.isOk());
+  EXPECT_TRUE(manager_->commitForget(*again).isOk()) << "forgetting what is gone is fine";
+  auto target = manager_->planUnpublish(kVolume, "node2");
+  ASSERT_TRUE(target.isOk());
+  ASSERT_TRUE(manager_->commitForget(*target).isOk());
   EXPECT_TRUE(manager_->all().empty());
+  EXPECT_TRUE(observer_.failed.empty());
+  EXPECT_EQ(observer_.changes.size(), 2u);
+  restart();
+  EXPECT_TRUE(manager_->all().empty()) << "the forgetting is persisted";
 }
 
 TEST_F(AttachmentManagerTest, CorruptStoreFailsConstructionLoudly) {

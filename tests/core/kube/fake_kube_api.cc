@@ -235,6 +235,22 @@ void FakeKubeApi::setCsiNode(const std::string& nodeName, const std::string& dri
          {{{"name", "other.csi.io"}, {"nodeID", "x"}}, {{"name", driver}, {"nodeID", nodeId}}}}}}};
 }
 
+void FakeKubeApi::removeCsiNodeDriver(const std::string& nodeName, const std::string& driver) {
+  std::lock_guard lock(mu_);
+  auto it = csiNodes_.find(nodeName);
+  if (it == csiNodes_.end()) return;
+  nlohmann::json& drivers = it->second["spec"]["drivers"];
+  nlohmann::json kept = nlohmann::json::array();
+  for (const auto& entry : drivers)
+    if (entry.value("name", "") != driver) kept.push_back(entry);
+  drivers = kept;
+}
+
+void FakeKubeApi::removeCsiNode(const std::string& nodeName) {
+  std::lock_guard lock(mu_);
+  csiNodes_.erase(nodeName);
+}
+
 void FakeKubeApi::setVolumeAttachments(std::vector<nlohmann::json> items) {
   std::lock_guard lock(mu_);
   volumeAttachments_ = std::move(items);

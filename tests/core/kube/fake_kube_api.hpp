@@ -1,8 +1,9 @@
 // A fake Kubernetes API server for tests: HTTP, or HTTPS with a given certificate, on
 // 127.0.0.1, an ephemeral port.
-// Serves VolumeAttachments and PersistentVolumes from lists the test controls, stores posted
-// Events, requires "Authorization: Bearer <token>" (401 otherwise) and can be told to fail
-// every request with a given HTTP status. Errors are meta/v1 Status objects, as the real API.
+// Serves VolumeAttachments, PersistentVolumes and CSINodes from lists the test controls,
+// stores posted Events, requires "Authorization: Bearer <token>" (401 otherwise) and can be
+// told to fail every request with a given HTTP status. Errors are meta/v1 Status objects, as
+// the real API.
 // THREADING: thread-safe.
 #pragma once
 
@@ -53,6 +54,11 @@ class FakeKubeApi {
   // and the resource come from the request as the API server derives them. Throws
   // std::runtime_error when the file has no such ClusterRole.
   void enforceClusterRole(const std::string& path, const std::string& roleName);
+  // Drops `driver`'s entry from CSINode `nodeName`, as kubelet does while the driver's node
+  // plugin re-registers; the other entries stay.
+  void removeCsiNodeDriver(const std::string& nodeName, const std::string& driver);
+  // Stops serving CSINode `nodeName` (404), as before kubelet created it.
+  void removeCsiNode(const std::string& nodeName);
   // Every request answers this HTTP status (with a Status body) until set back to 0.
   void failWith(int httpStatus);
   // Page size the VolumeAttachment list uses, to exercise "continue" (0 = one page).

@@ -5,6 +5,10 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "attach/attachment_store.hpp"
 #include "fake_kube_api.hpp"
@@ -21,6 +25,37 @@ using testing::volumeAttachment;
 
 constexpr const char* kToken = "reconciler-token";
 constexpr const char* kDriver = "polycsi.csi.io";
+
+// The migration outcomes reported, as "completed node1->node2" / "failed(reason) node1->node2".
+class OutcomeObserver : public attach::NullMigrationObserver {
+ public:
+  void migrationCompleted(const attach::VolumeAttachmentState&, const std::string& source,
+                          const std::string& target, std::chrono::milliseconds) override {
+    std::lock_guard lock(mu_);
+    outcomes_.push_back("completed " + source + "->" + target);
+  }
+  void migrationFailed(const attach::VolumeAttachmentState&, const std::string& source,
+                       const std::string& target, const std::string& reason,
+                       std::chrono::milliseconds) override {
+    std::lock_guard lock(mu_);
+    outcomes_.push_back("failed(" + reason + ") " + source + "->" + target);
+  }
+  void attachmentConflict(const attach::VolumeAttachmentState&, const std::string& node,
+                          const std::string&) override {
+    std::lock_guard lock(mu_);
+    outcomes_.push_back("conflict " + node);
+  }
+  std::vector<std::string> outcomes() const {
+    std::lock_guard lock(mu_);
+    return outcomes_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::string> outcomes_;
+};
+
+using Fenced = std::pair<std::string, std::string>;  // (volume handle, node id)
 
 attach::VolumePolicy migrationPolicy() {
   attach::VolumePolicy policy;
@@ -39,6 +74,8 @@ class ReconcilerTest : public ::testing::Test {
     if (!store.isOk()) throw std::runtime_error(store.status().toString());
     store_ = std::move(*store);
     manager_ = std::make_unique<attach::AttachmentManager>(*store_, observer_);
+    // Nodes whose node plugin reports no identity: the CSI node id is the bare name.
+    for (const char* node : {"node1", "node2", "node9"}) api_.setCsiNode(node, kDriver, node);
     KubeConfig config;
     config.baseUrl = api_.baseUrl();
     config.token = kToken;
@@ -56,7 +93,8 @@ class ReconcilerTest : public ::testing::Test {
           volume.pvc = {pv["spec"]["claimRef"].value("name", ""),
                         pv["spec"]["claimRef"].value("namespace", "")};
           return volume;
-        });
+        },
+        fencer());
   }
   ~ReconcilerTest() override {
     reconciler_.reset();
@@ -73,14 +111,24 @@ class ReconcilerTest : public ::testing::Test {
     ASSERT_TRUE(manager_->commitPublish(*plan).isOk());
   }
 
+  // Records every fence it is asked to close and answers fenceStatus_.
+  Fencer fencer() {
+    return [this](const std::string& volumeHandle, const std::string& nodeId) {
+      fenced_.emplace_back(volumeHandle, nodeId);
+      return fenceStatus_;
+    };
+  }
+
   std::filesystem::path dir_;
   FakeKubeApi api_;
-  attach::NullMigrationObserver observer_;
+  OutcomeObserver observer_;
   std::unique_ptr<attach::AttachmentStore> store_;
   std::unique_ptr<attach::AttachmentManager> manager_;
   std::unique_ptr<KubeClient> client_;
   std::unique_ptr<VolumeAttachmentReconciler> reconciler_;
   std::vector<std::string> resolved_;
+  std::vector<Fenced> fenced_;
+  Status fenceStatus_;
 };
 
 TEST_F(ReconcilerTest, RebuildsMissingAttachments) {
@@ -179,6 +227,7 @@ TEST_F(ReconcilerTest, ForgetsAttachmentsTheClusterDoesNotHave) {
   const auto state = manager_->state("rds:vol-2");
   EXPECT_THAT(state.nodes, ElementsAre("node2"));
   EXPECT_FALSE(state.migrationStartedAt.has_value());
+  EXPECT_THAT(fenced_, ElementsAre(Fenced{"rds:vol-1", "node1"}, Fenced{"rds:vol-2", "node1"}));
 }
 
 TEST_F(ReconcilerTest, KeepsAttachmentsWhoseVolumeAttachmentIsStillAttaching) {
@@ -236,7 +285,7 @@ TEST_F(ReconcilerTest, BusyVolumesAreLeftForTheNextPass) {
         volume.backend = "rds";
         return volume;
       },
-      &locks);
+      fencer(), &locks);
   publish("rds:vol-1", "node1");
   api_.setVolumeAttachments({});
   {
@@ -247,6 +296,132 @@ TEST_F(ReconcilerTest, BusyVolumesAreLeftForTheNextPass) {
   }
   ASSERT_TRUE(reconciler.reconcileOnce().isOk());
   EXPECT_THAT(manager_->state("rds:vol-1").nodes, IsEmpty());
+  EXPECT_THAT(fenced_, ElementsAre(Fenced{"rds:vol-1", "node1"})) << "fenced once, when forgotten";
+}
+
+TEST_F(ReconcilerTest, ForgettingClosesTheStorageFenceOfTheNodeFirst) {
+  const std::string nodeId = "node1|rds_nvme=nqn.2014-08.org.nvmexpress:uuid:1234";
+  api_.setCsiNode("node1", kDriver, nodeId);
+  publish("rds:vol-1", nodeId);
+  api_.setVolumeAttachments({});
+  // The fence is asked for while the record still exists: never a record dropped first.
+  reconciler_ = std::make_unique<VolumeAttachmentReconciler>(
+      *client_, *manager_, kDriver,
+      [](const std::string&, const nlohmann::json&) -> StatusOr<ResolvedVolume> {
+        return Status(Code::kInternal, "nothing to rebuild in this test");
+      },
+      [this](const std::string& volumeHandle, const std::string& node) {
+        fenced_.emplace_back(volumeHandle, node);
+        EXPECT_THAT(manager_->state(volumeHandle).nodes, ElementsAre(node));
+        return Status::ok();
+      });
+  ASSERT_TRUE(reconciler_->reconcileOnce().isOk());
+  EXPECT_THAT(fenced_, ElementsAre(Fenced{"rds:vol-1", nodeId}));
+  EXPECT_THAT(manager_->all(), IsEmpty());
+}
+
+TEST_F(ReconcilerTest, AFailedFenceKeepsTheAttachmentUntilALaterPassClosesIt) {
+  publish("rds:vol-1", "node1");
+  api_.setVolumeAttachments({});
+  fenceStatus_ = Status(Code::kUnavailable, "RouterOS 10.0.0.1:22 unreachable");
+  const Status status = reconciler_->reconcileOnce();
+  EXPECT_EQ(status.code(), Code::kUnavailable);
+  EXPECT_THAT(status.message(), ::testing::HasSubstr("volume rds:vol-1 on node node1"));
+  EXPECT_THAT(status.message(), ::testing::HasSubstr("closing the storage fence"));
+  EXPECT_THAT(status.message(), ::testing::HasSubstr("RouterOS 10.0.0.1:22 unreachable"));
+  // Still recorded: DeleteVolume refuses, the fence is tried again.
+  EXPECT_THAT(manager_->state("rds:vol-1").nodes, ElementsAre("node1"));
+  EXPECT_EQ(fenced_.size(), 1u);
+
+  fenceStatus_ = Status::ok();
+  ASSERT_TRUE(reconciler_->reconcileOnce().isOk());
+  EXPECT_THAT(manager_->state("rds:vol-1").nodes, IsEmpty());
+  EXPECT_THAT(fenced_, ElementsAre(Fenced{"rds:vol-1", "node1"}, Fenced{"rds:vol-1", "node1"}));
+  ASSERT_TRUE(reconciler_->reconcileOnce().isOk());
+  EXPECT_EQ(fenced_.size(), 2u) << "nothing left to fence";
+}
+
+TEST_F(ReconcilerTest, ForgettingAMigrationsSourceReportsNoMigrationOutcome) {
+  publish("rds:vol-1", "node1");
+  publish("rds:vol-1", "node2");  // migrating node1 -> node2
+  api_.setPersistentVolume("pv-1", csiPersistentVolume("pv-1", kDriver, "rds:vol-1"));
+  api_.setVolumeAttachments({
+      volumeAttachment("csi-target", kDriver, "pv-1", "node2", true, "2024-05-01T10:00:00Z"),
+  });
+  // The first attempt cannot fence: nothing is reported and nothing is dropped.
+  fenceStatus_ = Status(Code::kDeadlineExceeded, "unpublish timed out");
+  EXPECT_EQ(reconciler_->reconcileOnce().code(), Code::kDeadlineExceeded);
+  EXPECT_THAT(manager_->state("rds:vol-1").nodes, ElementsAre("node1", "node2"));
+  fenceStatus_ = Status::ok();
+  ASSERT_TRUE(reconciler_->reconcileOnce().isOk());
+  const auto state = manager_->state("rds:vol-1");
+  EXPECT_THAT(state.nodes, ElementsAre("node2"));
+  EXPECT_FALSE(state.migrating());
+  // The source was detached outside the driver: not a completed migration, not a failed one.
+  EXPECT_THAT(observer_.outcomes(), IsEmpty());
+  EXPECT_THAT(fenced_, ElementsAre(Fenced{"rds:vol-1", "node1"}, Fenced{"rds:vol-1", "node1"}));
+}
+
+TEST_F(ReconcilerTest, ANodeWhoseCsiNodeEntryIsMissingIsUnknownNotRenamed) {
+  // node1's node plugin re-registers (a DaemonSet rollout): kubelet removed the driver's entry.
+  const std::string node1 = "node1|rds_nvme=nqn.2014-08.org.nvmexpress:uuid:1111";
+  api_.setCsiNode("node1", kDriver, node1);
+  publish("rds:vol-1", node1);
+  publish("rds:vol-2", node1);  // its VolumeAttachment is still listed, see below
+  publish("rds:vol-3", "node2");
+  api_.setPersistentVolume("pv-1", csiPersistentVolume("pv-1", kDriver, "rds:vol-1"));
+  api_.setVolumeAttachments({
+      volumeAttachment("csi-1", kDriver, "pv-1", "node1", true, "2024-05-01T10:00:00Z"),
+  });
+  api_.removeCsiNodeDriver("node1", kDriver);
+
+  Status status = reconciler_->reconcileOnce();
+  EXPECT_EQ(status.code(), Code::kUnavailable);
+  EXPECT_THAT(status.message(), ::testing::HasSubstr("node node1 has no CSINode entry"));
+  // Neither forgotten nor recorded again under the bare name (which would start a migration or
+  // be refused as a conflict): node1 is unknown for now.
+  EXPECT_THAT(manager_->state("rds:vol-1").nodes, ElementsAre(node1));
+  EXPECT_FALSE(manager_->state("rds:vol-1").migrating());
+  EXPECT_THAT(manager_->state("rds:vol-2").nodes, ElementsAre(node1))
+      << "a record on an unknown node may belong to its unmapped VolumeAttachments";
+  // Known nodes are reconciled as usual.
+  EXPECT_THAT(manager_->state("rds:vol-3").nodes, IsEmpty());
+  EXPECT_THAT(fenced_, ElementsAre(Fenced{"rds:vol-3", "node2"}));
+  EXPECT_THAT(observer_.outcomes(), IsEmpty());
+
+  // The same while the whole CSINode is missing.
+  api_.removeCsiNode("node1");
+  EXPECT_EQ(reconciler_->reconcileOnce().code(), Code::kUnavailable);
+  EXPECT_THAT(manager_->state("rds:vol-1").nodes, ElementsAre(node1));
+  EXPECT_THAT(manager_->state("rds:vol-2").nodes, ElementsAre(node1));
+
+  // Registered again: vol-1 stays as it is, vol-2 (no VolumeAttachment) is forgotten.
+  api_.setCsiNode("node1", kDriver, node1);
+  ASSERT_TRUE(reconciler_->reconcileOnce().isOk());
+  EXPECT_THAT(manager_->state("rds:vol-1").nodes, ElementsAre(node1));
+  EXPECT_THAT(manager_->state("rds:vol-2").nodes, IsEmpty());
+  EXPECT_THAT(fenced_, ElementsAre(Fenced{"rds:vol-3", "node2"}, Fenced{"rds:vol-2", node1}));
+  EXPECT_THAT(observer_.outcomes(), IsEmpty());
+}
+
+TEST_F(ReconcilerTest, AVolumeAttachedOnAnUnknownNodeIsRebuiltOnlyOnceTheNodeIsKnown) {
+  // The store was lost during a migration node1 -> node2, and node1's plugin is re-registering:
+  // rebuilding node2 alone would make it the source once node1 is back.
+  const std::string node1 = "node1|rds_nvme=nqn.2014-08.org.nvmexpress:uuid:1111";
+  api_.removeCsiNode("node1");
+  api_.setPersistentVolume("pv-1", csiPersistentVolume("pv-1", kDriver, "rds:vol-1"));
+  api_.setVolumeAttachments({
+      volumeAttachment("csi-source", kDriver, "pv-1", "node1", true, "2024-05-01T10:00:00Z"),
+      volumeAttachment("csi-target", kDriver, "pv-1", "node2", true, "2024-05-01T10:05:00Z"),
+  });
+  EXPECT_EQ(reconciler_->reconcileOnce().code(), Code::kUnavailable);
+  EXPECT_THAT(manager_->state("rds:vol-1").nodes, IsEmpty());
+
+  api_.setCsiNode("node1", kDriver, node1);
+  ASSERT_TRUE(reconciler_->reconcileOnce().isOk());
+  const auto state = manager_->state("rds:vol-1");
+  EXPECT_THAT(state.nodes, ElementsAre(node1, "node2"));
+  EXPECT_TRUE(state.migrating());
 }
 
 TEST_F(ReconcilerTest, PeriodicRunReconcilesAndStops) {
