@@ -27,7 +27,8 @@
 // The macro emits the one exported C symbol. A function pointer in the table is non-NULL
 // exactly when the class defines the matching member, so the core advertises only what works.
 // Any exception thrown by the backend becomes an error status at the boundary: polycsi::Error
-// keeps its code, std::bad_alloc becomes RESOURCE_EXHAUSTED, anything else INTERNAL.
+// keeps its code, std::bad_alloc becomes RESOURCE_EXHAUSTED, anything else INTERNAL. An
+// exception from describe() makes describe return NULL, and its text becomes describe_error.
 //
 // THREADING: members are called concurrently for different volumes; never twice at once for
 // the same volume. Constructor and destructor are never concurrent with other calls.
@@ -35,6 +36,7 @@
 
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <string>
 #include <type_traits>
@@ -202,6 +204,39 @@ inline DetachRequest toDetach(const polycsi_detach_request* r) {
                        abi::toString(r->staging_path)};
 }
 
+// ---- describe() failures ----
+
+// Why describe() last failed, for describe_error. The first failure's text is kept and never
+// changes afterwards, so a view of it stays valid while the library is loaded.
+// THREADING: guarded by its mutex.
+class DescribeFailure {
+ public:
+  void record(const char* text) noexcept {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (failed_) return;
+    failed_ = true;
+    try {
+      text_ = *text != '\0' ? text : "describe() threw an exception without a message";
+    } catch (...) {
+      text_.clear();  // reported as the static text below
+    }
+  }
+  polycsi_str text() const noexcept {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!failed_) return polycsi_str{nullptr, 0};
+    if (text_.empty()) {
+      static const char kLost[] = "describe() failed (message lost: out of memory)";
+      return polycsi_str{kLost, sizeof(kLost) - 1};
+    }
+    return polycsi_str{text_.data(), text_.size()};
+  }
+
+ private:
+  mutable std::mutex mu_;
+  bool failed_ = false;
+  std::string text_;
+};
+
 // ---- the table for one backend type ----
 
 template <typename B>
@@ -212,12 +247,28 @@ struct Exports {
 
   static B* self(polycsi_instance* i) { return reinterpret_cast<B*>(i); }
 
-  static const polycsi_descriptor* describe() {
-    // Built once, kept for the life of the library.
-    static const std::unique_ptr<abi::DescriptorStorage> storage =
-        abi::fromDescriptor(B::describe());
-    return &storage->descriptor;
+  static DescribeFailure& describeFailure() {
+    static DescribeFailure failure;
+    return failure;
   }
+
+  // B::describe() runs here, inside the plugin: an exception it throws must not cross the C
+  // boundary, so it becomes NULL plus describe_error's text.
+  static const polycsi_descriptor* describe() noexcept {
+    try {
+      // Built once, kept for the life of the library; a throwing build is retried next time.
+      static const std::unique_ptr<abi::DescriptorStorage> storage =
+          abi::fromDescriptor(B::describe());
+      return &storage->descriptor;
+    } catch (const std::exception& e) {
+      describeFailure().record(e.what());
+    } catch (...) {
+      describeFailure().record("describe() threw an exception that is not a std::exception");
+    }
+    return nullptr;
+  }
+
+  static polycsi_str describeError() noexcept { return describeFailure().text(); }
 
   static polycsi_code init(const polycsi_host_api* host, const polycsi_init_request* r,
                            polycsi_init_result* out) {
@@ -419,6 +470,7 @@ struct Exports {
       t.abi_major = POLYCSI_ABI_VERSION_MAJOR;
       t.abi_minor = POLYCSI_ABI_VERSION_MINOR;
       t.describe = &describe;
+      t.describe_error = &describeError;
       t.init = &init;
       t.shutdown = &shutdown;
       t.create_volume = &createVolume;

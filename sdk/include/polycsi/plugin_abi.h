@@ -50,7 +50,7 @@ extern "C" {
 #endif
 
 #define POLYCSI_ABI_VERSION_MAJOR 1
-#define POLYCSI_ABI_VERSION_MINOR 0
+#define POLYCSI_ABI_VERSION_MINOR 1
 
 /* The one exported symbol's name. */
 #define POLYCSI_PLUGIN_ENTRY_SYMBOL "polycsi_plugin_entry"
@@ -454,7 +454,9 @@ typedef struct polycsi_plugin_api {
   uint32_t abi_major;            /* POLYCSI_ABI_VERSION_MAJOR the plugin was built with */
   uint32_t abi_minor;            /* POLYCSI_ABI_VERSION_MINOR the plugin was built with */
 
-  /* REQUIRED. The static descriptor; never NULL. */
+  /* REQUIRED. The static descriptor, or NULL when the plugin cannot build it; then
+   * `describe_error` (since 1.1) says why, and the host refuses the plugin with that text.
+   * THREADING: any thread, any time. IDEMPOTENT: the same answer every time it succeeds. */
   const polycsi_descriptor* (*describe)(void);
 
   /* REQUIRED. Creates a backend instance. `host` stays valid until shutdown. */
@@ -521,6 +523,14 @@ typedef struct polycsi_plugin_api {
   /* Optional: health of an attached volume for NodeGetVolumeStats' volume condition. */
   polycsi_code (*volume_condition)(polycsi_instance*, const polycsi_detach_request*,
                                    polycsi_condition_result*);
+
+  /* ---- since ABI 1.1 ---- */
+  /* Optional (since 1.1). Why the last describe() returned NULL, for the user: e.g. the text
+   * of the exception that building the descriptor threw. Empty when describe() has not failed.
+   * A C++ exception must never cross the boundary: the C++ SDK catches it in describe() and
+   * reports it here. OWNERSHIP: plugin; the text stays valid while the library is loaded.
+   * THREADING: any thread. */
+  polycsi_str (*describe_error)(void);
 } polycsi_plugin_api;
 
 /* The exported entry point's type. Returns the static table; never NULL. */
