@@ -109,13 +109,22 @@ typedef struct polycsi_result_header {
   void (*release)(void* owner);/* may be NULL when nothing needs freeing */
 } polycsi_result_header;
 
-/* Per-call context. OWNERSHIP: host. */
+/* Per-call context. OWNERSHIP: host; valid for the duration of the call it belongs to. */
 typedef struct polycsi_call {
-  /* Milliseconds the plugin may spend on this call; every blocking step must honour it.
-   * Always > 0. */
+  /* REQUIRED (always set). Milliseconds the plugin may spend on this call; every blocking step
+   * must honour it. Always > 0. The host derives it from the caller's deadline. */
   int64_t timeout_ms;
-  /* Non-zero once the host is shutting down or the caller went away: give up quickly. The
-   * host writes it from another thread; read it with an atomic or volatile load. */
+  /* A flag that becomes non-zero, and then stays non-zero, once the call should stop: the
+   * caller went away, the caller's deadline passed, or the host is shutting down. Give up
+   * quickly (CANCELLED) when it is set. May be NULL: the call is then never cancelled.
+   * OWNERSHIP: host; valid until the call returns, so never keep the pointer.
+   * THREADING: another host thread writes the flag while the call runs, always with atomic
+   * stores on a naturally aligned int32_t, so the plugin must read it with an atomic load,
+   * e.g. `__atomic_load_n(call->cancelled, __ATOMIC_ACQUIRE)` (GCC, Clang), C11 atomic_load
+   * through a `const _Atomic int32_t*`, or C++20 std::atomic_ref<int32_t>. A plain or volatile
+   * read is a data race. (The `volatile` qualifier stays for source compatibility with ABI
+   * 1.0, which allowed volatile reads; it does not make the read atomic.)
+   * Reading it is cheap; poll it between blocking steps. */
   const volatile int32_t* cancelled;
 } polycsi_call;
 
