@@ -101,20 +101,18 @@ StatusOr<std::shared_ptr<LoadedPlugin>> loadPlugin(const std::string& path) {
 
   auto table = entryTable(library, origin);
   if (!table.isOk()) return table.status();
-  try {
-    if (std::string problem = checkPluginTable(*table, origin); !problem.empty())
-      return Status(Code::kFailedPrecondition, problem);
-    const polycsi_descriptor& raw = *widenPluginTable(*table).describe();
-    if (std::string problem = checkDescriptor(raw, expectedName); !problem.empty())
-      return refuse(origin, problem);
-    Descriptor descriptor = abi::toDescriptor(raw);
-    return std::make_shared<LoadedPlugin>(path, std::move(library), *table, std::move(descriptor));
-  } catch (const std::exception& e) {
-    // describe() is plugin code; an SDK plugin whose describe() throws ends up here.
-    return refuse(origin, std::string("describe() threw: ") + e.what());
-  } catch (...) {
-    return refuse(origin, "describe() threw");
-  }
+  // No try/catch around describe(): an exception must not cross the C boundary (undefined
+  // behaviour); the SDK turns one into NULL plus describe_error, which checkPluginTable and
+  // describeFailure report with the exception's text.
+  if (std::string problem = checkPluginTable(*table, origin); !problem.empty())
+    return Status(Code::kFailedPrecondition, problem);
+  const polycsi_plugin_api widened = widenPluginTable(*table);
+  const polycsi_descriptor* raw = widened.describe();
+  if (raw == nullptr) return refuse(origin, describeFailure(widened));
+  if (std::string problem = checkDescriptor(*raw, expectedName); !problem.empty())
+    return refuse(origin, problem);
+  Descriptor descriptor = abi::toDescriptor(*raw);
+  return std::make_shared<LoadedPlugin>(path, std::move(library), *table, std::move(descriptor));
 }
 
 std::vector<DiscoveredPlugin> discoverPlugins(const std::string& pluginDir) {

@@ -12,6 +12,7 @@
 #include "node/mounter.hpp"
 #include "observe/metrics.hpp"
 #include "plugin_host/backend_registry.hpp"
+#include "server/call_cancellation.hpp"
 #include "server/node_volume_records.hpp"
 #include "volume/volume_locks.hpp"
 
@@ -34,8 +35,8 @@ struct DriverContext {
   volume::VolumeLocks controllerLocks;  // per volume id (and "name/<csi name>" at create)
   volume::VolumeLocks nodeLocks;        // per volume id
 
-  // Set at shutdown; plugins see it through polycsi_call.cancelled.
-  volatile int32_t shuttingDown = 0;
+  // Every RPC's cancellation flag (polycsi_call.cancelled); cancelAll() at shutdown.
+  CallCancellation cancellation;
   std::atomic<bool> ready{false};
   // False from start-up until the first complete VolumeAttachment reconciliation (only with a
   // Kubernetes API): until then the attachment manager may lack attachments the cluster has

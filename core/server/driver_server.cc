@@ -292,7 +292,7 @@ void DriverServer::shutdown() {
   std::call_once(parts_->stopOnce, [this] {
     spdlog::info("shutting down");
     parts_->driver.ready = false;
-    parts_->driver.shuttingDown = 1;
+    parts_->driver.cancellation.cancelAll();
     if (parts_->reconciler) parts_->reconciler->stop();
     if (parts_->windowWatcher) parts_->windowWatcher->stop();
     parts_->grpc->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));

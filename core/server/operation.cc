@@ -25,8 +25,13 @@ std::chrono::milliseconds timeoutOf(const grpc::ServerContext* rpc) {
 Operation::Operation(DriverContext& driver, const char* method, const grpc::ServerContext* rpc)
     : driver_(driver), method_(method), started_(std::chrono::steady_clock::now()) {
   call_.timeout = timeoutOf(rpc);
-  call_.cancelled = &driver_.shuttingDown;
   call_.start = started_;
+  // The flag also follows the RPC's own deadline (the caller's, or the clamped default when
+  // it set none), so a plugin polling only the flag stops in time too.
+  cancellation_ = driver_.cancellation.watch(
+      rpc, std::chrono::system_clock::now() +
+               std::chrono::duration_cast<std::chrono::system_clock::duration>(call_.timeout));
+  call_.cancelled = cancellation_->flag();
 }
 
 grpc::Status Operation::finish(const Status& status) {

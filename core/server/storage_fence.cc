@@ -27,7 +27,7 @@ Status closeStorageFence(const plugin_host::Backend& backend, const Call& call,
   return Status::ok();
 }
 
-kube::Fencer makeBackendFencer(const DriverContext& driver) {
+kube::Fencer makeBackendFencer(DriverContext& driver) {
   return [&driver](const std::string& volumeHandle, const std::string& nodeId) -> Status {
     auto routed = routeId(driver, volumeHandle);
     if (!routed.isOk()) {
@@ -36,7 +36,10 @@ kube::Fencer makeBackendFencer(const DriverContext& driver) {
     }
     Call call;
     call.timeout = kFenceTimeout;
-    call.cancelled = &driver.shuttingDown;
+    // Not a gRPC call: only shutdown and the timeout end it early.
+    const auto watch =
+        driver.cancellation.watch(nullptr, std::chrono::system_clock::now() + kFenceTimeout);
+    call.cancelled = watch->flag();
     return closeStorageFence(*routed->backend, call, routed->localId, nodeId, {});
   };
 }

@@ -23,9 +23,9 @@ Status closeStorageFence(const plugin_host::Backend& backend, const Call& call,
 
 // The reconciler's fencer for `driver`'s backends: routes the volume id to its backend and
 // closes the fence with closeStorageFence, with the time an RPC without deadline gets
-// (2 minutes) and the driver's shutdown flag. A volume whose backend this driver does not run
+// (2 minutes), cancelled at the driver's shutdown. A volume whose backend this driver does not run
 // (or an id that is not polycsi's) is FAILED_PRECONDITION: its fence cannot be closed from
 // here, so its attachment must stay recorded. `driver` must outlive the fencer.
-kube::Fencer makeBackendFencer(const DriverContext& driver);
+kube::Fencer makeBackendFencer(DriverContext& driver);
 
 }  // namespace polycsi::server

@@ -221,5 +221,43 @@ TEST(ConcurrentOperationsTest, SecondCallOnABusyVolumeIsAborted) {
   EXPECT_TRUE(driver.controller().CreateVolume(ctx2.get(), req, &resp).ok());
 }
 
+// A client that gives up stops the plugin's work: the sample plugin's create_delay_ms loop polls
+// the call's cancellation flag, which follows the gRPC call. While the first call runs, the
+// volume stays busy (ABORTED); once the flag stops the plugin, the next call gets through to the
+// plugin (and runs into its own short deadline in the same delay).
+TEST(ConcurrentOperationsTest, AClientThatCancelsStopsThePluginCall) {
+  TempWorkDir work;
+  DriverProcess driver(work.path(),
+                       "backends:\n  - name: slow\n    plugin: sample\n    default: true\n"
+                       "    settings:\n      directory: " +
+                           work.path() +
+                           "/volumes\n"
+                           "      create_delay_ms: 60000\n");
+  driver.start();
+  auto req = createRequest("pvc-abandoned", kMiB, blockCapability());
+  auto first = rpcContext(600);
+  std::thread client([&] {
+    csi::v1::CreateVolumeResponse resp;
+    driver.controller().CreateVolume(first.get(), req, &resp);
+  });
+  // Let the call reach the plugin (as SecondCallOnABusyVolumeIsAborted does). Were it cancelled
+  // before, the test would pass without showing anything, never fail wrongly.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  first->TryCancel();
+  client.join();
+  // The plugin's delay has 60 s to run; a plugin that ignored the cancellation keeps the volume
+  // busy that long. Ask for at most 30 s.
+  grpc::Status next;
+  for (int i = 0; i < 300; ++i) {
+    csi::v1::CreateVolumeResponse resp;
+    auto ctx = rpcContext(1);
+    next = driver.controller().CreateVolume(ctx.get(), req, &resp);
+    if (next.error_code() != StatusCode::ABORTED) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(next.error_code(), StatusCode::DEADLINE_EXCEEDED)
+      << "the cancelled call still holds the volume: " << next.error_message();
+}
+
 }  // namespace
 }  // namespace polycsi::testing

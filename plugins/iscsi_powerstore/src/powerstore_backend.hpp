@@ -32,6 +32,13 @@ class PowerStoreBackend : public Backend {
  public:
   static Descriptor describe();
 
+  // The optional members below; POLYCSI_PLUGIN checks them against this list.
+  static constexpr Capabilities kCapabilities{.createFromSnapshot = true,
+                                              .clone = true,
+                                              .expand = true,
+                                              .snapshots = true,
+                                              .fencing = true};
+
   // Parses the settings (INVALID_ARGUMENT when bad); REST sessions open lazily.
   explicit PowerStoreBackend(const InitContext& ctx);
   ~PowerStoreBackend() override;

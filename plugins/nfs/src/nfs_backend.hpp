@@ -34,6 +34,13 @@ class NfsBackend : public Backend {
   // Name, version, metrics prefix, settings, parameters and the capability matrix.
   static Descriptor describe();
 
+  // The optional members below; POLYCSI_PLUGIN checks them against this list.
+  static constexpr Capabilities kCapabilities{.createFromSnapshot = true,
+                                              .clone = true,
+                                              .listVolumes = true,
+                                              .capacity = true,
+                                              .snapshots = true};
+
   // Parses the settings; touches no server (a controller connects per call). Throws
   // INVALID_ARGUMENT for bad settings.
   explicit NfsBackend(const InitContext& ctx);

@@ -61,6 +61,16 @@ class RdsBackend : public Backend {
  public:
   static Descriptor describe();
 
+  // The optional members below; POLYCSI_PLUGIN checks them against this list.
+  static constexpr Capabilities kCapabilities{.createFromSnapshot = true,
+                                              .clone = true,
+                                              .listVolumes = true,
+                                              .expand = true,
+                                              .capacity = true,
+                                              .snapshots = true,
+                                              .fencing = true,
+                                              .volumeCondition = true};
+
   // Parses the settings; a controller also opens the connection pool (connecting lazily), the
   // ledger in the state directory and starts the orphan scan. Throws INVALID_ARGUMENT for bad
   // settings.

@@ -27,6 +27,16 @@ class SampleBackend : public Backend {
   // Name, version, metrics prefix, settings and the capability matrix (see README.md).
   static Descriptor describe();
 
+  // The optional members below; POLYCSI_PLUGIN checks them against this list.
+  static constexpr Capabilities kCapabilities{.createFromSnapshot = true,
+                                              .clone = true,
+                                              .listVolumes = true,
+                                              .expand = true,
+                                              .capacity = true,
+                                              .snapshots = true,
+                                              .nodeExpand = true,
+                                              .volumeCondition = true};
+
   // Parses the settings and opens (creating when missing) the directory. A controller also
   // removes leftovers of creations interrupted by a crash. Throws INVALID_ARGUMENT for bad
   // settings.

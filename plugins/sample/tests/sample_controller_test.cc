@@ -340,7 +340,7 @@ TEST_F(SampleControllerTest, MetadataRecordsTheRequest) {
 
 TEST_F(SampleControllerTest, CancelledCallsStopBeforeDoingAnything) {
   start();
-  volatile int32_t cancelled = 1;
+  int32_t cancelled = 1;  // set before the call: no other thread writes it
   CreateVolumeRequest req = createRequest("pvc-cancelled", kMiB);
   req.call.cancelled = &cancelled;
   EXPECT_EQ(backend().createVolume(req).status().code(), Code::kCancelled);

@@ -87,7 +87,7 @@ TEST_F(SparseCopyTest, StopsWhenTheCallIsCancelled) {
   UniqueFd src = makeFile("src", kMiB);
   put(src.get(), 0, "data");
   UniqueFd dst = makeFile("dst", 0);
-  volatile int32_t cancelled = 1;
+  int32_t cancelled = 1;  // set before the call: no other thread writes it
   Call call;
   call.cancelled = &cancelled;
   try {

@@ -8,33 +8,34 @@
 //     explicit MyBackend(const polycsi::InitContext& ctx);         // required
 //     polycsi::Volume createVolume(const polycsi::CreateVolumeRequest&) override;
 //     ...                                                          // the other pure virtuals
-//     // Optional capabilities: define any of these (no `override`, they are detected):
-//     //   Volume createVolumeFromSnapshot(const CreateVolumeRequest&);
-//     //   Volume cloneVolume(const CreateVolumeRequest&);
-//     //   VolumePage listVolumes(const ListRequest&);
-//     //   ExpandResult expandVolume(const ExpandRequest&);
-//     //   Capacity getCapacity(const CapacityRequest&);
-//     //   Snapshot createSnapshot(const CreateSnapshotRequest&);      (all three snapshot
-//     //   void deleteSnapshot(const SnapshotIdRequest&);               functions, or none)
-//     //   SnapshotPage listSnapshots(const ListRequest&);
-//     //   StringMap publish(const PublishRequest&);                   (both, or none)
-//     //   void unpublish(const PublishRequest&);
-//     //   void nodeExpand(const NodeExpandRequest&);
-//     //   VolumeCondition volumeCondition(const DetachRequest&);
+//
+//     // Optional capabilities are an explicit opt-in (see polycsi::Capabilities):
+//     static constexpr polycsi::Capabilities kCapabilities{.listVolumes = true,
+//                                                          .snapshots = true};
+//     polycsi::VolumePage listVolumes(const polycsi::ListRequest&);
+//     polycsi::Snapshot createSnapshot(const polycsi::CreateSnapshotRequest&);
+//     void deleteSnapshot(const polycsi::SnapshotIdRequest&);
+//     polycsi::SnapshotPage listSnapshots(const polycsi::ListRequest&);
 //   };
 //   POLYCSI_PLUGIN(MyBackend)
 //
 // The macro emits the one exported C symbol. A function pointer in the table is non-NULL
-// exactly when the class defines the matching member, so the core advertises only what works.
+// exactly when kCapabilities declares the capability, so the core advertises only what works.
+// The build fails, naming the member, when a declared capability's member is missing or has
+// another signature, and when a capability's member exists but the capability is not declared
+// (a misspelt name or a forgotten opt-in can therefore not silently drop a capability).
 // Any exception thrown by the backend becomes an error status at the boundary: polycsi::Error
-// keeps its code, std::bad_alloc becomes RESOURCE_EXHAUSTED, anything else INTERNAL.
+// keeps its code, std::bad_alloc becomes RESOURCE_EXHAUSTED, anything else INTERNAL. An
+// exception from describe() makes describe return NULL, and its text becomes describe_error.
 //
 // THREADING: members are called concurrently for different volumes; never twice at once for
 // the same volume. Constructor and destructor are never concurrent with other calls.
 #pragma once
 
+#include <concepts>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <string>
 #include <type_traits>
@@ -91,6 +92,29 @@ struct InitContext {
     auto it = settings.find(key);
     return it == settings.end() ? fallback : it->second;
   }
+};
+
+// The optional capabilities a backend opts in to, each with the member(s) it must then define.
+// A backend declares them as a public static constexpr member named kCapabilities:
+//   static constexpr polycsi::Capabilities kCapabilities{.clone = true, .expand = true};
+// A backend without kCapabilities has none. POLYCSI_PLUGIN checks at compile time that every
+// declared capability's members exist, are public and have these signatures (a const member or
+// one with extra defaulted parameters is fine), and that no member of an undeclared capability
+// exists. The member names are therefore reserved for these capabilities.
+// Literal type; no state.
+struct Capabilities {
+  bool createFromSnapshot = false;  // Volume createVolumeFromSnapshot(const CreateVolumeRequest&)
+  bool clone = false;               // Volume cloneVolume(const CreateVolumeRequest&)
+  bool listVolumes = false;         // VolumePage listVolumes(const ListRequest&)
+  bool expand = false;              // ExpandResult expandVolume(const ExpandRequest&)
+  bool capacity = false;            // Capacity getCapacity(const CapacityRequest&)
+  // All three: Snapshot createSnapshot(const CreateSnapshotRequest&),
+  // void deleteSnapshot(const SnapshotIdRequest&), SnapshotPage listSnapshots(const ListRequest&)
+  bool snapshots = false;
+  // Both: StringMap publish(const PublishRequest&), void unpublish(const PublishRequest&)
+  bool fencing = false;
+  bool nodeExpand = false;       // void nodeExpand(const NodeExpandRequest&)
+  bool volumeCondition = false;  // VolumeCondition volumeCondition(const DetachRequest&)
 };
 
 // Base class of every backend. The pure virtuals are the required part of the contract.
@@ -202,6 +226,93 @@ inline DetachRequest toDetach(const polycsi_detach_request* r) {
                        abi::toString(r->staging_path)};
 }
 
+// ---- optional capabilities: what the backend declares, checked against what it defines ----
+
+// B::kCapabilities, or none when B does not declare it.
+template <typename B>
+consteval Capabilities declaredCapabilities() {
+  if constexpr (requires { B::kCapabilities; }) {
+    static_assert(std::is_same_v<std::remove_cvref_t<decltype(B::kCapabilities)>, Capabilities>,
+                  "polycsi: kCapabilities must be a `static constexpr polycsi::Capabilities`");
+    return B::kCapabilities;
+  } else {
+    return Capabilities{};
+  }
+}
+
+// For each optional member: a declared capability needs the member with its signature, and an
+// undeclared one must not have a member of that name (the misspelt or forgotten opt-in).
+// Static asserts need literal messages, hence one macro expansion per member.
+// Each expansion also yields `has_<member>`: declared and well-formed, so that table() installs
+// only members that compile and a broken plugin gets the one readable error, not a cascade.
+// clang-format off
+#define POLYCSI_SDK_CHECK_OPTIONAL(capability, Result, member, Request)                          \
+  static constexpr bool has_##member = kCaps.capability && requires(B& b, const Request& r) {   \
+    { b.member(r) } -> std::same_as<Result>;                                                    \
+  };                                                                                            \
+  static_assert(!kCaps.capability || has_##member,                                              \
+                "polycsi: kCapabilities." #capability " is declared, so the backend needs a "   \
+                "public member `" #Result " " #member "(const " #Request "&)`; it is missing, " \
+                "misspelt, not public or has another signature");                               \
+  static_assert(kCaps.capability || !requires { &B::member; },                                  \
+                "polycsi: the backend defines " #member " but kCapabilities does not declare "   \
+                "." #capability " = true; declare it to offer the capability, or rename the "    \
+                "member")
+// clang-format on
+
+template <typename B>
+struct CapabilityCheck {
+  static constexpr Capabilities kCaps = declaredCapabilities<B>();
+  POLYCSI_SDK_CHECK_OPTIONAL(createFromSnapshot, Volume, createVolumeFromSnapshot,
+                             CreateVolumeRequest);
+  POLYCSI_SDK_CHECK_OPTIONAL(clone, Volume, cloneVolume, CreateVolumeRequest);
+  POLYCSI_SDK_CHECK_OPTIONAL(listVolumes, VolumePage, listVolumes, ListRequest);
+  POLYCSI_SDK_CHECK_OPTIONAL(expand, ExpandResult, expandVolume, ExpandRequest);
+  POLYCSI_SDK_CHECK_OPTIONAL(capacity, Capacity, getCapacity, CapacityRequest);
+  POLYCSI_SDK_CHECK_OPTIONAL(snapshots, Snapshot, createSnapshot, CreateSnapshotRequest);
+  POLYCSI_SDK_CHECK_OPTIONAL(snapshots, void, deleteSnapshot, SnapshotIdRequest);
+  POLYCSI_SDK_CHECK_OPTIONAL(snapshots, SnapshotPage, listSnapshots, ListRequest);
+  POLYCSI_SDK_CHECK_OPTIONAL(fencing, StringMap, publish, PublishRequest);
+  POLYCSI_SDK_CHECK_OPTIONAL(fencing, void, unpublish, PublishRequest);
+  POLYCSI_SDK_CHECK_OPTIONAL(nodeExpand, void, nodeExpand, NodeExpandRequest);
+  POLYCSI_SDK_CHECK_OPTIONAL(volumeCondition, VolumeCondition, volumeCondition, DetachRequest);
+};
+
+#undef POLYCSI_SDK_CHECK_OPTIONAL
+
+// ---- describe() failures ----
+
+// Why describe() last failed, for describe_error. The first failure's text is kept and never
+// changes afterwards, so a view of it stays valid while the library is loaded.
+// THREADING: guarded by its mutex.
+class DescribeFailure {
+ public:
+  void record(const char* text) noexcept {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (failed_) return;
+    failed_ = true;
+    try {
+      text_ = *text != '\0' ? text : "describe() threw an exception without a message";
+    } catch (...) {
+      text_.clear();  // reported as the static text below
+    }
+  }
+  polycsi_str text() const noexcept {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!failed_) return polycsi_str{nullptr, 0};
+    if (text_.empty()) {
+      static const char kLost[] = "describe() failed (message lost: out of memory)";
+      return polycsi_str{kLost, sizeof(kLost) - 1};
+    }
+    return polycsi_str{text_.data(), text_.size()};
+  }
+
+ private:
+  mutable std::mutex mu_;
+  bool failed_ = false;
+  std::string text_;
+};
+
 // ---- the table for one backend type ----
 
 template <typename B>
@@ -209,22 +320,42 @@ struct Exports {
   static_assert(std::is_base_of_v<Backend, B>, "POLYCSI_PLUGIN needs a polycsi::Backend");
   static_assert(std::is_constructible_v<B, const InitContext&>,
                 "a backend needs a constructor taking const polycsi::InitContext&");
+  using Check = CapabilityCheck<B>;  // instantiating it runs the capability checks
 
   static B* self(polycsi_instance* i) { return reinterpret_cast<B*>(i); }
 
-  static const polycsi_descriptor* describe() {
-    // Built once, kept for the life of the library.
-    static const std::unique_ptr<abi::DescriptorStorage> storage =
-        abi::fromDescriptor(B::describe());
-    return &storage->descriptor;
+  static DescribeFailure& describeFailure() {
+    static DescribeFailure failure;
+    return failure;
   }
+
+  // B::describe() runs here, inside the plugin: an exception it throws must not cross the C
+  // boundary, so it becomes NULL plus describe_error's text.
+  static const polycsi_descriptor* describe() noexcept {
+    try {
+      // Built once, kept for the life of the library; a throwing build is retried next time.
+      static const std::unique_ptr<abi::DescriptorStorage> storage =
+          abi::fromDescriptor(B::describe());
+      return &storage->descriptor;
+    } catch (const std::exception& e) {
+      describeFailure().record(e.what());
+    } catch (...) {
+      describeFailure().record("describe() threw an exception that is not a std::exception");
+    }
+    return nullptr;
+  }
+
+  static polycsi_str describeError() noexcept { return describeFailure().text(); }
 
   static polycsi_code init(const polycsi_host_api* host, const polycsi_init_request* r,
                            polycsi_init_result* out) {
     return guarded(out, [&] {
-      InitContext ctx{abi::toCall(r->call),         abi::toString(r->instance_name),
-                      static_cast<Role>(r->role),   abi::toMap(r->settings),
-                      abi::toString(r->settings_json), abi::toString(r->state_dir),
+      InitContext ctx{abi::toCall(r->call),
+                      abi::toString(r->instance_name),
+                      static_cast<Role>(r->role),
+                      abi::toMap(r->settings),
+                      abi::toString(r->settings_json),
+                      abi::toString(r->state_dir),
                       Host(host)};
       out->instance = reinterpret_cast<polycsi_instance*>(new B(ctx));
     });
@@ -245,23 +376,22 @@ struct Exports {
       out->volume = abi::fromVolume(own(out)->arena, v);
     });
   }
+
+  // The optional entry points below are instantiated only when table() installs them, i.e.
+  // when kCapabilities declares the capability and CapabilityCheck found the member.
   static polycsi_code createFromSnapshot(polycsi_instance* i,
                                          const polycsi_create_volume_request* r,
                                          polycsi_volume_result* out) {
     return guarded(out, [&] {
-      if constexpr (requires(B b) { b.createVolumeFromSnapshot(toCreate(r)); }) {
-        Volume v = self(i)->createVolumeFromSnapshot(toCreate(r));
-        out->volume = abi::fromVolume(own(out)->arena, v);
-      }
+      Volume v = self(i)->createVolumeFromSnapshot(toCreate(r));
+      out->volume = abi::fromVolume(own(out)->arena, v);
     });
   }
   static polycsi_code cloneVolume(polycsi_instance* i, const polycsi_create_volume_request* r,
                                   polycsi_volume_result* out) {
     return guarded(out, [&] {
-      if constexpr (requires(B b) { b.cloneVolume(toCreate(r)); }) {
-        Volume v = self(i)->cloneVolume(toCreate(r));
-        out->volume = abi::fromVolume(own(out)->arena, v);
-      }
+      Volume v = self(i)->cloneVolume(toCreate(r));
+      out->volume = abi::fromVolume(own(out)->arena, v);
     });
   }
   static polycsi_code deleteVolume(polycsi_instance* i, const polycsi_volume_id_request* r,
@@ -278,92 +408,73 @@ struct Exports {
   static polycsi_code listVolumes(polycsi_instance* i, const polycsi_list_request* r,
                                   polycsi_volume_list_result* out) {
     return guarded(out, [&] {
-      if constexpr (requires(B b) { b.listVolumes(toList(r)); }) {
-        VolumePage page = self(i)->listVolumes(toList(r));
-        auto& arena = own(out)->arena;
-        auto& items = arena.template array<polycsi_volume>();
-        for (const auto& v : page.volumes) items.push_back(abi::fromVolume(arena, v));
-        out->volumes = items.data();
-        out->count = items.size();
-        out->next_token = arena.str(page.nextToken);
-      }
+      VolumePage page = self(i)->listVolumes(toList(r));
+      auto& arena = own(out)->arena;
+      auto& items = arena.template array<polycsi_volume>();
+      for (const auto& v : page.volumes) items.push_back(abi::fromVolume(arena, v));
+      out->volumes = items.data();
+      out->count = items.size();
+      out->next_token = arena.str(page.nextToken);
     });
   }
   static polycsi_code expandVolume(polycsi_instance* i, const polycsi_expand_request* r,
                                    polycsi_expand_result* out) {
     return guarded(out, [&] {
-      if constexpr (requires(B b) { b.expandVolume(ExpandRequest{}); }) {
-        ExpandResult e = self(i)->expandVolume(ExpandRequest{
-            abi::toCall(r->call), abi::toString(r->volume_id), r->required_bytes,
-            r->limit_bytes, abi::toMap(r->secrets)});
-        out->capacity_bytes = e.capacityBytes;
-        out->node_expansion_required = e.nodeExpansionRequired ? 1 : 0;
-      }
+      ExpandResult e = self(i)->expandVolume(
+          ExpandRequest{abi::toCall(r->call), abi::toString(r->volume_id), r->required_bytes,
+                        r->limit_bytes, abi::toMap(r->secrets)});
+      out->capacity_bytes = e.capacityBytes;
+      out->node_expansion_required = e.nodeExpansionRequired ? 1 : 0;
     });
   }
   static polycsi_code getCapacity(polycsi_instance* i, const polycsi_capacity_request* r,
                                   polycsi_capacity_result* out) {
     return guarded(out, [&] {
-      if constexpr (requires(B b) { b.getCapacity(CapacityRequest{}); }) {
-        Capacity c = self(i)->getCapacity(
-            CapacityRequest{abi::toCall(r->call), abi::toMap(r->parameters)});
-        out->available_bytes = c.availableBytes;
-        out->maximum_volume_bytes = c.maximumVolumeBytes;
-        out->minimum_volume_bytes = c.minimumVolumeBytes;
-      }
+      Capacity c =
+          self(i)->getCapacity(CapacityRequest{abi::toCall(r->call), abi::toMap(r->parameters)});
+      out->available_bytes = c.availableBytes;
+      out->maximum_volume_bytes = c.maximumVolumeBytes;
+      out->minimum_volume_bytes = c.minimumVolumeBytes;
     });
   }
-  static polycsi_code createSnapshot(polycsi_instance* i,
-                                     const polycsi_create_snapshot_request* r,
+  static polycsi_code createSnapshot(polycsi_instance* i, const polycsi_create_snapshot_request* r,
                                      polycsi_snapshot_result* out) {
     return guarded(out, [&] {
-      if constexpr (requires(B b) { b.createSnapshot(CreateSnapshotRequest{}); }) {
-        Snapshot s = self(i)->createSnapshot(CreateSnapshotRequest{
-            abi::toCall(r->call), abi::toString(r->name), abi::toString(r->source_volume_id),
-            abi::toMap(r->parameters), abi::toMap(r->secrets)});
-        out->snapshot = abi::fromSnapshot(own(out)->arena, s);
-      }
+      Snapshot s = self(i)->createSnapshot(CreateSnapshotRequest{
+          abi::toCall(r->call), abi::toString(r->name), abi::toString(r->source_volume_id),
+          abi::toMap(r->parameters), abi::toMap(r->secrets)});
+      out->snapshot = abi::fromSnapshot(own(out)->arena, s);
     });
   }
   static polycsi_code deleteSnapshot(polycsi_instance* i, const polycsi_snapshot_id_request* r,
                                      polycsi_status_result* out) {
     return guarded(out, [&] {
-      if constexpr (requires(B b) { b.deleteSnapshot(SnapshotIdRequest{}); }) {
-        self(i)->deleteSnapshot(SnapshotIdRequest{abi::toCall(r->call),
-                                                  abi::toString(r->snapshot_id),
-                                                  abi::toMap(r->secrets)});
-      }
+      self(i)->deleteSnapshot(SnapshotIdRequest{abi::toCall(r->call), abi::toString(r->snapshot_id),
+                                                abi::toMap(r->secrets)});
     });
   }
   static polycsi_code listSnapshots(polycsi_instance* i, const polycsi_list_request* r,
                                     polycsi_snapshot_list_result* out) {
     return guarded(out, [&] {
-      if constexpr (requires(B b) { b.listSnapshots(ListRequest{}); }) {
-        SnapshotPage page = self(i)->listSnapshots(toList(r));
-        auto& arena = own(out)->arena;
-        auto& items = arena.template array<polycsi_snapshot>();
-        for (const auto& s : page.snapshots) items.push_back(abi::fromSnapshot(arena, s));
-        out->snapshots = items.data();
-        out->count = items.size();
-        out->next_token = arena.str(page.nextToken);
-      }
+      SnapshotPage page = self(i)->listSnapshots(toList(r));
+      auto& arena = own(out)->arena;
+      auto& items = arena.template array<polycsi_snapshot>();
+      for (const auto& s : page.snapshots) items.push_back(abi::fromSnapshot(arena, s));
+      out->snapshots = items.data();
+      out->count = items.size();
+      out->next_token = arena.str(page.nextToken);
     });
   }
   static polycsi_code publish(polycsi_instance* i, const polycsi_publish_request* r,
                               polycsi_publish_result* out) {
     return guarded(out, [&] {
-      if constexpr (requires(B b) { b.publish(PublishRequest{}); }) {
-        StringMap ctx = self(i)->publish(toPublish(r));
-        out->publish_context = own(out)->arena.kvs(ctx);
-      }
+      StringMap ctx = self(i)->publish(toPublish(r));
+      out->publish_context = own(out)->arena.kvs(ctx);
     });
   }
   static polycsi_code unpublish(polycsi_instance* i, const polycsi_publish_request* r,
                                 polycsi_status_result* out) {
-    return guarded(out, [&] {
-      if constexpr (requires(B b) { b.unpublish(PublishRequest{}); })
-        self(i)->unpublish(toPublish(r));
-    });
+    return guarded(out, [&] { self(i)->unpublish(toPublish(r)); });
   }
   static polycsi_code nodeIdentity(polycsi_instance* i, const polycsi_call* c,
                                    polycsi_node_identity_result* out) {
@@ -377,9 +488,8 @@ struct Exports {
     return guarded(out, [&] {
       Attachment a = self(i)->attach(AttachRequest{
           abi::toCall(r->call), abi::toString(r->volume_id),
-          static_cast<VolumeMode>(r->volume_mode), r->readonly != 0,
-          abi::toMap(r->volume_context), abi::toMap(r->publish_context),
-          abi::toMap(r->secrets), abi::toString(r->staging_path)});
+          static_cast<VolumeMode>(r->volume_mode), r->readonly != 0, abi::toMap(r->volume_context),
+          abi::toMap(r->publish_context), abi::toMap(r->secrets), abi::toString(r->staging_path)});
       auto& arena = own(out)->arena;
       out->kind = static_cast<polycsi_attachment_kind>(a.kind);
       out->device_path = arena.str(a.devicePath);
@@ -395,20 +505,16 @@ struct Exports {
   static polycsi_code nodeExpand(polycsi_instance* i, const polycsi_node_expand_request* r,
                                  polycsi_status_result* out) {
     return guarded(out, [&] {
-      if constexpr (requires(B b) { b.nodeExpand(NodeExpandRequest{}); })
-        self(i)->nodeExpand(NodeExpandRequest{abi::toCall(r->call),
-                                              abi::toString(r->volume_id), r->required_bytes,
-                                              abi::toString(r->device_path)});
+      self(i)->nodeExpand(NodeExpandRequest{abi::toCall(r->call), abi::toString(r->volume_id),
+                                            r->required_bytes, abi::toString(r->device_path)});
     });
   }
   static polycsi_code volumeCondition(polycsi_instance* i, const polycsi_detach_request* r,
                                       polycsi_condition_result* out) {
     return guarded(out, [&] {
-      if constexpr (requires(B b) { b.volumeCondition(DetachRequest{}); }) {
-        VolumeCondition c = self(i)->volumeCondition(toDetach(r));
-        out->abnormal = c.abnormal ? 1 : 0;
-        out->header.message = own(out)->arena.str(c.message);
-      }
+      VolumeCondition c = self(i)->volumeCondition(toDetach(r));
+      out->abnormal = c.abnormal ? 1 : 0;
+      out->header.message = own(out)->arena.str(c.message);
     });
   }
 
@@ -419,6 +525,7 @@ struct Exports {
       t.abi_major = POLYCSI_ABI_VERSION_MAJOR;
       t.abi_minor = POLYCSI_ABI_VERSION_MINOR;
       t.describe = &describe;
+      t.describe_error = &describeError;
       t.init = &init;
       t.shutdown = &shutdown;
       t.create_volume = &createVolume;
@@ -427,35 +534,24 @@ struct Exports {
       t.node_identity = &nodeIdentity;
       t.attach = &attach;
       t.detach = &detach;
-      if constexpr (requires(B b) { b.createVolumeFromSnapshot(CreateVolumeRequest{}); })
+      if constexpr (Check::has_createVolumeFromSnapshot)
         t.create_volume_from_snapshot = &createFromSnapshot;
-      if constexpr (requires(B b) { b.cloneVolume(CreateVolumeRequest{}); })
-        t.clone_volume = &cloneVolume;
-      if constexpr (requires(B b) { b.listVolumes(ListRequest{}); })
-        t.list_volumes = &listVolumes;
-      if constexpr (requires(B b) { b.expandVolume(ExpandRequest{}); })
-        t.expand_volume = &expandVolume;
-      if constexpr (requires(B b) { b.getCapacity(CapacityRequest{}); })
-        t.get_capacity = &getCapacity;
-      constexpr bool kSnapshots =
-          requires(B b) { b.createSnapshot(CreateSnapshotRequest{}); } &&
-          requires(B b) { b.deleteSnapshot(SnapshotIdRequest{}); } &&
-          requires(B b) { b.listSnapshots(ListRequest{}); };
-      if constexpr (kSnapshots) {
+      if constexpr (Check::has_cloneVolume) t.clone_volume = &cloneVolume;
+      if constexpr (Check::has_listVolumes) t.list_volumes = &listVolumes;
+      if constexpr (Check::has_expandVolume) t.expand_volume = &expandVolume;
+      if constexpr (Check::has_getCapacity) t.get_capacity = &getCapacity;
+      if constexpr (Check::has_createSnapshot && Check::has_deleteSnapshot &&
+                    Check::has_listSnapshots) {
         t.create_snapshot = &createSnapshot;
         t.delete_snapshot = &deleteSnapshot;
         t.list_snapshots = &listSnapshots;
       }
-      constexpr bool kFencing = requires(B b) { b.publish(PublishRequest{}); } &&
-                                requires(B b) { b.unpublish(PublishRequest{}); };
-      if constexpr (kFencing) {
+      if constexpr (Check::has_publish && Check::has_unpublish) {
         t.publish = &publish;
         t.unpublish = &unpublish;
       }
-      if constexpr (requires(B b) { b.nodeExpand(NodeExpandRequest{}); })
-        t.node_expand = &nodeExpand;
-      if constexpr (requires(B b) { b.volumeCondition(DetachRequest{}); })
-        t.volume_condition = &volumeCondition;
+      if constexpr (Check::has_nodeExpand) t.node_expand = &nodeExpand;
+      if constexpr (Check::has_volumeCondition) t.volume_condition = &volumeCondition;
       return t;
     }();
     return &api;

@@ -50,7 +50,7 @@ extern "C" {
 #endif
 
 #define POLYCSI_ABI_VERSION_MAJOR 1
-#define POLYCSI_ABI_VERSION_MINOR 0
+#define POLYCSI_ABI_VERSION_MINOR 1
 
 /* The one exported symbol's name. */
 #define POLYCSI_PLUGIN_ENTRY_SYMBOL "polycsi_plugin_entry"
@@ -109,13 +109,22 @@ typedef struct polycsi_result_header {
   void (*release)(void* owner);/* may be NULL when nothing needs freeing */
 } polycsi_result_header;
 
-/* Per-call context. OWNERSHIP: host. */
+/* Per-call context. OWNERSHIP: host; valid for the duration of the call it belongs to. */
 typedef struct polycsi_call {
-  /* Milliseconds the plugin may spend on this call; every blocking step must honour it.
-   * Always > 0. */
+  /* REQUIRED (always set). Milliseconds the plugin may spend on this call; every blocking step
+   * must honour it. Always > 0. The host derives it from the caller's deadline. */
   int64_t timeout_ms;
-  /* Non-zero once the host is shutting down or the caller went away: give up quickly. The
-   * host writes it from another thread; read it with an atomic or volatile load. */
+  /* A flag that becomes non-zero, and then stays non-zero, once the call should stop: the
+   * caller went away, the caller's deadline passed, or the host is shutting down. Give up
+   * quickly (CANCELLED) when it is set. May be NULL: the call is then never cancelled.
+   * OWNERSHIP: host; valid until the call returns, so never keep the pointer.
+   * THREADING: another host thread writes the flag while the call runs, always with atomic
+   * stores on a naturally aligned int32_t, so the plugin must read it with an atomic load,
+   * e.g. `__atomic_load_n(call->cancelled, __ATOMIC_ACQUIRE)` (GCC, Clang), C11 atomic_load
+   * through a `const _Atomic int32_t*`, or C++20 std::atomic_ref<int32_t>. A plain or volatile
+   * read is a data race. (The `volatile` qualifier stays for source compatibility with ABI
+   * 1.0, which allowed volatile reads; it does not make the read atomic.)
+   * Reading it is cheap; poll it between blocking steps. */
   const volatile int32_t* cancelled;
 } polycsi_call;
 
@@ -454,7 +463,9 @@ typedef struct polycsi_plugin_api {
   uint32_t abi_major;            /* POLYCSI_ABI_VERSION_MAJOR the plugin was built with */
   uint32_t abi_minor;            /* POLYCSI_ABI_VERSION_MINOR the plugin was built with */
 
-  /* REQUIRED. The static descriptor; never NULL. */
+  /* REQUIRED. The static descriptor, or NULL when the plugin cannot build it; then
+   * `describe_error` (since 1.1) says why, and the host refuses the plugin with that text.
+   * THREADING: any thread, any time. IDEMPOTENT: the same answer every time it succeeds. */
   const polycsi_descriptor* (*describe)(void);
 
   /* REQUIRED. Creates a backend instance. `host` stays valid until shutdown. */
@@ -521,6 +532,14 @@ typedef struct polycsi_plugin_api {
   /* Optional: health of an attached volume for NodeGetVolumeStats' volume condition. */
   polycsi_code (*volume_condition)(polycsi_instance*, const polycsi_detach_request*,
                                    polycsi_condition_result*);
+
+  /* ---- since ABI 1.1 ---- */
+  /* Optional (since 1.1). Why the last describe() returned NULL, for the user: e.g. the text
+   * of the exception that building the descriptor threw. Empty when describe() has not failed.
+   * A C++ exception must never cross the boundary: the C++ SDK catches it in describe() and
+   * reports it here. OWNERSHIP: plugin; the text stays valid while the library is loaded.
+   * THREADING: any thread. */
+  polycsi_str (*describe_error)(void);
 } polycsi_plugin_api;
 
 /* The exported entry point's type. Returns the static table; never NULL. */

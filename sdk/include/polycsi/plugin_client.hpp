@@ -43,6 +43,13 @@ inline polycsi_plugin_api widenPluginTable(const polycsi_plugin_api* api) {
   return full;
 }
 
+// Why a table's describe() returned NULL: its describe_error text (ABI 1.1) when it has one.
+// `table` must be widened (widenPluginTable), so describe_error is NULL for older plugins.
+inline std::string describeFailure(const polycsi_plugin_api& table) {
+  std::string why = table.describe_error != nullptr ? abi::toString(table.describe_error()) : "";
+  return why.empty() ? "describe() returned no descriptor" : "describe() failed: " + why;
+}
+
 // Why a table is unusable, or empty when it can be used. `origin` names the file in messages.
 // Accepts a table shorter than this host's polycsi_plugin_api (a plugin built against an older
 // minor) as long as it holds every REQUIRED member; see widenPluginTable.
@@ -86,7 +93,7 @@ inline std::string checkPluginTable(const polycsi_plugin_api* api, const std::st
     return origin + ": snapshot functions must be all present or all absent";
   if ((table.publish == nullptr) != (table.unpublish == nullptr))
     return origin + ": publish and unpublish must be both present or both absent";
-  if (table.describe() == nullptr) return origin + ": describe() returned no descriptor";
+  if (table.describe() == nullptr) return origin + ": " + describeFailure(table);
   return {};
 }
 

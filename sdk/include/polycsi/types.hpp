@@ -215,8 +215,13 @@ struct Descriptor {
 };
 
 // Per-call context: a deadline and a cancellation flag, both set by the host.
+// Copyable; a copy refers to the same flag. THREADING: isCancelled/checkpoint may be called
+// from any thread while the call runs.
 struct Call {
   std::chrono::milliseconds timeout{30000};
+  // The host's cancellation flag (polycsi_call.cancelled), or null for "never cancelled". It
+  // must point to a plain int32_t that is only ever written with atomic stores (e.g.
+  // std::atomic_ref<int32_t>(flag).store(1)); it is read with atomic loads. Not owned.
   const volatile int32_t* cancelled = nullptr;
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
 
@@ -226,11 +231,20 @@ struct Call {
         deadline() - std::chrono::steady_clock::now());
     return left.count() > 0 ? left : std::chrono::milliseconds(0);
   }
-  bool isCancelled() const { return cancelled != nullptr && *cancelled != 0; }
-  // Throws DEADLINE_EXCEEDED or CANCELLED when the call should stop now.
+  // True once the host set the cancellation flag. An atomic (acquire) load: the host writes
+  // the flag from another thread. The flag is a plain int32_t (see `cancelled`), so shedding
+  // the qualifiers the ABI spells for source compatibility is well defined.
+  bool isCancelled() const {
+    if (cancelled == nullptr) return false;
+    auto& flag = const_cast<int32_t&>(*cancelled);
+    return std::atomic_ref<int32_t>(flag).load(std::memory_order_acquire) != 0;
+  }
+  // Throws DEADLINE_EXCEEDED or CANCELLED when the call should stop now. The deadline is
+  // checked first: the host also sets the flag once the deadline passes, and a call that ran
+  // out of time should say so.
   void checkpoint(const std::string& what) const {
-    if (isCancelled()) throw Error(Code::kCancelled, what + ": cancelled");
     if (remaining().count() == 0) throw Error(Code::kDeadlineExceeded, what + ": timed out");
+    if (isCancelled()) throw Error(Code::kCancelled, what + ": cancelled");
   }
 };
 

@@ -51,7 +51,7 @@ TEST(LoadPluginTest, LoadsAGoodPlugin) {
   ASSERT_TRUE(plugin.isOk()) << plugin.status().toString();
   const LoadedPlugin& p = **plugin;
   EXPECT_EQ(p.path(), fixture("good"));
-  EXPECT_EQ(p.abiVersion(), "1.0");
+  EXPECT_EQ(p.abiVersion(), "1.1");
   EXPECT_EQ(p.descriptor().name, "good");
   EXPECT_EQ(p.descriptor().metricsPrefix, "fixture_good");
   ASSERT_EQ(p.descriptor().settings.size(), 5u);
@@ -77,12 +77,12 @@ TEST(LoadPluginTest, RefusesAFileWithoutTheEntrySymbol) {
 
 TEST(LoadPluginTest, RefusesADifferentAbiMajorNamingBothVersions) {
   EXPECT_THAT(refusalOf("abi_major"),
-              HasSubstr("plugin ABI 2.0 is incompatible with host ABI 1.0"));
+              HasSubstr("plugin ABI 2.0 is incompatible with host ABI 1.1"));
 }
 
 TEST(LoadPluginTest, RefusesANewerAbiMinorNamingBothVersions) {
   EXPECT_THAT(refusalOf("abi_minor"),
-              HasSubstr("plugin ABI 1.1 is incompatible with host ABI 1.0"));
+              HasSubstr("plugin ABI 1.2 is incompatible with host ABI 1.1"));
 }
 
 // A plugin built against an older header has a shorter table: it loads, and the optional
@@ -107,6 +107,27 @@ TEST(LoadPluginTest, LoadsAShorterTableBuiltAgainstAnOlderHeader) {
   auto condition = (*instance)->volumeCondition(DetachRequest{.volumeId = "vol-pvc-1"});
   ASSERT_TRUE(condition.isOk());
   EXPECT_FALSE(condition->abnormal);
+}
+
+// describe() is plugin code: an exception it throws stays inside the plugin (the SDK turns it
+// into NULL plus describe_error), and the loader refuses the plugin naming the file and the
+// exception's text.
+TEST(LoadPluginTest, RefusesAPluginWhoseDescribeThrowsWithTheExceptionsText) {
+  EXPECT_THAT(refusalOf("throwing_describe"),
+              HasSubstr("describe() failed: the capability table in fixture.yaml is unreadable"));
+}
+
+TEST(LoadPluginTest, AThrowingDescribeReturnsNullWithoutThrowingAcrossTheBoundary) {
+  boost::dll::shared_library library(boost::dll::fs::path(fixture("throwing_describe")),
+                                     boost::dll::load_mode::rtld_local);
+  const polycsi_plugin_api* table =
+      library.get<const polycsi_plugin_api*()>(POLYCSI_PLUGIN_ENTRY_SYMBOL)();
+  ASSERT_NE(table->describe_error, nullptr);
+  const polycsi_descriptor* descriptor = nullptr;
+  EXPECT_NO_THROW(descriptor = table->describe());
+  EXPECT_EQ(descriptor, nullptr);
+  EXPECT_EQ(abi::toString(table->describe_error()),
+            "the capability table in fixture.yaml is unreadable");
 }
 
 TEST(LoadPluginTest, RefusesATableThatEndsBeforeARequiredMember) {

@@ -17,7 +17,8 @@ TEST(StorageFenceTest, AVolumeOfABackendNotConfiguredIsNotFenced) {
   EXPECT_EQ(unknownBackend.code(), Code::kFailedPrecondition);
   EXPECT_THAT(unknownBackend.message(),
               HasSubstr("cannot close the storage fence of volume rds:pvc-1"));
-  EXPECT_THAT(unknownBackend.message(), HasSubstr("'rds', which is not in this driver's configuration"));
+  EXPECT_THAT(unknownBackend.message(),
+              HasSubstr("'rds', which is not in this driver's configuration"));
   const Status notOurs = fence("not-a-polycsi-id", "node-a");
   EXPECT_EQ(notOurs.code(), Code::kFailedPrecondition);
   EXPECT_THAT(notOurs.message(), HasSubstr("not-a-polycsi-id"));

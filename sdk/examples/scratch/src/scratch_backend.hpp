@@ -36,6 +36,10 @@ class ScratchBackend : public polycsi::Backend {
   // multi-node modes unsupported with the reason shown to users.
   static polycsi::Descriptor describe();
 
+  // Optional capabilities: the members listVolumes and getCapacity below. POLYCSI_PLUGIN
+  // fails the build when this list and the members disagree.
+  static constexpr polycsi::Capabilities kCapabilities{.listVolumes = true, .capacity = true};
+
   // Reads the settings (max_total_bytes) and opens the record directory in ctx.stateDir.
   // Throws polycsi::Error(kInvalidArgument) for a bad setting.
   explicit ScratchBackend(const polycsi::InitContext& ctx);

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -49,9 +50,13 @@ class FakeHost {
     return PluginInstance::create(table, &api_, config);
   }
 
-  // The plugin's descriptor, as the host sees it.
+  // The plugin's descriptor, as the host sees it. Throws std::runtime_error with the plugin's
+  // describe_error text when describe() returns NULL.
   static Descriptor describe(const polycsi_plugin_api* table) {
-    return abi::toDescriptor(*table->describe());
+    const polycsi_plugin_api widened = widenPluginTable(table);
+    const polycsi_descriptor* d = widened.describe();
+    if (d == nullptr) throw std::runtime_error("plugin under test: " + describeFailure(widened));
+    return abi::toDescriptor(*d);
   }
 
   std::vector<LogLine> logs() const {
