@@ -107,7 +107,7 @@ StatusOr<std::shared_ptr<LoadedPlugin>> loadPlugin(const std::string& path) {
     const polycsi_descriptor& raw = *widenPluginTable(*table).describe();
     if (std::string problem = checkDescriptor(raw, expectedName); !problem.empty())
       return refuse(origin, problem);
-    Descriptor descriptor = abi::toDescriptor(raw);
+    Descriptor descriptor = abi::toDescriptor(raw, (*table)->abi_minor);
     return std::make_shared<LoadedPlugin>(path, std::move(library), *table, std::move(descriptor));
   } catch (const std::exception& e) {
     // describe() is plugin code; an SDK plugin whose describe() throws ends up here.

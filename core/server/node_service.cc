@@ -321,10 +321,17 @@ Status NodeService::info(Operation& op, csi::v1::NodeGetInfoResponse* resp) {
     // One identity per plugin: the host's NQN or IQN does not depend on the backend instance.
     if (!asked.insert(b->descriptor().name).second) continue;
     auto identity = b->instance().nodeIdentity(op.call());
-    if (!identity.isOk())
-      return Status(identity.status().code(), "backend '" + b->name() +
-                                                  "' could not report this node's identity: " +
-                                                  identity.status().message());
+    if (!identity.isOk()) {
+      // The node still registers for the other backends; the controller refuses to publish a
+      // volume of this plugin to it, naming the identity that is missing.
+      const std::string& kind = b->descriptor().nodeIdentityKind;
+      spdlog::warn(
+          "NodeGetInfo: backend '{}' (plugin {}) could not report this node's {}; node {} "
+          "registers without it, so volumes of this plugin cannot be published to it: {}",
+          b->name(), b->descriptor().name, kind.empty() ? "identity" : kind, driver_.nodeName,
+          identity.status().message());
+      continue;
+    }
     if (!identity->empty()) node.identities[b->descriptor().name] = *identity;
   }
   auto encoded = volume::encodeNodeId(node);

@@ -51,7 +51,7 @@ class FakeHost {
 
   // The plugin's descriptor, as the host sees it.
   static Descriptor describe(const polycsi_plugin_api* table) {
-    return abi::toDescriptor(*table->describe());
+    return abi::toDescriptor(*table->describe(), table->abi_minor);
   }
 
   std::vector<LogLine> logs() const {
