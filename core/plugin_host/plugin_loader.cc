@@ -111,7 +111,7 @@ StatusOr<std::shared_ptr<LoadedPlugin>> loadPlugin(const std::string& path) {
   if (raw == nullptr) return refuse(origin, describeFailure(widened));
   if (std::string problem = checkDescriptor(*raw, expectedName); !problem.empty())
     return refuse(origin, problem);
-  Descriptor descriptor = abi::toDescriptor(*raw);
+  Descriptor descriptor = abi::toDescriptor(*raw, (*table)->abi_minor);
   return std::make_shared<LoadedPlugin>(path, std::move(library), *table, std::move(descriptor));
 }
 

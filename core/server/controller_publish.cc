@@ -49,6 +49,21 @@ std::string identityFor(const volume::NodeId& node, const plugin_host::Backend& 
   return it == node.identities.end() ? std::string() : it->second;
 }
 
+// NOT_FOUND when the backend's plugin cannot reach a node without its identity (an NVMe host
+// NQN, an iSCSI IQN) and `node` carries none: to this backend no such node exists (CSI:
+// ControllerPublishVolume "Node does not exist"). The node may have failed to read it when it
+// registered (its NodeGetInfo logged why), or the id was not made by NodeGetInfo at all.
+Status requireIdentityFor(const volume::NodeId& node, const plugin_host::Backend& backend) {
+  const Descriptor& d = backend.descriptor();
+  if (d.nodeIdentityKind.empty() || !identityFor(node, backend).empty()) return Status::ok();
+  return Status(Code::kNotFound, "node " + node.name + " registered no identity for plugin " +
+                                     d.name + " (" + d.nodeIdentityKind + "): backend '" +
+                                     backend.name() + "' cannot reach it; the node plugin on " +
+                                     node.name +
+                                     " logs why at NodeGetInfo, and registers the identity when "
+                                     "it is restarted after the cause is fixed");
+}
+
 }  // namespace
 
 grpc::Status ControllerService::ControllerPublishVolume(
@@ -75,6 +90,7 @@ Status ControllerService::publish(Operation& op, const csi::v1::ControllerPublis
   if (!node.isOk())
     return Status(Code::kNotFound,
                   "node " + req.node_id() + " is unknown: " + node.status().message());
+  if (auto s = requireIdentityFor(*node, b); !s.isOk()) return s;
   AttachSemantics semantics = b.descriptor().semanticsFor(modes->access, modes->volume);
   if (semantics == AttachSemantics::kUnsupported)
     return Status(

@@ -210,17 +210,27 @@ Status NodeService::stats(Operation& op, const csi::v1::NodeGetVolumeStatsReques
                           csi::v1::NodeGetVolumeStatsResponse* resp) {
   op.setSubject(req.volume_id());
   if (auto s = requireField(req.volume_id(), "volume_id"); !s.isOk()) return s;
-  if (auto s = checkPath(req.volume_path(), "volume_path"); !s.isOk()) return s;
+  if (auto s = requireField(req.volume_path(), "volume_path"); !s.isOk()) return s;
+  // Whether the volume exists here comes before the form of the path (CSI: an unknown volume
+  // is NOT_FOUND, whatever path was asked about).
   auto routed = routeId(driver_, req.volume_id());
   if (!routed.isOk()) return routed.status();
   op.setBackend(routed->backend->name());
-  struct stat st {};
-  if (::stat(req.volume_path().c_str(), &st) != 0)
-    return Status(Code::kNotFound, "volume_path " + req.volume_path() + " does not exist");
   auto record = driver_.nodeRecords->load(req.volume_id());
   if (!record.isOk()) return record.status();
   if (!record->has_value())
     return Status(Code::kNotFound, "volume " + req.volume_id() + " is not staged on this node");
+  // CSI: NOT_FOUND when the volume "does not exist on the specified volume_path"; a relative
+  // path is never where a volume was staged or published (csi-sanity asks with "some/path").
+  if (req.volume_path().front() != '/')
+    return Status(Code::kNotFound, "volume " + req.volume_id() + " is not at volume_path '" +
+                                       req.volume_path() +
+                                       "': it must be the absolute path where the volume is "
+                                       "staged or published");
+  if (auto s = checkPath(req.volume_path(), "volume_path"); !s.isOk()) return s;
+  struct stat st {};
+  if (::stat(req.volume_path().c_str(), &st) != 0)
+    return Status(Code::kNotFound, "volume_path " + req.volume_path() + " does not exist");
   bool block = (*record)->block;
   auto usage = driver_.mounter->usage(block ? (*record)->attachment.devicePath : req.volume_path(),
                                       block);
@@ -262,10 +272,12 @@ grpc::Status NodeService::NodeExpandVolume(grpc::ServerContext* ctx,
 Status NodeService::expand(Operation& op, const csi::v1::NodeExpandVolumeRequest& req,
                            csi::v1::NodeExpandVolumeResponse* resp) {
   op.setSubject(req.volume_id());
-  if (auto s = checkPath(req.volume_path(), "volume_path"); !s.isOk()) return s;
+  if (auto s = requireField(req.volume_path(), "volume_path"); !s.isOk()) return s;
   if (req.has_capacity_range()) {
     if (auto s = checkCapacityRange(req.capacity_range()); !s.isOk()) return s;
   }
+  // Whether the volume exists here comes before the form of the path (CSI: an unknown volume
+  // is NOT_FOUND).
   std::optional<volume::VolumeLocks::Guard> lock;
   auto routed = routeAndLock(op, req.volume_id(), lock);
   if (!routed.isOk()) return routed.status();
@@ -273,6 +285,7 @@ Status NodeService::expand(Operation& op, const csi::v1::NodeExpandVolumeRequest
   if (!record.isOk()) return record.status();
   if (!record->has_value())
     return Status(Code::kNotFound, "volume " + req.volume_id() + " is not staged on this node");
+  if (auto s = checkPath(req.volume_path(), "volume_path"); !s.isOk()) return s;
   const NodeVolumeRecord& r = **record;
   if (r.attachment.kind != Attachment::Kind::kBlockDevice) {
     // A mount source (NFS) has nothing to grow on the node.
@@ -321,10 +334,17 @@ Status NodeService::info(Operation& op, csi::v1::NodeGetInfoResponse* resp) {
     // One identity per plugin: the host's NQN or IQN does not depend on the backend instance.
     if (!asked.insert(b->descriptor().name).second) continue;
     auto identity = b->instance().nodeIdentity(op.call());
-    if (!identity.isOk())
-      return Status(identity.status().code(), "backend '" + b->name() +
-                                                  "' could not report this node's identity: " +
-                                                  identity.status().message());
+    if (!identity.isOk()) {
+      // The node still registers for the other backends; the controller refuses to publish a
+      // volume of this plugin to it, naming the identity that is missing.
+      const std::string& kind = b->descriptor().nodeIdentityKind;
+      spdlog::warn(
+          "NodeGetInfo: backend '{}' (plugin {}) could not report this node's {}; node {} "
+          "registers without it, so volumes of this plugin cannot be published to it: {}",
+          b->name(), b->descriptor().name, kind.empty() ? "identity" : kind, driver_.nodeName,
+          identity.status().message());
+      continue;
+    }
     if (!identity->empty()) node.identities[b->descriptor().name] = *identity;
   }
   auto encoded = volume::encodeNodeId(node);

@@ -6,6 +6,8 @@
 #include <curl/curl.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "csi_requests.hpp"
 #include "driver_process.hpp"
 #include "sim_process.hpp"
@@ -233,6 +235,79 @@ TEST_F(IscsiPowerStoreGrpcTest, ControllerLifecycleWithRealIscsiLogins) {
   ASSERT_OK(deleteVolume(vol.volume_id()));
   ASSERT_OK(deleteVolume(vol.volume_id()));
   ASSERT_OK(deleteVolume(restored.volume_id()));
+}
+
+// A node that cannot read its iSCSI initiator name (open-iscsi not installed, as on a node that
+// only uses NVMe/TCP) still registers, with the identities it has; the log names the backend,
+// the identity and the reason. Once the file is there, NodeGetInfo reports the IQN.
+TEST_F(IscsiPowerStoreGrpcTest, ANodeWithoutAnInitiatorNameRegistersForItsOtherBackends) {
+  pki_ = polycsi::testing::makeTestPki(work_.path());
+  const std::string iqnFile = work_.path() + "/initiatorname.iscsi";  // not there yet
+  const std::string config =
+      "backends:\n"
+      "  - name: local\n"
+      "    plugin: sample\n"
+      "    default: true\n"
+      "    settings:\n"
+      "      directory: " +
+      work_.path() +
+      "/volumes\n"
+      "  - name: ps\n"
+      "    plugin: iscsi_powerstore\n"
+      "    settings:\n"
+      "      ca_file: " +
+      pki_.ca_cert.string() +
+      "\n"
+      "      initiator_name_file: " +
+      iqnFile +
+      "\n"
+      "      arrays:\n"
+      "        - endpoint: \"https://127.0.0.1:9/api/rest\"\n"
+      "          globalID: \"" +
+      kGlobalId +
+      "\"\n"
+      "          username: \"admin\"\n"
+      "          password: \"secret\"\n";
+  driver_ = std::make_unique<DriverProcess>(work_.path(), config, "node-a",
+                                            std::vector<std::string>{"--mode", "node"});
+  driver_->start();
+
+  csi::v1::NodeGetInfoResponse info;
+  auto c1 = rpcContext();
+  ASSERT_OK(driver_->node().NodeGetInfo(c1.get(), {}, &info));
+  EXPECT_EQ(info.node_id(), "node-a");
+  const std::string log = driver_->log();
+  EXPECT_NE(log.find("backend 'ps' (plugin iscsi_powerstore) could not report this node's iSCSI "
+                     "initiator IQN"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("cannot read the iSCSI initiator name file " + iqnFile), std::string::npos)
+      << log;
+
+  { std::ofstream(iqnFile) << "InitiatorName=" << kIqnA << "\n"; }
+  auto c2 = rpcContext();
+  ASSERT_OK(driver_->node().NodeGetInfo(c2.get(), {}, &info));
+  EXPECT_EQ(info.node_id(), std::string("node-a|iscsi_powerstore=") + kIqnA);
+}
+
+// A node id without an IQN names no node this backend can reach: CSI's "Node does not exist"
+// is NOT_FOUND (csi-sanity publishes to "some-fake-node-id" and expects it). The array is not
+// touched: no host is made for the node, and a publish with the IQN still works.
+TEST_F(IscsiPowerStoreGrpcTest, PublishToANodeIdWithoutAnIqnIsNotFound) {
+  startSim();
+  startDriver(pki_.ca_cert.string());
+  csi::v1::Volume vol;
+  ASSERT_OK(create("pvc-1", kMiB, &vol));
+  for (const std::string node : {"node-a", "node-a|rds_nvme=nqn.2014-08.org.nvmexpress:uuid:x"}) {
+    grpc::Status s = publish(vol, node);
+    EXPECT_EQ(s.error_code(), StatusCode::NOT_FOUND) << s.error_message();
+    EXPECT_EQ(s.error_message().rfind("node node-a registered no identity for plugin "
+                                      "iscsi_powerstore (iSCSI initiator IQN): ",
+                                      0),
+              0u)
+        << s.error_message();
+  }
+  ASSERT_OK(publish(vol, std::string("node-a|iscsi_powerstore=") + kIqnA));
 }
 
 TEST_F(IscsiPowerStoreGrpcTest, RwxIsRefusedWithTheReason) {

@@ -377,9 +377,14 @@ TEST_F(RdsNvmeGrpcTest, PublishFencesTheExportToTheMigrationPair) {
   ASSERT_OK(unpublish(vm, nodeB));
   EXPECT_EQ(allowedHosts(slot), std::vector<std::string>{kPlaceholder});
 
-  // A node without an NVMe host NQN cannot be fenced in, so it is refused.
+  // A node without an NVMe host NQN cannot be fenced in, nor connect: to this backend it does
+  // not exist (CSI: NOT_FOUND), and the export is not touched.
   grpc::Status anonymous = publish(vm, "node-d");
-  EXPECT_EQ(anonymous.error_code(), StatusCode::FAILED_PRECONDITION) << anonymous.error_message();
+  EXPECT_EQ(anonymous.error_code(), StatusCode::NOT_FOUND) << anonymous.error_message();
+  EXPECT_NE(anonymous.error_message().find("node node-d registered no identity for plugin "
+                                           "rds_nvme (NVMe host NQN)"),
+            std::string::npos)
+      << anonymous.error_message();
   EXPECT_EQ(allowedHosts(slot), std::vector<std::string>{kPlaceholder});
 }
 

@@ -178,6 +178,46 @@ TEST_F(SampleErrorsTest, NodeCallsCheckPathsAndStagingState) {
             StatusCode::NOT_FOUND);
 }
 
+// CSI: NodeGetVolumeStats and NodeExpandVolume answer NOT_FOUND for a volume that does not
+// exist, whatever path they were asked about; csi-sanity asks with "some/path". An id that is
+// not polycsi's, and an id of the configured backend that this node never staged, are both
+// unknown here. A missing path is still INVALID_ARGUMENT.
+TEST_F(SampleErrorsTest, NodeStatsAndExpandOfAnUnknownVolumeAreNotFoundWhateverThePath) {
+  for (const std::string id : {"some-vol-id", "local:never-staged"}) {
+    for (const std::string& path : {std::string("some/path"), work_->path() + "/no-such-path"}) {
+      csi::v1::NodeGetVolumeStatsRequest stats;
+      stats.set_volume_id(id);
+      stats.set_volume_path(path);
+      csi::v1::NodeGetVolumeStatsResponse statsResp;
+      auto c1 = rpcContext();
+      grpc::Status s = driver_->node().NodeGetVolumeStats(c1.get(), stats, &statsResp);
+      EXPECT_EQ(s.error_code(), StatusCode::NOT_FOUND)
+          << id << " " << path << ": " << s.error_message();
+
+      csi::v1::NodeExpandVolumeRequest expand;
+      expand.set_volume_id(id);
+      expand.set_volume_path(path);
+      csi::v1::NodeExpandVolumeResponse expandResp;
+      auto c2 = rpcContext();
+      s = driver_->node().NodeExpandVolume(c2.get(), expand, &expandResp);
+      EXPECT_EQ(s.error_code(), StatusCode::NOT_FOUND)
+          << id << " " << path << ": " << s.error_message();
+    }
+    csi::v1::NodeGetVolumeStatsRequest noPath;
+    noPath.set_volume_id(id);
+    csi::v1::NodeGetVolumeStatsResponse statsResp;
+    auto c3 = rpcContext();
+    EXPECT_EQ(driver_->node().NodeGetVolumeStats(c3.get(), noPath, &statsResp).error_code(),
+              StatusCode::INVALID_ARGUMENT);
+    csi::v1::NodeExpandVolumeRequest expandNoPath;
+    expandNoPath.set_volume_id(id);
+    csi::v1::NodeExpandVolumeResponse expandResp;
+    auto c4 = rpcContext();
+    EXPECT_EQ(driver_->node().NodeExpandVolume(c4.get(), expandNoPath, &expandResp).error_code(),
+              StatusCode::INVALID_ARGUMENT);
+  }
+}
+
 TEST_F(SampleErrorsTest, UnadvertisedRpcsAreUnimplemented) {
   csi::v1::ControllerModifyVolumeRequest modify;
   modify.set_volume_id("local:x");

@@ -178,6 +178,53 @@ TEST_F(SampleLifecycleTest, BlockVolumeIsBoundAsADeviceFile) {
   ASSERT_OK(csi_->deleteVolume(vol));
 }
 
+// For a volume staged here, a path where it cannot be is NOT_FOUND for NodeGetVolumeStats
+// (CSI: "does not exist on specified volume_path"; csi-sanity asks with "some/path"), while a
+// path of a forbidden form is INVALID_ARGUMENT for both NodeGetVolumeStats and NodeExpandVolume.
+TEST_F(SampleLifecycleTest, StatsAndExpandOfAStagedVolumeJudgeThePath) {
+  auto cap = blockCapability();
+  std::string vol = createVolume("pvc-paths", 16 * kMiB, cap);
+  std::string node = csi_->nodeId();
+  ASSERT_OK(csi_->controllerPublish(vol, node, cap));
+  std::string staging = work_.path() + "/pstaging";
+  std::string target = work_.path() + "/pdev";
+  ASSERT_OK(csi_->stage(vol, staging, cap));
+  ASSERT_OK(csi_->publish(vol, staging, target, cap));
+
+  auto stats = [&](const std::string& path) {
+    csi::v1::NodeGetVolumeStatsRequest req;
+    req.set_volume_id(vol);
+    req.set_volume_path(path);
+    csi::v1::NodeGetVolumeStatsResponse resp;
+    auto ctx = rpcContext();
+    return driver_->node().NodeGetVolumeStats(ctx.get(), req, &resp);
+  };
+  auto expand = [&](const std::string& path) {
+    csi::v1::NodeExpandVolumeRequest req;
+    req.set_volume_id(vol);
+    req.set_volume_path(path);
+    csi::v1::NodeExpandVolumeResponse resp;
+    auto ctx = rpcContext();
+    return driver_->node().NodeExpandVolume(ctx.get(), req, &resp);
+  };
+  ASSERT_OK(stats(target));
+  grpc::Status s = stats("some/path");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
+  s = stats(work_.path() + "/no-such-path");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
+  s = stats(work_.path() + "/../pdev");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  s = expand("some/path");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  s = expand(work_.path() + "/../pdev");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+
+  ASSERT_OK(csi_->unpublish(vol, target));
+  ASSERT_OK(csi_->unstage(vol, staging));
+  ASSERT_OK(csi_->controllerUnpublish(vol, node));
+  ASSERT_OK(csi_->deleteVolume(vol));
+}
+
 TEST_F(SampleLifecycleTest, SnapshotsRestoresAndClonesCarryTheData) {
   auto cap = blockCapability();
   std::string vol = createVolume("pvc-src", 8 * kMiB, cap);

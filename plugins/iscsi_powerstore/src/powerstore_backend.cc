@@ -98,6 +98,8 @@ Descriptor PowerStoreBackend::describe() {
       "Dell PowerStore block volumes over iSCSI, managed through the REST API. RWO only: one "
       "iSCSI attachment per volume, so this strategy cannot live-migrate.";
   d.metricsPrefix = "powerstore_csi";
+  // Publish maps the volume to the PowerStore host of this initiator IQN.
+  d.nodeIdentityKind = "iSCSI initiator IQN";
   const std::string rwx =
       "a PowerStore iSCSI volume is attached to one host at a time here, so it cannot be shared "
       "or live-migrated; use a file (NFS) strategy for RWX";

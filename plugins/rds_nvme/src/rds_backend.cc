@@ -69,6 +69,8 @@ Descriptor RdsBackend::describe() {
       "MikroTik RouterOS RDS: file-backed disks exported over NVMe/TCP, managed over SSH. RWO "
       "volumes, and RWX block volumes for KubeVirt live migration (bounded dual attach).";
   d.metricsPrefix = "rds_csi";
+  // Publish allows this host NQN on the export, and the node connects with it.
+  d.nodeIdentityKind = "NVMe host NQN";
   for (VolumeMode mode : {VolumeMode::kBlock, VolumeMode::kFilesystem}) {
     d.capabilities.push_back(cell(A::kSingleNodeWriter, mode, S::kExclusive));
     d.capabilities.push_back(cell(A::kSingleNodeSingleWriter, mode, S::kExclusive));

@@ -114,7 +114,8 @@ inline Snapshot toSnapshot(const polycsi_snapshot& s) {
 
 // ---- descriptor, both ways ----
 
-inline Descriptor toDescriptor(const polycsi_descriptor& d) {
+// `abiMinor` is the minor the plugin was built with: members added later are left empty.
+inline Descriptor toDescriptor(const polycsi_descriptor& d, uint32_t abiMinor) {
   Descriptor out;
   out.name = toString(d.name);
   out.version = toString(d.version);
@@ -138,6 +139,7 @@ inline Descriptor toDescriptor(const polycsi_descriptor& d) {
   };
   out.settings = specs(d.settings, d.setting_count);
   out.parameters = specs(d.parameters, d.parameter_count);
+  if (abiMinor >= 1) out.nodeIdentityKind = toString(d.node_identity_kind);
   return out;
 }
 
@@ -175,7 +177,8 @@ inline std::unique_ptr<DescriptorStorage> fromDescriptor(const Descriptor& d) {
                                      s->settings.data(),
                                      s->settings.size(),
                                      s->parameters.data(),
-                                     s->parameters.size()};
+                                     s->parameters.size(),
+                                     s->arena.str(d.nodeIdentityKind)};
   return s;
 }
 

@@ -202,6 +202,11 @@ typedef struct polycsi_descriptor {
   size_t setting_count;
   const polycsi_setting_spec* parameters; /* StorageClass parameters the plugin understands */
   size_t parameter_count;
+  /* Minor 1. What `node_identity` reports, as a user names it (e.g. "iSCSI initiator IQN"),
+   * when `publish` cannot reach a node without it; empty when publish needs no node identity.
+   * The host refuses (NOT_FOUND) to publish to a node id that carries no identity for a plugin
+   * that declares one. Read only from plugins built with minor >= 1. */
+  polycsi_str node_identity_kind;
 } polycsi_descriptor;
 
 /* ---------------------------------------------------------------------------------------------

@@ -198,6 +198,9 @@ struct Descriptor {
   std::vector<Capability> capabilities;
   std::vector<SettingSpec> settings;
   std::vector<SettingSpec> parameters;
+  // What nodeIdentity reports, as a user names it (e.g. "iSCSI initiator IQN"), when publish
+  // cannot reach a node without it; empty when publish needs no node identity.
+  std::string nodeIdentityKind;
 
   // The semantics of one (access mode, volume mode) pair; unsupported when absent.
   AttachSemantics semanticsFor(AccessMode access, VolumeMode volume) const {

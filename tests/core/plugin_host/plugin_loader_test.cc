@@ -54,6 +54,7 @@ TEST(LoadPluginTest, LoadsAGoodPlugin) {
   EXPECT_EQ(p.abiVersion(), "1.1");
   EXPECT_EQ(p.descriptor().name, "good");
   EXPECT_EQ(p.descriptor().metricsPrefix, "fixture_good");
+  EXPECT_EQ(p.descriptor().nodeIdentityKind, "fixture host id");
   ASSERT_EQ(p.descriptor().settings.size(), 5u);
   EXPECT_EQ(p.descriptor().settings[0].name, "address");
   EXPECT_TRUE(p.descriptor().settings[0].required);
@@ -87,6 +88,7 @@ TEST(LoadPluginTest, RefusesANewerAbiMinorNamingBothVersions) {
 
 // A plugin built against an older header has a shorter table: it loads, and the optional
 // members past its struct_size are absent even though memory beyond the table is not zero.
+// Likewise descriptor members of a newer minor are not read from it.
 TEST(LoadPluginTest, LoadsAShorterTableBuiltAgainstAnOlderHeader) {
   auto plugin = loadPlugin(fixture("abi_older_table"));
   ASSERT_TRUE(plugin.isOk()) << plugin.status().toString();
@@ -96,6 +98,8 @@ TEST(LoadPluginTest, LoadsAShorterTableBuiltAgainstAnOlderHeader) {
   EXPECT_NE(p.table()->detach, nullptr);
   EXPECT_FALSE(p.features().volumeCondition);
   EXPECT_FALSE(PluginFeatures::of(p.table()).volumeCondition);
+  EXPECT_EQ(p.abiVersion(), "1.0");
+  EXPECT_EQ(p.descriptor().nodeIdentityKind, "");
 
   polycsi::testing::FakeHost host;
   auto instance = host.start(p.table(), InstanceConfig{.instanceName = "old"});

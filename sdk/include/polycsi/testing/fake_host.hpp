@@ -56,7 +56,7 @@ class FakeHost {
     const polycsi_plugin_api widened = widenPluginTable(table);
     const polycsi_descriptor* d = widened.describe();
     if (d == nullptr) throw std::runtime_error("plugin under test: " + describeFailure(widened));
-    return abi::toDescriptor(*d);
+    return abi::toDescriptor(*d, table->abi_minor);
   }
 
   std::vector<LogLine> logs() const {
