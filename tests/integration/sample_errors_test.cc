@@ -17,9 +17,11 @@ class SampleErrorsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     work_ = new TempWorkDir();
-    driver_ = new DriverProcess(
-        work_->path(), "backends:\n  - name: local\n    plugin: sample\n    default: true\n"
-                       "    settings:\n      directory: " + work_->path() + "/volumes\n");
+    driver_ =
+        new DriverProcess(work_->path(),
+                          "backends:\n  - name: local\n    plugin: sample\n    default: true\n"
+                          "    settings:\n      directory: " +
+                              work_->path() + "/volumes\n");
     driver_->start();
   }
   static void TearDownTestSuite() {
@@ -70,7 +72,8 @@ TEST_F(SampleErrorsTest, CreateVolumeRejectsBadRequests) {
     (*timeout.mutable_parameters())["migrationTimeoutSeconds"] = bad;
     EXPECT_EQ(create(timeout, &message), StatusCode::INVALID_ARGUMENT) << bad;
     EXPECT_NE(message.find("migrationTimeoutSeconds must be an integer from 30 to 3600"),
-              std::string::npos) << message;
+              std::string::npos)
+        << message;
   }
 
   csi::v1::VolumeCapability noAccessType;
@@ -109,10 +112,15 @@ TEST_F(SampleErrorsTest, UnknownIdsAreNotFoundOrAlreadyGone) {
   auto c3 = rpcContext();
   EXPECT_EQ(driver_->controller().ControllerPublishVolume(c3.get(), pub, &pubResp).error_code(),
             StatusCode::NOT_FOUND);
+  // A backend missing from the configuration may still hold the volume: not "no such volume",
+  // but a precondition the message names.
   pub.set_volume_id("other-backend:vol");
   auto c4 = rpcContext();
-  EXPECT_EQ(driver_->controller().ControllerPublishVolume(c4.get(), pub, &pubResp).error_code(),
-            StatusCode::NOT_FOUND);
+  grpc::Status unconfigured =
+      driver_->controller().ControllerPublishVolume(c4.get(), pub, &pubResp);
+  EXPECT_EQ(unconfigured.error_code(), StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(unconfigured.error_message().find("backend 'other-backend'"), std::string::npos)
+      << unconfigured.error_message();
   pub.clear_node_id();
   auto c5 = rpcContext();
   EXPECT_EQ(driver_->controller().ControllerPublishVolume(c5.get(), pub, &pubResp).error_code(),
@@ -123,9 +131,9 @@ TEST_F(SampleErrorsTest, UnknownIdsAreNotFoundOrAlreadyGone) {
   *validate.add_volume_capabilities() = blockCapability();
   csi::v1::ValidateVolumeCapabilitiesResponse validated;
   auto c6 = rpcContext();
-  EXPECT_EQ(driver_->controller().ValidateVolumeCapabilities(c6.get(), validate, &validated)
-                .error_code(),
-            StatusCode::NOT_FOUND);
+  EXPECT_EQ(
+      driver_->controller().ValidateVolumeCapabilities(c6.get(), validate, &validated).error_code(),
+      StatusCode::NOT_FOUND);
 
   csi::v1::GetSnapshotRequest getSnap;
   getSnap.set_snapshot_id("local:snap-none");
@@ -155,10 +163,10 @@ TEST_F(SampleErrorsTest, NodeCallsCheckPathsAndStagingState) {
   // Publishing a volume that was never staged is refused, not half-done.
   csi::v1::CreateVolumeResponse created;
   auto c4 = rpcContext();
-  ASSERT_TRUE(driver_->controller()
-                  .CreateVolume(c4.get(), createRequest("pvc-unstaged", kMiB, blockCapability()),
-                                &created)
-                  .ok());
+  ASSERT_TRUE(
+      driver_->controller()
+          .CreateVolume(c4.get(), createRequest("pvc-unstaged", kMiB, blockCapability()), &created)
+          .ok());
   csi::v1::NodePublishVolumeRequest pub;
   pub.set_volume_id(created.volume().volume_id());
   pub.set_staging_target_path(work_->path() + "/never-staged");
@@ -238,8 +246,10 @@ TEST(ConcurrentOperationsTest, SecondCallOnABusyVolumeIsAborted) {
   TempWorkDir work;
   DriverProcess driver(work.path(),
                        "backends:\n  - name: slow\n    plugin: sample\n    default: true\n"
-                       "    settings:\n      directory: " + work.path() + "/volumes\n"
-                       "      create_delay_ms: 3000\n");
+                       "    settings:\n      directory: " +
+                           work.path() +
+                           "/volumes\n"
+                           "      create_delay_ms: 3000\n");
   driver.start();
   auto req = createRequest("pvc-busy", kMiB, blockCapability());
   grpc::Status first;
