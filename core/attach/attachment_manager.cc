@@ -67,6 +67,14 @@ Status AttachmentManager::checkPlanCurrentLocked(const VolumeAttachmentState& be
                                     " changed since this operation was planned; retry");
 }
 
+Status AttachmentManager::persistIfCurrent(const VolumeAttachmentState& before,
+                                           const VolumeAttachmentState& next) {
+  std::lock_guard lock(mu_);
+  Status current = checkPlanCurrentLocked(before);
+  if (!current.isOk()) return current;
+  return persistLocked(next);
+}
+
 Status AttachmentManager::persistLocked(const VolumeAttachmentState& next) {
   Status saved = store_.save(next);
   if (!saved.isOk()) return saved;
@@ -189,13 +197,7 @@ StatusOr<PublishPlan> AttachmentManager::planPublish(
 
 Status AttachmentManager::commitPublish(const PublishPlan& plan) {
   if (plan.action == PublishPlan::Action::kAlreadyAttached) return Status::ok();
-  {
-    std::lock_guard lock(mu_);
-    Status current = checkPlanCurrentLocked(plan.before);
-    if (!current.isOk()) return current;
-    Status saved = persistLocked(plan.next);
-    if (!saved.isOk()) return saved;
-  }
+  if (Status saved = persistIfCurrent(plan.before, plan.next); !saved.isOk()) return saved;
   reportPublish(plan);
   return Status::ok();
 }
@@ -246,13 +248,7 @@ StatusOr<UnpublishPlan> AttachmentManager::planUnpublish(const std::string& volu
 
 Status AttachmentManager::commitUnpublish(const UnpublishPlan& plan) {
   if (plan.action == UnpublishPlan::Action::kNotAttached) return Status::ok();
-  {
-    std::lock_guard lock(mu_);
-    Status current = checkPlanCurrentLocked(plan.before);
-    if (!current.isOk()) return current;
-    Status saved = persistLocked(plan.next);
-    if (!saved.isOk()) return saved;
-  }
+  if (Status saved = persistIfCurrent(plan.before, plan.next); !saved.isOk()) return saved;
   reportUnpublish(plan);
   return Status::ok();
 }
@@ -334,13 +330,7 @@ std::vector<VolumeAttachmentState> AttachmentManager::all() const {
 
 Status AttachmentManager::commitForget(const UnpublishPlan& plan) {
   if (plan.action == UnpublishPlan::Action::kNotAttached) return Status::ok();
-  {
-    std::lock_guard lock(mu_);
-    Status current = checkPlanCurrentLocked(plan.before);
-    if (!current.isOk()) return current;
-    Status saved = persistLocked(plan.next);
-    if (!saved.isOk()) return saved;
-  }
+  if (Status saved = persistIfCurrent(plan.before, plan.next); !saved.isOk()) return saved;
   observer_.attachmentsChanged(plan.next);
   return Status::ok();
 }

@@ -135,6 +135,8 @@ class AttachmentManager {
   VolumeAttachmentState currentLocked(const std::string& volumeId) const;
   Status checkPlanCurrentLocked(const VolumeAttachmentState& before) const;
   Status persistLocked(const VolumeAttachmentState& next);
+  // Persists `next` if the volume is still in state `before` (ABORTED otherwise); takes mu_.
+  Status persistIfCurrent(const VolumeAttachmentState& before, const VolumeAttachmentState& next);
   void reportPublish(const PublishPlan& plan);
   void reportUnpublish(const UnpublishPlan& plan);
 
