@@ -215,6 +215,25 @@ node_a="node-a|rds_nvme=$nqn_a|iscsi_powerstore=iqn.1994-05.com.redhat:node-a"
 node_b="node-b|rds_nvme=$nqn_b|iscsi_powerstore=iqn.1994-05.com.redhat:node-b"
 node_c="node-c|rds_nvme=$nqn_c|iscsi_powerstore=iqn.1994-05.com.redhat:node-c"
 
+# What kubelet records when node-driver-registrar registers each node's plugin: the node id
+# its NodeGetInfo answered, in the node's CSINode. The controller publishes only to those.
+register_csi_node() {
+  "$python" - "$sink_port" "$work/kube-token" "$1" "$2" <<'PY'
+import json, sys, urllib.request
+port, token_file, name, node_id = sys.argv[1:]
+token = open(token_file, encoding="utf-8").readline().strip()
+body = {"apiVersion": "storage.k8s.io/v1", "kind": "CSINode", "metadata": {"name": name},
+        "spec": {"drivers": [{"name": "polycsi.csi.io", "nodeID": node_id}]}}
+request = urllib.request.Request(
+    "http://127.0.0.1:%s/apis/storage.k8s.io/v1/csinodes" % port, data=json.dumps(body).encode(),
+    headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+urllib.request.urlopen(request, timeout=10).read()
+PY
+}
+register_csi_node node-a "$node_a"
+register_csi_node node-b "$node_b"
+register_csi_node node-c "$node_c"
+
 # Fills the array named $1 with the volume_context of the CreateVolume answer in $reply as
 # --context flags: the external-attacher passes the PV's volumeAttributes to ControllerPublish.
 context_flags() {

@@ -8,6 +8,7 @@
 
 #include "server/controller_service.hpp"
 #include "server/csi_validation.hpp"
+#include "server/node_registration.hpp"
 #include "server/proto_maps.hpp"
 #include "server/storage_fence.hpp"
 #include "server/volume_routing.hpp"
@@ -99,6 +100,11 @@ Status ControllerService::publish(Operation& op, const csi::v1::ControllerPublis
   // Admitting a node needs every other attachment known: after a lost store, an RWO volume
   // attached elsewhere would otherwise be admitted here too.
   if (auto s = requireKnownAttachments("ControllerPublishVolume"); !s.isOk()) return s;
+  // The cluster knows the node (CSI: a node that does not exist is NOT_FOUND).
+  if (auto s =
+          requireRegisteredNode(driver_.kube, driver_.config.driverName, node->name, req.node_id());
+      !s.isOk())
+    return s;
   auto lock = driver_.controllerLocks.tryLock(req.volume_id());
   if (!lock)
     return Status(Code::kAborted, "an operation on volume " + req.volume_id() + " is pending");

@@ -9,6 +9,7 @@
 
 #include "attach/attachment_manager.hpp"
 #include "config/driver_config.hpp"
+#include "kube/kube_client.hpp"
 #include "node/mounter.hpp"
 #include "observe/metrics.hpp"
 #include "plugin_host/backend_registry.hpp"
@@ -29,6 +30,7 @@ struct DriverContext {
   plugin_host::BackendRegistry backends;
   observe::Metrics* metrics = nullptr;               // may be null (metrics off)
   attach::AttachmentManager* attachments = nullptr;  // controller modes only
+  kube::KubeClient* kube = nullptr;                  // controller modes with a Kubernetes API
   std::unique_ptr<node::Mounter> mounter;            // node modes only
   std::unique_ptr<NodeVolumeRecords> nodeRecords;    // node modes only
 

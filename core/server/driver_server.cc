@@ -209,6 +209,7 @@ StatusOr<std::unique_ptr<DriverServer>> DriverServer::start(const ServeOptions& 
       return e.status();
     }
     d.attachments = parts->attachments.get();
+    d.kube = parts->kube.get();
     // The gauges start from what was persisted before this start.
     for (const auto& state : parts->attachments->all())
       parts->migrationMetrics->attachmentsChanged(state);
@@ -221,8 +222,7 @@ StatusOr<std::unique_ptr<DriverServer>> DriverServer::start(const ServeOptions& 
       d.attachmentsKnown = false;
       parts->reconciler = std::make_unique<kube::VolumeAttachmentReconciler>(
           *parts->kube, *parts->attachments, d.config.driverName,
-          makePvPolicyResolver(d, parts->events.get()), makeBackendFencer(d),
-          &d.controllerLocks);
+          makePvPolicyResolver(d, parts->events.get()), makeBackendFencer(d), &d.controllerLocks);
       DriverContext* ctx = &d;
       parts->reconciler->onFirstCompletePass([ctx] {
         ctx->attachmentsKnown = true;

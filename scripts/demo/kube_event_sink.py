@@ -9,7 +9,10 @@ VolumeAttachments (the demo makes the external-attacher's CSI calls itself), so 
 storage.k8s.io/v1 VolumeAttachments is answered empty: the controller's first reconciliation
 pass, which it completes before it serves publishes, finds nothing to rebuild. The demo starts
 the controller with a resync period longer than itself, so no later pass forgets the
-attachments its direct calls made. Every other request gets 503 with a meta/v1 Status.
+attachments its direct calls made. The demo registers its nodes' storage.k8s.io/v1 CSINodes
+(POST, as kubelet does when node-driver-registrar registers the node plugin), and the sink
+serves them back to the controller, which publishes only to node ids a CSINode carries. Every
+other request gets 503 with a meta/v1 Status.
 
 Usage: kube_event_sink.py TOKEN_FILE EVENTS_FILE
 Prints "kube-event-sink listening on 127.0.0.1:PORT" once it accepts connections; stops on
@@ -24,6 +27,8 @@ import threading
 import uuid
 
 VOLUME_ATTACHMENTS_PATH = re.compile(r"^/apis/storage\.k8s\.io/v1/volumeattachments(\?.*)?$")
+CSI_NODES_PATH = re.compile(r"^/apis/storage\.k8s\.io/v1/csinodes$")
+CSI_NODE_PATH = re.compile(r"^/apis/storage\.k8s\.io/v1/csinodes/([a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?)$")
 EVENTS_PATH = re.compile(r"^/api/v1/namespaces/([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)/events$")
 MAX_BODY_BYTES = 1 << 20
 
@@ -39,6 +44,7 @@ class EventSinkHandler(http.server.BaseHTTPRequestHandler):
     token = ""
     events_file = ""
     lock = threading.Lock()
+    csi_nodes = {}  # name -> CSINode, as registered
 
     def log_message(self, format, *args):  # noqa: A002 - the base class's name
         pass  # the demo prints the events it cares about itself
@@ -60,6 +66,16 @@ class EventSinkHandler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802 - http.server's naming
         if not self.authorized():
             return
+        node = CSI_NODE_PATH.match(self.path)
+        if node:
+            with self.lock:
+                found = self.csi_nodes.get(node.group(1))
+            if found is None:
+                self.reply(404, status_body(404, "NotFound",
+                                            'csinodes.storage.k8s.io "%s" not found' % node.group(1)))
+            else:
+                self.reply(200, found)
+            return
         if VOLUME_ATTACHMENTS_PATH.match(self.path):
             self.reply(200, {"kind": "VolumeAttachmentList", "apiVersion": "storage.k8s.io/v1",
                              "metadata": {"resourceVersion": "1"}, "items": []})
@@ -67,22 +83,41 @@ class EventSinkHandler(http.server.BaseHTTPRequestHandler):
         self.reply(503, status_body(503, "ServiceUnavailable",
                                     "this stand-in for the Kubernetes API only records Events"))
 
+    def read_json(self):
+        """The request's JSON body, or None after answering 400."""
+        length = int(self.headers.get("Content-Length") or 0)
+        if length <= 0 or length > MAX_BODY_BYTES:
+            self.reply(400, status_body(400, "BadRequest", "missing or oversized body"))
+            return None
+        try:
+            return json.loads(self.rfile.read(length))
+        except ValueError as error:
+            self.reply(400, status_body(400, "BadRequest", "body is not JSON: %s" % error))
+            return None
+
     def do_POST(self):  # noqa: N802
         if not self.authorized():
+            return
+        if CSI_NODES_PATH.match(self.path):
+            csi_node = self.read_json()
+            if csi_node is None:
+                return
+            name = csi_node.get("metadata", {}).get("name", "")
+            if csi_node.get("kind") != "CSINode" or not CSI_NODE_PATH.match(
+                    "/apis/storage.k8s.io/v1/csinodes/" + name):
+                self.reply(400, status_body(400, "BadRequest", "not a CSINode with a valid name"))
+                return
+            with self.lock:
+                self.csi_nodes[name] = csi_node
+            self.reply(201, csi_node)
             return
         match = EVENTS_PATH.match(self.path)
         if not match:
             self.reply(503, status_body(503, "ServiceUnavailable",
                                         "this stand-in for the Kubernetes API only records Events"))
             return
-        length = int(self.headers.get("Content-Length") or 0)
-        if length <= 0 or length > MAX_BODY_BYTES:
-            self.reply(400, status_body(400, "BadRequest", "missing or oversized body"))
-            return
-        try:
-            event = json.loads(self.rfile.read(length))
-        except ValueError as error:
-            self.reply(400, status_body(400, "BadRequest", "body is not JSON: %s" % error))
+        event = self.read_json()
+        if event is None:
             return
         if event.get("kind") != "Event" or event.get("metadata", {}).get("namespace") != match.group(1):
             self.reply(400, status_body(400, "BadRequest",

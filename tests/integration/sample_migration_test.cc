@@ -114,6 +114,30 @@ class SampleMigrationTest : public ::testing::Test {
     EXPECT_TRUE(res) << "metrics endpoint unreachable";
     return res ? res->body : "";
   }
+  // The PersistentVolume the provisioner made for `volume` (an RWX block VM disk of claim
+  // vms/vm-disk), its volume attributes the volume context with `overrides` on top.
+  nlohmann::json vmDiskPv(const std::string& name, const csi::v1::Volume& volume,
+                          const std::map<std::string, std::string>& overrides = {}) {
+    nlohmann::json attributes = nlohmann::json::object();
+    for (const auto& [key, value] : volume.volume_context()) attributes[key] = value;
+    for (const auto& [key, value] : overrides) attributes[key] = value;
+    return {{"apiVersion", "v1"},
+            {"kind", "PersistentVolume"},
+            {"metadata", {{"name", name}}},
+            {"spec",
+             {{"accessModes", {"ReadWriteMany"}},
+              {"volumeMode", "Block"},
+              {"claimRef", {{"name", "vm-disk"}, {"namespace", "vms"}}},
+              {"csi",
+               {{"driver", "polycsi.csi.io"},
+                {"volumeHandle", volume.volume_id()},
+                {"volumeAttributes", attributes}}}}}};
+  }
+  // The controller's disk is gone: its attachment store with it.
+  void loseAttachmentStore() {
+    for (const char* file : {"attachments.db", "attachments.db-wal", "attachments.db-shm"})
+      std::filesystem::remove(work_.path() + "/state/" + file);
+  }
   // How many events with `reason` arrived so far.
   size_t eventCount(const std::string& reason) {
     size_t count = 0;
@@ -185,6 +209,26 @@ TEST_F(SampleMigrationTest, KubeVirtHandoffCompletesAndRefusesAThirdNode) {
   ASSERT_TRUE(unpublish(volume, "node-c").ok());
 }
 
+// CSI: ControllerPublishVolume to a node that does not exist is NOT_FOUND. The cluster knows
+// a node by the node id its CSINode carries for the driver (csi-sanity: "some-fake-node-id").
+TEST_F(SampleMigrationTest, PublishToANodeTheClusterHasNotRegisteredIsNotFound) {
+  auto volume = createVmDisk("pvc-unknown-node", 300).volume();
+  grpc::Status fake = publish(volume, "some-fake-node-id");
+  EXPECT_EQ(fake.error_code(), StatusCode::NOT_FOUND) << fake.error_message();
+  EXPECT_NE(fake.error_message().find("no CSINode some-fake-node-id"), std::string::npos)
+      << fake.error_message();
+  // A node id other than the one registered for the driver is not that node either.
+  grpc::Status other = publish(volume, "node-a|sample=someone-else");
+  EXPECT_EQ(other.error_code(), StatusCode::NOT_FOUND) << other.error_message();
+  EXPECT_NE(other.error_message().find("registers it as node id node-a instead"), std::string::npos)
+      << other.error_message();
+  // While the node plugin re-registers (no entry for the driver) the node is unknown too.
+  api_.removeCsiNodeDriver("node-b", "polycsi.csi.io");
+  EXPECT_EQ(publish(volume, "node-b").error_code(), StatusCode::NOT_FOUND);
+  EXPECT_TRUE(publishedNodes(volume.volume_id()).empty()) << "nothing was attached";
+  EXPECT_TRUE(publish(volume, "node-a").ok());
+}
+
 TEST_F(SampleMigrationTest, TargetDetachingRollsBack) {
   auto volume = createVmDisk("pvc-rollback", 300).volume();
   ASSERT_TRUE(publish(volume, "node-a").ok());
@@ -221,20 +265,7 @@ TEST_F(SampleMigrationTest, ControllerKilledMidMigrationRecoversTheWindow) {
   ASSERT_TRUE(publish(volume, "node-b").ok());
   // The cluster holds both VolumeAttachments, as during a real migration; the restarted
   // controller reconciles against them and must keep both.
-  nlohmann::json attributes = nlohmann::json::object();
-  for (const auto& [key, value] : volume.volume_context()) attributes[key] = value;
-  nlohmann::json pv = {{"apiVersion", "v1"},
-                       {"kind", "PersistentVolume"},
-                       {"metadata", {{"name", "pv-restart"}}},
-                       {"spec",
-                        {{"accessModes", {"ReadWriteMany"}},
-                         {"volumeMode", "Block"},
-                         {"claimRef", {{"name", "vm-disk"}, {"namespace", "vms"}}},
-                         {"csi",
-                          {{"driver", "polycsi.csi.io"},
-                           {"volumeHandle", volume.volume_id()},
-                           {"volumeAttributes", attributes}}}}}};
-  api_.setPersistentVolume("pv-restart", pv);
+  api_.setPersistentVolume("pv-restart", vmDiskPv("pv-restart", volume));
   api_.setVolumeAttachments(
       {kube::testing::volumeAttachment("csi-a", "polycsi.csi.io", "pv-restart", "node-a", true,
                                        "2026-01-01T10:00:00Z"),
@@ -255,26 +286,12 @@ TEST_F(SampleMigrationTest, ControllerKilledMidMigrationRecoversTheWindow) {
 TEST_F(SampleMigrationTest, LostStoreIsRebuiltFromVolumeAttachments) {
   auto volume = createVmDisk("pvc-lost", 300).volume();
   ASSERT_TRUE(publish(volume, "node-a").ok());
-  nlohmann::json attributes = nlohmann::json::object();
-  for (const auto& [key, value] : volume.volume_context()) attributes[key] = value;
-  api_.setPersistentVolume("pv-lost", {{"apiVersion", "v1"},
-                                       {"kind", "PersistentVolume"},
-                                       {"metadata", {{"name", "pv-lost"}}},
-                                       {"spec",
-                                        {{"accessModes", {"ReadWriteMany"}},
-                                         {"volumeMode", "Block"},
-                                         {"claimRef", {{"name", "vm-disk"}, {"namespace", "vms"}}},
-                                         {"csi",
-                                          {{"driver", "polycsi.csi.io"},
-                                           {"volumeHandle", volume.volume_id()},
-                                           {"volumeAttributes", attributes}}}}}});
+  api_.setPersistentVolume("pv-lost", vmDiskPv("pv-lost", volume));
   api_.setVolumeAttachments({kube::testing::volumeAttachment(
       "csi-lost", "polycsi.csi.io", "pv-lost", "node-a", true, "2026-01-01T10:00:00Z")});
   driver_->stop(/*hard=*/true);
   // The controller's disk is gone: the cluster still knows the volume is on node-a.
-  std::filesystem::remove(work_.path() + "/state/attachments.db");
-  std::filesystem::remove(work_.path() + "/state/attachments.db-wal");
-  std::filesystem::remove(work_.path() + "/state/attachments.db-shm");
+  loseAttachmentStore();
   driver_->start();
   EXPECT_EQ(publishedNodes(volume.volume_id()), std::vector<std::string>{"node-a"});
   // So the RWX block volume's migration rules still hold: node-b may join, node-c may not.
@@ -288,30 +305,15 @@ TEST_F(SampleMigrationTest, RebuiltWindowOutOfRangeGetsTheDefaultAndAnEvent) {
   auto volume = createVmDisk("pvc-edited", 300).volume();
   ASSERT_TRUE(publish(volume, "node-a").ok());
   ASSERT_TRUE(publish(volume, "node-b").ok());
-  nlohmann::json attributes = nlohmann::json::object();
-  for (const auto& [key, value] : volume.volume_context()) attributes[key] = value;
-  attributes["polycsi.io/migration-timeout-seconds"] = "0";
-  api_.setPersistentVolume("pv-edited",
-                           {{"apiVersion", "v1"},
-                            {"kind", "PersistentVolume"},
-                            {"metadata", {{"name", "pv-edited"}}},
-                            {"spec",
-                             {{"accessModes", {"ReadWriteMany"}},
-                              {"volumeMode", "Block"},
-                              {"claimRef", {{"name", "vm-disk"}, {"namespace", "vms"}}},
-                              {"csi",
-                               {{"driver", "polycsi.csi.io"},
-                                {"volumeHandle", volume.volume_id()},
-                                {"volumeAttributes", attributes}}}}}});
+  api_.setPersistentVolume(
+      "pv-edited", vmDiskPv("pv-edited", volume, {{"polycsi.io/migration-timeout-seconds", "0"}}));
   api_.setVolumeAttachments(
       {kube::testing::volumeAttachment("csi-a", "polycsi.csi.io", "pv-edited", "node-a", true,
                                        "2026-01-01T10:00:00Z"),
        kube::testing::volumeAttachment("csi-b", "polycsi.csi.io", "pv-edited", "node-b", true,
                                        "2026-01-01T10:01:00Z")});
   driver_->stop(/*hard=*/true);
-  std::filesystem::remove(work_.path() + "/state/attachments.db");
-  std::filesystem::remove(work_.path() + "/state/attachments.db-wal");
-  std::filesystem::remove(work_.path() + "/state/attachments.db-shm");
+  loseAttachmentStore();
   driver_->start();
   EXPECT_EQ(publishedNodes(volume.volume_id()), (std::vector<std::string>{"node-a", "node-b"}));
   // The rebuilt window started with the target's VolumeAttachment, long ago: expired, with
@@ -328,19 +330,7 @@ TEST_F(SampleMigrationTest, AttachmentWithoutVolumeAttachmentIsFencedAndForgotte
   auto volume = createVmDisk("pvc-forgotten", 300).volume();
   ASSERT_TRUE(publish(volume, "node-a").ok());
   ASSERT_TRUE(publish(volume, "node-b").ok());
-  nlohmann::json attributes = nlohmann::json::object();
-  for (const auto& [key, value] : volume.volume_context()) attributes[key] = value;
-  api_.setPersistentVolume(
-      "pv-forgotten",
-      {{"apiVersion", "v1"},
-       {"kind", "PersistentVolume"},
-       {"metadata", {{"name", "pv-forgotten"}}},
-       {"spec",
-        {{"accessModes", {"ReadWriteMany"}},
-         {"volumeMode", "Block"},
-         {"claimRef", {{"name", "vm-disk"}, {"namespace", "vms"}}},
-         {"csi", {{"driver", "polycsi.csi.io"}, {"volumeHandle", volume.volume_id()},
-                  {"volumeAttributes", attributes}}}}}});
+  api_.setPersistentVolume("pv-forgotten", vmDiskPv("pv-forgotten", volume));
   // While the controller was down the source's VolumeAttachment went away without it.
   api_.setVolumeAttachments({kube::testing::volumeAttachment(
       "csi-target", "polycsi.csi.io", "pv-forgotten", "node-b", true, "2026-01-01T10:01:00Z")});
@@ -369,8 +359,7 @@ TEST_F(SampleMigrationTest, AttachmentWithoutVolumeAttachmentIsFencedAndForgotte
   EXPECT_EQ(scraped.find("sample_csi_migration_migrations_total{result=\"failed\"} 1"),
             std::string::npos)
       << scraped;
-  EXPECT_NE(scraped.find("sample_csi_migration_active_migrations 0"), std::string::npos)
-      << scraped;
+  EXPECT_NE(scraped.find("sample_csi_migration_active_migrations 0"), std::string::npos) << scraped;
   EXPECT_TRUE(publish(volume, "node-c").ok()) << "a new migration may start from node-b";
 }
 
@@ -489,6 +478,7 @@ TEST(ControllerStartTest, PublishesWaitUntilTheClusterAttachmentsAreRebuilt) {
   api.setPersistentVolume("pv-rebuilt", pv);
   api.setCsiNode("node-a", "polycsi.csi.io", "node-a");
   api.setCsiNode("node-b", "polycsi.csi.io", "node-b");
+  api.setCsiNode("node-c", "polycsi.csi.io", "node-c");
   api.setVolumeAttachments(
       {kube::testing::volumeAttachment("csi-a", "polycsi.csi.io", "pv-rebuilt", "node-a", true,
                                        "2026-01-01T00:00:00Z"),

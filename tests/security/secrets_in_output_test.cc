@@ -256,6 +256,10 @@ TEST_F(SecretsInOutputTest, NoSecretInLogsEventsErrorsMetricsOrState) {
   const std::string nodeA = std::string("node-a|rds_nvme=") + kNqnA + "|iscsi_powerstore=" + kIqnA;
   const std::string nodeB = std::string("node-b|rds_nvme=") + kNqnB;
   const std::string nodeC = std::string("node-c|rds_nvme=") + kNqnC;
+  // The nodes as kubelet registered their plugins (the controller publishes only to those).
+  kube_.setCsiNode("node-a", "polycsi.csi.io", nodeA);
+  kube_.setCsiNode("node-b", "polycsi.csi.io", nodeB);
+  kube_.setCsiNode("node-c", "polycsi.csi.io", nodeC);
   const auto rwxBlock = blockCapability(Mode::MULTI_NODE_MULTI_WRITER);
   const auto rwoBlock = blockCapability(Mode::SINGLE_NODE_WRITER);
 
