@@ -191,38 +191,34 @@ TEST_F(SampleErrorsTest, NodeCallsCheckPathsAndStagingState) {
 // not polycsi's, and an id of the configured backend that this node never staged, are both
 // unknown here. A missing path is still INVALID_ARGUMENT.
 TEST_F(SampleErrorsTest, NodeStatsAndExpandOfAnUnknownVolumeAreNotFoundWhateverThePath) {
+  // The answers of NodeGetVolumeStats and NodeExpandVolume for `id` at `path` ("" = no path).
+  auto stats = [&](const std::string& id, const std::string& path) {
+    csi::v1::NodeGetVolumeStatsRequest req;
+    req.set_volume_id(id);
+    req.set_volume_path(path);
+    csi::v1::NodeGetVolumeStatsResponse resp;
+    auto ctx = rpcContext();
+    return driver_->node().NodeGetVolumeStats(ctx.get(), req, &resp);
+  };
+  auto expand = [&](const std::string& id, const std::string& path) {
+    csi::v1::NodeExpandVolumeRequest req;
+    req.set_volume_id(id);
+    req.set_volume_path(path);
+    csi::v1::NodeExpandVolumeResponse resp;
+    auto ctx = rpcContext();
+    return driver_->node().NodeExpandVolume(ctx.get(), req, &resp);
+  };
   for (const std::string id : {"some-vol-id", "local:never-staged"}) {
     for (const std::string& path : {std::string("some/path"), work_->path() + "/no-such-path"}) {
-      csi::v1::NodeGetVolumeStatsRequest stats;
-      stats.set_volume_id(id);
-      stats.set_volume_path(path);
-      csi::v1::NodeGetVolumeStatsResponse statsResp;
-      auto c1 = rpcContext();
-      grpc::Status s = driver_->node().NodeGetVolumeStats(c1.get(), stats, &statsResp);
+      grpc::Status s = stats(id, path);
       EXPECT_EQ(s.error_code(), StatusCode::NOT_FOUND)
           << id << " " << path << ": " << s.error_message();
-
-      csi::v1::NodeExpandVolumeRequest expand;
-      expand.set_volume_id(id);
-      expand.set_volume_path(path);
-      csi::v1::NodeExpandVolumeResponse expandResp;
-      auto c2 = rpcContext();
-      s = driver_->node().NodeExpandVolume(c2.get(), expand, &expandResp);
+      s = expand(id, path);
       EXPECT_EQ(s.error_code(), StatusCode::NOT_FOUND)
           << id << " " << path << ": " << s.error_message();
     }
-    csi::v1::NodeGetVolumeStatsRequest noPath;
-    noPath.set_volume_id(id);
-    csi::v1::NodeGetVolumeStatsResponse statsResp;
-    auto c3 = rpcContext();
-    EXPECT_EQ(driver_->node().NodeGetVolumeStats(c3.get(), noPath, &statsResp).error_code(),
-              StatusCode::INVALID_ARGUMENT);
-    csi::v1::NodeExpandVolumeRequest expandNoPath;
-    expandNoPath.set_volume_id(id);
-    csi::v1::NodeExpandVolumeResponse expandResp;
-    auto c4 = rpcContext();
-    EXPECT_EQ(driver_->node().NodeExpandVolume(c4.get(), expandNoPath, &expandResp).error_code(),
-              StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(stats(id, "").error_code(), StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(expand(id, "").error_code(), StatusCode::INVALID_ARGUMENT);
   }
 }
 
