@@ -20,6 +20,7 @@ namespace {
 using grpc::StatusCode;
 using Mode = csi::v1::VolumeCapability::AccessMode;
 using powerstore_sim::testing::ChapCredentials;
+using powerstore_sim::testing::callsTheReferenceDoesNotList;
 using powerstore_sim::testing::SimProcess;
 using powerstore_sim::testing::TestInitiator;
 
@@ -84,6 +85,11 @@ class IscsiPowerStoreGrpcTest : public ::testing::Test {
     driver_->start();
   }
   void TearDown() override {
+    if (sim_ != nullptr) {
+      EXPECT_EQ(callsTheReferenceDoesNotList(*sim_, "polycsi-iscsi_powerstore"),
+                std::vector<std::string>{})
+          << "calls the driver made that docs/fidelity.md does not list";
+    }
     if (HasFailure() && driver_) std::cerr << "driver log:\n" << driver_->log();
     driver_.reset();
     sim_.reset();

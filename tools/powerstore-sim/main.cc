@@ -87,6 +87,8 @@ int main(int argc, char** argv) {
   app.add_option("--tgtadm", tgtd.tgtadm, "the tgtadm program");
   app.add_option("--chap-user", chap_user, "require CHAP with this user on every target");
   app.add_option("--chap-password", chap_password, "the CHAP secret (12 to 16 characters)");
+  app.add_option("--request-log", rest.request_log,
+                 "append every request line to this file (for tests that check the calls made)");
   app.add_flag("--no-tgtd", no_tgtd, "serve the REST API only, without iSCSI");
   CLI11_PARSE(app, argc, argv);
 

@@ -163,6 +163,10 @@ RestServer::RestServer(RestServerOptions options, ArrayStore& store)
     throw std::runtime_error("cannot load the TLS certificate " + options_.certificate_file +
                              " or key " + options_.private_key_file);
   }
+  if (!options_.request_log.empty()) {
+    request_log_.open(options_.request_log, std::ios::app);
+    if (!request_log_) throw std::runtime_error("cannot open the request log " + options_.request_log);
+  }
   server_->set_read_timeout(30, 0);
   server_->set_write_timeout(30, 0);
   routes();
@@ -214,6 +218,12 @@ void RestServer::routes() {
 
   // Authentication for every call, as the array does it.
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (request_log_.is_open()) {
+      std::lock_guard lock(request_log_mutex_);
+      request_log_ << req.method << ' ' << req.target << '\t'
+                   << req.get_header_value("User-Agent") << '\n'
+                   << std::flush;
+    }
     const bool basic = basicAuthOk(req.get_header_value("Authorization"));
     if (req.path.rfind("/sim/", 0) == 0 || req.path == std::string(kPrefix) + "login_session") {
       if (basic) return httplib::Server::HandlerResponse::Unhandled;

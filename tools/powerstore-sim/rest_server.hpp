@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -25,6 +26,11 @@ struct RestServerOptions {
   std::string password;
   std::chrono::seconds session_ttl{3600};  // idle sessions expire after this
   std::string global_id = "PS000000000001";
+  // When set, every request line ("METHOD target<TAB>User-Agent", the target as sent) is
+  // appended to this
+  // file before it is answered, so a test can hold the calls a client made against the
+  // calls docs/fidelity.md lists.
+  std::string request_log;
 };
 
 // Serves the API on its own thread pool. Authentication is like the array's: Basic auth or
@@ -63,6 +69,8 @@ class RestServer {
   std::unique_ptr<httplib::SSLServer> server_;
   std::mutex sessions_mutex_;
   std::map<std::string, Session> sessions_;  // by cookie value
+  std::mutex request_log_mutex_;
+  std::ofstream request_log_;  // open only with options_.request_log
 };
 
 }  // namespace powerstore_sim

@@ -11,6 +11,9 @@ namespace {
 
 constexpr int kReadAttempts = 3;
 
+// Names the client in the array's audit log, as Dell's own clients do (gopowerstore sets its
+// own User-Agent).
+constexpr char kUserAgent[] = "polycsi-iscsi_powerstore";
 constexpr int kPageLimit = 2000;  // the array's largest page (Developers Guide, "Pagination")
 
 struct Collected {
@@ -103,6 +106,7 @@ RestResponse RestClient::perform(const Call& call, const std::string& method,
   char errorText[CURL_ERROR_SIZE] = {};
   CURL* h = curl.get();
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(h, CURLOPT_USERAGENT, kUserAgent);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,

@@ -21,6 +21,7 @@ namespace polycsi::iscsi_powerstore {
 namespace {
 
 using polycsi::testing::TestPki;
+using powerstore_sim::testing::callsTheReferenceDoesNotList;
 using powerstore_sim::testing::SimProcess;
 using powerstore_sim::testing::TempDir;
 using powerstore_sim::testing::TestInitiator;
@@ -34,6 +35,13 @@ class PowerStoreBackendTest : public ::testing::Test {
   void SetUp() override {
     pki_ = polycsi::testing::makeTestPki(dir_.path());
     std::filesystem::create_directories(dir_.path() / "plugin");
+  }
+  // Every call the plugin made is one that docs/fidelity.md lists with its public source.
+  void TearDown() override {
+    if (sim_ == nullptr) return;
+    EXPECT_EQ(callsTheReferenceDoesNotList(*sim_, "polycsi-iscsi_powerstore"),
+              std::vector<std::string>{})
+        << "calls the plugin made that docs/fidelity.md does not list";
   }
 
   // The simulator; the paging tests need no iSCSI and skip tgtd.

@@ -1,14 +1,18 @@
 #include "sim_process.hpp"
 
 #include <csignal>
+#include <fstream>
 #include <sstream>
+
+#include "fidelity_reference.hpp"  // tests/support
 
 namespace powerstore_sim::testing {
 
 SimProcess::SimProcess(const std::string& binary, const std::vector<std::string>& arguments) {
   // A TLS peer that hangs up (a refused handshake) must be an error, not a fatal SIGPIPE.
   std::signal(SIGPIPE, SIG_IGN);
-  std::vector<std::string> argv = {binary, "--listen", "127.0.0.1:0"};
+  std::vector<std::string> argv = {binary, "--listen", "127.0.0.1:0", "--request-log",
+                                   (log_dir_.path() / "requests.log").string()};
   argv.insert(argv.end(), arguments.begin(), arguments.end());
   // Starting tgtd and its first target takes a while on a loaded machine.
   child_ = std::make_unique<polycsi::testing::AnnouncedChild>(
@@ -27,7 +31,26 @@ std::string SimProcess::endpoint() const {
   return "https://127.0.0.1:" + std::to_string(port_) + "/api/rest";
 }
 
+std::vector<std::string> SimProcess::requestsServed(const std::string& userAgent) const {
+  std::vector<std::string> requests;
+  std::ifstream log(log_dir_.path() / "requests.log");
+  for (std::string line; std::getline(log, line);) {
+    const std::size_t tab = line.find('\t');
+    if (tab != std::string::npos && line.substr(tab + 1) == userAgent) {
+      requests.push_back(line.substr(0, tab));
+    }
+  }
+  return requests;
+}
+
 // tgtd gets time to end its sessions before SIGKILL.
 int SimProcess::stop() { return child_->stop(std::chrono::seconds(15)); }
+
+std::vector<std::string> callsTheReferenceDoesNotList(const SimProcess& sim,
+                                                      const std::string& userAgent) {
+  static const auto reference = polycsi::testing::FidelityReference::load(
+      "PowerStore REST", {"/api/rest/", {"limit", "offset"}});
+  return reference.unlisted(sim.requestsServed(userAgent));
+}
 
 }  // namespace powerstore_sim::testing
