@@ -64,6 +64,8 @@ class SampleMigrationTest : public ::testing::Test {
     driver_->start();
   }
   void TearDown() override {
+    // Every request the driver made is one docs/fidelity.md lists with its public source.
+    EXPECT_EQ(api_.callsTheReferenceDoesNotList(), std::vector<std::string>{});
     if (HasFailure()) std::cerr << "driver log:\n" << driver_->log();
   }
 

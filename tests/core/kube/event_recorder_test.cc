@@ -30,6 +30,10 @@ attach::VolumeAttachmentState migratingVolume() {
 class EventRecorderTest : public ::testing::Test {
  protected:
   EventRecorderTest() : api_(kToken), client_(config()) {}
+  // Every request the recorder made is one docs/fidelity.md lists with its public source.
+  void TearDown() override {
+    EXPECT_EQ(api_.callsTheReferenceDoesNotList(), std::vector<std::string>{});
+  }
 
   KubeConfig config() {
     KubeConfig config;

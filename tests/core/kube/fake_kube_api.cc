@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "fidelity_reference.hpp"  // tests/support
+
 namespace polycsi::kube::testing {
 namespace {
 
@@ -84,7 +86,7 @@ FakeKubeApi::FakeKubeApi(std::string token, const std::optional<TlsFiles>& tls)
   server_->set_pre_routing_handler([this](const httplib::Request& request,
                                           httplib::Response& response) {
     std::lock_guard lock(mu_);
-    requests_.push_back(request.method + " " + request.path);
+    requests_.push_back(request.method + " " + request.target);
     changed_.notify_all();
     if (request.get_header_value("Authorization") != "Bearer " + token_) {
       answer(response, 401, statusObject(401, "Unauthorized", "Unauthorized"));
@@ -311,6 +313,12 @@ std::vector<FakeKubeApi::PostedEvent> FakeKubeApi::events() const {
 std::vector<std::string> FakeKubeApi::requests() const {
   std::lock_guard lock(mu_);
   return requests_;
+}
+
+std::vector<std::string> FakeKubeApi::callsTheReferenceDoesNotList() const {
+  static const auto reference = polycsi::testing::FidelityReference::load(
+      "Kubernetes API and sidecars (the core)", {});
+  return reference.unlisted(requests());
 }
 
 nlohmann::json volumeAttachment(const std::string& name, const std::string& attacher,

@@ -74,8 +74,11 @@ class FakeKubeApi {
     nlohmann::json body;
   };
   std::vector<PostedEvent> events() const;
-  // Paths requested, in order ("GET /api/v1/...").
+  // Requests served, in order, "METHOD target" with the target as sent ("GET /api/v1/...").
   std::vector<std::string> requests() const;
+  // The requests served that the "Kubernetes API and sidecars (the core)" section of
+  // docs/fidelity.md does not list; empty when every request rests on a listed public source.
+  std::vector<std::string> callsTheReferenceDoesNotList() const;
 
  private:
   std::string token_;

@@ -66,6 +66,10 @@ attach::VolumePolicy migrationPolicy() {
 
 class ReconcilerTest : public ::testing::Test {
  protected:
+  // Every request the reconciler made is one docs/fidelity.md lists with its public source.
+  void TearDown() override {
+    EXPECT_EQ(api_.callsTheReferenceDoesNotList(), std::vector<std::string>{});
+  }
   ReconcilerTest() : api_(kToken) {
     std::string pattern =
         (std::filesystem::temp_directory_path() / "polycsi-reconcile-XXXXXX").string();
