@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "rest_timestamp.hpp"
+
 namespace polycsi::iscsi_powerstore {
 namespace {
 
@@ -14,7 +16,8 @@ constexpr int64_t kMaxBytes = 256ll << 40;
 // names are those of dell/gopowerstore volume_types.go (Volume, ProtectionData),
 // host_types.go (Host, InitiatorInstance, HostVolumeMapping) and ip_pool_address_types.go
 // (IPPoolAddress, with the nested ip_port(target_iqn, id) select it uses).
-constexpr const char* kVolumeSelect = "select=id,name,type,size,protection_data";
+constexpr const char* kVolumeSelect =
+    "select=id,name,type,size,protection_data,creation_timestamp";
 constexpr const char* kHostSelect = "select=id,name,initiators";
 constexpr const char* kMappingSelect = "select=id,host_id,volume_id,logical_unit_number";
 // iSCSI targets belong to IP ports: the Storage_Iscsi_Target addresses, each with its port's
@@ -84,6 +87,20 @@ std::string sourceOf(const nlohmann::json& volume) {
   const auto& protection = volume.value("protection_data", nlohmann::json::object());
   const auto source = protection.find("source_id");
   return source != protection.end() && source->is_string() ? source->get<std::string>() : "";
+}
+
+// A snapshot's creation time, which CSI requires in every snapshot answer.
+int64_t createdAt(const nlohmann::json& volume) {
+  const auto stamp = volume.find("creation_timestamp");
+  if (stamp == volume.end() || !stamp->is_string())
+    throw Error(Code::kInternal, "the array's answer for volume " + volume.value("id", "?") +
+                                     " holds no creation_timestamp (not selected?)");
+  const auto unixNs = parseRfc3339UnixNs(stamp->get<std::string>());
+  if (!unixNs)
+    throw Error(Code::kInternal, "the array's creation_timestamp '" + stamp->get<std::string>() +
+                                     "' of volume " + volume.value("id", "?") +
+                                     " is not an RFC 3339 time");
+  return *unixNs;
 }
 
 }  // namespace
@@ -289,6 +306,7 @@ Snapshot PowerStoreBackend::createSnapshot(const CreateSnapshotRequest& req) {
   s.id = c->array().globalID + "." + snap.at("id").get<std::string>();
   s.sourceVolumeId = req.sourceVolumeId;
   s.sizeBytes = sizeOf(snap);
+  s.creationTimeUnixNs = createdAt(snap);
   return s;
 }
 
@@ -310,6 +328,7 @@ SnapshotPage PowerStoreBackend::listSnapshots(const ListRequest& req) {
       s.id = globalID + "." + v.at("id").get<std::string>();
       s.sourceVolumeId = globalID + "." + sourceOf(v);
       s.sizeBytes = sizeOf(v);
+      s.creationTimeUnixNs = createdAt(v);
       if (!req.snapshotId.empty() && s.id != req.snapshotId) continue;
       if (!req.sourceVolumeId.empty() && s.sourceVolumeId != req.sourceVolumeId) continue;
       all.push_back(std::move(s));

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "polycsi/testing/fake_host.hpp"
@@ -214,14 +215,25 @@ TEST_F(PowerStoreBackendTest, ControllerLifecycleAndIscsiLoginWithThePublishCont
             Code::kFailedPrecondition);
   EXPECT_EQ(ps->deleteVolume({.volumeId = vol->id}).code(), Code::kFailedPrecondition);
 
-  // Snapshot, restore and clone carry the data written over iSCSI.
+  // Snapshot, restore and clone carry the data written over iSCSI. The creation time is the
+  // array's creation_timestamp (whole seconds in the simulator), the same in every answer.
+  const auto wallClockNs = [] {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  const int64_t beforeNs = wallClockNs() - 1000000000;
   auto snap = ps->createSnapshot({.name = "snap-1", .sourceVolumeId = vol->id});
+  const int64_t afterNs = wallClockNs();
   ASSERT_TRUE(snap.isOk()) << snap.status().toString();
+  EXPECT_GE(snap->creationTimeUnixNs, beforeNs);
+  EXPECT_LE(snap->creationTimeUnixNs, afterNs);
   EXPECT_EQ(ps->createSnapshot({.name = "snap-1", .sourceVolumeId = vol->id})->id, snap->id);
   auto listed = ps->listSnapshots({.sourceVolumeId = vol->id});
   ASSERT_TRUE(listed.isOk());
   ASSERT_EQ(listed->snapshots.size(), 1u);
   EXPECT_EQ(listed->snapshots[0].id, snap->id);
+  EXPECT_EQ(listed->snapshots[0].creationTimeUnixNs, snap->creationTimeUnixNs);
   auto restored = ps->createVolumeFromSnapshot(
       {.name = "pvc-2", .requiredBytes = 16 * kMiB, .sourceId = snap->id});
   ASSERT_TRUE(restored.isOk()) << restored.status().toString();
