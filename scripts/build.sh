@@ -5,13 +5,22 @@
 # all cores), CC/CXX (compiler; default the system's c++, i.e. g++), POLYCSI_SANITIZE
 # ("address;undefined" or "thread"), POLYCSI_WERROR (default ON), POLYCSI_BUILD_BENCH (default ON;
 # the sanitizer builds of scripts/test.sh leave the benchmarks out: no test runs them),
-# POLYCSI_STATIC_GRPC (default ON; the TSan build links gRPC shared).
+# POLYCSI_STATIC_GRPC (default ON; the TSan build links gRPC shared),
+# POLYCSI_DEMO_ONLY=1 (install only the demo's packages and build only the demo's targets: the
+# driver, polycsictl, the simulators and the in-tree plugins; a new build directory is then
+# configured without tests and benchmarks).
 #   BUILD_DIR=build-asan CC=clang-14 CXX=clang++-14 POLYCSI_SANITIZE="address;undefined" \
 #     ./scripts/build.sh            # what ./scripts/test.sh builds
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-./scripts/install-deps.sh
+demo_only=${POLYCSI_DEMO_ONLY:-}
+echo "build.sh: [1/3] Debian packages"
+if [ -n "$demo_only" ]; then
+  ./scripts/install-deps.sh --demo
+else
+  ./scripts/install-deps.sh
+fi
 
 build_dir=${BUILD_DIR:-build}
 build_type=${BUILD_TYPE:-RelWithDebInfo}
@@ -28,12 +37,23 @@ fi
 compilers=()
 [ -n "${CC:-}" ] && compilers+=(-DCMAKE_C_COMPILER="$CC")
 [ -n "${CXX:-}" ] && compilers+=(-DCMAKE_CXX_COMPILER="$CXX")
+# The demo leaves tests and benchmarks out of a new build directory (their libraries are not
+# installed for it); a directory configured before keeps what it has.
+scope=(-DBUILD_TESTING=ON -DPOLYCSI_BUILD_BENCH="${POLYCSI_BUILD_BENCH:-ON}")
+targets=()
+if [ -n "$demo_only" ]; then
+  scope=()
+  [ -f "$build_dir/CMakeCache.txt" ] || scope=(-DBUILD_TESTING=OFF -DPOLYCSI_BUILD_BENCH=OFF)
+  targets=(polycsi polycsictl rds-sim powerstore-sim polycsi_plugin_sample polycsi_plugin_rds_nvme
+           polycsi_plugin_iscsi_powerstore polycsi_plugin_nfs)
+fi
+echo "build.sh: [2/3] configure $build_dir"
 cmake -S . -B "$build_dir" -G Ninja "${launcher[@]}" "${compilers[@]}" \
   -DCMAKE_BUILD_TYPE="$build_type" \
   -DPOLYCSI_WERROR="${POLYCSI_WERROR:-ON}" \
   -DPOLYCSI_SANITIZE="${POLYCSI_SANITIZE:-}" \
-  -DPOLYCSI_BUILD_BENCH="${POLYCSI_BUILD_BENCH:-ON}" \
   -DPOLYCSI_STATIC_GRPC="${POLYCSI_STATIC_GRPC:-ON}" \
-  -DBUILD_TESTING=ON >/dev/null
+  "${scope[@]}" >/dev/null
+echo "build.sh: [3/3] build ${targets[*]:-every target} (ninja counts [done/total])"
 # Two cores: keep memory and the machine responsive.
-ninja -C "$build_dir" -j "${JOBS:-$(nproc)}"
+ninja -C "$build_dir" -j "${JOBS:-$(nproc)}" "${targets[@]}"
