@@ -1,6 +1,7 @@
 // Checks the Dockerfile without a container engine: the base images are Debian 12, every COPY
 // from the build context names a file or directory that exists, the runtime stage installs
-// the node tools the plugins run (nvme-cli, open-iscsi, nfs-common, e2fsprogs, xfsprogs), the
+// the node tools the plugins run (nvme-cli, nfs-common, e2fsprogs, xfsprogs) but not open-iscsi
+// (iscsi_powerstore runs the host's iscsiadm: an image's would not match the host's iscsid), the
 // plugins land in the plugin_dir the deploy/ configs name, and the entrypoint is polycsi.
 // Exit 0 when it holds; 1 with one line per problem.
 import { existsSync, readFileSync } from "node:fs";
@@ -35,8 +36,11 @@ for (const ignored of readFileSync(path.join(root, ".dockerignore"), "utf8").spl
     problems.push(`.dockerignore excludes ${ignored}, which the build copies`);
 
 const installs = runtime.filter((i) => /^RUN\s/i.test(i) && /apt-get install/.test(i)).join(" ");
-for (const pkg of ["nvme-cli", "open-iscsi", "nfs-common", "e2fsprogs", "xfsprogs"])
+for (const pkg of ["nvme-cli", "nfs-common", "e2fsprogs", "xfsprogs"])
   if (!new RegExp(`(^|\\s)${pkg}(\\s|$)`).test(installs)) problems.push(`runtime stage does not install ${pkg}`);
+if (/(^|\s)open-iscsi(\s|$)/.test(installs))
+  problems.push("runtime stage installs open-iscsi: iscsi_powerstore must run the host's iscsiadm " +
+                "(iscsi_host_root), never an image's that need not match the host's iscsid");
 if (!/runtime-packages\.txt/.test(installs)) problems.push("runtime stage does not install the shared libraries' packages");
 
 const configDirs = ["nfs", "powerstore-iscsi", "rds-nvme", "sample"].map((overlay) =>

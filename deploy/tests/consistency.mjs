@@ -165,6 +165,70 @@ function hostPaths(workload) {
     .filter((v) => v.hostPath).map((v) => [v.hostPath.path, v.name]));
 }
 
+// Host paths that only a node with some storage software has (open-iscsi, nvme-cli,
+// multipath-tools): a hostPath of `type: Directory` or `File` on one of them keeps the node pod
+// from starting on every node without that software, and with it every other backend.
+const OPTIONAL_HOST_SOFTWARE = ["/etc/iscsi", "/var/lib/iscsi", "/run/lock/iscsi", "/etc/nvme",
+                                "/etc/multipath", "/etc/multipath.conf", "/sbin/iscsiadm",
+                                "/usr/sbin/iscsiadm"];
+const isUnder = (p, dir) => p === dir || p.startsWith(`${dir}/`);
+
+function checkOptionalHostPaths(node, name, problems) {
+  for (const v of node.spec.template.spec.volumes ?? []) {
+    const hostPath = v.hostPath?.path?.replace(/\/+$/, "");
+    if (!hostPath || !OPTIONAL_HOST_SOFTWARE.some((dir) => isUnder(hostPath, dir))) continue;
+    if (["Directory", "File"].includes(v.hostPath.type))
+      problems.push(`${name}: node hostPath ${v.name} (${hostPath}) is type ${v.hostPath.type}: ` +
+                    "a node without that software could not start the node pod");
+  }
+}
+
+// The node's config (the Secret its --config names), or undefined.
+function nodeConfig(node, objects) {
+  const spec = node.spec.template.spec;
+  const polycsi = spec.containers.find((c) => c.name === "polycsi");
+  const configPath = argValue(polycsi?.args, "--config");
+  const secretName = spec.volumes.find((v) => v.name === "config")?.secret?.secretName;
+  const encoded = find(objects, "Secret", secretName)?.data?.[path.basename(configPath ?? "")];
+  return encoded === undefined ? undefined : parseYaml(Buffer.from(encoded, "base64").toString("utf8"));
+}
+
+// iscsi_powerstore runs the host's iscsiadm chrooted into iscsi_host_root: in the node pod
+// that must be where a hostPath of the host's / is mounted (the default "/" is the image's root,
+// which has no iscsiadm).
+function checkIscsiHostRoot(node, objects, name, problems) {
+  const config = nodeConfig(node, objects);
+  const spec = node.spec.template.spec;
+  const polycsi = spec.containers.find((c) => c.name === "polycsi");
+  const hostRootVolumes = new Set((spec.volumes ?? [])
+    .filter((v) => v.hostPath && v.hostPath.path === "/").map((v) => v.name));
+  const hostRootMounts = (polycsi?.volumeMounts ?? []).filter((m) => hostRootVolumes.has(m.name));
+  for (const backend of config?.backends ?? []) {
+    if (backend.plugin !== "iscsi_powerstore") continue;
+    const root = backend.settings?.iscsi_host_root;
+    const at = `${name}: backend ${backend.name}`;
+    if (root === undefined || root === "/") {
+      problems.push(`${at}: set iscsi_host_root to the node pod's mount of the host's /`);
+      continue;
+    }
+    const mount = hostRootMounts.find((m) => m.mountPath.replace(/\/+$/, "") === String(root).replace(/\/+$/, ""));
+    if (!mount) {
+      problems.push(`${at}: iscsi_host_root ${root} is not where the node mounts hostPath /`);
+    } else if (mount.readOnly || mount.subPath) {
+      problems.push(`${at}: the host root mount ${root} must be writable and whole ` +
+                    "(iscsiadm writes the host's /etc/iscsi and /run/lock/iscsi)");
+    }
+  }
+}
+
+// Both checks above for one node DaemonSet (exported for validate.mjs's self-test).
+export function checkNodeHostSoftware(node, objects, name) {
+  const problems = [];
+  checkOptionalHostPaths(node, name, problems);
+  checkIscsiHostRoot(node, objects, name, problems);
+  return problems;
+}
+
 function checkInstall(objects, name, problems) {
   const drivers = byKind(objects, "CSIDriver");
   if (drivers.length !== 1) return problems.push(`${name}: want one CSIDriver, have ${drivers.length}`);
@@ -204,6 +268,7 @@ function checkInstall(objects, name, problems) {
   if (kubeletMount?.mountPropagation !== "Bidirectional")
     problems.push(`${name}: node polycsi must mount /var/lib/kubelet with Bidirectional propagation`);
   if (!polycsi.securityContext?.privileged) problems.push(`${name}: node polycsi must be privileged`);
+  problems.push(...checkNodeHostSoftware(node, objects, name));
   const paths = hostPaths(node);
   for (const needed of ["/dev", "/sys", "/var/lib/kubelet", "/var/lib/kubelet/plugins_registry"])
     if (!paths.has(needed)) problems.push(`${name}: node lacks host mount ${needed}`);
@@ -237,7 +302,9 @@ function checkOverlayExtras(name, install, objects, problems) {
     const seconds = Number(only()?.parameters?.migrationTimeoutSeconds);
     if (!(seconds >= 30 && seconds <= 3600)) problems.push(`${name}: migrationTimeoutSeconds must be 30-3600`);
   } else if (name === "overlays/powerstore-iscsi") {
-    if (!paths.has("/etc/iscsi")) problems.push(`${name}: node lacks host mount /etc/iscsi`);
+    if (!paths.has("/")) problems.push(`${name}: node lacks the host root mount (hostPath /) for iscsiadm`);
+    if (!nodeConfig(install.node, objects)?.backends?.some((b) => b.plugin === "iscsi_powerstore"))
+      problems.push(`${name}: the node's config has no iscsi_powerstore backend`);
   } else if (name === "overlays/nfs") {
     if (!(only()?.mountOptions ?? []).includes("nfsvers=4.1")) problems.push(`${name}: StorageClass lacks nfsvers=4.1`);
   }

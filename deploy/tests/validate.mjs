@@ -19,7 +19,7 @@ import { fileURLToPath } from "node:url";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
 
 import { validateStructurally } from "./structural.mjs";
-import { checkConsistency } from "./consistency.mjs";
+import { checkConsistency, checkNodeHostSoftware } from "./consistency.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const deployDir = path.resolve(here, "..");
@@ -132,6 +132,21 @@ async function selfTest() {
                           metadata: { name: "p" }, spec: { claimPropertySets: [{}] } };
   if (validateStructurally(brokenProfile, "self-test").length === 0)
     throw new Error("self-test: an invalid StorageProfile passed validation");
+  // A node that needs /etc/iscsi to exist, and an iscsi_powerstore whose iscsi_host_root is
+  // not the node's mount of the host's /, must both be refused.
+  const config = "backends:\n  - name: ps\n    plugin: iscsi_powerstore\n" +
+                 "    settings:\n      iscsi_host_root: /host\n";
+  const secret = { kind: "Secret", metadata: { name: "cfg" },
+                   data: { "config.yaml": Buffer.from(config).toString("base64") } };
+  const node = { kind: "DaemonSet", metadata: { name: "polycsi-node" }, spec: { template: { spec: {
+    containers: [{ name: "polycsi", args: ["--config=/etc/polycsi/config.yaml"],
+                   volumeMounts: [{ name: "etc-iscsi", mountPath: "/etc/iscsi" }] }],
+    volumes: [{ name: "config", secret: { secretName: "cfg" } },
+              { name: "etc-iscsi", hostPath: { path: "/etc/iscsi", type: "Directory" } }] } } } };
+  const found = checkNodeHostSoftware(node, [secret], "self-test").join("\n");
+  if (!/etc-iscsi \(\/etc\/iscsi\) is type Directory/.test(found) ||
+      !/iscsi_host_root \/host is not where the node mounts hostPath \//.test(found))
+    throw new Error(`self-test: the node host software checks did not refuse a broken node: ${found}`);
 }
 
 function validateConfigs(polycsi, pluginDir, problems, notes) {

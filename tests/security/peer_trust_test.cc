@@ -168,12 +168,17 @@ TEST_F(ChapFailureTest, RightSecretLogsInWrongSecretIsACHAPFailure) {
 TEST_F(ChapFailureTest, NodeAttachWithAWrongSecretNamesCHAPAndRunsNothing) {
   std::filesystem::create_directories(work_.path() + "/sys/module/iscsi_tcp");
   std::filesystem::create_directories(work_.path() + "/nodestate");
-  std::ofstream(work_.path() + "/initiatorname.iscsi") << "InitiatorName=" << kIqnA << "\n";
+  // The host's root as the node pod sees it, with open-iscsi installed.
+  const std::string host = work_.path() + "/host";
+  std::filesystem::create_directories(host + "/usr/sbin");
+  std::filesystem::create_directories(host + "/etc/iscsi");
+  std::ofstream(host + "/usr/sbin/iscsiadm") << "";
+  std::filesystem::permissions(host + "/usr/sbin/iscsiadm", std::filesystem::perms::owner_all);
+  std::ofstream(host + "/etc/iscsi/initiatorname.iscsi") << "InitiatorName=" << kIqnA << "\n";
   iscsi_powerstore::IscsiNodeOptions options;
-  options.initiatorNameFile = work_.path() + "/initiatorname.iscsi";
+  options.hostRoot = host;
   options.sysfsRoot = work_.path() + "/sys";
   options.stateDir = work_.path() + "/nodestate";
-  options.nodeDbDir = work_.path() + "/iscsi-nodes";
   options.chap = iscsi_powerstore::ChapSecret{kChapUser, "wrong-chap-secret"};
   options.commandTimeout = std::chrono::seconds(10);
   std::vector<std::string> ran;

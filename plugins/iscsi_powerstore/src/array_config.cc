@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "host_iscsiadm.hpp"
+
 namespace polycsi::iscsi_powerstore {
 namespace {
 
@@ -159,6 +161,8 @@ PluginConfig parsePluginConfig(const StringMap& settings, const std::string& set
     }
     config.iscsiNodeDbDir = it->second;
   }
+  if (auto it = settings.find("iscsi_host_root"); it != settings.end())
+    config.iscsiHostRoot = validateHostRoot("iscsi_host_root", it->second);
   const std::string caFile = settings.count("ca_file") ? settings.at("ca_file") : std::string();
   if (auto it = settings.find("iscsi_port"); it != settings.end()) {
     int port = 0;
@@ -207,13 +211,20 @@ std::vector<SettingSpec> pluginSettingSpecs() {
       SettingSpec{"request_timeout_ms", SettingKind::kInteger, false, false,
                   "Timeout of each REST call (100 to 600000). Default: 30000."},
       SettingSpec{"initiator_name_file", SettingKind::kString, false, false,
-                  "The node's iSCSI initiator name file. Default: /etc/iscsi/initiatorname.iscsi."},
+                  "The node's iSCSI initiator name file, a path on the host (read under "
+                  "iscsi_host_root). Default: /etc/iscsi/initiatorname.iscsi."},
       SettingSpec{"chap_user", SettingKind::kString, false, false,
                   "CHAP user the node logs in to the portal with (with chap_password)."},
       SettingSpec{"chap_password", SettingKind::kString, false, true, "CHAP secret."},
       SettingSpec{"iscsi_node_db_dir", SettingKind::kString, false, false,
-                  "open-iscsi's node database, where the CHAP credentials are written (mode "
-                  "0600, never on a command line). Default: /etc/iscsi/nodes."},
+                  "open-iscsi's node database on the host (under iscsi_host_root), where the "
+                  "CHAP credentials are written (mode 0600, never on a command line). Default: "
+                  "/etc/iscsi/nodes."},
+      SettingSpec{"iscsi_host_root", SettingKind::kString, false, false,
+                  "Where the host's / is mounted into the node plugin (e.g. /host): the node "
+                  "runs the host's iscsiadm chrooted into it, so it matches the host's iscsid "
+                  "and its node records stay on the host. Default: / (the plugin runs on the "
+                  "host itself)."},
       SettingSpec{"device_wait_timeout_ms", SettingKind::kInteger, false, false,
                   "How long attach waits for the LUN's device. Default: 30000."},
       SettingSpec{"iscsi_port", SettingKind::kInteger, false, false,

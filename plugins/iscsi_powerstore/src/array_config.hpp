@@ -34,7 +34,10 @@ struct PluginConfig {
   std::string initiatorNameFile = "/etc/iscsi/initiatorname.iscsi";
   std::string chapUser;  // node side: CHAP towards the portal, when set
   std::string chapPassword;
-  std::string iscsiNodeDbDir = "/etc/iscsi/nodes";  // open-iscsi's node records
+  std::string iscsiNodeDbDir = "/etc/iscsi/nodes";  // open-iscsi's node records, on the host
+  // The host's root as the node plugin sees it (host_iscsiadm.hpp): iscsiadm runs chrooted
+  // into it and the two paths above are resolved under it. "/" = the plugin runs on the host.
+  std::string iscsiHostRoot = "/";
   std::chrono::milliseconds deviceWaitTimeout{30000};
   // TCP port of the arrays' iSCSI portals. The REST API names only their addresses
   // (ip_pool_address has no port attribute); arrays listen on 3260.

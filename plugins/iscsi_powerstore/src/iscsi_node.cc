@@ -16,6 +16,7 @@ extern "C" {
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "host_iscsiadm.hpp"
 #include "node_record.hpp"
 
 namespace polycsi::iscsi_powerstore {
@@ -207,12 +208,18 @@ LunAddress parseLunAddress(const StringMap& context) {
 
 IscsiNode::IscsiNode(IscsiNodeOptions options) : options_(std::move(options)) {}
 
+std::filesystem::path IscsiNode::initiatorNameFile() const {
+  return resolveOnHost(options_.hostRoot, options_.initiatorNameFile);
+}
+
 std::string IscsiNode::initiatorName() const {
-  std::ifstream in(options_.initiatorNameFile);
+  const std::filesystem::path file = initiatorNameFile();
+  std::ifstream in(file);
   if (!in) {
-    throw Error(Code::kFailedPrecondition, "cannot read the iSCSI initiator name file " +
-                                               options_.initiatorNameFile +
-                                               " (install open-iscsi, or set initiator_name_file)");
+    throw Error(Code::kFailedPrecondition,
+                "cannot read the iSCSI initiator name file " + file.string() +
+                    " (install open-iscsi on the node, or set initiator_name_file, a host path "
+                    "under iscsi_host_root)");
   }
   std::string line;
   while (std::getline(in, line)) {
@@ -221,11 +228,10 @@ std::string IscsiNode::initiatorName() const {
     while (!iqn.empty() && (iqn.back() == '\r' || iqn.back() == ' ')) iqn.pop_back();
     if (!validIqn(iqn))
       throw Error(Code::kFailedPrecondition,
-                  options_.initiatorNameFile + " holds an invalid initiator name '" + iqn + "'");
+                  file.string() + " holds an invalid initiator name '" + iqn + "'");
     return iqn;
   }
-  throw Error(Code::kFailedPrecondition,
-              options_.initiatorNameFile + " has no InitiatorName= line");
+  throw Error(Code::kFailedPrecondition, file.string() + " has no InitiatorName= line");
 }
 
 void IscsiNode::requireKernelSupport() const {
@@ -244,8 +250,8 @@ std::filesystem::path IscsiNode::devicePathOf(const IscsiPath& path, int lun) co
 }
 
 CommandOutcome IscsiNode::iscsiadm(const std::vector<std::string>& args, const Call& call) const {
-  std::vector<std::string> argv = {"iscsiadm"};
-  argv.insert(argv.end(), args.begin(), args.end());
+  const std::vector<std::string> argv =
+      hostIscsiadmArgv(options_.hostRoot, findHostIscsiadm(options_.hostRoot), args);
   const auto timeout = std::min(options_.commandTimeout, call.remaining());
   if (timeout.count() == 0) throw Error(Code::kDeadlineExceeded, "iscsiadm: out of time");
   return options_.runner(argv, timeout);
@@ -310,11 +316,13 @@ void IscsiNode::login(const IscsiPath& path, const Call& call) {
   run({"-o", "new"}, {0});
   if (options_.chap) {
     // Not `iscsiadm -o update -v SECRET`: any local user could read the secret from its argv.
-    const auto records = findNodeRecords(options_.nodeDbDir, path.targetIqn, path.portal);
+    const std::filesystem::path nodeDb =
+        resolveOnHost(options_.hostRoot, options_.nodeDbDir.string());
+    const auto records = findNodeRecords(nodeDb, path.targetIqn, path.portal);
     if (records.empty()) {
       throw Error(Code::kFailedPrecondition,
                   "iscsiadm -o new left no node record for " + path.targetIqn + " at " +
-                      path.portal + " under " + options_.nodeDbDir.string() +
+                      path.portal + " under " + nodeDb.string() +
                       " to write the CHAP credentials into (set iscsi_node_db_dir to where "
                       "this node's open-iscsi keeps its nodes)");
     }
@@ -327,6 +335,9 @@ void IscsiNode::login(const IscsiPath& path, const Call& call) {
 std::string IscsiNode::attach(const LunAddress& lun, const std::string& stagingPath,
                               const Call& call) {
   std::lock_guard lock(mu_);
+  // A node without open-iscsi: say so before anything else (its kernel module is likely
+  // missing too, but installing open-iscsi is the fix for both).
+  findHostIscsiadm(options_.hostRoot);
   requireKernelSupport();
   const std::string initiator = initiatorName();
   std::vector<IscsiPath> paths = lun.paths;

@@ -1,9 +1,12 @@
 // The node side of iscsi_powerstore: the initiator IQN, and logging the kernel initiator in to
 // a LUN's target and out again.
 //
-// attach: validates the publish context, checks that the kernel iSCSI initiator is present
-// (FAILED_PRECONDITION otherwise), checks each portal/target pair (one per IP port of the
-// array) with a libiscsi login (reachable, target known, this initiator allowed, CHAP
+// Every iscsiadm is the host's, run in the host's root (host_iscsiadm.hpp), and the files of
+// open-iscsi (initiator name, node records) are read and written as the host sees them.
+//
+// attach: validates the publish context, checks that the host has iscsiadm and the kernel iSCSI
+// initiator is present (FAILED_PRECONDITION otherwise), checks each portal/target pair (one per IP
+// port of the array) with a libiscsi login (reachable, target known, this initiator allowed, CHAP
 // accepted; always with a timeout), logs in with `iscsiadm` to every pair that passed (at
 // least one must) and waits for /dev/disk/by-path/ip-PORTAL-iscsi-TARGET-lun-N of one of them. With
 // CHAP, the credentials go into iscsiadm's node record file (node_record.hpp), never onto a command
@@ -51,11 +54,16 @@ void probePortal(const std::string& portal, const std::string& target, const std
                  const std::optional<ChapSecret>& chap, std::chrono::milliseconds timeout);
 
 struct IscsiNodeOptions {
+  // The host's root as this process sees it: "/" when the plugin runs on the host, the
+  // hostPath mount of the host's / (e.g. /host) in a pod. iscsiadm runs chrooted into it, and
+  // initiatorNameFile and nodeDbDir are host paths resolved under it.
+  std::filesystem::path hostRoot = "/";
   std::string initiatorNameFile = "/etc/iscsi/initiatorname.iscsi";
   std::filesystem::path sysfsRoot = "/sys";
   std::filesystem::path byPathDir = "/dev/disk/by-path";
   std::filesystem::path stateDir;
-  // open-iscsi's node database (<DBROOT>/nodes), where the CHAP credentials are written.
+  // open-iscsi's node database (<DBROOT>/nodes) on the host, where the CHAP credentials are
+  // written.
   std::filesystem::path nodeDbDir = "/etc/iscsi/nodes";
   std::optional<ChapSecret> chap;
   std::chrono::milliseconds deviceWaitTimeout{30000};
@@ -89,8 +97,8 @@ class IscsiNode {
  public:
   explicit IscsiNode(IscsiNodeOptions options);
 
-  // The IQN from the InitiatorName= line of the initiator name file; FAILED_PRECONDITION when
-  // the file is missing or holds no valid IQN.
+  // The IQN from the InitiatorName= line of the host's initiator name file; FAILED_PRECONDITION
+  // when the file is missing or holds no valid IQN.
   std::string initiatorName() const;
   // Logs in (see above) and returns the LUN's block device. Idempotent per staging path.
   std::string attach(const LunAddress& lun, const std::string& stagingPath, const Call& call);
@@ -103,8 +111,11 @@ class IscsiNode {
     std::string stagingPath;
   };
   void requireKernelSupport() const;
+  // The initiator name file as this process reaches it (under hostRoot).
+  std::filesystem::path initiatorNameFile() const;
   std::filesystem::path devicePathOf(const IscsiPath& path, int lun) const;
   void login(const IscsiPath& path, const Call& call);
+  // Runs the host's iscsiadm with `args`; FAILED_PRECONDITION when the host has none.
   CommandOutcome iscsiadm(const std::vector<std::string>& args, const Call& call) const;
   std::vector<Staged> loadRecord() const;
   void saveRecord(const std::vector<Staged>& staged) const;

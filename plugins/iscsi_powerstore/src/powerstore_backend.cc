@@ -159,6 +159,7 @@ PowerStoreBackend::PowerStoreBackend(const InitContext& ctx)
   }
   if (ctx.role != Role::kController) {
     IscsiNodeOptions options;
+    options.hostRoot = config_.iscsiHostRoot;
     options.initiatorNameFile = config_.initiatorNameFile;
     options.stateDir = ctx.stateDir;
     options.deviceWaitTimeout = config_.deviceWaitTimeout;

@@ -142,5 +142,21 @@ TEST(ArrayConfigTest, NodeDbDirDefaultsToOpenIscsisAndMustBeAbsolute) {
             Code::kInvalidArgument);
 }
 
+// The node runs the host's iscsiadm chrooted into iscsi_host_root; the value reaches chroot's
+// argv, so only a plain absolute path is accepted.
+TEST(ArrayConfigTest, HostRootDefaultsToTheHostAndIsAPlainAbsolutePath) {
+  EXPECT_EQ(parsePluginConfig({{"ca_file", "/ca.pem"}}, arrays(kArray)).iscsiHostRoot, "/");
+  EXPECT_EQ(
+      parsePluginConfig({{"ca_file", "/ca.pem"}, {"iscsi_host_root", "/host/"}}, arrays(kArray))
+          .iscsiHostRoot,
+      "/host");
+  for (const char* bad : {"", "host", "/host/../etc", "/./host", "//host", "/ho st", "/host;id",
+                          "/host\n", "-/host"}) {
+    const std::string message =
+        messageOf({{"ca_file", "/ca.pem"}, {"iscsi_host_root", bad}}, arrays(kArray));
+    EXPECT_NE(message.find("setting 'iscsi_host_root'"), std::string::npos) << bad << message;
+  }
+}
+
 }  // namespace
 }  // namespace polycsi::iscsi_powerstore

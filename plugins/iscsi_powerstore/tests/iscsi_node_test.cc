@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "node_record.hpp"
@@ -20,28 +21,39 @@ class IscsiNodeTest : public ::testing::Test {
     std::filesystem::create_directories(dir_.path() / "sys" / "module" / "iscsi_tcp");
     std::filesystem::create_directories(dir_.path() / "by-path");
     std::filesystem::create_directories(dir_.path() / "state");
-    std::ofstream(dir_.path() / "initiatorname.iscsi")
+    // The host's root as a pod sees it: open-iscsi's iscsiadm and /etc/iscsi are there.
+    std::filesystem::create_directories(host() / "usr" / "sbin");
+    std::filesystem::create_directories(host() / "etc" / "iscsi");
+    std::ofstream(host() / "usr" / "sbin" / "iscsiadm") << "";
+    ::chmod((host() / "usr" / "sbin" / "iscsiadm").c_str(), 0755);
+    std::ofstream(host() / "etc" / "iscsi" / "initiatorname.iscsi")
         << "## comment\nInitiatorName=iqn.1994-05.com.redhat:node-a\n";
     std::ofstream(dir_.path() / "sdb") << "";
-    options_.initiatorNameFile = (dir_.path() / "initiatorname.iscsi").string();
+    options_.hostRoot = host();
+    options_.initiatorNameFile = "/etc/iscsi/initiatorname.iscsi";
     options_.sysfsRoot = dir_.path() / "sys";
     options_.byPathDir = dir_.path() / "by-path";
     options_.stateDir = dir_.path() / "state";
-    options_.nodeDbDir = dir_.path() / "nodes";
+    options_.nodeDbDir = "/etc/iscsi/nodes";
     options_.deviceWaitTimeout = std::chrono::milliseconds(300);
     options_.runner = [this](const std::vector<std::string>& argv, std::chrono::milliseconds) {
       std::string line;
       for (const auto& a : argv) line += (line.empty() ? "" : " ") + a;
       commands_.push_back(line);
       argvs_.push_back(argv);
-      // `-o new` creates the node record as open-iscsi 2.1 does: <nodes>/<target>/<host>,<port>.
+      const auto flag = std::find(argv.begin(), argv.end(), "-T");
+      if (flag == argv.end() || flag + 3 >= argv.end()) return CommandOutcome{0, ""};
+      const std::string& targetIqn = *(flag + 1);
+      const std::string& portal = *(flag + 3);
+      // `-o new` creates the node record as open-iscsi 2.1 does, in the host's database:
+      // <nodes>/<target>/<host>,<port>.
       if (line.find("-o new") != std::string::npos) {
-        const auto target = dir_.path() / "nodes" / argv[4];
+        const auto target = hostNodes() / targetIqn;
         std::filesystem::create_directories(target);
-        std::string record = argv[6];
+        std::string record = portal;
         record[record.rfind(':')] = ',';
         std::ofstream(target / record)
-            << "# BEGIN RECORD 2.1.8\nnode.name = " << argv[4]
+            << "# BEGIN RECORD 2.1.8\nnode.name = " << targetIqn
             << "\nnode.session.auth.authmethod = None\nnode.session.auth.username = <empty>\n"
                "node.session.auth.password = <empty>\nnode.conn[0].port = 3260\n# END RECORD\n";
         ::chmod((target / record).c_str(), 0600);
@@ -49,8 +61,9 @@ class IscsiNodeTest : public ::testing::Test {
       // Logging in makes the LUN's device appear, as udev would.
       if (line.find("--login") != std::string::npos) {
         for (int lun : {1, 2}) {
-          const auto link = dir_.path() / "by-path" /
-                            ("ip-127.0.0.1:3260-iscsi-" + argv[4] + "-lun-" + std::to_string(lun));
+          const auto link =
+              dir_.path() / "by-path" /
+              ("ip-127.0.0.1:3260-iscsi-" + targetIqn + "-lun-" + std::to_string(lun));
           std::error_code ec;
           std::filesystem::create_symlink(dir_.path() / "sdb", link, ec);
         }
@@ -63,6 +76,9 @@ class IscsiNodeTest : public ::testing::Test {
       probed_.push_back(initiator + "@" + target);
     };
   }
+
+  std::filesystem::path host() const { return dir_.path() / "host"; }
+  std::filesystem::path hostNodes() const { return host() / "etc" / "iscsi" / "nodes"; }
 
   int count(const std::string& needle) const {
     int n = 0;
@@ -80,7 +96,7 @@ class IscsiNodeTest : public ::testing::Test {
 
 TEST_F(IscsiNodeTest, ReadsInitiatorName) {
   EXPECT_EQ(IscsiNode(options_).initiatorName(), "iqn.1994-05.com.redhat:node-a");
-  std::ofstream(options_.initiatorNameFile) << "InitiatorName=not an iqn\n";
+  std::ofstream(host() / "etc" / "iscsi" / "initiatorname.iscsi") << "InitiatorName=not an iqn\n";
   EXPECT_THROW(IscsiNode(options_).initiatorName(), Error);
   options_.initiatorNameFile = (dir_.path() / "missing").string();
   try {
@@ -180,6 +196,42 @@ TEST_F(IscsiNodeTest, MissingKernelSupportIsFailedPrecondition) {
   EXPECT_TRUE(commands_.empty());
 }
 
+// Regression: the node ran the image's iscsiadm, whose open-iscsi need not match the host's
+// iscsid, and whose node records stayed in the container. Every iscsiadm is now the host's,
+// chrooted into the host's root, and the records are the host's.
+TEST_F(IscsiNodeTest, RunsTheHostsIscsiadmInTheHostsRoot) {
+  options_.chap = ChapSecret{"chap-user-1", "secret-value-1"};
+  IscsiNode node(options_);
+  node.attach({"127.0.0.1:3260", "iqn.2015-10.com.dell:t1", 1, {}}, "/stage/a", call_);
+  node.detach("/stage/a", call_);
+  ASSERT_EQ(argvs_.size(), 4u);  // -o new, --login, --logout, -o delete
+  for (const auto& argv : argvs_) {
+    ASSERT_GE(argv.size(), 4u);
+    EXPECT_EQ(std::vector<std::string>(argv.begin(), argv.begin() + 4),
+              (std::vector<std::string>{"chroot", host().string(), "/usr/sbin/iscsiadm", "-m"}));
+  }
+  EXPECT_TRUE(std::filesystem::exists(hostNodes() / "iqn.2015-10.com.dell:t1" / "127.0.0.1,3260"));
+}
+
+// A node without open-iscsi: the pod runs (other backends work), and staging an iSCSI volume
+// says what the host lacks, before any probe or command.
+TEST_F(IscsiNodeTest, AttachOnAHostWithoutIscsiadmIsFailedPreconditionNamingIt) {
+  std::filesystem::remove(host() / "usr" / "sbin" / "iscsiadm");
+  IscsiNode node(options_);
+  try {
+    node.attach({"127.0.0.1:3260", "iqn.2015-10.com.dell:t1", 1, {}}, "/stage/a", call_);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Code::kFailedPrecondition);
+    const std::string text = e.what();
+    EXPECT_NE(text.find("no iscsiadm"), std::string::npos) << text;
+    EXPECT_NE(text.find("install open-iscsi"), std::string::npos) << text;
+    EXPECT_NE(text.find(host().string()), std::string::npos) << text;
+  }
+  EXPECT_TRUE(commands_.empty());
+  EXPECT_TRUE(probed_.empty());
+}
+
 TEST_F(IscsiNodeTest, DeviceThatNeverAppearsTimesOut) {
   options_.runner = [this](const std::vector<std::string>&, std::chrono::milliseconds) {
     commands_.push_back("x");
@@ -211,7 +263,7 @@ TEST_F(IscsiNodeTest, ChapSecretIsInNoArgvAndOnlyInAnOwnerOnlyNodeRecord) {
     for (const auto& arg : argv) EXPECT_EQ(arg.find(secret), std::string::npos) << arg;
   EXPECT_EQ(count("--login"), 1);
 
-  const auto record = dir_.path() / "nodes" / "iqn.2015-10.com.dell:t1" / "127.0.0.1,3260";
+  const auto record = hostNodes() / "iqn.2015-10.com.dell:t1" / "127.0.0.1,3260";
   const std::string text = readFile(record);
   EXPECT_NE(text.find("node.session.auth.authmethod = CHAP\n"), std::string::npos) << text;
   EXPECT_NE(text.find("node.session.auth.username = chap-user-1\n"), std::string::npos) << text;
@@ -232,7 +284,7 @@ TEST_F(IscsiNodeTest, ChapSecretIsInNoArgvAndOnlyInAnOwnerOnlyNodeRecord) {
 
 TEST_F(IscsiNodeTest, MissingNodeRecordForChapIsFailedPreconditionBeforeLogin) {
   options_.chap = ChapSecret{"chap-user-1", "secret-value-1"};
-  options_.nodeDbDir = dir_.path() / "elsewhere";
+  options_.nodeDbDir = "/var/lib/iscsi/nodes";
   IscsiNode node(options_);
   try {
     node.attach({"127.0.0.1:3260", "iqn.2015-10.com.dell:t1", 1, {}}, "/stage/a", call_);

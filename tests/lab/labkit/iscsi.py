@@ -146,12 +146,16 @@ def scenario_iscsi(steps, lab, vm):
                  30, what="starting iscsid")
         vm.check("systemd-udevd --daemon && udevadm trigger --action=add && "
                  "udevadm settle --timeout=60", 90, what="starting udev")
+        # The node pod's view of its host (deploy/overlays/powerstore-iscsi): the host's / at
+        # /host and iscsi_host_root: /host, so the plugin runs `chroot /host iscsiadm`.
+        vm.check("mkdir -p /host && mount -o rbind / /host", 10, what="mounting / at /host")
         driver = GuestDriver(vm, "iscsi", "node", vm.name, f"""driver_name: polycsi.csi.io
 state_path: /var/lib/polycsi-iscsi
 backends:
   - name: ps
     plugin: iscsi_powerstore
     settings:
+      iscsi_host_root: /host
       chap_user: "{CHAP_USER}"
       chap_password: "{CHAP_SECRET}"
 {lab.arrays_yaml("/etc/polycsi/powerstore-ca.pem")}""")
@@ -186,7 +190,8 @@ backends:
         if target not in sessions:
             raise StepFailed(f"no iSCSI session to {target}: {sessions}")
         # The target requires CHAP, so the login proves the secret reached the kernel initiator;
-        # it came from the node record the plugin wrote, readable by root only.
+        # it came from the node record the plugin wrote, readable by root only, in the host's
+        # /etc/iscsi/nodes (the plugin wrote it under /host).
         records = vm.check(f"find /etc/iscsi/nodes/{target} -type f | xargs stat -c '%a %n'", 10)
         if not records.strip() or any(not line.startswith("600 ")
                                       for line in records.strip().splitlines()):
