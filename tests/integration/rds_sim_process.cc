@@ -122,6 +122,15 @@ RdsSimProcess::RdsSimProcess(std::string directory)
 
 RdsSimProcess::~RdsSimProcess() { stop(); }
 
+std::vector<std::string> RdsSimProcess::commandsByKey() const {
+  std::vector<std::string> commands;
+  std::ifstream log(directory_ + "/commands.log");
+  for (std::string line; std::getline(log, line);) {
+    if (line.rfind("publickey\t", 0) == 0) commands.push_back(line.substr(10));
+  }
+  return commands;
+}
+
 void RdsSimProcess::start() {
   if (running()) throw std::logic_error("rds-sim is already running");
   // The first start picks the port; restarts reuse it so the driver's settings stay right.
@@ -133,7 +142,8 @@ void RdsSimProcess::start() {
       hostKey_,        "--user",          kUser,
       "--password",    kPassword,         "--authorized-keys",
       authorizedKeys_, "--pool-capacity", std::to_string(kPoolCapacityBytes),
-      "--no-nvmet",    "--log-level",     "debug"};
+      "--no-nvmet",    "--log-level",     "debug",
+      "--command-log", directory_ + "/commands.log"};
   const ForkingThread parent = ForkingThread::current();
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");

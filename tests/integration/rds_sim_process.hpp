@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace polycsi::testing {
 
@@ -69,6 +70,9 @@ class RdsSimProcess {
   std::string diskDetail(const std::string& slot) const;
   // How many disks have this slot.
   int diskCount(const std::string& slot) const;
+  // Every command a client that logged in with its key (the plugin; run() logs in with the
+  // password) sent so far, across restarts, in order.
+  std::vector<std::string> commandsByKey() const;
 
  private:
   std::string directory_;

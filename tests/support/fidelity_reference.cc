@@ -49,6 +49,31 @@ bool matchesPattern(const std::string& pattern, const std::string& value) {
   return std::regex_match(value, std::regex(expression));
 }
 
+// A command's words: split at spaces, except inside double quotes (RouterOS quoting, with
+// backslash escapes inside quotes).
+std::vector<std::string> commandWords(std::string_view command) {
+  std::vector<std::string> words;
+  std::string word;
+  bool quoted = false;
+  for (std::size_t i = 0; i < command.size(); ++i) {
+    const char c = command[i];
+    if (quoted && c == '\\' && i + 1 < command.size()) {
+      word += c;
+      word += command[++i];
+      continue;
+    }
+    if (c == '"') quoted = !quoted;
+    if (c == ' ' && !quoted) {
+      if (!word.empty()) words.push_back(std::move(word));
+      word.clear();
+      continue;
+    }
+    word += c;
+  }
+  if (!word.empty()) words.push_back(std::move(word));
+  return words;
+}
+
 std::string keyOf(const std::string& parameter) { return parameter.substr(0, parameter.find('=')); }
 
 // The backticked spans of a table row's first cell.
@@ -112,6 +137,14 @@ FidelityReference FidelityReference::parse(std::string_view markdown, std::strin
     }
     if (!inSection || line.rfind("|", 0) != 0) continue;
     for (const auto& span : firstCellSpans(line)) {
+      if (reference.options_.commands) {
+        if (span.rfind('/', 0) != 0) continue;
+        Call call;
+        call.text = span;
+        call.words = commandWords(span);
+        reference.calls_.push_back(std::move(call));
+        continue;
+      }
       const std::size_t space = span.find(' ');
       if (space == std::string::npos || kMethods.count(span.substr(0, space)) == 0) continue;
       reference.calls_.push_back(parseCall(span));
@@ -124,7 +157,21 @@ FidelityReference FidelityReference::parse(std::string_view markdown, std::strin
   return reference;
 }
 
+bool FidelityReference::listsCommand(std::string_view command) const {
+  const std::vector<std::string> words = commandWords(command);
+  for (const Call& call : calls_) {
+    if (call.words.size() != words.size()) continue;
+    bool same = true;
+    for (std::size_t i = 0; same && i < words.size(); ++i) {
+      same = matchesPattern(call.words[i], words[i]);
+    }
+    if (same) return true;
+  }
+  return false;
+}
+
 bool FidelityReference::lists(std::string_view request) const {
+  if (options_.commands) return listsCommand(request);
   const std::size_t space = request.find(' ');
   if (space == std::string_view::npos) return false;
   const std::string method(request.substr(0, space));

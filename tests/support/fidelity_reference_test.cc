@@ -22,6 +22,14 @@ constexpr char kDocument[] = R"(# Title
 ## Other
 
 | `DELETE volume/<id>` | | |
+
+## CLI
+
+| Command | Output | Source |
+|---|---|---|
+| `/disk print detail where slot=<slot>` | entries | docs |
+| `/disk add type=file file-path=<path> file-size=<size>` | | docs |
+| `GET not/a/command` | | |
 )";
 
 FidelityReference rest() {
@@ -67,6 +75,21 @@ TEST(FidelityReferenceTest, AMissingSectionOrAnEmptyOneIsAnError) {
   EXPECT_THROW(FidelityReference::parse(kDocument, "Nothing", {}), std::runtime_error);
   EXPECT_THROW(FidelityReference::parse("## Empty\n\ntext\n", "Empty", {}), std::runtime_error);
   EXPECT_THROW(FidelityReference::load("/nonexistent/fidelity.md", "REST", {}), std::runtime_error);
+}
+
+TEST(FidelityReferenceTest, CommandsMatchWordByWordWithQuotedValuesAsOneWord) {
+  FidelityReference::Options options;
+  options.commands = true;
+  const auto reference = FidelityReference::parse(kDocument, "CLI", options);
+  EXPECT_EQ(reference.size(), 2u) << "only spans that start with '/' are commands";
+  EXPECT_TRUE(reference.lists("/disk print detail where slot=pvc-1"));
+  EXPECT_TRUE(reference.lists(R"(/disk print detail where slot="pvc 1 \" x")"));
+  EXPECT_TRUE(reference.lists("/disk add type=file file-path=pool/a.img file-size=1G"));
+  EXPECT_FALSE(reference.lists("/disk add type=file file-size=1G file-path=pool/a.img"))
+      << "words keep their order";
+  EXPECT_FALSE(reference.lists("/disk add type=file file-path=pool/a.img"));
+  EXPECT_FALSE(reference.lists("/disk print detail where slot=pvc-1 extra=yes"));
+  EXPECT_FALSE(reference.lists("/disk remove [find slot=pvc-1]"));
 }
 
 }  // namespace

@@ -85,6 +85,7 @@ int main(int argc, char** argv) {
   bool no_nvmet = false;
   std::string line_ending = "crlf";
   std::string log_level = "info";
+  std::string command_log;
 
   app.add_option("--listen", listen, "IPv4 address:port to listen on (port 0 picks a free one)");
   app.add_option("--host-key", host_key,
@@ -119,6 +120,9 @@ int main(int argc, char** argv) {
   app.add_flag("--no-nvmet", no_nvmet, "never export over NVMe/TCP, even where the target exists");
   app.add_option("--line-ending", line_ending, "output line ending")
       ->check(CLI::IsMember({"crlf", "lf"}));
+  app.add_option("--command-log", command_log,
+                 "append every command run, with the login method, to this file (for tests that "
+                 "check the commands a client sends)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   CLI11_PARSE(app, argc, argv);
@@ -185,6 +189,7 @@ int main(int argc, char** argv) {
     server_options.max_sessions = max_sessions;
     server_options.idle_timeout = std::chrono::seconds(idle_timeout_s);
     server_options.terminal_width = terminal_width;
+    if (!command_log.empty()) server_options.command_log = command_log;
 
     rds_sim::SshServer server(server_options, processor);
     const std::uint16_t port = server.start();

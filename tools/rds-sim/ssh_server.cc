@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <vector>
@@ -97,9 +98,21 @@ void ensureHostKey(const std::filesystem::path& path) {
 }
 
 // libssh state shared by all sessions: the bind (host key) and the authorized keys.
+// The commands run, for SshServerOptions::command_log; shared by every session thread.
+struct CommandLog {
+  std::mutex mutex;
+  std::ofstream out;
+  void write(const char* login_method, const std::string& command) {
+    if (!out.is_open()) return;
+    std::lock_guard lock(mutex);
+    out << login_method << '\t' << command << '\n' << std::flush;
+  }
+};
+
 struct SshServer::Impl {
   ssh_bind bind = nullptr;
   std::vector<KeyPtr> authorized_keys;
+  CommandLog command_log;
   ~Impl() {
     if (bind != nullptr) ssh_bind_free(bind);
   }
@@ -126,6 +139,7 @@ struct SessionState {
   const std::vector<KeyPtr>* authorized_keys = nullptr;
   ssh_session session = nullptr;
   bool authenticated = false;
+  const char* login_method = "";  // "password" or "publickey" once authenticated
   int failed_logins = 0;
   Clock::time_point last_activity = Clock::now();
   std::list<ChannelState> channels;
@@ -136,6 +150,7 @@ int authPassword(ssh_session, const char* user, const char* password, void* user
   const SshServerOptions& options = *state->options;
   if (options.password && user == options.user && constantTimeEquals(password, *options.password)) {
     state->authenticated = true;
+    state->login_method = "password";
     return SSH_AUTH_SUCCESS;
   }
   ++state->failed_logins;
@@ -164,6 +179,7 @@ int authPublicKey(ssh_session, const char* user, ssh_key key, char signature_sta
   if (signature_state == SSH_PUBLICKEY_STATE_NONE) return SSH_AUTH_SUCCESS;
   if (signature_state == SSH_PUBLICKEY_STATE_VALID) {
     state->authenticated = true;
+    state->login_method = "publickey";
     return SSH_AUTH_SUCCESS;
   }
   ++state->failed_logins;
@@ -261,7 +277,7 @@ void freeChannel(ChannelState& state) {
 // or the server stops. Owns and frees `session`.
 void serveConnection(ssh_session session, const SshServerOptions& options,
                      const std::vector<KeyPtr>& authorized_keys, CommandProcessor& processor,
-                     const std::atomic<bool>& stopping) {
+                     CommandLog& command_log, const std::atomic<bool>& stopping) {
   SessionState state;
   state.options = &options;
   state.authorized_keys = &authorized_keys;
@@ -313,6 +329,7 @@ void serveConnection(ssh_session session, const SshServerOptions& options,
       const int width =
           channel.terminal_width > 0 ? channel.terminal_width : options.terminal_width;
       spdlog::debug("exec: {}", command);
+      command_log.write(state.login_method, command);
       const CommandOutcome outcome = processor.execute(command, width);
       state.last_activity = Clock::now();
       if (outcome.drop_connection) {
@@ -381,6 +398,12 @@ SshServer::~SshServer() {
 
 std::uint16_t SshServer::start() {
   ensureHostKey(options_.host_key);
+  if (options_.command_log) {
+    impl_->command_log.out.open(*options_.command_log, std::ios::app);
+    if (!impl_->command_log.out) {
+      throw std::runtime_error("cannot open the command log " + options_.command_log->string());
+    }
+  }
   if (options_.authorized_keys)
     impl_->authorized_keys = loadAuthorizedKeys(*options_.authorized_keys);
 
@@ -451,7 +474,7 @@ void SshServer::run() {
     auto done = std::make_shared<std::atomic<bool>>(false);
     workers_.push_back(Worker{std::thread([this, session, done] {
                                 serveConnection(session, options_, impl_->authorized_keys,
-                                                processor_, stopping_);
+                                                processor_, impl_->command_log, stopping_);
                                 --active_sessions_;
                                 done->store(true);
                               }),

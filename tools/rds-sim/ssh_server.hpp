@@ -29,6 +29,10 @@ struct SshServerOptions {
   std::chrono::seconds login_timeout{30};  // key exchange plus authentication
   std::chrono::seconds idle_timeout{300};  // no open channel and no request for this long
   int terminal_width = 64;                 // print layout width when the client asks for no pty
+  // When set, every command run is appended to this file as "<login method>\t<command>"
+  // ("publickey" or "password"), so a test can hold the commands a client sent against the
+  // commands docs/fidelity.md lists.
+  std::optional<std::filesystem::path> command_log;
 };
 
 // Makes sure `path` holds a private host key: generates an ed25519 key there (file mode 0600)
