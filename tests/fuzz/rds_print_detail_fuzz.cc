@@ -3,7 +3,9 @@
 //
 // The input is what an RDS (or anything pretending to be one) prints. Invariants:
 //   - the parser either returns entries or throws polycsi::Error(INTERNAL), nothing else;
-//   - entry numbers increase, flags are letters or '*', keys are RouterOS property names;
+//   - entries printed without a number (DiskEntry::kUnnumbered) come first, and only with flag
+//     letters; entry numbers increase, flags are letters or '*', keys are RouterOS property
+//     names;
 //   - the entries, printed again the way RouterOS prints them (every value quoted with
 //     RouterOS escapes, \XX for bytes outside printable ASCII), parse to the same entries;
 //   - a size parsed from any value is not negative, and the typed accessors throw only Error.
@@ -52,18 +54,37 @@ std::string quoted(const std::string& value) {
 
 // The entries as RouterOS prints them: numbers right-aligned, flags after the number, a
 // comment on the first line with the properties on the next one, otherwise the properties on
-// the first line.
+// the first line. Unnumbered entries print as some transcripts show them: flags the legend
+// names, then the properties, at column 0; after them every number starts at column 0 too.
 std::string print(const std::vector<DiskEntry>& entries) {
+  bool anyUnnumbered = false;
+  std::string legend = "Flags: X - disabled";
   size_t width = 1;
-  for (const auto& e : entries) width = std::max(width, std::to_string(e.index).size() + 1);
-  std::string out = "Flags: X - disabled\n\n";
   for (const auto& e : entries) {
-    std::string number = std::to_string(e.index);
-    std::string line = std::string(width - number.size(), ' ') + number;
-    for (char flag : e.flags) line += std::string(" ") + flag;
+    if (e.index == DiskEntry::kUnnumbered) {
+      anyUnnumbered = true;
+      for (char flag : e.flags)
+        if (legend.find(std::string("; ") + flag + " - ") == std::string::npos)
+          legend += std::string("; ") + flag + " - flag";
+    } else {
+      width = std::max(width, std::to_string(e.index).size() + 1);
+    }
+  }
+  std::string out = legend + "\n\n";
+  for (const auto& e : entries) {
     std::string props;
     for (const auto& [key, value] : e.properties())
       props += " " + std::string(key) + "=" + quoted(std::string(value));
+    if (e.index == DiskEntry::kUnnumbered) {
+      std::string line;
+      for (char flag : e.flags) line += std::string(1, flag) + " ";
+      out += line + props.substr(1) + "\n\n";
+      continue;
+    }
+    std::string number = std::to_string(e.index);
+    std::string line =
+        (anyUnnumbered ? std::string() : std::string(width - number.size(), ' ')) + number;
+    for (char flag : e.flags) line += std::string(" ") + flag;
     const bool commentLine = !e.comment.empty() || (e.flags.empty() && e.propertyCount() == 0);
     if (commentLine) {
       out += line + " ;;; " + e.comment + "\n";
@@ -100,8 +121,17 @@ bool same(const std::vector<DiskEntry>& a, const std::vector<DiskEntry>& b) {
 void checkEntries(const std::vector<DiskEntry>& entries) {
   for (size_t i = 0; i < entries.size(); ++i) {
     const DiskEntry& e = entries[i];
-    POLYCSI_FUZZ_CHECK(e.index >= 0, describe(entries));
-    if (i > 0) POLYCSI_FUZZ_CHECK(e.index > entries[i - 1].index, describe(entries));
+    if (e.index == DiskEntry::kUnnumbered) {
+      POLYCSI_FUZZ_CHECK(i == 0 || entries[i - 1].index == DiskEntry::kUnnumbered,
+                         describe(entries));
+      POLYCSI_FUZZ_CHECK(e.comment.empty() && e.propertyCount() > 0, describe(entries));
+      for (char flag : e.flags)
+        POLYCSI_FUZZ_CHECK((flag >= 'a' && flag <= 'z') || (flag >= 'A' && flag <= 'Z'),
+                           describe(entries));
+    } else {
+      POLYCSI_FUZZ_CHECK(e.index >= 0, describe(entries));
+      if (i > 0) POLYCSI_FUZZ_CHECK(e.index > entries[i - 1].index, describe(entries));
+    }
     for (char flag : e.flags)
       POLYCSI_FUZZ_CHECK(
           (flag >= 'a' && flag <= 'z') || (flag >= 'A' && flag <= 'Z') || flag == '*',

@@ -126,6 +126,51 @@ std::optional<EntryStart> parseEntryStart(std::string_view line) {
   return start;
 }
 
+// One item of a `Flags:` legend, `X - disabled`: its letter, or 0 when `piece` is not one.
+char legendLetter(std::string_view piece) {
+  piece = trimLeft(piece);
+  if (piece.size() < 4 || piece.substr(1, 3) != " - ") return 0;
+  return std::isalpha(static_cast<unsigned char>(piece[0])) ? piece[0] : 0;
+}
+
+// True for a line of the legend that wrapped onto a line of its own, `M - mlag` (ktbyers/
+// netmiko#2880: RouterOS 7.1.3 over ssh exec wraps the legend at column 0).
+bool isLegendLine(std::string_view content) {
+  return legendLetter(content.substr(0, content.find_first_of(";,"))) != 0;
+}
+
+// Adds the flag letters a legend line names ("Flags: X - disabled; I - invalid, D - ...").
+void collectLegendLetters(std::string_view content, std::string& letters) {
+  if (content.rfind("Flags:", 0) == 0) content.remove_prefix(6);
+  while (!content.empty()) {
+    const size_t end = content.find_first_of(";,");
+    if (const char letter = legendLetter(content.substr(0, end))) letters += letter;
+    if (end == std::string_view::npos) break;
+    content.remove_prefix(end + 1);
+  }
+}
+
+// An entry printed without a number: `type=file slot=...` (3whiskeywhiskey/rds-csi, pkg/rds/
+// commands_test.go TestParseVolumeInfo), or flag letters the legend named, then `key=`.
+std::optional<EntryStart> parseUnnumberedStart(std::string_view line, std::string_view legend) {
+  std::string_view s = trimLeft(line);
+  EntryStart start;
+  start.index = DiskEntry::kUnnumbered;
+  while (!s.empty() && !startsWithKey(s)) {
+    size_t t = 0;
+    while (t < s.size() && !isSpace(s[t])) ++t;
+    const std::string_view token = s.substr(0, t);
+    if (token.size() > 12) return std::nullopt;
+    for (char c : token)
+      if (legend.find(c) == std::string_view::npos) return std::nullopt;
+    start.flags += std::string(token);
+    s = trimLeft(s.substr(t));
+  }
+  if (s.empty()) return std::nullopt;
+  start.rest = s;
+  return start;
+}
+
 // Appends RouterOS-unescaped `c...` from a quoted value; returns characters consumed.
 size_t unescape(std::string_view s, std::string& out) {
   // RouterOS writes \XX with capital hex digits ("\4C", "\C3\A9"); lower-case letters are
@@ -333,24 +378,41 @@ std::vector<DiskEntry> parseDiskPrintDetail(std::string_view output) {
   bool continuationsIndented = false;
   bool inHeader = false;
   size_t headerIndent = 0;
+  std::string legend;        // the flag letters the `Flags:` legend names
+  bool blankBefore = false;  // a blank line came after the last line with text
   LineReader lines(output);
   std::string_view line;
   while (lines.next(line)) {
     if (trimLeft(line).empty()) {
       inHeader = false;
+      blankBefore = true;
       continue;
     }
+    const bool afterBlank = blankBefore;
+    blankBefore = false;
     std::string_view content = trimLeft(line);
     if (entries.empty() && (content.rfind("Flags:", 0) == 0 || content.rfind("Columns:", 0) == 0)) {
       inHeader = true;
       headerIndent = indentOf(line);
+      if (content.rfind("Flags:", 0) == 0) collectLegendLetters(content, legend);
       continue;
     }
-    if (inHeader && entries.empty() && indentOf(line) > headerIndent && !parseEntryStart(line)) {
+    if (inHeader && entries.empty() && !parseEntryStart(line) &&
+        (indentOf(line) > headerIndent || isLegendLine(content))) {
+      collectLegendLetters(content, legend);
       continue;  // a wrapped header line
     }
     inHeader = false;
     auto start = parseEntryStart(line);
+    const size_t indent = indentOf(line);
+    // A comment's text runs on (even from column 0, ntc-templates interface_vlan_print_detail_02)
+    // until the entry's first property.
+    if (!start && !entries.empty() && !entries.back().comment.empty() && text.empty() &&
+        !startsWithKey(content)) {
+      entries.back().comment += '\n';
+      entries.back().comment.append(content);
+      continue;
+    }
     // Continuation lines are indented past the entry's number; entry numbers are right-aligned,
     // so a new entry is never indented more than the previous one. Only in output that does
     // not indent its continuations can a line at equal indentation that starts with three
@@ -358,7 +420,6 @@ std::vector<DiskEntry> parseDiskPrintDetail(std::string_view output) {
     // even there, the next number in sequence starts an entry (every entry of a print may end
     // in a number such as file-offset=0, and from entry 100 on the numbers are not indented).
     bool isEntry = start.has_value();
-    const size_t indent = indentOf(line);
     if (isEntry && !entries.empty()) {
       const bool digitsContinue = !continuationsIndented &&
                                   start->index != entries.back().index + 1 &&
@@ -366,8 +427,15 @@ std::vector<DiskEntry> parseDiskPrintDetail(std::string_view output) {
       isEntry = start->index > entries.back().index &&
                 (indent < entryIndent || (indent == entryIndent && !digitsContinue));
     }
+    // Without numbers, an entry starts at the top of the output or, after a blank line, at the
+    // previous unnumbered entry's indentation; anything indented further continues it.
+    if (!isEntry && (entries.empty() || (afterBlank && indent <= entryIndent &&
+                                         entries.back().index == DiskEntry::kUnnumbered))) {
+      start = parseUnnumberedStart(line, legend);
+      isEntry = start.has_value();
+    }
     if (isEntry) {
-      entryIndent = indentOf(line);
+      entryIndent = indent;
       DiskEntry entry;
       entry.index = start->index;
       entry.flags = start->flags;
@@ -383,7 +451,7 @@ std::vector<DiskEntry> parseDiskPrintDetail(std::string_view output) {
     }
     if (entries.empty()) malformed("text before the first entry", line);
     if (indent > entryIndent) continuationsIndented = true;
-    text += ' ';
+    if (!text.empty()) text += ' ';
     text.append(content);
   }
   if (!entries.empty()) parseProperties(text, entries.back());

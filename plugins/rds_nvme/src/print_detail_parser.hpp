@@ -1,11 +1,17 @@
 // Parser for RouterOS `print detail` output (/disk, /file and any other menu).
 //
-// Handles what RouterOS prints: an optional `Flags:` header (possibly over several lines), a
-// blank line between entries, numbered entries ` 0 X  key=value ...` with flag letters after
-// the number, a `;;; comment` after the flags, continuation lines, quoted values with RouterOS
-// escapes (\" \\ \n \t \_ \XX ...), bare values that contain spaces (`size=53 687 091 200`,
-// `last-modified=2024-11-25 13:14:28`, `type=.json file`) and the different wrapping the same
-// output gets at different terminal widths. A bare value runs up to the next `key=`.
+// Handles what RouterOS prints (plugins/rds_nvme/tests/fixtures/routeros/ holds the published
+// transcripts each shape comes from): an optional `Flags:` legend, possibly wrapped over several
+// lines (a wrapped part may start at column 0: `M - mlag`); a line holding only blanks between
+// entries; numbered entries ` 0 X  key=value ...` with flag letters after the number (a
+// positional column: `27 B r type=raid`); entries printed WITHOUT a number (`type=file slot=...`
+// at column 0, or legend flag letters then `key=`), as some `print detail where ...` transcripts
+// show; a `;;; comment` after the flags, whose text may continue on following lines (even at
+// column 0) until the first `key=`; continuation lines; quoted values with RouterOS escapes
+// (\" \\ \n \t \_ \XX ...); bare values that contain spaces (`size=53 687 091 200`,
+// `last-modified=2024-11-25 13:14:28`, `type=.json file`, even wrapped: `type=.img` + newline +
+// `file size=...`) and the different wrapping the same output gets at different terminal widths.
+// A bare value runs up to the next `key=`.
 //
 // THREADING: pure functions.
 #pragma once
@@ -20,9 +26,11 @@
 namespace polycsi::rds_nvme {
 
 struct DiskEntry {
-  int index = 0;
-  std::string flags;    // flag letters as printed, e.g. "X" or "Bt"
-  std::string comment;  // text after ";;;", trimmed
+  static constexpr int kUnnumbered = -1;
+  int index = 0;      // the number RouterOS printed, or kUnnumbered when it printed none
+  std::string flags;  // flag letters as printed, e.g. "X" or "Bt"
+  // Text after ";;;", trimmed; the lines of a multi-line comment joined by '\n'.
+  std::string comment;
 
   bool hasFlag(char flag) const { return flags.find(flag) != std::string::npos; }
   // 'X': the item is disabled.

@@ -44,18 +44,21 @@ bool isSyntaxError(const std::string& t) {
 // True for a line RouterOS uses to report an error (as opposed to print output).
 bool isErrorLine(const std::string& t) {
   return t.rfind("failure:", 0) == 0 || t.rfind("no such item", 0) == 0 ||
-         t.rfind("not enough permissions", 0) == 0 || t.rfind("error:", 0) == 0 ||
-         isSyntaxError(t);
+         t.rfind("not enough permissions", 0) == 0 || t.rfind("error:", 0) == 0 || isSyntaxError(t);
 }
 
 }  // namespace
 
 Code codeForRouterOsError(std::string_view errorText) {
   std::string t = lower(errorText);
-  if (t.rfind("no such item", 0) == 0 || has(t, "no such file") || has(t, "not found"))
-    return Code::kNotFound;
-  if (has(t, "not enough permissions") || has(t, "permission denied") ||
-      has(t, "not permitted") || has(t, "not allowed"))
+  // Published transcripts show both `no such item` (networktocode/ntc-templates,
+  // ip_address_get_iface_failure.raw) and `failure: no such item` (3whiskeywhiskey/rds-csi,
+  // docs/rds-commands.md, for /disk remove): both mean the item is gone.
+  const bool noSuchItem =
+      t.rfind("no such item", 0) == 0 || t.rfind("failure: no such item", 0) == 0;
+  if (noSuchItem || has(t, "no such file") || has(t, "not found")) return Code::kNotFound;
+  if (has(t, "not enough permissions") || has(t, "permission denied") || has(t, "not permitted") ||
+      has(t, "not allowed"))
     return Code::kPermissionDenied;
   if (has(t, "invalid value") && has(t, "size")) return Code::kOutOfRange;
   if (isSyntaxError(t)) return Code::kInternal;
@@ -78,8 +81,8 @@ std::optional<Status> classifyReply(const CommandReply& reply, std::string_view 
                                        "` failed with exit status " +
                                        std::to_string(reply.exitStatus) + " and no message");
   Code code = codeForRouterOsError(first);
-  std::string message = "RouterOS refused `" + std::string(commandText) +
-                        "`: " + printableForMessage(first);
+  std::string message =
+      "RouterOS refused `" + std::string(commandText) + "`: " + printableForMessage(first);
   if (code == Code::kInternal && isSyntaxError(firstLower))
     message += " (this RouterOS version may not support the command the plugin sends)";
   return Status(code, message);

@@ -17,7 +17,7 @@
 namespace polycsi::rds_nvme {
 
 // The code for one RouterOS error text (first line of the reply), e.g.
-//   "no such item"                       -> NOT_FOUND
+//   "no such item", "failure: no such item" -> NOT_FOUND
 //   "failure: ... already ..."           -> ALREADY_EXISTS
 //   "failure: not enough space"          -> RESOURCE_EXHAUSTED
 //   "failure: ... busy / in use"         -> FAILED_PRECONDITION

@@ -186,6 +186,30 @@ TEST(PrintDetailParser, BareValuesWithSpacesAsFilePrintShowsThem) {
   EXPECT_EQ(entries[1].getOr("name"), "flash/skins");
 }
 
+// Entries printed without their number (fixtures/routeros/disk_where_slot_unnumbered.txt and
+// the other *_unnumbered fixtures show one; here two, the first with a flag the legend names).
+TEST(PrintDetailParser, UnnumberedEntriesStartAtTheTopOrAfterABlankLine) {
+  constexpr char kOutput[] =
+      "Flags: X - disabled; t - NVME-TCP-EXPORT\n"
+      "X  type=file slot=\"a\"\n"
+      "   size=1 024\n"
+      "\n"
+      "type=file slot=\"b\" size=2 048\n";
+  auto entries = parseDiskPrintDetail(kOutput);
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0].index, DiskEntry::kUnnumbered);
+  EXPECT_TRUE(entries[0].disabled());
+  EXPECT_EQ(entries[0].bytes("size"), 1024);
+  EXPECT_EQ(entries[1].flags, "");
+  EXPECT_EQ(entries[1].getOr("slot"), "b");
+  EXPECT_EQ(entries[1].bytes("size"), 2048);
+  // Letters the legend does not name, and text that is no property, are still refused.
+  for (const char* text : {"Flags: X - disabled\nQ type=file slot=\"a\"\n", "hello world\n",
+                           "Flags: X - disabled\nX hello\n"}) {
+    EXPECT_THROW(parseDiskPrintDetail(text), Error) << text;
+  }
+}
+
 TEST(PrintDetailParser, EmptyOutputAndHeaderOnlyGiveNoEntries) {
   EXPECT_TRUE(parseDiskPrintDetail("").empty());
   EXPECT_TRUE(parseDiskPrintDetail("\r\n\n").empty());

@@ -7,6 +7,8 @@ namespace {
 
 TEST(RouterOsErrors, ErrorTextsMapToCsiCodes) {
   EXPECT_EQ(codeForRouterOsError("no such item"), Code::kNotFound);
+  // rds-csi's docs/rds-commands.md shows this form for /disk remove of a missing slot.
+  EXPECT_EQ(codeForRouterOsError("failure: no such item"), Code::kNotFound);
   EXPECT_EQ(codeForRouterOsError("failure: disk with such slot already exists"),
             Code::kAlreadyExists);
   EXPECT_EQ(codeForRouterOsError("failure: not enough space"), Code::kResourceExhausted);
