@@ -58,6 +58,8 @@ class RdsNvmeGrpcTest : public ::testing::Test {
     sim_->start();
   }
   void TearDown() override {
+    // Every command the driver sent is one docs/fidelity.md lists with its public source.
+    EXPECT_EQ(sim_->commandsTheReferenceDoesNotList(), std::vector<std::string>{});
     if (HasFailure()) {
       if (driver_) std::cerr << "driver log:\n" << driver_->log();
       std::cerr << "rds-sim log:\n" << sim_->log();

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "child_lifetime.hpp"
+#include "fidelity_reference.hpp"
 
 namespace polycsi::testing {
 namespace {
@@ -129,6 +130,15 @@ std::vector<std::string> RdsSimProcess::commandsByKey() const {
     if (line.rfind("publickey\t", 0) == 0) commands.push_back(line.substr(10));
   }
   return commands;
+}
+
+std::vector<std::string> RdsSimProcess::commandsTheReferenceDoesNotList() const {
+  static const auto reference = [] {
+    FidelityReference::Options options;
+    options.commands = true;
+    return FidelityReference::load("RouterOS over SSH (rds_nvme)", options);
+  }();
+  return reference.unlisted(commandsByKey());
 }
 
 void RdsSimProcess::start() {

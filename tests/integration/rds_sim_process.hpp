@@ -73,6 +73,9 @@ class RdsSimProcess {
   // Every command a client that logged in with its key (the plugin; run() logs in with the
   // password) sent so far, across restarts, in order.
   std::vector<std::string> commandsByKey() const;
+  // The commands of commandsByKey() that the "RouterOS over SSH (rds_nvme)" section of
+  // docs/fidelity.md does not list; empty when every command rests on a listed public source.
+  std::vector<std::string> commandsTheReferenceDoesNotList() const;
 
  private:
   std::string directory_;
