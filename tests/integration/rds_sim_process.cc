@@ -146,14 +146,26 @@ void RdsSimProcess::start() {
   // The first start picks the port; restarts reuse it so the driver's settings stay right.
   if (port_ == 0) port_ = freeLoopbackPort();
   const auto logStart = static_cast<size_t>(fs::exists(logPath_) ? fs::file_size(logPath_) : 0);
-  std::vector<std::string> argv = {
-      RDS_SIM_BINARY,  "--listen",        address_ + ":" + std::to_string(port_),
-      "--state-dir",   stateDir_,         "--host-key",
-      hostKey_,        "--user",          kUser,
-      "--password",    kPassword,         "--authorized-keys",
-      authorizedKeys_, "--pool-capacity", std::to_string(kPoolCapacityBytes),
-      "--no-nvmet",    "--log-level",     "debug",
-      "--command-log", directory_ + "/commands.log"};
+  std::vector<std::string> argv = {RDS_SIM_BINARY,
+                                   "--listen",
+                                   address_ + ":" + std::to_string(port_),
+                                   "--state-dir",
+                                   stateDir_,
+                                   "--host-key",
+                                   hostKey_,
+                                   "--user",
+                                   kUser,
+                                   "--password",
+                                   kPassword,
+                                   "--authorized-keys",
+                                   authorizedKeys_,
+                                   "--pool-capacity",
+                                   std::to_string(kPoolCapacityBytes),
+                                   "--no-nvmet",
+                                   "--log-level",
+                                   "debug",
+                                   "--command-log",
+                                   directory_ + "/commands.log"};
   const ForkingThread parent = ForkingThread::current();
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");

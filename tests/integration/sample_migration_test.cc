@@ -66,6 +66,7 @@ class SampleMigrationTest : public ::testing::Test {
   void TearDown() override {
     // Every request the driver made is one docs/fidelity.md lists with its public source.
     EXPECT_EQ(api_.callsTheReferenceDoesNotList(), std::vector<std::string>{});
+    EXPECT_EQ(api_.refusedEvents(), std::vector<std::string>{}) << "Events the API refuses";
     if (HasFailure()) std::cerr << "driver log:\n" << driver_->log();
   }
 

@@ -66,8 +66,8 @@ TEST(FidelityReferenceTest, QueryOrderIsFreeAndOnlyPagingKeysMayBeAdded) {
 }
 
 TEST(FidelityReferenceTest, UnlistedKeepsTheOrderOfTheRequests) {
-  const auto missing = rest().unlisted({"GET /api/rest/host", "POST /api/rest/volume/a/clone",
-                                        "DELETE /api/rest/volume/a"});
+  const auto missing = rest().unlisted(
+      {"GET /api/rest/host", "POST /api/rest/volume/a/clone", "DELETE /api/rest/volume/a"});
   EXPECT_EQ(missing, (std::vector<std::string>{"GET /api/rest/host", "DELETE /api/rest/volume/a"}));
 }
 

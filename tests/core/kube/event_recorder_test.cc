@@ -33,6 +33,7 @@ class EventRecorderTest : public ::testing::Test {
   // Every request the recorder made is one docs/fidelity.md lists with its public source.
   void TearDown() override {
     EXPECT_EQ(api_.callsTheReferenceDoesNotList(), std::vector<std::string>{});
+    EXPECT_EQ(api_.refusedEvents(), std::vector<std::string>{}) << "Events the API refuses";
   }
 
   KubeConfig config() {

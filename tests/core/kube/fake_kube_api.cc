@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "fake_event_validation.hpp"
 #include "fidelity_reference.hpp"  // tests/support
 
 namespace polycsi::kube::testing {
@@ -191,6 +192,12 @@ FakeKubeApi::FakeKubeApi(std::string token, const std::optional<TlsFiles>& tls)
       answer(response, 400, statusObject(400, "BadRequest", "not JSON"));
       return;
     }
+    if (auto refusal = refuseEventCreate(body, request.matches[1])) {
+      refusedEvents_.push_back(refusal->message);
+      answer(response, refusal->code,
+             statusObject(refusal->code, refusal->reason, refusal->message));
+      return;
+    }
     events_.push_back({request.matches[1], body});
     nlohmann::json created = body;
     created["metadata"]["name"] =
@@ -308,6 +315,11 @@ bool FakeKubeApi::waitForRequests(size_t count) const {
 std::vector<FakeKubeApi::PostedEvent> FakeKubeApi::events() const {
   std::lock_guard lock(mu_);
   return events_;
+}
+
+std::vector<std::string> FakeKubeApi::refusedEvents() const {
+  std::lock_guard lock(mu_);
+  return refusedEvents_;
 }
 
 std::vector<std::string> FakeKubeApi::requests() const {

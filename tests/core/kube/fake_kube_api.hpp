@@ -74,6 +74,8 @@ class FakeKubeApi {
     nlohmann::json body;
   };
   std::vector<PostedEvent> events() const;
+  // The messages of the Events refused as the API server refuses them (fake_event_validation).
+  std::vector<std::string> refusedEvents() const;
   // Requests served, in order, "METHOD target" with the target as sent ("GET /api/v1/...").
   std::vector<std::string> requests() const;
   // The requests served that the "Kubernetes API and sidecars (the core)" section of
@@ -94,6 +96,7 @@ class FakeKubeApi {
   std::map<std::string, nlohmann::json> csiNodes_;
   std::vector<PostedEvent> events_;
   std::vector<std::string> requests_;
+  std::vector<std::string> refusedEvents_;
   int failStatus_ = 0;
   size_t pageSize_ = 0;
   bool holdEvents_ = false;

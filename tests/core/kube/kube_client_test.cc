@@ -165,7 +165,10 @@ TEST(KubeClientTest, TheDeployedClusterRoleGrantsEveryRequestTheControllerMakes)
   EXPECT_TRUE(client.get("/api/v1/persistentvolumes/pv-1").isOk());
   EXPECT_TRUE(client.get("/apis/storage.k8s.io/v1/csinodes/node-a").isOk());
   EXPECT_TRUE(client.get("/api/v1/namespaces/vms/persistentvolumeclaims/vm-disk").isOk());
-  EXPECT_TRUE(client.post("/api/v1/namespaces/vms/events", {{"metadata", {{"name", "e"}}}}).isOk());
+  EXPECT_TRUE(client
+                  .post("/api/v1/namespaces/vms/events",
+                        {{"metadata", {{"name", "e"}}}, {"involvedObject", {{"namespace", "vms"}}}})
+                  .isOk());
   // What it does not grant is refused as the API server refuses it.
   auto secret = client.get("/api/v1/namespaces/vms/secrets/s");
   EXPECT_EQ(secret.status().code(), Code::kPermissionDenied);
@@ -184,8 +187,10 @@ TEST(KubeClientTest, GetAndPostWithTheBearerToken) {
   ASSERT_TRUE(pv.isOk()) << pv.status().toString();
   EXPECT_EQ((*pv)["spec"]["csi"]["volumeHandle"], "vol-1");
 
-  auto created = client.post("/api/v1/namespaces/ns1/events",
-                             {{"metadata", {{"generateName", "x."}}}, {"reason", "Test"}});
+  auto created =
+      client.post("/api/v1/namespaces/ns1/events", {{"metadata", {{"generateName", "x."}}},
+                                                    {"involvedObject", {{"namespace", "ns1"}}},
+                                                    {"reason", "Test"}});
   ASSERT_TRUE(created.isOk()) << created.status().toString();
   EXPECT_EQ((*created)["metadata"]["name"], "x.1");
   ASSERT_EQ(api.events().size(), 1u);
