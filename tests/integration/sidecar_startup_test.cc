@@ -189,6 +189,9 @@ TEST(SidecarContractTest, ResizerExitsWhenNoBackendGrows) {
     EXPECT_TRUE(other->starts) << other->reason;
   }
   EXPECT_FALSE(replayStartup("csi-resizer", "v0.0.1", channel).has_value());
+  // The controller says so in its log, where an operator looks when the resizer crash-loops.
+  EXPECT_NE(driver.log().find("csi-resizer would exit at start-up"), std::string::npos)
+      << driver.log();
 }
 
 }  // namespace
