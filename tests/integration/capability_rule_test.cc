@@ -181,5 +181,70 @@ TEST(CapabilityRuleNoExpansionTest, NothingAdvertisesExpansion) {
   EXPECT_TRUE(controllerCapabilities(driver).count(ControllerRpc::LIST_VOLUMES_PUBLISHED_NODES));
 }
 
+// A plugin with none of the optional members (the plugin_host fixture "good"): every call that
+// needs one names the backend, with the code CSI gives that RPC.
+TEST(CapabilityRuleBareBackendTest, CallsThatNeedAnOptionalMemberNameTheBackend) {
+  TempWorkDir work;
+  DriverProcess driver(work.path(),
+                       "backends:\n  - name: bare\n    plugin: good\n    settings:\n"
+                       "      address: here\n");
+  driver.usePluginDir(POLYCSI_TEST_PLUGIN_DIR);
+  driver.start();
+  auto caps = controllerCapabilities(driver);
+  for (auto absent :
+       {ControllerRpc::CREATE_DELETE_SNAPSHOT, ControllerRpc::CLONE_VOLUME,
+        ControllerRpc::EXPAND_VOLUME, ControllerRpc::GET_CAPACITY, ControllerRpc::LIST_VOLUMES})
+    EXPECT_FALSE(caps.count(absent)) << ControllerRpc::Type_Name(absent);
+
+  // CSI CreateVolume: a source the plugin cannot create from is INVALID_ARGUMENT.
+  for (const bool fromSnapshot : {true, false}) {
+    auto req = createRequest("pvc-from-source", kMiB, blockCapability());
+    if (fromSnapshot)
+      req.mutable_volume_content_source()->mutable_snapshot()->set_snapshot_id("bare:snap-1");
+    else
+      req.mutable_volume_content_source()->mutable_volume()->set_volume_id("bare:vol-1");
+    csi::v1::CreateVolumeResponse resp;
+    auto ctx = rpcContext();
+    auto s = driver.controller().CreateVolume(ctx.get(), req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+    EXPECT_NE(s.error_message().find(
+                  std::string("CreateVolume: backend 'bare' (plugin good) does "
+                              "not support ") +
+                  (fromSnapshot ? "creating a volume from a snapshot" : "cloning a volume")),
+              std::string::npos)
+        << s.error_message();
+  }
+
+  csi::v1::CreateSnapshotRequest snap;
+  snap.set_name("snap-1");
+  snap.set_source_volume_id("bare:vol-1");
+  csi::v1::CreateSnapshotResponse snapResp;
+  auto c1 = rpcContext();
+  auto s1 = driver.controller().CreateSnapshot(c1.get(), snap, &snapResp);
+  EXPECT_EQ(s1.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_NE(s1.error_message().find("CreateSnapshot: backend 'bare' (plugin good) does not "
+                                    "support snapshots"),
+            std::string::npos)
+      << s1.error_message();
+
+  csi::v1::DeleteSnapshotRequest del;
+  del.set_snapshot_id("bare:snap-1");
+  csi::v1::DeleteSnapshotResponse delResp;
+  auto c2 = rpcContext();
+  auto s2 = driver.controller().DeleteSnapshot(c2.get(), del, &delResp);
+  EXPECT_EQ(s2.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_NE(s2.error_message().find("DeleteSnapshot: backend 'bare'"), std::string::npos)
+      << s2.error_message();
+
+  csi::v1::GetSnapshotRequest get;
+  get.set_snapshot_id("bare:snap-1");
+  csi::v1::GetSnapshotResponse getResp;
+  auto c3 = rpcContext();
+  auto s3 = driver.controller().GetSnapshot(c3.get(), get, &getResp);
+  EXPECT_EQ(s3.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_NE(s3.error_message().find("GetSnapshot: backend 'bare'"), std::string::npos)
+      << s3.error_message();
+}
+
 }  // namespace
 }  // namespace polycsi::testing
