@@ -282,7 +282,7 @@ StatusOr<std::unique_ptr<DriverServer>> DriverServer::start(const ServeOptions& 
                options.endpoint, d.backends.all().size());
   // external-resizer v1.12.0 exits at start-up when neither service offers EXPAND_VOLUME
   // (pkg/resizer/csi_resizer.go); say so where an operator looks for why it crash-loops.
-  if (d.mode == DriverMode::kController && !AdvertisedCapabilities::of(d.backends).nodeExpand)
+  if (d.servesController() && !AdvertisedCapabilities::of(d.backends).nodeExpand)
     spdlog::warn(
         "no configured backend can expand volumes: EXPAND_VOLUME is not advertised, and "
         "csi-resizer would exit at start-up; do not deploy it with this configuration "
