@@ -1,6 +1,7 @@
 // ListVolumes, GetCapacity and the snapshot RPCs: listing spans every backend that supports it.
 #include <spdlog/spdlog.h>
 
+#include "server/advertised_capabilities.hpp"
 #include "server/backend_paging.hpp"
 #include "server/controller_service.hpp"
 #include "server/csi_validation.hpp"
@@ -50,9 +51,14 @@ grpc::Status ControllerService::ListVolumes(grpc::ServerContext* ctx,
 
 Status ControllerService::listVolumes(Operation& op, const csi::v1::ListVolumesRequest& req,
                                       csi::v1::ListVolumesResponse* resp) {
-  auto backends = backendsWith(driver_, [](const PluginFeatures& f) { return f.listVolumes; });
-  if (backends.size() != driver_.backends.all().size())
-    return Status(Code::kUnimplemented, "a configured backend cannot list volumes");
+  // LIST_VOLUMES is advertised only when every backend lists (advertised_capabilities.hpp).
+  for (const auto* b : driver_.backends.all())
+    if (!b->features().listVolumes)
+      return Status(Code::kUnimplemented,
+                    "ListVolumes: backend '" + b->name() + "' (plugin " + b->descriptor().name +
+                        ") cannot list volumes, so LIST_VOLUMES is not advertised: a list "
+                        "without its volumes would be incomplete");
+  const auto backends = driver_.backends.all();
   // Published nodes from a manager that is still rebuilding would tell the attacher that
   // attached volumes are detached, and it would publish them all again.
   if (auto s = requireKnownAttachments("ListVolumes"); !s.isOk()) return s;
@@ -102,6 +108,8 @@ Status ControllerService::getCapacity(Operation& op, const csi::v1::GetCapacityR
   if (!backend.isOk()) return backend.status();
   const plugin_host::Backend& b = **backend;
   op.setBackend(b.name());
+  if (!b.features().getCapacity)
+    return backendLacks(b, "GetCapacity", "reporting capacity", Code::kUnimplemented);
   for (int i = 0; i < req.volume_capabilities().size(); ++i) {
     std::string field = "volume_capabilities[" + std::to_string(i) + "]";
     auto modes = checkCapability(req.volume_capabilities(i), field.c_str());
@@ -144,6 +152,8 @@ Status ControllerService::createSnapshot(Operation& op, const csi::v1::CreateSna
   if (!routed.isOk()) return routed.status();
   const plugin_host::Backend& b = *routed->backend;
   op.setBackend(b.name());
+  if (!b.features().snapshots)
+    return backendLacks(b, "CreateSnapshot", "snapshots", Code::kUnimplemented);
   auto lock = driver_.controllerLocks.tryLock("snapshot/" + req.name());
   if (!lock)
     return Status(Code::kAborted, "an operation on snapshot " + req.name() + " is pending");
@@ -185,6 +195,8 @@ Status ControllerService::deleteSnapshot(Operation& op, const csi::v1::DeleteSna
     return Status::ok();
   }
   op.setBackend(routed->backend->name());
+  if (!routed->backend->features().snapshots)
+    return backendLacks(*routed->backend, "DeleteSnapshot", "snapshots", Code::kUnimplemented);
   auto lock = driver_.controllerLocks.tryLock(req.snapshot_id());
   if (!lock)
     return Status(Code::kAborted, "an operation on snapshot " + req.snapshot_id() + " is pending");
@@ -256,6 +268,8 @@ Status ControllerService::getSnapshot(Operation& op, const csi::v1::GetSnapshotR
   if (!routed.isOk()) return routed.status();
   const plugin_host::Backend& b = *routed->backend;
   op.setBackend(b.name());
+  if (!b.features().snapshots)
+    return backendLacks(b, "GetSnapshot", "snapshots", Code::kUnimplemented);
   auto page = b.instance().listSnapshots(ListRequest{op.call(), 1, "", "", routed->localId});
   if (!page.isOk()) return page.status();
   if (page->snapshots.empty())

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "server/advertised_capabilities.hpp"
 #include "server/csi_validation.hpp"
 #include "server/proto_maps.hpp"
 #include "server/volume_routing.hpp"
@@ -129,6 +130,11 @@ Status ControllerService::createVolume(Operation& op, const csi::v1::CreateVolum
       return Status(Code::kInvalidArgument, "volume_content_source " + sourceId +
                                                 " belongs to backend '" + routed->backend->name() +
                                                 "', not '" + b.name() + "'");
+    // CSI CreateVolume: a source the plugin cannot create from is INVALID_ARGUMENT.
+    if (fromSnapshot ? !b.features().restoreSnapshot : !b.features().cloneVolume)
+      return backendLacks(b, "CreateVolume",
+                          fromSnapshot ? "creating a volume from a snapshot" : "cloning a volume",
+                          Code::kInvalidArgument);
     create.sourceId = routed->localId;
     created = fromSnapshot ? b.instance().createVolumeFromSnapshot(create)
                            : b.instance().cloneVolume(create);
@@ -236,19 +242,9 @@ grpc::Status ControllerService::ControllerGetCapabilities(
     grpc::ServerContext* ctx, const csi::v1::ControllerGetCapabilitiesRequest*,
     csi::v1::ControllerGetCapabilitiesResponse* resp) {
   Operation op(driver_, "ControllerGetCapabilities", ctx);
-  // Advertise only what every configured backend supports, so nothing advertised fails.
-  PluginFeatures all;
-  all.restoreSnapshot = all.cloneVolume = all.listVolumes = all.expandVolume = true;
-  all.getCapacity = all.snapshots = true;
-  for (const auto* b : driver_.backends.all()) {
-    auto f = b->features();
-    all.restoreSnapshot &= f.restoreSnapshot;
-    all.cloneVolume &= f.cloneVolume;
-    all.listVolumes &= f.listVolumes;
-    all.expandVolume &= f.expandVolume;
-    all.getCapacity &= f.getCapacity;
-    all.snapshots &= f.snapshots;
-  }
+  // One rule for every service (server/advertised_capabilities.hpp): what at least one backend
+  // has, except listing; a call that reaches a backend without it names that backend.
+  const auto advertised = AdvertisedCapabilities::of(driver_.backends);
   auto add = [&](ControllerServiceCapability::RPC::Type type) {
     resp->add_capabilities()->mutable_rpc()->set_type(type);
   };
@@ -257,18 +253,18 @@ grpc::Status ControllerService::ControllerGetCapabilities(
   add(ControllerServiceCapability::RPC::PUBLISH_READONLY);
   add(ControllerServiceCapability::RPC::GET_VOLUME);
   add(ControllerServiceCapability::RPC::SINGLE_NODE_MULTI_WRITER);
-  if (all.listVolumes) {
+  if (advertised.listVolumes) {
     add(ControllerServiceCapability::RPC::LIST_VOLUMES);
     add(ControllerServiceCapability::RPC::LIST_VOLUMES_PUBLISHED_NODES);
   }
-  if (all.getCapacity) add(ControllerServiceCapability::RPC::GET_CAPACITY);
-  if (all.snapshots) {
+  if (advertised.getCapacity) add(ControllerServiceCapability::RPC::GET_CAPACITY);
+  if (advertised.snapshots) {
     add(ControllerServiceCapability::RPC::CREATE_DELETE_SNAPSHOT);
     add(ControllerServiceCapability::RPC::LIST_SNAPSHOTS);
     add(ControllerServiceCapability::RPC::GET_SNAPSHOT);
   }
-  if (all.cloneVolume) add(ControllerServiceCapability::RPC::CLONE_VOLUME);
-  if (all.expandVolume) add(ControllerServiceCapability::RPC::EXPAND_VOLUME);
+  if (advertised.cloneVolume) add(ControllerServiceCapability::RPC::CLONE_VOLUME);
+  if (advertised.controllerExpand) add(ControllerServiceCapability::RPC::EXPAND_VOLUME);
   return op.finish(Status::ok());
 }
 
@@ -290,6 +286,12 @@ Status ControllerService::expandVolume(Operation& op,
   auto routed = routeId(driver_, req.volume_id());
   if (!routed.isOk()) return routed.status();
   op.setBackend(routed->backend->name());
+  // UNIMPLEMENTED, not FAILED_PRECONDITION: CSI gives FAILED_PRECONDITION the meaning "in use
+  // and no ONLINE expansion", and external-resizer v1.12.0 (pkg/controller/controller.go,
+  // inUseError) then waits for the pod to go instead of reporting that it can never grow.
+  if (!routed->backend->features().expandVolume)
+    return backendLacks(*routed->backend, "ControllerExpandVolume", "expanding volumes",
+                        Code::kUnimplemented);
   auto lock = driver_.controllerLocks.tryLock(req.volume_id());
   if (!lock)
     return Status(Code::kAborted, "an operation on volume " + req.volume_id() + " is pending");

@@ -22,6 +22,7 @@
 #include "observe/metrics_observer.hpp"
 #include "observe/observer_fanout.hpp"
 #include "plugin_host/plugin_loader.hpp"
+#include "server/advertised_capabilities.hpp"
 #include "server/controller_service.hpp"
 #include "server/identity_service.hpp"
 #include "server/node_service.hpp"
@@ -279,6 +280,13 @@ StatusOr<std::unique_ptr<DriverServer>> DriverServer::start(const ServeOptions& 
                : d.mode == DriverMode::kController ? "controller"
                                                    : "node",
                options.endpoint, d.backends.all().size());
+  // external-resizer v1.12.0 exits at start-up when neither service offers EXPAND_VOLUME
+  // (pkg/resizer/csi_resizer.go); say so where an operator looks for why it crash-loops.
+  if (d.servesController() && !AdvertisedCapabilities::of(d.backends).nodeExpand)
+    spdlog::warn(
+        "no configured backend can expand volumes: EXPAND_VOLUME is not advertised, and "
+        "csi-resizer would exit at start-up; do not deploy it with this configuration "
+        "(docs/plugin-sdk.md, section 3.7)");
   return std::unique_ptr<DriverServer>(new DriverServer(std::move(parts)));
 }
 

@@ -1,5 +1,6 @@
 #include "server/identity_service.hpp"
 
+#include "server/advertised_capabilities.hpp"
 #include "server/csi_validation.hpp"
 #include "server/operation.hpp"
 
@@ -60,10 +61,8 @@ grpc::Status IdentityService::GetPluginCapabilities(grpc::ServerContext* ctx,
     resp->add_capabilities()->mutable_service()->set_type(
         PluginCapability::Service::CONTROLLER_SERVICE);
   }
-  bool expansion = false;
-  for (const auto* backend : driver_.backends.all())
-    expansion = expansion || backend->features().expandVolume;
-  if (expansion) {
+  // The same rule as ControllerGetCapabilities (advertised_capabilities.hpp).
+  if (AdvertisedCapabilities::of(driver_.backends).controllerExpand) {
     resp->add_capabilities()->mutable_volume_expansion()->set_type(
         PluginCapability::VolumeExpansion::ONLINE);
   }

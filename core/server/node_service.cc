@@ -5,6 +5,7 @@
 
 #include <set>
 
+#include "server/advertised_capabilities.hpp"
 #include "server/csi_validation.hpp"
 #include "server/proto_maps.hpp"
 #include "server/volume_routing.hpp"
@@ -255,7 +256,12 @@ Status NodeService::stats(Operation& op, const csi::v1::NodeGetVolumeStatsReques
     c->set_message("health check failed: " + condition.status().message());
   } else {
     c->set_abnormal(condition->abnormal);
-    c->set_message(condition->abnormal ? condition->message : "volume is healthy");
+    // A plugin without a health check cannot say more than the core saw: the path answers.
+    c->set_message(condition->abnormal ? condition->message
+                   : routed->backend->features().volumeCondition
+                       ? "volume is healthy"
+                       : "backend '" + routed->backend->name() +
+                             "' has no health check; the volume's path answers");
   }
   return Status::ok();
 }
@@ -281,6 +287,10 @@ Status NodeService::expand(Operation& op, const csi::v1::NodeExpandVolumeRequest
   std::optional<volume::VolumeLocks::Guard> lock;
   auto routed = routeAndLock(op, req.volume_id(), lock);
   if (!routed.isOk()) return routed.status();
+  const auto features = routed->backend->features();
+  if (!features.expandVolume && !features.nodeExpand)
+    return backendLacks(*routed->backend, "NodeExpandVolume", "expanding volumes",
+                        Code::kUnimplemented);
   auto record = driver_.nodeRecords->load(req.volume_id());
   if (!record.isOk()) return record.status();
   if (!record->has_value())
@@ -311,12 +321,19 @@ grpc::Status NodeService::NodeGetCapabilities(grpc::ServerContext* ctx,
                                               const csi::v1::NodeGetCapabilitiesRequest*,
                                               csi::v1::NodeGetCapabilitiesResponse* resp) {
   Operation op(driver_, "NodeGetCapabilities", ctx);
-  for (auto type : {NodeServiceCapability::RPC::STAGE_UNSTAGE_VOLUME,
-                    NodeServiceCapability::RPC::GET_VOLUME_STATS,
-                    NodeServiceCapability::RPC::VOLUME_CONDITION,
-                    NodeServiceCapability::RPC::EXPAND_VOLUME,
-                    NodeServiceCapability::RPC::SINGLE_NODE_MULTI_WRITER})
+  auto add = [&](NodeServiceCapability::RPC::Type type) {
     resp->add_capabilities()->mutable_rpc()->set_type(type);
+  };
+  // Staging, statistics and multi-writer are the core's own, for every plugin alike; the rest
+  // follow the rule of every service (advertised_capabilities.hpp). EXPAND_VOLUME without a
+  // backend that grows would let kubelet and external-resizer's trivial resizer report a
+  // growth that never happened.
+  const auto advertised = AdvertisedCapabilities::of(driver_.backends);
+  add(NodeServiceCapability::RPC::STAGE_UNSTAGE_VOLUME);
+  add(NodeServiceCapability::RPC::GET_VOLUME_STATS);
+  if (advertised.volumeCondition) add(NodeServiceCapability::RPC::VOLUME_CONDITION);
+  if (advertised.nodeExpand) add(NodeServiceCapability::RPC::EXPAND_VOLUME);
+  add(NodeServiceCapability::RPC::SINGLE_NODE_MULTI_WRITER);
   return op.finish(Status::ok());
 }
 

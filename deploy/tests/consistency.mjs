@@ -247,6 +247,14 @@ function checkInstall(objects, name, problems) {
   const sidecars = new Map(controller.spec.template.spec.containers.map((c) => [c.name, c]));
   for (const sidecar of ["csi-provisioner", "csi-attacher", "csi-resizer", "csi-snapshotter"]) {
     const container = sidecars.get(sidecar);
+    // An overlay whose backends cannot expand leaves the resizer out (it would exit at start-up:
+    // sidecar_startup_test); then none of its classes may promise expansion.
+    if (!container && sidecar === "csi-resizer") {
+      for (const sc of byKind(objects, "StorageClass"))
+        if (sc.allowVolumeExpansion === true)
+          problems.push(`${name}: StorageClass ${sc.metadata.name} allows expansion, but no csi-resizer runs`);
+      continue;
+    }
     if (!container) { problems.push(`${name}: controller lacks ${sidecar}`); continue; }
     if (!container.args.includes("--leader-election"))
       problems.push(`${name}: ${sidecar} is not leader-elected`);

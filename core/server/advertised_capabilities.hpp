@@ -1,0 +1,40 @@
+// The one rule for the optional CSI capabilities polycsi advertises, shared by the identity,
+// controller and node services (docs/plugin-sdk.md, "What the core advertises"):
+//   - a capability is advertised when AT LEAST ONE configured backend has it (union), so adding
+//     a backend never takes a capability away from the volumes of the others;
+//   - a call that routes to a backend lacking it fails with an error naming that backend
+//     (backendLacks below), never with a silent no-op;
+//   - the one exception is listing: LIST_VOLUMES (and LIST_VOLUMES_PUBLISHED_NODES) claims the
+//     list is complete, so it is advertised only when EVERY backend can list.
+#pragma once
+
+#include <string>
+
+#include "plugin_host/backend_registry.hpp"
+#include "polycsi/plugin_client.hpp"
+#include "polycsi/types.hpp"
+
+namespace polycsi::server {
+
+// What polycsi advertises for `backends`, by the rule above. Pure; safe from any thread once
+// the registry is built.
+struct AdvertisedCapabilities {
+  bool createFromSnapshot = false;  // CREATE_DELETE_VOLUME with a snapshot source
+  bool cloneVolume = false;         // CLONE_VOLUME
+  bool listVolumes = false;         // LIST_VOLUMES, LIST_VOLUMES_PUBLISHED_NODES (every backend)
+  bool controllerExpand = false;    // controller EXPAND_VOLUME, plugin VolumeExpansion ONLINE
+  bool nodeExpand = false;          // node EXPAND_VOLUME
+  bool getCapacity = false;         // GET_CAPACITY
+  bool snapshots = false;           // CREATE_DELETE_SNAPSHOT, LIST_SNAPSHOTS, GET_SNAPSHOT
+  bool volumeCondition = false;     // node VOLUME_CONDITION
+
+  static AdvertisedCapabilities of(const plugin_host::BackendRegistry& backends);
+};
+
+// The error for a call routed to `backend`, which lacks what the call needs although another
+// backend has it (so the capability is advertised): "<rpc>: backend '<name>' (plugin <p>) does
+// not support <what>". `code` follows the CSI spec for that RPC (see the callers).
+Status backendLacks(const plugin_host::Backend& backend, const std::string& rpc,
+                    const std::string& what, Code code);
+
+}  // namespace polycsi::server
