@@ -25,7 +25,8 @@ namespace {
 
 const std::vector<std::string> kTopLevelKeys = {"driver_name", "plugin_dir", "state_path",
                                                 "backends"};
-const std::vector<std::string> kBackendKeys = {"name", "plugin", "default", "settings"};
+const std::vector<std::string> kBackendKeys = {"name", "plugin", "default", "adopt_rds_csi_volumes",
+                                               "settings"};
 
 // CSI: at most 63 characters, alphanumerics at both ends, dashes, dots and alphanumerics
 // between.
@@ -145,6 +146,14 @@ BackendConfig parseBackend(const YAML::Node& node, const std::string& path) {
     fail(path + ".plugin", "must match [a-z0-9_]+, got '" + backend.plugin + "'");
   if (const YAML::Node isDefault = node["default"])
     backend.isDefault = booleanAt(isDefault, path + ".default");
+  if (const YAML::Node adopt = node["adopt_rds_csi_volumes"]) {
+    backend.adoptRdsCsiVolumes = booleanAt(adopt, path + ".adopt_rds_csi_volumes");
+    // The volumes that driver made are rds_nvme's disk shapes; no other plugin knows them.
+    if (backend.adoptRdsCsiVolumes && backend.plugin != kRdsCsiAdopterPlugin)
+      fail(path + ".adopt_rds_csi_volumes",
+           "only a backend of plugin " + std::string(kRdsCsiAdopterPlugin) +
+               " can serve rds-csi's volumes, this one is '" + backend.plugin + "'");
+  }
   parseSettings(node["settings"], path + ".settings", backend);
   return backend;
 }
@@ -154,15 +163,23 @@ void parseBackends(const YAML::Node& node, DriverConfig& config) {
     fail("backends", "at least one backend is required");
   if (!node.IsSequence()) fail("backends", "must be a list of backends");
   std::vector<std::string> defaults;
+  std::vector<std::string> adopters;
   for (size_t i = 0; i < node.size(); ++i) {
     const std::string path = "backends[" + std::to_string(i) + "]";
     BackendConfig backend = parseBackend(node[i], path);
     if (config.find(backend.name) != nullptr)
       fail(path + ".name", "duplicate '" + backend.name + "'");
     if (backend.isDefault) defaults.push_back(backend.name);
+    if (backend.adoptRdsCsiVolumes) adopters.push_back(backend.name);
     config.backends.push_back(std::move(backend));
   }
   if (defaults.size() > 1) fail("backends", "more than one default (" + join(defaults, ", ") + ")");
+  // An rds-csi volume id names no backend: exactly one place may answer for it.
+  if (adopters.size() > 1)
+    fail("backends", "more than one backend with adopt_rds_csi_volumes: true (" +
+                         join(adopters, ", ") +
+                         "); rds-csi's volume ids name no backend, so only one backend can "
+                         "serve them");
 }
 
 // Where `text` stops being UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above
@@ -236,6 +253,12 @@ void requireYamlText(const std::string& text) {
 const BackendConfig* DriverConfig::find(const std::string& name) const {
   for (const auto& backend : backends)
     if (backend.name == name) return &backend;
+  return nullptr;
+}
+
+const BackendConfig* DriverConfig::rdsCsiAdopter() const {
+  for (const auto& backend : backends)
+    if (backend.adoptRdsCsiVolumes) return &backend;
   return nullptr;
 }
 

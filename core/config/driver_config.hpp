@@ -7,6 +7,8 @@
 //     - name: rds                        # [a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?
 //       plugin: rds_nvme                 # loads <plugin_dir>/polycsi_rds_nvme.so
 //       default: true                    # at most one; used when a StorageClass names none
+//       adopt_rds_csi_volumes: true      # at most one, rds_nvme only: serves the volume ids
+//                                        # of rds-csi (docs/migrating-from-rds-csi.md)
 //       settings: {...}                  # checked against the plugin's descriptor
 //
 // Errors name the key path, e.g. "backends[1].settings.address: required".
@@ -26,10 +28,15 @@ class ConfigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The one plugin whose backends may adopt rds-csi's volumes.
+inline constexpr char kRdsCsiAdopterPlugin[] = "rds_nvme";
+
 struct BackendConfig {
   std::string name;
   std::string plugin;
   bool isDefault = false;
+  // Volume ids of rds-csi's exact shape (volume/rds_csi_ids.hpp) route to this backend.
+  bool adoptRdsCsiVolumes = false;
   // Scalar settings as text (YAML scalars; booleans and integers as written).
   StringMap settings;
   // Keys whose values are nested YAML (lists/maps); their value is in settingsJson only.
@@ -46,6 +53,8 @@ struct DriverConfig {
 
   // The backend named `name`, or nullptr.
   const BackendConfig* find(const std::string& name) const;
+  // The backend with adopt_rds_csi_volumes: true, or nullptr.
+  const BackendConfig* rdsCsiAdopter() const;
   // The backend marked default, or the only backend, or nullptr.
   const BackendConfig* defaultBackend() const;
 };

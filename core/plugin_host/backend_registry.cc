@@ -92,6 +92,7 @@ Status BackendRegistry::start(const config::DriverConfig& config, const std::str
 
     auto backend = std::make_unique<Backend>();
     backend->name_ = backendConfig.name;
+    backend->adoptsRdsCsiVolumes_ = backendConfig.adoptRdsCsiVolumes;
     backend->plugin_ = pluginOf[i];
     backend->hostContext_ = std::make_unique<Backend::HostContext>();
     backend->hostContext_->backendName = backendConfig.name;
@@ -138,6 +139,12 @@ Status BackendRegistry::start(const config::DriverConfig& config, const std::str
 const Backend* BackendRegistry::find(const std::string& name) const {
   for (const auto& backend : backends_)
     if (backend->name() == name) return backend.get();
+  return nullptr;
+}
+
+const Backend* BackendRegistry::rdsCsiAdopter() const {
+  for (const auto& backend : backends_)
+    if (backend->adoptsRdsCsiVolumes()) return backend.get();
   return nullptr;
 }
 

@@ -34,11 +34,14 @@ class Backend {
   const Descriptor& descriptor() const { return plugin_->descriptor(); }
   PluginFeatures features() const { return plugin_->features(); }
   const PluginInstance& instance() const { return *instance_; }
+  // True when the config gave it adopt_rds_csi_volumes: bare rds-csi volume ids are its.
+  bool adoptsRdsCsiVolumes() const { return adoptsRdsCsiVolumes_; }
 
  private:
   friend class BackendRegistry;
   struct HostContext;  // what polycsi_host_api.host_ctx points to
   std::string name_;
+  bool adoptsRdsCsiVolumes_ = false;
   std::shared_ptr<LoadedPlugin> plugin_;
   std::unique_ptr<HostContext> hostContext_;
   std::unique_ptr<polycsi_host_api> hostApi_;
@@ -63,6 +66,8 @@ class BackendRegistry {
   const Backend* find(const std::string& name) const;
   // The default backend (config's default, or the only one), or nullptr.
   const Backend* defaultBackend() const;
+  // The backend serving rds-csi's volume ids (adopt_rds_csi_volumes), or nullptr.
+  const Backend* rdsCsiAdopter() const;
   // All backends in config order.
   std::vector<const Backend*> all() const;
 

@@ -216,19 +216,20 @@ Status ControllerService::listSnapshots(Operation& op, const csi::v1::ListSnapsh
   auto backends = backendsWith(driver_, [](const PluginFeatures& f) { return f.snapshots; });
   if (backends.empty()) return Status(Code::kUnimplemented, "no backend supports snapshots");
   std::string snapshotFilter, volumeFilter;
+  const plugin_host::Backend* filterBackend = nullptr;
   // A filter naming something that is not ours matches nothing (CSI: empty list, not an error).
   for (const auto& [csiId, local] : {std::pair{&req.snapshot_id(), &snapshotFilter},
                                      std::pair{&req.source_volume_id(), &volumeFilter}}) {
     if (csiId->empty()) continue;
     auto routed = routeId(driver_, *csiId);
     if (!routed.isOk() || !routed->backend->features().snapshots) return Status::ok();
+    // Both filters on different backends: no snapshot can match both. (Compared by the routed
+    // backend: an adopted rds-csi id carries no backend name to decode.)
+    if (filterBackend != nullptr && filterBackend != routed->backend) return Status::ok();
+    filterBackend = routed->backend;
     backends = {routed->backend};
     *local = routed->localId;
   }
-  if (!snapshotFilter.empty() && !volumeFilter.empty() &&
-      driver_.backends.find(volume::decodeVolumeId(req.snapshot_id())->backend) !=
-          driver_.backends.find(volume::decodeVolumeId(req.source_volume_id())->backend))
-    return Status::ok();
   std::vector<csi::v1::Snapshot> snapshots;
   auto next = pageAcrossBackends<csi::v1::Snapshot>(
       backends, req.starting_token(), req.max_entries(),

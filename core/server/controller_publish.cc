@@ -8,6 +8,7 @@
 
 #include "server/controller_service.hpp"
 #include "server/csi_validation.hpp"
+#include "server/migration_window_key.hpp"
 #include "server/node_registration.hpp"
 #include "server/proto_maps.hpp"
 #include "server/storage_fence.hpp"
@@ -16,17 +17,20 @@
 namespace polycsi::server {
 namespace {
 
-// The migration window recorded in the volume context at CreateVolume. A value CreateVolume
-// would have refused (a hand-edited PV) gets the default window, as the reconciler gives it,
-// and a warning: a window must never be unbounded or longer than the StorageClass rule allows.
+// The migration window recorded in the volume context at CreateVolume (or by rds-csi, for a
+// volume the rds-csi adopter serves: migration_window_key.hpp). A value CreateVolume would
+// have refused (a hand-edited PV) gets the default window, as the reconciler gives it, and a
+// warning: a window must never be unbounded or longer than the StorageClass rule allows.
 std::chrono::seconds migrationTimeoutOf(const std::string& volumeId,
-                                        const google::protobuf::Map<std::string, std::string>& c) {
-  auto it = c.find(kContextMigrationTimeout);
-  if (it == c.end()) return std::chrono::seconds(kMigrationTimeoutDefault);
-  auto parsed = parseMigrationTimeout(it->second);
+                                        const google::protobuf::Map<std::string, std::string>& c,
+                                        bool adoptedRdsCsiVolume) {
+  auto key = migrationWindowKey([&](const char* k) { return c.find(k) != c.end(); },
+                                adoptedRdsCsiVolume);
+  if (!key) return std::chrono::seconds(kMigrationTimeoutDefault);
+  auto parsed = parseMigrationTimeout(c.find(*key)->second);
   if (parsed.isOk()) return std::chrono::seconds(*parsed);
-  spdlog::warn("volume {}: volume context {}: {}; the default {}s window applies", volumeId,
-               kContextMigrationTimeout, parsed.status().message(), kMigrationTimeoutDefault);
+  spdlog::warn("volume {}: volume context {}: {}; the default {}s window applies", volumeId, *key,
+               parsed.status().message(), kMigrationTimeoutDefault);
   return std::chrono::seconds(kMigrationTimeoutDefault);
 }
 
@@ -113,7 +117,9 @@ Status ControllerService::publish(Operation& op, const csi::v1::ControllerPublis
       VolumeIdRequest{op.call(), routed->localId, toStringMap(req.secrets())});
   if (!existing.isOk()) return existing.status();
 
-  attach::VolumePolicy policy{semantics, migrationTimeoutOf(req.volume_id(), req.volume_context()),
+  attach::VolumePolicy policy{semantics,
+                              migrationTimeoutOf(req.volume_id(), req.volume_context(),
+                                                 isAdoptedRdsCsiVolume(b, req.volume_id())),
                               publishModeOf(*modes, req.readonly())};
   auto plan =
       driver_.attachments->planPublish(req.volume_id(), req.node_id(), policy, b.name(),

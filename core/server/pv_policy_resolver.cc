@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "server/csi_validation.hpp"
+#include "server/migration_window_key.hpp"
 #include "server/volume_routing.hpp"
 
 namespace polycsi::server {
@@ -59,9 +60,12 @@ kube::PolicyResolver makePvPolicyResolver(const DriverContext& driver,
     if (pv.contains("spec") && pv["spec"].contains("csi") &&
         pv["spec"]["csi"].contains("volumeAttributes"))
       attributes = &pv["spec"]["csi"]["volumeAttributes"];
-    if (attributes != nullptr && attributes->is_object() &&
-        attributes->contains(kContextMigrationTimeout)) {
-      const nlohmann::json& value = (*attributes)[kContextMigrationTimeout];
+    std::optional<std::string> key;
+    if (attributes != nullptr && attributes->is_object())
+      key = migrationWindowKey([&](const char* k) { return attributes->contains(k); },
+                               isAdoptedRdsCsiVolume(*routed->backend, volumeHandle));
+    if (key) {
+      const nlohmann::json& value = (*attributes)[*key];
       auto parsed =
           parseMigrationTimeout(value.is_string() ? value.get<std::string>() : value.dump());
       if (parsed.isOk()) {
@@ -70,7 +74,7 @@ kube::PolicyResolver makePvPolicyResolver(const DriverContext& driver,
         const std::string pvName = stringAt(pv, {"metadata", "name"});
         const std::string message =
             "PersistentVolume " + (pvName.empty() ? "of " + volumeHandle : pvName) +
-            ": volume attribute " + kContextMigrationTimeout + ": " + parsed.status().message() +
+            ": volume attribute " + *key + ": " + parsed.status().message() +
             "; its migrations get the default " + std::to_string(kMigrationTimeoutDefault) +
             "s window";
         spdlog::warn("{}", message);

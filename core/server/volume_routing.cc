@@ -1,12 +1,50 @@
 #include "server/volume_routing.hpp"
 
 #include "server/csi_validation.hpp"
+#include "volume/rds_csi_ids.hpp"
 
 namespace polycsi::server {
 
+namespace {
+
+// An id of rds-csi's exact shape (docs/migrating-from-rds-csi.md). Such a handle reaches this
+// driver only when it was configured with that driver's name, so the volume may well exist on
+// an RDS: it is never "not found" (a delete would report success and leave the disk).
+StatusOr<RoutedId> routeRdsCsiId(const DriverContext& driver, const std::string& csiId,
+                                 const Status& notPolycsi) {
+  if (volume::isRdsCsiSnapshotId(csiId))
+    return Status(Code::kFailedPrecondition,
+                  "id " + csiId +
+                      " is a snapshot of rds-csi (rds.csi.srvlab.io); its snapshots are not "
+                      "carried over (docs/migrating-from-rds-csi.md): restore it with rds-csi, "
+                      "or remove its disk on the RDS by hand");
+  const plugin_host::Backend* adopter = driver.backends.rdsCsiAdopter();
+  if (adopter != nullptr && volume::isAmbiguousRdsCsiId(csiId))
+    return Status(Code::kFailedPrecondition,
+                  "id " + csiId +
+                      " is not polycsi's and not clearly rds-csi's (its volume ids are "
+                      "pvc-<lowercase uuid>), though rds-csi accepted such ids from its sanity "
+                      "tests; backend '" +
+                      adopter->name() +
+                      "' serves only the exact shape, so this id is not acted on "
+                      "(docs/migrating-from-rds-csi.md)");
+  if (!volume::isRdsCsiVolumeId(csiId)) return notPolycsi;
+  if (adopter == nullptr)
+    return Status(Code::kFailedPrecondition,
+                  "id " + csiId +
+                      " is a volume handle of rds-csi (rds.csi.srvlab.io), and no backend "
+                      "serves those; set 'adopt_rds_csi_volumes: true' on the rds_nvme backend "
+                      "of that RDS (configured: " +
+                      configuredBackendNames(driver) + "; docs/migrating-from-rds-csi.md)");
+  // rds-csi's volume id is its RDS slot, as rds_nvme's local id is.
+  return RoutedId{adopter, csiId, csiId};
+}
+
+}  // namespace
+
 StatusOr<RoutedId> routeId(const DriverContext& driver, const std::string& csiId) {
   auto decoded = volume::decodeVolumeId(csiId);
-  if (!decoded.isOk()) return decoded.status();
+  if (!decoded.isOk()) return routeRdsCsiId(driver, csiId, decoded.status());
   const plugin_host::Backend* backend = driver.backends.find(decoded->backend);
   // Not "no such volume": the volume may well exist on a storage system this configuration no
   // longer names, and only that system can say it is gone. Treating it as gone would let a
@@ -47,6 +85,9 @@ StatusOr<const plugin_host::Backend*> routeParameters(
 }
 
 StatusOr<std::string> csiIdOf(const plugin_host::Backend& backend, const std::string& localId) {
+  // The adopting backend names volumes as rds-csi did, so both drivers agree on every handle
+  // of that shape (and a rollback to rds-csi keeps the volumes made meanwhile).
+  if (backend.adoptsRdsCsiVolumes() && volume::isRdsCsiVolumeId(localId)) return localId;
   auto encoded = volume::encodeVolumeId({backend.name(), localId});
   if (!encoded.isOk())
     return Status(Code::kInternal, "plugin " + backend.descriptor().name +

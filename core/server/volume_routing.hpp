@@ -22,6 +22,10 @@ struct RoutedId {
 // NOT_FOUND when the id is not polycsi's (no such volume or snapshot can exist);
 // FAILED_PRECONDITION, naming the backend and the configured ones, when the id names a backend
 // that is not configured: whether that volume still exists is unknown, never "gone".
+// An id of rds-csi's exact volume shape (volume/rds_csi_ids.hpp) routes to the backend with
+// adopt_rds_csi_volumes, its local id unchanged; without such a backend, and for rds-csi's
+// snapshot ids, it is FAILED_PRECONDITION (such an id may name live data). With that backend
+// configured, an id rds-csi accepted beyond its exact shape is FAILED_PRECONDITION too.
 StatusOr<RoutedId> routeId(const DriverContext& driver, const std::string& csiId);
 
 // "a, b, c" (or "none"): the configured backend names, for messages.
@@ -33,6 +37,7 @@ StatusOr<const plugin_host::Backend*> routeParameters(
     const DriverContext& driver, const google::protobuf::Map<std::string, std::string>& params);
 
 // The backend's id for a plugin-local id; INTERNAL when the plugin returned an invalid id.
+// The rds-csi adopter's local ids of rds-csi's volume shape stay bare, as rds-csi named them.
 StatusOr<std::string> csiIdOf(const plugin_host::Backend& backend, const std::string& localId);
 
 }  // namespace polycsi::server

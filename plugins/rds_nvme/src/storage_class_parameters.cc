@@ -14,6 +14,13 @@ constexpr char kRdsBasePath[] = "rdsBasePath";
 constexpr char kVolumePath[] = "volumePath";
 constexpr char kNvmeAddress[] = "nvmeAddress";
 constexpr char kNvmePort[] = "nvmePort";
+// Parameters of rds-csi's StorageClasses (github.com/3whiskeywhiskey/rds-csi at 97597243,
+// pkg/driver/controller.go and params.go), accepted where their meaning can be kept.
+constexpr char kSshPort[] = "sshPort";      // declared there, never read: must match `port`
+constexpr char kFsType[] = "fsType";        // only ever echoed into its publish context
+constexpr char kNqnPrefix[] = "nqnPrefix";  // declared there, never read: must match
+// Its ctrlLossTmo, reconnectDelay and keepAliveTmo (per-volume NVMe connect options there) are
+// not declared, so the core refuses them: here the node's backend settings hold them.
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
@@ -47,12 +54,14 @@ VolumePlacement defaultPlacement(const RdsSettings& settings) {
 VolumePlacement resolvePlacement(const StringMap& parameters, const RdsSettings& settings) {
   for (const auto& [key, value] : parameters) {
     bool known = key == kRdsAddress || key == kRdsPort || key == kRdsBasePath ||
-                 key == kVolumePath || key == kNvmeAddress || key == kNvmePort;
+                 key == kVolumePath || key == kNvmeAddress || key == kNvmePort || key == kSshPort ||
+                 key == kFsType || key == kNqnPrefix;
     if (!known)
       throw Error(Code::kInvalidArgument,
                   "StorageClass parameter " + printableForMessage(key) +
                       " is not understood by the rds_nvme plugin (accepted: rdsAddress, rdsPort, "
-                      "rdsBasePath, volumePath, nvmeAddress, nvmePort)");
+                      "rdsBasePath, volumePath, nvmeAddress, nvmePort, and rds-csi's sshPort, "
+                      "fsType, nqnPrefix)");
   }
   VolumePlacement placement = defaultPlacement(settings);
   if (const std::string* v = find(parameters, kRdsAddress)) {
@@ -64,14 +73,25 @@ VolumePlacement resolvePlacement(const StringMap& parameters, const RdsSettings&
                       "); SSH credentials are configured per backend, so configure another "
                       "backend for " + address.str() + " and select it with parameters.backend");
   }
-  if (const std::string* v = find(parameters, kRdsPort)) {
-    PortNumber port = PortNumber::parse(*v, parameter(kRdsPort));
+  for (const char* key : {kRdsPort, kSshPort}) {
+    const std::string* v = find(parameters, key);
+    if (v == nullptr) continue;
+    PortNumber port = PortNumber::parse(*v, parameter(key));
     if (!(port == settings.port))
       throw Error(Code::kInvalidArgument,
-                  "StorageClass parameter rdsPort=" + port.str() +
+                  "StorageClass parameter " + std::string(key) + "=" + port.str() +
                       " differs from this backend's SSH port (" + settings.port.str() +
                       "); configure another backend for that RDS");
   }
+  if (const std::string* v = find(parameters, kNqnPrefix)) {
+    if (*v != settings.nqnPrefix.str())
+      throw Error(Code::kInvalidArgument,
+                  "StorageClass parameter nqnPrefix=" + printableForMessage(*v) +
+                      " differs from this backend's nqn_prefix (" + settings.nqnPrefix.str() +
+                      "); volumes are exported as <nqn_prefix>:<slot>, so set nqn_prefix on the "
+                      "backend and drop nqnPrefix from the StorageClass");
+  }
+  // fsType needs no check: rds-csi never acted on it (the filesystem is the capability's).
   const std::string* base = find(parameters, kRdsBasePath);
   const std::string* alias = find(parameters, kVolumePath);
   if (base && alias && *base != *alias)
@@ -103,6 +123,13 @@ std::vector<SettingSpec> rdsParameterSpecs() {
                   "Address nodes connect to for NVMe/TCP (overrides nvme_address)."},
       SettingSpec{kNvmePort, SettingKind::kString, false, false,
                   "NVMe/TCP port of the export (overrides nvme_port)."},
+      SettingSpec{kSshPort, SettingKind::kString, false, false,
+                  "rds-csi's name for rdsPort; must equal the backend's 'port'."},
+      SettingSpec{kFsType, SettingKind::kString, false, false,
+                  "Accepted from rds-csi StorageClasses and, as there, without effect (the "
+                  "filesystem is csi.storage.k8s.io/fstype's)."},
+      SettingSpec{kNqnPrefix, SettingKind::kString, false, false,
+                  "Accepted from rds-csi StorageClasses; must equal the backend's nqn_prefix."},
   };
 }
 

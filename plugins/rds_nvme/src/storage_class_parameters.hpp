@@ -5,6 +5,10 @@
 //                          volume at another RDS (configure another backend for that).
 //   rdsBasePath/volumePath directory for the volume's file (overrides base_path; aliases).
 //   nvmeAddress, nvmePort  where nodes connect for NVMe/TCP (override nvme_address/nvme_port).
+//   sshPort, fsType,       rds-csi's StorageClass keys (docs/migrating-from-rds-csi.md):
+//   nqnPrefix              sshPort as rdsPort, fsType without effect (as there), nqnPrefix
+//                          must equal nqn_prefix. Its ctrlLossTmo, reconnectDelay and
+//                          keepAliveTmo are unknown here: the node's settings hold them.
 // migrationTimeoutSeconds and csi.storage.k8s.io/* are consumed by the core and never arrive.
 //
 // THREADING: pure functions.

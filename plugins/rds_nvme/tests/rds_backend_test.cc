@@ -25,8 +25,9 @@ TEST(RdsDescriptor, NameMatrixAndParameters) {
   EXPECT_EQ(d.semanticsFor(A::kMultiNodeSingleWriter, V::kBlock), S::kUnsupported);
   std::set<std::string> params;
   for (const auto& p : d.parameters) params.insert(p.name);
-  EXPECT_EQ(params, (std::set<std::string>{"rdsAddress", "rdsPort", "rdsBasePath", "volumePath",
-                                           "nvmeAddress", "nvmePort"}));
+  EXPECT_EQ(params,
+            (std::set<std::string>{"rdsAddress", "rdsPort", "rdsBasePath", "volumePath",
+                                   "nvmeAddress", "nvmePort", "sshPort", "fsType", "nqnPrefix"}));
   bool secretKey = false;
   for (const auto& s : d.settings) secretKey = secretKey || (s.name == "private_key" && s.secret);
   EXPECT_TRUE(secretKey);
@@ -159,8 +160,38 @@ TEST_F(RdsControllerTest, StorageClassParametersOverrideWhenConsistent) {
   auto aliases = backend_->createVolume(createRequest(
       "pvc-o", kGiB, {{"rdsBasePath", "/storage-pool/a"}, {"volumePath", "/storage-pool/b"}}));
   EXPECT_EQ(aliases.status().code(), Code::kInvalidArgument);
-  auto unknown = backend_->createVolume(createRequest("pvc-o", kGiB, {{"fsType", "ext4"}}));
+  auto unknown = backend_->createVolume(createRequest("pvc-o", kGiB, {{"thinPool", "yes"}}));
   EXPECT_EQ(unknown.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(rds_.commands().size(), 0u);
+}
+
+// rds-csi's StorageClass keys (github.com/3whiskeywhiskey/rds-csi at 97597243,
+// pkg/driver/controller.go, params.go): kept where the meaning can be kept, else refused
+// before any command.
+TEST_F(RdsControllerTest, RdsCsiStorageClassParametersKeepTheirMeaningOrAreRefused) {
+  start();
+  Volume v = create(kUuidName, kGiB,
+                    {{"nvmeAddress", "10.42.68.1"},
+                     {"nvmePort", "4420"},
+                     {"volumePath", "/storage-pool/metal-csi"},
+                     {"fsType", "xfs"},
+                     {"sshPort", "22"},
+                     {"nqnPrefix", "nqn.2000-02.com.mikrotik"}});
+  EXPECT_EQ(v.context.at("nqn"), std::string("nqn.2000-02.com.mikrotik:") + kUuidName);
+  EXPECT_EQ(rds_.disk(kUuidName)->props.at("file-path"),
+            std::string("/storage-pool/metal-csi/") + kUuidName + ".img");
+
+  rds_.clearCommands();
+  auto refused = [&](const std::map<std::string, std::string>& params, const std::string& says) {
+    auto r = backend_->createVolume(createRequest("pvc-r", kGiB, params));
+    ASSERT_FALSE(r.isOk());
+    EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
+    EXPECT_NE(r.status().message().find(says), std::string::npos) << r.status().message();
+  };
+  refused({{"sshPort", "2222"}}, "sshPort=2222 differs from this backend's SSH port (22)");
+  refused({{"nqnPrefix", "nqn.2001-01.org.example"}}, "differs from this backend's nqn_prefix");
+  for (const char* perVolume : {"ctrlLossTmo", "reconnectDelay", "keepAliveTmo"})
+    refused({{perVolume, "5"}}, "is not understood by the rds_nvme plugin");
   EXPECT_EQ(rds_.commands().size(), 0u);
 }
 

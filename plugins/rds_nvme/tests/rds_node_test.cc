@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "connection_record.hpp"
@@ -291,7 +292,8 @@ class RdsNodeNamespaceTest : public RdsNodeTest {
     return run.output;
   }
   // Attaches in the child and reports "<code>\n<message>\n<what /dev/nvme-fabrics holds>".
-  std::string attachAndReport(StringMap extra, bool fabricsFile) {
+  std::string attachAndReport(StringMap extra, bool fabricsFile,
+                              std::optional<AttachRequest> request = std::nullopt) {
     if (fabricsFile) std::ofstream("/dev/nvme-fabrics").flush();
     auto started = tryStart(
         [&] {
@@ -302,7 +304,7 @@ class RdsNodeNamespaceTest : public RdsNodeTest {
         Role::kNode);
     if (!started.isOk()) return "start failed: " + started.status().toString();
     auto backend = std::move(started).value();
-    AttachRequest req = attachRequest("/stage/one");
+    AttachRequest req = request ? *request : attachRequest("/stage/one");
     req.call.timeout = std::chrono::seconds(10);
     auto attached = backend->attach(req);
     std::stringstream fabrics;
@@ -348,6 +350,35 @@ TEST_F(RdsNodeNamespaceTest, ConnectWritesExactlyThisStringToNvmeFabrics) {
             std::string::npos)
       << message;
   EXPECT_FALSE(recorded().has_value());
+}
+
+// A PV rds-csi made (github.com/3whiskeywhiskey/rds-csi at 97597243, pkg/driver/controller.go
+// CreateVolume) carries this volume context; NodeStage connects the NQN, address and port it
+// names. Its per-volume connect options give way to the node's settings.
+TEST_F(RdsNodeNamespaceTest, AVolumeContextRdsCsiMadeConnectsItsSubsystem) {
+  const std::string id = "pvc-3f2a1b0c-9d8e-4f7a-8b6c-5d4e3f2a1b0c";
+  AttachRequest req =
+      attachRequest("/stage/one", std::string("nqn.2000-02.com.mikrotik:") + id, id);
+  req.volumeContext = {{"rdsAddress", "10.42.241.3"},
+                       {"nvmeAddress", "10.42.68.1"},
+                       {"nvmePort", "4420"},
+                       {"nqn", "nqn.2000-02.com.mikrotik:" + id},
+                       {"volumePath", "/storage-pool/metal-csi/" + id + ".img"},
+                       {"ctrlLossTmo", "-1"},
+                       {"reconnectDelay", "5"},
+                       {"keepAliveTmo", "0"},
+                       {"migrationTimeoutSeconds", "300"}};
+  auto output = inPrivateDev([&] { return attachAndReport({}, true, req); });
+  if (!output)
+    FAIL() << "prerequisite missing (scripts/install-deps.sh and root provide it): "
+           << "mount namespaces are not available here";
+  EXPECT_NE(output->find("nqn=nqn.2000-02.com.mikrotik:" + id +
+                         ",transport=tcp,traddr=10.42.68.1,trsvcid=4420,hostnqn=" + kHostNqn),
+            std::string::npos)
+      << *output;
+  EXPECT_NE(output->find(",keep_alive_tmo=5,reconnect_delay=10,ctrl_loss_tmo=600"),
+            std::string::npos)
+      << *output;
 }
 
 TEST_F(RdsNodeNamespaceTest, DefaultsAreTheDocumentedOnes) {

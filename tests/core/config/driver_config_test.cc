@@ -124,7 +124,7 @@ TEST(ParseConfigTest, RefusesUnknownTopLevelKeys) {
 TEST(ParseConfigTest, RefusesUnknownBackendKeys) {
   EXPECT_EQ(errorOf(withBackends("  - {name: a, plugin: nfs, setting: {}}\n")),
             "backends[0].setting: unknown key (expected one of: name, plugin, default, "
-            "settings)");
+            "adopt_rds_csi_volumes, settings)");
 }
 
 TEST(ParseConfigTest, ChecksBackendNames) {
@@ -162,6 +162,31 @@ TEST(ParseConfigTest, RefusesMoreThanOneDefault) {
 TEST(ParseConfigTest, DefaultMustBeABoolean) {
   EXPECT_EQ(errorOf(withBackends("  - {name: rds, plugin: rds_nvme, default: yes}\n")),
             "backends[0].default: must be true or false, got 'yes'");
+}
+
+TEST(ParseConfigTest, OneRdsNvmeBackendMayAdoptRdsCsiVolumes) {
+  DriverConfig config =
+      parseConfig(withBackends("  - {name: rds, plugin: rds_nvme, adopt_rds_csi_volumes: true}\n"
+                               "  - {name: rds-b, plugin: rds_nvme, adopt_rds_csi_volumes: false}\n"
+                               "  - {name: nfs, plugin: nfs}\n"));
+  ASSERT_NE(config.rdsCsiAdopter(), nullptr);
+  EXPECT_EQ(config.rdsCsiAdopter()->name, "rds");
+  EXPECT_FALSE(config.find("rds-b")->adoptRdsCsiVolumes);
+  EXPECT_EQ(parseConfig(withBackends("  - {name: rds, plugin: rds_nvme}\n")).rdsCsiAdopter(),
+            nullptr)
+      << "off unless asked for";
+}
+
+TEST(ParseConfigTest, RefusesAmbiguousOrMisplacedRdsCsiAdoption) {
+  EXPECT_EQ(errorOf(withBackends("  - {name: a, plugin: rds_nvme, adopt_rds_csi_volumes: true}\n"
+                                 "  - {name: b, plugin: rds_nvme, adopt_rds_csi_volumes: true}\n")),
+            "backends: more than one backend with adopt_rds_csi_volumes: true (a, b); rds-csi's "
+            "volume ids name no backend, so only one backend can serve them");
+  EXPECT_EQ(errorOf(withBackends("  - {name: n, plugin: nfs, adopt_rds_csi_volumes: true}\n")),
+            "backends[0].adopt_rds_csi_volumes: only a backend of plugin rds_nvme can serve "
+            "rds-csi's volumes, this one is 'nfs'");
+  EXPECT_EQ(errorOf(withBackends("  - {name: a, plugin: rds_nvme, adopt_rds_csi_volumes: 1}\n")),
+            "backends[0].adopt_rds_csi_volumes: must be true or false, got '1'");
 }
 
 TEST(ParseConfigTest, ChecksSettingsShape) {
