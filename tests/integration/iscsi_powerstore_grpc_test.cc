@@ -10,6 +10,7 @@
 
 #include "csi_requests.hpp"
 #include "driver_process.hpp"
+#include "sidecar_metadata.hpp"
 #include "sim_process.hpp"
 #include "test_initiator.hpp"
 #include "test_pki.hpp"
@@ -99,6 +100,7 @@ class IscsiPowerStoreGrpcTest : public ::testing::Test {
                       const std::string& snapshotSource = "") {
     auto req = createRequest(name, bytes, blockCapability(Mode::SINGLE_NODE_WRITER));
     (*req.mutable_parameters())["arrayID"] = kGlobalId;
+    addProvisionerMetadata(req, name);  // as the external-provisioner sends it
     if (!snapshotSource.empty())
       req.mutable_volume_content_source()->mutable_snapshot()->set_snapshot_id(snapshotSource);
     csi::v1::CreateVolumeResponse resp;
@@ -207,6 +209,7 @@ TEST_F(IscsiPowerStoreGrpcTest, ControllerLifecycleWithRealIscsiLogins) {
   csi::v1::CreateSnapshotRequest snapReq;
   snapReq.set_name("snap-1");
   snapReq.set_source_volume_id(vol.volume_id());
+  addSnapshotterMetadata(snapReq, "snap-of-pvc-1");  // as the external-snapshotter sends it
   csi::v1::CreateSnapshotResponse snap;
   {
     auto ctx = rpcContext();

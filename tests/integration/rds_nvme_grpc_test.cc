@@ -14,6 +14,7 @@
 #include "csi_requests.hpp"
 #include "driver_process.hpp"
 #include "rds_sim_process.hpp"
+#include "sidecar_metadata.hpp"
 
 namespace polycsi::testing {
 namespace {
@@ -119,6 +120,7 @@ class RdsNvmeGrpcTest : public ::testing::Test {
                            const csi::v1::VolumeCapability& cap,
                            const std::map<std::string, std::string>& parameters = {}) {
     auto req = createRequest(name, bytes, cap);
+    addProvisionerMetadata(req, name);  // as the external-provisioner sends it
     for (const auto& [k, v] : parameters) (*req.mutable_parameters())[k] = v;
     csi::v1::CreateVolumeResponse resp;
     grpc::Status s = create(req, &resp);
@@ -449,6 +451,7 @@ TEST_F(RdsNvmeGrpcTest, SnapshotsRestoresClonesAndDeletesLeaveNothingBehind) {
   csi::v1::CreateSnapshotRequest snapReq;
   snapReq.set_name("snapshot-of-source");
   snapReq.set_source_volume_id(source.volume_id());
+  addSnapshotterMetadata(snapReq, "source-snapshot");  // as the external-snapshotter sends it
   csi::v1::CreateSnapshotResponse snap, snapAgain;
   auto c1 = rpcContext(), c2 = rpcContext();
   ASSERT_OK(driver_->controller().CreateSnapshot(c1.get(), snapReq, &snap));
@@ -475,6 +478,7 @@ TEST_F(RdsNvmeGrpcTest, SnapshotsRestoresClonesAndDeletesLeaveNothingBehind) {
 
   auto restoreReq = createRequest("pvc-restored", 2 * kGiB, blockCapability());
   restoreReq.mutable_volume_content_source()->mutable_snapshot()->set_snapshot_id(snapId);
+  addProvisionerMetadata(restoreReq, "restored");
   csi::v1::CreateVolumeResponse restored;
   ASSERT_OK(create(restoreReq, &restored));
   EXPECT_EQ(restored.volume().capacity_bytes(), 2 * kGiB) << "a restore may ask for more";
@@ -482,6 +486,7 @@ TEST_F(RdsNvmeGrpcTest, SnapshotsRestoresClonesAndDeletesLeaveNothingBehind) {
             "2048.0MiB");
   auto cloneReq = createRequest("pvc-clone", kGiB, blockCapability());
   cloneReq.mutable_volume_content_source()->mutable_volume()->set_volume_id(source.volume_id());
+  addProvisionerMetadata(cloneReq, "clone");
   csi::v1::CreateVolumeResponse cloned;
   ASSERT_OK(create(cloneReq, &cloned));
   EXPECT_EQ(sim_->diskCount(slotOf(cloned.volume().volume_id())), 1);

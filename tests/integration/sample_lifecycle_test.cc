@@ -10,6 +10,7 @@
 #include "csi_calls.hpp"
 #include "csi_requests.hpp"
 #include "driver_process.hpp"
+#include "sidecar_metadata.hpp"
 
 namespace polycsi::testing {
 namespace {
@@ -227,7 +228,16 @@ TEST_F(SampleLifecycleTest, StatsAndExpandOfAStagedVolumeJudgeThePath) {
 
 TEST_F(SampleLifecycleTest, SnapshotsRestoresAndClonesCarryTheData) {
   auto cap = blockCapability();
-  std::string vol = createVolume("pvc-src", 8 * kMiB, cap);
+  std::string vol;
+  {
+    // As the external-provisioner sends it: with the claim's and the PV's names.
+    auto req = createRequest("pvc-src", 8 * kMiB, cap);
+    addProvisionerMetadata(req, "vm-disk", "vms");
+    csi::v1::CreateVolumeResponse created;
+    auto ctx = rpcContext();
+    ASSERT_OK(driver_->controller().CreateVolume(ctx.get(), req, &created));
+    vol = created.volume().volume_id();
+  }
   // Write through the node path so the data goes where a pod would put it.
   std::string node = csi_->nodeId();
   ASSERT_OK(csi_->controllerPublish(vol, node, cap));
@@ -245,6 +255,7 @@ TEST_F(SampleLifecycleTest, SnapshotsRestoresAndClonesCarryTheData) {
   csi::v1::CreateSnapshotRequest snapReq;
   snapReq.set_name("snap-1");
   snapReq.set_source_volume_id(vol);
+  addSnapshotterMetadata(snapReq, "vm-disk-snapshot", "vms");
   csi::v1::CreateSnapshotResponse snap, snapAgain;
   auto c1 = rpcContext(), c2 = rpcContext();
   ASSERT_OK(driver_->controller().CreateSnapshot(c1.get(), snapReq, &snap));

@@ -7,16 +7,24 @@
 // per-directory size limit, so a volume's size is a label the plugin cannot enforce; see
 // README.md).
 //
+// Copies (snapshots, restores, clones) run as background jobs (copy_jobs.hpp) that outlive the
+// call which started them, into a staging directory renamed into place once complete: a call
+// waits for its copy at most half of its remaining time, then answers (a snapshot not ready to
+// use yet, or ABORTED for a volume), and the retry finds the same copy running.
+//
 // THREADING: as every polycsi backend: calls for different volumes run concurrently, never two
-// for the same volume. Each call opens its own NFS connections; the backend holds no mutable
-// state of its own.
+// for the same volume. Each call and each copy opens its own NFS connections; the only mutable
+// state is the table of copies, which is thread-safe. The destructor stops every copy.
 // IDEMPOTENCY: every call is; a creation interrupted halfway is finished (or redone) by the
 // next call with the same name.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "copy_jobs.hpp"
 #include "nfs_client.hpp"
 #include "nfs_settings.hpp"
 #include "polycsi/plugin.hpp"
@@ -48,11 +56,14 @@ class NfsBackend : public Backend {
   // ---- controller ----
   // Makes the volume's directory (subDir template, mountPermissions) and records it.
   Volume createVolume(const CreateVolumeRequest& req) override;
-  // req.sourceId is a snapshot id; the directory starts as a server-side copy of it.
+  // req.sourceId is a snapshot id; the directory starts as a server-side copy of it. ABORTED
+  // while the copy runs on after this call: the retry waits for the same copy.
   Volume createVolumeFromSnapshot(const CreateVolumeRequest& req);
-  // req.sourceId is a volume id; the directory starts as a server-side copy of it.
+  // req.sourceId is a volume id; the directory starts as a server-side copy of it. ABORTED
+  // while the copy runs on after this call, as createVolumeFromSnapshot.
   Volume cloneVolume(const CreateVolumeRequest& req);
-  // Applies the volume's onDelete policy (delete, retain, archive), then forgets it.
+  // Stops a copy into the volume that is still running and removes its staging directory,
+  // then applies the volume's onDelete policy (delete, retain, archive) and forgets it.
   void deleteVolume(const VolumeIdRequest& req) override;
   Volume getVolume(const VolumeIdRequest& req) override;
   // Sorted by id; the token is the last id of the previous page (ABORTED when malformed).
@@ -60,7 +71,10 @@ class NfsBackend : public Backend {
   // The free space of the export's filesystem (server/share parameters choose the export).
   Capacity getCapacity(const CapacityRequest& req);
   // A full copy of the volume's directory in <share>/.snapshots/<id> on the same export.
+  // readyToUse is false while the copy runs on after this call; the external-snapshotter calls
+  // again until it is true, and each call finds the same copy.
   Snapshot createSnapshot(const CreateSnapshotRequest& req);
+  // Stops the snapshot's copy if it still runs, removes what it made, then forgets it.
   void deleteSnapshot(const SnapshotIdRequest& req);
   SnapshotPage listSnapshots(const ListRequest& req);
 
@@ -83,15 +97,45 @@ class NfsBackend : public Backend {
     int64_t sizeBytes = 0;
   };
 
+  // One copy through staging: `sourcePath` is copied into <where>/.polycsi/staging/<id>, which
+  // is renamed to `targetPath` once complete.
+  struct StagedCopy {
+    std::string key;  // of the job: "snapshot/<id>" or "volume/<id>"
+    std::string id;   // the record's id, which names the staging directory
+    NfsExport where;  // the export holding the source and the copy
+    std::string sourcePath;
+    std::string targetPath;
+    std::optional<int> mode;  // of the copy's top directory; the source's when unset
+    int parentMode = 0755;    // of missing parents of targetPath
+    bool staged = true;       // false: a record of an earlier version, which copied in place
+    std::string what;         // for messages, e.g. "snapshot s-a of volume b"
+  };
+
   NfsTarget targetFor(const NfsExport& where) const;
   std::unique_ptr<NfsSession> connect(const NfsExport& where, const Call& call) const;
   // A session on the home export, with the record directories in place.
   std::unique_ptr<NfsSession> connectHome(const Call& call) const;
   Volume createFrom(const CreateVolumeRequest& req, SourceKind kind);
   Source resolveSource(VolumeRecords& records, SourceKind kind, const std::string& id) const;
-  // Makes (or finishes making) the directory of `record`, then marks it complete.
+  // Makes (or finishes making) the empty directory of `record`, then marks it complete.
   void materialize(VolumeRecords& records, NfsSession& home, VolumeRecord& record,
-                   const Source& source, const Call& call) const;
+                   const Call& call) const;
+  // Gives `dir` permissions `mode` when the server did not apply them at creation.
+  void ensureMode(NfsSession& target, const std::string& dir, int mode) const;
+  // Starts or finds the volume's copy from `source`, waits for it (copyWait) and returns the
+  // complete volume; ABORTED while it still runs.
+  Volume copyInto(VolumeRecords& records, const VolumeRecord& record, const Source& source,
+                  const Call& call);
+  // The outcome of the copy job under `key`: collects one that finished earlier (throwing its
+  // error), otherwise starts `work` unless it already runs, and waits for it at most half of
+  // the call's remaining time. kRunning when it still runs; throws its error when it failed.
+  CopyJobStatus awaitCopy(const std::string& key, const Call& call, CopyJobs::Work work);
+  // The body of a copy job: the copy through staging, then `finish` on a session of the home
+  // export (to record completion) with what was copied.
+  void runStagedCopy(CopyJobs::Context& context, const StagedCopy& copy,
+                     const std::function<void(NfsSession&, const CopyReport&)>& finish) const;
+  // Removes what a copy into `where` under record id `id` left in staging.
+  void removeStaging(NfsSession& target, const std::string& id, const Call& call) const;
   VolumeRecord requireVolume(VolumeRecords& records, const std::string& id) const;
   static Volume toVolume(const VolumeRecord& record);
   static Snapshot toSnapshot(const SnapshotRecord& record);
@@ -99,6 +143,8 @@ class NfsBackend : public Backend {
   Host host_;
   std::string instanceName_;
   NfsSettings settings_;
+  // Last: destroyed first, so every copy stops while what it uses still exists.
+  CopyJobs copies_;
 };
 
 }  // namespace polycsi::nfs

@@ -311,8 +311,12 @@ ExportUsage NfsSession::usage() {
   return out;
 }
 
-CopyReport NfsSession::copyTree(const std::string& from, const std::string& to, const Call& call) {
+CopyReport NfsSession::copyTree(const std::string& from, const std::string& to, const Call& call,
+                                const CopyProgress& onProgress) {
   CopyReport report;
+  auto made = [&](int64_t bytes) {
+    if (onProgress) onProgress(1, bytes);
+  };
   for (const auto& entry : list(from)) {
     call.checkpoint("copying '" + printable(from) + "' on " + target_.describe());
     std::string source = joinPath(from, entry.name);
@@ -322,15 +326,19 @@ CopyReport NfsSession::copyTree(const std::string& from, const std::string& to, 
         int rc = nfs_mkdir2(context_, absolute(target).c_str(), entry.info.permissions);
         if (rc != 0 && rc != -EEXIST) fail(rc, "mkdir", target);
         ++report.files;
-        CopyReport inner = copyTree(source, target, call);
+        made(0);
+        CopyReport inner = copyTree(source, target, call, onProgress);
         report.bytes += inner.bytes;
         report.files += inner.files;
         report.ownersLost += inner.ownersLost;
         break;
       }
-      case EntryType::kFile:
+      case EntryType::kFile: {
+        int64_t before = report.bytes;
         copyFile(source, target, entry.info, report, call);
+        made(report.bytes - before);
         break;
+      }
       case EntryType::kSymlink: {
         char* link = nullptr;
         int rc = nfs_readlink2(context_, absolute(source).c_str(), &link);
@@ -340,6 +348,7 @@ CopyReport NfsSession::copyTree(const std::string& from, const std::string& to, 
         rc = nfs_symlink(context_, value.c_str(), absolute(target).c_str());
         if (rc != 0 && rc != -EEXIST) fail(rc, "symlink", target);
         ++report.files;
+        made(0);
         break;
       }
       case EntryType::kOther:

@@ -104,7 +104,10 @@ class NfsSession {
   // Copies the tree at `from` into the existing directory `to` (contents, permissions, owners
   // where the server allows, symlinks). Runs of zero bytes are not written, so sparse files
   // stay sparse. Throws FAILED_PRECONDITION for a device, socket or FIFO in the tree.
-  CopyReport copyTree(const std::string& from, const std::string& to, const Call& call);
+  // `onProgress` (optional) is told after each entry made: 1 entry and its bytes of content.
+  using CopyProgress = std::function<void(int64_t entries, int64_t bytes)>;
+  CopyReport copyTree(const std::string& from, const std::string& to, const Call& call,
+                      const CopyProgress& onProgress = {});
   // Reads a whole small file (at most `maxBytes`); NOT_FOUND when it is missing.
   std::string readFile(const std::string& path, size_t maxBytes);
   // Writes `content` to `path` atomically: to a temporary name beside it, then renamed over.

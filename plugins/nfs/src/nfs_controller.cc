@@ -177,7 +177,9 @@ Volume NfsBackend::createFrom(const CreateVolumeRequest& req, SourceKind kind) {
   record.id = deriveId(RecordKind::kVolume, req.name);
   if (auto existing = records.findVolume(record.id)) {
     requireCompatible(*existing, req, options.where, subDir, snapshotId, volumeId);
-    if (!existing->complete) materialize(records, *home, *existing, source, req.call);
+    if (existing->complete) return toVolume(*existing);
+    if (kind != SourceKind::kNone) return copyInto(records, *existing, source, req.call);
+    materialize(records, *home, *existing, req.call);
     return toVolume(*existing);
   }
   record.name = req.name;
@@ -192,6 +194,7 @@ Volume NfsBackend::createFrom(const CreateVolumeRequest& req, SourceKind kind) {
   record.onDelete = options.onDelete;
   record.sourceSnapshotId = snapshotId;
   record.sourceVolumeId = volumeId;
+  record.stagedCopy = kind != SourceKind::kNone;
   record.createdUnixNs = nowUnixNs();
 
   // The directory must not exist yet: another volume's (or someone's) data is never adopted.
@@ -205,50 +208,24 @@ Volume NfsBackend::createFrom(const CreateVolumeRequest& req, SourceKind kind) {
                     " already exists and belongs to no volume of this backend (another "
                     "StorageClass's subDir template may expand to the same path)");
   records.saveVolume(record);
-  materialize(records, *home, record, source, req.call);
-  host_.info("created volume " + record.id + " in " + describeExport(record.where) + "/" + subDir +
-             (kind == SourceKind::kNone ? std::string() : " from " + source.id));
+  if (kind != SourceKind::kNone) return copyInto(records, record, source, req.call);
+  materialize(records, *home, record, req.call);
+  host_.info("created volume " + record.id + " in " + describeExport(record.where) + "/" + subDir);
   return toVolume(record);
 }
 
 void NfsBackend::materialize(VolumeRecords& records, NfsSession& home, VolumeRecord& record,
-                             const Source& source, const Call& call) const {
+                             const Call& call) const {
   auto volumeSession =
       sameExport(record.where, home.target().where) ? nullptr : connect(record.where, call);
   NfsSession& target = volumeSession ? *volumeSession : home;
   const std::string& dir = record.subDir;
   size_t slash = dir.rfind('/');
   if (slash != std::string::npos) target.makeDirectories(dir.substr(0, slash), 0755);
-  if (!target.makeDirectory(dir, record.mountPermissions)) {
-    // Left by an interrupted attempt of this very record (the check before the record was
-    // written saw no directory). A copy may be partial: start it again.
-    if (source.kind != SourceKind::kNone) {
-      target.removeTree(dir, call);
-      target.makeDirectory(dir, record.mountPermissions);
-    }
-  }
-  auto info = target.stat(dir);
-  if (!info || info->type != EntryType::kDirectory)
-    throw Error(Code::kInternal, describeExport(record.where) + "/" + dir +
-                                     " is not a directory after it was created");
-  if (info->permissions != record.mountPermissions) {
-    // Some servers apply a umask to the creation mode; an explicit chmod works over NFSv3.
-    try {
-      target.setPermissions(dir, record.mountPermissions);
-    } catch (const Error& e) {
-      throw Error(Code::kFailedPrecondition,
-                  "the server gave " + describeExport(record.where) + "/" + dir + " mode " +
-                      std::to_string(info->permissions) + " (decimal) instead of the requested " +
-                      std::to_string(record.mountPermissions) + " and chmod failed: " + e.what());
-    }
-  }
-  if (source.kind != SourceKind::kNone) {
-    CopyReport report = target.copyTree(source.path, dir, call);
-    if (report.ownersLost > 0)
-      host_.warn("copy of " + source.id + " into volume " + record.id + ": the server kept " +
-                 std::to_string(report.ownersLost) +
-                 " entries from taking their original owner (root squashing?)");
-  }
+  // An existing directory was left by an interrupted attempt of this very record (the check
+  // before the record was written saw none): an empty volume's directory is kept as it is.
+  target.makeDirectory(dir, record.mountPermissions);
+  ensureMode(target, dir, record.mountPermissions);
   record.complete = true;
   records.saveVolume(record);
 }
@@ -256,6 +233,8 @@ void NfsBackend::materialize(VolumeRecords& records, NfsSession& home, VolumeRec
 void NfsBackend::deleteVolume(const VolumeIdRequest& req) {
   req.call.checkpoint("deleting volume " + printable(req.volumeId));
   if (!isRecordId(req.volumeId)) return;  // never one of ours
+  // A copy into the volume stops first, and none starts again until it is gone.
+  CopyJobs::Block noCopy = copies_.stop("volume/" + req.volumeId);
   auto home = connectHome(req.call);
   VolumeRecords records(*home);
   auto record = records.findVolume(req.volumeId);
@@ -264,6 +243,7 @@ void NfsBackend::deleteVolume(const VolumeIdRequest& req) {
       sameExport(record->where, *settings_.home) ? nullptr : connect(record->where, req.call);
   NfsSession& target = volumeSession ? *volumeSession : *home;
   std::string where = describeExport(record->where) + "/" + record->subDir;
+  removeStaging(target, record->id, req.call);
   switch (record->onDelete) {
     case OnDelete::kDelete:
       if (target.removeTree(record->subDir, req.call)) host_.info("removed " + where);

@@ -1,6 +1,7 @@
 // Snapshots of the nfs backend: full server-side copies of a volume's directory, kept in
 // <share>/.snapshots/<id> on the volume's export. A copy costs the volume's size in space and
-// a read plus write of every byte through the controller (see README.md).
+// a read plus write of every byte through the controller (see README.md); it runs as a
+// background job through staging (nfs_copies.cc).
 #include <algorithm>
 
 #include "nfs_backend.hpp"
@@ -23,7 +24,7 @@ Snapshot NfsBackend::toSnapshot(const SnapshotRecord& r) {
   s.sourceVolumeId = r.sourceVolumeId;
   s.sizeBytes = r.sizeBytes;
   s.creationTimeUnixNs = r.createdUnixNs;
-  s.readyToUse = true;  // the copy is complete before the snapshot is reported
+  s.readyToUse = r.complete;  // false while the copy runs
   return s;
 }
 
@@ -48,49 +49,61 @@ Snapshot NfsBackend::createSnapshot(const CreateSnapshotRequest& req) {
                   "snapshot '" + printable(req.name) + "' already exists for volume '" +
                       existing->sourceVolumeId + "', not '" + printable(req.sourceVolumeId) + "'");
     if (existing->complete) return toSnapshot(*existing);
-    record = *existing;  // interrupted: copy again below
+    record = *existing;  // its copy runs, or was interrupted: carried on below
   }
   if (!isRecordId(req.sourceVolumeId))
     throw Error(Code::kNotFound,
                 "source volume '" + printable(req.sourceVolumeId) + "' does not exist");
   VolumeRecord source = requireVolume(records, req.sourceVolumeId);
-  if (!record.complete && record.name.empty()) {
+  if (record.name.empty()) {
     record.name = req.name;
     record.sourceVolumeId = source.id;
     record.where = source.where;
     record.path = std::string(kSnapshotRoot) + "/" + record.id;
+    // What a restore needs at least; the copy raises it when the data is larger.
+    record.sizeBytes = source.capacityBytes;
+    record.stagedCopy = true;
     record.createdUnixNs = nowUnixNs();
     records.saveSnapshot(record);
   }
 
-  auto volumeSession =
-      sameExport(record.where, *settings_.home) ? nullptr : connect(record.where, req.call);
-  NfsSession& target = volumeSession ? *volumeSession : *home;
-  target.makeDirectories(kSnapshotRoot, 0700);
-  target.removeTree(record.path, req.call);  // a partial copy of an interrupted attempt
-  auto sourceInfo = target.stat(source.subDir);
-  if (!sourceInfo || sourceInfo->type != EntryType::kDirectory)
-    throw Error(Code::kFailedPrecondition, "volume " + source.id + " has no directory " +
-                                               source.where.server + ":" + source.where.share +
-                                               "/" + source.subDir + " to snapshot");
-  target.makeDirectory(record.path, sourceInfo->permissions);
-  CopyReport report = target.copyTree(source.subDir, record.path, req.call);
-  if (report.ownersLost > 0)
-    host_.warn("snapshot " + record.id + ": the server kept " + std::to_string(report.ownersLost) +
-               " entries from taking their original owner (root squashing?)");
-  // The size a restore needs: the volume's nominal size, or the data when that is larger.
-  record.sizeBytes = std::max(source.capacityBytes, report.bytes);
-  record.complete = true;
-  records.saveSnapshot(record);
-  host_.info("created snapshot " + record.id + " of volume " + source.id + " (" +
-             std::to_string(report.files) + " entries, " + std::to_string(report.bytes) +
-             " bytes copied)");
-  return toSnapshot(record);
+  StagedCopy copy;
+  copy.key = "snapshot/" + record.id;
+  copy.id = record.id;
+  copy.where = record.where;
+  copy.sourcePath = source.subDir;
+  copy.targetPath = record.path;
+  copy.parentMode = 0700;
+  copy.staged = record.stagedCopy;
+  copy.what = "snapshot " + record.id + " of volume " + source.id;
+  CopyJobStatus status = awaitCopy(copy.key, req.call, [this, copy, record](CopyJobs::Context& c) {
+    runStagedCopy(c, copy, [&](NfsSession& home, const CopyReport& report) {
+      SnapshotRecord done = record;
+      done.sizeBytes = std::max(record.sizeBytes, report.bytes);
+      done.complete = true;
+      VolumeRecords(home).saveSnapshot(done);
+      host_.info("created snapshot " + done.id + " of volume " + done.sourceVolumeId + " (" +
+                 std::to_string(report.files) + " entries, " + std::to_string(report.bytes) +
+                 " bytes copied)");
+    });
+  });
+  // Still running: the snapshot exists but is not ready to use; the external-snapshotter
+  // calls CreateSnapshot again until it is (external-snapshotter v8.1.0,
+  // pkg/sidecar-controller/snapshot_controller.go: syncContent requeues a content that is not
+  // ready, and checkandUpdateContentStatusOperation calls createSnapshotWrapper again).
+  if (status.state == CopyJobStatus::State::kRunning) return toSnapshot(record);
+  auto done = records.findSnapshot(record.id);
+  if (!done || !done->complete)
+    throw Error(Code::kInternal,
+                "the copy for snapshot " + record.id + " finished but its record does not say so");
+  return toSnapshot(*done);
 }
 
 void NfsBackend::deleteSnapshot(const SnapshotIdRequest& req) {
   req.call.checkpoint("deleting snapshot " + printable(req.snapshotId));
   if (!isRecordId(req.snapshotId)) return;  // never one of ours
+  // The snapshot's copy stops first, and none starts again until it is gone.
+  CopyJobs::Block noCopy = copies_.stop("snapshot/" + req.snapshotId);
   auto home = connectHome(req.call);
   VolumeRecords records(*home);
   auto record = records.findSnapshot(req.snapshotId);
@@ -98,6 +111,7 @@ void NfsBackend::deleteSnapshot(const SnapshotIdRequest& req) {
   auto volumeSession =
       sameExport(record->where, *settings_.home) ? nullptr : connect(record->where, req.call);
   NfsSession& target = volumeSession ? *volumeSession : *home;
+  removeStaging(target, record->id, req.call);
   target.removeTree(record->path, req.call);
   records.removeSnapshot(record->id);
   host_.info("deleted snapshot " + record->id);

@@ -56,6 +56,7 @@ nlohmann::json toJson(const VolumeRecord& r) {
           {"sourceSnapshotId", r.sourceSnapshotId},
           {"sourceVolumeId", r.sourceVolumeId},
           {"complete", r.complete},
+          {"stagedCopy", r.stagedCopy},
           {"createdUnixNs", r.createdUnixNs}};
 }
 
@@ -67,6 +68,7 @@ nlohmann::json toJson(const SnapshotRecord& r) {
           {"path", r.path},
           {"sizeBytes", r.sizeBytes},
           {"complete", r.complete},
+          {"stagedCopy", r.stagedCopy},
           {"createdUnixNs", r.createdUnixNs}};
 }
 
@@ -82,6 +84,7 @@ VolumeRecord volumeFrom(const nlohmann::json& j) {
   r.sourceSnapshotId = j.at("sourceSnapshotId").get<std::string>();
   r.sourceVolumeId = j.at("sourceVolumeId").get<std::string>();
   r.complete = j.at("complete").get<bool>();
+  r.stagedCopy = j.value("stagedCopy", false);  // absent in records of earlier versions
   r.createdUnixNs = j.at("createdUnixNs").get<int64_t>();
   return r;
 }
@@ -95,6 +98,7 @@ SnapshotRecord snapshotFrom(const nlohmann::json& j) {
   r.path = j.at("path").get<std::string>();
   r.sizeBytes = j.at("sizeBytes").get<int64_t>();
   r.complete = j.at("complete").get<bool>();
+  r.stagedCopy = j.value("stagedCopy", false);  // absent in records of earlier versions
   r.createdUnixNs = j.at("createdUnixNs").get<int64_t>();
   return r;
 }

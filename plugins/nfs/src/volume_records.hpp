@@ -34,6 +34,9 @@ struct VolumeRecord {
   std::string sourceSnapshotId;
   std::string sourceVolumeId;
   bool complete = false;  // false while the directory is being made or filled
+  // True when a copy fills the directory through staging (copy_jobs.hpp), so the directory
+  // appears only once complete. False for records of earlier versions, which copied in place.
+  bool stagedCopy = false;
   int64_t createdUnixNs = 0;
 };
 
@@ -45,6 +48,7 @@ struct SnapshotRecord {
   std::string path;  // ".snapshots/<id>", relative to where.share
   int64_t sizeBytes = 0;
   bool complete = false;
+  bool stagedCopy = false;  // as VolumeRecord::stagedCopy
   int64_t createdUnixNs = 0;
 };
 

@@ -122,6 +122,10 @@ class RdsBackend : public Backend {
   DiskEntry closeExport(const DiskEntry& disk, const Call& call);
   // Removes a disk and its file; gone already is success.
   void removeDiskAndFile(const SlotName& slot, const Call& call);
+  // ABORTED when the RDS holds a file of `slot` but no disk: an earlier copy-from whose answer
+  // was lost, which RouterOS may still be copying. Never starts a second copy (README, "Copies
+  // that outlast a call").
+  void refuseASecondCopy(const SlotName& slot, const std::string& what, const Call& call);
   Volume toVolume(const DiskEntry& disk, const VolumePlacement& placement) const;
   Snapshot toSnapshot(const DiskEntry& disk) const;
   // The client; FAILED_PRECONDITION on a node-only instance.

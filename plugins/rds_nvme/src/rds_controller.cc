@@ -131,6 +131,7 @@ Volume RdsBackend::createFrom(const CreateVolumeRequest& req, const Source& sour
                                            " bytes, above limit_bytes " +
                                            std::to_string(req.limitBytes));
     }
+    if (source.slot) refuseASecondCopy(slot, "volume " + req.name, req.call);
     DiskSpec spec{slot, path, source.slot ? std::nullopt : size, source.slot, true,
                   placement.nvmePort, nqn};
     disk = rds.ensureDisk(spec, req.call);
@@ -157,6 +158,25 @@ Volume RdsBackend::createFrom(const CreateVolumeRequest& req, const Source& sour
                                      " bytes, less than the " + std::to_string(req.requiredBytes) +
                                      " asked for: RouterOS did not honour file-size");
   return volume;
+}
+
+void RdsBackend::refuseASecondCopy(const SlotName& slot, const std::string& what,
+                                   const Call& call) {
+  auto files = client().findFilesForSlot(slot, call);
+  if (files.empty()) return;
+  // `/disk add copy-from=` answers once the copy is done (3whiskeywhiskey/rds-csi treats it as
+  // complete on return); what RouterOS does with a copy whose session closed first is not
+  // documented. Its file without a disk is such a copy: running, or dropped. A second copy
+  // would start from zero (for a snapshot into another file, its name carries the time) and
+  // race the first for the slot.
+  throw Error(Code::kAborted,
+              what + ": the RDS holds " + printableForMessage(files.front().getOr("name")) +
+                  " but no disk " + slot.str() +
+                  ": an earlier /disk add copy-from got no answer (the copy outlasted "
+                  "command_timeout_seconds or the call's deadline) and RouterOS is still "
+                  "copying or dropped the copy. No second copy is started; the disk is taken "
+                  "once RouterOS lists it. If the file no longer grows (/file print) and no disk "
+                  "appears, delete the claim or snapshot: that removes the file");
 }
 
 void RdsBackend::removeDiskAndFile(const SlotName& slot, const Call& call) {

@@ -57,6 +57,7 @@ Snapshot RdsBackend::createSnapshot(const CreateSnapshotRequest& req) {
   }
   auto origin = rds.findDisk(source, req.call);
   if (!origin) throw Error(Code::kNotFound, "volume " + source.str() + " does not exist");
+  refuseASecondCopy(slot, "snapshot " + req.name, req.call);
   std::string originPath = origin->getOr("file-path");
   if (!originPath.empty() && originPath[0] != '/') originPath = "/" + originPath;
   DiskPath directory = DiskPath::parse(originPath, "file-path of " + source.str()).parent();

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "rds_test_env.hpp"
+#include "volume_naming.hpp"
 
 namespace polycsi::rds_nvme::testing {
 namespace {
@@ -273,6 +274,51 @@ TEST_F(RdsControllerTest, CapacityIsThePoolsFreeSpace) {
   CapacityRequest other;
   other.parameters["rdsBasePath"] = "/missing-pool/x";
   EXPECT_EQ(backend_->getCapacity(other).status().code(), Code::kFailedPrecondition);
+}
+
+// A copy-from that outlasted its call: RouterOS made the target file, the answer was lost and
+// no disk is listed yet (RouterOS may still be copying). A retry must not start a second copy
+// (for a snapshot into another file, since its name carries the time), and takes the disk once
+// RouterOS lists it.
+TEST_F(RdsControllerTest, ACopyWhoseAnswerWasLostIsNeverStartedTwice) {
+  start();
+  create("pvc-src", 2 * kGiB);
+  const std::string snapSlot = snapshotSlotForName("snapshot-slow").str();
+  const std::string snapFile =
+      std::string(kBase) + "/" + snapSlot + ".from-pvc-src.at-1700000000.img";
+  rds_.addFile(snapFile.substr(1), 2 * kGiB);
+  rds_.clearCommands();
+  CreateSnapshotRequest snap;
+  snap.name = "snapshot-slow";
+  snap.sourceVolumeId = "pvc-src";
+  auto pending = backend_->createSnapshot(snap);
+  ASSERT_FALSE(pending.isOk());
+  EXPECT_EQ(pending.status().code(), Code::kAborted) << pending.status().toString();
+  EXPECT_NE(pending.status().message().find("No second copy is started"), std::string::npos)
+      << pending.status().toString();
+  EXPECT_EQ(rds_.count("/disk add"), 0);
+  // RouterOS finishes the copy and lists its disk.
+  rds_.addDisk(snapSlot, snapFile, 2 * kGiB, false);
+  auto taken = backend_->createSnapshot(snap);
+  ASSERT_TRUE(taken.isOk()) << taken.status().toString();
+  EXPECT_EQ(taken->id, snapSlot);
+  EXPECT_EQ(taken->creationTimeUnixNs, int64_t{1700000000} * 1000000000);
+  EXPECT_EQ(rds_.count("/disk add"), 0);
+
+  // The same for a clone, whose file has a fixed name.
+  const std::string cloneFile = std::string(kBase) + "/pvc-slow-clone.img";
+  rds_.addFile(cloneFile.substr(1), 2 * kGiB);
+  CreateVolumeRequest clone = createRequest("pvc-slow-clone", 0);
+  clone.sourceId = "pvc-src";
+  auto cloning = backend_->cloneVolume(clone);
+  ASSERT_FALSE(cloning.isOk());
+  EXPECT_EQ(cloning.status().code(), Code::kAborted) << cloning.status().toString();
+  EXPECT_EQ(rds_.count("/disk add"), 0);
+  rds_.addDisk("pvc-slow-clone", cloneFile, 2 * kGiB);
+  auto cloned = backend_->cloneVolume(clone);
+  ASSERT_TRUE(cloned.isOk()) << cloned.status().toString();
+  EXPECT_EQ(cloned->capacityBytes, 2 * kGiB);
+  EXPECT_EQ(rds_.count("/disk add"), 0);
 }
 
 TEST_F(RdsControllerTest, SnapshotsRestoreAndClone) {
