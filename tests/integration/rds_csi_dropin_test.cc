@@ -49,6 +49,8 @@ class RdsCsiDropInTest : public ::testing::Test {
     sim_->start();
   }
   void TearDown() override {
+    // The driver serves rds-csi's volumes with the commands docs/fidelity.md lists, no others.
+    EXPECT_EQ(sim_->commandsTheReferenceDoesNotList(), std::vector<std::string>{});
     if (HasFailure()) {
       if (driver_) std::cerr << "driver log:\n" << driver_->log();
       std::cerr << "rds-sim log:\n" << sim_->log();
