@@ -8,6 +8,7 @@
 
 #include <fstream>
 
+#include "csi_calls.hpp"  // ASSERT_OK
 #include "csi_requests.hpp"
 #include "driver_process.hpp"
 #include "sidecar_metadata.hpp"
@@ -28,12 +29,6 @@ using powerstore_sim::testing::TestInitiator;
 constexpr char kIqnA[] = "iqn.1994-05.com.redhat:node-a";
 constexpr char kIqnB[] = "iqn.1994-05.com.redhat:node-b";
 constexpr char kGlobalId[] = "PS03455f439da7";
-
-#define ASSERT_OK(expr)                                                                    \
-  do {                                                                                     \
-    grpc::Status _s = (expr);                                                              \
-    ASSERT_TRUE(_s.ok()) << #expr << ": " << _s.error_code() << " " << _s.error_message(); \
-  } while (0)
 
 class IscsiPowerStoreGrpcTest : public ::testing::Test {
  protected:

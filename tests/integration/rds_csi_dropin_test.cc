@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <map>
 
+#include "csi_calls.hpp"  // ASSERT_OK
 #include "csi_requests.hpp"
 #include "driver_process.hpp"
 #include "rds_sim_process.hpp"
@@ -35,12 +36,6 @@ constexpr char kNodeNqn[] = "nqn.2014-08.org.nvmexpress:uuid:aaaaaaaa-1111-4111-
 constexpr char kPlaceholder[] = "nqn.2014-08.io.polycsi:fenced-no-host";
 constexpr char kVmDisk[] = "pvc-3f2a1b0c-9d8e-4f7a-8b6c-5d4e3f2a1b0c";
 constexpr char kDataDisk[] = "pvc-7c6b5a49-3827-4160-9f8e-7d6c5b4a3928";
-
-#define ASSERT_OK(expr)                                                                    \
-  do {                                                                                     \
-    grpc::Status _s = (expr);                                                              \
-    ASSERT_TRUE(_s.ok()) << #expr << ": " << _s.error_code() << " " << _s.error_message(); \
-  } while (0)
 
 class RdsCsiDropInTest : public ::testing::Test {
  protected:

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <set>
 
+#include "csi_calls.hpp"  // ASSERT_OK
 #include "csi_requests.hpp"
 #include "driver_process.hpp"
 #include "rds_sim_process.hpp"
@@ -29,12 +30,6 @@ constexpr char kNqnA[] = "nqn.2014-08.org.nvmexpress:uuid:aaaaaaaa-1111-4111-811
 constexpr char kNqnB[] = "nqn.2014-08.org.nvmexpress:uuid:bbbbbbbb-2222-4222-8222-000000000002";
 constexpr char kNqnC[] = "nqn.2014-08.org.nvmexpress:uuid:cccccccc-3333-4333-8333-000000000003";
 constexpr char kPlaceholder[] = "nqn.2014-08.io.polycsi:fenced-no-host";
-
-#define ASSERT_OK(expr)                                                                    \
-  do {                                                                                     \
-    grpc::Status _s = (expr);                                                              \
-    ASSERT_TRUE(_s.ok()) << #expr << ": " << _s.error_code() << " " << _s.error_message(); \
-  } while (0)
 
 // The node id a node plugin reports: the node name and its NVMe host NQN for rds_nvme.
 std::string nodeId(const std::string& name, const std::string& nqn) {
