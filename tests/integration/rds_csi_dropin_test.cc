@@ -33,7 +33,7 @@ constexpr char kDriverName[] = "rds.csi.srvlab.io";
 constexpr char kBasePath[] = "/storage-pool/metal-csi";
 constexpr char kNqnPrefix[] = "nqn.2000-02.com.mikrotik:";
 constexpr char kNodeNqn[] = "nqn.2014-08.org.nvmexpress:uuid:aaaaaaaa-1111-4111-8111-000000000001";
-constexpr char kPlaceholder[] = "nqn.2014-08.io.polycsi:fenced-no-host";
+constexpr char kFencedNoHost[] = "nqn.2014-08.io.polycsi:fenced-no-host";
 constexpr char kVmDisk[] = "pvc-3f2a1b0c-9d8e-4f7a-8b6c-5d4e3f2a1b0c";
 constexpr char kDataDisk[] = "pvc-7c6b5a49-3827-4160-9f8e-7d6c5b4a3928";
 
@@ -202,7 +202,7 @@ TEST_F(RdsCsiDropInTest, ServesTheVolumesRdsCsiMadeUnderItsNameAndHandles) {
   EXPECT_EQ(sim_->diskCount(kVmDisk), 1);
   ASSERT_OK(unpublish(kVmDisk, nodeId()));
   EXPECT_EQ(detailValue(sim_->diskDetail(kVmDisk), "nvme-tcp-server-allow-host-name"),
-            kPlaceholder);
+            kFencedNoHost);
   ASSERT_TRUE(fs::exists(imageFile(kVmDisk)));
   ASSERT_OK(deleteVolume(kVmDisk));
   EXPECT_EQ(sim_->diskCount(kVmDisk), 0);

@@ -27,7 +27,7 @@ std::vector<std::string> pathSegments(std::string_view path) {
   return split(path, '/');
 }
 
-// A listed value with `<name>` placeholders as a regular expression: placeholders match any
+// A listed value with `<name>` wildcards as a regular expression: wildcards match any
 // non-empty text, the rest literally.
 bool matchesPattern(const std::string& pattern, const std::string& value) {
   if (pattern.find('<') == std::string::npos) return pattern == value;

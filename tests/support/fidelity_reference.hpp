@@ -58,7 +58,7 @@ class FidelityReference {
     std::vector<std::string> words;  // commands only
     std::string method;
     std::vector<std::string> segments;
-    std::multiset<std::string> query;  // "key=value" with placeholders kept
+    std::multiset<std::string> query;  // "key=value" with wildcards kept
     std::string text;                  // as written, for messages
   };
   static Call parseCall(std::string_view text);

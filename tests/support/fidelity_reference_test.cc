@@ -43,7 +43,7 @@ TEST(FidelityReferenceTest, ListsTheCallsOfItsSectionOnly) {
   EXPECT_EQ(FidelityReference::parse(kDocument, "Other", {}).size(), 1u);
 }
 
-TEST(FidelityReferenceTest, PlaceholdersMatchAnyValueAndTheRestLiterally) {
+TEST(FidelityReferenceTest, WildcardsMatchAnyValueAndTheRestLiterally) {
   const auto reference = rest();
   EXPECT_TRUE(reference.lists("GET /api/rest/volume/7f3a?select=id,size"));
   EXPECT_TRUE(reference.lists("POST /api/rest/volume/7f3a/clone"));
