@@ -237,6 +237,7 @@ void RdsBackend::forgetCopy(const SlotName& slot, const Call& call) {
 }
 
 void RdsBackend::deleteSlot(const SlotName& slot, const Call& call) {
+  client();  // FAILED_PRECONDITION on a node-only instance, which has no copy jobs
   // A copy still running would add its disk after the removal: wait for it to end first.
   auto block =
       copies_->settle(slot.str(), call, std::chrono::steady_clock::now() + call.remaining() / 2);

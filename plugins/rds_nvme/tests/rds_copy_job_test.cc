@@ -199,5 +199,18 @@ TEST_F(RdsCopyJobTest, CopiesBeyondThePoolAreRefused) {
   ASSERT_TRUE(b.isOk() && b->readyToUse) << b.status().toString();
 }
 
+// A node-only instance has neither an RDS connection nor copy jobs: deletions are refused
+// clearly, not crashed on.
+TEST_F(RdsCopyJobTest, ANodeOnlyInstanceRefusesDeletions) {
+  start({}, Role::kNode);
+  VolumeIdRequest volume;
+  volume.volumeId = "pvc-x";
+  EXPECT_EQ(backend_->deleteVolume(volume).code(), Code::kFailedPrecondition);
+  SnapshotIdRequest snapshot;
+  snapshot.snapshotId = snapshotSlotForName("snapshot-x").str();
+  EXPECT_EQ(backend_->deleteSnapshot(snapshot).code(), Code::kFailedPrecondition);
+  EXPECT_EQ(rds_.commands().size(), 0u);
+}
+
 }  // namespace
 }  // namespace polycsi::rds_nvme::testing
