@@ -317,7 +317,18 @@ CommandOutcome CommandProcessor::execute(std::string_view line, int terminal_wid
   const bool control = command && command->menu == std::vector<std::string>{"polycsi-sim"};
   FaultDecision decision;
   if (!control) {
-    decision = faults_.nextCommand();
+    bool copy = false;
+    if (command && command->menu == std::vector<std::string>{"disk"} && command->verb == "add")
+      for (const Argument& argument : command->arguments)
+        copy = copy || argument.name == "copy-from";
+    decision = faults_.nextCommand(copy);
+    if (decision.hold_then_run) {
+      // Outside mutex_: every other command runs meanwhile, as beside a long RouterOS copy.
+      spdlog::info("fault injection: holding the copy `{}` until the faults change", line);
+      if (!faults_.waitForChange(decision.hold_generation, kMaxHold))
+        spdlog::warn("fault injection: running the held copy `{}` after {} s without a change",
+                     line, std::chrono::duration_cast<std::chrono::seconds>(kMaxHold).count());
+    }
     if (decision.hold) {
       spdlog::info("fault injection: holding `{}` until the faults change", line);
       // Bounded: a test that forgets to release does not leave a connection thread forever.
@@ -920,6 +931,8 @@ std::string CommandProcessor::fault(const CliCommand& command) {
       settings.drop_reply_after = static_cast<std::uint32_t>(parseNumber(argument, 0, 1000000));
     } else if (argument.name == "hold-after") {
       settings.hold_after = static_cast<std::uint32_t>(parseNumber(argument, 0, 1000000));
+    } else if (argument.name == "hold-copy") {
+      settings.hold_copy = parseBool(argument);
     } else {
       expectedEnd(argument.column);
     }
@@ -932,7 +945,8 @@ std::string CommandProcessor::fault(const CliCommand& command) {
          " fail-next=" + yesNo(now.fail_next) +
          " fail-message=" + quoteRouterOsString(now.fail_message) +
          " disk-full=" + yesNo(now.disk_full) + " hold-after=" + std::to_string(now.hold_after) +
-         options_.line_ending;
+         " hold-copy=" + yesNo(now.hold_copy) +
+         " copy-commands=" + std::to_string(faults_.copyCommands()) + options_.line_ending;
 }
 
 }  // namespace rds_sim

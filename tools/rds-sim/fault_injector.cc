@@ -4,9 +4,21 @@ namespace rds_sim {
 
 FaultInjector::FaultInjector(FaultSettings initial) : settings_(std::move(initial)) {}
 
-FaultDecision FaultInjector::nextCommand() {
+std::uint64_t FaultInjector::copyCommands() const {
+  std::lock_guard lock(mutex_);
+  return copy_commands_;
+}
+
+FaultDecision FaultInjector::nextCommand(bool copy) {
   std::lock_guard lock(mutex_);
   FaultDecision decision;
+  if (copy) ++copy_commands_;
+  if (copy && settings_.hold_copy) {
+    settings_.hold_copy = false;
+    decision.hold_then_run = true;
+    decision.hold_generation = generation_;
+    return decision;
+  }
   if (settings_.hold_after != 0 && ++commands_since_hold_armed_ >= settings_.hold_after) {
     settings_.hold_after = 0;
     commands_since_hold_armed_ = 0;

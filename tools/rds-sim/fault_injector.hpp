@@ -21,6 +21,9 @@ struct FaultSettings {
                                  // next one) without running it until the settings change, then
                                  // drop its connection (one shot): freezes a client between two
                                  // commands so a test can kill it exactly there
+  bool hold_copy = false;  // hold the next `/disk add ... copy-from=` until the settings change,
+                           // then run it and reply (one shot), while every other command
+                           // runs: a copy in progress
   bool fail_next = false;        // the next command fails with `fail_message` (one shot)
   std::string fail_message = "failure: simulated failure";
   bool disk_full = false;  // creating, growing and copying disks fail: not enough space
@@ -32,6 +35,7 @@ struct FaultDecision {
   bool drop_connection = false;  // close the connection without running the command
   bool drop_reply = false;       // run the command, then close the connection without its reply
   bool hold = false;             // wait (waitForChange) without running it, then drop
+  bool hold_then_run = false;    // wait (waitForChange), then run it as usual (hold_copy)
   std::uint64_t hold_generation = 0;  // with hold: the settings generation to wait past
   bool fail = false;
   std::string fail_message;
@@ -44,7 +48,10 @@ class FaultInjector {
   explicit FaultInjector(FaultSettings initial = {});
 
   // Called once per simulated (non-control) command before it runs; consumes one-shot faults.
-  FaultDecision nextCommand();
+  // `copy`: the command is a `/disk add ... copy-from=` (for hold_copy, and counted).
+  FaultDecision nextCommand(bool copy = false);
+  // How many `/disk add ... copy-from=` commands arrived since the simulator started.
+  std::uint64_t copyCommands() const;
 
   bool diskFull() const;
   FaultSettings settings() const;
@@ -63,6 +70,7 @@ class FaultInjector {
   std::uint32_t commands_since_reply_armed_ = 0;
   std::uint32_t commands_since_hold_armed_ = 0;
   std::uint64_t generation_ = 0;  // counts set() calls
+  std::uint64_t copy_commands_ = 0;
   std::condition_variable changed_;
 };
 

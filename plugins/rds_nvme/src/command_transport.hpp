@@ -7,6 +7,7 @@
 // THREADING: implementations must accept concurrent run() calls.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include "polycsi/types.hpp"
@@ -42,6 +43,14 @@ class CommandTransport {
   // replies included); throws TransportError when there is no reply, or Error for failures
   // that retrying cannot fix (host key mismatch, authentication refused).
   virtual CommandReply run(const RouterOsCommand& command, const Call& call) = 0;
+  // As run(), for a command that may take up to `timeout` (a /disk add copy-from) instead of
+  // the transport's command timeout; still bounded by the call's deadline. The default is
+  // run() (for transports without a command timeout of their own).
+  virtual CommandReply runLong(const RouterOsCommand& command, const Call& call,
+                               std::chrono::milliseconds timeout) {
+    (void)timeout;
+    return run(command, call);
+  }
 };
 
 }  // namespace polycsi::rds_nvme

@@ -3,6 +3,7 @@
 // side in rds_node.cc.
 #include "rds_backend.hpp"
 
+#include <algorithm>
 #include <mutex>
 
 #include "polycsi/plugin.hpp"
@@ -113,9 +114,8 @@ RdsBackend::RdsBackend(const InitContext& ctx)
       paths = nodePathsOverride();
     }
     connectionRecord_ = std::make_unique<ConnectionRecord>(ctx.stateDir);
-    connections_ = std::make_unique<NvmeVolumeConnections>(NvmeSysfs(paths.sysfsRoot),
-                                                           paths.devDir, *connectionRecord_,
-                                                           host_);
+    connections_ = std::make_unique<NvmeVolumeConnections>(NvmeSysfs(paths.sysfsRoot), paths.devDir,
+                                                           *connectionRecord_, host_);
   }
   if (ctx.role == Role::kNode) return;
   if (settings_.insecureIgnoreHostKey)
@@ -131,12 +131,16 @@ RdsBackend::RdsBackend(const InitContext& ctx)
   transport_ = makeTransport(settings_, host_);
   client_ = std::make_unique<RdsClient>(*transport_, host_);
   ledger_ = std::make_unique<VolumeLedger>(ctx.stateDir);
+  // A copy holds one SSH session for its whole length; one session stays for every other call.
+  // The job's deadline leaves room for the print that follows the copy.
+  copies_ = std::make_unique<CopyJobs>(std::max(1, settings_.poolSize - 1),
+                                       settings_.copyTimeout + settings_.commandTimeout);
   orphans_ = std::make_unique<OrphanReporter>(
       *client_, *ledger_, host_, settings_.volumePrefix, settings_.deleteOrphans,
       [this](const SlotName& slot, const Call& call) { removeDiskAndFile(slot, call); });
   if (settings_.orphanScanInterval.count() > 0) orphans_->start(settings_.orphanScanInterval);
-  host_.info("rds_nvme backend '" + instanceName_ + "' manages " + settings_.address->str() +
-             ":" + settings_.port.str() + " under " + settings_.basePath->str());
+  host_.info("rds_nvme backend '" + instanceName_ + "' manages " + settings_.address->str() + ":" +
+             settings_.port.str() + " under " + settings_.basePath->str());
 }
 
 RdsBackend::~RdsBackend() = default;

@@ -25,6 +25,7 @@
 
 #include "command_transport.hpp"
 #include "connection_record.hpp"
+#include "copy_jobs.hpp"
 #include "nvme_volume_connections.hpp"
 #include "orphan_reporter.hpp"
 #include "polycsi/plugin.hpp"
@@ -116,10 +117,23 @@ class RdsBackend : public Backend {
   };
   Volume createFrom(const CreateVolumeRequest& req, const Source& source);
   // Compares an existing disk with what create asks; ALREADY_EXISTS when incompatible.
-  void checkCompatible(const DiskEntry& disk, const CreateVolumeRequest& req,
-                       const DiskPath& path, const PortNumber& port, const Nqn& nqn) const;
+  void checkCompatible(const DiskEntry& disk, const CreateVolumeRequest& req, const DiskPath& path,
+                       const PortNumber& port, const Nqn& nqn) const;
   // Puts the placeholder on an export whose allow-list is empty (fencing on).
   DiskEntry closeExport(const DiskEntry& disk, const Call& call);
+  // Starts `work` (when set and no job is known) as the copy job of `slot` and waits for the
+  // job at most half the call's remaining time. True once the copy succeeded (the disk is
+  // listed), false while it runs. A failed copy's error is thrown once, after what it left
+  // (disk, file) was removed, so the next call starts a new copy.
+  bool awaitCopy(const SlotName& slot, const Call& call, const CopyJobs::Work* work,
+                 std::optional<Snapshot> snapshot = std::nullopt);
+  // For a call that found the disk of `slot`: forgets its copy job (waiting for a job that
+  // still runs its last steps, at most half the call's remaining time), so a finished job
+  // neither counts toward the copy limit nor stays in the table.
+  void forgetCopy(const SlotName& slot, const Call& call);
+  // Waits for the copy job of `slot` to end (ABORTED when it outlasts half the call's time),
+  // then removes its disk and files.
+  void deleteSlot(const SlotName& slot, const Call& call);
   // Removes a disk and its file; gone already is success.
   void removeDiskAndFile(const SlotName& slot, const Call& call);
   // ABORTED when the RDS holds a file of `slot` but no disk: an earlier copy-from whose answer
@@ -143,11 +157,13 @@ class RdsBackend : public Backend {
   std::unique_ptr<CommandTransport> transport_;
   std::unique_ptr<RdsClient> client_;
   std::unique_ptr<VolumeLedger> ledger_;
+  // After client_ and ledger_, which its jobs use: destroyed (its threads joined) first.
+  std::unique_ptr<CopyJobs> copies_;
   std::unique_ptr<ConnectionRecord> connectionRecord_;  // node side
   std::unique_ptr<NvmeVolumeConnections> connections_;  // node side
   std::mutex identityMu_;
-  std::string hostNqn_;                // cached by nodeIdentity
-  std::optional<std::string> hostId_;  // read with the host NQN
+  std::string hostNqn_;                      // cached by nodeIdentity
+  std::optional<std::string> hostId_;        // read with the host NQN
   std::unique_ptr<OrphanReporter> orphans_;  // last: stopped first
 };
 

@@ -14,8 +14,8 @@ std::optional<DiskEntry> single(std::vector<DiskEntry> entries, const std::strin
   for (auto& e : entries) {
     if (e.getOr(key) != value) continue;  // the filter is RouterOS's; check it anyway
     if (found)
-      throw Error(Code::kInternal, "RouterOS lists more than one " + what + " with " + key + "=" +
-                                       value);
+      throw Error(Code::kInternal,
+                  "RouterOS lists more than one " + what + " with " + key + "=" + value);
     found = std::move(e);
   }
   return found;
@@ -24,8 +24,12 @@ std::optional<DiskEntry> single(std::vector<DiskEntry> entries, const std::strin
 }  // namespace
 
 std::string RdsClient::run(const RouterOsCommand& command, const Call& call) {
-  CommandReply reply = transport_.run(command, call);
-  if (auto failure = classifyReply(reply, command.text())) throw Error(failure->code(), failure->message());
+  return check(command, transport_.run(command, call));
+}
+
+std::string RdsClient::check(const RouterOsCommand& command, const CommandReply& reply) {
+  if (auto failure = classifyReply(reply, command.text()))
+    throw Error(failure->code(), failure->message());
   return reply.output;
 }
 
@@ -34,7 +38,21 @@ std::optional<DiskEntry> RdsClient::findDisk(const SlotName& slot, const Call& c
   return single(std::move(entries), "slot", slot.str(), "disk");
 }
 
-void RdsClient::addDisk(const DiskSpec& spec, const Call& call) {
+void RdsClient::addDisk(const DiskSpec& spec, const Call& call) { run(addCommand(spec), call); }
+
+DiskEntry RdsClient::addCopiedDisk(const DiskSpec& spec, const Call& call,
+                                   std::chrono::milliseconds timeout) {
+  if (!spec.copyFrom) throw Error(Code::kInternal, "addCopiedDisk needs a source to copy");
+  RouterOsCommand command = addCommand(spec);
+  check(command, transport_.runLong(command, call, timeout));
+  auto disk = findDisk(spec.slot, call);
+  if (!disk)
+    throw Error(Code::kInternal,
+                "RouterOS answered `" + command.text() + "` but lists no disk " + spec.slot.str());
+  return *disk;
+}
+
+RouterOsCommand RdsClient::addCommand(const DiskSpec& spec) {
   RouterOsCommand command = RouterOsCommand::addDisk();
   if (spec.copyFrom) command.copyFrom(*spec.copyFrom);
   command.filePath(spec.filePath);
@@ -47,7 +65,7 @@ void RdsClient::addDisk(const DiskSpec& spec, const Call& call) {
       throw Error(Code::kInternal, "an exported disk needs a port and an NQN");
     command.nvmeTcpExport(true).nvmeTcpServerPort(*spec.port).nvmeTcpServerNqn(*spec.nqn);
   }
-  run(command, call);
+  return command;
 }
 
 void RdsClient::setFileSize(const SlotName& slot, const DiskSize& size, const Call& call) {
@@ -94,7 +112,8 @@ std::vector<DiskEntry> RdsClient::findFilesForSlot(const SlotName& slot, const C
 }
 
 PoolSpace RdsClient::poolCapacity(const MountPoint& mountPoint, const Call& call) {
-  auto entries = parseDiskPrintDetail(run(RouterOsCommand::printDiskByMountPoint(mountPoint), call));
+  auto entries =
+      parseDiskPrintDetail(run(RouterOsCommand::printDiskByMountPoint(mountPoint), call));
   auto disk = single(std::move(entries), "mount-point", mountPoint.str(), "disk");
   if (!disk)
     throw Error(Code::kFailedPrecondition,
@@ -103,8 +122,8 @@ PoolSpace RdsClient::poolCapacity(const MountPoint& mountPoint, const Call& call
   auto size = disk->bytes("size");
   auto free = disk->bytes("free");
   if (!size || !free)
-    throw Error(Code::kInternal, "RouterOS printed no size/free for the disk mounted at '" +
-                                     mountPoint.str() + "'");
+    throw Error(Code::kInternal,
+                "RouterOS printed no size/free for the disk mounted at '" + mountPoint.str() + "'");
   return PoolSpace{*size, *free};
 }
 

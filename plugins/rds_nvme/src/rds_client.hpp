@@ -10,6 +10,7 @@
 // THREADING: as thread-safe as the transport (the client itself holds no mutable state).
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,9 +26,9 @@ namespace polycsi::rds_nvme {
 struct DiskSpec {
   SlotName slot;
   DiskPath filePath;
-  std::optional<DiskSize> size;        // required unless copyFrom is set
-  std::optional<SlotName> copyFrom;    // snapshot, restore and clone: copy this disk
-  bool exported = true;                // NVMe/TCP export with `port` and `nqn`
+  std::optional<DiskSize> size;      // required unless copyFrom is set
+  std::optional<SlotName> copyFrom;  // snapshot, restore and clone: copy this disk
+  bool exported = true;              // NVMe/TCP export with `port` and `nqn`
   std::optional<PortNumber> port;
   std::optional<Nqn> nqn;
 };
@@ -46,6 +47,12 @@ class RdsClient {
   // ---- one command each ----
   std::optional<DiskEntry> findDisk(const SlotName& slot, const Call& call);
   void addDisk(const DiskSpec& spec, const Call& call);
+  // Sends the /disk add of a copy (spec.copyFrom set) once, allowing it `timeout` instead of
+  // the command timeout, then returns the disk. Never sends it twice: a lost reply is a
+  // TransportError (RouterOS may still be copying). INTERNAL when RouterOS answered but lists
+  // no disk.
+  DiskEntry addCopiedDisk(const DiskSpec& spec, const Call& call,
+                          std::chrono::milliseconds timeout);
   void setFileSize(const SlotName& slot, const DiskSize& size, const Call& call);
   void setAllowedHosts(const SlotName& slot, const NqnList& hosts, const Call& call);
   void removeDisk(const SlotName& slot, const Call& call);
@@ -79,6 +86,8 @@ class RdsClient {
  private:
   // Runs a command; throws Error with the RouterOS-derived code when the reply is an error.
   std::string run(const RouterOsCommand& command, const Call& call);
+  std::string check(const RouterOsCommand& command, const CommandReply& reply);
+  RouterOsCommand addCommand(const DiskSpec& spec);
   // Runs `act` until `done` holds, checking before every attempt (see the file comment).
   template <typename Check, typename Act>
   DiskEntry converge(const std::string& what, const Call& call, Check check, Act act);

@@ -17,8 +17,8 @@ DiskPath printedPath(const std::string& text, const std::string& slot) {
   try {
     return DiskPath::parse(path, "file-path");
   } catch (const Error& e) {
-    throw Error(Code::kInternal, "RouterOS printed an unexpected file-path for disk " + slot +
-                                     ": " + e.what());
+    throw Error(Code::kInternal,
+                "RouterOS printed an unexpected file-path for disk " + slot + ": " + e.what());
   }
 }
 
@@ -57,8 +57,7 @@ void RdsBackend::checkCompatible(const DiskEntry& disk, const CreateVolumeReques
     refuse("it is exported as " + printableForMessage(disk.getOr("nvme-tcp-server-nqn")) +
            ", not " + nqn.str());
   if (disk.getOr("nvme-tcp-server-port") != port.str())
-    refuse("it is exported on port " + disk.getOr("nvme-tcp-server-port") + ", not " +
-           port.str());
+    refuse("it is exported on port " + disk.getOr("nvme-tcp-server-port") + ", not " + port.str());
 }
 
 DiskEntry RdsBackend::closeExport(const DiskEntry& disk, const Call& call) {
@@ -96,17 +95,16 @@ Volume RdsBackend::createFrom(const CreateVolumeRequest& req, const Source& sour
   const SlotName slot = volumeSlotForName(req.name, settings_.volumePrefix);
   if (req.requiredBytes < 0 || req.limitBytes < 0)
     throw Error(Code::kOutOfRange, "capacity must not be negative");
-  int64_t wanted = req.requiredBytes > 0 ? req.requiredBytes
-                                         : (source.slot ? 0 : kDefaultVolumeBytes);
+  int64_t wanted =
+      req.requiredBytes > 0 ? req.requiredBytes : (source.slot ? 0 : kDefaultVolumeBytes);
   if (req.requiredBytes == 0 && req.limitBytes > 0 && !source.slot)
     wanted = std::min(wanted, req.limitBytes);
   std::optional<DiskSize> size;
   if (wanted > 0) size = DiskSize::roundUp(wanted);
   if (size && req.limitBytes > 0 && size->bytes() > req.limitBytes)
-    throw Error(Code::kOutOfRange,
-                "RDS disks are whole MiB: " + std::to_string(wanted) + " bytes round up to " +
-                    std::to_string(size->bytes()) + ", above limit_bytes " +
-                    std::to_string(req.limitBytes));
+    throw Error(Code::kOutOfRange, "RDS disks are whole MiB: " + std::to_string(wanted) +
+                                       " bytes round up to " + std::to_string(size->bytes()) +
+                                       ", above limit_bytes " + std::to_string(req.limitBytes));
   const Nqn nqn = Nqn::forSlot(settings_.nqnPrefix, slot);
   const DiskPath path = volumeFilePath(placement.basePath, slot);
   req.call.checkpoint("create volume " + req.name);
@@ -115,28 +113,47 @@ Volume RdsBackend::createFrom(const CreateVolumeRequest& req, const Source& sour
   std::optional<DiskEntry> disk = rds.findDisk(slot, req.call);
   const bool existed = disk.has_value();
   if (existed) {
+    forgetCopy(slot, req.call);  // a copy's outcome: the disk is listed
     checkCompatible(*disk, req, path, placement.nvmePort, nqn);
+  } else if (!source.slot) {
+    DiskSpec spec{slot, path, size, std::nullopt, true, placement.nvmePort, nqn};
+    disk = rds.ensureDisk(spec, req.call);
+    host_.info("created RDS disk " + slot.str() + " (" + path.str() + ") for volume " + req.name);
   } else {
-    if (source.slot) {
+    bool copied;
+    if (copies_->status(slot.str())) {
+      copied = awaitCopy(slot, req.call, nullptr);  // a retry joins the running copy
+    } else {
       auto origin = rds.findDisk(*source.slot, req.call);
       if (!origin)
-        throw Error(Code::kNotFound, std::string(source.kind == Source::Kind::kSnapshot
-                                                     ? "snapshot "
-                                                     : "volume ") +
-                                         source.slot->str() + " does not exist");
+        throw Error(Code::kNotFound,
+                    std::string(source.kind == Source::Kind::kSnapshot ? "snapshot " : "volume ") +
+                        source.slot->str() + " does not exist");
       int64_t originBytes = RdsClient::diskBytes(*origin);
       if (req.limitBytes > 0 && originBytes > req.limitBytes)
-        throw Error(Code::kOutOfRange, "source " + source.slot->str() + " has " +
-                                           std::to_string(originBytes) +
-                                           " bytes, above limit_bytes " +
-                                           std::to_string(req.limitBytes));
+        throw Error(Code::kOutOfRange,
+                    "source " + source.slot->str() + " has " + std::to_string(originBytes) +
+                        " bytes, above limit_bytes " + std::to_string(req.limitBytes));
+      refuseASecondCopy(slot, "volume " + req.name, req.call);
+      DiskSpec spec{slot, path, std::nullopt, source.slot, true, placement.nvmePort, nqn};
+      CopyJobs::Work work = [this, spec, name = req.name](const Call& call) {
+        client().addCopiedDisk(spec, call, settings_.copyTimeout);
+        ledger_->add(spec.slot.str());
+        host_.info("created RDS disk " + spec.slot.str() + " (" + spec.filePath.str() +
+                   ") for volume " + name + " from " + spec.copyFrom->str());
+      };
+      copied = awaitCopy(slot, req.call, &work);
     }
-    if (source.slot) refuseASecondCopy(slot, "volume " + req.name, req.call);
-    DiskSpec spec{slot, path, source.slot ? std::nullopt : size, source.slot, true,
-                  placement.nvmePort, nqn};
-    disk = rds.ensureDisk(spec, req.call);
-    host_.info("created RDS disk " + slot.str() + " (" + path.str() + ") for volume " + req.name +
-               (source.slot ? " from " + source.slot->str() : std::string()));
+    if (!copied)
+      // CSI: ABORTED is "an operation pending for the volume"; the provisioner retries.
+      throw Error(Code::kAborted, "volume " + req.name + ": copy in progress from " +
+                                      source.slot->str() + " into RDS disk " + slot.str() +
+                                      " (/disk add copy-from has not answered yet); the copy "
+                                      "goes on, and a retry waits for it");
+    disk = rds.findDisk(slot, req.call);
+    if (!disk)
+      throw Error(Code::kInternal, "the copy into RDS disk " + slot.str() +
+                                       " succeeded but RouterOS no longer lists the disk");
   }
   // A copy starts at its source's size; grow it when more was asked (also on a retry).
   if (RdsClient::diskBytes(*disk) < req.requiredBytes) {
@@ -179,6 +196,54 @@ void RdsBackend::refuseASecondCopy(const SlotName& slot, const std::string& what
                   "appears, delete the claim or snapshot: that removes the file");
 }
 
+bool RdsBackend::awaitCopy(const SlotName& slot, const Call& call, const CopyJobs::Work* work,
+                           std::optional<Snapshot> snapshot) {
+  const std::string key = slot.str();
+  std::optional<CopyJobStatus> done = copies_->collect(key);
+  if (!done) {
+    if (work != nullptr) copies_->start(key, *work, std::move(snapshot));
+    // Half the remaining time, so the answer reaches the caller before its deadline.
+    auto status =
+        copies_->waitFor(key, call, std::chrono::steady_clock::now() + call.remaining() / 2);
+    if (!status)
+      throw Error(Code::kAborted, "the copy into RDS disk " + key +
+                                      " ended and another call took its outcome; try again");
+    if (status->state == CopyJobStatus::State::kRunning) return false;
+    done = copies_->collect(key);
+    if (!done)
+      throw Error(Code::kAborted, "the copy into RDS disk " + key +
+                                      " ended and another call took its outcome; try again");
+  }
+  if (!done->error) return true;
+  // The copy failed (RouterOS refused it, or its answer did not come within
+  // copy_timeout_seconds): what it left is not a copy to trust. Removed now, so the next call
+  // starts a new copy instead of finding a file without a disk.
+  std::string cleanup = "what it left was removed; a retry starts a new copy";
+  try {
+    removeDiskAndFile(slot, call);
+  } catch (const Error& e) {
+    cleanup = std::string("removing what it left failed (") + e.what() +
+              "); deleting the claim or snapshot removes it";
+  }
+  host_.warn("the copy into RDS disk " + key + " failed: " + done->error->what() + "; " + cleanup);
+  throw Error(done->error->code(),
+              "the copy into RDS disk " + key + " failed: " + done->error->what() + "; " + cleanup);
+}
+
+void RdsBackend::forgetCopy(const SlotName& slot, const Call& call) {
+  if (!copies_->status(slot.str())) return;
+  copies_->waitFor(slot.str(), call, std::chrono::steady_clock::now() + call.remaining() / 2);
+  copies_->collect(slot.str());
+}
+
+void RdsBackend::deleteSlot(const SlotName& slot, const Call& call) {
+  client();  // FAILED_PRECONDITION on a node-only instance, which has no copy jobs
+  // A copy still running would add its disk after the removal: wait for it to end first.
+  auto block =
+      copies_->settle(slot.str(), call, std::chrono::steady_clock::now() + call.remaining() / 2);
+  removeDiskAndFile(slot, call);
+}
+
 void RdsBackend::removeDiskAndFile(const SlotName& slot, const Call& call) {
   RdsClient& rds = client();
   std::optional<std::string> filePath = rds.ensureDiskRemoved(slot, call);
@@ -197,7 +262,7 @@ void RdsBackend::deleteVolume(const VolumeIdRequest& req) {
   SlotName slot = volumeSlot(req.volumeId, "volume id");
   // A snapshot's slot is never a volume: there is no such volume to delete.
   if (!isVolumeSlot(slot, settings_.volumePrefix)) return;
-  removeDiskAndFile(slot, req.call);
+  deleteSlot(slot, req.call);
   ledger_->remove(slot.str());
   host_.info("deleted RDS disk " + slot.str());
 }

@@ -47,6 +47,9 @@ const std::vector<Key>& keys() {
        "Slot prefix of this driver's volumes (also how orphans are found). Default: pvc-."},
       {"command_timeout_seconds", SettingKind::kInteger, false,
        "Timeout of one RouterOS command, 1-600. Default: 30."},
+      {"copy_timeout_seconds", SettingKind::kInteger, false,
+       "Timeout of one /disk add copy-from (snapshot, restore, clone), which runs past the call "
+       "that started it, 60-86400. Default: 3600."},
       {"pool_size", SettingKind::kInteger, false, "Persistent SSH sessions, 1-16. Default: 2."},
       {"keepalive_interval_seconds", SettingKind::kInteger, false,
        "Keepalive period of idle SSH sessions, 5-3600. Default: 30."},
@@ -82,8 +85,8 @@ const std::string* find(const StringMap& settings, const std::string& key) {
   return it == settings.end() ? nullptr : &it->second;
 }
 
-int64_t integer(const StringMap& settings, const std::string& key, int64_t fallback,
-                int64_t min, int64_t max) {
+int64_t integer(const StringMap& settings, const std::string& key, int64_t fallback, int64_t min,
+                int64_t max) {
   const std::string* text = find(settings, key);
   if (text == nullptr) return fallback;
   int64_t value = 0;
@@ -101,8 +104,8 @@ bool boolean(const StringMap& settings, const std::string& key, bool fallback) {
   if (text == nullptr) return fallback;
   if (*text == "true") return true;
   if (*text == "false") return false;
-  throw Error(Code::kInvalidArgument, "setting '" + key + "' must be true or false, got " +
-                                          printableForMessage(*text));
+  throw Error(Code::kInvalidArgument,
+              "setting '" + key + "' must be true or false, got " + printableForMessage(*text));
 }
 
 std::string plain(const StringMap& settings, const std::string& key) {
@@ -120,7 +123,8 @@ RdsSettings RdsSettings::parse(const StringMap& settings, bool controller) {
       throw Error(Code::kInvalidArgument, "unknown setting " + printableForMessage(key) +
                                               " for the rds_nvme plugin (see its README)");
   RdsSettings out;
-  if (const std::string* v = find(settings, "address")) out.address = HostAddress::parse(*v, "setting 'address'");
+  if (const std::string* v = find(settings, "address"))
+    out.address = HostAddress::parse(*v, "setting 'address'");
   out.port = PortNumber::of(static_cast<int>(integer(settings, "port", 22, 1, 65535)), "port");
   out.user = plain(settings, "user");
   if (!out.user.empty()) {
@@ -128,8 +132,10 @@ RdsSettings RdsSettings::parse(const StringMap& settings, bool controller) {
     for (char c : out.user)
       ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-');
     if (!ok)
-      throw Error(Code::kInvalidArgument, "setting 'user' must be 1-64 characters of "
-                                          "[A-Za-z0-9._-] starting with a letter or digit, got " + printableForMessage(out.user));
+      throw Error(Code::kInvalidArgument,
+                  "setting 'user' must be 1-64 characters of "
+                  "[A-Za-z0-9._-] starting with a letter or digit, got " +
+                      printableForMessage(out.user));
   }
   out.privateKey = plain(settings, "private_key");
   out.privateKeyFile = plain(settings, "private_key_file");
@@ -153,7 +159,10 @@ RdsSettings RdsSettings::parse(const StringMap& settings, bool controller) {
       throw Error(Code::kInvalidArgument,
                   "setting 'volume_prefix' must not start with 'snap': snapshot slots use it");
   }
-  out.commandTimeout = std::chrono::seconds(integer(settings, "command_timeout_seconds", 30, 1, 600));
+  out.commandTimeout =
+      std::chrono::seconds(integer(settings, "command_timeout_seconds", 30, 1, 600));
+  out.copyTimeout =
+      std::chrono::seconds(integer(settings, "copy_timeout_seconds", 3600, 60, 86400));
   out.poolSize = static_cast<int>(integer(settings, "pool_size", 2, 1, 16));
   out.keepaliveInterval =
       std::chrono::seconds(integer(settings, "keepalive_interval_seconds", 30, 5, 3600));
@@ -162,11 +171,11 @@ RdsSettings RdsSettings::parse(const StringMap& settings, bool controller) {
   out.orphanScanInterval =
       std::chrono::seconds(integer(settings, "orphan_scan_interval_seconds", 600, 0, 86400));
   if (const std::string* v = find(settings, "host_nqn_file")) {
-    if (v->empty() || v->front() != '/' || v->find('\0') != std::string::npos ||
-        v->size() > 4096 || v->back() == '/')
-      throw Error(Code::kInvalidArgument,
-                  "setting 'host_nqn_file' must be an absolute file path, got " +
-                      printableForMessage(*v));
+    if (v->empty() || v->front() != '/' || v->find('\0') != std::string::npos || v->size() > 4096 ||
+        v->back() == '/')
+      throw Error(
+          Code::kInvalidArgument,
+          "setting 'host_nqn_file' must be an absolute file path, got " + printableForMessage(*v));
     out.hostNqnFile = *v;
   }
   out.ctrlLossTmo = std::chrono::seconds(integer(settings, "ctrl_loss_tmo_seconds", 600, 1, 86400));
@@ -177,8 +186,7 @@ RdsSettings RdsSettings::parse(const StringMap& settings, bool controller) {
                 "setting 'reconnect_delay_seconds' must not exceed 'ctrl_loss_tmo_seconds': the "
                 "kernel would give up before its first reconnect");
   out.keepAliveTmo = std::chrono::seconds(integer(settings, "keep_alive_tmo_seconds", 5, 1, 3600));
-  out.deviceTimeout =
-      std::chrono::seconds(integer(settings, "device_timeout_seconds", 30, 1, 600));
+  out.deviceTimeout = std::chrono::seconds(integer(settings, "device_timeout_seconds", 30, 1, 600));
   if (out.orphanScanInterval.count() > 0 && out.orphanScanInterval.count() < 60)
     throw Error(Code::kInvalidArgument,
                 "setting 'orphan_scan_interval_seconds' must be 0 (off) or from 60 to 86400");

@@ -37,6 +37,8 @@ struct RdsSettings {
   SlotPrefix volumePrefix = SlotPrefix::parse("pvc-", "volume_prefix");
   // Behaviour.
   std::chrono::seconds commandTimeout{30};
+  // Of one copy-from command, run by a background job (copy_jobs.hpp).
+  std::chrono::seconds copyTimeout{3600};
   int poolSize = 2;
   std::chrono::seconds keepaliveInterval{30};
   bool fencing = true;

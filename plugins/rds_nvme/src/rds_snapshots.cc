@@ -49,34 +49,68 @@ Snapshot RdsBackend::createSnapshot(const CreateSnapshotRequest& req) {
 
   RdsClient& rds = client();
   if (auto existing = rds.findDisk(slot, req.call)) {
+    forgetCopy(slot, req.call);  // a copy's outcome: the disk is listed
     Snapshot s = toSnapshot(*existing);
     if (s.sourceVolumeId != source.str())
       throw Error(Code::kAlreadyExists, "snapshot " + req.name + " already exists for volume " +
                                             s.sourceVolumeId + ", not " + source.str());
     return s;
   }
-  auto origin = rds.findDisk(source, req.call);
-  if (!origin) throw Error(Code::kNotFound, "volume " + source.str() + " does not exist");
-  refuseASecondCopy(slot, "snapshot " + req.name, req.call);
-  std::string originPath = origin->getOr("file-path");
-  if (!originPath.empty() && originPath[0] != '/') originPath = "/" + originPath;
-  DiskPath directory = DiskPath::parse(originPath, "file-path of " + source.str()).parent();
-  int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
-  DiskSpec spec{slot, snapshotFilePath(directory, slot, source, now), std::nullopt, source,
-                false, std::nullopt, std::nullopt};
-  DiskEntry disk = rds.ensureDisk(spec, req.call);
+  bool copied;
+  if (auto running = copies_->status(slot.str())) {
+    if (running->snapshot && running->snapshot->sourceVolumeId != source.str())
+      throw Error(Code::kAlreadyExists, "snapshot " + req.name + " is being made of volume " +
+                                            running->snapshot->sourceVolumeId + ", not " +
+                                            source.str());
+    copied = awaitCopy(slot, req.call, nullptr);  // a retry joins the running copy
+  } else {
+    auto origin = rds.findDisk(source, req.call);
+    if (!origin) throw Error(Code::kNotFound, "volume " + source.str() + " does not exist");
+    refuseASecondCopy(slot, "snapshot " + req.name, req.call);
+    std::string originPath = origin->getOr("file-path");
+    if (!originPath.empty() && originPath[0] != '/') originPath = "/" + originPath;
+    DiskPath directory = DiskPath::parse(originPath, "file-path of " + source.str()).parent();
+    int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+    DiskSpec spec{slot,         snapshotFilePath(directory, slot, source, now),
+                  std::nullopt, source,
+                  false,        std::nullopt,
+                  std::nullopt};
+    // What CreateSnapshot answers while the copy runs: the id is final, not ready to use
+    // (the external-snapshotter calls again until it is).
+    Snapshot pending;
+    pending.id = slot.str();
+    pending.sourceVolumeId = source.str();
+    pending.sizeBytes = RdsClient::diskBytes(*origin);
+    pending.creationTimeUnixNs = now * 1000000000;
+    pending.readyToUse = false;
+    CopyJobs::Work work = [this, spec, name = req.name](const Call& call) {
+      client().addCopiedDisk(spec, call, settings_.copyTimeout);
+      ledger_->add(spec.slot.str());
+      host_.info("created RDS snapshot disk " + spec.slot.str() + " of " + spec.copyFrom->str() +
+                 " for " + name);
+    };
+    copied = awaitCopy(slot, req.call, &work, pending);
+  }
+  if (!copied) {
+    auto running = copies_->status(slot.str());
+    if (running && running->snapshot) return *running->snapshot;
+    throw Error(Code::kAborted, "snapshot " + req.name + ": copy in progress into RDS disk " +
+                                    slot.str() + "; a retry waits for it");
+  }
+  auto disk = rds.findDisk(slot, req.call);
+  if (!disk)
+    throw Error(Code::kInternal, "the copy into RDS disk " + slot.str() +
+                                     " succeeded but RouterOS no longer lists the disk");
   ledger_->add(slot.str());
-  host_.info("created RDS snapshot disk " + slot.str() + " of " + source.str() + " for " +
-             req.name);
-  return toSnapshot(disk);
+  return toSnapshot(*disk);
 }
 
 void RdsBackend::deleteSnapshot(const SnapshotIdRequest& req) {
   SlotName slot = SlotName::parse(req.snapshotId, "snapshot id");
   if (!isSnapshotSlot(slot)) return;  // never a snapshot of ours: nothing to delete
-  removeDiskAndFile(slot, req.call);
+  deleteSlot(slot, req.call);
   ledger_->remove(slot.str());
   host_.info("deleted RDS snapshot disk " + slot.str());
 }

@@ -66,6 +66,16 @@ void SshSessionPool::discard() {
 }
 
 CommandReply SshSessionPool::run(const RouterOsCommand& command, const Call& call) {
+  return runWithTimeout(command, call, options_.commandTimeout);
+}
+
+CommandReply SshSessionPool::runLong(const RouterOsCommand& command, const Call& call,
+                                     milliseconds timeout) {
+  return runWithTimeout(command, call, timeout);
+}
+
+CommandReply SshSessionPool::runWithTimeout(const RouterOsCommand& command, const Call& call,
+                                            milliseconds commandTimeout) {
   const std::string text = command.text();
   milliseconds backoff(100);
   for (int attempt = 1;; ++attempt) {
@@ -73,7 +83,7 @@ CommandReply SshSessionPool::run(const RouterOsCommand& command, const Call& cal
     try {
       auto session = acquire(call);
       try {
-        milliseconds timeout = std::min(options_.commandTimeout, call.remaining());
+        milliseconds timeout = std::min(commandTimeout, call.remaining());
         CommandReply reply = session->exec(text, std::max(timeout, milliseconds(1)));
         release(std::move(session));
         return reply;
@@ -106,7 +116,8 @@ void SshSessionPool::keepaliveLoop() {
     size_t dropped = before - idle_.size();
     if (dropped > 0) {
       open_ -= static_cast<int>(dropped);
-      warn_("dropped " + std::to_string(dropped) + " dead RDS SSH session(s); they reconnect "
+      warn_("dropped " + std::to_string(dropped) +
+            " dead RDS SSH session(s); they reconnect "
             "on next use");
     }
   }

@@ -47,8 +47,14 @@ class SshSessionPool : public CommandTransport {
   ~SshSessionPool() override;
 
   CommandReply run(const RouterOsCommand& command, const Call& call) override;
+  // run() with `timeout` in place of the pool's command timeout (a copy holds its session
+  // that long).
+  CommandReply runLong(const RouterOsCommand& command, const Call& call,
+                       std::chrono::milliseconds timeout) override;
 
  private:
+  CommandReply runWithTimeout(const RouterOsCommand& command, const Call& call,
+                              std::chrono::milliseconds commandTimeout);
   std::unique_ptr<SshSession> acquire(const Call& call);
   void release(std::unique_ptr<SshSession> session);
   void discard();

@@ -38,20 +38,56 @@ CommandReply ok(std::string output = {}) { return CommandReply{0, std::move(outp
 CommandReply failure(std::string text) { return CommandReply{1, std::move(text) + "\n", {}}; }
 
 // Property order as RouterOS prints /disk entries.
-const std::vector<std::string> kOrder = {
-    "type", "slot", "slot-default", "parent", "fs", "model", "size", "free", "use",
-    "mount-point", "mount-filesystem", "nvme-tcp-export", "nvme-tcp-server-port",
-    "nvme-tcp-server-nqn", "nvme-tcp-server-allow-host-name", "file-path", "file-size",
-    "file-offset"};
-const std::set<std::string> kQuoted = {"slot", "slot-default", "parent", "model",
-                                       "nvme-tcp-server-nqn", "nvme-tcp-server-allow-host-name"};
+const std::vector<std::string> kOrder = {"type",
+                                         "slot",
+                                         "slot-default",
+                                         "parent",
+                                         "fs",
+                                         "model",
+                                         "size",
+                                         "free",
+                                         "use",
+                                         "mount-point",
+                                         "mount-filesystem",
+                                         "nvme-tcp-export",
+                                         "nvme-tcp-server-port",
+                                         "nvme-tcp-server-nqn",
+                                         "nvme-tcp-server-allow-host-name",
+                                         "file-path",
+                                         "file-size",
+                                         "file-offset"};
+const std::set<std::string> kQuoted = {
+    "slot",  "slot-default",        "parent",
+    "model", "nvme-tcp-server-nqn", "nvme-tcp-server-allow-host-name"};
 
 }  // namespace
 
 CommandReply FakeRds::run(const RouterOsCommand& command, const Call& call) {
   call.checkpoint("fake RDS command");
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   commands_.push_back(command.text());
+  if (holdNextCopy_ && command.action() == Action::kAdd && command.arg("copy-from")) {
+    holdNextCopy_ = false;
+    files_[command.arg("file-path")->substr(1)] = 0;
+    copyHeld_ = true;
+    copyReleased_ = false;
+    copyChanged_.notify_all();
+    while (!copyReleased_) {
+      if (call.isCancelled() || call.remaining().count() == 0) {
+        // As a session whose command timed out: the copy may go on, its reply is lost.
+        copyHeld_ = false;
+        throw TransportError(Code::kDeadlineExceeded,
+                             "fake RDS: the held copy's call ended before its reply", true);
+      }
+      copyChanged_.wait_for(lock, std::chrono::milliseconds(50));
+    }
+    copyHeld_ = false;
+    if (copyFailure_) {
+      std::string text = *copyFailure_;
+      copyFailure_.reset();
+      return failure(text);
+    }
+  }
   if (failNext_ && (!failAction_ || *failAction_ == command.action())) {
     std::string text = *failNext_;
     failNext_.reset();
@@ -60,8 +96,7 @@ CommandReply FakeRds::run(const RouterOsCommand& command, const Call& call) {
   CommandReply reply = apply(command);
   if (loseReply_ && *loseReply_ == command.action()) {
     loseReply_.reset();
-    throw TransportError(Code::kUnavailable, "fake RDS: connection reset after the command",
-                         true);
+    throw TransportError(Code::kUnavailable, "fake RDS: connection reset after the command", true);
   }
   return reply;
 }
@@ -180,8 +215,9 @@ std::string FakeRds::renderFiles(const std::vector<std::string>& names) const {
   std::string out;
   int index = 0;
   for (const auto& name : names)
-    out += " " + std::to_string(index++) + " name=" + name + " type=file size=" +
-           withUnit(files_.at(name)) + " last-modified=2025-01-02 03:04:05\n\n";
+    out += " " + std::to_string(index++) + " name=" + name +
+           " type=file size=" + withUnit(files_.at(name)) +
+           " last-modified=2025-01-02 03:04:05\n\n";
   return out;
 }
 
@@ -189,8 +225,9 @@ void FakeRds::addPool(const std::string& mountPoint, int64_t size, int64_t free)
   std::lock_guard<std::mutex> lock(mu_);
   Disk disk;
   disk.bytes = size;
-  disk.props = {{"type", "hardware"},     {"slot", "nvme1"},      {"fs", "btrfs"},
-                {"mount-point", mountPoint}, {"free", spacedDigits(free)}, {"use", "25%"}};
+  disk.props = {
+      {"type", "hardware"},         {"slot", "nvme1"}, {"fs", "btrfs"}, {"mount-point", mountPoint},
+      {"free", spacedDigits(free)}, {"use", "25%"}};
   disks_.emplace_back("nvme1", disk);
 }
 
@@ -220,8 +257,7 @@ void FakeRds::loseReplyOfNext(RouterOsCommand::Action action) {
   loseReply_ = action;
 }
 
-void FakeRds::failNextWith(const std::string& text,
-                           std::optional<RouterOsCommand::Action> action) {
+void FakeRds::failNextWith(const std::string& text, std::optional<RouterOsCommand::Action> action) {
   std::lock_guard<std::mutex> lock(mu_);
   failNext_ = text;
   failAction_ = action;
@@ -232,6 +268,25 @@ std::vector<std::string> FakeRds::commands() const {
   return commands_;
 }
 
+void FakeRds::holdNextCopy() {
+  std::lock_guard<std::mutex> lock(mu_);
+  holdNextCopy_ = true;
+}
+
+bool FakeRds::waitForHeldCopy(std::chrono::milliseconds limit) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return copyChanged_.wait_for(lock, limit, [this] { return copyHeld_; });
+}
+
+void FakeRds::releaseCopy(std::optional<std::string> failureText) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    copyReleased_ = true;
+    copyFailure_ = std::move(failureText);
+  }
+  copyChanged_.notify_all();
+}
+
 void FakeRds::clearCommands() {
   std::lock_guard<std::mutex> lock(mu_);
   commands_.clear();
@@ -239,9 +294,8 @@ void FakeRds::clearCommands() {
 
 int FakeRds::count(const std::string& prefix) const {
   std::lock_guard<std::mutex> lock(mu_);
-  return static_cast<int>(std::count_if(commands_.begin(), commands_.end(), [&](const auto& c) {
-    return c.rfind(prefix, 0) == 0;
-  }));
+  return static_cast<int>(std::count_if(commands_.begin(), commands_.end(),
+                                        [&](const auto& c) { return c.rfind(prefix, 0) == 0; }));
 }
 
 std::optional<FakeRds::Disk> FakeRds::disk(const std::string& slot) const {

@@ -11,6 +11,8 @@
 // THREADING: internally locked.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -44,6 +46,17 @@ class FakeRds : public CommandTransport {
   void failNextWith(const std::string& text,
                     std::optional<RouterOsCommand::Action> action = std::nullopt);
 
+  // The next /disk add with copy-from makes its target file (as RouterOS does before it lists
+  // the disk), then waits until releaseCopy() while every other command still runs: a copy in
+  // progress. A held copy whose call is cancelled or runs out of time ends with its reply
+  // lost (the file stays, no disk).
+  void holdNextCopy();
+  // Waits (at most `limit`) until a held copy waits; false when none came.
+  bool waitForHeldCopy(std::chrono::milliseconds limit = std::chrono::seconds(30));
+  // Lets the held copy go on: applied as usual, or, with `failureText`, answered with that
+  // error and not applied (its half file stays, as a failed copy may leave it).
+  void releaseCopy(std::optional<std::string> failureText = std::nullopt);
+
   // ---- inspection ----
   std::vector<std::string> commands() const;
   void clearCommands();
@@ -65,6 +78,11 @@ class FakeRds : public CommandTransport {
   std::optional<RouterOsCommand::Action> loseReply_;
   std::optional<std::string> failNext_;
   std::optional<RouterOsCommand::Action> failAction_;
+  std::condition_variable copyChanged_;
+  bool holdNextCopy_ = false;
+  bool copyHeld_ = false;
+  bool copyReleased_ = false;
+  std::optional<std::string> copyFailure_;
 };
 
 // A transport that forwards to a FakeRds the test owns (the backend owns its transport).

@@ -58,6 +58,9 @@ TEST_F(RdsControllerTest, SettingsAreCheckedAtInit) {
   EXPECT_EQ(code({{"private_key", "not a key"}}), Code::kInvalidArgument);
   EXPECT_EQ(code({{"colour", "blue"}}), Code::kInvalidArgument);
   EXPECT_EQ(code({{"volume_prefix", "snap-"}}), Code::kInvalidArgument);
+  EXPECT_EQ(code({{"copy_timeout_seconds", "59"}}), Code::kInvalidArgument);
+  EXPECT_EQ(code({{"copy_timeout_seconds", "86401"}}), Code::kInvalidArgument);
+  EXPECT_EQ(code({{"copy_timeout_seconds", "86400"}}), Code::kOk);
   auto unpinned = tryStart([] {
     StringMap s = baseSettings();
     s.erase("host_key_fingerprint");

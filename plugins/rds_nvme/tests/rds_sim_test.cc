@@ -13,6 +13,7 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "polycsi/testing/fake_host.hpp"
@@ -155,6 +156,80 @@ TEST_F(RdsSimTest, HostKeyPinning) {
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), Code::kPermissionDenied) << e.what();
   }
+}
+
+// A copy that outlasts its call, on the simulator: rds-sim holds the copy-from command
+// (hold-copy) while every other command runs, as RouterOS copies on one session while the
+// others answer. The call answers "not ready", the copy goes on in the background, a retry
+// joins it, and exactly one copy command reaches the RDS.
+TEST_F(RdsSimTest, ASnapshotCopyOutlivesItsCallAndIsSentOnce) {
+  setTransportFactoryForTesting({});  // the real SSH pool
+  InstanceConfig config;
+  config.instanceName = "rds-sim";
+  config.role = Role::kController;
+  config.stateDir = dir_.string();
+  const std::string pinned = fingerprint();
+  config.settings = {{"address", "127.0.0.1"},
+                     {"port", std::to_string(sim_->port())},
+                     {"user", "admin"},
+                     {"password", "pw"},
+                     {"host_key_fingerprint", pinned},
+                     {"base_path", "/storage-pool"},
+                     {"orphan_scan_interval_seconds", "0"}};
+  auto started = host_.start(polycsi_plugin_entry(), config);
+  ASSERT_TRUE(started.isOk()) << started.status().toString();
+  backend_ = std::move(started).value();
+  CreateVolumeRequest create;
+  create.name = "pvc-src";
+  create.requiredBytes = kGiB;
+  create.volumeMode = VolumeMode::kBlock;
+  ASSERT_TRUE(backend_->createVolume(create).isOk());
+
+  SshOptions control = ssh();
+  control.hostKeyFingerprint = pinned;
+  auto session = SshSession::connect(control, std::chrono::seconds(10));
+  auto fault = [&](const std::string& args) {
+    return session->exec("/polycsi-sim fault " + args, std::chrono::seconds(10)).output;
+  };
+  // The simulator's count of /disk add copy-from commands received.
+  auto copyCommands = [&] {
+    std::string out = fault("print");
+    auto at = out.find("copy-commands=");
+    return at == std::string::npos ? -1 : std::atoi(out.c_str() + at + 14);
+  };
+  ASSERT_NE(fault("hold-copy=yes").find("hold-copy=yes"), std::string::npos);
+  auto snapshot = [&](std::chrono::milliseconds timeout) {
+    CreateSnapshotRequest r;
+    r.name = "snapshot-slow";
+    r.sourceVolumeId = "pvc-src";
+    r.call.timeout = timeout;
+    return backend_->createSnapshot(r);
+  };
+  auto first = snapshot(std::chrono::seconds(3));
+  ASSERT_TRUE(first.isOk()) << first.status().toString();
+  EXPECT_FALSE(first->readyToUse);
+  // The copy reached the RDS and is held there (bounded polling).
+  bool held = false;
+  for (int i = 0; i < 200 && !held; ++i) {
+    held = copyCommands() == 1;
+    if (!held) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(held) << fault("print");
+  auto retry = snapshot(std::chrono::seconds(1));
+  ASSERT_TRUE(retry.isOk()) << retry.status().toString();
+  EXPECT_FALSE(retry->readyToUse);
+  EXPECT_EQ(retry->id, first->id);
+  fault("hold-copy=no");  // RouterOS finishes the copy
+  StatusOr<Snapshot> ready = Status(Code::kInternal, "never ready");
+  for (int i = 0; i < 100; ++i) {
+    ready = snapshot(std::chrono::seconds(5));
+    if (!ready.isOk() || ready->readyToUse) break;
+  }
+  ASSERT_TRUE(ready.isOk()) << ready.status().toString();
+  EXPECT_TRUE(ready->readyToUse);
+  EXPECT_EQ(ready->id, first->id);
+  EXPECT_EQ(ready->creationTimeUnixNs, first->creationTimeUnixNs);
+  EXPECT_EQ(copyCommands(), 1);
 }
 
 TEST_F(RdsSimTest, VolumeLifecycleOverSsh) {

@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <future>
+#include <thread>
 
 #include "temp_dir.hpp"
 
@@ -229,6 +230,32 @@ TEST_F(DiskCommandsTest, HoldAfterKeepsTheCommandUnrunUntilTheFaultsChange) {
   EXPECT_FALSE(released.ran_before_drop);
   EXPECT_EQ(ok("/disk print count-only where slot=held"), "0\n") << "a held command never runs";
   EXPECT_FALSE(run("/disk print").drop_connection);
+}
+
+TEST_F(DiskCommandsTest, HoldCopyHoldsOnlyTheCopyThenRunsIt) {
+  ok("/disk add type=file file-path=/storage-pool/src.img file-size=1M slot=src");
+  EXPECT_NE(ok("/polycsi-sim fault hold-copy=yes").find("hold-copy=yes copy-commands=0"),
+            std::string::npos);
+  auto held = std::async(std::launch::async, [this] {
+    return run("/disk add type=file copy-from=[find slot=src] file-path=/storage-pool/copy.img "
+               "slot=copy");
+  });
+  // The copy arrived (bounded polling) and is held; every other command still runs.
+  bool arrived = false;
+  for (int i = 0; i < 400 && !arrived; ++i) {
+    arrived = ok("/polycsi-sim fault").find("copy-commands=1") != std::string::npos;
+    if (!arrived) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  ASSERT_TRUE(arrived);
+  EXPECT_EQ(ok("/disk print count-only where slot=copy"), "0\n");
+  ok("/disk add type=file file-path=/storage-pool/other.img file-size=1M slot=other");
+  EXPECT_EQ(held.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);
+  ok("/polycsi-sim fault hold-copy=no");  // released: the copy runs and answers
+  const CommandOutcome copied = held.get();
+  EXPECT_FALSE(copied.drop_connection);
+  EXPECT_EQ(copied.exit_status, 0) << copied.output;
+  EXPECT_EQ(ok("/disk print count-only where slot=copy"), "1\n");
+  EXPECT_NE(ok("/polycsi-sim fault").find("hold-copy=no copy-commands=1"), std::string::npos);
 }
 
 TEST_F(DiskCommandsTest, DropAfterNeverRunsTheDroppedCommand) {
