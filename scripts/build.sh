@@ -8,7 +8,7 @@
 # POLYCSI_STATIC_GRPC (default ON; the TSan build links gRPC shared),
 # POLYCSI_DEMO_ONLY=1 (install only the demo's packages and build only the demo's targets: the
 # driver, polycsictl, the simulators and the in-tree plugins; a new build directory is then
-# configured without tests and benchmarks, and the default build type is Release).
+# configured without tests and benchmarks).
 #   BUILD_DIR=build-asan CC=clang-14 CXX=clang++-14 POLYCSI_SANITIZE="address;undefined" \
 #     ./scripts/build.sh            # what ./scripts/test.sh builds
 set -euo pipefail
@@ -23,10 +23,7 @@ else
 fi
 
 build_dir=${BUILD_DIR:-build}
-# The demo needs no debug information: without -g the first build is quicker.
-default_type=RelWithDebInfo
-[ -n "$demo_only" ] && default_type=Release
-build_type=${BUILD_TYPE:-$default_type}
+build_type=${BUILD_TYPE:-RelWithDebInfo}
 
 # ccache makes rebuilds in a second build directory (sanitizer builds, worktrees) nearly free.
 # Paths are rewritten relative to the source tree, so every build directory shares one cache.
