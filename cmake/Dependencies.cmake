@@ -1,5 +1,6 @@
-# Every third-party dependency, found once. All come from Debian packages
-# (scripts/install-deps.sh installs them).
+# The third-party dependencies every part of the build shares. All come from Debian packages
+# (scripts/install-deps.sh installs them). A dependency only one component uses (libssh,
+# libnfs, cpp-httplib, ...) is found by that component's CMakeLists.txt, beside its use.
 find_package(PkgConfig REQUIRED)
 find_package(Threads REQUIRED)
 pkg_check_modules(GRPCPP REQUIRED IMPORTED_TARGET grpc++)
@@ -10,4 +11,8 @@ find_package(spdlog REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(nlohmann_json REQUIRED)
 find_package(SQLite3 REQUIRED)
-find_package(GTest REQUIRED)
+# GoogleTest only when tests are built (BUILD_TESTING from include(CTest)): a build without
+# tests does not need the package installed.
+if(BUILD_TESTING)
+  find_package(GTest REQUIRED)
+endif()

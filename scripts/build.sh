@@ -55,5 +55,5 @@ cmake -S . -B "$build_dir" -G Ninja "${launcher[@]}" "${compilers[@]}" \
   -DPOLYCSI_STATIC_GRPC="${POLYCSI_STATIC_GRPC:-ON}" \
   "${scope[@]}" >/dev/null
 echo "build.sh: [3/3] build ${targets[*]:-every target} (ninja counts [done/total])"
-# Two cores: keep memory and the machine responsive.
+# JOBS bounds the parallel compiles (default: one per core); lower it to keep memory free.
 ninja -C "$build_dir" -j "${JOBS:-$(nproc)}" "${targets[@]}"
