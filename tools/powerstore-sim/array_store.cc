@@ -311,9 +311,13 @@ SimVolume ArrayStore::resizeVolume(const std::string& id, std::uint64_t size) {
   }
   if (::truncate(fileOf(id).c_str(), static_cast<off_t>(size)) != 0) throwErrno("grow volume");
   volume.size = size;
-  // tgtd reads a LUN's size when it is added: re-add so initiators see the new size.
-  for (const SimMapping& m : mappings_) {
-    if (m.volume_id == id) exportLun(m, true);
+  // A mapped volume grows in place: its LUNs stay, and an initiator that rescans sees the size.
+  if (tgtd_) {
+    for (const SimMapping& m : mappings_) {
+      if (m.volume_id != id) continue;
+      for (const SimIpPort& port : ports_)
+        tgtd_->refreshLunSize(port.tid, m.logical_unit_number, fileOf(id));
+    }
   }
   save();
   return volume;

@@ -186,6 +186,16 @@ void TgtdController::addLun(int tid, int lun, const std::filesystem::path& backi
           backing_file.string()});
 }
 
+void TgtdController::refreshLunSize(int tid, int lun, const std::filesystem::path& backing_file) {
+  // tgtadm splits --params at commas.
+  if (backing_file.string().find(',') != std::string::npos)
+    throw std::invalid_argument("tgtd cannot take a backing file path with a comma: " +
+                                backing_file.string());
+  std::lock_guard lock(mutex_);
+  tgtadm({"--op", "update", "--mode", "logicalunit", "--tid", std::to_string(tid), "--lun",
+          std::to_string(lun), "--params", "online=0,path=" + backing_file.string()});
+}
+
 void TgtdController::removeLun(int tid, int lun) {
   std::lock_guard lock(mutex_);
   if (!lunExists(tid, lun)) return;

@@ -49,9 +49,14 @@ class TgtdController {
   // Creates target `tid` named `iqn` with no LUNs (bound to the CHAP account when one is
   // configured). Idempotent: a target that already exists is replaced.
   void createTarget(int tid, const std::string& iqn);
-  // Adds `backing_file` as LUN `lun` of target `tid`, replacing a LUN of that number (tgtd
-  // reads a LUN's size when it is added, so a grown volume is re-added).
+  // Adds `backing_file` as LUN `lun` of target `tid`, replacing a LUN of that number.
   void addLun(int tid, int lun, const std::filesystem::path& backing_file);
+  // Makes tgtd read the size of LUN `lun` of target `tid` again after its backing file grew,
+  // without removing the LUN: initiators keep their sessions and the LUN stays usable, as a
+  // PowerStore volume does when it grows while mapped. tgtd re-opens the file within one
+  // management request (`--params online=0,path=FILE`: tgt_device_path_update() in tgt's
+  // usr/target.c); a removed and re-added LUN would be refused while I/O is queued on it.
+  void refreshLunSize(int tid, int lun, const std::filesystem::path& backing_file);
   // Removes LUN `lun` of target `tid` even while initiators are logged in; a missing LUN is
   // success.
   void removeLun(int tid, int lun);

@@ -167,6 +167,30 @@ TEST_F(SimE2eTest, DetachRemovesTheLunWhileOtherMappingsStay) {
   EXPECT_EQ(TestInitiator(portal, ports[0].second, kHostIqn, {}, lun2).capacity(), 2u << 20);
 }
 
+// A mapped volume grows in place, as on the array: the logged-in session keeps its LUN and its
+// data, and reads the new capacity (tgtd used to drop and re-add the LUN, which it refuses
+// while I/O is queued and which costs the session a unit attention).
+TEST_F(SimE2eTest, AMappedVolumeGrowsUnderItsSession) {
+  start();
+  auto c = session();
+  const std::string volume = post(*c, "volume", {{"name", "pvc-1"}, {"size", 8 << 20}});
+  const std::string host = createHost(*c, "node-a", kHostIqn);
+  post(*c, "host/" + host + "/attach", {{"volume_id", volume}}, 204);
+  const auto ports = iscsiPorts(*c);
+  ASSERT_FALSE(ports.empty());
+  TestInitiator initiator(sim_->iscsiPortal(), ports[0].second, kHostIqn, {},
+                          lunOf(*c, volume, host));
+  std::vector<std::uint8_t> block(512, 0x5a);
+  initiator.writeBlock(9, block);
+
+  auto res =
+      c->Patch(("/api/rest/volume/" + volume).c_str(), R"({"size": 16777216})", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 204) << res->body;
+  EXPECT_EQ(initiator.capacity(), 16u << 20);
+  EXPECT_EQ(initiator.readBlock(9), block);
+}
+
 TEST_F(SimE2eTest, ChapRightIsAcceptedWrongIsRefused) {
   start({"--chap-user", "chapuser", "--chap-password", "chapsecret123"});
   auto c = session();
