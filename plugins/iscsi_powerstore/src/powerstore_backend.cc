@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "rest_timestamp.hpp"
+#include "scsi_disk_growth.hpp"
 
 namespace polycsi::iscsi_powerstore {
 namespace {
@@ -16,8 +17,7 @@ constexpr int64_t kMaxBytes = 256ll << 40;
 // names are those of dell/gopowerstore volume_types.go (Volume, ProtectionData),
 // host_types.go (Host, InitiatorInstance, HostVolumeMapping) and ip_pool_address_types.go
 // (IPPoolAddress, with the nested ip_port(target_iqn, id) select it uses).
-constexpr const char* kVolumeSelect =
-    "select=id,name,type,size,protection_data,creation_timestamp";
+constexpr const char* kVolumeSelect = "select=id,name,type,size,protection_data,creation_timestamp";
 constexpr const char* kHostSelect = "select=id,name,initiators";
 constexpr const char* kMappingSelect = "select=id,host_id,volume_id,logical_unit_number";
 // iSCSI targets belong to IP ports: the Storage_Iscsi_Target addresses, each with its port's
@@ -522,6 +522,11 @@ Attachment PowerStoreBackend::attach(const AttachRequest& req) {
 
 void PowerStoreBackend::detach(const DetachRequest& req) {
   node().detach(req.stagingPath, req.call);
+}
+
+void PowerStoreBackend::nodeExpand(const NodeExpandRequest& req) {
+  node();  // node role only
+  rescanScsiDisk(sysfs_, req.devicePath, req.requiredBytes, req.call);
 }
 
 }  // namespace polycsi::iscsi_powerstore

@@ -23,6 +23,7 @@
 
 #include "array_config.hpp"
 #include "iscsi_node.hpp"
+#include "polycsi/block_device_sysfs.hpp"
 #include "polycsi/plugin.hpp"
 #include "rest_client.hpp"
 
@@ -37,7 +38,8 @@ class PowerStoreBackend : public Backend {
                                               .clone = true,
                                               .expand = true,
                                               .snapshots = true,
-                                              .fencing = true};
+                                              .fencing = true,
+                                              .nodeExpand = true};
 
   // Parses the settings (INVALID_ARGUMENT when bad); REST sessions open lazily.
   explicit PowerStoreBackend(const InitContext& ctx);
@@ -64,6 +66,9 @@ class PowerStoreBackend : public Backend {
   std::string nodeIdentity(const Call& call) override;
   Attachment attach(const AttachRequest& req) override;
   void detach(const DetachRequest& req) override;
+  // Rescans the LUN's SCSI disk so the node sees the size the array grew it to
+  // (scsi_disk_growth.hpp); the core then grows the filesystem.
+  void nodeExpand(const NodeExpandRequest& req);
 
  private:
   // The array and its object uuid of an id; INVALID_ARGUMENT when malformed.
@@ -87,6 +92,7 @@ class PowerStoreBackend : public Backend {
   PluginConfig config_;
   std::map<std::string, std::unique_ptr<RestClient>> clients_;  // by globalID; fixed after init
   std::unique_ptr<IscsiNode> node_;
+  BlockDeviceSysfs sysfs_;  // the node's /sys
 };
 
 }  // namespace polycsi::iscsi_powerstore

@@ -11,8 +11,8 @@ import uuid
 
 from .host import CsiClient, HostProcess, run_checked
 from .node import GuestDriver, context_flags, require_not_mounted
-from .rds import KUBELET, Volume, guest_sha256, node_stage_publish, node_unpublish_unstage, \
-    write_random
+from .rds import KUBELET, Volume, device_size, guest_sha256, node_stage_publish, \
+    node_unpublish_unstage, write_random
 from .report import StepFailed
 
 GLOBAL_ID = "PS03455f439da7"
@@ -207,6 +207,38 @@ backends:
         if guest_sha256(vm, f"{volume.target}/data.bin") != state["sha"]:
             raise StepFailed("data read back from the iSCSI volume differs")
 
+    def expand_under_load():
+        # The kernel's SCSI disk keeps its old capacity until it is rescanned: NodeExpandVolume
+        # must rescan before resize2fs, or the filesystem cannot grow. A writer runs in the
+        # guest throughout; any failed write is recorded and fails the step.
+        volume = state["volume"]
+        device = vm.check(f"findmnt -n -o SOURCE --target {volume.target}", 10).strip()
+        before = device_size(vm, device)
+        load = f"{volume.target}/load.bin"
+        vm.check("rm -f /tmp/writer.err; (while [ ! -e /tmp/writer.stop ]; do "
+                 f"dd if=/dev/urandom of={load} bs=64k count=32 conv=fsync 2>/dev/null "
+                 "|| echo failed >> /tmp/writer.err; done; touch /tmp/writer.done) "
+                 ">/dev/null 2>&1 &", 10, what="starting the writer")
+        lab.csi.call("controller", "expand", volume.id, "--size", "96Mi")
+        state["driver"].csi.call("node", "expand", volume.id, volume.target, "--size", "96Mi",
+                                 "--staging", volume.staging, *caps, timeout_s=120)
+        vm.check("touch /tmp/writer.stop; for i in $(seq 100); do [ -e /tmp/writer.done ] && "
+                 "exit 0; sleep 0.2; done; exit 1", 30, what="stopping the writer")
+        errors = vm.run("cat /tmp/writer.err 2>/dev/null", 10).output.strip()
+        if errors:
+            raise StepFailed(f"writes failed during the expansion: {errors.count('failed')}")
+        after = device_size(vm, device)
+        if after != 96 * 1024 * 1024:
+            raise StepFailed(f"{device} is {after} bytes after expansion (before {before}), "
+                             f"expected {96 * 1024 * 1024}")
+        fs_bytes = int(vm.check(f"df -k {volume.target} | awk 'NR==2 {{print $2}}'", 10)) * 1024
+        if fs_bytes <= 64 * 1024 * 1024:
+            raise StepFailed(f"the filesystem is {fs_bytes} bytes after expansion; "
+                             "it did not grow past 64 MiB")
+        vm.check("sync; echo 3 > /proc/sys/vm/drop_caches", 20)
+        if guest_sha256(vm, f"{volume.target}/data.bin") != state["sha"]:
+            raise StepFailed("data changed across the expansion")
+
     def logout():
         volume = state["volume"]
         node_unpublish_unstage(state["driver"], volume)
@@ -222,5 +254,7 @@ backends:
         ("create a volume and publish it to the node's IQN", create_publish),
         ("node stage+publish: iscsiadm login with CHAP, mkfs.ext4, mount; write and read back",
          stage_write),
+        ("expand 64Mi -> 96Mi under a writer: SCSI rescan, ext4 grows online, data kept",
+         expand_under_load),
         ("unpublish+unstage: unmounted, logged out; unpublish and delete", logout),
     ])
