@@ -158,6 +158,13 @@ backends:
       iscsi_host_root: /host
       chap_user: "{CHAP_USER}"
       chap_password: "{CHAP_SECRET}"
+{lab.arrays_yaml("/etc/polycsi/powerstore-ca.pem")}
+  - name: psbadchap
+    plugin: iscsi_powerstore
+    settings:
+      iscsi_host_root: /host
+      chap_user: "{CHAP_USER}"
+      chap_password: "{CHAP_SECRET[::-1]}"
 {lab.arrays_yaml("/etc/polycsi/powerstore-ca.pem")}""")
         driver.start()
         state["driver"] = driver
@@ -181,6 +188,27 @@ backends:
         context["targetIqns"] = context["targetIqn"]
         volume.publish_context = context
         state["volume"] = volume
+
+    def wrong_chap_refused():
+        # The same LUN through a backend whose node holds a wrong CHAP secret: the target
+        # refuses the login, the node says so, and nothing is logged in or mounted.
+        volume = state["volume"]
+        wrong = Volume({"volume": {"volume_id": "psbadchap:" + volume.id.split(":", 1)[1],
+                                   "volume_context": volume.context}}, caps)
+        wrong.publish_context = volume.publish_context
+        flags = [*caps, *context_flags("--context", wrong.context),
+                 *context_flags("--publish-context", wrong.publish_context)]
+        vm.check(f"mkdir -p {wrong.staging}", 10)
+        status, output = state["driver"].csi.try_call("node", "stage", wrong.id, wrong.staging,
+                                                      *flags, timeout_s=150)
+        if status == 0:
+            raise StepFailed("stage with a wrong CHAP secret succeeded")
+        if "PERMISSION_DENIED" not in output or "CHAP" not in output:
+            raise StepFailed(f"a wrong CHAP secret is not reported as such: {output.strip()}")
+        sessions = vm.run("iscsiadm -m session 2>&1", 30).output
+        if volume.publish_context["targetIqn"] in sessions:
+            raise StepFailed(f"a session is left after the refused login: {sessions}")
+        require_not_mounted(vm, wrong.staging)
 
     def stage_write():
         volume = state["volume"]
@@ -252,6 +280,8 @@ backends:
     return steps("iscsi_powerstore", [
         ("powerstore-sim + tgtd on the host; node with iscsid, udev and polycsi", node_ready),
         ("create a volume and publish it to the node's IQN", create_publish),
+        ("CHAP with a wrong secret: the target refuses, PERMISSION_DENIED names CHAP, nothing "
+         "logged in or mounted", wrong_chap_refused),
         ("node stage+publish: iscsiadm login with CHAP, mkfs.ext4, mount; write and read back",
          stage_write),
         ("expand 64Mi -> 96Mi under a writer: SCSI rescan, ext4 grows online, data kept",
