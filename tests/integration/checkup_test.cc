@@ -4,11 +4,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "driver_process.hpp"
+#include "fake_kube_api.hpp"
 
 namespace polycsi::testing {
 namespace {
@@ -113,6 +115,119 @@ TEST_F(CheckupTest, UnknownBackendIsNamedWithTheOnesThatExist) {
   EXPECT_EQ(ran.exitCode, 1);
   EXPECT_NE(ran.out.find("no backend 'nope' (it has: files, scratch)"), std::string::npos)
       << ran.out;
+}
+
+nlohmann::json storageClass(const std::string& name, const std::string& provisioner,
+                            const nlohmann::json& parameters) {
+  nlohmann::json item = {
+      {"apiVersion", "storage.k8s.io/v1"}, {"kind", "StorageClass"},
+      {"metadata", {{"name", name}}},      {"provisioner", provisioner},
+      {"reclaimPolicy", "Delete"},         {"volumeBindingMode", "WaitForFirstConsumer"}};
+  if (!parameters.empty()) item["parameters"] = parameters;
+  return item;
+}
+
+// In a cluster, checkup answers per StorageClass of the driver with the class's own backend and
+// window, and says why a class cannot create volumes; classes of other drivers are left out.
+// The classes come from the API in pages, read with the controller's ClusterRole.
+class CheckupInClusterTest : public CheckupTest {
+ protected:
+  void SetUp() override {
+    CheckupTest::SetUp();
+    api_.enforceClusterRole(POLYCSI_CONTROLLER_RBAC, "polycsi-controller");
+    api_.setPageSize(2);
+    api_.setStorageClasses({
+        storageClass("vm-fast", "polycsi.csi.io",
+                     {{"backend", "scratch"}, {"migrationTimeoutSeconds", "900"}}),
+        storageClass("other-driver", "other.csi.example.com", {{"backend", "scratch"}}),
+        storageClass("vm-default", "polycsi.csi.io", nlohmann::json::object()),
+        storageClass("broken-window", "polycsi.csi.io", {{"migrationTimeoutSeconds", "99999"}}),
+        storageClass("gone", "polycsi.csi.io", {{"backend", "nope"}}),
+    });
+    std::ofstream(work_.path() + "/token") << "sa-token\n";
+  }
+  void TearDown() override {
+    EXPECT_EQ(api_.callsTheReferenceDoesNotList(), std::vector<std::string>{});
+    CheckupTest::TearDown();
+  }
+  Ran inCluster(std::vector<std::string> args) {
+    args.insert(args.end(),
+                {"--kube-api", api_.baseUrl(), "--kube-token-file", work_.path() + "/token"});
+    return checkup(args);
+  }
+
+  kube::testing::FakeKubeApi api_{"sa-token"};
+};
+
+TEST_F(CheckupInClusterTest, EachClassIsJudgedWithItsOwnBackendAndWindow) {
+  const Ran ran = inCluster({"--json"});
+  ASSERT_EQ(ran.exitCode, 0) << ran.out;
+  const auto classes = nlohmann::json::parse(ran.out).at("backends");
+  ASSERT_EQ(classes.size(), 4u) << ran.out;
+  EXPECT_EQ(classes[0].at("storageClass"), "broken-window");
+  EXPECT_EQ(classes[1].at("storageClass"), "gone");
+  EXPECT_EQ(classes[2].at("storageClass"), "vm-default");
+  EXPECT_EQ(classes[3].at("storageClass"), "vm-fast");
+
+  const auto& fast = classes[3];
+  EXPECT_EQ(fast.at("name"), "scratch");
+  EXPECT_EQ(fast.at("migrationTimeoutSeconds"), 900);
+  EXPECT_NE(fast.at("liveMigration")
+                .at("detail")
+                .get<std::string>()
+                .find("bounded window 900s (StorageClass vm-fast)"),
+            std::string::npos)
+      << fast.dump();
+  EXPECT_EQ(fast.at("pvc").at("spec").at("storageClassName"), "vm-fast");
+  EXPECT_EQ(fast.at("storageProfile").at("metadata").at("name"), "vm-fast");
+
+  const auto& byDefault = classes[2];
+  EXPECT_EQ(byDefault.at("name"), "files") << "the driver's default backend";
+  EXPECT_EQ(byDefault.at("migrationTimeoutSeconds"), 300);
+  EXPECT_FALSE(byDefault.contains("problem"));
+
+  const auto& window = classes[0];
+  EXPECT_FALSE(window.at("liveMigration").at("supported").get<bool>());
+  EXPECT_NE(window.at("problem").get<std::string>().find(
+                "migrationTimeoutSeconds '99999' is not a number of seconds in 30-3600"),
+            std::string::npos)
+      << window.dump();
+  EXPECT_FALSE(window.contains("pvc")) << "no PVC is advised for a class that cannot create one";
+
+  EXPECT_NE(classes[1].at("problem").get<std::string>().find(
+                "parameters.backend 'nope' is not a backend of driver polycsi.csi.io (it has: "
+                "files, scratch)"),
+            std::string::npos)
+      << classes[1].dump();
+}
+
+TEST_F(CheckupInClusterTest, TextNamesTheClassAndItsProblem) {
+  const Ran ran = inCluster({"--storage-class", "broken-window"});
+  ASSERT_EQ(ran.exitCode, 0) << ran.out;
+  EXPECT_NE(ran.out.find("StorageClass broken-window: backend files (plugin sample 0.1.0, "
+                         "default) on driver polycsi.csi.io"),
+            std::string::npos)
+      << ran.out;
+  EXPECT_NE(ran.out.find("PROBLEM: migrationTimeoutSeconds '99999'"), std::string::npos) << ran.out;
+  EXPECT_EQ(ran.out.find("vm-fast"), std::string::npos) << "only the class asked for";
+}
+
+TEST_F(CheckupInClusterTest, AClassTheClusterDoesNotHaveIsNamed) {
+  const Ran ran = inCluster({"--storage-class", "other-driver"});
+  EXPECT_EQ(ran.exitCode, 1);
+  EXPECT_NE(ran.out.find("the cluster has no StorageClass 'other-driver' of driver "
+                         "polycsi.csi.io"),
+            std::string::npos)
+      << ran.out;
+}
+
+TEST_F(CheckupInClusterTest, PerBackendStaysAvailable) {
+  const Ran ran = inCluster({"--per-backend", "--json"});
+  ASSERT_EQ(ran.exitCode, 0) << ran.out;
+  const auto backends = nlohmann::json::parse(ran.out).at("backends");
+  ASSERT_EQ(backends.size(), 2u);
+  EXPECT_EQ(backends[0].at("storageClass"), "polycsi-files");
+  EXPECT_TRUE(api_.requests().empty()) << "no StorageClass read";
 }
 
 }  // namespace

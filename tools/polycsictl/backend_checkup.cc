@@ -85,14 +85,19 @@ void parseMatrix(const std::string& key, const std::string& text, BackendCheckup
   }
 }
 
+}  // namespace
+
 LiveMigrationVerdict judgeLiveMigration(const DriverCheckup& driver,
                                         const BackendCheckup& backend) {
-  const std::string window =
-      driver.migrationTimeoutDefault > 0
-          ? "bounded window " + std::to_string(driver.migrationTimeoutDefault) +
-                "s default, migrationTimeoutSeconds " + std::to_string(driver.migrationTimeoutMin) +
-                "-" + std::to_string(driver.migrationTimeoutMax) + "s"
-          : "bounded window";
+  if (!backend.problem.empty()) return {false, "", backend.problem};
+  std::string window = "bounded window";
+  if (backend.fromStorageClass && backend.migrationTimeoutSeconds > 0)
+    window += " " + std::to_string(backend.migrationTimeoutSeconds) + "s (StorageClass " +
+              backend.storageClass + ")";
+  else if (driver.migrationTimeoutDefault > 0)
+    window += " " + std::to_string(driver.migrationTimeoutDefault) +
+              "s default, migrationTimeoutSeconds " + std::to_string(driver.migrationTimeoutMin) +
+              "-" + std::to_string(driver.migrationTimeoutMax) + "s";
   for (const std::string volumeMode : {"block", "filesystem"}) {
     const std::string semantics = semanticsOf(backend, kRwx, volumeMode);
     const std::string mode = kubernetesVolumeMode(volumeMode);
@@ -106,6 +111,8 @@ LiveMigrationVerdict judgeLiveMigration(const DriverCheckup& driver,
               whyUnsupported(backend, kRwx, "block") +
               "; filesystem: " + whyUnsupported(backend, kRwx, "filesystem")};
 }
+
+namespace {
 
 // The claim property sets in preference order: the migratable one first, then the other RWX
 // mode, then RWO Block and RWO Filesystem.
@@ -316,11 +323,16 @@ ordered_json checkupJson(const DriverCheckup& checkup, const std::string& size) 
       if (!c.reason.empty()) cap["reason"] = c.reason;
       entry["capabilities"].push_back(cap);
     }
+    if (backend.fromStorageClass) {
+      entry["migrationTimeoutSeconds"] = backend.migrationTimeoutSeconds;
+      if (!backend.problem.empty()) entry["problem"] = backend.problem;
+    }
     entry["liveMigration"] = {{"supported", backend.liveMigration.supported},
                               {"detail", backend.liveMigration.detail}};
     if (backend.liveMigration.supported)
       entry["liveMigration"]["volumeMode"] = backend.liveMigration.volumeMode;
-    if (!claimProperties(backend).empty()) entry["pvc"] = pvcFor(backend, size);
+    if (backend.problem.empty() && !claimProperties(backend).empty())
+      entry["pvc"] = pvcFor(backend, size);
     entry["storageProfile"] = storageProfileFor(backend);
     report["backends"].push_back(entry);
   }
@@ -329,9 +341,11 @@ ordered_json checkupJson(const DriverCheckup& checkup, const std::string& size) 
 
 std::string formatBackendCheckup(const DriverCheckup& checkup, const BackendCheckup& backend,
                                  const std::string& size) {
-  std::string out = "backend " + backend.name + " (plugin " + backend.plugin + " " +
-                    backend.pluginVersion + (backend.isDefault ? ", default" : "") +
-                    ") on driver " + checkup.driverName + "\n";
+  std::string out =
+      (backend.fromStorageClass ? "StorageClass " + backend.storageClass + ": " : "") + "backend " +
+      backend.name + " (plugin " + backend.plugin + " " + backend.pluginVersion +
+      (backend.isDefault ? ", default" : "") + ") on driver " + checkup.driverName + "\n";
+  if (!backend.problem.empty()) out += "  PROBLEM: " + backend.problem + "\n";
   TextTable table({"CSI access mode", "Kubernetes", "Block", "Filesystem"});
   for (const auto& mode : accessModeOrder()) {
     if (findCapability(backend, mode, "block") == nullptr &&
@@ -348,7 +362,7 @@ std::string formatBackendCheckup(const DriverCheckup& checkup, const BackendChec
       out += "  " + c.accessMode + "/" + c.volumeMode + " unsupported: " + c.reason + "\n";
   out += "  live migration: " + std::string(backend.liveMigration.supported ? "yes (" : "no: ") +
          backend.liveMigration.detail + (backend.liveMigration.supported ? ")" : "") + "\n";
-  if (!claimProperties(backend).empty()) {
+  if (backend.problem.empty() && !claimProperties(backend).empty()) {
     out += "  PVC for a VM disk (StorageClass " + backend.storageClass + "):\n";
     out += indentLines(toYaml(pvcFor(backend, size)), "    ");
   }

@@ -37,6 +37,13 @@ struct BackendCheckup {
   std::string storageClass;
   std::vector<DeclaredCapability> capabilities;
   LiveMigrationVerdict liveMigration;
+  // Set when the checkup answers for one StorageClass of the cluster (storage_class_checkup.hpp)
+  // rather than for the backend: the class's own migration window (its
+  // migrationTimeoutSeconds, else the driver's default), and why volumes of this class cannot
+  // be created (empty when they can).
+  bool fromStorageClass = false;
+  int migrationTimeoutSeconds = 0;
+  std::string problem;
 };
 
 struct DriverCheckup {
@@ -66,6 +73,10 @@ nlohmann::ordered_json pvcFor(const BackendCheckup& backend, const std::string& 
 // The CDI StorageProfile named after the backend's StorageClass; its claimPropertySets list
 // every supported RWX/RWO combination, the one that lets VMs live-migrate first.
 nlohmann::ordered_json storageProfileFor(const BackendCheckup& backend);
+
+// Whether a KubeVirt VM on `backend` can live-migrate and why, with the backend's own window
+// when it answers for a StorageClass, else the driver's default and range.
+LiveMigrationVerdict judgeLiveMigration(const DriverCheckup& driver, const BackendCheckup& backend);
 
 // Whole report as JSON, for --json.
 nlohmann::ordered_json checkupJson(const DriverCheckup& checkup, const std::string& size);

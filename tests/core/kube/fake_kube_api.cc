@@ -73,6 +73,24 @@ std::optional<RequestAttributes> attributesOf(const httplib::Request& request) {
 
 }  // namespace
 
+// One page of a cluster-scoped list, as the API server pages with limit and continue (the
+// fake's continue token is the index of the next item; setPageSize decides the page).
+void FakeKubeApi::answerListPage(const httplib::Request& request, httplib::Response& response,
+                                 const std::vector<nlohmann::json>& all, const std::string& kind) {
+  size_t start = 0;
+  if (request.has_param("continue")) start = std::stoul(request.get_param_value("continue"));
+  const size_t page = pageSize_ == 0 ? all.size() : pageSize_;
+  nlohmann::json items = nlohmann::json::array();
+  for (size_t i = start; i < all.size() && i < start + page; ++i) items.push_back(all[i]);
+  nlohmann::json metadata = {{"resourceVersion", "1"}};
+  if (start + page < all.size()) metadata["continue"] = std::to_string(start + page);
+  answer(response, 200,
+         {{"kind", kind},
+          {"apiVersion", "storage.k8s.io/v1"},
+          {"metadata", metadata},
+          {"items", items}});
+}
+
 FakeKubeApi::FakeKubeApi(std::string token, const std::optional<TlsFiles>& tls)
     : token_(std::move(token)), tls_(tls.has_value()) {
   if (tls) {
@@ -122,24 +140,12 @@ FakeKubeApi::FakeKubeApi(std::string token, const std::optional<TlsFiles>& tls)
   server_->Get("/apis/storage.k8s.io/v1/volumeattachments",
                [this](const httplib::Request& request, httplib::Response& response) {
                  std::lock_guard lock(mu_);
-                 size_t start = 0;
-                 if (request.has_param("continue")) {
-                   start = std::stoul(request.get_param_value("continue"));
-                 }
-                 const size_t page = pageSize_ == 0 ? volumeAttachments_.size() : pageSize_;
-                 nlohmann::json items = nlohmann::json::array();
-                 for (size_t i = start; i < volumeAttachments_.size() && i < start + page; ++i) {
-                   items.push_back(volumeAttachments_[i]);
-                 }
-                 nlohmann::json metadata = {{"resourceVersion", "1"}};
-                 if (start + page < volumeAttachments_.size()) {
-                   metadata["continue"] = std::to_string(start + page);
-                 }
-                 answer(response, 200,
-                        {{"kind", "VolumeAttachmentList"},
-                         {"apiVersion", "storage.k8s.io/v1"},
-                         {"metadata", metadata},
-                         {"items", items}});
+                 answerListPage(request, response, volumeAttachments_, "VolumeAttachmentList");
+               });
+  server_->Get("/apis/storage.k8s.io/v1/storageclasses",
+               [this](const httplib::Request& request, httplib::Response& response) {
+                 std::lock_guard lock(mu_);
+                 answerListPage(request, response, storageClasses_, "StorageClassList");
                });
 
   server_->Get(R"(/api/v1/persistentvolumes/([^/]+))", [this](const httplib::Request& request,
@@ -260,6 +266,11 @@ void FakeKubeApi::removeCsiNode(const std::string& nodeName) {
   csiNodes_.erase(nodeName);
 }
 
+void FakeKubeApi::setStorageClasses(std::vector<nlohmann::json> items) {
+  std::lock_guard lock(mu_);
+  storageClasses_ = std::move(items);
+}
+
 void FakeKubeApi::setVolumeAttachments(std::vector<nlohmann::json> items) {
   std::lock_guard lock(mu_);
   volumeAttachments_ = std::move(items);
@@ -328,8 +339,8 @@ std::vector<std::string> FakeKubeApi::requests() const {
 }
 
 std::vector<std::string> FakeKubeApi::callsTheReferenceDoesNotList() const {
-  static const auto reference = polycsi::testing::FidelityReference::load(
-      "Kubernetes API and sidecars (the core)", {});
+  static const auto reference =
+      polycsi::testing::FidelityReference::load("Kubernetes API and sidecars (the core)", {});
   return reference.unlisted(requests());
 }
 

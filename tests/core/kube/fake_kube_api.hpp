@@ -1,10 +1,9 @@
 // A fake Kubernetes API server for tests: HTTP, or HTTPS with a given certificate, on
 // 127.0.0.1, an ephemeral port.
-// Serves VolumeAttachments, PersistentVolumes and CSINodes from lists the test controls,
-// stores posted Events, requires "Authorization: Bearer <token>" (401 otherwise) and can be
-// told to fail every request with a given HTTP status. Errors are meta/v1 Status objects, as
-// the real API.
-// THREADING: thread-safe.
+// Serves VolumeAttachments, StorageClasses, PersistentVolumes and CSINodes from lists the test
+// controls, stores posted Events, requires "Authorization: Bearer <token>" (401 otherwise) and can
+// be told to fail every request with a given HTTP status. Errors are meta/v1 Status objects, as the
+// real API. THREADING: thread-safe.
 #pragma once
 
 #include <condition_variable>
@@ -21,7 +20,9 @@
 
 namespace httplib {
 class Server;
-}
+struct Request;
+struct Response;
+}  // namespace httplib
 
 namespace polycsi::kube::testing {
 
@@ -41,6 +42,8 @@ class FakeKubeApi {
 
   // Test-controlled objects.
   void setVolumeAttachments(std::vector<nlohmann::json> items);
+  // storage.k8s.io/v1 StorageClasses, listed in this order (paged as setPageSize says).
+  void setStorageClasses(std::vector<nlohmann::json> items);
   void setPersistentVolume(const std::string& name, nlohmann::json pv);
   // Serves core/v1 PersistentVolumeClaim `namespace_`/`name` with metadata.uid `uid`.
   void setPersistentVolumeClaim(const std::string& namespace_, const std::string& name,
@@ -61,7 +64,8 @@ class FakeKubeApi {
   void removeCsiNode(const std::string& nodeName);
   // Every request answers this HTTP status (with a Status body) until set back to 0.
   void failWith(int httpStatus);
-  // Page size the VolumeAttachment list uses, to exercise "continue" (0 = one page).
+  // Page size the VolumeAttachment and StorageClass lists use, to exercise "continue" (0 = one
+  // page).
   void setPageSize(size_t items);
   // While held, event POSTs wait (at most 10 s) before they are stored and answered.
   void holdEvents(bool hold);
@@ -83,6 +87,10 @@ class FakeKubeApi {
   std::vector<std::string> callsTheReferenceDoesNotList() const;
 
  private:
+  // Answers one page of `all` (guarded by mu_, held by the caller).
+  void answerListPage(const httplib::Request& request, httplib::Response& response,
+                      const std::vector<nlohmann::json>& all, const std::string& kind);
+
   std::string token_;
   std::unique_ptr<httplib::Server> server_;
   int port_ = 0;
@@ -91,6 +99,7 @@ class FakeKubeApi {
 
   mutable std::mutex mu_;
   std::vector<nlohmann::json> volumeAttachments_;
+  std::vector<nlohmann::json> storageClasses_;
   std::map<std::string, nlohmann::json> persistentVolumes_;
   std::map<std::string, nlohmann::json> persistentVolumeClaims_;  // "<namespace>/<name>"
   std::map<std::string, nlohmann::json> csiNodes_;
