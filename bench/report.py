@@ -151,6 +151,50 @@ plot for [i=2:{len(columns) + 1}] '{tput}' using 1:i title columnheader(i)
     subprocess.run(["gnuplot"], input=script, text=True, check=True)
 
 
+def comparison_lines(results, polycsi_runs, polycsi_memory):
+    """The table of polycsi against the second CSI driver of this run (csi-other-run*.json and
+    other.json from bench/run.sh), or a line saying that there was none."""
+    other_path = os.path.join(results, "other.json")
+    other_paths = sorted(glob.glob(os.path.join(results, "csi-other-run*.json")))
+    if not os.path.exists(other_path) or not other_paths:
+        return ["No second CSI driver answered on this machine in this run, so there is no "
+                "comparison (`bench/run.sh --compare-endpoint unix:///path/csi.sock` names one)."]
+    other = load(other_path)
+    other_runs = [load(p) for p in other_paths]
+    lines = [f"polycsi + sample against {other['name']} {other['version']} "
+             f"(`{other['endpoint']}`), the same scenarios in the same run, medians of "
+             f"{len(other_runs)} runs; ratio = polycsi / other (below 1 is better for latency, "
+             "above 1 for calls/s):", "",
+             "| scenario | RPC | concurrency | polycsi p50 ms | other p50 ms | ratio | "
+             "polycsi calls/s | other calls/s | ratio |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for scenario in ("probe", "create-delete"):
+        for rpc in rpc_names(other_runs, scenario):
+            for c in (1, 8, 64):
+                mine = rpc_figure(polycsi_runs, scenario, c, rpc, lambda r: r["latency_ms"]["p50"])
+                theirs = rpc_figure(other_runs, scenario, c, rpc, lambda r: r["latency_ms"]["p50"])
+                mine_cps = rpc_figure(polycsi_runs, scenario, c, rpc,
+                                      lambda r: r["calls_per_second"])
+                theirs_cps = rpc_figure(other_runs, scenario, c, rpc,
+                                        lambda r: r["calls_per_second"])
+                if theirs is None:
+                    continue
+                ratio = mine / theirs if mine is not None and theirs else None
+                cps_ratio = mine_cps / theirs_cps if mine_cps is not None and theirs_cps else None
+                lines.append(f"| {scenario} | {rpc} | {c} | {fmt(mine, 3)} | {fmt(theirs, 3)} | "
+                             f"{fmt(ratio)} | {fmt(mine_cps, 0)} | {fmt(theirs_cps, 0)} | "
+                             f"{fmt(cps_ratio)} |")
+    for when in ("idle", "after_scenarios"):
+        if other.get(when) and polycsi_memory.get(when):
+            mine, theirs = polycsi_memory[when]["vm_rss_mib"], other[when]["vm_rss_mib"]
+            lines.append(f"| memory {when.replace('_', ' ')} | VmRSS MiB | | {mine:.1f} | "
+                         f"{theirs:.1f} | {mine / theirs:.2f} | | | |")
+    if not other.get("idle"):
+        lines += ["", "The other driver's process was not visible here (`ss -xlp`), so its "
+                  "memory is not compared."]
+    return lines
+
+
 def machine_note(results):
     """Cores and load average as run.sh recorded them; runs before it did say only the cores."""
     path = os.path.join(results, "machine.json")
@@ -165,9 +209,18 @@ def machine_note(results):
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--results", required=True)
-    parser.add_argument("--readme", required=True)
+    parser.add_argument("--readme", help="README whose results section is rewritten")
+    parser.add_argument("--compare-only", action="store_true",
+                        help="print only the comparison with the second CSI driver")
     args = parser.parse_args()
     results = os.path.abspath(args.results)
+    if args.compare_only:
+        lines = comparison_lines(results, runs(results, "sample-compare"),
+                                 load(os.path.join(results, "memory-sample-compare.json")))
+        print("\n".join(lines))
+        return
+    if not args.readme:
+        sys.exit("report: --readme is required unless --compare-only")
 
     sample_runs = runs(results, "sample")
     rds_runs = runs(results, "rds")
@@ -292,6 +345,7 @@ def main():
               f"(median), Probe afterwards {s['probe_round_trip_ms_median_after_restart']:.3f} ms. "
               f"VolumeAttachment reconciliation of 10000 attachments (fake API on loopback): "
               f"{steady_ms:.0f} ms per periodic pass, {rebuild_ms:.0f} ms to rebuild a lost store.",
+              "", *comparison_lines(results, sample_runs, memory),
               "", "![latency at concurrency 1](results/latency-c1.png)",
               "![throughput](results/throughput.png)", "", END]
     with open(args.readme) as f:

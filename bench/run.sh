@@ -3,7 +3,15 @@
 # (bench/results/*.png) and the results table in bench/README.md.
 #
 #   bench/run.sh [--build-dir DIR] [--no-build] [--iterations N] [--rds-iterations N] [--runs N]
-#                [--volumes N]
+#                [--volumes N] [--compare-endpoint ENDPOINT] [--compare-param KEY=VALUE]...
+#                [--compare-only]
+#
+# The same CSI scenarios (Probe, create+delete) also run against a second CSI driver, in the
+# same run, and the table shows polycsi's figures as ratios to it: the driver at
+# --compare-endpoint (with --compare-param as its StorageClass parameters), else the first
+# other driver answering on a socket where kubelet and the deploy manifests put them
+# (/var/lib/kubelet/plugins/*/csi.sock, /csi/csi.sock, /run/csi/*.sock). --compare-only runs
+# just that comparison (polycsi + sample against the other driver) and prints its table.
 #
 # Everything runs on loopback and Unix sockets in a private directory on tmpfs (/dev/shm), so
 # the figures are the driver's, not the disk's. The machine is shared and noisy: the CSI
@@ -19,6 +27,9 @@ iterations=200
 rds_iterations=50  # every rds_nvme call is several SSH round trips to rds-sim
 runs=3
 volumes=10000
+compare_endpoint=""
+compare_params=()
+compare_only=0
 while (($#)); do
   case "$1" in
     --build-dir) build=$2; shift 2 ;;
@@ -27,7 +38,10 @@ while (($#)); do
     --rds-iterations) rds_iterations=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --volumes) volumes=$2; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    --compare-endpoint) compare_endpoint=$2; shift 2 ;;
+    --compare-param) compare_params+=(--param "$2"); shift 2 ;;
+    --compare-only) compare_only=1; shift ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -58,13 +72,16 @@ if ((do_build)); then
     polycsi_plugin_rds_nvme polycsi-driver-bench rds_parser_bench ssh_roundtrip_bench reconcile_bench
 fi
 bin="$build/bin"
-for f in polycsi polycsictl rds-sim polycsi-driver-bench; do
+needed=(polycsi polycsictl)
+((compare_only)) || needed+=(rds-sim polycsi-driver-bench)
+for f in "${needed[@]}"; do
   [ -x "$bin/$f" ] || { echo "bench: $bin/$f is missing (build first or drop --no-build)" >&2; exit 1; }
 done
 parser_bench="$bin/rds_parser_bench"
 ssh_bench="$bin/ssh_roundtrip_bench"
 reconcile_bench="$bin/reconcile_bench"
 for f in "$parser_bench" "$ssh_bench" "$reconcile_bench"; do
+  ((compare_only)) && break
   [ -x "$f" ] || { echo "bench: $f is missing (configure with -DBUILD_TESTING=ON and build)" >&2; exit 1; }
 done
 
@@ -118,6 +135,91 @@ memory_json() {
   awk '/^VmRSS:/ {rss=$2} /^VmHWM:/ {hwm=$2} /^RssAnon:/ {anon=$2} /^RssFile:/ {file=$2} END {printf "{\"vm_rss_mib\": %.2f, \"vm_hwm_mib\": %.2f, \"rss_anon_mib\": %.2f, \"rss_file_mib\": %.2f}", rss/1024, hwm/1024, anon/1024, file/1024}' \
     "/proc/$1/status"
 }
+
+# --- a second CSI driver, for the comparison -------------------------------------------------------
+# The first socket that answers GetPluginInfo with another driver's name; nothing when none does.
+find_second_driver() {
+  local sock name
+  for sock in /var/lib/kubelet/plugins/*/csi.sock /csi/csi.sock /run/csi/*.sock; do
+    [ -S "$sock" ] || continue
+    name=$(driver_name "unix://$sock") || continue
+    [ -n "$name" ] && [ "$name" != polycsi.csi.io ] || continue
+    echo "unix://$sock"
+    return 0
+  done
+  return 1
+}
+driver_name() {
+  "$bin/polycsictl" --endpoint "$1" --timeout 2s --json identity info 2>/dev/null |
+    python3 -c 'import json, sys; print(json.load(sys.stdin).get("name", ""))'
+}
+# The pid serving the Unix socket of endpoint $1 (from ss), or nothing.
+socket_owner() {
+  local path=${1#unix://}
+  path=${path#unix:}
+  ss -xlpn 2>/dev/null | awk -v p="$path" '$5 == p' | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1
+}
+# Runs Probe and create+delete against the other driver, --runs times, as against polycsi;
+# writes csi-other-run*.json and other.json (name, version, memory when its pid is visible).
+bench_second_driver() {
+  rm -f "$results"/csi-other-run*.json "$results/other.json"
+  if [ -z "$compare_endpoint" ]; then
+    compare_endpoint=$(find_second_driver) || {
+      echo "bench: no second CSI driver found (looked for csi.sock under /var/lib/kubelet/plugins," \
+        "/csi and /run/csi); give --compare-endpoint to compare with one"
+      return 0
+    }
+  fi
+  [[ "$compare_endpoint" =~ ^(unix://)?/[^[:space:]]+$|^[A-Za-z0-9.-]+:[0-9]{1,5}$ ]] ||
+    { echo "bench: --compare-endpoint '$compare_endpoint' is not unix:///path or host:port" >&2; exit 2; }
+  local name version pid idle_mem=null after_mem=null
+  name=$(driver_name "$compare_endpoint") || { echo "bench: $compare_endpoint does not answer GetPluginInfo" >&2; exit 1; }
+  version=$("$bin/polycsictl" --endpoint "$compare_endpoint" --timeout 2s --json identity info |
+    python3 -c 'import json, sys; print(json.load(sys.stdin).get("vendor_version", ""))')
+  pid=$(socket_owner "$compare_endpoint")
+  [ -n "$pid" ] && idle_mem=$(memory_json "$pid")
+  echo "bench: Probe and create+delete against $name $version at $compare_endpoint, $runs runs"
+  for run in $(seq 1 "$runs"); do
+    "$bin/polycsictl" --endpoint "$compare_endpoint" bench --scenarios a,b --block --size 16Mi \
+      --iterations "$iterations" "${compare_params[@]}" --json-file "$results/csi-other-run$run.json"
+  done
+  [ -n "$pid" ] && after_mem=$(memory_json "$pid")
+  python3 - "$results/other.json" "$name" "$version" "$compare_endpoint" "$idle_mem" "$after_mem" <<'PY'
+import json, sys
+path, name, version, endpoint, idle, after = sys.argv[1:]
+with open(path, "w") as f:
+    json.dump({"name": name, "version": version, "endpoint": endpoint,
+               "idle": json.loads(idle), "after_scenarios": json.loads(after)}, f, indent=2)
+PY
+}
+
+if ((compare_only)); then
+  echo "bench: Probe and create+delete against polycsi + sample on tmpfs, $runs runs"
+  cat >"$work/sample.yaml" <<YAML
+driver_name: polycsi.csi.io
+state_path: $work/sample-state
+backends:
+  - name: local
+    plugin: sample
+    default: true
+    settings:
+      directory: $work/sample-volumes
+YAML
+  start_driver "$work/sample.yaml" "$work/sample.sock" --node-id bench-node
+  sleep 1
+  idle=$(memory_json "$driver_pid")
+  rm -f "$results"/csi-sample-compare-run*.json
+  for run in $(seq 1 "$runs"); do
+    "$bin/polycsictl" --endpoint "unix://$work/sample.sock" bench --scenarios a,b --block \
+      --size 16Mi --iterations "$iterations" --json-file "$results/csi-sample-compare-run$run.json"
+  done
+  printf '{"driver": "polycsi + sample", "idle": %s, "after_scenarios": %s}\n' "$idle" \
+    "$(memory_json "$driver_pid")" >"$results/memory-sample-compare.json"
+  stop_driver
+  bench_second_driver
+  python3 "$root/bench/report.py" --results "$results" --compare-only
+  exit 0
+fi
 
 # --- 1. start-up, memory, 10,000 volumes -------------------------------------------------------
 echo "bench: start-up, memory and $volumes-volume scale (sample plugin on tmpfs)"
@@ -209,6 +311,9 @@ done
 printf '{"driver": "polycsi + rds_nvme (controller) against rds-sim", "after_scenarios": %s}\n' \
   "$(memory_json "$driver_pid")" >"$results/memory-rds.json"
 stop_driver
+
+# --- 3b. the same Probe and create+delete against a second CSI driver, if there is one ----------
+bench_second_driver
 
 # --- 4. micro benchmarks ---------------------------------------------------------------------------
 echo "bench: RouterOS print parser"
