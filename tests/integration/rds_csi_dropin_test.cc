@@ -235,16 +235,19 @@ TEST_F(RdsCsiDropInTest, NewVolumesFromItsStorageClassAreMadeAsItWouldMakeThem) 
   EXPECT_EQ(detailValue(detail, "nvme-tcp-server-port"), "4420");
   EXPECT_EQ(detailValue(detail, "nvme-tcp-export"), "yes");
 
-  // Its per-volume connect options cannot keep their meaning here: refused, nothing made.
+  // Its per-volume connect tuning keeps its meaning: carried to the node in the volume
+  // context under the same keys, as rds-csi carries it.
   auto tuned = createRequest("pvc-11111111-2222-4333-8444-555555555555", kGiB, mountCapability());
   (*tuned.mutable_parameters())["ctrlLossTmo"] = "-1";
-  csi::v1::CreateVolumeResponse refused;
+  (*tuned.mutable_parameters())["reconnectDelay"] = "5";
+  (*tuned.mutable_parameters())["keepAliveTmo"] = "0";
+  csi::v1::CreateVolumeResponse made;
   auto ctx2 = rpcContext();
-  grpc::Status s = driver_->controller().CreateVolume(ctx2.get(), tuned, &refused);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_NE(s.error_message().find("parameters.ctrlLossTmo: not understood"), std::string::npos)
-      << s.error_message();
-  EXPECT_EQ(sim_->diskCount("pvc-11111111-2222-4333-8444-555555555555"), 0);
+  ASSERT_OK(driver_->controller().CreateVolume(ctx2.get(), tuned, &made));
+  EXPECT_EQ(made.volume().volume_context().at("ctrlLossTmo"), "-1");
+  EXPECT_EQ(made.volume().volume_context().at("reconnectDelay"), "5");
+  EXPECT_EQ(made.volume().volume_context().at("keepAliveTmo"), "0");
+  EXPECT_EQ(sim_->diskCount("pvc-11111111-2222-4333-8444-555555555555"), 1);
 }
 
 TEST_F(RdsCsiDropInTest, WithoutAdoptionItsHandlesAreRefusedNeverDeleted) {

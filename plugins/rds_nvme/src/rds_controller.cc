@@ -35,6 +35,7 @@ Volume RdsBackend::toVolume(const DiskEntry& disk, const VolumePlacement& placem
   v.context["nvmeAddress"] = placement.nvmeAddress.str();
   v.context["nvmePort"] = disk.getOr("nvme-tcp-server-port", placement.nvmePort.str());
   v.context["nqn"] = disk.getOr("nvme-tcp-server-nqn");
+  addToVolumeContext(placement.tuning, v.context);
   return v;
 }
 

@@ -1,6 +1,7 @@
 // The node half of the rds_nvme backend: host identity, attach, detach and volume condition.
 // The connection logic itself is in nvme_volume_connections.cc.
 #include "host_identity.hpp"
+#include "nvme_connect_tuning.hpp"
 #include "rds_backend.hpp"
 #include "routeros_values.hpp"
 
@@ -71,7 +72,10 @@ Attachment RdsBackend::attach(const AttachRequest& req) {
   SlotName slot = volumeSlot(req.volumeId, "volume id");
   NvmeVolumeConnections& nodeSide = connections();
   NvmeTcpTarget target = targetFromContext(req.volumeContext, slot.str());
-  std::string device = nodeSide.attach(slot.str(), target, req.stagingPath, connectOptions(),
+  // The StorageClass's tuning travels in the volume context (also in rds-csi's PVs).
+  const NvmeConnectOptions options =
+      tuned(connectOptions(), parseConnectTuning(req.volumeContext, "volume context"));
+  std::string device = nodeSide.attach(slot.str(), target, req.stagingPath, options,
                                        settings_.deviceTimeout, req.call);
   return Attachment::blockDevice(device);
 }

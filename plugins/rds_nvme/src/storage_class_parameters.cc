@@ -19,8 +19,6 @@ constexpr char kNvmePort[] = "nvmePort";
 constexpr char kSshPort[] = "sshPort";      // declared there, never read: must match `port`
 constexpr char kFsType[] = "fsType";        // only ever echoed into its publish context
 constexpr char kNqnPrefix[] = "nqnPrefix";  // declared there, never read: must match
-// Its ctrlLossTmo, reconnectDelay and keepAliveTmo (per-volume NVMe connect options there) are
-// not declared, so the core refuses them: here the node's backend settings hold them.
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
@@ -55,13 +53,15 @@ VolumePlacement resolvePlacement(const StringMap& parameters, const RdsSettings&
   for (const auto& [key, value] : parameters) {
     bool known = key == kRdsAddress || key == kRdsPort || key == kRdsBasePath ||
                  key == kVolumePath || key == kNvmeAddress || key == kNvmePort || key == kSshPort ||
-                 key == kFsType || key == kNqnPrefix;
+                 key == kFsType || key == kNqnPrefix || key == kCtrlLossTmo ||
+                 key == kReconnectDelay || key == kKeepAliveTmo;
     if (!known)
-      throw Error(Code::kInvalidArgument,
-                  "StorageClass parameter " + printableForMessage(key) +
-                      " is not understood by the rds_nvme plugin (accepted: rdsAddress, rdsPort, "
-                      "rdsBasePath, volumePath, nvmeAddress, nvmePort, and rds-csi's sshPort, "
-                      "fsType, nqnPrefix)");
+      throw Error(
+          Code::kInvalidArgument,
+          "StorageClass parameter " + printableForMessage(key) +
+              " is not understood by the rds_nvme plugin (accepted: rdsAddress, rdsPort, "
+              "rdsBasePath, volumePath, nvmeAddress, nvmePort, ctrlLossTmo, reconnectDelay, "
+              "keepAliveTmo, and rds-csi's sshPort, fsType, nqnPrefix)");
   }
   VolumePlacement placement = defaultPlacement(settings);
   if (const std::string* v = find(parameters, kRdsAddress)) {
@@ -71,7 +71,8 @@ VolumePlacement resolvePlacement(const StringMap& parameters, const RdsSettings&
                   "StorageClass parameter rdsAddress=" + address.str() +
                       " differs from this backend's RDS (" + settings.address->str() +
                       "); SSH credentials are configured per backend, so configure another "
-                      "backend for " + address.str() + " and select it with parameters.backend");
+                      "backend for " +
+                      address.str() + " and select it with parameters.backend");
   }
   for (const char* key : {kRdsPort, kSshPort}) {
     const std::string* v = find(parameters, key);
@@ -99,14 +100,15 @@ VolumePlacement resolvePlacement(const StringMap& parameters, const RdsSettings&
                 "StorageClass parameters rdsBasePath and volumePath are aliases but differ: " +
                     printableForMessage(*base) + " vs " + printableForMessage(*alias));
   if (base || alias) {
-    placement.basePath = DiskPath::parse(base ? *base : *alias,
-                                         parameter(base ? kRdsBasePath : kVolumePath));
+    placement.basePath =
+        DiskPath::parse(base ? *base : *alias, parameter(base ? kRdsBasePath : kVolumePath));
     placement.pool = poolFor(placement.basePath, settings);
   }
   if (const std::string* v = find(parameters, kNvmeAddress))
     placement.nvmeAddress = HostAddress::parse(*v, parameter(kNvmeAddress));
   if (const std::string* v = find(parameters, kNvmePort))
     placement.nvmePort = PortNumber::parse(*v, parameter(kNvmePort));
+  placement.tuning = parseConnectTuning(parameters, "StorageClass parameter");
   return placement;
 }
 
@@ -123,6 +125,16 @@ std::vector<SettingSpec> rdsParameterSpecs() {
                   "Address nodes connect to for NVMe/TCP (overrides nvme_address)."},
       SettingSpec{kNvmePort, SettingKind::kString, false, false,
                   "NVMe/TCP port of the export (overrides nvme_port)."},
+      SettingSpec{kCtrlLossTmo, SettingKind::kString, false, false,
+                  "Seconds a node keeps reconnecting a lost NVMe/TCP controller, I/O waiting, "
+                  "before I/O fails: -1 forever, 0 the kernel's default, else 1-604800 "
+                  "(overrides the node's ctrl_loss_tmo_seconds; rds-csi's name)."},
+      SettingSpec{kReconnectDelay, SettingKind::kString, false, false,
+                  "Seconds between a node's reconnect attempts, 1-3600 (overrides "
+                  "reconnect_delay_seconds; rds-csi's name)."},
+      SettingSpec{kKeepAliveTmo, SettingKind::kString, false, false,
+                  "NVMe keep-alive timeout in seconds: 0 the kernel's default, else 1-3600 "
+                  "(overrides keep_alive_tmo_seconds; rds-csi's name)."},
       SettingSpec{kSshPort, SettingKind::kString, false, false,
                   "rds-csi's name for rdsPort; must equal the backend's 'port'."},
       SettingSpec{kFsType, SettingKind::kString, false, false,

@@ -7,8 +7,10 @@
 //   nvmeAddress, nvmePort  where nodes connect for NVMe/TCP (override nvme_address/nvme_port).
 //   sshPort, fsType,       rds-csi's StorageClass keys (docs/migrating-from-rds-csi.md):
 //   nqnPrefix              sshPort as rdsPort, fsType without effect (as there), nqnPrefix
-//                          must equal nqn_prefix. Its ctrlLossTmo, reconnectDelay and
-//                          keepAliveTmo are unknown here: the node's settings hold them.
+//                          must equal nqn_prefix.
+//   ctrlLossTmo,           the node's NVMe/TCP connect tuning for this class's volumes, as
+//   reconnectDelay,        rds-csi names them (nvme_connect_tuning.hpp): carried to the node
+//   keepAliveTmo           in the volume context; absent, the node's settings apply.
 // migrationTimeoutSeconds and csi.storage.k8s.io/* are consumed by the core and never arrive.
 //
 // THREADING: pure functions.
@@ -16,6 +18,7 @@
 
 #include <vector>
 
+#include "nvme_connect_tuning.hpp"
 #include "polycsi/types.hpp"
 #include "rds_settings.hpp"
 #include "routeros_values.hpp"
@@ -28,6 +31,7 @@ struct VolumePlacement {
   MountPoint pool;
   HostAddress nvmeAddress;
   PortNumber nvmePort;
+  NvmeConnectTuning tuning;  // what the StorageClass sets; the node's settings for the rest
 };
 
 // Validates `parameters` (INVALID_ARGUMENT naming the parameter) and merges them over

@@ -28,7 +28,8 @@ TEST(RdsDescriptor, NameMatrixAndParameters) {
   for (const auto& p : d.parameters) params.insert(p.name);
   EXPECT_EQ(params,
             (std::set<std::string>{"rdsAddress", "rdsPort", "rdsBasePath", "volumePath",
-                                   "nvmeAddress", "nvmePort", "sshPort", "fsType", "nqnPrefix"}));
+                                   "nvmeAddress", "nvmePort", "ctrlLossTmo", "reconnectDelay",
+                                   "keepAliveTmo", "sshPort", "fsType", "nqnPrefix"}));
   bool secretKey = false;
   for (const auto& s : d.settings) secretKey = secretKey || (s.name == "private_key" && s.secret);
   EXPECT_TRUE(secretKey);
@@ -92,7 +93,8 @@ TEST_F(RdsControllerTest, CreateSendsTheDocumentedCommandAndIsIdempotent) {
   std::string add = std::string("/disk add type=file file-path=\"") + kBase + "/" + kUuidName +
                     ".img\" file-size=10G slot=\"" + kUuidName +
                     "\" nvme-tcp-export=yes nvme-tcp-server-port=4420 "
-                    "nvme-tcp-server-nqn=\"nqn.2000-02.com.mikrotik:" + kUuidName + "\"";
+                    "nvme-tcp-server-nqn=\"nqn.2000-02.com.mikrotik:" +
+                    kUuidName + "\"";
   EXPECT_NE(std::find(commands.begin(), commands.end(), add), commands.end());
   // Fencing closes the new export with the placeholder.
   EXPECT_EQ(rds_.disk(kUuidName)->props.at("nvme-tcp-server-allow-host-name"),
@@ -125,8 +127,8 @@ TEST_F(RdsControllerTest, IncompatibleRepeatIsAlreadyExists) {
   auto bigger = backend_->createVolume(createRequest("pvc-x", 2 * kGiB));
   ASSERT_FALSE(bigger.isOk());
   EXPECT_EQ(bigger.status().code(), Code::kAlreadyExists);
-  auto otherPath =
-      backend_->createVolume(createRequest("pvc-x", kGiB, {{"rdsBasePath", "/storage-pool/other"}}));
+  auto otherPath = backend_->createVolume(
+      createRequest("pvc-x", kGiB, {{"rdsBasePath", "/storage-pool/other"}}));
   ASSERT_FALSE(otherPath.isOk());
   EXPECT_EQ(otherPath.status().code(), Code::kAlreadyExists);
   EXPECT_EQ(rds_.count("/disk add"), 1);
@@ -155,7 +157,8 @@ TEST_F(RdsControllerTest, StorageClassParametersOverrideWhenConsistent) {
   EXPECT_EQ(rds_.disk("pvc-sc")->props.at("nvme-tcp-server-port"), "4421");
 
   rds_.clearCommands();
-  auto otherRds = backend_->createVolume(createRequest("pvc-o", kGiB, {{"rdsAddress", "10.9.9.9"}}));
+  auto otherRds =
+      backend_->createVolume(createRequest("pvc-o", kGiB, {{"rdsAddress", "10.9.9.9"}}));
   ASSERT_FALSE(otherRds.isOk());
   EXPECT_EQ(otherRds.status().code(), Code::kInvalidArgument);
   EXPECT_NE(otherRds.status().message().find("configure another backend"), std::string::npos);
@@ -194,9 +197,30 @@ TEST_F(RdsControllerTest, RdsCsiStorageClassParametersKeepTheirMeaningOrAreRefus
   };
   refused({{"sshPort", "2222"}}, "sshPort=2222 differs from this backend's SSH port (22)");
   refused({{"nqnPrefix", "nqn.2001-01.org.example"}}, "differs from this backend's nqn_prefix");
-  for (const char* perVolume : {"ctrlLossTmo", "reconnectDelay", "keepAliveTmo"})
-    refused({{perVolume, "5"}}, "is not understood by the rds_nvme plugin");
+  // Its per-volume connect tuning is checked as the node reads it, and nothing is made when
+  // a value is out of range.
+  refused({{"ctrlLossTmo", "-2"}},
+          "StorageClass parameter ctrlLossTmo='-2' is not -1 (forever), 0 (the kernel's default) "
+          "or 1-604800 seconds");
+  refused({{"reconnectDelay", "0"}}, "reconnectDelay='0' is not 1-3600 seconds");
+  refused({{"keepAliveTmo", "5s"}}, "keepAliveTmo='5s' is not 0 (the kernel's default) or 1-3600");
   EXPECT_EQ(rds_.commands().size(), 0u);
+}
+
+// ctrlLossTmo, reconnectDelay and keepAliveTmo of a StorageClass reach the node in the volume
+// context under rds-csi's keys; a class without them leaves the context without them (the
+// node's settings apply).
+TEST_F(RdsControllerTest, ConnectTuningTravelsInTheVolumeContext) {
+  start();
+  Volume tuned = create("pvc-tuned", kGiB,
+                        {{"ctrlLossTmo", "-1"}, {"reconnectDelay", "3"}, {"keepAliveTmo", "0"}});
+  EXPECT_EQ(tuned.context.at("ctrlLossTmo"), "-1");
+  EXPECT_EQ(tuned.context.at("reconnectDelay"), "3");
+  EXPECT_EQ(tuned.context.at("keepAliveTmo"), "0");
+  Volume plain = create("pvc-plain", kGiB, {});
+  EXPECT_EQ(plain.context.count("ctrlLossTmo"), 0u);
+  EXPECT_EQ(plain.context.count("reconnectDelay"), 0u);
+  EXPECT_EQ(plain.context.count("keepAliveTmo"), 0u);
 }
 
 TEST_F(RdsControllerTest, DeleteRemovesDiskAndFileAndGoneIsSuccess) {
@@ -404,7 +428,8 @@ TEST_F(RdsControllerTest, FencingAllowsOnlyPublishedNodes) {
   EXPECT_EQ(ctx->at("nqn"), "nqn.2000-02.com.mikrotik:pvc-f");
   EXPECT_EQ(allowList(), kNodeA);
   EXPECT_EQ(rds_.count(std::string("/disk set [find slot=\"pvc-f\"] "
-                                   "nvme-tcp-server-allow-host-name=\"") + kNodeA + "\""),
+                                   "nvme-tcp-server-allow-host-name=\"") +
+                       kNodeA + "\""),
             1);
   // Publishing again changes nothing.
   ASSERT_TRUE(backend_->publish(publishRequest("pvc-f", "node-a", kNodeA)).isOk());

@@ -317,7 +317,9 @@ class RdsNodeNamespaceTest : public RdsNodeTest {
 
 TEST_F(RdsNodeNamespaceTest, MissingFabricsDeviceNamesTheKernelModule) {
   auto output = inPrivateDev([&] { return attachAndReport({}, false); });
-  if (!output) FAIL() << "prerequisite missing (scripts/install-deps.sh and root provide it): " << "mount namespaces are not available here";
+  if (!output)
+    FAIL() << "prerequisite missing (scripts/install-deps.sh and root provide it): "
+           << "mount namespaces are not available here";
   EXPECT_EQ(*output,
             "FAILED_PRECONDITION\n"
             "NVMe over Fabrics is not available on this node: /dev/nvme-fabrics is missing; load "
@@ -333,7 +335,9 @@ TEST_F(RdsNodeNamespaceTest, ConnectWritesExactlyThisStringToNvmeFabrics) {
                             {"keep_alive_tmo_seconds", "7"}},
                            true);
   });
-  if (!output) FAIL() << "prerequisite missing (scripts/install-deps.sh and root provide it): " << "mount namespaces are not available here";
+  if (!output)
+    FAIL() << "prerequisite missing (scripts/install-deps.sh and root provide it): "
+           << "mount namespaces are not available here";
   std::stringstream lines(*output);
   std::string code, message, written;
   std::getline(lines, code);
@@ -354,7 +358,8 @@ TEST_F(RdsNodeNamespaceTest, ConnectWritesExactlyThisStringToNvmeFabrics) {
 
 // A PV rds-csi made (github.com/3whiskeywhiskey/rds-csi at 97597243, pkg/driver/controller.go
 // CreateVolume) carries this volume context; NodeStage connects the NQN, address and port it
-// names. Its per-volume connect options give way to the node's settings.
+// names, with its per-volume connect tuning (nvme_connect_tuning.hpp): reconnect forever
+// (-1), every 5 s, and the kernel's keep-alive (0: libnvme leaves keep_alive_tmo out).
 TEST_F(RdsNodeNamespaceTest, AVolumeContextRdsCsiMadeConnectsItsSubsystem) {
   const std::string id = "pvc-3f2a1b0c-9d8e-4f7a-8b6c-5d4e3f2a1b0c";
   AttachRequest req =
@@ -376,14 +381,33 @@ TEST_F(RdsNodeNamespaceTest, AVolumeContextRdsCsiMadeConnectsItsSubsystem) {
                          ",transport=tcp,traddr=10.42.68.1,trsvcid=4420,hostnqn=" + kHostNqn),
             std::string::npos)
       << *output;
-  EXPECT_NE(output->find(",keep_alive_tmo=5,reconnect_delay=10,ctrl_loss_tmo=600"),
+  EXPECT_NE(output->find(std::string(kHostNqn) + ",reconnect_delay=5,ctrl_loss_tmo=-1"),
             std::string::npos)
       << *output;
+  EXPECT_EQ(output->find("keep_alive_tmo"), std::string::npos) << *output;
+}
+
+// A volume context whose tuning is not a number in range is refused before any connect.
+TEST_F(RdsNodeNamespaceTest, ATuningOutOfRangeInTheVolumeContextIsRefused) {
+  AttachRequest req = attachRequest("/stage/one");
+  req.volumeContext["reconnectDelay"] = "0";
+  auto output = inPrivateDev([&] { return attachAndReport({}, true, req); });
+  if (!output)
+    FAIL() << "prerequisite missing (scripts/install-deps.sh and root provide it): "
+           << "mount namespaces are not available here";
+  EXPECT_NE(output->find("INVALID_ARGUMENT"), std::string::npos) << *output;
+  EXPECT_NE(output->find("volume context reconnectDelay='0' is not 1-3600 seconds"),
+            std::string::npos)
+      << *output;
+  EXPECT_EQ(output->find("transport=tcp"), std::string::npos) << "nothing was connected";
+  EXPECT_FALSE(recorded().has_value());
 }
 
 TEST_F(RdsNodeNamespaceTest, DefaultsAreTheDocumentedOnes) {
   auto output = inPrivateDev([&] { return attachAndReport({}, true); });
-  if (!output) FAIL() << "prerequisite missing (scripts/install-deps.sh and root provide it): " << "mount namespaces are not available here";
+  if (!output)
+    FAIL() << "prerequisite missing (scripts/install-deps.sh and root provide it): "
+           << "mount namespaces are not available here";
   EXPECT_NE(output->find(std::string("hostnqn=") + kHostNqn +
                          ",keep_alive_tmo=5,reconnect_delay=10,ctrl_loss_tmo=600"),
             std::string::npos)
@@ -394,7 +418,9 @@ TEST_F(RdsNodeNamespaceTest, AnOwnedControllerThatIsNotLiveIsReplacedOnTheNextAt
   fake_.addController("nvme1", kVolumeNqn, "tcp", kRds, "4420", "connecting");
   recordEarlierRun({kVolumeNqn, kVolume, kRds, "4420", {{"nvme1", true}}, {"/stage/one"}, false});
   auto output = inPrivateDev([&] { return attachAndReport({}, true); });
-  if (!output) FAIL() << "prerequisite missing (scripts/install-deps.sh and root provide it): " << "mount namespaces are not available here";
+  if (!output)
+    FAIL() << "prerequisite missing (scripts/install-deps.sh and root provide it): "
+           << "mount namespaces are not available here";
   EXPECT_EQ(fake_.deleteRequests("nvme1"), "1");
   EXPECT_NE(output->find("nqn=nqn.2000-02.com.mikrotik:pvc-a,transport=tcp,traddr=10.42.68.1"),
             std::string::npos)

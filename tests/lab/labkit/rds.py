@@ -10,7 +10,8 @@ import shlex
 import uuid
 
 from .host import CsiClient, HostProcess, run_checked
-from .node import context_flags, require_connected, require_not_connected, require_not_mounted
+from .node import context_flags, nvme_controllers, require_connected, require_not_connected, \
+    require_not_mounted
 from .report import StepFailed
 
 RDS_SSH_GUEST_PORT = 2222
@@ -264,12 +265,21 @@ def scenario_filesystem_and_block(steps, controller, target, node):
         controller.csi.call("controller", "delete", volume.id)
 
     def block_write():
+        # The StorageClass's connect tuning reaches the kernel's controller.
         volume = Volume(controller.csi.call("controller", "create", f"pvc-{uuid.uuid4()}",
-                                            "--size", "32Mi", *block_caps), block_caps)
+                                            "--size", "32Mi", *block_caps,
+                                            "--param", "ctrlLossTmo=120",
+                                            "--param", "reconnectDelay=3"), block_caps)
         state["block"] = volume
         controller_publish(controller, volume, state["node_id"])
         node_stage_publish(node, volume)
         require_connected(vm, volume.nqn)
+        ctrl = [c[0] for c in nvme_controllers(vm) if c[1] == volume.nqn][0]
+        tuning = vm.check(f"cat /sys/class/nvme/{ctrl}/ctrl_loss_tmo "
+                          f"/sys/class/nvme/{ctrl}/reconnect_delay", 10).split()
+        if tuning != ["120", "3"]:
+            raise StepFailed(f"{ctrl} has ctrl_loss_tmo, reconnect_delay {tuning}, "
+                             "expected the StorageClass's 120, 3")
         if not vm.run(f"[ -b {volume.target} ]", 10).ok:
             raise StepFailed(f"{volume.target} is not a block device")
         size = device_size(vm, volume.target)
@@ -302,7 +312,8 @@ def scenario_filesystem_and_block(steps, controller, target, node):
         ("write and read back 1 MiB through the filesystem", write_read_fs),
         ("expand 64Mi -> 96Mi: namespace and ext4 grow online, data kept", expand_fs),
         ("unpublish+unstage: unmounted, disconnected; delete", teardown_fs),
-        ("raw block volume: stage+publish, write and read back 2 MiB (O_DIRECT)", block_write),
+        ("raw block volume with ctrlLossTmo=120, reconnectDelay=3: the controller has them; "
+         "stage+publish, write and read back 2 MiB (O_DIRECT)", block_write),
         ("raw block volume: detach and attach again, data still there", block_reattach),
         ("raw block volume: unpublish+unstage, nothing connected; delete", block_teardown),
     ])
