@@ -9,6 +9,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "polycsi/block_device_sysfs.hpp"
 #include "polycsi/types.hpp"
 
 namespace polycsi::rds_nvme {
@@ -137,6 +138,30 @@ std::vector<std::string> NvmeSysfs::namespaceDevices(const std::string& nqn) con
   std::vector<std::string> out(found.begin(), found.end());
   std::sort(out.begin(), out.end(), byNumbers);
   return out;
+}
+
+std::vector<std::string> NvmeSysfs::controllersOfNamespace(const std::string& ns) const {
+  std::vector<std::string> out;
+  if (!isNamespaceName(ns)) return out;
+  const fs::path subsystems = root_ / "class" / "nvme-subsystem";
+  std::error_code ec;
+  for (const auto& subsys : entries(subsystems)) {
+    if (!fs::exists(subsystems / subsys / ns, ec)) continue;
+    for (const auto& entry : entries(subsystems / subsys))
+      if (isControllerName(entry)) out.push_back(entry);
+  }
+  if (out.empty()) {
+    for (const auto& c : controllers())
+      if (fs::exists(root_ / "class" / "nvme" / c.name / ns, ec)) out.push_back(c.name);
+  }
+  std::sort(out.begin(), out.end(), byNumbers);
+  return out;
+}
+
+void NvmeSysfs::rescanController(const std::string& name) const {
+  if (!isControllerName(name))
+    throw Error(Code::kInternal, "refusing to rescan '" + name + "': not an NVMe controller name");
+  writeSysfsTrigger(root_ / "class" / "nvme" / name / "rescan_controller");
 }
 
 void NvmeSysfs::deleteController(const std::string& name) const {

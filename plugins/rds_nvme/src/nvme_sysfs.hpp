@@ -55,6 +55,14 @@ class NvmeSysfs {
   // multipath heads under its subsystem directory, or, without multipath, the namespaces of its
   // controllers. Sorted by (controller/subsystem number, namespace id), without duplicates.
   std::vector<std::string> namespaceDevices(const std::string& nqn) const;
+  // The controllers through which namespace block device `ns` ("nvme2n1") is reached: every
+  // controller of its subsystem when it is a multipath head, else the controller it hangs
+  // under; empty when no controller shows it. Sorted by controller number.
+  std::vector<std::string> controllersOfNamespace(const std::string& ns) const;
+  // Asks the kernel to scan the namespaces of controller `name` again (rescan_controller, what
+  // `nvme ns-rescan` does), so a namespace the target grew shows its new size; the kernel scans
+  // in the background. INTERNAL naming the file when the write fails.
+  void rescanController(const std::string& name) const;
   // Asks the kernel to disconnect and remove controller `name`. Gone already is success;
   // throws INTERNAL with the reason when the write fails otherwise.
   void deleteController(const std::string& name) const;

@@ -51,6 +51,9 @@ class NvmeVolumeConnections {
   // its block device is gone; the message says what and that the next stage repairs it.
   VolumeCondition condition(const std::string& volumeId) const;
 
+  // The kernel's view this object reads (for the node's other steps, e.g. growth).
+  const NvmeSysfs& sysfs() const { return sysfs_; }
+
  private:
   // Returns the name of a live controller for `target`, connecting one when needed.
   std::string ensureConnected(const std::string& volumeId, const NvmeTcpTarget& target,

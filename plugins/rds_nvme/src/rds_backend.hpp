@@ -70,6 +70,7 @@ class RdsBackend : public Backend {
                                               .capacity = true,
                                               .snapshots = true,
                                               .fencing = true,
+                                              .nodeExpand = true,
                                               .volumeCondition = true};
 
   // Parses the settings; a controller also opens the connection pool (connecting lazily), the
@@ -106,6 +107,9 @@ class RdsBackend : public Backend {
   // Forgets the staging path; disconnects this driver's controllers of the volume when no
   // staging path uses them any more.
   void detach(const DetachRequest& req) override;
+  // Rescans the namespace so the node sees the size the RDS grew it to
+  // (namespace_growth.hpp); the core then grows the filesystem.
+  void nodeExpand(const NodeExpandRequest& req);
   // Abnormal when the volume's controller is not live or its device is gone.
   VolumeCondition volumeCondition(const DetachRequest& req);
 

@@ -1,6 +1,7 @@
 // The node half of the rds_nvme backend: host identity, attach, detach and volume condition.
 // The connection logic itself is in nvme_volume_connections.cc.
 #include "host_identity.hpp"
+#include "namespace_growth.hpp"
 #include "nvme_connect_tuning.hpp"
 #include "rds_backend.hpp"
 #include "routeros_values.hpp"
@@ -84,6 +85,12 @@ void RdsBackend::detach(const DetachRequest& req) {
   req.call.checkpoint("detaching volume " + req.volumeId);
   SlotName slot = volumeSlot(req.volumeId, "volume id");
   connections().detach(slot.str(), req.stagingPath, req.call);
+}
+
+void RdsBackend::nodeExpand(const NodeExpandRequest& req) {
+  req.call.checkpoint("expanding volume " + req.volumeId + " on the node");
+  const NvmeSysfs& nvme = connections().sysfs();
+  rescanNamespace(nvme, BlockDeviceSysfs(nvme.root()), req.devicePath, req.requiredBytes, req.call);
 }
 
 VolumeCondition RdsBackend::volumeCondition(const DetachRequest& req) {
