@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "polycsi/paging.hpp"
 #include "rest_timestamp.hpp"
 
 namespace polycsi::iscsi_powerstore {
@@ -335,24 +336,9 @@ SnapshotPage PowerStoreBackend::listSnapshots(const ListRequest& req) {
       all.push_back(std::move(s));
     }
   }
-  std::sort(all.begin(), all.end(),
-            [](const Snapshot& a, const Snapshot& b) { return a.id < b.id; });
-  std::size_t start = 0;
-  if (!req.startingToken.empty()) {
-    if (req.startingToken.find_first_not_of("0123456789") != std::string::npos ||
-        req.startingToken.size() > 9)
-      throw Error(Code::kAborted, "starting token '" + req.startingToken + "' is not valid");
-    start = std::stoul(req.startingToken);
-    if (start > all.size()) throw Error(Code::kAborted, "starting token is past the end");
-  }
-  SnapshotPage page;
-  const std::size_t end =
-      req.maxEntries > 0 ? std::min(all.size(), start + static_cast<std::size_t>(req.maxEntries))
-                         : all.size();
-  page.snapshots.assign(all.begin() + static_cast<std::ptrdiff_t>(start),
-                        all.begin() + static_cast<std::ptrdiff_t>(end));
-  if (end < all.size()) page.nextToken = std::to_string(end);
-  return page;
+  auto page = paging::pageFromOffset(std::move(all), req,
+                                     [](const Snapshot& s) -> const std::string& { return s.id; });
+  return SnapshotPage{.snapshots = std::move(page.items), .nextToken = std::move(page.nextToken)};
 }
 
 nlohmann::json PowerStoreBackend::findHost(RestClient& c, const Call& call,

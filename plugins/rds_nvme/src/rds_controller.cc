@@ -277,28 +277,18 @@ Volume RdsBackend::getVolume(const VolumeIdRequest& req) {
 }
 
 VolumePage RdsBackend::listVolumes(const ListRequest& req) {
-  if (!req.startingToken.empty() && !SlotName::isValid(req.startingToken))
-    throw Error(Code::kAborted, "starting token " + printableForMessage(req.startingToken) +
-                                    " is not one this plugin returned");
+  paging::checkKeyRequest(req, listingTokenRule());
   std::vector<DiskEntry> disks;
   for (auto& d : client().listDisks(settings_.volumePrefix, req.call))
     if (SlotName::isValid(d.getOr("slot")) &&
         isVolumeSlot(SlotName::parse(d.getOr("slot"), "slot"), settings_.volumePrefix))
       disks.push_back(std::move(d));
-  std::sort(disks.begin(), disks.end(), [](const DiskEntry& a, const DiskEntry& b) {
-    return a.getOr("slot") < b.getOr("slot");
-  });
-  VolumePage page;
+  auto page = paging::pageAfterKey(std::move(disks), req, listingTokenRule(),
+                                   [](const DiskEntry& d) { return d.getOr("slot"); });
+  VolumePage out{.nextToken = std::move(page.nextToken)};
   const VolumePlacement placement = defaultPlacement(settings_);
-  for (const auto& d : disks) {
-    if (!req.startingToken.empty() && d.getOr("slot") <= req.startingToken) continue;
-    if (req.maxEntries > 0 && static_cast<int32_t>(page.volumes.size()) == req.maxEntries) {
-      page.nextToken = page.volumes.back().id;
-      break;
-    }
-    page.volumes.push_back(toVolume(d, placement));
-  }
-  return page;
+  for (const auto& d : page.items) out.volumes.push_back(toVolume(d, placement));
+  return out;
 }
 
 ExpandResult RdsBackend::expandVolume(const ExpandRequest& req) {

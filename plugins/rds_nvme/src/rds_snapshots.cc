@@ -116,9 +116,7 @@ void RdsBackend::deleteSnapshot(const SnapshotIdRequest& req) {
 }
 
 SnapshotPage RdsBackend::listSnapshots(const ListRequest& req) {
-  if (!req.startingToken.empty() && !SlotName::isValid(req.startingToken))
-    throw Error(Code::kAborted, "starting token " + printableForMessage(req.startingToken) +
-                                    " is not one this plugin returned");
+  paging::checkKeyRequest(req, listingTokenRule());
   if (!req.snapshotId.empty() && !SlotName::isValid(req.snapshotId)) return {};
   if (!req.sourceVolumeId.empty() && !SlotName::isValid(req.sourceVolumeId)) return {};
   std::vector<Snapshot> all;
@@ -133,18 +131,9 @@ SnapshotPage RdsBackend::listSnapshots(const ListRequest& req) {
     if (!req.sourceVolumeId.empty() && s.sourceVolumeId != req.sourceVolumeId) continue;
     all.push_back(std::move(s));
   }
-  std::sort(all.begin(), all.end(),
-            [](const Snapshot& a, const Snapshot& b) { return a.id < b.id; });
-  SnapshotPage page;
-  for (auto& s : all) {
-    if (!req.startingToken.empty() && s.id <= req.startingToken) continue;
-    if (req.maxEntries > 0 && static_cast<int32_t>(page.snapshots.size()) == req.maxEntries) {
-      page.nextToken = page.snapshots.back().id;
-      break;
-    }
-    page.snapshots.push_back(std::move(s));
-  }
-  return page;
+  auto page = paging::pageAfterKey(std::move(all), req, listingTokenRule(),
+                                   [](const Snapshot& s) -> const std::string& { return s.id; });
+  return SnapshotPage{.snapshots = std::move(page.items), .nextToken = std::move(page.nextToken)};
 }
 
 }  // namespace polycsi::rds_nvme
