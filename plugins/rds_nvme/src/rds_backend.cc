@@ -133,8 +133,22 @@ RdsBackend::RdsBackend(const InitContext& ctx)
   ledger_ = std::make_unique<VolumeLedger>(ctx.stateDir);
   // A copy holds one SSH session for its whole length; one session stays for every other call.
   // The job's deadline leaves room for the print that follows the copy.
-  copies_ = std::make_unique<CopyJobs>(std::max(1, settings_.poolSize - 1),
-                                       settings_.copyTimeout + settings_.commandTimeout);
+  CopyJobs::Options copyOptions;
+  copyOptions.maxRunning = std::max(1, settings_.poolSize - 1);
+  copyOptions.jobTimeLimit = settings_.copyTimeout + settings_.commandTimeout;
+  copyOptions.activity = "copying into";
+  copyOptions.tooMany = [](const std::string& key, int maxRunning) {
+    return "too many copies in progress: " + std::to_string(maxRunning) +
+           " /disk add copy-from commands are running (each holds one SSH session; the limit is "
+           "pool_size - 1, at least 1); the copy of " +
+           key + " starts on a retry once one of them ended";
+  };
+  copyOptions.stillRunning = [](const std::string& key) {
+    return key +
+           " is still being copied (/disk add copy-from has not answered); it is deleted once "
+           "the copy ended, on a retry";
+  };
+  copies_ = std::make_unique<CopyJobs>(std::move(copyOptions));
   orphans_ = std::make_unique<OrphanReporter>(
       *client_, *ledger_, host_, settings_.volumePrefix, settings_.deleteOrphans,
       [this](const SlotName& slot, const Call& call) { removeDiskAndFile(slot, call); });

@@ -25,9 +25,9 @@
 
 #include "command_transport.hpp"
 #include "connection_record.hpp"
-#include "copy_jobs.hpp"
 #include "nvme_volume_connections.hpp"
 #include "orphan_reporter.hpp"
+#include "polycsi/copy_jobs.hpp"
 #include "polycsi/plugin.hpp"
 #include "rds_client.hpp"
 #include "rds_settings.hpp"

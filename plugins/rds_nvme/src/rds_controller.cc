@@ -136,8 +136,8 @@ Volume RdsBackend::createFrom(const CreateVolumeRequest& req, const Source& sour
                         " bytes, above limit_bytes " + std::to_string(req.limitBytes));
       refuseASecondCopy(slot, "volume " + req.name, req.call);
       DiskSpec spec{slot, path, std::nullopt, source.slot, true, placement.nvmePort, nqn};
-      CopyJobs::Work work = [this, spec, name = req.name](const Call& call) {
-        client().addCopiedDisk(spec, call, settings_.copyTimeout);
+      CopyJobs::Work work = [this, spec, name = req.name](CopyJobs::Context& job) {
+        client().addCopiedDisk(spec, job.call(), settings_.copyTimeout);
         ledger_->add(spec.slot.str());
         host_.info("created RDS disk " + spec.slot.str() + " (" + spec.filePath.str() +
                    ") for volume " + name + " from " + spec.copyFrom->str());

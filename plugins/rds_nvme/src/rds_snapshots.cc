@@ -85,8 +85,8 @@ Snapshot RdsBackend::createSnapshot(const CreateSnapshotRequest& req) {
     pending.sizeBytes = RdsClient::diskBytes(*origin);
     pending.creationTimeUnixNs = now * 1000000000;
     pending.readyToUse = false;
-    CopyJobs::Work work = [this, spec, name = req.name](const Call& call) {
-      client().addCopiedDisk(spec, call, settings_.copyTimeout);
+    CopyJobs::Work work = [this, spec, name = req.name](CopyJobs::Context& job) {
+      client().addCopiedDisk(spec, job.call(), settings_.copyTimeout);
       ledger_->add(spec.slot.str());
       host_.info("created RDS snapshot disk " + spec.slot.str() + " of " + spec.copyFrom->str() +
                  " for " + name);
