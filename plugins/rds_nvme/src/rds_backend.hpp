@@ -117,10 +117,10 @@ class RdsBackend : public Backend {
   };
   Volume createFrom(const CreateVolumeRequest& req, const Source& source);
   // Compares an existing disk with what create asks; ALREADY_EXISTS when incompatible.
-  void checkCompatible(const DiskEntry& disk, const CreateVolumeRequest& req, const DiskPath& path,
+  void checkCompatible(const RdsDisk& disk, const CreateVolumeRequest& req, const DiskPath& path,
                        const PortNumber& port, const Nqn& nqn) const;
   // Puts the placeholder on an export whose allow-list is empty (fencing on).
-  DiskEntry closeExport(const DiskEntry& disk, const Call& call);
+  RdsDisk closeExport(const RdsDisk& disk, const Call& call);
   // Starts `work` (when set and no job is known) as the copy job of `slot` and waits for the
   // job at most half the call's remaining time. True once the copy succeeded (the disk is
   // listed), false while it runs. A failed copy's error is thrown once, after what it left
@@ -140,8 +140,8 @@ class RdsBackend : public Backend {
   // was lost, which RouterOS may still be copying. Never starts a second copy (README, "Copies
   // that outlast a call").
   void refuseASecondCopy(const SlotName& slot, const std::string& what, const Call& call);
-  Volume toVolume(const DiskEntry& disk, const VolumePlacement& placement) const;
-  Snapshot toSnapshot(const DiskEntry& disk) const;
+  Volume toVolume(const RdsDisk& disk, const VolumePlacement& placement) const;
+  Snapshot toSnapshot(const RdsDisk& disk) const;
   // The client; FAILED_PRECONDITION on a node-only instance.
   RdsClient& client();
   // A volume id as a slot of this driver's volumes; INVALID_ARGUMENT when malformed.

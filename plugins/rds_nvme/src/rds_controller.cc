@@ -28,20 +28,20 @@ SlotName RdsBackend::volumeSlot(const std::string& id, const char* what) const {
   return SlotName::parse(id, what);
 }
 
-Volume RdsBackend::toVolume(const DiskEntry& disk, const VolumePlacement& placement) const {
+Volume RdsBackend::toVolume(const RdsDisk& disk, const VolumePlacement& placement) const {
   Volume v;
-  v.id = disk.getOr("slot");
+  v.id = disk.slot;
   v.capacityBytes = RdsClient::diskBytes(disk);
   v.context["nvmeAddress"] = placement.nvmeAddress.str();
-  v.context["nvmePort"] = disk.getOr("nvme-tcp-server-port", placement.nvmePort.str());
-  v.context["nqn"] = disk.getOr("nvme-tcp-server-nqn");
+  v.context["nvmePort"] = disk.nvmeTcpServerPort.value_or(placement.nvmePort.str());
+  v.context["nqn"] = disk.nvmeTcpServerNqn;
   return v;
 }
 
-void RdsBackend::checkCompatible(const DiskEntry& disk, const CreateVolumeRequest& req,
+void RdsBackend::checkCompatible(const RdsDisk& disk, const CreateVolumeRequest& req,
                                  const DiskPath& path, const PortNumber& port,
                                  const Nqn& nqn) const {
-  const std::string slot = disk.getOr("slot");
+  const std::string& slot = disk.slot;
   auto refuse = [&](const std::string& why) {
     throw Error(Code::kAlreadyExists,
                 "volume " + req.name + " already exists as RDS disk " + slot + " but " + why);
@@ -50,21 +50,21 @@ void RdsBackend::checkCompatible(const DiskEntry& disk, const CreateVolumeReques
   if (req.limitBytes > 0 && bytes > req.limitBytes)
     refuse("its " + std::to_string(bytes) + " bytes exceed limit_bytes " +
            std::to_string(req.limitBytes));
-  std::string printed = disk.getOr("file-path");
-  if (printedPath(printed, slot) != path)
-    refuse("its file is " + printed + ", not " + path.str() + " (another base path?)");
-  if (disk.getOr("nvme-tcp-server-nqn") != nqn.str())
-    refuse("it is exported as " + printableForMessage(disk.getOr("nvme-tcp-server-nqn")) +
-           ", not " + nqn.str());
-  if (disk.getOr("nvme-tcp-server-port") != port.str())
-    refuse("it is exported on port " + disk.getOr("nvme-tcp-server-port") + ", not " + port.str());
+  if (printedPath(disk.filePath, slot) != path)
+    refuse("its file is " + disk.filePath + ", not " + path.str() + " (another base path?)");
+  if (disk.nvmeTcpServerNqn != nqn.str())
+    refuse("it is exported as " + printableForMessage(disk.nvmeTcpServerNqn) + ", not " +
+           nqn.str());
+  const std::string printedPort = disk.nvmeTcpServerPort.value_or("");
+  if (printedPort != port.str())
+    refuse("it is exported on port " + printedPort + ", not " + port.str());
 }
 
-DiskEntry RdsBackend::closeExport(const DiskEntry& disk, const Call& call) {
+RdsDisk RdsBackend::closeExport(const RdsDisk& disk, const Call& call) {
   if (!settings_.fencing || !RdsClient::allowedHosts(disk).empty()) return disk;
   NqnList closed;
   closed.add(Nqn::parse(kFencedPlaceholderNqn, "fencing placeholder"));
-  return client().ensureAllowedHosts(SlotName::parse(disk.getOr("slot"), "slot"), closed, call);
+  return client().ensureAllowedHosts(SlotName::parse(disk.slot, "slot"), closed, call);
 }
 
 Volume RdsBackend::createVolume(const CreateVolumeRequest& req) {
@@ -110,7 +110,7 @@ Volume RdsBackend::createFrom(const CreateVolumeRequest& req, const Source& sour
   req.call.checkpoint("create volume " + req.name);
 
   RdsClient& rds = client();
-  std::optional<DiskEntry> disk = rds.findDisk(slot, req.call);
+  std::optional<RdsDisk> disk = rds.findDisk(slot, req.call);
   const bool existed = disk.has_value();
   if (existed) {
     forgetCopy(slot, req.call);  // a copy's outcome: the disk is listed
@@ -187,7 +187,7 @@ void RdsBackend::refuseASecondCopy(const SlotName& slot, const std::string& what
   // would start from zero (for a snapshot into another file, its name carries the time) and
   // race the first for the slot.
   throw Error(Code::kAborted,
-              what + ": the RDS holds " + printableForMessage(files.front().getOr("name")) +
+              what + ": the RDS holds " + printableForMessage(files.front().name) +
                   " but no disk " + slot.str() +
                   ": an earlier /disk add copy-from got no answer (the copy outlasted "
                   "command_timeout_seconds or the call's deadline) and RouterOS is still "
@@ -252,8 +252,7 @@ void RdsBackend::removeDiskAndFile(const SlotName& slot, const Call& call) {
   } else {
     // The disk was gone already (an earlier attempt removed it): find its file by name.
     for (const auto& file : rds.findFilesForSlot(slot, call)) {
-      std::string name = file.getOr("name");
-      rds.ensureFileRemoved(FileName::of(printedPath(name, slot.str())), call);
+      rds.ensureFileRemoved(FileName::of(printedPath(file.name, slot.str())), call);
     }
   }
 }
@@ -278,13 +277,13 @@ Volume RdsBackend::getVolume(const VolumeIdRequest& req) {
 
 VolumePage RdsBackend::listVolumes(const ListRequest& req) {
   paging::checkKeyRequest(req, listingTokenRule());
-  std::vector<DiskEntry> disks;
+  std::vector<RdsDisk> disks;
   for (auto& d : client().listDisks(settings_.volumePrefix, req.call))
-    if (SlotName::isValid(d.getOr("slot")) &&
-        isVolumeSlot(SlotName::parse(d.getOr("slot"), "slot"), settings_.volumePrefix))
+    if (SlotName::isValid(d.slot) &&
+        isVolumeSlot(SlotName::parse(d.slot, "slot"), settings_.volumePrefix))
       disks.push_back(std::move(d));
   auto page = paging::pageAfterKey(std::move(disks), req, listingTokenRule(),
-                                   [](const DiskEntry& d) { return d.getOr("slot"); });
+                                   [](const RdsDisk& d) -> const std::string& { return d.slot; });
   VolumePage out{.nextToken = std::move(page.nextToken)};
   const VolumePlacement placement = defaultPlacement(settings_);
   for (const auto& d : page.items) out.volumes.push_back(toVolume(d, placement));
@@ -301,7 +300,7 @@ ExpandResult RdsBackend::expandVolume(const ExpandRequest& req) {
                                        std::to_string(size.bytes()) +
                                        " (whole MiB), above limit_bytes " +
                                        std::to_string(req.limitBytes));
-  DiskEntry disk = client().ensureFileSizeAtLeast(slot, size, req.call);
+  RdsDisk disk = client().ensureFileSizeAtLeast(slot, size, req.call);
   return ExpandResult{RdsClient::diskBytes(disk), true};
 }
 

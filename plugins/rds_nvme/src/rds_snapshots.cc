@@ -23,12 +23,12 @@ void checkSnapshotParameters(const StringMap& parameters) {
 
 }  // namespace
 
-Snapshot RdsBackend::toSnapshot(const DiskEntry& disk) const {
-  SlotName slot = SlotName::parse(disk.getOr("slot"), "snapshot slot");
-  auto info = parseSnapshotFilePath(disk.getOr("file-path"), slot);
+Snapshot RdsBackend::toSnapshot(const RdsDisk& disk) const {
+  SlotName slot = SlotName::parse(disk.slot, "snapshot slot");
+  auto info = parseSnapshotFilePath(disk.filePath, slot);
   if (!info)
     throw Error(Code::kInternal, "RDS disk " + slot.str() + " looks like a snapshot but its file " +
-                                     printableForMessage(disk.getOr("file-path")) +
+                                     printableForMessage(disk.filePath) +
                                      " does not record a source");
   Snapshot s;
   s.id = slot.str();
@@ -67,7 +67,7 @@ Snapshot RdsBackend::createSnapshot(const CreateSnapshotRequest& req) {
     auto origin = rds.findDisk(source, req.call);
     if (!origin) throw Error(Code::kNotFound, "volume " + source.str() + " does not exist");
     refuseASecondCopy(slot, "snapshot " + req.name, req.call);
-    std::string originPath = origin->getOr("file-path");
+    std::string originPath = origin->filePath;
     if (!originPath.empty() && originPath[0] != '/') originPath = "/" + originPath;
     DiskPath directory = DiskPath::parse(originPath, "file-path of " + source.str()).parent();
     int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
@@ -122,9 +122,8 @@ SnapshotPage RdsBackend::listSnapshots(const ListRequest& req) {
   std::vector<Snapshot> all;
   for (const auto& disk :
        client().listDisks(SlotPrefix::parse("snap-", "snapshot prefix"), req.call)) {
-    std::string slot = disk.getOr("slot");
-    if (!SlotName::isValid(slot) ||
-        !parseSnapshotFilePath(disk.getOr("file-path"), SlotName::parse(slot, "slot")))
+    if (!SlotName::isValid(disk.slot) ||
+        !parseSnapshotFilePath(disk.filePath, SlotName::parse(disk.slot, "slot")))
       continue;  // not one of ours
     Snapshot s = toSnapshot(disk);
     if (!req.snapshotId.empty() && s.id != req.snapshotId) continue;
