@@ -12,28 +12,6 @@
 namespace polycsi::rds_nvme {
 namespace {
 
-std::mutex& factoryMutex() {
-  static std::mutex mu;
-  return mu;
-}
-TransportFactory& factoryOverride() {
-  static TransportFactory factory;
-  return factory;
-}
-
-std::unique_ptr<CommandTransport> makeTransport(const RdsSettings& settings, const Host& host) {
-  {
-    std::lock_guard<std::mutex> lock(factoryMutex());
-    if (factoryOverride()) return factoryOverride()(settings, host);
-  }
-  SshPoolOptions options;
-  options.ssh = settings.sshOptions();
-  options.size = settings.poolSize;
-  options.commandTimeout = settings.commandTimeout;
-  options.keepaliveInterval = settings.keepaliveInterval;
-  return std::make_unique<SshSessionPool>(options, [host](const std::string& m) { host.warn(m); });
-}
-
 Capability cell(AccessMode access, VolumeMode volume, AttachSemantics semantics,
                 std::string reason = {}) {
   return Capability{access, volume, semantics, std::move(reason)};
@@ -55,9 +33,16 @@ void setNodePathsForTesting(NodePaths paths) {
   nodePathsOverride() = paths.sysfsRoot.empty() ? NodePaths{} : std::move(paths);
 }
 
-void setTransportFactoryForTesting(TransportFactory factory) {
-  std::lock_guard<std::mutex> lock(factoryMutex());
-  factoryOverride() = std::move(factory);
+TransportFactory sshTransportFactory() {
+  return [](const RdsSettings& settings, const Host& host) -> std::unique_ptr<CommandTransport> {
+    SshPoolOptions options;
+    options.ssh = settings.sshOptions();
+    options.size = settings.poolSize;
+    options.commandTimeout = settings.commandTimeout;
+    options.keepaliveInterval = settings.keepaliveInterval;
+    return std::make_unique<SshSessionPool>(options,
+                                            [host](const std::string& m) { host.warn(m); });
+  };
 }
 
 Descriptor RdsBackend::describe() {
@@ -99,7 +84,7 @@ Descriptor RdsBackend::describe() {
   return d;
 }
 
-RdsBackend::RdsBackend(const InitContext& ctx)
+RdsBackend::RdsBackend(const InitContext& ctx, const TransportFactory& transports)
     : host_(ctx.host),
       instanceName_(ctx.instanceName),
       settings_(RdsSettings::parse(ctx.settings,
@@ -128,7 +113,7 @@ RdsBackend::RdsBackend(const InitContext& ctx)
     host_.warn("rds_nvme backend '" + instanceName_ +
                "': fencing is off: any host that reaches the NVMe/TCP port can connect to "
                "every volume");
-  transport_ = makeTransport(settings_, host_);
+  transport_ = transports(settings_, host_);
   client_ = std::make_unique<RdsClient>(*transport_, host_);
   ledger_ = std::make_unique<VolumeLedger>(ctx.stateDir);
   // A copy holds one SSH session for its whole length; one session stays for every other call.

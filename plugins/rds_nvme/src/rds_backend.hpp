@@ -36,13 +36,13 @@
 
 namespace polycsi::rds_nvme {
 
-// Makes the transport a controller uses. The default builds an SshSessionPool; tests replace
-// it (setTransportFactoryForTesting) to run the backend against a recording fake.
+// Makes the transport a controller sends its commands over, from the parsed settings; called
+// once, by the backend's constructor. Tests pass one that returns a recording fake.
 using TransportFactory =
     std::function<std::unique_ptr<CommandTransport>(const RdsSettings&, const Host&)>;
-// Replaces the factory for backends constructed afterwards; an empty function restores the
-// default. Not for production use.
-void setTransportFactoryForTesting(TransportFactory factory);
+// The production factory: an SshSessionPool of the settings' size, credentials and timeouts,
+// connecting lazily.
+TransportFactory sshTransportFactory();
 
 // Where the node side looks at the kernel: sysfs and the device directory. Production uses
 // /sys and /dev.
@@ -72,10 +72,12 @@ class RdsBackend : public Backend {
                                               .fencing = true,
                                               .volumeCondition = true};
 
-  // Parses the settings; a controller also opens the connection pool (connecting lazily), the
-  // ledger in the state directory and starts the orphan scan. Throws INVALID_ARGUMENT for bad
-  // settings.
-  explicit RdsBackend(const InitContext& ctx);
+  // Parses the settings; a controller also opens its transport (`transports(settings, host)`),
+  // the ledger in the state directory and starts the orphan scan. Throws INVALID_ARGUMENT for
+  // bad settings. A node-only instance never calls `transports`.
+  RdsBackend(const InitContext& ctx, const TransportFactory& transports);
+  // The plugin's entry point: with the SSH transport (sshTransportFactory).
+  explicit RdsBackend(const InitContext& ctx) : RdsBackend(ctx, sshTransportFactory()) {}
   ~RdsBackend() override;
 
   // ---- controller ----
