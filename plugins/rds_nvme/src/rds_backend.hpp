@@ -118,6 +118,10 @@ class RdsBackend : public Backend {
     std::optional<SlotName> slot;
   };
   Volume createFrom(const CreateVolumeRequest& req, const Source& source);
+  // createFrom for an absent disk with a source: starts (or joins) the copy job that makes
+  // `spec` and waits for it; the disk once RouterOS lists it. ABORTED while the copy runs.
+  RdsDisk copyIntoNewDisk(const CreateVolumeRequest& req, const Source& source,
+                          const DiskSpec& spec);
   // Compares an existing disk with what create asks; ALREADY_EXISTS when incompatible.
   void checkCompatible(const RdsDisk& disk, const CreateVolumeRequest& req, const DiskPath& path,
                        const PortNumber& port, const Nqn& nqn) const;

@@ -22,6 +22,25 @@ DiskPath printedPath(const std::string& text, const std::string& slot) {
   }
 }
 
+// The size of the disk create makes: required_bytes, else (empty volumes only) the default
+// capped by limit_bytes, rounded up to whole MiB; nullopt for a copy that keeps its source's
+// size. OUT_OF_RANGE for negative capacities or a rounded size above limit_bytes.
+std::optional<DiskSize> sizeToCreate(const CreateVolumeRequest& req, bool fromSource) {
+  if (req.requiredBytes < 0 || req.limitBytes < 0)
+    throw Error(Code::kOutOfRange, "capacity must not be negative");
+  int64_t wanted =
+      req.requiredBytes > 0 ? req.requiredBytes : (fromSource ? 0 : kDefaultVolumeBytes);
+  if (req.requiredBytes == 0 && req.limitBytes > 0 && !fromSource)
+    wanted = std::min(wanted, req.limitBytes);
+  std::optional<DiskSize> size;
+  if (wanted > 0) size = DiskSize::roundUp(wanted);
+  if (size && req.limitBytes > 0 && size->bytes() > req.limitBytes)
+    throw Error(Code::kOutOfRange, "RDS disks are whole MiB: " + std::to_string(wanted) +
+                                       " bytes round up to " + std::to_string(size->bytes()) +
+                                       ", above limit_bytes " + std::to_string(req.limitBytes));
+  return size;
+}
+
 }  // namespace
 
 SlotName RdsBackend::volumeSlot(const std::string& id, const char* what) const {
@@ -93,18 +112,7 @@ Volume RdsBackend::createFrom(const CreateVolumeRequest& req, const Source& sour
   // Everything is validated before the first command.
   const VolumePlacement placement = resolvePlacement(req.parameters, settings_);
   const SlotName slot = volumeSlotForName(req.name, settings_.volumePrefix);
-  if (req.requiredBytes < 0 || req.limitBytes < 0)
-    throw Error(Code::kOutOfRange, "capacity must not be negative");
-  int64_t wanted =
-      req.requiredBytes > 0 ? req.requiredBytes : (source.slot ? 0 : kDefaultVolumeBytes);
-  if (req.requiredBytes == 0 && req.limitBytes > 0 && !source.slot)
-    wanted = std::min(wanted, req.limitBytes);
-  std::optional<DiskSize> size;
-  if (wanted > 0) size = DiskSize::roundUp(wanted);
-  if (size && req.limitBytes > 0 && size->bytes() > req.limitBytes)
-    throw Error(Code::kOutOfRange, "RDS disks are whole MiB: " + std::to_string(wanted) +
-                                       " bytes round up to " + std::to_string(size->bytes()) +
-                                       ", above limit_bytes " + std::to_string(req.limitBytes));
+  const std::optional<DiskSize> size = sizeToCreate(req, source.slot.has_value());
   const Nqn nqn = Nqn::forSlot(settings_.nqnPrefix, slot);
   const DiskPath path = volumeFilePath(placement.basePath, slot);
   req.call.checkpoint("create volume " + req.name);
@@ -120,40 +128,9 @@ Volume RdsBackend::createFrom(const CreateVolumeRequest& req, const Source& sour
     disk = rds.ensureDisk(spec, req.call);
     host_.info("created RDS disk " + slot.str() + " (" + path.str() + ") for volume " + req.name);
   } else {
-    bool copied;
-    if (copies_->status(slot.str())) {
-      copied = awaitCopy(slot, req.call, nullptr);  // a retry joins the running copy
-    } else {
-      auto origin = rds.findDisk(*source.slot, req.call);
-      if (!origin)
-        throw Error(Code::kNotFound,
-                    std::string(source.kind == Source::Kind::kSnapshot ? "snapshot " : "volume ") +
-                        source.slot->str() + " does not exist");
-      int64_t originBytes = RdsClient::diskBytes(*origin);
-      if (req.limitBytes > 0 && originBytes > req.limitBytes)
-        throw Error(Code::kOutOfRange,
-                    "source " + source.slot->str() + " has " + std::to_string(originBytes) +
-                        " bytes, above limit_bytes " + std::to_string(req.limitBytes));
-      refuseASecondCopy(slot, "volume " + req.name, req.call);
-      DiskSpec spec{slot, path, std::nullopt, source.slot, true, placement.nvmePort, nqn};
-      CopyJobs::Work work = [this, spec, name = req.name](CopyJobs::Context& job) {
-        client().addCopiedDisk(spec, job.call(), settings_.copyTimeout);
-        ledger_->add(spec.slot.str());
-        host_.info("created RDS disk " + spec.slot.str() + " (" + spec.filePath.str() +
-                   ") for volume " + name + " from " + spec.copyFrom->str());
-      };
-      copied = awaitCopy(slot, req.call, &work);
-    }
-    if (!copied)
-      // CSI: ABORTED is "an operation pending for the volume"; the provisioner retries.
-      throw Error(Code::kAborted, "volume " + req.name + ": copy in progress from " +
-                                      source.slot->str() + " into RDS disk " + slot.str() +
-                                      " (/disk add copy-from has not answered yet); the copy "
-                                      "goes on, and a retry waits for it");
-    disk = rds.findDisk(slot, req.call);
-    if (!disk)
-      throw Error(Code::kInternal, "the copy into RDS disk " + slot.str() +
-                                       " succeeded but RouterOS no longer lists the disk");
+    disk = copyIntoNewDisk(
+        req, source,
+        DiskSpec{slot, path, std::nullopt, source.slot, true, placement.nvmePort, nqn});
   }
   // A copy starts at its source's size; grow it when more was asked (also on a retry).
   if (RdsClient::diskBytes(*disk) < req.requiredBytes) {
@@ -175,6 +152,46 @@ Volume RdsBackend::createFrom(const CreateVolumeRequest& req, const Source& sour
                                      " bytes, less than the " + std::to_string(req.requiredBytes) +
                                      " asked for: RouterOS did not honour file-size");
   return volume;
+}
+
+RdsDisk RdsBackend::copyIntoNewDisk(const CreateVolumeRequest& req, const Source& source,
+                                    const DiskSpec& spec) {
+  RdsClient& rds = client();
+  const SlotName& slot = spec.slot;
+  bool copied;
+  if (copies_->status(slot.str())) {
+    copied = awaitCopy(slot, req.call, nullptr);  // a retry joins the running copy
+  } else {
+    auto origin = rds.findDisk(*source.slot, req.call);
+    if (!origin)
+      throw Error(Code::kNotFound,
+                  std::string(source.kind == Source::Kind::kSnapshot ? "snapshot " : "volume ") +
+                      source.slot->str() + " does not exist");
+    int64_t originBytes = RdsClient::diskBytes(*origin);
+    if (req.limitBytes > 0 && originBytes > req.limitBytes)
+      throw Error(Code::kOutOfRange,
+                  "source " + source.slot->str() + " has " + std::to_string(originBytes) +
+                      " bytes, above limit_bytes " + std::to_string(req.limitBytes));
+    refuseASecondCopy(slot, "volume " + req.name, req.call);
+    CopyJobs::Work work = [this, spec, name = req.name](CopyJobs::Context& job) {
+      client().addCopiedDisk(spec, job.call(), settings_.copyTimeout);
+      ledger_->add(spec.slot.str());
+      host_.info("created RDS disk " + spec.slot.str() + " (" + spec.filePath.str() +
+                 ") for volume " + name + " from " + spec.copyFrom->str());
+    };
+    copied = awaitCopy(slot, req.call, &work);
+  }
+  if (!copied)
+    // CSI: ABORTED is "an operation pending for the volume"; the provisioner retries.
+    throw Error(Code::kAborted, "volume " + req.name + ": copy in progress from " +
+                                    source.slot->str() + " into RDS disk " + slot.str() +
+                                    " (/disk add copy-from has not answered yet); the copy "
+                                    "goes on, and a retry waits for it");
+  auto disk = rds.findDisk(slot, req.call);
+  if (!disk)
+    throw Error(Code::kInternal, "the copy into RDS disk " + slot.str() +
+                                     " succeeded but RouterOS no longer lists the disk");
+  return *disk;
 }
 
 void RdsBackend::refuseASecondCopy(const SlotName& slot, const std::string& what,
