@@ -17,8 +17,7 @@ constexpr int64_t kMaxBytes = 256ll << 40;
 // names are those of dell/gopowerstore volume_types.go (Volume, ProtectionData),
 // host_types.go (Host, InitiatorInstance, HostVolumeMapping) and ip_pool_address_types.go
 // (IPPoolAddress, with the nested ip_port(target_iqn, id) select it uses).
-constexpr const char* kVolumeSelect =
-    "select=id,name,type,size,protection_data,creation_timestamp";
+constexpr const char* kVolumeSelect = "select=id,name,type,size,protection_data,creation_timestamp";
 constexpr const char* kHostSelect = "select=id,name,initiators";
 constexpr const char* kMappingSelect = "select=id,host_id,volume_id,logical_unit_number";
 // iSCSI targets belong to IP ports: the Storage_Iscsi_Target addresses, each with its port's
@@ -40,11 +39,6 @@ nlohmann::json exactName(const nlohmann::json& list, const std::string& name) {
     for (const auto& item : list)
       if (item.value("name", "") == name) return item;
   return nullptr;
-}
-
-Capability cell(AccessMode access, VolumeMode volume, AttachSemantics semantics,
-                std::string reason = {}) {
-  return Capability{access, volume, semantics, std::move(reason)};
 }
 
 // Names reach URLs as filter values: allow only what PowerStore names and CSI names use.
@@ -122,13 +116,13 @@ Descriptor PowerStoreBackend::describe() {
       "a PowerStore iSCSI volume is attached to one host at a time here, so it cannot be shared "
       "or live-migrated; use a file (NFS) strategy for RWX";
   for (VolumeMode mode : {VolumeMode::kBlock, VolumeMode::kFilesystem}) {
-    d.capabilities.push_back(cell(A::kSingleNodeWriter, mode, S::kExclusive));
-    d.capabilities.push_back(cell(A::kSingleNodeSingleWriter, mode, S::kExclusive));
-    d.capabilities.push_back(cell(A::kSingleNodeMultiWriter, mode, S::kExclusive));
-    d.capabilities.push_back(cell(A::kSingleNodeReaderOnly, mode, S::kExclusive));
-    d.capabilities.push_back(cell(A::kMultiNodeReaderOnly, mode, S::kUnsupported, rwx));
-    d.capabilities.push_back(cell(A::kMultiNodeSingleWriter, mode, S::kUnsupported, rwx));
-    d.capabilities.push_back(cell(A::kMultiNodeMultiWriter, mode, S::kUnsupported, rwx));
+    d.capabilities.push_back({A::kSingleNodeWriter, mode, S::kExclusive});
+    d.capabilities.push_back({A::kSingleNodeSingleWriter, mode, S::kExclusive});
+    d.capabilities.push_back({A::kSingleNodeMultiWriter, mode, S::kExclusive});
+    d.capabilities.push_back({A::kSingleNodeReaderOnly, mode, S::kExclusive});
+    d.capabilities.push_back({A::kMultiNodeReaderOnly, mode, S::kUnsupported, rwx});
+    d.capabilities.push_back({A::kMultiNodeSingleWriter, mode, S::kUnsupported, rwx});
+    d.capabilities.push_back({A::kMultiNodeMultiWriter, mode, S::kUnsupported, rwx});
   }
   d.settings = pluginSettingSpecs();
   d.parameters = {SettingSpec{"arrayID", SettingKind::kString, false, false,

@@ -12,11 +12,6 @@
 namespace polycsi::rds_nvme {
 namespace {
 
-Capability cell(AccessMode access, VolumeMode volume, AttachSemantics semantics,
-                std::string reason = {}) {
-  return Capability{access, volume, semantics, std::move(reason)};
-}
-
 std::mutex& nodePathsMutex() {
   static std::mutex mu;
   return mu;
@@ -58,27 +53,27 @@ Descriptor RdsBackend::describe() {
   // Publish allows this host NQN on the export, and the node connects with it.
   d.nodeIdentityKind = "NVMe host NQN";
   for (VolumeMode mode : {VolumeMode::kBlock, VolumeMode::kFilesystem}) {
-    d.capabilities.push_back(cell(A::kSingleNodeWriter, mode, S::kExclusive));
-    d.capabilities.push_back(cell(A::kSingleNodeSingleWriter, mode, S::kExclusive));
-    d.capabilities.push_back(cell(A::kSingleNodeMultiWriter, mode, S::kExclusive));
-    d.capabilities.push_back(cell(A::kSingleNodeReaderOnly, mode, S::kExclusive));
+    d.capabilities.push_back({A::kSingleNodeWriter, mode, S::kExclusive});
+    d.capabilities.push_back({A::kSingleNodeSingleWriter, mode, S::kExclusive});
+    d.capabilities.push_back({A::kSingleNodeMultiWriter, mode, S::kExclusive});
+    d.capabilities.push_back({A::kSingleNodeReaderOnly, mode, S::kExclusive});
     d.capabilities.push_back(
-        cell(A::kMultiNodeSingleWriter, mode, S::kUnsupported,
-             "an RDS NVMe/TCP export cannot make some hosts read-only: nothing would stop a "
-             "second node from writing"));
+        {A::kMultiNodeSingleWriter, mode, S::kUnsupported,
+         "an RDS NVMe/TCP export cannot make some hosts read-only: nothing would stop a "
+         "second node from writing"});
   }
-  d.capabilities.push_back(cell(A::kMultiNodeMultiWriter, VolumeMode::kBlock, S::kMigrationWindow));
-  d.capabilities.push_back(cell(
-      A::kMultiNodeMultiWriter, VolumeMode::kFilesystem, S::kUnsupported,
-      "RWX with a filesystem would mount one ext4/xfs from several nodes at once and corrupt it; "
-      "use RWX with volumeMode Block (KubeVirt live migration) or the nfs plugin for shared "
-      "files"));
-  d.capabilities.push_back(cell(A::kMultiNodeReaderOnly, VolumeMode::kBlock, S::kShared));
-  d.capabilities.push_back(cell(
-      A::kMultiNodeReaderOnly, VolumeMode::kFilesystem, S::kUnsupported,
-      "a filesystem on one NVMe namespace mounted by several nodes is only safe if none ever "
-      "writes (even a read-only ext4 mount replays its journal); use ROX with volumeMode Block "
-      "or the nfs plugin"));
+  d.capabilities.push_back({A::kMultiNodeMultiWriter, VolumeMode::kBlock, S::kMigrationWindow});
+  d.capabilities.push_back(
+      {A::kMultiNodeMultiWriter, VolumeMode::kFilesystem, S::kUnsupported,
+       "RWX with a filesystem would mount one ext4/xfs from several nodes at once and corrupt it; "
+       "use RWX with volumeMode Block (KubeVirt live migration) or the nfs plugin for shared "
+       "files"});
+  d.capabilities.push_back({A::kMultiNodeReaderOnly, VolumeMode::kBlock, S::kShared});
+  d.capabilities.push_back(
+      {A::kMultiNodeReaderOnly, VolumeMode::kFilesystem, S::kUnsupported,
+       "a filesystem on one NVMe namespace mounted by several nodes is only safe if none ever "
+       "writes (even a read-only ext4 mount replays its journal); use ROX with volumeMode Block "
+       "or the nfs plugin"});
   d.settings = rdsSettingSpecs();
   d.parameters = rdsParameterSpecs();
   return d;
