@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "polycsi/paging.hpp"
 #include "rest_timestamp.hpp"
 #include "scsi_disk_growth.hpp"
 
@@ -39,11 +40,6 @@ nlohmann::json exactName(const nlohmann::json& list, const std::string& name) {
     for (const auto& item : list)
       if (item.value("name", "") == name) return item;
   return nullptr;
-}
-
-Capability cell(AccessMode access, VolumeMode volume, AttachSemantics semantics,
-                std::string reason = {}) {
-  return Capability{access, volume, semantics, std::move(reason)};
 }
 
 // Names reach URLs as filter values: allow only what PowerStore names and CSI names use.
@@ -121,13 +117,13 @@ Descriptor PowerStoreBackend::describe() {
       "a PowerStore iSCSI volume is attached to one host at a time here, so it cannot be shared "
       "or live-migrated; use a file (NFS) strategy for RWX";
   for (VolumeMode mode : {VolumeMode::kBlock, VolumeMode::kFilesystem}) {
-    d.capabilities.push_back(cell(A::kSingleNodeWriter, mode, S::kExclusive));
-    d.capabilities.push_back(cell(A::kSingleNodeSingleWriter, mode, S::kExclusive));
-    d.capabilities.push_back(cell(A::kSingleNodeMultiWriter, mode, S::kExclusive));
-    d.capabilities.push_back(cell(A::kSingleNodeReaderOnly, mode, S::kExclusive));
-    d.capabilities.push_back(cell(A::kMultiNodeReaderOnly, mode, S::kUnsupported, rwx));
-    d.capabilities.push_back(cell(A::kMultiNodeSingleWriter, mode, S::kUnsupported, rwx));
-    d.capabilities.push_back(cell(A::kMultiNodeMultiWriter, mode, S::kUnsupported, rwx));
+    d.capabilities.push_back({A::kSingleNodeWriter, mode, S::kExclusive});
+    d.capabilities.push_back({A::kSingleNodeSingleWriter, mode, S::kExclusive});
+    d.capabilities.push_back({A::kSingleNodeMultiWriter, mode, S::kExclusive});
+    d.capabilities.push_back({A::kSingleNodeReaderOnly, mode, S::kExclusive});
+    d.capabilities.push_back({A::kMultiNodeReaderOnly, mode, S::kUnsupported, rwx});
+    d.capabilities.push_back({A::kMultiNodeSingleWriter, mode, S::kUnsupported, rwx});
+    d.capabilities.push_back({A::kMultiNodeMultiWriter, mode, S::kUnsupported, rwx});
   }
   d.settings = pluginSettingSpecs();
   d.parameters = {SettingSpec{"arrayID", SettingKind::kString, false, false,
@@ -335,24 +331,9 @@ SnapshotPage PowerStoreBackend::listSnapshots(const ListRequest& req) {
       all.push_back(std::move(s));
     }
   }
-  std::sort(all.begin(), all.end(),
-            [](const Snapshot& a, const Snapshot& b) { return a.id < b.id; });
-  std::size_t start = 0;
-  if (!req.startingToken.empty()) {
-    if (req.startingToken.find_first_not_of("0123456789") != std::string::npos ||
-        req.startingToken.size() > 9)
-      throw Error(Code::kAborted, "starting token '" + req.startingToken + "' is not valid");
-    start = std::stoul(req.startingToken);
-    if (start > all.size()) throw Error(Code::kAborted, "starting token is past the end");
-  }
-  SnapshotPage page;
-  const std::size_t end =
-      req.maxEntries > 0 ? std::min(all.size(), start + static_cast<std::size_t>(req.maxEntries))
-                         : all.size();
-  page.snapshots.assign(all.begin() + static_cast<std::ptrdiff_t>(start),
-                        all.begin() + static_cast<std::ptrdiff_t>(end));
-  if (end < all.size()) page.nextToken = std::to_string(end);
-  return page;
+  auto page = paging::pageFromOffset(std::move(all), req,
+                                     [](const Snapshot& s) -> const std::string& { return s.id; });
+  return SnapshotPage{.snapshots = std::move(page.items), .nextToken = std::move(page.nextToken)};
 }
 
 nlohmann::json PowerStoreBackend::findHost(RestClient& c, const Call& call,

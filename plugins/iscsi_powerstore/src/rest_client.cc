@@ -74,6 +74,89 @@ struct CurlGlobal {
   CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
 };
 
+// The options of every exchange with `array`: the URL, https only, the timeouts, where the
+// answer and its headers go, and TLS verification (unless the array's config skips it).
+void setTransportOptions(CURL* h, const ArrayConfig& array, const std::string& url,
+                         std::chrono::milliseconds timeout, char* errorText, Collected* collected) {
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(h, CURLOPT_USERAGENT, kUserAgent);
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
+                   static_cast<long>(std::max<long long>(1, timeout.count())));
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(std::max<long long>(1, timeout.count())));
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errorText);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &onBody);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, collected);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &onHeader);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, collected);
+  if (array.skipCertificateValidation) {
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+  } else {
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(h, CURLOPT_CAINFO, array.caFile.c_str());
+  }
+}
+
+using HeaderList = std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)>;
+
+// The method, the body and the headers of one request; `token` and `cookie` (both or neither)
+// are the session's. The returned list must outlive the exchange.
+HeaderList setRequest(CURL* h, const std::string& method, const std::string& body,
+                      const std::string* token, const std::string* cookie) {
+  curl_slist* headers = nullptr;
+  headers = curl_slist_append(headers, "Accept: application/json");
+  if (!body.empty()) headers = curl_slist_append(headers, "Content-Type: application/json");
+  if (token != nullptr) {
+    headers = curl_slist_append(headers, ("DELL-EMC-TOKEN: " + *token).c_str());
+    curl_easy_setopt(h, CURLOPT_COOKIE, cookie->c_str());
+  }
+  HeaderList headerList(headers, &curl_slist_free_all);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
+  if (!body.empty()) {
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.c_str());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  }
+  return headerList;
+}
+
+// Runs the exchange; an idempotent one (a GET) again after a transport failure that may pass,
+// up to kReadAttempts times while the call has time left.
+CURLcode performWithRetries(CURL* h, const Call& call, bool idempotent, Collected& collected) {
+  CURLcode code = CURLE_OK;
+  for (int attempt = 1;; ++attempt) {
+    collected = Collected{};
+    code = curl_easy_perform(h);
+    if (code == CURLE_OK || !idempotent || !retryable(code) || attempt == kReadAttempts) break;
+    if (call.remaining() < std::chrono::milliseconds(500)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
+  }
+  return code;
+}
+
+// The Error for an exchange that got no HTTP answer: a TLS problem, a timeout, or an array
+// that cannot be reached.
+[[noreturn]] void throwTransportFailure(CURLcode code, const char* errorText,
+                                        const ArrayConfig& array, const std::string& method,
+                                        const std::string& path) {
+  const std::string detail = errorText[0] ? errorText : curl_easy_strerror(code);
+  if (certificateProblem(code)) {
+    throw Error(Code::kUnavailable, "PowerStore " + array.globalID + ": TLS with " +
+                                        array.endpoint + " failed (" + detail +
+                                        "); check caFile/ca_file");
+  }
+  if (code == CURLE_OPERATION_TIMEDOUT) {
+    throw Error(Code::kDeadlineExceeded,
+                "PowerStore " + array.globalID + ": " + method + " " + path + " timed out");
+  }
+  throw Error(Code::kUnavailable,
+              "PowerStore " + array.globalID + " unreachable at " + array.endpoint + ": " + detail);
+}
+
 }  // namespace
 
 RestClient::RestClient(ArrayConfig array, std::chrono::milliseconds requestTimeout,
@@ -101,75 +184,19 @@ RestResponse RestClient::perform(const Call& call, const std::string& method,
   const auto timeout = std::min(requestTimeout_, call.remaining());
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), &curl_easy_cleanup);
   if (!curl) throw Error(Code::kResourceExhausted, "curl_easy_init failed");
-  const std::string url = array_.endpoint + "/" + path;
   Collected collected;
   char errorText[CURL_ERROR_SIZE] = {};
   CURL* h = curl.get();
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_USERAGENT, kUserAgent);
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
-                   static_cast<long>(std::max<long long>(1, timeout.count())));
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(std::max<long long>(1, timeout.count())));
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errorText);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &onBody);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &collected);
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &onHeader);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, &collected);
-  if (array_.skipCertificateValidation) {
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-  } else {
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(h, CURLOPT_CAINFO, array_.caFile.c_str());
-  }
+  setTransportOptions(h, array_, array_.endpoint + "/" + path, timeout, errorText, &collected);
   if (basic) {
     curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
     curl_easy_setopt(h, CURLOPT_USERNAME, array_.username.c_str());
     curl_easy_setopt(h, CURLOPT_PASSWORD, array_.password.c_str());
   }
-  curl_slist* headers = nullptr;
-  headers = curl_slist_append(headers, "Accept: application/json");
-  if (!body.empty()) headers = curl_slist_append(headers, "Content-Type: application/json");
-  if (session) {
-    headers = curl_slist_append(headers, ("DELL-EMC-TOKEN: " + session->token).c_str());
-    curl_easy_setopt(h, CURLOPT_COOKIE, session->cookie.c_str());
-  }
-  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headerList(headers,
-                                                                         &curl_slist_free_all);
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
-  if (!body.empty()) {
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.c_str());
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-  }
-
-  const bool idempotent = method == "GET";
-  CURLcode code = CURLE_OK;
-  for (int attempt = 1;; ++attempt) {
-    collected = Collected{};
-    code = curl_easy_perform(h);
-    if (code == CURLE_OK || !idempotent || !retryable(code) || attempt == kReadAttempts) break;
-    if (call.remaining() < std::chrono::milliseconds(500)) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
-  }
-  if (code != CURLE_OK) {
-    const std::string detail = errorText[0] ? errorText : curl_easy_strerror(code);
-    if (certificateProblem(code)) {
-      throw Error(Code::kUnavailable, "PowerStore " + array_.globalID + ": TLS with " +
-                                          array_.endpoint + " failed (" + detail +
-                                          "); check caFile/ca_file");
-    }
-    if (code == CURLE_OPERATION_TIMEDOUT) {
-      throw Error(Code::kDeadlineExceeded,
-                  "PowerStore " + array_.globalID + ": " + method + " " + path + " timed out");
-    }
-    throw Error(Code::kUnavailable, "PowerStore " + array_.globalID + " unreachable at " +
-                                        array_.endpoint + ": " + detail);
-  }
+  const auto headers = setRequest(h, method, body, session ? &session->token : nullptr,
+                                  session ? &session->cookie : nullptr);
+  const CURLcode code = performWithRetries(h, call, method == "GET", collected);
+  if (code != CURLE_OK) throwTransportFailure(code, errorText, array_, method, path);
   RestResponse response;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
   if (observer_) observer_(method, response.status);

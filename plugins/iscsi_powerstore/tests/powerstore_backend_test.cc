@@ -268,6 +268,31 @@ TEST_F(PowerStoreBackendTest, ControllerLifecycleAndIscsiLoginWithThePublishCont
             Code::kInvalidArgument);
 }
 
+// Snapshot listing pages with an index token; CSI's rules hold: a negative max_entries is
+// INVALID_ARGUMENT, a token that is no index or lies past the end ABORTED.
+TEST_F(PowerStoreBackendTest, SnapshotListingPagesByTheCsiRules) {
+  startSim({"--no-tgtd"});
+  auto ps = start(settingsJson());
+  ASSERT_TRUE(ps);
+  auto vol = ps->createVolume({.name = "pvc-1", .requiredBytes = kMiB});
+  ASSERT_TRUE(vol.isOk()) << vol.status().toString();
+  for (const char* name : {"snap-b", "snap-a", "snap-c"})
+    ASSERT_TRUE(ps->createSnapshot({.name = name, .sourceVolumeId = vol->id}).isOk());
+  auto first = ps->listSnapshots({.maxEntries = 2});
+  ASSERT_TRUE(first.isOk()) << first.status().toString();
+  ASSERT_EQ(first->snapshots.size(), 2u);
+  EXPECT_LT(first->snapshots[0].id, first->snapshots[1].id);
+  EXPECT_EQ(first->nextToken, "2");
+  auto rest = ps->listSnapshots({.maxEntries = 2, .startingToken = first->nextToken});
+  ASSERT_TRUE(rest.isOk()) << rest.status().toString();
+  ASSERT_EQ(rest->snapshots.size(), 1u);
+  EXPECT_LT(first->snapshots[1].id, rest->snapshots[0].id);
+  EXPECT_EQ(rest->nextToken, "");
+  EXPECT_EQ(ps->listSnapshots({.maxEntries = -1}).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(ps->listSnapshots({.startingToken = "x"}).status().code(), Code::kAborted);
+  EXPECT_EQ(ps->listSnapshots({.startingToken = "4"}).status().code(), Code::kAborted);
+}
+
 TEST_F(PowerStoreBackendTest, ExpiredSessionIsRenewed) {
   startSim({"--no-tgtd"});
   auto ps = start(settingsJson());

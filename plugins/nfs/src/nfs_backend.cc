@@ -12,11 +12,6 @@ constexpr char kBlockReason[] =
     "an NFS export holds files, not block devices: the nfs plugin offers filesystem volumes "
     "only (use rds_nvme for RWX block, iscsi_powerstore for RWO block)";
 
-Capability cell(AccessMode access, VolumeMode volume, AttachSemantics semantics,
-                std::string reason = {}) {
-  return Capability{access, volume, semantics, std::move(reason)};
-}
-
 }  // namespace
 
 Descriptor NfsBackend::describe() {
@@ -32,20 +27,20 @@ Descriptor NfsBackend::describe() {
       "live-migrate, at NFS latency. No block volumes, no enforced size.";
   d.metricsPrefix = "nfs_csi";
   d.capabilities = {
-      cell(A::kSingleNodeWriter, V::kFilesystem, S::kExclusive),
-      cell(A::kSingleNodeSingleWriter, V::kFilesystem, S::kExclusive),
-      cell(A::kSingleNodeMultiWriter, V::kFilesystem, S::kExclusive),
-      cell(A::kSingleNodeReaderOnly, V::kFilesystem, S::kExclusive),
-      cell(A::kMultiNodeReaderOnly, V::kFilesystem, S::kShared),
-      cell(A::kMultiNodeMultiWriter, V::kFilesystem, S::kShared),
-      cell(A::kMultiNodeSingleWriter, V::kFilesystem, S::kUnsupported,
-           "NFS cannot fence writers per node: nothing stops a second node from writing to the "
-           "export, so a single writer across nodes cannot be guaranteed"),
+      {A::kSingleNodeWriter, V::kFilesystem, S::kExclusive},
+      {A::kSingleNodeSingleWriter, V::kFilesystem, S::kExclusive},
+      {A::kSingleNodeMultiWriter, V::kFilesystem, S::kExclusive},
+      {A::kSingleNodeReaderOnly, V::kFilesystem, S::kExclusive},
+      {A::kMultiNodeReaderOnly, V::kFilesystem, S::kShared},
+      {A::kMultiNodeMultiWriter, V::kFilesystem, S::kShared},
+      {A::kMultiNodeSingleWriter, V::kFilesystem, S::kUnsupported,
+       "NFS cannot fence writers per node: nothing stops a second node from writing to the "
+       "export, so a single writer across nodes cannot be guaranteed"},
   };
   for (A access : {A::kSingleNodeWriter, A::kSingleNodeSingleWriter, A::kSingleNodeMultiWriter,
                    A::kSingleNodeReaderOnly, A::kMultiNodeReaderOnly, A::kMultiNodeSingleWriter,
                    A::kMultiNodeMultiWriter})
-    d.capabilities.push_back(cell(access, V::kBlock, S::kUnsupported, kBlockReason));
+    d.capabilities.push_back({access, V::kBlock, S::kUnsupported, kBlockReason});
   d.settings = nfsSettingSpecs();
   d.parameters = nfsParameterSpecs();
   return d;

@@ -24,9 +24,9 @@
 #include <optional>
 #include <string>
 
-#include "copy_jobs.hpp"
 #include "nfs_client.hpp"
 #include "nfs_settings.hpp"
+#include "polycsi/copy_jobs.hpp"
 #include "polycsi/plugin.hpp"
 #include "volume_records.hpp"
 

@@ -56,31 +56,6 @@ std::string archiveName(const std::string& subDir) {
   return "archived-" + flat + "-" + stamp;
 }
 
-template <typename Item, typename GetId>
-std::vector<Item> page(const std::vector<Item>& sorted, const ListRequest& req,
-                       std::string& nextToken, GetId getId) {
-  if (req.maxEntries < 0)
-    throw Error(Code::kInvalidArgument,
-                "max_entries must not be negative, got " + std::to_string(req.maxEntries));
-  if (!req.startingToken.empty() && !isRecordId(req.startingToken))
-    throw Error(Code::kAborted, "starting token '" + printable(req.startingToken) +
-                                    "' is not one this backend issued; list from the start");
-  auto it = sorted.begin();
-  if (!req.startingToken.empty())
-    it = std::upper_bound(
-        sorted.begin(), sorted.end(), req.startingToken,
-        [&](const std::string& token, const Item& item) { return token < getId(item); });
-  std::vector<Item> out;
-  for (; it != sorted.end(); ++it) {
-    if (req.maxEntries > 0 && out.size() == static_cast<size_t>(req.maxEntries)) {
-      nextToken = getId(out.back());
-      break;
-    }
-    out.push_back(*it);
-  }
-  return out;
-}
-
 }  // namespace
 
 Volume NfsBackend::toVolume(const VolumeRecord& r) {
@@ -281,10 +256,11 @@ VolumePage NfsBackend::listVolumes(const ListRequest& req) {
   for (auto& r : records.allVolumes(req.call, problems))
     if (r.complete) complete.push_back(std::move(r));
   for (const auto& p : problems) host_.warn("listing volumes: " + p);
-  VolumePage out;
-  for (const auto& r : page(complete, req, out.nextToken,
-                            [](const VolumeRecord& r) -> const std::string& { return r.id; }))
-    out.volumes.push_back(toVolume(r));
+  auto page =
+      paging::pageAfterKey(std::move(complete), req, listingTokenRule(),
+                           [](const VolumeRecord& r) -> const std::string& { return r.id; });
+  VolumePage out{.nextToken = std::move(page.nextToken)};
+  for (const auto& r : page.items) out.volumes.push_back(toVolume(r));
   return out;
 }
 

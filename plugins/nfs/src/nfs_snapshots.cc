@@ -119,12 +119,8 @@ void NfsBackend::deleteSnapshot(const SnapshotIdRequest& req) {
 
 SnapshotPage NfsBackend::listSnapshots(const ListRequest& req) {
   req.call.checkpoint("listing snapshots");
-  if (req.maxEntries < 0)
-    throw Error(Code::kInvalidArgument,
-                "max_entries must not be negative, got " + std::to_string(req.maxEntries));
-  if (!req.startingToken.empty() && !isRecordId(req.startingToken))
-    throw Error(Code::kAborted, "starting token '" + printable(req.startingToken) +
-                                    "' is not one this backend issued; list from the start");
+  // A bad request is refused before the export is mounted.
+  paging::checkKeyRequest(req, listingTokenRule());
   auto home = connectHome(req.call);
   VolumeRecords records(*home);
   std::vector<std::string> problems;
@@ -136,19 +132,11 @@ SnapshotPage NfsBackend::listSnapshots(const ListRequest& req) {
     matching.push_back(std::move(r));
   }
   for (const auto& p : problems) host_.warn("listing snapshots: " + p);
-  SnapshotPage out;
-  auto it = matching.begin();
-  if (!req.startingToken.empty())
-    it = std::upper_bound(
-        matching.begin(), matching.end(), req.startingToken,
-        [](const std::string& token, const SnapshotRecord& r) { return token < r.id; });
-  for (; it != matching.end(); ++it) {
-    if (req.maxEntries > 0 && out.snapshots.size() == static_cast<size_t>(req.maxEntries)) {
-      out.nextToken = out.snapshots.back().id;
-      break;
-    }
-    out.snapshots.push_back(toSnapshot(*it));
-  }
+  auto page =
+      paging::pageAfterKey(std::move(matching), req, listingTokenRule(),
+                           [](const SnapshotRecord& r) -> const std::string& { return r.id; });
+  SnapshotPage out{.nextToken = std::move(page.nextToken)};
+  for (const auto& r : page.items) out.snapshots.push_back(toSnapshot(r));
   return out;
 }
 

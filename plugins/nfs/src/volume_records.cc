@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "subdir_template.hpp"
+
 namespace polycsi::nfs {
 namespace {
 
@@ -134,6 +136,13 @@ std::string deriveId(RecordKind kind, const std::string& name) {
 bool isRecordId(const std::string& id) {
   return !id.empty() && id.size() <= kMaxNameIdBytes + 4 && id.front() != '-' &&
          std::all_of(id.begin(), id.end(), isIdCharacter);
+}
+
+paging::TokenRule listingTokenRule() {
+  return {isRecordId, [](const std::string& token) {
+            return "starting token '" + printable(token) +
+                   "' is not one this backend issued; list from the start";
+          }};
 }
 
 std::string recordDirectory(RecordKind kind) {

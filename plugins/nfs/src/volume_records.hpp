@@ -18,6 +18,7 @@
 
 #include "nfs_client.hpp"
 #include "nfs_settings.hpp"
+#include "polycsi/paging.hpp"
 
 namespace polycsi::nfs {
 
@@ -56,6 +57,8 @@ struct SnapshotRecord {
 std::string deriveId(RecordKind kind, const std::string& name);
 // True when `id` has the shape deriveId produces (so it may name a record file).
 bool isRecordId(const std::string& id);
+// The paging tokens of listVolumes / listSnapshots: record ids (isRecordId).
+paging::TokenRule listingTokenRule();
 
 // The directory (relative to the home export) holding records of `kind`.
 std::string recordDirectory(RecordKind kind);

@@ -15,9 +15,9 @@
 #include <mutex>
 #include <thread>
 
-#include "copy_jobs.hpp"
 #include "ganesha_server.hpp"
 #include "nfs_client.hpp"
+#include "polycsi/copy_jobs.hpp"
 #include "polycsi/plugin_abi.h"
 #include "polycsi/testing/fake_host.hpp"
 

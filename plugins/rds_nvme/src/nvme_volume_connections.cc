@@ -59,7 +59,31 @@ std::string NvmeVolumeConnections::ensureConnected(const std::string& volumeId,
   entry.address = target.address;
   entry.port = target.port;
 
-  std::vector<NvmeController> current = sysfs_.controllers();
+  const std::vector<NvmeController> current = sysfs_.controllers();
+  adoptUnrecorded(entry, current, volumeId, target);
+  const PrunedControllers pruned = prune(entry, current, volumeId, target);
+  if (!pruned.usable.empty()) {
+    entry.stagingPaths.insert(stagingPath);
+    entry.connecting = false;
+    record_.put(entry);
+    return pruned.usable;
+  }
+  if (!pruned.stuckForeign.empty()) {
+    std::string names;
+    for (const auto& n : pruned.stuckForeign) names += (names.empty() ? "" : ", ") + n;
+    throw Error(Code::kFailedPrecondition,
+                "the NVMe controller " + names + " for " + describe(target) +
+                    " was not connected by this driver and is not live; the kernel refuses a "
+                    "second connection to the same target. Wait for it to reconnect or remove "
+                    "it (nvme disconnect -d <name>)");
+  }
+  return connect(entry, current, volumeId, target, stagingPath, options, call);
+}
+
+void NvmeVolumeConnections::adoptUnrecorded(SubsystemRecord& entry,
+                                            const std::vector<NvmeController>& current,
+                                            const std::string& volumeId,
+                                            const NvmeTcpTarget& target) const {
   // Controllers to this target that the record does not know: the one an interrupted connect
   // of ours made (adopted as owned), or someone else's (used, never disconnected).
   for (const auto& c : current)
@@ -69,9 +93,12 @@ std::string NvmeVolumeConnections::ensureConnected(const std::string& volumeId,
         host_.info("volume " + volumeId + ": using " + c.name + ", an existing connection to " +
                    describe(target) + " this driver did not make (it will not disconnect it)");
     }
+}
 
-  std::string usable;
-  std::vector<std::string> stuckForeign;
+NvmeVolumeConnections::PrunedControllers NvmeVolumeConnections::prune(
+    SubsystemRecord& entry, const std::vector<NvmeController>& current, const std::string& volumeId,
+    const NvmeTcpTarget& target) {
+  PrunedControllers out;
   std::vector<RecordedController> keep;
   for (const auto& rc : entry.controllers) {
     const NvmeController* now = findController(current, rc.name);
@@ -84,38 +111,30 @@ std::string NvmeVolumeConnections::ensureConnected(const std::string& volumeId,
                  " is live but its block device is gone; replacing it with a new connection");
       sysfs_.deleteController(rc.name);
     } else if (now->live()) {
-      if (usable.empty()) usable = rc.name;
+      if (out.usable.empty()) out.usable = rc.name;
       keep.push_back(rc);
     } else if (rc.owned) {
       host_.warn("volume " + volumeId + ": controller " + rc.name + " for " + describe(target) +
                  " is " + now->state + ", not live; replacing it with a new connection");
       sysfs_.deleteController(rc.name);
     } else {
-      stuckForeign.push_back(rc.name + " (" + now->state + ")");
+      out.stuckForeign.push_back(rc.name + " (" + now->state + ")");
       keep.push_back(rc);
     }
   }
   entry.controllers = std::move(keep);
+  return out;
+}
 
-  if (!usable.empty()) {
-    entry.stagingPaths.insert(stagingPath);
-    entry.connecting = false;
-    record_.put(entry);
-    return usable;
-  }
-  if (!stuckForeign.empty()) {
-    std::string names;
-    for (const auto& n : stuckForeign) names += (names.empty() ? "" : ", ") + n;
-    throw Error(Code::kFailedPrecondition,
-                "the NVMe controller " + names + " for " + describe(target) +
-                    " was not connected by this driver and is not live; the kernel refuses a "
-                    "second connection to the same target. Wait for it to reconnect or remove "
-                    "it (nvme disconnect -d <name>)");
-  }
-
+std::string NvmeVolumeConnections::connect(SubsystemRecord& entry,
+                                           const std::vector<NvmeController>& current,
+                                           const std::string& volumeId, const NvmeTcpTarget& target,
+                                           const std::string& stagingPath,
+                                           const NvmeConnectOptions& options, const Call& call) {
   std::set<std::string> before;
   for (const auto& c : current) before.insert(c.name);
   bool newPath = entry.stagingPaths.insert(stagingPath).second;
+  // Recorded before the connect: a controller found after a crash in between is ours.
   entry.connecting = true;
   record_.put(entry);
   std::string name;

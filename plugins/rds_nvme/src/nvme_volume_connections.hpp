@@ -20,6 +20,7 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "connection_record.hpp"
 #include "nvme_sysfs.hpp"
@@ -59,6 +60,23 @@ class NvmeVolumeConnections {
   std::string ensureConnected(const std::string& volumeId, const NvmeTcpTarget& target,
                               const std::string& stagingPath, const NvmeConnectOptions& options,
                               const Call& call);
+  // Adds to `entry` the controllers to `target` that it does not record: owned when an
+  // interrupted connect of ours made them (entry.connecting), foreign otherwise.
+  void adoptUnrecorded(SubsystemRecord& entry, const std::vector<NvmeController>& current,
+                       const std::string& volumeId, const NvmeTcpTarget& target) const;
+  struct PrunedControllers {
+    std::string usable;                     // a live controller to use, or ""
+    std::vector<std::string> stuckForeign;  // "name (state)" of foreign controllers not live
+  };
+  // Drops from `entry` the controllers that are gone, and deletes owned ones that are not live
+  // or lost their device; keeps live and foreign ones.
+  PrunedControllers prune(SubsystemRecord& entry, const std::vector<NvmeController>& current,
+                          const std::string& volumeId, const NvmeTcpTarget& target);
+  // Connects a new controller for `target` (recording the attempt first) and returns its name.
+  std::string connect(SubsystemRecord& entry, const std::vector<NvmeController>& current,
+                      const std::string& volumeId, const NvmeTcpTarget& target,
+                      const std::string& stagingPath, const NvmeConnectOptions& options,
+                      const Call& call);
   // The first namespace block device of `nqn` that exists in devDir_, or "".
   std::string presentDevice(const std::string& nqn) const;
   std::string waitForDevice(const NvmeTcpTarget& target, const std::string& controller,

@@ -36,10 +36,9 @@ OrphanReporter::~OrphanReporter() {
 
 std::vector<std::string> OrphanReporter::scan(const Call& call) {
   std::vector<std::string> ours;
-  for (const auto& disk : client_.listDisks(volumePrefix_, call)) ours.push_back(disk.getOr("slot"));
-  for (const auto& disk :
-       client_.listDisks(SlotPrefix::parse("snap-", "snapshot prefix"), call))
-    if (isOurSnapshotSlot(disk.getOr("slot"))) ours.push_back(disk.getOr("slot"));
+  for (const auto& disk : client_.listDisks(volumePrefix_, call)) ours.push_back(disk.slot);
+  for (const auto& disk : client_.listDisks(SlotPrefix::parse("snap-", "snapshot prefix"), call))
+    if (isOurSnapshotSlot(disk.slot)) ours.push_back(disk.slot);
   if (!ledger_.established()) {
     ledger_.adoptAll(ours);
     host_.info("orphan report: adopted " + std::to_string(ours.size()) +

@@ -362,100 +362,172 @@ std::vector<std::pair<std::string_view, std::string_view>> DiskEntry::properties
   return out;
 }
 
+RdsDisk parseRdsDisk(const DiskEntry& entry) {
+  RdsDisk disk;
+  disk.slot = entry.getOr("slot");
+  disk.filePath = entry.getOr("file-path");
+  disk.mountPoint = entry.getOr("mount-point");
+  disk.sizeBytes = entry.bytes("size");
+  disk.fileSizeBytes = entry.bytes("file-size");
+  disk.freeBytes = entry.bytes("free");
+  disk.nvmeTcpServerNqn = entry.getOr("nvme-tcp-server-nqn");
+  disk.nvmeTcpServerPort = entry.get("nvme-tcp-server-port");
+  disk.allowedHostNames = entry.getOr("nvme-tcp-server-allow-host-name");
+  return disk;
+}
+
+std::vector<RdsDisk> parseRdsDisks(std::string_view output) {
+  std::vector<RdsDisk> disks;
+  for (const DiskEntry& entry : parseDiskPrintDetail(output)) disks.push_back(parseRdsDisk(entry));
+  return disks;
+}
+
+std::vector<RdsFile> parseRdsFiles(std::string_view output) {
+  std::vector<RdsFile> files;
+  for (const DiskEntry& entry : parseDiskPrintDetail(output))
+    files.push_back(RdsFile{entry.getOr("name")});
+  return files;
+}
+
+namespace {
+
+// The steps of parseDiskPrintDetail over one output, line by line: the `Flags:`/`Columns:`
+// header, a comment's continuation, the start of an entry, a continuation line.
+class PrintDetailParser {
+ public:
+  explicit PrintDetailParser(size_t outputBytes) {
+    entries_.reserve(outputBytes / 512);  // a disk prints about 800 bytes, a file fewer
+  }
+
+  void line(std::string_view line) {
+    if (trimLeft(line).empty()) {
+      inHeader_ = false;
+      blankBefore_ = true;
+      return;
+    }
+    const bool afterBlank = blankBefore_;
+    blankBefore_ = false;
+    const std::string_view content = trimLeft(line);
+    if (header(line, content)) return;
+    auto start = parseEntryStart(line);
+    const size_t indent = indentOf(line);
+    if (!start && commentContinues(content)) return;
+    if (!startsEntry(start, line, indent, afterBlank)) {
+      if (entries_.empty()) malformed("text before the first entry", line);
+      if (indent > entryIndent_) continuationsIndented_ = true;
+      if (!text_.empty()) text_ += ' ';
+      text_.append(content);
+      return;
+    }
+    entryIndent_ = indent;
+    beginEntry(*start);
+  }
+
+  std::vector<DiskEntry> finish() {
+    if (!entries_.empty()) parseProperties(text_, entries_.back());
+    return std::move(entries_);
+  }
+
+ private:
+  // True when `line` belongs to the header before the first entry (and its legend letters
+  // were collected).
+  bool header(std::string_view line, std::string_view content) {
+    if (entries_.empty() &&
+        (content.rfind("Flags:", 0) == 0 || content.rfind("Columns:", 0) == 0)) {
+      inHeader_ = true;
+      headerIndent_ = indentOf(line);
+      if (content.rfind("Flags:", 0) == 0) collectLegendLetters(content, legend_);
+      return true;
+    }
+    if (inHeader_ && entries_.empty() && !parseEntryStart(line) &&
+        (indentOf(line) > headerIndent_ || isLegendLine(content))) {
+      collectLegendLetters(content, legend_);
+      return true;  // a wrapped header line
+    }
+    inHeader_ = false;
+    return false;
+  }
+
+  // A comment's text runs on (even from column 0, ntc-templates interface_vlan_print_detail_02)
+  // until the entry's first property. True when `content` was such a line.
+  bool commentContinues(std::string_view content) {
+    if (entries_.empty() || entries_.back().comment.empty() || !text_.empty() ||
+        startsWithKey(content))
+      return false;
+    entries_.back().comment += '\n';
+    entries_.back().comment.append(content);
+    return true;
+  }
+
+  // Whether `line` starts a new entry; `start` becomes its pieces when it does.
+  bool startsEntry(std::optional<EntryStart>& start, std::string_view line, size_t indent,
+                   bool afterBlank) const {
+    // Continuation lines are indented past the entry's number; entry numbers are
+    // right-aligned, so a new entry is never indented more than the previous one. Only in
+    // output that does not indent its continuations can a line at equal indentation that
+    // starts with three digits continue a spaced number the previous line left open
+    // ("size=53 687" + "091 200"); even there, the next number in sequence starts an entry
+    // (every entry of a print may end in a number such as file-offset=0, and from entry 100
+    // on the numbers are not indented).
+    bool isEntry = start.has_value();
+    if (isEntry && !entries_.empty()) {
+      const bool digitsContinue = !continuationsIndented_ &&
+                                  start->index != entries_.back().index + 1 &&
+                                  pendingDigitGroups(text_) && startsWithThreeDigitGroup(line);
+      isEntry = start->index > entries_.back().index &&
+                (indent < entryIndent_ || (indent == entryIndent_ && !digitsContinue));
+    }
+    // Without numbers, an entry starts at the top of the output or, after a blank line, at the
+    // previous unnumbered entry's indentation; anything indented further continues it.
+    if (!isEntry && (entries_.empty() || (afterBlank && indent <= entryIndent_ &&
+                                          entries_.back().index == DiskEntry::kUnnumbered))) {
+      start = parseUnnumberedStart(line, legend_);
+      isEntry = start.has_value();
+    }
+    return isEntry;
+  }
+
+  // Closes the previous entry (parses its text) and opens the one `start` describes.
+  void beginEntry(const EntryStart& start) {
+    DiskEntry entry;
+    entry.index = start.index;
+    entry.flags = start.flags;
+    std::string_view rest = start.rest;
+    if (rest.substr(0, 3) == ";;;") {
+      entry.comment = std::string(trimLeft(rest.substr(3)));
+      rest = {};
+    }
+    if (!entries_.empty()) parseProperties(text_, entries_.back());
+    entries_.push_back(std::move(entry));
+    text_.assign(rest);
+  }
+
+  std::vector<DiskEntry> entries_;
+  // The last entry's property text, its lines joined by spaces; parsed into the entry when the
+  // next one starts. One buffer for all entries.
+  std::string text_;
+  size_t entryIndent_ = 0;  // indentation of the current entry's first line
+  // Once a continuation line indented past its entry's number has been seen, the output
+  // indents its continuations (as RouterOS does), and a line at an entry's indentation is
+  // always a new entry.
+  bool continuationsIndented_ = false;
+  bool inHeader_ = false;
+  size_t headerIndent_ = 0;
+  std::string legend_;        // the flag letters the `Flags:` legend names
+  bool blankBefore_ = false;  // a blank line came after the last line with text
+};
+
+}  // namespace
+
 std::vector<DiskEntry> parseDiskPrintDetail(std::string_view output) {
   if (output.size() > kMaxOutputBytes)
     throw Error(Code::kInternal, "RouterOS print output of " + std::to_string(output.size()) +
                                      " bytes is too large to parse");
-  std::vector<DiskEntry> entries;
-  entries.reserve(output.size() / 512);  // a disk prints about 800 bytes, a file fewer
-  // The last entry's property text, its lines joined by spaces; parsed into the entry when the
-  // next one starts. One buffer for all entries.
-  std::string text;
-  size_t entryIndent = 0;  // indentation of the current entry's first line
-  // Once a continuation line indented past its entry's number has been seen, the output
-  // indents its continuations (as RouterOS does), and a line at an entry's indentation is
-  // always a new entry.
-  bool continuationsIndented = false;
-  bool inHeader = false;
-  size_t headerIndent = 0;
-  std::string legend;        // the flag letters the `Flags:` legend names
-  bool blankBefore = false;  // a blank line came after the last line with text
+  PrintDetailParser parser(output.size());
   LineReader lines(output);
   std::string_view line;
-  while (lines.next(line)) {
-    if (trimLeft(line).empty()) {
-      inHeader = false;
-      blankBefore = true;
-      continue;
-    }
-    const bool afterBlank = blankBefore;
-    blankBefore = false;
-    std::string_view content = trimLeft(line);
-    if (entries.empty() && (content.rfind("Flags:", 0) == 0 || content.rfind("Columns:", 0) == 0)) {
-      inHeader = true;
-      headerIndent = indentOf(line);
-      if (content.rfind("Flags:", 0) == 0) collectLegendLetters(content, legend);
-      continue;
-    }
-    if (inHeader && entries.empty() && !parseEntryStart(line) &&
-        (indentOf(line) > headerIndent || isLegendLine(content))) {
-      collectLegendLetters(content, legend);
-      continue;  // a wrapped header line
-    }
-    inHeader = false;
-    auto start = parseEntryStart(line);
-    const size_t indent = indentOf(line);
-    // A comment's text runs on (even from column 0, ntc-templates interface_vlan_print_detail_02)
-    // until the entry's first property.
-    if (!start && !entries.empty() && !entries.back().comment.empty() && text.empty() &&
-        !startsWithKey(content)) {
-      entries.back().comment += '\n';
-      entries.back().comment.append(content);
-      continue;
-    }
-    // Continuation lines are indented past the entry's number; entry numbers are right-aligned,
-    // so a new entry is never indented more than the previous one. Only in output that does
-    // not indent its continuations can a line at equal indentation that starts with three
-    // digits continue a spaced number the previous line left open ("size=53 687" + "091 200");
-    // even there, the next number in sequence starts an entry (every entry of a print may end
-    // in a number such as file-offset=0, and from entry 100 on the numbers are not indented).
-    bool isEntry = start.has_value();
-    if (isEntry && !entries.empty()) {
-      const bool digitsContinue = !continuationsIndented &&
-                                  start->index != entries.back().index + 1 &&
-                                  pendingDigitGroups(text) && startsWithThreeDigitGroup(line);
-      isEntry = start->index > entries.back().index &&
-                (indent < entryIndent || (indent == entryIndent && !digitsContinue));
-    }
-    // Without numbers, an entry starts at the top of the output or, after a blank line, at the
-    // previous unnumbered entry's indentation; anything indented further continues it.
-    if (!isEntry && (entries.empty() || (afterBlank && indent <= entryIndent &&
-                                         entries.back().index == DiskEntry::kUnnumbered))) {
-      start = parseUnnumberedStart(line, legend);
-      isEntry = start.has_value();
-    }
-    if (isEntry) {
-      entryIndent = indent;
-      DiskEntry entry;
-      entry.index = start->index;
-      entry.flags = start->flags;
-      std::string_view rest = start->rest;
-      if (rest.substr(0, 3) == ";;;") {
-        entry.comment = std::string(trimLeft(rest.substr(3)));
-        rest = {};
-      }
-      if (!entries.empty()) parseProperties(text, entries.back());
-      entries.push_back(std::move(entry));
-      text.assign(rest);
-      continue;
-    }
-    if (entries.empty()) malformed("text before the first entry", line);
-    if (indent > entryIndent) continuationsIndented = true;
-    if (!text.empty()) text += ' ';
-    text.append(content);
-  }
-  if (!entries.empty()) parseProperties(text, entries.back());
-  return entries;
+  while (lines.next(line)) parser.line(line);
+  return parser.finish();
 }
 
 }  // namespace polycsi::rds_nvme

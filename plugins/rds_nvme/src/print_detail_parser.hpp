@@ -79,4 +79,33 @@ struct DiskEntry {
 // message that was not recognised earlier (see routeros_errors.hpp).
 std::vector<DiskEntry> parseDiskPrintDetail(std::string_view output);
 
+// A `/disk` entry with the properties the rds_nvme plugin reads, typed. The only place that
+// knows their RouterOS names is parseRdsDisk; everything else uses these fields. A property
+// RouterOS did not print is "" (or nullopt).
+struct RdsDisk {
+  std::string slot;                      // slot
+  std::string filePath;                  // file-path, as printed (often without the leading '/')
+  std::string mountPoint;                // mount-point (a pool disk's)
+  std::optional<int64_t> sizeBytes;      // size: exact for a file disk once RouterOS knows it
+  std::optional<int64_t> fileSizeBytes;  // file-size: the size asked for at /disk add
+  std::optional<int64_t> freeBytes;      // free (a pool disk's)
+  std::string nvmeTcpServerNqn;          // nvme-tcp-server-nqn
+  std::optional<std::string> nvmeTcpServerPort;  // nvme-tcp-server-port
+  std::string allowedHostNames;  // nvme-tcp-server-allow-host-name, comma-separated NQNs
+};
+
+// The typed view of a /disk entry. Throws Error(kInternal) when a size is printed but is not
+// one (DiskEntry::bytes).
+RdsDisk parseRdsDisk(const DiskEntry& entry);
+// parseDiskPrintDetail, then parseRdsDisk of each entry.
+std::vector<RdsDisk> parseRdsDisks(std::string_view output);
+
+// A `/file` entry with the properties the rds_nvme plugin reads.
+struct RdsFile {
+  std::string name;  // name: the path as printed (often without the leading '/')
+};
+
+// parseDiskPrintDetail of `/file print detail` output, then the typed view of each entry.
+std::vector<RdsFile> parseRdsFiles(std::string_view output);
+
 }  // namespace polycsi::rds_nvme

@@ -12,33 +12,6 @@
 namespace polycsi::rds_nvme {
 namespace {
 
-std::mutex& factoryMutex() {
-  static std::mutex mu;
-  return mu;
-}
-TransportFactory& factoryOverride() {
-  static TransportFactory factory;
-  return factory;
-}
-
-std::unique_ptr<CommandTransport> makeTransport(const RdsSettings& settings, const Host& host) {
-  {
-    std::lock_guard<std::mutex> lock(factoryMutex());
-    if (factoryOverride()) return factoryOverride()(settings, host);
-  }
-  SshPoolOptions options;
-  options.ssh = settings.sshOptions();
-  options.size = settings.poolSize;
-  options.commandTimeout = settings.commandTimeout;
-  options.keepaliveInterval = settings.keepaliveInterval;
-  return std::make_unique<SshSessionPool>(options, [host](const std::string& m) { host.warn(m); });
-}
-
-Capability cell(AccessMode access, VolumeMode volume, AttachSemantics semantics,
-                std::string reason = {}) {
-  return Capability{access, volume, semantics, std::move(reason)};
-}
-
 std::mutex& nodePathsMutex() {
   static std::mutex mu;
   return mu;
@@ -55,9 +28,16 @@ void setNodePathsForTesting(NodePaths paths) {
   nodePathsOverride() = paths.sysfsRoot.empty() ? NodePaths{} : std::move(paths);
 }
 
-void setTransportFactoryForTesting(TransportFactory factory) {
-  std::lock_guard<std::mutex> lock(factoryMutex());
-  factoryOverride() = std::move(factory);
+TransportFactory sshTransportFactory() {
+  return [](const RdsSettings& settings, const Host& host) -> std::unique_ptr<CommandTransport> {
+    SshPoolOptions options;
+    options.ssh = settings.sshOptions();
+    options.size = settings.poolSize;
+    options.commandTimeout = settings.commandTimeout;
+    options.keepaliveInterval = settings.keepaliveInterval;
+    return std::make_unique<SshSessionPool>(options,
+                                            [host](const std::string& m) { host.warn(m); });
+  };
 }
 
 Descriptor RdsBackend::describe() {
@@ -73,33 +53,33 @@ Descriptor RdsBackend::describe() {
   // Publish allows this host NQN on the export, and the node connects with it.
   d.nodeIdentityKind = "NVMe host NQN";
   for (VolumeMode mode : {VolumeMode::kBlock, VolumeMode::kFilesystem}) {
-    d.capabilities.push_back(cell(A::kSingleNodeWriter, mode, S::kExclusive));
-    d.capabilities.push_back(cell(A::kSingleNodeSingleWriter, mode, S::kExclusive));
-    d.capabilities.push_back(cell(A::kSingleNodeMultiWriter, mode, S::kExclusive));
-    d.capabilities.push_back(cell(A::kSingleNodeReaderOnly, mode, S::kExclusive));
+    d.capabilities.push_back({A::kSingleNodeWriter, mode, S::kExclusive});
+    d.capabilities.push_back({A::kSingleNodeSingleWriter, mode, S::kExclusive});
+    d.capabilities.push_back({A::kSingleNodeMultiWriter, mode, S::kExclusive});
+    d.capabilities.push_back({A::kSingleNodeReaderOnly, mode, S::kExclusive});
     d.capabilities.push_back(
-        cell(A::kMultiNodeSingleWriter, mode, S::kUnsupported,
-             "an RDS NVMe/TCP export cannot make some hosts read-only: nothing would stop a "
-             "second node from writing"));
+        {A::kMultiNodeSingleWriter, mode, S::kUnsupported,
+         "an RDS NVMe/TCP export cannot make some hosts read-only: nothing would stop a "
+         "second node from writing"});
   }
-  d.capabilities.push_back(cell(A::kMultiNodeMultiWriter, VolumeMode::kBlock, S::kMigrationWindow));
-  d.capabilities.push_back(cell(
-      A::kMultiNodeMultiWriter, VolumeMode::kFilesystem, S::kUnsupported,
-      "RWX with a filesystem would mount one ext4/xfs from several nodes at once and corrupt it; "
-      "use RWX with volumeMode Block (KubeVirt live migration) or the nfs plugin for shared "
-      "files"));
-  d.capabilities.push_back(cell(A::kMultiNodeReaderOnly, VolumeMode::kBlock, S::kShared));
-  d.capabilities.push_back(cell(
-      A::kMultiNodeReaderOnly, VolumeMode::kFilesystem, S::kUnsupported,
-      "a filesystem on one NVMe namespace mounted by several nodes is only safe if none ever "
-      "writes (even a read-only ext4 mount replays its journal); use ROX with volumeMode Block "
-      "or the nfs plugin"));
+  d.capabilities.push_back({A::kMultiNodeMultiWriter, VolumeMode::kBlock, S::kMigrationWindow});
+  d.capabilities.push_back(
+      {A::kMultiNodeMultiWriter, VolumeMode::kFilesystem, S::kUnsupported,
+       "RWX with a filesystem would mount one ext4/xfs from several nodes at once and corrupt it; "
+       "use RWX with volumeMode Block (KubeVirt live migration) or the nfs plugin for shared "
+       "files"});
+  d.capabilities.push_back({A::kMultiNodeReaderOnly, VolumeMode::kBlock, S::kShared});
+  d.capabilities.push_back(
+      {A::kMultiNodeReaderOnly, VolumeMode::kFilesystem, S::kUnsupported,
+       "a filesystem on one NVMe namespace mounted by several nodes is only safe if none ever "
+       "writes (even a read-only ext4 mount replays its journal); use ROX with volumeMode Block "
+       "or the nfs plugin"});
   d.settings = rdsSettingSpecs();
   d.parameters = rdsParameterSpecs();
   return d;
 }
 
-RdsBackend::RdsBackend(const InitContext& ctx)
+RdsBackend::RdsBackend(const InitContext& ctx, const TransportFactory& transports)
     : host_(ctx.host),
       instanceName_(ctx.instanceName),
       settings_(RdsSettings::parse(ctx.settings,
@@ -128,13 +108,27 @@ RdsBackend::RdsBackend(const InitContext& ctx)
     host_.warn("rds_nvme backend '" + instanceName_ +
                "': fencing is off: any host that reaches the NVMe/TCP port can connect to "
                "every volume");
-  transport_ = makeTransport(settings_, host_);
+  transport_ = transports(settings_, host_);
   client_ = std::make_unique<RdsClient>(*transport_, host_);
   ledger_ = std::make_unique<VolumeLedger>(ctx.stateDir);
   // A copy holds one SSH session for its whole length; one session stays for every other call.
   // The job's deadline leaves room for the print that follows the copy.
-  copies_ = std::make_unique<CopyJobs>(std::max(1, settings_.poolSize - 1),
-                                       settings_.copyTimeout + settings_.commandTimeout);
+  CopyJobs::Options copyOptions;
+  copyOptions.maxRunning = std::max(1, settings_.poolSize - 1);
+  copyOptions.jobTimeLimit = settings_.copyTimeout + settings_.commandTimeout;
+  copyOptions.activity = "copying into";
+  copyOptions.tooMany = [](const std::string& key, int maxRunning) {
+    return "too many copies in progress: " + std::to_string(maxRunning) +
+           " /disk add copy-from commands are running (each holds one SSH session; the limit is "
+           "pool_size - 1, at least 1); the copy of " +
+           key + " starts on a retry once one of them ended";
+  };
+  copyOptions.stillRunning = [](const std::string& key) {
+    return key +
+           " is still being copied (/disk add copy-from has not answered); it is deleted once "
+           "the copy ended, on a retry";
+  };
+  copies_ = std::make_unique<CopyJobs>(std::move(copyOptions));
   orphans_ = std::make_unique<OrphanReporter>(
       *client_, *ledger_, host_, settings_.volumePrefix, settings_.deleteOrphans,
       [this](const SlotName& slot, const Call& call) { removeDiskAndFile(slot, call); });

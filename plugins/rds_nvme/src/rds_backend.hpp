@@ -25,9 +25,9 @@
 
 #include "command_transport.hpp"
 #include "connection_record.hpp"
-#include "copy_jobs.hpp"
 #include "nvme_volume_connections.hpp"
 #include "orphan_reporter.hpp"
+#include "polycsi/copy_jobs.hpp"
 #include "polycsi/plugin.hpp"
 #include "rds_client.hpp"
 #include "rds_settings.hpp"
@@ -36,13 +36,13 @@
 
 namespace polycsi::rds_nvme {
 
-// Makes the transport a controller uses. The default builds an SshSessionPool; tests replace
-// it (setTransportFactoryForTesting) to run the backend against a recording fake.
+// Makes the transport a controller sends its commands over, from the parsed settings; called
+// once, by the backend's constructor. Tests pass one that returns a recording fake.
 using TransportFactory =
     std::function<std::unique_ptr<CommandTransport>(const RdsSettings&, const Host&)>;
-// Replaces the factory for backends constructed afterwards; an empty function restores the
-// default. Not for production use.
-void setTransportFactoryForTesting(TransportFactory factory);
+// The production factory: an SshSessionPool of the settings' size, credentials and timeouts,
+// connecting lazily.
+TransportFactory sshTransportFactory();
 
 // Where the node side looks at the kernel: sysfs and the device directory. Production uses
 // /sys and /dev.
@@ -73,10 +73,12 @@ class RdsBackend : public Backend {
                                               .nodeExpand = true,
                                               .volumeCondition = true};
 
-  // Parses the settings; a controller also opens the connection pool (connecting lazily), the
-  // ledger in the state directory and starts the orphan scan. Throws INVALID_ARGUMENT for bad
-  // settings.
-  explicit RdsBackend(const InitContext& ctx);
+  // Parses the settings; a controller also opens its transport (`transports(settings, host)`),
+  // the ledger in the state directory and starts the orphan scan. Throws INVALID_ARGUMENT for
+  // bad settings. A node-only instance never calls `transports`.
+  RdsBackend(const InitContext& ctx, const TransportFactory& transports);
+  // The plugin's entry point: with the SSH transport (sshTransportFactory).
+  explicit RdsBackend(const InitContext& ctx) : RdsBackend(ctx, sshTransportFactory()) {}
   ~RdsBackend() override;
 
   // ---- controller ----
@@ -120,11 +122,15 @@ class RdsBackend : public Backend {
     std::optional<SlotName> slot;
   };
   Volume createFrom(const CreateVolumeRequest& req, const Source& source);
+  // createFrom for an absent disk with a source: starts (or joins) the copy job that makes
+  // `spec` and waits for it; the disk once RouterOS lists it. ABORTED while the copy runs.
+  RdsDisk copyIntoNewDisk(const CreateVolumeRequest& req, const Source& source,
+                          const DiskSpec& spec);
   // Compares an existing disk with what create asks; ALREADY_EXISTS when incompatible.
-  void checkCompatible(const DiskEntry& disk, const CreateVolumeRequest& req, const DiskPath& path,
+  void checkCompatible(const RdsDisk& disk, const CreateVolumeRequest& req, const DiskPath& path,
                        const PortNumber& port, const Nqn& nqn) const;
   // Puts the placeholder on an export whose allow-list is empty (fencing on).
-  DiskEntry closeExport(const DiskEntry& disk, const Call& call);
+  RdsDisk closeExport(const RdsDisk& disk, const Call& call);
   // Starts `work` (when set and no job is known) as the copy job of `slot` and waits for the
   // job at most half the call's remaining time. True once the copy succeeded (the disk is
   // listed), false while it runs. A failed copy's error is thrown once, after what it left
@@ -144,8 +150,8 @@ class RdsBackend : public Backend {
   // was lost, which RouterOS may still be copying. Never starts a second copy (README, "Copies
   // that outlast a call").
   void refuseASecondCopy(const SlotName& slot, const std::string& what, const Call& call);
-  Volume toVolume(const DiskEntry& disk, const VolumePlacement& placement) const;
-  Snapshot toSnapshot(const DiskEntry& disk) const;
+  Volume toVolume(const RdsDisk& disk, const VolumePlacement& placement) const;
+  Snapshot toSnapshot(const RdsDisk& disk) const;
   // The client; FAILED_PRECONDITION on a node-only instance.
   RdsClient& client();
   // A volume id as a slot of this driver's volumes; INVALID_ARGUMENT when malformed.

@@ -8,11 +8,14 @@ namespace {
 
 constexpr int kMaxChangeAttempts = 3;
 
-std::optional<DiskEntry> single(std::vector<DiskEntry> entries, const std::string& key,
-                                const std::string& value, const std::string& what) {
-  std::optional<DiskEntry> found;
+// The one entry whose `field` (RouterOS property `key`) is `value`; nullopt when none.
+template <typename Entry>
+std::optional<Entry> single(std::vector<Entry> entries, std::string Entry::*field,
+                            const std::string& key, const std::string& value,
+                            const std::string& what) {
+  std::optional<Entry> found;
   for (auto& e : entries) {
-    if (e.getOr(key) != value) continue;  // the filter is RouterOS's; check it anyway
+    if (e.*field != value) continue;  // the filter is RouterOS's; check it anyway
     if (found)
       throw Error(Code::kInternal,
                   "RouterOS lists more than one " + what + " with " + key + "=" + value);
@@ -33,15 +36,15 @@ std::string RdsClient::check(const RouterOsCommand& command, const CommandReply&
   return reply.output;
 }
 
-std::optional<DiskEntry> RdsClient::findDisk(const SlotName& slot, const Call& call) {
-  auto entries = parseDiskPrintDetail(run(RouterOsCommand::printDiskBySlot(slot), call));
-  return single(std::move(entries), "slot", slot.str(), "disk");
+std::optional<RdsDisk> RdsClient::findDisk(const SlotName& slot, const Call& call) {
+  auto disks = parseRdsDisks(run(RouterOsCommand::printDiskBySlot(slot), call));
+  return single(std::move(disks), &RdsDisk::slot, "slot", slot.str(), "disk");
 }
 
 void RdsClient::addDisk(const DiskSpec& spec, const Call& call) { run(addCommand(spec), call); }
 
-DiskEntry RdsClient::addCopiedDisk(const DiskSpec& spec, const Call& call,
-                                   std::chrono::milliseconds timeout) {
+RdsDisk RdsClient::addCopiedDisk(const DiskSpec& spec, const Call& call,
+                                 std::chrono::milliseconds timeout) {
   if (!spec.copyFrom) throw Error(Code::kInternal, "addCopiedDisk needs a source to copy");
   RouterOsCommand command = addCommand(spec);
   check(command, transport_.runLong(command, call, timeout));
@@ -80,47 +83,47 @@ void RdsClient::removeDisk(const SlotName& slot, const Call& call) {
   run(RouterOsCommand::removeDisk(slot), call);
 }
 
-std::optional<DiskEntry> RdsClient::findFile(const FileName& name, const Call& call) {
-  auto entries = parseDiskPrintDetail(run(RouterOsCommand::printFileByName(name), call));
-  return single(std::move(entries), "name", name.str(), "file");
+std::optional<RdsFile> RdsClient::findFile(const FileName& name, const Call& call) {
+  auto files = parseRdsFiles(run(RouterOsCommand::printFileByName(name), call));
+  return single(std::move(files), &RdsFile::name, "name", name.str(), "file");
 }
 
 void RdsClient::removeFile(const FileName& name, const Call& call) {
   run(RouterOsCommand::removeFile(name), call);
 }
 
-std::vector<DiskEntry> RdsClient::listDisks(const SlotPrefix& prefix, const Call& call) {
-  std::vector<DiskEntry> out;
-  for (auto& e : parseDiskPrintDetail(run(RouterOsCommand::printDisksWithSlotPrefix(prefix), call)))
-    if (e.getOr("slot").rfind(prefix.str(), 0) == 0) out.push_back(std::move(e));
+std::vector<RdsDisk> RdsClient::listDisks(const SlotPrefix& prefix, const Call& call) {
+  std::vector<RdsDisk> out;
+  for (auto& d : parseRdsDisks(run(RouterOsCommand::printDisksWithSlotPrefix(prefix), call)))
+    if (d.slot.rfind(prefix.str(), 0) == 0) out.push_back(std::move(d));
   return out;
 }
 
-std::vector<DiskEntry> RdsClient::findFilesForSlot(const SlotName& slot, const Call& call) {
-  std::vector<DiskEntry> out;
+std::vector<RdsFile> RdsClient::findFilesForSlot(const SlotName& slot, const Call& call) {
+  std::vector<RdsFile> out;
   auto endsWith = [](const std::string& s, const std::string& tail) {
     return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
   };
-  for (auto& e : parseDiskPrintDetail(run(RouterOsCommand::printFilesNamedLike(slot), call))) {
-    std::string name = e.getOr("name");
+  for (auto& f : parseRdsFiles(run(RouterOsCommand::printFilesNamedLike(slot), call))) {
+    const std::string& name = f.name;
     std::string leaf = name.substr(name.rfind('/') == std::string::npos ? 0 : name.rfind('/') + 1);
     bool volumeFile = leaf == slot.str() + ".img";
     bool snapshotFile = leaf.rfind(slot.str() + ".from-", 0) == 0 && endsWith(leaf, ".img");
-    if (volumeFile || snapshotFile) out.push_back(std::move(e));
+    if (volumeFile || snapshotFile) out.push_back(std::move(f));
   }
   return out;
 }
 
 PoolSpace RdsClient::poolCapacity(const MountPoint& mountPoint, const Call& call) {
-  auto entries =
-      parseDiskPrintDetail(run(RouterOsCommand::printDiskByMountPoint(mountPoint), call));
-  auto disk = single(std::move(entries), "mount-point", mountPoint.str(), "disk");
+  auto disks = parseRdsDisks(run(RouterOsCommand::printDiskByMountPoint(mountPoint), call));
+  auto disk =
+      single(std::move(disks), &RdsDisk::mountPoint, "mount-point", mountPoint.str(), "disk");
   if (!disk)
     throw Error(Code::kFailedPrecondition,
                 "no RDS disk is mounted at '" + mountPoint.str() +
                     "': check the 'pool' setting (or base_path's first component)");
-  auto size = disk->bytes("size");
-  auto free = disk->bytes("free");
+  const auto& size = disk->sizeBytes;
+  const auto& free = disk->freeBytes;
   if (!size || !free)
     throw Error(Code::kInternal,
                 "RouterOS printed no size/free for the disk mounted at '" + mountPoint.str() + "'");
@@ -128,10 +131,10 @@ PoolSpace RdsClient::poolCapacity(const MountPoint& mountPoint, const Call& call
 }
 
 template <typename Check, typename Act>
-DiskEntry RdsClient::converge(const std::string& what, const Call& call, Check check, Act act) {
+RdsDisk RdsClient::converge(const std::string& what, const Call& call, Check check, Act act) {
   for (int attempt = 1; attempt <= kMaxChangeAttempts; ++attempt) {
     call.checkpoint(what);
-    std::optional<DiskEntry> state = check();
+    std::optional<RdsDisk> state = check();
     if (state) return *state;
     try {
       act();
@@ -149,17 +152,17 @@ DiskEntry RdsClient::converge(const std::string& what, const Call& call, Check c
                                       std::to_string(kMaxChangeAttempts) + " attempts");
 }
 
-DiskEntry RdsClient::ensureDisk(const DiskSpec& spec, const Call& call) {
+RdsDisk RdsClient::ensureDisk(const DiskSpec& spec, const Call& call) {
   return converge(
       "adding disk " + spec.slot.str(), call, [&] { return findDisk(spec.slot, call); },
       [&] { addDisk(spec, call); });
 }
 
-DiskEntry RdsClient::ensureFileSizeAtLeast(const SlotName& slot, const DiskSize& size,
-                                           const Call& call) {
+RdsDisk RdsClient::ensureFileSizeAtLeast(const SlotName& slot, const DiskSize& size,
+                                         const Call& call) {
   return converge(
       "growing disk " + slot.str() + " to " + size.str(), call,
-      [&]() -> std::optional<DiskEntry> {
+      [&]() -> std::optional<RdsDisk> {
         auto disk = findDisk(slot, call);
         if (!disk) throw Error(Code::kNotFound, "volume " + slot.str() + " does not exist");
         if (diskBytes(*disk) >= size.bytes()) return disk;
@@ -168,11 +171,11 @@ DiskEntry RdsClient::ensureFileSizeAtLeast(const SlotName& slot, const DiskSize&
       [&] { setFileSize(slot, size, call); });
 }
 
-DiskEntry RdsClient::ensureAllowedHosts(const SlotName& slot, const NqnList& hosts,
-                                        const Call& call) {
+RdsDisk RdsClient::ensureAllowedHosts(const SlotName& slot, const NqnList& hosts,
+                                      const Call& call) {
   return converge(
       "setting the NVMe/TCP allowed hosts of " + slot.str(), call,
-      [&]() -> std::optional<DiskEntry> {
+      [&]() -> std::optional<RdsDisk> {
         auto disk = findDisk(slot, call);
         if (!disk) throw Error(Code::kNotFound, "volume " + slot.str() + " does not exist");
         if (allowedHosts(*disk) == hosts) return disk;
@@ -185,10 +188,10 @@ std::optional<std::string> RdsClient::ensureDiskRemoved(const SlotName& slot, co
   std::optional<std::string> filePath;
   converge(
       "removing disk " + slot.str(), call,
-      [&]() -> std::optional<DiskEntry> {
+      [&]() -> std::optional<RdsDisk> {
         auto disk = findDisk(slot, call);
-        if (!disk) return DiskEntry{};
-        filePath = disk->get("file-path");
+        if (!disk) return RdsDisk{};
+        if (!disk->filePath.empty()) filePath = disk->filePath;
         return std::nullopt;
       },
       [&] {
@@ -204,9 +207,9 @@ std::optional<std::string> RdsClient::ensureDiskRemoved(const SlotName& slot, co
 void RdsClient::ensureFileRemoved(const FileName& name, const Call& call) {
   converge(
       "removing file " + name.str(), call,
-      [&]() -> std::optional<DiskEntry> {
+      [&]() -> std::optional<RdsDisk> {
         if (findFile(name, call)) return std::nullopt;
-        return DiskEntry{};
+        return RdsDisk{};
       },
       [&] {
         try {
@@ -217,19 +220,18 @@ void RdsClient::ensureFileRemoved(const FileName& name, const Call& call) {
       });
 }
 
-int64_t RdsClient::diskBytes(const DiskEntry& disk) {
-  if (auto size = disk.bytes("size")) return *size;
-  if (auto size = disk.bytes("file-size")) return *size;
-  throw Error(Code::kInternal, "RouterOS printed no size for disk " + disk.getOr("slot"));
+int64_t RdsClient::diskBytes(const RdsDisk& disk) {
+  if (disk.sizeBytes) return *disk.sizeBytes;
+  if (disk.fileSizeBytes) return *disk.fileSizeBytes;
+  throw Error(Code::kInternal, "RouterOS printed no size for disk " + disk.slot);
 }
 
-NqnList RdsClient::allowedHosts(const DiskEntry& disk) {
+NqnList RdsClient::allowedHosts(const RdsDisk& disk) {
   try {
-    return NqnList::parse(disk.getOr("nvme-tcp-server-allow-host-name"),
-                          "allowed host NQN printed by RouterOS");
+    return NqnList::parse(disk.allowedHostNames, "allowed host NQN printed by RouterOS");
   } catch (const Error& e) {
     throw Error(Code::kFailedPrecondition,
-                "disk " + disk.getOr("slot") +
+                "disk " + disk.slot +
                     " has an nvme-tcp-server-allow-host-name the plugin did not set (" + e.what() +
                     "); fix it on the RDS or turn fencing off");
   }

@@ -45,43 +45,42 @@ class RdsClient {
   RdsClient(CommandTransport& transport, Host host) : transport_(transport), host_(host) {}
 
   // ---- one command each ----
-  std::optional<DiskEntry> findDisk(const SlotName& slot, const Call& call);
+  std::optional<RdsDisk> findDisk(const SlotName& slot, const Call& call);
   void addDisk(const DiskSpec& spec, const Call& call);
   // Sends the /disk add of a copy (spec.copyFrom set) once, allowing it `timeout` instead of
   // the command timeout, then returns the disk. Never sends it twice: a lost reply is a
   // TransportError (RouterOS may still be copying). INTERNAL when RouterOS answered but lists
   // no disk.
-  DiskEntry addCopiedDisk(const DiskSpec& spec, const Call& call,
-                          std::chrono::milliseconds timeout);
+  RdsDisk addCopiedDisk(const DiskSpec& spec, const Call& call, std::chrono::milliseconds timeout);
   void setFileSize(const SlotName& slot, const DiskSize& size, const Call& call);
   void setAllowedHosts(const SlotName& slot, const NqnList& hosts, const Call& call);
   void removeDisk(const SlotName& slot, const Call& call);
-  std::optional<DiskEntry> findFile(const FileName& name, const Call& call);
+  std::optional<RdsFile> findFile(const FileName& name, const Call& call);
   void removeFile(const FileName& name, const Call& call);
   // Disks whose slot starts with `prefix`, in RouterOS order.
-  std::vector<DiskEntry> listDisks(const SlotPrefix& prefix, const Call& call);
+  std::vector<RdsDisk> listDisks(const SlotPrefix& prefix, const Call& call);
   // Files named "<dir>/<slot>.img" (a volume's) or "<dir>/<slot>.from-*.img" (a snapshot's).
-  std::vector<DiskEntry> findFilesForSlot(const SlotName& slot, const Call& call);
+  std::vector<RdsFile> findFilesForSlot(const SlotName& slot, const Call& call);
   // size/free of the disk mounted at `mountPoint`; FAILED_PRECONDITION when there is none.
   PoolSpace poolCapacity(const MountPoint& mountPoint, const Call& call);
 
   // ---- check first, then act ----
   // The disk with spec.slot, adding it when absent. Does not compare an existing disk with
   // the spec: callers decide what is compatible.
-  DiskEntry ensureDisk(const DiskSpec& spec, const Call& call);
+  RdsDisk ensureDisk(const DiskSpec& spec, const Call& call);
   // Grows the disk's file to at least `size` (never shrinks). NOT_FOUND when the disk is gone.
-  DiskEntry ensureFileSizeAtLeast(const SlotName& slot, const DiskSize& size, const Call& call);
+  RdsDisk ensureFileSizeAtLeast(const SlotName& slot, const DiskSize& size, const Call& call);
   // Makes the export's allow-list exactly `hosts` (RouterOS value: comma-separated NQNs).
-  DiskEntry ensureAllowedHosts(const SlotName& slot, const NqnList& hosts, const Call& call);
+  RdsDisk ensureAllowedHosts(const SlotName& slot, const NqnList& hosts, const Call& call);
   // Removes the disk; absent already is success. Returns the file-path it had, if any.
   std::optional<std::string> ensureDiskRemoved(const SlotName& slot, const Call& call);
   // Removes the file; absent already is success.
   void ensureFileRemoved(const FileName& name, const Call& call);
 
   // The bytes of a disk: its exact `size`, else its `file-size`; INTERNAL when neither.
-  static int64_t diskBytes(const DiskEntry& disk);
+  static int64_t diskBytes(const RdsDisk& disk);
   // The export's allow-list as printed (empty when the property is absent).
-  static NqnList allowedHosts(const DiskEntry& disk);
+  static NqnList allowedHosts(const RdsDisk& disk);
 
  private:
   // Runs a command; throws Error with the RouterOS-derived code when the reply is an error.
@@ -90,7 +89,7 @@ class RdsClient {
   RouterOsCommand addCommand(const DiskSpec& spec);
   // Runs `act` until `done` holds, checking before every attempt (see the file comment).
   template <typename Check, typename Act>
-  DiskEntry converge(const std::string& what, const Call& call, Check check, Act act);
+  RdsDisk converge(const std::string& what, const Call& call, Check check, Act act);
 
   CommandTransport& transport_;
   Host host_;

@@ -22,27 +22,46 @@ DiskPath printedPath(const std::string& text, const std::string& slot) {
   }
 }
 
+// The size of the disk create makes: required_bytes, else (empty volumes only) the default
+// capped by limit_bytes, rounded up to whole MiB; nullopt for a copy that keeps its source's
+// size. OUT_OF_RANGE for negative capacities or a rounded size above limit_bytes.
+std::optional<DiskSize> sizeToCreate(const CreateVolumeRequest& req, bool fromSource) {
+  if (req.requiredBytes < 0 || req.limitBytes < 0)
+    throw Error(Code::kOutOfRange, "capacity must not be negative");
+  int64_t wanted =
+      req.requiredBytes > 0 ? req.requiredBytes : (fromSource ? 0 : kDefaultVolumeBytes);
+  if (req.requiredBytes == 0 && req.limitBytes > 0 && !fromSource)
+    wanted = std::min(wanted, req.limitBytes);
+  std::optional<DiskSize> size;
+  if (wanted > 0) size = DiskSize::roundUp(wanted);
+  if (size && req.limitBytes > 0 && size->bytes() > req.limitBytes)
+    throw Error(Code::kOutOfRange, "RDS disks are whole MiB: " + std::to_string(wanted) +
+                                       " bytes round up to " + std::to_string(size->bytes()) +
+                                       ", above limit_bytes " + std::to_string(req.limitBytes));
+  return size;
+}
+
 }  // namespace
 
 SlotName RdsBackend::volumeSlot(const std::string& id, const char* what) const {
   return SlotName::parse(id, what);
 }
 
-Volume RdsBackend::toVolume(const DiskEntry& disk, const VolumePlacement& placement) const {
+Volume RdsBackend::toVolume(const RdsDisk& disk, const VolumePlacement& placement) const {
   Volume v;
-  v.id = disk.getOr("slot");
+  v.id = disk.slot;
   v.capacityBytes = RdsClient::diskBytes(disk);
   v.context["nvmeAddress"] = placement.nvmeAddress.str();
-  v.context["nvmePort"] = disk.getOr("nvme-tcp-server-port", placement.nvmePort.str());
-  v.context["nqn"] = disk.getOr("nvme-tcp-server-nqn");
+  v.context["nvmePort"] = disk.nvmeTcpServerPort.value_or(placement.nvmePort.str());
+  v.context["nqn"] = disk.nvmeTcpServerNqn;
   addToVolumeContext(placement.tuning, v.context);
   return v;
 }
 
-void RdsBackend::checkCompatible(const DiskEntry& disk, const CreateVolumeRequest& req,
+void RdsBackend::checkCompatible(const RdsDisk& disk, const CreateVolumeRequest& req,
                                  const DiskPath& path, const PortNumber& port,
                                  const Nqn& nqn) const {
-  const std::string slot = disk.getOr("slot");
+  const std::string& slot = disk.slot;
   auto refuse = [&](const std::string& why) {
     throw Error(Code::kAlreadyExists,
                 "volume " + req.name + " already exists as RDS disk " + slot + " but " + why);
@@ -51,21 +70,21 @@ void RdsBackend::checkCompatible(const DiskEntry& disk, const CreateVolumeReques
   if (req.limitBytes > 0 && bytes > req.limitBytes)
     refuse("its " + std::to_string(bytes) + " bytes exceed limit_bytes " +
            std::to_string(req.limitBytes));
-  std::string printed = disk.getOr("file-path");
-  if (printedPath(printed, slot) != path)
-    refuse("its file is " + printed + ", not " + path.str() + " (another base path?)");
-  if (disk.getOr("nvme-tcp-server-nqn") != nqn.str())
-    refuse("it is exported as " + printableForMessage(disk.getOr("nvme-tcp-server-nqn")) +
-           ", not " + nqn.str());
-  if (disk.getOr("nvme-tcp-server-port") != port.str())
-    refuse("it is exported on port " + disk.getOr("nvme-tcp-server-port") + ", not " + port.str());
+  if (printedPath(disk.filePath, slot) != path)
+    refuse("its file is " + disk.filePath + ", not " + path.str() + " (another base path?)");
+  if (disk.nvmeTcpServerNqn != nqn.str())
+    refuse("it is exported as " + printableForMessage(disk.nvmeTcpServerNqn) + ", not " +
+           nqn.str());
+  const std::string printedPort = disk.nvmeTcpServerPort.value_or("");
+  if (printedPort != port.str())
+    refuse("it is exported on port " + printedPort + ", not " + port.str());
 }
 
-DiskEntry RdsBackend::closeExport(const DiskEntry& disk, const Call& call) {
+RdsDisk RdsBackend::closeExport(const RdsDisk& disk, const Call& call) {
   if (!settings_.fencing || !RdsClient::allowedHosts(disk).empty()) return disk;
   NqnList closed;
   closed.add(Nqn::parse(kFencedPlaceholderNqn, "fencing placeholder"));
-  return client().ensureAllowedHosts(SlotName::parse(disk.getOr("slot"), "slot"), closed, call);
+  return client().ensureAllowedHosts(SlotName::parse(disk.slot, "slot"), closed, call);
 }
 
 Volume RdsBackend::createVolume(const CreateVolumeRequest& req) {
@@ -94,24 +113,13 @@ Volume RdsBackend::createFrom(const CreateVolumeRequest& req, const Source& sour
   // Everything is validated before the first command.
   const VolumePlacement placement = resolvePlacement(req.parameters, settings_);
   const SlotName slot = volumeSlotForName(req.name, settings_.volumePrefix);
-  if (req.requiredBytes < 0 || req.limitBytes < 0)
-    throw Error(Code::kOutOfRange, "capacity must not be negative");
-  int64_t wanted =
-      req.requiredBytes > 0 ? req.requiredBytes : (source.slot ? 0 : kDefaultVolumeBytes);
-  if (req.requiredBytes == 0 && req.limitBytes > 0 && !source.slot)
-    wanted = std::min(wanted, req.limitBytes);
-  std::optional<DiskSize> size;
-  if (wanted > 0) size = DiskSize::roundUp(wanted);
-  if (size && req.limitBytes > 0 && size->bytes() > req.limitBytes)
-    throw Error(Code::kOutOfRange, "RDS disks are whole MiB: " + std::to_string(wanted) +
-                                       " bytes round up to " + std::to_string(size->bytes()) +
-                                       ", above limit_bytes " + std::to_string(req.limitBytes));
+  const std::optional<DiskSize> size = sizeToCreate(req, source.slot.has_value());
   const Nqn nqn = Nqn::forSlot(settings_.nqnPrefix, slot);
   const DiskPath path = volumeFilePath(placement.basePath, slot);
   req.call.checkpoint("create volume " + req.name);
 
   RdsClient& rds = client();
-  std::optional<DiskEntry> disk = rds.findDisk(slot, req.call);
+  std::optional<RdsDisk> disk = rds.findDisk(slot, req.call);
   const bool existed = disk.has_value();
   if (existed) {
     forgetCopy(slot, req.call);  // a copy's outcome: the disk is listed
@@ -121,40 +129,9 @@ Volume RdsBackend::createFrom(const CreateVolumeRequest& req, const Source& sour
     disk = rds.ensureDisk(spec, req.call);
     host_.info("created RDS disk " + slot.str() + " (" + path.str() + ") for volume " + req.name);
   } else {
-    bool copied;
-    if (copies_->status(slot.str())) {
-      copied = awaitCopy(slot, req.call, nullptr);  // a retry joins the running copy
-    } else {
-      auto origin = rds.findDisk(*source.slot, req.call);
-      if (!origin)
-        throw Error(Code::kNotFound,
-                    std::string(source.kind == Source::Kind::kSnapshot ? "snapshot " : "volume ") +
-                        source.slot->str() + " does not exist");
-      int64_t originBytes = RdsClient::diskBytes(*origin);
-      if (req.limitBytes > 0 && originBytes > req.limitBytes)
-        throw Error(Code::kOutOfRange,
-                    "source " + source.slot->str() + " has " + std::to_string(originBytes) +
-                        " bytes, above limit_bytes " + std::to_string(req.limitBytes));
-      refuseASecondCopy(slot, "volume " + req.name, req.call);
-      DiskSpec spec{slot, path, std::nullopt, source.slot, true, placement.nvmePort, nqn};
-      CopyJobs::Work work = [this, spec, name = req.name](const Call& call) {
-        client().addCopiedDisk(spec, call, settings_.copyTimeout);
-        ledger_->add(spec.slot.str());
-        host_.info("created RDS disk " + spec.slot.str() + " (" + spec.filePath.str() +
-                   ") for volume " + name + " from " + spec.copyFrom->str());
-      };
-      copied = awaitCopy(slot, req.call, &work);
-    }
-    if (!copied)
-      // CSI: ABORTED is "an operation pending for the volume"; the provisioner retries.
-      throw Error(Code::kAborted, "volume " + req.name + ": copy in progress from " +
-                                      source.slot->str() + " into RDS disk " + slot.str() +
-                                      " (/disk add copy-from has not answered yet); the copy "
-                                      "goes on, and a retry waits for it");
-    disk = rds.findDisk(slot, req.call);
-    if (!disk)
-      throw Error(Code::kInternal, "the copy into RDS disk " + slot.str() +
-                                       " succeeded but RouterOS no longer lists the disk");
+    disk = copyIntoNewDisk(
+        req, source,
+        DiskSpec{slot, path, std::nullopt, source.slot, true, placement.nvmePort, nqn});
   }
   // A copy starts at its source's size; grow it when more was asked (also on a retry).
   if (RdsClient::diskBytes(*disk) < req.requiredBytes) {
@@ -178,6 +155,46 @@ Volume RdsBackend::createFrom(const CreateVolumeRequest& req, const Source& sour
   return volume;
 }
 
+RdsDisk RdsBackend::copyIntoNewDisk(const CreateVolumeRequest& req, const Source& source,
+                                    const DiskSpec& spec) {
+  RdsClient& rds = client();
+  const SlotName& slot = spec.slot;
+  bool copied;
+  if (copies_->status(slot.str())) {
+    copied = awaitCopy(slot, req.call, nullptr);  // a retry joins the running copy
+  } else {
+    auto origin = rds.findDisk(*source.slot, req.call);
+    if (!origin)
+      throw Error(Code::kNotFound,
+                  std::string(source.kind == Source::Kind::kSnapshot ? "snapshot " : "volume ") +
+                      source.slot->str() + " does not exist");
+    int64_t originBytes = RdsClient::diskBytes(*origin);
+    if (req.limitBytes > 0 && originBytes > req.limitBytes)
+      throw Error(Code::kOutOfRange,
+                  "source " + source.slot->str() + " has " + std::to_string(originBytes) +
+                      " bytes, above limit_bytes " + std::to_string(req.limitBytes));
+    refuseASecondCopy(slot, "volume " + req.name, req.call);
+    CopyJobs::Work work = [this, spec, name = req.name](CopyJobs::Context& job) {
+      client().addCopiedDisk(spec, job.call(), settings_.copyTimeout);
+      ledger_->add(spec.slot.str());
+      host_.info("created RDS disk " + spec.slot.str() + " (" + spec.filePath.str() +
+                 ") for volume " + name + " from " + spec.copyFrom->str());
+    };
+    copied = awaitCopy(slot, req.call, &work);
+  }
+  if (!copied)
+    // CSI: ABORTED is "an operation pending for the volume"; the provisioner retries.
+    throw Error(Code::kAborted, "volume " + req.name + ": copy in progress from " +
+                                    source.slot->str() + " into RDS disk " + slot.str() +
+                                    " (/disk add copy-from has not answered yet); the copy "
+                                    "goes on, and a retry waits for it");
+  auto disk = rds.findDisk(slot, req.call);
+  if (!disk)
+    throw Error(Code::kInternal, "the copy into RDS disk " + slot.str() +
+                                     " succeeded but RouterOS no longer lists the disk");
+  return *disk;
+}
+
 void RdsBackend::refuseASecondCopy(const SlotName& slot, const std::string& what,
                                    const Call& call) {
   auto files = client().findFilesForSlot(slot, call);
@@ -188,7 +205,7 @@ void RdsBackend::refuseASecondCopy(const SlotName& slot, const std::string& what
   // would start from zero (for a snapshot into another file, its name carries the time) and
   // race the first for the slot.
   throw Error(Code::kAborted,
-              what + ": the RDS holds " + printableForMessage(files.front().getOr("name")) +
+              what + ": the RDS holds " + printableForMessage(files.front().name) +
                   " but no disk " + slot.str() +
                   ": an earlier /disk add copy-from got no answer (the copy outlasted "
                   "command_timeout_seconds or the call's deadline) and RouterOS is still "
@@ -253,8 +270,7 @@ void RdsBackend::removeDiskAndFile(const SlotName& slot, const Call& call) {
   } else {
     // The disk was gone already (an earlier attempt removed it): find its file by name.
     for (const auto& file : rds.findFilesForSlot(slot, call)) {
-      std::string name = file.getOr("name");
-      rds.ensureFileRemoved(FileName::of(printedPath(name, slot.str())), call);
+      rds.ensureFileRemoved(FileName::of(printedPath(file.name, slot.str())), call);
     }
   }
 }
@@ -278,28 +294,18 @@ Volume RdsBackend::getVolume(const VolumeIdRequest& req) {
 }
 
 VolumePage RdsBackend::listVolumes(const ListRequest& req) {
-  if (!req.startingToken.empty() && !SlotName::isValid(req.startingToken))
-    throw Error(Code::kAborted, "starting token " + printableForMessage(req.startingToken) +
-                                    " is not one this plugin returned");
-  std::vector<DiskEntry> disks;
+  paging::checkKeyRequest(req, listingTokenRule());
+  std::vector<RdsDisk> disks;
   for (auto& d : client().listDisks(settings_.volumePrefix, req.call))
-    if (SlotName::isValid(d.getOr("slot")) &&
-        isVolumeSlot(SlotName::parse(d.getOr("slot"), "slot"), settings_.volumePrefix))
+    if (SlotName::isValid(d.slot) &&
+        isVolumeSlot(SlotName::parse(d.slot, "slot"), settings_.volumePrefix))
       disks.push_back(std::move(d));
-  std::sort(disks.begin(), disks.end(), [](const DiskEntry& a, const DiskEntry& b) {
-    return a.getOr("slot") < b.getOr("slot");
-  });
-  VolumePage page;
+  auto page = paging::pageAfterKey(std::move(disks), req, listingTokenRule(),
+                                   [](const RdsDisk& d) -> const std::string& { return d.slot; });
+  VolumePage out{.nextToken = std::move(page.nextToken)};
   const VolumePlacement placement = defaultPlacement(settings_);
-  for (const auto& d : disks) {
-    if (!req.startingToken.empty() && d.getOr("slot") <= req.startingToken) continue;
-    if (req.maxEntries > 0 && static_cast<int32_t>(page.volumes.size()) == req.maxEntries) {
-      page.nextToken = page.volumes.back().id;
-      break;
-    }
-    page.volumes.push_back(toVolume(d, placement));
-  }
-  return page;
+  for (const auto& d : page.items) out.volumes.push_back(toVolume(d, placement));
+  return out;
 }
 
 ExpandResult RdsBackend::expandVolume(const ExpandRequest& req) {
@@ -312,7 +318,7 @@ ExpandResult RdsBackend::expandVolume(const ExpandRequest& req) {
                                        std::to_string(size.bytes()) +
                                        " (whole MiB), above limit_bytes " +
                                        std::to_string(req.limitBytes));
-  DiskEntry disk = client().ensureFileSizeAtLeast(slot, size, req.call);
+  RdsDisk disk = client().ensureFileSizeAtLeast(slot, size, req.call);
   return ExpandResult{RdsClient::diskBytes(disk), true};
 }
 

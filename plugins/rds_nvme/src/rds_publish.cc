@@ -10,10 +10,10 @@
 namespace polycsi::rds_nvme {
 namespace {
 
-StringMap publishContext(const DiskEntry& disk, const std::string& nvmeAddress) {
-  return {{"nqn", disk.getOr("nvme-tcp-server-nqn")},
+StringMap publishContext(const RdsDisk& disk, const std::string& nvmeAddress) {
+  return {{"nqn", disk.nvmeTcpServerNqn},
           {"nvmeAddress", nvmeAddress},
-          {"nvmePort", disk.getOr("nvme-tcp-server-port")}};
+          {"nvmePort", disk.nvmeTcpServerPort.value_or("")}};
 }
 
 }  // namespace

@@ -23,12 +23,12 @@ void checkSnapshotParameters(const StringMap& parameters) {
 
 }  // namespace
 
-Snapshot RdsBackend::toSnapshot(const DiskEntry& disk) const {
-  SlotName slot = SlotName::parse(disk.getOr("slot"), "snapshot slot");
-  auto info = parseSnapshotFilePath(disk.getOr("file-path"), slot);
+Snapshot RdsBackend::toSnapshot(const RdsDisk& disk) const {
+  SlotName slot = SlotName::parse(disk.slot, "snapshot slot");
+  auto info = parseSnapshotFilePath(disk.filePath, slot);
   if (!info)
     throw Error(Code::kInternal, "RDS disk " + slot.str() + " looks like a snapshot but its file " +
-                                     printableForMessage(disk.getOr("file-path")) +
+                                     printableForMessage(disk.filePath) +
                                      " does not record a source");
   Snapshot s;
   s.id = slot.str();
@@ -67,7 +67,7 @@ Snapshot RdsBackend::createSnapshot(const CreateSnapshotRequest& req) {
     auto origin = rds.findDisk(source, req.call);
     if (!origin) throw Error(Code::kNotFound, "volume " + source.str() + " does not exist");
     refuseASecondCopy(slot, "snapshot " + req.name, req.call);
-    std::string originPath = origin->getOr("file-path");
+    std::string originPath = origin->filePath;
     if (!originPath.empty() && originPath[0] != '/') originPath = "/" + originPath;
     DiskPath directory = DiskPath::parse(originPath, "file-path of " + source.str()).parent();
     int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
@@ -85,8 +85,8 @@ Snapshot RdsBackend::createSnapshot(const CreateSnapshotRequest& req) {
     pending.sizeBytes = RdsClient::diskBytes(*origin);
     pending.creationTimeUnixNs = now * 1000000000;
     pending.readyToUse = false;
-    CopyJobs::Work work = [this, spec, name = req.name](const Call& call) {
-      client().addCopiedDisk(spec, call, settings_.copyTimeout);
+    CopyJobs::Work work = [this, spec, name = req.name](CopyJobs::Context& job) {
+      client().addCopiedDisk(spec, job.call(), settings_.copyTimeout);
       ledger_->add(spec.slot.str());
       host_.info("created RDS snapshot disk " + spec.slot.str() + " of " + spec.copyFrom->str() +
                  " for " + name);
@@ -116,35 +116,23 @@ void RdsBackend::deleteSnapshot(const SnapshotIdRequest& req) {
 }
 
 SnapshotPage RdsBackend::listSnapshots(const ListRequest& req) {
-  if (!req.startingToken.empty() && !SlotName::isValid(req.startingToken))
-    throw Error(Code::kAborted, "starting token " + printableForMessage(req.startingToken) +
-                                    " is not one this plugin returned");
+  paging::checkKeyRequest(req, listingTokenRule());
   if (!req.snapshotId.empty() && !SlotName::isValid(req.snapshotId)) return {};
   if (!req.sourceVolumeId.empty() && !SlotName::isValid(req.sourceVolumeId)) return {};
   std::vector<Snapshot> all;
   for (const auto& disk :
        client().listDisks(SlotPrefix::parse("snap-", "snapshot prefix"), req.call)) {
-    std::string slot = disk.getOr("slot");
-    if (!SlotName::isValid(slot) ||
-        !parseSnapshotFilePath(disk.getOr("file-path"), SlotName::parse(slot, "slot")))
+    if (!SlotName::isValid(disk.slot) ||
+        !parseSnapshotFilePath(disk.filePath, SlotName::parse(disk.slot, "slot")))
       continue;  // not one of ours
     Snapshot s = toSnapshot(disk);
     if (!req.snapshotId.empty() && s.id != req.snapshotId) continue;
     if (!req.sourceVolumeId.empty() && s.sourceVolumeId != req.sourceVolumeId) continue;
     all.push_back(std::move(s));
   }
-  std::sort(all.begin(), all.end(),
-            [](const Snapshot& a, const Snapshot& b) { return a.id < b.id; });
-  SnapshotPage page;
-  for (auto& s : all) {
-    if (!req.startingToken.empty() && s.id <= req.startingToken) continue;
-    if (req.maxEntries > 0 && static_cast<int32_t>(page.snapshots.size()) == req.maxEntries) {
-      page.nextToken = page.snapshots.back().id;
-      break;
-    }
-    page.snapshots.push_back(std::move(s));
-  }
-  return page;
+  auto page = paging::pageAfterKey(std::move(all), req, listingTokenRule(),
+                                   [](const Snapshot& s) -> const std::string& { return s.id; });
+  return SnapshotPage{.snapshots = std::move(page.items), .nextToken = std::move(page.nextToken)};
 }
 
 }  // namespace polycsi::rds_nvme

@@ -64,6 +64,14 @@ bool isSnapshotSlot(const SlotName& slot) {
   return slot.str().rfind(kSnapshotSlotPrefix, 0) == 0;
 }
 
+paging::TokenRule listingTokenRule() {
+  return {[](const std::string& token) { return SlotName::isValid(token); },
+          [](const std::string& token) {
+            return "starting token " + printableForMessage(token) +
+                   " is not one this plugin returned";
+          }};
+}
+
 DiskPath volumeFilePath(const DiskPath& base, const SlotName& slot) {
   return base.child(slot.str() + ".img");
 }

@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "polycsi/paging.hpp"
 #include "routeros_values.hpp"
 
 namespace polycsi::rds_nvme {
@@ -31,6 +32,9 @@ SlotName snapshotSlotForName(std::string_view csiName);
 // True when `slot` names one of this driver's volumes / snapshots.
 bool isVolumeSlot(const SlotName& slot, const SlotPrefix& prefix);
 bool isSnapshotSlot(const SlotName& slot);
+
+// The paging tokens of listVolumes / listSnapshots: slot names (SlotName::isValid).
+paging::TokenRule listingTokenRule();
 
 // The file of a volume disk: <base>/<slot>.img.
 DiskPath volumeFilePath(const DiskPath& base, const SlotName& slot);

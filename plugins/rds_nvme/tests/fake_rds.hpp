@@ -97,15 +97,12 @@ class ForwardingTransport : public CommandTransport {
   FakeRds* target_;
 };
 
-// Installs a transport factory that forwards every backend to `rds` while in scope.
-class FakeRdsInstalled {
- public:
-  explicit FakeRdsInstalled(FakeRds* rds) {
-    setTransportFactoryForTesting([rds](const RdsSettings&, const Host&) {
-      return std::make_unique<ForwardingTransport>(rds);
-    });
-  }
-  ~FakeRdsInstalled() { setTransportFactoryForTesting({}); }
-};
+// A transport factory for RdsBackend's constructor: the backend's commands go to `rds`, which
+// must outlive the backend.
+inline TransportFactory forwardingTo(FakeRds* rds) {
+  return [rds](const RdsSettings&, const Host&) -> std::unique_ptr<CommandTransport> {
+    return std::make_unique<ForwardingTransport>(rds);
+  };
+}
 
 }  // namespace polycsi::rds_nvme::testing

@@ -245,5 +245,46 @@ TEST(PrintDetailParser, TypedAccessorsRefuseWhatIsNotASize) {
   EXPECT_EQ(entries[0].flag("use"), std::nullopt);
 }
 
+TEST(PrintDetailParser, RdsDiskTypesThePropertiesThePluginReads) {
+  auto disks = parseRdsDisks(kRealSample);
+  ASSERT_EQ(disks.size(), 1u);
+  const RdsDisk& d = disks[0];
+  EXPECT_EQ(d.slot, "pvc-test-123");
+  EXPECT_EQ(d.filePath, "/storage-pool/test.img");
+  EXPECT_EQ(d.sizeBytes, int64_t{53687091200});
+  EXPECT_EQ(d.fileSizeBytes, int64_t{50} << 30);
+  EXPECT_EQ(d.freeBytes, std::nullopt);
+  EXPECT_EQ(d.mountPoint, "");
+  EXPECT_EQ(d.nvmeTcpServerNqn, "nqn.2000-02.com.mikrotik:pvc-test-123");
+  EXPECT_EQ(d.nvmeTcpServerPort, "4420");
+  EXPECT_EQ(d.allowedHostNames, "");
+}
+
+TEST(PrintDetailParser, RdsDiskOfAPoolAndOfADiskWithoutExport) {
+  auto disks = parseRdsDisks(
+      " 0 slot=storage-pool mount-point=storage-pool size=1.0TiB free=512.0GiB\n"
+      " 1 slot=pvc-2 file-path=storage-pool/pvc-2.img file-size=1.0GiB\n"
+      "   nvme-tcp-server-allow-host-name=nqn.a,nqn.b\n");
+  ASSERT_EQ(disks.size(), 2u);
+  EXPECT_EQ(disks[0].mountPoint, "storage-pool");
+  EXPECT_EQ(disks[0].sizeBytes, int64_t{1} << 40);
+  EXPECT_EQ(disks[0].freeBytes, int64_t{512} << 30);
+  EXPECT_EQ(disks[1].slot, "pvc-2");
+  EXPECT_EQ(disks[1].sizeBytes, std::nullopt);
+  EXPECT_EQ(disks[1].fileSizeBytes, int64_t{1} << 30);
+  EXPECT_EQ(disks[1].nvmeTcpServerPort, std::nullopt);
+  EXPECT_EQ(disks[1].allowedHostNames, "nqn.a,nqn.b");
+  EXPECT_THROW(parseRdsDisks(" 0 slot=x size=lots\n"), Error);
+}
+
+TEST(PrintDetailParser, RdsFileNamesTheFile) {
+  auto files = parseRdsFiles(
+      " 0 name=storage-pool/pvc-1.img type=.img file size=1073741824\n"
+      " 1 name=\"storage-pool/a b.img\" size=0\n");
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_EQ(files[0].name, "storage-pool/pvc-1.img");
+  EXPECT_EQ(files[1].name, "storage-pool/a b.img");
+}
+
 }  // namespace
 }  // namespace polycsi::rds_nvme

@@ -273,6 +273,20 @@ TEST_F(RdsControllerTest, GetListAndPaging) {
   EXPECT_EQ(backend_->listVolumes(list).status().code(), Code::kAborted);
 }
 
+// CSI: a negative max_entries is INVALID_ARGUMENT, for volumes and snapshots alike, and
+// nothing is sent to the RDS for it.
+TEST_F(RdsControllerTest, ListingWithANegativeMaxEntriesIsInvalid) {
+  start();
+  rds_.clearCommands();
+  ListRequest list;
+  list.maxEntries = -1;
+  auto volumes = backend_->listVolumes(list);
+  EXPECT_EQ(volumes.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(volumes.status().message(), "max_entries must not be negative, got -1");
+  EXPECT_EQ(backend_->listSnapshots(list).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(rds_.commands().size(), 0u);
+}
+
 TEST_F(RdsControllerTest, ExpandGrowsOnly) {
   start();
   create("pvc-grow", kGiB);

@@ -28,8 +28,8 @@ class RdsClientTest : public ::testing::Test {
 };
 
 TEST_F(RdsClientTest, AddChecksFirstAndConfirms) {
-  DiskEntry disk = client_.ensureDisk(spec("pvc-1"), call_);
-  EXPECT_EQ(disk.getOr("slot"), "pvc-1");
+  RdsDisk disk = client_.ensureDisk(spec("pvc-1"), call_);
+  EXPECT_EQ(disk.slot, "pvc-1");
   EXPECT_EQ(RdsClient::diskBytes(disk), int64_t{1} << 30);
   EXPECT_EQ(rds_.commands(),
             (std::vector<std::string>{
@@ -42,8 +42,8 @@ TEST_F(RdsClientTest, AddChecksFirstAndConfirms) {
 
 TEST_F(RdsClientTest, LostReplyAfterAddIsNotAddedTwice) {
   rds_.loseReplyOfNext(Action::kAdd);
-  DiskEntry disk = client_.ensureDisk(spec("pvc-1"), call_);
-  EXPECT_EQ(disk.getOr("slot"), "pvc-1");
+  RdsDisk disk = client_.ensureDisk(spec("pvc-1"), call_);
+  EXPECT_EQ(disk.slot, "pvc-1");
   EXPECT_EQ(rds_.count("/disk add"), 1);
   EXPECT_EQ(rds_.count("/disk print detail where slot=\"pvc-1\""), 2);
   EXPECT_EQ(rds_.diskCount(), 1u);
@@ -57,8 +57,8 @@ TEST_F(RdsClientTest, ExistingDiskIsNotAddedAgain) {
 
 TEST_F(RdsClientTest, AlreadyExistsReplyLeadsBackToTheCheck) {
   rds_.failNextWith("failure: disk with such slot already exists", Action::kAdd);
-  DiskEntry disk = client_.ensureDisk(spec("pvc-2"), call_);
-  EXPECT_EQ(disk.getOr("slot"), "pvc-2");
+  RdsDisk disk = client_.ensureDisk(spec("pvc-2"), call_);
+  EXPECT_EQ(disk.slot, "pvc-2");
   EXPECT_EQ(rds_.count("/disk add"), 2);
   EXPECT_EQ(rds_.count("/disk print detail"), 3);
 }
@@ -66,8 +66,8 @@ TEST_F(RdsClientTest, AlreadyExistsReplyLeadsBackToTheCheck) {
 TEST_F(RdsClientTest, LostReplyAfterSetIsCheckedNotRepeated) {
   rds_.addDisk("pvc-1", "/storage-pool/v/pvc-1.img", 1 << 30);
   rds_.loseReplyOfNext(Action::kSet);
-  DiskEntry disk =
-      client_.ensureFileSizeAtLeast(SlotName::parse("pvc-1", "t"), DiskSize::roundUp(2LL << 30), call_);
+  RdsDisk disk = client_.ensureFileSizeAtLeast(SlotName::parse("pvc-1", "t"),
+                                               DiskSize::roundUp(2LL << 30), call_);
   EXPECT_EQ(RdsClient::diskBytes(disk), 2LL << 30);
   EXPECT_EQ(rds_.count("/disk set"), 1);
 }

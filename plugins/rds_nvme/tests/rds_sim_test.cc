@@ -163,7 +163,6 @@ TEST_F(RdsSimTest, HostKeyPinning) {
 // others answer. The call answers "not ready", the copy goes on in the background, a retry
 // joins it, and exactly one copy command reaches the RDS.
 TEST_F(RdsSimTest, ASnapshotCopyOutlivesItsCallAndIsSentOnce) {
-  setTransportFactoryForTesting({});  // the real SSH pool
   InstanceConfig config;
   config.instanceName = "rds-sim";
   config.role = Role::kController;
@@ -233,7 +232,6 @@ TEST_F(RdsSimTest, ASnapshotCopyOutlivesItsCallAndIsSentOnce) {
 }
 
 TEST_F(RdsSimTest, VolumeLifecycleOverSsh) {
-  setTransportFactoryForTesting({});  // the real SSH pool
   InstanceConfig config;
   config.instanceName = "rds-sim";
   config.role = Role::kController;

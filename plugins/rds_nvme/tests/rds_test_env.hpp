@@ -1,5 +1,6 @@
-// Shared fixture of the rds_nvme backend tests: a FakeRds installed as every backend's
-// transport, a FakeHost running the plugin in-process, and a fresh state directory per test.
+// Shared fixture of the rds_nvme backend tests: a FakeRds as the backend's transport (passed to
+// its constructor), a FakeHost running the plugin in-process through its C table, and a fresh
+// state directory per test.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -12,6 +13,8 @@
 #include "fake_rds.hpp"
 #include "polycsi/plugin_abi.h"
 #include "polycsi/testing/fake_host.hpp"
+#include "polycsi/testing/start_backend.hpp"
+#include "rds_backend.hpp"
 
 extern "C" const polycsi_plugin_api* polycsi_plugin_entry(void);
 
@@ -54,7 +57,7 @@ class RdsBackendTest : public ::testing::Test {
     config.role = role;
     config.settings = std::move(settings);
     config.stateDir = stateDir_.string();
-    return host_.start(polycsi_plugin_entry(), config);
+    return polycsi::testing::startBackend<RdsBackend>(host_, config, forwardingTo(&rds_));
   }
 
   PluginInstance& start(StringMap overrides = {}, Role role = Role::kController) {
@@ -95,7 +98,6 @@ class RdsBackendTest : public ::testing::Test {
   }
 
   FakeRds rds_;
-  FakeRdsInstalled installed_{&rds_};
   polycsi::testing::FakeHost host_;
   std::filesystem::path stateDir_;
   std::unique_ptr<PluginInstance> backend_;

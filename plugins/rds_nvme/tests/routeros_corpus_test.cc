@@ -70,12 +70,12 @@ const std::map<std::string, Check>& checks() {
          EXPECT_EQ(e.getOr("model"), "/storage-pool/test.img");
          EXPECT_EQ(e.bytes("size"), int64_t{53687091200});
          EXPECT_EQ(e.bytes("file-size"), 50 * kGiB);
-         EXPECT_EQ(RdsClient::diskBytes(e), int64_t{53687091200});
+         EXPECT_EQ(RdsClient::diskBytes(parseRdsDisk(e)), int64_t{53687091200});
          EXPECT_EQ(e.flag("nvme-tcp-export"), true);
          EXPECT_EQ(e.getOr("nvme-tcp-server-port"), "4420");
          EXPECT_EQ(e.getOr("nvme-tcp-server-nqn"), "nqn.2000-02.com.mikrotik:pvc-test-123");
          EXPECT_EQ(e.get("nvme-tcp-server-allow-host-name"), "");
-         EXPECT_TRUE(RdsClient::allowedHosts(e).empty());
+         EXPECT_TRUE(RdsClient::allowedHosts(parseRdsDisk(e)).empty());
          EXPECT_EQ(e.getOr("file-path"), "/storage-pool/test.img");
          EXPECT_EQ(e.getOr("file-offset"), "0");
          EXPECT_EQ(e.propertyCount(), 25u);
@@ -99,7 +99,7 @@ const std::map<std::string, Check>& checks() {
          EXPECT_EQ(e.getOr("file-path"),
                    "/storage-pool/metal-csi/"
                    "snap-a1b2c3d4-e5f6-7890-abcd-ef1234567890-at-1739800000.img");
-         EXPECT_EQ(RdsClient::diskBytes(e), 50 * kGiB);  // no size=, so file-size
+         EXPECT_EQ(RdsClient::diskBytes(parseRdsDisk(e)), 50 * kGiB);  // no size=, so file-size
          EXPECT_EQ(e.find("nvme-tcp-export"), std::nullopt);
          EXPECT_EQ(e.propertyCount(), 4u);  // type slot file-path file-size
        }},
@@ -132,7 +132,7 @@ const std::map<std::string, Check>& checks() {
          EXPECT_EQ(e.getOr("nvme-tcp-server-port"), "4420");
          EXPECT_EQ(e.getOr("nvme-tcp-server-nqn"),
                    "nqn.2026-09.com.mikrotik:rds2216.vm-storage-001");
-         EXPECT_TRUE(RdsClient::allowedHosts(e).empty());
+         EXPECT_TRUE(RdsClient::allowedHosts(parseRdsDisk(e)).empty());
          EXPECT_EQ(e.getOr("file-path"), "/raid10/vm-storage-001.img");
          EXPECT_EQ(e.getOr("swap"), "no");
          EXPECT_EQ(e.propertyCount(), 25u);

@@ -5,14 +5,6 @@
 #include "polycsi/plugin.hpp"
 
 namespace polycsi::sample {
-namespace {
-
-Capability cell(AccessMode access, VolumeMode volume, AttachSemantics semantics,
-                std::string reason = {}) {
-  return Capability{access, volume, semantics, std::move(reason)};
-}
-
-}  // namespace
 
 Descriptor SampleBackend::describe() {
   using A = AccessMode;
@@ -25,17 +17,17 @@ Descriptor SampleBackend::describe() {
       "loop devices. For SDK users and CSI conformance runs; not for production data.";
   d.metricsPrefix = "sample_csi";
   for (VolumeMode mode : {VolumeMode::kBlock, VolumeMode::kFilesystem}) {
-    d.capabilities.push_back(cell(A::kSingleNodeWriter, mode, S::kExclusive));
-    d.capabilities.push_back(cell(A::kSingleNodeSingleWriter, mode, S::kExclusive));
-    d.capabilities.push_back(cell(A::kSingleNodeReaderOnly, mode, S::kExclusive));
-    d.capabilities.push_back(cell(A::kMultiNodeReaderOnly, mode, S::kShared));
+    d.capabilities.push_back({A::kSingleNodeWriter, mode, S::kExclusive});
+    d.capabilities.push_back({A::kSingleNodeSingleWriter, mode, S::kExclusive});
+    d.capabilities.push_back({A::kSingleNodeReaderOnly, mode, S::kExclusive});
+    d.capabilities.push_back({A::kMultiNodeReaderOnly, mode, S::kShared});
     d.capabilities.push_back(
-        cell(A::kMultiNodeSingleWriter, mode, S::kUnsupported,
-             "the sample plugin cannot fence writers: nothing stops a second node from writing "
-             "to an image file, so a single writer across nodes cannot be guaranteed"));
+        {A::kMultiNodeSingleWriter, mode, S::kUnsupported,
+         "the sample plugin cannot fence writers: nothing stops a second node from writing "
+         "to an image file, so a single writer across nodes cannot be guaranteed"});
   }
-  d.capabilities.push_back(cell(A::kMultiNodeMultiWriter, VolumeMode::kBlock, S::kMigrationWindow));
-  d.capabilities.push_back(cell(A::kMultiNodeMultiWriter, VolumeMode::kFilesystem, S::kShared));
+  d.capabilities.push_back({A::kMultiNodeMultiWriter, VolumeMode::kBlock, S::kMigrationWindow});
+  d.capabilities.push_back({A::kMultiNodeMultiWriter, VolumeMode::kFilesystem, S::kShared});
   d.settings = sampleSettingSpecs();
   return d;
 }

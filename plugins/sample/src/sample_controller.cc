@@ -10,6 +10,7 @@
 #include "file_io.hpp"
 #include "local_ids.hpp"
 #include "loop_device.hpp"
+#include "polycsi/paging.hpp"
 #include "sample_backend.hpp"
 #include "sparse_copy.hpp"
 #include "volume_sizing.hpp"
@@ -42,27 +43,13 @@ void requireCompatible(const VolumeRecord& existing, const CreateVolumeRequest& 
              "', volume '" + existing.sourceVolumeId + "')");
 }
 
-template <typename Item, typename GetId>
-void fillPage(const std::vector<Item>& sorted, const ListRequest& req, IdKind kind,
-              std::vector<Item>& out, std::string& nextToken, GetId getId) {
-  if (req.maxEntries < 0)
-    throw Error(Code::kInvalidArgument,
-                "max_entries must not be negative, got " + std::to_string(req.maxEntries));
-  if (!req.startingToken.empty() && !hasLocalIdShape(kind, req.startingToken))
-    throw Error(Code::kAborted, "starting token '" + req.startingToken +
-                                    "' is not one this backend issued; list from the start");
-  auto it = sorted.begin();
-  if (!req.startingToken.empty())
-    it = std::upper_bound(
-        sorted.begin(), sorted.end(), req.startingToken,
-        [&](const std::string& token, const Item& item) { return token < getId(item); });
-  for (; it != sorted.end(); ++it) {
-    if (req.maxEntries > 0 && out.size() == static_cast<size_t>(req.maxEntries)) {
-      nextToken = getId(out.back());
-      return;
-    }
-    out.push_back(*it);
-  }
+// Tokens are the ids of `kind` this backend issues.
+paging::TokenRule tokenRule(IdKind kind) {
+  return {[kind](const std::string& token) { return hasLocalIdShape(kind, token); },
+          [](const std::string& token) {
+            return "starting token '" + token +
+                   "' is not one this backend issued; list from the start";
+          }};
 }
 
 }  // namespace
@@ -221,11 +208,10 @@ VolumePage SampleBackend::listVolumes(const ListRequest& req) {
   // Pages over the sorted ids and reads only the page's records: reading every volume's
   // metadata for each page made paging through 10,000 volumes 1,000 at a time cost 100,000
   // file reads (bench/README.md).
-  std::vector<std::string> page;
-  VolumePage out;
-  fillPage(files_.volumeIds(req.call), req, IdKind::kVolume, page, out.nextToken,
-           [](const std::string& id) -> const std::string& { return id; });
-  for (const auto& id : page) {
+  auto page = paging::pageAfterKey(files_.volumeIds(req.call), req, tokenRule(IdKind::kVolume),
+                                   [](const std::string& id) -> const std::string& { return id; });
+  VolumePage out{.nextToken = std::move(page.nextToken)};
+  for (const auto& id : page.items) {
     // Deleted since the directory scan: simply not there any more.
     if (auto record = files_.findVolume(id)) out.volumes.push_back(toVolume(*record));
   }
@@ -322,11 +308,11 @@ SnapshotPage SampleBackend::listSnapshots(const ListRequest& req) {
   if (!req.sourceVolumeId.empty())
     std::erase_if(matching,
                   [&](const SnapshotRecord& s) { return s.sourceVolumeId != req.sourceVolumeId; });
-  std::vector<SnapshotRecord> page;
-  SnapshotPage out;
-  fillPage(matching, req, IdKind::kSnapshot, page, out.nextToken,
-           [](const SnapshotRecord& r) -> const std::string& { return r.id; });
-  for (const auto& r : page) out.snapshots.push_back(toSnapshot(r));
+  auto page =
+      paging::pageAfterKey(std::move(matching), req, tokenRule(IdKind::kSnapshot),
+                           [](const SnapshotRecord& r) -> const std::string& { return r.id; });
+  SnapshotPage out{.nextToken = std::move(page.nextToken)};
+  for (const auto& r : page.items) out.snapshots.push_back(toSnapshot(r));
   return out;
 }
 

@@ -50,6 +50,10 @@ class FakeHost {
     return PluginInstance::create(table, &api_, config);
   }
 
+  // The host table the plugin's calls reach (for polycsi/testing/start_backend.hpp). Valid
+  // while the FakeHost lives.
+  const polycsi_host_api* hostApi() const { return &api_; }
+
   // The plugin's descriptor, as the host sees it. Throws std::runtime_error with the plugin's
   // describe_error text when describe() returns NULL.
   static Descriptor describe(const polycsi_plugin_api* table) {

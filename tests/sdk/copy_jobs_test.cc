@@ -1,6 +1,8 @@
-// CopyJobs without a server: jobs outlive the caller, report their outcome once, and a stop
-// cancels a job, waits for it and keeps its key from new starts until released.
-#include "copy_jobs.hpp"
+// polycsi/copy_jobs.hpp: jobs outlive the caller, report their outcome once, a stop cancels a
+// job, waits for it and keeps its key from new starts until released; a settle waits for a job
+// without cancelling it; at most Options::maxRunning jobs run; each job's call has
+// Options::jobTimeLimit as its deadline.
+#include "polycsi/copy_jobs.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,8 +10,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <stdexcept>
+#include <string>
 
-namespace polycsi::nfs {
+namespace polycsi {
 namespace {
 
 using State = CopyJobStatus::State;
@@ -149,5 +153,102 @@ TEST(CopyJobsTest, TheDestructorCancelsRunningJobs) {
   EXPECT_TRUE(sawCancellation.load());
 }
 
+TEST(CopyJobsTest, AtMostMaxRunningJobsRunAndAFinishedOneFreesItsPlace) {
+  Latch latch;
+  CopyJobs::Options options;
+  options.maxRunning = 1;
+  options.tooMany = [](const std::string& key, int maxRunning) {
+    return key + " waits: " + std::to_string(maxRunning) + " running";
+  };
+  CopyJobs jobs(options);
+  EXPECT_TRUE(jobs.start("a", [&](CopyJobs::Context& context) { latch.wait(context.call()); }));
+  try {
+    jobs.start("b", [](CopyJobs::Context&) {});
+    ADD_FAILURE() << "a second job must wait for the first";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Code::kResourceExhausted);
+    EXPECT_STREQ(e.what(), "b waits: 1 running");
+  }
+  EXPECT_FALSE(jobs.status("b").has_value());
+  latch.open();
+  ASSERT_EQ(jobs.waitFor("a", never(), inAMinute())->state, State::kSucceeded);
+  // Finished but not collected: it no longer runs, so it does not count.
+  EXPECT_TRUE(jobs.start("b", [](CopyJobs::Context&) {}));
+}
+
+TEST(CopyJobsTest, WithoutALimitManyJobsRunAtOnce) {
+  Latch latch;
+  CopyJobs jobs;
+  for (const char* key : {"a", "b", "c", "d"})
+    EXPECT_TRUE(jobs.start(key, [&](CopyJobs::Context& context) { latch.wait(context.call()); }));
+  latch.open();
+}
+
+TEST(CopyJobsTest, SettleWaitsForTheJobWithoutCancellingIt) {
+  CopyJobs jobs;
+  std::atomic<bool> cancelled{false};
+  jobs.start("disk-1",
+             [&](CopyJobs::Context& context) { cancelled = context.call().isCancelled(); });
+  {
+    CopyJobs::Block block = jobs.settle("disk-1", never(), inAMinute());
+    EXPECT_FALSE(cancelled.load());
+    EXPECT_FALSE(jobs.status("disk-1").has_value()) << "a settled job is forgotten";
+    EXPECT_THROW(jobs.start("disk-1", [](CopyJobs::Context&) {}), Error);
+  }
+  EXPECT_TRUE(jobs.start("disk-1", [](CopyJobs::Context&) {}));
+}
+
+TEST(CopyJobsTest, SettleIsAbortedWhileTheJobRunsAndLeavesItRunning) {
+  Latch latch;
+  CopyJobs::Options options;
+  options.stillRunning = [](const std::string& key) { return key + " still copies"; };
+  CopyJobs jobs(options);
+  jobs.start("disk-2", [&](CopyJobs::Context& context) { latch.wait(context.call()); });
+  try {
+    // `until` has passed already: no waiting.
+    jobs.settle("disk-2", never(), std::chrono::steady_clock::now());
+    ADD_FAILURE() << "settle must not succeed while the job runs";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Code::kAborted);
+    EXPECT_STREQ(e.what(), "disk-2 still copies");
+  }
+  auto status = jobs.status("disk-2");
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->state, State::kRunning);
+  EXPECT_FALSE(jobs.start("disk-2", [](CopyJobs::Context&) {})) << "the key is free again";
+  latch.open();
+}
+
+TEST(CopyJobsTest, TheSnapshotPayloadTravelsWithTheJob) {
+  CopyJobs jobs;
+  Snapshot pending;
+  pending.id = "snap-1";
+  pending.sourceVolumeId = "pvc-1";
+  jobs.start(
+      "snap-1", [](CopyJobs::Context&) {}, pending);
+  auto status = jobs.waitFor("snap-1", never(), inAMinute());
+  ASSERT_TRUE(status.has_value() && status->snapshot.has_value());
+  EXPECT_EQ(status->snapshot->id, "snap-1");
+  EXPECT_EQ(status->snapshot->sourceVolumeId, "pvc-1");
+}
+
+TEST(CopyJobsTest, TheJobsCallHasTheTimeLimitAndFailuresNameTheActivity) {
+  CopyJobs::Options options;
+  options.jobTimeLimit = std::chrono::milliseconds(1234);
+  options.activity = "copying into";
+  CopyJobs jobs(options);
+  std::chrono::milliseconds seen{0};
+  jobs.start("disk-3", [&](CopyJobs::Context& context) {
+    seen = context.call().timeout;
+    EXPECT_EQ(context.key(), "disk-3");
+    throw std::runtime_error("boom");
+  });
+  auto status = jobs.waitFor("disk-3", never(), inAMinute());
+  ASSERT_TRUE(status.has_value() && status->error.has_value());
+  EXPECT_EQ(seen, std::chrono::milliseconds(1234));
+  EXPECT_EQ(status->error->code(), Code::kInternal);
+  EXPECT_STREQ(status->error->what(), "copying into disk-3 failed: boom");
+}
+
 }  // namespace
-}  // namespace polycsi::nfs
+}  // namespace polycsi
