@@ -1,95 +1,69 @@
 // polycsictl checkup against a real `polycsi serve`: the report comes from the driver's
 // GetPluginInfo manifest, so it names the configured backends and the sample plugin's matrix.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "child_process.hpp"
 #include "driver_process.hpp"
+#include "temp_directory.hpp"
 
 namespace polycsi::testing {
 namespace {
 
-struct Ran {
-  int exitCode = -1;
-  std::string out;
-};
-
 // Runs polycsictl with `args`; stdout and stderr together.
-Ran runPolycsictl(const std::vector<std::string>& args) {
-  int pipeFds[2];
-  if (pipe(pipeFds) != 0) return {};
-  const pid_t pid = fork();
-  if (pid == 0) {
-    dup2(pipeFds[1], 1);
-    dup2(pipeFds[1], 2);
-    close(pipeFds[0]);
-    std::vector<char*> argv{const_cast<char*>(POLYCSICTL_BINARY)};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  close(pipeFds[1]);
-  Ran ran;
-  char buffer[4096];
-  ssize_t n;
-  while ((n = read(pipeFds[0], buffer, sizeof(buffer))) > 0)
-    ran.out.append(buffer, static_cast<size_t>(n));
-  close(pipeFds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  ran.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return ran;
+CommandResult runPolycsictl(const std::vector<std::string>& args) {
+  return runProgram(POLYCSICTL_BINARY, args, {.mergeStderr = true});
 }
 
 class CheckupTest : public ::testing::Test {
  protected:
   void SetUp() override {
     driver_ =
-        std::make_unique<DriverProcess>(work_.path(),
+        std::make_unique<DriverProcess>(work_.str(),
                                         "backends:\n"
                                         "  - name: files\n    plugin: sample\n    default: true\n"
                                         "    settings:\n      directory: " +
-                                            work_.path() +
+                                            work_.str() +
                                             "/files\n"
                                             "  - name: scratch\n    plugin: sample\n"
                                             "    settings:\n      directory: " +
-                                            work_.path() + "/scratch\n");
+                                            work_.str() + "/scratch\n");
     driver_->start();
   }
   void TearDown() override {
     if (HasFailure() && driver_) std::cerr << "driver log:\n" << driver_->log();
   }
-  Ran checkup(std::vector<std::string> args) {
-    args.insert(args.begin(), {"--endpoint", "unix://" + work_.path() + "/csi.sock", "checkup"});
+  CommandResult checkup(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--endpoint", "unix://" + work_.str() + "/csi.sock", "checkup"});
     return runPolycsictl(args);
   }
 
-  TempWorkDir work_;
+  TempDir work_;
   std::unique_ptr<DriverProcess> driver_;
 };
 
 TEST_F(CheckupTest, ReportsEveryBackendWithItsMigrationVerdictAndYaml) {
-  const Ran ran = checkup({});
-  ASSERT_EQ(ran.exitCode, 0) << ran.out;
-  EXPECT_NE(ran.out.find("backend files (plugin sample 0.1.0, default)"), std::string::npos)
-      << ran.out;
-  EXPECT_NE(ran.out.find("backend scratch (plugin sample 0.1.0)"), std::string::npos) << ran.out;
-  EXPECT_NE(ran.out.find("live migration: yes (RWX Block, bounded window 300s default"),
+  const CommandResult ran = checkup({});
+  ASSERT_EQ(ran.exitStatus, 0) << ran.output;
+  EXPECT_NE(ran.output.find("backend files (plugin sample 0.1.0, default)"), std::string::npos)
+      << ran.output;
+  EXPECT_NE(ran.output.find("backend scratch (plugin sample 0.1.0)"), std::string::npos)
+      << ran.output;
+  EXPECT_NE(ran.output.find("live migration: yes (RWX Block, bounded window 300s default"),
             std::string::npos)
-      << ran.out;
-  EXPECT_NE(ran.out.find("storageClassName: polycsi-files"), std::string::npos) << ran.out;
-  EXPECT_NE(ran.out.find("kind: StorageProfile"), std::string::npos) << ran.out;
+      << ran.output;
+  EXPECT_NE(ran.output.find("storageClassName: polycsi-files"), std::string::npos) << ran.output;
+  EXPECT_NE(ran.output.find("kind: StorageProfile"), std::string::npos) << ran.output;
 }
 
 TEST_F(CheckupTest, JsonForOneBackendCarriesPvcAndClaimPropertySets) {
-  const Ran ran = checkup({"--backend", "scratch", "--storage-class", "vm-disks", "--json"});
-  ASSERT_EQ(ran.exitCode, 0) << ran.out;
-  const auto report = nlohmann::json::parse(ran.out);
+  const CommandResult ran =
+      checkup({"--backend", "scratch", "--storage-class", "vm-disks", "--json"});
+  ASSERT_EQ(ran.exitStatus, 0) << ran.output;
+  const auto report = nlohmann::json::parse(ran.output);
   EXPECT_EQ(report.at("driver"), "polycsi.csi.io");
   ASSERT_EQ(report.at("backends").size(), 1u);
   const auto& backend = report.at("backends")[0];
@@ -109,10 +83,10 @@ TEST_F(CheckupTest, JsonForOneBackendCarriesPvcAndClaimPropertySets) {
 }
 
 TEST_F(CheckupTest, UnknownBackendIsNamedWithTheOnesThatExist) {
-  const Ran ran = checkup({"--backend", "nope"});
-  EXPECT_EQ(ran.exitCode, 1);
-  EXPECT_NE(ran.out.find("no backend 'nope' (it has: files, scratch)"), std::string::npos)
-      << ran.out;
+  const CommandResult ran = checkup({"--backend", "nope"});
+  EXPECT_EQ(ran.exitStatus, 1);
+  EXPECT_NE(ran.output.find("no backend 'nope' (it has: files, scratch)"), std::string::npos)
+      << ran.output;
 }
 
 }  // namespace

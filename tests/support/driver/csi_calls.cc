@@ -22,6 +22,11 @@ grpc::Status CsiCalls::create(const std::string& name, int64_t bytes,
   return driver_.controller().CreateVolume(ctx.get(), createRequest(name, bytes, cap), out);
 }
 
+grpc::Status CsiCalls::pluginInfo(csi::v1::GetPluginInfoResponse* out) {
+  auto ctx = rpcContext();
+  return driver_.identity().GetPluginInfo(ctx.get(), {}, out);
+}
+
 grpc::Status CsiCalls::deleteVolume(const std::string& volumeId) {
   csi::v1::DeleteVolumeRequest req;
   req.set_volume_id(volumeId);
@@ -32,7 +37,8 @@ grpc::Status CsiCalls::deleteVolume(const std::string& volumeId) {
 
 grpc::Status CsiCalls::controllerPublish(const std::string& volumeId, const std::string& nodeId,
                                          const csi::v1::VolumeCapability& cap,
-                                         const VolumeContext& context) {
+                                         const VolumeContext& context,
+                                         csi::v1::ControllerPublishVolumeResponse* out) {
   csi::v1::ControllerPublishVolumeRequest req;
   req.set_volume_id(volumeId);
   req.set_node_id(nodeId);
@@ -40,7 +46,9 @@ grpc::Status CsiCalls::controllerPublish(const std::string& volumeId, const std:
   copyContext(context, req.mutable_volume_context());
   csi::v1::ControllerPublishVolumeResponse resp;
   auto ctx = rpcContext();
-  return driver_.controller().ControllerPublishVolume(ctx.get(), req, &resp);
+  grpc::Status status = driver_.controller().ControllerPublishVolume(ctx.get(), req, &resp);
+  if (out != nullptr) *out = resp;
+  return status;
 }
 
 grpc::Status CsiCalls::controllerUnpublish(const std::string& volumeId, const std::string& nodeId) {

@@ -29,7 +29,8 @@ class CsiCalls {
   grpc::Status deleteVolume(const std::string& volumeId);
   grpc::Status controllerPublish(const std::string& volumeId, const std::string& nodeId,
                                  const csi::v1::VolumeCapability& cap,
-                                 const VolumeContext& context = {});
+                                 const VolumeContext& context = {},
+                                 csi::v1::ControllerPublishVolumeResponse* out = nullptr);
   grpc::Status controllerUnpublish(const std::string& volumeId, const std::string& nodeId);
   grpc::Status stage(const std::string& volumeId, const std::string& stagingPath,
                      const csi::v1::VolumeCapability& cap, const VolumeContext& context = {});
@@ -38,6 +39,7 @@ class CsiCalls {
                        const std::string& targetPath, const csi::v1::VolumeCapability& cap,
                        const VolumeContext& context = {}, bool readonly = false);
   grpc::Status unpublish(const std::string& volumeId, const std::string& targetPath);
+  grpc::Status pluginInfo(csi::v1::GetPluginInfoResponse* out);
   // NodeGetInfo's node id, or "" after a failed call (the test's own expectation then fails).
   std::string nodeId();
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "child_process.hpp"
 #include "csi.grpc.pb.h"
 
 namespace polycsi::testing {
@@ -29,9 +30,10 @@ class DriverProcess {
   // Starts the driver and waits (bounded) until Probe answers as `wait` says. Throws on
   // failure.
   void start(Wait wait = Wait::kReady);
-  // SIGTERM (or SIGKILL when `hard`), then waits for the exit.
+  // SIGTERM (or SIGKILL when `hard`), then waits for the exit (SIGKILL after 15 s).
   void stop(bool hard = false);
-  bool running() const { return pid_ > 0; }
+  bool running() const { return child_ && child_->running(); }
+  pid_t pid() const { return child_ ? child_->pid() : -1; }
 
   const std::string& work() const { return work_; }
   const std::string& logPath() const { return logPath_; }
@@ -49,23 +51,11 @@ class DriverProcess {
   std::string nodeId_;
   std::string pluginDir_ = POLYCSI_PLUGIN_DIR;
   std::vector<std::string> extraArgs_;
-  pid_t pid_ = -1;
+  std::unique_ptr<ChildProcess> child_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<csi::v1::Identity::Stub> identity_;
   std::unique_ptr<csi::v1::Controller::Stub> controller_;
   std::unique_ptr<csi::v1::Node::Stub> node_;
-};
-
-// A unique temporary directory, removed (after unmounting anything below it and detaching loop
-// devices backed by files below it) when destroyed.
-class TempWorkDir {
- public:
-  TempWorkDir();
-  ~TempWorkDir();
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
 };
 
 // A client context with a deadline, for every test RPC.

@@ -328,8 +328,8 @@ std::vector<std::string> FakeKubeApi::requests() const {
 }
 
 std::vector<std::string> FakeKubeApi::callsTheReferenceDoesNotList() const {
-  static const auto reference = polycsi::testing::FidelityReference::load(
-      "Kubernetes API and sidecars (the core)", {});
+  static const auto reference =
+      polycsi::testing::FidelityReference::load("Kubernetes API and sidecars (the core)", {});
   return reference.unlisted(requests());
 }
 

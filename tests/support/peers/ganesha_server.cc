@@ -1,10 +1,6 @@
 #include "ganesha_server.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -14,42 +10,13 @@
 #include <stdexcept>
 #include <thread>
 
-#include "test_process.hpp"
+#include "child_process.hpp"
+#include "loopback.hpp"
 
-namespace polycsi::nfs::testing {
+namespace polycsi::testing {
 namespace {
 
 constexpr char kGanesha[] = "/usr/bin/ganesha.nfsd";
-
-// A port nobody listens on right now (the kernel's choice for an ephemeral bind).
-int freeLoopbackPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error("socket() failed");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    throw std::runtime_error("cannot pick a free loopback port");
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-bool acceptsOnThisMachine(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  ::close(fd);
-  return ok;
-}
 
 std::string readAll(const std::string& path) {
   std::ifstream in(path);
@@ -148,7 +115,7 @@ void GaneshaServer::start() {
   if (v3 && !options_.rpcbind->running())
     throw std::runtime_error("ganesha needs rpcbind running to start NFSv3");
   writeConfig();
-  SpawnOptions spawn;
+  ChildOptions spawn;
   spawn.argv = {kGanesha, "-F", "-f",     configPath_, "-L",
                 logPath_, "-p", pidPath_, "-N",        "NIV_EVENT"};
   spawn.outputPath = root_ + "/ganesha.out";
@@ -159,14 +126,13 @@ void GaneshaServer::start() {
   // The log of an earlier run would announce a start that has not happened yet.
   std::error_code ec;
   std::filesystem::remove(logPath_, ec);
-  pid_ = spawnProcess(spawn);
+  child_ = std::make_unique<ChildProcess>(spawn);
   auto serves = [&](int port) {
-    return v3 ? options_.ns->acceptsTcp(port) : acceptsOnThisMachine(port);
+    return v3 ? options_.ns->acceptsTcp(port) : acceptsTcpOnLoopback(port);
   };
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (std::chrono::steady_clock::now() < deadline) {
-    if (hasExited(pid_)) {
-      pid_ = -1;
+    if (child_->hasExited()) {
       throw std::runtime_error("ganesha.nfsd exited during start-up; log:\n" + log());
     }
     if (readAll(logPath_).find("NFS SERVER INITIALIZED") != std::string::npos && serves(nfsPort_) &&
@@ -178,22 +144,20 @@ void GaneshaServer::start() {
   throw std::runtime_error("ganesha.nfsd did not serve within 30 s; log:\n" + log());
 }
 
-void GaneshaServer::stop() { stopProcess(pid_, std::chrono::seconds(10)); }
+void GaneshaServer::stop() {
+  if (child_) child_->stop(std::chrono::seconds(10));
+}
 
 void GaneshaServer::kill() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGKILL);
-  int status = 0;
-  ::waitpid(pid_, &status, 0);
-  pid_ = -1;
+  if (child_) child_->kill();
 }
 
 void GaneshaServer::pause() {
-  if (running()) ::kill(pid_, SIGSTOP);
+  if (running()) ::kill(child_->pid(), SIGSTOP);
 }
 
 void GaneshaServer::resume() {
-  if (running()) ::kill(pid_, SIGCONT);
+  if (running()) ::kill(child_->pid(), SIGCONT);
 }
 
-}  // namespace polycsi::nfs::testing
+}  // namespace polycsi::testing

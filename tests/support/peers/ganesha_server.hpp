@@ -17,12 +17,14 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <string>
 
+#include "child_process.hpp"
 #include "network_namespace.hpp"
 #include "rpcbind_server.hpp"
 
-namespace polycsi::nfs::testing {
+namespace polycsi::testing {
 
 struct GaneshaOptions {
   // Run inside this namespace with NFSv3 and MOUNT enabled. rpcbind must be running there
@@ -62,7 +64,7 @@ class GaneshaServer {
   // them) but answers nothing: a hung server. stop() also resumes it.
   void pause();
   void resume();
-  bool running() const { return pid_ > 0; }
+  bool running() const { return child_ && child_->running(); }
 
   bool servesNfsV3() const { return options_.ns != nullptr; }
   int nfsPort() const { return nfsPort_; }
@@ -89,7 +91,7 @@ class GaneshaServer {
   std::string pidPath_;
   int nfsPort_ = 0;
   int mountPort_ = 0;
-  pid_t pid_ = -1;
+  std::unique_ptr<ChildProcess> child_;
 };
 
-}  // namespace polycsi::nfs::testing
+}  // namespace polycsi::testing

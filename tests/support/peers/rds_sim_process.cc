@@ -1,13 +1,6 @@
 #include "rds_sim_process.hpp"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
 #include <libssh/libssh.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -18,7 +11,6 @@
 #include <thread>
 #include <vector>
 
-#include "child_lifetime.hpp"
 #include "fidelity_reference.hpp"
 
 namespace polycsi::testing {
@@ -86,20 +78,6 @@ std::string readFile(const std::string& path) {
 
 }  // namespace
 
-int freeLoopbackPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error("socket failed");
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
-            ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
-  ::close(fd);
-  if (!ok) throw std::runtime_error("cannot find a free port on 127.0.0.1");
-  return ntohs(address.sin_port);
-}
-
 RdsSimProcess::RdsSimProcess(std::string directory)
     : directory_(std::move(directory)),
       stateDir_(directory_ + "/state"),
@@ -166,27 +144,15 @@ void RdsSimProcess::start() {
                                    "debug",
                                    "--command-log",
                                    directory_ + "/commands.log"};
-  const ForkingThread parent = ForkingThread::current();
-  pid_ = ::fork();
-  if (pid_ < 0) throw std::runtime_error("fork failed");
-  if (pid_ == 0) {
-    killWhenTestProcessEnds(parent);
-    int fd = ::open(logPath_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    ::dup2(fd, STDOUT_FILENO);
-    ::dup2(fd, STDERR_FILENO);
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
+  ChildOptions options;
+  options.argv = argv;
+  options.outputPath = logPath_;
+  child_ = std::make_unique<ChildProcess>(options);
   const std::string expected = "rds-sim listening on " + address_ + ":" + std::to_string(port_);
   for (int i = 0; i < 400; ++i) {
     std::string text = readFile(logPath_);
     if (text.size() > logStart && text.find(expected, logStart) != std::string::npos) return;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
+    if (child_->hasExited()) {
       throw std::runtime_error("rds-sim exited at start:\n" + text.substr(logStart));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -197,19 +163,7 @@ void RdsSimProcess::start() {
 }
 
 void RdsSimProcess::stop() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGTERM);
-  int status = 0;
-  for (int i = 0; i < 200; ++i) {
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ::kill(pid_, SIGKILL);
-  ::waitpid(pid_, &status, 0);
-  pid_ = -1;
+  if (child_) child_->stop(std::chrono::seconds(10));
 }
 
 void RdsSimProcess::restart() {

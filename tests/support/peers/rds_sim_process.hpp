@@ -10,8 +10,12 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "child_process.hpp"
+#include "loopback.hpp"  // freeLoopbackPort, for the peers a test starts next to rds-sim
 
 namespace polycsi::testing {
 
@@ -44,14 +48,14 @@ class RdsSimProcess {
   void stop();
   // stop() then start(): the same state directory, host key and port.
   void restart();
-  bool running() const { return pid_ > 0; }
+  bool running() const { return child_ && child_->running(); }
 
   // Listens on, and connects to, `address` instead of 127.0.0.1 (e.g. a veth address in a
   // network namespace the test made). Call before the first start().
   void setAddress(std::string address) { address_ = std::move(address); }
   const std::string& address() const { return address_; }
   int port() const { return port_; }
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return child_ ? child_->pid() : -1; }
   // Where the simulator keeps its state; the pool's files are under stateDir()/storage-pool.
   const std::string& stateDir() const { return stateDir_; }
   // "SHA256:<base64>", computed from the host key file, as `ssh-keygen -lf` prints it.
@@ -87,11 +91,8 @@ class RdsSimProcess {
   std::string fingerprint_;
   std::string address_ = "127.0.0.1";
   int port_ = 0;
-  pid_t pid_ = -1;
+  std::unique_ptr<ChildProcess> child_;
 };
-
-// A TCP port on 127.0.0.1 that was free a moment ago.
-int freeLoopbackPort();
 
 // The value of `key=` in one `print detail` entry ("" when absent); quotes are removed and the
 // continuation-line wrapping RouterOS adds is undone.

@@ -10,9 +10,9 @@
 #include <stdexcept>
 #include <thread>
 
-#include "test_process.hpp"
+#include "child_process.hpp"
 
-namespace polycsi::nfs::testing {
+namespace polycsi::testing {
 namespace {
 
 constexpr char kRpcbind[] = "/usr/sbin/rpcbind";
@@ -59,16 +59,15 @@ void RpcbindServer::start() {
   // A socket file left by a killed rpcbind would make the next one refuse to start.
   std::error_code ec;
   std::filesystem::remove(runDir_ + "/rpcbind.sock", ec);
-  SpawnOptions options;
+  ChildOptions options;
   options.argv = {kRpcbind, "-f"};
   options.outputPath = outputPath_;
   options.networkNamespaceFd = ns_.fd();
   options.privateRunDir = runDir_;
-  pid_ = spawnProcess(options);
+  child_ = std::make_unique<ChildProcess>(options);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (std::chrono::steady_clock::now() < deadline) {
-    if (hasExited(pid_)) {
-      pid_ = -1;
+    if (child_->hasExited()) {
       throw std::runtime_error("rpcbind exited during start-up: " + output());
     }
     if (ns_.acceptsTcp(kPortmapperPort) && std::filesystem::exists(runDir_ + "/rpcbind.sock", ec))
@@ -79,6 +78,8 @@ void RpcbindServer::start() {
   throw std::runtime_error("rpcbind did not accept on port 111 within 10 s: " + output());
 }
 
-void RpcbindServer::stop() { stopProcess(pid_, std::chrono::seconds(5)); }
+void RpcbindServer::stop() {
+  if (child_) child_->stop(std::chrono::seconds(5));
+}
 
-}  // namespace polycsi::nfs::testing
+}  // namespace polycsi::testing

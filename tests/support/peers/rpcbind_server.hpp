@@ -8,11 +8,13 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <string>
 
+#include "child_process.hpp"
 #include "network_namespace.hpp"
 
-namespace polycsi::nfs::testing {
+namespace polycsi::testing {
 
 class RpcbindServer {
  public:
@@ -32,7 +34,7 @@ class RpcbindServer {
   void start();
   // SIGTERM, SIGKILL after 5 s. Idempotent.
   void stop();
-  bool running() const { return pid_ > 0; }
+  bool running() const { return child_ && child_->running(); }
 
   // The directory that the processes of this namespace see as /run (nfs-ganesha gets it too,
   // so that it registers through rpcbind's unix socket).
@@ -44,7 +46,7 @@ class RpcbindServer {
   std::string root_;
   std::string runDir_;
   std::string outputPath_;
-  pid_t pid_ = -1;
+  std::unique_ptr<ChildProcess> child_;
 };
 
-}  // namespace polycsi::nfs::testing
+}  // namespace polycsi::testing

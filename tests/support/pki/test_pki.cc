@@ -1,16 +1,9 @@
 #include "test_pki.hpp"
 
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstdio>
 #include <fstream>
-#include <iterator>
-#include <memory>
 #include <stdexcept>
 
-extern char** environ;
+#include "child_process.hpp"
 
 namespace polycsi::testing {
 namespace {
@@ -26,33 +19,18 @@ void makeCa(const std::filesystem::path& cert, const std::filesystem::path& key,
 }  // namespace
 
 void runOpenssl(const std::vector<std::string>& args) {
-  // The output goes to an unlinked temporary file: no pipe to drain while waiting.
-  std::unique_ptr<FILE, int (*)(FILE*)> output(std::tmpfile(), &std::fclose);
-  if (!output) throw std::runtime_error("openssl: cannot create a temporary file");
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, fileno(output.get()), 1);
-  posix_spawn_file_actions_adddup2(&actions, fileno(output.get()), 2);
-  std::vector<char*> argv = {const_cast<char*>("openssl")};
-  for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  const int spawned = posix_spawnp(&pid, "openssl", &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (spawned != 0)
-    throw std::runtime_error("cannot start openssl (package openssl): error " +
-                             std::to_string(spawned));
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
+  std::vector<std::string> argv = {"openssl"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  CommandOptions options;
+  options.mergeStderr = true;
+  CommandResult result;
+  try {
+    result = runCommand(argv, options);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(std::string("cannot start openssl (package openssl): ") + e.what());
   }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::rewind(output.get());
-    std::string text;
-    char buffer[4096];
-    size_t n = 0;
-    while ((n = std::fread(buffer, 1, sizeof buffer, output.get())) > 0) text.append(buffer, n);
-    throw std::runtime_error("openssl " + args.front() + " failed:\n" + text);
-  }
+  if (result.timedOut || result.exitStatus != 0)
+    throw std::runtime_error("openssl " + args.front() + " failed:\n" + result.output);
 }
 
 TestPki makeTestPki(const std::filesystem::path& directory) {

@@ -20,7 +20,7 @@ struct TestPki {
 // openssl's output when a step fails.
 TestPki makeTestPki(const std::filesystem::path& directory);
 
-// Runs `openssl <args...>` (no shell), its output going to a temporary file; throws
+// Runs `openssl <args...>` through runCommand (no shell), its output captured; throws
 // std::runtime_error with that output when it fails or cannot be started.
 void runOpenssl(const std::vector<std::string>& args);
 

@@ -6,19 +6,23 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "child_process.hpp"
 
 namespace polycsi::testing {
 
 class AnnouncedChild {
  public:
-  // Starts argv[0] with `argv` (no shell); its stdout comes back through a pipe. The child is
-  // sent SIGTERM if the test process dies first. Waits at most `timeout` for a stdout line that
-  // contains `marker` and keeps what follows the marker on that line (announcement()). Throws
-  // std::runtime_error with everything the child printed when it exits or stays silent.
+  // Starts argv[0] with `argv` through ChildProcess (no shell; its stderr goes to
+  // `outputPath`, or is the test's own when empty); its stdout comes back through a pipe. Waits at
+  // most `timeout` for a stdout line that contains `marker` and keeps what follows the marker on
+  // that line (announcement()). Throws std::runtime_error with everything the child printed when it
+  // exits or stays silent.
   AnnouncedChild(const std::vector<std::string>& argv, const std::string& marker,
-                 std::chrono::seconds timeout);
+                 std::chrono::seconds timeout, const std::string& outputPath = "");
   ~AnnouncedChild();
   AnnouncedChild(const AnnouncedChild&) = delete;
   AnnouncedChild& operator=(const AnnouncedChild&) = delete;
@@ -27,16 +31,15 @@ class AnnouncedChild {
   const std::string& announcement() const { return announcement_; }
   // The port at the end of the announcement's first word ("ADDRESS:PORT ...").
   int port() const;
-  pid_t pid() const { return pid_; }
-  bool running() const { return pid_ > 0; }
+  pid_t pid() const { return child_->pid(); }
+  bool running() const { return child_->running(); }
 
   // SIGTERM, then a wait of at most `grace` before SIGKILL. Returns the exit status, or
   // 128+signal for a child ended by a signal, or -1 when it was already stopped. Idempotent.
   int stop(std::chrono::seconds grace = std::chrono::seconds(10));
 
  private:
-  pid_t pid_ = -1;
-  int stdoutFd_ = -1;
+  std::unique_ptr<ChildProcess> child_;
   std::string announcement_;
 };
 
