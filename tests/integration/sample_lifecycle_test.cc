@@ -83,12 +83,8 @@ TEST_F(SampleLifecycleTest, MountVolumeWholeLifecycleIsIdempotent) {
   ASSERT_OK(csi_->publish(vol, staging, target, cap));
   { std::ofstream(target + "/data.txt") << "kept"; }
 
-  csi::v1::NodeGetVolumeStatsRequest statsReq;
-  statsReq.set_volume_id(vol);
-  statsReq.set_volume_path(target);
   csi::v1::NodeGetVolumeStatsResponse stats;
-  auto sctx = rpcContext();
-  ASSERT_OK(driver_->node().NodeGetVolumeStats(sctx.get(), statsReq, &stats));
+  ASSERT_OK(csi_->volumeStats(vol, target, &stats));
   ASSERT_EQ(stats.usage_size(), 2);
   EXPECT_GT(stats.usage(0).total(), 250 * kMiB);
   EXPECT_LE(stats.usage(0).total(), 320 * kMiB);
@@ -114,8 +110,7 @@ TEST_F(SampleLifecycleTest, MountVolumeWholeLifecycleIsIdempotent) {
   auto nctx = rpcContext();
   ASSERT_OK(driver_->node().NodeExpandVolume(nctx.get(), nodeExpand, &nodeExpanded));
   EXPECT_EQ(nodeExpanded.capacity_bytes(), 400 * kMiB);
-  auto sctx2 = rpcContext();
-  ASSERT_OK(driver_->node().NodeGetVolumeStats(sctx2.get(), statsReq, &stats));
+  ASSERT_OK(csi_->volumeStats(vol, target, &stats));
   EXPECT_GT(stats.usage(0).total(), 330 * kMiB);
 
   ASSERT_OK(csi_->unpublish(vol, target));
@@ -184,14 +179,7 @@ TEST_F(SampleLifecycleTest, StatsAndExpandOfAStagedVolumeJudgeThePath) {
   ASSERT_OK(csi_->stage(vol, staging, cap));
   ASSERT_OK(csi_->publish(vol, staging, target, cap));
 
-  auto stats = [&](const std::string& path) {
-    csi::v1::NodeGetVolumeStatsRequest req;
-    req.set_volume_id(vol);
-    req.set_volume_path(path);
-    csi::v1::NodeGetVolumeStatsResponse resp;
-    auto ctx = rpcContext();
-    return driver_->node().NodeGetVolumeStats(ctx.get(), req, &resp);
-  };
+  auto stats = [&](const std::string& path) { return csi_->volumeStats(vol, path); };
   auto expand = [&](const std::string& path) {
     csi::v1::NodeExpandVolumeRequest req;
     req.set_volume_id(vol);

@@ -93,12 +93,8 @@ TEST_F(ScratchLifecycleTest, WholeLifecycleOnATmpfsIsIdempotent) {
         << "the target must be a bind mount of the staged tmpfs";
   }
 
-  csi::v1::NodeGetVolumeStatsRequest statsReq;
-  statsReq.set_volume_id(vol);
-  statsReq.set_volume_path(target);
   csi::v1::NodeGetVolumeStatsResponse stats;
-  auto sctx = rpcContext();
-  ASSERT_OK(driver_->node().NodeGetVolumeStats(sctx.get(), statsReq, &stats));
+  ASSERT_OK(csi_->volumeStats(vol, target, &stats));
   ASSERT_GE(stats.usage_size(), 1);
   EXPECT_EQ(stats.usage(0).total(), 8 * kMiB) << "the tmpfs size is the volume's capacity";
   EXPECT_GT(stats.usage(0).used(), 0);

@@ -105,6 +105,18 @@ grpc::Status CsiCalls::unpublish(const std::string& volumeId, const std::string&
   return driver_.node().NodeUnpublishVolume(ctx.get(), req, &resp);
 }
 
+grpc::Status CsiCalls::volumeStats(const std::string& volumeId, const std::string& volumePath,
+                                   csi::v1::NodeGetVolumeStatsResponse* out) {
+  csi::v1::NodeGetVolumeStatsRequest req;
+  req.set_volume_id(volumeId);
+  req.set_volume_path(volumePath);
+  csi::v1::NodeGetVolumeStatsResponse resp;
+  auto ctx = rpcContext();
+  grpc::Status status = driver_.node().NodeGetVolumeStats(ctx.get(), req, &resp);
+  if (out != nullptr) *out = resp;
+  return status;
+}
+
 std::string CsiCalls::nodeId() {
   csi::v1::NodeGetInfoResponse resp;
   auto ctx = rpcContext();

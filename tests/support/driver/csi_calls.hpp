@@ -40,6 +40,9 @@ class CsiCalls {
                        const VolumeContext& context = {}, bool readonly = false);
   grpc::Status unpublish(const std::string& volumeId, const std::string& targetPath);
   grpc::Status pluginInfo(csi::v1::GetPluginInfoResponse* out);
+  // NodeGetVolumeStats of `volumeId` at `volumePath`; `out` may be null.
+  grpc::Status volumeStats(const std::string& volumeId, const std::string& volumePath,
+                           csi::v1::NodeGetVolumeStatsResponse* out = nullptr);
   // NodeGetInfo's node id, or "" after a failed call (the test's own expectation then fails).
   std::string nodeId();
 
