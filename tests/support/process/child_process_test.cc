@@ -82,6 +82,14 @@ TEST(ChildProcessTest, StopEndsTheChildAndWhatItStartedButNothingElse) {
   pid_t grandchild = 0;
   std::ifstream(pidFile) >> grandchild;
   ASSERT_GT(grandchild, 0) << "the grandchild never wrote its pid";
+  // Should the test fail, the grandchild must not outlive it (by its pid, while it is still
+  // in the child's group, so that the pid cannot have been reused).
+  struct EndGrandchild {
+    pid_t pid, group;
+    ~EndGrandchild() {
+      if (::getpgid(pid) == group) ::kill(pid, SIGKILL);
+    }
+  } endGrandchild{grandchild, child.pid()};
   ASSERT_EQ(::getpgid(grandchild), child.pid()) << "the grandchild is not in the child's group";
   EXPECT_NE(::getpgid(0), child.pid()) << "the test itself is in the child's group";
 
