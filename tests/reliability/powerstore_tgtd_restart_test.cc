@@ -34,10 +34,6 @@ namespace {
 
 using grpc::StatusCode;
 using Mode = csi::v1::VolumeCapability::AccessMode;
-using powerstore_sim::testing::kGlobalId;
-using powerstore_sim::testing::powerstoreBackendConfig;
-using powerstore_sim::testing::SimProcess;
-using powerstore_sim::testing::TestInitiator;
 
 constexpr char kIqnA[] = "iqn.1994-05.com.redhat:node-a";
 constexpr char kIqnB[] = "iqn.1994-05.com.redhat:node-b";

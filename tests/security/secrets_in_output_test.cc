@@ -32,9 +32,6 @@ using grpc::StatusCode;
 using Mode = csi::v1::VolumeCapability::AccessMode;
 using kube::testing::FakeKubeApi;
 using polycsi::testing::GaneshaServer;
-using powerstore_sim::testing::arraySettings;
-using powerstore_sim::testing::kGlobalId;
-using powerstore_sim::testing::SimProcess;
 
 constexpr char kBasePath[] = "/storage-pool/kubernetes-volumes";
 constexpr char kNqnA[] = "nqn.2014-08.org.nvmexpress:uuid:aaaaaaaa-1111-4111-8111-000000000001";

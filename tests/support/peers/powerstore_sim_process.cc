@@ -6,7 +6,7 @@
 
 #include "fidelity_reference.hpp"  // tests/support
 
-namespace powerstore_sim::testing {
+namespace polycsi::testing {
 
 SimProcess::SimProcess(const std::string& binary, const std::vector<std::string>& arguments,
                        std::uint16_t restPort) {
@@ -16,8 +16,8 @@ SimProcess::SimProcess(const std::string& binary, const std::vector<std::string>
                                    "--request-log", (log_dir_.path() / "requests.log").string()};
   argv.insert(argv.end(), arguments.begin(), arguments.end());
   // Starting tgtd and its first target takes a while on a loaded machine.
-  child_ = std::make_unique<polycsi::testing::AnnouncedChild>(argv, "powerstore-sim listening on ",
-                                                              std::chrono::seconds(30));
+  child_ = std::make_unique<AnnouncedChild>(argv, "powerstore-sim listening on ",
+                                            std::chrono::seconds(30));
   port_ = static_cast<std::uint16_t>(child_->port());
   // "ADDRESS:PORT iscsi PORTAL", where PORTAL is "off" with --no-tgtd.
   std::istringstream line(child_->announcement());
@@ -70,9 +70,9 @@ int SimProcess::stop() { return child_->stop(std::chrono::seconds(15)); }
 
 std::vector<std::string> callsTheReferenceDoesNotList(const SimProcess& sim,
                                                       const std::string& userAgent) {
-  static const auto reference = polycsi::testing::FidelityReference::load(
-      "PowerStore REST", {"/api/rest/", {"limit", "offset"}});
+  static const auto reference =
+      FidelityReference::load("PowerStore REST", {"/api/rest/", {"limit", "offset"}});
   return reference.unlisted(sim.requestsServed(userAgent));
 }
 
-}  // namespace powerstore_sim::testing
+}  // namespace polycsi::testing

@@ -11,7 +11,7 @@
 #include "announced_child.hpp"  // tests/support
 #include "temp_directory.hpp"   // tests/support
 
-namespace powerstore_sim::testing {
+namespace polycsi::testing {
 
 // The array id tests give the simulator (--global-id), as Dell's docs write one.
 inline constexpr char kGlobalId[] = "PS03455f439da7";
@@ -43,8 +43,8 @@ class SimProcess {
   std::vector<std::string> requestsServed(const std::string& userAgent) const;
 
  private:
-  polycsi::testing::TempDir log_dir_{"powerstore-sim-requests"};
-  std::unique_ptr<polycsi::testing::AnnouncedChild> child_;
+  TempDir log_dir_{"powerstore-sim-requests"};
+  std::unique_ptr<AnnouncedChild> child_;
   std::uint16_t port_ = 0;
   std::string iscsi_portal_;
 };
@@ -67,4 +67,4 @@ std::string powerstoreBackendConfig(const SimProcess& sim, const std::string& ca
 std::vector<std::string> callsTheReferenceDoesNotList(const SimProcess& sim,
                                                       const std::string& userAgent);
 
-}  // namespace powerstore_sim::testing
+}  // namespace polycsi::testing

@@ -8,7 +8,7 @@ extern "C" {
 #include <cstring>
 #include <stdexcept>
 
-namespace powerstore_sim::testing {
+namespace polycsi::testing {
 namespace {
 
 constexpr int kBlockSize = 512;
@@ -88,4 +88,4 @@ std::vector<std::uint8_t> TestInitiator::readBlock(std::uint64_t lba) {
   return block;
 }
 
-}  // namespace powerstore_sim::testing
+}  // namespace polycsi::testing

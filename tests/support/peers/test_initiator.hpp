@@ -10,7 +10,7 @@
 
 struct iscsi_context;
 
-namespace powerstore_sim::testing {
+namespace polycsi::testing {
 
 struct ChapCredentials {
   std::string user;
@@ -41,4 +41,4 @@ class TestInitiator {
   int lun_ = 1;
 };
 
-}  // namespace powerstore_sim::testing
+}  // namespace polycsi::testing

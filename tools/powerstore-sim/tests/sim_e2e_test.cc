@@ -14,8 +14,11 @@
 namespace powerstore_sim::testing {
 namespace {
 
+using polycsi::testing::ChapCredentials;
 using polycsi::testing::makeTestPki;
+using polycsi::testing::SimProcess;
 using polycsi::testing::TempDir;
+using polycsi::testing::TestInitiator;
 using polycsi::testing::TestPki;
 
 constexpr const char* kHostIqn = "iqn.1994-05.com.redhat:node-a";
