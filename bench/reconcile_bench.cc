@@ -1,5 +1,5 @@
 // One VolumeAttachment reconciliation pass (core/kube) against a local fake Kubernetes API
-// (tests/core/kube) holding N VolumeAttachments of the driver and their PersistentVolumes:
+// (tests/support/kube) holding N VolumeAttachments of the driver and their PersistentVolumes:
 //   steady:  the attachment manager already holds every attachment (the periodic pass);
 //   rebuild: the attachment store was lost and every attachment is replayed.
 #include <benchmark/benchmark.h>

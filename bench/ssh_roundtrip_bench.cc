@@ -15,6 +15,7 @@
 #include "routeros_command.hpp"
 #include "ssh_session.hpp"
 #include "ssh_session_pool.hpp"
+#include "temp_directory.hpp"
 
 namespace {
 
@@ -27,8 +28,8 @@ using polycsi::rds_nvme::SshSessionPool;
 
 // One simulator for the whole program, in a private directory removed at exit.
 struct Simulator {
-  polycsi::testing::TempWorkDir work;
-  polycsi::testing::RdsSimProcess sim{work.path() + "/rds-sim"};
+  polycsi::testing::TempDir work;
+  polycsi::testing::RdsSimProcess sim{work.str() + "/rds-sim"};
   Simulator() { sim.start(); }
 
   SshOptions options() const {

@@ -10,6 +10,7 @@
 #include "csi_calls.hpp"
 #include "csi_requests.hpp"
 #include "driver_process.hpp"
+#include "temp_directory.hpp"
 
 namespace polycsi::testing {
 namespace {
@@ -71,8 +72,8 @@ bool advertisesVolumeExpansion(DriverProcess& driver) {
 class CapabilityRuleTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    work_ = new TempWorkDir();
-    driver_ = new DriverProcess(work_->path(), "backends:\n" + sampleBackend(work_->path()) +
+    work_ = new TempDir();
+    driver_ = new DriverProcess(work_->str(), "backends:\n" + sampleBackend(work_->str()) +
                                                    kNfsBackend + kPowerStoreBackend);
     driver_->start();
   }
@@ -81,10 +82,10 @@ class CapabilityRuleTest : public ::testing::Test {
     delete work_;
   }
 
-  static TempWorkDir* work_;
+  static TempDir* work_;
   static DriverProcess* driver_;
 };
-TempWorkDir* CapabilityRuleTest::work_ = nullptr;
+TempDir* CapabilityRuleTest::work_ = nullptr;
 DriverProcess* CapabilityRuleTest::driver_ = nullptr;
 
 TEST_F(CapabilityRuleTest, AdvertisesWhatAnyBackendHasExceptListing) {
@@ -120,7 +121,7 @@ TEST_F(CapabilityRuleTest, ExpandingAVolumeOfABackendThatCannotNamesTheBackend) 
 
   csi::v1::NodeExpandVolumeRequest nodeReq;
   nodeReq.set_volume_id("nfs:pvc-1");
-  nodeReq.set_volume_path(work_->path() + "/target");
+  nodeReq.set_volume_path(work_->str() + "/target");
   csi::v1::NodeExpandVolumeResponse nodeResp;
   auto nodeCtx = rpcContext();
   auto n = driver_->node().NodeExpandVolume(nodeCtx.get(), nodeReq, &nodeResp);
@@ -168,8 +169,8 @@ TEST_F(CapabilityRuleTest, CapacityAndListingNameTheBackendThatLacksThem) {
 // With no backend that grows, nothing says expansion: not the controller, not the plugin, not
 // the node (a node EXPAND_VOLUME alone would let external-resizer "grow" PVCs on paper).
 TEST(CapabilityRuleNoExpansionTest, NothingAdvertisesExpansion) {
-  TempWorkDir work;
-  DriverProcess driver(work.path(), std::string("backends:\n") + kNfsBackend);
+  TempDir work;
+  DriverProcess driver(work.str(), std::string("backends:\n") + kNfsBackend);
   driver.start();
   EXPECT_FALSE(controllerCapabilities(driver).count(ControllerRpc::EXPAND_VOLUME));
   EXPECT_FALSE(advertisesVolumeExpansion(driver));
@@ -184,8 +185,8 @@ TEST(CapabilityRuleNoExpansionTest, NothingAdvertisesExpansion) {
 // A plugin with none of the optional members (the plugin_host fixture "good"): every call that
 // needs one names the backend, with the code CSI gives that RPC.
 TEST(CapabilityRuleBareBackendTest, CallsThatNeedAnOptionalMemberNameTheBackend) {
-  TempWorkDir work;
-  DriverProcess driver(work.path(),
+  TempDir work;
+  DriverProcess driver(work.str(),
                        "backends:\n  - name: bare\n    plugin: good\n    settings:\n"
                        "      address: here\n");
   driver.usePluginDir(POLYCSI_TEST_PLUGIN_DIR);

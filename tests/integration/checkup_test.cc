@@ -1,97 +1,71 @@
 // polycsictl checkup against a real `polycsi serve`: the report comes from the driver's
 // GetPluginInfo manifest, so it names the configured backends and the sample plugin's matrix.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "child_process.hpp"
 #include "driver_process.hpp"
 #include "fake_kube_api.hpp"
+#include "temp_directory.hpp"
 
 namespace polycsi::testing {
 namespace {
 
-struct Ran {
-  int exitCode = -1;
-  std::string out;
-};
-
 // Runs polycsictl with `args`; stdout and stderr together.
-Ran runPolycsictl(const std::vector<std::string>& args) {
-  int pipeFds[2];
-  if (pipe(pipeFds) != 0) return {};
-  const pid_t pid = fork();
-  if (pid == 0) {
-    dup2(pipeFds[1], 1);
-    dup2(pipeFds[1], 2);
-    close(pipeFds[0]);
-    std::vector<char*> argv{const_cast<char*>(POLYCSICTL_BINARY)};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  close(pipeFds[1]);
-  Ran ran;
-  char buffer[4096];
-  ssize_t n;
-  while ((n = read(pipeFds[0], buffer, sizeof(buffer))) > 0)
-    ran.out.append(buffer, static_cast<size_t>(n));
-  close(pipeFds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  ran.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return ran;
+CommandResult runPolycsictl(const std::vector<std::string>& args) {
+  return runProgram(POLYCSICTL_BINARY, args, {.mergeStderr = true});
 }
 
 class CheckupTest : public ::testing::Test {
  protected:
   void SetUp() override {
     driver_ =
-        std::make_unique<DriverProcess>(work_.path(),
+        std::make_unique<DriverProcess>(work_.str(),
                                         "backends:\n"
                                         "  - name: files\n    plugin: sample\n    default: true\n"
                                         "    settings:\n      directory: " +
-                                            work_.path() +
+                                            work_.str() +
                                             "/files\n"
                                             "  - name: scratch\n    plugin: sample\n"
                                             "    settings:\n      directory: " +
-                                            work_.path() + "/scratch\n");
+                                            work_.str() + "/scratch\n");
     driver_->start();
   }
   void TearDown() override {
     if (HasFailure() && driver_) std::cerr << "driver log:\n" << driver_->log();
   }
-  Ran checkup(std::vector<std::string> args) {
-    args.insert(args.begin(), {"--endpoint", "unix://" + work_.path() + "/csi.sock", "checkup"});
+  CommandResult checkup(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--endpoint", "unix://" + work_.str() + "/csi.sock", "checkup"});
     return runPolycsictl(args);
   }
 
-  TempWorkDir work_;
+  TempDir work_;
   std::unique_ptr<DriverProcess> driver_;
 };
 
 TEST_F(CheckupTest, ReportsEveryBackendWithItsMigrationVerdictAndYaml) {
-  const Ran ran = checkup({});
-  ASSERT_EQ(ran.exitCode, 0) << ran.out;
-  EXPECT_NE(ran.out.find("backend files (plugin sample 0.1.0, default)"), std::string::npos)
-      << ran.out;
-  EXPECT_NE(ran.out.find("backend scratch (plugin sample 0.1.0)"), std::string::npos) << ran.out;
-  EXPECT_NE(ran.out.find("live migration: yes (RWX Block, bounded window 300s default"),
+  const CommandResult ran = checkup({});
+  ASSERT_EQ(ran.exitStatus, 0) << ran.output;
+  EXPECT_NE(ran.output.find("backend files (plugin sample 0.1.0, default)"), std::string::npos)
+      << ran.output;
+  EXPECT_NE(ran.output.find("backend scratch (plugin sample 0.1.0)"), std::string::npos)
+      << ran.output;
+  EXPECT_NE(ran.output.find("live migration: yes (RWX Block, bounded window 300s default"),
             std::string::npos)
-      << ran.out;
-  EXPECT_NE(ran.out.find("storageClassName: polycsi-files"), std::string::npos) << ran.out;
-  EXPECT_NE(ran.out.find("kind: StorageProfile"), std::string::npos) << ran.out;
+      << ran.output;
+  EXPECT_NE(ran.output.find("storageClassName: polycsi-files"), std::string::npos) << ran.output;
+  EXPECT_NE(ran.output.find("kind: StorageProfile"), std::string::npos) << ran.output;
 }
 
 TEST_F(CheckupTest, JsonForOneBackendCarriesPvcAndClaimPropertySets) {
-  const Ran ran = checkup({"--backend", "scratch", "--storage-class", "vm-disks", "--json"});
-  ASSERT_EQ(ran.exitCode, 0) << ran.out;
-  const auto report = nlohmann::json::parse(ran.out);
+  const CommandResult ran =
+      checkup({"--backend", "scratch", "--storage-class", "vm-disks", "--json"});
+  ASSERT_EQ(ran.exitStatus, 0) << ran.output;
+  const auto report = nlohmann::json::parse(ran.output);
   EXPECT_EQ(report.at("driver"), "polycsi.csi.io");
   ASSERT_EQ(report.at("backends").size(), 1u);
   const auto& backend = report.at("backends")[0];
@@ -111,10 +85,10 @@ TEST_F(CheckupTest, JsonForOneBackendCarriesPvcAndClaimPropertySets) {
 }
 
 TEST_F(CheckupTest, UnknownBackendIsNamedWithTheOnesThatExist) {
-  const Ran ran = checkup({"--backend", "nope"});
-  EXPECT_EQ(ran.exitCode, 1);
-  EXPECT_NE(ran.out.find("no backend 'nope' (it has: files, scratch)"), std::string::npos)
-      << ran.out;
+  const CommandResult ran = checkup({"--backend", "nope"});
+  EXPECT_EQ(ran.exitStatus, 1);
+  EXPECT_NE(ran.output.find("no backend 'nope' (it has: files, scratch)"), std::string::npos)
+      << ran.output;
 }
 
 nlohmann::json storageClass(const std::string& name, const std::string& provisioner,
@@ -144,15 +118,15 @@ class CheckupInClusterTest : public CheckupTest {
         storageClass("broken-window", "polycsi.csi.io", {{"migrationTimeoutSeconds", "99999"}}),
         storageClass("gone", "polycsi.csi.io", {{"backend", "nope"}}),
     });
-    std::ofstream(work_.path() + "/token") << "sa-token\n";
+    std::ofstream(work_.str() + "/token") << "sa-token\n";
   }
   void TearDown() override {
     EXPECT_EQ(api_.callsTheReferenceDoesNotList(), std::vector<std::string>{});
     CheckupTest::TearDown();
   }
-  Ran inCluster(std::vector<std::string> args) {
+  CommandResult inCluster(std::vector<std::string> args) {
     args.insert(args.end(),
-                {"--kube-api", api_.baseUrl(), "--kube-token-file", work_.path() + "/token"});
+                {"--kube-api", api_.baseUrl(), "--kube-token-file", work_.str() + "/token"});
     return checkup(args);
   }
 
@@ -160,10 +134,10 @@ class CheckupInClusterTest : public CheckupTest {
 };
 
 TEST_F(CheckupInClusterTest, EachClassIsJudgedWithItsOwnBackendAndWindow) {
-  const Ran ran = inCluster({"--json"});
-  ASSERT_EQ(ran.exitCode, 0) << ran.out;
-  const auto classes = nlohmann::json::parse(ran.out).at("backends");
-  ASSERT_EQ(classes.size(), 4u) << ran.out;
+  const CommandResult ran = inCluster({"--json"});
+  ASSERT_EQ(ran.exitStatus, 0) << ran.output;
+  const auto classes = nlohmann::json::parse(ran.output).at("backends");
+  ASSERT_EQ(classes.size(), 4u) << ran.output;
   EXPECT_EQ(classes[0].at("storageClass"), "broken-window");
   EXPECT_EQ(classes[1].at("storageClass"), "gone");
   EXPECT_EQ(classes[2].at("storageClass"), "vm-default");
@@ -202,29 +176,29 @@ TEST_F(CheckupInClusterTest, EachClassIsJudgedWithItsOwnBackendAndWindow) {
 }
 
 TEST_F(CheckupInClusterTest, TextNamesTheClassAndItsProblem) {
-  const Ran ran = inCluster({"--storage-class", "broken-window"});
-  ASSERT_EQ(ran.exitCode, 0) << ran.out;
-  EXPECT_NE(ran.out.find("StorageClass broken-window: backend files (plugin sample 0.1.0, "
+  const CommandResult ran = inCluster({"--storage-class", "broken-window"});
+  ASSERT_EQ(ran.exitStatus, 0) << ran.output;
+  EXPECT_NE(ran.output.find("StorageClass broken-window: backend files (plugin sample 0.1.0, "
                          "default) on driver polycsi.csi.io"),
             std::string::npos)
-      << ran.out;
-  EXPECT_NE(ran.out.find("PROBLEM: migrationTimeoutSeconds '99999'"), std::string::npos) << ran.out;
-  EXPECT_EQ(ran.out.find("vm-fast"), std::string::npos) << "only the class asked for";
+      << ran.output;
+  EXPECT_NE(ran.output.find("PROBLEM: migrationTimeoutSeconds '99999'"), std::string::npos) << ran.output;
+  EXPECT_EQ(ran.output.find("vm-fast"), std::string::npos) << "only the class asked for";
 }
 
 TEST_F(CheckupInClusterTest, AClassTheClusterDoesNotHaveIsNamed) {
-  const Ran ran = inCluster({"--storage-class", "other-driver"});
-  EXPECT_EQ(ran.exitCode, 1);
-  EXPECT_NE(ran.out.find("the cluster has no StorageClass 'other-driver' of driver "
+  const CommandResult ran = inCluster({"--storage-class", "other-driver"});
+  EXPECT_EQ(ran.exitStatus, 1);
+  EXPECT_NE(ran.output.find("the cluster has no StorageClass 'other-driver' of driver "
                          "polycsi.csi.io"),
             std::string::npos)
-      << ran.out;
+      << ran.output;
 }
 
 TEST_F(CheckupInClusterTest, PerBackendStaysAvailable) {
-  const Ran ran = inCluster({"--per-backend", "--json"});
-  ASSERT_EQ(ran.exitCode, 0) << ran.out;
-  const auto backends = nlohmann::json::parse(ran.out).at("backends");
+  const CommandResult ran = inCluster({"--per-backend", "--json"});
+  ASSERT_EQ(ran.exitStatus, 0) << ran.output;
+  const auto backends = nlohmann::json::parse(ran.output).at("backends");
   ASSERT_EQ(backends.size(), 2u);
   EXPECT_EQ(backends[0].at("storageClass"), "polycsi-files");
   EXPECT_TRUE(api_.requests().empty()) << "no StorageClass read";

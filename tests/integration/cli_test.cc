@@ -1,77 +1,51 @@
 // The polycsi command line: validate-config names the key path of every problem, and plugins
 // lists what it can load with the capability matrix.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include "child_process.hpp"
 #include "driver_process.hpp"
+#include "temp_directory.hpp"
 
 namespace polycsi::testing {
 namespace {
 
-struct Ran {
-  int exitCode = -1;
-  std::string output;
-};
-
 // Runs polycsi with `args`, capturing stdout and stderr together.
-Ran runPolycsi(const std::vector<std::string>& args) {
-  int pipeFds[2];
-  if (pipe(pipeFds) != 0) return {};
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(pipeFds[1], 1);
-    dup2(pipeFds[1], 2);
-    close(pipeFds[0]);
-    std::vector<char*> argv{const_cast<char*>(POLYCSI_BINARY)};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  close(pipeFds[1]);
-  Ran ran;
-  char buffer[4096];
-  ssize_t n;
-  while ((n = read(pipeFds[0], buffer, sizeof(buffer))) > 0) ran.output.append(buffer, n);
-  close(pipeFds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  ran.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return ran;
+CommandResult runPolycsi(const std::vector<std::string>& args) {
+  return runProgram(POLYCSI_BINARY, args, {.mergeStderr = true});
 }
 
 class CliTest : public ::testing::Test {
  protected:
   std::string writeConfig(const std::string& body) {
-    std::string path = work_.path() + "/config.yaml";
+    std::string path = work_.str() + "/config.yaml";
     std::ofstream(path) << body;
     return path;
   }
-  TempWorkDir work_;
+  TempDir work_;
 };
 
 TEST_F(CliTest, ValidateConfigAcceptsAGoodFile) {
-  auto path = writeConfig("state_path: /var/lib/polycsi\nbackends:\n  - name: local\n"
-                          "    plugin: sample\n    settings:\n      directory: /srv/v\n");
+  auto path = writeConfig(
+      "state_path: /var/lib/polycsi\nbackends:\n  - name: local\n"
+      "    plugin: sample\n    settings:\n      directory: /srv/v\n");
   auto ran = runPolycsi({"validate-config", path, "--plugin-dir", POLYCSI_PLUGIN_DIR});
-  EXPECT_EQ(ran.exitCode, 0) << ran.output;
+  EXPECT_EQ(ran.exitStatus, 0) << ran.output;
   EXPECT_NE(ran.output.find("valid (1 backend)"), std::string::npos) << ran.output;
 }
 
 TEST_F(CliTest, ValidateConfigNamesTheKeyPathOfEachProblem) {
-  auto path = writeConfig("state_path: /var/lib/polycsi\nbackends:\n  - name: local\n"
-                          "    plugin: sample\n    settings:\n      directory: /srv/v\n"
-                          "  - name: second\n    plugin: sample\n    settings:\n"
-                          "      capacity_bytes: lots\n");
+  auto path = writeConfig(
+      "state_path: /var/lib/polycsi\nbackends:\n  - name: local\n"
+      "    plugin: sample\n    settings:\n      directory: /srv/v\n"
+      "  - name: second\n    plugin: sample\n    settings:\n"
+      "      capacity_bytes: lots\n");
   auto ran = runPolycsi({"validate-config", path, "--plugin-dir", POLYCSI_PLUGIN_DIR});
-  EXPECT_EQ(ran.exitCode, 1);
+  EXPECT_EQ(ran.exitStatus, 1);
   EXPECT_NE(ran.output.find("backends[1].settings.directory: required"), std::string::npos)
       << ran.output;
   EXPECT_NE(ran.output.find("backends[1].settings.capacity_bytes"), std::string::npos)
@@ -79,19 +53,19 @@ TEST_F(CliTest, ValidateConfigNamesTheKeyPathOfEachProblem) {
 
   auto structural = writeConfig("backends: []\n");
   auto bad = runPolycsi({"validate-config", structural, "--plugin-dir", POLYCSI_PLUGIN_DIR});
-  EXPECT_EQ(bad.exitCode, 1);
+  EXPECT_EQ(bad.exitStatus, 1);
   EXPECT_NE(bad.output.find("state_path"), std::string::npos) << bad.output;
 
   auto unknownPlugin = writeConfig("state_path: /x\nbackends:\n  - name: a\n    plugin: nope\n");
   auto missing = runPolycsi({"validate-config", unknownPlugin, "--plugin-dir", POLYCSI_PLUGIN_DIR});
-  EXPECT_EQ(missing.exitCode, 1);
+  EXPECT_EQ(missing.exitStatus, 1);
   EXPECT_NE(missing.output.find("backends[0].plugin"), std::string::npos) << missing.output;
   EXPECT_NE(missing.output.find("polycsi_nope.so"), std::string::npos) << missing.output;
 }
 
 TEST_F(CliTest, PluginsListsTheSamplePluginsMatrix) {
   auto ran = runPolycsi({"plugins", "--plugin-dir", POLYCSI_PLUGIN_DIR});
-  EXPECT_EQ(ran.exitCode, 0) << ran.output;
+  EXPECT_EQ(ran.exitStatus, 0) << ran.output;
   EXPECT_NE(ran.output.find("sample 0.1.0"), std::string::npos) << ran.output;
   EXPECT_NE(ran.output.find("ABI 1.1"), std::string::npos) << ran.output;
   EXPECT_NE(ran.output.find("migration_window"), std::string::npos) << ran.output;
@@ -99,25 +73,26 @@ TEST_F(CliTest, PluginsListsTheSamplePluginsMatrix) {
 }
 
 TEST_F(CliTest, PluginsFailsWhenAPluginIsRefused) {
-  std::string dir = work_.path() + "/plugins";
+  std::string dir = work_.str() + "/plugins";
   std::filesystem::create_directories(dir);
   std::filesystem::copy_file(std::string(POLYCSI_PLUGIN_DIR) + "/polycsi_sample.so",
                              dir + "/polycsi_sample.so");
   std::ofstream(dir + "/polycsi_broken.so") << "not a shared object";
   auto ran = runPolycsi({"plugins", "--plugin-dir", dir});
-  EXPECT_EQ(ran.exitCode, 1) << ran.output;
+  EXPECT_EQ(ran.exitStatus, 1) << ran.output;
   EXPECT_NE(ran.output.find("REFUSED"), std::string::npos) << ran.output;
   EXPECT_NE(ran.output.find("polycsi_broken.so"), std::string::npos) << ran.output;
   EXPECT_NE(ran.output.find("sample 0.1.0"), std::string::npos) << "good plugins still listed";
 }
 
 TEST_F(CliTest, ServeRefusesANonUnixEndpoint) {
-  auto path = writeConfig("state_path: " + work_.path() + "/state\nbackends:\n  - name: local\n"
+  auto path = writeConfig("state_path: " + work_.str() +
+                          "/state\nbackends:\n  - name: local\n"
                           "    plugin: sample\n    settings:\n      directory: " +
-                          work_.path() + "/v\n");
-  auto ran = runPolycsi({"serve", "--config", path, "--endpoint", "tcp://0.0.0.0:1",
-                         "--node-id", "n", "--plugin-dir", POLYCSI_PLUGIN_DIR});
-  EXPECT_EQ(ran.exitCode, 1);
+                          work_.str() + "/v\n");
+  auto ran = runPolycsi({"serve", "--config", path, "--endpoint", "tcp://0.0.0.0:1", "--node-id",
+                         "n", "--plugin-dir", POLYCSI_PLUGIN_DIR});
+  EXPECT_EQ(ran.exitStatus, 1);
   EXPECT_NE(ran.output.find("--endpoint must be a unix socket"), std::string::npos) << ran.output;
 }
 

@@ -11,8 +11,9 @@
 #include "csi_calls.hpp"  // ASSERT_OK
 #include "csi_requests.hpp"
 #include "driver_process.hpp"
+#include "powerstore_sim_process.hpp"
 #include "sidecar_metadata.hpp"
-#include "sim_process.hpp"
+#include "temp_directory.hpp"
 #include "test_initiator.hpp"
 #include "test_pki.hpp"
 
@@ -21,22 +22,17 @@ namespace {
 
 using grpc::StatusCode;
 using Mode = csi::v1::VolumeCapability::AccessMode;
-using powerstore_sim::testing::ChapCredentials;
-using powerstore_sim::testing::callsTheReferenceDoesNotList;
-using powerstore_sim::testing::SimProcess;
-using powerstore_sim::testing::TestInitiator;
 
 constexpr char kIqnA[] = "iqn.1994-05.com.redhat:node-a";
 constexpr char kIqnB[] = "iqn.1994-05.com.redhat:node-b";
-constexpr char kGlobalId[] = "PS03455f439da7";
 
 class IscsiPowerStoreGrpcTest : public ::testing::Test {
  protected:
   void startSim(const std::vector<std::string>& extra = {}) {
-    pki_ = polycsi::testing::makeTestPki(work_.path());
+    pki_ = polycsi::testing::makeTestPki(work_.str());
     std::vector<std::string> args = {"--cert",      pki_.server_cert.string(),
                                      "--key",       pki_.server_key.string(),
-                                     "--state-dir", work_.path() + "/sim",
+                                     "--state-dir", work_.str() + "/sim",
                                      "--password",  "secret",
                                      "--global-id", kGlobalId};
     args.insert(args.end(), extra.begin(), extra.end());
@@ -44,39 +40,17 @@ class IscsiPowerStoreGrpcTest : public ::testing::Test {
   }
   // Dell's arrays list as an operator writes it, pointing at the simulator.
   void startDriver(const std::string& ca) {
-    const std::string config =
-        "backends:\n"
-        "  - name: ps\n"
-        "    plugin: iscsi_powerstore\n"
-        "    default: true\n"
-        "    settings:\n"
-        "      ca_file: " +
-        ca + "\n" +
-        // The REST API names portal addresses only; arrays listen on 3260, the simulator's
-        // tgtd on a free port.
-        (sim_->iscsiPortal().empty()
-             ? std::string()
-             : "      iscsi_port: " +
-                   sim_->iscsiPortal().substr(sim_->iscsiPortal().rfind(':') + 1) + "\n") +
-        "      arrays:\n"
-        "        - endpoint: \"" +
-        sim_->endpoint() +
-        "\"\n"
-        "          globalID: \"" +
-        kGlobalId +
-        "\"\n"
-        "          username: \"admin\"\n"
-        "          password: \"secret\"\n"
+    const std::string config = powerstoreBackendConfig(
+        *sim_, ca, "secret",
         "          skipCertificateValidation: false\n"
-        "          isDefault: true\n"
         "          blockProtocol: \"ISCSI\"\n"
         "          nasName: \"nas1\"\n"
         "          nfsAcls: \"0777\"\n"
         // Keys of Dell's driver for features this plugin lacks: noted, not refused.
         "          metroTopology: Uniform\n"
         "          labels:\n"
-        "            topology.kubernetes.io/zone: zone-a\n";
-    driver_ = std::make_unique<DriverProcess>(work_.path(), config, "controller-0",
+        "            topology.kubernetes.io/zone: zone-a\n");
+    driver_ = std::make_unique<DriverProcess>(work_.str(), config, "controller-0",
                                               std::vector<std::string>{"--mode", "controller"});
     driver_->start();
   }
@@ -106,32 +80,13 @@ class IscsiPowerStoreGrpcTest : public ::testing::Test {
   }
   grpc::Status publish(const csi::v1::Volume& v, const std::string& node,
                        csi::v1::ControllerPublishVolumeResponse* out = nullptr) {
-    csi::v1::ControllerPublishVolumeRequest req;
-    req.set_volume_id(v.volume_id());
-    req.set_node_id(node);
-    *req.mutable_volume_capability() = blockCapability(Mode::SINGLE_NODE_WRITER);
-    *req.mutable_volume_context() = v.volume_context();
-    csi::v1::ControllerPublishVolumeResponse resp;
-    auto ctx = rpcContext();
-    grpc::Status s = driver_->controller().ControllerPublishVolume(ctx.get(), req, &resp);
-    if (out) *out = resp;
-    return s;
+    return CsiCalls(*driver_).controllerPublish(
+        v.volume_id(), node, blockCapability(Mode::SINGLE_NODE_WRITER), contextOf(v), out);
   }
   grpc::Status unpublish(const csi::v1::Volume& v, const std::string& node) {
-    csi::v1::ControllerUnpublishVolumeRequest req;
-    req.set_volume_id(v.volume_id());
-    req.set_node_id(node);
-    csi::v1::ControllerUnpublishVolumeResponse resp;
-    auto ctx = rpcContext();
-    return driver_->controller().ControllerUnpublishVolume(ctx.get(), req, &resp);
+    return CsiCalls(*driver_).controllerUnpublish(v.volume_id(), node);
   }
-  grpc::Status deleteVolume(const std::string& id) {
-    csi::v1::DeleteVolumeRequest req;
-    req.set_volume_id(id);
-    csi::v1::DeleteVolumeResponse resp;
-    auto ctx = rpcContext();
-    return driver_->controller().DeleteVolume(ctx.get(), req, &resp);
-  }
+  grpc::Status deleteVolume(const std::string& id) { return CsiCalls(*driver_).deleteVolume(id); }
   void expireSessions() {
     CURL* curl = curl_easy_init();
     const std::string url =
@@ -149,7 +104,7 @@ class IscsiPowerStoreGrpcTest : public ::testing::Test {
     ASSERT_EQ(status, 204);
   }
 
-  TempWorkDir work_;
+  TempDir work_;
   polycsi::testing::TestPki pki_;
   std::unique_ptr<SimProcess> sim_;
   std::unique_ptr<DriverProcess> driver_;
@@ -245,8 +200,8 @@ TEST_F(IscsiPowerStoreGrpcTest, ControllerLifecycleWithRealIscsiLogins) {
 // only uses NVMe/TCP) still registers, with the identities it has; the log names the backend,
 // the identity and the reason. Once the file is there, NodeGetInfo reports the IQN.
 TEST_F(IscsiPowerStoreGrpcTest, ANodeWithoutAnInitiatorNameRegistersForItsOtherBackends) {
-  pki_ = polycsi::testing::makeTestPki(work_.path());
-  const std::string iqnFile = work_.path() + "/initiatorname.iscsi";  // not there yet
+  pki_ = polycsi::testing::makeTestPki(work_.str());
+  const std::string iqnFile = work_.str() + "/initiatorname.iscsi";  // not there yet
   const std::string config =
       "backends:\n"
       "  - name: local\n"
@@ -254,7 +209,7 @@ TEST_F(IscsiPowerStoreGrpcTest, ANodeWithoutAnInitiatorNameRegistersForItsOtherB
       "    default: true\n"
       "    settings:\n"
       "      directory: " +
-      work_.path() +
+      work_.str() +
       "/volumes\n"
       "  - name: ps\n"
       "    plugin: iscsi_powerstore\n"
@@ -272,7 +227,7 @@ TEST_F(IscsiPowerStoreGrpcTest, ANodeWithoutAnInitiatorNameRegistersForItsOtherB
       "\"\n"
       "          username: \"admin\"\n"
       "          password: \"secret\"\n";
-  driver_ = std::make_unique<DriverProcess>(work_.path(), config, "node-a",
+  driver_ = std::make_unique<DriverProcess>(work_.str(), config, "node-a",
                                             std::vector<std::string>{"--mode", "node"});
   driver_->start();
 

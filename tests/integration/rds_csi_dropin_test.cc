@@ -20,6 +20,7 @@
 #include "csi_calls.hpp"  // ASSERT_OK
 #include "csi_requests.hpp"
 #include "driver_process.hpp"
+#include "rds_sim_driver_test.hpp"
 #include "rds_sim_process.hpp"
 
 namespace polycsi::testing {
@@ -37,23 +38,10 @@ constexpr char kFencedNoHost[] = "nqn.2014-08.io.polycsi:fenced-no-host";
 constexpr char kVmDisk[] = "pvc-3f2a1b0c-9d8e-4f7a-8b6c-5d4e3f2a1b0c";
 constexpr char kDataDisk[] = "pvc-7c6b5a49-3827-4160-9f8e-7d6c5b4a3928";
 
-class RdsCsiDropInTest : public ::testing::Test {
+// The driver serves rds-csi's volumes with the commands docs/fidelity.md lists, no others
+// (RdsSimDriverTest checks that after each test).
+class RdsCsiDropInTest : public RdsSimDriverTest {
  protected:
-  void SetUp() override {
-    sim_ = std::make_unique<RdsSimProcess>(work_.path() + "/rds");
-    sim_->start();
-  }
-  void TearDown() override {
-    // The driver serves rds-csi's volumes with the commands docs/fidelity.md lists, no others.
-    EXPECT_EQ(sim_->commandsTheReferenceDoesNotList(), std::vector<std::string>{});
-    if (HasFailure()) {
-      if (driver_) std::cerr << "driver log:\n" << driver_->log();
-      std::cerr << "rds-sim log:\n" << sim_->log();
-    }
-    driver_.reset();
-    sim_.reset();
-  }
-
   // What rds-csi's CreateVolume sends for PV `id` of `sizeText` ("1G": its formatBytes), and
   // checks that RouterOS took it.
   void createAsRdsCsi(const std::string& id, const std::string& sizeText) {
@@ -98,7 +86,7 @@ class RdsCsiDropInTest : public ::testing::Test {
         "      host_key_fingerprint: \"" + sim_->hostKeyFingerprint() + "\"\n" +
         "      base_path: " + kBasePath + "\n" + "      orphan_scan_interval_seconds: 0\n";
     driver_ = std::make_unique<DriverProcess>(
-        work_.path(), "driver_name: " + std::string(kDriverName) + "\n" + backend, "controller-0",
+        work_.str(), "driver_name: " + std::string(kDriverName) + "\n" + backend, "controller-0",
         std::vector<std::string>{"--mode", "controller"});
     driver_->start();
   }
@@ -133,13 +121,7 @@ class RdsCsiDropInTest : public ::testing::Test {
     auto ctx = rpcContext();
     return driver_->controller().ControllerExpandVolume(ctx.get(), req, out);
   }
-  grpc::Status deleteVolume(const std::string& id) {
-    csi::v1::DeleteVolumeRequest req;
-    req.set_volume_id(id);
-    csi::v1::DeleteVolumeResponse resp;
-    auto ctx = rpcContext();
-    return driver_->controller().DeleteVolume(ctx.get(), req, &resp);
-  }
+  grpc::Status deleteVolume(const std::string& id) { return CsiCalls(*driver_).deleteVolume(id); }
   grpc::Status getVolume(const std::string& id, csi::v1::ControllerGetVolumeResponse* out) {
     csi::v1::ControllerGetVolumeRequest req;
     req.set_volume_id(id);
@@ -147,10 +129,6 @@ class RdsCsiDropInTest : public ::testing::Test {
     return driver_->controller().ControllerGetVolume(ctx.get(), req, out);
   }
   std::string nodeId() const { return std::string("node-a|rds_nvme=") + kNodeNqn; }
-
-  TempWorkDir work_;
-  std::unique_ptr<RdsSimProcess> sim_;
-  std::unique_ptr<DriverProcess> driver_;
 };
 
 TEST_F(RdsCsiDropInTest, ServesTheVolumesRdsCsiMadeUnderItsNameAndHandles) {

@@ -14,6 +14,7 @@
 #include "csi_calls.hpp"  // ASSERT_OK
 #include "csi_requests.hpp"
 #include "driver_process.hpp"
+#include "rds_sim_driver_test.hpp"
 #include "rds_sim_process.hpp"
 #include "sidecar_metadata.hpp"
 
@@ -47,23 +48,10 @@ std::vector<std::string> imageFiles(const std::string& dir) {
   return out;
 }
 
-class RdsNvmeGrpcTest : public ::testing::Test {
+// Every command the driver sent is one docs/fidelity.md lists with its public source
+// (RdsSimDriverTest checks that after each test).
+class RdsNvmeGrpcTest : public RdsSimDriverTest {
  protected:
-  void SetUp() override {
-    sim_ = std::make_unique<RdsSimProcess>(work_.path() + "/rds");
-    sim_->start();
-  }
-  void TearDown() override {
-    // Every command the driver sent is one docs/fidelity.md lists with its public source.
-    EXPECT_EQ(sim_->commandsTheReferenceDoesNotList(), std::vector<std::string>{});
-    if (HasFailure()) {
-      if (driver_) std::cerr << "driver log:\n" << driver_->log();
-      std::cerr << "rds-sim log:\n" << sim_->log();
-    }
-    driver_.reset();
-    sim_.reset();
-  }
-
   // The backend's settings as an operator writes them: key login, the pinned host key.
   std::string settings(const std::string& fingerprint, const std::string& extra = "") const {
     return "      address: 127.0.0.1\n"
@@ -89,7 +77,7 @@ class RdsNvmeGrpcTest : public ::testing::Test {
   void startDriver(const std::string& backendSettings, const std::string& backendName = "rds") {
     metricsPort_ = freeLoopbackPort();
     driver_ = std::make_unique<DriverProcess>(
-        work_.path(),
+        work_.str(),
         "backends:\n  - name: " + backendName +
             "\n    plugin: rds_nvme\n    default: true\n    settings:\n" + backendSettings,
         "controller-0",
@@ -122,34 +110,15 @@ class RdsNvmeGrpcTest : public ::testing::Test {
     EXPECT_TRUE(s.ok()) << name << ": " << s.error_code() << " " << s.error_message();
     return resp.volume();
   }
-  grpc::Status deleteVolume(const std::string& id) {
-    csi::v1::DeleteVolumeRequest req;
-    req.set_volume_id(id);
-    csi::v1::DeleteVolumeResponse resp;
-    auto ctx = rpcContext();
-    return driver_->controller().DeleteVolume(ctx.get(), req, &resp);
-  }
+  grpc::Status deleteVolume(const std::string& id) { return CsiCalls(*driver_).deleteVolume(id); }
   grpc::Status publish(const csi::v1::Volume& v, const std::string& node,
                        AccessModeEnum mode = Mode::MULTI_NODE_MULTI_WRITER,
                        csi::v1::ControllerPublishVolumeResponse* out = nullptr) {
-    csi::v1::ControllerPublishVolumeRequest req;
-    req.set_volume_id(v.volume_id());
-    req.set_node_id(node);
-    *req.mutable_volume_capability() = blockCapability(mode);
-    *req.mutable_volume_context() = v.volume_context();
-    csi::v1::ControllerPublishVolumeResponse resp;
-    auto ctx = rpcContext();
-    grpc::Status s = driver_->controller().ControllerPublishVolume(ctx.get(), req, &resp);
-    if (out) *out = resp;
-    return s;
+    return CsiCalls(*driver_).controllerPublish(v.volume_id(), node, blockCapability(mode),
+                                                contextOf(v), out);
   }
   grpc::Status unpublish(const csi::v1::Volume& v, const std::string& node) {
-    csi::v1::ControllerUnpublishVolumeRequest req;
-    req.set_volume_id(v.volume_id());
-    req.set_node_id(node);
-    csi::v1::ControllerUnpublishVolumeResponse resp;
-    auto ctx = rpcContext();
-    return driver_->controller().ControllerUnpublishVolume(ctx.get(), req, &resp);
+    return CsiCalls(*driver_).controllerUnpublish(v.volume_id(), node);
   }
   grpc::Status capacity(csi::v1::GetCapacityResponse* out) {
     csi::v1::GetCapacityRequest req;
@@ -178,9 +147,6 @@ class RdsNvmeGrpcTest : public ::testing::Test {
     return res ? res->body : "";
   }
 
-  TempWorkDir work_;
-  std::unique_ptr<RdsSimProcess> sim_;
-  std::unique_ptr<DriverProcess> driver_;
   int metricsPort_ = 0;
 };
 

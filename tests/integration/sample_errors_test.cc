@@ -6,6 +6,7 @@
 
 #include "csi_requests.hpp"
 #include "driver_process.hpp"
+#include "temp_directory.hpp"
 
 namespace polycsi::testing {
 namespace {
@@ -16,12 +17,12 @@ using Mode = csi::v1::VolumeCapability::AccessMode;
 class SampleErrorsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    work_ = new TempWorkDir();
+    work_ = new TempDir();
     driver_ =
-        new DriverProcess(work_->path(),
+        new DriverProcess(work_->str(),
                           "backends:\n  - name: local\n    plugin: sample\n    default: true\n"
                           "    settings:\n      directory: " +
-                              work_->path() + "/volumes\n");
+                              work_->str() + "/volumes\n");
     driver_->start();
   }
   static void TearDownTestSuite() {
@@ -36,10 +37,10 @@ class SampleErrorsTest : public ::testing::Test {
     return s.error_code();
   }
 
-  static TempWorkDir* work_;
+  static TempDir* work_;
   static DriverProcess* driver_;
 };
-TempWorkDir* SampleErrorsTest::work_ = nullptr;
+TempDir* SampleErrorsTest::work_ = nullptr;
 DriverProcess* SampleErrorsTest::driver_ = nullptr;
 
 TEST_F(SampleErrorsTest, CreateVolumeRejectsBadRequests) {
@@ -155,7 +156,7 @@ TEST_F(SampleErrorsTest, NodeCallsCheckPathsAndStagingState) {
   auto c2 = rpcContext();
   EXPECT_EQ(driver_->node().NodeStageVolume(c2.get(), stage, &stageResp).error_code(),
             StatusCode::INVALID_ARGUMENT);
-  stage.set_staging_target_path(work_->path() + "/../escape");
+  stage.set_staging_target_path(work_->str() + "/../escape");
   auto c3 = rpcContext();
   EXPECT_EQ(driver_->node().NodeStageVolume(c3.get(), stage, &stageResp).error_code(),
             StatusCode::INVALID_ARGUMENT);
@@ -169,8 +170,8 @@ TEST_F(SampleErrorsTest, NodeCallsCheckPathsAndStagingState) {
           .ok());
   csi::v1::NodePublishVolumeRequest pub;
   pub.set_volume_id(created.volume().volume_id());
-  pub.set_staging_target_path(work_->path() + "/never-staged");
-  pub.set_target_path(work_->path() + "/target");
+  pub.set_staging_target_path(work_->str() + "/never-staged");
+  pub.set_target_path(work_->str() + "/target");
   *pub.mutable_volume_capability() = blockCapability();
   csi::v1::NodePublishVolumeResponse pubResp;
   auto c5 = rpcContext();
@@ -179,7 +180,7 @@ TEST_F(SampleErrorsTest, NodeCallsCheckPathsAndStagingState) {
 
   csi::v1::NodeGetVolumeStatsRequest stats;
   stats.set_volume_id(created.volume().volume_id());
-  stats.set_volume_path(work_->path() + "/no-such-path");
+  stats.set_volume_path(work_->str() + "/no-such-path");
   csi::v1::NodeGetVolumeStatsResponse statsResp;
   auto c6 = rpcContext();
   EXPECT_EQ(driver_->node().NodeGetVolumeStats(c6.get(), stats, &statsResp).error_code(),
@@ -209,7 +210,7 @@ TEST_F(SampleErrorsTest, NodeStatsAndExpandOfAnUnknownVolumeAreNotFoundWhateverT
     return driver_->node().NodeExpandVolume(ctx.get(), req, &resp);
   };
   for (const std::string id : {"some-vol-id", "local:never-staged"}) {
-    for (const std::string& path : {std::string("some/path"), work_->path() + "/no-such-path"}) {
+    for (const std::string& path : {std::string("some/path"), work_->str() + "/no-such-path"}) {
       grpc::Status s = stats(id, path);
       EXPECT_EQ(s.error_code(), StatusCode::NOT_FOUND)
           << id << " " << path << ": " << s.error_message();
@@ -239,11 +240,11 @@ TEST_F(SampleErrorsTest, UnadvertisedRpcsAreUnimplemented) {
 // A second operation on a volume whose first operation is still running is ABORTED (CSI), and
 // the first one completes normally. The sample plugin's create_delay_ms keeps the first busy.
 TEST(ConcurrentOperationsTest, SecondCallOnABusyVolumeIsAborted) {
-  TempWorkDir work;
-  DriverProcess driver(work.path(),
+  TempDir work;
+  DriverProcess driver(work.str(),
                        "backends:\n  - name: slow\n    plugin: sample\n    default: true\n"
                        "    settings:\n      directory: " +
-                           work.path() +
+                           work.str() +
                            "/volumes\n"
                            "      create_delay_ms: 3000\n");
   driver.start();
@@ -272,11 +273,11 @@ TEST(ConcurrentOperationsTest, SecondCallOnABusyVolumeIsAborted) {
 // volume stays busy (ABORTED); once the flag stops the plugin, the next call gets through to the
 // plugin (and runs into its own short deadline in the same delay).
 TEST(ConcurrentOperationsTest, AClientThatCancelsStopsThePluginCall) {
-  TempWorkDir work;
-  DriverProcess driver(work.path(),
+  TempDir work;
+  DriverProcess driver(work.str(),
                        "backends:\n  - name: slow\n    plugin: sample\n    default: true\n"
                        "    settings:\n      directory: " +
-                           work.path() +
+                           work.str() +
                            "/volumes\n"
                            "      create_delay_ms: 60000\n");
   driver.start();

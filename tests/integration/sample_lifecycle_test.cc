@@ -10,6 +10,7 @@
 #include "csi_calls.hpp"
 #include "csi_requests.hpp"
 #include "driver_process.hpp"
+#include "driver_test.hpp"
 #include "sidecar_metadata.hpp"
 
 namespace polycsi::testing {
@@ -17,18 +18,14 @@ namespace {
 
 using Mode = csi::v1::VolumeCapability::AccessMode;
 
-class SampleLifecycleTest : public ::testing::Test {
+class SampleLifecycleTest : public DriverTest {
  protected:
   void SetUp() override {
     ASSERT_EQ(geteuid(), 0u) << "these tests attach loop devices and mount: run them as root";
-    driver_ = std::make_unique<DriverProcess>(
-        work_.path(), "backends:\n  - name: local\n    plugin: sample\n    default: true\n"
-                      "    settings:\n      directory: " + work_.path() + "/volumes\n");
-    driver_->start();
-    csi_ = std::make_unique<CsiCalls>(*driver_);
-  }
-  void TearDown() override {
-    if (HasFailure() && driver_) std::cerr << "driver log:\n" << driver_->log();
+    startDriver(
+        "backends:\n  - name: local\n    plugin: sample\n    default: true\n"
+        "    settings:\n      directory: " +
+        work_.str() + "/volumes\n");
   }
 
   std::string createVolume(const std::string& name, int64_t bytes,
@@ -40,16 +37,11 @@ class SampleLifecycleTest : public ::testing::Test {
     if (out) *out = resp;
     return resp.volume().volume_id();
   }
-
-  TempWorkDir work_;
-  std::unique_ptr<DriverProcess> driver_;
-  std::unique_ptr<CsiCalls> csi_;
 };
 
 TEST_F(SampleLifecycleTest, IdentityReportsNameAndReadiness) {
   csi::v1::GetPluginInfoResponse info;
-  auto ctx = rpcContext();
-  ASSERT_OK(driver_->identity().GetPluginInfo(ctx.get(), {}, &info));
+  ASSERT_OK(csi_->pluginInfo(&info));
   EXPECT_EQ(info.name(), "polycsi.csi.io");
   EXPECT_EQ(info.manifest().at("backend/local"), "sample 0.1.0");
   // The capability matrix travels in the manifest for polycsictl checkup.
@@ -83,20 +75,16 @@ TEST_F(SampleLifecycleTest, MountVolumeWholeLifecycleIsIdempotent) {
   std::string node = csi_->nodeId();
   ASSERT_OK(csi_->controllerPublish(vol, node, cap));
   ASSERT_OK(csi_->controllerPublish(vol, node, cap));
-  std::string staging = work_.path() + "/staging";
-  std::string target = work_.path() + "/target";
+  std::string staging = work_.str() + "/staging";
+  std::string target = work_.str() + "/target";
   ASSERT_OK(csi_->stage(vol, staging, cap));
   ASSERT_OK(csi_->stage(vol, staging, cap));
   ASSERT_OK(csi_->publish(vol, staging, target, cap));
   ASSERT_OK(csi_->publish(vol, staging, target, cap));
   { std::ofstream(target + "/data.txt") << "kept"; }
 
-  csi::v1::NodeGetVolumeStatsRequest statsReq;
-  statsReq.set_volume_id(vol);
-  statsReq.set_volume_path(target);
   csi::v1::NodeGetVolumeStatsResponse stats;
-  auto sctx = rpcContext();
-  ASSERT_OK(driver_->node().NodeGetVolumeStats(sctx.get(), statsReq, &stats));
+  ASSERT_OK(csi_->volumeStats(vol, target, &stats));
   ASSERT_EQ(stats.usage_size(), 2);
   EXPECT_GT(stats.usage(0).total(), 250 * kMiB);
   EXPECT_LE(stats.usage(0).total(), 320 * kMiB);
@@ -122,8 +110,7 @@ TEST_F(SampleLifecycleTest, MountVolumeWholeLifecycleIsIdempotent) {
   auto nctx = rpcContext();
   ASSERT_OK(driver_->node().NodeExpandVolume(nctx.get(), nodeExpand, &nodeExpanded));
   EXPECT_EQ(nodeExpanded.capacity_bytes(), 400 * kMiB);
-  auto sctx2 = rpcContext();
-  ASSERT_OK(driver_->node().NodeGetVolumeStats(sctx2.get(), statsReq, &stats));
+  ASSERT_OK(csi_->volumeStats(vol, target, &stats));
   EXPECT_GT(stats.usage(0).total(), 330 * kMiB);
 
   ASSERT_OK(csi_->unpublish(vol, target));
@@ -154,8 +141,8 @@ TEST_F(SampleLifecycleTest, BlockVolumeIsBoundAsADeviceFile) {
   std::string vol = createVolume("pvc-block", 16 * kMiB, cap);
   std::string node = csi_->nodeId();
   ASSERT_OK(csi_->controllerPublish(vol, node, cap));
-  std::string staging = work_.path() + "/bstaging";
-  std::string target = work_.path() + "/bdev";
+  std::string staging = work_.str() + "/bstaging";
+  std::string target = work_.str() + "/bdev";
   ASSERT_OK(csi_->stage(vol, staging, cap));
   ASSERT_OK(csi_->publish(vol, staging, target, cap));
   ASSERT_OK(csi_->publish(vol, staging, target, cap));
@@ -187,19 +174,12 @@ TEST_F(SampleLifecycleTest, StatsAndExpandOfAStagedVolumeJudgeThePath) {
   std::string vol = createVolume("pvc-paths", 16 * kMiB, cap);
   std::string node = csi_->nodeId();
   ASSERT_OK(csi_->controllerPublish(vol, node, cap));
-  std::string staging = work_.path() + "/pstaging";
-  std::string target = work_.path() + "/pdev";
+  std::string staging = work_.str() + "/pstaging";
+  std::string target = work_.str() + "/pdev";
   ASSERT_OK(csi_->stage(vol, staging, cap));
   ASSERT_OK(csi_->publish(vol, staging, target, cap));
 
-  auto stats = [&](const std::string& path) {
-    csi::v1::NodeGetVolumeStatsRequest req;
-    req.set_volume_id(vol);
-    req.set_volume_path(path);
-    csi::v1::NodeGetVolumeStatsResponse resp;
-    auto ctx = rpcContext();
-    return driver_->node().NodeGetVolumeStats(ctx.get(), req, &resp);
-  };
+  auto stats = [&](const std::string& path) { return csi_->volumeStats(vol, path); };
   auto expand = [&](const std::string& path) {
     csi::v1::NodeExpandVolumeRequest req;
     req.set_volume_id(vol);
@@ -211,13 +191,13 @@ TEST_F(SampleLifecycleTest, StatsAndExpandOfAStagedVolumeJudgeThePath) {
   ASSERT_OK(stats(target));
   grpc::Status s = stats("some/path");
   EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
-  s = stats(work_.path() + "/no-such-path");
+  s = stats(work_.str() + "/no-such-path");
   EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
-  s = stats(work_.path() + "/../pdev");
+  s = stats(work_.str() + "/../pdev");
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
   s = expand("some/path");
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
-  s = expand(work_.path() + "/../pdev");
+  s = expand(work_.str() + "/../pdev");
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
 
   ASSERT_OK(csi_->unpublish(vol, target));
@@ -241,7 +221,7 @@ TEST_F(SampleLifecycleTest, SnapshotsRestoresAndClonesCarryTheData) {
   // Write through the node path so the data goes where a pod would put it.
   std::string node = csi_->nodeId();
   ASSERT_OK(csi_->controllerPublish(vol, node, cap));
-  std::string staging = work_.path() + "/s", target = work_.path() + "/t";
+  std::string staging = work_.str() + "/s", target = work_.str() + "/t";
   ASSERT_OK(csi_->stage(vol, staging, cap));
   ASSERT_OK(csi_->publish(vol, staging, target, cap));
   int fd = open(target.c_str(), O_WRONLY);
@@ -322,7 +302,8 @@ TEST_F(SampleLifecycleTest, SnapshotsRestoresAndClonesCarryTheData) {
 TEST_F(SampleLifecycleTest, ListVolumesPagesAcrossAllVolumesWithPublishedNodes) {
   auto cap = blockCapability();
   std::set<std::string> created;
-  for (int i = 0; i < 5; ++i) created.insert(createVolume("pvc-list-" + std::to_string(i), kMiB, cap));
+  for (int i = 0; i < 5; ++i)
+    created.insert(createVolume("pvc-list-" + std::to_string(i), kMiB, cap));
   std::string node = csi_->nodeId();
   ASSERT_OK(csi_->controllerPublish(*created.begin(), node, cap));
   std::set<std::string> seen;

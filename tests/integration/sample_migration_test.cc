@@ -14,9 +14,11 @@
 #include <thread>
 #include <vector>
 
+#include "csi_calls.hpp"
 #include "csi_requests.hpp"
 #include "driver_process.hpp"
 #include "fake_kube_api.hpp"
+#include "temp_directory.hpp"
 
 namespace polycsi::testing {
 namespace {
@@ -44,7 +46,7 @@ class SampleMigrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_EQ(geteuid(), 0u) << "run as root (the sample plugin's node side uses loop devices)";
-    std::ofstream(work_.path() + "/token") << kToken;
+    std::ofstream(work_.str() + "/token") << kToken;
     api_.setPersistentVolumeClaim("vms", "vm-disk", kClaimUid);
     api_.enforceClusterRole(POLYCSI_CONTROLLER_RBAC, "polycsi-controller");
     // The tests' node ids are bare node names: the registered node plugins report no identity.
@@ -52,15 +54,15 @@ class SampleMigrationTest : public ::testing::Test {
       api_.setCsiNode(node, "polycsi.csi.io", node);
     metricsPort_ = freePort();
     driver_ = std::make_unique<DriverProcess>(
-        work_.path(),
+        work_.str(),
         "backends:\n  - name: local\n    plugin: sample\n    default: true\n"
         "    settings:\n      directory: " +
-            work_.path() + "/volumes\n",
+            work_.str() + "/volumes\n",
         "node-a",
         std::vector<std::string>{"--mode", "controller", "--metrics-address",
                                  "127.0.0.1:" + std::to_string(metricsPort_), "--kubernetes-api",
                                  api_.baseUrl(), "--kubernetes-token-file",
-                                 work_.path() + "/token"});
+                                 work_.str() + "/token"});
     driver_->start();
   }
   void TearDown() override {
@@ -83,24 +85,14 @@ class SampleMigrationTest : public ::testing::Test {
     EXPECT_TRUE(s.ok()) << s.error_message();
     return resp;
   }
+  // The volume context as the PV carries it.
   grpc::Status publish(const csi::v1::Volume& v, const std::string& node,
                        AccessModeEnum mode = Mode::MULTI_NODE_MULTI_WRITER) {
-    csi::v1::ControllerPublishVolumeRequest req;
-    req.set_volume_id(v.volume_id());
-    req.set_node_id(node);
-    *req.mutable_volume_capability() = blockCapability(mode);
-    *req.mutable_volume_context() = v.volume_context();  // as the PV carries it
-    csi::v1::ControllerPublishVolumeResponse resp;
-    auto ctx = rpcContext();
-    return driver_->controller().ControllerPublishVolume(ctx.get(), req, &resp);
+    return CsiCalls(*driver_).controllerPublish(v.volume_id(), node, blockCapability(mode),
+                                                contextOf(v));
   }
   grpc::Status unpublish(const csi::v1::Volume& v, const std::string& node) {
-    csi::v1::ControllerUnpublishVolumeRequest req;
-    req.set_volume_id(v.volume_id());
-    req.set_node_id(node);
-    csi::v1::ControllerUnpublishVolumeResponse resp;
-    auto ctx = rpcContext();
-    return driver_->controller().ControllerUnpublishVolume(ctx.get(), req, &resp);
+    return CsiCalls(*driver_).controllerUnpublish(v.volume_id(), node);
   }
   std::vector<std::string> publishedNodes(const std::string& volumeId) {
     csi::v1::ControllerGetVolumeRequest req;
@@ -139,7 +131,7 @@ class SampleMigrationTest : public ::testing::Test {
   // The controller's disk is gone: its attachment store with it.
   void loseAttachmentStore() {
     for (const char* file : {"attachments.db", "attachments.db-wal", "attachments.db-shm"})
-      std::filesystem::remove(work_.path() + "/state/" + file);
+      std::filesystem::remove(work_.str() + "/state/" + file);
   }
   // How many events with `reason` arrived so far.
   size_t eventCount(const std::string& reason) {
@@ -164,7 +156,7 @@ class SampleMigrationTest : public ::testing::Test {
     return "<no " + reason + " event>";
   }
 
-  TempWorkDir work_;
+  TempDir work_;
   FakeKubeApi api_{kToken};
   int metricsPort_ = 0;
   std::unique_ptr<DriverProcess> driver_;
@@ -423,19 +415,19 @@ TEST_F(SampleMigrationTest, ExpiredWindowRefusesNewNodesUntilTheSourceDetaches) 
 // until then it answers UNAVAILABLE (the attacher retries) and Probe says it is not ready.
 TEST(ControllerStartTest, PublishesWaitUntilTheClusterAttachmentsAreRebuilt) {
   ASSERT_EQ(geteuid(), 0u) << "run as root";
-  TempWorkDir work;
+  TempDir work;
   FakeKubeApi api(kToken);
-  std::ofstream(work.path() + "/token") << kToken;
+  std::ofstream(work.str() + "/token") << kToken;
   api.enforceClusterRole(POLYCSI_CONTROLLER_RBAC, "polycsi-controller");
   api.failWith(503);  // the API server is not reachable yet
   DriverProcess driver(
-      work.path(),
+      work.str(),
       "backends:\n  - name: local\n    plugin: sample\n    default: true\n"
       "    settings:\n      directory: " +
-          work.path() + "/volumes\n",
+          work.str() + "/volumes\n",
       "controller-0",
       std::vector<std::string>{"--mode", "controller", "--kubernetes-api", api.baseUrl(),
-                               "--kubernetes-token-file", work.path() + "/token"});
+                               "--kubernetes-token-file", work.str() + "/token"});
   driver.start(DriverProcess::Wait::kAnswering);
 
   csi::v1::ProbeResponse probe;

@@ -17,6 +17,7 @@
 #include "driver_process.hpp"
 #include "overlay_manifests.hpp"
 #include "sidecar_contracts.hpp"
+#include "temp_directory.hpp"
 
 namespace polycsi::testing {
 namespace {
@@ -115,7 +116,7 @@ class SidecarStartupTest : public ::testing::TestWithParam<std::string> {
                       const std::vector<DeployedContainer>& containers) {
     const std::string mode = driverMode(containers, where);
     if (mode.empty()) return;
-    const std::string work = work_.path() + "/" + mode;
+    const std::string work = work_.str() + "/" + mode;
     std::filesystem::create_directories(work);
     DriverProcess driver(work, configBodyFor(overlay.configPath, work), "node-a", {"--mode", mode});
     ASSERT_NO_THROW(driver.start()) << where << " with " << overlay.configPath;
@@ -143,7 +144,7 @@ class SidecarStartupTest : public ::testing::TestWithParam<std::string> {
     driver.stop();
   }
 
-  TempWorkDir work_;
+  TempDir work_;
 };
 
 TEST_P(SidecarStartupTest, NoSidecarWouldExit) {
@@ -166,14 +167,14 @@ INSTANTIATE_TEST_SUITE_P(Overlays, SidecarStartupTest,
 // backend that grows, external-resizer v1.12.0 asks the controller socket for node expansion
 // and exits.
 TEST(SidecarContractTest, ResizerExitsWhenNoBackendGrows) {
-  TempWorkDir work;
-  DriverProcess driver(work.path(),
+  TempDir work;
+  DriverProcess driver(work.str(),
                        "backends:\n  - name: nfs\n    plugin: nfs\n    settings:\n"
                        "      server: 127.0.0.1\n      share: /export\n",
                        "node-a", {"--mode", "controller"});
   driver.start();
-  auto channel = grpc::CreateChannel("unix://" + work.path() + "/csi.sock",
-                                     grpc::InsecureChannelCredentials());
+  auto channel =
+      grpc::CreateChannel("unix://" + work.str() + "/csi.sock", grpc::InsecureChannelCredentials());
   auto verdict = replayStartup("csi-resizer", "v1.12.0", channel);
   ASSERT_TRUE(verdict.has_value());
   EXPECT_FALSE(verdict->starts);

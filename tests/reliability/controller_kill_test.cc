@@ -26,7 +26,7 @@ namespace {
 
 using grpc::StatusCode;
 using testing::RdsSimProcess;
-using testing::TempWorkDir;
+using testing::TempDir;
 
 enum class Step { kPublishSource, kPublishTarget, kUnpublishSource };
 
@@ -42,21 +42,13 @@ const char* stepName(Step step) {
   return "?";
 }
 
-class ControllerKillTestFixture : public ::testing::Test {
+class ControllerKillTestFixture : public RdsHarnessTest {
  protected:
   void SetUp() override {
-    ASSERT_EQ(geteuid(), 0u) << "run as root: the controller keeps its state like in production";
-    sim_ = std::make_unique<RdsSimProcess>(work_.path() + "/rds");
-    sim_->start();
-    harness_ = std::make_unique<RdsDriverHarness>(work_.path(), *sim_);
+    ASSERT_NO_FATAL_FAILURE(startSim());
     harness_->startDriver("      command_timeout_seconds: 5\n");
   }
-  void TearDown() override {
-    if (HasFailure())
-      std::cerr << "driver log:\n" << harness_->driver().log() << "\nrds-sim log:\n" << sim_->log();
-    harness_.reset();
-    sim_.reset();
-  }
+  void TearDown() override { stopAll(); }
 
   grpc::Status call(Step step, const csi::v1::Volume& vm) {
     switch (step) {
@@ -178,9 +170,6 @@ class ControllerKillTestFixture : public ::testing::Test {
     EXPECT_EQ(sim_->diskCount(slotOf(vm.volume_id())), 0);
   }
 
-  TempWorkDir work_;
-  std::unique_ptr<RdsSimProcess> sim_;
-  std::unique_ptr<RdsDriverHarness> harness_;
   const TestNode a_ = testNode(1), b_ = testNode(2);
   int kills_ = 0;
   int killsAfterAnswer_ = 0;

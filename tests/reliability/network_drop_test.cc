@@ -8,25 +8,26 @@
 
 #include <iostream>
 
+#include "network_namespace.hpp"
 #include "rds_driver_harness.hpp"
-#include "veth_namespace.hpp"
 
 namespace polycsi::reliability {
 namespace {
 
 using grpc::StatusCode;
+using testing::NetworkNamespace;
 using testing::RdsSimProcess;
-using testing::TempWorkDir;
+using testing::TempDir;
 
 class NetworkDropTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_EQ(geteuid(), 0u) << "run as root: the test makes a network namespace and nft rules";
-    netns_ = std::make_unique<NetworkNamespace>();
-    sim_ = std::make_unique<RdsSimProcess>(work_.path() + "/rds");
+    netns_ = std::make_unique<NetworkNamespace>(NetworkNamespace::Link::kVethToHost);
+    sim_ = std::make_unique<RdsSimProcess>(work_.str() + "/rds");
     sim_->setAddress(netns_->namespaceAddress());
     netns_->runInside([&] { sim_->start(); });
-    harness_ = std::make_unique<RdsDriverHarness>(work_.path(), *sim_);
+    harness_ = std::make_unique<RdsDriverHarness>(work_.str(), *sim_);
     harness_->startDriver(
         "      command_timeout_seconds: 2\n      keepalive_interval_seconds: 5\n");
   }
@@ -42,7 +43,7 @@ class NetworkDropTest : public ::testing::Test {
     expectHeldBy(*harness_, *sim_, volume, nodes, "network test");
   }
 
-  TempWorkDir work_;
+  TempDir work_;
   std::unique_ptr<NetworkNamespace> netns_;
   std::unique_ptr<RdsSimProcess> sim_;
   std::unique_ptr<RdsDriverHarness> harness_;

@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -22,10 +21,11 @@
 #include <thread>
 #include <vector>
 
-#include "announced_child.hpp"
 #include "csi_calls.hpp"
 #include "csi_requests.hpp"
 #include "driver_process.hpp"
+#include "powerstore_sim_process.hpp"
+#include "temp_directory.hpp"
 #include "test_initiator.hpp"
 #include "test_pki.hpp"
 
@@ -34,62 +34,10 @@ namespace {
 
 using grpc::StatusCode;
 using Mode = csi::v1::VolumeCapability::AccessMode;
-using powerstore_sim::testing::TestInitiator;
 
 constexpr char kIqnA[] = "iqn.1994-05.com.redhat:node-a";
 constexpr char kIqnB[] = "iqn.1994-05.com.redhat:node-b";
-constexpr char kGlobalId[] = "PS03455f439da7";
 constexpr std::uint64_t kLba = 11;
-
-// The simulator as a child of this test, started with explicit ports so that a restart can
-// take the same ones. SimProcess always asks for port 0, hence AnnouncedChild directly.
-class Sim {
- public:
-  Sim(const polycsi::testing::TestPki& pki, const std::string& stateDir, std::uint16_t restPort,
-      std::uint16_t iscsiPort) {
-    std::signal(SIGPIPE, SIG_IGN);
-    const std::vector<std::string> argv = {POWERSTORE_SIM_BINARY,
-                                           "--listen",
-                                           "127.0.0.1:" + std::to_string(restPort),
-                                           "--iscsi-port",
-                                           std::to_string(iscsiPort),
-                                           "--cert",
-                                           pki.server_cert.string(),
-                                           "--key",
-                                           pki.server_key.string(),
-                                           "--state-dir",
-                                           stateDir,
-                                           "--password",
-                                           "secret",
-                                           "--global-id",
-                                           kGlobalId};
-    child_ = std::make_unique<AnnouncedChild>(argv, "powerstore-sim listening on ",
-                                              std::chrono::seconds(30));
-    // "ADDRESS:PORT iscsi 127.0.0.1:PORT"
-    std::istringstream line(child_->announcement());
-    std::string address, word;
-    line >> address >> word >> portal_;
-    if (portal_.rfind("127.0.0.1:", 0) != 0)
-      throw std::runtime_error("powerstore-sim announced no iSCSI portal: " +
-                               child_->announcement());
-  }
-
-  pid_t pid() const { return child_->pid(); }
-  std::uint16_t port() const { return static_cast<std::uint16_t>(child_->port()); }
-  const std::string& portal() const { return portal_; }
-  std::uint16_t iscsiPort() const {
-    return static_cast<std::uint16_t>(std::stoi(portal_.substr(portal_.rfind(':') + 1)));
-  }
-  std::string endpoint() const {
-    return "https://127.0.0.1:" + std::to_string(port()) + "/api/rest";
-  }
-  // tgtd gets time to end its sessions before SIGKILL (as SimProcess does).
-  int stop() { return child_->stop(std::chrono::seconds(15)); }
-
- private:
-  std::unique_ptr<AnnouncedChild> child_;
-  std::string portal_;
-};
 
 std::string readFile(const std::filesystem::path& path) {
   std::ifstream in(path);
@@ -124,7 +72,8 @@ bool exited(pid_t pid) {
 }
 
 // GET on the simulator's REST API with Basic auth; the parsed JSON body.
-nlohmann::json restGet(const Sim& sim, const std::filesystem::path& ca, const std::string& path) {
+nlohmann::json restGet(const SimProcess& sim, const std::filesystem::path& ca,
+                       const std::string& path) {
   CURL* curl = curl_easy_init();
   if (!curl) throw std::runtime_error("curl_easy_init failed");
   const std::string url = sim.endpoint() + "/" + path;
@@ -149,11 +98,28 @@ nlohmann::json restGet(const Sim& sim, const std::filesystem::path& ca, const st
   return nlohmann::json::parse(body);
 }
 
+// powerstore-sim on `restPort` and `iscsiPort` (0: free ones), so that a restart can take the
+// same ports again. Throws when it announces no iSCSI portal on loopback.
+std::unique_ptr<SimProcess> startSim(const TestPki& pki, const std::string& stateDir,
+                                     std::uint16_t restPort, std::uint16_t iscsiPort) {
+  auto sim = std::make_unique<SimProcess>(
+      POWERSTORE_SIM_BINARY,
+      std::vector<std::string>{"--iscsi-port", std::to_string(iscsiPort), "--cert",
+                               pki.server_cert.string(), "--key", pki.server_key.string(),
+                               "--state-dir", stateDir, "--password", "secret", "--global-id",
+                               kGlobalId},
+      restPort);
+  if (sim->iscsiPortal().rfind("127.0.0.1:", 0) != 0)
+    throw std::runtime_error("powerstore-sim announced no iSCSI portal: '" + sim->iscsiPortal() +
+                             "'");
+  return sim;
+}
+
 class PowerStoreTgtdRestartTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    pki_ = polycsi::testing::makeTestPki(work_.path());
-    stateDir_ = work_.path() + "/sim";
+    pki_ = polycsi::testing::makeTestPki(work_.str());
+    stateDir_ = work_.str() + "/sim";
   }
   void TearDown() override {
     if (HasFailure() && driver_) std::cerr << "driver log:\n" << driver_->log();
@@ -163,55 +129,31 @@ class PowerStoreTgtdRestartTest : public ::testing::Test {
   }
 
   void startDriver() {
-    const std::string config = std::string("backends:\n") +
-                               "  - name: ps\n"
-                               "    plugin: iscsi_powerstore\n"
-                               "    default: true\n"
-                               "    settings:\n"
-                               "      ca_file: " +
-                               pki_.ca_cert.string() +
-                               "\n"
-                               // The REST API names portal addresses only (arrays use 3260).
-                               "      iscsi_port: " +
-                               std::to_string(sim_->iscsiPort()) +
-                               "\n"
-                               "      arrays:\n"
-                               "        - endpoint: \"" +
-                               sim_->endpoint() +
-                               "\"\n"
-                               "          globalID: \"" +
-                               kGlobalId +
-                               "\"\n"
-                               "          username: \"admin\"\n"
-                               "          password: \"secret\"\n"
-                               "          skipCertificateValidation: false\n"
-                               "          isDefault: true\n"
-                               "          blockProtocol: \"ISCSI\"\n";
-    driver_ = std::make_unique<DriverProcess>(work_.path(), config, "controller-0",
+    const std::string config =
+        powerstoreBackendConfig(*sim_, pki_.ca_cert.string(), "secret",
+                                "          skipCertificateValidation: false\n"
+                                "          blockProtocol: \"ISCSI\"\n");
+    driver_ = std::make_unique<DriverProcess>(work_.str(), config, "controller-0",
                                               std::vector<std::string>{"--mode", "controller"});
     driver_->start();
   }
 
   grpc::Status publish(const csi::v1::Volume& volume, const std::string& node,
                        csi::v1::ControllerPublishVolumeResponse* out) {
-    csi::v1::ControllerPublishVolumeRequest req;
-    req.set_volume_id(volume.volume_id());
-    req.set_node_id(node);
-    *req.mutable_volume_capability() = blockCapability(Mode::SINGLE_NODE_WRITER);
-    *req.mutable_volume_context() = volume.volume_context();
-    auto ctx = rpcContext();
-    return driver_->controller().ControllerPublishVolume(ctx.get(), req, out);
+    return CsiCalls(*driver_).controllerPublish(volume.volume_id(), node,
+                                                blockCapability(Mode::SINGLE_NODE_WRITER),
+                                                contextOf(volume), out);
   }
 
-  TempWorkDir work_;
+  TempDir work_;
   polycsi::testing::TestPki pki_;
   std::string stateDir_;
-  std::unique_ptr<Sim> sim_;
+  std::unique_ptr<SimProcess> sim_;
   std::unique_ptr<DriverProcess> driver_;
 };
 
 TEST_F(PowerStoreTgtdRestartTest, PublishedVolumeSurvivesTgtdKillAndArrayRestart) {
-  sim_ = std::make_unique<Sim>(pki_, stateDir_, 0, 0);
+  sim_ = startSim(pki_, stateDir_, 0, 0);
   const std::uint16_t restPort = sim_->port();
   const std::uint16_t iscsiPort = sim_->iscsiPort();
   startDriver();
@@ -227,12 +169,12 @@ TEST_F(PowerStoreTgtdRestartTest, PublishedVolumeSurvivesTgtdKillAndArrayRestart
   ASSERT_EQ(published.publish_context().count("targetIqn"), 1u);
   const std::string targetIqn = published.publish_context().at("targetIqn");
   const int lun = std::stoi(published.publish_context().at("lun"));
-  EXPECT_EQ(published.publish_context().at("portal"), sim_->portal());
+  EXPECT_EQ(published.publish_context().at("portal"), sim_->iscsiPortal());
 
   std::vector<std::uint8_t> block(512);
   for (std::size_t i = 0; i < block.size(); ++i) block[i] = static_cast<std::uint8_t>(i * 7 + 3);
   {
-    TestInitiator initiator(sim_->portal(), targetIqn, kIqnA, {}, lun);
+    TestInitiator initiator(sim_->iscsiPortal(), targetIqn, kIqnA, {}, lun);
     EXPECT_EQ(initiator.capacity(), static_cast<std::uint64_t>(4 * kMiB));
     initiator.writeBlock(kLba, block);
     EXPECT_EQ(initiator.readBlock(kLba), block);
@@ -246,13 +188,13 @@ TEST_F(PowerStoreTgtdRestartTest, PublishedVolumeSurvivesTgtdKillAndArrayRestart
   for (int i = 0; i < 200 && !exited(tgtd); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   ASSERT_TRUE(exited(tgtd)) << "tgtd " << tgtd << " survived SIGKILL for 10 s";
-  EXPECT_THROW(TestInitiator(sim_->portal(), targetIqn, kIqnA, {}, lun), std::runtime_error)
+  EXPECT_THROW(TestInitiator(sim_->iscsiPortal(), targetIqn, kIqnA, {}, lun), std::runtime_error)
       << "the LUN is still reachable with its tgtd killed";
 
   // The array goes down and comes back on the same state and ports; the driver stays up.
   EXPECT_EQ(sim_->stop(), 0) << "powerstore-sim should shut down cleanly without its tgtd";
   sim_.reset();
-  sim_ = std::make_unique<Sim>(pki_, stateDir_, restPort, iscsiPort);
+  sim_ = startSim(pki_, stateDir_, restPort, iscsiPort);
   ASSERT_EQ(sim_->port(), restPort);
   ASSERT_EQ(sim_->iscsiPort(), iscsiPort);
   ASSERT_EQ(childrenNamed(sim_->pid(), "tgtd").size(), 1u) << "the restarted array has no tgtd";
@@ -261,7 +203,7 @@ TEST_F(PowerStoreTgtdRestartTest, PublishedVolumeSurvivesTgtdKillAndArrayRestart
   csi::v1::ControllerPublishVolumeResponse again;
   ASSERT_OK(publish(volume, nodeA, &again));
   EXPECT_EQ(again.publish_context().at("targetIqn"), targetIqn);
-  EXPECT_EQ(again.publish_context().at("portal"), sim_->portal());
+  EXPECT_EQ(again.publish_context().at("portal"), sim_->iscsiPortal());
   EXPECT_EQ(again.publish_context().at("lun"), std::to_string(lun));
   try {
     TestInitiator initiator(again.publish_context().at("portal"), targetIqn, kIqnA, {}, lun);
@@ -275,10 +217,10 @@ TEST_F(PowerStoreTgtdRestartTest, PublishedVolumeSurvivesTgtdKillAndArrayRestart
   csi::v1::ControllerPublishVolumeResponse refused;
   const grpc::Status other = publish(volume, nodeB, &refused);
   EXPECT_EQ(other.error_code(), StatusCode::FAILED_PRECONDITION) << other.error_message();
-  EXPECT_THROW(TestInitiator(sim_->portal(), targetIqn, kIqnB, {}, lun), std::runtime_error);
+  EXPECT_THROW(TestInitiator(sim_->iscsiPortal(), targetIqn, kIqnB, {}, lun), std::runtime_error);
 
   ASSERT_OK(csi.controllerUnpublish(volume.volume_id(), nodeA));
-  EXPECT_THROW(TestInitiator(sim_->portal(), targetIqn, kIqnA, {}, lun), std::runtime_error);
+  EXPECT_THROW(TestInitiator(sim_->iscsiPortal(), targetIqn, kIqnA, {}, lun), std::runtime_error);
   ASSERT_OK(csi.deleteVolume(volume.volume_id()));
 
   // Nothing leaks on the array: no volume, no mapping, no volume image.

@@ -1,11 +1,13 @@
 #include "rds_driver_harness.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <iostream>
 #include <regex>
 #include <stdexcept>
 #include <thread>
@@ -216,6 +218,28 @@ void expectHeldBy(RdsDriverHarness& harness, const testing::RdsSimProcess& sim,
   EXPECT_EQ(published, ids) << when;
   EXPECT_EQ(allowedHosts(sim, slotOf(volume.volume_id())), nqns) << when;
   EXPECT_EQ(sim.diskCount(slotOf(volume.volume_id())), 1) << when << ": the volume is lost";
+}
+
+void RdsHarnessTest::startSim() {
+  ASSERT_EQ(geteuid(), 0u) << "run as root: the controller keeps its state like in production";
+  sim_ = std::make_unique<testing::RdsSimProcess>(work_.str() + "/rds");
+  sim_->start();
+  harness_ = std::make_unique<RdsDriverHarness>(work_.str(), *sim_);
+}
+
+void RdsHarnessTest::stopAll(std::size_t driverLogTail, bool withSimLog) {
+  if (HasFailure()) {
+    if (harness_ && harness_->started()) {
+      const std::string log = harness_->driver().log();
+      const bool cut = log.size() > driverLogTail;
+      std::cerr << "driver log"
+                << (cut ? " (last " + std::to_string(driverLogTail) + " bytes)" : "") << ":\n"
+                << (cut ? log.substr(log.size() - driverLogTail) : log);
+    }
+    if (withSimLog && sim_) std::cerr << "\nrds-sim log:\n" << sim_->log();
+  }
+  harness_.reset();
+  sim_.reset();
 }
 
 }  // namespace polycsi::reliability

@@ -9,6 +9,8 @@
 // armed (an armed fault would hit them instead of the driver).
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <functional>
 #include <map>
 #include <memory>
@@ -20,6 +22,7 @@
 #include "driver_process.hpp"
 #include "rds_sim_process.hpp"
 #include "status_tally.hpp"
+#include "temp_directory.hpp"
 
 namespace polycsi::reliability {
 
@@ -81,6 +84,22 @@ class RdsDriverHarness {
   testing::RdsSimProcess& sim_;
   std::unique_ptr<testing::DriverProcess> driver_;
   StatusTally tally_;
+};
+
+// The fixture of the reliability tests: rds-sim on loopback and a harness for the controller,
+// both in a fresh TempDir. The test starts the driver (harness_->startDriver).
+class RdsHarnessTest : public ::testing::Test {
+ protected:
+  // Starts rds-sim and makes the harness; fails (fatally) when not root, as the controller
+  // keeps its state like in production. Call with ASSERT_NO_FATAL_FAILURE from SetUp.
+  void startSim();
+  // After a failed test prints the last `driverLogTail` bytes of the driver's log (all of it by
+  // default) and, with `withSimLog`, the simulator's; then stops both.
+  void stopAll(std::size_t driverLogTail = std::string::npos, bool withSimLog = true);
+
+  testing::TempDir work_;
+  std::unique_ptr<testing::RdsSimProcess> sim_;
+  std::unique_ptr<RdsDriverHarness> harness_;
 };
 
 // What the simulated RDS holds. Each opens SSH connections to the simulator; run them only

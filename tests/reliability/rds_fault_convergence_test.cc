@@ -17,7 +17,7 @@ namespace {
 
 using grpc::StatusCode;
 using testing::RdsSimProcess;
-using testing::TempWorkDir;
+using testing::TempDir;
 
 // The command positions (1 = a call's first RouterOS command) the sweeps hit.
 #ifdef RELIABILITY_FULL_SWEEP
@@ -26,27 +26,15 @@ constexpr unsigned kFirstPosition = 2, kLastPosition = 6;
 constexpr unsigned kFirstPosition = 4, kLastPosition = 4;
 #endif
 
-class RdsFaultConvergenceTestFixture : public ::testing::Test {
+class RdsFaultConvergenceTestFixture : public RdsHarnessTest {
  protected:
-  void SetUp() override {
-    ASSERT_EQ(geteuid(), 0u) << "run as root: the controller keeps its state like in production";
-    sim_ = std::make_unique<RdsSimProcess>(work_.path() + "/rds");
-    sim_->start();
-    harness_ = std::make_unique<RdsDriverHarness>(work_.path(), *sim_);
-  }
+  void SetUp() override { ASSERT_NO_FATAL_FAILURE(startSim()); }
   // A short command timeout, so a hung command costs a second or two rather than 30 s.
   void startDriver(int commandTimeoutSeconds = 5) {
     harness_->startDriver(
         "      command_timeout_seconds: " + std::to_string(commandTimeoutSeconds) + "\n");
   }
-  void TearDown() override {
-    if (HasFailure()) {
-      if (harness_->started()) std::cerr << "driver log:\n" << harness_->driver().log();
-      std::cerr << "\nrds-sim log:\n" << sim_->log();
-    }
-    harness_.reset();
-    sim_.reset();
-  }
+  void TearDown() override { stopAll(); }
 
   // Arms `fault` (fresh counters), retries `rpc` until OK, disarms.
   void underFault(const std::string& fault, const std::string& what,
@@ -126,10 +114,6 @@ class RdsFaultConvergenceTestFixture : public ::testing::Test {
     EXPECT_TRUE(imageFiles(*sim_).empty())
         << "image files left behind: " << *imageFiles(*sim_).begin();
   }
-
-  TempWorkDir work_;
-  std::unique_ptr<RdsSimProcess> sim_;
-  std::unique_ptr<RdsDriverHarness> harness_;
 };
 
 // The full sweep is a separate ctest suite name, so both builds of this file can be registered.

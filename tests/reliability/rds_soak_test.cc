@@ -26,7 +26,8 @@
 #error "SOAK_MIGRATIONS (concurrent live migrations) must be defined by the build"
 #endif
 #ifndef SOAK_WORKERS
-#error "SOAK_WORKERS (orchestrator threads, so calls in flight at once) must be defined by the build"
+#error \
+    "SOAK_WORKERS (orchestrator threads, so calls in flight at once) must be defined by the build"
 #endif
 
 namespace polycsi::reliability {
@@ -34,7 +35,7 @@ namespace {
 
 using grpc::StatusCode;
 using testing::RdsSimProcess;
-using testing::TempWorkDir;
+using testing::TempDir;
 
 constexpr int kVolumes = SOAK_VOLUMES;
 constexpr int kMigrations = SOAK_MIGRATIONS;
@@ -73,24 +74,13 @@ class InFlight {
   std::atomic<int> peak_{0};
 };
 
-class RdsSoakTestFixture : public ::testing::Test {
+class RdsSoakTestFixture : public RdsHarnessTest {
  protected:
   void SetUp() override {
-    ASSERT_EQ(geteuid(), 0u) << "run as root: the controller keeps its state like in production";
-    sim_ = std::make_unique<RdsSimProcess>(work_.path() + "/rds");
-    sim_->start();
-    harness_ = std::make_unique<RdsDriverHarness>(work_.path(), *sim_);
+    ASSERT_NO_FATAL_FAILURE(startSim());
     harness_->startDriver("      command_timeout_seconds: 2\n      pool_size: 4\n");
   }
-  void TearDown() override {
-    if (HasFailure()) {
-      const std::string log = harness_->driver().log();
-      std::cerr << "driver log (last 20000 bytes):\n"
-                << log.substr(log.size() > 20000 ? log.size() - 20000 : 0);
-    }
-    harness_.reset();
-    sim_.reset();
-  }
+  void TearDown() override { stopAll(/*driverLogTail=*/20000, /*withSimLog=*/false); }
 
   void failure(const std::string& what) {
     std::lock_guard lock(mu_);
@@ -226,9 +216,6 @@ class RdsSoakTestFixture : public ::testing::Test {
     return armed;
   }
 
-  TempWorkDir work_;
-  std::unique_ptr<RdsSimProcess> sim_;
-  std::unique_ptr<RdsDriverHarness> harness_;
   std::mutex mu_;
   std::vector<std::string> failures_;
   std::set<std::string> kept_;
@@ -334,8 +321,8 @@ TEST_F(RELIABILITY_SUITE, ConcurrentLifecyclesAndMigrationsUnderFaults) {
       std::chrono::duration_cast<std::chrono::milliseconds>(loaded - started).count() / 1000.0;
   std::cout << "soak: " << kVolumes << " create/delete lifecycles and " << kMigrations
             << " live migrations by " << kWorkers << " workers in " << seconds << " s\n"
-            << "  most in flight at once: " << migrating.peak() << " migrations, "
-            << working.peak() << " operations\n"
+            << "  most in flight at once: " << migrating.peak() << " migrations, " << working.peak()
+            << " operations\n"
             << "  operations converged under faults: " << operations_.load() << "\n"
             << "  fault armings: " << armings << "; faults injected:";
   for (const auto& [kind, count] : faultsInjected(*sim_)) std::cout << ' ' << kind << '=' << count;

@@ -15,6 +15,7 @@
 #include "csi_calls.hpp"
 #include "csi_requests.hpp"
 #include "driver_process.hpp"
+#include "driver_test.hpp"
 
 namespace polycsi::testing {
 namespace {
@@ -44,33 +45,22 @@ std::optional<std::string> mountAt(const std::string& path) {
   return found;
 }
 
-class ScratchLifecycleTest : public ::testing::Test {
+class ScratchLifecycleTest : public DriverTest {
  protected:
   void SetUp() override {
     ASSERT_EQ(geteuid(), 0u) << "these tests mount tmpfs: run them as root";
     ASSERT_TRUE(std::filesystem::exists(kPluginFile))
         << kPluginFile << " is missing: the sdk_install_builds_example test builds it";
-    driver_ = std::make_unique<DriverProcess>(
-        work_.path(),
+    startDriver(
         "backends:\n  - name: scratch\n    plugin: scratch\n    default: true\n"
-        "    settings:\n      max_total_bytes: 33554432\n");
-    driver_->usePluginDir(kPluginDir);
-    driver_->start();
-    csi_ = std::make_unique<CsiCalls>(*driver_);
+        "    settings:\n      max_total_bytes: 33554432\n",
+        kPluginDir);
   }
-  void TearDown() override {
-    if (HasFailure() && driver_) std::cerr << "driver log:\n" << driver_->log();
-  }
-
-  TempWorkDir work_;
-  std::unique_ptr<DriverProcess> driver_;
-  std::unique_ptr<CsiCalls> csi_;
 };
 
 TEST_F(ScratchLifecycleTest, TheOutOfTreePluginIsLoadedAndAdvertised) {
   csi::v1::GetPluginInfoResponse info;
-  auto ctx = rpcContext();
-  ASSERT_OK(driver_->identity().GetPluginInfo(ctx.get(), {}, &info));
+  ASSERT_OK(csi_->pluginInfo(&info));
   EXPECT_EQ(info.manifest().at("backend/scratch"), "scratch 0.1.0");
 }
 
@@ -88,8 +78,8 @@ TEST_F(ScratchLifecycleTest, WholeLifecycleOnATmpfsIsIdempotent) {
   const std::string node = csi_->nodeId();
   ASSERT_OK(csi_->controllerPublish(vol, node, cap, contextOf(volume)));
   ASSERT_OK(csi_->controllerPublish(vol, node, cap, contextOf(volume)));
-  const std::string staging = work_.path() + "/staging";
-  const std::string target = work_.path() + "/target";
+  const std::string staging = work_.str() + "/staging";
+  const std::string target = work_.str() + "/target";
   ASSERT_OK(csi_->stage(vol, staging, cap, contextOf(volume)));
   ASSERT_OK(csi_->stage(vol, staging, cap, contextOf(volume)));
   EXPECT_EQ(mountAt(staging), "tmpfs scratch-pvc-scratch");
@@ -103,12 +93,8 @@ TEST_F(ScratchLifecycleTest, WholeLifecycleOnATmpfsIsIdempotent) {
         << "the target must be a bind mount of the staged tmpfs";
   }
 
-  csi::v1::NodeGetVolumeStatsRequest statsReq;
-  statsReq.set_volume_id(vol);
-  statsReq.set_volume_path(target);
   csi::v1::NodeGetVolumeStatsResponse stats;
-  auto sctx = rpcContext();
-  ASSERT_OK(driver_->node().NodeGetVolumeStats(sctx.get(), statsReq, &stats));
+  ASSERT_OK(csi_->volumeStats(vol, target, &stats));
   ASSERT_GE(stats.usage_size(), 1);
   EXPECT_EQ(stats.usage(0).total(), 8 * kMiB) << "the tmpfs size is the volume's capacity";
   EXPECT_GT(stats.usage(0).used(), 0);

@@ -2,44 +2,19 @@
 // by `polycsi validate-config`, logged by `polycsi serve` and read by whoever looks at a
 // crash-looping pod's logs.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
 
+#include "child_process.hpp"
 #include "config/driver_config.hpp"
 #include "driver_process.hpp"
 #include "kube/kube_client.hpp"
 #include "secret_scan.hpp"
+#include "temp_directory.hpp"
 
 namespace polycsi::testing {
 namespace {
-
-// Runs `argv` with stdout and stderr into one string; returns the exit code.
-int runCapturing(const std::vector<std::string>& argv, const std::string& outputFile,
-                 std::string* output) {
-  const pid_t pid = ::fork();
-  if (pid < 0) return -1;
-  if (pid == 0) {
-    FILE* out = std::fopen(outputFile.c_str(), "w");
-    if (out == nullptr) ::_exit(126);
-    ::dup2(fileno(out), 1);
-    ::dup2(fileno(out), 2);
-    std::vector<char*> raw;
-    for (const auto& a : argv) raw.push_back(const_cast<char*>(a.c_str()));
-    raw.push_back(nullptr);
-    ::execv(raw[0], raw.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  std::ifstream in(outputFile);
-  std::stringstream s;
-  s << in.rdbuf();
-  *output = s.str();
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 // Regression: a secret integer or boolean setting with a malformed value was quoted
 // ("must be an integer, got '<value>'").
@@ -71,9 +46,9 @@ TEST(ConfigErrorsTest, SettingsCheckNeverQuotesASecretValue) {
 }
 
 TEST(ConfigErrorsTest, ValidateConfigNamesTheSecretFieldWithoutItsValue) {
-  TempWorkDir work;
-  const std::string path = work.path() + "/config.yaml";
-  std::ofstream(path) << "state_path: " << work.path() << "/state\n"
+  TempDir work;
+  const std::string path = work.str() + "/config.yaml";
+  std::ofstream(path) << "state_path: " << work.str() << "/state\n"
                       << "backends:\n"
                          "  - name: rds\n"
                          "    plugin: rds_nvme\n"
@@ -82,11 +57,11 @@ TEST(ConfigErrorsTest, ValidateConfigNamesTheSecretFieldWithoutItsValue) {
                          "      user: admin\n"
                          "      password: [\"ssh-pw-in-a-list-41\"]\n"
                          "      private_key: {text: \"key-material-in-a-map-42\"}\n";
-  std::string output;
-  const int rc =
-      runCapturing({POLYCSI_BINARY, "validate-config", path, "--plugin-dir", POLYCSI_PLUGIN_DIR},
-                   work.path() + "/out.txt", &output);
-  EXPECT_EQ(rc, 1) << output;
+  const CommandResult ran =
+      runProgram(POLYCSI_BINARY, {"validate-config", path, "--plugin-dir", POLYCSI_PLUGIN_DIR},
+                 {.mergeStderr = true});
+  const std::string& output = ran.output;
+  EXPECT_EQ(ran.exitStatus, 1) << output;
   EXPECT_NE(output.find("backends[0].settings.password: must be a single value"), std::string::npos)
       << output;
   EXPECT_NE(output.find("backends[0].settings.private_key: must be a single value"),
@@ -100,9 +75,9 @@ TEST(ConfigErrorsTest, ValidateConfigNamesTheSecretFieldWithoutItsValue) {
 // Regression: the plugin quoted a malformed array password in its refusal, and `polycsi
 // serve` logged that refusal before any secret was registered with the log redactor.
 TEST(ConfigErrorsTest, ServeRefusingAPluginsSettingsLogsNoSecret) {
-  TempWorkDir work;
+  TempDir work;
   const std::vector<std::string> secrets = {"array-pw-in-a-list-43", "chap-secret-value-44"};
-  DriverProcess driver(work.path(),
+  DriverProcess driver(work.str(),
                        "backends:\n"
                        "  - name: ps\n"
                        "    plugin: iscsi_powerstore\n"

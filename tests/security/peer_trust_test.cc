@@ -15,8 +15,9 @@
 #include "csi_requests.hpp"
 #include "driver_process.hpp"
 #include "iscsi_node.hpp"
+#include "powerstore_sim_process.hpp"
 #include "rds_sim_process.hpp"
-#include "sim_process.hpp"
+#include "temp_directory.hpp"
 #include "test_pki.hpp"
 
 namespace polycsi::testing {
@@ -24,31 +25,20 @@ namespace {
 
 using grpc::StatusCode;
 using Mode = csi::v1::VolumeCapability::AccessMode;
-using powerstore_sim::testing::SimProcess;
 
-constexpr char kGlobalId[] = "PS03455f439da7";
 constexpr char kIqnA[] = "iqn.1994-05.com.redhat:node-a";
 constexpr char kChapUser[] = "chapuser";
 constexpr char kChapSecret[] = "chapSecret-4711";
 
 std::string driverConfig(const SimProcess& sim, const std::string& caFile) {
-  // The REST API names portal addresses only (arrays use 3260); the simulator's tgtd has its own.
-  const std::string& portal = sim.iscsiPortal();
-  const std::string iscsiPort =
-      portal.empty() ? "" : "      iscsi_port: " + portal.substr(portal.rfind(':') + 1) + "\n";
-  return "backends:\n  - name: ps\n    plugin: iscsi_powerstore\n    default: true\n"
-         "    settings:\n" +
-         iscsiPort + "      ca_file: " + caFile + "\n      arrays:\n        - endpoint: \"" +
-         sim.endpoint() + "\"\n          globalID: \"" + kGlobalId +
-         "\"\n          username: \"admin\"\n          password: \"array-pw-1\"\n"
-         "          isDefault: true\n";
+  return powerstoreBackendConfig(sim, caFile, "array-pw-1");
 }
 
 TEST(PeerTrustTest, RdsWithoutAPinnedHostKeyDoesNotStart) {
-  TempWorkDir work;
-  RdsSimProcess sim(work.path() + "/rds");
+  TempDir work;
+  RdsSimProcess sim(work.str() + "/rds");
   sim.start();
-  DriverProcess driver(work.path(),
+  DriverProcess driver(work.str(),
                        "backends:\n  - name: rds\n    plugin: rds_nvme\n    default: true\n"
                        "    settings:\n      address: 127.0.0.1\n      port: " +
                            std::to_string(sim.port()) + "\n      user: " + RdsSimProcess::kUser +
@@ -68,9 +58,9 @@ TEST(PeerTrustTest, RdsWithoutAPinnedHostKeyDoesNotStart) {
 }
 
 TEST(PeerTrustTest, PowerStoreCertificateForAnotherNameIsRefused) {
-  TempWorkDir work;
+  TempDir work;
   // A CA the driver trusts, which signed a certificate for another name than the endpoint's.
-  const std::string dir = work.path() + "/pki";
+  const std::string dir = work.str() + "/pki";
   std::filesystem::create_directories(dir);
   const std::vector<std::string> ec = {"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
                                        "-nodes"};
@@ -92,8 +82,8 @@ TEST(PeerTrustTest, PowerStoreCertificateForAnotherNameIsRefused) {
   SimProcess sim(
       POWERSTORE_SIM_BINARY,
       {"--cert", dir + "/server.pem", "--key", dir + "/server.key", "--state-dir",
-       work.path() + "/sim", "--password", "array-pw-1", "--global-id", kGlobalId, "--no-tgtd"});
-  DriverProcess driver(work.path(), driverConfig(sim, dir + "/ca.pem"), "controller-0",
+       work.str() + "/sim", "--password", "array-pw-1", "--global-id", kGlobalId, "--no-tgtd"});
+  DriverProcess driver(work.str(), driverConfig(sim, dir + "/ca.pem"), "controller-0",
                        {"--mode", "controller"});
   driver.start();
   auto req = createRequest("pvc-mitm", kMiB, blockCapability(Mode::SINGLE_NODE_WRITER));
@@ -112,14 +102,14 @@ TEST(PeerTrustTest, PowerStoreCertificateForAnotherNameIsRefused) {
 class ChapFailureTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    pki_ = polycsi::testing::makeTestPki(work_.path());
+    pki_ = polycsi::testing::makeTestPki(work_.str());
     sim_ = std::make_unique<SimProcess>(
         POWERSTORE_SIM_BINARY,
         std::vector<std::string>{"--cert", pki_.server_cert.string(), "--key",
-                                 pki_.server_key.string(), "--state-dir", work_.path() + "/sim",
+                                 pki_.server_key.string(), "--state-dir", work_.str() + "/sim",
                                  "--password", "array-pw-1", "--global-id", kGlobalId,
                                  "--chap-user", kChapUser, "--chap-password", kChapSecret});
-    DriverProcess driver(work_.path(), driverConfig(*sim_, pki_.ca_cert.string()), "controller-0",
+    DriverProcess driver(work_.str(), driverConfig(*sim_, pki_.ca_cert.string()), "controller-0",
                          {"--mode", "controller"});
     driver.start();
     auto req = createRequest("pvc-chap", 4 * kMiB, blockCapability(Mode::SINGLE_NODE_WRITER));
@@ -139,7 +129,7 @@ class ChapFailureTest : public ::testing::Test {
     target_ = published.publish_context().at("targetIqn");
   }
 
-  TempWorkDir work_;
+  TempDir work_;
   polycsi::testing::TestPki pki_;
   std::unique_ptr<SimProcess> sim_;
   std::string portal_;
@@ -166,10 +156,10 @@ TEST_F(ChapFailureTest, RightSecretLogsInWrongSecretIsACHAPFailure) {
 
 // What NodeStageVolume returns: the node side stops at the CHAP failure, before iscsiadm.
 TEST_F(ChapFailureTest, NodeAttachWithAWrongSecretNamesCHAPAndRunsNothing) {
-  std::filesystem::create_directories(work_.path() + "/sys/module/iscsi_tcp");
-  std::filesystem::create_directories(work_.path() + "/nodestate");
+  std::filesystem::create_directories(work_.str() + "/sys/module/iscsi_tcp");
+  std::filesystem::create_directories(work_.str() + "/nodestate");
   // The host's root as the node pod sees it, with open-iscsi installed.
-  const std::string host = work_.path() + "/host";
+  const std::string host = work_.str() + "/host";
   std::filesystem::create_directories(host + "/usr/sbin");
   std::filesystem::create_directories(host + "/etc/iscsi");
   std::ofstream(host + "/usr/sbin/iscsiadm") << "";
@@ -177,8 +167,8 @@ TEST_F(ChapFailureTest, NodeAttachWithAWrongSecretNamesCHAPAndRunsNothing) {
   std::ofstream(host + "/etc/iscsi/initiatorname.iscsi") << "InitiatorName=" << kIqnA << "\n";
   iscsi_powerstore::IscsiNodeOptions options;
   options.hostRoot = host;
-  options.sysfsRoot = work_.path() + "/sys";
-  options.stateDir = work_.path() + "/nodestate";
+  options.sysfsRoot = work_.str() + "/sys";
+  options.stateDir = work_.str() + "/nodestate";
   options.chap = iscsi_powerstore::ChapSecret{kChapUser, "wrong-chap-secret"};
   options.commandTimeout = std::chrono::seconds(10);
   std::vector<std::string> ran;
@@ -189,7 +179,7 @@ TEST_F(ChapFailureTest, NodeAttachWithAWrongSecretNamesCHAPAndRunsNothing) {
   iscsi_powerstore::IscsiNode node(options);
   const int lun = 1;
   try {
-    node.attach({portal_, target_, lun}, work_.path() + "/staging", Call{});
+    node.attach({portal_, target_, lun}, work_.str() + "/staging", Call{});
     FAIL() << "attach succeeded with a wrong CHAP secret";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), Code::kPermissionDenied);

@@ -19,9 +19,10 @@
 #include "driver_process.hpp"
 #include "fake_kube_api.hpp"
 #include "ganesha_server.hpp"
+#include "powerstore_sim_process.hpp"
 #include "rds_sim_process.hpp"
 #include "secret_scan.hpp"
-#include "sim_process.hpp"
+#include "temp_directory.hpp"
 #include "test_pki.hpp"
 
 namespace polycsi::testing {
@@ -30,11 +31,9 @@ namespace {
 using grpc::StatusCode;
 using Mode = csi::v1::VolumeCapability::AccessMode;
 using kube::testing::FakeKubeApi;
-using nfs::testing::GaneshaServer;
-using powerstore_sim::testing::SimProcess;
+using polycsi::testing::GaneshaServer;
 
 constexpr char kBasePath[] = "/storage-pool/kubernetes-volumes";
-constexpr char kGlobalId[] = "PS03455f439da7";
 constexpr char kNqnA[] = "nqn.2014-08.org.nvmexpress:uuid:aaaaaaaa-1111-4111-8111-000000000001";
 constexpr char kNqnB[] = "nqn.2014-08.org.nvmexpress:uuid:bbbbbbbb-2222-4222-8222-000000000002";
 constexpr char kNqnC[] = "nqn.2014-08.org.nvmexpress:uuid:cccccccc-3333-4333-8333-000000000003";
@@ -72,13 +71,13 @@ class SecretsInOutputTest : public ::testing::Test {
     const std::string reason = GaneshaServer::unavailableReason();
     ASSERT_TRUE(reason.empty()) << "prerequisite missing (scripts/install-deps.sh): " << reason;
 
-    rds_ = std::make_unique<RdsSimProcess>(work_.path() + "/rds");
+    rds_ = std::make_unique<RdsSimProcess>(work_.str() + "/rds");
     rds_->start();
-    pki_ = polycsi::testing::makeTestPki(work_.path());
+    pki_ = polycsi::testing::makeTestPki(work_.str());
     powerstore_ = std::make_unique<SimProcess>(
         POWERSTORE_SIM_BINARY,
         std::vector<std::string>{"--cert", pki_.server_cert.string(), "--key",
-                                 pki_.server_key.string(), "--state-dir", work_.path() + "/ps",
+                                 pki_.server_key.string(), "--state-dir", work_.str() + "/ps",
                                  "--password", kArrayPassword, "--global-id", kGlobalId,
                                  "--chap-user", kChapUser, "--chap-password", kChapSecret});
     ganesha_ = std::make_unique<GaneshaServer>();
@@ -115,10 +114,7 @@ class SecretsInOutputTest : public ::testing::Test {
   }
   std::string powerstoreSettings(const std::string& password, const std::string& extra) const {
     return "      ca_file: " + pki_.ca_cert.string() + "\n" + extra +
-           "      arrays:\n        - endpoint: \"" + powerstore_->endpoint() +
-           "\"\n          globalID: \"" + kGlobalId +
-           "\"\n          username: \"admin\"\n          password: \"" + password +
-           "\"\n          isDefault: true\n";
+           arraySettings(*powerstore_, password);
   }
   std::string backend(const std::string& name, const std::string& plugin,
                       const std::string& settings, bool isDefault = false) const {
@@ -127,7 +123,7 @@ class SecretsInOutputTest : public ::testing::Test {
   }
 
   void startController() {
-    std::ofstream(work_.path() + "/token") << kKubeToken;
+    std::ofstream(work_.str() + "/token") << kKubeToken;
     metricsPort_ = freeLoopbackPort();
     const std::string config =
         "backends:\n" +
@@ -145,23 +141,23 @@ class SecretsInOutputTest : public ::testing::Test {
                     "\n      nfs_version: \"4\"\n      nfs_port: " +
                     std::to_string(ganesha_->nfsPort()) + "\n");
     controller_ = std::make_unique<DriverProcess>(
-        work_.path() + "/controller", config, "controller-0",
+        work_.str() + "/controller", config, "controller-0",
         std::vector<std::string>{"--mode", "controller", "--metrics-address",
                                  "127.0.0.1:" + std::to_string(metricsPort_), "--kubernetes-api",
                                  kube_.baseUrl(), "--kubernetes-token-file",
-                                 work_.path() + "/token"});
+                                 work_.str() + "/token"});
     controller_->start();
   }
   void startNode() {
-    std::ofstream(work_.path() + "/initiatorname.iscsi") << "InitiatorName=" << kIqnA << "\n";
+    std::ofstream(work_.str() + "/initiatorname.iscsi") << "InitiatorName=" << kIqnA << "\n";
     const std::string chap = "      chap_user: " + std::string(kChapUser) +
                              "\n      chap_password: " + kChapSecret +
-                             "\n      initiator_name_file: " + work_.path() +
+                             "\n      initiator_name_file: " + work_.str() +
                              "/initiatorname.iscsi\n      device_wait_timeout_ms: 1000\n"
                              "      iscsi_node_db_dir: " +
-                             work_.path() + "/iscsi-nodes\n";
+                             work_.str() + "/iscsi-nodes\n";
     node_ = std::make_unique<DriverProcess>(
-        work_.path() + "/node",
+        work_.str() + "/node",
         "backends:\n" +
             backend("ps", "iscsi_powerstore", powerstoreSettings(kArrayPassword, chap), true),
         "node-a", std::vector<std::string>{"--mode", "node"});
@@ -234,7 +230,7 @@ class SecretsInOutputTest : public ::testing::Test {
     return res ? res->body : "";
   }
 
-  TempWorkDir work_;
+  TempDir work_;
   FakeKubeApi kube_{kKubeToken};
   std::unique_ptr<RdsSimProcess> rds_;
   polycsi::testing::TestPki pki_;
@@ -249,9 +245,9 @@ class SecretsInOutputTest : public ::testing::Test {
 };
 
 TEST_F(SecretsInOutputTest, NoSecretInLogsEventsErrorsMetricsOrState) {
-  std::filesystem::create_directories(work_.path() + "/controller");
-  std::filesystem::create_directories(work_.path() + "/node");
-  std::filesystem::create_directories(work_.path() + "/iscsi-nodes");
+  std::filesystem::create_directories(work_.str() + "/controller");
+  std::filesystem::create_directories(work_.str() + "/node");
+  std::filesystem::create_directories(work_.str() + "/iscsi-nodes");
   startController();
   const std::string nodeA = std::string("node-a|rds_nvme=") + kNqnA + "|iscsi_powerstore=" + kIqnA;
   const std::string nodeB = std::string("node-b|rds_nvme=") + kNqnB;
@@ -339,7 +335,7 @@ TEST_F(SecretsInOutputTest, NoSecretInLogsEventsErrorsMetricsOrState) {
   {
     csi::v1::NodeStageVolumeRequest req;
     req.set_volume_id(lun.volume_id());
-    req.set_staging_target_path(work_.path() + "/node/staging/lun");
+    req.set_staging_target_path(work_.str() + "/node/staging/lun");
     *req.mutable_volume_capability() = rwoBlock;
     *req.mutable_publish_context() = published.publish_context();
     *req.mutable_volume_context() = lun.volume_context();
@@ -392,8 +388,8 @@ TEST_F(SecretsInOutputTest, NoSecretInLogsEventsErrorsMetricsOrState) {
   add(findSecrets(apiRequests, secrets_, "Kubernetes API requests"));
   add(findSecrets(metrics, secrets_, "/metrics"));
   add(findSecrets(health, secrets_, "/healthz"));
-  add(findSecretsInFiles(work_.path() + "/controller/state", secrets_));
-  add(findSecretsInFiles(work_.path() + "/node/state", secrets_));
+  add(findSecretsInFiles(work_.str() + "/controller/state", secrets_));
+  add(findSecretsInFiles(work_.str() + "/node/state", secrets_));
   EXPECT_TRUE(leaks.empty()) << describe(leaks);
 }
 

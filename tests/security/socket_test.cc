@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "driver_process.hpp"
+#include "temp_directory.hpp"
 
 namespace polycsi::testing {
 namespace {
@@ -53,12 +54,12 @@ int connectErrnoAs(uid_t uid, const std::string& path) {
 
 TEST(CsiSocketTest, IsOwnerOnlyAndRefusesOtherUsers) {
   ASSERT_EQ(::geteuid(), 0u) << "run as root: the test connects as another user (nobody)";
-  TempWorkDir work;
+  TempDir work;
   // Let other users reach the directory, so only the socket's own mode can stop them.
-  ASSERT_EQ(::chmod(work.path().c_str(), 0711), 0);
-  DriverProcess driver(work.path(), sampleBackend(work.path()));
+  ASSERT_EQ(::chmod(work.str().c_str(), 0711), 0);
+  DriverProcess driver(work.str(), sampleBackend(work.str()));
   driver.start();
-  const std::string socket = work.path() + "/csi.sock";
+  const std::string socket = work.str() + "/csi.sock";
   struct stat st {};
   ASSERT_EQ(::lstat(socket.c_str(), &st), 0);
   EXPECT_TRUE(S_ISSOCK(st.st_mode));
@@ -69,8 +70,8 @@ TEST(CsiSocketTest, IsOwnerOnlyAndRefusesOtherUsers) {
 }
 
 TEST(CsiSocketTest, AStaleSocketFromAnEarlierRunIsReplaced) {
-  TempWorkDir work;
-  const std::string socket = work.path() + "/csi.sock";
+  TempDir work;
+  const std::string socket = work.str() + "/csi.sock";
   {
     const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_un address{};
@@ -79,7 +80,7 @@ TEST(CsiSocketTest, AStaleSocketFromAnEarlierRunIsReplaced) {
     ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
     ::close(fd);  // the file stays: a socket nobody listens on, as after a crash
   }
-  DriverProcess driver(work.path(), sampleBackend(work.path()));
+  DriverProcess driver(work.str(), sampleBackend(work.str()));
   ASSERT_NO_THROW(driver.start());
   struct stat st {};
   ASSERT_EQ(::lstat(socket.c_str(), &st), 0);
@@ -89,14 +90,14 @@ TEST(CsiSocketTest, AStaleSocketFromAnEarlierRunIsReplaced) {
 // Regression: the driver unlinked whatever was at the path and chmod-ed the path after
 // binding, which follows a symlink swapped in meanwhile.
 TEST(CsiSocketTest, ASymlinkAtThePathIsRefusedAndNotFollowed) {
-  TempWorkDir work;
-  const std::string victim = work.path() + "/victim.conf";
+  TempDir work;
+  const std::string victim = work.str() + "/victim.conf";
   std::ofstream(victim) << "important=1\n";
   ASSERT_EQ(::chmod(victim.c_str(), 0644), 0);
-  const std::string socket = work.path() + "/csi.sock";
+  const std::string socket = work.str() + "/csi.sock";
   ASSERT_EQ(::symlink(victim.c_str(), socket.c_str()), 0);
 
-  DriverProcess driver(work.path(), sampleBackend(work.path()));
+  DriverProcess driver(work.str(), sampleBackend(work.str()));
   try {
     driver.start();
     FAIL() << "the driver started over a symlink at its socket path";
@@ -115,10 +116,10 @@ TEST(CsiSocketTest, ASymlinkAtThePathIsRefusedAndNotFollowed) {
 }
 
 TEST(CsiSocketTest, ARegularFileAtThePathIsRefusedAndKept) {
-  TempWorkDir work;
-  const std::string socket = work.path() + "/csi.sock";
+  TempDir work;
+  const std::string socket = work.str() + "/csi.sock";
   std::ofstream(socket) << "not a socket\n";
-  DriverProcess driver(work.path(), sampleBackend(work.path()));
+  DriverProcess driver(work.str(), sampleBackend(work.str()));
   try {
     driver.start();
     FAIL() << "the driver replaced a regular file at its socket path";

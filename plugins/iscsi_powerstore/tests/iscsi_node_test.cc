@@ -8,12 +8,12 @@
 #include <fstream>
 
 #include "node_record.hpp"
-#include "temp_dir.hpp"
+#include "temp_directory.hpp"
 
 namespace polycsi::iscsi_powerstore {
 namespace {
 
-using powerstore_sim::testing::TempDir;
+using polycsi::testing::TempDir;
 
 class IscsiNodeTest : public ::testing::Test {
  protected:

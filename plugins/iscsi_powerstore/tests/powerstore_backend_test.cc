@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "polycsi/testing/fake_host.hpp"
-#include "sim_process.hpp"
-#include "temp_dir.hpp"
+#include "powerstore_sim_process.hpp"
+#include "temp_directory.hpp"
 #include "test_initiator.hpp"
 #include "test_pki.hpp"
 
@@ -21,11 +21,11 @@ extern "C" const polycsi_plugin_api* polycsi_plugin_entry(void);
 namespace polycsi::iscsi_powerstore {
 namespace {
 
+using polycsi::testing::callsTheReferenceDoesNotList;
+using polycsi::testing::SimProcess;
+using polycsi::testing::TempDir;
+using polycsi::testing::TestInitiator;
 using polycsi::testing::TestPki;
-using powerstore_sim::testing::callsTheReferenceDoesNotList;
-using powerstore_sim::testing::SimProcess;
-using powerstore_sim::testing::TempDir;
-using powerstore_sim::testing::TestInitiator;
 
 constexpr int64_t kMiB = 1 << 20;
 constexpr const char* kIqnA = "iqn.1994-05.com.redhat:node-a";

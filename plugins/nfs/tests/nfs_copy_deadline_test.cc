@@ -13,20 +13,19 @@
 #include <fstream>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
 
+#include "ganesha_backend_test.hpp"
 #include "ganesha_server.hpp"
 #include "nfs_client.hpp"
 #include "polycsi/copy_jobs.hpp"
-#include "polycsi/plugin_abi.h"
-#include "polycsi/testing/fake_host.hpp"
-
-extern "C" const polycsi_plugin_api* polycsi_plugin_entry(void);
 
 namespace polycsi::nfs::testing {
 namespace {
 
 namespace fs = std::filesystem;
+using polycsi::testing::GaneshaServer;
 
 constexpr int kSourceFiles = 24;
 constexpr size_t kFileBytes = 64 * 1024;
@@ -82,31 +81,30 @@ struct CancellableCall {
   void cancel() { std::atomic_ref<int32_t>(flag).store(1, std::memory_order_release); }
 };
 
-class NfsCopyDeadlineTest : public ::testing::Test {
+class NfsCopyDeadlineTest : public GaneshaBackendTest {
  protected:
-  void SetUp() override {
-    std::string reason = GaneshaServer::unavailableReason();
-    if (!reason.empty())
-      FAIL() << "prerequisite missing (scripts/install-deps.sh and root provide it): " << reason;
-    server_.start();
-  }
   void TearDown() override {
     gate_.release();
-    backend_.reset();  // stops every copy
+    GaneshaBackendTest::TearDown();  // the backend's destruction stops every copy
     CopyJobs::setStepHookForTesting(nullptr);
-    if (HasFailure()) std::cerr << "ganesha log:\n" << server_.log();
   }
-  PluginInstance& start() {
-    InstanceConfig config;
-    config.instanceName = "nfs-copy";
-    config.settings = {{"server", "127.0.0.1"},
-                       {"share", GaneshaServer::share()},
-                       {"nfs_port", std::to_string(server_.nfsPort())},
-                       {"timeout_seconds", "5"}};
-    auto started = host_.start(polycsi_plugin_entry(), config);
-    if (!started.isOk()) throw std::runtime_error(started.status().toString());
-    backend_ = std::move(started).value();
-    return *backend_;
+  PluginInstance& start() { return startBackend("nfs-copy", /*timeoutSeconds=*/5); }
+  // Sends `request` through `send` (CreateSnapshot or a clone) with a deadline, and once the
+  // copy is held at `gate` cancels the call, as the sidecar does when its deadline passes.
+  // Returns that call's answer, or nullopt when the copy never reached the gate. `request`
+  // is left without a deadline, ready for a retry.
+  template <typename Request, typename Send>
+  auto cutAtDeadline(Request& request, CopyGate& gate, Send send)
+      -> std::optional<decltype(send(request))> {
+    CancellableCall caller;
+    request.call = caller.call();
+    auto answer = std::async(std::launch::async, [&] { return send(request); });
+    const bool reached = gate.waitReached();
+    caller.cancel();
+    auto cut = answer.get();
+    request.call = Call{};
+    if (!reached) return std::nullopt;
+    return cut;
   }
   // A volume holding kSourceFiles files of distinct content, written on the server's side.
   std::string makeSourceVolume(PluginInstance& b, const std::string& name) {
@@ -162,9 +160,6 @@ class NfsCopyDeadlineTest : public ::testing::Test {
     return Status(Code::kDeadlineExceeded, "the snapshot never became ready");
   }
 
-  GaneshaServer server_;
-  polycsi::testing::FakeHost host_;
-  std::unique_ptr<PluginInstance> backend_;
   CopyGate gate_;
 };
 
@@ -173,15 +168,12 @@ TEST_F(NfsCopyDeadlineTest, SnapshotLongerThanTheDeadlineIsNotReadyThenCompletes
   std::string source = makeSourceVolume(b, "pvc-big");
   gate_.install("snapshot/", 5);
 
-  CancellableCall first;
   CreateSnapshotRequest req;
   req.name = "snap-big";
   req.sourceVolumeId = source;
-  req.call = first.call();
-  auto answer = std::async(std::launch::async, [&] { return b.createSnapshot(req); });
-  ASSERT_TRUE(gate_.waitReached()) << "the copy never got to its fifth entry";
-  first.cancel();  // the sidecar's deadline passed
-  auto cut = answer.get();
+  auto answer = cutAtDeadline(req, gate_, [&](auto& r) { return b.createSnapshot(r); });
+  ASSERT_TRUE(answer.has_value()) << "the copy never got to its fifth entry";
+  auto cut = *answer;  // the sidecar's deadline passed
   ASSERT_TRUE(cut.isOk()) << cut.status().toString();
   EXPECT_FALSE(cut->readyToUse);
   EXPECT_EQ(cut->id, "s-snap-big");
@@ -215,16 +207,13 @@ TEST_F(NfsCopyDeadlineTest, CloneLongerThanTheDeadlineIsAbortedThenTheRetryGetsT
   std::string source = makeSourceVolume(b, "pvc-origin");
   gate_.install("volume/", 7);
 
-  CancellableCall first;
   CreateVolumeRequest req;
   req.name = "pvc-clone";
   req.requiredBytes = 1 << 20;
   req.sourceId = source;
-  req.call = first.call();
-  auto answer = std::async(std::launch::async, [&] { return b.cloneVolume(req); });
-  ASSERT_TRUE(gate_.waitReached()) << "the copy never got to its seventh entry";
-  first.cancel();
-  auto cut = answer.get();
+  auto answer = cutAtDeadline(req, gate_, [&](auto& r) { return b.cloneVolume(r); });
+  ASSERT_TRUE(answer.has_value()) << "the copy never got to its seventh entry";
+  auto cut = *answer;
   ASSERT_FALSE(cut.isOk());
   EXPECT_EQ(cut.status().code(), Code::kAborted) << cut.status().toString();
   EXPECT_NE(cut.status().message().find("is still being copied"), std::string::npos)
@@ -251,15 +240,12 @@ TEST_F(NfsCopyDeadlineTest, DeletingDuringACopyStopsItAndLeavesNothing) {
   std::string source = makeSourceVolume(b, "pvc-src");
   gate_.install("", 3);  // whichever copy comes first
 
-  CancellableCall snapshotCall;
   CreateSnapshotRequest snap;
   snap.name = "snap-gone";
   snap.sourceVolumeId = source;
-  snap.call = snapshotCall.call();
-  auto answer = std::async(std::launch::async, [&] { return b.createSnapshot(snap); });
-  ASSERT_TRUE(gate_.waitReached());
-  snapshotCall.cancel();
-  auto cut = answer.get();
+  auto answer = cutAtDeadline(snap, gate_, [&](auto& r) { return b.createSnapshot(r); });
+  ASSERT_TRUE(answer.has_value()) << "the snapshot's copy never got to its third entry";
+  auto cut = *answer;
   ASSERT_TRUE(cut.isOk()) << cut.status().toString();
   ASSERT_FALSE(cut->readyToUse);
   ASSERT_EQ(entries(staging("s-snap-gone")), 3u);
@@ -275,16 +261,13 @@ TEST_F(NfsCopyDeadlineTest, DeletingDuringACopyStopsItAndLeavesNothing) {
   // The same for a clone, held at its third entry.
   CopyGate cloneGate;
   cloneGate.install("volume/", 3);
-  CancellableCall cloneCall;
   CreateVolumeRequest clone;
   clone.name = "pvc-gone";
   clone.requiredBytes = 1 << 20;
   clone.sourceId = source;
-  clone.call = cloneCall.call();
-  auto cloned = std::async(std::launch::async, [&] { return b.cloneVolume(clone); });
-  ASSERT_TRUE(cloneGate.waitReached());
-  cloneCall.cancel();
-  ASSERT_EQ(cloned.get().status().code(), Code::kAborted);
+  auto cloned = cutAtDeadline(clone, cloneGate, [&](auto& r) { return b.cloneVolume(r); });
+  ASSERT_TRUE(cloned.has_value()) << "the clone's copy never got to its third entry";
+  ASSERT_EQ(cloned->status().code(), Code::kAborted);
   ASSERT_EQ(entries(staging("pvc-gone")), 3u);
   ASSERT_TRUE(b.deleteVolume(VolumeIdRequest{{}, "pvc-gone", {}}).isOk());
   EXPECT_FALSE(fs::exists(staging("pvc-gone")));
@@ -295,7 +278,6 @@ TEST_F(NfsCopyDeadlineTest, DeletingDuringACopyStopsItAndLeavesNothing) {
   CopyJobs::setStepHookForTesting(nullptr);
 
   // The name is free again: a new snapshot of that name is a new, complete copy.
-  snap.call = Call{};
   auto fresh = pollUntilReady(b, snap);
   ASSERT_TRUE(fresh.isOk()) << fresh.status().toString();
   expectSameFiles("pvc-src", ".snapshots/s-snap-gone");
@@ -306,22 +288,18 @@ TEST_F(NfsCopyDeadlineTest, ARestartRemovesTheHalfCopyAndTheRetryCopiesEverythin
   auto& b = start();
   std::string source = makeSourceVolume(b, "pvc-restart");
   gate_.install("snapshot/", 4);
-  CancellableCall first;
   CreateSnapshotRequest req;
   req.name = "snap-restart";
   req.sourceVolumeId = source;
-  req.call = first.call();
-  auto answer = std::async(std::launch::async, [&] { return b.createSnapshot(req); });
-  ASSERT_TRUE(gate_.waitReached());
-  first.cancel();
-  ASSERT_TRUE(answer.get().isOk());
+  auto answer = cutAtDeadline(req, gate_, [&](auto& r) { return b.createSnapshot(r); });
+  ASSERT_TRUE(answer.has_value()) << "the copy never got to its fourth entry";
+  ASSERT_TRUE(answer->isOk());
   backend_.reset();  // the driver stops with the copy half done
   CopyJobs::setStepHookForTesting(nullptr);
   ASSERT_EQ(entries(staging("s-snap-restart")), 4u);
   EXPECT_FALSE(fs::exists(dir(".snapshots/s-snap-restart")));
 
   auto& restarted = start();
-  req.call = Call{};
   auto ready = pollUntilReady(restarted, req);
   ASSERT_TRUE(ready.isOk()) << ready.status().toString();
   EXPECT_TRUE(ready->readyToUse);

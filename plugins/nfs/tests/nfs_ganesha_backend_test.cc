@@ -11,43 +11,20 @@
 #include <filesystem>
 #include <fstream>
 
+#include "ganesha_backend_test.hpp"
 #include "ganesha_server.hpp"
 #include "nfs_client.hpp"
-#include "polycsi/plugin_abi.h"
-#include "polycsi/testing/fake_host.hpp"
-
-extern "C" const polycsi_plugin_api* polycsi_plugin_entry(void);
 
 namespace polycsi::nfs::testing {
 namespace {
 
 namespace fs = std::filesystem;
+using polycsi::testing::GaneshaServer;
 
-class NfsBackendTest : public ::testing::Test {
+class NfsBackendTest : public GaneshaBackendTest {
  protected:
-  void SetUp() override {
-    std::string reason = GaneshaServer::unavailableReason();
-    if (!reason.empty())
-      FAIL() << "prerequisite missing (scripts/install-deps.sh and root provide it): " << reason;
-    server_.start();
-  }
-  void TearDown() override {
-    backend_.reset();
-    if (HasFailure()) std::cerr << "ganesha log:\n" << server_.log();
-  }
-  PluginInstance& start(StringMap extra = {}) {
-    StringMap settings{{"server", "127.0.0.1"},
-                       {"share", GaneshaServer::share()},
-                       {"nfs_port", std::to_string(server_.nfsPort())},
-                       {"timeout_seconds", "2"}};
-    for (auto& [k, v] : extra) settings[k] = v;
-    InstanceConfig config;
-    config.instanceName = "nfs-test";
-    config.settings = settings;
-    auto started = host_.start(polycsi_plugin_entry(), config);
-    if (!started.isOk()) throw std::runtime_error(started.status().toString());
-    backend_ = std::move(started).value();
-    return *backend_;
+  PluginInstance& start(const StringMap& extra = {}) {
+    return startBackend("nfs-test", /*timeoutSeconds=*/2, extra);
   }
   static CreateVolumeRequest createRequest(const std::string& name, std::string source = {}) {
     CreateVolumeRequest r;
@@ -56,10 +33,6 @@ class NfsBackendTest : public ::testing::Test {
     r.sourceId = std::move(source);
     return r;
   }
-
-  GaneshaServer server_;
-  polycsi::testing::FakeHost host_;
-  std::unique_ptr<PluginInstance> backend_;
 };
 
 TEST_F(NfsBackendTest, SnapshotOfASparseFileStaysSparse) {

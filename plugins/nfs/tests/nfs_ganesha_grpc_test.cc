@@ -27,6 +27,7 @@
 #include "network_namespace.hpp"
 #include "nfs_client.hpp"
 #include "rpcbind_server.hpp"
+#include "temp_directory.hpp"
 
 namespace polycsi::nfs::testing {
 namespace {
@@ -34,8 +35,12 @@ namespace {
 namespace fs = std::filesystem;
 using polycsi::testing::CsiCalls;
 using polycsi::testing::DriverProcess;
+using polycsi::testing::GaneshaOptions;
+using polycsi::testing::GaneshaServer;
+using polycsi::testing::NetworkNamespace;
+using polycsi::testing::RpcbindServer;
 using polycsi::testing::rpcContext;
-using polycsi::testing::TempWorkDir;
+using polycsi::testing::TempDir;
 using Mode = csi::v1::VolumeCapability::AccessMode;
 
 constexpr int kTimeoutSeconds = 3;
@@ -80,7 +85,7 @@ class NfsGrpcTest : public ::testing::TestWithParam<Protocol> {
     if (auto port = nfsPort()) settings += "      nfs_port: " + std::to_string(*port) + "\n";
     if (auto port = mountPort()) settings += "      mount_port: " + std::to_string(*port) + "\n";
     driver_ = std::make_unique<DriverProcess>(
-        work_.path(),
+        work_.str(),
         "backends:\n  - name: nas\n    plugin: nfs\n    default: true\n    settings:\n" + settings);
     driver_->start();
     calls_ = std::make_unique<CsiCalls>(*driver_);
@@ -204,7 +209,7 @@ class NfsGrpcTest : public ::testing::TestWithParam<Protocol> {
   std::optional<NetworkNamespace::Entered> inside_;
   std::unique_ptr<RpcbindServer> rpcbind_;
   std::unique_ptr<GaneshaServer> server_;
-  TempWorkDir work_;
+  TempDir work_;
   std::unique_ptr<DriverProcess> driver_;
   std::unique_ptr<CsiCalls> calls_;
 };

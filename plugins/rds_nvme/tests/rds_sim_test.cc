@@ -1,27 +1,23 @@
 // Integration: the plugin against tools/rds-sim, a libssh server that implements /disk and /file
 // in RouterOS's format, over real SSH on loopback. rds-sim is built with the tests; a missing
 // binary fails the tests.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "announced_child.hpp"
 #include "polycsi/testing/fake_host.hpp"
 #include "rds_backend.hpp"
 #include "ssh_session.hpp"
 
 extern "C" const polycsi_plugin_api* polycsi_plugin_entry(void);
-extern char** environ;
 
 namespace polycsi::rds_nvme {
 namespace {
@@ -34,53 +30,33 @@ class RdsSim {
  public:
   explicit RdsSim(const std::filesystem::path& dir) {
     std::filesystem::create_directories(dir / "pool");
-    std::vector<std::string> argv = {kSimPath,      "--listen",     "127.0.0.1:0",
-                                     "--state-dir", dir.string(),   "--user",
-                                     "admin",       "--password",   "pw",
-                                     "--pool",      "storage-pool=" + (dir / "pool").string() + ":20G",
-                                     "--no-nvmet",  "--log-level",  "warn"};
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return;
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    int rc = ::posix_spawn(&pid_, kSimPath, &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(fds[1]);
-    if (rc != 0) {
-      pid_ = -1;
-      ::close(fds[0]);
-      return;
+    std::vector<std::string> argv = {kSimPath,
+                                     "--listen",
+                                     "127.0.0.1:0",
+                                     "--state-dir",
+                                     dir.string(),
+                                     "--user",
+                                     "admin",
+                                     "--password",
+                                     "pw",
+                                     "--pool",
+                                     "storage-pool=" + (dir / "pool").string() + ":20G",
+                                     "--no-nvmet",
+                                     "--log-level",
+                                     "warn"};
+    // "rds-sim listening on 127.0.0.1:<port>", within 20 s; a failure leaves port() at 0.
+    try {
+      child_ = std::make_unique<polycsi::testing::AnnouncedChild>(argv, "rds-sim listening on ",
+                                                                  std::chrono::seconds(20));
+      port_ = child_->port();
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << e.what();
     }
-    // "rds-sim listening on 127.0.0.1:<port>", within 20 s.
-    std::string out;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (out.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-      pollfd p{fds[0], POLLIN, 0};
-      if (::poll(&p, 1, 200) <= 0) continue;
-      char buffer[256];
-      ssize_t n = ::read(fds[0], buffer, sizeof(buffer));
-      if (n <= 0) break;
-      out.append(buffer, static_cast<size_t>(n));
-    }
-    ::close(fds[0]);
-    auto colon = out.rfind(':');
-    if (out.find("listening on") != std::string::npos && colon != std::string::npos)
-      port_ = std::atoi(out.c_str() + colon + 1);
-  }
-  ~RdsSim() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
   }
   int port() const { return port_; }
 
  private:
-  pid_t pid_ = -1;
+  std::unique_ptr<polycsi::testing::AnnouncedChild> child_;
   int port_ = 0;
 };
 

@@ -1,5 +1,5 @@
 // Shared fixtures of the attach tests: a settable clock, an observer that records every report,
-// and a temporary directory removed with its contents.
+// and the temporary directory of tests/support.
 #pragma once
 
 #include <unistd.h>
@@ -15,6 +15,7 @@
 #include "attach/attachment_manager.hpp"
 #include "attach/messages.hpp"
 #include "attach/migration_observer.hpp"
+#include "temp_directory.hpp"
 
 namespace polycsi::attach {
 
@@ -112,28 +113,7 @@ class RecordingObserver : public MigrationObserver {
   std::vector<VolumeAttachmentState> changes;
 };
 
-// A fresh directory under $TMPDIR (or /tmp), removed with its contents on destruction.
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern =
-        std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/polycsi-attach-XXXXXX";
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp " + pattern);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+// The tests' temporary directory (tests/support/files).
+using polycsi::testing::TempDir;
 
 }  // namespace polycsi::attach::testing

@@ -2,7 +2,6 @@
 // concurrency levels for a handful of iterations. Checks the report's shape and counts, never
 // its timings, and that the run leaves no volume, attachment, mount or directory behind.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -13,41 +12,16 @@
 #include <string>
 #include <vector>
 
+#include "child_process.hpp"
 #include "driver_process.hpp"
+#include "temp_directory.hpp"
 
 namespace polycsi::testing {
 namespace {
 
-struct Ran {
-  int exitCode = -1;
-  std::string out;
-  std::string err;
-};
-
-// Runs polycsictl with `args`, stdout and stderr captured separately through files in `dir`.
-Ran runPolycsictl(const std::string& dir, const std::vector<std::string>& args) {
-  const std::string outPath = dir + "/bench.out";
-  const std::string errPath = dir + "/bench.err";
-  const pid_t pid = fork();
-  if (pid == 0) {
-    if (!freopen(outPath.c_str(), "w", stdout) || !freopen(errPath.c_str(), "w", stderr))
-      _exit(126);
-    std::vector<char*> argv{const_cast<char*>(POLYCSICTL_BINARY)};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  Ran ran;
-  ran.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::stringstream out, err;
-  out << std::ifstream(outPath).rdbuf();
-  err << std::ifstream(errPath).rdbuf();
-  ran.out = out.str();
-  ran.err = err.str();
-  return ran;
+// Runs polycsictl with `args`, stdout and stderr captured separately.
+CommandResult runPolycsictl(const std::vector<std::string>& args) {
+  return runProgram(POLYCSICTL_BINARY, args, {.timeout = std::chrono::minutes(5)});
 }
 
 class BenchDriverTest : public ::testing::Test {
@@ -55,20 +29,20 @@ class BenchDriverTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_EQ(geteuid(), 0u) << "run as root (the sample plugin's node side uses loop devices)";
     driver_ = std::make_unique<DriverProcess>(
-        work_.path(),
+        work_.str(),
         "backends:\n  - name: local\n    plugin: sample\n    default: true\n"
         "    settings:\n      directory: " +
-            work_.path() + "/volumes\n");
+            work_.str() + "/volumes\n");
     driver_->start();
     std::filesystem::create_directories(nodeDir());
   }
   void TearDown() override {
     if (HasFailure()) std::cerr << "driver log:\n" << driver_->log();
   }
-  std::string endpoint() const { return "unix://" + work_.path() + "/csi.sock"; }
-  std::string nodeDir() const { return work_.path() + "/node"; }
+  std::string endpoint() const { return "unix://" + work_.str() + "/csi.sock"; }
+  std::string nodeDir() const { return work_.str() + "/node"; }
 
-  TempWorkDir work_;
+  TempDir work_;
   std::unique_ptr<DriverProcess> driver_;
 };
 
@@ -85,13 +59,12 @@ const std::map<std::string, std::vector<std::string>> kSteps = {
 };
 
 TEST_F(BenchDriverTest, EveryScenarioAtEveryLevelCountsEachCallOnce) {
-  const std::string jsonFile = work_.path() + "/report.json";
-  const Ran ran =
-      runPolycsictl(work_.path(), {"--endpoint", endpoint(), "--json", "bench", "--iterations", "3",
-                                   "--warmup", "1", "--concurrency", "1,2", "--size", "16Mi",
-                                   "--node-dir", nodeDir(), "--json-file", jsonFile});
-  ASSERT_EQ(ran.exitCode, 0) << ran.out << ran.err;
-  const nlohmann::json json = nlohmann::json::parse(ran.out);
+  const std::string jsonFile = work_.str() + "/report.json";
+  const CommandResult ran = runPolycsictl(
+      {"--endpoint", endpoint(), "--json", "bench", "--iterations", "3", "--warmup", "1",
+       "--concurrency", "1,2", "--size", "16Mi", "--node-dir", nodeDir(), "--json-file", jsonFile});
+  ASSERT_EQ(ran.exitStatus, 0) << ran.output << ran.errorOutput;
+  const nlohmann::json json = nlohmann::json::parse(ran.output);
   EXPECT_EQ(json, nlohmann::json::parse(std::ifstream(jsonFile))) << "--json-file differs";
 
   EXPECT_EQ(json["driver"]["name"], "polycsi.csi.io");
@@ -131,21 +104,21 @@ TEST_F(BenchDriverTest, EveryScenarioAtEveryLevelCountsEachCallOnce) {
 }
 
 TEST_F(BenchDriverTest, HumanTableNamesEveryRpc) {
-  const Ran ran = runPolycsictl(work_.path(), {"--endpoint", endpoint(), "bench", "--scenarios",
-                                               "a,b", "--iterations", "2", "--concurrency", "1"});
-  ASSERT_EQ(ran.exitCode, 0) << ran.out << ran.err;
-  EXPECT_NE(ran.out.find("P99"), std::string::npos) << ran.out;
-  EXPECT_NE(ran.out.find("probe          1     Probe"), std::string::npos) << ran.out;
-  EXPECT_NE(ran.out.find("create-delete  1     DeleteVolume"), std::string::npos) << ran.out;
+  const CommandResult ran = runPolycsictl({"--endpoint", endpoint(), "bench", "--scenarios", "a,b",
+                                           "--iterations", "2", "--concurrency", "1"});
+  ASSERT_EQ(ran.exitStatus, 0) << ran.output << ran.errorOutput;
+  EXPECT_NE(ran.output.find("P99"), std::string::npos) << ran.output;
+  EXPECT_NE(ran.output.find("probe          1     Probe"), std::string::npos) << ran.output;
+  EXPECT_NE(ran.output.find("create-delete  1     DeleteVolume"), std::string::npos) << ran.output;
 }
 
 TEST_F(BenchDriverTest, BadArgumentsAreUsageErrorsBeforeAnyCall) {
-  const Ran ran = runPolycsictl(
-      work_.path(), {"--endpoint", endpoint(), "bench", "--concurrency", "0", "--scenarios", "b"});
-  EXPECT_EQ(ran.exitCode, 2);
-  EXPECT_NE(ran.err.find("--concurrency: '0' is not a whole number from 1 to 1024"),
+  const CommandResult ran =
+      runPolycsictl({"--endpoint", endpoint(), "bench", "--concurrency", "0", "--scenarios", "b"});
+  EXPECT_EQ(ran.exitStatus, 2);
+  EXPECT_NE(ran.errorOutput.find("--concurrency: '0' is not a whole number from 1 to 1024"),
             std::string::npos)
-      << ran.err;
+      << ran.errorOutput;
   csi::v1::ListVolumesResponse listed;
   auto ctx = rpcContext();
   ASSERT_TRUE(driver_->controller().ListVolumes(ctx.get(), {}, &listed).ok());
@@ -155,12 +128,11 @@ TEST_F(BenchDriverTest, BadArgumentsAreUsageErrorsBeforeAnyCall) {
 TEST_F(BenchDriverTest, FailingCallsAreReportedAndExitOne) {
   // An unknown backend makes every CreateVolume fail; the report counts the failures and the
   // exit code shows them.
-  const Ran ran =
-      runPolycsictl(work_.path(), {"--endpoint", endpoint(), "--json", "bench", "--scenarios", "b",
-                                   "--iterations", "4", "--warmup", "0", "--concurrency", "1",
-                                   "--param", "backend=no-such-backend"});
-  EXPECT_EQ(ran.exitCode, 1) << ran.out << ran.err;
-  const nlohmann::json json = nlohmann::json::parse(ran.out);
+  const CommandResult ran = runPolycsictl(
+      {"--endpoint", endpoint(), "--json", "bench", "--scenarios", "b", "--iterations", "4",
+       "--warmup", "0", "--concurrency", "1", "--param", "backend=no-such-backend"});
+  EXPECT_EQ(ran.exitStatus, 1) << ran.output << ran.errorOutput;
+  const nlohmann::json json = nlohmann::json::parse(ran.output);
   const auto& level = json["levels"][0];
   EXPECT_EQ(level["failed_iterations"], 4);
   EXPECT_EQ(level["rpcs"][0]["rpc"], "CreateVolume");

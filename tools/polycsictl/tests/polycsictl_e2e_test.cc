@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "child_process.hpp"
 #include "fake_csi_server.hpp"
-#include "subprocess.hpp"
 
 #ifndef POLYCSICTL_BINARY
 #error "POLYCSICTL_BINARY must name the polycsictl executable"
@@ -20,8 +20,13 @@
 namespace polycsi::csictl::testing {
 namespace {
 
+using polycsi::testing::CommandResult;
+using polycsi::testing::runProgram;
 using Mode = csi::v1::VolumeCapability::AccessMode;
 constexpr std::int64_t kGi = 1024LL * 1024 * 1024;
+// polycsictl runs without the CSI_ENDPOINT of the environment the tests run in.
+const polycsi::testing::CommandOptions kWithoutEndpointVariable{.timeout = std::chrono::seconds(60),
+                                                                .unsetEnv = {"CSI_ENDPOINT"}};
 
 class PolycsictlEndToEnd : public ::testing::Test {
  protected:
@@ -40,15 +45,15 @@ class PolycsictlEndToEnd : public ::testing::Test {
   }
 
   // polycsictl --endpoint unix://<socket> --timeout 20s <args...>
-  ProcessResult run(const std::vector<std::string>& args) {
+  CommandResult run(const std::vector<std::string>& args) {
     return runWithEndpoint("unix://" + socket_path_, args);
   }
 
-  ProcessResult runWithEndpoint(const std::string& endpoint, const std::vector<std::string>& args) {
+  CommandResult runWithEndpoint(const std::string& endpoint, const std::vector<std::string>& args) {
     std::vector<std::string> argv = {POLYCSICTL_BINARY, "--endpoint", endpoint, "--timeout", "20s"};
     argv.insert(argv.end(), args.begin(), args.end());
-    ProcessResult result = runProcess(argv, {"CSI_ENDPOINT"}, std::chrono::seconds(60));
-    EXPECT_FALSE(result.timed_out) << "polycsictl did not finish";
+    CommandResult result = polycsi::testing::runCommand(argv, kWithoutEndpointVariable);
+    EXPECT_FALSE(result.timedOut) << "polycsictl did not finish";
     return result;
   }
 
@@ -60,43 +65,43 @@ class PolycsictlEndToEnd : public ::testing::Test {
 };
 
 TEST_F(PolycsictlEndToEnd, IdentityInfoPrintsNameAndVersion) {
-  const ProcessResult result = run({"identity", "info"});
-  ASSERT_EQ(result.exit_code, 0) << result.stderr_text;
-  EXPECT_NE(result.stdout_text.find(FakeCsiServer::kDriverName), std::string::npos);
-  EXPECT_NE(result.stdout_text.find(FakeCsiServer::kDriverVersion), std::string::npos);
-  EXPECT_NE(result.stdout_text.find("build=test"), std::string::npos);
+  const CommandResult result = run({"identity", "info"});
+  ASSERT_EQ(result.exitStatus, 0) << result.errorOutput;
+  EXPECT_NE(result.output.find(FakeCsiServer::kDriverName), std::string::npos);
+  EXPECT_NE(result.output.find(FakeCsiServer::kDriverVersion), std::string::npos);
+  EXPECT_NE(result.output.find("build=test"), std::string::npos);
   EXPECT_EQ(log().requests<csi::v1::GetPluginInfoRequest>("GetPluginInfo").size(), 1u);
 }
 
 TEST_F(PolycsictlEndToEnd, CheckupOfADriverWithoutBackendManifestSaysSo) {
-  const ProcessResult result = run({"checkup"});
-  EXPECT_EQ(result.exit_code, 1);
-  EXPECT_EQ(result.stdout_text, "");
-  EXPECT_NE(result.stderr_text.find("driver fake.csi.polycsi.io does not describe its backends; "
+  const CommandResult result = run({"checkup"});
+  EXPECT_EQ(result.exitStatus, 1);
+  EXPECT_EQ(result.output, "");
+  EXPECT_NE(result.errorOutput.find("driver fake.csi.polycsi.io does not describe its backends; "
                                     "is it polycsi?"),
             std::string::npos)
-      << result.stderr_text;
+      << result.errorOutput;
   EXPECT_EQ(log().requests<csi::v1::GetPluginInfoRequest>("GetPluginInfo").size(), 1u);
 }
 
 TEST_F(PolycsictlEndToEnd, IdentityCapabilitiesAndProbe) {
-  const ProcessResult capabilities = run({"identity", "capabilities"});
-  ASSERT_EQ(capabilities.exit_code, 0) << capabilities.stderr_text;
-  EXPECT_NE(capabilities.stdout_text.find("CONTROLLER_SERVICE"), std::string::npos);
-  EXPECT_NE(capabilities.stdout_text.find("ONLINE"), std::string::npos);
+  const CommandResult capabilities = run({"identity", "capabilities"});
+  ASSERT_EQ(capabilities.exitStatus, 0) << capabilities.errorOutput;
+  EXPECT_NE(capabilities.output.find("CONTROLLER_SERVICE"), std::string::npos);
+  EXPECT_NE(capabilities.output.find("ONLINE"), std::string::npos);
 
-  const ProcessResult probe = run({"identity", "probe", "--json"});
-  ASSERT_EQ(probe.exit_code, 0) << probe.stderr_text;
-  EXPECT_EQ(nlohmann::json::parse(probe.stdout_text)["ready"], true);
+  const CommandResult probe = run({"identity", "probe", "--json"});
+  ASSERT_EQ(probe.exitStatus, 0) << probe.errorOutput;
+  EXPECT_EQ(nlohmann::json::parse(probe.output)["ready"], true);
 }
 
 TEST_F(PolycsictlEndToEnd, CreateBlockVolumeSendsEveryField) {
-  const ProcessResult result = run(
+  const CommandResult result = run(
       {"controller", "create", "pvc-1", "--size", "1Gi", "--limit", "2Gi", "--access-mode", "rwx",
        "--block", "--param", "pool=fast", "--param", "tier=gold", "--secret", "password=hunter2"});
-  ASSERT_EQ(result.exit_code, 0) << result.stderr_text;
-  EXPECT_EQ(result.stdout_text, "volume vol-pvc-1  capacity 1.0 GiB  context pool=fast\n");
-  EXPECT_EQ(result.stdout_text.find("hunter2"), std::string::npos);
+  ASSERT_EQ(result.exitStatus, 0) << result.errorOutput;
+  EXPECT_EQ(result.output, "volume vol-pvc-1  capacity 1.0 GiB  context pool=fast\n");
+  EXPECT_EQ(result.output.find("hunter2"), std::string::npos);
 
   const auto requests = log().requests<csi::v1::CreateVolumeRequest>("CreateVolume");
   ASSERT_EQ(requests.size(), 1u);
@@ -115,11 +120,11 @@ TEST_F(PolycsictlEndToEnd, CreateBlockVolumeSendsEveryField) {
 }
 
 TEST_F(PolycsictlEndToEnd, CreateMountVolumeFromSnapshot) {
-  const ProcessResult result =
+  const CommandResult result =
       run({"controller", "create", "pvc-2", "--size", "500M", "--fs-type", "ext4", "--mount-flag",
            "noatime", "--mount-flag", "discard", "--from-snapshot", "snap-7"});
-  ASSERT_EQ(result.exit_code, 0) << result.stderr_text;
-  EXPECT_NE(result.stdout_text.find("source snapshot snap-7"), std::string::npos);
+  ASSERT_EQ(result.exitStatus, 0) << result.errorOutput;
+  EXPECT_NE(result.output.find("source snapshot snap-7"), std::string::npos);
 
   const auto requests = log().requests<csi::v1::CreateVolumeRequest>("CreateVolume");
   ASSERT_EQ(requests.size(), 1u);
@@ -137,32 +142,32 @@ TEST_F(PolycsictlEndToEnd, CreateMountVolumeFromSnapshot) {
 }
 
 TEST_F(PolycsictlEndToEnd, CreateJsonIsTheResponseAndNeverShowsSecrets) {
-  const ProcessResult result = run({"--json", "controller", "create", "pvc-3", "--size",
+  const CommandResult result = run({"--json", "controller", "create", "pvc-3", "--size",
                                     "1073741824", "--secret", "token=topsecret-value"});
-  ASSERT_EQ(result.exit_code, 0) << result.stderr_text;
-  const nlohmann::json json = nlohmann::json::parse(result.stdout_text);
+  ASSERT_EQ(result.exitStatus, 0) << result.errorOutput;
+  const nlohmann::json json = nlohmann::json::parse(result.output);
   EXPECT_EQ(json["volume"]["volume_id"], "vol-pvc-3");
   EXPECT_EQ(json["volume"]["capacity_bytes"], "1073741824");
   EXPECT_EQ(json["volume"]["volume_context"]["pool"], "default");
-  EXPECT_EQ(result.stdout_text.find("topsecret-value"), std::string::npos);
-  EXPECT_EQ(result.stderr_text.find("topsecret-value"), std::string::npos);
+  EXPECT_EQ(result.output.find("topsecret-value"), std::string::npos);
+  EXPECT_EQ(result.errorOutput.find("topsecret-value"), std::string::npos);
   const auto requests = log().requests<csi::v1::CreateVolumeRequest>("CreateVolume");
   ASSERT_EQ(requests.size(), 1u);
   EXPECT_EQ(requests[0].secrets().at("token"), "topsecret-value");
 }
 
 TEST_F(PolycsictlEndToEnd, ServerErrorBecomesCodeAndMessageWithExitOne) {
-  const ProcessResult result = run({"controller", "create", "attached-1", "--size", "1Gi"});
-  EXPECT_EQ(result.exit_code, 1);
-  EXPECT_EQ(result.stderr_text, std::string("FAILED_PRECONDITION: Volume attached-1 ") +
+  const CommandResult result = run({"controller", "create", "attached-1", "--size", "1Gi"});
+  EXPECT_EQ(result.exitStatus, 1);
+  EXPECT_EQ(result.errorOutput, std::string("FAILED_PRECONDITION: Volume attached-1 ") +
                                     FakeCsiServer::kAttachedError + "\n");
-  EXPECT_EQ(result.stdout_text, "");
+  EXPECT_EQ(result.output, "");
 }
 
 TEST_F(PolycsictlEndToEnd, UnimplementedRpcIsReportedWithItsCode) {
-  const ProcessResult result = run({"controller", "get", "vol-a"});
-  EXPECT_EQ(result.exit_code, 1);
-  EXPECT_EQ(result.stderr_text.rfind("UNIMPLEMENTED", 0), 0u) << result.stderr_text;
+  const CommandResult result = run({"controller", "get", "vol-a"});
+  EXPECT_EQ(result.exitStatus, 1);
+  EXPECT_EQ(result.errorOutput.rfind("UNIMPLEMENTED", 0), 0u) << result.errorOutput;
 }
 
 TEST_F(PolycsictlEndToEnd, UsageErrorsExitTwoAndSendNothing) {
@@ -184,57 +189,57 @@ TEST_F(PolycsictlEndToEnd, UsageErrorsExitTwoAndSendNothing) {
       {{"--timeout", "soon", "identity", "probe"}, "invalid duration 'soon'"},
   };
   for (const Case& test_case : cases) {
-    const ProcessResult result = run(test_case.args);
-    EXPECT_EQ(result.exit_code, 2) << test_case.args.back() << ": " << result.stderr_text;
-    EXPECT_NE(result.stderr_text.find(test_case.expected_in_stderr), std::string::npos)
-        << "stderr was: " << result.stderr_text;
+    const CommandResult result = run(test_case.args);
+    EXPECT_EQ(result.exitStatus, 2) << test_case.args.back() << ": " << result.errorOutput;
+    EXPECT_NE(result.errorOutput.find(test_case.expected_in_stderr), std::string::npos)
+        << "stderr was: " << result.errorOutput;
   }
   EXPECT_EQ(log().totalCount(), 0u);
 
-  const ProcessResult bad_endpoint = runWithEndpoint("unix:relative.sock", {"identity", "info"});
-  EXPECT_EQ(bad_endpoint.exit_code, 2);
-  EXPECT_NE(bad_endpoint.stderr_text.find("must be absolute"), std::string::npos);
+  const CommandResult bad_endpoint = runWithEndpoint("unix:relative.sock", {"identity", "info"});
+  EXPECT_EQ(bad_endpoint.exitStatus, 2);
+  EXPECT_NE(bad_endpoint.errorOutput.find("must be absolute"), std::string::npos);
 }
 
 TEST_F(PolycsictlEndToEnd, MissingEndpointIsAUsageError) {
-  const ProcessResult result = runProcess({POLYCSICTL_BINARY, "identity", "info"}, {"CSI_ENDPOINT"},
-                                          std::chrono::seconds(60));
-  EXPECT_EQ(result.exit_code, 2);
-  EXPECT_NE(result.stderr_text.find("--endpoint"), std::string::npos) << result.stderr_text;
+  const CommandResult result =
+      runProgram(POLYCSICTL_BINARY, {"identity", "info"}, kWithoutEndpointVariable);
+  EXPECT_EQ(result.exitStatus, 2);
+  EXPECT_NE(result.errorOutput.find("--endpoint"), std::string::npos) << result.errorOutput;
 }
 
 TEST_F(PolycsictlEndToEnd, HelpExitsZero) {
-  const ProcessResult result = runProcess({POLYCSICTL_BINARY, "controller", "create", "--help"},
-                                          {"CSI_ENDPOINT"}, std::chrono::seconds(60));
-  EXPECT_EQ(result.exit_code, 0);
-  EXPECT_NE(result.stdout_text.find("--from-snapshot"), std::string::npos);
+  const CommandResult result =
+      runProgram(POLYCSICTL_BINARY, {"controller", "create", "--help"}, kWithoutEndpointVariable);
+  EXPECT_EQ(result.exitStatus, 0);
+  EXPECT_NE(result.output.find("--from-snapshot"), std::string::npos);
 }
 
 TEST_F(PolycsictlEndToEnd, UnreachableEndpointIsUnavailable) {
-  const ProcessResult result =
+  const CommandResult result =
       runWithEndpoint("unix://" + dir_ + "/nobody-listens.sock", {"identity", "probe"});
-  EXPECT_EQ(result.exit_code, 1);
-  EXPECT_EQ(result.stderr_text.rfind("UNAVAILABLE", 0), 0u) << result.stderr_text;
+  EXPECT_EQ(result.exitStatus, 1);
+  EXPECT_EQ(result.errorOutput.rfind("UNAVAILABLE", 0), 0u) << result.errorOutput;
 }
 
 TEST_F(PolycsictlEndToEnd, ListVolumesPrintsATableAndPages) {
-  const ProcessResult all = run({"controller", "list"});
-  ASSERT_EQ(all.exit_code, 0) << all.stderr_text;
-  EXPECT_EQ(all.stdout_text.rfind("VOLUME_ID", 0), 0u) << all.stdout_text;
+  const CommandResult all = run({"controller", "list"});
+  ASSERT_EQ(all.exitStatus, 0) << all.errorOutput;
+  EXPECT_EQ(all.output.rfind("VOLUME_ID", 0), 0u) << all.output;
   for (const char* id : {"vol-a", "vol-b", "vol-c", "node-1", "3.0 GiB"}) {
-    EXPECT_NE(all.stdout_text.find(id), std::string::npos) << id;
+    EXPECT_NE(all.output.find(id), std::string::npos) << id;
   }
-  EXPECT_EQ(all.stdout_text.find("next_token"), std::string::npos);
+  EXPECT_EQ(all.output.find("next_token"), std::string::npos);
 
-  const ProcessResult first_page = run({"controller", "list", "--max", "2"});
-  ASSERT_EQ(first_page.exit_code, 0) << first_page.stderr_text;
-  EXPECT_NE(first_page.stdout_text.find("next_token 2"), std::string::npos);
-  EXPECT_EQ(first_page.stdout_text.find("vol-c"), std::string::npos);
+  const CommandResult first_page = run({"controller", "list", "--max", "2"});
+  ASSERT_EQ(first_page.exitStatus, 0) << first_page.errorOutput;
+  EXPECT_NE(first_page.output.find("next_token 2"), std::string::npos);
+  EXPECT_EQ(first_page.output.find("vol-c"), std::string::npos);
 
-  const ProcessResult second_page = run({"controller", "list", "--max", "2", "--token", "2"});
-  ASSERT_EQ(second_page.exit_code, 0) << second_page.stderr_text;
-  EXPECT_NE(second_page.stdout_text.find("vol-c"), std::string::npos);
-  EXPECT_EQ(second_page.stdout_text.find("vol-a"), std::string::npos);
+  const CommandResult second_page = run({"controller", "list", "--max", "2", "--token", "2"});
+  ASSERT_EQ(second_page.exitStatus, 0) << second_page.errorOutput;
+  EXPECT_NE(second_page.output.find("vol-c"), std::string::npos);
+  EXPECT_EQ(second_page.output.find("vol-a"), std::string::npos);
 
   const auto requests = log().requests<csi::v1::ListVolumesRequest>("ListVolumes");
   ASSERT_EQ(requests.size(), 3u);
@@ -243,10 +248,10 @@ TEST_F(PolycsictlEndToEnd, ListVolumesPrintsATableAndPages) {
 }
 
 TEST_F(PolycsictlEndToEnd, ControllerPublishSendsNodeModeReadonlyAndContext) {
-  const ProcessResult result = run({"controller", "publish", "vol-1", "node-7", "--readonly",
+  const CommandResult result = run({"controller", "publish", "vol-1", "node-7", "--readonly",
                                     "--access-mode", "rox", "--context", "fsName=data"});
-  ASSERT_EQ(result.exit_code, 0) << result.stderr_text;
-  EXPECT_NE(result.stdout_text.find("devicePath=/dev/fake0"), std::string::npos);
+  ASSERT_EQ(result.exitStatus, 0) << result.errorOutput;
+  EXPECT_NE(result.output.find("devicePath=/dev/fake0"), std::string::npos);
 
   const auto requests =
       log().requests<csi::v1::ControllerPublishVolumeRequest>("ControllerPublishVolume");
@@ -260,29 +265,29 @@ TEST_F(PolycsictlEndToEnd, ControllerPublishSendsNodeModeReadonlyAndContext) {
 }
 
 TEST_F(PolycsictlEndToEnd, ValidateReportsConfirmationOrTheDriversMessage) {
-  const ProcessResult confirmed = run({"controller", "validate", "vol-1", "--block"});
-  ASSERT_EQ(confirmed.exit_code, 0) << confirmed.stderr_text;
-  EXPECT_EQ(confirmed.stdout_text.rfind("confirmed\n", 0), 0u) << confirmed.stdout_text;
-  EXPECT_NE(confirmed.stdout_text.find("block SINGLE_NODE_WRITER"), std::string::npos);
+  const CommandResult confirmed = run({"controller", "validate", "vol-1", "--block"});
+  ASSERT_EQ(confirmed.exitStatus, 0) << confirmed.errorOutput;
+  EXPECT_EQ(confirmed.output.rfind("confirmed\n", 0), 0u) << confirmed.output;
+  EXPECT_NE(confirmed.output.find("block SINGLE_NODE_WRITER"), std::string::npos);
 
-  const ProcessResult refused = run({"controller", "validate", "vol-1", "--access-mode", "rwx"});
-  ASSERT_EQ(refused.exit_code, 0) << refused.stderr_text;
-  EXPECT_EQ(refused.stdout_text, "not confirmed: multi-node writers are not supported\n");
+  const CommandResult refused = run({"controller", "validate", "vol-1", "--access-mode", "rwx"});
+  ASSERT_EQ(refused.exitStatus, 0) << refused.errorOutput;
+  EXPECT_EQ(refused.output, "not confirmed: multi-node writers are not supported\n");
 }
 
 TEST_F(PolycsictlEndToEnd, CapacityAndExpand) {
-  const ProcessResult capacity = run({"controller", "capacity", "--param", "pool=fast"});
-  ASSERT_EQ(capacity.exit_code, 0) << capacity.stderr_text;
-  EXPECT_NE(capacity.stdout_text.find("10.0 GiB"), std::string::npos);
-  EXPECT_NE(capacity.stdout_text.find("maximum_volume_size  5.0 GiB"), std::string::npos);
+  const CommandResult capacity = run({"controller", "capacity", "--param", "pool=fast"});
+  ASSERT_EQ(capacity.exitStatus, 0) << capacity.errorOutput;
+  EXPECT_NE(capacity.output.find("10.0 GiB"), std::string::npos);
+  EXPECT_NE(capacity.output.find("maximum_volume_size  5.0 GiB"), std::string::npos);
   const auto capacity_requests = log().requests<csi::v1::GetCapacityRequest>("GetCapacity");
   ASSERT_EQ(capacity_requests.size(), 1u);
   EXPECT_EQ(capacity_requests[0].parameters().at("pool"), "fast");
   EXPECT_EQ(capacity_requests[0].volume_capabilities_size(), 0);
 
-  const ProcessResult expand = run({"controller", "expand", "vol-1", "--size", "3Gi", "--block"});
-  ASSERT_EQ(expand.exit_code, 0) << expand.stderr_text;
-  EXPECT_EQ(expand.stdout_text, "volume vol-1  capacity 3.0 GiB  node_expansion_required yes\n");
+  const CommandResult expand = run({"controller", "expand", "vol-1", "--size", "3Gi", "--block"});
+  ASSERT_EQ(expand.exitStatus, 0) << expand.errorOutput;
+  EXPECT_EQ(expand.output, "volume vol-1  capacity 3.0 GiB  node_expansion_required yes\n");
   const auto expand_requests =
       log().requests<csi::v1::ControllerExpandVolumeRequest>("ControllerExpandVolume");
   ASSERT_EQ(expand_requests.size(), 1u);
@@ -291,18 +296,18 @@ TEST_F(PolycsictlEndToEnd, CapacityAndExpand) {
 }
 
 TEST_F(PolycsictlEndToEnd, GlobalFlagsMayFollowTheSubcommand) {
-  const ProcessResult result = run({"controller", "capabilities", "--json"});
-  ASSERT_EQ(result.exit_code, 0) << result.stderr_text;
-  const nlohmann::json json = nlohmann::json::parse(result.stdout_text);
+  const CommandResult result = run({"controller", "capabilities", "--json"});
+  ASSERT_EQ(result.exitStatus, 0) << result.errorOutput;
+  const nlohmann::json json = nlohmann::json::parse(result.output);
   ASSERT_EQ(json["capabilities"].size(), 3u);
   EXPECT_EQ(json["capabilities"][0]["rpc"]["type"], "CREATE_DELETE_VOLUME");
 }
 
 TEST_F(PolycsictlEndToEnd, SnapshotCreate) {
-  const ProcessResult result =
+  const CommandResult result =
       run({"snapshot", "create", "daily", "vol-1", "--param", "retain=7d"});
-  ASSERT_EQ(result.exit_code, 0) << result.stderr_text;
-  EXPECT_EQ(result.stdout_text,
+  ASSERT_EQ(result.exitStatus, 0) << result.errorOutput;
+  EXPECT_EQ(result.output,
             "snapshot snap-daily  source vol-1  size 1.0 GiB  ready true  created "
             "2023-11-14T22:13:20Z\n");
   const auto requests = log().requests<csi::v1::CreateSnapshotRequest>("CreateSnapshot");
@@ -313,11 +318,11 @@ TEST_F(PolycsictlEndToEnd, SnapshotCreate) {
 }
 
 TEST_F(PolycsictlEndToEnd, NodeStageAndPublishSendPathsContextsAndCapability) {
-  const ProcessResult stage =
+  const CommandResult stage =
       run({"node", "stage", "vol-1", "/var/lib/kubelet/staging/vol-1", "--publish-context",
            "devicePath=/dev/fake0", "--context", "pool=fast", "--block"});
-  ASSERT_EQ(stage.exit_code, 0) << stage.stderr_text;
-  EXPECT_EQ(stage.stdout_text, "staged volume vol-1 at /var/lib/kubelet/staging/vol-1\n");
+  ASSERT_EQ(stage.exitStatus, 0) << stage.errorOutput;
+  EXPECT_EQ(stage.output, "staged volume vol-1 at /var/lib/kubelet/staging/vol-1\n");
   const auto stages = log().requests<csi::v1::NodeStageVolumeRequest>("NodeStageVolume");
   ASSERT_EQ(stages.size(), 1u);
   EXPECT_EQ(stages[0].staging_target_path(), "/var/lib/kubelet/staging/vol-1");
@@ -325,10 +330,10 @@ TEST_F(PolycsictlEndToEnd, NodeStageAndPublishSendPathsContextsAndCapability) {
   EXPECT_EQ(stages[0].volume_context().at("pool"), "fast");
   EXPECT_TRUE(stages[0].volume_capability().has_block());
 
-  const ProcessResult publish =
+  const CommandResult publish =
       run({"node", "publish", "vol-1", "/pods/p1/vol", "--staging",
            "/var/lib/kubelet/staging/vol-1", "--readonly", "--fs-type", "xfs"});
-  ASSERT_EQ(publish.exit_code, 0) << publish.stderr_text;
+  ASSERT_EQ(publish.exitStatus, 0) << publish.errorOutput;
   const auto publishes = log().requests<csi::v1::NodePublishVolumeRequest>("NodePublishVolume");
   ASSERT_EQ(publishes.size(), 1u);
   EXPECT_EQ(publishes[0].target_path(), "/pods/p1/vol");
@@ -338,16 +343,16 @@ TEST_F(PolycsictlEndToEnd, NodeStageAndPublishSendPathsContextsAndCapability) {
 }
 
 TEST_F(PolycsictlEndToEnd, NodeInfoAndStats) {
-  const ProcessResult info = run({"node", "info"});
-  ASSERT_EQ(info.exit_code, 0) << info.stderr_text;
-  EXPECT_NE(info.stdout_text.find("node-1"), std::string::npos);
-  EXPECT_NE(info.stdout_text.find("zone=a"), std::string::npos);
+  const CommandResult info = run({"node", "info"});
+  ASSERT_EQ(info.exitStatus, 0) << info.errorOutput;
+  EXPECT_NE(info.output.find("node-1"), std::string::npos);
+  EXPECT_NE(info.output.find("zone=a"), std::string::npos);
 
-  const ProcessResult stats = run({"node", "stats", "vol-1", "/pods/p1/vol"});
-  ASSERT_EQ(stats.exit_code, 0) << stats.stderr_text;
-  EXPECT_NE(stats.stdout_text.find("BYTES"), std::string::npos);
-  EXPECT_NE(stats.stdout_text.find("4.0 GiB"), std::string::npos);
-  EXPECT_NE(stats.stdout_text.find("990"), std::string::npos);
+  const CommandResult stats = run({"node", "stats", "vol-1", "/pods/p1/vol"});
+  ASSERT_EQ(stats.exitStatus, 0) << stats.errorOutput;
+  EXPECT_NE(stats.output.find("BYTES"), std::string::npos);
+  EXPECT_NE(stats.output.find("4.0 GiB"), std::string::npos);
+  EXPECT_NE(stats.output.find("990"), std::string::npos);
   const auto requests = log().requests<csi::v1::NodeGetVolumeStatsRequest>("NodeGetVolumeStats");
   ASSERT_EQ(requests.size(), 1u);
   EXPECT_EQ(requests[0].volume_path(), "/pods/p1/vol");

@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "api_error.hpp"
-#include "temp_dir.hpp"
+#include "temp_directory.hpp"
 
 namespace powerstore_sim {
 namespace {
@@ -24,7 +24,7 @@ int statusOf(const std::function<void()>& call) {
 
 class ArrayStoreTest : public ::testing::Test {
  protected:
-  testing::TempDir dir_;
+  polycsi::testing::TempDir dir_;
   ArrayStore store_{dir_.path(), ports(), nullptr};
   static std::vector<SimIpPort> ports() {
     return simIpPorts("iqn.2015-10.com.dell:test", {"127.0.0.1", "127.0.0.2"});

@@ -6,15 +6,19 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
-#include "sim_process.hpp"
-#include "temp_dir.hpp"
+#include "powerstore_sim_process.hpp"
+#include "temp_directory.hpp"
 #include "test_initiator.hpp"
 #include "test_pki.hpp"
 
 namespace powerstore_sim::testing {
 namespace {
 
+using polycsi::testing::ChapCredentials;
 using polycsi::testing::makeTestPki;
+using polycsi::testing::SimProcess;
+using polycsi::testing::TempDir;
+using polycsi::testing::TestInitiator;
 using polycsi::testing::TestPki;
 
 constexpr const char* kHostIqn = "iqn.1994-05.com.redhat:node-a";

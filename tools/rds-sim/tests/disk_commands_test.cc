@@ -6,13 +6,13 @@
 #include <future>
 #include <thread>
 
-#include "temp_dir.hpp"
+#include "temp_directory.hpp"
 
 namespace rds_sim {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::TempDir;
+using polycsi::testing::TempDir;
 
 constexpr std::uint64_t kGiB = std::uint64_t{1} << 30;
 
@@ -237,8 +237,9 @@ TEST_F(DiskCommandsTest, HoldCopyHoldsOnlyTheCopyThenRunsIt) {
   EXPECT_NE(ok("/polycsi-sim fault hold-copy=yes").find("hold-copy=yes copy-commands=0"),
             std::string::npos);
   auto held = std::async(std::launch::async, [this] {
-    return run("/disk add type=file copy-from=[find slot=src] file-path=/storage-pool/copy.img "
-               "slot=copy");
+    return run(
+        "/disk add type=file copy-from=[find slot=src] file-path=/storage-pool/copy.img "
+        "slot=copy");
   });
   // The copy arrived (bounded polling) and is held; every other command still runs.
   bool arrived = false;

@@ -4,12 +4,12 @@
 
 #include <fstream>
 
-#include "temp_dir.hpp"
+#include "temp_directory.hpp"
 
 namespace rds_sim {
 namespace {
 
-using testing::TempDir;
+using polycsi::testing::TempDir;
 
 std::vector<Pool> poolsIn(const TempDir& dir) {
   return {Pool{"storage-pool", dir.path() / "pool", std::uint64_t{1} << 40}};

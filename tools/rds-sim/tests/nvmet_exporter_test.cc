@@ -4,13 +4,13 @@
 
 #include <fstream>
 
-#include "temp_dir.hpp"
+#include "temp_directory.hpp"
 
 namespace rds_sim {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::TempDir;
+using polycsi::testing::TempDir;
 
 std::string readValue(const fs::path& path) {
   std::ifstream in(path);

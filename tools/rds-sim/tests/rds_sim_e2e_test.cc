@@ -9,14 +9,16 @@
 #include <memory>
 #include <thread>
 
-#include "sim_process.hpp"
+#include "announced_child.hpp"
 #include "ssh_test_client.hpp"
-#include "temp_dir.hpp"
+#include "temp_directory.hpp"
 
 namespace rds_sim::testing {
 namespace {
 
 namespace fs = std::filesystem;
+using polycsi::testing::AnnouncedChild;
+using polycsi::testing::TempDir;
 
 constexpr const char* kUser = "admin";
 constexpr const char* kPassword = "s3cret";
@@ -63,7 +65,10 @@ class RdsSimE2eTest : public ::testing::Test {
                                           "warn"};
     arguments.insert(arguments.end(), extra.begin(), extra.end());
     sim_.reset();
-    sim_ = std::make_unique<SimProcess>(RDS_SIM_BINARY, arguments);
+    std::vector<std::string> argv = {RDS_SIM_BINARY, "--listen", "127.0.0.1:0"};
+    argv.insert(argv.end(), arguments.begin(), arguments.end());
+    sim_ =
+        std::make_unique<AnnouncedChild>(argv, "rds-sim listening on ", std::chrono::seconds(20));
   }
 
   std::unique_ptr<SshTestClient> login() {
@@ -75,7 +80,7 @@ class RdsSimE2eTest : public ::testing::Test {
   TempDir dir_;
   fs::path good_key_;
   fs::path bad_key_;
-  std::unique_ptr<SimProcess> sim_;
+  std::unique_ptr<AnnouncedChild> sim_;
 };
 
 TEST_F(RdsSimE2eTest, AcceptsThePasswordAndTheAuthorizedKeyOnly) {
