@@ -40,18 +40,23 @@ const TimeSource& systemTime() {
   return clock;
 }
 
-AttachmentManager::AttachmentManager(AttachmentStore& store, MigrationObserver& observer,
-                                     const TimeSource& time)
-    : store_(store), observer_(observer), time_(time) {
-  auto loaded = store_.loadAll();
-  if (!loaded.isOk()) {
-    throw Error(Code::kInternal, "cannot load attachments: " + loaded.status().message());
-  }
+StatusOr<std::unique_ptr<AttachmentManager>> AttachmentManager::create(AttachmentStore& store,
+                                                                       MigrationObserver& observer,
+                                                                       const TimeSource& time) {
+  auto loaded = store.loadAll();
+  if (!loaded.isOk())
+    return Status(Code::kInternal, "cannot load attachments: " + loaded.status().message());
+  std::unique_ptr<AttachmentManager> manager(new AttachmentManager(store, observer, time));
   for (auto& state : *loaded) {
     std::string id = state.volumeId;
-    volumes_.emplace(std::move(id), std::move(state));
+    manager->volumes_.emplace(std::move(id), std::move(state));
   }
+  return manager;
 }
+
+AttachmentManager::AttachmentManager(AttachmentStore& store, MigrationObserver& observer,
+                                     const TimeSource& time)
+    : store_(store), observer_(observer), time_(time) {}
 
 VolumeAttachmentState AttachmentManager::currentLocked(const std::string& volumeId) const {
   auto it = volumes_.find(volumeId);

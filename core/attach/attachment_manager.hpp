@@ -79,11 +79,14 @@ const TimeSource& systemTime();
 
 class AttachmentManager {
  public:
-  // Loads every persisted state from `store`. Does not take ownership of the arguments, which
-  // must outlive the manager. Throws polycsi::Error (INTERNAL, naming the store) when the store
+  // A manager holding every persisted state from `store`. Does not take ownership of the
+  // arguments, which must outlive the manager. INTERNAL (naming the store) when the store
   // cannot be read: a controller must not serve with unknown attachments.
-  AttachmentManager(AttachmentStore& store, MigrationObserver& observer,
-                    const TimeSource& time = systemTime());
+  static StatusOr<std::unique_ptr<AttachmentManager>> create(AttachmentStore& store,
+                                                             MigrationObserver& observer,
+                                                             const TimeSource& time = systemTime());
+  AttachmentManager(const AttachmentManager&) = delete;
+  AttachmentManager& operator=(const AttachmentManager&) = delete;
 
   // Decides a publish of `volumeId` to `node`. OK with a plan, or FAILED_PRECONDITION with the
   // user-facing message (also reported as attachmentConflict). Reports an expired window
@@ -132,6 +135,8 @@ class AttachmentManager {
   Status commitForget(const UnpublishPlan& plan);
 
  private:
+  AttachmentManager(AttachmentStore& store, MigrationObserver& observer, const TimeSource& time);
+
   VolumeAttachmentState currentLocked(const std::string& volumeId) const;
   Status checkPlanCurrentLocked(const VolumeAttachmentState& before) const;
   Status persistLocked(const VolumeAttachmentState& next);

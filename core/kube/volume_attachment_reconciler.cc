@@ -8,7 +8,6 @@
 #include <map>
 #include <optional>
 #include <set>
-#include <stdexcept>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -69,6 +68,16 @@ struct ClusterView {
 
 }  // namespace
 
+StatusOr<std::unique_ptr<VolumeAttachmentReconciler>> VolumeAttachmentReconciler::create(
+    KubeClient& client, attach::AttachmentManager& manager, std::string driverName,
+    PolicyResolver resolver, Fencer fencer, volume::VolumeLocks* locks) {
+  if (driverName.empty()) return Status(Code::kInvalidArgument, "reconciler: driver name is empty");
+  if (!resolver) return Status(Code::kInvalidArgument, "reconciler: policy resolver is empty");
+  if (!fencer) return Status(Code::kInvalidArgument, "reconciler: fencer is empty");
+  return std::unique_ptr<VolumeAttachmentReconciler>(new VolumeAttachmentReconciler(
+      client, manager, std::move(driverName), std::move(resolver), std::move(fencer), locks));
+}
+
 VolumeAttachmentReconciler::VolumeAttachmentReconciler(KubeClient& client,
                                                        attach::AttachmentManager& manager,
                                                        std::string driverName,
@@ -79,11 +88,7 @@ VolumeAttachmentReconciler::VolumeAttachmentReconciler(KubeClient& client,
       driverName_(std::move(driverName)),
       resolver_(std::move(resolver)),
       fencer_(std::move(fencer)),
-      locks_(locks) {
-  if (driverName_.empty()) throw std::invalid_argument("reconciler: driver name is empty");
-  if (!resolver_) throw std::invalid_argument("reconciler: policy resolver is empty");
-  if (!fencer_) throw std::invalid_argument("reconciler: fencer is empty");
-}
+      locks_(locks) {}
 
 VolumeAttachmentReconciler::~VolumeAttachmentReconciler() { stop(); }
 
@@ -350,12 +355,12 @@ void VolumeAttachmentReconciler::onFirstCompletePass(std::function<void()> callb
   onFirstComplete_ = std::move(callback);
 }
 
-void VolumeAttachmentReconciler::start(std::chrono::seconds period) {
-  if (period <= std::chrono::seconds::zero()) {
-    throw std::invalid_argument("reconciliation period must be positive");
-  }
+Status VolumeAttachmentReconciler::start(std::chrono::seconds period) {
+  if (period <= std::chrono::seconds::zero())
+    return Status(Code::kInvalidArgument, "reconciliation period must be positive");
   std::lock_guard lock(mu_);
-  if (thread_.joinable()) throw std::logic_error("VolumeAttachment reconciler already started");
+  if (thread_.joinable())
+    return Status(Code::kFailedPrecondition, "VolumeAttachment reconciler already started");
   stopping_ = false;
   thread_ = std::thread([this, period] {
     std::unique_lock lock(mu_);
@@ -370,6 +375,7 @@ void VolumeAttachmentReconciler::start(std::chrono::seconds period) {
       wake_.wait_for(lock, wait, [this] { return stopping_; });
     }
   });
+  return Status::ok();
 }
 
 void VolumeAttachmentReconciler::stop() {

@@ -36,6 +36,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -74,10 +75,10 @@ class VolumeAttachmentReconciler {
   // `locks` (optional) are the server's per-volume operation locks, keyed by volume id: a
   // volume with an operation in flight is left alone for this pass. Without them a publish
   // racing the pass may see its fence closed; the server always passes its locks.
-  // Throws std::invalid_argument for an empty driver name, resolver or fencer.
-  VolumeAttachmentReconciler(KubeClient& client, attach::AttachmentManager& manager,
-                             std::string driverName, PolicyResolver resolver, Fencer fencer,
-                             volume::VolumeLocks* locks = nullptr);
+  // INVALID_ARGUMENT for an empty driver name, resolver or fencer.
+  static StatusOr<std::unique_ptr<VolumeAttachmentReconciler>> create(
+      KubeClient& client, attach::AttachmentManager& manager, std::string driverName,
+      PolicyResolver resolver, Fencer fencer, volume::VolumeLocks* locks = nullptr);
   // Calls stop().
   ~VolumeAttachmentReconciler();
   VolumeAttachmentReconciler(const VolumeAttachmentReconciler&) = delete;
@@ -96,14 +97,19 @@ class VolumeAttachmentReconciler {
 
   // Runs reconcileOnce() now and then every `period` on a background thread until stop();
   // until the first complete pass, every kUnsyncedRetry at most, since publishes wait for it.
-  // Failures are logged. Calling start() twice without stop() throws std::logic_error.
-  void start(std::chrono::seconds period);
+  // Failures are logged. INVALID_ARGUMENT for a period that is not positive;
+  // FAILED_PRECONDITION when started already and not stopped since.
+  Status start(std::chrono::seconds period);
   static constexpr std::chrono::seconds kUnsyncedRetry{2};
   // Interrupts the wait between passes and joins the thread (a pass in progress finishes).
   // Idempotent.
   void stop();
 
  private:
+  VolumeAttachmentReconciler(KubeClient& client, attach::AttachmentManager& manager,
+                             std::string driverName, PolicyResolver resolver, Fencer fencer,
+                             volume::VolumeLocks* locks);
+
   KubeClient& client_;
   attach::AttachmentManager& manager_;
   const std::string driverName_;

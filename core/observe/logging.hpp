@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "polycsi/types.hpp"
+
 namespace polycsi::observe {
 
 // Replaces every occurrence of a registered secret by "***".
@@ -34,17 +36,18 @@ class SecretRedactor {
 // The redactor setupLogging() installs; other components register secrets here.
 SecretRedactor& globalRedactor();
 
-// A sink that redacts each message with `redactor` and passes it on to `inner`. Does not own
-// `redactor`, which must outlive the sink. THREADING: as thread-safe as `inner`.
+// A sink that redacts each message with `redactor` and passes it on to `inner`, which must not
+// be null (a null `inner` aborts the process). Does not own `redactor`, which must outlive the
+// sink. THREADING: as thread-safe as `inner`.
 std::shared_ptr<spdlog::sinks::sink> makeRedactingSink(
     std::shared_ptr<spdlog::sinks::sink> inner, const SecretRedactor& redactor = globalRedactor());
 
 // Makes spdlog's default logger write to stderr through a redacting sink, at `level`
-// ("debug", "info", "warn" or "error"). Throws std::invalid_argument naming an unknown level.
-// Call once at startup, before other threads log.
-void setupLogging(const std::string& level);
+// ("debug", "info", "warn" or "error"). INVALID_ARGUMENT naming an unknown level, and the
+// logger stays as it was. Call once at startup, before other threads log.
+Status setupLogging(const std::string& level);
 
 // Same, writing to `output` instead of stderr (for example a file sink).
-void setupLogging(const std::string& level, std::shared_ptr<spdlog::sinks::sink> output);
+Status setupLogging(const std::string& level, std::shared_ptr<spdlog::sinks::sink> output);
 
 }  // namespace polycsi::observe

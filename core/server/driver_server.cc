@@ -149,11 +149,9 @@ StatusOr<std::unique_ptr<DriverServer>> DriverServer::start(const ServeOptions& 
   if (d.servesNode() && d.nodeName.empty())
     return Status(Code::kInvalidArgument, "--node-id is required in node and all modes");
 
-  try {
-    d.config = config::loadConfigFile(options.configPath);
-  } catch (const config::ConfigError& e) {
-    return Status(Code::kInvalidArgument, e.what());
-  }
+  auto config = config::loadConfigFile(options.configPath);
+  if (!config.isOk()) return config.status();
+  d.config = std::move(*config);
   auto socketPath = socketPathOf(options.endpoint);
   if (!socketPath.isOk()) return socketPath.status();
   parts->socketPath = *socketPath;
@@ -164,10 +162,11 @@ StatusOr<std::unique_ptr<DriverServer>> DriverServer::start(const ServeOptions& 
     return Status(Code::kFailedPrecondition,
                   "state_path " + d.config.statePath + " cannot be created: " + ec.message());
 
-  std::string pluginDir = !options.pluginDir.empty()    ? options.pluginDir
-                          : !d.config.pluginDir.empty() ? d.config.pluginDir
-                                                        : plugin_host::defaultPluginDir();
-  if (auto s = d.backends.start(d.config, pluginDir, roleOf(d.mode), &parts->metrics); !s.isOk())
+  StatusOr<std::string> pluginDir = !options.pluginDir.empty()    ? options.pluginDir
+                                    : !d.config.pluginDir.empty() ? d.config.pluginDir
+                                                                  : plugin_host::defaultPluginDir();
+  if (!pluginDir.isOk()) return pluginDir.status();
+  if (auto s = d.backends.start(d.config, *pluginDir, roleOf(d.mode), &parts->metrics); !s.isOk())
     return s;
   registerSecrets(d.config, d.backends);
   for (const auto* b : d.backends.all())
@@ -183,12 +182,12 @@ StatusOr<std::unique_ptr<DriverServer>> DriverServer::start(const ServeOptions& 
     kubeConfig = kube::inClusterConfig();
   }
   if (kubeConfig) {
-    try {
-      parts->kube = std::make_unique<kube::KubeClient>(*kubeConfig);
-    } catch (const std::invalid_argument& e) {
-      return Status(Code::kInvalidArgument, e.what());
-    }
-    parts->events = std::make_unique<kube::EventRecorder>(*parts->kube, "polycsi-controller");
+    auto kube = kube::KubeClient::create(*kubeConfig);
+    if (!kube.isOk()) return kube.status();
+    parts->kube = std::move(*kube);
+    auto events = kube::EventRecorder::create(*parts->kube, "polycsi-controller");
+    if (!events.isOk()) return events.status();
+    parts->events = std::move(*events);
   } else {
     spdlog::info(
         "no Kubernetes service account token found: events and VolumeAttachment "
@@ -203,33 +202,37 @@ StatusOr<std::unique_ptr<DriverServer>> DriverServer::start(const ServeOptions& 
     parts->observers =
         std::make_unique<observe::ObserverFanout>(std::vector<attach::MigrationObserver*>{
             parts->migrationMetrics.get(), parts->events.get()});
-    try {
-      parts->attachments =
-          std::make_unique<attach::AttachmentManager>(*parts->store, *parts->observers);
-    } catch (const Error& e) {
-      return e.status();
-    }
+    auto attachments = attach::AttachmentManager::create(*parts->store, *parts->observers);
+    if (!attachments.isOk()) return attachments.status();
+    parts->attachments = std::move(*attachments);
     d.attachments = parts->attachments.get();
     d.kube = parts->kube.get();
     // The gauges start from what was persisted before this start.
     for (const auto& state : parts->attachments->all())
       parts->migrationMetrics->attachmentsChanged(state);
     // Windows end at expiry, also those that expired while the controller was down.
-    parts->windowWatcher = std::make_unique<attach::MigrationWindowWatcher>(*parts->attachments);
-    parts->windowWatcher->start();
+    auto windowWatcher = attach::MigrationWindowWatcher::create(*parts->attachments);
+    if (!windowWatcher.isOk()) return windowWatcher.status();
+    parts->windowWatcher = std::move(*windowWatcher);
+    if (Status started = parts->windowWatcher->start(); !started.isOk()) return started;
     if (parts->kube) {
       // The cluster may hold attachments the store does not (a lost store, a detach while the
       // controller was down): nothing touches attachments until the first pass rebuilt them.
       d.attachmentsKnown = false;
-      parts->reconciler = std::make_unique<kube::VolumeAttachmentReconciler>(
+      auto reconciler = kube::VolumeAttachmentReconciler::create(
           *parts->kube, *parts->attachments, d.config.driverName,
           makePvPolicyResolver(d, parts->events.get()), makeBackendFencer(d), &d.controllerLocks);
+      if (!reconciler.isOk()) return reconciler.status();
+      parts->reconciler = std::move(*reconciler);
       DriverContext* ctx = &d;
       parts->reconciler->onFirstCompletePass([ctx] {
         ctx->attachmentsKnown = true;
         spdlog::info("attachments rebuilt from VolumeAttachments: serving publishes");
       });
-      parts->reconciler->start(std::chrono::seconds(options.reconcilePeriodSeconds));
+      if (Status started =
+              parts->reconciler->start(std::chrono::seconds(options.reconcilePeriodSeconds));
+          !started.isOk())
+        return started;
     }
   }
   if (d.servesNode()) {

@@ -58,18 +58,20 @@ class CliTest : public ::testing::Test {
 };
 
 TEST_F(CliTest, ValidateConfigAcceptsAGoodFile) {
-  auto path = writeConfig("state_path: /var/lib/polycsi\nbackends:\n  - name: local\n"
-                          "    plugin: sample\n    settings:\n      directory: /srv/v\n");
+  auto path = writeConfig(
+      "state_path: /var/lib/polycsi\nbackends:\n  - name: local\n"
+      "    plugin: sample\n    settings:\n      directory: /srv/v\n");
   auto ran = runPolycsi({"validate-config", path, "--plugin-dir", POLYCSI_PLUGIN_DIR});
   EXPECT_EQ(ran.exitCode, 0) << ran.output;
   EXPECT_NE(ran.output.find("valid (1 backend)"), std::string::npos) << ran.output;
 }
 
 TEST_F(CliTest, ValidateConfigNamesTheKeyPathOfEachProblem) {
-  auto path = writeConfig("state_path: /var/lib/polycsi\nbackends:\n  - name: local\n"
-                          "    plugin: sample\n    settings:\n      directory: /srv/v\n"
-                          "  - name: second\n    plugin: sample\n    settings:\n"
-                          "      capacity_bytes: lots\n");
+  auto path = writeConfig(
+      "state_path: /var/lib/polycsi\nbackends:\n  - name: local\n"
+      "    plugin: sample\n    settings:\n      directory: /srv/v\n"
+      "  - name: second\n    plugin: sample\n    settings:\n"
+      "      capacity_bytes: lots\n");
   auto ran = runPolycsi({"validate-config", path, "--plugin-dir", POLYCSI_PLUGIN_DIR});
   EXPECT_EQ(ran.exitCode, 1);
   EXPECT_NE(ran.output.find("backends[1].settings.directory: required"), std::string::npos)
@@ -112,13 +114,53 @@ TEST_F(CliTest, PluginsFailsWhenAPluginIsRefused) {
 }
 
 TEST_F(CliTest, ServeRefusesANonUnixEndpoint) {
-  auto path = writeConfig("state_path: " + work_.path() + "/state\nbackends:\n  - name: local\n"
+  auto path = writeConfig("state_path: " + work_.path() +
+                          "/state\nbackends:\n  - name: local\n"
                           "    plugin: sample\n    settings:\n      directory: " +
                           work_.path() + "/v\n");
-  auto ran = runPolycsi({"serve", "--config", path, "--endpoint", "tcp://0.0.0.0:1",
-                         "--node-id", "n", "--plugin-dir", POLYCSI_PLUGIN_DIR});
+  auto ran = runPolycsi({"serve", "--config", path, "--endpoint", "tcp://0.0.0.0:1", "--node-id",
+                         "n", "--plugin-dir", POLYCSI_PLUGIN_DIR});
   EXPECT_EQ(ran.exitCode, 1);
   EXPECT_NE(ran.output.find("--endpoint must be a unix socket"), std::string::npos) << ran.output;
+}
+
+// Start-up errors reach the operator as "cannot start: CODE: message", whichever part refused.
+TEST_F(CliTest, ServeNamesTheConfigFileAndWhatIsWrongInIt) {
+  const std::string path = writeConfig("backends: []\n");
+  auto ran = runPolycsi({"serve", "--config", path, "--endpoint",
+                         "unix://" + work_.path() + "/csi.sock", "--node-id", "n"});
+  EXPECT_EQ(ran.exitCode, 1);
+  EXPECT_NE(ran.output.find("cannot start: INVALID_ARGUMENT: " + path + ": state_path: required"),
+            std::string::npos)
+      << ran.output;
+}
+
+TEST_F(CliTest, ServeNamesAnUnusableKubernetesApiUrl) {
+  auto path = writeConfig("state_path: " + work_.path() +
+                          "/state\nbackends:\n  - name: local\n"
+                          "    plugin: sample\n    settings:\n      directory: " +
+                          work_.path() + "/v\n");
+  const std::string tokenFile = work_.path() + "/token";
+  std::ofstream(tokenFile) << "kube-token-for-cli-test\n";
+  auto ran =
+      runPolycsi({"serve", "--config", path, "--endpoint", "unix://" + work_.path() + "/csi.sock",
+                  "--node-id", "n", "--plugin-dir", POLYCSI_PLUGIN_DIR, "--kubernetes-api",
+                  "ftp://api.example", "--kubernetes-token-file", tokenFile});
+  EXPECT_EQ(ran.exitCode, 1);
+  EXPECT_NE(ran.output.find("cannot start: INVALID_ARGUMENT: Kubernetes API URL "
+                            "\"ftp://api.example\" must start with https:// (or http://) and "
+                            "contain no spaces"),
+            std::string::npos)
+      << ran.output;
+  EXPECT_EQ(ran.output.find("kube-token-for-cli-test"), std::string::npos) << ran.output;
+}
+
+TEST_F(CliTest, AnUnknownLogLevelIsNamed) {
+  auto ran = runPolycsi({"--log-level", "verbose", "plugins", "--plugin-dir", POLYCSI_PLUGIN_DIR});
+  EXPECT_EQ(ran.exitCode, 2);
+  EXPECT_NE(ran.output.find("unknown log level \"verbose\" (expected debug, info, warn or error)"),
+            std::string::npos)
+      << ran.output;
 }
 
 }  // namespace
