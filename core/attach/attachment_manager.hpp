@@ -137,6 +137,12 @@ class AttachmentManager {
  private:
   AttachmentManager(AttachmentStore& store, MigrationObserver& observer, const TimeSource& time);
 
+  // planPublish when another node holds the volume (plan.before): shared, a migration to
+  // start, or a conflict. Called with `lock` held on mu_; unlocks it before reporting to the
+  // observer.
+  StatusOr<PublishPlan> planBesideAnotherNodeLocked(
+      PublishPlan plan, const VolumePolicy& policy,
+      const std::optional<Clock::time_point>& attachedSince, std::unique_lock<std::mutex>& lock);
   VolumeAttachmentState currentLocked(const std::string& volumeId) const;
   Status checkPlanCurrentLocked(const VolumeAttachmentState& before) const;
   Status persistLocked(const VolumeAttachmentState& next);

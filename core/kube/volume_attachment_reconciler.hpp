@@ -42,6 +42,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "attach/attachment_manager.hpp"
 #include "kube/kube_client.hpp"
@@ -116,6 +117,28 @@ class VolumeAttachmentReconciler {
   const PolicyResolver resolver_;
   const Fencer fencer_;
   volume::VolumeLocks* locks_;
+
+  struct ClusterAttachment;
+  struct ClusterView;
+  struct Lookups;
+
+  // The steps of reconcileOnce(), in order.
+  // 1. list: every VolumeAttachment, all pages; an error when any page cannot be read.
+  StatusOr<std::vector<nlohmann::json>> listVolumeAttachments();
+  // 2. map: the driver's VolumeAttachments mapped to (volume handle, CSI node id), oldest
+  // first; what cannot be mapped makes the view incomplete.
+  ClusterView mapToVolumes(const std::vector<nlohmann::json>& items);
+  std::optional<ClusterAttachment> mapAttachment(const nlohmann::json& item, Lookups& lookups,
+                                                 ClusterView& view);
+  void reportUnknownNodes(ClusterView& view) const;
+  // 3. rebuild: replays the attached VolumeAttachments the manager lacks. True when a busy
+  // volume was left for the next pass.
+  bool rebuild(ClusterView& view);
+  void rebuildVolume(const std::string& volumeHandle,
+                     const std::vector<const ClusterAttachment*>& entries, ClusterView& view);
+  // 4. forget: fences and drops the attachments of `before` no VolumeAttachment names.
+  void forget(const std::vector<attach::VolumeAttachmentState>& before, ClusterView& view);
+  void forgetAttachment(const std::string& volumeId, const std::string& node, ClusterView& view);
 
   // The driver's CSI node id on Kubernetes node `nodeName`, from its CSINode object; nullopt
   // while the node has no CSINode or no entry for this driver (unknown for now); an error when

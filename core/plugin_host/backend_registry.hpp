@@ -72,6 +72,13 @@ class BackendRegistry {
   std::vector<const Backend*> all() const;
 
  private:
+  // Creates the state directory of config.backends[index] and inits its instance of `plugin`.
+  // The Status names the backend.
+  static StatusOr<std::unique_ptr<Backend>> startBackend(const config::DriverConfig& config,
+                                                         size_t index,
+                                                         std::shared_ptr<LoadedPlugin> plugin,
+                                                         Role role, PluginMetricsSink* metrics);
+
   std::vector<std::unique_ptr<Backend>> backends_;
   std::string defaultName_;
 };
