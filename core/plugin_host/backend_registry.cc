@@ -37,7 +37,7 @@ std::string settingsProblems(const std::vector<std::string>& problems, size_t in
 }
 
 // Shuts instances down in reverse start order, so later backends never outlive earlier ones.
-void stopAll(std::vector<std::unique_ptr<Backend>>& backends) {
+void stopAll(std::vector<std::unique_ptr<ConfiguredBackend>>& backends) {
   while (!backends.empty()) backends.pop_back();
 }
 
@@ -68,10 +68,10 @@ StatusOr<std::vector<std::shared_ptr<LoadedPlugin>>> loadAndCheckPlugins(
 
 }  // namespace
 
-struct Backend::HostContext : HostServices {};
+struct ConfiguredBackend::HostContext : HostServices {};
 
 // Members go in reverse order: the instance shuts down while its host services still exist.
-Backend::~Backend() = default;
+ConfiguredBackend::~ConfiguredBackend() = default;
 
 BackendRegistry::~BackendRegistry() { stopAll(backends_); }
 
@@ -85,7 +85,7 @@ Status BackendRegistry::start(const config::DriverConfig& config, const std::str
   auto plugins = loadAndCheckPlugins(config, pluginDir);
   if (!plugins.isOk()) return plugins.status();
 
-  std::vector<std::unique_ptr<Backend>> started;
+  std::vector<std::unique_ptr<ConfiguredBackend>> started;
   for (size_t index = 0; index < config.backends.size(); ++index) {
     auto backend = startBackend(config, index, (*plugins)[index], role, metrics);
     if (!backend.isOk()) {
@@ -101,7 +101,7 @@ Status BackendRegistry::start(const config::DriverConfig& config, const std::str
   return Status::ok();
 }
 
-StatusOr<std::unique_ptr<Backend>> BackendRegistry::startBackend(
+StatusOr<std::unique_ptr<ConfiguredBackend>> BackendRegistry::startBackend(
     const config::DriverConfig& config, size_t index, std::shared_ptr<LoadedPlugin> plugin,
     Role role, PluginMetricsSink* metrics) {
   const config::BackendConfig& backendConfig = config.backends[index];
@@ -114,11 +114,11 @@ StatusOr<std::unique_ptr<Backend>> BackendRegistry::startBackend(
                                                  stateDir.string() + ": " + error.message());
   }
 
-  auto backend = std::make_unique<Backend>();
+  auto backend = std::make_unique<ConfiguredBackend>();
   backend->name_ = backendConfig.name;
   backend->adoptsRdsCsiVolumes_ = backendConfig.adoptRdsCsiVolumes;
   backend->plugin_ = std::move(plugin);
-  backend->hostContext_ = std::make_unique<Backend::HostContext>();
+  backend->hostContext_ = std::make_unique<ConfiguredBackend::HostContext>();
   backend->hostContext_->backendName = backendConfig.name;
   backend->hostContext_->metricsPrefix = backend->plugin_->descriptor().metricsPrefix;
   backend->hostContext_->metrics = metrics;
@@ -153,24 +153,24 @@ StatusOr<std::unique_ptr<Backend>> BackendRegistry::startBackend(
   return backend;
 }
 
-const Backend* BackendRegistry::find(const std::string& name) const {
+const ConfiguredBackend* BackendRegistry::find(const std::string& name) const {
   for (const auto& backend : backends_)
     if (backend->name() == name) return backend.get();
   return nullptr;
 }
 
-const Backend* BackendRegistry::rdsCsiAdopter() const {
+const ConfiguredBackend* BackendRegistry::rdsCsiAdopter() const {
   for (const auto& backend : backends_)
     if (backend->adoptsRdsCsiVolumes()) return backend.get();
   return nullptr;
 }
 
-const Backend* BackendRegistry::defaultBackend() const {
+const ConfiguredBackend* BackendRegistry::defaultBackend() const {
   return defaultName_.empty() ? nullptr : find(defaultName_);
 }
 
-std::vector<const Backend*> BackendRegistry::all() const {
-  std::vector<const Backend*> out;
+std::vector<const ConfiguredBackend*> BackendRegistry::all() const {
+  std::vector<const ConfiguredBackend*> out;
   out.reserve(backends_.size());
   for (const auto& backend : backends_) out.push_back(backend.get());
   return out;
