@@ -35,7 +35,6 @@ namespace polycsi::server {
 // each before what it uses, so a start that fails half-way stops what it started.
 struct ServerComponents {
   DriverContext driver;
-  observe::Metrics metrics;
   std::unique_ptr<observe::ObserverFanout> observers;
   std::unique_ptr<observe::MigrationMetrics> migrationMetrics;
   std::unique_ptr<attach::AttachmentStore> store;
@@ -145,7 +144,6 @@ Status configure(const ServeOptions& options, ServerComponents& components) {
   driver.mode = options.mode;
   driver.nodeName = options.nodeId;
   driver.version = options.version;
-  driver.metrics = &components.metrics;
   if (driver.servesNode() && driver.nodeName.empty())
     return Status(Code::kInvalidArgument, "--node-id is required in node and all modes");
 
@@ -173,12 +171,12 @@ Status startBackends(const ServeOptions& options, ServerComponents& components) 
                                         : plugin_host::defaultPluginDir();
   if (!pluginDir.isOk()) return pluginDir.status();
   if (Status started = driver.backends.start(driver.config, *pluginDir, roleOf(driver.mode),
-                                             &components.metrics);
+                                             &components.driver.metrics);
       !started.isOk())
     return started;
   registerSecrets(driver.config, driver.backends);
   for (const auto* backend : driver.backends.all())
-    components.metrics.registerPrefix(backend->descriptor().metricsPrefix);
+    components.driver.metrics.registerPrefix(backend->descriptor().metricsPrefix);
   return Status::ok();
 }
 
@@ -235,7 +233,8 @@ Status startController(const ServeOptions& options, ServerComponents& components
   auto store = attach::AttachmentStore::open(driver.config.statePath + "/attachments.db");
   if (!store.isOk()) return store.status();
   components.store = std::move(*store);
-  components.migrationMetrics = std::make_unique<observe::MigrationMetrics>(components.metrics);
+  components.migrationMetrics =
+      std::make_unique<observe::MigrationMetrics>(components.driver.metrics);
   components.observers =
       std::make_unique<observe::ObserverFanout>(std::vector<attach::MigrationObserver*>{
           components.migrationMetrics.get(), components.events.get()});
@@ -267,7 +266,7 @@ void startNode(ServerComponents& components) {
 Status startMetricsEndpoint(const ServeOptions& options, ServerComponents& components) {
   if (options.metricsAddress.empty()) return Status::ok();
   DriverContext* context = &components.driver;
-  auto http = observe::HttpEndpoint::start(options.metricsAddress, components.metrics,
+  auto http = observe::HttpEndpoint::start(options.metricsAddress, components.driver.metrics,
                                            [context] { return context->serving(); });
   if (!http.isOk()) return http.status();
   components.http = std::move(*http);
