@@ -1,4 +1,5 @@
-// The per-volume attachment state machine of DESIGN.md ("Live migration"), for every plugin:
+// The per-volume attachment state machine, for every plugin (docs/kubevirt-migration.md, "How
+// the migration window works"):
 //
 //   publish(A) on detached                 -> {A}; repeating is a no-op
 //   publish(B) on {A}: exclusive           -> FAILED_PRECONDITION (names the node)

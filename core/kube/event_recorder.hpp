@@ -1,4 +1,4 @@
-// Posts migration lifecycle events to the PVC (seeds/001 "Kubernetes Events"):
+// Posts migration lifecycle events to the PVC (docs/kubevirt-migration.md, "Monitoring"):
 //   Normal  MigrationStarted    "[<pvc>]: KubeVirt live migration started - source: <a>,
 //                                target: <b>, timeout: 5m0s"
 //   Normal  MigrationCompleted  "[<pvc>]: KubeVirt live migration completed - source: <a> →

@@ -43,7 +43,7 @@ std::string stringAt(const nlohmann::json& object, const nlohmann::json::json_po
 struct VolumeAttachmentReconciler::ClusterAttachment {
   std::string name;
   std::string volumeHandle;
-  std::string node;
+  std::string node;  // spec.nodeName while mapping; the driver's CSI node id once mapped
   std::string creationTimestamp;  // RFC 3339 UTC: orders as text
   bool attached = false;
   bool deleting = false;

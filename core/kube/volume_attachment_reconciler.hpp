@@ -20,8 +20,11 @@
 //      still refuses and the next pass tries again; the pass then reports the failure.
 //      Nothing is forgotten unless every VolumeAttachment could be mapped to its volume:
 //      a failed list or PersistentVolume lookup must never detach anything.
-// Nodes are the driver's CSI node ids on both sides ("node-a|rds_nvme=nqn..."): the attacher
-// passed the id from the node's CSINode to ControllerPublishVolume, which the manager records.
+// The manager knows a node by the driver's CSI node id ("node-a|rds_nvme=nqn...", the node's
+// name and each plugin's identity; volume/volume_id.hpp), which the attacher read from the
+// node's CSINode and passed to ControllerPublishVolume. A VolumeAttachment names the Kubernetes
+// node (spec.nodeName) instead: step 1 maps that name to the id through the same CSINode, so
+// both sides are compared as CSI node ids.
 // A Kubernetes node whose CSINode (or its entry for this driver) is missing is unknown for now,
 // never a different node: kubelet removes the entry while the node plugin re-registers (every
 // DaemonSet rollout). Its VolumeAttachments are left for a later pass: no attachment recorded

@@ -1,7 +1,7 @@
 // Process-wide logging: spdlog's default logger writes "time level message" lines to stderr,
 // and every message passes through a SecretRedactor first, so a registered secret (backend
-// passwords, API tokens) never reaches a log line, whoever logs it (DESIGN.md: the core owns
-// secret redaction in logs).
+// passwords, API tokens) never reaches a log line, whoever logs it: the core owns secret
+// redaction in logs (docs/security.md).
 #pragma once
 
 #include <spdlog/sinks/sink.h>
