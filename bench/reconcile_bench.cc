@@ -61,22 +61,23 @@ struct Controller {
     auto opened = polycsi::attach::AttachmentStore::open((dir / "attachments.db").string());
     if (!opened.isOk()) throw std::runtime_error(opened.status().toString());
     store = std::move(*opened);
-    manager = std::make_unique<polycsi::attach::AttachmentManager>(*store, observer);
+    manager = polycsi::attach::AttachmentManager::create(*store, observer).value();
     polycsi::kube::KubeConfig config;
     config.baseUrl = api.baseUrl();
     config.token = kToken;
     config.timeout = 30000ms;
-    client = std::make_unique<polycsi::kube::KubeClient>(config);
-    reconciler = std::make_unique<polycsi::kube::VolumeAttachmentReconciler>(
-        *client, *manager, kDriver,
-        [](const std::string&,
-           const nlohmann::json&) -> polycsi::StatusOr<polycsi::kube::ResolvedVolume> {
-          polycsi::kube::ResolvedVolume volume;
-          volume.policy = exclusive();
-          volume.backend = "local";
-          volume.metricsPrefix = "sample_csi";
-          return volume;
-        });
+    client = polycsi::kube::KubeClient::create(config).value();
+    reconciler = polycsi::kube::VolumeAttachmentReconciler::create(
+                     *client, *manager, kDriver,
+                     [](const std::string&,
+                        const nlohmann::json&) -> polycsi::StatusOr<polycsi::kube::ResolvedVolume> {
+                       polycsi::kube::ResolvedVolume volume;
+                       volume.policy = exclusive();
+                       volume.backend = "local";
+                       volume.metricsPrefix = "sample_csi";
+                       return volume;
+                     })
+                     .value();
   }
   ~Controller() {
     reconciler.reset();

@@ -50,21 +50,26 @@ int serve(const server::ServeOptions& options) {
   return 0;
 }
 
-std::string pluginDirFor(const config::DriverConfig& config, const std::string& override) {
+StatusOr<std::string> pluginDirFor(const config::DriverConfig& config,
+                                   const std::string& override) {
   if (!override.empty()) return override;
   if (!config.pluginDir.empty()) return config.pluginDir;
   return plugin_host::defaultPluginDir();
 }
 
 int validateConfig(const std::string& path, const std::string& pluginDirOverride) {
-  config::DriverConfig config;
-  try {
-    config = config::loadConfigFile(path);
-  } catch (const config::ConfigError& e) {
-    std::cerr << e.what() << "\n";
+  auto loaded = config::loadConfigFile(path);
+  if (!loaded.isOk()) {
+    std::cerr << loaded.status().message() << "\n";
     return 1;
   }
-  std::string dir = pluginDirFor(config, pluginDirOverride);
+  const config::DriverConfig& config = *loaded;
+  auto pluginDir = pluginDirFor(config, pluginDirOverride);
+  if (!pluginDir.isOk()) {
+    std::cerr << pluginDir.status().message() << "\n";
+    return 1;
+  }
+  const std::string& dir = *pluginDir;
   int problems = 0;
   for (size_t i = 0; i < config.backends.size(); ++i) {
     const auto& backend = config.backends[i];
@@ -160,15 +165,14 @@ int main(int argc, char** argv) {
   validateCmd->add_option("file", validatePath, "Configuration file")->required();
   validateCmd->add_option("--plugin-dir", pluginDir, "Overrides plugin_dir");
 
+  const StatusOr<std::string> defaultPluginDir = plugin_host::defaultPluginDir();
   auto* pluginsCmd = app.add_subcommand("plugins", "List loadable plugins");
   pluginsCmd->add_option("--plugin-dir", pluginDir, "Directory to list")
-      ->default_str(plugin_host::defaultPluginDir());
+      ->default_str(defaultPluginDir.isOk() ? *defaultPluginDir : "../plugins beside polycsi");
 
   CLI11_PARSE(app, argc, argv);
-  try {
-    observe::setupLogging(logLevel);
-  } catch (const std::exception& e) {
-    std::cerr << e.what() << "\n";
+  if (Status logging = observe::setupLogging(logLevel); !logging.isOk()) {
+    std::cerr << logging.message() << "\n";
     return 2;
   }
   if (*serveCmd) {
@@ -178,5 +182,10 @@ int main(int argc, char** argv) {
     return serve(serveOptions);
   }
   if (*validateCmd) return validateConfig(validatePath, pluginDir);
-  return listPlugins(pluginDir.empty() ? plugin_host::defaultPluginDir() : pluginDir);
+  if (!pluginDir.empty()) return listPlugins(pluginDir);
+  if (!defaultPluginDir.isOk()) {
+    std::cerr << defaultPluginDir.status().message() << "\n";
+    return 1;
+  }
+  return listPlugins(*defaultPluginDir);
 }

@@ -33,6 +33,25 @@ bool windowExpiredAt(const VolumeAttachmentState& state, Clock::time_point now) 
   return state.migrating() && now - *state.migrationStartedAt > state.migrationTimeout;
 }
 
+// A publish's arguments on their own: INVALID_ARGUMENT naming what cannot be published.
+Status checkPublishArguments(const std::string& volumeId, const std::string& node,
+                             const VolumePolicy& policy) {
+  if (volumeId.empty()) return Status(Code::kInvalidArgument, "publish: empty volume id");
+  if (node.empty())
+    return Status(Code::kInvalidArgument, "publish of volume " + volumeId + ": empty node id");
+  if (!canAttach(policy.semantics)) {
+    return Status(Code::kInvalidArgument, "publish of volume " + volumeId + ": attach semantics " +
+                                              semanticsName(policy.semantics) + " cannot attach");
+  }
+  if (policy.semantics == AttachSemantics::kMigrationWindow &&
+      policy.migrationTimeout.count() <= 0) {
+    return Status(Code::kInvalidArgument,
+                  "publish of volume " + volumeId + ": migration timeout must be positive, got " +
+                      std::to_string(policy.migrationTimeout.count()) + "s");
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 const TimeSource& systemTime() {
@@ -40,18 +59,23 @@ const TimeSource& systemTime() {
   return clock;
 }
 
-AttachmentManager::AttachmentManager(AttachmentStore& store, MigrationObserver& observer,
-                                     const TimeSource& time)
-    : store_(store), observer_(observer), time_(time) {
-  auto loaded = store_.loadAll();
-  if (!loaded.isOk()) {
-    throw Error(Code::kInternal, "cannot load attachments: " + loaded.status().message());
-  }
+StatusOr<std::unique_ptr<AttachmentManager>> AttachmentManager::create(AttachmentStore& store,
+                                                                       MigrationObserver& observer,
+                                                                       const TimeSource& time) {
+  auto loaded = store.loadAll();
+  if (!loaded.isOk())
+    return Status(Code::kInternal, "cannot load attachments: " + loaded.status().message());
+  std::unique_ptr<AttachmentManager> manager(new AttachmentManager(store, observer, time));
   for (auto& state : *loaded) {
     std::string id = state.volumeId;
-    volumes_.emplace(std::move(id), std::move(state));
+    manager->volumes_.emplace(std::move(id), std::move(state));
   }
+  return manager;
 }
+
+AttachmentManager::AttachmentManager(AttachmentStore& store, MigrationObserver& observer,
+                                     const TimeSource& time)
+    : store_(store), observer_(observer), time_(time) {}
 
 VolumeAttachmentState AttachmentManager::currentLocked(const std::string& volumeId) const {
   auto it = volumes_.find(volumeId);
@@ -90,19 +114,7 @@ StatusOr<PublishPlan> AttachmentManager::planPublish(
     const std::string& volumeId, const std::string& node, const VolumePolicy& policy,
     const std::string& backend, const std::string& metricsPrefix, const PvcRef& pvc,
     const std::optional<Clock::time_point>& attachedSince) {
-  if (volumeId.empty()) return Status(Code::kInvalidArgument, "publish: empty volume id");
-  if (node.empty())
-    return Status(Code::kInvalidArgument, "publish of volume " + volumeId + ": empty node id");
-  if (!canAttach(policy.semantics)) {
-    return Status(Code::kInvalidArgument, "publish of volume " + volumeId + ": attach semantics " +
-                                              semanticsName(policy.semantics) + " cannot attach");
-  }
-  if (policy.semantics == AttachSemantics::kMigrationWindow &&
-      policy.migrationTimeout.count() <= 0) {
-    return Status(Code::kInvalidArgument,
-                  "publish of volume " + volumeId + ": migration timeout must be positive, got " +
-                      std::to_string(policy.migrationTimeout.count()) + "s");
-  }
+  if (Status valid = checkPublishArguments(volumeId, node, policy); !valid.isOk()) return valid;
 
   std::unique_lock lock(mu_);
   const VolumeAttachmentState current = currentLocked(volumeId);
@@ -135,8 +147,16 @@ StatusOr<PublishPlan> AttachmentManager::planPublish(
     plan.next.pvc = pvc;
     return plan;
   }
+  return planBesideAnotherNodeLocked(std::move(plan), policy, attachedSince, lock);
+}
 
-  // Another node holds the volume: the semantics it was granted under decide.
+StatusOr<PublishPlan> AttachmentManager::planBesideAnotherNodeLocked(
+    PublishPlan plan, const VolumePolicy& policy,
+    const std::optional<Clock::time_point>& attachedSince, std::unique_lock<std::mutex>& lock) {
+  const VolumeAttachmentState& current = plan.before;
+  const std::string& volumeId = current.volumeId;
+  const std::string node = plan.node;
+  // The semantics the other node was granted under decide.
   auto refuse = [&](const VolumeAttachmentState& reported,
                     const std::string& message) -> StatusOr<PublishPlan> {
     lock.unlock();

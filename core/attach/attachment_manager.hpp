@@ -1,4 +1,5 @@
-// The per-volume attachment state machine of DESIGN.md ("Live migration"), for every plugin:
+// The per-volume attachment state machine, for every plugin (docs/kubevirt-migration.md, "How
+// the migration window works"):
 //
 //   publish(A) on detached                 -> {A}; repeating is a no-op
 //   publish(B) on {A}: exclusive           -> FAILED_PRECONDITION (names the node)
@@ -79,11 +80,14 @@ const TimeSource& systemTime();
 
 class AttachmentManager {
  public:
-  // Loads every persisted state from `store`. Does not take ownership of the arguments, which
-  // must outlive the manager. Throws polycsi::Error (INTERNAL, naming the store) when the store
+  // A manager holding every persisted state from `store`. Does not take ownership of the
+  // arguments, which must outlive the manager. INTERNAL (naming the store) when the store
   // cannot be read: a controller must not serve with unknown attachments.
-  AttachmentManager(AttachmentStore& store, MigrationObserver& observer,
-                    const TimeSource& time = systemTime());
+  static StatusOr<std::unique_ptr<AttachmentManager>> create(AttachmentStore& store,
+                                                             MigrationObserver& observer,
+                                                             const TimeSource& time = systemTime());
+  AttachmentManager(const AttachmentManager&) = delete;
+  AttachmentManager& operator=(const AttachmentManager&) = delete;
 
   // Decides a publish of `volumeId` to `node`. OK with a plan, or FAILED_PRECONDITION with the
   // user-facing message (also reported as attachmentConflict). Reports an expired window
@@ -132,6 +136,14 @@ class AttachmentManager {
   Status commitForget(const UnpublishPlan& plan);
 
  private:
+  AttachmentManager(AttachmentStore& store, MigrationObserver& observer, const TimeSource& time);
+
+  // planPublish when another node holds the volume (plan.before): shared, a migration to
+  // start, or a conflict. Called with `lock` held on mu_; unlocks it before reporting to the
+  // observer.
+  StatusOr<PublishPlan> planBesideAnotherNodeLocked(
+      PublishPlan plan, const VolumePolicy& policy,
+      const std::optional<Clock::time_point>& attachedSince, std::unique_lock<std::mutex>& lock);
   VolumeAttachmentState currentLocked(const std::string& volumeId) const;
   Status checkPlanCurrentLocked(const VolumeAttachmentState& before) const;
   Status persistLocked(const VolumeAttachmentState& next);

@@ -197,65 +197,64 @@ StatusOr<std::unique_ptr<AttachmentStore>> AttachmentStore::open(const std::stri
   }
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, static_cast<int>(options.busyTimeout.count()));
+  if (Status journal = store->setUpJournal(options); !journal.isOk()) return journal;
+  if (Status schema = store->createOrUpgradeSchema(); !schema.isOk()) return schema;
+  if (Status prepared = store->prepareStatements(); !prepared.isOk()) return prepared;
+  return store;
+}
 
+Status AttachmentStore::setUpJournal(const Options& options) {
   {
     // journal_mode answers with the mode in effect, which is not WAL on filesystems without
     // shared memory support: fail rather than run without the journal we promise.
     Statement journal;
-    if (journal.prepare(db, "PRAGMA journal_mode = WAL") != SQLITE_OK)
-      return store->sqliteError("cannot set WAL journal");
-    if (sqlite3_step(journal.get()) != SQLITE_ROW)
-      return store->sqliteError("cannot set WAL journal");
+    if (journal.prepare(db_, "PRAGMA journal_mode = WAL") != SQLITE_OK)
+      return sqliteError("cannot set WAL journal");
+    if (sqlite3_step(journal.get()) != SQLITE_ROW) return sqliteError("cannot set WAL journal");
     const std::string mode = columnText(journal.get(), 0);
     if (mode != "wal") {
-      return Status(Code::kInternal, "attachment store " + path +
+      return Status(Code::kInternal, "attachment store " + path_ +
                                          ": cannot use WAL journal (SQLite kept mode \"" + mode +
                                          "\")");
     }
   }
   const char* sync = options.durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = OFF";
-  if (sqlite3_exec(db, sync, nullptr, nullptr, nullptr) != SQLITE_OK)
-    return store->sqliteError("cannot set synchronous mode");
+  if (sqlite3_exec(db_, sync, nullptr, nullptr, nullptr) != SQLITE_OK)
+    return sqliteError("cannot set synchronous mode");
+  return Status::ok();
+}
 
-  if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
-    return store->sqliteError("cannot begin schema transaction");
+Status AttachmentStore::createOrUpgradeSchema() {
+  if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
+    return sqliteError("cannot begin schema transaction");
+  // The error of `what`, after rolling the schema transaction back.
+  const auto rollBack = [this](const std::string& what) {
+    Status error = sqliteError(what);
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return error;
+  };
   int version = 0;
   {
     Statement read;
-    if (read.prepare(db, "PRAGMA user_version") != SQLITE_OK ||
-        sqlite3_step(read.get()) != SQLITE_ROW) {
-      Status error = store->sqliteError("cannot read schema version");
-      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-      return error;
-    }
+    if (read.prepare(db_, "PRAGMA user_version") != SQLITE_OK ||
+        sqlite3_step(read.get()) != SQLITE_ROW)
+      return rollBack("cannot read schema version");
     version = sqlite3_column_int(read.get(), 0);
   }
   if (version > kSchemaVersion) {
-    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-    return Status(Code::kInternal, "attachment store " + path + ": schema version " +
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return Status(Code::kInternal, "attachment store " + path_ + ": schema version " +
                                        std::to_string(version) + " is newer than version " +
                                        std::to_string(kSchemaVersion) +
                                        " that this build understands");
   }
-  if (version == 0 && sqlite3_exec(db, kCreateSchema, nullptr, nullptr, nullptr) != SQLITE_OK) {
-    Status error = store->sqliteError("cannot create schema");
-    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-    return error;
-  }
-  if (version == 1 && sqlite3_exec(db, kUpgradeFrom1, nullptr, nullptr, nullptr) != SQLITE_OK) {
-    Status error = store->sqliteError("cannot upgrade schema from version 1");
-    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-    return error;
-  }
-  if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
-    Status error = store->sqliteError("cannot commit schema");
-    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-    return error;
-  }
-
-  Status prepared = store->prepareStatements();
-  if (!prepared.isOk()) return prepared;
-  return store;
+  if (version == 0 && sqlite3_exec(db_, kCreateSchema, nullptr, nullptr, nullptr) != SQLITE_OK)
+    return rollBack("cannot create schema");
+  if (version == 1 && sqlite3_exec(db_, kUpgradeFrom1, nullptr, nullptr, nullptr) != SQLITE_OK)
+    return rollBack("cannot upgrade schema from version 1");
+  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK)
+    return rollBack("cannot commit schema");
+  return Status::ok();
 }
 
 Status AttachmentStore::prepareStatements() {

@@ -54,6 +54,9 @@ class AttachmentStore {
  private:
   struct Statements;
   AttachmentStore(sqlite3* db, std::string path);
+  // The steps of open() after the database is opened, in order.
+  Status setUpJournal(const Options& options);  // WAL, and synchronous as `options` ask
+  Status createOrUpgradeSchema();               // to kSchemaVersion, in one transaction
   Status prepareStatements();
   Status sqliteError(const std::string& what) const;  // caller holds mu_ or is single-threaded
 

@@ -1,7 +1,7 @@
 // User-facing texts of the attachment state machine: the FAILED_PRECONDITION messages a
 // ControllerPublish caller sees and the Kubernetes event messages of a migration. The wording of
 // the migration limit, migration timeout and event messages is the user's documented interface
-// (seeds/001_*.txt, "Troubleshooting" and "Kubernetes Events"): keep it exact.
+// (docs/kubevirt-migration.md, "Monitoring" and "Troubleshooting"): keep it exact.
 // THREADING: pure functions, safe from any thread.
 #pragma once
 

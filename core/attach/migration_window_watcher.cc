@@ -3,16 +3,19 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <stdexcept>
 
 namespace polycsi::attach {
 
+StatusOr<std::unique_ptr<MigrationWindowWatcher>> MigrationWindowWatcher::create(
+    AttachmentManager& manager, std::chrono::milliseconds maxWait) {
+  if (maxWait <= std::chrono::milliseconds::zero())
+    return Status(Code::kInvalidArgument, "migration window watcher: maxWait must be positive");
+  return std::unique_ptr<MigrationWindowWatcher>(new MigrationWindowWatcher(manager, maxWait));
+}
+
 MigrationWindowWatcher::MigrationWindowWatcher(AttachmentManager& manager,
                                                std::chrono::milliseconds maxWait)
-    : manager_(manager), maxWait_(maxWait) {
-  if (maxWait_ <= std::chrono::milliseconds::zero())
-    throw std::invalid_argument("migration window watcher: maxWait must be positive");
-}
+    : manager_(manager), maxWait_(maxWait) {}
 
 MigrationWindowWatcher::~MigrationWindowWatcher() { stop(); }
 
@@ -25,9 +28,10 @@ std::chrono::milliseconds MigrationWindowWatcher::nextWait() const {
   return std::clamp(untilExpiry, std::chrono::milliseconds(1), maxWait_);
 }
 
-void MigrationWindowWatcher::start() {
+Status MigrationWindowWatcher::start() {
   std::lock_guard lock(mu_);
-  if (thread_.joinable()) throw std::logic_error("migration window watcher already started");
+  if (thread_.joinable())
+    return Status(Code::kFailedPrecondition, "migration window watcher already started");
   stopping_ = false;
   thread_ = std::thread([this] {
     std::unique_lock lock(mu_);
@@ -45,6 +49,7 @@ void MigrationWindowWatcher::start() {
       wake_.wait_for(lock, wait, [this] { return stopping_; });
     }
   });
+  return Status::ok();
 }
 
 void MigrationWindowWatcher::stop() {

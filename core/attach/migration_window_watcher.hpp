@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -22,20 +23,24 @@ namespace polycsi::attach {
 
 class MigrationWindowWatcher {
  public:
-  explicit MigrationWindowWatcher(AttachmentManager& manager,
-                                  std::chrono::milliseconds maxWait = std::chrono::seconds(1));
+  // A watcher of `manager` that asks at least every `maxWait`; not started. INVALID_ARGUMENT
+  // when `maxWait` is not positive.
+  static StatusOr<std::unique_ptr<MigrationWindowWatcher>> create(
+      AttachmentManager& manager, std::chrono::milliseconds maxWait = std::chrono::seconds(1));
   // Calls stop().
   ~MigrationWindowWatcher();
   MigrationWindowWatcher(const MigrationWindowWatcher&) = delete;
   MigrationWindowWatcher& operator=(const MigrationWindowWatcher&) = delete;
 
   // Starts the thread; its first check runs at once (windows that expired while the driver was
-  // down end now). Calling start() twice without stop() throws std::logic_error.
-  void start();
+  // down end now). FAILED_PRECONDITION when started already and not stopped since.
+  Status start();
   // Interrupts the wait and joins the thread. Idempotent.
   void stop();
 
  private:
+  MigrationWindowWatcher(AttachmentManager& manager, std::chrono::milliseconds maxWait);
+
   // How long to wait before the next check: until the next expiry, at most maxWait_.
   std::chrono::milliseconds nextWait() const;
 

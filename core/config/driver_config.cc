@@ -9,13 +9,12 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "config/yaml_to_json.hpp"
 #include "volume/volume_id.hpp"
@@ -32,8 +31,9 @@ const std::vector<std::string> kBackendKeys = {"name", "plugin", "default", "ado
 // between.
 constexpr size_t kMaxDriverNameBytes = 63;
 
-[[noreturn]] void fail(const std::string& path, const std::string& what) {
-  throw ConfigError(path + ": " + what);
+// A problem at key path `path`: "backends[1].name: required".
+Status problemAt(const std::string& path, const std::string& what) {
+  return Status(Code::kInvalidArgument, path + ": " + what);
 }
 
 std::string join(const std::vector<std::string>& items, const std::string& separator) {
@@ -50,31 +50,34 @@ std::string child(const std::string& prefix, const std::string& key) {
 }
 
 // Refuses keys outside `allowed`, duplicate keys and non-scalar keys of a map node.
-void checkKeys(const YAML::Node& map, const std::string& prefix,
-               const std::vector<std::string>& allowed) {
+Status checkKeys(const YAML::Node& map, const std::string& prefix,
+                 const std::vector<std::string>& allowed) {
   std::set<std::string> seen;
   for (const auto& entry : map) {
     if (!entry.first.IsScalar())
-      fail(prefix.empty() ? "configuration" : prefix, "keys must be plain names");
+      return problemAt(prefix.empty() ? "configuration" : prefix, "keys must be plain names");
     const std::string key = entry.first.Scalar();
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
-      fail(child(prefix, key), "unknown key (expected one of: " + join(allowed, ", ") + ")");
-    if (!seen.insert(key).second) fail(child(prefix, key), "given more than once");
+      return problemAt(child(prefix, key),
+                       "unknown key (expected one of: " + join(allowed, ", ") + ")");
+    if (!seen.insert(key).second) return problemAt(child(prefix, key), "given more than once");
   }
+  return Status::ok();
 }
 
 // The text of a scalar node, refusing lists, maps and empty values.
-std::string scalarAt(const YAML::Node& node, const std::string& path) {
-  if (node.IsNull()) fail(path, "has no value");
-  if (!node.IsScalar()) fail(path, "must be a single value, not a list or map");
+StatusOr<std::string> scalarAt(const YAML::Node& node, const std::string& path) {
+  if (node.IsNull()) return problemAt(path, "has no value");
+  if (!node.IsScalar()) return problemAt(path, "must be a single value, not a list or map");
   return node.Scalar();
 }
 
-bool booleanAt(const YAML::Node& node, const std::string& path) {
-  std::string text = scalarAt(node, path);
-  if (text == "true") return true;
-  if (text == "false") return false;
-  fail(path, "must be true or false, got '" + text + "'");
+StatusOr<bool> booleanAt(const YAML::Node& node, const std::string& path) {
+  auto text = scalarAt(node, path);
+  if (!text.isOk()) return text.status();
+  if (*text == "true") return true;
+  if (*text == "false") return false;
+  return problemAt(path, "must be true or false, got '" + *text + "'");
 }
 
 bool isValidPluginName(const std::string& name) {
@@ -95,91 +98,110 @@ bool isValidDriverName(const std::string& name) {
   return true;
 }
 
-std::string absolutePathAt(const YAML::Node& node, const std::string& path) {
-  std::string text = scalarAt(node, path);
-  if (text.empty() || text.front() != '/')
-    fail(path, "must be an absolute path, got '" + text + "'");
+StatusOr<std::string> absolutePathAt(const YAML::Node& node, const std::string& path) {
+  auto text = scalarAt(node, path);
+  if (!text.isOk()) return text.status();
+  if (text->empty() || text->front() != '/')
+    return problemAt(path, "must be an absolute path, got '" + *text + "'");
   return text;
 }
 
-void parseSettings(const YAML::Node& node, const std::string& path, BackendConfig& backend) {
-  if (!node || node.IsNull()) return;  // `settings:` with nothing is an empty map
-  if (!node.IsMap()) fail(path, "must be a map of setting names to values");
+Status parseSettings(const YAML::Node& node, const std::string& path, BackendConfig& backend) {
+  if (!node || node.IsNull()) return Status::ok();  // `settings:` with nothing is an empty map
+  if (!node.IsMap()) return problemAt(path, "must be a map of setting names to values");
   std::set<std::string> seen;
   for (const auto& entry : node) {
     if (!entry.first.IsScalar() || entry.first.Scalar().empty())
-      fail(path, "setting names must be plain, non-empty text");
+      return problemAt(path, "setting names must be plain, non-empty text");
     const std::string key = entry.first.Scalar();
     const std::string keyPath = path + "." + key;
-    if (!seen.insert(key).second) fail(keyPath, "given more than once");
+    if (!seen.insert(key).second) return problemAt(keyPath, "given more than once");
     const YAML::Node& value = entry.second;
     if (value.IsSequence() || value.IsMap()) {
       backend.structuredKeys.push_back(key);
     } else {
-      backend.settings[key] = scalarAt(value, keyPath);
+      auto text = scalarAt(value, keyPath);
+      if (!text.isOk()) return text.status();
+      backend.settings[key] = std::move(*text);
     }
   }
+  auto json = yamlToJson(node);
+  if (!json.isOk()) return problemAt(path, json.status().message());
   try {
-    backend.settingsJson = yamlToJson(node).dump();
-  } catch (const YamlConversionError& e) {
-    fail(path, e.what());
+    backend.settingsJson = json->dump();
   } catch (const nlohmann::json::exception& e) {
-    // Text the checks of the whole file let through but JSON cannot carry (not UTF-8).
-    fail(path, std::string("cannot be handed to the plugin as JSON: ") + e.what());
+    // nlohmann::json reports text it cannot write (not UTF-8) only by throwing. The checks of
+    // the whole file let no such text through; this stays for what they might miss.
+    return problemAt(path, std::string("cannot be handed to the plugin as JSON: ") + e.what());
   }
+  return Status::ok();
 }
 
-BackendConfig parseBackend(const YAML::Node& node, const std::string& path) {
-  if (!node.IsMap()) fail(path, "must be a map with name, plugin and settings");
-  checkKeys(node, path, kBackendKeys);
+StatusOr<BackendConfig> parseBackend(const YAML::Node& node, const std::string& path) {
+  if (!node.IsMap()) return problemAt(path, "must be a map with name, plugin and settings");
+  if (Status keys = checkKeys(node, path, kBackendKeys); !keys.isOk()) return keys;
   BackendConfig backend;
   const YAML::Node name = node["name"];
-  if (!name) fail(path + ".name", "required");
-  backend.name = scalarAt(name, path + ".name");
+  if (!name) return problemAt(path + ".name", "required");
+  auto nameText = scalarAt(name, path + ".name");
+  if (!nameText.isOk()) return nameText.status();
+  backend.name = std::move(*nameText);
   if (!volume::isValidBackendName(backend.name))
-    fail(path + ".name",
-         "must match [a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?, got '" + backend.name + "'");
+    return problemAt(path + ".name",
+                     "must match [a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?, got '" + backend.name + "'");
   const YAML::Node plugin = node["plugin"];
-  if (!plugin) fail(path + ".plugin", "required");
-  backend.plugin = scalarAt(plugin, path + ".plugin");
+  if (!plugin) return problemAt(path + ".plugin", "required");
+  auto pluginText = scalarAt(plugin, path + ".plugin");
+  if (!pluginText.isOk()) return pluginText.status();
+  backend.plugin = std::move(*pluginText);
   if (!isValidPluginName(backend.plugin))
-    fail(path + ".plugin", "must match [a-z0-9_]+, got '" + backend.plugin + "'");
-  if (const YAML::Node isDefault = node["default"])
-    backend.isDefault = booleanAt(isDefault, path + ".default");
+    return problemAt(path + ".plugin", "must match [a-z0-9_]+, got '" + backend.plugin + "'");
+  if (const YAML::Node isDefault = node["default"]) {
+    auto flag = booleanAt(isDefault, path + ".default");
+    if (!flag.isOk()) return flag.status();
+    backend.isDefault = *flag;
+  }
   if (const YAML::Node adopt = node["adopt_rds_csi_volumes"]) {
-    backend.adoptRdsCsiVolumes = booleanAt(adopt, path + ".adopt_rds_csi_volumes");
+    auto flag = booleanAt(adopt, path + ".adopt_rds_csi_volumes");
+    if (!flag.isOk()) return flag.status();
+    backend.adoptRdsCsiVolumes = *flag;
     // The volumes that driver made are rds_nvme's disk shapes; no other plugin knows them.
     if (backend.adoptRdsCsiVolumes && backend.plugin != kRdsCsiAdopterPlugin)
-      fail(path + ".adopt_rds_csi_volumes",
-           "only a backend of plugin " + std::string(kRdsCsiAdopterPlugin) +
-               " can serve rds-csi's volumes, this one is '" + backend.plugin + "'");
+      return problemAt(path + ".adopt_rds_csi_volumes",
+                       "only a backend of plugin " + std::string(kRdsCsiAdopterPlugin) +
+                           " can serve rds-csi's volumes, this one is '" + backend.plugin + "'");
   }
-  parseSettings(node["settings"], path + ".settings", backend);
+  if (Status settings = parseSettings(node["settings"], path + ".settings", backend);
+      !settings.isOk())
+    return settings;
   return backend;
 }
 
-void parseBackends(const YAML::Node& node, DriverConfig& config) {
+Status parseBackends(const YAML::Node& node, DriverConfig& config) {
   if (!node || node.IsNull() || (node.IsSequence() && node.size() == 0))
-    fail("backends", "at least one backend is required");
-  if (!node.IsSequence()) fail("backends", "must be a list of backends");
+    return problemAt("backends", "at least one backend is required");
+  if (!node.IsSequence()) return problemAt("backends", "must be a list of backends");
   std::vector<std::string> defaults;
   std::vector<std::string> adopters;
   for (size_t i = 0; i < node.size(); ++i) {
     const std::string path = "backends[" + std::to_string(i) + "]";
-    BackendConfig backend = parseBackend(node[i], path);
-    if (config.find(backend.name) != nullptr)
-      fail(path + ".name", "duplicate '" + backend.name + "'");
-    if (backend.isDefault) defaults.push_back(backend.name);
-    if (backend.adoptRdsCsiVolumes) adopters.push_back(backend.name);
-    config.backends.push_back(std::move(backend));
+    auto backend = parseBackend(node[i], path);
+    if (!backend.isOk()) return backend.status();
+    if (config.find(backend->name) != nullptr)
+      return problemAt(path + ".name", "duplicate '" + backend->name + "'");
+    if (backend->isDefault) defaults.push_back(backend->name);
+    if (backend->adoptRdsCsiVolumes) adopters.push_back(backend->name);
+    config.backends.push_back(std::move(*backend));
   }
-  if (defaults.size() > 1) fail("backends", "more than one default (" + join(defaults, ", ") + ")");
+  if (defaults.size() > 1)
+    return problemAt("backends", "more than one default (" + join(defaults, ", ") + ")");
   // An rds-csi volume id names no backend: exactly one place may answer for it.
   if (adopters.size() > 1)
-    fail("backends", "more than one backend with adopt_rds_csi_volumes: true (" +
-                         join(adopters, ", ") +
-                         "); rds-csi's volume ids name no backend, so only one backend can "
-                         "serve them");
+    return problemAt("backends", "more than one backend with adopt_rds_csi_volumes: true (" +
+                                     join(adopters, ", ") +
+                                     "); rds-csi's volume ids name no backend, so only one "
+                                     "backend can serve them");
+  return Status::ok();
 }
 
 // Where `text` stops being UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above
@@ -240,12 +262,44 @@ std::string describeByteAt(const std::string& text, size_t at) {
 }
 
 // The whole text is what YAML reads: UTF-8, without the control characters it forbids.
-void requireYamlText(const std::string& text) {
+Status requireYamlText(const std::string& text) {
   if (const size_t bad = firstInvalidUtf8(text); bad != std::string_view::npos)
-    throw ConfigError("configuration: is not UTF-8 text: " + describeByteAt(text, bad));
+    return problemAt("configuration", "is not UTF-8 text: " + describeByteAt(text, bad));
   if (const size_t bad = firstForbiddenControl(text); bad != std::string_view::npos)
-    throw ConfigError("configuration: has a control character YAML does not allow (only tab, "
-                      "line feed and carriage return): " + describeByteAt(text, bad));
+    return problemAt("configuration",
+                     "has a control character YAML does not allow (only tab, line feed and "
+                     "carriage return): " +
+                         describeByteAt(text, bad));
+  return Status::ok();
+}
+
+// The checked configuration in `root`, a map. yaml-cpp's accessors report a malformed tree
+// (e.g. an alias to nothing) only by throwing YAML::Exception; parseConfig catches it.
+StatusOr<DriverConfig> parseRoot(const YAML::Node& root) {
+  if (Status keys = checkKeys(root, "", kTopLevelKeys); !keys.isOk()) return keys;
+  DriverConfig config;
+  if (const YAML::Node name = root["driver_name"]) {
+    auto driverName = scalarAt(name, "driver_name");
+    if (!driverName.isOk()) return driverName.status();
+    config.driverName = std::move(*driverName);
+    if (!isValidDriverName(config.driverName))
+      return problemAt("driver_name",
+                       "must be at most 63 characters of [A-Za-z0-9.-], alphanumeric at "
+                       "both ends, got '" +
+                           config.driverName + "'");
+  }
+  if (const YAML::Node dir = root["plugin_dir"]) {
+    auto pluginDir = absolutePathAt(dir, "plugin_dir");
+    if (!pluginDir.isOk()) return pluginDir.status();
+    config.pluginDir = std::move(*pluginDir);
+  }
+  const YAML::Node state = root["state_path"];
+  if (!state) return problemAt("state_path", "required");
+  auto statePath = absolutePathAt(state, "state_path");
+  if (!statePath.isOk()) return statePath.status();
+  config.statePath = std::move(*statePath);
+  if (Status backends = parseBackends(root["backends"], config); !backends.isOk()) return backends;
+  return config;
 }
 
 }  // namespace
@@ -268,54 +322,40 @@ const BackendConfig* DriverConfig::defaultBackend() const {
   return backends.size() == 1 ? &backends.front() : nullptr;
 }
 
-DriverConfig parseConfig(const std::string& yamlText) {
-  requireYamlText(yamlText);
+StatusOr<DriverConfig> parseConfig(const std::string& yamlText) {
+  if (Status text = requireYamlText(yamlText); !text.isOk()) return text;
+  // yaml-cpp reports syntax errors and malformed trees only by throwing YAML::Exception.
   YAML::Node root;
   try {
     root = YAML::Load(yamlText);
   } catch (const YAML::Exception& e) {
-    throw ConfigError(std::string("invalid YAML: ") + e.what());
+    return Status(Code::kInvalidArgument, std::string("invalid YAML: ") + e.what());
   }
-  if (!root || root.IsNull()) throw ConfigError("configuration: is empty");
-  if (!root.IsMap()) throw ConfigError("configuration: must be a map of settings");
+  if (!root || root.IsNull()) return problemAt("configuration", "is empty");
+  if (!root.IsMap()) return problemAt("configuration", "must be a map of settings");
   try {
-    checkKeys(root, "", kTopLevelKeys);
-    DriverConfig config;
-    if (const YAML::Node name = root["driver_name"]) {
-      config.driverName = scalarAt(name, "driver_name");
-      if (!isValidDriverName(config.driverName))
-        fail("driver_name",
-             "must be at most 63 characters of [A-Za-z0-9.-], alphanumeric at "
-             "both ends, got '" +
-                 config.driverName + "'");
-    }
-    if (const YAML::Node dir = root["plugin_dir"])
-      config.pluginDir = absolutePathAt(dir, "plugin_dir");
-    const YAML::Node state = root["state_path"];
-    if (!state) fail("state_path", "required");
-    config.statePath = absolutePathAt(state, "state_path");
-    parseBackends(root["backends"], config);
-    return config;
+    return parseRoot(root);
   } catch (const YAML::Exception& e) {
     // Structural surprises yaml-cpp detects while we walk the tree (e.g. aliases to nothing).
-    throw ConfigError(std::string("invalid configuration: ") + e.what());
+    return Status(Code::kInvalidArgument, std::string("invalid configuration: ") + e.what());
   }
 }
 
-DriverConfig loadConfigFile(const std::string& path) {
+StatusOr<DriverConfig> loadConfigFile(const std::string& path) {
+  const auto unreadable = [&path](const std::string& why) {
+    return Status(Code::kInvalidArgument, path + ": cannot be read: " + why);
+  };
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw ConfigError(path + ": cannot be read: it is a directory");
+  if (std::filesystem::is_directory(path, ec)) return unreadable("it is a directory");
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(path + ": cannot be read: " + std::strerror(errno));
+  if (!in) return unreadable(std::strerror(errno));
   std::ostringstream text;
   text << in.rdbuf();
-  if (in.bad()) throw ConfigError(path + ": cannot be read: " + std::strerror(errno));
-  try {
-    return parseConfig(text.str());
-  } catch (const ConfigError& e) {
-    throw ConfigError(path + ": " + e.what());
-  }
+  if (in.bad()) return unreadable(std::strerror(errno));
+  auto config = parseConfig(text.str());
+  if (!config.isOk())
+    return Status(Code::kInvalidArgument, path + ": " + config.status().message());
+  return config;
 }
 
 }  // namespace polycsi::config

@@ -14,19 +14,12 @@
 // Errors name the key path, e.g. "backends[1].settings.address: required".
 #pragma once
 
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "polycsi/types.hpp"
 
 namespace polycsi::config {
-
-// A configuration problem; what() names the key path and what is wrong.
-class ConfigError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 // The one plugin whose backends may adopt rds-csi's volumes.
 inline constexpr char kRdsCsiAdopterPlugin[] = "rds_nvme";
@@ -59,10 +52,12 @@ struct DriverConfig {
   const BackendConfig* defaultBackend() const;
 };
 
-// Parses and checks YAML text (structure, names, duplicates). Throws ConfigError.
-DriverConfig parseConfig(const std::string& yamlText);
-// Reads and parses a file. Throws ConfigError naming the file when it cannot be read.
-DriverConfig loadConfigFile(const std::string& path);
+// Parses and checks YAML text (structure, names, duplicates). INVALID_ARGUMENT whose message
+// names the key path and what is wrong. Pure function; thread-safe.
+StatusOr<DriverConfig> parseConfig(const std::string& yamlText);
+// Reads and parses a file. INVALID_ARGUMENT whose message starts with the file's path, when it
+// cannot be read or its content is refused (as parseConfig).
+StatusOr<DriverConfig> loadConfigFile(const std::string& path);
 
 // Checks backends[index].settings against a plugin's declared settings: required keys present,
 // unknown keys refused, integers and booleans well-formed, structured values only for

@@ -59,16 +59,16 @@ nlohmann::json resolvePlainScalar(const std::string& text) {
 }
 
 // Walks the tree once, counting every node written so that shared (aliased) nodes count each
-// time they are expanded.
+// time they are expanded. The first problem stops the walk and stays in problem().
 class Converter {
  public:
   explicit Converter(const YamlToJsonLimits& limits) : limits_(limits) {}
 
+  // The JSON of `node`; meaningless once problem() is not OK.
   nlohmann::json convert(const YAML::Node& node, size_t depth) {
     if (++nodes_ > limits_.maxNodes)
-      throw YamlConversionError("expands to more than " + std::to_string(limits_.maxNodes) +
-                                " values (YAML aliases are expanded; settings are never "
-                                "this large)");
+      return refuse("expands to more than " + std::to_string(limits_.maxNodes) +
+                    " values (YAML aliases are expanded; settings are never this large)");
     switch (node.Type()) {
       case YAML::NodeType::Undefined:
       case YAML::NodeType::Null:
@@ -77,19 +77,23 @@ class Converter {
         if (node.Tag() == kPlainScalarTag) return resolvePlainScalar(node.Scalar());
         return node.Scalar();
       case YAML::NodeType::Sequence: {
-        checkDepth(depth);
+        if (depth >= limits_.maxDepth) return refuseDepth();
         nlohmann::json array = nlohmann::json::array();
-        for (const auto& item : node) array.push_back(convert(item, depth + 1));
+        for (const auto& item : node) {
+          array.push_back(convert(item, depth + 1));
+          if (!problem_.isOk()) return nullptr;
+        }
         return array;
       }
       case YAML::NodeType::Map: {
-        checkDepth(depth);
+        if (depth >= limits_.maxDepth) return refuseDepth();
         nlohmann::json object = nlohmann::json::object();
         for (const auto& entry : node) {
           const YAML::Node& key = entry.first;
           if (!key.IsScalar() && !key.IsNull())
-            throw YamlConversionError("has a map key that is a list or map; keys must be text");
+            return refuse("has a map key that is a list or map; keys must be text");
           object[key.IsScalar() ? key.Scalar() : std::string()] = convert(entry.second, depth + 1);
+          if (!problem_.isOk()) return nullptr;
         }
         return object;
       }
@@ -97,21 +101,30 @@ class Converter {
     return nullptr;
   }
 
+  const Status& problem() const { return problem_; }
+
  private:
-  void checkDepth(size_t depth) const {
-    if (depth >= limits_.maxDepth)
-      throw YamlConversionError("nests lists and maps more than " +
-                                std::to_string(limits_.maxDepth) + " levels deep");
+  nlohmann::json refuse(const std::string& why) {
+    problem_ = Status(Code::kInvalidArgument, why);
+    return nullptr;
+  }
+  nlohmann::json refuseDepth() {
+    return refuse("nests lists and maps more than " + std::to_string(limits_.maxDepth) +
+                  " levels deep");
   }
 
   const YamlToJsonLimits& limits_;
   size_t nodes_ = 0;
+  Status problem_;
 };
 
 }  // namespace
 
-nlohmann::json yamlToJson(const YAML::Node& node, const YamlToJsonLimits& limits) {
-  return Converter(limits).convert(node, 0);
+StatusOr<nlohmann::json> yamlToJson(const YAML::Node& node, const YamlToJsonLimits& limits) {
+  Converter converter(limits);
+  nlohmann::json json = converter.convert(node, 0);
+  if (!converter.problem().isOk()) return converter.problem();
+  return json;
 }
 
 }  // namespace polycsi::config

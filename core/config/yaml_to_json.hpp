@@ -6,7 +6,8 @@
 
 #include <cstddef>
 #include <nlohmann/json.hpp>
-#include <stdexcept>
+
+#include "polycsi/types.hpp"
 
 namespace polycsi::config {
 
@@ -18,18 +19,12 @@ struct YamlToJsonLimits {
   size_t maxDepth = 64;      // nesting of sequences and maps
 };
 
-// Thrown when the document exceeds a limit (the message names it) or has a map key that is a
-// sequence or map.
-class YamlConversionError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
 // Converts a YAML node to JSON. Quoted or explicitly tagged scalars stay strings; plain scalars
 // become null, booleans, integers or numbers when they read as such in the YAML 1.2 core
 // schema (e.g. `~`, `true`, `42`, `0x1f`, `1.5e3`) and strings otherwise. Map keys become
 // strings; a map key that is itself a sequence or map is refused. Pure function; thread-safe.
-// Throws YamlConversionError.
-nlohmann::json yamlToJson(const YAML::Node& node, const YamlToJsonLimits& limits = {});
+// INVALID_ARGUMENT when the document exceeds a limit (the message names it) or has a map key
+// that is a sequence or map.
+StatusOr<nlohmann::json> yamlToJson(const YAML::Node& node, const YamlToJsonLimits& limits = {});
 
 }  // namespace polycsi::config

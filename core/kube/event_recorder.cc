@@ -6,7 +6,6 @@
 #include <cctype>
 #include <cstdio>
 #include <ctime>
-#include <stdexcept>
 
 #include "attach/messages.hpp"
 
@@ -61,13 +60,23 @@ std::string hostName() {
 
 }  // namespace
 
-EventRecorder::EventRecorder(KubeClient& client, std::string component)
-    : EventRecorder(client, std::move(component), Options{}) {}
+StatusOr<std::unique_ptr<EventRecorder>> EventRecorder::create(KubeClient& client,
+                                                               std::string component) {
+  return create(client, std::move(component), Options{});
+}
+
+StatusOr<std::unique_ptr<EventRecorder>> EventRecorder::create(KubeClient& client,
+                                                               std::string component,
+                                                               Options options) {
+  if (component.empty())
+    return Status(Code::kInvalidArgument, "event reporting component is empty");
+  if (options.queueCapacity == 0)
+    return Status(Code::kInvalidArgument, "event queue capacity is 0");
+  return std::unique_ptr<EventRecorder>(new EventRecorder(client, std::move(component), options));
+}
 
 EventRecorder::EventRecorder(KubeClient& client, std::string component, Options options)
     : client_(client), component_(std::move(component)), instance_(hostName()), options_(options) {
-  if (component_.empty()) throw std::invalid_argument("event reporting component is empty");
-  if (options_.queueCapacity == 0) throw std::invalid_argument("event queue capacity is 0");
   worker_ = std::thread([this] { run(); });
 }
 

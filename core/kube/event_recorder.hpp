@@ -1,4 +1,4 @@
-// Posts migration lifecycle events to the PVC (seeds/001 "Kubernetes Events"):
+// Posts migration lifecycle events to the PVC (docs/kubevirt-migration.md, "Monitoring"):
 //   Normal  MigrationStarted    "[<pvc>]: KubeVirt live migration started - source: <a>,
 //                                target: <b>, timeout: 5m0s"
 //   Normal  MigrationCompleted  "[<pvc>]: KubeVirt live migration completed - source: <a> →
@@ -21,6 +21,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -41,9 +42,12 @@ class EventRecorder : public attach::MigrationObserver {
   };
 
   // `component` names the reporter, e.g. "polycsi-controller" (source.component and
-  // reportingComponent). Starts the worker thread.
-  EventRecorder(KubeClient& client, std::string component);
-  EventRecorder(KubeClient& client, std::string component, Options options);
+  // reportingComponent). Starts the worker thread. Does not own `client`, which must outlive
+  // the recorder. INVALID_ARGUMENT for an empty component or a queue capacity of 0.
+  static StatusOr<std::unique_ptr<EventRecorder>> create(KubeClient& client, std::string component,
+                                                         Options options);
+  // The same with the default Options.
+  static StatusOr<std::unique_ptr<EventRecorder>> create(KubeClient& client, std::string component);
   // Calls stop().
   ~EventRecorder() override;
   EventRecorder(const EventRecorder&) = delete;
@@ -74,6 +78,8 @@ class EventRecorder : public attach::MigrationObserver {
   void stop();
 
  private:
+  EventRecorder(KubeClient& client, std::string component, Options options);
+
   struct PendingEvent {
     std::string namespace_;
     nlohmann::json body;

@@ -154,9 +154,9 @@ std::string urlEncode(std::string_view text) {
   return out;
 }
 
-KubeEndpoint parseKubeUrl(const std::string& url) {
+StatusOr<KubeEndpoint> parseKubeUrl(const std::string& url) {
   const auto bad = [&url](const std::string& why) {
-    return std::invalid_argument("Kubernetes API URL \"" + url + "\" " + why);
+    return Status(Code::kInvalidArgument, "Kubernetes API URL \"" + url + "\" " + why);
   };
   KubeEndpoint endpoint;
   std::string_view rest = url;
@@ -166,25 +166,25 @@ KubeEndpoint parseKubeUrl(const std::string& url) {
   } else if (rest.rfind("http://", 0) == 0) {
     rest.remove_prefix(7);
   } else {
-    throw bad("must start with https:// (or http://) and contain no spaces");
+    return bad("must start with https:// (or http://) and contain no spaces");
   }
   if (hasUnsafeCharacter(url))
-    throw bad("must start with https:// (or http://) and contain no spaces");
+    return bad("must start with https:// (or http://) and contain no spaces");
   const size_t slash = rest.find('/');
   endpoint.authority = std::string(rest.substr(0, slash));
   if (slash != std::string_view::npos) endpoint.pathPrefix = std::string(rest.substr(slash));
   while (!endpoint.pathPrefix.empty() && endpoint.pathPrefix.back() == '/')
     endpoint.pathPrefix.pop_back();
   if (endpoint.pathPrefix.find_first_of("?#") != std::string::npos)
-    throw bad("must not carry a query or fragment");
+    return bad("must not carry a query or fragment");
   std::string_view authority = endpoint.authority;
   std::string_view portText;
   if (!authority.empty() && authority.front() == '[') {
     const size_t close = authority.find(']');
-    if (close == std::string_view::npos) throw bad("has an IPv6 address without its closing ']'");
+    if (close == std::string_view::npos) return bad("has an IPv6 address without its closing ']'");
     endpoint.host = std::string(authority.substr(1, close - 1));
     const std::string_view after = authority.substr(close + 1);
-    if (!after.empty() && after.front() != ':') throw bad("has text after the IPv6 address");
+    if (!after.empty() && after.front() != ':') return bad("has text after the IPv6 address");
     if (!after.empty()) portText = after.substr(1);
   } else {
     const size_t colon = authority.find(':');
@@ -192,31 +192,34 @@ KubeEndpoint parseKubeUrl(const std::string& url) {
     if (colon != std::string_view::npos) portText = authority.substr(colon + 1);
   }
   if (endpoint.host.empty() || endpoint.host.find_first_of("@[]") != std::string::npos)
-    throw bad("has no usable host");
+    return bad("has no usable host");
   endpoint.port = endpoint.tls ? 443 : 80;
   if (!portText.empty() || endpoint.authority.back() == ':') {
     int port = 0;
     const auto [end, ec] =
         std::from_chars(portText.data(), portText.data() + portText.size(), port);
     if (ec != std::errc() || end != portText.data() + portText.size() || port < 1 || port > 65535)
-      throw bad("has a port that is not a number from 1 to 65535");
+      return bad("has a port that is not a number from 1 to 65535");
     endpoint.port = port;
   }
   return endpoint;
 }
 
-KubeClient::KubeClient(KubeConfig config)
-    : config_(std::move(config)), endpoint_(parseKubeUrl(config_.baseUrl)) {
+StatusOr<std::unique_ptr<KubeClient>> KubeClient::create(KubeConfig config) {
+  auto endpoint = parseKubeUrl(config.baseUrl);
+  if (!endpoint.isOk()) return endpoint.status();
+  if (config.timeout <= std::chrono::milliseconds::zero())
+    return Status(Code::kInvalidArgument, "Kubernetes API timeout must be positive");
+  if (config.token.find_first_of("\r\n") != std::string::npos)
+    return Status(Code::kInvalidArgument, "Kubernetes API token contains a line break");
+  if (config.tokenRefresh < std::chrono::milliseconds::zero())
+    return Status(Code::kInvalidArgument, "Kubernetes API token refresh period is negative");
+  return std::unique_ptr<KubeClient>(new KubeClient(std::move(config), std::move(*endpoint)));
+}
+
+KubeClient::KubeClient(KubeConfig config, KubeEndpoint endpoint)
+    : config_(std::move(config)), endpoint_(std::move(endpoint)) {
   while (!config_.baseUrl.empty() && config_.baseUrl.back() == '/') config_.baseUrl.pop_back();
-  if (config_.timeout <= std::chrono::milliseconds::zero()) {
-    throw std::invalid_argument("Kubernetes API timeout must be positive");
-  }
-  if (config_.token.find_first_of("\r\n") != std::string::npos) {
-    throw std::invalid_argument("Kubernetes API token contains a line break");
-  }
-  if (config_.tokenRefresh < std::chrono::milliseconds::zero()) {
-    throw std::invalid_argument("Kubernetes API token refresh period is negative");
-  }
   observe::globalRedactor().addSecret(config_.token);
   token_ = config_.token;
   tokenReadAt_ = std::chrono::steady_clock::now();

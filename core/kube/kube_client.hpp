@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -43,8 +44,8 @@ struct KubeEndpoint {
   std::string authority;   // "host:port" as written, for the Host header
   std::string pathPrefix;  // "" or "/prefix", without a trailing slash
 };
-// Throws std::invalid_argument naming what is wrong.
-KubeEndpoint parseKubeUrl(const std::string& url);
+// INVALID_ARGUMENT naming the URL and what is wrong with it. Pure function; thread-safe.
+StatusOr<KubeEndpoint> parseKubeUrl(const std::string& url);
 
 // `text` percent-encoded for a URL query value or path segment (RFC 3986 unreserved kept).
 std::string urlEncode(std::string_view text);
@@ -53,9 +54,12 @@ std::string urlEncode(std::string_view text);
 // KubeConfig::timeout.
 class KubeClient {
  public:
-  // The token is registered with the log redactor (observe::globalRedactor()). Throws
-  // std::invalid_argument for an unusable URL, timeout or token.
-  explicit KubeClient(KubeConfig config);
+  // A client for `config`; its token is registered with the log redactor
+  // (observe::globalRedactor()). INVALID_ARGUMENT naming what is wrong for an unusable URL,
+  // timeout or token. Connects to nothing: an unreachable API server shows in the first call.
+  static StatusOr<std::unique_ptr<KubeClient>> create(KubeConfig config);
+  KubeClient(const KubeClient&) = delete;
+  KubeClient& operator=(const KubeClient&) = delete;
 
   // GET/POST <baseUrl><path> and parse the JSON answer. `path` must start with "/" and contain
   // no whitespace or control characters (INVALID_ARGUMENT otherwise). HTTP errors map to codes:
@@ -69,6 +73,8 @@ class KubeClient {
   const KubeConfig& config() const { return config_; }
 
  private:
+  KubeClient(KubeConfig config, KubeEndpoint endpoint);
+
   StatusOr<nlohmann::json> request(const char* method, const std::string& path,
                                    const std::string* body);
   StatusOr<nlohmann::json> send(const char* method, const std::string& path,

@@ -8,7 +8,6 @@
 #include <map>
 #include <optional>
 #include <set>
-#include <stdexcept>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -20,19 +19,6 @@ namespace {
 
 constexpr const char* kVolumeAttachmentsPath = "/apis/storage.k8s.io/v1/volumeattachments";
 constexpr int kPageSize = 500;
-
-// One VolumeAttachment of our driver, mapped to its volume.
-struct ClusterAttachment {
-  std::string name;
-  std::string volumeHandle;
-  std::string node;
-  std::string creationTimestamp;  // RFC 3339 UTC: orders as text
-  bool attached = false;
-  bool deleting = false;
-  nlohmann::json pv;  // the PersistentVolume, or {"spec": inlineVolumeSpec}
-};
-
-using AttachmentKey = std::pair<std::string, std::string>;  // (volume handle, node)
 
 // A Kubernetes creationTimestamp ("2026-12-06T06:30:00Z", RFC 3339 in UTC, whole seconds as
 // the API server writes metadata times); nullopt for anything else.
@@ -51,9 +37,24 @@ std::string stringAt(const nlohmann::json& object, const nlohmann::json::json_po
   return value.is_string() ? value.get<std::string>() : "";
 }
 
-// What the cluster says, plus whether the picture is complete enough to forget anything.
-struct ClusterView {
-  std::vector<ClusterAttachment> attachments;
+}  // namespace
+
+// One VolumeAttachment of our driver, mapped to its volume.
+struct VolumeAttachmentReconciler::ClusterAttachment {
+  std::string name;
+  std::string volumeHandle;
+  std::string node;  // spec.nodeName while mapping; the driver's CSI node id once mapped
+  std::string creationTimestamp;  // RFC 3339 UTC: orders as text
+  bool attached = false;
+  bool deleting = false;
+  nlohmann::json pv;  // the PersistentVolume, or {"spec": inlineVolumeSpec}
+};
+
+// What the cluster says, whether the picture is complete enough to forget anything, and the
+// pass's first problem.
+struct VolumeAttachmentReconciler::ClusterView {
+  std::vector<ClusterAttachment> attachments;               // oldest first once mapped
+  std::set<std::pair<std::string, std::string>> inCluster;  // (volume handle, node id)
   bool complete = true;
   Status firstError;
   // Kubernetes nodes without a CSINode entry for the driver, with how many VolumeAttachments
@@ -61,13 +62,32 @@ struct ClusterView {
   std::map<std::string, int> unknownNodes;
   std::set<std::string> deferredVolumes;
 
+  // A VolumeAttachment that could not be mapped: nothing may be forgotten this pass.
   void problem(const Status& status) {
     complete = false;
+    note(status);
+  }
+  // A failure the pass reports (the first one) after doing what it safely can.
+  void note(const Status& status) {
     if (firstError.isOk()) firstError = status;
   }
 };
 
-}  // namespace
+// One GET per PersistentVolume and per CSINode in a pass.
+struct VolumeAttachmentReconciler::Lookups {
+  std::map<std::string, StatusOr<nlohmann::json>> persistentVolumes;
+  std::map<std::string, StatusOr<std::optional<std::string>>> csiNodeIds;
+};
+
+StatusOr<std::unique_ptr<VolumeAttachmentReconciler>> VolumeAttachmentReconciler::create(
+    KubeClient& client, attach::AttachmentManager& manager, std::string driverName,
+    PolicyResolver resolver, Fencer fencer, volume::VolumeLocks* locks) {
+  if (driverName.empty()) return Status(Code::kInvalidArgument, "reconciler: driver name is empty");
+  if (!resolver) return Status(Code::kInvalidArgument, "reconciler: policy resolver is empty");
+  if (!fencer) return Status(Code::kInvalidArgument, "reconciler: fencer is empty");
+  return std::unique_ptr<VolumeAttachmentReconciler>(new VolumeAttachmentReconciler(
+      client, manager, std::move(driverName), std::move(resolver), std::move(fencer), locks));
+}
 
 VolumeAttachmentReconciler::VolumeAttachmentReconciler(KubeClient& client,
                                                        attach::AttachmentManager& manager,
@@ -79,11 +99,7 @@ VolumeAttachmentReconciler::VolumeAttachmentReconciler(KubeClient& client,
       driverName_(std::move(driverName)),
       resolver_(std::move(resolver)),
       fencer_(std::move(fencer)),
-      locks_(locks) {
-  if (driverName_.empty()) throw std::invalid_argument("reconciler: driver name is empty");
-  if (!resolver_) throw std::invalid_argument("reconciler: policy resolver is empty");
-  if (!fencer_) throw std::invalid_argument("reconciler: fencer is empty");
-}
+      locks_(locks) {}
 
 VolumeAttachmentReconciler::~VolumeAttachmentReconciler() { stop(); }
 
@@ -94,6 +110,29 @@ Status VolumeAttachmentReconciler::reconcileOnce() {
   // VolumeAttachment the list below does not show yet, so only these may be forgotten.
   const std::vector<attach::VolumeAttachmentState> before = manager_.all();
 
+  StatusOr<std::vector<nlohmann::json>> items = listVolumeAttachments();
+  if (!items.isOk()) return items.status();
+  ClusterView view = mapToVolumes(*items);
+  reportUnknownNodes(view);
+  const bool rebuildDeferred = rebuild(view);
+
+  if (!view.complete) {
+    spdlog::warn(
+        "VolumeAttachment reconciliation: not every VolumeAttachment could be mapped to its "
+        "volume; no attachment forgotten this pass");
+    return view.firstError;
+  }
+  // Every attachment the cluster has is now in the manager (or was refused as a conflict,
+  // which is reported): publishes may be decided. Not while a volume waits for a busy lock or
+  // for a node whose CSINode entry is missing: its attachments are not known yet.
+  if (!rebuildDeferred && view.deferredVolumes.empty() && !synced_.exchange(true) &&
+      onFirstComplete_)
+    onFirstComplete_();
+  forget(before, view);
+  return view.firstError;
+}
+
+StatusOr<std::vector<nlohmann::json>> VolumeAttachmentReconciler::listVolumeAttachments() {
   std::vector<nlohmann::json> items;
   std::string continueToken;
   do {
@@ -110,89 +149,93 @@ Status VolumeAttachmentReconciler::reconcileOnce() {
     for (auto& item : (*page)["items"]) items.push_back(std::move(item));
     continueToken = stringAt(*page, "/metadata/continue"_json_pointer);
   } while (!continueToken.empty());
+  return items;
+}
 
+VolumeAttachmentReconciler::ClusterView VolumeAttachmentReconciler::mapToVolumes(
+    const std::vector<nlohmann::json>& items) {
   ClusterView view;
-  std::map<std::string, StatusOr<nlohmann::json>> pvs;  // one GET per PersistentVolume
-  std::map<std::string, StatusOr<std::optional<std::string>>> nodeIds;  // one GET per CSINode
+  Lookups lookups;
   for (const nlohmann::json& item : items) {
     if (stringAt(item, "/spec/attacher"_json_pointer) != driverName_) continue;
-    ClusterAttachment entry;
-    entry.name = stringAt(item, "/metadata/name"_json_pointer);
-    entry.node = stringAt(item, "/spec/nodeName"_json_pointer);
-    entry.creationTimestamp = stringAt(item, "/metadata/creationTimestamp"_json_pointer);
-    entry.deleting = item.contains("/metadata/deletionTimestamp"_json_pointer) &&
-                     !item.at("/metadata/deletionTimestamp"_json_pointer).is_null();
-    const auto attachedPointer = "/status/attached"_json_pointer;
-    entry.attached = item.contains(attachedPointer) && item.at(attachedPointer).is_boolean() &&
-                     item.at(attachedPointer).get<bool>();
-    if (entry.node.empty()) {
-      view.problem(Status(Code::kInternal, "VolumeAttachment " + entry.name + " has no nodeName"));
-      continue;
-    }
-    const std::string pvName = stringAt(item, "/spec/source/persistentVolumeName"_json_pointer);
-    if (!pvName.empty()) {
-      auto cached = pvs.find(pvName);
-      if (cached == pvs.end()) {
-        cached = pvs.emplace(pvName, client_.get("/api/v1/persistentvolumes/" + urlEncode(pvName)))
-                     .first;
-      }
-      if (!cached->second.isOk()) {
-        const Status& status = cached->second.status();
-        spdlog::warn("VolumeAttachment {}: PersistentVolume {}: {}", entry.name, pvName,
-                     status.toString());
-        view.problem(Status(status.code(), "VolumeAttachment " + entry.name +
-                                               ": PersistentVolume " + pvName + ": " +
-                                               status.message()));
-        continue;
-      }
-      entry.pv = *cached->second;
-    } else if (item.contains("/spec/source/inlineVolumeSpec"_json_pointer)) {
-      entry.pv = {{"spec", item.at("/spec/source/inlineVolumeSpec"_json_pointer)}};
-    }
-    entry.volumeHandle = stringAt(entry.pv, "/spec/csi/volumeHandle"_json_pointer);
-    if (entry.volumeHandle.empty()) {
-      view.problem(Status(Code::kInternal,
-                          "VolumeAttachment " + entry.name + " leads to no CSI volume handle"));
-      continue;
-    }
-
-    // The attachment manager knows nodes by the CSI node id the attacher passed.
-    auto cachedNode = nodeIds.find(entry.node);
-    if (cachedNode == nodeIds.end())
-      cachedNode = nodeIds.emplace(entry.node, csiNodeIdOf(entry.node)).first;
-    if (!cachedNode->second.isOk()) {
-      view.problem(Status(cachedNode->second.status().code(),
-                          "VolumeAttachment " + entry.name + ": CSINode " + entry.node + ": " +
-                              cachedNode->second.status().message()));
-      continue;
-    }
-    if (!cachedNode->second->has_value()) {
-      // Not the bare name: that would be another node to the manager, whose records would be
-      // forgotten and rebuilt under it (conflicts, a migration out of nothing).
-      ++view.unknownNodes[entry.node];
-      view.deferredVolumes.insert(entry.volumeHandle);
-      continue;
-    }
-    entry.node = **cachedNode->second;
-    view.attachments.push_back(std::move(entry));
+    std::optional<ClusterAttachment> entry = mapAttachment(item, lookups, view);
+    if (entry) view.attachments.push_back(std::move(*entry));
   }
-
-  // Rebuild, per volume, oldest VolumeAttachment first.
+  // Replayed per volume, oldest VolumeAttachment first.
   std::sort(view.attachments.begin(), view.attachments.end(),
             [](const ClusterAttachment& a, const ClusterAttachment& b) {
               return std::tie(a.creationTimestamp, a.name) < std::tie(b.creationTimestamp, b.name);
             });
-  std::map<std::string, std::vector<const ClusterAttachment*>> byVolume;
-  std::set<AttachmentKey> inCluster;
-  for (const ClusterAttachment& entry : view.attachments) {
-    inCluster.emplace(entry.volumeHandle, entry.node);
-    if (entry.attached && !entry.deleting) byVolume[entry.volumeHandle].push_back(&entry);
+  for (const ClusterAttachment& entry : view.attachments)
+    view.inCluster.emplace(entry.volumeHandle, entry.node);
+  return view;
+}
+
+std::optional<VolumeAttachmentReconciler::ClusterAttachment>
+VolumeAttachmentReconciler::mapAttachment(const nlohmann::json& item, Lookups& lookups,
+                                          ClusterView& view) {
+  ClusterAttachment entry;
+  entry.name = stringAt(item, "/metadata/name"_json_pointer);
+  entry.node = stringAt(item, "/spec/nodeName"_json_pointer);
+  entry.creationTimestamp = stringAt(item, "/metadata/creationTimestamp"_json_pointer);
+  entry.deleting = item.contains("/metadata/deletionTimestamp"_json_pointer) &&
+                   !item.at("/metadata/deletionTimestamp"_json_pointer).is_null();
+  const auto attachedPointer = "/status/attached"_json_pointer;
+  entry.attached = item.contains(attachedPointer) && item.at(attachedPointer).is_boolean() &&
+                   item.at(attachedPointer).get<bool>();
+  if (entry.node.empty()) {
+    view.problem(Status(Code::kInternal, "VolumeAttachment " + entry.name + " has no nodeName"));
+    return std::nullopt;
+  }
+  const std::string pvName = stringAt(item, "/spec/source/persistentVolumeName"_json_pointer);
+  if (!pvName.empty()) {
+    auto cached = lookups.persistentVolumes.find(pvName);
+    if (cached == lookups.persistentVolumes.end()) {
+      cached = lookups.persistentVolumes
+                   .emplace(pvName, client_.get("/api/v1/persistentvolumes/" + urlEncode(pvName)))
+                   .first;
+    }
+    if (!cached->second.isOk()) {
+      const Status& status = cached->second.status();
+      spdlog::warn("VolumeAttachment {}: PersistentVolume {}: {}", entry.name, pvName,
+                   status.toString());
+      view.problem(Status(status.code(), "VolumeAttachment " + entry.name + ": PersistentVolume " +
+                                             pvName + ": " + status.message()));
+      return std::nullopt;
+    }
+    entry.pv = *cached->second;
+  } else if (item.contains("/spec/source/inlineVolumeSpec"_json_pointer)) {
+    entry.pv = {{"spec", item.at("/spec/source/inlineVolumeSpec"_json_pointer)}};
+  }
+  entry.volumeHandle = stringAt(entry.pv, "/spec/csi/volumeHandle"_json_pointer);
+  if (entry.volumeHandle.empty()) {
+    view.problem(Status(Code::kInternal,
+                        "VolumeAttachment " + entry.name + " leads to no CSI volume handle"));
+    return std::nullopt;
   }
 
-  Status firstError = view.firstError;
-  auto note = [&firstError](const Status& status) {
-    if (firstError.isOk()) firstError = status;
-  };
+  // The attachment manager knows nodes by the CSI node id the attacher passed.
+  auto cachedNode = lookups.csiNodeIds.find(entry.node);
+  if (cachedNode == lookups.csiNodeIds.end())
+    cachedNode = lookups.csiNodeIds.emplace(entry.node, csiNodeIdOf(entry.node)).first;
+  if (!cachedNode->second.isOk()) {
+    view.problem(Status(cachedNode->second.status().code(),
+                        "VolumeAttachment " + entry.name + ": CSINode " + entry.node + ": " +
+                            cachedNode->second.status().message()));
+    return std::nullopt;
+  }
+  if (!cachedNode->second->has_value()) {
+    // Not the bare name: that would be another node to the manager, whose records would be
+    // forgotten and rebuilt under it (conflicts, a migration out of nothing).
+    ++view.unknownNodes[entry.node];
+    view.deferredVolumes.insert(entry.volumeHandle);
+    return std::nullopt;
+  }
+  entry.node = **cachedNode->second;
+  return entry;
+}
+
+void VolumeAttachmentReconciler::reportUnknownNodes(ClusterView& view) const {
   for (const auto& [node, count] : view.unknownNodes) {
     const std::string message =
         "node " + node + " has no CSINode entry for driver " + driverName_ +
@@ -200,10 +243,16 @@ Status VolumeAttachmentReconciler::reconcileOnce() {
         " VolumeAttachment(s) wait for a later pass, no attachment on it is forgotten and no "
         "volume attached there is rebuilt";
     spdlog::warn("VolumeAttachment reconciliation: {}", message);
-    note(Status(Code::kUnavailable, message));
+    view.note(Status(Code::kUnavailable, message));
   }
+}
 
-  bool rebuildDeferred = false;  // a busy volume's attachments wait for the next pass
+bool VolumeAttachmentReconciler::rebuild(ClusterView& view) {
+  std::map<std::string, std::vector<const ClusterAttachment*>> byVolume;
+  for (const ClusterAttachment& entry : view.attachments)
+    if (entry.attached && !entry.deleting) byVolume[entry.volumeHandle].push_back(&entry);
+
+  bool deferred = false;  // a busy volume's attachments wait for the next pass
   for (const auto& [volumeHandle, entries] : byVolume) {
     if (view.deferredVolumes.count(volumeHandle) != 0) {
       // Rebuilding without the unknown node's attachment could make the wrong node a
@@ -216,69 +265,65 @@ Status VolumeAttachmentReconciler::reconcileOnce() {
         locks_ != nullptr ? locks_->tryLock(volumeHandle) : std::nullopt;
     if (locks_ != nullptr && !guard) {
       spdlog::debug("volume {} busy: reconciliation deferred", volumeHandle);
-      rebuildDeferred = true;
+      deferred = true;
       continue;
     }
-    const attach::VolumeAttachmentState current = manager_.state(volumeHandle);
-    std::vector<const ClusterAttachment*> missing;
-    for (const ClusterAttachment* entry : entries) {
-      if (std::find(current.nodes.begin(), current.nodes.end(), entry->node) ==
-          current.nodes.end()) {
-        missing.push_back(entry);
-      }
-    }
-    if (missing.empty()) continue;
+    rebuildVolume(volumeHandle, entries, view);
+  }
+  return deferred;
+}
 
-    StatusOr<ResolvedVolume> resolved = resolver_(volumeHandle, missing.front()->pv);
-    if (!resolved.isOk()) {
-      spdlog::warn("cannot rebuild attachments of volume {}: {}", volumeHandle,
-                   resolved.status().toString());
-      note(Status(resolved.status().code(),
-                  "volume " + volumeHandle + ": " + resolved.status().message()));
+void VolumeAttachmentReconciler::rebuildVolume(const std::string& volumeHandle,
+                                               const std::vector<const ClusterAttachment*>& entries,
+                                               ClusterView& view) {
+  const attach::VolumeAttachmentState current = manager_.state(volumeHandle);
+  std::vector<const ClusterAttachment*> missing;
+  for (const ClusterAttachment* entry : entries) {
+    if (std::find(current.nodes.begin(), current.nodes.end(), entry->node) == current.nodes.end())
+      missing.push_back(entry);
+  }
+  if (missing.empty()) return;
+
+  StatusOr<ResolvedVolume> resolved = resolver_(volumeHandle, missing.front()->pv);
+  if (!resolved.isOk()) {
+    spdlog::warn("cannot rebuild attachments of volume {}: {}", volumeHandle,
+                 resolved.status().toString());
+    view.note(Status(resolved.status().code(),
+                     "volume " + volumeHandle + ": " + resolved.status().message()));
+    return;
+  }
+  for (const ClusterAttachment* entry : missing) {
+    StatusOr<attach::PublishPlan> plan = manager_.planPublish(
+        volumeHandle, entry->node, resolved->policy, resolved->backend, resolved->metricsPrefix,
+        resolved->pvc, parseCreationTimestamp(entry->creationTimestamp));
+    if (!plan.isOk()) {
+      spdlog::warn("VolumeAttachment {}: cannot rebuild attachment of volume {} on node {}: {}",
+                   entry->name, volumeHandle, entry->node, plan.status().toString());
+      view.note(plan.status());
       continue;
     }
-    for (const ClusterAttachment* entry : missing) {
-      StatusOr<attach::PublishPlan> plan = manager_.planPublish(
-          volumeHandle, entry->node, resolved->policy, resolved->backend, resolved->metricsPrefix,
-          resolved->pvc, parseCreationTimestamp(entry->creationTimestamp));
-      if (!plan.isOk()) {
-        spdlog::warn("VolumeAttachment {}: cannot rebuild attachment of volume {} on node {}: {}",
-                     entry->name, volumeHandle, entry->node, plan.status().toString());
-        note(plan.status());
-        continue;
-      }
-      if (plan->action == attach::PublishPlan::Action::kAlreadyAttached) continue;
-      const Status committed = manager_.commitPublish(*plan);
-      if (!committed.isOk()) {
-        spdlog::error("VolumeAttachment {}: recording attachment of volume {} on node {}: {}",
-                      entry->name, volumeHandle, entry->node, committed.toString());
-        note(committed);
-        continue;
-      }
-      spdlog::info("rebuilt attachment of volume {} on node {} from VolumeAttachment {}{}",
-                   volumeHandle, entry->node, entry->name,
-                   plan->action == attach::PublishPlan::Action::kStartMigration
-                       ? " (migration window reopened)"
-                       : "");
+    if (plan->action == attach::PublishPlan::Action::kAlreadyAttached) continue;
+    const Status committed = manager_.commitPublish(*plan);
+    if (!committed.isOk()) {
+      spdlog::error("VolumeAttachment {}: recording attachment of volume {} on node {}: {}",
+                    entry->name, volumeHandle, entry->node, committed.toString());
+      view.note(committed);
+      continue;
     }
+    spdlog::info("rebuilt attachment of volume {} on node {} from VolumeAttachment {}{}",
+                 volumeHandle, entry->node, entry->name,
+                 plan->action == attach::PublishPlan::Action::kStartMigration
+                     ? " (migration window reopened)"
+                     : "");
   }
+}
 
-  if (!view.complete) {
-    spdlog::warn(
-        "VolumeAttachment reconciliation: not every VolumeAttachment could be mapped to its "
-        "volume; no attachment forgotten this pass");
-    return firstError;
-  }
-  // Every attachment the cluster has is now in the manager (or was refused as a conflict,
-  // which is reported): publishes may be decided. Not while a volume waits for a busy lock or
-  // for a node whose CSINode entry is missing: its attachments are not known yet.
-  if (!rebuildDeferred && view.deferredVolumes.empty() && !synced_.exchange(true) &&
-      onFirstComplete_)
-    onFirstComplete_();
+void VolumeAttachmentReconciler::forget(const std::vector<attach::VolumeAttachmentState>& before,
+                                        ClusterView& view) {
   for (const attach::VolumeAttachmentState& state : before) {
     std::vector<std::string> gone;
     for (const std::string& node : state.nodes) {
-      if (inCluster.count({state.volumeId, node}) != 0) continue;
+      if (view.inCluster.count({state.volumeId, node}) != 0) continue;
       // A record on a node whose VolumeAttachments could not be mapped may be one of them.
       if (view.unknownNodes.count(attach::nodeDisplayName(node)) != 0) continue;
       gone.push_back(node);
@@ -290,41 +335,43 @@ Status VolumeAttachmentReconciler::reconcileOnce() {
       spdlog::debug("volume {} busy: reconciliation deferred", state.volumeId);
       continue;
     }
-    for (const std::string& node : gone) {
-      StatusOr<attach::UnpublishPlan> plan = manager_.planUnpublish(state.volumeId, node);
-      if (!plan.isOk()) {
-        note(plan.status());
-        continue;
-      }
-      if (plan->action == attach::UnpublishPlan::Action::kNotAttached) continue;
-      // The record goes only once the node can no longer reach the volume: a record dropped
-      // with the fence open would leave a node nobody detaches, and let DeleteVolume proceed.
-      const Status fenced = fencer_(state.volumeId, node);
-      if (!fenced.isOk()) {
-        spdlog::warn(
-            "attachment of volume {} on node {} has no VolumeAttachment but stays recorded: "
-            "closing its storage fence failed: {}; retried next pass",
-            state.volumeId, node, fenced.toString());
-        note(Status(fenced.code(), "volume " + state.volumeId + " on node " + node +
-                                       ": closing the storage fence: " + fenced.message()));
-        continue;
-      }
-      const Status forgotten = manager_.commitForget(*plan);
-      if (!forgotten.isOk()) {
-        spdlog::error("forgetting attachment of volume {} on node {}: {}", state.volumeId, node,
-                      forgotten.toString());
-        note(forgotten);
-        continue;
-      }
-      const bool migrating = plan->action != attach::UnpublishPlan::Action::kDetach;
-      spdlog::info(
-          "forgot attachment of volume {} on node {}: no VolumeAttachment in the cluster, "
-          "storage fence closed{}",
-          state.volumeId, node,
-          migrating ? "; its migration ended outside the driver (no outcome reported)" : "");
-    }
+    for (const std::string& node : gone) forgetAttachment(state.volumeId, node, view);
   }
-  return firstError;
+}
+
+void VolumeAttachmentReconciler::forgetAttachment(const std::string& volumeId,
+                                                  const std::string& node, ClusterView& view) {
+  StatusOr<attach::UnpublishPlan> plan = manager_.planUnpublish(volumeId, node);
+  if (!plan.isOk()) {
+    view.note(plan.status());
+    return;
+  }
+  if (plan->action == attach::UnpublishPlan::Action::kNotAttached) return;
+  // The record goes only once the node can no longer reach the volume: a record dropped
+  // with the fence open would leave a node nobody detaches, and let DeleteVolume proceed.
+  const Status fenced = fencer_(volumeId, node);
+  if (!fenced.isOk()) {
+    spdlog::warn(
+        "attachment of volume {} on node {} has no VolumeAttachment but stays recorded: "
+        "closing its storage fence failed: {}; retried next pass",
+        volumeId, node, fenced.toString());
+    view.note(Status(fenced.code(), "volume " + volumeId + " on node " + node +
+                                        ": closing the storage fence: " + fenced.message()));
+    return;
+  }
+  const Status forgotten = manager_.commitForget(*plan);
+  if (!forgotten.isOk()) {
+    spdlog::error("forgetting attachment of volume {} on node {}: {}", volumeId, node,
+                  forgotten.toString());
+    view.note(forgotten);
+    return;
+  }
+  const bool migrating = plan->action != attach::UnpublishPlan::Action::kDetach;
+  spdlog::info(
+      "forgot attachment of volume {} on node {}: no VolumeAttachment in the cluster, "
+      "storage fence closed{}",
+      volumeId, node,
+      migrating ? "; its migration ended outside the driver (no outcome reported)" : "");
 }
 
 StatusOr<std::optional<std::string>> VolumeAttachmentReconciler::csiNodeIdOf(
@@ -350,12 +397,12 @@ void VolumeAttachmentReconciler::onFirstCompletePass(std::function<void()> callb
   onFirstComplete_ = std::move(callback);
 }
 
-void VolumeAttachmentReconciler::start(std::chrono::seconds period) {
-  if (period <= std::chrono::seconds::zero()) {
-    throw std::invalid_argument("reconciliation period must be positive");
-  }
+Status VolumeAttachmentReconciler::start(std::chrono::seconds period) {
+  if (period <= std::chrono::seconds::zero())
+    return Status(Code::kInvalidArgument, "reconciliation period must be positive");
   std::lock_guard lock(mu_);
-  if (thread_.joinable()) throw std::logic_error("VolumeAttachment reconciler already started");
+  if (thread_.joinable())
+    return Status(Code::kFailedPrecondition, "VolumeAttachment reconciler already started");
   stopping_ = false;
   thread_ = std::thread([this, period] {
     std::unique_lock lock(mu_);
@@ -370,6 +417,7 @@ void VolumeAttachmentReconciler::start(std::chrono::seconds period) {
       wake_.wait_for(lock, wait, [this] { return stopping_; });
     }
   });
+  return Status::ok();
 }
 
 void VolumeAttachmentReconciler::stop() {

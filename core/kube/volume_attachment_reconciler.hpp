@@ -20,8 +20,11 @@
 //      still refuses and the next pass tries again; the pass then reports the failure.
 //      Nothing is forgotten unless every VolumeAttachment could be mapped to its volume:
 //      a failed list or PersistentVolume lookup must never detach anything.
-// Nodes are the driver's CSI node ids on both sides ("node-a|rds_nvme=nqn..."): the attacher
-// passed the id from the node's CSINode to ControllerPublishVolume, which the manager records.
+// The manager knows a node by the driver's CSI node id ("node-a|rds_nvme=nqn...", the node's
+// name and each plugin's identity; volume/volume_id.hpp), which the attacher read from the
+// node's CSINode and passed to ControllerPublishVolume. A VolumeAttachment names the Kubernetes
+// node (spec.nodeName) instead: step 1 maps that name to the id through the same CSINode, so
+// both sides are compared as CSI node ids.
 // A Kubernetes node whose CSINode (or its entry for this driver) is missing is unknown for now,
 // never a different node: kubelet removes the entry while the node plugin re-registers (every
 // DaemonSet rollout). Its VolumeAttachments are left for a later pass: no attachment recorded
@@ -36,11 +39,13 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "attach/attachment_manager.hpp"
 #include "kube/kube_client.hpp"
@@ -74,10 +79,10 @@ class VolumeAttachmentReconciler {
   // `locks` (optional) are the server's per-volume operation locks, keyed by volume id: a
   // volume with an operation in flight is left alone for this pass. Without them a publish
   // racing the pass may see its fence closed; the server always passes its locks.
-  // Throws std::invalid_argument for an empty driver name, resolver or fencer.
-  VolumeAttachmentReconciler(KubeClient& client, attach::AttachmentManager& manager,
-                             std::string driverName, PolicyResolver resolver, Fencer fencer,
-                             volume::VolumeLocks* locks = nullptr);
+  // INVALID_ARGUMENT for an empty driver name, resolver or fencer.
+  static StatusOr<std::unique_ptr<VolumeAttachmentReconciler>> create(
+      KubeClient& client, attach::AttachmentManager& manager, std::string driverName,
+      PolicyResolver resolver, Fencer fencer, volume::VolumeLocks* locks = nullptr);
   // Calls stop().
   ~VolumeAttachmentReconciler();
   VolumeAttachmentReconciler(const VolumeAttachmentReconciler&) = delete;
@@ -96,20 +101,47 @@ class VolumeAttachmentReconciler {
 
   // Runs reconcileOnce() now and then every `period` on a background thread until stop();
   // until the first complete pass, every kUnsyncedRetry at most, since publishes wait for it.
-  // Failures are logged. Calling start() twice without stop() throws std::logic_error.
-  void start(std::chrono::seconds period);
+  // Failures are logged. INVALID_ARGUMENT for a period that is not positive;
+  // FAILED_PRECONDITION when started already and not stopped since.
+  Status start(std::chrono::seconds period);
   static constexpr std::chrono::seconds kUnsyncedRetry{2};
   // Interrupts the wait between passes and joins the thread (a pass in progress finishes).
   // Idempotent.
   void stop();
 
  private:
+  VolumeAttachmentReconciler(KubeClient& client, attach::AttachmentManager& manager,
+                             std::string driverName, PolicyResolver resolver, Fencer fencer,
+                             volume::VolumeLocks* locks);
+
   KubeClient& client_;
   attach::AttachmentManager& manager_;
   const std::string driverName_;
   const PolicyResolver resolver_;
   const Fencer fencer_;
   volume::VolumeLocks* locks_;
+
+  struct ClusterAttachment;
+  struct ClusterView;
+  struct Lookups;
+
+  // The steps of reconcileOnce(), in order.
+  // 1. list: every VolumeAttachment, all pages; an error when any page cannot be read.
+  StatusOr<std::vector<nlohmann::json>> listVolumeAttachments();
+  // 2. map: the driver's VolumeAttachments mapped to (volume handle, CSI node id), oldest
+  // first; what cannot be mapped makes the view incomplete.
+  ClusterView mapToVolumes(const std::vector<nlohmann::json>& items);
+  std::optional<ClusterAttachment> mapAttachment(const nlohmann::json& item, Lookups& lookups,
+                                                 ClusterView& view);
+  void reportUnknownNodes(ClusterView& view) const;
+  // 3. rebuild: replays the attached VolumeAttachments the manager lacks. True when a busy
+  // volume was left for the next pass.
+  bool rebuild(ClusterView& view);
+  void rebuildVolume(const std::string& volumeHandle,
+                     const std::vector<const ClusterAttachment*>& entries, ClusterView& view);
+  // 4. forget: fences and drops the attachments of `before` no VolumeAttachment names.
+  void forget(const std::vector<attach::VolumeAttachmentState>& before, ClusterView& view);
+  void forgetAttachment(const std::string& volumeId, const std::string& node, ClusterView& view);
 
   // The driver's CSI node id on Kubernetes node `nodeName`, from its CSINode object; nullopt
   // while the node has no CSINode or no entry for this driver (unknown for now); an error when

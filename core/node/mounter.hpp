@@ -1,4 +1,4 @@
-// Generic node-side filesystem work for every plugin (DESIGN.md rule 2): detect, format,
+// Generic node-side filesystem work for every plugin (docs/plugin-sdk.md, 3.6): detect, format,
 // mount, bind-mount, unmount, stats and filesystem growth, on whatever a plugin attached.
 // Every operation is idempotent and safe to retry after a crash: "already mounted there" and
 // "not mounted" are success. Commands run without a shell (fork/exec with an argument vector)

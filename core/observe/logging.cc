@@ -6,8 +6,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <mutex>
-#include <stdexcept>
 
 namespace polycsi::observe {
 namespace {
@@ -41,13 +42,13 @@ class RedactingSink : public spdlog::sinks::sink {
   const SecretRedactor& redactor_;
 };
 
-spdlog::level::level_enum parseLevel(const std::string& level) {
+StatusOr<spdlog::level::level_enum> parseLevel(const std::string& level) {
   if (level == "debug") return spdlog::level::debug;
   if (level == "info") return spdlog::level::info;
   if (level == "warn") return spdlog::level::warn;
   if (level == "error") return spdlog::level::err;
-  throw std::invalid_argument("unknown log level \"" + level +
-                              "\" (expected debug, info, warn or error)");
+  return Status(Code::kInvalidArgument,
+                "unknown log level \"" + level + "\" (expected debug, info, warn or error)");
 }
 
 }  // namespace
@@ -80,21 +81,27 @@ SecretRedactor& globalRedactor() {
 
 std::shared_ptr<spdlog::sinks::sink> makeRedactingSink(std::shared_ptr<spdlog::sinks::sink> inner,
                                                        const SecretRedactor& redactor) {
-  if (!inner) throw std::invalid_argument("makeRedactingSink: inner sink is null");
+  if (!inner) {
+    // A caller's bug, found before anything could log through the sink.
+    std::fputs("makeRedactingSink: inner sink is null\n", stderr);
+    std::abort();
+  }
   return std::make_shared<RedactingSink>(std::move(inner), redactor);
 }
 
-void setupLogging(const std::string& level) {
-  setupLogging(level, std::make_shared<spdlog::sinks::stderr_sink_mt>());
+Status setupLogging(const std::string& level) {
+  return setupLogging(level, std::make_shared<spdlog::sinks::stderr_sink_mt>());
 }
 
-void setupLogging(const std::string& level, std::shared_ptr<spdlog::sinks::sink> output) {
-  const spdlog::level::level_enum parsed = parseLevel(level);
+Status setupLogging(const std::string& level, std::shared_ptr<spdlog::sinks::sink> output) {
+  const StatusOr<spdlog::level::level_enum> parsed = parseLevel(level);
+  if (!parsed.isOk()) return parsed.status();
   auto logger = std::make_shared<spdlog::logger>("polycsi", makeRedactingSink(std::move(output)));
   logger->set_pattern(kLogPattern);
-  logger->set_level(parsed);
+  logger->set_level(*parsed);
   logger->flush_on(spdlog::level::warn);
   spdlog::set_default_logger(std::move(logger));
+  return Status::ok();
 }
 
 }  // namespace polycsi::observe

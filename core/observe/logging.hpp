@@ -1,7 +1,7 @@
 // Process-wide logging: spdlog's default logger writes "time level message" lines to stderr,
 // and every message passes through a SecretRedactor first, so a registered secret (backend
-// passwords, API tokens) never reaches a log line, whoever logs it (DESIGN.md: the core owns
-// secret redaction in logs).
+// passwords, API tokens) never reaches a log line, whoever logs it: the core owns secret
+// redaction in logs (docs/security.md).
 #pragma once
 
 #include <spdlog/sinks/sink.h>
@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "polycsi/types.hpp"
 
 namespace polycsi::observe {
 
@@ -34,17 +36,18 @@ class SecretRedactor {
 // The redactor setupLogging() installs; other components register secrets here.
 SecretRedactor& globalRedactor();
 
-// A sink that redacts each message with `redactor` and passes it on to `inner`. Does not own
-// `redactor`, which must outlive the sink. THREADING: as thread-safe as `inner`.
+// A sink that redacts each message with `redactor` and passes it on to `inner`, which must not
+// be null (a null `inner` aborts the process). Does not own `redactor`, which must outlive the
+// sink. THREADING: as thread-safe as `inner`.
 std::shared_ptr<spdlog::sinks::sink> makeRedactingSink(
     std::shared_ptr<spdlog::sinks::sink> inner, const SecretRedactor& redactor = globalRedactor());
 
 // Makes spdlog's default logger write to stderr through a redacting sink, at `level`
-// ("debug", "info", "warn" or "error"). Throws std::invalid_argument naming an unknown level.
-// Call once at startup, before other threads log.
-void setupLogging(const std::string& level);
+// ("debug", "info", "warn" or "error"). INVALID_ARGUMENT naming an unknown level, and the
+// logger stays as it was. Call once at startup, before other threads log.
+Status setupLogging(const std::string& level);
 
 // Same, writing to `output` instead of stderr (for example a file sink).
-void setupLogging(const std::string& level, std::shared_ptr<spdlog::sinks::sink> output);
+Status setupLogging(const std::string& level, std::shared_ptr<spdlog::sinks::sink> output);
 
 }  // namespace polycsi::observe

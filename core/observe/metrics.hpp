@@ -1,5 +1,6 @@
 // The driver's Prometheus metrics: RPC outcomes and latencies, attachment counts, the
-// migration families of seeds/001 ("<prefix>_migration_*", one set per plugin metrics prefix)
+// migration families ("<prefix>_migration_*", one set per plugin metrics prefix; their use in
+// docs/kubevirt-migration.md, "Monitoring")
 // and whatever gauges and counters plugins report through the host API.
 //
 // Rendered in the Prometheus text format by render(); core/observe/http_endpoint serves it.

@@ -1,4 +1,5 @@
-// Turns attachment and migration transitions into metrics (seeds/001 "Prometheus Metrics"):
+// Turns attachment and migration transitions into metrics (docs/kubevirt-migration.md,
+// "Monitoring"):
 //   <prefix>_migration_active_migrations    volumes of that prefix now in a migration window
 //                                           (two nodes attached; a timed-out window that is
 //                                           still dual-attached stays counted until a detach)

@@ -23,11 +23,14 @@ class PluginMetricsSink {
   virtual void counterAdd(const std::string& name, const StringMap& labels, double delta) = 0;
 };
 
-// One configured backend: its name, its plugin and the live instance.
-class Backend {
+// One entry of the configuration's backends[] at run time: a loaded plugin's live instance,
+// with the name and settings it was configured with. Not polycsi::Backend of the SDK (the
+// class a plugin implements): this is the host's handle on one instance of it.
+// OWNERSHIP: owned by BackendRegistry; lives until the registry is destroyed.
+class ConfiguredBackend {
  public:
   // Out of line: HostContext is complete only in backend_registry.cc.
-  ~Backend();
+  ~ConfiguredBackend();
 
   const std::string& name() const { return name_; }
   const LoadedPlugin& plugin() const { return *plugin_; }
@@ -63,16 +66,22 @@ class BackendRegistry {
                PluginMetricsSink* metrics);
 
   // The backend named `name`, or nullptr.
-  const Backend* find(const std::string& name) const;
+  const ConfiguredBackend* find(const std::string& name) const;
   // The default backend (config's default, or the only one), or nullptr.
-  const Backend* defaultBackend() const;
+  const ConfiguredBackend* defaultBackend() const;
   // The backend serving rds-csi's volume ids (adopt_rds_csi_volumes), or nullptr.
-  const Backend* rdsCsiAdopter() const;
+  const ConfiguredBackend* rdsCsiAdopter() const;
   // All backends in config order.
-  std::vector<const Backend*> all() const;
+  std::vector<const ConfiguredBackend*> all() const;
 
  private:
-  std::vector<std::unique_ptr<Backend>> backends_;
+  // Creates the state directory of config.backends[index] and inits its instance of `plugin`.
+  // The Status names the backend.
+  static StatusOr<std::unique_ptr<ConfiguredBackend>> startBackend(
+      const config::DriverConfig& config, size_t index, std::shared_ptr<LoadedPlugin> plugin,
+      Role role, PluginMetricsSink* metrics);
+
+  std::vector<std::unique_ptr<ConfiguredBackend>> backends_;
   std::string defaultName_;
 };
 

@@ -11,8 +11,8 @@
 
 namespace polycsi::plugin_host {
 
-// What the callbacks of one backend's host API need. OWNERSHIP: owned by the Backend; must
-// outlive the plugin instance. Immutable once the instance is created, so the callbacks may
+// What the callbacks of one backend's host API need. OWNERSHIP: owned by the ConfiguredBackend;
+// must outlive the plugin instance. Immutable once the instance is created, so the callbacks may
 // run on any thread without locking.
 struct HostServices {
   std::string backendName;

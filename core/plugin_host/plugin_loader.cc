@@ -72,12 +72,13 @@ std::string pluginNameOfFile(const std::string& path) {
   return file.substr(kFilePrefix.size(), file.size() - kFilePrefix.size() - kFileSuffix.size());
 }
 
-std::string defaultPluginDir() {
+StatusOr<std::string> defaultPluginDir() {
   std::error_code ec;
   fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   if (ec)
-    throw std::runtime_error("cannot find the running executable through /proc/self/exe (" +
-                             ec.message() + "); set plugin_dir in the configuration");
+    return Status(Code::kFailedPrecondition,
+                  "cannot find the running executable through /proc/self/exe (" + ec.message() +
+                      "); set plugin_dir in the configuration");
   return (exe.parent_path() / ".." / "plugins").lexically_normal().string();
 }
 

@@ -43,8 +43,9 @@ class LoadedPlugin {
 // The file that holds plugin `name`: <pluginDir>/polycsi_<name>.so
 std::string pluginPath(const std::string& pluginDir, const std::string& name);
 
-// Default plugin directory: ../plugins beside the running executable.
-std::string defaultPluginDir();
+// Default plugin directory: ../plugins beside the running executable. FAILED_PRECONDITION
+// when the executable cannot be found through /proc/self/exe.
+StatusOr<std::string> defaultPluginDir();
 
 // Loads and checks one file. FAILED_PRECONDITION (message names the file and reason) when the
 // file is missing, not a shared object, lacks the entry symbol, has an incompatible ABI,

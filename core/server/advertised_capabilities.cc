@@ -27,7 +27,7 @@ AdvertisedCapabilities AdvertisedCapabilities::of(const plugin_host::BackendRegi
   return out;
 }
 
-Status backendLacks(const plugin_host::Backend& backend, const std::string& rpc,
+Status backendLacks(const plugin_host::ConfiguredBackend& backend, const std::string& rpc,
                     const std::string& what, Code code) {
   return Status(code, rpc + ": backend '" + backend.name() + "' (plugin " +
                           backend.descriptor().name + ") does not support " + what +

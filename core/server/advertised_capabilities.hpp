@@ -34,7 +34,7 @@ struct AdvertisedCapabilities {
 // The error for a call routed to `backend`, which lacks what the call needs although another
 // backend has it (so the capability is advertised): "<rpc>: backend '<name>' (plugin <p>) does
 // not support <what>". `code` follows the CSI spec for that RPC (see the callers).
-Status backendLacks(const plugin_host::Backend& backend, const std::string& rpc,
+Status backendLacks(const plugin_host::ConfiguredBackend& backend, const std::string& rpc,
                     const std::string& what, Code code);
 
 }  // namespace polycsi::server

@@ -45,9 +45,9 @@ struct BackendPage {
 // `fetch(backend, pluginToken, remaining)` per backend. Returns the next CSI token ("" at end).
 template <typename Item>
 StatusOr<std::string> pageAcrossBackends(
-    const std::vector<const plugin_host::Backend*>& backends, const std::string& token,
+    const std::vector<const plugin_host::ConfiguredBackend*>& backends, const std::string& token,
     int32_t maxEntries,
-    const std::function<StatusOr<BackendPage<Item>>(const plugin_host::Backend&,
+    const std::function<StatusOr<BackendPage<Item>>(const plugin_host::ConfiguredBackend&,
                                                     const std::string&, int32_t)>& fetch,
     std::vector<Item>& out) {
   if (maxEntries < 0) return Status(Code::kInvalidArgument, "max_entries must not be negative");

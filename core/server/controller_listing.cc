@@ -11,9 +11,9 @@
 namespace polycsi::server {
 namespace {
 
-std::vector<const plugin_host::Backend*> backendsWith(const DriverContext& driver,
-                                                      bool (*has)(const PluginFeatures&)) {
-  std::vector<const plugin_host::Backend*> out;
+std::vector<const plugin_host::ConfiguredBackend*> backendsWith(
+    const DriverContext& driver, bool (*has)(const PluginFeatures&)) {
+  std::vector<const plugin_host::ConfiguredBackend*> out;
   for (const auto* b : driver.backends.all())
     if (has(b->features())) out.push_back(b);
   return out;
@@ -30,7 +30,8 @@ void fillSnapshot(const std::string& id, const std::string& sourceId, const Snap
 }
 
 // A plugin snapshot as CSI sees it (ids carry the backend).
-StatusOr<csi::v1::Snapshot> toCsiSnapshot(const plugin_host::Backend& b, const Snapshot& s) {
+StatusOr<csi::v1::Snapshot> toCsiSnapshot(const plugin_host::ConfiguredBackend& b,
+                                          const Snapshot& s) {
   auto id = csiIdOf(b, s.id);
   if (!id.isOk()) return id.status();
   auto source = csiIdOf(b, s.sourceVolumeId);
@@ -65,7 +66,7 @@ Status ControllerService::listVolumes(Operation& op, const csi::v1::ListVolumesR
   std::vector<csi::v1::ListVolumesResponse::Entry> entries;
   auto next = pageAcrossBackends<csi::v1::ListVolumesResponse::Entry>(
       backends, req.starting_token(), req.max_entries(),
-      [&](const plugin_host::Backend& b, const std::string& token,
+      [&](const plugin_host::ConfiguredBackend& b, const std::string& token,
           int32_t max) -> StatusOr<BackendPage<csi::v1::ListVolumesResponse::Entry>> {
         auto page = b.instance().listVolumes(ListRequest{op.call(), max, token, "", ""});
         if (!page.isOk()) {
@@ -106,7 +107,7 @@ Status ControllerService::getCapacity(Operation& op, const csi::v1::GetCapacityR
                                       csi::v1::GetCapacityResponse* resp) {
   auto backend = routeParameters(driver_, req.parameters());
   if (!backend.isOk()) return backend.status();
-  const plugin_host::Backend& b = **backend;
+  const plugin_host::ConfiguredBackend& b = **backend;
   op.setBackend(b.name());
   if (!b.features().getCapacity)
     return backendLacks(b, "GetCapacity", "reporting capacity", Code::kUnimplemented);
@@ -150,7 +151,7 @@ Status ControllerService::createSnapshot(Operation& op, const csi::v1::CreateSna
   if (auto s = requireField(req.source_volume_id(), "source_volume_id"); !s.isOk()) return s;
   auto routed = routeId(driver_, req.source_volume_id());
   if (!routed.isOk()) return routed.status();
-  const plugin_host::Backend& b = *routed->backend;
+  const plugin_host::ConfiguredBackend& b = *routed->backend;
   op.setBackend(b.name());
   if (!b.features().snapshots)
     return backendLacks(b, "CreateSnapshot", "snapshots", Code::kUnimplemented);
@@ -216,7 +217,7 @@ Status ControllerService::listSnapshots(Operation& op, const csi::v1::ListSnapsh
   auto backends = backendsWith(driver_, [](const PluginFeatures& f) { return f.snapshots; });
   if (backends.empty()) return Status(Code::kUnimplemented, "no backend supports snapshots");
   std::string snapshotFilter, volumeFilter;
-  const plugin_host::Backend* filterBackend = nullptr;
+  const plugin_host::ConfiguredBackend* filterBackend = nullptr;
   // A filter naming something that is not ours matches nothing (CSI: empty list, not an error).
   for (const auto& [csiId, local] : {std::pair{&req.snapshot_id(), &snapshotFilter},
                                      std::pair{&req.source_volume_id(), &volumeFilter}}) {
@@ -233,7 +234,7 @@ Status ControllerService::listSnapshots(Operation& op, const csi::v1::ListSnapsh
   std::vector<csi::v1::Snapshot> snapshots;
   auto next = pageAcrossBackends<csi::v1::Snapshot>(
       backends, req.starting_token(), req.max_entries(),
-      [&](const plugin_host::Backend& b, const std::string& token,
+      [&](const plugin_host::ConfiguredBackend& b, const std::string& token,
           int32_t max) -> StatusOr<BackendPage<csi::v1::Snapshot>> {
         auto page = b.instance().listSnapshots(
             ListRequest{op.call(), max, token, volumeFilter, snapshotFilter});
@@ -267,7 +268,7 @@ Status ControllerService::getSnapshot(Operation& op, const csi::v1::GetSnapshotR
   if (auto s = requireField(req.snapshot_id(), "snapshot_id"); !s.isOk()) return s;
   auto routed = routeId(driver_, req.snapshot_id());
   if (!routed.isOk()) return routed.status();
-  const plugin_host::Backend& b = *routed->backend;
+  const plugin_host::ConfiguredBackend& b = *routed->backend;
   op.setBackend(b.name());
   if (!b.features().snapshots)
     return backendLacks(b, "GetSnapshot", "snapshots", Code::kUnimplemented);

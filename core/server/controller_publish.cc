@@ -49,7 +49,7 @@ attach::PvcRef pvcOf(const google::protobuf::Map<std::string, std::string>& cont
 }
 
 // The identity the node reported for this backend's plugin ("" when none).
-std::string identityFor(const volume::NodeId& node, const plugin_host::Backend& backend) {
+std::string identityFor(const volume::NodeId& node, const plugin_host::ConfiguredBackend& backend) {
   auto it = node.identities.find(backend.descriptor().name);
   return it == node.identities.end() ? std::string() : it->second;
 }
@@ -58,7 +58,8 @@ std::string identityFor(const volume::NodeId& node, const plugin_host::Backend& 
 // NQN, an iSCSI IQN) and `node` carries none: to this backend no such node exists (CSI:
 // ControllerPublishVolume "Node does not exist"). The node may have failed to read it when it
 // registered (its NodeGetInfo logged why), or the id was not made by NodeGetInfo at all.
-Status requireIdentityFor(const volume::NodeId& node, const plugin_host::Backend& backend) {
+Status requireIdentityFor(const volume::NodeId& node,
+                          const plugin_host::ConfiguredBackend& backend) {
   const Descriptor& d = backend.descriptor();
   if (d.nodeIdentityKind.empty() || !identityFor(node, backend).empty()) return Status::ok();
   return Status(Code::kNotFound, "node " + node.name + " registered no identity for plugin " +
@@ -89,7 +90,7 @@ Status ControllerService::publish(Operation& op, const csi::v1::ControllerPublis
   if (!modes.isOk()) return modes.status();
   auto routed = routeId(driver_, req.volume_id());
   if (!routed.isOk()) return routed.status();
-  const plugin_host::Backend& b = *routed->backend;
+  const plugin_host::ConfiguredBackend& b = *routed->backend;
   op.setBackend(b.name());
   auto node = volume::decodeNodeId(req.node_id());
   if (!node.isOk())
@@ -157,7 +158,7 @@ Status ControllerService::unpublish(Operation& op,
                  routed.status().message());
     return Status::ok();
   }
-  const plugin_host::Backend& b = *routed->backend;
+  const plugin_host::ConfiguredBackend& b = *routed->backend;
   op.setBackend(b.name());
   if (auto s = requireKnownAttachments("ControllerUnpublishVolume"); !s.isOk()) return s;
   auto lock = driver_.controllerLocks.tryLock(req.volume_id());

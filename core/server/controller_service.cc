@@ -19,7 +19,7 @@ bool isCoreParameter(const std::string& key) {
 }
 
 // The parameters meant for the plugin; INVALID_ARGUMENT for a key it does not declare.
-StatusOr<StringMap> pluginParameters(const plugin_host::Backend& backend,
+StatusOr<StringMap> pluginParameters(const plugin_host::ConfiguredBackend& backend,
                                      const google::protobuf::Map<std::string, std::string>& p) {
   StringMap out;
   const auto& accepted = backend.descriptor().parameters;
@@ -50,7 +50,7 @@ StatusOr<StringMap> pluginParameters(const plugin_host::Backend& backend,
 
 // Checks every capability against the backend's matrix; returns the volume mode they share.
 StatusOr<VolumeMode> checkCapabilities(
-    const plugin_host::Backend& backend,
+    const plugin_host::ConfiguredBackend& backend,
     const google::protobuf::RepeatedPtrField<csi::v1::VolumeCapability>& caps) {
   if (caps.empty()) return Status(Code::kInvalidArgument, "volume_capabilities is required");
   std::optional<VolumeMode> mode;
@@ -95,7 +95,7 @@ Status ControllerService::createVolume(Operation& op, const csi::v1::CreateVolum
   if (auto s = requireField(req.name(), "name"); !s.isOk()) return s;
   auto backend = routeParameters(driver_, req.parameters());
   if (!backend.isOk()) return backend.status();
-  const plugin_host::Backend& b = **backend;
+  const plugin_host::ConfiguredBackend& b = **backend;
   op.setBackend(b.name());
   auto mode = checkCapabilities(b, req.volume_capabilities());
   if (!mode.isOk()) return mode.status();

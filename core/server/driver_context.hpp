@@ -27,8 +27,11 @@ struct DriverContext {
   std::string nodeName;  // Kubernetes node name of this process (node mode)
   std::string version;   // polycsi's version, reported by GetPluginInfo
 
+  // Every CSI call and plugin metric is counted here, also without --metrics-address (which
+  // only decides whether /metrics serves it). Declared before `backends`, whose plugins report
+  // into it until they are shut down.
+  observe::Metrics metrics;
   plugin_host::BackendRegistry backends;
-  observe::Metrics* metrics = nullptr;               // may be null (metrics off)
   attach::AttachmentManager* attachments = nullptr;  // controller modes only
   kube::KubeClient* kube = nullptr;                  // controller modes with a Kubernetes API
   std::unique_ptr<node::Mounter> mounter;            // node modes only

@@ -31,9 +31,10 @@
 
 namespace polycsi::server {
 
-struct DriverServer::Parts {
+// Everything a running driver holds. Members are destroyed in reverse order of declaration,
+// each before what it uses, so a start that fails half-way stops what it started.
+struct ServerComponents {
   DriverContext driver;
-  observe::Metrics metrics;
   std::unique_ptr<observe::ObserverFanout> observers;
   std::unique_ptr<observe::MigrationMetrics> migrationMetrics;
   std::unique_ptr<attach::AttachmentStore> store;
@@ -137,43 +138,51 @@ StatusOr<kube::KubeConfig> explicitKubeConfig(const ServeOptions& options) {
   return config;
 }
 
-}  // namespace
-
-StatusOr<std::unique_ptr<DriverServer>> DriverServer::start(const ServeOptions& options) {
-  auto parts = std::make_unique<Parts>();
-  DriverContext& d = parts->driver;
-  d.mode = options.mode;
-  d.nodeName = options.nodeId;
-  d.version = options.version;
-  d.metrics = &parts->metrics;
-  if (d.servesNode() && d.nodeName.empty())
+// The driver's identity and configuration, the CSI socket path and the state directory.
+Status configure(const ServeOptions& options, ServerComponents& components) {
+  DriverContext& driver = components.driver;
+  driver.mode = options.mode;
+  driver.nodeName = options.nodeId;
+  driver.version = options.version;
+  if (driver.servesNode() && driver.nodeName.empty())
     return Status(Code::kInvalidArgument, "--node-id is required in node and all modes");
 
-  try {
-    d.config = config::loadConfigFile(options.configPath);
-  } catch (const config::ConfigError& e) {
-    return Status(Code::kInvalidArgument, e.what());
-  }
+  auto config = config::loadConfigFile(options.configPath);
+  if (!config.isOk()) return config.status();
+  driver.config = std::move(*config);
   auto socketPath = socketPathOf(options.endpoint);
   if (!socketPath.isOk()) return socketPath.status();
-  parts->socketPath = *socketPath;
+  components.socketPath = *socketPath;
 
-  std::error_code ec;
-  std::filesystem::create_directories(d.config.statePath, ec);
-  if (ec)
-    return Status(Code::kFailedPrecondition,
-                  "state_path " + d.config.statePath + " cannot be created: " + ec.message());
+  std::error_code error;
+  std::filesystem::create_directories(driver.config.statePath, error);
+  if (error)
+    return Status(Code::kFailedPrecondition, "state_path " + driver.config.statePath +
+                                                 " cannot be created: " + error.message());
+  return Status::ok();
+}
 
-  std::string pluginDir = !options.pluginDir.empty()    ? options.pluginDir
-                          : !d.config.pluginDir.empty() ? d.config.pluginDir
-                                                        : plugin_host::defaultPluginDir();
-  if (auto s = d.backends.start(d.config, pluginDir, roleOf(d.mode), &parts->metrics); !s.isOk())
-    return s;
-  registerSecrets(d.config, d.backends);
-  for (const auto* b : d.backends.all())
-    parts->metrics.registerPrefix(b->descriptor().metricsPrefix);
+// Loads the plugins and starts every configured backend, with their secrets and metrics.
+Status startBackends(const ServeOptions& options, ServerComponents& components) {
+  DriverContext& driver = components.driver;
+  StatusOr<std::string> pluginDir = !options.pluginDir.empty() ? options.pluginDir
+                                    : !driver.config.pluginDir.empty()
+                                        ? driver.config.pluginDir
+                                        : plugin_host::defaultPluginDir();
+  if (!pluginDir.isOk()) return pluginDir.status();
+  if (Status started = driver.backends.start(driver.config, *pluginDir, roleOf(driver.mode),
+                                             &components.driver.metrics);
+      !started.isOk())
+    return started;
+  registerSecrets(driver.config, driver.backends);
+  for (const auto* backend : driver.backends.all())
+    components.driver.metrics.registerPrefix(backend->descriptor().metricsPrefix);
+  return Status::ok();
+}
 
-  // Kubernetes: events and VolumeAttachment reconciliation, only with an API server.
+// The Kubernetes client and event recorder, when there is an API server (given, or the
+// in-cluster service account); without one, events and reconciliation are off.
+Status connectKubernetes(const ServeOptions& options, ServerComponents& components) {
   std::optional<kube::KubeConfig> kubeConfig;
   if (!options.kubeApi.empty()) {
     auto explicitConfig = explicitKubeConfig(options);
@@ -182,131 +191,178 @@ StatusOr<std::unique_ptr<DriverServer>> DriverServer::start(const ServeOptions& 
   } else {
     kubeConfig = kube::inClusterConfig();
   }
-  if (kubeConfig) {
-    try {
-      parts->kube = std::make_unique<kube::KubeClient>(*kubeConfig);
-    } catch (const std::invalid_argument& e) {
-      return Status(Code::kInvalidArgument, e.what());
-    }
-    parts->events = std::make_unique<kube::EventRecorder>(*parts->kube, "polycsi-controller");
-  } else {
+  if (!kubeConfig) {
     spdlog::info(
         "no Kubernetes service account token found: events and VolumeAttachment "
         "reconciliation are off");
+    return Status::ok();
   }
+  auto kube = kube::KubeClient::create(*kubeConfig);
+  if (!kube.isOk()) return kube.status();
+  components.kube = std::move(*kube);
+  auto events = kube::EventRecorder::create(*components.kube, "polycsi-controller");
+  if (!events.isOk()) return events.status();
+  components.events = std::move(*events);
+  return Status::ok();
+}
 
-  if (d.servesController()) {
-    auto store = attach::AttachmentStore::open(d.config.statePath + "/attachments.db");
-    if (!store.isOk()) return store.status();
-    parts->store = std::move(*store);
-    parts->migrationMetrics = std::make_unique<observe::MigrationMetrics>(parts->metrics);
-    parts->observers =
-        std::make_unique<observe::ObserverFanout>(std::vector<attach::MigrationObserver*>{
-            parts->migrationMetrics.get(), parts->events.get()});
-    try {
-      parts->attachments =
-          std::make_unique<attach::AttachmentManager>(*parts->store, *parts->observers);
-    } catch (const Error& e) {
-      return e.status();
-    }
-    d.attachments = parts->attachments.get();
-    d.kube = parts->kube.get();
-    // The gauges start from what was persisted before this start.
-    for (const auto& state : parts->attachments->all())
-      parts->migrationMetrics->attachmentsChanged(state);
-    // Windows end at expiry, also those that expired while the controller was down.
-    parts->windowWatcher = std::make_unique<attach::MigrationWindowWatcher>(*parts->attachments);
-    parts->windowWatcher->start();
-    if (parts->kube) {
-      // The cluster may hold attachments the store does not (a lost store, a detach while the
-      // controller was down): nothing touches attachments until the first pass rebuilt them.
-      d.attachmentsKnown = false;
-      parts->reconciler = std::make_unique<kube::VolumeAttachmentReconciler>(
-          *parts->kube, *parts->attachments, d.config.driverName,
-          makePvPolicyResolver(d, parts->events.get()), makeBackendFencer(d), &d.controllerLocks);
-      DriverContext* ctx = &d;
-      parts->reconciler->onFirstCompletePass([ctx] {
-        ctx->attachmentsKnown = true;
-        spdlog::info("attachments rebuilt from VolumeAttachments: serving publishes");
-      });
-      parts->reconciler->start(std::chrono::seconds(options.reconcilePeriodSeconds));
-    }
-  }
-  if (d.servesNode()) {
-    d.mounter = std::make_unique<node::Mounter>();
-    d.nodeRecords = std::make_unique<NodeVolumeRecords>(d.config.statePath + "/node");
-  }
+// VolumeAttachment reconciliation: the cluster may hold attachments the store does not (a lost
+// store, a detach while the controller was down), so nothing touches attachments until the
+// first pass rebuilt them.
+Status startReconciler(const ServeOptions& options, ServerComponents& components) {
+  DriverContext& driver = components.driver;
+  driver.attachmentsKnown = false;
+  auto reconciler = kube::VolumeAttachmentReconciler::create(
+      *components.kube, *components.attachments, driver.config.driverName,
+      makePvPolicyResolver(driver, components.events.get()), makeBackendFencer(driver),
+      &driver.controllerLocks);
+  if (!reconciler.isOk()) return reconciler.status();
+  components.reconciler = std::move(*reconciler);
+  DriverContext* context = &driver;
+  components.reconciler->onFirstCompletePass([context] {
+    context->attachmentsKnown = true;
+    spdlog::info("attachments rebuilt from VolumeAttachments: serving publishes");
+  });
+  return components.reconciler->start(std::chrono::seconds(options.reconcilePeriodSeconds));
+}
 
-  if (!options.metricsAddress.empty()) {
-    DriverContext* ctx = &d;
-    auto http = observe::HttpEndpoint::start(options.metricsAddress, parts->metrics,
-                                             [ctx] { return ctx->serving(); });
-    if (!http.isOk()) return http.status();
-    parts->http = std::move(*http);
-  }
+// The controller side: the attachment store and manager, its observers, the migration window
+// watcher and (with a Kubernetes API) the reconciler.
+Status startController(const ServeOptions& options, ServerComponents& components) {
+  DriverContext& driver = components.driver;
+  auto store = attach::AttachmentStore::open(driver.config.statePath + "/attachments.db");
+  if (!store.isOk()) return store.status();
+  components.store = std::move(*store);
+  components.migrationMetrics =
+      std::make_unique<observe::MigrationMetrics>(components.driver.metrics);
+  components.observers =
+      std::make_unique<observe::ObserverFanout>(std::vector<attach::MigrationObserver*>{
+          components.migrationMetrics.get(), components.events.get()});
+  auto attachments = attach::AttachmentManager::create(*components.store, *components.observers);
+  if (!attachments.isOk()) return attachments.status();
+  components.attachments = std::move(*attachments);
+  driver.attachments = components.attachments.get();
+  driver.kube = components.kube.get();
+  // The gauges start from what was persisted before this start.
+  for (const auto& state : components.attachments->all())
+    components.migrationMetrics->attachmentsChanged(state);
+  // Windows end at expiry, also those that expired while the controller was down.
+  auto windowWatcher = attach::MigrationWindowWatcher::create(*components.attachments);
+  if (!windowWatcher.isOk()) return windowWatcher.status();
+  components.windowWatcher = std::move(*windowWatcher);
+  if (Status started = components.windowWatcher->start(); !started.isOk()) return started;
+  if (components.kube) return startReconciler(options, components);
+  return Status::ok();
+}
 
-  parts->identity = std::make_unique<IdentityService>(d);
+// The node side: the mounter and the per-volume node records.
+void startNode(ServerComponents& components) {
+  DriverContext& driver = components.driver;
+  driver.mounter = std::make_unique<node::Mounter>();
+  driver.nodeRecords = std::make_unique<NodeVolumeRecords>(driver.config.statePath + "/node");
+}
+
+// /metrics and /healthz, when an address is given.
+Status startMetricsEndpoint(const ServeOptions& options, ServerComponents& components) {
+  if (options.metricsAddress.empty()) return Status::ok();
+  DriverContext* context = &components.driver;
+  auto http = observe::HttpEndpoint::start(options.metricsAddress, components.driver.metrics,
+                                           [context] { return context->serving(); });
+  if (!http.isOk()) return http.status();
+  components.http = std::move(*http);
+  return Status::ok();
+}
+
+// The CSI services on an owner-only unix socket.
+Status listenOnSocket(const ServeOptions& options, ServerComponents& components) {
+  DriverContext& driver = components.driver;
+  components.identity = std::make_unique<IdentityService>(driver);
   grpc::ServerBuilder builder;
-  builder.RegisterService(parts->identity.get());
-  if (d.servesController()) {
-    parts->controller = std::make_unique<ControllerService>(d);
-    builder.RegisterService(parts->controller.get());
+  builder.RegisterService(components.identity.get());
+  if (driver.servesController()) {
+    components.controller = std::make_unique<ControllerService>(driver);
+    builder.RegisterService(components.controller.get());
   }
-  if (d.servesNode()) {
-    parts->node = std::make_unique<NodeService>(d);
-    builder.RegisterService(parts->node.get());
+  if (driver.servesNode()) {
+    components.node = std::make_unique<NodeService>(driver);
+    builder.RegisterService(components.node.get());
   }
   // Only the socket's owner (kubelet and the sidecars run as root) may talk to the driver.
-  std::filesystem::create_directories(std::filesystem::path(parts->socketPath).parent_path(), ec);
-  if (auto s = removeStaleSocket(parts->socketPath); !s.isOk()) return s;
+  std::error_code ignored;  // a missing directory shows as the bind's failure below
+  std::filesystem::create_directories(std::filesystem::path(components.socketPath).parent_path(),
+                                      ignored);
+  if (Status removed = removeStaleSocket(components.socketPath); !removed.isOk()) return removed;
   // bind(2) creates the socket with 0777 & ~umask: 0600 from its first moment, no chmod later
   // (a chmod by path would follow a symlink swapped in after the bind).
   mode_t previous = ::umask(0177);
-  builder.AddListeningPort("unix:" + parts->socketPath, grpc::InsecureServerCredentials());
-  parts->grpc = builder.BuildAndStart();
+  builder.AddListeningPort("unix:" + components.socketPath, grpc::InsecureServerCredentials());
+  components.grpc = builder.BuildAndStart();
   ::umask(previous);
-  if (!parts->grpc) return Status(Code::kUnavailable, "cannot listen on " + options.endpoint);
+  if (!components.grpc) return Status(Code::kUnavailable, "cannot listen on " + options.endpoint);
   // Anything but an owner-only socket now means someone raced us for the path.
   struct stat created {};
-  if (::lstat(parts->socketPath.c_str(), &created) != 0 || !S_ISSOCK(created.st_mode) ||
+  if (::lstat(components.socketPath.c_str(), &created) != 0 || !S_ISSOCK(created.st_mode) ||
       (created.st_mode & 0777) != 0600) {
-    parts->grpc->Shutdown();
-    return Status(Code::kFailedPrecondition, "the CSI socket " + parts->socketPath +
+    components.grpc->Shutdown();
+    return Status(Code::kFailedPrecondition, "the CSI socket " + components.socketPath +
                                                  " is not an owner-only socket after bind");
   }
-  d.ready = true;
-  spdlog::info("polycsi {} serving {} on {} ({} backends)", d.version,
-               d.mode == DriverMode::kAll          ? "controller+node"
-               : d.mode == DriverMode::kController ? "controller"
-                                                   : "node",
-               options.endpoint, d.backends.all().size());
+  return Status::ok();
+}
+
+void logServing(const ServeOptions& options, const DriverContext& driver) {
+  spdlog::info("polycsi {} serving {} on {} ({} backends)", driver.version,
+               driver.mode == DriverMode::kAll          ? "controller+node"
+               : driver.mode == DriverMode::kController ? "controller"
+                                                        : "node",
+               options.endpoint, driver.backends.all().size());
   // external-resizer v1.12.0 exits at start-up when neither service offers EXPAND_VOLUME
   // (pkg/resizer/csi_resizer.go); say so where an operator looks for why it crash-loops.
-  if (d.servesController() && !AdvertisedCapabilities::of(d.backends).nodeExpand)
+  if (driver.servesController() && !AdvertisedCapabilities::of(driver.backends).nodeExpand)
     spdlog::warn(
         "no configured backend can expand volumes: EXPAND_VOLUME is not advertised, and "
         "csi-resizer would exit at start-up; do not deploy it with this configuration "
         "(docs/plugin-sdk.md, section 3.7)");
-  return std::unique_ptr<DriverServer>(new DriverServer(std::move(parts)));
 }
 
-DriverServer::DriverServer(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+}  // namespace
+
+StatusOr<std::unique_ptr<DriverServer>> DriverServer::start(const ServeOptions& options) {
+  auto components = std::make_unique<ServerComponents>();
+  if (Status configured = configure(options, *components); !configured.isOk()) return configured;
+  if (Status backends = startBackends(options, *components); !backends.isOk()) return backends;
+  if (Status kube = connectKubernetes(options, *components); !kube.isOk()) return kube;
+  const DriverContext& driver = components->driver;
+  if (driver.servesController()) {
+    if (Status controller = startController(options, *components); !controller.isOk())
+      return controller;
+  }
+  if (driver.servesNode()) startNode(*components);
+  if (Status http = startMetricsEndpoint(options, *components); !http.isOk()) return http;
+  if (Status listening = listenOnSocket(options, *components); !listening.isOk()) return listening;
+  components->driver.ready = true;
+  logServing(options, driver);
+  return std::unique_ptr<DriverServer>(new DriverServer(std::move(components)));
+}
+
+DriverServer::DriverServer(std::unique_ptr<ServerComponents> components)
+    : components_(std::move(components)) {}
 
 DriverServer::~DriverServer() { shutdown(); }
 
-void DriverServer::wait() { parts_->grpc->Wait(); }
+void DriverServer::wait() { components_->grpc->Wait(); }
 
 void DriverServer::shutdown() {
-  std::call_once(parts_->stopOnce, [this] {
+  std::call_once(components_->stopOnce, [this] {
     spdlog::info("shutting down");
-    parts_->driver.ready = false;
-    parts_->driver.cancellation.cancelAll();
-    if (parts_->reconciler) parts_->reconciler->stop();
-    if (parts_->windowWatcher) parts_->windowWatcher->stop();
-    parts_->grpc->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    if (parts_->events) parts_->events->stop();
-    if (parts_->http) parts_->http->stop();
-    ::unlink(parts_->socketPath.c_str());
+    components_->driver.ready = false;
+    components_->driver.cancellation.cancelAll();
+    if (components_->reconciler) components_->reconciler->stop();
+    if (components_->windowWatcher) components_->windowWatcher->stop();
+    components_->grpc->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    if (components_->events) components_->events->stop();
+    if (components_->http) components_->http->stop();
+    ::unlink(components_->socketPath.c_str());
   });
 }
 

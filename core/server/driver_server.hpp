@@ -29,6 +29,8 @@ struct ServeOptions {
 // "unix:///a/b.sock" or "unix:/a/b.sock" -> "/a/b.sock"; INVALID_ARGUMENT otherwise.
 StatusOr<std::string> socketPathOf(const std::string& endpoint);
 
+struct ServerComponents;  // what a running driver holds; defined in driver_server.cc
+
 class DriverServer {
  public:
   // Starts everything or nothing: on error all that was started is stopped again and the
@@ -43,9 +45,8 @@ class DriverServer {
   void shutdown();
 
  private:
-  struct Parts;
-  explicit DriverServer(std::unique_ptr<Parts> parts);
-  std::unique_ptr<Parts> parts_;
+  explicit DriverServer(std::unique_ptr<ServerComponents> components);
+  std::unique_ptr<ServerComponents> components_;
 };
 
 }  // namespace polycsi::server

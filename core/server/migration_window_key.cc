@@ -5,7 +5,8 @@
 
 namespace polycsi::server {
 
-bool isAdoptedRdsCsiVolume(const plugin_host::Backend& backend, const std::string& csiId) {
+bool isAdoptedRdsCsiVolume(const plugin_host::ConfiguredBackend& backend,
+                           const std::string& csiId) {
   return backend.adoptsRdsCsiVolumes() && volume::isRdsCsiVolumeId(csiId);
 }
 

@@ -20,7 +20,7 @@ namespace polycsi::server {
 inline constexpr char kRdsCsiContextMigrationTimeout[] = "migrationTimeoutSeconds";
 
 // True when `csiId` is an rds-csi handle that `backend` serves as the rds-csi adopter.
-bool isAdoptedRdsCsiVolume(const plugin_host::Backend& backend, const std::string& csiId);
+bool isAdoptedRdsCsiVolume(const plugin_host::ConfiguredBackend& backend, const std::string& csiId);
 
 // The key to read the window from, given which keys the context `has`; nullopt when neither
 // applies (the default window).

@@ -65,7 +65,7 @@ Status NodeService::stage(Operation& op, const csi::v1::NodeStageVolumeRequest& 
   std::optional<volume::VolumeLocks::Guard> lock;
   auto routed = routeAndLock(op, req.volume_id(), lock);
   if (!routed.isOk()) return routed.status();
-  const plugin_host::Backend& b = *routed->backend;
+  const plugin_host::ConfiguredBackend& b = *routed->backend;
   if (b.descriptor().semanticsFor(modes->access, modes->volume) == AttachSemantics::kUnsupported)
     return Status(Code::kInvalidArgument,
                   "volume_capability: " +

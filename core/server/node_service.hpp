@@ -1,6 +1,6 @@
-// CSI Node service. A node plugin only attaches and detaches (DESIGN.md rule 2); this service
-// does the rest for every plugin alike: format, mount at the staging path, bind-mount to the
-// publish path, unmount, stats and filesystem growth. What was attached is recorded in
+// CSI Node service. A node plugin only attaches and detaches (docs/plugin-sdk.md, 3.6); this
+// service does the rest for every plugin alike: format, mount at the staging path, bind-mount
+// to the publish path, unmount, stats and filesystem growth. What was attached is recorded in
 // NodeVolumeRecords so every step can be retried after a crash or restart.
 // Thread-safe: the node locks serialize work on one volume.
 #pragma once

@@ -37,8 +37,7 @@ Operation::Operation(DriverContext& driver, const char* method, const grpc::Serv
 grpc::Status Operation::finish(const Status& status) {
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-  if (driver_.metrics != nullptr)
-    driver_.metrics->recordOperation(method_, status.code(), backend_, seconds);
+  driver_.metrics.recordOperation(method_, status.code(), backend_, seconds);
   if (status.isOk()) {
     spdlog::debug("{} {} ok ({:.3f}s)", method_, subject_, seconds);
   } else if (status.code() == Code::kInternal || status.code() == Code::kUnknown ||

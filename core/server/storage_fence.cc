@@ -13,7 +13,7 @@ constexpr std::chrono::minutes kFenceTimeout{2};
 
 }  // namespace
 
-Status closeStorageFence(const plugin_host::Backend& backend, const Call& call,
+Status closeStorageFence(const plugin_host::ConfiguredBackend& backend, const Call& call,
                          const std::string& localId, const std::string& nodeId,
                          const StringMap& secrets) {
   auto decoded = volume::decodeNodeId(nodeId);

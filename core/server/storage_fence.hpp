@@ -17,7 +17,7 @@ namespace polycsi::server {
 // bare node name). OK when the fence is closed or the volume no longer exists (nothing left to
 // fence); the plugin's error otherwise. Idempotent as the plugin's unpublish is.
 // THREADING: as the plugin instance allows (plugins serve calls concurrently).
-Status closeStorageFence(const plugin_host::Backend& backend, const Call& call,
+Status closeStorageFence(const plugin_host::ConfiguredBackend& backend, const Call& call,
                          const std::string& localId, const std::string& nodeId,
                          const StringMap& secrets);
 

@@ -18,7 +18,7 @@ StatusOr<RoutedId> routeRdsCsiId(const DriverContext& driver, const std::string&
                       " is a snapshot of rds-csi (rds.csi.srvlab.io); its snapshots are not "
                       "carried over (docs/migrating-from-rds-csi.md): restore it with rds-csi, "
                       "or remove its disk on the RDS by hand");
-  const plugin_host::Backend* adopter = driver.backends.rdsCsiAdopter();
+  const plugin_host::ConfiguredBackend* adopter = driver.backends.rdsCsiAdopter();
   if (adopter != nullptr && volume::isAmbiguousRdsCsiId(csiId))
     return Status(Code::kFailedPrecondition,
                   "id " + csiId +
@@ -45,7 +45,7 @@ StatusOr<RoutedId> routeRdsCsiId(const DriverContext& driver, const std::string&
 StatusOr<RoutedId> routeId(const DriverContext& driver, const std::string& csiId) {
   auto decoded = volume::decodeVolumeId(csiId);
   if (!decoded.isOk()) return routeRdsCsiId(driver, csiId, decoded.status());
-  const plugin_host::Backend* backend = driver.backends.find(decoded->backend);
+  const plugin_host::ConfiguredBackend* backend = driver.backends.find(decoded->backend);
   // Not "no such volume": the volume may well exist on a storage system this configuration no
   // longer names, and only that system can say it is gone. Treating it as gone would let a
   // delete or an unpublish report success while the data or the export stays.
@@ -64,11 +64,11 @@ std::string configuredBackendNames(const DriverContext& driver) {
   return names.empty() ? "none" : names;
 }
 
-StatusOr<const plugin_host::Backend*> routeParameters(
+StatusOr<const plugin_host::ConfiguredBackend*> routeParameters(
     const DriverContext& driver, const google::protobuf::Map<std::string, std::string>& params) {
   auto it = params.find(kBackendParameter);
   if (it != params.end()) {
-    const plugin_host::Backend* backend = driver.backends.find(it->second);
+    const plugin_host::ConfiguredBackend* backend = driver.backends.find(it->second);
     if (backend == nullptr) {
       return Status(Code::kInvalidArgument, "parameters.backend: unknown backend '" + it->second +
                                                 "' (configured: " + configuredBackendNames(driver) +
@@ -76,7 +76,7 @@ StatusOr<const plugin_host::Backend*> routeParameters(
     }
     return backend;
   }
-  const plugin_host::Backend* backend = driver.backends.defaultBackend();
+  const plugin_host::ConfiguredBackend* backend = driver.backends.defaultBackend();
   if (backend == nullptr)
     return Status(Code::kInvalidArgument,
                   "parameters.backend is required: several backends are configured and none is "
@@ -84,7 +84,8 @@ StatusOr<const plugin_host::Backend*> routeParameters(
   return backend;
 }
 
-StatusOr<std::string> csiIdOf(const plugin_host::Backend& backend, const std::string& localId) {
+StatusOr<std::string> csiIdOf(const plugin_host::ConfiguredBackend& backend,
+                              const std::string& localId) {
   // The adopting backend names volumes as rds-csi did, so both drivers agree on every handle
   // of that shape (and a rollback to rds-csi keeps the volumes made meanwhile).
   if (backend.adoptsRdsCsiVolumes() && volume::isRdsCsiVolumeId(localId)) return localId;

@@ -14,7 +14,7 @@
 namespace polycsi::server {
 
 struct RoutedId {
-  const plugin_host::Backend* backend = nullptr;
+  const plugin_host::ConfiguredBackend* backend = nullptr;
   std::string csiId;    // the id as the CO knows it
   std::string localId;  // the plugin's own id
 };
@@ -33,11 +33,12 @@ std::string configuredBackendNames(const DriverContext& driver);
 
 // The backend a StorageClass selects; INVALID_ARGUMENT naming the parameter when unknown, or
 // when no backend is named and there is no default.
-StatusOr<const plugin_host::Backend*> routeParameters(
+StatusOr<const plugin_host::ConfiguredBackend*> routeParameters(
     const DriverContext& driver, const google::protobuf::Map<std::string, std::string>& params);
 
 // The backend's id for a plugin-local id; INTERNAL when the plugin returned an invalid id.
 // The rds-csi adopter's local ids of rds-csi's volume shape stay bare, as rds-csi named them.
-StatusOr<std::string> csiIdOf(const plugin_host::Backend& backend, const std::string& localId);
+StatusOr<std::string> csiIdOf(const plugin_host::ConfiguredBackend& backend,
+                              const std::string& localId);
 
 }  // namespace polycsi::server

@@ -1,7 +1,7 @@
 // Fuzz target: the driver configuration loader (core/config).
 //
 // The input is a configuration file. Invariants:
-//   - parseConfig either returns a configuration or throws ConfigError, nothing else;
+//   - parseConfig either returns a configuration or INVALID_ARGUMENT, and never throws;
 //   - a returned configuration obeys the rules parseConfig promises (names, absolute paths,
 //     unique backends, at most one default) and its settingsJson is a JSON object holding
 //     exactly the scalar and structured settings;
@@ -28,7 +28,6 @@ using polycsi::Descriptor;
 using polycsi::SettingKind;
 using polycsi::SettingSpec;
 using polycsi::config::BackendConfig;
-using polycsi::config::ConfigError;
 using polycsi::config::DriverConfig;
 using polycsi::config::parseConfig;
 using polycsi::fuzz::visible;
@@ -191,22 +190,21 @@ void checkSettingsAgainstDescriptor(const DriverConfig& config) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
-  DriverConfig config;
-  try {
-    config = parseConfig(text);
-  } catch (const ConfigError&) {
+  const polycsi::StatusOr<DriverConfig> parsed = parseConfig(text);
+  if (!parsed.isOk()) {
+    POLYCSI_FUZZ_CHECK(parsed.status().code() == polycsi::Code::kInvalidArgument,
+                       "refused with another code: " + parsed.status().toString());
     return 0;
   }
+  const DriverConfig& config = *parsed;
   checkRules(config);
   checkSettingsAgainstDescriptor(config);
   const std::string written = write(config);
-  DriverConfig again;
-  try {
-    again = parseConfig(written);
-  } catch (const ConfigError& e) {
-    POLYCSI_FUZZ_CHECK(false, std::string("the written configuration is refused: ") + e.what() +
-                                  "\nwritten:\n" + visible(written));
-  }
+  const polycsi::StatusOr<DriverConfig> reparsed = parseConfig(written);
+  POLYCSI_FUZZ_CHECK(reparsed.isOk(),
+                     "the written configuration is refused: " + reparsed.status().message() +
+                         "\nwritten:\n" + visible(written));
+  const DriverConfig& again = *reparsed;
   POLYCSI_FUZZ_CHECK(same(config, again), "parsed: " + describe(config) + "\nwritten:\n" +
                                               visible(written) +
                                               "\nparsed again: " + describe(again));

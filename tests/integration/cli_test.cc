@@ -96,5 +96,44 @@ TEST_F(CliTest, ServeRefusesANonUnixEndpoint) {
   EXPECT_NE(ran.output.find("--endpoint must be a unix socket"), std::string::npos) << ran.output;
 }
 
+// Start-up errors reach the operator as "cannot start: CODE: message", whichever part refused.
+TEST_F(CliTest, ServeNamesTheConfigFileAndWhatIsWrongInIt) {
+  const std::string path = writeConfig("backends: []\n");
+  auto ran = runPolycsi({"serve", "--config", path, "--endpoint",
+                         "unix://" + work_.str() + "/csi.sock", "--node-id", "n"});
+  EXPECT_EQ(ran.exitStatus, 1);
+  EXPECT_NE(ran.output.find("cannot start: INVALID_ARGUMENT: " + path + ": state_path: required"),
+            std::string::npos)
+      << ran.output;
+}
+
+TEST_F(CliTest, ServeNamesAnUnusableKubernetesApiUrl) {
+  auto path = writeConfig("state_path: " + work_.str() +
+                          "/state\nbackends:\n  - name: local\n"
+                          "    plugin: sample\n    settings:\n      directory: " +
+                          work_.str() + "/v\n");
+  const std::string tokenFile = work_.str() + "/token";
+  std::ofstream(tokenFile) << "kube-token-for-cli-test\n";
+  auto ran =
+      runPolycsi({"serve", "--config", path, "--endpoint", "unix://" + work_.str() + "/csi.sock",
+                  "--node-id", "n", "--plugin-dir", POLYCSI_PLUGIN_DIR, "--kubernetes-api",
+                  "ftp://api.example", "--kubernetes-token-file", tokenFile});
+  EXPECT_EQ(ran.exitStatus, 1);
+  EXPECT_NE(ran.output.find("cannot start: INVALID_ARGUMENT: Kubernetes API URL "
+                            "\"ftp://api.example\" must start with https:// (or http://) and "
+                            "contain no spaces"),
+            std::string::npos)
+      << ran.output;
+  EXPECT_EQ(ran.output.find("kube-token-for-cli-test"), std::string::npos) << ran.output;
+}
+
+TEST_F(CliTest, AnUnknownLogLevelIsNamed) {
+  auto ran = runPolycsi({"--log-level", "verbose", "plugins", "--plugin-dir", POLYCSI_PLUGIN_DIR});
+  EXPECT_EQ(ran.exitStatus, 2);
+  EXPECT_NE(ran.output.find("unknown log level \"verbose\" (expected debug, info, warn or error)"),
+            std::string::npos)
+      << ran.output;
+}
+
 }  // namespace
 }  // namespace polycsi::testing

@@ -17,7 +17,7 @@ class NfsExampleConfig : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(NfsExampleConfig, LoadsAndParsesAsAController) {
   const std::string path = std::string(POLYCSI_SOURCE_DIR) + "/config/" + GetParam();
-  config::DriverConfig loaded = config::loadConfigFile(path);
+  config::DriverConfig loaded = config::loadConfigFile(path).value();
   Descriptor descriptor = polycsi::testing::FakeHost::describe(polycsi_plugin_entry());
   int nfsBackends = 0;
   for (size_t i = 0; i < loaded.backends.size(); ++i) {

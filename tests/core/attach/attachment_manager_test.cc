@@ -36,7 +36,7 @@ class AttachmentManagerTest : public ::testing::Test {
     auto opened = AttachmentStore::open(dir_.file("attach.db"), options);
     ASSERT_TRUE(opened.isOk()) << opened.status().toString();
     store_ = std::move(opened).value();
-    manager_ = std::make_unique<AttachmentManager>(*store_, observer_, time_);
+    manager_ = AttachmentManager::create(*store_, observer_, time_).value();
   }
 
   StatusOr<PublishPlan> plan(const std::string& node, const VolumePolicy& p,
@@ -63,7 +63,7 @@ class AttachmentManagerTest : public ::testing::Test {
   }
   void restart() {
     manager_.reset();
-    manager_ = std::make_unique<AttachmentManager>(*store_, observer_, time_);
+    manager_ = AttachmentManager::create(*store_, observer_, time_).value();
   }
   // Holds the database's write lock from a second connection until released.
   void lockDatabase() {
@@ -598,14 +598,11 @@ TEST_F(AttachmentManagerTest, CorruptStoreFailsConstructionLoudly) {
   ASSERT_EQ(sqlite3_exec(db, "UPDATE volumes SET semantics = 'bogus'", nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
-  try {
-    AttachmentManager manager(*store_, observer_, time_);
-    FAIL() << "constructed from a corrupt store";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), Code::kInternal);
-    EXPECT_THAT(e.what(), HasSubstr(kVolume));
-    EXPECT_THAT(e.what(), HasSubstr("bogus"));
-  }
+  auto refused = AttachmentManager::create(*store_, observer_, time_);
+  ASSERT_FALSE(refused.isOk()) << "made from a corrupt store";
+  EXPECT_EQ(refused.status().code(), Code::kInternal);
+  EXPECT_THAT(refused.status().message(), HasSubstr(kVolume));
+  EXPECT_THAT(refused.status().message(), HasSubstr("bogus"));
 }
 
 TEST(AttachmentManagerThreadsTest, ConcurrentVolumesDoNotInterfere) {
@@ -616,7 +613,9 @@ TEST(AttachmentManagerThreadsTest, ConcurrentVolumesDoNotInterfere) {
   ASSERT_TRUE(store.isOk());
   NullMigrationObserver observer;
   FakeTime time;
-  AttachmentManager manager(**store, observer, time);
+  auto created = AttachmentManager::create(**store, observer, time);
+  ASSERT_TRUE(created.isOk()) << created.status().toString();
+  AttachmentManager& manager = **created;
   constexpr int kThreads = 4;
   constexpr int kRounds = 200;
   std::vector<std::thread> threads;

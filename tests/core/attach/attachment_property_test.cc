@@ -171,7 +171,7 @@ class AttachmentPropertyTest : public ::testing::TestWithParam<uint64_t> {
     auto store = AttachmentStore::open(dir_.file("attach.db"), options);
     ASSERT_TRUE(store.isOk()) << store.status().toString();
     store_ = std::move(store).value();
-    manager_ = std::make_unique<AttachmentManager>(*store_, observer_, time_);
+    manager_ = AttachmentManager::create(*store_, observer_, time_).value();
   }
 
   // Empty when the reports of the last operation are exactly what `e` predicts.

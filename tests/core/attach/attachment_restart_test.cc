@@ -40,7 +40,9 @@ TEST(AttachmentRestartTest, MigrationWindowSurvivesRestart) {
   VolumeAttachmentState beforeRestart;
   {
     auto store = openStore(path);
-    AttachmentManager manager(*store, observer, time);
+    auto created = AttachmentManager::create(*store, observer, time);
+    ASSERT_TRUE(created.isOk()) << created.status().toString();
+    AttachmentManager& manager = **created;
     ASSERT_TRUE(publish(manager, "node1").isOk());
     time.advance(seconds(5));
     ASSERT_TRUE(publish(manager, "node2").isOk());
@@ -50,7 +52,9 @@ TEST(AttachmentRestartTest, MigrationWindowSurvivesRestart) {
 
   time.advance(milliseconds(40'500));
   auto store = openStore(path);
-  AttachmentManager manager(*store, observer, time);
+  auto created = AttachmentManager::create(*store, observer, time);
+  ASSERT_TRUE(created.isOk()) << created.status().toString();
+  AttachmentManager& manager = **created;
   EXPECT_EQ(manager.state(kVolume), beforeRestart);
 
   Status third = publish(manager, "node3");
@@ -78,13 +82,17 @@ TEST(AttachmentRestartTest, ExpiryAfterRestartUsesTheOriginalStart) {
   RecordingObserver observer;
   {
     auto store = openStore(path);
-    AttachmentManager manager(*store, observer, time);
+    auto created = AttachmentManager::create(*store, observer, time);
+    ASSERT_TRUE(created.isOk()) << created.status().toString();
+    AttachmentManager& manager = **created;
     ASSERT_TRUE(publish(manager, "node1").isOk());
     ASSERT_TRUE(publish(manager, "node2").isOk());
   }
   time.advance(seconds(302));
   auto store = openStore(path);
-  AttachmentManager manager(*store, observer, time);
+  auto created = AttachmentManager::create(*store, observer, time);
+  ASSERT_TRUE(created.isOk()) << created.status().toString();
+  AttachmentManager& manager = **created;
   Status refused = publish(manager, "node3");
   EXPECT_EQ(refused.code(), Code::kFailedPrecondition);
   EXPECT_EQ(refused.message(),

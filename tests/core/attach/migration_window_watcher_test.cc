@@ -52,7 +52,9 @@ TEST(MigrationWindowWatcherTest, EndsAWindowAtExpiryWithoutAnyCall) {
   ASSERT_TRUE(store.isOk());
   SharedFakeTime time;
   TimeoutCounter observer;
-  AttachmentManager manager(**store, observer, time);
+  auto created = AttachmentManager::create(**store, observer, time);
+  ASSERT_TRUE(created.isOk()) << created.status().toString();
+  AttachmentManager& manager = **created;
   const VolumePolicy window{AttachSemantics::kMigrationWindow, seconds(30), ""};
   for (const char* node : {"node-a", "node-b"}) {
     auto plan = manager.planPublish("be:vm-disk", node, window, "be", "be_csi", {});
@@ -60,11 +62,11 @@ TEST(MigrationWindowWatcherTest, EndsAWindowAtExpiryWithoutAnyCall) {
     ASSERT_TRUE(manager.commitPublish(*plan).isOk());
   }
 
-  MigrationWindowWatcher watcher(manager, milliseconds(20));
-  watcher.start();
+  auto watcher = MigrationWindowWatcher::create(manager, milliseconds(20)).value();
+  ASSERT_TRUE(watcher->start().isOk());
   time.advance(seconds(31));
   EXPECT_EQ(observer.waitFor(1), std::vector<std::string>{"be:vm-disk"});
-  watcher.stop();
+  watcher->stop();
   EXPECT_TRUE(manager.state("be:vm-disk").migrationTimedOut);
   EXPECT_EQ(manager.state("be:vm-disk").nodes.size(), 2u) << "ending a window detaches nobody";
 }
@@ -74,13 +76,20 @@ TEST(MigrationWindowWatcherTest, StopsPromptlyAndTwiceIsFine) {
   auto store = AttachmentStore::open(dir.file("attach.db"));
   ASSERT_TRUE(store.isOk());
   NullMigrationObserver observer;
-  AttachmentManager manager(**store, observer);
-  MigrationWindowWatcher watcher(manager, std::chrono::hours(1));
-  watcher.start();
-  EXPECT_THROW(watcher.start(), std::logic_error);
-  watcher.stop();  // returns although the wait would last an hour
-  watcher.stop();
-  EXPECT_THROW(MigrationWindowWatcher(manager, milliseconds(0)), std::invalid_argument);
+  auto created = AttachmentManager::create(**store, observer);
+  ASSERT_TRUE(created.isOk()) << created.status().toString();
+  AttachmentManager& manager = **created;
+  auto watcher = MigrationWindowWatcher::create(manager, std::chrono::hours(1)).value();
+  ASSERT_TRUE(watcher->start().isOk());
+  const Status again = watcher->start();
+  EXPECT_EQ(again.code(), Code::kFailedPrecondition);
+  EXPECT_EQ(again.message(), "migration window watcher already started");
+  watcher->stop();  // returns although the wait would last an hour
+  watcher->stop();
+  const auto refused = MigrationWindowWatcher::create(manager, milliseconds(0));
+  ASSERT_FALSE(refused.isOk());
+  EXPECT_EQ(refused.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(refused.status().message(), "migration window watcher: maxWait must be positive");
 }
 
 }  // namespace

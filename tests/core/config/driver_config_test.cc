@@ -29,14 +29,20 @@ backends:
     plugin: nfs
 )";
 
-// The ConfigError text parseConfig throws for `yaml`, or "" when it accepts it.
+// parseConfig's message for `yaml` (its code is always INVALID_ARGUMENT), or "" when it
+// accepts the text.
 std::string errorOf(const std::string& yaml) {
-  try {
-    parseConfig(yaml);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
+  const StatusOr<DriverConfig> config = parseConfig(yaml);
+  if (config.isOk()) return "";
+  EXPECT_EQ(config.status().code(), Code::kInvalidArgument) << config.status().toString();
+  return config.status().message();
+}
+
+// The configuration parseConfig makes of `yaml`, which it must accept.
+DriverConfig accepted(const std::string& yaml) {
+  StatusOr<DriverConfig> config = parseConfig(yaml);
+  EXPECT_TRUE(config.isOk()) << config.status().toString();
+  return std::move(config).value();
 }
 
 std::string withBackends(const std::string& backends) {
@@ -44,7 +50,7 @@ std::string withBackends(const std::string& backends) {
 }
 
 TEST(ParseConfigTest, ReadsAFullConfiguration) {
-  DriverConfig config = parseConfig(kFullConfig);
+  DriverConfig config = accepted(kFullConfig);
   EXPECT_EQ(config.driverName, "rds.csi.example.org");
   EXPECT_EQ(config.pluginDir, "/usr/lib/polycsi/plugins");
   EXPECT_EQ(config.statePath, "/var/lib/polycsi");
@@ -83,7 +89,7 @@ TEST(ParseConfigTest, ReadsAFullConfiguration) {
 }
 
 TEST(ParseConfigTest, AppliesDefaultsForOptionalKeys) {
-  DriverConfig config = parseConfig(withBackends("  - {name: a, plugin: nfs}\n"));
+  DriverConfig config = accepted(withBackends("  - {name: a, plugin: nfs}\n"));
   EXPECT_EQ(config.driverName, "polycsi.csi.io");
   EXPECT_EQ(config.pluginDir, "");
   // The only backend is the default even when not marked.
@@ -92,7 +98,7 @@ TEST(ParseConfigTest, AppliesDefaultsForOptionalKeys) {
 
 TEST(ParseConfigTest, NoDefaultAmongSeveralUnmarkedBackends) {
   DriverConfig config =
-      parseConfig(withBackends("  - {name: a, plugin: nfs}\n  - {name: b, plugin: nfs}\n"));
+      accepted(withBackends("  - {name: a, plugin: nfs}\n  - {name: b, plugin: nfs}\n"));
   EXPECT_EQ(config.defaultBackend(), nullptr);
 }
 
@@ -166,14 +172,13 @@ TEST(ParseConfigTest, DefaultMustBeABoolean) {
 
 TEST(ParseConfigTest, OneRdsNvmeBackendMayAdoptRdsCsiVolumes) {
   DriverConfig config =
-      parseConfig(withBackends("  - {name: rds, plugin: rds_nvme, adopt_rds_csi_volumes: true}\n"
-                               "  - {name: rds-b, plugin: rds_nvme, adopt_rds_csi_volumes: false}\n"
-                               "  - {name: nfs, plugin: nfs}\n"));
+      accepted(withBackends("  - {name: rds, plugin: rds_nvme, adopt_rds_csi_volumes: true}\n"
+                            "  - {name: rds-b, plugin: rds_nvme, adopt_rds_csi_volumes: false}\n"
+                            "  - {name: nfs, plugin: nfs}\n"));
   ASSERT_NE(config.rdsCsiAdopter(), nullptr);
   EXPECT_EQ(config.rdsCsiAdopter()->name, "rds");
   EXPECT_FALSE(config.find("rds-b")->adoptRdsCsiVolumes);
-  EXPECT_EQ(parseConfig(withBackends("  - {name: rds, plugin: rds_nvme}\n")).rdsCsiAdopter(),
-            nullptr)
+  EXPECT_EQ(accepted(withBackends("  - {name: rds, plugin: rds_nvme}\n")).rdsCsiAdopter(), nullptr)
       << "off unless asked for";
 }
 
@@ -213,7 +218,7 @@ TEST(ParseConfigTest, RefusesSettingsThatAliasesExpandBeyondBounds) {
             "backends[0].settings: expands to more than 100000 values (YAML aliases are "
             "expanded; settings are never this large)");
   // Aliases within the bounds are expanded as written.
-  const DriverConfig config = parseConfig(withBackends(
+  const DriverConfig config = accepted(withBackends(
       "  - name: a\n    plugin: nfs\n    settings:\n      p: &p [1, 2]\n      q: [*p, *p]\n"));
   EXPECT_EQ(nlohmann::json::parse(config.backends[0].settingsJson)["q"],
             nlohmann::json::parse("[[1, 2], [1, 2]]"));
@@ -267,7 +272,7 @@ TEST(ParseConfigTest, RefusesTextThatIsNotUtf8) {
   EXPECT_NE(errorOf(withBackends(backend + "x\xe2\x82")), "");
   // Every valid sequence length is accepted and kept as written.
   const DriverConfig config =
-      parseConfig(withBackends(backend + "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x92\xbe\"\n"));
+      accepted(withBackends(backend + "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x92\xbe\"\n"));
   EXPECT_EQ(config.backends[0].settings.at("k"), "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x92\xbe");
   EXPECT_EQ(nlohmann::json::parse(config.backends[0].settingsJson)["k"],
             "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x92\xbe");
@@ -290,7 +295,7 @@ TEST(ParseConfigTest, RefusesControlCharactersYamlForbids) {
   std::string crlf = withBackends(backend + "k: \"a\tb\"\n");
   for (size_t at = crlf.find('\n'); at != std::string::npos; at = crlf.find('\n', at + 2))
     crlf.insert(at, "\r");
-  const DriverConfig config = parseConfig(crlf);
+  const DriverConfig config = accepted(crlf);
   EXPECT_EQ(config.backends[0].settings.at("k"), "a\tb");
 }
 
@@ -301,31 +306,37 @@ TEST(LoadConfigFileTest, ReadsAFileAndNamesItInErrors) {
     std::ofstream out(good);
     out << kFullConfig;
   }
-  EXPECT_EQ(loadConfigFile(good).backends.size(), 2u);
+  auto loaded = loadConfigFile(good);
+  ASSERT_TRUE(loaded.isOk()) << loaded.status().toString();
+  EXPECT_EQ(loaded->backends.size(), 2u);
 
   const std::string bad = dir + "/polycsi_config_bad.yaml";
   {
     std::ofstream out(bad);
     out << "backends: []\n";
   }
-  try {
-    loadConfigFile(bad);
-    FAIL() << "a config without state_path was accepted";
-  } catch (const ConfigError& e) {
-    EXPECT_EQ(std::string(e.what()), bad + ": state_path: required");
-  }
+  auto refused = loadConfigFile(bad);
+  ASSERT_FALSE(refused.isOk()) << "a config without state_path was accepted";
+  EXPECT_EQ(refused.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(refused.status().message(), bad + ": state_path: required");
   std::remove(good.c_str());
   std::remove(bad.c_str());
 }
 
 TEST(LoadConfigFileTest, NamesAnUnreadableFile) {
   const std::string missing = ::testing::TempDir() + "/polycsi_no_such_config.yaml";
-  try {
-    loadConfigFile(missing);
-    FAIL() << "a missing file was accepted";
-  } catch (const ConfigError& e) {
-    EXPECT_EQ(std::string(e.what()), missing + ": cannot be read: No such file or directory");
-  }
+  auto refused = loadConfigFile(missing);
+  ASSERT_FALSE(refused.isOk()) << "a missing file was accepted";
+  EXPECT_EQ(refused.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(refused.status().message(), missing + ": cannot be read: No such file or directory");
+}
+
+TEST(LoadConfigFileTest, NamesADirectory) {
+  const std::string dir = ::testing::TempDir();
+  auto refused = loadConfigFile(dir);
+  ASSERT_FALSE(refused.isOk()) << "a directory was accepted";
+  EXPECT_EQ(refused.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(refused.status().message(), dir + ": cannot be read: it is a directory");
 }
 
 }  // namespace

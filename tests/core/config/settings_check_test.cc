@@ -26,13 +26,14 @@ Descriptor rdsDescriptor() {
 
 DriverConfig configWith(const std::string& settingsYaml) {
   return parseConfig(
-      "state_path: /var/lib/polycsi\n"
-      "backends:\n"
-      "  - {name: nfs, plugin: nfs}\n"
-      "  - name: rds\n"
-      "    plugin: rds_nvme\n"
-      "    settings:\n" +
-      settingsYaml);
+             "state_path: /var/lib/polycsi\n"
+             "backends:\n"
+             "  - {name: nfs, plugin: nfs}\n"
+             "  - name: rds\n"
+             "    plugin: rds_nvme\n"
+             "    settings:\n" +
+             settingsYaml)
+      .value();
 }
 
 TEST(CheckBackendSettingsTest, AcceptsWellFormedSettings) {

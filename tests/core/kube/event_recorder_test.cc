@@ -29,7 +29,7 @@ attach::VolumeAttachmentState migratingVolume() {
 
 class EventRecorderTest : public ::testing::Test {
  protected:
-  EventRecorderTest() : api_(kToken), client_(config()) {}
+  EventRecorderTest() : api_(kToken), client_(KubeClient::create(config()).value()) {}
   // Every request the recorder made is one docs/fidelity.md lists with its public source.
   void TearDown() override {
     EXPECT_EQ(api_.callsTheReferenceDoesNotList(), std::vector<std::string>{});
@@ -51,13 +51,15 @@ class EventRecorderTest : public ::testing::Test {
   }
 
   FakeKubeApi api_;
-  KubeClient client_;
+  std::unique_ptr<KubeClient> client_;
 };
 
 TEST_F(EventRecorderTest, EventsCarryTheClaimsUidWhenTheClaimCanBeRead) {
   // kubectl describe pvc lists the events whose involvedObject.uid is the claim's.
   api_.setPersistentVolumeClaim("vms", "pvc-a1b2c3d4", "6f1c2d3e-0000-4000-8000-00000000abcd");
-  EventRecorder recorder(client_, "polycsi-controller");
+  auto created = EventRecorder::create(*client_, "polycsi-controller");
+  ASSERT_TRUE(created.isOk()) << created.status().toString();
+  EventRecorder& recorder = **created;
   recorder.migrationStarted(migratingVolume(), "node1", "node2");
   auto events = posted(recorder);
   ASSERT_EQ(events.size(), 1u);
@@ -76,7 +78,9 @@ TEST_F(EventRecorderTest, EventsCarryTheClaimsUidWhenTheClaimCanBeRead) {
 }
 
 TEST_F(EventRecorderTest, MigrationStartedHasTheSeedMessage) {
-  EventRecorder recorder(client_, "polycsi-controller");
+  auto created = EventRecorder::create(*client_, "polycsi-controller");
+  ASSERT_TRUE(created.isOk()) << created.status().toString();
+  EventRecorder& recorder = **created;
   recorder.migrationStarted(migratingVolume(), "node1", "node2");
   auto events = posted(recorder);
   ASSERT_EQ(events.size(), 1u);
@@ -106,7 +110,9 @@ TEST_F(EventRecorderTest, MigrationStartedHasTheSeedMessage) {
 }
 
 TEST_F(EventRecorderTest, CompletedFailedAndConflictHaveTheSeedMessages) {
-  EventRecorder recorder(client_, "rds-csi-controller");
+  auto created = EventRecorder::create(*client_, "rds-csi-controller");
+  ASSERT_TRUE(created.isOk()) << created.status().toString();
+  EventRecorder& recorder = **created;
   auto state = migratingVolume();
   recorder.migrationCompleted(state, "node1", "node2", 45s);
   recorder.migrationFailed(state, "node1", "node2", "timeout", 300s);
@@ -148,7 +154,9 @@ TEST_F(EventRecorderTest, CompletedFailedAndConflictHaveTheSeedMessages) {
 }
 
 TEST_F(EventRecorderTest, BracketsHoldThePvcNameNotTheVolumeId) {
-  EventRecorder recorder(client_, "polycsi-controller");
+  auto created = EventRecorder::create(*client_, "polycsi-controller");
+  ASSERT_TRUE(created.isOk()) << created.status().toString();
+  EventRecorder& recorder = **created;
   auto state = migratingVolume();
   state.volumeId = "rds:pvc-0000-internal";
   state.pvc = {"vm-disk", "default"};
@@ -162,7 +170,9 @@ TEST_F(EventRecorderTest, BracketsHoldThePvcNameNotTheVolumeId) {
 }
 
 TEST_F(EventRecorderTest, NoPvcOrAnInvalidOneMeansNoEvent) {
-  EventRecorder recorder(client_, "polycsi-controller");
+  auto created = EventRecorder::create(*client_, "polycsi-controller");
+  ASSERT_TRUE(created.isOk()) << created.status().toString();
+  EventRecorder& recorder = **created;
   auto state = migratingVolume();
   state.pvc = {};
   recorder.migrationStarted(state, "node1", "node2");
@@ -175,7 +185,9 @@ TEST_F(EventRecorderTest, NoPvcOrAnInvalidOneMeansNoEvent) {
 }
 
 TEST_F(EventRecorderTest, StopDrainsTheQueueAndLaterEventsAreDropped) {
-  EventRecorder recorder(client_, "polycsi-controller");
+  auto created = EventRecorder::create(*client_, "polycsi-controller");
+  ASSERT_TRUE(created.isOk()) << created.status().toString();
+  EventRecorder& recorder = **created;
   for (int i = 0; i < 5; ++i) recorder.migrationStarted(migratingVolume(), "node1", "node2");
   recorder.stop();
   EXPECT_EQ(api_.events().size(), 5u);
@@ -187,7 +199,9 @@ TEST_F(EventRecorderTest, StopDrainsTheQueueAndLaterEventsAreDropped) {
 TEST_F(EventRecorderTest, FullQueueDropsTheOldestEvents) {
   EventRecorder::Options options;
   options.queueCapacity = 2;
-  EventRecorder recorder(client_, "polycsi-controller", options);
+  auto created = EventRecorder::create(*client_, "polycsi-controller", options);
+  ASSERT_TRUE(created.isOk()) << created.status().toString();
+  EventRecorder& recorder = **created;
   api_.holdEvents(true);
   recorder.migrationStarted(migratingVolume(), "node1", "target-1");
   ASSERT_TRUE(api_.waitForRequests(1));  // the worker is now busy posting target-1
@@ -207,10 +221,12 @@ TEST_F(EventRecorderTest, StopGivesUpAfterTheDrainDeadline) {
   // no time left, so target-2 is dropped instead of posted.
   KubeConfig slow = config();
   slow.timeout = 2000ms;
-  KubeClient slowClient(slow);
+  const auto slowClient = KubeClient::create(slow).value();
   EventRecorder::Options options;
   options.drainTimeout = 0ms;
-  EventRecorder recorder(slowClient, "polycsi-controller", options);
+  auto created = EventRecorder::create(*slowClient, "polycsi-controller", options);
+  ASSERT_TRUE(created.isOk()) << created.status().toString();
+  EventRecorder& recorder = **created;
   api_.holdEvents(true);
   recorder.migrationStarted(migratingVolume(), "node1", "target-1");
   ASSERT_TRUE(api_.waitForRequests(2));  // the claim's uid, then the held post
@@ -221,7 +237,9 @@ TEST_F(EventRecorderTest, StopGivesUpAfterTheDrainDeadline) {
 }
 
 TEST_F(EventRecorderTest, FailedPostsAreLoggedAndTheRecorderCarriesOn) {
-  EventRecorder recorder(client_, "polycsi-controller");
+  auto created = EventRecorder::create(*client_, "polycsi-controller");
+  ASSERT_TRUE(created.isOk()) << created.status().toString();
+  EventRecorder& recorder = **created;
   api_.failWith(500);
   recorder.migrationStarted(migratingVolume(), "node1", "node2");
   EXPECT_TRUE(recorder.waitIdle(10s));
@@ -230,6 +248,19 @@ TEST_F(EventRecorderTest, FailedPostsAreLoggedAndTheRecorderCarriesOn) {
   auto events = posted(recorder);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].body["reason"], "MigrationCompleted");
+}
+
+TEST_F(EventRecorderTest, CreateRefusesAnEmptyComponentOrQueue) {
+  const auto noComponent = EventRecorder::create(*client_, "");
+  ASSERT_FALSE(noComponent.isOk());
+  EXPECT_EQ(noComponent.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(noComponent.status().message(), "event reporting component is empty");
+  EventRecorder::Options options;
+  options.queueCapacity = 0;
+  const auto noQueue = EventRecorder::create(*client_, "polycsi-controller", options);
+  ASSERT_FALSE(noQueue.isOk());
+  EXPECT_EQ(noQueue.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(noQueue.status().message(), "event queue capacity is 0");
 }
 
 }  // namespace

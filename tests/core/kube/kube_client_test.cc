@@ -27,6 +27,13 @@ KubeConfig configFor(const FakeKubeApi& api, const std::string& token = kToken) 
   return config;
 }
 
+// A client for `config`, which KubeClient::create must accept.
+std::unique_ptr<KubeClient> newClient(const KubeConfig& config) {
+  auto client = KubeClient::create(config);
+  EXPECT_TRUE(client.isOk()) << client.status().toString();
+  return std::move(client).value();
+}
+
 class TempDir {
  public:
   TempDir() {
@@ -121,16 +128,16 @@ TEST(KubeClientTest, ARotatedTokenIsReadAgainAfterA401) {
   config.token = "expired-token";
   config.tokenFile = (sa.path() / "token").string();
   config.tokenRefresh = std::chrono::hours(1);  // only the 401 makes it read the file
-  KubeClient client(config);
-  auto refused = client.get("/api/v1/persistentvolumes/pv-1");
+  const auto client = newClient(config);
+  auto refused = client->get("/api/v1/persistentvolumes/pv-1");
   EXPECT_EQ(refused.status().code(), Code::kPermissionDenied);
   EXPECT_EQ(api.requests().size(), 1u) << "the file still holds the same token: no retry";
 
   writeFile(sa.path() / "token", "rotated-token\n");
-  auto pv = client.get("/api/v1/persistentvolumes/pv-1");
+  auto pv = client->get("/api/v1/persistentvolumes/pv-1");
   ASSERT_TRUE(pv.isOk()) << pv.status().toString();
   EXPECT_EQ(api.requests().size(), 3u) << "one 401, then one retry with the new token";
-  ASSERT_TRUE(client.get("/api/v1/persistentvolumes/pv-1").isOk());
+  ASSERT_TRUE(client->get("/api/v1/persistentvolumes/pv-1").isOk());
   EXPECT_EQ(api.requests().size(), 4u) << "the new token is kept";
 }
 
@@ -143,13 +150,13 @@ TEST(KubeClientTest, TheTokenFileIsReadAgainWhenTheLastReadIsOld) {
   config.token = "token-1";
   config.tokenFile = (sa.path() / "token").string();
   config.tokenRefresh = std::chrono::milliseconds(0);  // every request reads the file
-  KubeClient client(config);
+  const auto client = newClient(config);
   writeFile(sa.path() / "token", "token-2");
-  ASSERT_TRUE(client.get("/api/v1/persistentvolumes/pv-1").isOk());
+  ASSERT_TRUE(client->get("/api/v1/persistentvolumes/pv-1").isOk());
   EXPECT_EQ(api.requests().size(), 1u) << "sent with the new token at once, no 401 first";
   // An unreadable file keeps the token that works.
   std::filesystem::remove(sa.path() / "token");
-  ASSERT_TRUE(client.get("/api/v1/persistentvolumes/pv-1").isOk());
+  ASSERT_TRUE(client->get("/api/v1/persistentvolumes/pv-1").isOk());
 }
 
 // Every request the controller makes, against the ClusterRole deploy/ grants it: a rule
@@ -160,37 +167,38 @@ TEST(KubeClientTest, TheDeployedClusterRoleGrantsEveryRequestTheControllerMakes)
   api.setPersistentVolume("pv-1", testing::csiPersistentVolume("pv-1", "drv", "vol-1"));
   api.setPersistentVolumeClaim("vms", "vm-disk", "uid-1");
   api.setCsiNode("node-a", "drv", "node-a");
-  KubeClient client(configFor(api));
-  EXPECT_TRUE(client.get("/apis/storage.k8s.io/v1/volumeattachments?limit=500").isOk());
-  EXPECT_TRUE(client.get("/api/v1/persistentvolumes/pv-1").isOk());
-  EXPECT_TRUE(client.get("/apis/storage.k8s.io/v1/csinodes/node-a").isOk());
-  EXPECT_TRUE(client.get("/api/v1/namespaces/vms/persistentvolumeclaims/vm-disk").isOk());
-  EXPECT_TRUE(client
-                  .post("/api/v1/namespaces/vms/events",
-                        {{"metadata", {{"name", "e"}}}, {"involvedObject", {{"namespace", "vms"}}}})
-                  .isOk());
+  const auto client = newClient(configFor(api));
+  EXPECT_TRUE(client->get("/apis/storage.k8s.io/v1/volumeattachments?limit=500").isOk());
+  EXPECT_TRUE(client->get("/api/v1/persistentvolumes/pv-1").isOk());
+  EXPECT_TRUE(client->get("/apis/storage.k8s.io/v1/csinodes/node-a").isOk());
+  EXPECT_TRUE(client->get("/api/v1/namespaces/vms/persistentvolumeclaims/vm-disk").isOk());
+  EXPECT_TRUE(
+      client
+          ->post("/api/v1/namespaces/vms/events",
+                 {{"metadata", {{"name", "e"}}}, {"involvedObject", {{"namespace", "vms"}}}})
+          .isOk());
   // What it does not grant is refused as the API server refuses it.
-  auto secret = client.get("/api/v1/namespaces/vms/secrets/s");
+  auto secret = client->get("/api/v1/namespaces/vms/secrets/s");
   EXPECT_EQ(secret.status().code(), Code::kPermissionDenied);
   EXPECT_THAT(secret.status().message(),
               ::testing::HasSubstr("cannot get resource \"secrets\" in API group \"\""));
-  EXPECT_EQ(client.post("/apis/storage.k8s.io/v1/csinodes", {{"kind", "CSINode"}}).status().code(),
+  EXPECT_EQ(client->post("/apis/storage.k8s.io/v1/csinodes", {{"kind", "CSINode"}}).status().code(),
             Code::kPermissionDenied);
 }
 
 TEST(KubeClientTest, GetAndPostWithTheBearerToken) {
   FakeKubeApi api(kToken);
   api.setPersistentVolume("pv-1", testing::csiPersistentVolume("pv-1", "drv", "vol-1"));
-  KubeClient client(configFor(api));
+  const auto client = newClient(configFor(api));
 
-  auto pv = client.get("/api/v1/persistentvolumes/pv-1");
+  auto pv = client->get("/api/v1/persistentvolumes/pv-1");
   ASSERT_TRUE(pv.isOk()) << pv.status().toString();
   EXPECT_EQ((*pv)["spec"]["csi"]["volumeHandle"], "vol-1");
 
   auto created =
-      client.post("/api/v1/namespaces/ns1/events", {{"metadata", {{"generateName", "x."}}},
-                                                    {"involvedObject", {{"namespace", "ns1"}}},
-                                                    {"reason", "Test"}});
+      client->post("/api/v1/namespaces/ns1/events", {{"metadata", {{"generateName", "x."}}},
+                                                     {"involvedObject", {{"namespace", "ns1"}}},
+                                                     {"reason", "Test"}});
   ASSERT_TRUE(created.isOk()) << created.status().toString();
   EXPECT_EQ((*created)["metadata"]["name"], "x.1");
   ASSERT_EQ(api.events().size(), 1u);
@@ -200,9 +208,9 @@ TEST(KubeClientTest, GetAndPostWithTheBearerToken) {
 
 TEST(KubeClientTest, MapsHttpErrorsToCodesWithTheApiMessage) {
   FakeKubeApi api(kToken);
-  KubeClient client(configFor(api));
+  const auto client = newClient(configFor(api));
 
-  auto missing = client.get("/api/v1/persistentvolumes/nope");
+  auto missing = client->get("/api/v1/persistentvolumes/nope");
   ASSERT_FALSE(missing.isOk());
   EXPECT_EQ(missing.status().code(), Code::kNotFound);
   EXPECT_THAT(missing.status().message(), HasSubstr("persistentvolumes \"nope\" not found"));
@@ -217,7 +225,7 @@ TEST(KubeClientTest, MapsHttpErrorsToCodesWithTheApiMessage) {
                         Case{500, Code::kUnavailable}, Case{503, Code::kUnavailable},
                         Case{422, Code::kInvalidArgument}}) {
     api.failWith(c.http);
-    auto result = client.get("/apis/storage.k8s.io/v1/volumeattachments");
+    auto result = client->get("/apis/storage.k8s.io/v1/volumeattachments");
     ASSERT_FALSE(result.isOk()) << c.http;
     EXPECT_EQ(result.status().code(), c.code) << c.http;
     EXPECT_THAT(result.status().message(), HasSubstr("injected failure " + std::to_string(c.http)));
@@ -226,8 +234,8 @@ TEST(KubeClientTest, MapsHttpErrorsToCodesWithTheApiMessage) {
 
 TEST(KubeClientTest, WrongTokenIsPermissionDenied) {
   FakeKubeApi api(kToken);
-  KubeClient client(configFor(api, "wrong-token"));
-  auto result = client.get("/apis/storage.k8s.io/v1/volumeattachments");
+  const auto client = newClient(configFor(api, "wrong-token"));
+  auto result = client->get("/apis/storage.k8s.io/v1/volumeattachments");
   ASSERT_FALSE(result.isOk());
   EXPECT_EQ(result.status().code(), Code::kPermissionDenied);
   EXPECT_THAT(result.status().message(), ::testing::Not(HasSubstr("wrong-token")));
@@ -235,11 +243,11 @@ TEST(KubeClientTest, WrongTokenIsPermissionDenied) {
 
 TEST(KubeClientTest, RefusesUnsafePaths) {
   FakeKubeApi api(kToken);
-  KubeClient client(configFor(api));
+  const auto client = newClient(configFor(api));
   const std::vector<std::string> paths = {"", "api/v1", "/api/v1/x y", "/api/v1\r\nHost: evil",
                                           "/api/v1/\x01"};
   for (const std::string& path : paths) {
-    auto result = client.get(path);
+    auto result = client->get(path);
     ASSERT_FALSE(result.isOk()) << path;
     EXPECT_EQ(result.status().code(), Code::kInvalidArgument) << path;
   }
@@ -256,8 +264,8 @@ TEST(KubeClientTest, UnreachableServerIsUnavailable) {
   config.baseUrl = "http://127.0.0.1:" + std::to_string(port);
   config.token = kToken;
   config.timeout = std::chrono::milliseconds(2000);
-  KubeClient client(config);
-  auto result = client.get("/api/v1/persistentvolumes/pv-1");
+  const auto client = newClient(config);
+  auto result = client->get("/api/v1/persistentvolumes/pv-1");
   ASSERT_FALSE(result.isOk());
   EXPECT_EQ(result.status().code(), Code::kUnavailable);
 }
@@ -265,9 +273,31 @@ TEST(KubeClientTest, UnreachableServerIsUnavailable) {
 TEST(KubeClientTest, RefusesABadBaseUrl) {
   KubeConfig config;
   config.baseUrl = "ftp://example";
-  EXPECT_THROW(KubeClient{config}, std::invalid_argument);
+  auto refused = KubeClient::create(config);
+  ASSERT_FALSE(refused.isOk());
+  EXPECT_EQ(refused.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(refused.status().message(),
+            "Kubernetes API URL \"ftp://example\" must start with https:// (or http://) and "
+            "contain no spaces");
   config.baseUrl = "https://host name";
-  EXPECT_THROW(KubeClient{config}, std::invalid_argument);
+  EXPECT_EQ(KubeClient::create(config).status().code(), Code::kInvalidArgument);
+}
+
+// Settings no request could work with are refused when the client is made, with the reason.
+TEST(KubeClientTest, RefusesAnUnusableTimeoutOrRefreshPeriod) {
+  KubeConfig config;
+  config.baseUrl = "http://127.0.0.1:1";
+  config.timeout = std::chrono::milliseconds(0);
+  auto noTimeout = KubeClient::create(config);
+  ASSERT_FALSE(noTimeout.isOk());
+  EXPECT_EQ(noTimeout.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(noTimeout.status().message(), "Kubernetes API timeout must be positive");
+  config.timeout = std::chrono::milliseconds(1000);
+  config.tokenRefresh = std::chrono::milliseconds(-1);
+  auto negativeRefresh = KubeClient::create(config);
+  ASSERT_FALSE(negativeRefresh.isOk());
+  EXPECT_EQ(negativeRefresh.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(negativeRefresh.status().message(), "Kubernetes API token refresh period is negative");
 }
 
 // The API server is verified against the cluster CA (ca.crt of the service account): the right
@@ -281,14 +311,14 @@ TEST(KubeClientTest, VerifiesTheApiServerCertificateAgainstTheCa) {
 
   KubeConfig trusted = configFor(api);
   trusted.caFile = pki.ca_cert.string();
-  auto pv = KubeClient(trusted).get("/api/v1/persistentvolumes/pv-1");
+  auto pv = newClient(trusted)->get("/api/v1/persistentvolumes/pv-1");
   ASSERT_TRUE(pv.isOk()) << pv.status().toString();
   EXPECT_EQ((*pv)["spec"]["csi"]["volumeHandle"], "vol-1");
   const size_t served = api.requests().size();
 
   KubeConfig untrusted = configFor(api);
   untrusted.caFile = pki.other_ca_cert.string();
-  auto refused = KubeClient(untrusted).get("/api/v1/persistentvolumes/pv-1");
+  auto refused = newClient(untrusted)->get("/api/v1/persistentvolumes/pv-1");
   ASSERT_FALSE(refused.isOk());
   EXPECT_EQ(refused.status().code(), Code::kUnavailable);
   EXPECT_THAT(refused.status().message(),
@@ -298,7 +328,7 @@ TEST(KubeClientTest, VerifiesTheApiServerCertificateAgainstTheCa) {
 
   KubeConfig missingCa = configFor(api);
   missingCa.caFile = (dir.path() / "no-such-ca.crt").string();
-  auto unloaded = KubeClient(missingCa).get("/api/v1/persistentvolumes/pv-1");
+  auto unloaded = newClient(missingCa)->get("/api/v1/persistentvolumes/pv-1");
   ASSERT_FALSE(unloaded.isOk());
   EXPECT_THAT(unloaded.status().message(),
               HasSubstr("cannot load CA certificates from " + missingCa.caFile));
@@ -306,38 +336,36 @@ TEST(KubeClientTest, VerifiesTheApiServerCertificateAgainstTheCa) {
   KubeConfig skipped = configFor(api);
   skipped.caFile = pki.other_ca_cert.string();
   skipped.insecureSkipVerify = true;
-  EXPECT_TRUE(KubeClient(skipped).get("/api/v1/persistentvolumes/pv-1").isOk());
+  EXPECT_TRUE(newClient(skipped)->get("/api/v1/persistentvolumes/pv-1").isOk());
 }
 
 TEST(ParseKubeUrlTest, SplitsSchemeHostPortAndPrefix) {
-  const KubeEndpoint v4 = parseKubeUrl("https://10.96.0.1:6443");
+  const KubeEndpoint v4 = parseKubeUrl("https://10.96.0.1:6443").value();
   EXPECT_TRUE(v4.tls);
   EXPECT_EQ(v4.host, "10.96.0.1");
   EXPECT_EQ(v4.port, 6443);
   EXPECT_EQ(v4.authority, "10.96.0.1:6443");
   EXPECT_EQ(v4.pathPrefix, "");
 
-  const KubeEndpoint v6 = parseKubeUrl("https://[fd00::1]:443/");
+  const KubeEndpoint v6 = parseKubeUrl("https://[fd00::1]:443/").value();
   EXPECT_EQ(v6.host, "fd00::1");
   EXPECT_EQ(v6.port, 443);
   EXPECT_EQ(v6.authority, "[fd00::1]:443");
 
-  const KubeEndpoint defaults = parseKubeUrl("http://api.example/k8s/");
+  const KubeEndpoint defaults = parseKubeUrl("http://api.example/k8s/").value();
   EXPECT_FALSE(defaults.tls);
   EXPECT_EQ(defaults.host, "api.example");
   EXPECT_EQ(defaults.port, 80);
   EXPECT_EQ(defaults.pathPrefix, "/k8s");
-  EXPECT_EQ(parseKubeUrl("https://api.example").port, 443);
+  EXPECT_EQ(parseKubeUrl("https://api.example").value().port, 443);
 }
 
 TEST(ParseKubeUrlTest, NamesWhatIsWrong) {
   const auto errorOf = [](const std::string& url) -> std::string {
-    try {
-      parseKubeUrl(url);
-    } catch (const std::invalid_argument& e) {
-      return e.what();
-    }
-    return "";
+    const StatusOr<KubeEndpoint> endpoint = parseKubeUrl(url);
+    if (endpoint.isOk()) return "";
+    EXPECT_EQ(endpoint.status().code(), Code::kInvalidArgument);
+    return endpoint.status().message();
   };
   EXPECT_THAT(errorOf("https://host:0"), HasSubstr("port that is not a number from 1 to 65535"));
   EXPECT_THAT(errorOf("https://host:65536"), HasSubstr("port that is not a number"));

@@ -77,28 +77,29 @@ class ReconcilerTest : public ::testing::Test {
     auto store = attach::AttachmentStore::open((dir_ / "attachments.db").string());
     if (!store.isOk()) throw std::runtime_error(store.status().toString());
     store_ = std::move(*store);
-    manager_ = std::make_unique<attach::AttachmentManager>(*store_, observer_);
+    manager_ = attach::AttachmentManager::create(*store_, observer_).value();
     // Nodes whose node plugin reports no identity: the CSI node id is the bare name.
     for (const char* node : {"node1", "node2", "node9"}) api_.setCsiNode(node, kDriver, node);
     KubeConfig config;
     config.baseUrl = api_.baseUrl();
     config.token = kToken;
     config.timeout = 5000ms;
-    client_ = std::make_unique<KubeClient>(config);
-    reconciler_ = std::make_unique<VolumeAttachmentReconciler>(
-        *client_, *manager_, kDriver,
-        [this](const std::string& volumeHandle,
-               const nlohmann::json& pv) -> StatusOr<ResolvedVolume> {
-          resolved_.push_back(volumeHandle);
-          ResolvedVolume volume;
-          volume.policy = migrationPolicy();
-          volume.backend = "rds";
-          volume.metricsPrefix = "rds_csi";
-          volume.pvc = {pv["spec"]["claimRef"].value("name", ""),
-                        pv["spec"]["claimRef"].value("namespace", "")};
-          return volume;
-        },
-        fencer());
+    client_ = KubeClient::create(config).value();
+    reconciler_ = VolumeAttachmentReconciler::create(
+                      *client_, *manager_, kDriver,
+                      [this](const std::string& volumeHandle,
+                             const nlohmann::json& pv) -> StatusOr<ResolvedVolume> {
+                        resolved_.push_back(volumeHandle);
+                        ResolvedVolume volume;
+                        volume.policy = migrationPolicy();
+                        volume.backend = "rds";
+                        volume.metricsPrefix = "rds_csi";
+                        volume.pvc = {pv["spec"]["claimRef"].value("name", ""),
+                                      pv["spec"]["claimRef"].value("namespace", "")};
+                        return volume;
+                      },
+                      fencer())
+                      .value();
   }
   ~ReconcilerTest() override {
     reconciler_.reset();
@@ -281,24 +282,25 @@ TEST_F(ReconcilerTest, FollowsListPages) {
 
 TEST_F(ReconcilerTest, BusyVolumesAreLeftForTheNextPass) {
   volume::VolumeLocks locks;
-  VolumeAttachmentReconciler reconciler(
-      *client_, *manager_, kDriver,
-      [](const std::string&, const nlohmann::json&) -> StatusOr<ResolvedVolume> {
-        ResolvedVolume volume;
-        volume.policy = migrationPolicy();
-        volume.backend = "rds";
-        return volume;
-      },
-      fencer(), &locks);
+  auto reconciler = VolumeAttachmentReconciler::create(
+                        *client_, *manager_, kDriver,
+                        [](const std::string&, const nlohmann::json&) -> StatusOr<ResolvedVolume> {
+                          ResolvedVolume volume;
+                          volume.policy = migrationPolicy();
+                          volume.backend = "rds";
+                          return volume;
+                        },
+                        fencer(), &locks)
+                        .value();
   publish("rds:vol-1", "node1");
   api_.setVolumeAttachments({});
   {
     auto held = locks.tryLock("rds:vol-1");
     ASSERT_TRUE(held.has_value());
-    ASSERT_TRUE(reconciler.reconcileOnce().isOk());
+    ASSERT_TRUE(reconciler->reconcileOnce().isOk());
     EXPECT_THAT(manager_->state("rds:vol-1").nodes, ElementsAre("node1"));
   }
-  ASSERT_TRUE(reconciler.reconcileOnce().isOk());
+  ASSERT_TRUE(reconciler->reconcileOnce().isOk());
   EXPECT_THAT(manager_->state("rds:vol-1").nodes, IsEmpty());
   EXPECT_THAT(fenced_, ElementsAre(Fenced{"rds:vol-1", "node1"})) << "fenced once, when forgotten";
 }
@@ -309,16 +311,17 @@ TEST_F(ReconcilerTest, ForgettingClosesTheStorageFenceOfTheNodeFirst) {
   publish("rds:vol-1", nodeId);
   api_.setVolumeAttachments({});
   // The fence is asked for while the record still exists: never a record dropped first.
-  reconciler_ = std::make_unique<VolumeAttachmentReconciler>(
-      *client_, *manager_, kDriver,
-      [](const std::string&, const nlohmann::json&) -> StatusOr<ResolvedVolume> {
-        return Status(Code::kInternal, "nothing to rebuild in this test");
-      },
-      [this](const std::string& volumeHandle, const std::string& node) {
-        fenced_.emplace_back(volumeHandle, node);
-        EXPECT_THAT(manager_->state(volumeHandle).nodes, ElementsAre(node));
-        return Status::ok();
-      });
+  reconciler_ = VolumeAttachmentReconciler::create(
+                    *client_, *manager_, kDriver,
+                    [](const std::string&, const nlohmann::json&) -> StatusOr<ResolvedVolume> {
+                      return Status(Code::kInternal, "nothing to rebuild in this test");
+                    },
+                    [this](const std::string& volumeHandle, const std::string& node) {
+                      fenced_.emplace_back(volumeHandle, node);
+                      EXPECT_THAT(manager_->state(volumeHandle).nodes, ElementsAre(node));
+                      return Status::ok();
+                    })
+                    .value();
   ASSERT_TRUE(reconciler_->reconcileOnce().isOk());
   EXPECT_THAT(fenced_, ElementsAre(Fenced{"rds:vol-1", nodeId}));
   EXPECT_THAT(manager_->all(), IsEmpty());
@@ -428,13 +431,45 @@ TEST_F(ReconcilerTest, AVolumeAttachedOnAnUnknownNodeIsRebuiltOnlyOnceTheNodeIsK
   EXPECT_TRUE(state.migrating());
 }
 
+// Arguments the reconciler cannot work with are refused when it is made, with what is wrong.
+TEST_F(ReconcilerTest, CreateRefusesAMissingDriverNameResolverOrFencer) {
+  const PolicyResolver resolver = [](const std::string&,
+                                     const nlohmann::json&) -> StatusOr<ResolvedVolume> {
+    return ResolvedVolume{};
+  };
+  const auto noName =
+      VolumeAttachmentReconciler::create(*client_, *manager_, "", resolver, fencer());
+  ASSERT_FALSE(noName.isOk());
+  EXPECT_EQ(noName.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(noName.status().message(), "reconciler: driver name is empty");
+  const auto noResolver =
+      VolumeAttachmentReconciler::create(*client_, *manager_, kDriver, nullptr, fencer());
+  EXPECT_EQ(noResolver.status().message(), "reconciler: policy resolver is empty");
+  const auto noFencer =
+      VolumeAttachmentReconciler::create(*client_, *manager_, kDriver, resolver, nullptr);
+  EXPECT_EQ(noFencer.status().message(), "reconciler: fencer is empty");
+}
+
+TEST_F(ReconcilerTest, StartRefusesANonPositivePeriodAndASecondStart) {
+  const Status zero = reconciler_->start(0s);
+  EXPECT_EQ(zero.code(), Code::kInvalidArgument);
+  EXPECT_EQ(zero.message(), "reconciliation period must be positive");
+  ASSERT_TRUE(reconciler_->start(3600s).isOk());
+  const Status again = reconciler_->start(3600s);
+  EXPECT_EQ(again.code(), Code::kFailedPrecondition);
+  EXPECT_EQ(again.message(), "VolumeAttachment reconciler already started");
+  reconciler_->stop();
+  ASSERT_TRUE(reconciler_->start(3600s).isOk()) << "stop() allows a new start";
+  reconciler_->stop();
+}
+
 TEST_F(ReconcilerTest, PeriodicRunReconcilesAndStops) {
   api_.setPersistentVolume("pv-1", csiPersistentVolume("pv-1", kDriver, "rds:vol-1"));
   api_.setVolumeAttachments({
       volumeAttachment("csi-a", kDriver, "pv-1", "node1", true, "2024-05-01T10:00:00Z"),
   });
-  reconciler_->start(3600s);             // the first pass runs at once
-  ASSERT_TRUE(api_.waitForRequests(2));  // list + PV
+  ASSERT_TRUE(reconciler_->start(3600s).isOk());  // the first pass runs at once
+  ASSERT_TRUE(api_.waitForRequests(2));           // list + PV
   reconciler_->stop();
   reconciler_->stop();
   EXPECT_THAT(manager_->state("rds:vol-1").nodes, ElementsAre("node1"));

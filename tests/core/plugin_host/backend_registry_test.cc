@@ -77,7 +77,7 @@ class BackendRegistryTest : public ::testing::Test {
   }
 
   config::DriverConfig configWith(const std::string& backends) {
-    return config::parseConfig("state_path: " + statePath_ + "\nbackends:\n" + backends);
+    return config::parseConfig("state_path: " + statePath_ + "\nbackends:\n" + backends).value();
   }
   fs::path aliveFile(const std::string& backend) const {
     return fs::path(statePath_) / "backends" / backend / "alive";

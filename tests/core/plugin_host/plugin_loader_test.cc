@@ -43,7 +43,7 @@ TEST(PluginPathTest, NamesTheFile) {
 
 TEST(PluginPathTest, DefaultDirIsBesideTheExecutable) {
   const auto exe = std::filesystem::read_symlink("/proc/self/exe");
-  EXPECT_EQ(defaultPluginDir(), (exe.parent_path().parent_path() / "plugins").string());
+  EXPECT_EQ(defaultPluginDir().value(), (exe.parent_path().parent_path() / "plugins").string());
 }
 
 TEST(LoadPluginTest, LoadsAGoodPlugin) {

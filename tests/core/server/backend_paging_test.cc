@@ -27,12 +27,14 @@ TEST(BackendPagingTest, CursorsRoundTripAndRejectForeignTokens) {
 // page with their own numeric tokens.
 TEST(BackendPagingTest, PagesSpanBackendsAndResumeWhereAPluginStopped) {
   const int first = 0, second = 0;
-  const auto* a = reinterpret_cast<const plugin_host::Backend*>(&first);
-  const auto* b = reinterpret_cast<const plugin_host::Backend*>(&second);
-  std::map<const plugin_host::Backend*, std::vector<int>> data = {{a, {1, 2, 3}}, {b, {4, 5}}};
-  std::function<StatusOr<BackendPage<int>>(const plugin_host::Backend&, const std::string&,
-                                           int32_t)>
-      fetch = [&](const plugin_host::Backend& backend, const std::string& token, int32_t max) {
+  const auto* a = reinterpret_cast<const plugin_host::ConfiguredBackend*>(&first);
+  const auto* b = reinterpret_cast<const plugin_host::ConfiguredBackend*>(&second);
+  std::map<const plugin_host::ConfiguredBackend*, std::vector<int>> data = {{a, {1, 2, 3}},
+                                                                            {b, {4, 5}}};
+  std::function<StatusOr<BackendPage<int>>(const plugin_host::ConfiguredBackend&,
+                                           const std::string&, int32_t)>
+      fetch = [&](const plugin_host::ConfiguredBackend& backend, const std::string& token,
+                  int32_t max) {
         const auto& items = data.at(&backend);
         size_t start = token.empty() ? 0 : std::stoul(token);
         size_t end = max == 0 ? items.size() : std::min(items.size(), start + size_t(max));
