@@ -9,6 +9,7 @@
 #include <system_error>
 #include <utility>
 
+#include "plugin_host/backend_settings_check.hpp"
 #include "plugin_host/host_api.hpp"
 
 namespace polycsi::plugin_host {
@@ -57,8 +58,8 @@ Status BackendRegistry::start(const config::DriverConfig& config, const std::str
     return Status(Code::kFailedPrecondition,
                   "state_path is empty: backends need a state directory");
 
-  // First load every plugin and check every backend's settings, so a configuration mistake is
-  // reported before any backend reaches its storage system.
+  // First load every plugin and check every backend's settings (the checks validate-config
+  // runs), so a configuration mistake is reported before any backend reaches its storage system.
   std::map<std::string, std::shared_ptr<LoadedPlugin>> plugins;
   std::vector<std::shared_ptr<LoadedPlugin>> pluginOf;
   for (size_t i = 0; i < config.backends.size(); ++i) {
@@ -71,7 +72,7 @@ Status BackendRegistry::start(const config::DriverConfig& config, const std::str
                       backendLabel(i, backend.name) + ": " + loaded.status().message());
       it = plugins.emplace(backend.plugin, *loaded).first;
     }
-    auto problems = config::checkBackendSettings(config, i, it->second->descriptor());
+    auto problems = checkBackendBeforeStart(config, i, *it->second, role);
     if (!problems.empty())
       return Status(Code::kFailedPrecondition, settingsProblems(problems, i, backend.name));
     pluginOf.push_back(it->second);

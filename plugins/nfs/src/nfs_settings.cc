@@ -214,11 +214,13 @@ std::vector<SettingSpec> nfsSettingSpecs() {
   return {
       SettingSpec{kServer, SettingKind::kString, false, false,
                   "NFS server (host name or IPv4 address) of the default export. Required on a "
-                  "controller, together with share."},
+                  "controller, together with share.",
+                  Role::kController},
       SettingSpec{kShare, SettingKind::kString, false, false,
                   "Absolute path of the default export, e.g. /srv/nfs or a PowerStore NAS "
                   "file system's export path. Volumes are subdirectories of it; it also keeps "
-                  "the plugin's records in .polycsi/."},
+                  "the plugin's records in .polycsi/. Required on a controller.",
+                  Role::kController},
       SettingSpec{kNfsVersion, SettingKind::kString, false, false,
                   "Protocol of the controller's own client: 4 (NFSv4.0, default) or 3. Node "
                   "mounts use whatever the mount options say (e.g. nfsvers=4.1)."},

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,8 @@ struct Key {
   bool secret;
   const char* description;
   Apply apply;
+  // The role that cannot work without the key (the core checks it against the descriptor).
+  std::optional<Role> requiredIn = std::nullopt;
 };
 
 int64_t integerIn(const std::string& key, const std::string& text, int64_t min, int64_t max) {
@@ -90,12 +93,13 @@ const std::vector<Key>& keys() {
   static const std::vector<Key> k = {
       {"address", SettingKind::kString, false,
        "RDS management address (IP or DNS name) for SSH. Required for the controller.",
-       [](S& o, T key, T v) { o.address = HostAddress::parse(v, what(key)); }},
+       [](S& o, T key, T v) { o.address = HostAddress::parse(v, what(key)); }, Role::kController},
       {"port", SettingKind::kInteger, false, "SSH port. Default: 22.",
        [](S& o, T key, T v) {
          o.port = PortNumber::of(static_cast<int>(integerIn(key, v, 1, 65535)), key);
        }},
-      {"user", SettingKind::kString, false, "SSH user. Required for the controller.", &applyUser},
+      {"user", SettingKind::kString, false, "SSH user. Required for the controller.", &applyUser,
+       Role::kController},
       {"private_key", SettingKind::kString, true,
        "SSH private key text (PEM or OpenSSH format, unencrypted).",
        [](S& o, T, T v) { o.privateKey = v; }},
@@ -115,7 +119,7 @@ const std::vector<Key>& keys() {
       {"base_path", SettingKind::kString, false,
        "Directory on the RDS for volume files, e.g. /storage-pool/kubernetes-volumes. Required "
        "for the controller; StorageClass parameter rdsBasePath/volumePath overrides it.",
-       [](S& o, T key, T v) { o.basePath = DiskPath::parse(v, what(key)); }},
+       [](S& o, T key, T v) { o.basePath = DiskPath::parse(v, what(key)); }, Role::kController},
       {"pool", SettingKind::kString, false,
        "Mount point whose free space is the capacity. Default: base_path's first component.",
        [](S& o, T key, T v) { o.pool = MountPoint::parse(v, what(key)); }},
@@ -226,6 +230,10 @@ RdsSettings RdsSettings::parse(const StringMap& settings, bool controller) {
   if (controller) checkController(out);
   return out;
 }
+void RdsSettings::check(const StringMap& settings, Role role) {
+  parse(settings, role != Role::kNode);
+}
+
 SshOptions RdsSettings::sshOptions() const {
   SshOptions o;
   o.host = address ? address->str() : std::string();
@@ -243,11 +251,12 @@ SshOptions RdsSettings::sshOptions() const {
 
 std::vector<SettingSpec> rdsSettingSpecs() {
   std::vector<SettingSpec> out;
-  // Nothing is required by the spec: the core checks it the same in every mode, and a
-  // node-only instance needs no SSH settings. RdsSettings::parse() requires address, user,
-  // credentials, a pinned host key and base_path when the controller side is served.
+  // Nothing is required in every role: a node-only instance needs no SSH settings. The
+  // controller's address, user and base_path are declared as its own, so `polycsi
+  // validate-config` names them per mode; RdsSettings::parse() checks what no single key can
+  // say (credentials, a pinned host key) when the controller side is served.
   for (const auto& k : keys())
-    out.push_back(SettingSpec{k.name, k.kind, false, k.secret, k.description});
+    out.push_back(SettingSpec{k.name, k.kind, false, k.secret, k.description, k.requiredIn});
   return out;
 }
 

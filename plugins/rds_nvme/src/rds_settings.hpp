@@ -57,6 +57,8 @@ struct RdsSettings {
   // `controller` true the SSH and storage settings are required. Keys outside rdsSettingSpecs()
   // are ignored: the core refuses them against the descriptor before any plugin code runs.
   static RdsSettings parse(const StringMap& settings, bool controller);
+  // parse() for a process serving `role`, the result dropped: the plugin's check_settings.
+  static void check(const StringMap& settings, Role role);
 
   // The SSH options for the connection pool (controller only).
   SshOptions sshOptions() const;

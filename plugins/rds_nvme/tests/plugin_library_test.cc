@@ -2,6 +2,9 @@
 #include <dlfcn.h>
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "polycsi/plugin_client.hpp"
 #include "polycsi/testing/fake_host.hpp"
 #include "rds_settings.hpp"
@@ -23,9 +26,10 @@ TEST(RdsPluginLibrary, LoadsAndPassesTheHostsTableCheck) {
   ::dlclose(handle);
 }
 
-// The core checks the declared specs in every mode; a node-only instance (only host_nqn_file
-// and the node timeouts) must pass that check, so no SSH setting may be declared required.
-TEST(RdsPluginLibrary, ANodeOnlyInstanceNeedsNoSshSettings) {
+// The core checks the declared specs for the mode it serves: a node-only instance (only
+// host_nqn_file and the node timeouts) must pass, so no setting is required in every role, and
+// the controller's router address, SSH user and base path are declared as the controller's.
+TEST(RdsPluginLibrary, DeclaresTheControllersSettingsAsTheControllersOnly) {
   void* handle = ::dlopen(POLYCSI_RDS_NVME_PLUGIN_PATH, RTLD_NOW | RTLD_LOCAL);
   ASSERT_NE(handle, nullptr) << ::dlerror();
   using Entry = const polycsi_plugin_api* (*)();
@@ -33,8 +37,13 @@ TEST(RdsPluginLibrary, ANodeOnlyInstanceNeedsNoSshSettings) {
   ASSERT_NE(entry, nullptr);
   const auto descriptor = polycsi::testing::FakeHost::describe(entry());
   ASSERT_FALSE(descriptor.settings.empty());
-  for (const auto& spec : descriptor.settings)
-    EXPECT_FALSE(spec.required) << spec.name << " is declared required";
+  std::vector<std::string> controllerOnly;
+  for (const auto& spec : descriptor.settings) {
+    EXPECT_FALSE(spec.requiredFor(Role::kNode)) << spec.name << " is required on a node";
+    if (spec.requiredFor(Role::kController)) controllerOnly.push_back(spec.name);
+  }
+  EXPECT_EQ(controllerOnly, (std::vector<std::string>{"address", "user", "base_path"}));
+  EXPECT_NE(entry()->check_settings, nullptr);
   ::dlclose(handle);
 }
 
