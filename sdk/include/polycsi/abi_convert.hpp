@@ -134,7 +134,7 @@ inline Descriptor toDescriptor(const polycsi_descriptor& d, uint32_t abiMinor) {
       specs.push_back(SettingSpec{toString(items[i].name),
                                   static_cast<SettingKind>(items[i].kind),
                                   items[i].required != 0, items[i].secret != 0,
-                                  toString(items[i].description)});
+                                  toString(items[i].description), std::nullopt});
     return specs;
   };
   out.settings = specs(d.settings, d.setting_count);
