@@ -1,6 +1,6 @@
 // polycsi: the CSI driver executable.
 //   polycsi serve --config FILE --endpoint unix:///PATH --node-id NAME [--mode all|controller|node]
-//   polycsi validate-config FILE
+//   polycsi validate-config FILE [--mode all|controller|node]
 //   polycsi plugins [--plugin-dir DIR]        (exit 1 when any plugin there is refused)
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -13,6 +13,7 @@
 
 #include "config/driver_config.hpp"
 #include "observe/logging.hpp"
+#include "plugin_host/backend_settings_check.hpp"
 #include "plugin_host/plugin_loader.hpp"
 #include "server/driver_server.hpp"
 
@@ -57,7 +58,8 @@ StatusOr<std::string> pluginDirFor(const config::DriverConfig& config,
   return plugin_host::defaultPluginDir();
 }
 
-int validateConfig(const std::string& path, const std::string& pluginDirOverride) {
+// Runs every check serve runs before it connects anywhere, for a process serving `role`.
+int validateConfig(const std::string& path, const std::string& pluginDirOverride, Role role) {
   auto loaded = config::loadConfigFile(path);
   if (!loaded.isOk()) {
     std::cerr << loaded.status().message() << "\n";
@@ -79,7 +81,7 @@ int validateConfig(const std::string& path, const std::string& pluginDirOverride
       ++problems;
       continue;
     }
-    for (const auto& problem : config::checkBackendSettings(config, i, (*plugin)->descriptor())) {
+    for (const auto& problem : plugin_host::checkBackendBeforeStart(config, i, **plugin, role)) {
       std::cerr << problem << "\n";
       ++problems;
     }
@@ -160,10 +162,14 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(5, 86400))
       ->capture_default_str();
 
-  std::string validatePath, pluginDir;
-  auto* validateCmd = app.add_subcommand("validate-config", "Check a configuration file");
+  std::string validatePath, pluginDir, validateMode = "all";
+  auto* validateCmd = app.add_subcommand(
+      "validate-config", "Check a configuration file as serve would before it connects anywhere");
   validateCmd->add_option("file", validatePath, "Configuration file")->required();
   validateCmd->add_option("--plugin-dir", pluginDir, "Overrides plugin_dir");
+  validateCmd->add_option("--mode", validateMode, "Check for serve's mode: all, controller or node")
+      ->check(CLI::IsMember({"all", "controller", "node"}))
+      ->capture_default_str();
 
   const StatusOr<std::string> defaultPluginDir = plugin_host::defaultPluginDir();
   auto* pluginsCmd = app.add_subcommand("plugins", "List loadable plugins");
@@ -181,7 +187,12 @@ int main(int argc, char** argv) {
                                              : server::DriverMode::kAll;
     return serve(serveOptions);
   }
-  if (*validateCmd) return validateConfig(validatePath, pluginDir);
+  if (*validateCmd) {
+    const Role role = validateMode == "controller" ? Role::kController
+                      : validateMode == "node"     ? Role::kNode
+                                                   : Role::kAll;
+    return validateConfig(validatePath, pluginDir, role);
+  }
   if (!pluginDir.empty()) return listPlugins(pluginDir);
   if (!defaultPluginDir.isOk()) {
     std::cerr << defaultPluginDir.status().message() << "\n";

@@ -59,11 +59,13 @@ StatusOr<DriverConfig> parseConfig(const std::string& yamlText);
 // cannot be read or its content is refused (as parseConfig).
 StatusOr<DriverConfig> loadConfigFile(const std::string& path);
 
-// Checks backends[index].settings against a plugin's declared settings: required keys present,
-// unknown keys refused, integers and booleans well-formed, structured values only for
-// structured keys. Returns one message per problem ("backends[1].settings.address: required").
+// Checks backends[index].settings against a plugin's declared settings: keys required in
+// `role` present (SettingSpec::requiredFor; kAll, serve's default, needs what either role
+// needs), unknown keys refused, integers and booleans well-formed, structured values only for
+// structured keys. Returns one message per problem ("backends[1].settings.address: required",
+// "...: required for the controller"). Pure function; thread-safe.
 std::vector<std::string> checkBackendSettings(const DriverConfig& config, size_t index,
-                                              const Descriptor& descriptor);
+                                              const Descriptor& descriptor, Role role = Role::kAll);
 
 // The values of every setting the descriptor marks secret in backends[index].settings, for
 // redaction in logs; for a structured secret setting, every scalar inside it. Empty values are

@@ -69,6 +69,12 @@ std::string problemWith(const BackendConfig& backend, const std::string& key,
   return {};
 }
 
+// Why an absent key is a problem: required everywhere, or by one role.
+std::string missing(const SettingSpec& spec) {
+  if (spec.required || !spec.requiredIn) return "required";
+  return std::string("required for the ") + roleName(*spec.requiredIn);
+}
+
 // Every scalar leaf of a JSON value, as text.
 void collectLeaves(const nlohmann::json& value, std::vector<std::string>& out) {
   if (value.is_object() || value.is_array()) {
@@ -83,14 +89,14 @@ void collectLeaves(const nlohmann::json& value, std::vector<std::string>& out) {
 }  // namespace
 
 std::vector<std::string> checkBackendSettings(const DriverConfig& config, size_t index,
-                                              const Descriptor& descriptor) {
+                                              const Descriptor& descriptor, Role role) {
   const BackendConfig& backend = backendAt(config, index);
   const std::string prefix = "backends[" + std::to_string(index) + "].settings.";
   std::vector<std::string> problems;
   for (const auto& spec : descriptor.settings) {
-    if (spec.required && backend.settings.count(spec.name) == 0 &&
+    if (spec.requiredFor(role) && backend.settings.count(spec.name) == 0 &&
         !isStructured(backend, spec.name))
-      problems.push_back(prefix + spec.name + ": required");
+      problems.push_back(prefix + spec.name + ": " + missing(spec));
   }
   // Present keys in name order: scalar ones come sorted from the map, structured ones merged in.
   std::vector<std::string> present;

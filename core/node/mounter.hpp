@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "polycsi/process/command_runner.hpp"
 #include "polycsi/types.hpp"
 
 namespace polycsi::node {
@@ -77,15 +78,9 @@ class Mounter {
   std::chrono::milliseconds commandTimeout_;
 };
 
-// Result of running a program.
-struct CommandResult {
-  int exitCode = -1;
-  std::string output;  // stdout and stderr interleaved, truncated to 64 KiB
-};
-
-// Runs argv[0] with argv (no shell), killing it after `timeout`. DEADLINE_EXCEEDED on timeout,
-// INTERNAL when it cannot be started; a non-zero exit is returned, not an error.
-StatusOr<CommandResult> runCommand(const std::vector<std::string>& argv,
-                                   std::chrono::milliseconds timeout);
+// The node runs programs (mkfs, mount, resize2fs, ...) with the SDK's process runner, the
+// one plugins use too: clean environment, own process group, killed at the timeout.
+using process::CommandResult;
+using process::runCommand;
 
 }  // namespace polycsi::node

@@ -9,6 +9,7 @@
 #include <system_error>
 #include <utility>
 
+#include "plugin_host/backend_settings_check.hpp"
 #include "plugin_host/host_api.hpp"
 
 namespace polycsi::plugin_host {
@@ -45,7 +46,7 @@ void stopAll(std::vector<std::unique_ptr<ConfiguredBackend>>& backends) {
 // settings checked against its plugin's descriptor: a configuration mistake is reported before
 // any backend reaches its storage system.
 StatusOr<std::vector<std::shared_ptr<LoadedPlugin>>> loadAndCheckPlugins(
-    const config::DriverConfig& config, const std::string& pluginDir) {
+    const config::DriverConfig& config, const std::string& pluginDir, Role role) {
   std::map<std::string, std::shared_ptr<LoadedPlugin>> byName;
   std::vector<std::shared_ptr<LoadedPlugin>> pluginOf;
   for (size_t index = 0; index < config.backends.size(); ++index) {
@@ -58,7 +59,7 @@ StatusOr<std::vector<std::shared_ptr<LoadedPlugin>>> loadAndCheckPlugins(
                       backendLabel(index, backend.name) + ": " + loaded.status().message());
       known = byName.emplace(backend.plugin, *loaded).first;
     }
-    auto problems = config::checkBackendSettings(config, index, known->second->descriptor());
+    auto problems = checkBackendBeforeStart(config, index, *known->second, role);
     if (!problems.empty())
       return Status(Code::kFailedPrecondition, settingsProblems(problems, index, backend.name));
     pluginOf.push_back(known->second);
@@ -82,7 +83,9 @@ Status BackendRegistry::start(const config::DriverConfig& config, const std::str
     return Status(Code::kFailedPrecondition,
                   "state_path is empty: backends need a state directory");
 
-  auto plugins = loadAndCheckPlugins(config, pluginDir);
+  // First load every plugin and check every backend's settings (the checks validate-config
+  // runs), so a configuration mistake is reported before any backend reaches its storage system.
+  auto plugins = loadAndCheckPlugins(config, pluginDir, role);
   if (!plugins.isOk()) return plugins.status();
 
   std::vector<std::unique_ptr<ConfiguredBackend>> started;

@@ -58,8 +58,9 @@ class BackendRegistry {
   BackendRegistry(const BackendRegistry&) = delete;
   BackendRegistry& operator=(const BackendRegistry&) = delete;
 
-  // Loads every backend's plugin from pluginDir (each file once), checks its settings against
-  // the descriptor (config::checkBackendSettings), creates <statePath>/backends/<name>/ and
+  // Loads every backend's plugin from pluginDir (each file once), checks its settings for
+  // `role` (checkBackendBeforeStart: the descriptor's specs, then the plugin's check_settings)
+  // before any backend starts, creates <statePath>/backends/<name>/ and
   // inits the instance. On any failure nothing stays started and the Status names the
   // backend, e.g. "backends[1] (rds): settings.address: required".
   Status start(const config::DriverConfig& config, const std::string& pluginDir, Role role,

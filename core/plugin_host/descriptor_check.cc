@@ -82,9 +82,21 @@ std::string checkSpecs(const polycsi_setting_spec* specs, size_t count, const ch
   return {};
 }
 
+// Since 1.2: each setting's required roles are a subset of CONTROLLER | NODE.
+std::string checkRequiredRoles(const polycsi_descriptor& d, uint32_t abiMinor) {
+  if (abiMinor < 2 || d.setting_required_roles == nullptr) return {};
+  for (size_t i = 0; i < d.setting_count; ++i)
+    if (d.setting_required_roles[i] > static_cast<uint32_t>(POLYCSI_ROLE_ALL))
+      return "settings[" + std::to_string(i) + "] '" + abi::toString(d.settings[i].name) +
+             "': required roles " + std::to_string(d.setting_required_roles[i]) +
+             " are not a combination of 1 (controller) and 2 (node)";
+  return {};
+}
+
 }  // namespace
 
-std::string checkDescriptor(const polycsi_descriptor& descriptor, const std::string& expectedName) {
+std::string checkDescriptor(const polycsi_descriptor& descriptor, const std::string& expectedName,
+                            uint32_t abiMinor) {
   const std::string name = abi::toString(descriptor.name);
   if (!isValidPluginName(name)) return "descriptor name '" + name + "' must match [a-z0-9_]+";
   if (name != expectedName)
@@ -97,6 +109,7 @@ std::string checkDescriptor(const polycsi_descriptor& descriptor, const std::str
   if (auto problem = checkSpecs(descriptor.settings, descriptor.setting_count, "settings");
       !problem.empty())
     return problem;
+  if (auto problem = checkRequiredRoles(descriptor, abiMinor); !problem.empty()) return problem;
   return checkSpecs(descriptor.parameters, descriptor.parameter_count, "parameters");
 }
 

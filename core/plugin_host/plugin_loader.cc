@@ -110,7 +110,8 @@ StatusOr<std::shared_ptr<LoadedPlugin>> loadPlugin(const std::string& path) {
   const polycsi_plugin_api widened = widenPluginTable(*table);
   const polycsi_descriptor* raw = widened.describe();
   if (raw == nullptr) return refuse(origin, describeFailure(widened));
-  if (std::string problem = checkDescriptor(*raw, expectedName); !problem.empty())
+  if (std::string problem = checkDescriptor(*raw, expectedName, (*table)->abi_minor);
+      !problem.empty())
     return refuse(origin, problem);
   Descriptor descriptor = abi::toDescriptor(*raw, (*table)->abi_minor);
   return std::make_shared<LoadedPlugin>(path, std::move(library), *table, std::move(descriptor));

@@ -56,9 +56,11 @@ StatusOr<std::shared_ptr<LoadedPlugin>> loadPlugin(const std::string& path);
 // [a-z0-9_]+ and equals `expectedName` (the name its file carries), the metrics prefix matches
 // [a-z_][a-z0-9_]*, every capability has a known access mode (1..7), volume mode and
 // semantics, no (access mode, volume mode) pair appears twice, migration_window is declared
-// only for block volumes, and setting/parameter specs have unique names and known kinds.
+// only for block volumes, setting/parameter specs have unique names and known kinds, and (for
+// a plugin built with `abiMinor` >= 2) each setting's required roles are known role bits.
 // The message does not name the file; loadPlugin adds it. Pure function; thread-safe.
-std::string checkDescriptor(const polycsi_descriptor& descriptor, const std::string& expectedName);
+std::string checkDescriptor(const polycsi_descriptor& descriptor, const std::string& expectedName,
+                            uint32_t abiMinor = POLYCSI_ABI_VERSION_MINOR);
 
 // The plugin name a file name carries ("polycsi_<name>.so" -> "<name>"), or empty when the
 // file name does not have that form.

@@ -13,10 +13,11 @@
 // Exit code 0 when everything holds; 1 with one line per problem otherwise; 77 (skip) when
 // kubectl is not installed.
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseAllDocuments, parse as parseYaml } from "yaml";
+import { parseAllDocuments, parse as parseYaml, stringify as stringifyYaml } from "yaml";
 
 import { validateStructurally } from "./structural.mjs";
 import { checkConsistency, checkNodeHostSoftware } from "./consistency.mjs";
@@ -149,7 +150,41 @@ async function selfTest() {
     throw new Error(`self-test: the node host software checks did not refuse a broken node: ${found}`);
 }
 
+// The overlays hold placeholders for what only the operator has: the RDS user's private key and
+// the RDS host key's fingerprint. validate-config runs every check serve runs, the plugin's own
+// included, so it refuses a placeholder as serve would. The check therefore validates a private
+// copy with the placeholders replaced by a key made here and its fingerprint: everything else
+// in the overlay is checked as shipped.
+function withPlaceholdersFilled(configPath, workDir) {
+  const text = readFileSync(configPath, "utf8");
+  if (!text.includes("REPLACE")) return configPath;
+  const key = path.join(workDir, "id_ed25519");
+  if (!existsSync(key)) execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]);
+  const fingerprint = execFileSync("ssh-keygen", ["-l", "-f", `${key}.pub`], { encoding: "utf8" })
+    .split(" ")[1];
+  const config = parseYaml(text);
+  for (const backend of config.backends ?? []) {
+    const settings = backend.settings ?? {};
+    if (String(settings.private_key ?? "").includes("REPLACE"))
+      settings.private_key = readFileSync(key, "utf8");
+    if (String(settings.host_key_fingerprint ?? "").includes("REPLACE"))
+      settings.host_key_fingerprint = fingerprint;
+  }
+  const filled = path.join(workDir, `${path.basename(path.dirname(configPath))}.yaml`);
+  writeFileSync(filled, stringifyYaml(config));
+  return filled;
+}
+
 function validateConfigs(polycsi, pluginDir, problems, notes) {
+  const workDir = mkdtempSync(path.join(os.tmpdir(), "polycsi-deploy-configs-"));
+  try {
+    validateEachConfig(polycsi, pluginDir, problems, notes, workDir);
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+function validateEachConfig(polycsi, pluginDir, problems, notes, workDir) {
   for (const dir of readdirSync(path.join(deployDir, "overlays")).sort()) {
     const configPath = path.join(deployDir, "overlays", dir, "config.yaml");
     if (!existsSync(configPath)) continue;
@@ -163,7 +198,8 @@ function validateConfigs(polycsi, pluginDir, problems, notes) {
       continue;
     }
     try {
-      execFileSync(polycsi, ["validate-config", configPath, "--plugin-dir", pluginDir],
+      execFileSync(polycsi, ["validate-config", withPlaceholdersFilled(configPath, workDir),
+                             "--plugin-dir", pluginDir],
                    { encoding: "utf8", timeout: 60000, stdio: ["ignore", "pipe", "pipe"] });
     } catch (error) {
       problems.push(`overlays/${dir}/config.yaml: polycsi validate-config: ` +

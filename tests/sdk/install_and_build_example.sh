@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Proves that a third party can build a plugin from the installed SDK alone:
 #   1. installs only the "sdk" component of a configured polycsi build into <work>/prefix and
-#      checks that nothing of the core came along;
+#      checks that nothing of the core came along (the SDK is headers, its CMake and pkg-config
+#      files, docs, and the process runner library libpolycsi_process.a);
 #   2. copies the example plugin out of the source tree into <work>/src, so it cannot reach
 #      the core's sources, then configures and builds it against the installed package
 #      (find_package(polycsi-sdk)) and runs its own unit tests (FakeHost);
@@ -36,8 +37,9 @@ step "install the sdk component into $prefix"
 "$cmake" --install "$build_dir" --component sdk --prefix "$prefix"
 [[ -f $prefix/include/polycsi/plugin_abi.h ]] || fail "plugin_abi.h was not installed"
 [[ -f $prefix/include/polycsi/testing/fake_host.hpp ]] || fail "the fake host was not installed"
+[[ -n $(find "$prefix" -name libpolycsi_process.a) ]] || fail "libpolycsi_process.a was not installed"
 unexpected=$(cd "$prefix" && find . -type f | grep -Ev \
-  '^\./(include/polycsi/|share/cmake/polycsi-sdk/|share/pkgconfig/polycsi-sdk\.pc$|share/doc/polycsi-sdk/)' \
+  '^\./(include/polycsi/|lib[^/]*(/[^/]+)?/libpolycsi_process\.a$|share/cmake/polycsi-sdk/|share/pkgconfig/polycsi-sdk\.pc$|share/doc/polycsi-sdk/)' \
   || true)
 [[ -z $unexpected ]] || fail "the sdk component installed files outside the SDK: $unexpected"
 

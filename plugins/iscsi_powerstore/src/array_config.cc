@@ -129,7 +129,8 @@ const ArrayConfig& PluginConfig::arrayById(const std::string& globalID) const {
   throw Error(Code::kNotFound, "array '" + globalID + "' is not configured");
 }
 
-PluginConfig parsePluginConfig(const StringMap& settings, const std::string& settingsJson) {
+PluginConfig parsePluginConfig(const StringMap& settings, const std::string& settingsJson,
+                               Role role) {
   PluginConfig config;
   config.requestTimeout = millis(settings, "request_timeout_ms", config.requestTimeout);
   config.deviceWaitTimeout = millis(settings, "device_wait_timeout_ms", config.deviceWaitTimeout);
@@ -180,6 +181,7 @@ PluginConfig parsePluginConfig(const StringMap& settings, const std::string& set
   } catch (const nlohmann::json::exception& e) {
     bad(std::string("settings are not valid JSON: ") + e.what());
   }
+  if (role == Role::kNode && all.is_object() && !all.contains("arrays")) return config;
   if (!all.is_object() || !all.contains("arrays") || !all["arrays"].is_array() ||
       all["arrays"].empty()) {
     bad("setting 'arrays' is required: a list of arrays (endpoint, globalID, username, "
@@ -200,12 +202,14 @@ PluginConfig parsePluginConfig(const StringMap& settings, const std::string& set
 
 std::vector<SettingSpec> pluginSettingSpecs() {
   return {
-      SettingSpec{"arrays", SettingKind::kStructured, true, true,
+      SettingSpec{"arrays", SettingKind::kStructured, false, true,
                   "The arrays, in Dell csi-powerstore's shape: a list of {endpoint, globalID, "
                   "username, password, skipCertificateValidation, isDefault, blockProtocol, "
                   "nasName, nfsAcls} plus optional caFile; other keys of Dell's entries "
                   "(labels, metroTopology, ...) are logged and ignored. A StorageClass picks "
-                  "one with the arrayID parameter; default: the one with isDefault."},
+                  "one with the arrayID parameter; default: the one with isDefault. Required "
+                  "for the controller; a node attaches from what the controller published.",
+                  Role::kController},
       SettingSpec{"ca_file", SettingKind::kString, false, false,
                   "PEM CA bundle that signs the arrays' certificates (per array: caFile)."},
       SettingSpec{"request_timeout_ms", SettingKind::kInteger, false, false,

@@ -51,8 +51,12 @@ struct PluginConfig {
 };
 
 // Parses the settings (`settings` holds the scalar ones, `settingsJson` the whole map with the
-// structured `arrays` list). Throws Error(INVALID_ARGUMENT) naming the bad field and array.
-PluginConfig parsePluginConfig(const StringMap& settings, const std::string& settingsJson);
+// structured `arrays` list) for a process serving `role`: only a controller needs `arrays` (a
+// node attaches from the publish context), though a node given them checks them too. Throws
+// Error(INVALID_ARGUMENT) naming the bad field and array. Connects nowhere: it is also the
+// plugin's check_settings.
+PluginConfig parsePluginConfig(const StringMap& settings, const std::string& settingsJson,
+                               Role role = Role::kAll);
 
 // The setting specs for the descriptor.
 std::vector<SettingSpec> pluginSettingSpecs();

@@ -1,17 +1,10 @@
 #include "iscsi_node.hpp"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 extern "C" {
 #include <iscsi/iscsi.h>
 }
 
 #include <algorithm>
-#include <cerrno>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -53,59 +46,6 @@ bool validPortal(const std::string& portal) {
 }
 
 }  // namespace
-
-CommandOutcome runProgram(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
-  if (argv.empty()) throw Error(Code::kInternal, "runProgram: empty argument vector");
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) throw Error(Code::kInternal, "pipe failed");
-  std::vector<std::string> copy = argv;
-  std::vector<char*> raw;
-  for (std::string& a : copy) raw.push_back(a.data());
-  raw.push_back(nullptr);
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(fds[0]);
-    ::close(fds[1]);
-    throw Error(Code::kResourceExhausted, "fork failed");
-  }
-  if (pid == 0) {
-    ::dup2(fds[1], STDOUT_FILENO);
-    ::dup2(fds[1], STDERR_FILENO);
-    ::execvp(raw[0], raw.data());
-    ::_exit(127);
-  }
-  ::close(fds[1]);
-  CommandOutcome outcome;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  bool timedOut = false;
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      timedOut = true;
-      break;
-    }
-    pollfd p{fds[0], POLLIN, 0};
-    const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
-    if (ready <= 0) continue;
-    char buffer[4096];
-    const ssize_t n = ::read(fds[0], buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    outcome.output.append(buffer, static_cast<std::size_t>(n));
-  }
-  ::close(fds[0]);
-  if (timedOut) ::kill(pid, SIGKILL);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (timedOut) {
-    throw Error(Code::kDeadlineExceeded,
-                argv[0] + " did not finish within " + std::to_string(timeout.count()) + " ms");
-  }
-  outcome.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return outcome;
-}
 
 void probePortal(const std::string& portal, const std::string& target, const std::string& initiator,
                  const std::optional<ChapSecret>& chap, std::chrono::milliseconds timeout) {

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "polycsi/plugin.hpp"
+#include "polycsi/process/command_runner.hpp"
 
 namespace polycsi::iscsi_powerstore {
 
@@ -35,10 +36,8 @@ struct ChapSecret {
 };
 
 // Output and exit status of a command run with an argument vector (never a shell).
-struct CommandOutcome {
-  int exitCode = -1;
-  std::string output;
-};
+using CommandOutcome = process::CommandResult;
+// Runs argv for at most the timeout; throws Error when it cannot run it to its end.
 using CommandRunner =
     std::function<CommandOutcome(const std::vector<std::string>& argv, std::chrono::milliseconds)>;
 // Logs in to `target` at `portal` as `initiator` and out again; throws Error when it cannot.
@@ -46,8 +45,6 @@ using PortalProbe = std::function<void(
     const std::string& portal, const std::string& target, const std::string& initiator,
     const std::optional<ChapSecret>& chap, std::chrono::milliseconds timeout)>;
 
-// The production runner: fork/exec with a deadline (SIGKILL when it passes).
-CommandOutcome runProgram(const std::vector<std::string>& argv, std::chrono::milliseconds timeout);
 // The production probe, with libiscsi. UNAVAILABLE when the portal cannot be reached,
 // PERMISSION_DENIED when the login is refused (initiator not mapped, or CHAP wrong).
 void probePortal(const std::string& portal, const std::string& target, const std::string& initiator,
@@ -68,7 +65,9 @@ struct IscsiNodeOptions {
   std::optional<ChapSecret> chap;
   std::chrono::milliseconds deviceWaitTimeout{30000};
   std::chrono::milliseconds commandTimeout{30000};
-  CommandRunner runner = runProgram;
+  // The SDK's process runner (polycsi/process/command_runner.hpp), as the core's: a clean
+  // environment, its own process group, the whole group SIGKILLed at the timeout.
+  CommandRunner runner = process::runCommandOrThrow;
   PortalProbe probe = probePortal;
 };
 

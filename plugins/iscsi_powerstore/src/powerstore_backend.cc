@@ -132,7 +132,7 @@ Descriptor PowerStoreBackend::describe() {
 }
 
 PowerStoreBackend::PowerStoreBackend(const InitContext& ctx)
-    : host_(ctx.host), config_(parsePluginConfig(ctx.settings, ctx.settingsJson)) {
+    : host_(ctx.host), config_(parsePluginConfig(ctx.settings, ctx.settingsJson, ctx.role)) {
   for (const ArrayConfig& a : config_.arrays) {
     if (a.skipCertificateValidation)
       host_.warn("iscsi_powerstore: skipCertificateValidation is set for array " + a.globalID +

@@ -32,6 +32,10 @@ namespace polycsi::iscsi_powerstore {
 class PowerStoreBackend : public Backend {
  public:
   static Descriptor describe();
+  // The plugin's check_settings: what the constructor refuses in ctx's settings.
+  static void checkSettings(const InitContext& ctx) {
+    parsePluginConfig(ctx.settings, ctx.settingsJson, ctx.role);
+  }
 
   // The optional members below; POLYCSI_PLUGIN checks them against this list.
   static constexpr Capabilities kCapabilities{.createFromSnapshot = true,

@@ -41,6 +41,10 @@ class NfsBackend : public Backend {
  public:
   // Name, version, metrics prefix, settings, parameters and the capability matrix.
   static Descriptor describe();
+  // The plugin's check_settings: what the constructor refuses in ctx's settings.
+  static void checkSettings(const InitContext& ctx) {
+    NfsSettings::parse(ctx.settings, ctx.role != Role::kNode);
+  }
 
   // The optional members below; POLYCSI_PLUGIN checks them against this list.
   static constexpr Capabilities kCapabilities{.createFromSnapshot = true,

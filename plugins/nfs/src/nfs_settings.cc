@@ -132,18 +132,7 @@ int parsePermissions(const std::string& text, const std::string& what) {
 }
 
 NfsSettings NfsSettings::parse(const StringMap& settings, bool controller) {
-  static const char* const kKnown[] = {kServer,    kShare,          kNfsVersion, kNfsPort,
-                                       kMountPort, kTimeoutSeconds, kSubDir,     kMountPermissions,
-                                       kOnDelete,  kMountOptions};
-  for (const auto& [key, value] : settings) {
-    // Captured by name: clang before 16 cannot capture a structured binding.
-    if (std::none_of(std::begin(kKnown), std::end(kKnown),
-                     [&name = key](const char* k) { return name == k; }))
-      throw invalid("unknown setting '" + printable(key) +
-                    "' for the nfs plugin (known: server, share, nfs_version, nfs_port, "
-                    "mount_port, timeout_seconds, sub_dir, mount_permissions, on_delete, "
-                    "mount_options)");
-  }
+  // Unknown keys never get here: the core refuses them against nfsSettingSpecs().
   NfsSettings out;
   const std::string* server = find(settings, kServer);
   const std::string* share = find(settings, kShare);
@@ -225,11 +214,13 @@ std::vector<SettingSpec> nfsSettingSpecs() {
   return {
       SettingSpec{kServer, SettingKind::kString, false, false,
                   "NFS server (host name or IPv4 address) of the default export. Required on a "
-                  "controller, together with share."},
+                  "controller, together with share.",
+                  Role::kController},
       SettingSpec{kShare, SettingKind::kString, false, false,
                   "Absolute path of the default export, e.g. /srv/nfs or a PowerStore NAS "
                   "file system's export path. Volumes are subdirectories of it; it also keeps "
-                  "the plugin's records in .polycsi/."},
+                  "the plugin's records in .polycsi/. Required on a controller.",
+                  Role::kController},
       SettingSpec{kNfsVersion, SettingKind::kString, false, false,
                   "Protocol of the controller's own client: 4 (NFSv4.0, default) or 3. Node "
                   "mounts use whatever the mount options say (e.g. nfsvers=4.1)."},

@@ -50,7 +50,8 @@ struct NfsSettings {
   std::vector<std::string> mountOptions;
 
   // Parses and checks `settings`; throws INVALID_ARGUMENT naming the offending key. With
-  // `controller` true, server and share are required.
+  // `controller` true, server and share are required. Keys outside nfsSettingSpecs() are
+  // ignored: the core refuses them against the descriptor first.
   static NfsSettings parse(const StringMap& settings, bool controller);
 };
 

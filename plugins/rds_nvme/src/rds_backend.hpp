@@ -61,6 +61,8 @@ inline constexpr char kFencedPlaceholderNqn[] = "nqn.2014-08.io.polycsi:fenced-n
 class RdsBackend : public Backend {
  public:
   static Descriptor describe();
+  // The plugin's check_settings: what the constructor refuses in ctx's settings, nothing started.
+  static void checkSettings(const InitContext& ctx) { RdsSettings::check(ctx.settings, ctx.role); }
 
   // The optional members below; POLYCSI_PLUGIN checks them against this list.
   static constexpr Capabilities kCapabilities{.createFromSnapshot = true,

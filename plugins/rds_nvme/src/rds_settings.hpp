@@ -54,8 +54,11 @@ struct RdsSettings {
   std::chrono::seconds deviceTimeout{30};   // wait for the namespace's block device
 
   // Parses and checks `settings`; throws INVALID_ARGUMENT naming the offending key. With
-  // `controller` true the SSH and storage settings are required.
+  // `controller` true the SSH and storage settings are required. Keys outside rdsSettingSpecs()
+  // are ignored: the core refuses them against the descriptor before any plugin code runs.
   static RdsSettings parse(const StringMap& settings, bool controller);
+  // parse() for a process serving `role`, the result dropped: the plugin's check_settings.
+  static void check(const StringMap& settings, Role role);
 
   // The SSH options for the connection pool (controller only).
   SshOptions sshOptions() const;

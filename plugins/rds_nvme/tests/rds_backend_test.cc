@@ -57,7 +57,6 @@ TEST_F(RdsControllerTest, SettingsAreCheckedAtInit) {
   EXPECT_EQ(code({{"port", "99999"}}), Code::kInvalidArgument);
   EXPECT_EQ(code({{"host_key_fingerprint", "MD5:aa:bb"}}), Code::kInvalidArgument);
   EXPECT_EQ(code({{"private_key", "not a key"}}), Code::kInvalidArgument);
-  EXPECT_EQ(code({{"colour", "blue"}}), Code::kInvalidArgument);
   EXPECT_EQ(code({{"volume_prefix", "snap-"}}), Code::kInvalidArgument);
   EXPECT_EQ(code({{"copy_timeout_seconds", "59"}}), Code::kInvalidArgument);
   EXPECT_EQ(code({{"copy_timeout_seconds", "86401"}}), Code::kInvalidArgument);

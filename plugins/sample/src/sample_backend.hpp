@@ -26,6 +26,8 @@ class SampleBackend : public Backend {
  public:
   // Name, version, metrics prefix, settings and the capability matrix (see README.md).
   static Descriptor describe();
+  // The plugin's check_settings: what the constructor refuses in ctx's settings.
+  static void checkSettings(const InitContext& ctx) { SampleSettings::parse(ctx.settings); }
 
   // The optional members below; POLYCSI_PLUGIN checks them against this list.
   static constexpr Capabilities kCapabilities{.createFromSnapshot = true,

@@ -134,12 +134,16 @@ inline Descriptor toDescriptor(const polycsi_descriptor& d, uint32_t abiMinor) {
       specs.push_back(SettingSpec{toString(items[i].name),
                                   static_cast<SettingKind>(items[i].kind),
                                   items[i].required != 0, items[i].secret != 0,
-                                  toString(items[i].description)});
+                                  toString(items[i].description), std::nullopt});
     return specs;
   };
   out.settings = specs(d.settings, d.setting_count);
   out.parameters = specs(d.parameters, d.parameter_count);
   if (abiMinor >= 1) out.nodeIdentityKind = toString(d.node_identity_kind);
+  if (abiMinor >= 2 && d.setting_required_roles != nullptr)
+    for (size_t i = 0; i < d.setting_count; ++i)
+      if (uint32_t roles = d.setting_required_roles[i]; roles != 0)
+        out.settings[i].requiredIn = static_cast<Role>(roles);
   return out;
 }
 
@@ -148,6 +152,7 @@ struct DescriptorStorage {
   Arena arena;
   std::vector<polycsi_capability> capabilities;
   std::vector<polycsi_setting_spec> settings;
+  std::vector<uint32_t> settingRequiredRoles;  // parallel to settings
   std::vector<polycsi_setting_spec> parameters;
   polycsi_descriptor descriptor{};
 };
@@ -167,6 +172,8 @@ inline std::unique_ptr<DescriptorStorage> fromDescriptor(const Descriptor& d) {
                                          s->arena.str(p.description)});
   };
   specs(d.settings, s->settings);
+  for (const auto& p : d.settings)
+    s->settingRequiredRoles.push_back(p.requiredIn ? static_cast<uint32_t>(*p.requiredIn) : 0);
   specs(d.parameters, s->parameters);
   s->descriptor = polycsi_descriptor{s->arena.str(d.name),
                                      s->arena.str(d.version),
@@ -178,7 +185,8 @@ inline std::unique_ptr<DescriptorStorage> fromDescriptor(const Descriptor& d) {
                                      s->settings.size(),
                                      s->parameters.data(),
                                      s->parameters.size(),
-                                     s->arena.str(d.nodeIdentityKind)};
+                                     s->arena.str(d.nodeIdentityKind),
+                                     s->settingRequiredRoles.data()};
   return s;
 }
 

@@ -19,6 +19,13 @@
 //   };
 //   POLYCSI_PLUGIN(MyBackend)
 //
+// A backend whose constructor checks its settings should also declare
+//     static void checkSettings(const polycsi::InitContext& ctx);   // optional
+// that runs the same checks and throws the same polycsi::Error, without connecting anywhere:
+// the host calls it (check_settings) for `polycsi validate-config` and before any init, so a
+// configuration mistake is reported the same way before anything starts. ctx.stateDir is empty
+// there and ctx.host logs nowhere.
+//
 // The macro emits the one exported C symbol. A function pointer in the table is non-NULL
 // exactly when kCapabilities declares the capability, so the core advertises only what works.
 // The build fails, naming the member, when a declared capability's member is missing or has
@@ -347,17 +354,24 @@ struct Exports {
 
   static polycsi_str describeError() noexcept { return describeFailure().text(); }
 
+  static InitContext contextOf(const polycsi_host_api* host, const polycsi_init_request* r) {
+    return InitContext{abi::toCall(r->call),
+                       abi::toString(r->instance_name),
+                       static_cast<Role>(r->role),
+                       abi::toMap(r->settings),
+                       abi::toString(r->settings_json),
+                       abi::toString(r->state_dir),
+                       Host(host)};
+  }
+
+  static polycsi_code checkSettings(const polycsi_init_request* r, polycsi_status_result* out) {
+    return guarded(out, [&] { B::checkSettings(contextOf(nullptr, r)); });
+  }
+
   static polycsi_code init(const polycsi_host_api* host, const polycsi_init_request* r,
                            polycsi_init_result* out) {
     return guarded(out, [&] {
-      InitContext ctx{abi::toCall(r->call),
-                      abi::toString(r->instance_name),
-                      static_cast<Role>(r->role),
-                      abi::toMap(r->settings),
-                      abi::toString(r->settings_json),
-                      abi::toString(r->state_dir),
-                      Host(host)};
-      out->instance = reinterpret_cast<polycsi_instance*>(new B(ctx));
+      out->instance = reinterpret_cast<polycsi_instance*>(new B(contextOf(host, r)));
     });
   }
 
@@ -552,6 +566,10 @@ struct Exports {
       }
       if constexpr (Check::has_nodeExpand) t.node_expand = &nodeExpand;
       if constexpr (Check::has_volumeCondition) t.volume_condition = &volumeCondition;
+      if constexpr (requires(const InitContext& ctx) {
+                      { B::checkSettings(ctx) } -> std::same_as<void>;
+                    })
+        t.check_settings = &checkSettings;
       return t;
     }();
     return &api;

@@ -50,7 +50,7 @@ extern "C" {
 #endif
 
 #define POLYCSI_ABI_VERSION_MAJOR 1
-#define POLYCSI_ABI_VERSION_MINOR 1
+#define POLYCSI_ABI_VERSION_MINOR 2
 
 /* The one exported symbol's name. */
 #define POLYCSI_PLUGIN_ENTRY_SYMBOL "polycsi_plugin_entry"
@@ -171,6 +171,14 @@ typedef struct polycsi_capability {
   polycsi_str reason;
 } polycsi_capability;
 
+/* Which half of the driver a process runs. Also a bit set (ALL = CONTROLLER | NODE) where the
+ * descriptor says which roles need a setting (`setting_required_roles`, since 1.2). */
+typedef enum polycsi_role {
+  POLYCSI_ROLE_CONTROLLER = 1,
+  POLYCSI_ROLE_NODE = 2,
+  POLYCSI_ROLE_ALL = 3
+} polycsi_role;
+
 /* Kind of a configuration setting. */
 typedef enum polycsi_setting_kind {
   POLYCSI_SETTING_STRING = 0,
@@ -185,7 +193,7 @@ typedef enum polycsi_setting_kind {
 typedef struct polycsi_setting_spec {
   polycsi_str name;
   polycsi_setting_kind kind;
-  int32_t required;  /* non-zero: the key must be present */
+  int32_t required;  /* non-zero: the key must be present in every role */
   int32_t secret;    /* non-zero: the value is never logged */
   polycsi_str description;
 } polycsi_setting_spec;
@@ -207,6 +215,15 @@ typedef struct polycsi_descriptor {
    * The host refuses (NOT_FOUND) to publish to a node id that carries no identity for a plugin
    * that declares one. Read only from plugins built with minor >= 1. */
   polycsi_str node_identity_kind;
+  /* Minor 2. NULL, or `setting_count` entries parallel to `settings`: entry i is the set of roles
+   * that need settings[i] present, as polycsi_role bits (CONTROLLER, NODE, or ALL for both); 0
+   * when `required` alone decides. A setting is required in a role when its `required` is
+   * non-zero or the role's bit is set here; a process serving both roles needs what either needs.
+   * The host checks it in `polycsi validate-config` and before `init`. A parallel array rather
+   * than a new polycsi_setting_spec member: growing that struct would change the stride of the
+   * `settings` arrays of plugins built against an older minor. Read only from plugins built
+   * with minor >= 2. */
+  const uint32_t* setting_required_roles;
 } polycsi_descriptor;
 
 /* ---------------------------------------------------------------------------------------------
@@ -242,18 +259,13 @@ typedef struct polycsi_host_api {
 /* An opaque backend instance. One plugin may serve several instances (backends in the config). */
 typedef struct polycsi_instance polycsi_instance;
 
-typedef enum polycsi_role {
-  POLYCSI_ROLE_CONTROLLER = 1,
-  POLYCSI_ROLE_NODE = 2,
-  POLYCSI_ROLE_ALL = 3
-} polycsi_role;
-
 typedef struct polycsi_init_request {
   polycsi_call call;
   polycsi_str instance_name;  /* the backend's name in the config */
   polycsi_role role;          /* which half of the driver this process runs */
   /* Scalar settings (strings, integers, booleans as text), already checked against the
-   * descriptor's setting specs (required present, unknown refused). */
+   * descriptor's setting specs (keys `role` requires present, unknown refused) and, since 1.2,
+   * by the plugin's check_settings when it has one. */
   polycsi_kv_list settings;
   /* The whole `settings` map as JSON, for STRUCTURED settings. */
   polycsi_str settings_json;
@@ -545,6 +557,17 @@ typedef struct polycsi_plugin_api {
    * reports it here. OWNERSHIP: plugin; the text stays valid while the library is loaded.
    * THREADING: any thread. */
   polycsi_str (*describe_error)(void);
+
+  /* ---- since ABI 1.2 ---- */
+  /* Optional (since 1.2). Checks `req`'s settings for `req->role` exactly as `init` would,
+   * without creating an instance: no connection, no thread, no file written (it may read a file
+   * a setting names, e.g. a key file). `req->state_dir` is empty. Returns POLYCSI_OK when init
+   * would accept the settings, or the code and message init would give for them (typically
+   * INVALID_ARGUMENT naming the key). The host calls it for every backend before it inits any
+   * (`polycsi serve`) and alone in `polycsi validate-config`, so both report the same problems
+   * before anything connects anywhere. When NULL, only the descriptor's specs are checked before
+   * init. THREADING: any thread, no instance needed. IDEMPOTENT: no side effects. */
+  polycsi_code (*check_settings)(const polycsi_init_request* req, polycsi_status_result* out);
 } polycsi_plugin_api;
 
 /* The exported entry point's type. Returns the static table; never NULL. */

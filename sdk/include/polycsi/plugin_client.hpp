@@ -155,9 +155,7 @@ class PluginInstance {
                                                           const polycsi_host_api* host,
                                                           const InstanceConfig& config) {
     abi::Arena arena;
-    polycsi_init_request req{abi::fromCall(config.call), arena.str(config.instanceName),
-                             static_cast<polycsi_role>(config.role), arena.kvs(config.settings),
-                             arena.str(config.settingsJson), arena.str(config.stateDir)};
+    const polycsi_init_request req = initRequest(arena, config);
     polycsi_init_result out{};
     polycsi_code code = widenPluginTable(api).init(host, &req, &out);
     Released release(out.header);
@@ -167,6 +165,23 @@ class PluginInstance {
       return Status(Code::kInternal,
                     "init of backend '" + config.instanceName + "' returned no instance");
     return std::make_unique<PluginInstance>(api, out.instance);
+  }
+
+  // Checks config's settings through the plugin's check_settings (ABI 1.2) as its init would,
+  // without creating an instance; OK when they pass or the plugin has no check_settings.
+  // config.stateDir is not passed (the check must not touch state). Thread-safe; idempotent.
+  static Status checkSettings(const polycsi_plugin_api* api, const InstanceConfig& config) {
+    const polycsi_plugin_api table = widenPluginTable(api);
+    if (table.check_settings == nullptr) return Status::ok();
+    abi::Arena arena;
+    polycsi_init_request req = initRequest(arena, config);
+    req.state_dir = polycsi_str{nullptr, 0};
+    polycsi_status_result out{};
+    polycsi_code code = table.check_settings(&req, &out);
+    Released release(out.header);
+    if (code != POLYCSI_OK)
+      return statusOf(code, out.header, "settings check of backend '" + config.instanceName + "'");
+    return Status::ok();
   }
 
   PluginFeatures features() const { return PluginFeatures::of(&api_); }
@@ -339,6 +354,16 @@ class PluginInstance {
   }
 
  private:
+  // init's request for `config`; its strings live in `arena`.
+  static polycsi_init_request initRequest(abi::Arena& arena, const InstanceConfig& config) {
+    return polycsi_init_request{abi::fromCall(config.call),
+                                arena.str(config.instanceName),
+                                static_cast<polycsi_role>(config.role),
+                                arena.kvs(config.settings),
+                                arena.str(config.settingsJson),
+                                arena.str(config.stateDir)};
+  }
+
   // Releases a result's plugin memory when it goes out of scope.
   struct Released {
     explicit Released(polycsi_result_header& h) : header(h) {}

@@ -182,12 +182,42 @@ enum class SettingKind : int {
   kStructured = POLYCSI_SETTING_STRUCTURED,
 };
 
+// Which half of the driver a process runs (`polycsi serve --mode`); kAll is both.
+enum class Role : int {
+  kController = POLYCSI_ROLE_CONTROLLER,
+  kNode = POLYCSI_ROLE_NODE,
+  kAll = POLYCSI_ROLE_ALL,
+};
+
+// "controller", "node" or "controller and node", for messages.
+inline const char* roleName(Role role) {
+  switch (role) {
+    case Role::kController:
+      return "controller";
+    case Role::kNode:
+      return "node";
+    case Role::kAll:
+      break;
+  }
+  return "controller and node";
+}
+
 struct SettingSpec {
   std::string name;
   SettingKind kind = SettingKind::kString;
-  bool required = false;
+  bool required = false;  // the key must be present in every role
   bool secret = false;
   std::string description;
+  // The role that needs the key present although the other does not (e.g. kController for a
+  // storage system's address a node never contacts); nullopt when `required` alone decides.
+  std::optional<Role> requiredIn;
+
+  // Whether a process serving `serving` needs the key: a process serving both roles needs
+  // what either needs.
+  bool requiredFor(Role serving) const {
+    return required ||
+           (requiredIn && (static_cast<int>(*requiredIn) & static_cast<int>(serving)) != 0);
+  }
 };
 
 struct Descriptor {
@@ -404,12 +434,6 @@ struct NodeExpandRequest {
 struct VolumeCondition {
   bool abnormal = false;
   std::string message;
-};
-
-enum class Role : int {
-  kController = POLYCSI_ROLE_CONTROLLER,
-  kNode = POLYCSI_ROLE_NODE,
-  kAll = POLYCSI_ROLE_ALL,
 };
 
 }  // namespace polycsi

@@ -259,7 +259,7 @@ TEST_F(BackendRegistryTest, ABrokenPluginNamesTheBackendTheFileAndTheReason) {
   EXPECT_EQ(status.code(), Code::kFailedPrecondition);
   EXPECT_THAT(status.message(),
               HasSubstr("backends[1] (old): plugin " + pluginPath(kPluginDir, "abi_major") +
-                        ": plugin ABI 2.0 is incompatible with host ABI 1.1"));
+                        ": plugin ABI 2.0 is incompatible with host ABI 1.2"));
   EXPECT_FALSE(fs::exists(aliveFile("a")));
 }
 

@@ -53,6 +53,23 @@ polycsi_setting_spec spec(const char* name, int32_t kind) {
   return p;
 }
 
+// Since ABI 1.2 a setting may be required by one role; the roles must be known bits, and a
+// plugin built against 1.1 is not asked (its descriptor has no such member to read).
+TEST(CheckDescriptorTest, RequiredRolesMustBeKnownRoleBits) {
+  DescriptorBuilder b;
+  b.settings = {spec("address", 0), spec("device", 0)};
+  const uint32_t good[] = {POLYCSI_ROLE_CONTROLLER, POLYCSI_ROLE_NODE};
+  polycsi_descriptor d = b.build();
+  d.setting_required_roles = good;
+  EXPECT_EQ(checkDescriptor(d, "rds_nvme", 2), "");
+  const uint32_t bad[] = {0, 4};
+  d.setting_required_roles = bad;
+  EXPECT_EQ(checkDescriptor(d, "rds_nvme", 2),
+            "settings[1] 'device': required roles 4 are not a combination of 1 (controller) and "
+            "2 (node)");
+  EXPECT_EQ(checkDescriptor(d, "rds_nvme", 1), "");
+}
+
 TEST(CheckDescriptorTest, AcceptsASaneDescriptor) {
   DescriptorBuilder b;
   b.capabilities = {cap(1, 0, 1), cap(5, 0, 3), cap(5, 1, 0), cap(7, 1, 2)};

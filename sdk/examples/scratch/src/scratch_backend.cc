@@ -62,10 +62,15 @@ polycsi::Descriptor ScratchBackend::describe() {
       {AccessMode::kMultiNodeMultiWriter, VolumeMode::kFilesystem, AttachSemantics::kUnsupported,
        "a scratch volume lives in one node's memory; no other node can reach it"},
   };
-  d.settings = {{"max_total_bytes", polycsi::SettingKind::kInteger, false, false,
-                 "Upper bound on the sum of all volume sizes (tmpfs is RAM); default 1 GiB"}};
-  d.parameters = {{"mode", polycsi::SettingKind::kString, false, false,
-                   "Octal permissions of the volume's root directory; default 1777"}};
+  // Designated initializers: SettingSpec gains members in new SDK minors (1.2: requiredIn).
+  d.settings = {{.name = "max_total_bytes",
+                 .kind = polycsi::SettingKind::kInteger,
+                 .description = "Upper bound on the sum of all volume sizes (tmpfs is RAM); "
+                                "default 1 GiB"}};
+  d.parameters = {{.name = "mode",
+                   .kind = polycsi::SettingKind::kString,
+                   .description = "Octal permissions of the volume's root directory; default "
+                                  "1777"}};
   return d;
 }
 

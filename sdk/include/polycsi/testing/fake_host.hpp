@@ -41,12 +41,14 @@ class FakeHost {
   FakeHost(const FakeHost&) = delete;
   FakeHost& operator=(const FakeHost&) = delete;
 
-  // Checks the table as the real host does, then creates an instance. The FakeHost must
-  // outlive the instance.
+  // Checks the table as the real host does, runs the plugin's check_settings (ABI 1.2) as the
+  // host does before init, then creates an instance. The FakeHost must outlive the instance.
   StatusOr<std::unique_ptr<PluginInstance>> start(const polycsi_plugin_api* table,
                                                   const InstanceConfig& config) {
     std::string problem = checkPluginTable(table, "plugin under test");
     if (!problem.empty()) return Status(Code::kFailedPrecondition, problem);
+    if (Status checked = PluginInstance::checkSettings(table, config); !checked.isOk())
+      return checked;
     return PluginInstance::create(table, &api_, config);
   }
 

@@ -1,6 +1,8 @@
 // runCommand: fork/exec with an argument vector (never a shell), output captured through one
 // pipe, a deadline enforced with poll() on the pipe and a pidfd, SIGKILL to the child's whole
-// process group on timeout.
+// process group on timeout. Split in steps: check the request, spawn the child, wait for it.
+#include "polycsi/process/command_runner.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -16,12 +18,10 @@
 #include <string>
 #include <system_error>
 #include <thread>
+#include <utility>
 #include <vector>
 
-#include "node/errno_status.hpp"
-#include "node/mounter.hpp"
-
-namespace polycsi::node {
+namespace polycsi::process {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -44,8 +44,11 @@ class FileDescriptor {
  public:
   FileDescriptor() = default;
   explicit FileDescriptor(int fd) : fd_(fd) {}
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  FileDescriptor(FileDescriptor&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  FileDescriptor& operator=(FileDescriptor&& other) noexcept {
+    if (this != &other) reset(std::exchange(other.fd_, -1));
+    return *this;
+  }
   ~FileDescriptor() { reset(); }
   int get() const { return fd_; }
   bool valid() const { return fd_ >= 0; }
@@ -57,6 +60,18 @@ class FileDescriptor {
  private:
   int fd_ = -1;
 };
+
+// A started program: its pid (also its process group), a pidfd when the kernel has them, and
+// the read end of its output pipe.
+struct Child {
+  pid_t pid = -1;
+  FileDescriptor pidfd;
+  FileDescriptor output;
+};
+
+Status errnoStatus(int err, const std::string& what) {
+  return Status(Code::kInternal, what + ": " + std::generic_category().message(err));
+}
 
 std::string describeCommand(const std::vector<std::string>& argv) {
   std::string text;
@@ -74,6 +89,18 @@ StatusOr<std::string> resolveProgram(const std::string& name) {
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;
   }
   return Status(Code::kInternal, "cannot start '" + name + "': not found in " + (kChildPath + 5));
+}
+
+// The program to execute, or why the request is refused.
+StatusOr<std::string> checkRequest(const std::vector<std::string>& argv, milliseconds timeout) {
+  if (argv.empty() || argv[0].empty())
+    return Status(Code::kInvalidArgument, "runCommand: empty command");
+  for (const std::string& arg : argv)
+    if (arg.find('\0') != std::string::npos)
+      return Status(Code::kInvalidArgument, "runCommand: argument contains a NUL byte");
+  if (timeout.count() <= 0)
+    return Status(Code::kInvalidArgument, "runCommand: timeout must be positive");
+  return resolveProgram(argv[0]);
 }
 
 int exitCodeOf(int waitStatus) {
@@ -122,6 +149,14 @@ void reapKilledChild(pid_t pid, int pidfd, milliseconds grace) {
   }
 }
 
+// SIGKILL to the child's whole process group (and the child itself, should it have left the
+// group), then reaps it.
+void killChild(const Child& child) {
+  ::kill(-child.pid, SIGKILL);
+  ::kill(child.pid, SIGKILL);
+  reapKilledChild(child.pid, child.pidfd.get(), kKillGracePeriod);
+}
+
 // Runs in the forked child: only async-signal-safe calls from here until execve.
 [[noreturn]] void execChild(const char* program, char* const argv[], char* const envp[],
                             int stdinFd, int outputFd, int execErrorFd) {
@@ -138,7 +173,7 @@ void reapKilledChild(pid_t pid, int pidfd, milliseconds grace) {
     (void)!::write(execErrorFd, &err, sizeof(err));
     ::_exit(127);
   }
-  // Every other descriptor the driver holds (sockets, files of other threads) must not leak
+  // Every other descriptor the process holds (sockets, files of other threads) must not leak
   // into the program; close-on-exec keeps execErrorFd usable until execve succeeds.
   ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
   ::execve(program, argv, envp);
@@ -147,25 +182,9 @@ void reapKilledChild(pid_t pid, int pidfd, milliseconds grace) {
   ::_exit(127);
 }
 
-}  // namespace
-
-StatusOr<CommandResult> runCommand(const std::vector<std::string>& argv,
-                                   std::chrono::milliseconds timeout) {
-  if (argv.empty() || argv[0].empty()) {
-    return Status(Code::kInvalidArgument, "runCommand: empty command");
-  }
-  for (const std::string& arg : argv) {
-    if (arg.find('\0') != std::string::npos) {
-      return Status(Code::kInvalidArgument, "runCommand: argument contains a NUL byte");
-    }
-  }
-  if (timeout.count() <= 0) {
-    return Status(Code::kInvalidArgument, "runCommand: timeout must be positive");
-  }
-  const std::string commandText = describeCommand(argv);
-  StatusOr<std::string> program = resolveProgram(argv[0]);
-  if (!program.isOk()) return program.status();
-
+// Forks and executes `program`; returns once execve succeeded (or with why it did not).
+StatusOr<Child> spawnChild(const std::string& program, const std::vector<std::string>& argv,
+                           const std::string& commandText) {
   // Everything the child needs is built before fork(): after it only async-signal-safe calls.
   std::vector<char*> childArgv;
   for (const std::string& arg : argv) childArgv.push_back(const_cast<char*>(arg.c_str()));
@@ -175,28 +194,25 @@ StatusOr<CommandResult> runCommand(const std::vector<std::string>& argv,
   std::array<char*, 3> childEnv = {localeVar.data(), pathVar.data(), nullptr};
 
   int outputPipe[2];
-  if (::pipe2(outputPipe, O_CLOEXEC) != 0) return statusFromErrno(errno, "runCommand: pipe");
+  if (::pipe2(outputPipe, O_CLOEXEC) != 0) return errnoStatus(errno, "runCommand: pipe");
   FileDescriptor outputRead(outputPipe[0]);
   FileDescriptor outputWrite(outputPipe[1]);
   int execErrorPipe[2];
-  if (::pipe2(execErrorPipe, O_CLOEXEC) != 0) return statusFromErrno(errno, "runCommand: pipe");
+  if (::pipe2(execErrorPipe, O_CLOEXEC) != 0) return errnoStatus(errno, "runCommand: pipe");
   FileDescriptor execErrorRead(execErrorPipe[0]);
   FileDescriptor execErrorWrite(execErrorPipe[1]);
   FileDescriptor devNull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  if (!devNull.valid()) return statusFromErrno(errno, "runCommand: open /dev/null");
+  if (!devNull.valid()) return errnoStatus(errno, "runCommand: open /dev/null");
 
-  const Clock::time_point deadline = Clock::now() + timeout;
   pid_t pid = ::fork();
-  if (pid < 0) return statusFromErrno(errno, "cannot start '" + commandText + "': fork");
-  if (pid == 0) {
-    execChild(program->c_str(), childArgv.data(), childEnv.data(), devNull.get(), outputWrite.get(),
+  if (pid < 0) return errnoStatus(errno, "cannot start '" + commandText + "': fork");
+  if (pid == 0)
+    execChild(program.c_str(), childArgv.data(), childEnv.data(), devNull.get(), outputWrite.get(),
               execErrorWrite.get());
-  }
   // Also set here so a kill right after fork() already reaches the whole group.
   ::setpgid(pid, pid);
   outputWrite.reset();
   execErrorWrite.reset();
-  devNull.reset();
 
   int execError = 0;
   ssize_t got;
@@ -209,54 +225,74 @@ StatusOr<CommandResult> runCommand(const std::vector<std::string>& argv,
     return Status(Code::kInternal, "cannot start '" + commandText +
                                        "': " + std::generic_category().message(execError));
   }
-
+  Child child;
+  child.pid = pid;
   // Called through syscall(): glibc 2.36's <sys/pidfd.h> lacks C linkage for C++.
-  FileDescriptor pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  child.pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  child.output = std::move(outputRead);
+  return StatusOr<Child>(std::move(child));
+}
+
+// Collects the child's output until it exits or `deadline` passes (then kills its group).
+StatusOr<CommandResult> waitForChild(Child& child, Clock::time_point deadline, milliseconds timeout,
+                                     const std::string& commandText) {
   std::string output;
   bool outputOpen = true;
-  bool exited = false;
   int waitStatus = 0;
   while (true) {
-    if (!exited) {
-      pid_t reaped = ::waitpid(pid, &waitStatus, WNOHANG);
-      if (reaped == pid) exited = true;
-    }
-    if (exited) {
+    if (::waitpid(child.pid, &waitStatus, WNOHANG) == child.pid) {
       // The program is gone; a descendant may still hold the pipe, so take what is buffered
       // and stop instead of waiting for an end of file that may never come.
       if (outputOpen) {
-        ::fcntl(outputRead.get(), F_SETFL, O_NONBLOCK);
-        drainPipe(outputRead.get(), output, false);
+        ::fcntl(child.output.get(), F_SETFL, O_NONBLOCK);
+        drainPipe(child.output.get(), output, false);
       }
       return CommandResult{exitCodeOf(waitStatus), std::move(output)};
     }
     const Clock::time_point now = Clock::now();
     if (now >= deadline) {
-      ::kill(-pid, SIGKILL);
-      ::kill(pid, SIGKILL);
-      reapKilledChild(pid, pidfd.get(), kKillGracePeriod);
+      killChild(child);
       std::string message = "'" + commandText + "' did not finish within " +
                             std::to_string(timeout.count()) + " ms and was killed";
       if (!output.empty()) message += "; output so far: " + output.substr(0, 1024);
       return Status(Code::kDeadlineExceeded, message);
     }
     auto wait = std::chrono::duration_cast<milliseconds>(deadline - now) + milliseconds(1);
-    if (!pidfd.valid()) wait = std::min(wait, kReapPollInterval);
+    if (!child.pidfd.valid()) wait = std::min(wait, kReapPollInterval);
     std::array<pollfd, 2> fds{};
     nfds_t count = 0;
-    if (outputOpen) fds[count++] = pollfd{outputRead.get(), POLLIN, 0};
-    if (pidfd.valid()) fds[count++] = pollfd{pidfd.get(), POLLIN, 0};
+    if (outputOpen) fds[count++] = pollfd{child.output.get(), POLLIN, 0};
+    if (child.pidfd.valid()) fds[count++] = pollfd{child.pidfd.get(), POLLIN, 0};
     int ready = ::poll(fds.data(), count, static_cast<int>(wait.count()));
     if (ready < 0 && errno != EINTR) {
       int err = errno;
-      ::kill(-pid, SIGKILL);
-      reapKilledChild(pid, pidfd.get(), kKillGracePeriod);
-      return statusFromErrno(err, "runCommand: poll while running '" + commandText + "'");
+      killChild(child);
+      return errnoStatus(err, "runCommand: poll while running '" + commandText + "'");
     }
-    if (ready > 0 && outputOpen && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
-      outputOpen = drainPipe(outputRead.get(), output, true);
-    }
+    if (ready > 0 && outputOpen && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)))
+      outputOpen = drainPipe(child.output.get(), output, true);
   }
 }
 
-}  // namespace polycsi::node
+}  // namespace
+
+StatusOr<CommandResult> runCommand(const std::vector<std::string>& argv,
+                                   std::chrono::milliseconds timeout) {
+  StatusOr<std::string> program = checkRequest(argv, timeout);
+  if (!program.isOk()) return program.status();
+  const std::string commandText = describeCommand(argv);
+  // The deadline counts from before the fork, so starting the program is within it too.
+  const Clock::time_point deadline = Clock::now() + timeout;
+  StatusOr<Child> child = spawnChild(*program, argv, commandText);
+  if (!child.isOk()) return child.status();
+  return waitForChild(*child, deadline, timeout, commandText);
+}
+
+CommandResult runCommandOrThrow(const std::vector<std::string>& argv,
+                                std::chrono::milliseconds timeout) {
+  StatusOr<CommandResult> result = runCommand(argv, timeout);
+  if (!result.isOk()) throw Error(result.status().code(), result.status().message());
+  return std::move(*result);
+}
+
+}  // namespace polycsi::process
