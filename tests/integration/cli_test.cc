@@ -86,17 +86,17 @@ TEST_F(CliTest, ValidateConfigRefusesWhatServeRefusesWithTheSameMessage) {
        "setting 'server'"},
   };
   for (const auto& c : cases) {
-    auto path = writeConfig("state_path: " + work_.path() + "/state\nbackends:\n  - name: b\n" +
+    auto path = writeConfig("state_path: " + work_.str() + "/state\nbackends:\n  - name: b\n" +
                             c.settings);
     auto validated = runPolycsi({"validate-config", path, "--plugin-dir", POLYCSI_PLUGIN_DIR});
-    EXPECT_EQ(validated.exitCode, 1) << validated.output;
+    EXPECT_EQ(validated.exitStatus, 1) << validated.output;
     const std::string message = restOfLineAfter(validated.output, "backends[0].settings: ");
     EXPECT_NE(message.find(c.expected), std::string::npos) << validated.output;
 
     auto served =
-        runPolycsi({"serve", "--config", path, "--endpoint", "unix://" + work_.path() + "/csi.sock",
+        runPolycsi({"serve", "--config", path, "--endpoint", "unix://" + work_.str() + "/csi.sock",
                     "--node-id", "n", "--plugin-dir", POLYCSI_PLUGIN_DIR});
-    EXPECT_EQ(served.exitCode, 1) << served.output;
+    EXPECT_EQ(served.exitStatus, 1) << served.output;
     EXPECT_EQ(restOfLineAfter(served.output, "backends[0] (b): settings: "), message)
         << served.output;
   }
@@ -109,7 +109,7 @@ TEST_F(CliTest, ValidateConfigChecksTheSettingsEachModeNeeds) {
       "state_path: /var/lib/polycsi\nbackends:\n  - name: rds\n"
       "    plugin: rds_nvme\n    settings:\n      password: pw\n");
   auto all = runPolycsi({"validate-config", path, "--plugin-dir", POLYCSI_PLUGIN_DIR});
-  EXPECT_EQ(all.exitCode, 1) << all.output;
+  EXPECT_EQ(all.exitStatus, 1) << all.output;
   EXPECT_NE(all.output.find("backends[0].settings.address: required for the controller"),
             std::string::npos)
       << all.output;
@@ -118,17 +118,17 @@ TEST_F(CliTest, ValidateConfigChecksTheSettingsEachModeNeeds) {
       << all.output;
   auto controller = runPolycsi(
       {"validate-config", path, "--mode", "controller", "--plugin-dir", POLYCSI_PLUGIN_DIR});
-  EXPECT_EQ(controller.exitCode, 1) << controller.output;
+  EXPECT_EQ(controller.exitStatus, 1) << controller.output;
   EXPECT_NE(controller.output.find("backends[0].settings.address: required for the controller"),
             std::string::npos)
       << controller.output;
   auto node =
       runPolycsi({"validate-config", path, "--mode", "node", "--plugin-dir", POLYCSI_PLUGIN_DIR});
-  EXPECT_EQ(node.exitCode, 0) << node.output;
+  EXPECT_EQ(node.exitStatus, 0) << node.output;
   EXPECT_NE(node.output.find("valid (1 backend)"), std::string::npos) << node.output;
   auto unknownMode =
       runPolycsi({"validate-config", path, "--mode", "both", "--plugin-dir", POLYCSI_PLUGIN_DIR});
-  EXPECT_NE(unknownMode.exitCode, 0) << unknownMode.output;
+  EXPECT_NE(unknownMode.exitStatus, 0) << unknownMode.output;
 }
 
 // What validate-config accepts, serve starts with.
@@ -137,8 +137,8 @@ TEST_F(CliTest, AConfigValidateConfigAcceptsStartsServe) {
                        "backends:\n  - name: share\n    plugin: nfs\n    settings:\n"
                        "      server: 127.0.0.1\n      share: /srv/nfs\n");
   auto validated = runPolycsi(
-      {"validate-config", work_.path() + "/config.yaml", "--plugin-dir", POLYCSI_PLUGIN_DIR});
-  ASSERT_EQ(validated.exitCode, 0) << validated.output;
+      {"validate-config", work_.str() + "/config.yaml", "--plugin-dir", POLYCSI_PLUGIN_DIR});
+  ASSERT_EQ(validated.exitStatus, 0) << validated.output;
   driver.start(DriverProcess::Wait::kAnswering);
   EXPECT_TRUE(driver.running()) << driver.log();
   driver.stop();

@@ -52,14 +52,16 @@ std::vector<nlohmann::json> listStorageClasses(const kube::KubeConfig& config) {
   auto logger = spdlog::stderr_logger_mt("kube");
   logger->set_level(spdlog::level::warn);
   spdlog::set_default_logger(logger);
-  kube::KubeClient client(config);
+  StatusOr<std::unique_ptr<kube::KubeClient>> client = kube::KubeClient::create(config);
+  if (!client.isOk())
+    throw std::invalid_argument("Kubernetes API: " + client.status().message());
   std::vector<nlohmann::json> items;
   std::string continueToken;
   do {
     std::string path =
         std::string(kStorageClassesPath) + "?limit=" + std::to_string(kStorageClassPageSize);
     if (!continueToken.empty()) path += "&continue=" + kube::urlEncode(continueToken);
-    const StatusOr<nlohmann::json> page = client.get(path);
+    const StatusOr<nlohmann::json> page = (*client)->get(path);
     if (!page.isOk())
       throw std::runtime_error("reading the cluster's StorageClasses: " + page.status().message());
     for (const auto& item : page->value("items", nlohmann::json::array())) items.push_back(item);

@@ -34,8 +34,13 @@ class BackendSettingsCheckTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(statePath_); }
 
   config::DriverConfig configWith(const std::string& plugin, const std::string& settings) {
-    return config::parseConfig("state_path: " + statePath_ + "\nbackends:\n  - name: b\n" +
-                               "    plugin: " + plugin + "\n    settings: " + settings + "\n");
+    return parsed("state_path: " + statePath_ + "\nbackends:\n  - name: b\n" +
+                  "    plugin: " + plugin + "\n    settings: " + settings + "\n");
+  }
+  static config::DriverConfig parsed(const std::string& yaml) {
+    auto config = config::parseConfig(yaml);
+    EXPECT_TRUE(config.isOk()) << config.status().toString();
+    return config.isOk() ? *config : config::DriverConfig{};
   }
   std::shared_ptr<LoadedPlugin> load(const std::string& name) {
     auto plugin = loadPlugin(pluginPath(kPluginDir, name));
@@ -96,7 +101,7 @@ TEST_F(BackendSettingsCheckTest, AnAbi11PluginHasNeitherRolesNorASettingsCheck) 
 TEST_F(BackendSettingsCheckTest, ServeRefusesWithTheSameMessageBeforeAnyInit) {
   BackendRegistry registry;
   const config::DriverConfig config =
-      config::parseConfig("state_path: " + statePath_ +
+      parsed("state_path: " + statePath_ +
                           "\nbackends:\n  - {name: b, plugin: roles, settings: {address: a, "
                           "device_dir: /dev}}\n  - {name: c, plugin: roles, settings: {address: "
                           "a b, device_dir: /dev}}\n");
