@@ -1,9 +1,9 @@
 // The rds_nvme plugin's controller half through polycsi's gRPC interface: a real `polycsi serve`
 // (controller mode) talks real SSH to a real rds-sim on loopback. Every controller operation,
-// the seeds' StorageClass parameters, fencing with host NQNs during a KubeVirt migration,
-// host-key pinning, a simulator restart, a hung command and a lost reply. What the plugin did
-// is checked on the simulated RDS itself (`/disk print detail` over SSH, files in its state
-// directory), not only in the answers.
+// the StorageClass parameters of the documented rds example, fencing with host NQNs during a
+// KubeVirt migration, host-key pinning, a simulator restart, a hung command and a lost reply. What
+// the plugin did is checked on the simulated RDS itself (`/disk print detail` over SSH, files in
+// its state directory), not only in the answers.
 #include <gtest/gtest.h>
 #include <httplib.h>
 
@@ -87,7 +87,7 @@ class RdsNvmeGrpcTest : public RdsSimDriverTest {
   }
   void startDriver() { startDriver(settings(sim_->hostKeyFingerprint())); }
 
-  // The seeds' StorageClass parameters (seeds/001), pointing at this simulator.
+  // The StorageClass parameters of deploy/'s rds example, pointing at this simulator.
   std::map<std::string, std::string> seedParameters() const {
     return {{"rdsAddress", "127.0.0.1"},
             {"rdsPort", std::to_string(sim_->port())},
@@ -160,7 +160,7 @@ TEST_F(RdsNvmeGrpcTest, CreatesVolumesWithTheSeedParametersIdempotently) {
   EXPECT_EQ(rwo.volume_context().at("nqn"), "nqn.2000-02.com.mikrotik:" + rwoName);
   EXPECT_EQ(rwo.volume_context().at("nvmeAddress"), "127.0.0.1");
   EXPECT_EQ(rwo.volume_context().at("nvmePort"), "4420");
-  // The simulated RDS holds the disk the seeds' parameters describe.
+  // The simulated RDS holds the disk those parameters describe.
   std::string detail = sim_->diskDetail(rwoName);
   EXPECT_EQ(slotOf(rwo.volume_id()), detailValue(detail, "slot")) << detail;
   EXPECT_EQ(detailValue(detail, "file-path"), std::string(kBasePath) + "/" + rwoName + ".img")
@@ -185,7 +185,7 @@ TEST_F(RdsNvmeGrpcTest, CreatesVolumesWithTheSeedParametersIdempotently) {
             std::string::npos)
       << conflict.error_message();
 
-  // RWX block for a KubeVirt VM disk, with the migration window and the seeds' second class
+  // RWX block for a KubeVirt VM disk, with the migration window and the second example class
   // (volumePath alias, nvmeAddress, another NVMe port).
   auto rwx = createOk("vm-disk-1", 2 * kGiB, blockCapability(Mode::MULTI_NODE_MULTI_WRITER),
                       {{"migrationTimeoutSeconds", "300"},

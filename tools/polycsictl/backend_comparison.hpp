@@ -1,5 +1,5 @@
 // polycsictl compare: the backends of a running polycsi driver side by side, one row each,
-// answering the question of seeds/000: which StorageClass can carry a KubeVirt VM that must
+// answering the question a KubeVirt user asks first: which StorageClass can carry a VM that must
 // live-migrate, and why. Built from the same DriverCheckup as `polycsictl checkup` (the
 // driver's GetPluginInfo manifest), so the table follows the loaded plugins, never a static
 // list. Pure functions: thread-safe.

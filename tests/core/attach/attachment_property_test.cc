@@ -49,7 +49,8 @@ struct Expected {
   std::optional<std::pair<std::string, milliseconds>> failed;  // reason, elapsed
 };
 
-// The reference model of one volume: the rules of DESIGN.md, written as plainly as possible.
+// The reference model of one volume: the rules of docs/kubevirt-migration.md and
+// docs/reliability.md, written as plainly as possible.
 struct ModelVolume {
   std::string id;
   AttachSemantics home = AttachSemantics::kExclusive;  // what its publishes usually ask for
