@@ -18,7 +18,7 @@
 namespace polycsi::node {
 
 struct MountInfo {
-  std::string source;   // device or server:/path
+  std::string source;  // device or server:/path
   std::string target;
   std::string fsType;
   std::vector<std::string> options;
@@ -29,7 +29,7 @@ struct VolumeUsage {
   int64_t totalBytes = 0;
   int64_t availableBytes = 0;
   int64_t usedBytes = 0;
-  int64_t totalInodes = 0;   // 0 for raw block
+  int64_t totalInodes = 0;  // 0 for raw block
   int64_t freeInodes = 0;
   int64_t usedInodes = 0;
 };

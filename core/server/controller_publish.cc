@@ -24,8 +24,8 @@ namespace {
 std::chrono::seconds migrationTimeoutOf(const std::string& volumeId,
                                         const google::protobuf::Map<std::string, std::string>& c,
                                         bool adoptedRdsCsiVolume) {
-  auto key = migrationWindowKey([&](const char* k) { return c.find(k) != c.end(); },
-                                adoptedRdsCsiVolume);
+  auto key =
+      migrationWindowKey([&](const char* k) { return c.find(k) != c.end(); }, adoptedRdsCsiVolume);
   if (!key) return std::chrono::seconds(kMigrationTimeoutDefault);
   auto parsed = parseMigrationTimeout(c.find(*key)->second);
   if (parsed.isOk()) return std::chrono::seconds(*parsed);

@@ -67,19 +67,18 @@ Status NodeService::stage(Operation& op, const csi::v1::NodeStageVolumeRequest& 
   if (!routed.isOk()) return routed.status();
   const plugin_host::ConfiguredBackend& b = *routed->backend;
   if (b.descriptor().semanticsFor(modes->access, modes->volume) == AttachSemantics::kUnsupported)
-    return Status(Code::kInvalidArgument,
-                  "volume_capability: " +
-                      b.descriptor().unsupportedReason(modes->access, modes->volume));
+    return Status(
+        Code::kInvalidArgument,
+        "volume_capability: " + b.descriptor().unsupportedReason(modes->access, modes->volume));
 
   bool block = modes->volume == VolumeMode::kBlock;
   bool readonly = isReaderOnly(modes->access);
   auto attached = b.instance().attach(AttachRequest{
       op.call(), routed->localId, modes->volume, readonly, pluginContext(req.volume_context()),
-      toStringMap(req.publish_context()), toStringMap(req.secrets()),
-      req.staging_target_path()});
+      toStringMap(req.publish_context()), toStringMap(req.secrets()), req.staging_target_path()});
   if (!attached.isOk()) return attached.status();
 
-  NodeVolumeRecord record{req.volume_id(), b.name(), block, *attached,
+  NodeVolumeRecord record{req.volume_id(),           b.name(), block, *attached,
                           req.staging_target_path(), ""};
   Status mounted = Status::ok();
   if (block && attached->kind != Attachment::Kind::kBlockDevice) {
@@ -92,8 +91,8 @@ Status NodeService::stage(Operation& op, const csi::v1::NodeStageVolumeRequest& 
                           ? kDefaultFsType
                           : req.volume_capability().mount().fs_type();
       mounted = driver_.mounter->formatAndMount(attached->devicePath, req.staging_target_path(),
-                                                record.fsType, mountFlagsOf(req.volume_capability()),
-                                                readonly);
+                                                record.fsType,
+                                                mountFlagsOf(req.volume_capability()), readonly);
     } else {
       auto options = attached->mountOptions;
       for (const auto& flag : mountFlagsOf(req.volume_capability())) options.push_back(flag);
@@ -104,11 +103,11 @@ Status NodeService::stage(Operation& op, const csi::v1::NodeStageVolumeRequest& 
   }
   if (!mounted.isOk()) {
     // Leave nothing half-staged: the CO may never call NodeUnstage for a failed stage.
-    auto detached = b.instance().detach(
-        DetachRequest{op.call(), routed->localId, req.staging_target_path()});
+    auto detached =
+        b.instance().detach(DetachRequest{op.call(), routed->localId, req.staging_target_path()});
     if (!detached.isOk())
-      spdlog::warn("NodeStageVolume {}: detach after failed mount failed too: {}",
-                   req.volume_id(), detached.toString());
+      spdlog::warn("NodeStageVolume {}: detach after failed mount failed too: {}", req.volume_id(),
+                   detached.toString());
     return mounted;
   }
   return driver_.nodeRecords->save(record);
@@ -233,8 +232,8 @@ Status NodeService::stats(Operation& op, const csi::v1::NodeGetVolumeStatsReques
   if (::stat(req.volume_path().c_str(), &st) != 0)
     return Status(Code::kNotFound, "volume_path " + req.volume_path() + " does not exist");
   bool block = (*record)->block;
-  auto usage = driver_.mounter->usage(block ? (*record)->attachment.devicePath : req.volume_path(),
-                                      block);
+  auto usage =
+      driver_.mounter->usage(block ? (*record)->attachment.devicePath : req.volume_path(), block);
   if (!usage.isOk()) return usage.status();
   auto* bytes = resp->add_usage();
   bytes->set_unit(csi::v1::VolumeUsage::BYTES);
@@ -305,8 +304,7 @@ Status NodeService::expand(Operation& op, const csi::v1::NodeExpandVolumeRequest
       op.call(), routed->localId, req.capacity_range().required_bytes(), r.attachment.devicePath});
   if (!grown.isOk()) return grown;
   if (!r.block) {
-    if (auto s = driver_.mounter->growFilesystem(r.attachment.devicePath, r.stagingPath);
-        !s.isOk())
+    if (auto s = driver_.mounter->growFilesystem(r.attachment.devicePath, r.stagingPath); !s.isOk())
       return s;
   }
   auto size = driver_.mounter->blockDeviceSize(r.attachment.devicePath);
@@ -337,8 +335,7 @@ grpc::Status NodeService::NodeGetCapabilities(grpc::ServerContext* ctx,
   return op.finish(Status::ok());
 }
 
-grpc::Status NodeService::NodeGetInfo(grpc::ServerContext* ctx,
-                                      const csi::v1::NodeGetInfoRequest*,
+grpc::Status NodeService::NodeGetInfo(grpc::ServerContext* ctx, const csi::v1::NodeGetInfoRequest*,
                                       csi::v1::NodeGetInfoResponse* resp) {
   Operation op(driver_, "NodeGetInfo", ctx);
   return op.finish(info(op, resp));

@@ -27,8 +27,7 @@ std::string fileNameOf(const std::string& volumeId) {
 Status writeAtomically(const std::string& path, const std::string& content) {
   std::string temp = path + ".tmp";
   int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return Status(Code::kInternal, "cannot write " + temp + ": " + std::strerror(errno));
+  if (fd < 0) return Status(Code::kInternal, "cannot write " + temp + ": " + std::strerror(errno));
   size_t done = 0;
   while (done < content.size()) {
     ssize_t n = ::write(fd, content.data() + done, content.size() - done);
@@ -62,8 +61,8 @@ Status NodeVolumeRecords::save(const NodeVolumeRecord& r) const {
       {"volume_id", r.volumeId},
       {"backend", r.backend},
       {"block", r.block},
-      {"kind", r.attachment.kind == Attachment::Kind::kBlockDevice ? "block_device"
-                                                                   : "mount_source"},
+      {"kind",
+       r.attachment.kind == Attachment::Kind::kBlockDevice ? "block_device" : "mount_source"},
       {"device_path", r.attachment.devicePath},
       {"mount_source", r.attachment.mountSource},
       {"attachment_fs_type", r.attachment.fsType},
@@ -79,8 +78,7 @@ StatusOr<std::optional<NodeVolumeRecord>> NodeVolumeRecords::load(
   std::string path = pathFor(volumeId);
   std::ifstream in(path);
   if (!in) {
-    if (errno == ENOENT || !std::filesystem::exists(path))
-      return std::optional<NodeVolumeRecord>{};
+    if (errno == ENOENT || !std::filesystem::exists(path)) return std::optional<NodeVolumeRecord>{};
     return Status(Code::kInternal, "cannot read " + path + ": " + std::strerror(errno));
   }
   try {

@@ -14,12 +14,12 @@
 namespace polycsi::server {
 
 struct NodeVolumeRecord {
-  std::string volumeId;     // CSI volume id
+  std::string volumeId;  // CSI volume id
   std::string backend;
-  bool block = false;       // raw block volume (no filesystem mounted at staging)
-  Attachment attachment;    // what the plugin's attach returned
+  bool block = false;     // raw block volume (no filesystem mounted at staging)
+  Attachment attachment;  // what the plugin's attach returned
   std::string stagingPath;
-  std::string fsType;       // filesystem mounted at staging (mount volumes)
+  std::string fsType;  // filesystem mounted at staging (mount volumes)
 };
 
 class NodeVolumeRecords {

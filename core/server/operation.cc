@@ -14,8 +14,8 @@ std::chrono::milliseconds timeoutOf(const grpc::ServerContext* rpc) {
   if (rpc == nullptr) return kDefaultTimeout;
   auto deadline = rpc->deadline();
   if (deadline == std::chrono::system_clock::time_point::max()) return kDefaultTimeout;
-  auto left =
-      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::system_clock::now());
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::system_clock::now());
   if (left.count() <= 0) return std::chrono::milliseconds(1);
   return std::min<std::chrono::milliseconds>(left, kMaxTimeout);
 }

@@ -74,7 +74,7 @@ class CapabilityRuleTest : public ::testing::Test {
   static void SetUpTestSuite() {
     work_ = new TempDir();
     driver_ = new DriverProcess(work_->str(), "backends:\n" + sampleBackend(work_->str()) +
-                                                   kNfsBackend + kPowerStoreBackend);
+                                                  kNfsBackend + kPowerStoreBackend);
     driver_->start();
   }
   static void TearDownTestSuite() {

@@ -179,10 +179,11 @@ TEST_F(CheckupInClusterTest, TextNamesTheClassAndItsProblem) {
   const CommandResult ran = inCluster({"--storage-class", "broken-window"});
   ASSERT_EQ(ran.exitStatus, 0) << ran.output;
   EXPECT_NE(ran.output.find("StorageClass broken-window: backend files (plugin sample 0.1.0, "
-                         "default) on driver polycsi.csi.io"),
+                            "default) on driver polycsi.csi.io"),
             std::string::npos)
       << ran.output;
-  EXPECT_NE(ran.output.find("PROBLEM: migrationTimeoutSeconds '99999'"), std::string::npos) << ran.output;
+  EXPECT_NE(ran.output.find("PROBLEM: migrationTimeoutSeconds '99999'"), std::string::npos)
+      << ran.output;
   EXPECT_EQ(ran.output.find("vm-fast"), std::string::npos) << "only the class asked for";
 }
 
@@ -190,7 +191,7 @@ TEST_F(CheckupInClusterTest, AClassTheClusterDoesNotHaveIsNamed) {
   const CommandResult ran = inCluster({"--storage-class", "other-driver"});
   EXPECT_EQ(ran.exitStatus, 1);
   EXPECT_NE(ran.output.find("the cluster has no StorageClass 'other-driver' of driver "
-                         "polycsi.csi.io"),
+                            "polycsi.csi.io"),
             std::string::npos)
       << ran.output;
 }

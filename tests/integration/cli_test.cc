@@ -86,8 +86,8 @@ TEST_F(CliTest, ValidateConfigRefusesWhatServeRefusesWithTheSameMessage) {
        "setting 'server'"},
   };
   for (const auto& c : cases) {
-    auto path = writeConfig("state_path: " + work_.str() + "/state\nbackends:\n  - name: b\n" +
-                            c.settings);
+    auto path =
+        writeConfig("state_path: " + work_.str() + "/state\nbackends:\n  - name: b\n" + c.settings);
     auto validated = runPolycsi({"validate-config", path, "--plugin-dir", POLYCSI_PLUGIN_DIR});
     EXPECT_EQ(validated.exitStatus, 1) << validated.output;
     const std::string message = restOfLineAfter(validated.output, "backends[0].settings: ");

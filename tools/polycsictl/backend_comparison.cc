@@ -38,8 +38,8 @@ std::string multiNodeMeaning(const std::string& semantics) {
 std::string modesOf(const BackendCheckup& backend, const std::string& accessMode,
                     bool withMeaning) {
   std::vector<std::string> modes;
-  for (const auto& [volumeMode, shown] : {std::pair<std::string, std::string>{"block", "Block"},
-                                          {"filesystem", "Filesystem"}}) {
+  for (const auto& [volumeMode, shown] :
+       {std::pair<std::string, std::string>{"block", "Block"}, {"filesystem", "Filesystem"}}) {
     const std::string semantics = semanticsOf(backend, accessMode, volumeMode);
     if (semantics == "unsupported") continue;
     modes.push_back(withMeaning ? shown + " (" + multiNodeMeaning(semantics) + ")" : shown);
@@ -81,8 +81,8 @@ std::vector<BackendComparison> compareBackends(const DriverCheckup& checkup) {
       const bool rwx = accessMode == "ReadWriteMany";
       row.vmDisk = (rwx ? "RWX " : "RWO ") + volumeMode;
       const std::string csiMode = rwx ? kRwx : kRwo;
-      row.secondNode =
-          secondNodeFor(semanticsOf(backend, csiMode, volumeMode == "Block" ? "block" : "filesystem"));
+      row.secondNode = secondNodeFor(
+          semanticsOf(backend, csiMode, volumeMode == "Block" ? "block" : "filesystem"));
     }
     rows.push_back(std::move(row));
   }
@@ -91,8 +91,7 @@ std::vector<BackendComparison> compareBackends(const DriverCheckup& checkup) {
 
 std::string formatComparison(const DriverCheckup& checkup) {
   const auto rows = compareBackends(checkup);
-  TextTable table(
-      {"BACKEND", "PLUGIN", "RWO", "RWX", "VM DISK PVC", "2ND NODE", "LIVE MIGRATION"});
+  TextTable table({"BACKEND", "PLUGIN", "RWO", "RWX", "VM DISK PVC", "2ND NODE", "LIVE MIGRATION"});
   for (const auto& row : rows)
     table.addRow({row.backend, row.plugin, row.readWriteOnce, row.readWriteMany, row.vmDisk,
                   row.secondNode, row.liveMigration ? "yes" : "no"});

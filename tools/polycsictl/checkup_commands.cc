@@ -53,8 +53,7 @@ std::vector<nlohmann::json> listStorageClasses(const kube::KubeConfig& config) {
   logger->set_level(spdlog::level::warn);
   spdlog::set_default_logger(logger);
   StatusOr<std::unique_ptr<kube::KubeClient>> client = kube::KubeClient::create(config);
-  if (!client.isOk())
-    throw std::invalid_argument("Kubernetes API: " + client.status().message());
+  if (!client.isOk()) throw std::invalid_argument("Kubernetes API: " + client.status().message());
   std::vector<nlohmann::json> items;
   std::string continueToken;
   do {

@@ -165,7 +165,8 @@ RestServer::RestServer(RestServerOptions options, ArrayStore& store)
   }
   if (!options_.request_log.empty()) {
     request_log_.open(options_.request_log, std::ios::app);
-    if (!request_log_) throw std::runtime_error("cannot open the request log " + options_.request_log);
+    if (!request_log_)
+      throw std::runtime_error("cannot open the request log " + options_.request_log);
   }
   server_->set_read_timeout(30, 0);
   server_->set_write_timeout(30, 0);
@@ -220,8 +221,8 @@ void RestServer::routes() {
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     if (request_log_.is_open()) {
       std::lock_guard lock(request_log_mutex_);
-      request_log_ << req.method << ' ' << req.target << '\t'
-                   << req.get_header_value("User-Agent") << '\n'
+      request_log_ << req.method << ' ' << req.target << '\t' << req.get_header_value("User-Agent")
+                   << '\n'
                    << std::flush;
     }
     const bool basic = basicAuthOk(req.get_header_value("Authorization"));

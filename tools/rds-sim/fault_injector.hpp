@@ -11,20 +11,20 @@
 namespace rds_sim {
 
 struct FaultSettings {
-  std::uint32_t delay_ms = 0;    // sleep before every command
-  std::uint32_t drop_after = 0;  // 0 = off; otherwise drop the connection carrying the
-                                 // (N+1)-th command from now, without running it (one shot)
+  std::uint32_t delay_ms = 0;          // sleep before every command
+  std::uint32_t drop_after = 0;        // 0 = off; otherwise drop the connection carrying the
+                                       // (N+1)-th command from now, without running it (one shot)
   std::uint32_t drop_reply_after = 0;  // 0 = off; otherwise run the N-th command from now,
                                        // then drop its connection instead of replying (one
                                        // shot): a reply lost after the change took effect
-  std::uint32_t hold_after = 0;  // 0 = off; otherwise hold the N-th command from now (1 = the
+  std::uint32_t hold_after = 0;        // 0 = off; otherwise hold the N-th command from now (1 = the
                                  // next one) without running it until the settings change, then
                                  // drop its connection (one shot): freezes a client between two
                                  // commands so a test can kill it exactly there
   bool hold_copy = false;  // hold the next `/disk add ... copy-from=` until the settings change,
                            // then run it and reply (one shot), while every other command
                            // runs: a copy in progress
-  bool fail_next = false;        // the next command fails with `fail_message` (one shot)
+  bool fail_next = false;  // the next command fails with `fail_message` (one shot)
   std::string fail_message = "failure: simulated failure";
   bool disk_full = false;  // creating, growing and copying disks fail: not enough space
 };

@@ -49,11 +49,12 @@ std::vector<std::string> OrphanReporter::scan(const Call& call) {
     if (!ledger_.contains(slot)) orphans.insert(slot);
   host_.gaugeSet("orphaned_disks", {}, static_cast<double>(orphans.size()));
   for (const auto& slot : orphans)
-    host_.warn("orphaned RDS disk " + slot + ": it has this driver's slot name but no volume or "
+    host_.warn("orphaned RDS disk " + slot +
+               ": it has this driver's slot name but no volume or "
                "snapshot knows it" +
                (deleteOrphans_ ? std::string(previous_.count(slot) ? "; deleting it"
-                                                                    : "; deleting it if still "
-                                                                      "orphaned at the next scan")
+                                                                   : "; deleting it if still "
+                                                                     "orphaned at the next scan")
                                : std::string("; set delete_orphans: true to remove such disks")));
   std::set<std::string> seenTwice;
   {

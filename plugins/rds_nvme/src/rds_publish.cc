@@ -24,9 +24,11 @@ StringMap RdsBackend::publish(const PublishRequest& req) {
   if (settings_.fencing) {
     if (req.nodeIdentity.empty())
       throw Error(Code::kFailedPrecondition,
-                  "node " + req.nodeName + " reported no NVMe host NQN, which fencing needs to "
-                  "allow it on the export of " + slot.str() +
-                  " (set 'fencing: false' to publish without storage-level fencing)");
+                  "node " + req.nodeName +
+                      " reported no NVMe host NQN, which fencing needs to "
+                      "allow it on the export of " +
+                      slot.str() +
+                      " (set 'fencing: false' to publish without storage-level fencing)");
     host = Nqn::parse(req.nodeIdentity, "node identity (NVMe host NQN) of " + req.nodeName);
   }
   if (!isVolumeSlot(slot, settings_.volumePrefix))
@@ -54,8 +56,7 @@ StringMap RdsBackend::publish(const PublishRequest& req) {
 void RdsBackend::unpublish(const PublishRequest& req) {
   const SlotName slot = volumeSlot(req.volumeId, "volume id");
   if (!settings_.fencing || req.nodeIdentity.empty()) return;  // nothing was allowed
-  const Nqn host =
-      Nqn::parse(req.nodeIdentity, "node identity (NVMe host NQN) of " + req.nodeName);
+  const Nqn host = Nqn::parse(req.nodeIdentity, "node identity (NVMe host NQN) of " + req.nodeName);
   if (!isVolumeSlot(slot, settings_.volumePrefix)) return;
   RdsClient& rds = client();
   auto disk = rds.findDisk(slot, req.call);

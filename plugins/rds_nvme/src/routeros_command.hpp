@@ -43,18 +43,18 @@ class RouterOsCommand {
   };
 
   // ---- /disk ----
-  static RouterOsCommand printDisks();                              // every disk
-  static RouterOsCommand printDiskBySlot(const SlotName& slot);     // where slot="x"
+  static RouterOsCommand printDisks();                                        // every disk
+  static RouterOsCommand printDiskBySlot(const SlotName& slot);               // where slot="x"
   static RouterOsCommand printDisksWithSlotPrefix(const SlotPrefix& prefix);  // slot~"^p"
   static RouterOsCommand printDiskByMountPoint(const MountPoint& mountPoint);
-  static RouterOsCommand addDisk();                                 // /disk add type=file
-  static RouterOsCommand setDisk(const SlotName& slot);             // set [find slot="x"]
-  static RouterOsCommand removeDisk(const SlotName& slot);          // remove [find slot="x"]
+  static RouterOsCommand addDisk();                         // /disk add type=file
+  static RouterOsCommand setDisk(const SlotName& slot);     // set [find slot="x"]
+  static RouterOsCommand removeDisk(const SlotName& slot);  // remove [find slot="x"]
   // ---- /file ----
-  static RouterOsCommand printFileByName(const FileName& name);     // where name="x"
+  static RouterOsCommand printFileByName(const FileName& name);  // where name="x"
   // where name~"<slot>": candidates whose exact name the caller then checks.
   static RouterOsCommand printFilesNamedLike(const SlotName& slot);
-  static RouterOsCommand removeFile(const FileName& name);          // remove [find name="x"]
+  static RouterOsCommand removeFile(const FileName& name);  // remove [find name="x"]
 
   // ---- arguments (each may be set once; INTERNAL when repeated) ----
   RouterOsCommand& filePath(const DiskPath& path);

@@ -73,16 +73,18 @@ bool SlotName::isValid(std::string_view text) {
 
 SlotName SlotName::parse(std::string_view text, std::string_view what) {
   if (!isValid(text))
-    refuse(what, text, "a RouterOS slot is 1-63 characters of [A-Za-z0-9-], starting with a "
-                       "letter or digit");
+    refuse(what, text,
+           "a RouterOS slot is 1-63 characters of [A-Za-z0-9-], starting with a "
+           "letter or digit");
   return SlotName(std::string(text));
 }
 
 SlotPrefix SlotPrefix::parse(std::string_view text, std::string_view what) {
   if (text.empty() || text.size() > 32 || !isLowerAlnum(text[0]) ||
       !allOf(text, [](char c) { return isLowerAlnum(c) || c == '-'; }))
-    refuse(what, text, "a slot prefix is 1-32 characters of [a-z0-9-], starting with a letter or "
-                       "digit");
+    refuse(what, text,
+           "a slot prefix is 1-32 characters of [a-z0-9-], starting with a letter or "
+           "digit");
   return SlotPrefix(std::string(text));
 }
 
@@ -100,8 +102,9 @@ DiskPath DiskPath::parse(std::string_view text, std::string_view what) {
 
 DiskPath DiskPath::child(std::string_view leaf) const {
   if (!isPathSegment(leaf))
-    refuse("path segment", leaf, "a path segment is 1-128 characters of [A-Za-z0-9._-], not '.' "
-                                 "or '..'");
+    refuse("path segment", leaf,
+           "a path segment is 1-128 characters of [A-Za-z0-9._-], not '.' "
+           "or '..'");
   return parse(str() + "/" + std::string(leaf), "path");
 }
 
@@ -133,7 +136,8 @@ Nqn Nqn::parse(std::string_view text, std::string_view what) {
   if (colon != std::string_view::npos) {
     std::string_view rest = text.substr(colon + 1);
     if (rest.empty() || !isAlnum(rest[0]) || rest.find("..") != std::string_view::npos ||
-        !allOf(rest, [](char c) { return isAlnum(c) || c == '.' || c == '_' || c == ':' || c == '-'; }))
+        !allOf(rest,
+               [](char c) { return isAlnum(c) || c == '.' || c == '_' || c == ':' || c == '-'; }))
       refuse(what, text, kRule);
   }
   return Nqn(std::string(text));
@@ -250,13 +254,20 @@ std::optional<int64_t> parseRouterOsSize(std::string_view text) {
       std::count(number.begin(), number.end(), '.') > 1)
     return std::nullopt;
   int shift = 0;
-  if (unit.empty() || unit == "B") shift = 0;
-  else if (unit == "KiB" || unit == "K" || unit == "k") shift = 10;
-  else if (unit == "MiB" || unit == "M") shift = 20;
-  else if (unit == "GiB" || unit == "G") shift = 30;
-  else if (unit == "TiB" || unit == "T") shift = 40;
-  else if (unit == "PiB" || unit == "P") shift = 50;
-  else return std::nullopt;
+  if (unit.empty() || unit == "B")
+    shift = 0;
+  else if (unit == "KiB" || unit == "K" || unit == "k")
+    shift = 10;
+  else if (unit == "MiB" || unit == "M")
+    shift = 20;
+  else if (unit == "GiB" || unit == "G")
+    shift = 30;
+  else if (unit == "TiB" || unit == "T")
+    shift = 40;
+  else if (unit == "PiB" || unit == "P")
+    shift = 50;
+  else
+    return std::nullopt;
   size_t dot = number.find('.');
   std::string_view whole = number.substr(0, dot);
   std::string_view fraction = dot == std::string_view::npos ? "" : number.substr(dot + 1);

@@ -94,7 +94,8 @@ class MountPoint : public CheckedText<MountPoint> {
 };
 
 // An NVMe Qualified Name: "nqn.YYYY-MM.<reverse domain>" optionally followed by ":" and
-// [A-Za-z0-9._:-] (starting with a letter or digit, no ".."); at most 223 bytes (NVMe limit). Used for subsystem and host NQNs.
+// [A-Za-z0-9._:-] (starting with a letter or digit, no ".."); at most 223 bytes (NVMe limit). Used
+// for subsystem and host NQNs.
 class Nqn : public CheckedText<Nqn> {
  public:
   static Nqn parse(std::string_view text, std::string_view what);

@@ -138,8 +138,7 @@ std::unique_ptr<SshSession> SshSession::connect(const SshOptions& options, milli
   self->setTimeout(std::min(timeout, options.connectTimeout));
   if (ssh_connect(s) != SSH_OK)
     throw TransportError(Code::kUnavailable,
-                         "cannot connect to RDS " + self->where_ + ": " + ssh_get_error(s),
-                         false);
+                         "cannot connect to RDS " + self->where_ + ": " + ssh_get_error(s), false);
   self->verifyHostKey(options);
   self->authenticate(options);
   return self;
@@ -157,9 +156,10 @@ void SshSession::verifyHostKey(const SshOptions& options) {
   if (!options.hostKeyFingerprint.empty()) {
     if (fingerprint_ != options.hostKeyFingerprint)
       throw Error(Code::kFailedPrecondition,
-                  "host key of RDS " + where_ + " does not match the pinned fingerprint: the "
-                  "server presented " + fingerprint_ + ", host_key_fingerprint is " +
-                      options.hostKeyFingerprint +
+                  "host key of RDS " + where_ +
+                      " does not match the pinned fingerprint: the "
+                      "server presented " +
+                      fingerprint_ + ", host_key_fingerprint is " + options.hostKeyFingerprint +
                       ". Refusing to connect (possible man-in-the-middle). If the RDS host key "
                       "was changed on purpose, update host_key_fingerprint.");
     return;
@@ -168,9 +168,10 @@ void SshSession::verifyHostKey(const SshOptions& options) {
     KeyPtr pinned = parsePublicKey(options.hostPublicKey);
     if (ssh_key_cmp(serverKey.get(), pinned.get(), SSH_KEY_CMP_PUBLIC) != 0)
       throw Error(Code::kFailedPrecondition,
-                  "host key of RDS " + where_ + " does not match the pinned host_public_key "
-                  "(pinned " + fingerprintOf(pinned.get()) + ", server presented " +
-                      fingerprint_ +
+                  "host key of RDS " + where_ +
+                      " does not match the pinned host_public_key "
+                      "(pinned " +
+                      fingerprintOf(pinned.get()) + ", server presented " + fingerprint_ +
                       "). Refusing to connect (possible man-in-the-middle). If the RDS host key "
                       "was changed on purpose, update host_public_key.");
     return;
@@ -189,8 +190,7 @@ void SshSession::authenticate(const SshOptions& options) {
     if (rc == SSH_AUTH_SUCCESS) return;
     if (rc == SSH_AUTH_ERROR)
       throw TransportError(Code::kUnavailable,
-                           "SSH authentication with RDS " + where_ + " failed: " +
-                               ssh_get_error(s),
+                           "SSH authentication with RDS " + where_ + " failed: " + ssh_get_error(s),
                            false);
     attempts = "public key";
   }
@@ -199,8 +199,7 @@ void SshSession::authenticate(const SshOptions& options) {
     if (rc == SSH_AUTH_SUCCESS) return;
     if (rc == SSH_AUTH_ERROR)
       throw TransportError(Code::kUnavailable,
-                           "SSH authentication with RDS " + where_ + " failed: " +
-                               ssh_get_error(s),
+                           "SSH authentication with RDS " + where_ + " failed: " + ssh_get_error(s),
                            false);
     attempts += std::string(attempts.empty() ? "" : " and ") + "password";
   }
@@ -226,10 +225,9 @@ CommandReply SshSession::exec(const std::string& command, milliseconds timeout) 
     }
   } closer{channel};
   if (ssh_channel_open_session(channel) != SSH_OK)
-    throw TransportError(Code::kUnavailable,
-                         "cannot open an SSH session channel to RDS " + where_ + ": " +
-                             ssh_get_error(s),
-                         false);
+    throw TransportError(
+        Code::kUnavailable,
+        "cannot open an SSH session channel to RDS " + where_ + ": " + ssh_get_error(s), false);
   if (ssh_channel_request_exec(channel, command.c_str()) != SSH_OK)
     // The request may have reached the server before the failure was seen.
     throw TransportError(Code::kUnavailable,
@@ -240,17 +238,17 @@ CommandReply SshSession::exec(const std::string& command, milliseconds timeout) 
   while (true) {
     auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
     if (left.count() <= 0)
-      throw TransportError(Code::kDeadlineExceeded,
-                           "RDS " + where_ + " did not answer within " +
-                               std::to_string(timeout.count()) + " ms",
-                           true);
+      throw TransportError(
+          Code::kDeadlineExceeded,
+          "RDS " + where_ + " did not answer within " + std::to_string(timeout.count()) + " ms",
+          true);
     int slice = static_cast<int>(std::min<int64_t>(left.count(), 200));
     int n = ssh_channel_read_timeout(channel, buffer.data(), buffer.size(), 0, slice);
     if (n == SSH_ERROR)
-      throw TransportError(Code::kUnavailable,
-                           "connection to RDS " + where_ + " failed while reading the reply: " +
-                               ssh_get_error(s),
-                           true);
+      throw TransportError(
+          Code::kUnavailable,
+          "connection to RDS " + where_ + " failed while reading the reply: " + ssh_get_error(s),
+          true);
     if (n > 0) reply.output.append(buffer.data(), static_cast<size_t>(n));
     int e = ssh_channel_read_nonblocking(channel, buffer.data(), buffer.size(), 1);
     if (e > 0) reply.errorOutput.append(buffer.data(), static_cast<size_t>(e));
@@ -259,8 +257,8 @@ CommandReply SshSession::exec(const std::string& command, milliseconds timeout) 
     if (n == 0 && e <= 0 && ssh_channel_is_eof(channel)) break;
   }
   // Exit status arrives with or just after EOF; this waits within the session timeout.
-  setTimeout(std::max(std::chrono::duration_cast<milliseconds>(deadline - Clock::now()),
-                      milliseconds(1)));
+  setTimeout(
+      std::max(std::chrono::duration_cast<milliseconds>(deadline - Clock::now()), milliseconds(1)));
   int status = ssh_channel_get_exit_status(channel);
   reply.exitStatus = status < 0 ? 0 : status;
   return reply;

@@ -28,8 +28,8 @@ std::string sha256Hex(std::string_view text, size_t hexDigits) {
 
 void checkCsiName(std::string_view name, std::string_view what) {
   auto ok = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
   };
   bool valid = !name.empty() && name.size() <= 128 && ok(name[0]) && name[0] != '.' &&
                name[0] != '_' && name[0] != '-' && name.find("..") == std::string_view::npos;
@@ -60,9 +60,7 @@ bool isVolumeSlot(const SlotName& slot, const SlotPrefix& prefix) {
   return slot.str().rfind(prefix.str(), 0) == 0 && !isSnapshotSlot(slot);
 }
 
-bool isSnapshotSlot(const SlotName& slot) {
-  return slot.str().rfind(kSnapshotSlotPrefix, 0) == 0;
-}
+bool isSnapshotSlot(const SlotName& slot) { return slot.str().rfind(kSnapshotSlotPrefix, 0) == 0; }
 
 paging::TokenRule listingTokenRule() {
   return {[](const std::string& token) { return SlotName::isValid(token); },

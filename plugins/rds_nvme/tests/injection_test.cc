@@ -23,8 +23,9 @@ std::vector<std::string> corpus() {
       std::string("pvc-1\0/system reboot", 20),
       "pvc-1\t/system reboot",
       "pvc-1\xef\xbc\x9b/system reboot",  // fullwidth semicolon
-      "pvc-\xe2\x80\xae" "1gnp",          // right-to-left override
-      "pvc-\xc3\xa9",                      // non-ASCII letter
+      "pvc-\xe2\x80\xae"
+      "1gnp",          // right-to-left override
+      "pvc-\xc3\xa9",  // non-ASCII letter
       std::string(5000, 'a'),
       "..",
       "../../etc/passwd",
@@ -63,10 +64,10 @@ TEST_F(InjectionTest, CsiVolumeNames) {
 
 TEST_F(InjectionTest, StorageClassParameters) {
   for (const auto& bad : corpus()) {
-    for (const char* key : {"rdsBasePath", "volumePath", "nvmeAddress", "nvmePort", "rdsAddress",
-                            "rdsPort"})
-      expectRefused(
-          backend_->createVolume(createRequest("pvc-ok", kGiB, {{key, bad}})).status(), key, bad);
+    for (const char* key :
+         {"rdsBasePath", "volumePath", "nvmeAddress", "nvmePort", "rdsAddress", "rdsPort"})
+      expectRefused(backend_->createVolume(createRequest("pvc-ok", kGiB, {{key, bad}})).status(),
+                    key, bad);
     for (const char* key : {"rdsBasePath", "volumePath"})
       expectRefused(
           backend_->createVolume(createRequest("pvc-ok", kGiB, {{key, "/storage-pool/" + bad}}))
@@ -77,9 +78,10 @@ TEST_F(InjectionTest, StorageClassParameters) {
     expectRefused(backend_->getCapacity(capacity).status(), "capacity rdsBasePath", bad);
   }
   // A hostile parameter name is refused too.
-  expectRefused(backend_->createVolume(createRequest("pvc-ok", kGiB, {{"x\"; /system reboot", "1"}}))
-                    .status(),
-                "parameter name", "x\"; /system reboot");
+  expectRefused(
+      backend_->createVolume(createRequest("pvc-ok", kGiB, {{"x\"; /system reboot", "1"}}))
+          .status(),
+      "parameter name", "x\"; /system reboot");
 }
 
 TEST_F(InjectionTest, VolumeAndSnapshotIds) {

@@ -21,8 +21,10 @@ TEST(RdsPluginLibrary, LoadsAndPassesTheHostsTableCheck) {
   EXPECT_EQ(checkPluginTable(entry(), "polycsi_rds_nvme.so"), "");
   EXPECT_EQ(polycsi::testing::FakeHost::describe(entry()).name, "rds_nvme");
   // Nothing else is exported (e.g. libssh wrappers or std:: templates).
-  EXPECT_EQ(::dlsym(handle, "_ZN7polycsi8rds_nvme16parseRouterOsSizeESt17basic_string_viewIcSt11char_traitsIcEE"),
-            nullptr);
+  EXPECT_EQ(
+      ::dlsym(handle,
+              "_ZN7polycsi8rds_nvme16parseRouterOsSizeESt17basic_string_viewIcSt11char_traitsIcEE"),
+      nullptr);
   ::dlclose(handle);
 }
 

@@ -80,8 +80,7 @@ TEST_F(RdsClientTest, GrowIsANoOpWhenBigEnough) {
 
 TEST_F(RdsClientTest, RemovingWhatIsGoneOnlyLooks) {
   EXPECT_EQ(client_.ensureDiskRemoved(SlotName::parse("pvc-9", "t"), call_), std::nullopt);
-  EXPECT_EQ(rds_.commands(),
-            std::vector<std::string>{"/disk print detail where slot=\"pvc-9\""});
+  EXPECT_EQ(rds_.commands(), std::vector<std::string>{"/disk print detail where slot=\"pvc-9\""});
 }
 
 TEST_F(RdsClientTest, LostReplyAfterRemoveIsConfirmedByTheCheck) {

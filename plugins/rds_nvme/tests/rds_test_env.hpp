@@ -24,16 +24,15 @@ inline constexpr int64_t kMiB = int64_t{1} << 20;
 inline constexpr int64_t kGiB = int64_t{1} << 30;
 inline constexpr char kBase[] = "/storage-pool/kubernetes-volumes";
 inline constexpr char kFingerprint[] = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
-inline constexpr char kNodeA[] = "nqn.2014-08.org.nvmexpress:uuid:aaaaaaaa-0000-0000-0000-000000000001";
-inline constexpr char kNodeB[] = "nqn.2014-08.org.nvmexpress:uuid:bbbbbbbb-0000-0000-0000-000000000002";
+inline constexpr char kNodeA[] =
+    "nqn.2014-08.org.nvmexpress:uuid:aaaaaaaa-0000-0000-0000-000000000001";
+inline constexpr char kNodeB[] =
+    "nqn.2014-08.org.nvmexpress:uuid:bbbbbbbb-0000-0000-0000-000000000002";
 
 inline StringMap baseSettings() {
-  return {{"address", "10.42.68.1"},
-          {"user", "admin"},
-          {"password", "secret"},
-          {"host_key_fingerprint", kFingerprint},
-          {"base_path", kBase},
-          {"orphan_scan_interval_seconds", "0"}};
+  return {{"address", "10.42.68.1"}, {"user", "admin"},
+          {"password", "secret"},    {"host_key_fingerprint", kFingerprint},
+          {"base_path", kBase},      {"orphan_scan_interval_seconds", "0"}};
 }
 
 class RdsBackendTest : public ::testing::Test {

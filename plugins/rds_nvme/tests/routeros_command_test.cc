@@ -29,8 +29,9 @@ TEST(RouterOsCommand, CopyFromUsesAFindSelector) {
                  .copyFrom(slot("pvc-src"))
                  .filePath(DiskPath::parse("/p/snap-1.img", "t"))
                  .slot(slot("snap-1"));
-  EXPECT_EQ(cmd.text(), "/disk add type=file copy-from=[find slot=\"pvc-src\"] "
-                        "file-path=\"/p/snap-1.img\" slot=\"snap-1\"");
+  EXPECT_EQ(cmd.text(),
+            "/disk add type=file copy-from=[find slot=\"pvc-src\"] "
+            "file-path=\"/p/snap-1.img\" slot=\"snap-1\"");
 }
 
 TEST(RouterOsCommand, SelectorsAndFilters) {

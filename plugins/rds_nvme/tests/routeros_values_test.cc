@@ -39,7 +39,8 @@ TEST(RouterOsValues, DiskPaths) {
 }
 
 TEST(RouterOsValues, Nqns) {
-  EXPECT_NO_THROW(Nqn::parse("nqn.2014-08.org.nvmexpress:uuid:5ffefdd7-0a51-3700-0b16-001e6792303a", "t"));
+  EXPECT_NO_THROW(
+      Nqn::parse("nqn.2014-08.org.nvmexpress:uuid:5ffefdd7-0a51-3700-0b16-001e6792303a", "t"));
   EXPECT_NO_THROW(Nqn::parse("nqn.2000-02.com.mikrotik:pvc-1", "t"));
   EXPECT_NO_THROW(Nqn::parse("nqn.2000-02.com.mikrotik", "t"));
   for (const char* bad : {"", "nqn", "iqn.2000-02.com.x:y", "nqn.20x0-02.com.x:y",
@@ -48,8 +49,7 @@ TEST(RouterOsValues, Nqns) {
     EXPECT_EQ(codeOf([&] { Nqn::parse(bad, "t"); }), Code::kInvalidArgument) << bad;
   EXPECT_EQ(codeOf([] { Nqn::parse("nqn.2000-02.com.x:" + std::string(220, 'a'), "t"); }),
             Code::kInvalidArgument);
-  EXPECT_EQ(codeOf([] { Nqn::parsePrefix("nqn.2000-02.com.x:y", "t"); }),
-            Code::kInvalidArgument);
+  EXPECT_EQ(codeOf([] { Nqn::parsePrefix("nqn.2000-02.com.x:y", "t"); }), Code::kInvalidArgument);
 }
 
 TEST(RouterOsValues, NqnListsAreSortedSetsJoinedWithCommas) {
@@ -104,16 +104,16 @@ TEST(RouterOsValues, PrintedSizes) {
   EXPECT_EQ(parseRouterOsSize("10G"), int64_t{10} << 30);
   EXPECT_EQ(parseRouterOsSize("100M"), int64_t{100} << 20);
   EXPECT_EQ(parseRouterOsSize("0B"), 0);
-  for (const char* bad : {"", "lots", "1.2.3GiB", "5 12", "12 3456", ".5GiB", "5.GiB", "5XiB",
-                          "1.5B", "25%"})
+  for (const char* bad :
+       {"", "lots", "1.2.3GiB", "5 12", "12 3456", ".5GiB", "5.GiB", "5XiB", "1.5B", "25%"})
     EXPECT_EQ(parseRouterOsSize(bad), std::nullopt) << bad;
 }
 
 TEST(RouterOsValues, CommandSafety) {
   EXPECT_TRUE(isCommandSafe("nqn.2000-02.com.mikrotik:pvc-1,nqn.x:y"));
   EXPECT_TRUE(isCommandSafe("/storage-pool/a_b.img"));
-  for (const char* bad : {"a b", "a\"b", "a\\b", "a$b", "a[b", "a]b", "a;b", "a`b", "a'b",
-                          "a?b", "a{b", "a\tb", "a\nb", "a\rb", "\xef\xbc\x9b"})
+  for (const char* bad : {"a b", "a\"b", "a\\b", "a$b", "a[b", "a]b", "a;b", "a`b", "a'b", "a?b",
+                          "a{b", "a\tb", "a\nb", "a\rb", "\xef\xbc\x9b"})
     EXPECT_FALSE(isCommandSafe(bad)) << bad;
   EXPECT_FALSE(isCommandSafe(std::string("a\0b", 3)));
 }

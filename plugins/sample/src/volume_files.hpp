@@ -21,8 +21,8 @@
 #include <string>
 #include <vector>
 
-#include "polycsi/types.hpp"
 #include "file_io.hpp"
+#include "polycsi/types.hpp"
 #include "volume_metadata.hpp"
 
 namespace polycsi::sample {

@@ -14,7 +14,9 @@ namespace {
 class SampleNodeTest : public SampleTest {
  protected:
   void SetUp() override {
-    if (!loopDevicesUsable()) FAIL() << "prerequisite missing (scripts/install-deps.sh and root provide it): " << "needs root and /dev/loop-control";
+    if (!loopDevicesUsable())
+      FAIL() << "prerequisite missing (scripts/install-deps.sh and root provide it): "
+             << "needs root and /dev/loop-control";
     SampleTest::SetUp();
   }
 

@@ -98,8 +98,8 @@ inline polycsi_volume fromVolume(Arena& arena, const Volume& v) {
 }
 
 inline Volume toVolume(const polycsi_volume& v) {
-  return Volume{toString(v.id), v.capacity_bytes, toMap(v.context),
-                toString(v.source_snapshot_id), toString(v.source_volume_id)};
+  return Volume{toString(v.id), v.capacity_bytes, toMap(v.context), toString(v.source_snapshot_id),
+                toString(v.source_volume_id)};
 }
 
 inline polycsi_snapshot fromSnapshot(Arena& arena, const Snapshot& s) {
@@ -123,16 +123,14 @@ inline Descriptor toDescriptor(const polycsi_descriptor& d, uint32_t abiMinor) {
   out.metricsPrefix = toString(d.metrics_prefix);
   for (size_t i = 0; i < d.capability_count; ++i) {
     const auto& c = d.capabilities[i];
-    out.capabilities.push_back(Capability{static_cast<AccessMode>(c.access_mode),
-                                          static_cast<VolumeMode>(c.volume_mode),
-                                          static_cast<AttachSemantics>(c.semantics),
-                                          toString(c.reason)});
+    out.capabilities.push_back(
+        Capability{static_cast<AccessMode>(c.access_mode), static_cast<VolumeMode>(c.volume_mode),
+                   static_cast<AttachSemantics>(c.semantics), toString(c.reason)});
   }
   auto specs = [](const polycsi_setting_spec* items, size_t count) {
     std::vector<SettingSpec> specs;
     for (size_t i = 0; i < count; ++i)
-      specs.push_back(SettingSpec{toString(items[i].name),
-                                  static_cast<SettingKind>(items[i].kind),
+      specs.push_back(SettingSpec{toString(items[i].name), static_cast<SettingKind>(items[i].kind),
                                   items[i].required != 0, items[i].secret != 0,
                                   toString(items[i].description), std::nullopt});
     return specs;
@@ -160,16 +158,15 @@ struct DescriptorStorage {
 inline std::unique_ptr<DescriptorStorage> fromDescriptor(const Descriptor& d) {
   auto s = std::make_unique<DescriptorStorage>();
   for (const auto& c : d.capabilities)
-    s->capabilities.push_back(polycsi_capability{
-        static_cast<polycsi_access_mode>(c.accessMode),
-        static_cast<polycsi_volume_mode>(c.volumeMode),
-        static_cast<polycsi_attach_semantics>(c.semantics), s->arena.str(c.reason)});
+    s->capabilities.push_back(polycsi_capability{static_cast<polycsi_access_mode>(c.accessMode),
+                                                 static_cast<polycsi_volume_mode>(c.volumeMode),
+                                                 static_cast<polycsi_attach_semantics>(c.semantics),
+                                                 s->arena.str(c.reason)});
   auto specs = [&](const std::vector<SettingSpec>& in, std::vector<polycsi_setting_spec>& out) {
     for (const auto& p : in)
-      out.push_back(polycsi_setting_spec{s->arena.str(p.name),
-                                         static_cast<polycsi_setting_kind>(p.kind),
-                                         p.required ? 1 : 0, p.secret ? 1 : 0,
-                                         s->arena.str(p.description)});
+      out.push_back(
+          polycsi_setting_spec{s->arena.str(p.name), static_cast<polycsi_setting_kind>(p.kind),
+                               p.required ? 1 : 0, p.secret ? 1 : 0, s->arena.str(p.description)});
   };
   specs(d.settings, s->settings);
   for (const auto& p : d.settings)

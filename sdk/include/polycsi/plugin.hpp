@@ -212,8 +212,7 @@ inline CreateVolumeRequest toCreate(const polycsi_create_volume_request* r) {
 }
 
 inline VolumeIdRequest toVolumeId(const polycsi_volume_id_request* r) {
-  return VolumeIdRequest{abi::toCall(r->call), abi::toString(r->volume_id),
-                         abi::toMap(r->secrets)};
+  return VolumeIdRequest{abi::toCall(r->call), abi::toString(r->volume_id), abi::toMap(r->secrets)};
 }
 
 inline ListRequest toList(const polycsi_list_request* r) {
@@ -222,9 +221,12 @@ inline ListRequest toList(const polycsi_list_request* r) {
 }
 
 inline PublishRequest toPublish(const polycsi_publish_request* r) {
-  return PublishRequest{abi::toCall(r->call),          abi::toString(r->volume_id),
-                        abi::toString(r->node_name),   abi::toString(r->node_identity),
-                        r->readonly != 0,              abi::toMap(r->volume_context),
+  return PublishRequest{abi::toCall(r->call),
+                        abi::toString(r->volume_id),
+                        abi::toString(r->node_name),
+                        abi::toString(r->node_identity),
+                        r->readonly != 0,
+                        abi::toMap(r->volume_context),
                         abi::toMap(r->secrets)};
 }
 

@@ -104,9 +104,9 @@ typedef enum polycsi_code {
 
 /* Every result starts with this. OWNERSHIP: plugin; the host calls release(owner) once. */
 typedef struct polycsi_result_header {
-  polycsi_str message;         /* error text when the call did not return POLYCSI_OK */
-  void* owner;                 /* plugin memory behind every pointer in the result */
-  void (*release)(void* owner);/* may be NULL when nothing needs freeing */
+  polycsi_str message;          /* error text when the call did not return POLYCSI_OK */
+  void* owner;                  /* plugin memory behind every pointer in the result */
+  void (*release)(void* owner); /* may be NULL when nothing needs freeing */
 } polycsi_result_header;
 
 /* Per-call context. OWNERSHIP: host; valid for the duration of the call it belongs to. */
@@ -135,12 +135,12 @@ typedef struct polycsi_call {
 /* CSI access modes, same values as csi.v1.VolumeCapability.AccessMode.Mode. */
 typedef enum polycsi_access_mode {
   POLYCSI_ACCESS_UNKNOWN = 0,
-  POLYCSI_ACCESS_SINGLE_NODE_WRITER = 1,       /* RWO */
+  POLYCSI_ACCESS_SINGLE_NODE_WRITER = 1, /* RWO */
   POLYCSI_ACCESS_SINGLE_NODE_READER_ONLY = 2,
-  POLYCSI_ACCESS_MULTI_NODE_READER_ONLY = 3,   /* ROX */
+  POLYCSI_ACCESS_MULTI_NODE_READER_ONLY = 3, /* ROX */
   POLYCSI_ACCESS_MULTI_NODE_SINGLE_WRITER = 4,
-  POLYCSI_ACCESS_MULTI_NODE_MULTI_WRITER = 5,  /* RWX */
-  POLYCSI_ACCESS_SINGLE_NODE_SINGLE_WRITER = 6,/* RWOP */
+  POLYCSI_ACCESS_MULTI_NODE_MULTI_WRITER = 5,   /* RWX */
+  POLYCSI_ACCESS_SINGLE_NODE_SINGLE_WRITER = 6, /* RWOP */
   POLYCSI_ACCESS_SINGLE_NODE_MULTI_WRITER = 7
 } polycsi_access_mode;
 
@@ -193,20 +193,20 @@ typedef enum polycsi_setting_kind {
 typedef struct polycsi_setting_spec {
   polycsi_str name;
   polycsi_setting_kind kind;
-  int32_t required;  /* non-zero: the key must be present in every role */
-  int32_t secret;    /* non-zero: the value is never logged */
+  int32_t required; /* non-zero: the key must be present in every role */
+  int32_t secret;   /* non-zero: the value is never logged */
   polycsi_str description;
 } polycsi_setting_spec;
 
 /* The plugin's self-description. OWNERSHIP: plugin, static for the life of the library. */
 typedef struct polycsi_descriptor {
-  polycsi_str name;            /* e.g. "rds_nvme"; [a-z0-9_]+ */
-  polycsi_str version;         /* the plugin's own version, e.g. "1.2.0" */
+  polycsi_str name;    /* e.g. "rds_nvme"; [a-z0-9_]+ */
+  polycsi_str version; /* the plugin's own version, e.g. "1.2.0" */
   polycsi_str description;
-  polycsi_str metrics_prefix;  /* e.g. "rds_csi"; [a-z_][a-z0-9_]* */
+  polycsi_str metrics_prefix; /* e.g. "rds_csi"; [a-z_][a-z0-9_]* */
   const polycsi_capability* capabilities;
   size_t capability_count;
-  const polycsi_setting_spec* settings;   /* keys of a backend's `settings` in the config */
+  const polycsi_setting_spec* settings; /* keys of a backend's `settings` in the config */
   size_t setting_count;
   const polycsi_setting_spec* parameters; /* StorageClass parameters the plugin understands */
   size_t parameter_count;
@@ -240,10 +240,10 @@ typedef enum polycsi_log_level {
 /* Functions the host offers. OWNERSHIP: host; valid until `shutdown` returns.
  * THREADING: every function may be called from any thread. */
 typedef struct polycsi_host_api {
-  size_t struct_size;  /* sizeof(polycsi_host_api) as the host compiled it */
+  size_t struct_size; /* sizeof(polycsi_host_api) as the host compiled it */
   uint32_t abi_major;
   uint32_t abi_minor;
-  void* host_ctx;      /* pass back as the first argument of every function below */
+  void* host_ctx; /* pass back as the first argument of every function below */
   /* Writes one log line attributed to this backend instance. */
   void (*log)(void* host_ctx, polycsi_log_level level, polycsi_str message);
   /* Sets gauge `<metrics_prefix>_<name>` with the given labels to value. */
@@ -261,8 +261,8 @@ typedef struct polycsi_instance polycsi_instance;
 
 typedef struct polycsi_init_request {
   polycsi_call call;
-  polycsi_str instance_name;  /* the backend's name in the config */
-  polycsi_role role;          /* which half of the driver this process runs */
+  polycsi_str instance_name; /* the backend's name in the config */
+  polycsi_role role;         /* which half of the driver this process runs */
   /* Scalar settings (strings, integers, booleans as text), already checked against the
    * descriptor's setting specs (keys `role` requires present, unknown refused) and, since 1.2,
    * by the plugin's check_settings when it has one. */
@@ -275,7 +275,7 @@ typedef struct polycsi_init_request {
 
 typedef struct polycsi_init_result {
   polycsi_result_header header;
-  polycsi_instance* instance;  /* OWNERSHIP: plugin; freed by shutdown */
+  polycsi_instance* instance; /* OWNERSHIP: plugin; freed by shutdown */
 } polycsi_init_result;
 
 /* ---------------------------------------------------------------------------------------------
@@ -289,8 +289,8 @@ typedef struct polycsi_volume {
   int64_t capacity_bytes;
   /* Handed to the node plugin in attach (e.g. address, port, NQN). */
   polycsi_kv_list context;
-  polycsi_str source_snapshot_id;  /* backend-local, empty when none */
-  polycsi_str source_volume_id;    /* backend-local, empty when none */
+  polycsi_str source_snapshot_id; /* backend-local, empty when none */
+  polycsi_str source_volume_id;   /* backend-local, empty when none */
 } polycsi_volume;
 
 typedef struct polycsi_volume_result {
@@ -300,11 +300,11 @@ typedef struct polycsi_volume_result {
 
 typedef struct polycsi_create_volume_request {
   polycsi_call call;
-  polycsi_str name;              /* CSI name; the same name must yield the same volume */
-  int64_t required_bytes;        /* >= 0; 0 means plugin default */
-  int64_t limit_bytes;           /* 0 means no limit */
+  polycsi_str name;       /* CSI name; the same name must yield the same volume */
+  int64_t required_bytes; /* >= 0; 0 means plugin default */
+  int64_t limit_bytes;    /* 0 means no limit */
   polycsi_volume_mode volume_mode;
-  polycsi_kv_list parameters;    /* StorageClass parameters for this plugin */
+  polycsi_kv_list parameters; /* StorageClass parameters for this plugin */
   polycsi_kv_list secrets;
   /* Only for create_volume_from_snapshot / clone_volume: the backend-local source id. */
   polycsi_str source_id;
@@ -312,7 +312,7 @@ typedef struct polycsi_create_volume_request {
 
 typedef struct polycsi_volume_id_request {
   polycsi_call call;
-  polycsi_str volume_id;         /* backend-local */
+  polycsi_str volume_id; /* backend-local */
   polycsi_kv_list secrets;
 } polycsi_volume_id_request;
 
@@ -320,14 +320,14 @@ typedef struct polycsi_expand_request {
   polycsi_call call;
   polycsi_str volume_id;
   int64_t required_bytes;
-  int64_t limit_bytes;           /* 0 means no limit */
+  int64_t limit_bytes; /* 0 means no limit */
   polycsi_kv_list secrets;
 } polycsi_expand_request;
 
 typedef struct polycsi_expand_result {
   polycsi_result_header header;
   int64_t capacity_bytes;
-  int32_t node_expansion_required;  /* non-zero: the node must grow the filesystem */
+  int32_t node_expansion_required; /* non-zero: the node must grow the filesystem */
 } polycsi_expand_result;
 
 typedef struct polycsi_capacity_request {
@@ -338,28 +338,28 @@ typedef struct polycsi_capacity_request {
 typedef struct polycsi_capacity_result {
   polycsi_result_header header;
   int64_t available_bytes;
-  int64_t maximum_volume_bytes;  /* 0 when unknown */
-  int64_t minimum_volume_bytes;  /* 0 when unknown */
+  int64_t maximum_volume_bytes; /* 0 when unknown */
+  int64_t minimum_volume_bytes; /* 0 when unknown */
 } polycsi_capacity_result;
 
 typedef struct polycsi_list_request {
   polycsi_call call;
-  int32_t max_entries;           /* 0 means no limit */
-  polycsi_str starting_token;    /* empty for the first page; plugin-defined otherwise */
-  polycsi_str source_volume_id;  /* list_snapshots only: filter, may be empty */
-  polycsi_str snapshot_id;       /* list_snapshots only: filter, may be empty */
+  int32_t max_entries;          /* 0 means no limit */
+  polycsi_str starting_token;   /* empty for the first page; plugin-defined otherwise */
+  polycsi_str source_volume_id; /* list_snapshots only: filter, may be empty */
+  polycsi_str snapshot_id;      /* list_snapshots only: filter, may be empty */
 } polycsi_list_request;
 
 typedef struct polycsi_volume_list_result {
   polycsi_result_header header;
   const polycsi_volume* volumes;
   size_t count;
-  polycsi_str next_token;        /* empty on the last page */
+  polycsi_str next_token; /* empty on the last page */
 } polycsi_volume_list_result;
 
 typedef struct polycsi_snapshot {
-  polycsi_str id;                /* backend-local, same character set and length as volumes */
-  polycsi_str source_volume_id;  /* backend-local */
+  polycsi_str id;               /* backend-local, same character set and length as volumes */
+  polycsi_str source_volume_id; /* backend-local */
   int64_t size_bytes;
   int64_t creation_time_unix_ns;
   int32_t ready_to_use;
@@ -379,8 +379,8 @@ typedef struct polycsi_snapshot_list_result {
 
 typedef struct polycsi_create_snapshot_request {
   polycsi_call call;
-  polycsi_str name;              /* CSI name; the same name must yield the same snapshot */
-  polycsi_str source_volume_id;  /* backend-local */
+  polycsi_str name;             /* CSI name; the same name must yield the same snapshot */
+  polycsi_str source_volume_id; /* backend-local */
   polycsi_kv_list parameters;
   polycsi_kv_list secrets;
 } polycsi_create_snapshot_request;
@@ -395,8 +395,8 @@ typedef struct polycsi_snapshot_id_request {
 typedef struct polycsi_publish_request {
   polycsi_call call;
   polycsi_str volume_id;
-  polycsi_str node_name;         /* the Kubernetes node name part of the CSI node id */
-  polycsi_str node_identity;     /* what the node plugin reported, e.g. an NVMe host NQN */
+  polycsi_str node_name;     /* the Kubernetes node name part of the CSI node id */
+  polycsi_str node_identity; /* what the node plugin reported, e.g. an NVMe host NQN */
   int32_t readonly;
   polycsi_kv_list volume_context;
   polycsi_kv_list secrets;
@@ -404,7 +404,7 @@ typedef struct polycsi_publish_request {
 
 typedef struct polycsi_publish_result {
   polycsi_result_header header;
-  polycsi_kv_list publish_context;  /* handed to the node in attach */
+  polycsi_kv_list publish_context; /* handed to the node in attach */
 } polycsi_publish_result;
 
 typedef struct polycsi_status_result {
@@ -430,7 +430,7 @@ typedef struct polycsi_attach_request {
   polycsi_kv_list volume_context;
   polycsi_kv_list publish_context;
   polycsi_kv_list secrets;
-  polycsi_str staging_path;      /* where the core will mount; informational */
+  polycsi_str staging_path; /* where the core will mount; informational */
 } polycsi_attach_request;
 
 typedef enum polycsi_attachment_kind {
@@ -443,10 +443,10 @@ typedef enum polycsi_attachment_kind {
 typedef struct polycsi_attach_result {
   polycsi_result_header header;
   polycsi_attachment_kind kind;
-  polycsi_str device_path;       /* BLOCK_DEVICE: e.g. /dev/nvme1n1 */
-  polycsi_str mount_source;      /* MOUNT_SOURCE: e.g. 10.0.0.1:/export/pvc-1 */
-  polycsi_str fs_type;           /* MOUNT_SOURCE: e.g. nfs */
-  polycsi_str_list mount_options;/* MOUNT_SOURCE: e.g. nfsvers=4.1 */
+  polycsi_str device_path;        /* BLOCK_DEVICE: e.g. /dev/nvme1n1 */
+  polycsi_str mount_source;       /* MOUNT_SOURCE: e.g. 10.0.0.1:/export/pvc-1 */
+  polycsi_str fs_type;            /* MOUNT_SOURCE: e.g. nfs */
+  polycsi_str_list mount_options; /* MOUNT_SOURCE: e.g. nfsvers=4.1 */
 } polycsi_attach_result;
 
 typedef struct polycsi_detach_request {
@@ -464,7 +464,7 @@ typedef struct polycsi_node_expand_request {
 
 typedef struct polycsi_condition_result {
   polycsi_result_header header;
-  int32_t abnormal;              /* non-zero: message says what is wrong */
+  int32_t abnormal; /* non-zero: message says what is wrong */
 } polycsi_condition_result;
 
 /* ---------------------------------------------------------------------------------------------
@@ -477,8 +477,8 @@ typedef struct polycsi_condition_result {
 typedef struct polycsi_plugin_api {
   /* sizeof(polycsi_plugin_api) as the plugin compiled it. REQUIRED. */
   size_t struct_size;
-  uint32_t abi_major;            /* POLYCSI_ABI_VERSION_MAJOR the plugin was built with */
-  uint32_t abi_minor;            /* POLYCSI_ABI_VERSION_MINOR the plugin was built with */
+  uint32_t abi_major; /* POLYCSI_ABI_VERSION_MAJOR the plugin was built with */
+  uint32_t abi_minor; /* POLYCSI_ABI_VERSION_MINOR the plugin was built with */
 
   /* REQUIRED. The static descriptor, or NULL when the plugin cannot build it; then
    * `describe_error` (since 1.1) says why, and the host refuses the plugin with that text.
@@ -538,11 +538,9 @@ typedef struct polycsi_plugin_api {
   polycsi_code (*node_identity)(polycsi_instance*, const polycsi_call*,
                                 polycsi_node_identity_result*);
   /* REQUIRED. Makes the volume available on this node; attached already is success. */
-  polycsi_code (*attach)(polycsi_instance*, const polycsi_attach_request*,
-                         polycsi_attach_result*);
+  polycsi_code (*attach)(polycsi_instance*, const polycsi_attach_request*, polycsi_attach_result*);
   /* REQUIRED. Undoes attach; detached already is success. Must only touch what attach made. */
-  polycsi_code (*detach)(polycsi_instance*, const polycsi_detach_request*,
-                         polycsi_status_result*);
+  polycsi_code (*detach)(polycsi_instance*, const polycsi_detach_request*, polycsi_status_result*);
   /* Optional: makes the node see a grown device (before the core grows the filesystem). */
   polycsi_code (*node_expand)(polycsi_instance*, const polycsi_node_expand_request*,
                               polycsi_status_result*);

@@ -243,8 +243,7 @@ class PluginInstance {
     return call<polycsi_capacity_result, Capacity>(
         [&](polycsi_capacity_result* out) { return api_.get_capacity(instance_, &req, out); },
         [](const polycsi_capacity_result& out) {
-          return Capacity{out.available_bytes, out.maximum_volume_bytes,
-                          out.minimum_volume_bytes};
+          return Capacity{out.available_bytes, out.maximum_volume_bytes, out.minimum_volume_bytes};
         });
   }
   StatusOr<Snapshot> createSnapshot(const CreateSnapshotRequest& r) const {
@@ -336,8 +335,8 @@ class PluginInstance {
   Status nodeExpand(const NodeExpandRequest& r) const {
     if (!api_.node_expand) return Status::ok();  // nothing to do on the node's device
     abi::Arena arena;
-    polycsi_node_expand_request req{abi::fromCall(r.call), arena.str(r.volumeId),
-                                    r.requiredBytes, arena.str(r.devicePath)};
+    polycsi_node_expand_request req{abi::fromCall(r.call), arena.str(r.volumeId), r.requiredBytes,
+                                    arena.str(r.devicePath)};
     return statusCall<polycsi_status_result>(
         [&](polycsi_status_result* out) { return api_.node_expand(instance_, &req, out); });
   }
@@ -425,9 +424,9 @@ class PluginInstance {
                                 arena.str(r.sourceVolumeId), arena.str(r.snapshotId)};
   }
   static polycsi_publish_request publishRequest(abi::Arena& arena, const PublishRequest& r) {
-    return polycsi_publish_request{abi::fromCall(r.call),        arena.str(r.volumeId),
-                                   arena.str(r.nodeName),        arena.str(r.nodeIdentity),
-                                   r.readonly ? 1 : 0,           arena.kvs(r.volumeContext),
+    return polycsi_publish_request{abi::fromCall(r.call), arena.str(r.volumeId),
+                                   arena.str(r.nodeName), arena.str(r.nodeIdentity),
+                                   r.readonly ? 1 : 0,    arena.kvs(r.volumeContext),
                                    arena.kvs(r.secrets)};
   }
   static polycsi_detach_request detachRequest(abi::Arena& arena, const DetachRequest& r) {
@@ -443,8 +442,8 @@ class PluginInstance {
     Status status() const { return s; }
   };
   static Unsupported unsupported(const char* what) {
-    return Unsupported{Status(Code::kUnimplemented,
-                              std::string("this backend does not support ") + what)};
+    return Unsupported{
+        Status(Code::kUnimplemented, std::string("this backend does not support ") + what)};
   }
 
   const polycsi_plugin_api api_;  // widened: members the plugin lacks are NULL

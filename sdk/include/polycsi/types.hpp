@@ -39,21 +39,36 @@ enum class Code : int {
 // Upper-case gRPC name of a code, e.g. "FAILED_PRECONDITION".
 inline const char* codeName(Code code) {
   switch (code) {
-    case Code::kOk: return "OK";
-    case Code::kCancelled: return "CANCELLED";
-    case Code::kUnknown: return "UNKNOWN";
-    case Code::kInvalidArgument: return "INVALID_ARGUMENT";
-    case Code::kDeadlineExceeded: return "DEADLINE_EXCEEDED";
-    case Code::kNotFound: return "NOT_FOUND";
-    case Code::kAlreadyExists: return "ALREADY_EXISTS";
-    case Code::kPermissionDenied: return "PERMISSION_DENIED";
-    case Code::kResourceExhausted: return "RESOURCE_EXHAUSTED";
-    case Code::kFailedPrecondition: return "FAILED_PRECONDITION";
-    case Code::kAborted: return "ABORTED";
-    case Code::kOutOfRange: return "OUT_OF_RANGE";
-    case Code::kUnimplemented: return "UNIMPLEMENTED";
-    case Code::kInternal: return "INTERNAL";
-    case Code::kUnavailable: return "UNAVAILABLE";
+    case Code::kOk:
+      return "OK";
+    case Code::kCancelled:
+      return "CANCELLED";
+    case Code::kUnknown:
+      return "UNKNOWN";
+    case Code::kInvalidArgument:
+      return "INVALID_ARGUMENT";
+    case Code::kDeadlineExceeded:
+      return "DEADLINE_EXCEEDED";
+    case Code::kNotFound:
+      return "NOT_FOUND";
+    case Code::kAlreadyExists:
+      return "ALREADY_EXISTS";
+    case Code::kPermissionDenied:
+      return "PERMISSION_DENIED";
+    case Code::kResourceExhausted:
+      return "RESOURCE_EXHAUSTED";
+    case Code::kFailedPrecondition:
+      return "FAILED_PRECONDITION";
+    case Code::kAborted:
+      return "ABORTED";
+    case Code::kOutOfRange:
+      return "OUT_OF_RANGE";
+    case Code::kUnimplemented:
+      return "UNIMPLEMENTED";
+    case Code::kInternal:
+      return "INTERNAL";
+    case Code::kUnavailable:
+      return "UNAVAILABLE";
   }
   return "UNKNOWN";
 }
@@ -80,7 +95,7 @@ class Status {
 template <typename T>
 class StatusOr {
  public:
-  StatusOr(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  StatusOr(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
   StatusOr(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
     if (status_.isOk()) throw std::logic_error("StatusOr built from an OK status without value");
   }
@@ -142,14 +157,22 @@ enum class AttachSemantics : int {
 
 inline const char* accessModeName(AccessMode mode) {
   switch (mode) {
-    case AccessMode::kUnknown: return "UNKNOWN";
-    case AccessMode::kSingleNodeWriter: return "SINGLE_NODE_WRITER";
-    case AccessMode::kSingleNodeReaderOnly: return "SINGLE_NODE_READER_ONLY";
-    case AccessMode::kMultiNodeReaderOnly: return "MULTI_NODE_READER_ONLY";
-    case AccessMode::kMultiNodeSingleWriter: return "MULTI_NODE_SINGLE_WRITER";
-    case AccessMode::kMultiNodeMultiWriter: return "MULTI_NODE_MULTI_WRITER";
-    case AccessMode::kSingleNodeSingleWriter: return "SINGLE_NODE_SINGLE_WRITER";
-    case AccessMode::kSingleNodeMultiWriter: return "SINGLE_NODE_MULTI_WRITER";
+    case AccessMode::kUnknown:
+      return "UNKNOWN";
+    case AccessMode::kSingleNodeWriter:
+      return "SINGLE_NODE_WRITER";
+    case AccessMode::kSingleNodeReaderOnly:
+      return "SINGLE_NODE_READER_ONLY";
+    case AccessMode::kMultiNodeReaderOnly:
+      return "MULTI_NODE_READER_ONLY";
+    case AccessMode::kMultiNodeSingleWriter:
+      return "MULTI_NODE_SINGLE_WRITER";
+    case AccessMode::kMultiNodeMultiWriter:
+      return "MULTI_NODE_MULTI_WRITER";
+    case AccessMode::kSingleNodeSingleWriter:
+      return "SINGLE_NODE_SINGLE_WRITER";
+    case AccessMode::kSingleNodeMultiWriter:
+      return "SINGLE_NODE_MULTI_WRITER";
   }
   return "UNKNOWN";
 }
@@ -160,10 +183,14 @@ inline const char* volumeModeName(VolumeMode mode) {
 
 inline const char* semanticsName(AttachSemantics s) {
   switch (s) {
-    case AttachSemantics::kUnsupported: return "unsupported";
-    case AttachSemantics::kExclusive: return "exclusive";
-    case AttachSemantics::kShared: return "shared";
-    case AttachSemantics::kMigrationWindow: return "migration_window";
+    case AttachSemantics::kUnsupported:
+      return "unsupported";
+    case AttachSemantics::kExclusive:
+      return "exclusive";
+    case AttachSemantics::kShared:
+      return "shared";
+    case AttachSemantics::kMigrationWindow:
+      return "migration_window";
   }
   return "unsupported";
 }
@@ -393,8 +420,10 @@ struct AttachRequest {
 
 // What attach made available: a block device, or a mount source for the core to mount.
 struct Attachment {
-  enum class Kind { kBlockDevice = POLYCSI_ATTACHMENT_BLOCK_DEVICE,
-                    kMountSource = POLYCSI_ATTACHMENT_MOUNT_SOURCE };
+  enum class Kind {
+    kBlockDevice = POLYCSI_ATTACHMENT_BLOCK_DEVICE,
+    kMountSource = POLYCSI_ATTACHMENT_MOUNT_SOURCE
+  };
   Kind kind = Kind::kBlockDevice;
   std::string devicePath;
   std::string mountSource;

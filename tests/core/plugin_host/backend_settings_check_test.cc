@@ -102,9 +102,9 @@ TEST_F(BackendSettingsCheckTest, ServeRefusesWithTheSameMessageBeforeAnyInit) {
   BackendRegistry registry;
   const config::DriverConfig config =
       parsed("state_path: " + statePath_ +
-                          "\nbackends:\n  - {name: b, plugin: roles, settings: {address: a, "
-                          "device_dir: /dev}}\n  - {name: c, plugin: roles, settings: {address: "
-                          "a b, device_dir: /dev}}\n");
+             "\nbackends:\n  - {name: b, plugin: roles, settings: {address: a, "
+             "device_dir: /dev}}\n  - {name: c, plugin: roles, settings: {address: "
+             "a b, device_dir: /dev}}\n");
   Status status = registry.start(config, kPluginDir, Role::kAll, nullptr);
   EXPECT_EQ(status.code(), Code::kFailedPrecondition);
   EXPECT_EQ(status.message(),

@@ -33,7 +33,8 @@ TEST(CsiValidationTest, IncompleteCapabilitiesNameTheField) {
   noType.mutable_access_mode()->set_mode(Mode::SINGLE_NODE_WRITER);
   auto s = checkCapability(noType, "volume_capabilities[2]");
   EXPECT_EQ(s.status().code(), Code::kInvalidArgument);
-  EXPECT_EQ(s.status().message(), "volume_capabilities[2].access_type (block or mount) is required");
+  EXPECT_EQ(s.status().message(),
+            "volume_capabilities[2].access_type (block or mount) is required");
 
   csi::v1::VolumeCapability noMode;
   noMode.mutable_block();

@@ -21,9 +21,12 @@ class NodeVolumeRecordsTest : public ::testing::Test {
 
 TEST_F(NodeVolumeRecordsTest, SaveLoadRemoveRoundTrip) {
   NodeVolumeRecords records(dir_ + "/node");
-  NodeVolumeRecord r{"nfs:vol-1", "nfs", false,
+  NodeVolumeRecord r{"nfs:vol-1",
+                     "nfs",
+                     false,
                      Attachment::mount("10.0.0.1:/export/vol-1", "nfs", {"nfsvers=4.1"}),
-                     "/var/lib/kubelet/staging/x", "nfs"};
+                     "/var/lib/kubelet/staging/x",
+                     "nfs"};
   ASSERT_TRUE(records.save(r).isOk());
   // A second instance (a restarted node plugin) reads the same record.
   NodeVolumeRecords reopened(dir_ + "/node");
@@ -44,8 +47,8 @@ TEST_F(NodeVolumeRecordsTest, SaveLoadRemoveRoundTrip) {
 
 TEST_F(NodeVolumeRecordsTest, CorruptRecordIsAnErrorNotAnEmptyState) {
   NodeVolumeRecords records(dir_);
-  ASSERT_TRUE(records.save({"a:b", "a", true, Attachment::blockDevice("/dev/loop3"), "/s", ""})
-                  .isOk());
+  ASSERT_TRUE(
+      records.save({"a:b", "a", true, Attachment::blockDevice("/dev/loop3"), "/s", ""}).isOk());
   for (const auto& entry : std::filesystem::directory_iterator(dir_))
     std::ofstream(entry.path()) << "{ not json";
   auto loaded = records.load("a:b");
@@ -55,10 +58,10 @@ TEST_F(NodeVolumeRecordsTest, CorruptRecordIsAnErrorNotAnEmptyState) {
 
 TEST_F(NodeVolumeRecordsTest, DifferentIdsNeverShareAFile) {
   NodeVolumeRecords records(dir_);
-  ASSERT_TRUE(records.save({"a:x", "a", true, Attachment::blockDevice("/dev/loop1"), "/s1", ""})
-                  .isOk());
-  ASSERT_TRUE(records.save({"b:x", "b", true, Attachment::blockDevice("/dev/loop2"), "/s2", ""})
-                  .isOk());
+  ASSERT_TRUE(
+      records.save({"a:x", "a", true, Attachment::blockDevice("/dev/loop1"), "/s1", ""}).isOk());
+  ASSERT_TRUE(
+      records.save({"b:x", "b", true, Attachment::blockDevice("/dev/loop2"), "/s2", ""}).isOk());
   EXPECT_EQ((*records.load("a:x"))->attachment.devicePath, "/dev/loop1");
   EXPECT_EQ((*records.load("b:x"))->attachment.devicePath, "/dev/loop2");
 }

@@ -76,7 +76,8 @@ TEST(BackendComparison, BackendWithoutAnyUsableModeShowsDashes) {
 }
 
 TEST(BackendComparison, TableHasAlignedRowsAndAWhyLinePerBackend) {
-  const std::string text = formatComparison(parseCheckup("polycsi.csi.io", "1.0", threeStrategies()));
+  const std::string text =
+      formatComparison(parseCheckup("polycsi.csi.io", "1.0", threeStrategies()));
   EXPECT_NE(text.find("driver polycsi.csi.io 1.0"), std::string::npos) << text;
   const auto header = text.find("BACKEND");
   const auto rdsRow = text.find("\nrds-nvme ");
