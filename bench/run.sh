@@ -136,6 +136,20 @@ memory_json() {
     "/proc/$1/status"
 }
 
+# The sample plugin's config for polycsi on tmpfs: $work/sample.yaml.
+write_sample_config() {
+  cat >"$work/sample.yaml" <<YAML
+driver_name: polycsi.csi.io
+state_path: $work/sample-state
+backends:
+  - name: local
+    plugin: sample
+    default: true
+    settings:
+      directory: $work/sample-volumes
+YAML
+}
+
 # --- a second CSI driver, for the comparison -------------------------------------------------------
 # The first socket that answers GetPluginInfo with another driver's name; nothing when none does.
 find_second_driver() {
@@ -195,16 +209,7 @@ PY
 
 if ((compare_only)); then
   echo "bench: Probe and create+delete against polycsi + sample on tmpfs, $runs runs"
-  cat >"$work/sample.yaml" <<YAML
-driver_name: polycsi.csi.io
-state_path: $work/sample-state
-backends:
-  - name: local
-    plugin: sample
-    default: true
-    settings:
-      directory: $work/sample-volumes
-YAML
+  write_sample_config
   start_driver "$work/sample.yaml" "$work/sample.sock" --node-id bench-node
   sleep 1
   idle=$(memory_json "$driver_pid")
@@ -230,16 +235,7 @@ rm -rf "$work/scale"
 
 # --- 2. CSI scenarios against the sample plugin ------------------------------------------------
 echo "bench: CSI scenarios a-d against polycsi + sample, $runs runs of $iterations iterations"
-cat >"$work/sample.yaml" <<YAML
-driver_name: polycsi.csi.io
-state_path: $work/sample-state
-backends:
-  - name: local
-    plugin: sample
-    default: true
-    settings:
-      directory: $work/sample-volumes
-YAML
+write_sample_config
 mkdir -p "$work/node"
 start_driver "$work/sample.yaml" "$work/sample.sock" --node-id bench-node
 sleep 1

@@ -12,10 +12,12 @@
 #include <mutex>
 #include <string>
 
+#include "rpc_status.hpp"  // tools/polycsictl
+
 namespace polycsi::reliability {
 
-// The canonical name of a gRPC code, as CSI documents them ("UNAVAILABLE").
-std::string codeName(grpc::StatusCode code);
+// The canonical name of a gRPC code, as CSI documents them ("UNAVAILABLE"): polycsictl's.
+inline std::string codeName(grpc::StatusCode code) { return csictl::statusCodeName(code); }
 
 class StatusTally {
  public:

@@ -12,7 +12,7 @@ import uuid
 from .host import CsiClient, HostProcess, run_checked
 from .node import GuestDriver, context_flags, require_not_mounted
 from .rds import KUBELET, Volume, device_size, guest_sha256, node_stage_publish, \
-    node_unpublish_unstage, write_random
+    node_unpublish_unstage, require_grown, write_random
 from .report import StepFailed
 
 GLOBAL_ID = "PS03455f439da7"
@@ -255,17 +255,8 @@ backends:
         errors = vm.run("cat /tmp/writer.err 2>/dev/null", 10).output.strip()
         if errors:
             raise StepFailed(f"writes failed during the expansion: {errors.count('failed')}")
-        after = device_size(vm, device)
-        if after != 96 * 1024 * 1024:
-            raise StepFailed(f"{device} is {after} bytes after expansion (before {before}), "
-                             f"expected {96 * 1024 * 1024}")
-        fs_bytes = int(vm.check(f"df -k {volume.target} | awk 'NR==2 {{print $2}}'", 10)) * 1024
-        if fs_bytes <= 64 * 1024 * 1024:
-            raise StepFailed(f"the filesystem is {fs_bytes} bytes after expansion; "
-                             "it did not grow past 64 MiB")
-        vm.check("sync; echo 3 > /proc/sys/vm/drop_caches", 20)
-        if guest_sha256(vm, f"{volume.target}/data.bin") != state["sha"]:
-            raise StepFailed("data changed across the expansion")
+        require_grown(vm, device, volume.target, before, 96 * 1024 * 1024,
+                      f"{volume.target}/data.bin", state["sha"])
 
     def logout():
         volume = state["volume"]

@@ -197,6 +197,22 @@ def device_size(vm, device):
     return int(vm.check(f"blockdev --getsize64 {shlex.quote(device)}", 10).strip())
 
 
+def require_grown(vm, device, mountpoint, before, expected, data_path, data_sha):
+    """After an online expansion: the device has `expected` bytes, the filesystem mounted at
+    `mountpoint` grew past the old size, and the file written before still has its checksum."""
+    after = device_size(vm, device)
+    if after != expected:
+        raise StepFailed(f"{device} is {after} bytes after expansion (before {before}), "
+                         f"expected {expected}")
+    fs_bytes = int(vm.check(f"df -k {mountpoint} | awk 'NR==2 {{print $2}}'", 10)) * 1024
+    if fs_bytes <= before:
+        raise StepFailed(f"the filesystem is {fs_bytes} bytes after expansion; it did not grow "
+                         f"past the {before} bytes of its device before")
+    vm.check("sync; echo 3 > /proc/sys/vm/drop_caches", 20)
+    if guest_sha256(vm, data_path) != data_sha:
+        raise StepFailed("data changed across the expansion")
+
+
 def staged_device(vm, volume):
     """The block device behind a filesystem volume's staging mount."""
     out = vm.check(f"findmnt -n -o SOURCE --target {shlex.quote(volume.staging)}", 10).strip()
@@ -245,16 +261,8 @@ def scenario_filesystem_and_block(steps, controller, target, node):
         controller.csi.call("controller", "expand", volume.id, "--size", "96Mi")
         node.csi.call("node", "expand", volume.id, volume.target, "--size", "96Mi", "--staging",
                       volume.staging, *fs_caps, timeout_s=120)
-        after = device_size(vm, state["fs_device"])
-        if after != 96 * 1024 * 1024:
-            raise StepFailed(f"{state['fs_device']} is {after} bytes after expansion "
-                             f"(before {before}), expected {96 * 1024 * 1024}")
-        fs_bytes = int(vm.check(f"df -k {volume.target} | awk 'NR==2 {{print $2}}'", 10)) * 1024
-        if fs_bytes <= 64 * 1024 * 1024:
-            raise StepFailed(f"the filesystem is {fs_bytes} bytes after expansion; "
-                             "it did not grow past 64 MiB")
-        if guest_sha256(vm, f"{volume.target}/data.bin") != state["fs_sha"]:
-            raise StepFailed("data changed across the expansion")
+        require_grown(vm, state["fs_device"], volume.target, before, 96 * 1024 * 1024,
+                      f"{volume.target}/data.bin", state["fs_sha"])
 
     def teardown_fs():
         volume = state["fs"]
