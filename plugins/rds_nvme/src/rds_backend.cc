@@ -10,24 +10,6 @@
 #include "ssh_session_pool.hpp"
 
 namespace polycsi::rds_nvme {
-namespace {
-
-std::mutex& nodePathsMutex() {
-  static std::mutex mu;
-  return mu;
-}
-NodePaths& nodePathsOverride() {
-  static NodePaths paths;
-  return paths;
-}
-
-}  // namespace
-
-void setNodePathsForTesting(NodePaths paths) {
-  std::lock_guard<std::mutex> lock(nodePathsMutex());
-  nodePathsOverride() = paths.sysfsRoot.empty() ? NodePaths{} : std::move(paths);
-}
-
 TransportFactory sshTransportFactory() {
   return [](const RdsSettings& settings, const Host& host) -> std::unique_ptr<CommandTransport> {
     SshPoolOptions options;
@@ -79,7 +61,8 @@ Descriptor RdsBackend::describe() {
   return d;
 }
 
-RdsBackend::RdsBackend(const InitContext& ctx, const TransportFactory& transports)
+RdsBackend::RdsBackend(const InitContext& ctx, const TransportFactory& transports,
+                       const NodePaths& nodePaths)
     : host_(ctx.host),
       instanceName_(ctx.instanceName),
       settings_(RdsSettings::parse(ctx.settings,
@@ -88,14 +71,9 @@ RdsBackend::RdsBackend(const InitContext& ctx, const TransportFactory& transport
     if (ctx.stateDir.empty())
       throw Error(Code::kFailedPrecondition,
                   "the rds_nvme node side needs a state directory for its connection record");
-    NodePaths paths;
-    {
-      std::lock_guard<std::mutex> lock(nodePathsMutex());
-      paths = nodePathsOverride();
-    }
     connectionRecord_ = std::make_unique<ConnectionRecord>(ctx.stateDir);
-    connections_ = std::make_unique<NvmeVolumeConnections>(NvmeSysfs(paths.sysfsRoot), paths.devDir,
-                                                           *connectionRecord_, host_);
+    connections_ = std::make_unique<NvmeVolumeConnections>(
+        NvmeSysfs(nodePaths.sysfsRoot), nodePaths.devDir, *connectionRecord_, host_);
   }
   if (ctx.role == Role::kNode) return;
   if (settings_.insecureIgnoreHostKey)

@@ -45,14 +45,11 @@ using TransportFactory =
 TransportFactory sshTransportFactory();
 
 // Where the node side looks at the kernel: sysfs and the device directory. Production uses
-// /sys and /dev.
+// /sys and /dev; tests pass a fake tree to the constructor.
 struct NodePaths {
   std::string sysfsRoot = "/sys";
   std::string devDir = "/dev";
 };
-// Replaces the paths for backends constructed afterwards (a fake sysfs tree in tests); an
-// empty sysfsRoot restores the defaults. Not for production use.
-void setNodePathsForTesting(NodePaths paths);
 
 // The host NQN the allow-list holds when no node is published: an empty list would mean "any
 // host" to RouterOS, so fencing keeps this placeholder there instead.
@@ -78,7 +75,8 @@ class RdsBackend : public Backend {
   // Parses the settings; a controller also opens its transport (`transports(settings, host)`),
   // the ledger in the state directory and starts the orphan scan. Throws INVALID_ARGUMENT for
   // bad settings. A node-only instance never calls `transports`.
-  RdsBackend(const InitContext& ctx, const TransportFactory& transports);
+  RdsBackend(const InitContext& ctx, const TransportFactory& transports,
+             const NodePaths& nodePaths = {});
   // The plugin's entry point: with the SSH transport (sshTransportFactory).
   explicit RdsBackend(const InitContext& ctx) : RdsBackend(ctx, sshTransportFactory()) {}
   ~RdsBackend() override;

@@ -30,13 +30,9 @@ class RdsNodeTest : public RdsBackendTest {
  protected:
   void SetUp() override {
     RdsBackendTest::SetUp();
-    setNodePathsForTesting({fake_.sysRoot().string(), fake_.devDir().string()});
+    nodePaths_ = {fake_.sysRoot().string(), fake_.devDir().string()};
     fs::create_directories(stateDir_ / "etc-nvme");
     std::ofstream(hostNqnFile()) << kHostNqn << "\n";
-  }
-  void TearDown() override {
-    RdsBackendTest::TearDown();
-    setNodePathsForTesting({});
   }
 
   fs::path hostNqnFile() const { return stateDir_ / "etc-nvme" / "hostnqn"; }

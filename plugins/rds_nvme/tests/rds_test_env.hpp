@@ -56,7 +56,8 @@ class RdsBackendTest : public ::testing::Test {
     config.role = role;
     config.settings = std::move(settings);
     config.stateDir = stateDir_.string();
-    return polycsi::testing::startBackend<RdsBackend>(host_, config, forwardingTo(&rds_));
+    return polycsi::testing::startBackend<RdsBackend>(host_, config, forwardingTo(&rds_),
+                                                      nodePaths_);
   }
 
   PluginInstance& start(StringMap overrides = {}, Role role = Role::kController) {
@@ -99,6 +100,7 @@ class RdsBackendTest : public ::testing::Test {
   FakeRds rds_;
   polycsi::testing::FakeHost host_;
   std::filesystem::path stateDir_;
+  NodePaths nodePaths_;  // the node side's /sys and /dev: a fake tree in the node tests
   std::unique_ptr<PluginInstance> backend_;
 };
 
