@@ -46,10 +46,17 @@ Descriptor NfsBackend::describe() {
   return d;
 }
 
-NfsBackend::NfsBackend(const InitContext& ctx)
+NfsBackend::NfsBackend(
+    const InitContext& ctx,
+    std::function<void(const std::string& key, const Call& call)> afterCopyProgress)
     : host_(ctx.host),
       instanceName_(ctx.instanceName),
-      settings_(NfsSettings::parse(ctx.settings, ctx.role != Role::kNode)) {
+      settings_(NfsSettings::parse(ctx.settings, ctx.role != Role::kNode)),
+      copies_([&] {
+        CopyJobs::Options options;
+        options.afterProgress = std::move(afterCopyProgress);
+        return options;
+      }()) {
   if (settings_.home)
     host_.info("nfs backend '" + instanceName_ + "' manages volumes on " + settings_.home->server +
                ":" + settings_.home->share + " over NFSv" + std::to_string(settings_.version));

@@ -55,7 +55,11 @@ class NfsBackend : public Backend {
 
   // Parses the settings; touches no server (a controller connects per call). Throws
   // INVALID_ARGUMENT for bad settings.
-  explicit NfsBackend(const InitContext& ctx);
+  explicit NfsBackend(const InitContext& ctx) : NfsBackend(ctx, nullptr) {}
+  // `afterCopyProgress` runs on a copy's thread after each progress report
+  // (CopyJobs::Options::afterProgress): tests hold a copy at a known point with it.
+  NfsBackend(const InitContext& ctx,
+             std::function<void(const std::string& key, const Call& call)> afterCopyProgress);
 
   // ---- controller ----
   // Makes the volume's directory (subDir template, mountPermissions) and records it.

@@ -1,21 +1,24 @@
 // The fixture of the nfs plugin's in-process tests against a real nfs-ganesha: the server
 // (tests/support/peers) starts before each test, the backend (through polycsi_plugin_entry()
-// and the SDK's FakeHost) when the test asks; a failed test prints ganesha's log. A test fails
-// at once, naming what is missing, when ganesha or root is not there.
+// and the SDK's FakeHost, or built with a copy hook) when the test asks; a failed test prints
+// ganesha's log. A test fails at once, naming what is missing, when ganesha or root is not there.
 //
 // THREADING: gtest runs SetUp, the test and TearDown on one thread.
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <stdexcept>
 #include <string>
 
 #include "ganesha_server.hpp"
+#include "nfs_backend.hpp"
 #include "polycsi/plugin_abi.h"
 #include "polycsi/testing/fake_host.hpp"
+#include "polycsi/testing/start_backend.hpp"
 
 extern "C" const polycsi_plugin_api* polycsi_plugin_entry(void);
 
@@ -44,7 +47,10 @@ class GaneshaBackendTest : public ::testing::Test {
                        {"nfs_port", std::to_string(server_.nfsPort())},
                        {"timeout_seconds", std::to_string(timeoutSeconds)}};
     for (const auto& [key, value] : extra) config.settings[key] = value;
-    auto started = host_.start(polycsi_plugin_entry(), config);
+    // With a copy hook the backend is built with it (as the plugin's init builds it without).
+    auto started = afterCopyProgress_ ? polycsi::testing::startBackend<NfsBackend>(
+                                            host_, config, afterCopyProgress_)
+                                      : host_.start(polycsi_plugin_entry(), config);
     if (!started.isOk()) throw std::runtime_error(started.status().toString());
     backend_ = std::move(started).value();
     return *backend_;
@@ -52,6 +58,8 @@ class GaneshaBackendTest : public ::testing::Test {
 
   polycsi::testing::GaneshaServer server_;
   polycsi::testing::FakeHost host_;
+  // Given to the backend's copies (CopyJobs::Options::afterProgress) when set before start.
+  std::function<void(const std::string& key, const Call& call)> afterCopyProgress_;
   std::unique_ptr<PluginInstance> backend_;
 };
 

@@ -34,18 +34,21 @@ constexpr size_t kFileBytes = 64 * 1024;
 // or until the copy's own call is cancelled (a deletion or the backend's destruction).
 class CopyGate {
  public:
+  // Holds the copy at its `step`th entry whose key starts with `prefix`; set it before a
+  // NfsCopyDeadlineTest routes the copies' steps here (hold()).
   void install(std::string prefix, int step) {
     prefix_ = std::move(prefix);
     step_ = step;
-    CopyJobs::setStepHookForTesting([this](const std::string& key, const Call& call) {
-      if (key.rfind(prefix_, 0) != 0) return;
-      std::unique_lock<std::mutex> lock(mu_);
-      if (++steps_ != step_) return;
-      reached_ = true;
-      changed_.notify_all();
-      while (!released_ && !call.isCancelled())
-        changed_.wait_for(lock, std::chrono::milliseconds(10));
-    });
+  }
+  // A copy's progress report (CopyJobs::Options::afterProgress), on the copy's thread.
+  void step(const std::string& key, const Call& call) {
+    if (key.rfind(prefix_, 0) != 0) return;
+    std::unique_lock<std::mutex> lock(mu_);
+    if (++steps_ != step_) return;
+    reached_ = true;
+    changed_.notify_all();
+    while (!released_ && !call.isCancelled())
+      changed_.wait_for(lock, std::chrono::milliseconds(10));
   }
   // True once the copy is held; false if that did not happen within a minute.
   bool waitReached() {
@@ -83,11 +86,22 @@ struct CancellableCall {
 
 class NfsCopyDeadlineTest : public GaneshaBackendTest {
  protected:
+  void SetUp() override {
+    GaneshaBackendTest::SetUp();
+    afterCopyProgress_ = [this](const std::string& key, const Call& call) {
+      if (CopyGate* gate = activeGate_.load()) gate->step(key, call);
+    };
+  }
   void TearDown() override {
     gate_.release();
     GaneshaBackendTest::TearDown();  // the backend's destruction stops every copy
-    CopyJobs::setStepHookForTesting(nullptr);
   }
+  // From now on the copies' steps go to `gate`, holding the `step`th of a key with `prefix`.
+  void hold(CopyGate& gate, std::string prefix, int step) {
+    gate.install(std::move(prefix), step);
+    activeGate_.store(&gate);
+  }
+  std::atomic<CopyGate*> activeGate_{nullptr};
   PluginInstance& start() { return startBackend("nfs-copy", /*timeoutSeconds=*/5); }
   // Sends `request` through `send` (CreateSnapshot or a clone) with a deadline, and once the
   // copy is held at `gate` cancels the call, as the sidecar does when its deadline passes.
@@ -166,7 +180,7 @@ class NfsCopyDeadlineTest : public GaneshaBackendTest {
 TEST_F(NfsCopyDeadlineTest, SnapshotLongerThanTheDeadlineIsNotReadyThenCompletesWithoutRestart) {
   auto& b = start();
   std::string source = makeSourceVolume(b, "pvc-big");
-  gate_.install("snapshot/", 5);
+  hold(gate_, "snapshot/", 5);
 
   CreateSnapshotRequest req;
   req.name = "snap-big";
@@ -205,7 +219,7 @@ TEST_F(NfsCopyDeadlineTest, SnapshotLongerThanTheDeadlineIsNotReadyThenCompletes
 TEST_F(NfsCopyDeadlineTest, CloneLongerThanTheDeadlineIsAbortedThenTheRetryGetsTheSameCopy) {
   auto& b = start();
   std::string source = makeSourceVolume(b, "pvc-origin");
-  gate_.install("volume/", 7);
+  hold(gate_, "volume/", 7);
 
   CreateVolumeRequest req;
   req.name = "pvc-clone";
@@ -238,7 +252,7 @@ TEST_F(NfsCopyDeadlineTest, CloneLongerThanTheDeadlineIsAbortedThenTheRetryGetsT
 TEST_F(NfsCopyDeadlineTest, DeletingDuringACopyStopsItAndLeavesNothing) {
   auto& b = start();
   std::string source = makeSourceVolume(b, "pvc-src");
-  gate_.install("", 3);  // whichever copy comes first
+  hold(gate_, "", 3);  // whichever copy comes first
 
   CreateSnapshotRequest snap;
   snap.name = "snap-gone";
@@ -260,7 +274,7 @@ TEST_F(NfsCopyDeadlineTest, DeletingDuringACopyStopsItAndLeavesNothing) {
 
   // The same for a clone, held at its third entry.
   CopyGate cloneGate;
-  cloneGate.install("volume/", 3);
+  hold(cloneGate, "volume/", 3);
   CreateVolumeRequest clone;
   clone.name = "pvc-gone";
   clone.requiredBytes = 1 << 20;
@@ -275,7 +289,7 @@ TEST_F(NfsCopyDeadlineTest, DeletingDuringACopyStopsItAndLeavesNothing) {
   EXPECT_FALSE(fs::exists(dir(".polycsi/volumes/pvc-gone.json")));
   EXPECT_EQ(entries(dir(".polycsi/staging")), 0u);
   cloneGate.release();
-  CopyJobs::setStepHookForTesting(nullptr);
+  activeGate_.store(nullptr);
 
   // The name is free again: a new snapshot of that name is a new, complete copy.
   auto fresh = pollUntilReady(b, snap);
@@ -287,7 +301,7 @@ TEST_F(NfsCopyDeadlineTest, DeletingDuringACopyStopsItAndLeavesNothing) {
 TEST_F(NfsCopyDeadlineTest, ARestartRemovesTheHalfCopyAndTheRetryCopiesEverything) {
   auto& b = start();
   std::string source = makeSourceVolume(b, "pvc-restart");
-  gate_.install("snapshot/", 4);
+  hold(gate_, "snapshot/", 4);
   CreateSnapshotRequest req;
   req.name = "snap-restart";
   req.sourceVolumeId = source;
@@ -295,7 +309,7 @@ TEST_F(NfsCopyDeadlineTest, ARestartRemovesTheHalfCopyAndTheRetryCopiesEverythin
   ASSERT_TRUE(answer.has_value()) << "the copy never got to its fourth entry";
   ASSERT_TRUE(answer->isOk());
   backend_.reset();  // the driver stops with the copy half done
-  CopyJobs::setStepHookForTesting(nullptr);
+  activeGate_.store(nullptr);
   ASSERT_EQ(entries(staging("s-snap-restart")), 4u);
   EXPECT_FALSE(fs::exists(dir(".snapshots/s-snap-restart")));
 

@@ -78,6 +78,9 @@ class CopyJobs {
           return "too many copies in progress: " + std::to_string(maxRunning) +
                  " are running; the copy of " + key + " starts on a retry once one of them ended";
         };
+    // Runs on a job's thread after each progress report, with its key and its call: a test
+    // holds a copy at a known point with it. Empty (no call) in production.
+    std::function<void(const std::string& key, const Call& call)> afterProgress;
     // The message of settle()'s ABORTED for `key` when its job still runs.
     std::function<std::string(const std::string& key)> stillRunning = [](const std::string& key) {
       return key + " is still being copied; it is deleted once the copy ended, on a retry";
@@ -91,15 +94,15 @@ class CopyJobs {
    public:
     const Call& call() const { return call_; }
     const std::string& key() const { return key_; }
-    // Adds to the job's counts (any thread may read them through status()), then runs the
-    // test seam (setStepHookForTesting) when one is set.
+    // Adds to the job's counts (any thread may read them through status()), then runs
+    // Options::afterProgress when one is set.
     void progress(int64_t entries, int64_t bytes) {
       {
         std::lock_guard<std::mutex> lock(owner_.mu_);
         job_.status.counts.entries += entries;
         job_.status.counts.bytes += bytes;
       }
-      if (const auto& hook = stepHook()) hook(key_, call_);
+      if (owner_.options_.afterProgress) owner_.options_.afterProgress(key_, call_);
     }
 
    private:
@@ -271,14 +274,6 @@ class CopyJobs {
     return block;
   }
 
-  // Test seam: when set, every job calls `hook` on its own thread after each progress report,
-  // with its key and its call; a test blocks in it to hold a copy at a known point. Unset (the
-  // default) in production. Set it only while no job runs. Shared by every CopyJobs of the
-  // plugin.
-  static void setStepHookForTesting(std::function<void(const std::string&, const Call&)> hook) {
-    stepHook() = std::move(hook);
-  }
-
  private:
   struct Job {
     CopyJobStatus status;
@@ -287,11 +282,6 @@ class CopyJobs {
     alignas(std::atomic_ref<int32_t>::required_alignment) int32_t cancelled = 0;
     std::thread thread;
   };
-
-  static std::function<void(const std::string&, const Call&)>& stepHook() {
-    static std::function<void(const std::string&, const Call&)> hook;
-    return hook;
-  }
 
   static void cancel(Job& job) {
     std::atomic_ref<int32_t>(job.cancelled).store(1, std::memory_order_release);
