@@ -174,6 +174,17 @@ PluginConfig parsePluginConfig(const StringMap& settings, const std::string& set
       bad("setting 'iscsi_port' must be a TCP port from 1 to 65535, got '" + text + "'");
     config.iscsiPort = port;
   }
+  if (auto it = settings.find("replacement_timeout_seconds"); it != settings.end()) {
+    int seconds = 0;
+    const std::string& text = it->second;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || seconds < -1 ||
+        seconds > 86400)
+      bad("setting 'replacement_timeout_seconds' must be -1 (wait until the session is back), "
+          "0 (fail at once) or up to 86400 seconds, got '" +
+          text + "'");
+    config.replacementTimeoutSeconds = seconds;
+  }
 
   nlohmann::json all;
   try {
@@ -231,6 +242,11 @@ std::vector<SettingSpec> pluginSettingSpecs() {
                   "host itself)."},
       SettingSpec{"device_wait_timeout_ms", SettingKind::kInteger, false, false,
                   "How long attach waits for the LUN's device. Default: 30000."},
+      SettingSpec{"replacement_timeout_seconds", SettingKind::kInteger, false, false,
+                  "Node: how long I/O waits for a lost iSCSI session before it fails "
+                  "(open-iscsi's node.session.timeo.replacement_timeout), set on the node "
+                  "record before each login: -1 until the session is back, 0 at once, else up "
+                  "to 86400. Default: the host's iscsid.conf (open-iscsi: 120)."},
       SettingSpec{"iscsi_port", SettingKind::kInteger, false, false,
                   "TCP port of the arrays' iSCSI portals (the REST API gives only their "
                   "addresses). Default: 3260, the port arrays use."},

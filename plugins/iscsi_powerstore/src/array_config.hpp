@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,10 @@ struct PluginConfig {
   // TCP port of the arrays' iSCSI portals. The REST API names only their addresses
   // (ip_pool_address has no port attribute); arrays listen on 3260.
   int iscsiPort = 3260;
+  // open-iscsi's node.session.timeo.replacement_timeout for this backend's sessions: how long
+  // I/O waits for a lost session to come back before it fails (-1: until it does, 0: at
+  // once). Unset: the host's iscsid.conf decides (open-iscsi's default is 120 s).
+  std::optional<int> replacementTimeoutSeconds;
 
   // The array named by a StorageClass's `arrayID`, or the default one when `arrayID` is
   // empty. INVALID_ARGUMENT when none matches (naming the known ids).

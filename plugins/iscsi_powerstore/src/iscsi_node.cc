@@ -254,6 +254,11 @@ void IscsiNode::login(const IscsiPath& path, const Call& call) {
                                      "): " + outcome.output);
   };
   run({"-o", "new"}, {0});
+  // A number only, so it may go on the command line (unlike the CHAP secret below).
+  if (options_.replacementTimeoutSeconds)
+    run({"-o", "update", "-n", "node.session.timeo.replacement_timeout", "-v",
+         std::to_string(*options_.replacementTimeoutSeconds)},
+        {0});
   if (options_.chap) {
     // Not `iscsiadm -o update -v SECRET`: any local user could read the secret from its argv.
     const std::filesystem::path nodeDb =

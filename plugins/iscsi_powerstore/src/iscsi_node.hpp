@@ -63,6 +63,9 @@ struct IscsiNodeOptions {
   // written.
   std::filesystem::path nodeDbDir = "/etc/iscsi/nodes";
   std::optional<ChapSecret> chap;
+  // Written into the node record (node.session.timeo.replacement_timeout) before each login;
+  // unset leaves the record as iscsiadm made it from the host's iscsid.conf.
+  std::optional<int> replacementTimeoutSeconds;
   std::chrono::milliseconds deviceWaitTimeout{30000};
   std::chrono::milliseconds commandTimeout{30000};
   // The SDK's process runner (polycsi/process/command_runner.hpp), as the core's: a clean

@@ -160,6 +160,7 @@ PowerStoreBackend::PowerStoreBackend(const InitContext& ctx)
     options.stateDir = ctx.stateDir;
     options.deviceWaitTimeout = config_.deviceWaitTimeout;
     options.nodeDbDir = config_.iscsiNodeDbDir;
+    options.replacementTimeoutSeconds = config_.replacementTimeoutSeconds;
     if (!config_.chapUser.empty())
       options.chap = ChapSecret{config_.chapUser, config_.chapPassword};
     node_ = std::make_unique<IscsiNode>(std::move(options));

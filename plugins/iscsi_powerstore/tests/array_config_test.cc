@@ -74,6 +74,23 @@ TEST(ArrayConfigTest, IscsiPortIsATcpPort) {
   }
 }
 
+TEST(ArrayConfigTest, ReplacementTimeoutIsUnsetOrSecondsFromMinusOne) {
+  const std::string one =
+      arrays(R"({"endpoint":"https://x","globalID":"A","username":"u","password":"p"})");
+  EXPECT_FALSE(parsePluginConfig({{"ca_file", "/ca.pem"}}, one).replacementTimeoutSeconds);
+  for (const auto& [text, seconds] :
+       std::vector<std::pair<std::string, int>>{{"-1", -1}, {"0", 0}, {"15", 15}, {"86400", 86400}})
+    EXPECT_EQ(
+        parsePluginConfig({{"ca_file", "/ca.pem"}, {"replacement_timeout_seconds", text}}, one)
+            .replacementTimeoutSeconds,
+        seconds)
+        << text;
+  for (const char* bad : {"-2", "86401", "15s", ""})
+    EXPECT_EQ(codeOf({{"ca_file", "/ca.pem"}, {"replacement_timeout_seconds", bad}}, one),
+              Code::kInvalidArgument)
+        << bad;
+}
+
 TEST(ArrayConfigTest, RefusesWhatIsWrong) {
   const StringMap ca = {{"ca_file", "/ca.pem"}};
   EXPECT_EQ(codeOf(ca, "{}"), Code::kInvalidArgument);

@@ -117,6 +117,29 @@ TEST_F(IscsiNodeTest, AttachProbesLogsInAndReturnsTheDevice) {
   EXPECT_EQ(count("iscsiadm -m node -T iqn.2015-10.com.dell:t1 -p 127.0.0.1:3260 --login"), 1);
 }
 
+// replacement_timeout_seconds reaches the node record before the login; without it the record
+// stays as iscsiadm made it.
+TEST_F(IscsiNodeTest, TheReplacementTimeoutIsSetOnTheRecordBeforeTheLogin) {
+  const std::string update =
+      "iscsiadm -m node -T iqn.2015-10.com.dell:t1 -p 127.0.0.1:3260 -o update -n "
+      "node.session.timeo.replacement_timeout -v 15";
+  const LunAddress lun{"127.0.0.1:3260", "iqn.2015-10.com.dell:t1", 1, {}};
+  IscsiNode(options_).attach(lun, "/stage/a", call_);
+  EXPECT_EQ(count(update), 0);
+
+  options_.replacementTimeoutSeconds = 15;
+  commands_.clear();
+  IscsiNode(options_).attach(lun, "/stage/b", call_);
+  ASSERT_EQ(count(update), 1);
+  const auto at = [&](const std::string& what) {
+    for (size_t i = 0; i < commands_.size(); ++i)
+      if (commands_[i].find(what) != std::string::npos) return i;
+    return commands_.size();
+  };
+  EXPECT_LT(at("-o new"), at("replacement_timeout"));
+  EXPECT_LT(at("replacement_timeout"), at("--login"));
+}
+
 TEST_F(IscsiNodeTest, LogsOutOnlyWhenTheLastLunOfTheTargetIsDetached) {
   const LunAddress a{"127.0.0.1:3260", "iqn.2015-10.com.dell:t1", 1, {}};
   const LunAddress b{"127.0.0.1:3260", "iqn.2015-10.com.dell:t1", 2, {}};

@@ -158,6 +158,7 @@ backends:
       iscsi_host_root: /host
       chap_user: "{CHAP_USER}"
       chap_password: "{CHAP_SECRET}"
+      replacement_timeout_seconds: 30
 {lab.arrays_yaml("/etc/polycsi/powerstore-ca.pem")}
   - name: psbadchap
     plugin: iscsi_powerstore
@@ -227,6 +228,11 @@ backends:
         auth = vm.check(f"iscsiadm -m node -T {target} | grep '^node.session.auth.username '", 10)
         if CHAP_USER not in auth:
             raise StepFailed(f"the node record of {target} carries no CHAP user: {auth}")
+        # replacement_timeout_seconds: 30 reached the kernel's session (its recovery_tmo).
+        recovery = vm.check("cat /sys/class/iscsi_session/session*/recovery_tmo", 10).split()
+        if not recovery or any(value != "30" for value in recovery):
+            raise StepFailed(f"iSCSI session recovery_tmo is {recovery}, expected 30 "
+                             "(replacement_timeout_seconds)")
         mounted = vm.check(f"findmnt -n -o SOURCE,FSTYPE --target {volume.target}", 10).split()
         if len(mounted) != 2 or not mounted[0].startswith("/dev/sd") or mounted[1] != "ext4":
             raise StepFailed(f"{volume.target} is mounted from {mounted}, expected ext4 on /dev/sd*")
@@ -273,7 +279,8 @@ backends:
         ("create a volume and publish it to the node's IQN", create_publish),
         ("CHAP with a wrong secret: the target refuses, PERMISSION_DENIED names CHAP, nothing "
          "logged in or mounted", wrong_chap_refused),
-        ("node stage+publish: iscsiadm login with CHAP, mkfs.ext4, mount; write and read back",
+        ("node stage+publish: iscsiadm login with CHAP and replacement_timeout 30, mkfs.ext4, "
+         "mount; write and read back",
          stage_write),
         ("expand 64Mi -> 96Mi under a writer: SCSI rescan, ext4 grows online, data kept",
          expand_under_load),
