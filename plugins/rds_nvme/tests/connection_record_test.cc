@@ -2,12 +2,12 @@
 #include "connection_record.hpp"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
 
 #include "polycsi/types.hpp"
+#include "temp_directory.hpp"
 
 namespace polycsi::rds_nvme::testing {
 namespace {
@@ -16,16 +16,7 @@ namespace fs = std::filesystem;
 
 class ConnectionRecordTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/polycsi-record-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  fs::path dir_;
+  polycsi::testing::TempDir dir_{"polycsi-record"};
 };
 
 TEST_F(ConnectionRecordTest, SurvivesARestart) {
@@ -39,25 +30,25 @@ TEST_F(ConnectionRecordTest, SurvivesARestart) {
   SubsystemRecord b{
       "nqn.2000-02.com.mikrotik:pvc-b", "pvc-b", "10.0.0.1", "4420", {}, {"/s/b"}, true};
   {
-    ConnectionRecord record(dir_);
+    ConnectionRecord record(dir_.path());
     record.put(a);
     record.put(b);
     record.erase("nqn.2000-02.com.mikrotik:pvc-none");  // absent: fine
   }
-  ConnectionRecord again(dir_);
+  ConnectionRecord again(dir_.path());
   EXPECT_EQ(again.find(a.nqn), a);
   EXPECT_EQ(again.find(b.nqn), b);
   EXPECT_EQ(again.forVolume("pvc-b"), std::vector<SubsystemRecord>{b});
   EXPECT_TRUE(again.forVolume("pvc-c").empty());
   again.erase(a.nqn);
-  EXPECT_EQ(ConnectionRecord(dir_).all(), std::vector<SubsystemRecord>{b});
-  EXPECT_FALSE(fs::exists(dir_ / "nvme-connections.json.tmp"));
+  EXPECT_EQ(ConnectionRecord(dir_.path()).all(), std::vector<SubsystemRecord>{b});
+  EXPECT_FALSE(fs::exists(dir_.path() / "nvme-connections.json.tmp"));
 }
 
 TEST_F(ConnectionRecordTest, ACorruptFileIsNamedInTheError) {
-  std::ofstream(dir_ / "nvme-connections.json") << "{\"subsystems\": [ {\"nqn\": 1} ]}";
+  std::ofstream(dir_.path() / "nvme-connections.json") << "{\"subsystems\": [ {\"nqn\": 1} ]}";
   try {
-    ConnectionRecord record(dir_);
+    ConnectionRecord record(dir_.path());
     FAIL() << "corrupt record accepted";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), Code::kInternal);
@@ -66,7 +57,7 @@ TEST_F(ConnectionRecordTest, ACorruptFileIsNamedInTheError) {
 }
 
 TEST_F(ConnectionRecordTest, AFailedWriteChangesNothing) {
-  ConnectionRecord record(dir_ / "missing-dir");
+  ConnectionRecord record(dir_.path() / "missing-dir");
   SubsystemRecord a{"nqn.2000-02.com.mikrotik:pvc-a", "pvc-a", "10.0.0.1", "4420", {}, {}, false};
   EXPECT_THROW(record.put(a), Error);
   EXPECT_FALSE(record.find(a.nqn).has_value());

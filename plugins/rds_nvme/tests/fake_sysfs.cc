@@ -1,7 +1,5 @@
 #include "fake_sysfs.hpp"
 
-#include <stdlib.h>
-
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -21,17 +19,9 @@ void writeFile(const fs::path& file, const std::string& text) {
 }  // namespace
 
 FakeSysfs::FakeSysfs() {
-  char pattern[] = "/tmp/polycsi-fake-sysfs-XXXXXX";
-  if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
-  root_ = pattern;
   fs::create_directories(sysRoot() / "class" / "nvme");
   fs::create_directories(sysRoot() / "class" / "nvme-subsystem");
   fs::create_directories(devDir());
-}
-
-FakeSysfs::~FakeSysfs() {
-  std::error_code ec;
-  fs::remove_all(root_, ec);
 }
 
 void FakeSysfs::addController(const std::string& name, const std::string& nqn,

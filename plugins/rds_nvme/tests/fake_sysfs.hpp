@@ -7,17 +7,16 @@
 #include <string>
 #include <vector>
 
+#include "temp_directory.hpp"
+
 namespace polycsi::rds_nvme::testing {
 
 class FakeSysfs {
  public:
   FakeSysfs();
-  ~FakeSysfs();
-  FakeSysfs(const FakeSysfs&) = delete;
-  FakeSysfs& operator=(const FakeSysfs&) = delete;
 
-  std::filesystem::path sysRoot() const { return root_ / "sys"; }
-  std::filesystem::path devDir() const { return root_ / "dev"; }
+  std::filesystem::path sysRoot() const { return root_.path() / "sys"; }
+  std::filesystem::path devDir() const { return root_.path() / "dev"; }
 
   // class/nvme/<name>/{subsysnqn,transport,address,state,delete_controller}.
   void addController(const std::string& name, const std::string& nqn, const std::string& transport,
@@ -39,7 +38,7 @@ class FakeSysfs {
   std::string deleteRequests(const std::string& controller) const;
 
  private:
-  std::filesystem::path root_;
+  polycsi::testing::TempDir root_{"polycsi-fake-sysfs"};
 };
 
 }  // namespace polycsi::rds_nvme::testing

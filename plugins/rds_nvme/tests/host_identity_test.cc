@@ -2,13 +2,13 @@
 #include "host_identity.hpp"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
 
 #include "polycsi/types.hpp"
+#include "temp_directory.hpp"
 
 namespace polycsi::rds_nvme::testing {
 namespace {
@@ -17,30 +17,22 @@ namespace fs = std::filesystem;
 
 class HostIdentityTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/polycsi-hostnqn-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
   void write(const fs::path& file, const std::string& text) {
     fs::create_directories(file.parent_path());
     std::ofstream(file) << text;
   }
-  fs::path dir_;
+  polycsi::testing::TempDir dir_{"polycsi-hostnqn"};
 };
 
 TEST_F(HostIdentityTest, ReadsTheFileTrimmed) {
-  write(dir_ / "hostnqn", "nqn.2014-08.org.nvmexpress:uuid:0f3c1a2b-aaaa-bbbb-cccc-000000000001\n");
-  EXPECT_EQ(loadOrCreateHostNqn(dir_ / "hostnqn"),
+  write(dir_.path() / "hostnqn",
+        "nqn.2014-08.org.nvmexpress:uuid:0f3c1a2b-aaaa-bbbb-cccc-000000000001\n");
+  EXPECT_EQ(loadOrCreateHostNqn(dir_.path() / "hostnqn"),
             "nqn.2014-08.org.nvmexpress:uuid:0f3c1a2b-aaaa-bbbb-cccc-000000000001");
 }
 
 TEST_F(HostIdentityTest, GeneratesOnceWithLibnvmeAndKeepsIt) {
-  fs::path file = dir_ / "etc" / "nvme" / "hostnqn";
+  fs::path file = dir_.path() / "etc" / "nvme" / "hostnqn";
   mode_t old = ::umask(077);  // the file must be readable by others whatever the umask
   std::string first = loadOrCreateHostNqn(file);
   ::umask(old);
@@ -59,23 +51,23 @@ TEST_F(HostIdentityTest, GeneratesOnceWithLibnvmeAndKeepsIt) {
 }
 
 TEST_F(HostIdentityTest, GarbageInTheFileIsAClearPrecondition) {
-  write(dir_ / "hostnqn", "not-an-nqn,transport=rdma\n");
+  write(dir_.path() / "hostnqn", "not-an-nqn,transport=rdma\n");
   try {
-    loadOrCreateHostNqn(dir_ / "hostnqn");
+    loadOrCreateHostNqn(dir_.path() / "hostnqn");
     FAIL() << "garbage accepted";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), Code::kFailedPrecondition);
-    EXPECT_NE(std::string(e.what()).find((dir_ / "hostnqn").string()), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find((dir_.path() / "hostnqn").string()), std::string::npos);
   }
 }
 
 TEST_F(HostIdentityTest, HostIdIsOptionalButMustBeAUuid) {
-  EXPECT_FALSE(loadHostId(dir_ / "hostid").has_value());
-  write(dir_ / "hostid", "0f3c1a2b-aaaa-bbbb-cccc-000000000001\n");
-  EXPECT_EQ(loadHostId(dir_ / "hostid"), "0f3c1a2b-aaaa-bbbb-cccc-000000000001");
-  write(dir_ / "hostid", "0f3c1a2b,hostnqn=x\n");
+  EXPECT_FALSE(loadHostId(dir_.path() / "hostid").has_value());
+  write(dir_.path() / "hostid", "0f3c1a2b-aaaa-bbbb-cccc-000000000001\n");
+  EXPECT_EQ(loadHostId(dir_.path() / "hostid"), "0f3c1a2b-aaaa-bbbb-cccc-000000000001");
+  write(dir_.path() / "hostid", "0f3c1a2b,hostnqn=x\n");
   try {
-    loadHostId(dir_ / "hostid");
+    loadHostId(dir_.path() / "hostid");
     FAIL() << "garbage accepted";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), Code::kFailedPrecondition);

@@ -37,18 +37,11 @@ struct RecordingHost {
 class OrphanReporterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/polycsi-rds-orphans-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
     rds_.addDisk("pvc-known", "/storage-pool/v/pvc-known.img", kGiB);
     rds_.addDisk("pvc-orphan", "/storage-pool/v/pvc-orphan.img", kGiB);
     rds_.addDisk(kOurSnapshot, "/storage-pool/v/x.img", kGiB, false);
     rds_.addDisk("snap-manual", "/storage-pool/v/manual.img", kGiB, false);  // not ours
     rds_.addDisk("data", "/storage-pool/data.img", kGiB);                    // not ours
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
   }
   OrphanReporter reporter(VolumeLedger& ledger, bool deleteOrphans) {
     return OrphanReporter(client_, ledger, Host(&host_.api), SlotPrefix::parse("pvc-", "t"),
@@ -58,7 +51,7 @@ class OrphanReporterTest : public ::testing::Test {
                           });
   }
 
-  std::filesystem::path dir_;
+  polycsi::testing::TempDir dir_{"polycsi-rds-orphans"};
   FakeRds rds_;
   RecordingHost host_;
   RdsClient client_{rds_, Host(&host_.api)};
@@ -67,7 +60,7 @@ class OrphanReporterTest : public ::testing::Test {
 };
 
 TEST_F(OrphanReporterTest, FirstScanWithAFreshLedgerAdoptsEverything) {
-  VolumeLedger ledger(dir_);
+  VolumeLedger ledger(dir_.path());
   EXPECT_FALSE(ledger.established());
   auto orphans = reporter(ledger, true).scan(call_);
   EXPECT_TRUE(orphans.empty());
@@ -75,13 +68,13 @@ TEST_F(OrphanReporterTest, FirstScanWithAFreshLedgerAdoptsEverything) {
   EXPECT_TRUE(ledger.contains("pvc-orphan"));
   EXPECT_EQ(host_.gauges.at("orphaned_disks"), 0);
   // The adoption survives a restart.
-  VolumeLedger reloaded(dir_);
+  VolumeLedger reloaded(dir_.path());
   EXPECT_TRUE(reloaded.established());
   EXPECT_TRUE(reloaded.contains(kOurSnapshot));
 }
 
 TEST_F(OrphanReporterTest, ReportsDisksNoVolumeKnowsAndDeletesOnlyWhenAskedAndSeenTwice) {
-  VolumeLedger ledger(dir_);
+  VolumeLedger ledger(dir_.path());
   ledger.adoptAll({"pvc-known"});
   auto report = reporter(ledger, false);
   EXPECT_EQ(report.scan(call_), (std::vector<std::string>{"pvc-orphan", kOurSnapshot}));
@@ -105,7 +98,7 @@ class OrphanMetricTest : public RdsBackendTest {};
 
 TEST_F(OrphanMetricTest, BackendReportsOrphansThroughTheHostsMetrics) {
   {
-    std::ofstream ledger(stateDir_ / "known-slots.json");
+    std::ofstream ledger(stateDir_.path() / "known-slots.json");
     ledger << R"({"established": true, "slots": ["pvc-known"]})";
   }
   rds_.addDisk("pvc-known", "/storage-pool/v/pvc-known.img", kGiB);

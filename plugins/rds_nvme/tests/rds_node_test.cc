@@ -31,11 +31,11 @@ class RdsNodeTest : public RdsBackendTest {
   void SetUp() override {
     RdsBackendTest::SetUp();
     nodePaths_ = {fake_.sysRoot().string(), fake_.devDir().string()};
-    fs::create_directories(stateDir_ / "etc-nvme");
+    fs::create_directories(stateDir_.path() / "etc-nvme");
     std::ofstream(hostNqnFile()) << kHostNqn << "\n";
   }
 
-  fs::path hostNqnFile() const { return stateDir_ / "etc-nvme" / "hostnqn"; }
+  fs::path hostNqnFile() const { return stateDir_.path() / "etc-nvme" / "hostnqn"; }
   StringMap nodeSettings() const { return {{"host_nqn_file", hostNqnFile().string()}}; }
   PluginInstance& startNode(StringMap extra = {}) {
     StringMap settings = nodeSettings();
@@ -62,9 +62,9 @@ class RdsNodeTest : public RdsBackendTest {
     return req;
   }
   // The driver's record as an earlier run of it left it.
-  void recordEarlierRun(SubsystemRecord entry) { ConnectionRecord(stateDir_).put(entry); }
+  void recordEarlierRun(SubsystemRecord entry) { ConnectionRecord(stateDir_.path()).put(entry); }
   std::optional<SubsystemRecord> recorded(const std::string& nqn = kVolumeNqn) {
-    return ConnectionRecord(stateDir_).find(nqn);
+    return ConnectionRecord(stateDir_.path()).find(nqn);
   }
   std::string device(const std::string& name) const { return (fake_.devDir() / name).string(); }
 
@@ -79,7 +79,7 @@ TEST_F(RdsNodeTest, NodeIdentityIsTheHostNqnFromTheFile) {
 }
 
 TEST_F(RdsNodeTest, NodeIdentityIsGeneratedAndStoredWhenTheFileIsMissing) {
-  fs::path file = stateDir_ / "fresh" / "nvme" / "hostnqn";
+  fs::path file = stateDir_.path() / "fresh" / "nvme" / "hostnqn";
   start({{"host_nqn_file", file.string()}}, Role::kNode);
   auto identity = backend_->nodeIdentity(Call{});
   ASSERT_TRUE(identity.isOk()) << identity.status().toString();

@@ -4,7 +4,6 @@
 // properties in the same order, the same empty replies, and error texts of the same form that
 // the plugin maps to the same codes. A simulator kinder or chattier than the box fails here.
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <regex>
@@ -14,6 +13,7 @@
 #include "routeros_command.hpp"
 #include "routeros_errors.hpp"
 #include "routeros_fixture.hpp"
+#include "temp_directory.hpp"
 
 namespace polycsi::rds_nvme {
 namespace {
@@ -40,19 +40,14 @@ DiskEntry fixtureEntry(const std::string& name, size_t index = 0) {
 class RdsSimCorpusTest : public ::testing::Test {
  protected:
   RdsSimCorpusTest()
-      : dir_(makeDir()),
-        store_(dir_ / "state", {rds_sim::Pool{"storage-pool", dir_ / "pool", 20 * kGiB}}),
+      : store_(dir_.path() / "state",
+               {rds_sim::Pool{"storage-pool", makePoolDir(dir_), 20 * kGiB}}),
         processor_(store_, faults_, nullptr, rds_sim::CommandProcessorOptions{"0.0.0.0", "\r\n"}) {}
-  ~RdsSimCorpusTest() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
 
-  static std::filesystem::path makeDir() {
-    char pattern[] = "/tmp/polycsi-rds-sim-corpus-XXXXXX";
-    if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
-    std::filesystem::create_directories(std::filesystem::path(pattern) / "pool");
-    return pattern;
+  // The pool's directory, made before the store that is built on it.
+  static std::filesystem::path makePoolDir(const polycsi::testing::TempDir& dir) {
+    std::filesystem::create_directories(dir.path() / "pool");
+    return dir.path() / "pool";
   }
 
   CommandReply run(const std::string& line) {
@@ -76,7 +71,7 @@ class RdsSimCorpusTest : public ::testing::Test {
     EXPECT_EQ(reply.output, loadRouterOsFixture("disk_change_success_empty.txt").output);
   }
 
-  std::filesystem::path dir_;
+  polycsi::testing::TempDir dir_{"polycsi-rds-sim-corpus"};
   rds_sim::DiskStore store_;
   rds_sim::FaultInjector faults_;
   rds_sim::CommandProcessor processor_;

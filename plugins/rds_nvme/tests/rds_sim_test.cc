@@ -2,7 +2,6 @@
 // in RouterOS's format, over real SSH on loopback. rds-sim is built with the tests; a missing
 // binary fails the tests.
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -16,6 +15,7 @@
 #include "polycsi/testing/fake_host.hpp"
 #include "rds_backend.hpp"
 #include "ssh_session.hpp"
+#include "temp_directory.hpp"
 
 extern "C" const polycsi_plugin_api* polycsi_plugin_entry(void);
 
@@ -65,17 +65,12 @@ class RdsSimTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_TRUE(std::filesystem::exists(kSimPath))
         << "rds-sim is missing at " << kSimPath << ": build the rds-sim target";
-    char pattern[] = "/tmp/polycsi-rds-sim-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-    sim_ = std::make_unique<RdsSim>(dir_ / "sim");
+    sim_ = std::make_unique<RdsSim>(dir_.path() / "sim");
     ASSERT_GT(sim_->port(), 0) << "rds-sim did not start";
   }
   void TearDown() override {
     backend_.reset();
     sim_.reset();
-    std::error_code ec;
-    if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
   }
   SshOptions ssh() const {
     SshOptions o;
@@ -93,7 +88,7 @@ class RdsSimTest : public ::testing::Test {
     return SshSession::connect(o, std::chrono::seconds(10))->serverFingerprint();
   }
 
-  std::filesystem::path dir_;
+  polycsi::testing::TempDir dir_{"polycsi-rds-sim"};
   std::unique_ptr<RdsSim> sim_;
   polycsi::testing::FakeHost host_;
   std::unique_ptr<PluginInstance> backend_;
@@ -142,7 +137,7 @@ TEST_F(RdsSimTest, ASnapshotCopyOutlivesItsCallAndIsSentOnce) {
   InstanceConfig config;
   config.instanceName = "rds-sim";
   config.role = Role::kController;
-  config.stateDir = dir_.string();
+  config.stateDir = dir_.str();
   const std::string pinned = fingerprint();
   config.settings = {{"address", "127.0.0.1"},
                      {"port", std::to_string(sim_->port())},
@@ -211,7 +206,7 @@ TEST_F(RdsSimTest, VolumeLifecycleOverSsh) {
   InstanceConfig config;
   config.instanceName = "rds-sim";
   config.role = Role::kController;
-  config.stateDir = dir_.string();
+  config.stateDir = dir_.str();
   config.settings = {{"address", "127.0.0.1"},
                      {"port", std::to_string(sim_->port())},
                      {"user", "admin"},
@@ -285,7 +280,7 @@ TEST_F(RdsSimTest, VolumeLifecycleOverSsh) {
   ASSERT_TRUE(backend_->deleteSnapshot(delSnap).isOk());
   EXPECT_TRUE(backend_->listVolumes(list)->volumes.empty());
   // The files went with the disks.
-  for (const auto& entry : std::filesystem::directory_iterator(dir_ / "sim" / "pool"))
+  for (const auto& entry : std::filesystem::directory_iterator(dir_.path() / "sim" / "pool"))
     EXPECT_NE(entry.path().extension(), ".img") << entry.path();
 }
 

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <memory>
@@ -15,6 +14,7 @@
 #include "polycsi/testing/fake_host.hpp"
 #include "polycsi/testing/start_backend.hpp"
 #include "rds_backend.hpp"
+#include "temp_directory.hpp"
 
 extern "C" const polycsi_plugin_api* polycsi_plugin_entry(void);
 
@@ -38,16 +38,9 @@ inline StringMap baseSettings() {
 class RdsBackendTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/polycsi-rds-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    stateDir_ = pattern;
     rds_.addPool("storage-pool", int64_t{7949127950336}, int64_t{5963595964416});
   }
-  void TearDown() override {
-    backend_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(stateDir_, ec);
-  }
+  void TearDown() override { backend_.reset(); }
 
   StatusOr<std::unique_ptr<PluginInstance>> tryStart(StringMap settings,
                                                      Role role = Role::kController) {
@@ -55,7 +48,7 @@ class RdsBackendTest : public ::testing::Test {
     config.instanceName = "rds-test";
     config.role = role;
     config.settings = std::move(settings);
-    config.stateDir = stateDir_.string();
+    config.stateDir = stateDir_.str();
     return polycsi::testing::startBackend<RdsBackend>(host_, config, forwardingTo(&rds_),
                                                       nodePaths_);
   }
@@ -99,9 +92,9 @@ class RdsBackendTest : public ::testing::Test {
 
   FakeRds rds_;
   polycsi::testing::FakeHost host_;
-  std::filesystem::path stateDir_;
+  polycsi::testing::TempDir stateDir_{"polycsi-rds-test"};
   NodePaths nodePaths_;  // the node side's /sys and /dev: a fake tree in the node tests
-  std::unique_ptr<PluginInstance> backend_;
+  std::unique_ptr<PluginInstance> backend_;  // declared after stateDir_: stopped before it goes
 };
 
 }  // namespace polycsi::rds_nvme::testing

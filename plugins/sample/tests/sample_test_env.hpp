@@ -5,7 +5,6 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +15,7 @@
 #include "loop_device.hpp"
 #include "polycsi/plugin_abi.h"
 #include "polycsi/testing/fake_host.hpp"
+#include "temp_directory.hpp"
 
 extern "C" const polycsi_plugin_api* polycsi_plugin_entry(void);
 
@@ -25,18 +25,11 @@ inline constexpr int64_t kMiB = int64_t{1} << 20;
 
 class SampleTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/polycsi-sample-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr) << "mkdtemp failed";
-    dir_ = std::filesystem::canonical(pattern);
-  }
-
   void TearDown() override {
     backend_.reset();
-    if (dir_.empty()) return;  // SetUp skipped or failed: nothing of ours to clean
+    // TempDir detaches what is backed below the path it was given; the kernel names backing
+    // files by their canonical path, which is dir_ (they differ when $TMPDIR is a symlink).
     for (const auto& loop : findLoopDevicesUnder(dir_)) detachLoopDevice(loop);
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
   }
 
   // Starts a backend on the test's directory (plus `extra` settings); fails the test on error.
@@ -106,7 +99,8 @@ class SampleTest : public ::testing::Test {
 
   PluginInstance& backend() { return *backend_; }
 
-  std::filesystem::path dir_;
+  polycsi::testing::TempDir tmp_{"polycsi-sample-test"};
+  const std::filesystem::path dir_ = std::filesystem::canonical(tmp_.path());
   polycsi::testing::FakeHost host_;
   std::unique_ptr<PluginInstance> backend_;
 };

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +9,7 @@
 #include <string>
 
 #include "file_io.hpp"
+#include "temp_directory.hpp"
 
 namespace polycsi::sample {
 namespace {
@@ -18,18 +18,8 @@ constexpr int64_t kMiB = int64_t{1} << 20;
 
 class SparseCopyTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/polycsi-sparse-copy-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
-  }
-
   UniqueFd makeFile(const std::string& name, int64_t size) {
-    UniqueFd fd = openFile(dir_ / name, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    UniqueFd fd = openFile(dir_.path() / name, O_RDWR | O_CREAT | O_TRUNC, 0600);
     EXPECT_EQ(::ftruncate(fd.get(), size), 0);
     return fd;
   }
@@ -49,7 +39,7 @@ class SparseCopyTest : public ::testing::Test {
     return static_cast<int64_t>(st.st_blocks) * 512;
   }
 
-  std::filesystem::path dir_;
+  polycsi::testing::TempDir dir_{"polycsi-sparse-copy"};
 };
 
 TEST_F(SparseCopyTest, CopiesDataAndKeepsHoles) {

@@ -9,11 +9,13 @@
 #include <fstream>
 
 #include "fake_kube_api.hpp"
+#include "temp_directory.hpp"
 #include "test_pki.hpp"
 
 namespace polycsi::kube {
 namespace {
 
+using polycsi::testing::TempDir;
 using testing::FakeKubeApi;
 using ::testing::HasSubstr;
 
@@ -33,19 +35,6 @@ std::unique_ptr<KubeClient> newClient(const KubeConfig& config) {
   EXPECT_TRUE(client.isOk()) << client.status().toString();
   return std::move(client).value();
 }
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "polycsi-kube-XXXXXX").string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 void writeFile(const std::filesystem::path& path, const std::string& content) {
   std::ofstream(path) << content;

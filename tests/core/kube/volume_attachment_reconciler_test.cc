@@ -12,6 +12,7 @@
 
 #include "attach/attachment_store.hpp"
 #include "fake_kube_api.hpp"
+#include "temp_directory.hpp"
 
 namespace polycsi::kube {
 namespace {
@@ -71,10 +72,7 @@ class ReconcilerTest : public ::testing::Test {
     EXPECT_EQ(api_.callsTheReferenceDoesNotList(), std::vector<std::string>{});
   }
   ReconcilerTest() : api_(kToken) {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "polycsi-reconcile-XXXXXX").string();
-    dir_ = mkdtemp(pattern.data());
-    auto store = attach::AttachmentStore::open((dir_ / "attachments.db").string());
+    auto store = attach::AttachmentStore::open(dir_.file("attachments.db"));
     if (!store.isOk()) throw std::runtime_error(store.status().toString());
     store_ = std::move(*store);
     manager_ = attach::AttachmentManager::create(*store_, observer_).value();
@@ -105,7 +103,6 @@ class ReconcilerTest : public ::testing::Test {
     reconciler_.reset();
     manager_.reset();
     store_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   // Attaches through the manager as ControllerPublish would.
@@ -124,7 +121,7 @@ class ReconcilerTest : public ::testing::Test {
     };
   }
 
-  std::filesystem::path dir_;
+  polycsi::testing::TempDir dir_{"polycsi-reconcile"};
   FakeKubeApi api_;
   OutcomeObserver observer_;
   std::unique_ptr<attach::AttachmentStore> store_;

@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -15,6 +14,7 @@
 #include <vector>
 
 #include "config/driver_config.hpp"
+#include "temp_directory.hpp"
 
 namespace polycsi::plugin_host {
 namespace {
@@ -62,32 +62,27 @@ std::string readFile(const fs::path& path) {
 class BackendRegistryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = ::testing::TempDir() + "/polycsi-registry-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    statePath_ = pattern;
     previousLogger_ = spdlog::default_logger();
     auto logger = std::make_shared<spdlog::logger>(
         "test", std::make_shared<spdlog::sinks::ostream_sink_mt>(logs_));
     logger->set_level(spdlog::level::debug);
     spdlog::set_default_logger(logger);
   }
-  void TearDown() override {
-    spdlog::set_default_logger(previousLogger_);
-    fs::remove_all(statePath_);
-  }
+  void TearDown() override { spdlog::set_default_logger(previousLogger_); }
 
   config::DriverConfig configWith(const std::string& backends) {
-    return config::parseConfig("state_path: " + statePath_ + "\nbackends:\n" + backends).value();
+    return config::parseConfig("state_path: " + statePath_.str() + "\nbackends:\n" + backends)
+        .value();
   }
   fs::path aliveFile(const std::string& backend) const {
-    return fs::path(statePath_) / "backends" / backend / "alive";
+    return statePath_.path() / "backends" / backend / "alive";
   }
   std::string logs() {
     spdlog::default_logger()->flush();
     return logs_.str();
   }
 
-  std::string statePath_;
+  polycsi::testing::TempDir statePath_{"polycsi-registry"};
   std::ostringstream logs_;
   std::shared_ptr<spdlog::logger> previousLogger_;
 };
@@ -276,12 +271,12 @@ TEST_F(BackendRegistryTest, RefusesToStartTwice) {
 TEST_F(BackendRegistryTest, AnUnwritableStatePathIsReported) {
   auto config = configWith("  - {name: a, plugin: good, settings: {address: a}}\n");
   // A file where the backends directory should go.
-  std::ofstream(fs::path(statePath_) / "backends") << "not a directory";
+  std::ofstream(statePath_.path() / "backends") << "not a directory";
   BackendRegistry registry;
   Status status = registry.start(config, kPluginDir, Role::kAll, nullptr);
   EXPECT_EQ(status.code(), Code::kFailedPrecondition);
   EXPECT_THAT(status.message(), HasSubstr("backends[0] (a): cannot create state directory " +
-                                          statePath_ + "/backends/a"));
+                                          statePath_.str() + "/backends/a"));
 }
 
 }  // namespace

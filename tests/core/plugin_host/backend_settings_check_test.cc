@@ -5,7 +5,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <string>
@@ -13,6 +12,7 @@
 
 #include "config/driver_config.hpp"
 #include "plugin_host/backend_registry.hpp"
+#include "temp_directory.hpp"
 
 namespace polycsi::plugin_host {
 namespace {
@@ -26,15 +26,8 @@ const std::string kPluginDir = POLYCSI_TEST_PLUGIN_DIR;
 
 class BackendSettingsCheckTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = ::testing::TempDir() + "/polycsi-settings-check-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    statePath_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(statePath_); }
-
   config::DriverConfig configWith(const std::string& plugin, const std::string& settings) {
-    return parsed("state_path: " + statePath_ + "\nbackends:\n  - name: b\n" +
+    return parsed("state_path: " + statePath_.str() + "\nbackends:\n  - name: b\n" +
                   "    plugin: " + plugin + "\n    settings: " + settings + "\n");
   }
   static config::DriverConfig parsed(const std::string& yaml) {
@@ -52,12 +45,10 @@ class BackendSettingsCheckTest : public ::testing::Test {
     if (!loaded) return {"not loaded"};
     return checkBackendBeforeStart(configWith(plugin, settings), 0, *loaded, role);
   }
-  bool alive() const { return fs::exists(fs::path(statePath_) / "backends" / "b" / "alive"); }
-  bool everStarted() const {
-    return fs::exists(fs::path(statePath_) / "backends" / "b" / "started");
-  }
+  bool alive() const { return fs::exists(statePath_.path() / "backends" / "b" / "alive"); }
+  bool everStarted() const { return fs::exists(statePath_.path() / "backends" / "b" / "started"); }
 
-  std::string statePath_;
+  polycsi::testing::TempDir statePath_{"polycsi-settings-check"};
 };
 
 TEST_F(BackendSettingsCheckTest, EachRoleRequiresOnlyWhatItNeeds) {
@@ -101,7 +92,7 @@ TEST_F(BackendSettingsCheckTest, AnAbi11PluginHasNeitherRolesNorASettingsCheck) 
 TEST_F(BackendSettingsCheckTest, ServeRefusesWithTheSameMessageBeforeAnyInit) {
   BackendRegistry registry;
   const config::DriverConfig config =
-      parsed("state_path: " + statePath_ +
+      parsed("state_path: " + statePath_.str() +
              "\nbackends:\n  - {name: b, plugin: roles, settings: {address: a, "
              "device_dir: /dev}}\n  - {name: c, plugin: roles, settings: {address: "
              "a b, device_dir: /dev}}\n");

@@ -1,26 +1,22 @@
 #include "server/node_volume_records.hpp"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
+
+#include "temp_directory.hpp"
 
 namespace polycsi::server {
 namespace {
 
 class NodeVolumeRecordsTest : public ::testing::Test {
  protected:
-  NodeVolumeRecordsTest() {
-    char pattern[] = "/tmp/polycsi-records.XXXXXX";
-    dir_ = mkdtemp(pattern);
-  }
-  ~NodeVolumeRecordsTest() override { std::filesystem::remove_all(dir_); }
-  std::string dir_;
+  polycsi::testing::TempDir dir_{"polycsi-records"};
 };
 
 TEST_F(NodeVolumeRecordsTest, SaveLoadRemoveRoundTrip) {
-  NodeVolumeRecords records(dir_ + "/node");
+  NodeVolumeRecords records(dir_.str() + "/node");
   NodeVolumeRecord r{"nfs:vol-1",
                      "nfs",
                      false,
@@ -29,7 +25,7 @@ TEST_F(NodeVolumeRecordsTest, SaveLoadRemoveRoundTrip) {
                      "nfs"};
   ASSERT_TRUE(records.save(r).isOk());
   // A second instance (a restarted node plugin) reads the same record.
-  NodeVolumeRecords reopened(dir_ + "/node");
+  NodeVolumeRecords reopened(dir_.str() + "/node");
   auto loaded = reopened.load("nfs:vol-1");
   ASSERT_TRUE(loaded.isOk());
   ASSERT_TRUE(loaded->has_value());
@@ -46,10 +42,10 @@ TEST_F(NodeVolumeRecordsTest, SaveLoadRemoveRoundTrip) {
 }
 
 TEST_F(NodeVolumeRecordsTest, CorruptRecordIsAnErrorNotAnEmptyState) {
-  NodeVolumeRecords records(dir_);
+  NodeVolumeRecords records(dir_.str());
   ASSERT_TRUE(
       records.save({"a:b", "a", true, Attachment::blockDevice("/dev/loop3"), "/s", ""}).isOk());
-  for (const auto& entry : std::filesystem::directory_iterator(dir_))
+  for (const auto& entry : std::filesystem::directory_iterator(dir_.path()))
     std::ofstream(entry.path()) << "{ not json";
   auto loaded = records.load("a:b");
   EXPECT_EQ(loaded.status().code(), Code::kInternal);
@@ -57,7 +53,7 @@ TEST_F(NodeVolumeRecordsTest, CorruptRecordIsAnErrorNotAnEmptyState) {
 }
 
 TEST_F(NodeVolumeRecordsTest, DifferentIdsNeverShareAFile) {
-  NodeVolumeRecords records(dir_);
+  NodeVolumeRecords records(dir_.str());
   ASSERT_TRUE(
       records.save({"a:x", "a", true, Attachment::blockDevice("/dev/loop1"), "/s1", ""}).isOk());
   ASSERT_TRUE(

@@ -35,30 +35,23 @@ std::string GaneshaServer::unavailableReason() {
   return {};
 }
 
-GaneshaServer::GaneshaServer(GaneshaOptions options) : options_(options) {
+GaneshaServer::GaneshaServer(GaneshaOptions options) : options_(options), root_("polycsi-ganesha") {
   if ((options_.ns == nullptr) != (options_.rpcbind == nullptr))
     throw std::invalid_argument("GaneshaOptions: ns and rpcbind go together");
-  char pattern[] = "/tmp/polycsi-ganesha-XXXXXX";
-  if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
-  root_ = pattern;
-  exportDir_ = root_ + "/export";
-  otherExportDir_ = root_ + "/other";
-  configPath_ = root_ + "/ganesha.conf";
-  logPath_ = root_ + "/ganesha.log";
-  pidPath_ = root_ + "/ganesha.pid";
+  exportDir_ = root_.file("export");
+  otherExportDir_ = root_.file("other");
+  configPath_ = root_.file("ganesha.conf");
+  logPath_ = root_.file("ganesha.log");
+  pidPath_ = root_.file("ganesha.pid");
   std::filesystem::create_directories(exportDir_);
   std::filesystem::create_directories(otherExportDir_);
-  std::filesystem::create_directories(root_ + "/recovery");
+  std::filesystem::create_directories(root_.file("recovery"));
 }
 
-GaneshaServer::~GaneshaServer() {
-  stop();
-  std::error_code ec;
-  std::filesystem::remove_all(root_, ec);
-}
+GaneshaServer::~GaneshaServer() { stop(); }
 
 std::string GaneshaServer::log() const {
-  return readAll(logPath_) + readAll(root_ + "/ganesha.out");
+  return readAll(logPath_) + readAll(root_.file("ganesha.out"));
 }
 
 void GaneshaServer::writeConfig() const {
@@ -86,7 +79,7 @@ void GaneshaServer::writeConfig() const {
          "  Lease_Lifetime = 10;\n"
          "  RecoveryBackend = fs;\n"
          "  RecoveryRoot = "
-      << root_ << "/recovery;\n}\n";
+      << root_.file("recovery") << ";\n}\n";
   int id = 1;
   for (const auto& [path, pseudo] : {std::pair<std::string, std::string>{exportDir_, share()},
                                      {otherExportDir_, otherShare()}}) {
@@ -118,7 +111,7 @@ void GaneshaServer::start() {
   ChildOptions spawn;
   spawn.argv = {kGanesha, "-F", "-f",     configPath_, "-L",
                 logPath_, "-p", pidPath_, "-N",        "NIV_EVENT"};
-  spawn.outputPath = root_ + "/ganesha.out";
+  spawn.outputPath = root_.file("ganesha.out");
   if (v3) {
     spawn.networkNamespaceFd = options_.ns->fd();
     spawn.privateRunDir = options_.rpcbind->runDir();

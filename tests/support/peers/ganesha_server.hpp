@@ -44,7 +44,7 @@ class GaneshaServer {
   // Makes the temporary directory (with both export directories inside); starts nothing.
   // Throws std::invalid_argument when only one of ns and rpcbind is given.
   explicit GaneshaServer(GaneshaOptions options = {});
-  // Stops the server and removes the temporary directory.
+  // Stops the server; root_ then removes the temporary directory.
   ~GaneshaServer();
   GaneshaServer(const GaneshaServer&) = delete;
   GaneshaServer& operator=(const GaneshaServer&) = delete;
@@ -83,7 +83,7 @@ class GaneshaServer {
   void writeConfig() const;
 
   GaneshaOptions options_;
-  std::string root_;
+  TempDir root_;
   std::string exportDir_;
   std::string otherExportDir_;
   std::string configPath_;

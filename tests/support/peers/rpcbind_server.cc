@@ -28,12 +28,9 @@ std::string RpcbindServer::unavailableReason() {
   return {};
 }
 
-RpcbindServer::RpcbindServer(const NetworkNamespace& ns) : ns_(ns) {
-  char pattern[] = "/tmp/polycsi-rpcbind-XXXXXX";
-  if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
-  root_ = pattern;
-  runDir_ = root_ + "/run";
-  outputPath_ = root_ + "/rpcbind.out";
+RpcbindServer::RpcbindServer(const NetworkNamespace& ns) : ns_(ns), root_("polycsi-rpcbind") {
+  runDir_ = root_.file("run");
+  outputPath_ = root_.file("rpcbind.out");
   // rpcbind keeps its state in /run/rpcbind and, on Debian, runs as _rpc there.
   std::filesystem::create_directories(runDir_ + "/rpcbind");
   if (const passwd* user = ::getpwnam("_rpc"))
@@ -41,11 +38,7 @@ RpcbindServer::RpcbindServer(const NetworkNamespace& ns) : ns_(ns) {
       throw std::runtime_error("cannot hand " + runDir_ + "/rpcbind to _rpc");
 }
 
-RpcbindServer::~RpcbindServer() {
-  stop();
-  std::error_code ec;
-  std::filesystem::remove_all(root_, ec);
-}
+RpcbindServer::~RpcbindServer() { stop(); }
 
 std::string RpcbindServer::output() const {
   std::ifstream in(outputPath_);

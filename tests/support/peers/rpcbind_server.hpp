@@ -13,6 +13,7 @@
 
 #include "child_process.hpp"
 #include "network_namespace.hpp"
+#include "temp_directory.hpp"
 
 namespace polycsi::testing {
 
@@ -20,7 +21,7 @@ class RpcbindServer {
  public:
   // Makes the private /run (runDir()); starts nothing. `ns` must outlive this object.
   explicit RpcbindServer(const NetworkNamespace& ns);
-  // Stops rpcbind and removes the temporary directory.
+  // Stops rpcbind; root_ then removes the temporary directory.
   ~RpcbindServer();
   RpcbindServer(const RpcbindServer&) = delete;
   RpcbindServer& operator=(const RpcbindServer&) = delete;
@@ -43,7 +44,7 @@ class RpcbindServer {
 
  private:
   const NetworkNamespace& ns_;
-  std::string root_;
+  TempDir root_;
   std::string runDir_;
   std::string outputPath_;
   std::unique_ptr<ChildProcess> child_;

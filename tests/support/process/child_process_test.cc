@@ -13,6 +13,8 @@
 #include <string>
 #include <thread>
 
+#include "temp_directory.hpp"
+
 namespace polycsi::testing {
 namespace {
 
@@ -67,9 +69,8 @@ TEST(ChildProcessTest, RunCommandKillsWhatOutlivesItsTimeout) {
 }
 
 TEST(ChildProcessTest, StopEndsTheChildAndWhatItStartedButNothingElse) {
-  char pattern[] = "/tmp/polycsi-child-process-test-XXXXXX";
-  ASSERT_NE(::mkdtemp(pattern), nullptr);
-  const std::string pidFile = std::string(pattern) + "/grandchild.pid";
+  const TempDir dir("polycsi-child-process-test");
+  const std::string pidFile = dir.file("grandchild.pid");
   // The child starts a grandchild that ignores SIGTERM, writes its pid and waits.
   ChildOptions options;
   options.argv = {"sh", "-c",
@@ -100,7 +101,6 @@ TEST(ChildProcessTest, StopEndsTheChildAndWhatItStartedButNothingElse) {
   // SIGKILL to the group after the grace reaches the grandchild that ignored SIGTERM; it is
   // reparented, so it may linger a moment as a zombie of init.
   EXPECT_TRUE(endsWithinAMinute(grandchild)) << "the grandchild outlived stop()";
-  std::filesystem::remove_all(pattern);
 }
 
 TEST(ChildProcessTest, StopReportsTheExitStatusAndIsIdempotent) {

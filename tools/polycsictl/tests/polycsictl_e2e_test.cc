@@ -1,9 +1,7 @@
 // Runs the real polycsictl binary against an in-process fake CSI server and checks what the
 // server received, what polycsictl printed and its exit code.
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -12,6 +10,7 @@
 
 #include "child_process.hpp"
 #include "fake_csi_server.hpp"
+#include "temp_directory.hpp"
 
 #ifndef POLYCSICTL_BINARY
 #error "POLYCSICTL_BINARY must name the polycsictl executable"
@@ -31,18 +30,11 @@ const polycsi::testing::CommandOptions kWithoutEndpointVariable{.timeout = std::
 class PolycsictlEndToEnd : public ::testing::Test {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/polycsictl-e2e-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-    socket_path_ = dir_ + "/csi.sock";
+    socket_path_ = dir_.file("csi.sock");
     server_ = std::make_unique<FakeCsiServer>(socket_path_);
   }
 
-  void TearDown() override {
-    server_.reset();
-    unlink(socket_path_.c_str());
-    rmdir(dir_.c_str());
-  }
+  void TearDown() override { server_.reset(); }
 
   // polycsictl --endpoint unix://<socket> --timeout 20s <args...>
   CommandResult run(const std::vector<std::string>& args) {
@@ -59,7 +51,7 @@ class PolycsictlEndToEnd : public ::testing::Test {
 
   const RequestLog& log() const { return server_->log(); }
 
-  std::string dir_;
+  polycsi::testing::TempDir dir_{"polycsictl-e2e"};
   std::string socket_path_;
   std::unique_ptr<FakeCsiServer> server_;
 };
@@ -217,7 +209,7 @@ TEST_F(PolycsictlEndToEnd, HelpExitsZero) {
 
 TEST_F(PolycsictlEndToEnd, UnreachableEndpointIsUnavailable) {
   const CommandResult result =
-      runWithEndpoint("unix://" + dir_ + "/nobody-listens.sock", {"identity", "probe"});
+      runWithEndpoint("unix://" + dir_.str() + "/nobody-listens.sock", {"identity", "probe"});
   EXPECT_EQ(result.exitStatus, 1);
   EXPECT_EQ(result.errorOutput.rfind("UNAVAILABLE", 0), 0u) << result.errorOutput;
 }
