@@ -1,6 +1,7 @@
 // ListVolumes, GetCapacity and the snapshot RPCs: listing spans every backend that supports it.
 #include <spdlog/spdlog.h>
 
+#include "server/access_semantics.hpp"
 #include "server/advertised_capabilities.hpp"
 #include "server/backend_paging.hpp"
 #include "server/controller_service.hpp"
@@ -116,7 +117,7 @@ Status ControllerService::getCapacity(Operation& op, const csi::v1::GetCapacityR
     auto modes = checkCapability(req.volume_capabilities(i), field.c_str());
     if (!modes.isOk()) return modes.status();
     // CSI: capacity for a capability the backend cannot provide is zero.
-    if (b.descriptor().semanticsFor(modes->access, modes->volume) ==
+    if (effectiveSemantics(b.descriptor(), modes->access, modes->volume) ==
         AttachSemantics::kUnsupported) {
       resp->set_available_capacity(0);
       return Status::ok();

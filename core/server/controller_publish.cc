@@ -6,6 +6,7 @@
 // plugin calls are idempotent and the plan is recomputed from the persisted state.
 #include <spdlog/spdlog.h>
 
+#include "server/access_semantics.hpp"
 #include "server/controller_service.hpp"
 #include "server/csi_validation.hpp"
 #include "server/migration_window_key.hpp"
@@ -97,11 +98,11 @@ Status ControllerService::publish(Operation& op, const csi::v1::ControllerPublis
     return Status(Code::kNotFound,
                   "node " + req.node_id() + " is unknown: " + node.status().message());
   if (auto s = requireIdentityFor(*node, b); !s.isOk()) return s;
-  AttachSemantics semantics = b.descriptor().semanticsFor(modes->access, modes->volume);
+  AttachSemantics semantics = effectiveSemantics(b.descriptor(), modes->access, modes->volume);
   if (semantics == AttachSemantics::kUnsupported)
-    return Status(
-        Code::kInvalidArgument,
-        "volume_capability: " + b.descriptor().unsupportedReason(modes->access, modes->volume));
+    return Status(Code::kInvalidArgument,
+                  "volume_capability: " +
+                      effectiveUnsupportedReason(b.descriptor(), modes->access, modes->volume));
   // Admitting a node needs every other attachment known: after a lost store, an RWO volume
   // attached elsewhere would otherwise be admitted here too.
   if (auto s = requireKnownAttachments("ControllerPublishVolume"); !s.isOk()) return s;

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "server/access_semantics.hpp"
 #include "server/advertised_capabilities.hpp"
 #include "server/csi_validation.hpp"
 #include "server/proto_maps.hpp"
@@ -59,12 +60,12 @@ StatusOr<VolumeMode> checkCapabilities(
     auto modes = checkCapability(caps[i], field.c_str());
     if (!modes.isOk()) return modes.status();
     const auto& d = backend.descriptor();
-    if (d.semanticsFor(modes->access, modes->volume) == AttachSemantics::kUnsupported)
+    if (effectiveSemantics(d, modes->access, modes->volume) == AttachSemantics::kUnsupported)
       return Status(Code::kInvalidArgument,
                     field + ": backend '" + backend.name() + "' cannot provide " +
                         accessModeName(modes->access) + " with volume mode " +
                         volumeModeName(modes->volume) + ": " +
-                        d.unsupportedReason(modes->access, modes->volume));
+                        effectiveUnsupportedReason(d, modes->access, modes->volume));
     if (mode && *mode != modes->volume)
       return Status(Code::kInvalidArgument, "volume_capabilities mix block and mount access types");
     mode = modes->volume;

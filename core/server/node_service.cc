@@ -5,6 +5,7 @@
 
 #include <set>
 
+#include "server/access_semantics.hpp"
 #include "server/advertised_capabilities.hpp"
 #include "server/csi_validation.hpp"
 #include "server/proto_maps.hpp"
@@ -66,10 +67,11 @@ Status NodeService::stage(Operation& op, const csi::v1::NodeStageVolumeRequest& 
   auto routed = routeAndLock(op, req.volume_id(), lock);
   if (!routed.isOk()) return routed.status();
   const plugin_host::ConfiguredBackend& b = *routed->backend;
-  if (b.descriptor().semanticsFor(modes->access, modes->volume) == AttachSemantics::kUnsupported)
-    return Status(
-        Code::kInvalidArgument,
-        "volume_capability: " + b.descriptor().unsupportedReason(modes->access, modes->volume));
+  if (effectiveSemantics(b.descriptor(), modes->access, modes->volume) ==
+      AttachSemantics::kUnsupported)
+    return Status(Code::kInvalidArgument,
+                  "volume_capability: " +
+                      effectiveUnsupportedReason(b.descriptor(), modes->access, modes->volume));
 
   bool block = modes->volume == VolumeMode::kBlock;
   bool readonly = isReaderOnly(modes->access);
@@ -110,6 +112,10 @@ Status NodeService::stage(Operation& op, const csi::v1::NodeStageVolumeRequest& 
                    detached.toString());
     return mounted;
   }
+  // A repeated stage keeps the publications of the volume's earlier stage.
+  auto earlier = driver_.nodeRecords->load(req.volume_id());
+  if (!earlier.isOk()) return earlier.status();
+  if (earlier->has_value()) record.publications = (*earlier)->publications;
   return driver_.nodeRecords->save(record);
 }
 
@@ -176,7 +182,42 @@ Status NodeService::publish(Operation& op, const csi::v1::NodePublishVolumeReque
                       (block ? "block" : "filesystem"));
   bool readonly = req.readonly() || isReaderOnly(modes->access);
   const std::string& source = block ? r.attachment.devicePath : req.staging_target_path();
-  return driver_.mounter->bindMount(source, req.target_path(), readonly);
+
+  NodeVolumeRecord updated = r;
+  auto live = livePublications(r);
+  if (!live.isOk()) return live.status();
+  NodePublication wanted = publicationOf(req, modes->access);
+  if (auto s = checkSecondPublish(req.volume_id(), *live, wanted); !s.isOk()) return s;
+  updated.publications = *live;
+  bool repeat = false;
+  for (const NodePublication& p : *live) repeat = repeat || p.targetPath == wanted.targetPath;
+  if (!repeat) updated.publications.push_back(wanted);
+
+  if (auto s = driver_.mounter->bindMount(source, req.target_path(), readonly); !s.isOk()) return s;
+  if (auto saved = driver_.nodeRecords->save(updated); !saved.isOk()) {
+    // Unrecorded, the publication would escape the rules above after a restart.
+    if (!repeat) {
+      auto undone = driver_.mounter->unmount(req.target_path(), true);
+      if (!undone.isOk())
+        spdlog::warn("NodePublishVolume {}: unmount after a failed record failed too: {}",
+                     req.volume_id(), undone.toString());
+    }
+    return saved;
+  }
+  return Status::ok();
+}
+
+// The record's publications whose targets are still mounted: a target unmounted behind the
+// driver's back (a node reboot, an operator) no longer holds the volume.
+StatusOr<std::vector<NodePublication>> NodeService::livePublications(
+    const NodeVolumeRecord& record) const {
+  std::vector<NodePublication> live;
+  for (const NodePublication& p : record.publications) {
+    auto mounted = driver_.mounter->findMount(p.targetPath);
+    if (!mounted.isOk()) return mounted.status();
+    if (mounted->has_value()) live.push_back(p);
+  }
+  return live;
 }
 
 // ---- NodeUnpublishVolume ----
@@ -194,7 +235,15 @@ Status NodeService::unpublish(Operation& op, const csi::v1::NodeUnpublishVolumeR
   std::optional<volume::VolumeLocks::Guard> lock;
   auto routed = routeAndLock(op, req.volume_id(), lock);
   if (!routed.isOk()) return routed.status();
-  return driver_.mounter->unmount(req.target_path(), true);
+  if (auto s = driver_.mounter->unmount(req.target_path(), true); !s.isOk()) return s;
+  auto record = driver_.nodeRecords->load(req.volume_id());
+  if (!record.isOk()) return record.status();
+  if (!record->has_value()) return Status::ok();
+  NodeVolumeRecord updated = **record;
+  std::erase_if(updated.publications,
+                [&](const NodePublication& p) { return p.targetPath == req.target_path(); });
+  if (updated.publications.size() == (*record)->publications.size()) return Status::ok();
+  return driver_.nodeRecords->save(updated);
 }
 
 // ---- NodeGetVolumeStats ----

@@ -7,9 +7,11 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "csi.grpc.pb.h"
 #include "server/driver_context.hpp"
+#include "server/node_volume_records.hpp"
 #include "server/operation.hpp"
 #include "server/volume_routing.hpp"
 
@@ -46,6 +48,7 @@ class NodeService final : public csi::v1::Node::Service {
   Status expand(Operation& op, const csi::v1::NodeExpandVolumeRequest& req,
                 csi::v1::NodeExpandVolumeResponse* resp);
   Status info(Operation& op, csi::v1::NodeGetInfoResponse* resp);
+  StatusOr<std::vector<NodePublication>> livePublications(const NodeVolumeRecord& record) const;
   StatusOr<RoutedId> routeAndLock(Operation& op, const std::string& volumeId,
                                   std::optional<volume::VolumeLocks::Guard>& lock);
 

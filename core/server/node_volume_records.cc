@@ -69,7 +69,13 @@ Status NodeVolumeRecords::save(const NodeVolumeRecord& r) const {
       {"mount_options", r.attachment.mountOptions},
       {"staging_path", r.stagingPath},
       {"fs_type", r.fsType},
+      {"publications", nlohmann::json::array()},
   };
+  for (const NodePublication& p : r.publications)
+    j["publications"].push_back({{"target_path", p.targetPath},
+                                 {"access_mode", static_cast<int>(p.access)},
+                                 {"capability", p.capability},
+                                 {"arguments", p.arguments}});
   return writeAtomically(pathFor(r.volumeId), j.dump(2));
 }
 
@@ -96,6 +102,18 @@ StatusOr<std::optional<NodeVolumeRecord>> NodeVolumeRecords::load(
     r.attachment.mountOptions = j.at("mount_options").get<std::vector<std::string>>();
     r.stagingPath = j.at("staging_path").get<std::string>();
     r.fsType = j.at("fs_type").get<std::string>();
+    if (j.contains("publications")) {
+      for (const auto& p : j.at("publications")) {
+        int access = p.at("access_mode").get<int>();
+        if (access < static_cast<int>(AccessMode::kUnknown) ||
+            access > static_cast<int>(AccessMode::kSingleNodeMultiWriter))
+          return Status(Code::kInternal, "corrupt node record " + path + ": access_mode " +
+                                             std::to_string(access) + " is out of range");
+        r.publications.push_back(NodePublication{
+            p.at("target_path").get<std::string>(), static_cast<AccessMode>(access),
+            p.at("capability").get<std::string>(), p.at("arguments").get<std::string>()});
+      }
+    }
     if (r.volumeId != volumeId)
       return Status(Code::kInternal, path + " belongs to volume " + r.volumeId);
     return std::optional<NodeVolumeRecord>(std::move(r));

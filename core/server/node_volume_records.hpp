@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "polycsi/types.hpp"
+#include "server/node_publications.hpp"
 
 namespace polycsi::server {
 
@@ -20,6 +21,9 @@ struct NodeVolumeRecord {
   Attachment attachment;  // what the plugin's attach returned
   std::string stagingPath;
   std::string fsType;  // filesystem mounted at staging (mount volumes)
+  // NodePublishVolume targets, for the rules of a second publish (node_publications.hpp).
+  // Records written before they were kept have none.
+  std::vector<NodePublication> publications;
 };
 
 class NodeVolumeRecords {

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "server/access_semantics.hpp"
 #include "server/csi_validation.hpp"
 #include "server/migration_window_key.hpp"
 #include "server/volume_routing.hpp"
@@ -44,7 +45,7 @@ kube::PolicyResolver makePvPolicyResolver(const DriverContext& driver,
     if (pv.contains("spec") && pv["spec"].contains("accessModes"))
       for (const auto& mode : pv["spec"]["accessModes"]) {
         if (!mode.is_string()) continue;
-        auto s = descriptor.semanticsFor(accessModeOf(mode.get<std::string>()), volumeMode);
+        auto s = effectiveSemantics(descriptor, accessModeOf(mode.get<std::string>()), volumeMode);
         if (static_cast<int>(s) > static_cast<int>(semantics)) semantics = s;
       }
     if (semantics == AttachSemantics::kUnsupported)

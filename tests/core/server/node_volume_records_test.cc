@@ -62,5 +62,29 @@ TEST_F(NodeVolumeRecordsTest, DifferentIdsNeverShareAFile) {
   EXPECT_EQ((*records.load("b:x"))->attachment.devicePath, "/dev/loop2");
 }
 
+TEST_F(NodeVolumeRecordsTest, PublicationsSurviveARestartAndOldRecordsHaveNone) {
+  NodeVolumeRecords records(dir_.str());
+  NodeVolumeRecord r{"a:p", "a", false, Attachment::blockDevice("/dev/loop4"), "/s", "ext4"};
+  r.publications.push_back(
+      NodePublication{"/pods/a", AccessMode::kSingleNodeSingleWriter, "c1", "a1"});
+  ASSERT_TRUE(records.save(r).isOk());
+  auto loaded = NodeVolumeRecords(dir_.str()).load("a:p");
+  ASSERT_TRUE(loaded.isOk() && loaded->has_value());
+  ASSERT_EQ((*loaded)->publications.size(), 1u);
+  EXPECT_EQ((*loaded)->publications[0].targetPath, "/pods/a");
+  EXPECT_EQ((*loaded)->publications[0].access, AccessMode::kSingleNodeSingleWriter);
+  EXPECT_EQ((*loaded)->publications[0].capability, "c1");
+  EXPECT_EQ((*loaded)->publications[0].arguments, "a1");
+
+  // A record written before publications were kept.
+  for (const auto& entry : std::filesystem::directory_iterator(dir_.path()))
+    std::ofstream(entry.path()) << R"({"volume_id": "a:p", "backend": "a", "block": false,
+        "kind": "block_device", "device_path": "/dev/loop4", "mount_source": "",
+        "attachment_fs_type": "", "mount_options": [], "staging_path": "/s", "fs_type": "ext4"})";
+  auto old = records.load("a:p");
+  ASSERT_TRUE(old.isOk()) << old.status().message();
+  EXPECT_TRUE((*old)->publications.empty());
+}
+
 }  // namespace
 }  // namespace polycsi::server
