@@ -7,6 +7,8 @@
 #include <array>
 #include <string_view>
 
+#include "node/mount_option_list.hpp"
+
 namespace polycsi::node {
 namespace {
 
@@ -133,12 +135,36 @@ bool isNfsType(const std::string& fsType) {
   return std::find(kNfsTypes.begin(), kNfsTypes.end(), fsType) != kNfsTypes.end();
 }
 
+namespace {
+
+// An SELinux label as kubelet quotes it: the value of a context option between double quotes,
+// made of the characters of a label ("user:role:type:s0:c1,c2", ranges "s0-s0:c0.c1023").
+bool isQuotedSelinuxLabel(std::string_view option) {
+  std::string_view value = option.substr(option.find('=') + 1);
+  if (value.size() < 3 || value.front() != '"' || value.back() != '"') return false;
+  value = value.substr(1, value.size() - 2);
+  return std::all_of(value.begin(), value.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           std::string_view("_.:,-").find(c) != std::string_view::npos;
+  });
+}
+
+}  // namespace
+
 Status validateMountOptions(const std::vector<std::string>& options) {
   for (const std::string& option : options) {
     if (option.empty()) return invalid("mount option is empty");
-    if (!std::all_of(option.begin(), option.end(), isOptionCharacter)) {
-      return invalid("mount option " + quoted(option) +
-                     " contains a character outside [A-Za-z0-9_.,=:/+-]");
+    for (std::string_view single : splitMountOptionList(option)) {
+      if (single.find('"') != std::string_view::npos) {
+        if (isSelinuxContextOption(single) && isQuotedSelinuxLabel(single)) continue;
+        return invalid("mount option " + quoted(std::string(single)) +
+                       ": double quotes are allowed only around an SELinux label "
+                       "(context=\"user:role:type:level\")");
+      }
+      if (!std::all_of(single.begin(), single.end(), isOptionCharacter)) {
+        return invalid("mount option " + quoted(option) +
+                       " contains a character outside [A-Za-z0-9_.,=:/+-]");
+      }
     }
   }
   return Status::ok();

@@ -39,7 +39,8 @@ bool isTmpfsType(const std::string& fsType);
 // like an option).
 Status validateTmpfsSource(const std::string& source);
 
-// Every option is non-empty and made only of [A-Za-z0-9_.,=:/+-].
+// Every option is non-empty and made only of [A-Za-z0-9_.,=:/+-], but for an SELinux context
+// option, whose label may be double-quoted as kubelet passes it (mount_option_list.hpp).
 Status validateMountOptions(const std::vector<std::string>& options);
 
 // "host:/absolute/path" with host a name, an IPv4 address or a bracketed IPv6 address.

@@ -5,6 +5,8 @@
 #include <array>
 #include <string_view>
 
+#include "node/mount_option_list.hpp"
+
 namespace polycsi::node {
 namespace {
 
@@ -48,12 +50,7 @@ StatusOr<KernelMountArguments> toKernelMountArguments(const std::vector<std::str
                                                       bool readonly) {
   KernelMountArguments arguments;
   for (const std::string& option : options) {
-    size_t start = 0;
-    while (start <= option.size()) {
-      size_t end = option.find(',', start);
-      if (end == std::string::npos) end = option.size();
-      std::string_view single(option.data() + start, end - start);
-      start = end + 1;
+    for (std::string_view single : splitMountOptionList(option)) {
       if (single.empty()) continue;
       // mount(8) acts on "x-"/"X-" options itself (mkdir, owner, ...), as it does on these.
       bool userspaceOption = single.substr(0, 2) == "x-" || single.substr(0, 2) == "X-";

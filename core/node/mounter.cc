@@ -14,6 +14,7 @@
 #include "node/filesystem_tools.hpp"
 #include "node/input_validation.hpp"
 #include "node/kernel_mount_options.hpp"
+#include "node/mount_option_list.hpp"
 #include "node/mount_table.hpp"
 #include "node/mount_targets.hpp"
 
@@ -206,7 +207,7 @@ Status Mounter::mount(const std::string& source, const std::string& target,
 
   if (Status status = requireNfsHelper(fsType); !status.isOk()) return status;
   std::vector<std::string> argv = {"mount", "-t", fsType};
-  const std::string joined = joinMountOptions(options, readonly);
+  const std::string joined = joinMountOptions(withNfsSelinuxSharing(options), readonly);
   if (!joined.empty()) argv.insert(argv.end(), {"-o", joined});
   argv.insert(argv.end(), {source, target});
   StatusOr<CommandResult> result = runCommand(argv, commandTimeout_);
