@@ -161,6 +161,15 @@ int main(int argc, char** argv) {
                    "start; publishes wait for it)")
       ->check(CLI::Range(5, 86400))
       ->capture_default_str();
+  serveCmd->add_flag("--leader-election", serveOptions.leaderElection,
+                     "Two or more controller replicas: change attachments only while this pod's "
+                     "csi-attacher holds its leader lease, after rebuilding them");
+  serveCmd->add_option("--leader-election-namespace", serveOptions.leaderElectionNamespace,
+                       "Namespace of the attacher's lease (default: POD_NAMESPACE, then the "
+                       "service account's namespace)");
+  serveCmd->add_option("--leader-election-identity", serveOptions.leaderElectionIdentity,
+                       "The attacher's identity in its lease (default: this host's name, "
+                       "sanitized as the sidecars do)");
 
   std::string validatePath, pluginDir, validateMode = "all";
   auto* validateCmd = app.add_subcommand(

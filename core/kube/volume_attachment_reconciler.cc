@@ -105,6 +105,7 @@ VolumeAttachmentReconciler::~VolumeAttachmentReconciler() { stop(); }
 
 Status VolumeAttachmentReconciler::reconcileOnce() {
   std::lock_guard pass(passMu_);
+  const uint64_t passNumber = passesStarted_.fetch_add(1) + 1;
 
   // Taken before listing: an attachment committed after this point may belong to a
   // VolumeAttachment the list below does not show yet, so only these may be forgotten.
@@ -125,9 +126,14 @@ Status VolumeAttachmentReconciler::reconcileOnce() {
   // Every attachment the cluster has is now in the manager (or was refused as a conflict,
   // which is reported): publishes may be decided. Not while a volume waits for a busy lock or
   // for a node whose CSINode entry is missing: its attachments are not known yet.
-  if (!rebuildDeferred && view.deferredVolumes.empty() && !synced_.exchange(true) &&
-      onFirstComplete_)
-    onFirstComplete_();
+  if (!rebuildDeferred && view.deferredVolumes.empty()) {
+    lastCompletePass_ = passNumber;
+    if (!synced_.exchange(true) && onFirstComplete_) onFirstComplete_();
+  }
+  if (mayFence_ && !mayFence_()) {
+    spdlog::debug("VolumeAttachment reconciliation: standing by, nothing fenced or forgotten");
+    return view.firstError;
+  }
   forget(before, view);
   return view.firstError;
 }
@@ -414,10 +420,23 @@ Status VolumeAttachmentReconciler::start(std::chrono::seconds period) {
       }
       lock.lock();
       const std::chrono::seconds wait = synced_ ? period : std::min(period, kUnsyncedRetry);
-      wake_.wait_for(lock, wait, [this] { return stopping_; });
+      wake_.wait_for(lock, wait, [this] { return stopping_ || passRequested_; });
+      passRequested_ = false;
     }
   });
   return Status::ok();
+}
+
+void VolumeAttachmentReconciler::setFencingGate(std::function<bool()> mayFence) {
+  mayFence_ = std::move(mayFence);
+}
+
+void VolumeAttachmentReconciler::requestPass() {
+  {
+    std::lock_guard lock(mu_);
+    passRequested_ = true;
+  }
+  wake_.notify_all();
 }
 
 void VolumeAttachmentReconciler::stop() {

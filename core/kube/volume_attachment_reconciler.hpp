@@ -38,6 +38,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -99,6 +100,21 @@ class VolumeAttachmentReconciler {
   // then on the manager knows every attachment the cluster has. Call before start().
   void onFirstCompletePass(std::function<void()> callback);
 
+  // Passes are numbered from 1 in the order they start. The number of the latest pass that
+  // started, and of the latest that completed as onFirstCompletePass describes (0: none yet).
+  // A caller that needs the cluster's attachments as of some moment waits for a complete pass
+  // numbered above passesStarted() read at that moment. Thread-safe.
+  uint64_t passesStarted() const { return passesStarted_.load(); }
+  uint64_t lastCompletePass() const { return lastCompletePass_.load(); }
+
+  // Decides, at each pass, whether the pass may fence and forget (step 3): a standby controller
+  // replica rebuilds what the cluster shows but never closes a fence, which only the replica
+  // serving the attacher may do. Unset: always. Call before start().
+  void setFencingGate(std::function<bool()> mayFence);
+
+  // Wakes the background thread for a pass now instead of after the period. Thread-safe.
+  void requestPass();
+
   // Runs reconcileOnce() now and then every `period` on a background thread until stop();
   // until the first complete pass, every kUnsyncedRetry at most, since publishes wait for it.
   // Failures are logged. INVALID_ARGUMENT for a period that is not positive;
@@ -151,10 +167,14 @@ class VolumeAttachmentReconciler {
   std::mutex passMu_;                      // one pass at a time
   std::function<void()> onFirstComplete_;  // guarded by passMu_
   std::atomic<bool> synced_{false};        // a complete pass has run
+  std::function<bool()> mayFence_;         // set before start(); read by passes
+  std::atomic<uint64_t> passesStarted_{0};
+  std::atomic<uint64_t> lastCompletePass_{0};
 
   std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  bool passRequested_ = false;
   std::thread thread_;
 };
 

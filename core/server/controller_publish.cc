@@ -106,6 +106,7 @@ Status ControllerService::publish(Operation& op, const csi::v1::ControllerPublis
   // Admitting a node needs every other attachment known: after a lost store, an RWO volume
   // attached elsewhere would otherwise be admitted here too.
   if (auto s = requireKnownAttachments("ControllerPublishVolume"); !s.isOk()) return s;
+  if (auto s = requireAttachmentAuthority("ControllerPublishVolume"); !s.isOk()) return s;
   // The cluster knows the node (CSI: a node that does not exist is NOT_FOUND).
   if (auto s =
           requireRegisteredNode(driver_.kube, driver_.config.driverName, node->name, req.node_id());
@@ -162,6 +163,7 @@ Status ControllerService::unpublish(Operation& op,
   const plugin_host::ConfiguredBackend& b = *routed->backend;
   op.setBackend(b.name());
   if (auto s = requireKnownAttachments("ControllerUnpublishVolume"); !s.isOk()) return s;
+  if (auto s = requireAttachmentAuthority("ControllerUnpublishVolume"); !s.isOk()) return s;
   auto lock = driver_.controllerLocks.tryLock(req.volume_id());
   if (!lock)
     return Status(Code::kAborted, "an operation on volume " + req.volume_id() + " is pending");

@@ -83,6 +83,11 @@ Status ControllerService::requireKnownAttachments(const std::string& what) const
                     "cluster's VolumeAttachments after a start; retry shortly");
 }
 
+Status ControllerService::requireAttachmentAuthority(const std::string& what) const {
+  if (driver_.leadership == nullptr) return Status::ok();
+  return driver_.leadership->mayChangeAttachments(what);
+}
+
 grpc::Status ControllerService::CreateVolume(grpc::ServerContext* ctx,
                                              const csi::v1::CreateVolumeRequest* req,
                                              csi::v1::CreateVolumeResponse* resp) {
@@ -188,6 +193,11 @@ Status ControllerService::deleteVolume(Operation& op, const csi::v1::DeleteVolum
   op.setBackend(routed->backend->name());
   // Deleting checks the volume is detached: that needs every attachment known.
   if (auto s = requireKnownAttachments("DeleteVolume"); !s.isOk()) return s;
+  // external-provisioner's lease may be held by this replica while the other one's attacher
+  // decides attachments: a standby looks at the cluster before it judges "still attached".
+  if (driver_.leadership != nullptr) {
+    if (auto s = driver_.leadership->refreshIfStandby("DeleteVolume"); !s.isOk()) return s;
+  }
   auto lock = driver_.controllerLocks.tryLock(req.volume_id());
   if (!lock)
     return Status(Code::kAborted, "an operation on volume " + req.volume_id() + " is pending");

@@ -55,6 +55,9 @@ class ControllerService final : public csi::v1::Controller::Service {
   // UNAVAILABLE (the CO retries) until the attachments are known (DriverContext::
   // attachmentsKnown): `what` names the call that needs them.
   Status requireKnownAttachments(const std::string& what) const;
+  // With several replicas: OK only on the one that may change attachments
+  // (kube/controller_leadership.hpp); UNAVAILABLE on the others.
+  Status requireAttachmentAuthority(const std::string& what) const;
   Status createVolume(Operation& op, const csi::v1::CreateVolumeRequest& req,
                       csi::v1::CreateVolumeResponse* resp);
   Status deleteVolume(Operation& op, const csi::v1::DeleteVolumeRequest& req);

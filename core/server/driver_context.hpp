@@ -9,6 +9,7 @@
 
 #include "attach/attachment_manager.hpp"
 #include "config/driver_config.hpp"
+#include "kube/controller_leadership.hpp"
 #include "kube/kube_client.hpp"
 #include "node/mounter.hpp"
 #include "observe/metrics.hpp"
@@ -34,8 +35,10 @@ struct DriverContext {
   plugin_host::BackendRegistry backends;
   attach::AttachmentManager* attachments = nullptr;  // controller modes only
   kube::KubeClient* kube = nullptr;                  // controller modes with a Kubernetes API
-  std::unique_ptr<node::Mounter> mounter;            // node modes only
-  std::unique_ptr<NodeVolumeRecords> nodeRecords;    // node modes only
+  // With several controller replicas: whether this one may change attachments. Null otherwise.
+  kube::ControllerLeadership* leadership = nullptr;
+  std::unique_ptr<node::Mounter> mounter;          // node modes only
+  std::unique_ptr<NodeVolumeRecords> nodeRecords;  // node modes only
 
   volume::VolumeLocks controllerLocks;  // per volume id (and "name/<csi name>" at create)
   volume::VolumeLocks nodeLocks;        // per volume id

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +15,7 @@
 
 #include "attach/attachment_store.hpp"
 #include "attach/migration_window_watcher.hpp"
+#include "kube/controller_leadership.hpp"
 #include "kube/event_recorder.hpp"
 #include "kube/kube_client.hpp"
 #include "kube/volume_attachment_reconciler.hpp"
@@ -42,6 +44,8 @@ struct ServerComponents {
   std::unique_ptr<kube::KubeClient> kube;
   std::unique_ptr<kube::EventRecorder> events;
   std::unique_ptr<kube::VolumeAttachmentReconciler> reconciler;
+  // Uses the reconciler, so it is declared after it (destroyed first).
+  std::unique_ptr<kube::ControllerLeadership> leadership;
   // After everything its reports reach, so it stops first if a failed start unwinds.
   std::unique_ptr<attach::MigrationWindowWatcher> windowWatcher;
   std::unique_ptr<observe::HttpEndpoint> http;
@@ -206,6 +210,44 @@ Status connectKubernetes(const ServeOptions& options, ServerComponents& componen
   return Status::ok();
 }
 
+// The attacher lease's namespace: the flag, else the pod's (downward API), else the service
+// account's, as csi-lib-utils' inClusterNamespace() finds it.
+StatusOr<std::string> leaderElectionNamespace(const ServeOptions& options) {
+  if (!options.leaderElectionNamespace.empty()) return options.leaderElectionNamespace;
+  if (const char* fromPod = std::getenv("POD_NAMESPACE"); fromPod && *fromPod)
+    return std::string(fromPod);
+  std::ifstream in("/var/run/secrets/kubernetes.io/serviceaccount/namespace");
+  std::string fromAccount;
+  if (in >> fromAccount && !fromAccount.empty()) return fromAccount;
+  return Status(Code::kInvalidArgument,
+                "--leader-election: set --leader-election-namespace (or POD_NAMESPACE): the "
+                "namespace of the attacher's lease is not known outside a pod");
+}
+
+// Several replicas: this one changes attachments only while its attacher leads.
+Status startLeadership(const ServeOptions& options, ServerComponents& components) {
+  auto leaseNamespace = leaderElectionNamespace(options);
+  if (!leaseNamespace.isOk()) return leaseNamespace.status();
+  std::string identity = options.leaderElectionIdentity;
+  if (identity.empty()) {
+    // The attacher's own default: os.Hostname(), sanitized (csi-lib-utils leaderelection).
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0)
+      return Status(Code::kInternal, "--leader-election: cannot read this host's name");
+    identity = kube::sanitizeLeaderElectionName(host);
+  }
+  auto leadership = kube::ControllerLeadership::create(
+      *components.kube, *components.reconciler,
+      {*leaseNamespace, kube::attacherLeaseName(components.driver.config.driverName), identity});
+  if (!leadership.isOk()) return leadership.status();
+  components.leadership = std::move(*leadership);
+  components.driver.leadership = components.leadership.get();
+  spdlog::info("leader election: changing attachments only while lease {}/{} names \"{}\"",
+               *leaseNamespace, kube::attacherLeaseName(components.driver.config.driverName),
+               identity);
+  return components.leadership->start();
+}
+
 // VolumeAttachment reconciliation: the cluster may hold attachments the store does not (a lost
 // store, a detach while the controller was down), so nothing touches attachments until the
 // first pass rebuilt them.
@@ -223,6 +265,9 @@ Status startReconciler(const ServeOptions& options, ServerComponents& components
     context->attachmentsKnown = true;
     spdlog::info("attachments rebuilt from VolumeAttachments: serving publishes");
   });
+  if (options.leaderElection) {
+    if (Status led = startLeadership(options, components); !led.isOk()) return led;
+  }
   return components.reconciler->start(std::chrono::seconds(options.reconcilePeriodSeconds));
 }
 
@@ -252,6 +297,10 @@ Status startController(const ServeOptions& options, ServerComponents& components
   components.windowWatcher = std::move(*windowWatcher);
   if (Status started = components.windowWatcher->start(); !started.isOk()) return started;
   if (components.kube) return startReconciler(options, components);
+  if (options.leaderElection)
+    return Status(Code::kInvalidArgument,
+                  "--leader-election needs the Kubernetes API (in a cluster, or "
+                  "--kubernetes-api): the attacher's lease is read there");
   return Status::ok();
 }
 
@@ -357,6 +406,7 @@ void DriverServer::shutdown() {
     spdlog::info("shutting down");
     components_->driver.ready = false;
     components_->driver.cancellation.cancelAll();
+    if (components_->leadership) components_->leadership->stop();
     if (components_->reconciler) components_->reconciler->stop();
     if (components_->windowWatcher) components_->windowWatcher->stop();
     components_->grpc->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));

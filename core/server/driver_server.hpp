@@ -24,6 +24,10 @@ struct ServeOptions {
   std::string kubeCaFile;     // CA bundle for the API server's certificate
   // Seconds between VolumeAttachment reconciliation passes (controller with a Kubernetes API).
   int reconcilePeriodSeconds = 60;
+  // Several controller replicas (kube/controller_leadership.hpp): follow the attacher's lease.
+  bool leaderElection = false;
+  std::string leaderElectionNamespace;  // empty: POD_NAMESPACE, then the service account's
+  std::string leaderElectionIdentity;   // empty: the hostname, sanitized
 };
 
 // "unix:///a/b.sock" or "unix:/a/b.sock" -> "/a/b.sock"; INVALID_ARGUMENT otherwise.

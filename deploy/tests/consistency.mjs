@@ -20,6 +20,8 @@ const CONTROLLER_NEEDS = [
   ["", "events", "create"],
   ["storage.k8s.io", "volumeattachments", "patch"],
   ["coordination.k8s.io", "leases", "update"],
+  // --leader-election: polycsi reads its attacher's lease (core/kube/controller_leadership).
+  ["coordination.k8s.io", "leases", "get"],
 ];
 
 const byKind = (objects, kind) => objects.filter((o) => o.kind === kind);
@@ -258,6 +260,15 @@ function checkInstall(objects, name, problems) {
     if (!container) { problems.push(`${name}: controller lacks ${sidecar}`); continue; }
     if (!container.args.includes("--leader-election"))
       problems.push(`${name}: ${sidecar} is not leader-elected`);
+  }
+  // Several replicas are safe only when polycsi follows its attacher's lease.
+  const polycsiArgs = sidecars.get("polycsi")?.args ?? [];
+  if ((controller.spec.replicas ?? 1) > 1) {
+    if (!polycsiArgs.includes("--leader-election"))
+      problems.push(`${name}: ${controller.spec.replicas} controller replicas, but polycsi lacks --leader-election`);
+    const attacherNamespace = argValue(sidecars.get("csi-attacher")?.args, "--leader-election-namespace");
+    if (argValue(polycsiArgs, "--leader-election-namespace") !== attacherNamespace)
+      problems.push(`${name}: polycsi and csi-attacher read their lease in different namespaces`);
   }
   if (!sidecars.get("csi-provisioner")?.args.includes("--extra-create-metadata"))
     problems.push(`${name}: csi-provisioner lacks --extra-create-metadata`);

@@ -46,19 +46,23 @@ RdsDriverHarness::RdsDriverHarness(std::string work, testing::RdsSimProcess& sim
 
 RdsDriverHarness::~RdsDriverHarness() = default;
 
-void RdsDriverHarness::startDriver(const std::string& extraSettings) {
+void RdsDriverHarness::startDriver(const std::string& extraSettings,
+                                   const std::vector<std::string>& extraArgs,
+                                   testing::DriverProcess::Wait wait) {
   const std::string settings =
       "      address: " + sim_.address() + "\n      port: " + std::to_string(sim_.port()) +
       "\n      user: " + testing::RdsSimProcess::kUser +
       "\n      private_key_file: " + sim_.clientKeyFile() + "\n      host_key_fingerprint: \"" +
       sim_.hostKeyFingerprint() + "\"\n      base_path: " + kBasePath +
       "\n      orphan_scan_interval_seconds: 0\n" + extraSettings;
+  std::vector<std::string> args = {"--mode", "controller"};
+  args.insert(args.end(), extraArgs.begin(), extraArgs.end());
   driver_ = std::make_unique<testing::DriverProcess>(
       work_,
       "backends:\n  - name: rds\n    plugin: rds_nvme\n    default: true\n    settings:\n" +
           settings,
-      "controller-0", std::vector<std::string>{"--mode", "controller"});
-  driver_->start();
+      "controller-0", args);
+  driver_->start(wait);
 }
 
 void RdsDriverHarness::killDriver() {

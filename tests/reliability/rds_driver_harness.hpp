@@ -55,8 +55,11 @@ class RdsDriverHarness {
   ~RdsDriverHarness();
 
   // Writes the config (backend `rds`, key login, pinned host key, `extraSettings` appended as
-  // further indented setting lines) and starts the controller. Throws when it does not come up.
-  void startDriver(const std::string& extraSettings = "");
+  // further indented setting lines) and starts the controller with `extraArgs` after
+  // `--mode controller`. Throws when it does not come up as `wait` says.
+  void startDriver(const std::string& extraSettings = "",
+                   const std::vector<std::string>& extraArgs = {},
+                   testing::DriverProcess::Wait wait = testing::DriverProcess::Wait::kReady);
   // SIGKILL, as a node failure or an OOM kill would end it.
   void killDriver();
   // Starts the controller again on the same config and state.

@@ -189,6 +189,20 @@ FakeKubeApi::FakeKubeApi(std::string token, const std::optional<TlsFiles>& tls)
                  answer(response, 200, it->second);
                });
 
+  server_->Get(R"(/apis/coordination.k8s.io/v1/namespaces/([^/]+)/leases/([^/]+))",
+               [this](const httplib::Request& request, httplib::Response& response) {
+                 std::lock_guard lock(mu_);
+                 const std::string name = request.matches[2];
+                 auto it = leases_.find(std::string(request.matches[1]) + "/" + name);
+                 if (it == leases_.end()) {
+                   answer(response, 404,
+                          statusObject(404, "NotFound",
+                                       "leases.coordination.k8s.io \"" + name + "\" not found"));
+                   return;
+                 }
+                 answer(response, 200, it->second);
+               });
+
   server_->Post(R"(/api/v1/namespaces/([^/]+)/events)", [this](const httplib::Request& request,
                                                                httplib::Response& response) {
     std::unique_lock lock(mu_);
@@ -259,6 +273,29 @@ void FakeKubeApi::removeCsiNodeDriver(const std::string& nodeName, const std::st
   for (const auto& entry : drivers)
     if (entry.value("name", "") != driver) kept.push_back(entry);
   drivers = kept;
+}
+
+void FakeKubeApi::setLease(const std::string& namespace_, const std::string& name,
+                           const std::string& holderIdentity) {
+  std::lock_guard lock(mu_);
+  nlohmann::json& lease = leases_[namespace_ + "/" + name];
+  const int transitions = lease.is_null() ? 0 : lease["spec"].value("leaseTransitions", 0) + 1;
+  // coordination.k8s.io/v1 Lease as client-go's LeaseLock writes it (resourcelock/leaselock.go,
+  // LeaderElectionRecordToLeaseSpec): holder, duration, acquire/renew times, transitions.
+  lease = {{"apiVersion", "coordination.k8s.io/v1"},
+           {"kind", "Lease"},
+           {"metadata", {{"name", name}, {"namespace", namespace_}}},
+           {"spec",
+            {{"holderIdentity", holderIdentity},
+             {"leaseDurationSeconds", 15},
+             {"acquireTime", "2026-12-06T10:00:00.000000Z"},
+             {"renewTime", "2026-12-06T10:00:05.000000Z"},
+             {"leaseTransitions", transitions}}}};
+}
+
+void FakeKubeApi::removeLease(const std::string& namespace_, const std::string& name) {
+  std::lock_guard lock(mu_);
+  leases_.erase(namespace_ + "/" + name);
 }
 
 void FakeKubeApi::removeCsiNode(const std::string& nodeName) {

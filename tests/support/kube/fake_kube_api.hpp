@@ -62,6 +62,12 @@ class FakeKubeApi {
   void removeCsiNodeDriver(const std::string& nodeName, const std::string& driver);
   // Stops serving CSINode `nodeName` (404), as before kubelet created it.
   void removeCsiNode(const std::string& nodeName);
+  // Serves coordination.k8s.io/v1 Lease `namespace_`/`name` held by `holderIdentity`, as a
+  // sidecar's leader election writes it (an empty holder: released); removeLease stops serving
+  // it (404, as before any candidate created it).
+  void setLease(const std::string& namespace_, const std::string& name,
+                const std::string& holderIdentity);
+  void removeLease(const std::string& namespace_, const std::string& name);
   // Every request answers this HTTP status (with a Status body) until set back to 0.
   void failWith(int httpStatus);
   // Page size the VolumeAttachment and StorageClass lists use, to exercise "continue" (0 = one
@@ -103,6 +109,7 @@ class FakeKubeApi {
   std::map<std::string, nlohmann::json> persistentVolumes_;
   std::map<std::string, nlohmann::json> persistentVolumeClaims_;  // "<namespace>/<name>"
   std::map<std::string, nlohmann::json> csiNodes_;
+  std::map<std::string, nlohmann::json> leases_;  // "<namespace>/<name>"
   std::vector<PostedEvent> events_;
   std::vector<std::string> requests_;
   std::vector<std::string> refusedEvents_;
