@@ -93,6 +93,7 @@ std::vector<std::string> NvmeVolumeConnections::ensureConnected(const std::strin
   const std::vector<NvmeController> current = sysfs_.controllers();
   adoptUnrecorded(entry, current, volumeId);
   PrunedControllers pruned = prune(entry, current, volumeId);
+  entry.connecting = false;  // what an interrupted connect left is adopted now
   const bool multipath = sysfs_.multipathEnabled();
   std::vector<std::string> missing;
   for (const auto& a : paths.addresses)
@@ -131,7 +132,8 @@ std::vector<std::string> NvmeVolumeConnections::ensureConnected(const std::strin
       // The node cannot connect at all (no /dev/nvme-fabrics), or the whole call ended.
       const bool callEnded = call.remaining().count() == 0 || call.isCancelled();
       if (e.code() == Code::kFailedPrecondition || callEnded) {
-        if (pruned.usable.empty() && !pending && newStagingPath)
+        // A connect the kernel may still finish keeps the staging path that asked for it.
+        if (pruned.usable.empty() && !entry.connecting && newStagingPath)
           entry.stagingPaths.erase(stagingPath);
         if (entry.stagingPaths.empty() && entry.controllers.empty() && !entry.connecting)
           record_.erase(entry.nqn);
@@ -230,6 +232,8 @@ std::string NvmeVolumeConnections::connect(SubsystemRecord& entry, const std::st
                                            const NvmeConnectOptions& options, const Call& call) {
   std::set<std::string> before;
   for (const auto& c : sysfs_.controllers()) before.insert(c.name);
+  // A connect of an earlier path that outlived its share keeps the mark set.
+  const bool earlierPending = entry.connecting;
   // Recorded before the connect: a controller found after a crash in between is ours.
   entry.connecting = true;
   record_.put(entry);
@@ -245,12 +249,12 @@ std::string NvmeVolumeConnections::connect(SubsystemRecord& entry, const std::st
         break;
       }
     if (name.empty()) {
-      entry.connecting = false;
+      entry.connecting = earlierPending;
       throw;
     }
   }
   entry.controllers.push_back({name, true, target.address});
-  entry.connecting = false;
+  entry.connecting = earlierPending;
   record_.put(entry);
   host_.info("volume " + volumeId + ": connected " + describe(target) + " as " + name);
   return name;
