@@ -99,8 +99,10 @@ class Lab:
                     (self.nfs_port, 2049)]
         names = ["target"] + [f"node-{x}" for x in "abc"]
         for name in names:
+            # Nodes get a second network: two NVMe/TCP paths to the target (multipath).
             self.vms[name] = GuestVm(name, self.image_dir, self.run_dir, self.memory_mb,
-                                     forwards if name == "target" else ())
+                                     forwards if name == "target" else (),
+                                     second_nic=name != "target")
         for vm in self.vms.values():
             vm.start()
         kernels = {vm.wait_ready(BOOT_TIMEOUT_S) for vm in self.vms.values()}

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 #include "polycsi/types.hpp"
 
@@ -16,10 +17,12 @@ namespace {
 nlohmann::json toJson(const SubsystemRecord& entry) {
   nlohmann::json controllers = nlohmann::json::array();
   for (const auto& c : entry.controllers)
-    controllers.push_back({{"name", c.name}, {"owned", c.owned}});
+    controllers.push_back({{"name", c.name}, {"owned", c.owned}, {"address", c.address}});
+  // "address" (the first path) keeps the file readable by versions before multipath.
   return {{"nqn", entry.nqn},
           {"volume_id", entry.volumeId},
-          {"address", entry.address},
+          {"address", entry.addresses.empty() ? std::string() : entry.addresses.front()},
+          {"addresses", entry.addresses},
           {"port", entry.port},
           {"controllers", controllers},
           {"staging_paths", entry.stagingPaths},
@@ -30,10 +33,15 @@ SubsystemRecord fromJson(const nlohmann::json& json) {
   SubsystemRecord entry;
   entry.nqn = json.at("nqn").get<std::string>();
   entry.volumeId = json.at("volume_id").get<std::string>();
-  entry.address = json.at("address").get<std::string>();
+  if (json.contains("addresses"))
+    entry.addresses = json.at("addresses").get<std::vector<std::string>>();
+  else
+    entry.addresses = {json.at("address").get<std::string>()};  // written before multipath
+  if (entry.addresses.empty()) throw std::runtime_error("entry " + entry.nqn + " has no address");
   entry.port = json.at("port").get<std::string>();
   for (const auto& c : json.at("controllers"))
-    entry.controllers.push_back({c.at("name").get<std::string>(), c.at("owned").get<bool>()});
+    entry.controllers.push_back({c.at("name").get<std::string>(), c.at("owned").get<bool>(),
+                                 c.value("address", entry.addresses.front())});
   entry.stagingPaths = json.at("staging_paths").get<std::set<std::string>>();
   entry.connecting = json.value("connecting", false);
   return entry;

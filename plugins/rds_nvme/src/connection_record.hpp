@@ -1,15 +1,20 @@
 // The node's record of the NVMe/TCP connections this driver uses, kept in the instance's state
 // directory (nvme-connections.json) so it outlives restarts of the plugin.
 //
-// One entry per subsystem NQN: the volume, the address and port, the controllers in use, each
-// marked owned (this driver connected it, so detach may disconnect it) or borrowed (it existed
-// already, made by someone else: used, never disconnected), and the staging paths that use the
-// subsystem. A subsystem is disconnected only when its last staging path is gone, and only
-// through its owned controllers: a connection this driver did not make is never touched.
+// One entry per subsystem NQN: the volume, the addresses (one per NVMe/TCP path) and port, the
+// controllers in use with the address each connects, each marked owned (this driver connected
+// it, so detach may disconnect it) or borrowed (it existed already, made by someone else: used,
+// never disconnected), and the staging paths that use the subsystem. A subsystem is disconnected
+// only when its last staging path is gone, and only through its owned controllers: a connection
+// this driver did not make is never touched.
 //
 // `connecting` marks an entry whose connect was started but whose controller name is not
-// recorded yet; if the plugin stops in between, the next attach adopts the controller it finds
-// as owned instead of borrowing its own connection forever.
+// recorded yet (or a connect that outlived its share of the call's time); if the plugin stops
+// in between, the next attach or detach adopts the controller it finds as owned instead of
+// borrowing its own connection forever.
+//
+// Files written before multipath hold one "address" per entry and none per controller; they
+// load as a one-path entry whose controllers connect that address.
 //
 // Every change is written at once, atomically (temporary file, fsync, rename).
 //
@@ -27,15 +32,16 @@
 namespace polycsi::rds_nvme {
 
 struct RecordedController {
-  std::string name;    // "nvme3"
-  bool owned = false;  // connected by this driver
+  std::string name;     // "nvme3"
+  bool owned = false;   // connected by this driver
+  std::string address;  // the path's address (traddr) it connects
   friend bool operator==(const RecordedController&, const RecordedController&) = default;
 };
 
 struct SubsystemRecord {
   std::string nqn;
   std::string volumeId;
-  std::string address;
+  std::vector<std::string> addresses;  // the paths the last attach asked for, in order
   std::string port;
   std::vector<RecordedController> controllers;
   std::set<std::string> stagingPaths;

@@ -16,10 +16,12 @@
 
 namespace polycsi::rds_nvme {
 
-// Rescans the namespace at `devicePath` (the attach result, e.g. /dev/nvme2n1) through each of
-// its controllers and returns its size in bytes once it is at least `requiredBytes` (waiting
-// up to 5 s: the kernel scans in the background). NOT_FOUND when the device is gone;
-// FAILED_PRECONDITION when no controller shows it or it is still smaller (both sizes named).
+// Rescans the namespace at `devicePath` (the attach result, e.g. the multipath head
+// /dev/nvme2n1) through each live controller of it (every path of its subsystem) and returns
+// the device's size in bytes once it is at least `requiredBytes` (waiting up to 5 s: the kernel
+// scans in the background). Paths that are down are skipped. NOT_FOUND when the device is gone;
+// FAILED_PRECONDITION when no controller shows it or it is still smaller (both sizes named);
+// UNAVAILABLE when none of its controllers is live.
 int64_t rescanNamespace(const NvmeSysfs& nvme, const BlockDeviceSysfs& blocks,
                         const std::string& devicePath, int64_t requiredBytes, const Call& call);
 

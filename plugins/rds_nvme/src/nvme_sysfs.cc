@@ -127,17 +127,28 @@ std::vector<std::string> NvmeSysfs::namespaceDevices(const std::string& nqn) con
     for (const auto& entry : entries(subsystems / subsys))
       if (isNamespaceName(entry)) found.insert(entry);
   }
-  if (found.empty()) {
-    // No multipath heads: the kernel hangs the namespaces under each controller instead.
-    for (const auto& c : controllers()) {
-      if (c.subsysNqn != nqn) continue;
-      for (const auto& entry : entries(root_ / "class" / "nvme" / c.name))
-        if (isNamespaceName(entry)) found.insert(entry);
-    }
-  }
   std::vector<std::string> out(found.begin(), found.end());
   std::sort(out.begin(), out.end(), byNumbers);
+  if (!out.empty()) return out;
+  // No multipath heads: the kernel hangs the namespaces under each controller instead, one
+  // block device per path; only one of a live controller carries I/O.
+  std::vector<std::string> live, down;
+  for (const auto& c : controllers()) {
+    if (c.subsysNqn != nqn) continue;
+    for (const auto& entry : entries(root_ / "class" / "nvme" / c.name))
+      if (isNamespaceName(entry)) (c.live() ? live : down).push_back(entry);
+  }
+  std::sort(live.begin(), live.end(), byNumbers);
+  std::sort(down.begin(), down.end(), byNumbers);
+  for (auto* group : {&live, &down})
+    for (const auto& name : *group)
+      if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
   return out;
+}
+
+bool NvmeSysfs::multipathEnabled() const {
+  auto value = readAttribute(root_ / "module" / "nvme_core" / "parameters" / "multipath");
+  return value && (*value == "Y" || *value == "y" || *value == "1");
 }
 
 std::vector<std::string> NvmeSysfs::controllersOfNamespace(const std::string& ns) const {

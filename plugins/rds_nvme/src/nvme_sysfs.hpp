@@ -5,6 +5,7 @@
 //   class/nvme/nvmeN/nvmeNnM                                 its namespaces without multipath
 //   class/nvme-subsystem/nvme-subsysK/subsysnqn              one directory per subsystem
 //   class/nvme-subsystem/nvme-subsysK/nvmeKnM                its multipath namespace heads
+//   module/nvme_core/parameters/multipath                    Y or N: native multipath on
 // With native multipath (the distribution default) the block device of a namespace is the head
 // nvmeKnM under the subsystem; the per-controller paths nvmeNcXnM are hidden and never used.
 //
@@ -51,9 +52,15 @@ class NvmeSysfs {
   std::vector<NvmeController> controllers() const;
   // The controller named `name` ("nvme3"), if it exists now.
   std::optional<NvmeController> controller(const std::string& name) const;
+  // True when the kernel joins the paths to one subsystem into one block device: nvme_core's
+  // multipath parameter is Y (Debian's default). A kernel built without CONFIG_NVME_MULTIPATH
+  // has no such parameter: false.
+  bool multipathEnabled() const;
   // Names of the namespace block devices ("nvme2n1") of the subsystem with NQN `nqn`: the
   // multipath heads under its subsystem directory, or, without multipath, the namespaces of its
-  // controllers. Sorted by (controller/subsystem number, namespace id), without duplicates.
+  // controllers, those of live controllers first (a namespace of a path that is down is used
+  // only when no live one shows one). Sorted by (controller/subsystem number, namespace id)
+  // within each group, without duplicates.
   std::vector<std::string> namespaceDevices(const std::string& nqn) const;
   // The controllers through which namespace block device `ns` ("nvme2n1") is reached: every
   // controller of its subsystem when it is a multipath head, else the controller it hangs

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -47,5 +48,9 @@ void requireFabricsDevice();
 // one being deleted: retrying later helps); DEADLINE_EXCEEDED / CANCELLED per `call`.
 std::string connectNvmeTcp(const NvmeTcpTarget& target, const NvmeConnectOptions& options,
                            const Call& call);
+
+// A way to connect one path: connectNvmeTcp on a node; tests pass one that plays the kernel.
+using NvmeConnector =
+    std::function<std::string(const NvmeTcpTarget&, const NvmeConnectOptions&, const Call&)>;
 
 }  // namespace polycsi::rds_nvme

@@ -103,8 +103,10 @@ class RdsBackend : public Backend {
   // ---- node ----
   // The node's NVMe host NQN (host_nqn_file; generated with libnvme and stored when missing).
   std::string nodeIdentity(const Call& call) override;
-  // Connects the subsystem of the volume context's nqn/nvmeAddress/nvmePort (reusing a live
-  // controller) and returns the namespace's block device.
+  // Connects every path of the volume's subsystem (nqn and nvmePort from the volume context,
+  // the addresses from the publish context's nvmeAddresses, else the volume context's
+  // nvmeAddress; nvme_paths.hpp), reusing live controllers, and returns the namespace's block
+  // device: the multipath head.
   Attachment attach(const AttachRequest& req) override;
   // Forgets the staging path; disconnects this driver's controllers of the volume when no
   // staging path uses them any more.

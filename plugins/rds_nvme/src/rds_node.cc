@@ -3,6 +3,7 @@
 #include "host_identity.hpp"
 #include "namespace_growth.hpp"
 #include "nvme_connect_tuning.hpp"
+#include "nvme_paths.hpp"
 #include "rds_backend.hpp"
 #include "routeros_values.hpp"
 
@@ -19,16 +20,19 @@ const std::string& contextValue(const StringMap& context, const std::string& key
   return it->second;
 }
 
-// The subsystem to connect, from the volume context; every value passes its allow-list, so
-// nothing can add options to libnvme's comma-separated connect string.
-NvmeTcpTarget targetFromContext(const StringMap& context, const std::string& volumeId) {
-  return NvmeTcpTarget{
-      Nqn::parse(contextValue(context, "nqn", volumeId), "volume context nqn").str(),
-      HostAddress::parse(contextValue(context, "nvmeAddress", volumeId),
-                         "volume context nvmeAddress")
+// The subsystem to connect and its paths, from the volume and publish contexts
+// (nvme_paths.hpp); every value passes its allow-list, so nothing can add options to
+// libnvme's comma-separated connect string.
+NvmeTcpPaths pathsFromContext(const AttachRequest& req, const std::string& volumeId) {
+  NvmeTcpPaths paths{
+      Nqn::parse(contextValue(req.volumeContext, "nqn", volumeId), "volume context nqn").str(),
+      PortNumber::parse(contextValue(req.volumeContext, "nvmePort", volumeId),
+                        "volume context nvmePort")
           .str(),
-      PortNumber::parse(contextValue(context, "nvmePort", volumeId), "volume context nvmePort")
-          .str()};
+      {}};
+  for (const auto& a : nodeNvmeAddresses(req.volumeContext, req.publishContext, volumeId))
+    paths.addresses.push_back(a.str());
+  return paths;
 }
 
 }  // namespace
@@ -72,11 +76,11 @@ Attachment RdsBackend::attach(const AttachRequest& req) {
   req.call.checkpoint("attaching volume " + req.volumeId);
   SlotName slot = volumeSlot(req.volumeId, "volume id");
   NvmeVolumeConnections& nodeSide = connections();
-  NvmeTcpTarget target = targetFromContext(req.volumeContext, slot.str());
+  const NvmeTcpPaths paths = pathsFromContext(req, slot.str());
   // The StorageClass's tuning travels in the volume context (also in rds-csi's PVs).
   const NvmeConnectOptions options =
       tuned(connectOptions(), parseConnectTuning(req.volumeContext, "volume context"));
-  std::string device = nodeSide.attach(slot.str(), target, req.stagingPath, options,
+  std::string device = nodeSide.attach(slot.str(), paths, req.stagingPath, options,
                                        settings_.deviceTimeout, req.call);
   return Attachment::blockDevice(device);
 }

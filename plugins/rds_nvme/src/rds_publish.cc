@@ -4,15 +4,19 @@
 // node's host NQN, unpublish removes it; with no node left, the placeholder NQN keeps the
 // export closed (an empty value would allow any host). A KubeVirt migration has two entries
 // for the length of the window.
+#include "nvme_paths.hpp"
 #include "rds_backend.hpp"
 #include "volume_naming.hpp"
 
 namespace polycsi::rds_nvme {
 namespace {
 
-StringMap publishContext(const RdsDisk& disk, const std::string& nvmeAddress) {
+// nvmeAddress (the first path) as before, for readers of older versions; nvmeAddresses is
+// what the node connects (nvme_paths.hpp).
+StringMap publishContext(const RdsDisk& disk, const std::vector<HostAddress>& paths) {
   return {{"nqn", disk.nvmeTcpServerNqn},
-          {"nvmeAddress", nvmeAddress},
+          {"nvmeAddress", paths.front().str()},
+          {kNvmeAddressesKey, joinNvmeAddresses(paths)},
           {"nvmePort", disk.nvmeTcpServerPort.value_or("")}};
 }
 
@@ -33,9 +37,9 @@ StringMap RdsBackend::publish(const PublishRequest& req) {
   }
   if (!isVolumeSlot(slot, settings_.volumePrefix))
     throw Error(Code::kNotFound, "volume " + slot.str() + " does not exist");
-  std::string nvmeAddress = defaultPlacement(settings_).nvmeAddress.str();
-  if (auto it = req.volumeContext.find("nvmeAddress"); it != req.volumeContext.end())
-    nvmeAddress = HostAddress::parse(it->second, "volume context nvmeAddress").str();
+  defaultPlacement(settings_);  // FAILED_PRECONDITION on a node-only instance
+  const std::vector<HostAddress> paths =
+      publishedNvmeAddresses(req.volumeContext, settings_.nvmePaths());
 
   RdsClient& rds = client();
   auto disk = rds.findDisk(slot, req.call);
@@ -50,7 +54,7 @@ StringMap RdsBackend::publish(const PublishRequest& req) {
                  slot.str());
     }
   }
-  return publishContext(*disk, nvmeAddress);
+  return publishContext(*disk, paths);
 }
 
 void RdsBackend::unpublish(const PublishRequest& req) {

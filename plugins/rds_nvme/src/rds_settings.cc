@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "message_text.hpp"
+#include "nvme_paths.hpp"
 
 namespace polycsi::rds_nvme {
 namespace {
@@ -127,6 +128,10 @@ const std::vector<Key>& keys() {
       {"nvme_address", SettingKind::kString, false,
        "Address nodes connect to for NVMe/TCP. Default: address.",
        [](S& o, T key, T v) { o.nvmeAddress = HostAddress::parse(v, what(key)); }},
+      {"nvme_addresses", SettingKind::kString, false,
+       "Addresses nodes connect to for NVMe/TCP, comma-separated, one per path to the same "
+       "subsystem (native NVMe multipath); instead of nvme_address. Default: nvme_address.",
+       [](S& o, T key, T v) { o.nvmeAddresses = parseNvmeAddressList(v, what(key)); }},
       {"nvme_port", SettingKind::kInteger, false, "NVMe/TCP port of the exports. Default: 4420.",
        [](S& o, T key, T v) {
          o.nvmePort = PortNumber::of(static_cast<int>(integerIn(key, v, 1, 65535)), key);
@@ -195,6 +200,10 @@ void checkCombinations(const RdsSettings& out) {
     throw Error(Code::kInvalidArgument,
                 "setting 'reconnect_delay_seconds' must not exceed 'ctrl_loss_tmo_seconds': the "
                 "kernel would give up before its first reconnect");
+  if (out.nvmeAddress && !out.nvmeAddresses.empty())
+    throw Error(Code::kInvalidArgument,
+                "set only one of 'nvme_address' and 'nvme_addresses' (list the single address "
+                "in nvme_addresses)");
   if (!out.hostKeyFingerprint.empty() && !out.hostPublicKey.empty())
     throw Error(Code::kInvalidArgument,
                 "set only one of 'host_key_fingerprint' and 'host_public_key'");
@@ -233,6 +242,13 @@ RdsSettings RdsSettings::parse(const StringMap& settings, bool controller) {
 }
 void RdsSettings::check(const StringMap& settings, Role role) {
   parse(settings, role != Role::kNode);
+}
+
+std::vector<HostAddress> RdsSettings::nvmePaths() const {
+  if (!nvmeAddresses.empty()) return nvmeAddresses;
+  if (nvmeAddress) return {*nvmeAddress};
+  if (address) return {*address};
+  return {};
 }
 
 SshOptions RdsSettings::sshOptions() const {

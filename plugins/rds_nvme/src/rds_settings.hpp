@@ -31,7 +31,8 @@ struct RdsSettings {
   std::optional<DiskPath> basePath;
   std::optional<MountPoint> pool;  // explicit `pool`; otherwise derived from the base path
   // NVMe/TCP export.
-  std::optional<HostAddress> nvmeAddress;  // default: address
+  std::optional<HostAddress> nvmeAddress;  // one path; default: address
+  std::vector<HostAddress> nvmeAddresses;  // several paths (multipath); excludes nvmeAddress
   PortNumber nvmePort = PortNumber::of(4420, "nvme_port");
   Nqn nqnPrefix = Nqn::parsePrefix("nqn.2000-02.com.mikrotik", "nqn_prefix");
   SlotPrefix volumePrefix = SlotPrefix::parse("pvc-", "volume_prefix");
@@ -59,6 +60,10 @@ struct RdsSettings {
   static RdsSettings parse(const StringMap& settings, bool controller);
   // parse() for a process serving `role`, the result dropped: the plugin's check_settings.
   static void check(const StringMap& settings, Role role);
+
+  // The NVMe/TCP paths nodes connect: nvme_addresses, else nvme_address, else address; empty
+  // on a node-only instance without any of them.
+  std::vector<HostAddress> nvmePaths() const;
 
   // The SSH options for the connection pool (controller only).
   SshOptions sshOptions() const;

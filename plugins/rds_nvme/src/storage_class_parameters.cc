@@ -45,8 +45,9 @@ VolumePlacement defaultPlacement(const RdsSettings& settings) {
   if (!settings.address || !settings.basePath)
     throw Error(Code::kFailedPrecondition,
                 "this rds_nvme instance has no 'address'/'base_path': it is not a controller");
+  // The first path is the volume context's nvmeAddress; publish adds the others.
   return VolumePlacement{*settings.basePath, poolFor(*settings.basePath, settings),
-                         settings.nvmeAddress.value_or(*settings.address), settings.nvmePort};
+                         settings.nvmePaths().front(), settings.nvmePort};
 }
 
 VolumePlacement resolvePlacement(const StringMap& parameters, const RdsSettings& settings) {

@@ -4,7 +4,8 @@
 //                          credentials belong to the backend, so a StorageClass cannot point a
 //                          volume at another RDS (configure another backend for that).
 //   rdsBasePath/volumePath directory for the volume's file (overrides base_path; aliases).
-//   nvmeAddress, nvmePort  where nodes connect for NVMe/TCP (override nvme_address/nvme_port).
+//   nvmeAddress, nvmePort  where nodes connect for NVMe/TCP (override nvme_address/nvme_port);
+//                          an nvmeAddress outside nvme_addresses is the volume's only path.
 //   sshPort, fsType,       rds-csi's StorageClass keys (docs/migrating-from-rds-csi.md):
 //   nqnPrefix              sshPort as rdsPort, fsType without effect (as there), nqnPrefix
 //                          must equal nqn_prefix.

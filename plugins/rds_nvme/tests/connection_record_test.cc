@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <string>
 
 #include "polycsi/types.hpp"
 #include "temp_directory.hpp"
@@ -22,13 +24,13 @@ class ConnectionRecordTest : public ::testing::Test {
 TEST_F(ConnectionRecordTest, SurvivesARestart) {
   SubsystemRecord a{"nqn.2000-02.com.mikrotik:pvc-a",
                     "pvc-a",
-                    "10.0.0.1",
+                    {"10.0.0.1", "10.0.1.1"},
                     "4420",
-                    {{"nvme1", true}, {"nvme4", false}},
+                    {{"nvme1", true, "10.0.0.1"}, {"nvme4", false, "10.0.1.1"}},
                     {"/staging/a1", "/staging/a2"},
                     false};
   SubsystemRecord b{
-      "nqn.2000-02.com.mikrotik:pvc-b", "pvc-b", "10.0.0.1", "4420", {}, {"/s/b"}, true};
+      "nqn.2000-02.com.mikrotik:pvc-b", "pvc-b", {"10.0.0.1"}, "4420", {}, {"/s/b"}, true};
   {
     ConnectionRecord record(dir_.path());
     record.put(a);
@@ -45,6 +47,31 @@ TEST_F(ConnectionRecordTest, SurvivesARestart) {
   EXPECT_FALSE(fs::exists(dir_.path() / "nvme-connections.json.tmp"));
 }
 
+// A file written before multipath: one address per entry, none per controller. It loads as one
+// path that every controller connects, so an upgrade still disconnects what it made.
+TEST_F(ConnectionRecordTest, AFileFromBeforeMultipathLoadsAsOnePath) {
+  std::ofstream(dir_.path() / "nvme-connections.json")
+      << R"({"subsystems": [{"nqn": "nqn.2000-02.com.mikrotik:pvc-a", "volume_id": "pvc-a",
+           "address": "10.0.0.1", "port": "4420",
+           "controllers": [{"name": "nvme1", "owned": true}, {"name": "nvme2", "owned": false}],
+           "staging_paths": ["/staging/a"], "connecting": false}]})";
+  ConnectionRecord record(dir_.path());
+  SubsystemRecord expected{"nqn.2000-02.com.mikrotik:pvc-a",
+                           "pvc-a",
+                           {"10.0.0.1"},
+                           "4420",
+                           {{"nvme1", true, "10.0.0.1"}, {"nvme2", false, "10.0.0.1"}},
+                           {"/staging/a"},
+                           false};
+  EXPECT_EQ(record.find(expected.nqn), expected);
+  // Written again, it keeps "address" (the first path) for a downgrade to read.
+  record.put(expected);
+  std::ifstream in(dir_.path() / "nvme-connections.json");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("\"address\": \"10.0.0.1\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\"addresses\""), std::string::npos) << text;
+}
+
 TEST_F(ConnectionRecordTest, ACorruptFileIsNamedInTheError) {
   std::ofstream(dir_.path() / "nvme-connections.json") << "{\"subsystems\": [ {\"nqn\": 1} ]}";
   try {
@@ -58,7 +85,7 @@ TEST_F(ConnectionRecordTest, ACorruptFileIsNamedInTheError) {
 
 TEST_F(ConnectionRecordTest, AFailedWriteChangesNothing) {
   ConnectionRecord record(dir_.path() / "missing-dir");
-  SubsystemRecord a{"nqn.2000-02.com.mikrotik:pvc-a", "pvc-a", "10.0.0.1", "4420", {}, {}, false};
+  SubsystemRecord a{"nqn.2000-02.com.mikrotik:pvc-a", "pvc-a", {"10.0.0.1"}, "4420", {}, {}, false};
   EXPECT_THROW(record.put(a), Error);
   EXPECT_FALSE(record.find(a.nqn).has_value());
 }

@@ -61,6 +61,10 @@ void FakeSysfs::addSubsystem(const std::string& subsys, const std::string& nqn,
   }
 }
 
+void FakeSysfs::setMultipath(bool on) {
+  writeFile(sysRoot() / "module" / "nvme_core" / "parameters" / "multipath", on ? "Y\n" : "N\n");
+}
+
 void FakeSysfs::addControllerNamespace(const std::string& controller, const std::string& ns) {
   fs::create_directories(sysRoot() / "class" / "nvme" / controller / ns);
 }

@@ -29,6 +29,8 @@ class FakeSysfs {
   void addSubsystem(const std::string& subsys, const std::string& nqn,
                     const std::vector<std::string>& controllers,
                     const std::vector<std::string>& namespaces);
+  // module/nvme_core/parameters/multipath: "Y" (native multipath on) or "N".
+  void setMultipath(bool on);
   // A namespace directly under a controller (no multipath).
   void addControllerNamespace(const std::string& controller, const std::string& ns);
   // The device node /dev/<name> (a plain file here).

@@ -61,6 +61,33 @@ TEST_F(NamespaceGrowthTest, AMultipathHeadIsRescannedThroughEveryController) {
   EXPECT_EQ(rescans("nvme2"), "1\n");
 }
 
+// One path is down: nvme2 reconnecting, nvme3 removed by the kernel while the subsystem still
+// lists it. The head grows through the live path; the others are not written to.
+TEST_F(NamespaceGrowthTest, APathThatIsDownIsSkippedAndTheHeadGrowsThroughTheLiveOne) {
+  fake_.addController("nvme1", kVolumeNqn, "tcp", "10.0.0.1", "4420");
+  fake_.addController("nvme2", kVolumeNqn, "tcp", "10.0.1.1", "4420", "connecting");
+  fake_.addSubsystem("nvme-subsys1", kVolumeNqn, {"nvme1", "nvme2", "nvme3"}, {"nvme1n1"});
+  fake_.removeController("nvme3");
+  addBlockDevice("nvme1n1", 64 * kMiB);
+  EXPECT_EQ(grow("nvme1n1", 96 * kMiB, blocks("nvme1n1", 96 * kMiB, {"nvme1"})), 96 * kMiB);
+  EXPECT_EQ(rescans("nvme1"), "1\n");
+  EXPECT_EQ(rescans("nvme2"), "");
+  EXPECT_FALSE(std::filesystem::exists(fake_.sysRoot() / "class" / "nvme" / "nvme3"));
+}
+
+TEST_F(NamespaceGrowthTest, NoLivePathIsUnavailableNamingThePaths) {
+  fake_.addController("nvme1", kVolumeNqn, "tcp", "10.0.0.1", "4420", "resetting");
+  fake_.addSubsystem("nvme-subsys1", kVolumeNqn, {"nvme1"}, {"nvme1n1"});
+  addBlockDevice("nvme1n1", 64 * kMiB);
+  try {
+    grow("nvme1n1", 96 * kMiB, blocks("nvme1n1", 96 * kMiB, {"nvme1"}));
+    FAIL() << "grew without a live path";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Code::kUnavailable);
+    EXPECT_NE(std::string(e.what()).find("nvme1 (resetting)"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(NamespaceGrowthTest, WithoutMultipathTheNamespacesControllerIsRescanned) {
   fake_.addController("nvme0", "nqn.2014.08.org.nvmexpress:8086SSD", "pcie", "", "");
   fake_.addController("nvme3", kVolumeNqn, "tcp", "10.0.0.1", "4420");

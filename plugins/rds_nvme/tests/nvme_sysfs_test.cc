@@ -91,6 +91,41 @@ TEST(NvmeSysfs, WithoutMultipathTheNamespacesHangUnderTheControllers) {
   EXPECT_EQ(sysfs.namespaceDevices(kOtherNqn), std::vector<std::string>{"nvme6n1"});
 }
 
+// Multipath off with two paths connected: one block device per path. The one of a live
+// controller is the device to use, whatever the numbers; a path that is down comes last.
+TEST(NvmeSysfs, WithoutMultipathTheNamespaceOfALivePathComesFirst) {
+  FakeSysfs fake;
+  fake.addController("nvme1", kVolumeNqn, "tcp", "10.0.0.1", "4420", "connecting");
+  fake.addController("nvme2", kVolumeNqn, "tcp", "10.0.1.1", "4420");
+  fake.addControllerNamespace("nvme1", "nvme1n1");
+  fake.addControllerNamespace("nvme2", "nvme2n1");
+  NvmeSysfs sysfs(fake.sysRoot());
+  EXPECT_EQ(sysfs.namespaceDevices(kVolumeNqn), (std::vector<std::string>{"nvme2n1", "nvme1n1"}));
+  fake.setState("nvme1", "live");
+  EXPECT_EQ(sysfs.namespaceDevices(kVolumeNqn), (std::vector<std::string>{"nvme1n1", "nvme2n1"}));
+}
+
+// With multipath on, a path that is down changes nothing: the head stays the device.
+TEST(NvmeSysfs, WithMultipathAPathThatIsDownKeepsTheHead) {
+  FakeSysfs fake;
+  fake.addController("nvme1", kVolumeNqn, "tcp", "10.0.0.1", "4420", "connecting");
+  fake.addController("nvme2", kVolumeNqn, "tcp", "10.0.1.1", "4420");
+  fake.addSubsystem("nvme-subsys0", kVolumeNqn, {"nvme1", "nvme2"}, {"nvme0n1"});
+  NvmeSysfs sysfs(fake.sysRoot());
+  EXPECT_EQ(sysfs.namespaceDevices(kVolumeNqn), std::vector<std::string>{"nvme0n1"});
+  EXPECT_EQ(sysfs.controllersOfNamespace("nvme0n1"), (std::vector<std::string>{"nvme1", "nvme2"}));
+}
+
+TEST(NvmeSysfs, MultipathIsReadFromNvmeCoresParameter) {
+  FakeSysfs fake;
+  NvmeSysfs sysfs(fake.sysRoot());
+  EXPECT_FALSE(sysfs.multipathEnabled()) << "a kernel without CONFIG_NVME_MULTIPATH";
+  fake.setMultipath(true);
+  EXPECT_TRUE(sysfs.multipathEnabled());
+  fake.setMultipath(false);
+  EXPECT_FALSE(sysfs.multipathEnabled());
+}
+
 TEST(NvmeSysfs, DeleteControllerWritesTheKernelsDeleteAttribute) {
   FakeSysfs fake;
   fake.addController("nvme1", kVolumeNqn, "tcp", "10.0.0.1", "4420");

@@ -465,6 +465,33 @@ TEST_F(RdsControllerTest, FencingAllowsOnlyPublishedNodes) {
   EXPECT_TRUE(backend_->unpublish(publishRequest("pvc-none", "node-a", kNodeA)).isOk());
 }
 
+// nvme_addresses: the volume context keeps one nvmeAddress (the first path, as rds-csi and
+// older polycsi PVs have it); publish hands the node every path, also for a volume created
+// before the second path was configured.
+TEST_F(RdsControllerTest, PublishHandsTheNodeEveryNvmePath) {
+  start({{"nvme_addresses", "10.42.68.1,10.42.69.1"}});
+  Volume v = create("pvc-mp", kGiB);
+  EXPECT_EQ(v.context.at("nvmeAddress"), "10.42.68.1");
+  EXPECT_EQ(v.context.count("nvmeAddresses"), 0u);
+  PublishRequest req = publishRequest("pvc-mp", "node-a", kNodeA);
+  req.volumeContext = v.context;
+  auto ctx = backend_->publish(req);
+  ASSERT_TRUE(ctx.isOk()) << ctx.status().toString();
+  EXPECT_EQ(ctx->at("nvmeAddresses"), "10.42.68.1,10.42.69.1");
+  EXPECT_EQ(ctx->at("nvmeAddress"), "10.42.68.1");
+  // A class that pointed its volumes at another target keeps that one path.
+  req.volumeContext["nvmeAddress"] = "10.42.241.3";
+  ctx = backend_->publish(req);
+  ASSERT_TRUE(ctx.isOk()) << ctx.status().toString();
+  EXPECT_EQ(ctx->at("nvmeAddresses"), "10.42.241.3");
+  // One configured path (nvme_address, or none: address) is published as a list of one.
+  backend_.reset();
+  start();
+  ctx = backend_->publish(publishRequest("pvc-mp", "node-a", kNodeA));
+  ASSERT_TRUE(ctx.isOk()) << ctx.status().toString();
+  EXPECT_EQ(ctx->at("nvmeAddresses"), "10.42.68.1");
+}
+
 TEST_F(RdsControllerTest, FencingOffSendsNoAllowList) {
   start({{"fencing", "false"}});
   create("pvc-open", kGiB);

@@ -133,6 +133,21 @@ TEST_F(RdsNodeTest, AttachRefusesAVolumeContextThatIsMissingOrUnsafe) {
   EXPECT_FALSE(recorded().has_value());
 }
 
+// The publish context's path list is validated like the volume context's address: an entry
+// that is not a host address (here one that would add a connect option) is refused before any
+// connect, and the message names the key.
+TEST_F(RdsNodeTest, AttachRefusesAnUnsafePublishedPathList) {
+  startNode();
+  AttachRequest req = attachRequest("/stage/one");
+  req.publishContext = {{"nvmeAddresses", "10.42.68.1,10.42.69.1,trsvcid=1"}};
+  auto a = backend_->attach(req);
+  ASSERT_FALSE(a.isOk());
+  EXPECT_EQ(a.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(a.status().message().find("publish context nvmeAddresses"), std::string::npos)
+      << a.status().message();
+  EXPECT_FALSE(recorded().has_value());
+}
+
 // A multipath subsystem with the driver's controller nvme1 and a second path nvme2 someone else
 // added, a foreign array on nvme4 and a local PCIe disk: two staging paths share nvme1, and only
 // the last detach disconnects it; nothing else is ever touched.
@@ -145,7 +160,7 @@ TEST_F(RdsNodeTest, OwnedControllerIsSharedByStagingPathsAndDisconnectedAfterThe
   fake_.addSubsystem("nvme-subsys4", kForeignNqn, {"nvme4"}, {"nvme4n1"});
   fake_.addDevice("nvme1n1");
   fake_.addDevice("nvme4n1");
-  recordEarlierRun({kVolumeNqn, kVolume, kRds, "4420", {{"nvme1", true}}, {}, false});
+  recordEarlierRun({kVolumeNqn, kVolume, {kRds}, "4420", {{"nvme1", true, kRds}}, {}, false});
   startNode();
 
   auto first = backend_->attach(attachRequest("/stage/one"));
@@ -187,7 +202,7 @@ TEST_F(RdsNodeTest, AConnectionTheDriverDidNotMakeIsUsedButNeverDisconnected) {
   EXPECT_EQ(a->devicePath, device("nvme7n1"));
   EXPECT_TRUE(host_.logged("did not make"));
   ASSERT_TRUE(recorded().has_value());
-  EXPECT_EQ(recorded()->controllers, (std::vector<RecordedController>{{"nvme7", false}}));
+  EXPECT_EQ(recorded()->controllers, (std::vector<RecordedController>{{"nvme7", false, kRds}}));
 
   ASSERT_TRUE(backend_->detach(detachRequest("/stage/one")).isOk());
   EXPECT_EQ(fake_.deleteRequests("nvme7"), "");
@@ -199,11 +214,11 @@ TEST_F(RdsNodeTest, AControllerLeftByAnInterruptedConnectIsAdoptedAsOwned) {
   fake_.addController("nvme3", kVolumeNqn, "tcp", kRds, "4420");
   fake_.addSubsystem("nvme-subsys3", kVolumeNqn, {"nvme3"}, {"nvme3n1"});
   fake_.addDevice("nvme3n1");
-  recordEarlierRun({kVolumeNqn, kVolume, kRds, "4420", {}, {"/stage/one"}, true});
+  recordEarlierRun({kVolumeNqn, kVolume, {kRds}, "4420", {}, {"/stage/one"}, true});
   startNode();
   auto a = backend_->attach(attachRequest("/stage/one"));
   ASSERT_TRUE(a.isOk()) << a.status().toString();
-  EXPECT_EQ(recorded()->controllers, (std::vector<RecordedController>{{"nvme3", true}}));
+  EXPECT_EQ(recorded()->controllers, (std::vector<RecordedController>{{"nvme3", true, kRds}}));
   EXPECT_FALSE(recorded()->connecting);
   ASSERT_TRUE(backend_->detach(detachRequest("/stage/one")).isOk());
   EXPECT_EQ(fake_.deleteRequests("nvme3"), "1");
@@ -212,7 +227,8 @@ TEST_F(RdsNodeTest, AControllerLeftByAnInterruptedConnectIsAdoptedAsOwned) {
 TEST_F(RdsNodeTest, ARecordedNameNowUsedByAnotherConnectionIsNotDisconnected) {
   // nvme1 was ours, the kernel removed it, and the name went to an unrelated connection.
   fake_.addController("nvme1", kForeignNqn, "tcp", "192.168.5.5", "4420");
-  recordEarlierRun({kVolumeNqn, kVolume, kRds, "4420", {{"nvme1", true}}, {"/stage/one"}, false});
+  recordEarlierRun(
+      {kVolumeNqn, kVolume, {kRds}, "4420", {{"nvme1", true, kRds}}, {"/stage/one"}, false});
   startNode();
   ASSERT_TRUE(backend_->detach(detachRequest("/stage/one")).isOk());
   EXPECT_EQ(fake_.deleteRequests("nvme1"), "");
@@ -235,7 +251,7 @@ TEST_F(RdsNodeTest, VolumeConditionReportsDeadControllersAndVanishedDevices) {
   fake_.addController("nvme1", kVolumeNqn, "tcp", kRds, "4420");
   fake_.addSubsystem("nvme-subsys1", kVolumeNqn, {"nvme1"}, {"nvme1n1"});
   fake_.addDevice("nvme1n1");
-  recordEarlierRun({kVolumeNqn, kVolume, kRds, "4420", {{"nvme1", true}}, {}, false});
+  recordEarlierRun({kVolumeNqn, kVolume, {kRds}, "4420", {{"nvme1", true, kRds}}, {}, false});
   startNode();
   EXPECT_TRUE(backend_->features().volumeCondition);
   ASSERT_TRUE(backend_->attach(attachRequest("/stage/one")).isOk());
@@ -412,7 +428,8 @@ TEST_F(RdsNodeNamespaceTest, DefaultsAreTheDocumentedOnes) {
 
 TEST_F(RdsNodeNamespaceTest, AnOwnedControllerThatIsNotLiveIsReplacedOnTheNextAttach) {
   fake_.addController("nvme1", kVolumeNqn, "tcp", kRds, "4420", "connecting");
-  recordEarlierRun({kVolumeNqn, kVolume, kRds, "4420", {{"nvme1", true}}, {"/stage/one"}, false});
+  recordEarlierRun(
+      {kVolumeNqn, kVolume, {kRds}, "4420", {{"nvme1", true, kRds}}, {"/stage/one"}, false});
   auto output = inPrivateDev([&] { return attachAndReport({}, true); });
   if (!output)
     FAIL() << "prerequisite missing (scripts/install-deps.sh and root provide it): "

@@ -7,12 +7,14 @@ forward; node VMs reach the NVMe/TCP port through another one (the host is 10.0.
 import hashlib
 import os
 import shlex
+import time
 import uuid
 
 from .host import CsiClient, HostProcess, run_checked
 from .node import context_flags, nvme_controllers, require_connected, require_not_connected, \
     require_not_mounted
 from .report import StepFailed
+from .vm import SECOND_NIC_HOST
 
 RDS_SSH_GUEST_PORT = 2222
 BASE_PATH = "/storage-pool/kubernetes-volumes"
@@ -123,7 +125,7 @@ def rds_backend_yaml(target, address, key_file, default):
       private_key_file: {key_file}
       host_key_fingerprint: "{target.fingerprint}"
       base_path: {BASE_PATH}
-      nvme_address: 10.0.2.2
+      nvme_addresses: 10.0.2.2,{SECOND_NIC_HOST}
       nvme_port: {target.nvme_port}
       orphan_scan_interval_seconds: 0
       device_timeout_seconds: 60
@@ -324,7 +326,165 @@ def scenario_filesystem_and_block(steps, controller, target, node):
          "stage+publish, write and read back 2 MiB (O_DIRECT)", block_write),
         ("raw block volume: detach and attach again, data still there", block_reattach),
         ("raw block volume: unpublish+unstage, nothing connected; delete", block_teardown),
-    ])
+    ] + multipath_steps(controller, node, state))
+
+
+def subsystem_paths(vm, nqn):
+    """The subsystem of `nqn` as the node's kernel shows it: (subsystem directory, head
+    namespaces, [(controller, traddr, state)])."""
+    out = vm.check(
+        "for s in /sys/class/nvme-subsystem/nvme-subsys*; do "
+        f"[ \"$(cat $s/subsysnqn)\" = {shlex.quote(nqn)} ] || continue; echo S $s; "
+        "for e in $s/nvme*; do n=$(basename $e); case $n in "
+        "*n[0-9]*) echo H $n;; *) echo C $n "
+        "$(sed -n 's/.*traddr=\\([^,]*\\).*/\\1/p' /sys/class/nvme/$n/address) "
+        "$(cat /sys/class/nvme/$n/state);; esac; done; done", 20)
+    subsys, heads, controllers = None, [], []
+    for line in out.splitlines():
+        kind, _, rest = line.partition(" ")
+        if kind == "S":
+            subsys = rest.strip()
+        elif kind == "H":
+            heads.append(rest.strip())
+        elif kind == "C" and len(rest.split()) == 3:
+            controllers.append(tuple(rest.split()))
+    return subsys, heads, controllers
+
+
+def require_paths(vm, nqn, states, timeout_s=0):
+    """Waits until the controllers of `nqn` are exactly {traddr: state} of `states`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        subsys, heads, controllers = subsystem_paths(vm, nqn)
+        seen = {addr: state for _, addr, state in controllers}
+        if seen == states:
+            return subsys, heads, controllers
+        if time.monotonic() >= deadline:
+            raise StepFailed(f"{vm.name}: paths of {nqn} are {controllers} in {subsys}, "
+                             f"expected {states}")
+        time.sleep(1)
+
+
+def multipath_steps(controller, node, state):
+    """A raw block volume over two NVMe/TCP paths (the node's eth0 and eth1 both reach the
+    target): one head device, a path cut and restored under a running writer, online growth,
+    and an unstage that leaves no controller."""
+    vm = node.vm
+    caps = ["--access-mode", "rwo", "--block"]
+    both_live = {"10.0.2.2": "live", SECOND_NIC_HOST: "live"}
+
+    def stage_two_paths():
+        state["node_id"] = state.get("node_id") or node.node_id()
+        volume = Volume(controller.csi.call("controller", "create", f"pvc-{uuid.uuid4()}",
+                                            "--size", "32Mi", *caps, "--param", "ctrlLossTmo=300",
+                                            "--param", "reconnectDelay=2"), caps)
+        state["mp"] = volume
+        controller_publish(controller, volume, state["node_id"])
+        published = volume.publish_context.get("nvmeAddresses")
+        if published != f"10.0.2.2,{SECOND_NIC_HOST}":
+            raise StepFailed(f"publish context nvmeAddresses is {published!r}")
+        node_stage_publish(node, volume)
+        subsys, heads, _ = require_paths(vm, volume.nqn, both_live, timeout_s=30)
+        if len(heads) != 1:
+            raise StepFailed(f"{subsys} has heads {heads}, expected one multipath namespace")
+        head_dev = vm.check(f"cat /sys/block/{heads[0]}/dev", 10).strip()
+        major, minor = vm.check(f"stat -L -c '%t %T' {shlex.quote(volume.target)}", 10).split()
+        if f"{int(major, 16)}:{int(minor, 16)}" != head_dev:
+            raise StepFailed(f"{volume.target} is device {major}:{minor} (hex), not the head "
+                             f"{heads[0]} ({head_dev})")
+        state["mp_subsys"], state["mp_head"] = subsys, heads[0]
+        # Both paths carry I/O, so the cut below hits requests in flight on it.
+        vm.check(f"echo round-robin > {subsys}/iopolicy", 10)
+
+    def cut_one_path_mid_write():
+        volume = state["mp"]
+        target = shlex.quote(volume.target)
+        vm.check("rm -f /tmp/mp-*; dd if=/dev/urandom of=/tmp/mp-pattern bs=1M count=8 "
+                 "2>/dev/null && sha256sum /tmp/mp-pattern > /tmp/mp-pattern.sha", 60)
+        pattern_sha = vm.check("cat /tmp/mp-pattern.sha", 10).split()[0]
+        vm.check("setsid sh -c 'n=0; while [ ! -e /tmp/mp-stop ]; do "
+                 f"dd if=/tmp/mp-pattern of={target} bs=1M oflag=direct conv=notrunc,fsync "
+                 "2>/tmp/mp-dd.err || { echo $n > /tmp/mp-failed; break; }; "
+                 "n=$((n+1)); echo $n > /tmp/mp-passes; done; touch /tmp/mp-done' "
+                 "</dev/null >/dev/null 2>&1 &", 10)
+
+        def passes():
+            failed = vm.run("cat /tmp/mp-failed 2>/dev/null", 10).output.strip()
+            if failed:
+                raise StepFailed(f"the writer got an I/O error after {failed} passes: "
+                                 f"{vm.run('cat /tmp/mp-dd.err', 10).output.strip()}")
+            text = vm.run("cat /tmp/mp-passes 2>/dev/null", 10).output.strip()
+            return int(text) if text.isdigit() else 0
+
+        def wait_passes(at_least, timeout_s, what):
+            deadline = time.monotonic() + timeout_s
+            while passes() < at_least:
+                if time.monotonic() > deadline:
+                    raise StepFailed(f"the writer made {passes()} passes, not {at_least}, {what}")
+                time.sleep(2)
+
+        try:
+            wait_passes(1, 180, "before the cut")
+            # The node's route to the second path's address: unreachable. The connections on it
+            # stall; the kernel's keep-alive notices and fails their I/O over to the other path.
+            vm.check(f"ip route add unreachable {SECOND_NIC_HOST}/32", 10)
+            cut = time.monotonic()
+            deadline = cut + 90
+            while True:
+                _, _, controllers = subsystem_paths(vm, volume.nqn)
+                down = [c for c in controllers if c[1] == SECOND_NIC_HOST and c[2] != "live"]
+                if down:
+                    break
+                if time.monotonic() > deadline:
+                    raise StepFailed(f"the cut path stayed live: {controllers}")
+                time.sleep(1)
+            before = passes()
+            wait_passes(before + 2, 240, "while the second path was down")
+            _, _, controllers = subsystem_paths(vm, volume.nqn)
+            if not [c for c in controllers if c[1] == SECOND_NIC_HOST and c[2] != "live"]:
+                raise StepFailed(f"the second path came back before the writes were checked: "
+                                 f"{controllers}")
+        finally:
+            vm.run(f"ip route del unreachable {SECOND_NIC_HOST}/32", 10)
+        require_paths(vm, volume.nqn, both_live, timeout_s=180)
+        wait_passes(passes() + 1, 180, "after the path came back")
+        vm.check("touch /tmp/mp-stop; i=0; until [ -e /tmp/mp-done ]; do "
+                 "[ $i -gt 600 ] && exit 1; sleep 0.2; i=$((i+1)); done", 150,
+                 what="stopping the writer")
+        passes()  # raises when the last pass failed
+        if read_blocks_sha(vm, volume.target, 2048) != pattern_sha:
+            raise StepFailed("the volume does not hold what the writer wrote across the cut")
+
+    def grow_two_paths():
+        volume = state["mp"]
+        before = device_size(vm, volume.target)
+        controller.csi.call("controller", "expand", volume.id, "--size", "48Mi")
+        node.csi.call("node", "expand", volume.id, volume.target, "--size", "48Mi", "--staging",
+                      volume.staging, *caps, timeout_s=120)
+        after = device_size(vm, volume.target)
+        if after != 48 * 1024 * 1024:
+            raise StepFailed(f"the head is {after} bytes after expansion (before {before})")
+        require_paths(vm, volume.nqn, both_live)
+        if read_blocks_sha(vm, volume.target, 2048) != vm.check(
+                "cat /tmp/mp-pattern.sha", 10).split()[0]:
+            raise StepFailed("data changed across the expansion")
+
+    def unstage_two_paths():
+        volume = state["mp"]
+        node_unpublish_unstage(node, volume)
+        require_not_connected(vm, volume.nqn)
+        controller.csi.call("controller", "unpublish", volume.id, state["node_id"])
+        controller.csi.call("controller", "delete", volume.id)
+
+    return [
+        ("two paths: stage connects both (10.0.2.2 and 10.0.3.2 live in one nvme-subsystem), "
+         "the volume is its multipath head", stage_two_paths),
+        ("two paths: one cut mid-write (route to 10.0.3.2 unreachable): no I/O error, data "
+         "verified by checksum, the path reconnects when restored", cut_one_path_mid_write),
+        ("two paths: online growth 32Mi -> 48Mi through both, the head grows, data kept",
+         grow_two_paths),
+        ("two paths: unstage leaves no controller of the NQN", unstage_two_paths),
+    ]
 
 
 def scenario_live_migration(steps, controller, target, node_a, node_b, node_c):

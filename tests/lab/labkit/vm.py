@@ -18,6 +18,11 @@ import uuid
 from .report import StepFailed
 
 AGENT_PORT_NAME = "org.polycsi.lab.agent"
+# The second user-mode network of a guest with second_nic: the guest is SECOND_NIC_GUEST on eth1
+# and reaches the host's loopback as SECOND_NIC_HOST, a second path to what 10.0.2.2 reaches.
+SECOND_NIC_NET = "10.0.3.0/24"
+SECOND_NIC_GUEST = "10.0.3.15"
+SECOND_NIC_HOST = "10.0.3.2"
 # How long the first contact waits for an answer before it asks again (see wait_ready).
 READY_PROBE_S = 5
 
@@ -39,14 +44,18 @@ class CommandResult:
 class GuestVm:
     """A QEMU guest booted from the lab's kernel and initramfs, reachable through its agent."""
 
-    def __init__(self, name, image_dir, work_dir, memory_mb=512, host_forwards=()):
+    def __init__(self, name, image_dir, work_dir, memory_mb=512, host_forwards=(),
+                 second_nic=False):
         """`host_forwards`: (host_port, guest_port) pairs; host 127.0.0.1:host_port reaches the
-        guest's guest_port over TCP. The guest reaches the host's loopback as 10.0.2.2."""
+        guest's guest_port over TCP. The guest reaches the host's loopback as 10.0.2.2.
+        `second_nic`: a second user-mode network (eth1, 10.0.3.0/24) where the host's loopback
+        is 10.0.3.2: a second path to the same host ports (SECOND_NIC_* below)."""
         self.name = name
         self.uuid = str(uuid.uuid4())
         self._image_dir = image_dir
         self._memory_mb = memory_mb
         self._forwards = list(host_forwards)
+        self._second_nic = second_nic
         self._dir = os.path.join(work_dir, name)
         os.makedirs(self._dir, exist_ok=True)
         self.console_log = os.path.join(self._dir, "console.log")
@@ -71,6 +80,8 @@ class GuestVm:
             "-append", f"console=ttyS0 panic=-1 quiet no_timer_check lab.name={self.name}",
             "-serial", f"file:{self.console_log}",
             "-netdev", netdev, "-device", "virtio-net-pci,netdev=net0",
+            *(["-netdev", f"user,id=net1,net={SECOND_NIC_NET}",
+                "-device", "virtio-net-pci,netdev=net1"] if self._second_nic else []),
             "-device", "virtio-serial-pci,id=vser0",
             "-chardev", f"socket,id=agent,path={self._socket_path},server=on,wait=off",
             "-device", f"virtserialport,bus=vser0.0,chardev=agent,name={AGENT_PORT_NAME}",
@@ -105,6 +116,9 @@ class GuestVm:
         result = self.run("uname -r", timeout_s=60, agent_timeout_s=10)
         if not result.ok:
             raise StepFailed(f"{self.name}: the agent answered {result.status}: {result.output}")
+        if self._second_nic:
+            self.check(f"ip link set eth1 up && ip addr add {SECOND_NIC_GUEST}/24 dev eth1", 20,
+                       what="configuring eth1")
         return result.output.strip()
 
     def stop(self):
