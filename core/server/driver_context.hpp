@@ -10,6 +10,7 @@
 #include "attach/attachment_manager.hpp"
 #include "config/driver_config.hpp"
 #include "kube/kube_client.hpp"
+#include "node/luks_devices.hpp"
 #include "node/mounter.hpp"
 #include "observe/metrics.hpp"
 #include "plugin_host/backend_registry.hpp"
@@ -35,6 +36,7 @@ struct DriverContext {
   attach::AttachmentManager* attachments = nullptr;  // controller modes only
   kube::KubeClient* kube = nullptr;                  // controller modes with a Kubernetes API
   std::unique_ptr<node::Mounter> mounter;            // node modes only
+  std::unique_ptr<node::LuksDevices> luks;           // node modes only
   std::unique_ptr<NodeVolumeRecords> nodeRecords;    // node modes only
 
   volume::VolumeLocks controllerLocks;  // per volume id (and "name/<csi name>" at create)
