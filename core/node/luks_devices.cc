@@ -146,7 +146,7 @@ Status LuksDevices::formatIfBlank(const std::string& volumeId, const std::string
   if (probed->exitCode != kBlkidNothingFound) {
     if (probed->exitCode != 0) return failed(probe, *probed);
     BlockDeviceSignature found = parseBlkidExport(probed->output);
-    std::string what = !found.filesystemType.empty() ? "a " + found.filesystemType
+    std::string what = !found.filesystemType.empty() ? "a signature of type " + found.filesystemType
                        : !found.partitionTableType.empty()
                            ? "a " + found.partitionTableType + " partition table"
                            : "a signature";

@@ -142,7 +142,7 @@ TEST_F(LuksDevicesTest, RefusesToFormatADeviceThatHoldsAnythingElse) {
     std::string named;
   };
   for (const Case& c :
-       {Case{0, "DEVNAME=/dev/vdb\nTYPE=ext4\nUUID=1234\n", "a ext4"},
+       {Case{0, "DEVNAME=/dev/vdb\nTYPE=ext4\nUUID=1234\n", "a signature of type ext4"},
         Case{0, "PTTYPE=gpt\n", "gpt partition table"},
         Case{0, "TYPE=LVM2_member\n", "LVM2_member"}, Case{8, "", "conflicting signatures"}}) {
     ScriptedRunner script;
