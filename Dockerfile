@@ -27,14 +27,15 @@ RUN cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=
 FROM debian:12-slim
 ARG DEBIAN_FRONTEND=noninteractive
 # Node tools: NVMe/TCP (nvme-cli), NFS mounts (nfs-common), filesystems (e2fsprogs, xfsprogs),
-# mount/losetup/blkid (util-linux, mount); then the shared libraries the binaries load, as found
-# by scripts/runtime-packages.sh in the build stage. No open-iscsi: iscsi_powerstore runs the
+# mount/losetup/blkid (util-linux, mount), LUKS2 encryption (cryptsetup-bin,
+# docs/encryption.md); then the shared libraries the binaries load, as found by
+# scripts/runtime-packages.sh in the build stage. No open-iscsi: iscsi_powerstore runs the
 # host's iscsiadm chrooted into the host's root (its iscsi_host_root setting), so the image's
 # could only be a version that does not match the host's iscsid.
 COPY --from=build /out/runtime-packages.txt /tmp/runtime-packages.txt
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      nvme-cli nfs-common e2fsprogs xfsprogs util-linux mount ca-certificates \
+      nvme-cli nfs-common e2fsprogs xfsprogs util-linux mount cryptsetup-bin ca-certificates \
       $(cat /tmp/runtime-packages.txt) \
  && rm -rf /var/lib/apt/lists/* /tmp/runtime-packages.txt
 COPY --from=build /out/usr/lib/polycsi /usr/lib/polycsi

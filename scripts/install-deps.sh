@@ -52,6 +52,9 @@ test_packages=(
   xfsprogs
   # node side: mount.nfs for the nfs plugin's volumes
   nfs-common
+  # node side: cryptsetup for encrypted volumes (the LUKS tests on loop devices, where the
+  # kernel has device-mapper; the VM lab downloads its own for the guests)
+  cryptsetup-bin
   # VM lab (tests/lab): software-emulated guests and the busybox initramfs they boot; the guest
   # kernel and storage tools are downloaded by tests/lab/build-guest-image.sh, not installed
   qemu-system-x86 busybox-static cpio kmod

@@ -21,10 +21,6 @@
 namespace polycsi::node {
 namespace {
 
-// blkid's exit codes (blkid(8)).
-constexpr int kBlkidNothingFound = 2;
-constexpr int kBlkidAmbivalent = 8;
-
 std::string trimmed(std::string_view text) {
   size_t begin = text.find_first_not_of(" \t\r\n");
   if (begin == std::string_view::npos) return "";
@@ -87,9 +83,12 @@ StatusOr<BlockDeviceSignature> probeBlockDevice(const std::string& device,
                       trimmed(result->output));
   }
   if (result->exitCode != 0) return commandFailed(argv, *result);
+  return parseBlkidExport(result->output);
+}
+
+BlockDeviceSignature parseBlkidExport(const std::string& text) {
   BlockDeviceSignature signature;
   size_t start = 0;
-  const std::string& text = result->output;
   while (start < text.size()) {
     size_t end = text.find('\n', start);
     if (end == std::string::npos) end = text.size();

@@ -18,6 +18,13 @@ struct BlockDeviceSignature {
   std::string partitionTableType;  // PTTYPE: dos, gpt, ...
 };
 
+// blkid's exit codes (blkid(8)): nothing found, and conflicting signatures.
+inline constexpr int kBlkidNothingFound = 2;
+inline constexpr int kBlkidAmbivalent = 8;
+
+// The TYPE and PTTYPE lines of `blkid -p -o export` output.
+BlockDeviceSignature parseBlkidExport(const std::string& output);
+
 // Probes `device` (a validated device path) with `blkid -p -o export`. FAILED_PRECONDITION
 // when blkid finds conflicting signatures; INTERNAL when blkid fails otherwise.
 StatusOr<BlockDeviceSignature> probeBlockDevice(const std::string& device,

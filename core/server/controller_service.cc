@@ -16,7 +16,7 @@ using csi::v1::ControllerServiceCapability;
 // True for StorageClass keys the core consumes itself.
 bool isCoreParameter(const std::string& key) {
   return key == kBackendParameter || key == kMigrationTimeoutParameter ||
-         key.rfind(kProvisionerPrefix, 0) == 0;
+         key == kEncryptedParameter || key.rfind(kProvisionerPrefix, 0) == 0;
 }
 
 // The parameters meant for the plugin; INVALID_ARGUMENT for a key it does not declare.
@@ -37,8 +37,8 @@ StatusOr<StringMap> pluginParameters(const plugin_host::ConfiguredBackend& backe
       return Status(Code::kInvalidArgument,
                     "parameters." + key + ": not understood by backend '" + backend.name() +
                         "' (plugin " + backend.descriptor().name +
-                        "; accepted: " + (names.empty() ? "none" : names) + ", plus backend and " +
-                        kMigrationTimeoutParameter + ")");
+                        "; accepted: " + (names.empty() ? "none" : names) + ", plus backend, " +
+                        kMigrationTimeoutParameter + " and " + kEncryptedParameter + ")");
     }
     out[key] = value;
   }
@@ -71,6 +71,19 @@ StatusOr<VolumeMode> checkCapabilities(
     mode = modes->volume;
   }
   return *mode;
+}
+
+// Encryption needs a block device on the node: a backend whose matrix has no block volume
+// mode attaches mount sources only (nfs). INVALID_ARGUMENT naming the parameter.
+Status checkEncryptable(const plugin_host::ConfiguredBackend& backend) {
+  for (const auto& c : backend.descriptor().capabilities)
+    if (c.volumeMode == VolumeMode::kBlock && c.semantics != AttachSemantics::kUnsupported)
+      return Status::ok();
+  return Status(Code::kInvalidArgument,
+                std::string("parameters.") + kEncryptedParameter + ": backend '" + backend.name() +
+                    "' (plugin " + backend.descriptor().name +
+                    ") attaches no block device on the node, and LUKS encryption needs one; "
+                    "remove the parameter or choose a block backend");
 }
 
 }  // namespace
@@ -108,6 +121,12 @@ Status ControllerService::createVolume(Operation& op, const csi::v1::CreateVolum
   if (auto s = checkCapacityRange(req.capacity_range()); !s.isOk()) return s;
   auto timeout = migrationTimeoutSeconds(req.parameters());
   if (!timeout.isOk()) return timeout.status();
+  auto encrypted = encryptionRequested(req.parameters(), kEncryptedParameter,
+                                       std::string("parameters.") + kEncryptedParameter);
+  if (!encrypted.isOk()) return encrypted.status();
+  if (*encrypted) {
+    if (auto s = checkEncryptable(b); !s.isOk()) return s;
+  }
   auto params = pluginParameters(b, req.parameters());
   if (!params.isOk()) return params.status();
 
@@ -163,6 +182,8 @@ Status ControllerService::createVolume(Operation& op, const csi::v1::CreateVolum
     if (k.rfind(kContextPrefix, 0) != 0) (*v->mutable_volume_context())[k] = val;
   auto& context = *v->mutable_volume_context();
   context[kContextMigrationTimeout] = std::to_string(*timeout);
+  // NodeStageVolume learns from here that the volume is to be opened (or formatted) as LUKS2.
+  if (*encrypted) context[kContextEncrypted] = "true";
   if (auto it = req.parameters().find(kPvcNameParameter); it != req.parameters().end())
     context[kContextPvcName] = it->second;
   if (auto it = req.parameters().find(kPvcNamespaceParameter); it != req.parameters().end())

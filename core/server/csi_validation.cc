@@ -93,4 +93,13 @@ StatusOr<int> parseMigrationTimeout(const std::string& text) {
   return value;
 }
 
+StatusOr<bool> encryptionRequested(const google::protobuf::Map<std::string, std::string>& map,
+                                   const char* key, const std::string& field) {
+  auto it = map.find(key);
+  if (it == map.end() || it->second == "false") return false;
+  if (it->second == "true") return true;
+  return Status(Code::kInvalidArgument,
+                field + " must be \"true\" or \"false\", got '" + it->second + "'");
+}
+
 }  // namespace polycsi::server

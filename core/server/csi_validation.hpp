@@ -19,6 +19,11 @@ inline constexpr char kMigrationTimeoutParameter[] = "migrationTimeoutSeconds";
 inline constexpr int kMigrationTimeoutMin = 30;
 inline constexpr int kMigrationTimeoutMax = 3600;
 inline constexpr int kMigrationTimeoutDefault = 300;
+// StorageClass parameter turning on LUKS2 encryption of the volume on the node: "true" or
+// "false" (docs/encryption.md).
+inline constexpr char kEncryptedParameter[] = "encrypted";
+// The key, in the node-stage Secret (and the node-expand Secret), that holds the passphrase.
+inline constexpr char kEncryptionPassphraseKey[] = "encryptionPassphrase";
 // Prefix of the keys the external-provisioner adds with --extra-create-metadata.
 inline constexpr char kProvisionerPrefix[] = "csi.storage.k8s.io/";
 inline constexpr char kPvcNameParameter[] = "csi.storage.k8s.io/pvc/name";
@@ -27,6 +32,7 @@ inline constexpr char kPvcNamespaceParameter[] = "csi.storage.k8s.io/pvc/namespa
 inline constexpr char kContextPrefix[] = "polycsi.io/";
 inline constexpr char kContextMigrationTimeout[] = "polycsi.io/migration-timeout-seconds";
 inline constexpr char kContextPvcName[] = "polycsi.io/pvc-name";
+inline constexpr char kContextEncrypted[] = "polycsi.io/encrypted";
 inline constexpr char kContextPvcNamespace[] = "polycsi.io/pvc-namespace";
 
 // The access and volume mode of one CSI VolumeCapability.
@@ -58,5 +64,10 @@ StatusOr<int> migrationTimeoutSeconds(const google::protobuf::Map<std::string, s
 // The same rule for one value (a StorageClass parameter, or the volume context key that
 // CreateVolume recorded): INVALID_ARGUMENT naming the value unless an integer in [30, 3600].
 StatusOr<int> parseMigrationTimeout(const std::string& text);
+
+// Whether `key` of `map` (StorageClass parameters, or a volume context) asks for encryption:
+// false when absent; INVALID_ARGUMENT naming `field` and the value unless "true" or "false".
+StatusOr<bool> encryptionRequested(const google::protobuf::Map<std::string, std::string>& map,
+                                   const char* key, const std::string& field);
 
 }  // namespace polycsi::server

@@ -11,6 +11,7 @@
 #include "config/driver_config.hpp"
 #include "kube/controller_leadership.hpp"
 #include "kube/kube_client.hpp"
+#include "node/luks_devices.hpp"
 #include "node/mounter.hpp"
 #include "observe/metrics.hpp"
 #include "plugin_host/backend_registry.hpp"
@@ -38,6 +39,7 @@ struct DriverContext {
   // With several controller replicas: whether this one may change attachments. Null otherwise.
   kube::ControllerLeadership* leadership = nullptr;
   std::unique_ptr<node::Mounter> mounter;          // node modes only
+  std::unique_ptr<node::LuksDevices> luks;         // node modes only
   std::unique_ptr<NodeVolumeRecords> nodeRecords;  // node modes only
 
   volume::VolumeLocks controllerLocks;  // per volume id (and "name/<csi name>" at create)

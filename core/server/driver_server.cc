@@ -304,10 +304,11 @@ Status startController(const ServeOptions& options, ServerComponents& components
   return Status::ok();
 }
 
-// The node side: the mounter and the per-volume node records.
+// The node side: the mounter, LUKS encryption and the per-volume node records.
 void startNode(ServerComponents& components) {
   DriverContext& driver = components.driver;
   driver.mounter = std::make_unique<node::Mounter>();
+  driver.luks = std::make_unique<node::LuksDevices>();
   driver.nodeRecords = std::make_unique<NodeVolumeRecords>(driver.config.statePath + "/node");
 }
 

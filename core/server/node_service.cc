@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <set>
+#include <string_view>
 
 #include "server/access_semantics.hpp"
 #include "server/advertised_capabilities.hpp"
@@ -29,6 +30,25 @@ std::vector<std::string> mountFlagsOf(const csi::v1::VolumeCapability& cap) {
 
 Status aborted(const std::string& volumeId) {
   return Status(Code::kAborted, "an operation on volume " + volumeId + " is pending");
+}
+
+// Where the passphrase of an encrypted volume comes from, for messages (never its value).
+std::string passphraseSource(const char* secret) {
+  return std::string(secret) + " secret key '" + kEncryptionPassphraseKey + "' (StorageClass " +
+         "csi.storage.k8s.io/" + secret + "-secret-name)";
+}
+
+// The request's secrets for the plugin: without the passphrase, which is the core's alone.
+StringMap pluginSecrets(const google::protobuf::Map<std::string, std::string>& secrets) {
+  StringMap out = toStringMap(secrets);
+  out.erase(kEncryptionPassphraseKey);
+  return out;
+}
+
+// The passphrase in a request's secrets; empty when the key is absent.
+std::string_view passphraseIn(const google::protobuf::Map<std::string, std::string>& secrets) {
+  auto it = secrets.find(kEncryptionPassphraseKey);
+  return it == secrets.end() ? std::string_view() : std::string_view(it->second);
 }
 
 }  // namespace
@@ -73,11 +93,29 @@ Status NodeService::stage(Operation& op, const csi::v1::NodeStageVolumeRequest& 
                   "volume_capability: " +
                       effectiveUnsupportedReason(b.descriptor(), modes->access, modes->volume));
 
+  // An encrypted volume without its passphrase is refused before anything is attached.
+  auto encrypted = encryptionRequested(req.volume_context(), kContextEncrypted,
+                                       std::string("volume_context.") + kContextEncrypted);
+  if (!encrypted.isOk()) return encrypted.status();
+  const node::LuksPassphrase passphrase{passphraseIn(req.secrets()),
+                                        passphraseSource("node-stage")};
+  std::string mappingName;
+  if (*encrypted) {
+    if (passphrase.value.empty())
+      return Status(Code::kInvalidArgument,
+                    "volume " + req.volume_id() + " is encrypted but the request has no " +
+                        passphrase.source +
+                        ": point the StorageClass's node-stage secret at a Secret with that key");
+    auto name = node::LuksDevices::mappingNameFor(req.volume_id());
+    if (!name.isOk()) return name.status();
+    mappingName = *name;
+  }
+
   bool block = modes->volume == VolumeMode::kBlock;
   bool readonly = isReaderOnly(modes->access);
   auto attached = b.instance().attach(AttachRequest{
       op.call(), routed->localId, modes->volume, readonly, pluginContext(req.volume_context()),
-      toStringMap(req.publish_context()), toStringMap(req.secrets()), req.staging_target_path()});
+      toStringMap(req.publish_context()), pluginSecrets(req.secrets()), req.staging_target_path()});
   if (!attached.isOk()) return attached.status();
 
   NodeVolumeRecord record{req.volume_id(),           b.name(), block, *attached,
@@ -87,12 +125,23 @@ Status NodeService::stage(Operation& op, const csi::v1::NodeStageVolumeRequest& 
     mounted = Status(Code::kInvalidArgument, "backend '" + b.name() +
                                                  "' attached a mount source; it cannot serve a "
                                                  "raw block volume");
-  } else if (!block) {
+  } else if (*encrypted && attached->kind != Attachment::Kind::kBlockDevice) {
+    mounted = Status(Code::kFailedPrecondition,
+                     "volume " + req.volume_id() + " is encrypted, but backend '" + b.name() +
+                         "' attached a mount source, not a block device to encrypt");
+  } else if (*encrypted) {
+    // Opens the LUKS header, or formats a blank device; refuses a device holding anything else.
+    auto opened = driver_.luks->open(req.volume_id(), attached->devicePath, mappingName, passphrase,
+                                     readonly);
+    if (opened.isOk()) record.luksMapping = mappingName;
+    mounted = opened.status();
+  }
+  if (mounted.isOk() && !block) {
     if (attached->kind == Attachment::Kind::kBlockDevice) {
       record.fsType = req.volume_capability().mount().fs_type().empty()
                           ? kDefaultFsType
                           : req.volume_capability().mount().fs_type();
-      mounted = driver_.mounter->formatAndMount(attached->devicePath, req.staging_target_path(),
+      mounted = driver_.mounter->formatAndMount(record.dataDevicePath(), req.staging_target_path(),
                                                 record.fsType,
                                                 mountFlagsOf(req.volume_capability()), readonly);
     } else {
@@ -105,6 +154,13 @@ Status NodeService::stage(Operation& op, const csi::v1::NodeStageVolumeRequest& 
   }
   if (!mounted.isOk()) {
     // Leave nothing half-staged: the CO may never call NodeUnstage for a failed stage.
+    if (!record.luksMapping.empty()) {
+      if (auto closed = driver_.luks->close(record.luksMapping); !closed.isOk())
+        spdlog::warn(
+            "NodeStageVolume {}: closing the encryption mapping after a failed mount "
+            "failed too: {}",
+            req.volume_id(), closed.toString());
+    }
     auto detached =
         b.instance().detach(DetachRequest{op.call(), routed->localId, req.staging_target_path()});
     if (!detached.isOk())
@@ -140,6 +196,18 @@ Status NodeService::unstage(Operation& op, const csi::v1::NodeUnstageVolumeReque
   bool block = record->has_value() && (*record)->block;
   if (!block) {
     if (auto s = driver_.mounter->unmount(req.staging_target_path(), false); !s.isOk()) return s;
+  }
+  // The mapping goes before the device under it. Without a record (a stage that ended before
+  // saving it), a mapping with the volume's name may still be open.
+  std::string mapping = record->has_value() ? (*record)->luksMapping : "";
+  if (!record->has_value()) {
+    auto name = node::LuksDevices::mappingNameFor(req.volume_id());
+    struct stat st {};
+    if (name.isOk() && ::lstat(node::LuksDevices::mappingPath(*name).c_str(), &st) == 0)
+      mapping = *name;
+  }
+  if (!mapping.empty()) {
+    if (auto s = driver_.luks->close(mapping); !s.isOk()) return s;
   }
   auto detached = routed->backend->instance().detach(
       DetachRequest{op.call(), routed->localId, req.staging_target_path()});
@@ -181,7 +249,7 @@ Status NodeService::publish(Operation& op, const csi::v1::NodePublishVolumeReque
                       (r.block ? "block" : "filesystem") + " but is published as " +
                       (block ? "block" : "filesystem"));
   bool readonly = req.readonly() || isReaderOnly(modes->access);
-  const std::string& source = block ? r.attachment.devicePath : req.staging_target_path();
+  const std::string source = block ? r.dataDevicePath() : req.staging_target_path();
 
   NodeVolumeRecord updated = r;
   auto live = livePublications(r);
@@ -282,7 +350,7 @@ Status NodeService::stats(Operation& op, const csi::v1::NodeGetVolumeStatsReques
     return Status(Code::kNotFound, "volume_path " + req.volume_path() + " does not exist");
   bool block = (*record)->block;
   auto usage =
-      driver_.mounter->usage(block ? (*record)->attachment.devicePath : req.volume_path(), block);
+      driver_.mounter->usage(block ? (*record)->dataDevicePath() : req.volume_path(), block);
   if (!usage.isOk()) return usage.status();
   auto* bytes = resp->add_usage();
   bytes->set_unit(csi::v1::VolumeUsage::BYTES);
@@ -352,11 +420,19 @@ Status NodeService::expand(Operation& op, const csi::v1::NodeExpandVolumeRequest
   auto grown = routed->backend->instance().nodeExpand(NodeExpandRequest{
       op.call(), routed->localId, req.capacity_range().required_bytes(), r.attachment.devicePath});
   if (!grown.isOk()) return grown;
-  if (!r.block) {
-    if (auto s = driver_.mounter->growFilesystem(r.attachment.devicePath, r.stagingPath); !s.isOk())
+  if (!r.luksMapping.empty()) {
+    // The mapping keeps its size until told; the filesystem sees only the mapping.
+    node::LuksPassphrase passphrase{passphraseIn(req.secrets()), passphraseSource("node-expand")};
+    if (auto s = driver_.luks->resize(req.volume_id(), r.luksMapping, passphrase); !s.isOk())
       return s;
   }
-  auto size = driver_.mounter->blockDeviceSize(r.attachment.devicePath);
+  const std::string device = r.dataDevicePath();
+  if (!r.block) {
+    if (auto s = driver_.mounter->growFilesystem(device, r.stagingPath); !s.isOk()) return s;
+  }
+  // What the volume's user can use: for an encrypted volume, the mapping (the LUKS2 header
+  // takes the start of the device).
+  auto size = driver_.mounter->blockDeviceSize(device);
   if (!size.isOk()) return size.status();
   resp->set_capacity_bytes(*size);
   return Status::ok();

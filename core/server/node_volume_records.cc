@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "node/luks_devices.hpp"
+
 namespace polycsi::server {
 namespace {
 
@@ -48,6 +50,10 @@ Status writeAtomically(const std::string& path, const std::string& content) {
 
 }  // namespace
 
+std::string NodeVolumeRecord::dataDevicePath() const {
+  return luksMapping.empty() ? attachment.devicePath : node::LuksDevices::mappingPath(luksMapping);
+}
+
 NodeVolumeRecords::NodeVolumeRecords(std::string directory) : directory_(std::move(directory)) {
   std::filesystem::create_directories(directory_);
 }
@@ -69,6 +75,7 @@ Status NodeVolumeRecords::save(const NodeVolumeRecord& r) const {
       {"mount_options", r.attachment.mountOptions},
       {"staging_path", r.stagingPath},
       {"fs_type", r.fsType},
+      {"luks_mapping", r.luksMapping},
       {"publications", nlohmann::json::array()},
   };
   for (const NodePublication& p : r.publications)
@@ -102,6 +109,7 @@ StatusOr<std::optional<NodeVolumeRecord>> NodeVolumeRecords::load(
     r.attachment.mountOptions = j.at("mount_options").get<std::vector<std::string>>();
     r.stagingPath = j.at("staging_path").get<std::string>();
     r.fsType = j.at("fs_type").get<std::string>();
+    r.luksMapping = j.value("luks_mapping", std::string());
     if (j.contains("publications")) {
       for (const auto& p : j.at("publications")) {
         int access = p.at("access_mode").get<int>();

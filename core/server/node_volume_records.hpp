@@ -1,6 +1,7 @@
 // What the node side knows about each staged volume, kept on disk so that NodePublish,
 // NodeUnstage, stats and expansion work after a restart of the node plugin: which backend,
-// what the plugin attached (device or mount source) and where it is staged.
+// what the plugin attached (device or mount source), where it is staged and, for an encrypted
+// volume, the LUKS mapping opened on the device (so unstage closes it and expansion grows it).
 // One JSON file per volume under <state_path>/node/, written atomically (temp + fsync + rename).
 // THREADING: thread-safe for different volumes; the core serializes per volume.
 #pragma once
@@ -21,6 +22,13 @@ struct NodeVolumeRecord {
   Attachment attachment;  // what the plugin's attach returned
   std::string stagingPath;
   std::string fsType;  // filesystem mounted at staging (mount volumes)
+  // Device-mapper name of the LUKS2 mapping opened on attachment.devicePath; empty when the
+  // volume is not encrypted. Records written before encryption existed load with it empty.
+  std::string luksMapping;
+
+  // The device the volume's data is on: the LUKS mapping when encrypted, else what the plugin
+  // attached. What is formatted, mounted, published as raw block and measured.
+  std::string dataDevicePath() const;
   // NodePublishVolume targets, for the rules of a second publish (node_publications.hpp).
   // Records written before they were kept have none.
   std::vector<NodePublication> publications;

@@ -1,11 +1,15 @@
 // runCommand: fork/exec with an argument vector (never a shell), output captured through one
 // pipe, a deadline enforced with poll() on the pipe and a pidfd, SIGKILL to the child's whole
 // process group on timeout. Split in steps: check the request, spawn the child, wait for it.
+// Standard input given by the caller goes through a socket pair, not a pipe: send() with
+// MSG_NOSIGNAL reports a program that stopped reading as EPIPE instead of raising SIGPIPE in
+// the driver, without touching the process's signal dispositions.
 #include "polycsi/process/command_runner.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,6 +19,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -61,12 +66,14 @@ class FileDescriptor {
   int fd_ = -1;
 };
 
-// A started program: its pid (also its process group), a pidfd when the kernel has them, and
-// the read end of its output pipe.
+// A started program: its pid (also its process group), a pidfd when the kernel has them, the
+// read end of its output pipe and, when the caller gives standard input, our end of the socket
+// that is its standard input.
 struct Child {
   pid_t pid = -1;
   FileDescriptor pidfd;
   FileDescriptor output;
+  FileDescriptor input;
 };
 
 Status errnoStatus(int err, const std::string& what) {
@@ -92,7 +99,12 @@ StatusOr<std::string> resolveProgram(const std::string& name) {
 }
 
 // The program to execute, or why the request is refused.
-StatusOr<std::string> checkRequest(const std::vector<std::string>& argv, milliseconds timeout) {
+StatusOr<std::string> checkRequest(const std::vector<std::string>& argv, milliseconds timeout,
+                                   size_t inputBytes) {
+  if (inputBytes > kMaxCommandInputBytes)
+    return Status(Code::kInvalidArgument, "runCommand: standard input of " +
+                                              std::to_string(inputBytes) + " bytes exceeds " +
+                                              std::to_string(kMaxCommandInputBytes));
   if (argv.empty() || argv[0].empty())
     return Status(Code::kInvalidArgument, "runCommand: empty command");
   for (const std::string& arg : argv)
@@ -182,9 +194,10 @@ void killChild(const Child& child) {
   ::_exit(127);
 }
 
-// Forks and executes `program`; returns once execve succeeded (or with why it did not).
+// Forks and executes `program`; returns once execve succeeded (or with why it did not). Its
+// standard input is /dev/null, or a socket whose other end is Child::input when `withInput`.
 StatusOr<Child> spawnChild(const std::string& program, const std::vector<std::string>& argv,
-                           const std::string& commandText) {
+                           const std::string& commandText, bool withInput) {
   // Everything the child needs is built before fork(): after it only async-signal-safe calls.
   std::vector<char*> childArgv;
   for (const std::string& arg : argv) childArgv.push_back(const_cast<char*>(arg.c_str()));
@@ -201,18 +214,29 @@ StatusOr<Child> spawnChild(const std::string& program, const std::vector<std::st
   if (::pipe2(execErrorPipe, O_CLOEXEC) != 0) return errnoStatus(errno, "runCommand: pipe");
   FileDescriptor execErrorRead(execErrorPipe[0]);
   FileDescriptor execErrorWrite(execErrorPipe[1]);
-  FileDescriptor devNull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  if (!devNull.valid()) return errnoStatus(errno, "runCommand: open /dev/null");
+  FileDescriptor childInput;
+  FileDescriptor inputWrite;
+  if (withInput) {
+    int inputPair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, inputPair) != 0)
+      return errnoStatus(errno, "runCommand: socketpair");
+    inputWrite.reset(inputPair[0]);
+    childInput.reset(inputPair[1]);
+  } else {
+    childInput.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (!childInput.valid()) return errnoStatus(errno, "runCommand: open /dev/null");
+  }
 
   pid_t pid = ::fork();
   if (pid < 0) return errnoStatus(errno, "cannot start '" + commandText + "': fork");
   if (pid == 0)
-    execChild(program.c_str(), childArgv.data(), childEnv.data(), devNull.get(), outputWrite.get(),
-              execErrorWrite.get());
+    execChild(program.c_str(), childArgv.data(), childEnv.data(), childInput.get(),
+              outputWrite.get(), execErrorWrite.get());
   // Also set here so a kill right after fork() already reaches the whole group.
   ::setpgid(pid, pid);
   outputWrite.reset();
   execErrorWrite.reset();
+  childInput.reset();
 
   int execError = 0;
   ssize_t got;
@@ -230,16 +254,43 @@ StatusOr<Child> spawnChild(const std::string& program, const std::vector<std::st
   // Called through syscall(): glibc 2.36's <sys/pidfd.h> lacks C linkage for C++.
   child.pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
   child.output = std::move(outputRead);
+  child.input = std::move(inputWrite);
   return StatusOr<Child>(std::move(child));
 }
 
-// Collects the child's output until it exits or `deadline` passes (then kills its group).
-StatusOr<CommandResult> waitForChild(Child& child, Clock::time_point deadline, milliseconds timeout,
+// Sends what the socket takes now of `input` from `written` on, without blocking. Closes
+// child.input (the program sees end of file) once all is sent, or when the program no longer
+// reads (EPIPE, ECONNRESET): what it did with a short input is in its exit code.
+void feedInput(Child& child, std::string_view input, size_t& written) {
+  while (child.input.valid() && written < input.size()) {
+    ssize_t n = ::send(child.input.get(), input.data() + written, input.size() - written,
+                       MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      written += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    child.input.reset();
+    return;
+  }
+  if (child.input.valid()) {
+    ::shutdown(child.input.get(), SHUT_WR);
+    child.input.reset();
+  }
+}
+
+// Collects the child's output, and feeds it `input`, until it exits or `deadline` passes (then
+// kills its group).
+StatusOr<CommandResult> waitForChild(Child& child, std::string_view input,
+                                     Clock::time_point deadline, milliseconds timeout,
                                      const std::string& commandText) {
   std::string output;
   bool outputOpen = true;
   int waitStatus = 0;
+  size_t written = 0;
   while (true) {
+    feedInput(child, input, written);
     if (::waitpid(child.pid, &waitStatus, WNOHANG) == child.pid) {
       // The program is gone; a descendant may still hold the pipe, so take what is buffered
       // and stop instead of waiting for an end of file that may never come.
@@ -259,33 +310,54 @@ StatusOr<CommandResult> waitForChild(Child& child, Clock::time_point deadline, m
     }
     auto wait = std::chrono::duration_cast<milliseconds>(deadline - now) + milliseconds(1);
     if (!child.pidfd.valid()) wait = std::min(wait, kReapPollInterval);
-    std::array<pollfd, 2> fds{};
+    std::array<pollfd, 3> fds{};
     nfds_t count = 0;
-    if (outputOpen) fds[count++] = pollfd{child.output.get(), POLLIN, 0};
+    int outputIndex = -1;
+    if (outputOpen) {
+      outputIndex = static_cast<int>(count);
+      fds[count++] = pollfd{child.output.get(), POLLIN, 0};
+    }
     if (child.pidfd.valid()) fds[count++] = pollfd{child.pidfd.get(), POLLIN, 0};
+    // Writable input wakes the loop, which feeds it at its top.
+    if (child.input.valid()) fds[count++] = pollfd{child.input.get(), POLLOUT, 0};
     int ready = ::poll(fds.data(), count, static_cast<int>(wait.count()));
     if (ready < 0 && errno != EINTR) {
       int err = errno;
       killChild(child);
       return errnoStatus(err, "runCommand: poll while running '" + commandText + "'");
     }
-    if (ready > 0 && outputOpen && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)))
+    if (ready > 0 && outputIndex >= 0 && (fds[outputIndex].revents & (POLLIN | POLLHUP | POLLERR)))
       outputOpen = drainPipe(child.output.get(), output, true);
   }
 }
 
 }  // namespace
 
-StatusOr<CommandResult> runCommand(const std::vector<std::string>& argv,
-                                   std::chrono::milliseconds timeout) {
-  StatusOr<std::string> program = checkRequest(argv, timeout);
+namespace {
+
+StatusOr<CommandResult> run(const std::vector<std::string>& argv,
+                            std::optional<std::string_view> input, milliseconds timeout) {
+  StatusOr<std::string> program = checkRequest(argv, timeout, input ? input->size() : 0);
   if (!program.isOk()) return program.status();
   const std::string commandText = describeCommand(argv);
   // The deadline counts from before the fork, so starting the program is within it too.
   const Clock::time_point deadline = Clock::now() + timeout;
-  StatusOr<Child> child = spawnChild(*program, argv, commandText);
+  StatusOr<Child> child = spawnChild(*program, argv, commandText, input.has_value());
   if (!child.isOk()) return child.status();
-  return waitForChild(*child, deadline, timeout, commandText);
+  return waitForChild(*child, input.value_or(std::string_view()), deadline, timeout, commandText);
+}
+
+}  // namespace
+
+StatusOr<CommandResult> runCommand(const std::vector<std::string>& argv,
+                                   std::chrono::milliseconds timeout) {
+  return run(argv, std::nullopt, timeout);
+}
+
+StatusOr<CommandResult> runCommandWithInput(const std::vector<std::string>& argv,
+                                            std::string_view standardInput,
+                                            std::chrono::milliseconds timeout) {
+  return run(argv, standardInput, timeout);
 }
 
 CommandResult runCommandOrThrow(const std::vector<std::string>& argv,

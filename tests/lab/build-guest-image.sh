@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the VM lab's guest: Debian's own kernel and a busybox initramfs holding that kernel's
 # storage modules, the storage tools a node needs (nvme-cli, open-iscsi, NFS client and server,
-# udev, e2fsprogs) and polycsi, polycsictl, rds-sim and the plugins from a build directory,
+# udev, e2fsprogs, cryptsetup with dm-crypt) and polycsi, polycsictl, rds-sim and the plugins from a build directory,
 # each with the shared libraries ldd lists.
 #
 #   tests/lab/build-guest-image.sh --build-dir build [--out build/lab]
@@ -50,7 +50,7 @@ kernel_pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
 
 # Tools the guest runs. Their binaries come from these packages, unpacked beside the host's
 # files, so nothing is installed on the host for the guest's sake.
-tool_pkgs=(nvme-cli open-iscsi nfs-kernel-server nfs-common rpcbind udev)
+tool_pkgs=(nvme-cli open-iscsi nfs-kernel-server nfs-common rpcbind udev cryptsetup-bin dmsetup)
 # Libraries those tools need that the host lacks: their direct lib* dependencies that are not
 # installed. The ldd check below fails loudly if this misses one.
 lib_pkgs=()
@@ -100,8 +100,11 @@ if [ ! -f "$out/base.cpio.gz" ] || [ "$(cat "$out/base.stamp" 2>/dev/null)" != "
   cp "$busybox_bin" "$R/bin/busybox"
 
   # Kernel modules with everything they depend on.
+  # dm_crypt with the cipher LUKS2 defaults to (aes-xts-plain64; aes itself is built in) and the
+  # kernel crypto API for user space, which cryptsetup uses for the key slots.
   modules="virtio_pci virtio_net virtio_console crc32c_generic configfs loop ext4
-           nvme-tcp nvmet nvmet-tcp iscsi_tcp sd_mod nfs nfsv3 nfsv4 nfsd"
+           nvme-tcp nvmet nvmet-tcp iscsi_tcp sd_mod nfs nfsv3 nfsv4 nfsd
+           dm_mod dm_crypt xts ecb algif_skcipher algif_hash"
   for m in $modules; do
     modprobe -d "$out/kernel" -S "$kv" --show-depends "$m" | awk '$1 == "insmod" {print $2}' ||
       die "module $m is not in $kernel_pkg"
@@ -148,9 +151,11 @@ if [ ! -f "$out/base.cpio.gz" ] || [ "$(cat "$out/base.stamp" 2>/dev/null)" != "
     die "$1 is not in the unpacked packages (${tool_pkgs[*]})"
   }
   for b in nvme iscsiadm iscsid iscsi-iname rpc.statd showmount sm-notify rpc.nfsd rpc.mountd \
-    exportfs rpcbind rpcinfo udevadm; do
+    exportfs rpcbind rpcinfo udevadm cryptsetup dmsetup; do
     stage_bin "$b" "/usr/sbin/$b"
   done
+  # dmsetup's udev rules call it as /sbin/dmsetup (udevcomplete) when udev runs.
+  ln -s ../usr/sbin/dmsetup "$R/sbin/dmsetup"
   # udevadm is also the daemon when called as systemd-udevd.
   ln -s udevadm "$R/usr/sbin/systemd-udevd"
   stage_bin mount.nfs /sbin/mount.nfs

@@ -19,6 +19,8 @@ import time
 sys.dont_write_bytecode = True  # keep the source tree clean of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from labkit.encryption import (scenario_encrypted_filesystem,  # noqa: E402
+                               scenario_encrypted_migration)
 from labkit.host import free_tcp_port  # noqa: E402
 from labkit.iscsi import PowerStoreLab, scenario_iscsi  # noqa: E402
 from labkit.nfs import scenario_nfs, start_nfs_server  # noqa: E402
@@ -155,9 +157,11 @@ class Lab:
                 if "rds" in self.scenarios:
                     scenario_filesystem_and_block(self.steps, self.controller,
                                                   self.target, a)
+                    scenario_encrypted_filesystem(self.steps, self.controller, a)
                 if "migration" in self.scenarios:
                     scenario_live_migration(self.steps, self.controller,
                                             self.target, a, b, c)
+                    scenario_encrypted_migration(self.steps, self.controller, a, b)
                 if "iscsi" in self.scenarios:
                     self.powerstore = PowerStoreLab(self.bin_dir, self.run_dir, free_tcp_port())
                     scenario_iscsi(self.steps, self.powerstore, c.vm)

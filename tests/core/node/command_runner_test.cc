@@ -132,5 +132,64 @@ TEST(RunCommandTest, RefusesBadArguments) {
   EXPECT_EQ(runCommand({"/bin/true"}, milliseconds(0)).status().code(), Code::kInvalidArgument);
 }
 
+TEST(RunCommandWithInputTest, HandsTheProgramTheInputExactlyThenEndOfFile) {
+  constexpr char kBytes[] = "key\0with\nbinary\xff bytes";
+  const std::string input(kBytes, sizeof(kBytes) - 1);
+  StatusOr<CommandResult> result = process::runCommandWithInput({"cat"}, input, seconds(20));
+  ASSERT_TRUE(result.isOk()) << result.status().toString();
+  EXPECT_EQ(result->exitCode, 0);
+  EXPECT_EQ(result->output, input);
+}
+
+TEST(RunCommandWithInputTest, EmptyInputIsAnImmediateEndOfFile) {
+  StatusOr<CommandResult> result = process::runCommandWithInput({"wc", "-c"}, "", seconds(20));
+  ASSERT_TRUE(result.isOk()) << result.status().toString();
+  EXPECT_EQ(result->output, "0\n");
+}
+
+TEST(RunCommandWithInputTest, FeedsInputLargerThanAnyBufferWhileTheProgramWrites) {
+  // cat writes back all it reads: with 768 KiB both the socket and the output pipe fill up, so
+  // this finishes only if input is written while output is read.
+  const std::string input(768 * 1024, 'k');
+  StatusOr<CommandResult> echoed = process::runCommandWithInput({"cat"}, input, seconds(60));
+  ASSERT_TRUE(echoed.isOk()) << echoed.status().toString();
+  EXPECT_EQ(echoed->exitCode, 0);
+  EXPECT_EQ(echoed->output, std::string(64 * 1024, 'k'));  // the runner keeps 64 KiB
+
+  StatusOr<CommandResult> counted = process::runCommandWithInput({"wc", "-c"}, input, seconds(60));
+  ASSERT_TRUE(counted.isOk()) << counted.status().toString();
+  EXPECT_EQ(counted->output, std::to_string(input.size()) + "\n");
+}
+
+TEST(RunCommandWithInputTest, AProgramThatDoesNotReadItsInputIsNotAnError) {
+  // The runner must neither block on the unread input nor die of SIGPIPE writing it.
+  const std::string input(768 * 1024, 'x');
+  StatusOr<CommandResult> result = process::runCommandWithInput(
+      {"sh", "-c", "exec 0<&-; echo closed; exit 4"}, input, seconds(20));
+  ASSERT_TRUE(result.isOk()) << result.status().toString();
+  EXPECT_EQ(result->exitCode, 4);
+  EXPECT_EQ(result->output, "closed\n");
+  StatusOr<CommandResult> ignored = process::runCommandWithInput({"true"}, input, seconds(20));
+  ASSERT_TRUE(ignored.isOk()) << ignored.status().toString();
+  EXPECT_EQ(ignored->exitCode, 0);
+}
+
+TEST(RunCommandWithInputTest, TheInputIsInNoMessage) {
+  const std::string secret = "input-Secret-8d41f0";
+  StatusOr<CommandResult> result = process::runCommandWithInput(
+      {"sh", "-c", "read line; exec sleep 30"}, secret + "\n", milliseconds(1000));
+  ASSERT_FALSE(result.isOk());
+  EXPECT_EQ(result.status().code(), Code::kDeadlineExceeded);
+  EXPECT_THAT(result.status().message(), Not(HasSubstr(secret)));
+}
+
+TEST(RunCommandWithInputTest, RefusesInputOverTheLimit) {
+  const std::string input(process::kMaxCommandInputBytes + 1, 'a');
+  StatusOr<CommandResult> result = process::runCommandWithInput({"cat"}, input, seconds(5));
+  ASSERT_FALSE(result.isOk());
+  EXPECT_EQ(result.status().code(), Code::kInvalidArgument);
+  EXPECT_THAT(result.status().message(), Not(HasSubstr("aaaa")));
+}
+
 }  // namespace
 }  // namespace polycsi::node

@@ -90,5 +90,23 @@ TEST(CsiValidationTest, MigrationTimeoutBoundsAndDefault) {
   }
 }
 
+TEST(CsiValidationTest, EncryptionIsTrueOrFalseAndOffWhenAbsent) {
+  google::protobuf::Map<std::string, std::string> p;
+  EXPECT_FALSE(*encryptionRequested(p, kEncryptedParameter, "parameters.encrypted"));
+  p[kEncryptedParameter] = "true";
+  EXPECT_TRUE(*encryptionRequested(p, kEncryptedParameter, "parameters.encrypted"));
+  p[kEncryptedParameter] = "false";
+  EXPECT_FALSE(*encryptionRequested(p, kEncryptedParameter, "parameters.encrypted"));
+  for (const char* bad : {"True", "yes", "1", "", " true"}) {
+    p[kEncryptedParameter] = bad;
+    auto v = encryptionRequested(p, kEncryptedParameter, "parameters.encrypted");
+    ASSERT_FALSE(v.isOk()) << bad;
+    EXPECT_EQ(v.status().code(), Code::kInvalidArgument);
+    EXPECT_EQ(v.status().message(), std::string("parameters.encrypted must be \"true\" or "
+                                                "\"false\", got '") +
+                                        bad + "'");
+  }
+}
+
 }  // namespace
 }  // namespace polycsi::server

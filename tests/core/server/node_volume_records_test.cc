@@ -86,5 +86,32 @@ TEST_F(NodeVolumeRecordsTest, PublicationsSurviveARestartAndOldRecordsHaveNone) 
   EXPECT_TRUE((*old)->publications.empty());
 }
 
+TEST_F(NodeVolumeRecordsTest, EncryptedRecordKeepsItsMappingAcrossARestart) {
+  NodeVolumeRecords records(dir_.str());
+  NodeVolumeRecord r{"rds:pvc-1", "rds", true, Attachment::blockDevice("/dev/nvme1n1"), "/s", ""};
+  r.luksMapping = "polycsi-rds+pvc-1";
+  EXPECT_EQ(r.dataDevicePath(), "/dev/mapper/polycsi-rds+pvc-1");
+  ASSERT_TRUE(records.save(r).isOk());
+  auto loaded = NodeVolumeRecords(dir_.str()).load("rds:pvc-1");
+  ASSERT_TRUE(loaded.isOk() && loaded->has_value());
+  EXPECT_EQ((*loaded)->luksMapping, "polycsi-rds+pvc-1");
+  EXPECT_EQ((*loaded)->attachment.devicePath, "/dev/nvme1n1");
+  EXPECT_EQ((*loaded)->dataDevicePath(), "/dev/mapper/polycsi-rds+pvc-1");
+}
+
+TEST_F(NodeVolumeRecordsTest, ARecordWithoutAMappingFieldLoadsAsUnencrypted) {
+  // What a driver before encryption wrote: no "luks_mapping".
+  NodeVolumeRecords records(dir_.str());
+  std::ofstream(dir_.str() + "/rds+pvc-2.json")
+      << R"({"volume_id": "rds:pvc-2", "backend": "rds", "block": true, "kind": "block_device",
+             "device_path": "/dev/nvme2n1", "mount_source": "", "attachment_fs_type": "",
+             "mount_options": [], "staging_path": "/s", "fs_type": ""})";
+  auto loaded = records.load("rds:pvc-2");
+  ASSERT_TRUE(loaded.isOk()) << loaded.status().toString();
+  ASSERT_TRUE(loaded->has_value());
+  EXPECT_EQ((*loaded)->luksMapping, "");
+  EXPECT_EQ((*loaded)->dataDevicePath(), "/dev/nvme2n1");
+}
+
 }  // namespace
 }  // namespace polycsi::server

@@ -4,7 +4,8 @@
 //   - argv only, never a shell; argv[0] without a '/' is looked up in fixed system directories
 //     (/usr/local/sbin ... /bin), never in the caller's PATH;
 //   - a clean environment: LC_ALL=C (parsable output) and that fixed PATH, nothing inherited;
-//   - empty standard input; stdout and stderr captured together, at most 64 KiB;
+//   - empty standard input, or bytes the caller gives (runCommandWithInput), never a file;
+//   - stdout and stderr captured together, at most 64 KiB;
 //   - no descriptor of the caller leaks into the program;
 //   - its own process group, SIGKILLed as a whole when the timeout passes, then reaped.
 //
@@ -20,6 +21,7 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "polycsi/types.hpp"
@@ -38,6 +40,20 @@ struct CommandResult {
 // argument or a timeout <= 0. A non-zero exit is a result, not an error.
 StatusOr<CommandResult> runCommand(const std::vector<std::string>& argv,
                                    std::chrono::milliseconds timeout);
+
+// runCommand, with `standardInput` written to the program's standard input, which is then
+// closed (end of file). For secrets a program can read from stdin (cryptsetup --key-file=-):
+// the input is never on a command line, in the environment, on disk or in any message this
+// function returns. A program that exits, or closes its standard input, before reading all of
+// it is not an error (cryptsetup resize reads a passphrase only when it needs one); its exit
+// code says how it went. The input is written while the output is read, so neither side can
+// block the other whatever their sizes; at most kMaxCommandInputBytes, INVALID_ARGUMENT beyond.
+StatusOr<CommandResult> runCommandWithInput(const std::vector<std::string>& argv,
+                                            std::string_view standardInput,
+                                            std::chrono::milliseconds timeout);
+
+// The largest standard input runCommandWithInput takes (1 MiB): keys and small documents.
+inline constexpr size_t kMaxCommandInputBytes = 1024 * 1024;
 
 // runCommand for code that reports errors by throwing (plugins through the C++ SDK): the
 // result, or polycsi::Error carrying the Status's code and message.
