@@ -212,6 +212,90 @@ TEST_F(SimE2eTest, ChapRightIsAcceptedWrongIsRefused) {
   EXPECT_THROW(TestInitiator(sim_->iscsiPortal(), target, kHostIqn, {}, lun), std::runtime_error);
 }
 
+// The cluster's CHAP mode (chap_config/0 `mode`) decides what a host's initiators must carry,
+// and tgtd asks for exactly those credentials: in Mutual mode the initiator's single pair to
+// log in, and the target answers with the initiator's mutual pair.
+TEST_F(SimE2eTest, MutualChapIsRequiredAndServedPerInitiator) {
+  start({"--chap-mode", "Mutual"});
+  auto c = session();
+  EXPECT_EQ(get(*c, "chap_config/0?select=mode"),
+            (nlohmann::json{{"id", "0"}, {"mode", "Mutual"}}));
+  auto initiator = [](nlohmann::json chap) {
+    chap["port_name"] = kHostIqn;
+    chap["port_type"] = "iSCSI";
+    return nlohmann::json{{"name", "node-a"}, {"initiators", {chap}}};
+  };
+  const nlohmann::json single = {{"chap_single_username", "nodeuser"},
+                                 {"chap_single_password", "node-secret-1"}};
+  nlohmann::json both = single;
+  both["chap_mutual_username"] = "arrayuser";
+  both["chap_mutual_password"] = "array-secret-2";
+  // Mutual mode: both pairs required; each bounded (passwords 12 to 64); pairs whole.
+  post(*c, "host", initiator(nlohmann::json::object()), 400);
+  post(*c, "host", initiator(single), 400);
+  nlohmann::json shortSecret = both;
+  shortSecret["chap_mutual_password"] = "short";
+  const std::string refused = post(*c, "host", initiator(shortSecret), 400);
+  EXPECT_EQ(refused.find("short\""), std::string::npos) << "a password is never echoed";
+  nlohmann::json half = both;
+  half.erase("chap_mutual_password");
+  post(*c, "host", initiator(half), 400);
+  const std::string host = post(*c, "host", initiator(both));
+  const nlohmann::json shown = get(*c, "host/" + host + "?select=initiators")["initiators"][0];
+  EXPECT_EQ(shown["chap_mutual_username"], "arrayuser");
+  EXPECT_FALSE(shown.contains("chap_mutual_password")) << "secrets are never shown";
+
+  const std::string volume = post(*c, "volume", {{"name", "pvc-1"}, {"size", 1 << 20}});
+  post(*c, "host/" + host + "/attach", {{"volume_id", volume}}, 204);
+  const std::string target = iscsiPorts(*c).at(0).second;
+  const int lun = lunOf(*c, volume, host);
+  const ChapCredentials right{"nodeuser", "node-secret-1", "arrayuser", "array-secret-2"};
+  EXPECT_NO_THROW(TestInitiator(sim_->iscsiPortal(), target, kHostIqn, right, lun));
+  EXPECT_NO_THROW(TestInitiator(sim_->iscsiPortal(), target, kHostIqn,
+                                ChapCredentials{"nodeuser", "node-secret-1"}, lun))
+      << "the initiator decides whether it checks the target";
+  ChapCredentials wrongTarget = right;
+  wrongTarget.target_password = "not-the-array-2";
+  EXPECT_THROW(TestInitiator(sim_->iscsiPortal(), target, kHostIqn, wrongTarget, lun),
+               std::runtime_error);
+  ChapCredentials wrongInitiator = right;
+  wrongInitiator.password = "not-the-node-1";
+  EXPECT_THROW(TestInitiator(sim_->iscsiPortal(), target, kHostIqn, wrongInitiator, lun),
+               std::runtime_error);
+  EXPECT_THROW(TestInitiator(sim_->iscsiPortal(), target, kHostIqn, {}, lun), std::runtime_error);
+
+  // A changed mutual secret is what the target answers with from then on.
+  auto res = c->Patch(
+      ("/api/rest/host/" + host).c_str(),
+      nlohmann::json{{"modify_initiators",
+                      {{{"port_name", kHostIqn}, {"chap_mutual_password", "array-secret-3"}}}}}
+          .dump(),
+      "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 204) << res->body;
+  EXPECT_THROW(TestInitiator(sim_->iscsiPortal(), target, kHostIqn, right, lun),
+               std::runtime_error);
+  ChapCredentials changed = right;
+  changed.target_password = "array-secret-3";
+  EXPECT_NO_THROW(TestInitiator(sim_->iscsiPortal(), target, kHostIqn, changed, lun));
+
+  // CHAP off: the initiator ACL alone admits the host.
+  res = c->Patch("/api/rest/chap_config/0", R"({"mode": "Single-ish"})", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  res = c->Patch("/api/rest/chap_config/0", R"({"mode": "Disabled"})", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 204) << res->body;
+  EXPECT_NO_THROW(TestInitiator(sim_->iscsiPortal(), target, kHostIqn, {}, lun));
+  // And on again: a login without CHAP is refused even though the host has its credentials.
+  res = c->Patch("/api/rest/chap_config/0", R"({"mode": "Single"})", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 204) << res->body;
+  EXPECT_THROW(TestInitiator(sim_->iscsiPortal(), target, kHostIqn, {}, lun), std::runtime_error);
+  EXPECT_NO_THROW(TestInitiator(sim_->iscsiPortal(), target, kHostIqn,
+                                ChapCredentials{"nodeuser", "node-secret-1"}, lun));
+}
+
 // What a real array leaves out, the simulator leaves out; what it refuses, it refuses.
 TEST_F(SimE2eTest, QueriesAnswerOnlyWhatIsSelected) {
   start({"--no-tgtd"});
