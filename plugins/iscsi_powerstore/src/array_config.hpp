@@ -35,6 +35,10 @@ struct PluginConfig {
   std::string initiatorNameFile = "/etc/iscsi/initiatorname.iscsi";
   std::string chapUser;  // node side: CHAP towards the portal, when set
   std::string chapPassword;
+  // Mutual CHAP, on top of the pair above: what the target must answer with when the node
+  // asks it to authenticate itself (the array initiator's chap_mutual_* pair). Empty: one-way.
+  std::string chapMutualUser;
+  std::string chapMutualPassword;
   std::string iscsiNodeDbDir = "/etc/iscsi/nodes";  // open-iscsi's node records, on the host
   // The host's root as the node plugin sees it (host_iscsiadm.hpp): iscsiadm runs chrooted
   // into it and the two paths above are resolved under it. "/" = the plugin runs on the host.
