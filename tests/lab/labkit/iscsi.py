@@ -17,11 +17,15 @@ from .report import StepFailed
 
 GLOBAL_ID = "PS03455f439da7"
 PASSWORD = "lab-secret"
-# Every target of the simulator's tgtd requires CHAP from the initiator (tgtd wants 12 to 16
-# characters). The node logs in with the kernel initiator, the secret written by the plugin
-# into open-iscsi's node record (0600), never on iscsiadm's command line.
+# The simulated array's CHAP mode is Mutual (chap_config mode): the controller sets both pairs on
+# the node's initiator at publish, the array's targets require the node's pair (CHAP_USER,
+# CHAP_SECRET) and answer the node's challenge with the mutual pair (MUTUAL_USER,
+# MUTUAL_SECRET). The node logs in with the kernel initiator, the secrets written by the
+# plugin into open-iscsi's node record (0600), never on iscsiadm's command line.
 CHAP_USER = "labchap"
 CHAP_SECRET = "lab-chap-4711x"
+MUTUAL_USER = "labarray"
+MUTUAL_SECRET = "lab-array-0815y"
 
 
 def make_pki(directory):
@@ -42,6 +46,13 @@ def make_pki(directory):
                  "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", cert],
                 what="openssl server certificate")
     return ca, cert, key
+
+
+def chap_yaml(password=CHAP_SECRET, mutual_password=MUTUAL_SECRET):
+    """The backend's CHAP settings: the node's pair and the array's (mutual) pair."""
+    return (f'      chap_user: "{CHAP_USER}"\n      chap_password: "{password}"\n'
+            f'      chap_mutual_user: "{MUTUAL_USER}"\n'
+            f'      chap_mutual_password: "{mutual_password}"')
 
 
 def free_tgtd_control_port():
@@ -78,7 +89,7 @@ class PowerStoreLab:
              "--iscsi-port", str(self.iscsi_port), "--cert", cert, "--key", key,
              "--state-dir", os.path.join(self._dir, "state"), "--username", "admin",
              "--password", PASSWORD, "--global-id", GLOBAL_ID,
-             "--chap-user", CHAP_USER, "--chap-password", CHAP_SECRET,
+             "--chap-mode", "Mutual",
              "--tgtd-control-port", str(self.tgtd_control_port)],
             os.path.join(self._dir, "powerstore-sim.log"))
         started = self.sim.wait_for_line(r"^powerstore-sim listening on (\S+) iscsi (\S+)$", 60)
@@ -92,6 +103,7 @@ backends:
     plugin: iscsi_powerstore
     default: true
     settings:
+{chap_yaml()}
 {self.arrays_yaml(self.ca)}""")
         self.controller = HostProcess(
             "polycsi controller (iscsi_powerstore)",
@@ -156,16 +168,20 @@ backends:
     plugin: iscsi_powerstore
     settings:
       iscsi_host_root: /host
-      chap_user: "{CHAP_USER}"
-      chap_password: "{CHAP_SECRET}"
+{chap_yaml()}
       replacement_timeout_seconds: 30
 {lab.arrays_yaml("/etc/polycsi/powerstore-ca.pem")}
   - name: psbadchap
     plugin: iscsi_powerstore
     settings:
       iscsi_host_root: /host
-      chap_user: "{CHAP_USER}"
-      chap_password: "{CHAP_SECRET[::-1]}"
+{chap_yaml(password=CHAP_SECRET[::-1])}
+{lab.arrays_yaml("/etc/polycsi/powerstore-ca.pem")}
+  - name: psbadmutual
+    plugin: iscsi_powerstore
+    settings:
+      iscsi_host_root: /host
+{chap_yaml(mutual_password=MUTUAL_SECRET[::-1])}
 {lab.arrays_yaml("/etc/polycsi/powerstore-ca.pem")}""")
         driver.start()
         state["driver"] = driver
@@ -190,11 +206,11 @@ backends:
         volume.publish_context = context
         state["volume"] = volume
 
-    def wrong_chap_refused():
-        # The same LUN through a backend whose node holds a wrong CHAP secret: the target
-        # refuses the login, the node says so, and nothing is logged in or mounted.
+    def refused(backend, what, words):
+        # The same LUN through a backend whose node holds a wrong secret: the login is
+        # refused, the node says so, and nothing is logged in or mounted.
         volume = state["volume"]
-        wrong = Volume({"volume": {"volume_id": "psbadchap:" + volume.id.split(":", 1)[1],
+        wrong = Volume({"volume": {"volume_id": backend + ":" + volume.id.split(":", 1)[1],
                                    "volume_context": volume.context}}, caps)
         wrong.publish_context = volume.publish_context
         flags = [*caps, *context_flags("--context", wrong.context),
@@ -203,13 +219,45 @@ backends:
         status, output = state["driver"].csi.try_call("node", "stage", wrong.id, wrong.staging,
                                                       *flags, timeout_s=150)
         if status == 0:
-            raise StepFailed("stage with a wrong CHAP secret succeeded")
-        if "PERMISSION_DENIED" not in output or "CHAP" not in output:
-            raise StepFailed(f"a wrong CHAP secret is not reported as such: {output.strip()}")
+            raise StepFailed(f"stage with {what} succeeded")
+        if "PERMISSION_DENIED" not in output or any(w not in output for w in words):
+            raise StepFailed(f"{what} is not reported as such: {output.strip()}")
         sessions = vm.run("iscsiadm -m session 2>&1", 30).output
         if volume.publish_context["targetIqn"] in sessions:
             raise StepFailed(f"a session is left after the refused login: {sessions}")
         require_not_mounted(vm, wrong.staging)
+
+    def wrong_chap_refused():
+        refused("psbadchap", "a wrong CHAP secret", ["CHAP"])
+
+    def wrong_mutual_refused():
+        # The node's probe challenges the target first and refuses its answer.
+        refused("psbadmutual", "a wrong mutual CHAP secret", ["CHAP", "chap_mutual_password"])
+        # The kernel initiator refuses such a target too: a node record whose inbound secret
+        # is not the array's (set with iscsiadm here: a test, not the plugin's way), and the
+        # login fails, leaving no session. open-iscsi reports the initiator's own refusal as
+        # ISCSI_ERR_FATAL_LOGIN (19: usr/initiator.c, __login_response_status) and a target's
+        # refusal as ISCSI_ERR_LOGIN_AUTH_FAILED (24).
+        context = state["volume"].publish_context
+        node = f"iscsiadm -m node -T {context['targetIqn']} -p {context['portal']}"
+        vm.check(f"{node} -o new >/dev/null", 30)
+        try:
+            for name, value in (("authmethod", "CHAP"), ("username", CHAP_USER),
+                                ("password", CHAP_SECRET), ("username_in", MUTUAL_USER),
+                                ("password_in", MUTUAL_SECRET[::-1])):
+                vm.check(f"{node} -o update -n node.session.auth.{name} -v '{value}'", 30)
+            login = vm.run(f"{node} --login 2>&1", 120)
+            if login.ok:
+                raise StepFailed("the kernel initiator logged in to a target that does not know "
+                                 f"the mutual secret: {login.output}")
+            if login.status not in (19, 24):
+                raise StepFailed(f"the kernel initiator's refusal is exit {login.status}, "
+                                 f"expected 19 or 24 (a refused login): {login.output}")
+            sessions = vm.run("iscsiadm -m session 2>&1", 30).output
+            if context["targetIqn"] in sessions:
+                raise StepFailed(f"a session is left after the refused login: {sessions}")
+        finally:
+            vm.run(f"{node} -o delete", 30)
 
     def stage_write():
         volume = state["volume"]
@@ -225,9 +273,10 @@ backends:
         if not records.strip() or any(not line.startswith("600 ")
                                       for line in records.strip().splitlines()):
             raise StepFailed(f"node records of {target} are not all mode 0600: {records}")
-        auth = vm.check(f"iscsiadm -m node -T {target} | grep '^node.session.auth.username '", 10)
-        if CHAP_USER not in auth:
-            raise StepFailed(f"the node record of {target} carries no CHAP user: {auth}")
+        auth = vm.check(f"iscsiadm -m node -T {target} | grep '^node.session.auth.username'", 10)
+        if f"node.session.auth.username = {CHAP_USER}" not in auth or \
+                f"node.session.auth.username_in = {MUTUAL_USER}" not in auth:
+            raise StepFailed(f"the node record of {target} lacks the CHAP users: {auth}")
         # replacement_timeout_seconds: 30 reached the kernel's session (its recovery_tmo).
         recovery = vm.check("cat /sys/class/iscsi_session/session*/recovery_tmo", 10).split()
         if not recovery or any(value != "30" for value in recovery):
@@ -279,8 +328,11 @@ backends:
         ("create a volume and publish it to the node's IQN", create_publish),
         ("CHAP with a wrong secret: the target refuses, PERMISSION_DENIED names CHAP, nothing "
          "logged in or mounted", wrong_chap_refused),
-        ("node stage+publish: iscsiadm login with CHAP and replacement_timeout 30, mkfs.ext4, "
-         "mount; write and read back",
+        ("mutual CHAP with a wrong target secret: the node refuses the target, "
+         "PERMISSION_DENIED names chap_mutual_password; the kernel initiator refuses it too; "
+         "nothing logged in", wrong_mutual_refused),
+        ("node stage+publish: iscsiadm login with mutual CHAP and replacement_timeout 30, "
+         "mkfs.ext4, mount; write and read back",
          stage_write),
         ("expand 64Mi -> 96Mi under a writer: SCSI rescan, ext4 grows online, data kept",
          expand_under_load),
