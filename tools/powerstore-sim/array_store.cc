@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <ctime>
 #include <fstream>
@@ -153,7 +154,7 @@ nlohmann::json toJson(const SimVolume& v) {
                          {"type", v.type},
                          {"state", "Ready"},
                          {"creation_timestamp", v.creation_timestamp},
-                         {"wwn", "naa.68ccf09800" + v.id.substr(0, 8) + v.id.substr(9, 4)}};
+                         {"wwn", "naa." + naaOf(v.id)}};
   json["protection_data"] = {
       {"source_id", v.source_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.source_id)}};
   return json;
@@ -168,6 +169,15 @@ nlohmann::json toJson(const SimHost& h) {
                           {"chap_mutual_username", i.chap_mutual_username}});
   }
   return {{"id", h.id}, {"name", h.name}, {"os_type", h.os_type}, {"initiators", initiators}};
+}
+
+std::string naaOf(const std::string& volume_id) {
+  std::string hex;
+  for (char c : volume_id)
+    if (std::isxdigit(static_cast<unsigned char>(c)))
+      hex.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  hex.resize(24, '0');
+  return "68ccf098" + hex;
 }
 
 std::vector<SimIpPort> simIpPorts(const std::string& iqn_prefix,
@@ -289,7 +299,8 @@ void ArrayStore::exportLun(const SimMapping& mapping, bool add) {
   if (!tgtd_) return;
   for (const SimIpPort& port : ports_) {
     if (add) {
-      tgtd_->addLun(port.tid, mapping.logical_unit_number, fileOf(mapping.volume_id));
+      tgtd_->addLun(port.tid, mapping.logical_unit_number, fileOf(mapping.volume_id),
+                    naaOf(mapping.volume_id));
     } else {
       tgtd_->removeLun(port.tid, mapping.logical_unit_number);
     }

@@ -196,4 +196,9 @@ nlohmann::json toJson(const SimMapping& mapping);
 // A random RFC 4122 version-4 UUID, like the array's object ids.
 std::string newUuid();
 
+// The volume's NAA world wide name as 32 hex digits: NAA type 6 (IEEE registered extended)
+// with the company id PowerStore volumes carry (68ccf098...), then 24 digits of the volume id.
+// `wwn` of GET volume is "naa." and this; every target shows the LUN with it.
+std::string naaOf(const std::string& volume_id);
+
 }  // namespace powerstore_sim

@@ -231,7 +231,8 @@ void TgtdController::setChapAccounts(const std::vector<ChapAccount>& incoming,
   outgoing_ = outgoing;
 }
 
-void TgtdController::addLun(int tid, int lun, const std::filesystem::path& backing_file) {
+void TgtdController::addLun(int tid, int lun, const std::filesystem::path& backing_file,
+                            const std::string& naa) {
   std::lock_guard lock(mutex_);
   const std::string id = std::to_string(tid);
   const std::string number = std::to_string(lun);
@@ -240,6 +241,12 @@ void TgtdController::addLun(int tid, int lun, const std::filesystem::path& backi
   }
   tgtadm({"--op", "new", "--mode", "logicalunit", "--tid", id, "--lun", number, "-b",
           backing_file.string()});
+  if (!naa.empty()) {
+    if (naa.size() != 32 || naa.find_first_not_of("0123456789abcdef") != std::string::npos)
+      throw std::invalid_argument("a LUN's NAA must be 32 lower-case hex digits: " + naa);
+    tgtadm({"--op", "update", "--mode", "logicalunit", "--tid", id, "--lun", number, "--params",
+            "scsi_id=" + naa + ",scsi_sn=" + naa.substr(8)});
+  }
 }
 
 void TgtdController::refreshLunSize(int tid, int lun, const std::filesystem::path& backing_file) {

@@ -67,8 +67,13 @@ class TgtdController {
   // Account names must be unique (tgtd keeps one secret per user): the caller checks.
   void setChapAccounts(const std::vector<ChapAccount>& incoming,
                        const std::optional<ChapAccount>& outgoing);
-  // Adds `backing_file` as LUN `lun` of target `tid`, replacing a LUN of that number.
-  void addLun(int tid, int lun, const std::filesystem::path& backing_file);
+  // Adds `backing_file` as LUN `lun` of target `tid`, replacing a LUN of that number. A
+  // non-empty `naa` (32 hex digits) becomes the LUN's identity (tgtd's scsi_id, from which it
+  // builds the 16-byte NAA designator of VPD page 0x83: update_vpd_83() in tgt's usr/spc.c), so
+  // one volume shows the same WWID through every target, as an array's volume does; tgtd's
+  // default identity holds the target id, which would make each path a different disk.
+  void addLun(int tid, int lun, const std::filesystem::path& backing_file,
+              const std::string& naa = "");
   // Makes tgtd read the size of LUN `lun` of target `tid` again after its backing file grew,
   // without removing the LUN: initiators keep their sessions and the LUN stays usable, as a
   // PowerStore volume does when it grows while mapped. tgtd re-opens the file within one

@@ -3,6 +3,12 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+extern "C" {
+#include <iscsi/iscsi.h>
+#include <iscsi/scsi-lowlevel.h>
+}
+
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <utility>
 
@@ -23,6 +29,37 @@ using polycsi::testing::TestPki;
 
 constexpr const char* kHostIqn = "iqn.1994-05.com.redhat:node-a";
 constexpr const char* kOtherIqn = "iqn.1994-05.com.redhat:node-b";
+
+// The 16-byte NAA designators of the LUN's VPD page 0x83 (what the kernel and udev take the
+// disk's WWID from), as hex, read through `target` at `portal`.
+std::vector<std::string> naaDesignators(const std::string& portal, const std::string& target,
+                                        int lun) {
+  iscsi_context* iscsi = iscsi_create_context(kHostIqn);
+  iscsi_set_timeout(iscsi, 10);
+  iscsi_set_targetname(iscsi, target.c_str());
+  iscsi_set_session_type(iscsi, ISCSI_SESSION_NORMAL);
+  std::vector<std::string> found;
+  if (iscsi_full_connect_sync(iscsi, portal.c_str(), lun) == 0) {
+    scsi_task* task = iscsi_inquiry_sync(iscsi, lun, 1, 0x83, 255);
+    if (task != nullptr && task->status == SCSI_STATUS_GOOD) {
+      auto* page = static_cast<scsi_inquiry_device_identification*>(scsi_datain_unmarshall(task));
+      for (auto* d = page ? page->designators : nullptr; d != nullptr; d = d->next) {
+        if (d->designator_type != SCSI_DESIGNATOR_TYPE_NAA || d->designator_length != 16) continue;
+        std::string hex;
+        for (int i = 0; i < d->designator_length; ++i) {
+          char byte[3];
+          std::snprintf(byte, sizeof byte, "%02x", static_cast<unsigned char>(d->designator[i]));
+          hex += byte;
+        }
+        found.push_back(hex);
+      }
+    }
+    if (task != nullptr) scsi_free_scsi_task(task);
+    iscsi_logout_sync(iscsi);
+  }
+  iscsi_destroy_context(iscsi);
+  return found;
+}
 
 class SimE2eTest : public ::testing::Test {
  protected:
@@ -210,6 +247,27 @@ TEST_F(SimE2eTest, ChapRightIsAcceptedWrongIsRefused) {
                              ChapCredentials{"chapuser", "wrongsecret99"}, lun),
                std::runtime_error);
   EXPECT_THROW(TestInitiator(sim_->iscsiPortal(), target, kHostIqn, {}, lun), std::runtime_error);
+}
+
+// One volume, one identity: the LUN shows the volume's WWN (GET volume `wwn`) as its NAA
+// designator through every IP port's target, so a host's multipath gathers the paths into one
+// device, as with an array.
+TEST_F(SimE2eTest, AVolumeHasItsWwnThroughEveryTarget) {
+  start();
+  auto c = session();
+  const std::string volume = post(*c, "volume", {{"name", "pvc-1"}, {"size", 1 << 20}});
+  const std::string host = createHost(*c, "node-a", kHostIqn);
+  post(*c, "host/" + host + "/attach", {{"volume_id", volume}}, 204);
+  const std::string wwn = get(*c, "volume/" + volume + "?select=wwn")["wwn"];
+  ASSERT_EQ(wwn.rfind("naa.6", 0), 0u) << wwn;
+  const int lun = lunOf(*c, volume, host);
+  const auto ports = iscsiPorts(*c);
+  ASSERT_EQ(ports.size(), 2u);
+  for (const auto& [address, target] : ports) {
+    EXPECT_EQ(naaDesignators(sim_->iscsiPortal(), target, lun),
+              std::vector<std::string>{wwn.substr(4)})
+        << target;
+  }
 }
 
 // The cluster's CHAP mode (chap_config/0 `mode`) decides what a host's initiators must carry,
