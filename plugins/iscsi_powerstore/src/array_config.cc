@@ -218,6 +218,12 @@ PluginConfig parsePluginConfig(const StringMap& settings, const std::string& set
     config.replacementTimeoutSeconds = seconds;
   }
 
+  if (auto it = settings.find("multipath"); it != settings.end()) {
+    if (it->second != "true" && it->second != "false")
+      bad("setting 'multipath' must be true or false, got '" + it->second + "'");
+    config.multipath = it->second == "true";
+  }
+
   nlohmann::json all;
   try {
     all = nlohmann::json::parse(settingsJson.empty() ? "{}" : settingsJson);
@@ -287,6 +293,13 @@ std::vector<SettingSpec> pluginSettingSpecs() {
                   "(open-iscsi's node.session.timeo.replacement_timeout), set on the node "
                   "record before each login: -1 until the session is back, 0 at once, else up "
                   "to 86400. Default: the host's iscsid.conf (open-iscsi: 120)."},
+      SettingSpec{"multipath", SettingKind::kBoolean, false, false,
+                  "Node: dm-multipath over every portal of the array. Stage logs in to every "
+                  "portal and returns the multipath map of the LUN's disks (found by WWID "
+                  "through sysfs), unstage flushes the map (multipath -f) before logging out, "
+                  "and NodeExpandVolume rescans every path and resizes the map. Needs the "
+                  "host's multipath-tools with multipathd running and the dm_multipath module "
+                  "(FAILED_PRECONDITION otherwise). Default: false (one path's disk)."},
       SettingSpec{"iscsi_port", SettingKind::kInteger, false, false,
                   "TCP port of the arrays' iSCSI portals (the REST API gives only their "
                   "addresses). Default: 3260, the port arrays use."},

@@ -51,6 +51,9 @@ struct PluginConfig {
   // I/O waits for a lost session to come back before it fails (-1: until it does, 0: at
   // once). Unset: the host's iscsid.conf decides (open-iscsi's default is 120 s).
   std::optional<int> replacementTimeoutSeconds;
+  // Node: dm-multipath over every portal (multipath_map.hpp): stage the map, not a path's
+  // disk. Needs the host's multipathd (plugins/iscsi_powerstore/README.md).
+  bool multipath = false;
 
   // The array named by a StorageClass's `arrayID`, or the default one when `arrayID` is
   // empty. INVALID_ARGUMENT when none matches (naming the known ids).

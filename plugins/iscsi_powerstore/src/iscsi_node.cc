@@ -10,6 +10,7 @@ extern "C" {
 #include <thread>
 
 #include "host_iscsiadm.hpp"
+#include "multipath_map.hpp"
 #include "node_record.hpp"
 
 namespace polycsi::iscsi_powerstore {
@@ -237,7 +238,9 @@ std::vector<IscsiNode::Staged> IscsiNode::loadRecord() const {
         "the staging record " + (options_.stateDir / "iscsi_staged.json").string() + " is corrupt");
   }
   for (const auto& e : record) {
-    Staged s{{e.at("portal"), e.at("targetIqn"), e.at("lun"), {}}, e.at("stagingPath")};
+    Staged s{{e.at("portal"), e.at("targetIqn"), e.at("lun"), {}},
+             e.at("stagingPath"),
+             e.value("multipathMap", std::string())};
     if (e.contains("paths")) {
       for (const auto& p : e.at("paths")) s.lun.paths.push_back({p.at(0), p.at(1)});
     } else {
@@ -257,7 +260,8 @@ void IscsiNode::saveRecord(const std::vector<Staged>& staged) const {
                       {"targetIqn", s.lun.targetIqn},
                       {"lun", s.lun.lun},
                       {"paths", paths},
-                      {"stagingPath", s.stagingPath}});
+                      {"stagingPath", s.stagingPath},
+                      {"multipathMap", s.multipathMap}});
   }
   const auto file = options_.stateDir / "iscsi_staged.json";
   const auto temporary = options_.stateDir / "iscsi_staged.json.tmp";
@@ -353,6 +357,7 @@ std::string IscsiNode::attach(const LunAddress& lun, const std::string& stagingP
   // missing too, but installing open-iscsi is the fix for both).
   findHostIscsiadm(options_.hostRoot);
   requireKernelSupport();
+  if (options_.multipath) multipathMaps().requireSupport();
   const std::string initiator = initiatorName();
   std::vector<IscsiPath> paths = lun.paths;
   if (paths.empty()) paths = {{lun.portal, lun.targetIqn}};
@@ -389,26 +394,32 @@ std::string IscsiNode::attach(const LunAddress& lun, const std::string& stagingP
     throw;
   }
 
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::min(options_.deviceWaitTimeout, call.remaining());
-  std::error_code ec;
-  std::optional<std::filesystem::path> link;
-  while (!link) {
-    for (const IscsiPath& path : usable) {
-      if (std::filesystem::exists(devicePathOf(path, lun.lun), ec)) {
-        link = devicePathOf(path, lun.lun);
-        break;
+  std::string mapName;
+  std::filesystem::path device;
+  if (options_.multipath) {
+    device = multipathDevice(lun, loggedIn, mapName, call);
+  } else {
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::min(options_.deviceWaitTimeout, call.remaining());
+    std::error_code ec;
+    std::optional<std::filesystem::path> link;
+    while (!link) {
+      for (const IscsiPath& path : usable) {
+        if (std::filesystem::exists(devicePathOf(path, lun.lun), ec)) {
+          link = devicePathOf(path, lun.lun);
+          break;
+        }
       }
+      if (link) break;
+      if (std::chrono::steady_clock::now() >= deadline) {
+        throw Error(Code::kDeadlineExceeded, "logged in to " + usable.front().targetIqn + " but " +
+                                                 devicePathOf(usable.front(), lun.lun).string() +
+                                                 " did not appear in time");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    if (link) break;
-    if (std::chrono::steady_clock::now() >= deadline) {
-      throw Error(Code::kDeadlineExceeded, "logged in to " + usable.front().targetIqn + " but " +
-                                               devicePathOf(usable.front(), lun.lun).string() +
-                                               " did not appear in time");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    device = std::filesystem::canonical(*link);
   }
-  const std::filesystem::path device = std::filesystem::canonical(*link);
 
   std::vector<Staged> staged = loadRecord();
   bool known = false;
@@ -416,25 +427,62 @@ std::string IscsiNode::attach(const LunAddress& lun, const std::string& stagingP
   if (!known) {
     LunAddress recorded = lun;
     recorded.paths = paths;
-    staged.push_back({recorded, stagingPath});
+    staged.push_back({recorded, stagingPath, mapName});
     saveRecord(staged);
   }
   return device.string();
+}
+
+MultipathMaps IscsiNode::multipathMaps() const {
+  return MultipathMaps({options_.hostRoot, options_.sysfsRoot, options_.runner,
+                        options_.commandTimeout, std::chrono::milliseconds(100)});
+}
+
+std::filesystem::path IscsiNode::multipathDevice(const LunAddress& lun,
+                                                 const std::vector<IscsiPath>& paths,
+                                                 std::string& mapName, const Call& call) {
+  // Every path logged in to must show the LUN: a path missing from the map is a path lost
+  // before the first failure.
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::min(options_.deviceWaitTimeout, call.remaining());
+  std::vector<std::string> disks;
+  for (const IscsiPath& path : paths) {
+    const std::filesystem::path link = devicePathOf(path, lun.lun);
+    std::error_code ec;
+    while (!std::filesystem::exists(link, ec)) {
+      if (std::chrono::steady_clock::now() >= deadline)
+        throw Error(Code::kDeadlineExceeded, "logged in to " + path.targetIqn + " at " +
+                                                 path.portal + " but " + link.string() +
+                                                 " did not appear in time");
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    disks.push_back(std::filesystem::canonical(link).filename().string());
+  }
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  const MultipathMap map =
+      multipathMaps().waitForMap(disks, std::max(left, std::chrono::milliseconds(0)), call);
+  mapName = map.name;
+  return options_.devDir / map.kernelName;
 }
 
 void IscsiNode::detach(const std::string& stagingPath, const Call& call) {
   std::lock_guard lock(mu_);
   std::vector<Staged> staged = loadRecord();
   std::optional<LunAddress> lun;
+  std::string mapName;
   std::vector<Staged> rest;
   for (Staged& s : staged) {
     if (s.stagingPath == stagingPath) {
       lun = s.lun;
+      mapName = s.multipathMap;
     } else {
       rest.push_back(std::move(s));
     }
   }
   if (!lun) return;
+  // The map goes first: once its paths are logged out, I/O on it would queue (or fail) forever.
+  if (!mapName.empty()) multipathMaps().flush(mapName, call);
   // A target shared with another staged LUN (on the array all LUNs of a host share the IP
   // ports' targets) stays logged in.
   logoutUnused(lun->paths, rest, call);

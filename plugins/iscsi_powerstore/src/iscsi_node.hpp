@@ -29,6 +29,10 @@
 #include "polycsi/process/command_runner.hpp"
 
 namespace polycsi::iscsi_powerstore {
+class MultipathMaps;
+}
+
+namespace polycsi::iscsi_powerstore {
 
 // The node's CHAP: `user`/`password` authenticate the node to the target; a non-empty
 // `mutualUser`/`mutualPassword` is what the target must answer the node's own challenge with
@@ -75,6 +79,10 @@ struct IscsiNodeOptions {
   std::optional<int> replacementTimeoutSeconds;
   std::chrono::milliseconds deviceWaitTimeout{30000};
   std::chrono::milliseconds commandTimeout{30000};
+  // dm-multipath (multipath_map.hpp): attach waits for every path's disk and returns the map
+  // that holds them (devDir/dm-N); detach flushes the map before logging out.
+  bool multipath = false;
+  std::filesystem::path devDir = "/dev";
   // The SDK's process runner (polycsi/process/command_runner.hpp), as the core's: a clean
   // environment, its own process group, the whole group SIGKILLed at the timeout.
   CommandRunner runner = process::runCommandOrThrow;
@@ -118,7 +126,12 @@ class IscsiNode {
   struct Staged {
     LunAddress lun;
     std::string stagingPath;
+    std::string multipathMap;  // the dm map's name when staged with multipath
   };
+  // With multipath: every logged-in path's disk and the map holding them all.
+  std::filesystem::path multipathDevice(const LunAddress& lun, const std::vector<IscsiPath>& paths,
+                                        std::string& mapName, const Call& call);
+  MultipathMaps multipathMaps() const;
   void requireKernelSupport() const;
   // The initiator name file as this process reaches it (under hostRoot).
   std::filesystem::path initiatorNameFile() const;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "multipath_map.hpp"
 #include "polycsi/paging.hpp"
 #include "rest_timestamp.hpp"
 #include "scsi_disk_growth.hpp"
@@ -161,6 +162,7 @@ PowerStoreBackend::PowerStoreBackend(const InitContext& ctx)
     options.deviceWaitTimeout = config_.deviceWaitTimeout;
     options.nodeDbDir = config_.iscsiNodeDbDir;
     options.replacementTimeoutSeconds = config_.replacementTimeoutSeconds;
+    options.multipath = config_.multipath;
     if (!config_.chapUser.empty())
       options.chap = ChapSecret{config_.chapUser, config_.chapPassword, config_.chapMutualUser,
                                 config_.chapMutualPassword};
@@ -517,6 +519,12 @@ void PowerStoreBackend::detach(const DetachRequest& req) {
 
 void PowerStoreBackend::nodeExpand(const NodeExpandRequest& req) {
   node();  // node role only
+  if (config_.multipath) {
+    MultipathMaps({config_.iscsiHostRoot, sysfs_.root(), process::runCommandOrThrow,
+                   config_.requestTimeout, std::chrono::milliseconds(100)})
+        .grow(sysfs_, req.devicePath, req.requiredBytes, req.call);
+    return;
+  }
   rescanScsiDisk(sysfs_, req.devicePath, req.requiredBytes, req.call);
 }
 
