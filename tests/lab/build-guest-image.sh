@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the VM lab's guest: Debian's own kernel and a busybox initramfs holding that kernel's
-# storage modules, the storage tools a node needs (nvme-cli, open-iscsi, NFS client and server,
-# udev, e2fsprogs, cryptsetup with dm-crypt) and polycsi, polycsictl, rds-sim and the plugins from a build directory,
+# storage modules, the storage tools a node needs (nvme-cli, open-iscsi, multipath-tools,
+# cryptsetup with dm-crypt and dmsetup, NFS client and server, udev, e2fsprogs) and polycsi,
+# polycsictl, rds-sim and the plugins from a build directory,
 # each with the shared libraries ldd lists.
 #
 #   tests/lab/build-guest-image.sh --build-dir build [--out build/lab]
@@ -50,7 +51,8 @@ kernel_pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
 
 # Tools the guest runs. Their binaries come from these packages, unpacked beside the host's
 # files, so nothing is installed on the host for the guest's sake.
-tool_pkgs=(nvme-cli open-iscsi nfs-kernel-server nfs-common rpcbind udev cryptsetup-bin dmsetup)
+tool_pkgs=(nvme-cli open-iscsi multipath-tools dmsetup cryptsetup-bin nfs-kernel-server nfs-common
+           rpcbind udev)
 # Libraries those tools need that the host lacks: their direct lib* dependencies that are not
 # installed. The ldd check below fails loudly if this misses one.
 lib_pkgs=()
@@ -103,8 +105,9 @@ if [ ! -f "$out/base.cpio.gz" ] || [ "$(cat "$out/base.stamp" 2>/dev/null)" != "
   # dm_crypt with the cipher LUKS2 defaults to (aes-xts-plain64; aes itself is built in) and the
   # kernel crypto API for user space, which cryptsetup uses for the key slots.
   modules="virtio_pci virtio_net virtio_console crc32c_generic configfs loop ext4
-           nvme-tcp nvmet nvmet-tcp iscsi_tcp sd_mod nfs nfsv3 nfsv4 nfsd
-           dm_mod dm_crypt xts ecb algif_skcipher algif_hash"
+           nvme-tcp nvmet nvmet-tcp iscsi_tcp sd_mod dm_multipath dm_round_robin dm_service_time
+           dm_queue_length dm_mod dm_crypt xts ecb algif_skcipher algif_hash
+           nfs nfsv3 nfsv4 nfsd"
   for m in $modules; do
     modprobe -d "$out/kernel" -S "$kv" --show-depends "$m" | awk '$1 == "insmod" {print $2}' ||
       die "module $m is not in $kernel_pkg"
@@ -120,7 +123,8 @@ if [ ! -f "$out/base.cpio.gz" ] || [ "$(cat "$out/base.stamp" 2>/dev/null)" != "
 
   # Binaries from the unpacked tool packages and from the host, with their libraries.
   S=$out/stage
-  stage_libs="$S/lib/x86_64-linux-gnu:$S/usr/lib/x86_64-linux-gnu"
+  # multipath-tools keeps its libraries in /lib itself.
+  stage_libs="$S/lib/x86_64-linux-gnu:$S/usr/lib/x86_64-linux-gnu:$S/lib"
   copy_libs() { # $1: an ELF file; copies what ldd lists into the guest's /usr/lib
     local missing
     missing=$(LD_LIBRARY_PATH=$stage_libs ldd "$1" | awk '/not found/ {print $1}')
@@ -151,11 +155,14 @@ if [ ! -f "$out/base.cpio.gz" ] || [ "$(cat "$out/base.stamp" 2>/dev/null)" != "
     die "$1 is not in the unpacked packages (${tool_pkgs[*]})"
   }
   for b in nvme iscsiadm iscsid iscsi-iname rpc.statd showmount sm-notify rpc.nfsd rpc.mountd \
-    exportfs rpcbind rpcinfo udevadm cryptsetup dmsetup; do
+    exportfs rpcbind rpcinfo udevadm multipath multipathd dmsetup cryptsetup; do
     stage_bin "$b" "/usr/sbin/$b"
   done
-  # dmsetup's udev rules call it as /sbin/dmsetup (udevcomplete) when udev runs.
-  ln -s ../usr/sbin/dmsetup "$R/sbin/dmsetup"
+  # udev's device-mapper and multipath rules run them as /sbin/... (dmsetup's udevcomplete too)
+  for b in multipath multipathd dmsetup; do ln -s "../usr/sbin/$b" "$R/sbin/$b"; done
+  # multipathd's path checkers and prioritizers, loaded with dlopen from its plugin directory.
+  [ -d "$S/lib/multipath" ] || die "multipath-tools' plugin directory /lib/multipath is missing"
+  for so in "$S"/lib/multipath/*.so; do put "$so" "/usr/lib/multipath/$(basename "$so")"; done
   # udevadm is also the daemon when called as systemd-udevd.
   ln -s udevadm "$R/usr/sbin/systemd-udevd"
   stage_bin mount.nfs /sbin/mount.nfs
@@ -165,6 +172,11 @@ if [ ! -f "$out/base.cpio.gz" ] || [ "$(cat "$out/base.stamp" 2>/dev/null)" != "
     [ -d "$rules" ] && cp -a "$rules" "$R/usr/lib/udev/"
   done
   [ -f "$R/usr/lib/udev/rules.d/60-persistent-storage.rules" ] || die "udev's persistent-storage rules are missing"
+  # scsi_id gives a SCSI disk its ID_SERIAL (the WWID multipathd groups paths by).
+  for dir in lib/udev usr/lib/udev; do
+    [ -f "$S/$dir/scsi_id" ] && put "$S/$dir/scsi_id" /usr/lib/udev/scsi_id && break
+  done
+  [ -f "$R/usr/lib/udev/scsi_id" ] || die "udev's scsi_id is missing"
   for b in mke2fs e2fsck resize2fs blkid blockdev; do put "$(command -v "$b")" "/usr/sbin/$b"; done
   ln -s mke2fs "$R/usr/sbin/mkfs.ext4"
   for b in mount umount findmnt lsblk; do put "$(command -v "$b")" "/usr/bin/$b"; done
@@ -177,7 +189,7 @@ if [ ! -f "$out/base.cpio.gz" ] || [ "$(cat "$out/base.stamp" 2>/dev/null)" != "
   cp /etc/services /etc/protocols "$R/etc/"
   cp "$S/etc/netconfig" "$R/etc/netconfig" 2>/dev/null || cp /etc/netconfig "$R/etc/netconfig"
   printf 'rpc\t100000\tportmap sunrpc rpcbind\nnfs\t100003\tnfsprogram\nmountd\t100005\tmount showmount\nstatus\t100024\nnlockmgr\t100021\n' >"$R/etc/rpc"
-  mkdir -p "$R/etc/iscsi" "$R/etc/nvme" "$R/var/lib/nfs" "$R/var/lib/iscsi"
+  mkdir -p "$R/etc/iscsi" "$R/etc/nvme" "$R/var/lib/nfs" "$R/var/lib/iscsi" "$R/etc/multipath"
   cp -a "$S/etc/iscsi/." "$R/etc/iscsi/"
   rm -f "$R/etc/iscsi/initiatorname.iscsi"
   touch "$R/etc/fstab" "$R/etc/exports"

@@ -5,12 +5,14 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <ctime>
 #include <fstream>
 #include <random>
 #include <set>
 #include <system_error>
+#include <tuple>
 
 #include "api_error.hpp"
 
@@ -82,6 +84,45 @@ void checkName(const std::string& name) {
   }
 }
 
+// CHAP values as dell/gopowerstore host_types.go states the array's bounds (InstanceInitiator,
+// InitiatorCreateModify, UpdateInitiatorInHost): a user name of 1 to 64 printable UTF-8
+// characters, a password of 12 to 64.
+void checkChapValue(const std::string& value, const std::string& field, std::size_t min) {
+  std::size_t characters = 0;
+  bool printable = true;
+  for (char c : value) {
+    const auto byte = static_cast<unsigned char>(c);
+    if ((byte & 0xc0) != 0x80) ++characters;
+    if (byte < 0x20 || byte == 0x7f) printable = false;
+  }
+  if (characters < min || characters > 64 || !printable) {
+    // Never the value: it may be a password.
+    throw ApiError(400, kCodeBadRequest,
+                   "Invalid " + field + ": must be " + std::to_string(min) +
+                       " to 64 printable UTF-8 characters.",
+                   {field});
+  }
+}
+
+// An initiator's CHAP pairs: each set whole or not at all, within the array's bounds.
+void checkInitiatorChap(const SimInitiator& i) {
+  for (const auto& [kind, user, password] :
+       {std::tuple<const char*, const std::string&, const std::string&>{
+            "single", i.chap_single_username, i.chap_single_password},
+        {"mutual", i.chap_mutual_username, i.chap_mutual_password}}) {
+    const std::string prefix = std::string("chap_") + kind;
+    if (user.empty() && password.empty()) continue;
+    if (user.empty() || password.empty()) {
+      throw ApiError(400, kCodeBadRequest,
+                     "Initiator " + i.port_name + ": " + prefix + "_username and " + prefix +
+                         "_password go together.",
+                     {i.port_name});
+    }
+    checkChapValue(user, prefix + "_username", 1);
+    checkChapValue(password, prefix + "_password", 12);
+  }
+}
+
 std::string nowTimestamp() {
   const std::time_t now = std::time(nullptr);
   std::tm utc{};
@@ -113,7 +154,7 @@ nlohmann::json toJson(const SimVolume& v) {
                          {"type", v.type},
                          {"state", "Ready"},
                          {"creation_timestamp", v.creation_timestamp},
-                         {"wwn", "naa.68ccf09800" + v.id.substr(0, 8) + v.id.substr(9, 4)}};
+                         {"wwn", "naa." + naaOf(v.id)}};
   json["protection_data"] = {
       {"source_id", v.source_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.source_id)}};
   return json;
@@ -124,9 +165,19 @@ nlohmann::json toJson(const SimHost& h) {
   for (const SimInitiator& i : h.initiators) {
     initiators.push_back({{"port_name", i.port_name},
                           {"port_type", i.port_type},
-                          {"chap_single_username", i.chap_single_username}});
+                          {"chap_single_username", i.chap_single_username},
+                          {"chap_mutual_username", i.chap_mutual_username}});
   }
   return {{"id", h.id}, {"name", h.name}, {"os_type", h.os_type}, {"initiators", initiators}};
+}
+
+std::string naaOf(const std::string& volume_id) {
+  std::string hex;
+  for (char c : volume_id)
+    if (std::isxdigit(static_cast<unsigned char>(c)))
+      hex.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  hex.resize(24, '0');
+  return "68ccf098" + hex;
 }
 
 std::vector<SimIpPort> simIpPorts(const std::string& iqn_prefix,
@@ -151,10 +202,20 @@ nlohmann::json toJson(const SimMapping& m) {
 }
 
 ArrayStore::ArrayStore(std::filesystem::path state_dir, std::vector<SimIpPort> ports,
-                       TgtdController* tgtd)
-    : state_dir_(std::move(state_dir)), ports_(std::move(ports)), tgtd_(tgtd) {
+                       TgtdController* tgtd, const std::optional<std::string>& chap_mode)
+    : state_dir_(std::move(state_dir)),
+      ports_(std::move(ports)),
+      tgtd_(tgtd),
+      sealed_{"powerstore-sim-sealed", newUuid()} {
   std::filesystem::create_directories(state_dir_ / "volumes");
   load();
+  if (chap_mode) {
+    if (*chap_mode != kChapDisabled && *chap_mode != kChapSingle && *chap_mode != kChapMutual)
+      throw ApiError(400, kCodeBadRequest,
+                     "Invalid CHAP mode " + *chap_mode + ": Disabled, Single or Mutual.",
+                     {*chap_mode});
+    chap_mode_ = *chap_mode;
+  }
 }
 
 std::filesystem::path ArrayStore::fileOf(const std::string& volume_id) const {
@@ -175,13 +236,15 @@ void ArrayStore::load() {
     SimHost host{h.at("id"), h.at("name"), h.at("os_type"), {}};
     for (const auto& i : h.at("initiators"))
       host.initiators.push_back({i.at("port_name"), i.at("port_type"), i.at("chap_single_username"),
-                                 i.at("chap_single_password")});
+                                 i.at("chap_single_password"), i.value("chap_mutual_username", ""),
+                                 i.value("chap_mutual_password", "")});
     hosts_[host.id] = host;
   }
   for (const auto& m : state.at("mappings")) {
     mappings_.push_back(
         {m.at("id"), m.at("host_id"), m.at("volume_id"), m.at("logical_unit_number")});
   }
+  chap_mode_ = state.value("chap_mode", std::string(kChapDisabled));
 }
 
 void ArrayStore::save() {
@@ -199,11 +262,14 @@ void ArrayStore::save() {
   }
   for (const auto& [id, h] : hosts_) {
     nlohmann::json host = toJson(h);
-    for (std::size_t i = 0; i < h.initiators.size(); ++i)
+    for (std::size_t i = 0; i < h.initiators.size(); ++i) {
       host["initiators"][i]["chap_single_password"] = h.initiators[i].chap_single_password;
+      host["initiators"][i]["chap_mutual_password"] = h.initiators[i].chap_mutual_password;
+    }
     state["hosts"].push_back(host);
   }
   for (const SimMapping& m : mappings_) state["mappings"].push_back(toJson(m));
+  state["chap_mode"] = chap_mode_;
   const std::filesystem::path file = state_dir_ / "state.json";
   const std::filesystem::path temporary = state_dir_ / "state.json.tmp";
   {
@@ -218,6 +284,7 @@ void ArrayStore::exportAll() {
   std::lock_guard lock(mutex_);
   if (!tgtd_) return;
   for (const SimIpPort& port : ports_) tgtd_->createTarget(port.tid, port.target_iqn);
+  applyChap(planChap(chap_mode_, hosts_, mappings_));
   for (const SimMapping& m : mappings_) exportLun(m, true);
   for (const auto& [id, host] : hosts_)
     if (hasMappings(id)) bindHost(host, true);
@@ -232,7 +299,8 @@ void ArrayStore::exportLun(const SimMapping& mapping, bool add) {
   if (!tgtd_) return;
   for (const SimIpPort& port : ports_) {
     if (add) {
-      tgtd_->addLun(port.tid, mapping.logical_unit_number, fileOf(mapping.volume_id));
+      tgtd_->addLun(port.tid, mapping.logical_unit_number, fileOf(mapping.volume_id),
+                    naaOf(mapping.volume_id));
     } else {
       tgtd_->removeLun(port.tid, mapping.logical_unit_number);
     }
@@ -377,6 +445,21 @@ void ArrayStore::checkNewHost(const std::string& name,
                      "Invalid initiator " + i.port_name + " of type " + i.port_type + ".",
                      {i.port_name});
     }
+    checkInitiatorChap(i);
+    // The single pair is required while the cluster's CHAP mode is Single or Mutual, the
+    // mutual pair too in Mutual mode (dell/gopowerstore host_types.go, InitiatorCreateModify).
+    if (chap_mode_ != kChapDisabled && i.chap_single_username.empty()) {
+      throw ApiError(400, kCodeBadRequest,
+                     "The cluster's CHAP mode is " + chap_mode_ + ": initiator " + i.port_name +
+                         " needs chap_single_username and chap_single_password.",
+                     {i.port_name});
+    }
+    if (chap_mode_ == kChapMutual && i.chap_mutual_username.empty()) {
+      throw ApiError(400, kCodeBadRequest,
+                     "The cluster's CHAP mode is Mutual: initiator " + i.port_name +
+                         " needs chap_mutual_username and chap_mutual_password.",
+                     {i.port_name});
+    }
   }
   for (const auto& [id, h] : hosts_) {
     if (h.name == name) {
@@ -404,19 +487,95 @@ SimHost ArrayStore::createHost(const std::string& name, const std::string& os_ty
   return host;
 }
 
-void ArrayStore::setInitiatorChap(const std::string& host_id, const std::string& port_name,
-                                  const std::string& user, const std::string& password) {
+void ArrayStore::modifyInitiatorChap(const std::string& host_id,
+                                     const std::vector<SimChapChange>& changes) {
   std::lock_guard lock(mutex_);
-  SimHost& host = findHost(host_id);
-  for (SimInitiator& i : host.initiators) {
-    if (i.port_name != port_name) continue;
-    i.chap_single_username = user;
-    i.chap_single_password = password;
-    save();
-    return;
+  std::map<std::string, SimHost> hosts = hosts_;
+  SimHost& host = hosts.at(findHost(host_id).id);
+  for (const SimChapChange& change : changes) {
+    auto it = std::find_if(host.initiators.begin(), host.initiators.end(),
+                           [&](const SimInitiator& i) { return i.port_name == change.port_name; });
+    if (it == host.initiators.end()) {
+      throw ApiError(404, kCodeNotFound,
+                     "The host " + host.name + " has no initiator " + change.port_name + ".",
+                     {change.port_name});
+    }
+    if (change.chap_single_username) it->chap_single_username = *change.chap_single_username;
+    if (change.chap_single_password) it->chap_single_password = *change.chap_single_password;
+    if (change.chap_mutual_username) it->chap_mutual_username = *change.chap_mutual_username;
+    if (change.chap_mutual_password) it->chap_mutual_password = *change.chap_mutual_password;
+    checkInitiatorChap(*it);
   }
-  throw ApiError(404, kCodeNotFound,
-                 "The host " + host.name + " has no initiator " + port_name + ".", {port_name});
+  const ChapPlan plan = planChap(chap_mode_, hosts, mappings_);
+  hosts_ = std::move(hosts);
+  applyChap(plan);
+  save();
+}
+
+std::string ArrayStore::chapMode() {
+  std::lock_guard lock(mutex_);
+  return chap_mode_;
+}
+
+void ArrayStore::setChapMode(const std::string& mode) {
+  std::lock_guard lock(mutex_);
+  if (mode != kChapDisabled && mode != kChapSingle && mode != kChapMutual) {
+    throw ApiError(400, kCodeBadRequest,
+                   "Invalid mode " + mode + ": must be Disabled, Single or Mutual.", {mode});
+  }
+  const ChapPlan plan = planChap(mode, hosts_, mappings_);
+  chap_mode_ = mode;
+  applyChap(plan);
+  save();
+}
+
+ArrayStore::ChapPlan ArrayStore::planChap(const std::string& mode,
+                                          const std::map<std::string, SimHost>& hosts,
+                                          const std::vector<SimMapping>& mappings) const {
+  ChapPlan plan;
+  if (mode == kChapDisabled) return plan;
+  plan.incoming.push_back(sealed_);
+  // tgtd keeps one secret per account name and one outgoing account per target: what it
+  // cannot hold is refused, never served wrongly (README.md, "What differs").
+  auto refuse = [](const std::string& why) {
+    throw ApiError(422, kCodeInUse, "powerstore-sim cannot serve this with one tgtd: " + why);
+  };
+  std::set<std::string> mapped;
+  for (const SimMapping& m : mappings) mapped.insert(m.host_id);
+  for (const std::string& id : mapped) {
+    for (const SimInitiator& i : hosts.at(id).initiators) {
+      if (!i.chap_single_username.empty()) {
+        const ChapAccount account{i.chap_single_username, i.chap_single_password};
+        bool known = false;
+        for (const ChapAccount& other : plan.incoming) {
+          if (other.user != account.user) continue;
+          if (other.password != account.password)
+            refuse("two initiators use the CHAP user name " + account.user +
+                   " with different secrets");
+          known = true;
+        }
+        if (!known) plan.incoming.push_back(account);
+      }
+      if (mode == kChapMutual && !i.chap_mutual_username.empty()) {
+        const ChapAccount account{i.chap_mutual_username, i.chap_mutual_password};
+        if (plan.outgoing && !(*plan.outgoing == account))
+          refuse(
+              "the targets' mutual CHAP account is one for all hosts, and mapped hosts "
+              "have different chap_mutual credentials");
+        plan.outgoing = account;
+      }
+    }
+  }
+  if (plan.outgoing) {
+    for (const ChapAccount& account : plan.incoming)
+      if (account.user == plan.outgoing->user)
+        refuse("the CHAP user name " + account.user + " is used both ways");
+  }
+  return plan;
+}
+
+void ArrayStore::applyChap(const ChapPlan& plan) {
+  if (tgtd_) tgtd_->setChapAccounts(plan.incoming, plan.outgoing);
 }
 
 void ArrayStore::seedHosts(const std::string& prefix, int count, const std::string& volume_id) {
@@ -490,6 +649,10 @@ SimMapping ArrayStore::addMapping(const SimHost& host, const SimVolume& volume) 
   while (used.count(lun)) ++lun;
   const SimMapping mapping{newUuid(), host.id, volume.id, lun};
   const bool first = !hasMappings(host.id);
+  std::vector<SimMapping> after = mappings_;
+  after.push_back(mapping);
+  // The host's CHAP accounts are bound before its initiators are let in.
+  if (first) applyChap(planChap(chap_mode_, hosts_, after));
   exportLun(mapping, true);
   if (first) bindHost(host, true);
   mappings_.push_back(mapping);
@@ -518,7 +681,10 @@ void ArrayStore::detach(const std::string& host_id, const std::string& volume_id
   // The host loses the LUN at once, and the targets' ACL when it has no LUN left.
   exportLun(*it, false);
   mappings_.erase(it);
-  if (!hasMappings(host_id)) bindHost(host, false);
+  if (!hasMappings(host_id)) {
+    bindHost(host, false);
+    applyChap(planChap(chap_mode_, hosts_, mappings_));
+  }
   save();
 }
 

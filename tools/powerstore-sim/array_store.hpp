@@ -28,11 +28,31 @@ struct SimVolume {
 struct SimInitiator {
   std::string port_name;  // the initiator IQN
   std::string port_type;  // "iSCSI"
-  // One-way CHAP the array expects from this initiator (dell/gopowerstore host_types.go,
-  // InitiatorCreateModify). The password is write-only: never shown by GET.
+  // CHAP of this initiator (dell/gopowerstore host_types.go, InitiatorCreateModify): the
+  // single pair is what the array expects from the initiator, the mutual pair what the array
+  // answers with when the initiator asks the target to authenticate itself (mutual CHAP).
+  // Passwords are write-only: never shown by GET.
   std::string chap_single_username;
   std::string chap_single_password;
+  std::string chap_mutual_username;
+  std::string chap_mutual_password;
 };
+
+// A change to an initiator's CHAP (PATCH host modify_initiators): a field left unset stays as
+// it is (dell/gopowerstore host_types.go UpdateInitiatorInHost holds pointers).
+struct SimChapChange {
+  std::string port_name;
+  std::optional<std::string> chap_single_username;
+  std::optional<std::string> chap_single_password;
+  std::optional<std::string> chap_mutual_username;
+  std::optional<std::string> chap_mutual_password;
+};
+
+// The cluster's CHAP mode: `mode` of chap_config/0 (openstack/cinder
+// cinder/volume/drivers/dell_emc/powerstore/client.py get_chap_config, adapter.py).
+inline constexpr const char* kChapDisabled = "Disabled";
+inline constexpr const char* kChapSingle = "Single";
+inline constexpr const char* kChapMutual = "Mutual";
 
 struct SimHost {
   std::string id;
@@ -74,7 +94,10 @@ class ArrayStore {
   // `tgtd` (may be null: no export) must outlive the store. Each of `ports` is one tgtd
   // target; a mapped volume is a LUN of every one of them (as a host sees it through each
   // IP port of the appliance).
-  ArrayStore(std::filesystem::path state_dir, std::vector<SimIpPort> ports, TgtdController* tgtd);
+  // `chap_mode`, when set, is the cluster's CHAP mode from the start (else the saved one, else
+  // Disabled); 400 ApiError for another value.
+  ArrayStore(std::filesystem::path state_dir, std::vector<SimIpPort> ports, TgtdController* tgtd,
+             const std::optional<std::string>& chap_mode = std::nullopt);
 
   // Creates the IP ports' targets, re-adds every mapping's LUN and binds the initiators of
   // mapped hosts (after tgtd starts).
@@ -100,9 +123,17 @@ class ArrayStore {
   SimHost host(const std::string& id);
   std::vector<SimHost> hosts();
   void deleteHost(const std::string& id);
-  // Sets (empty user: clears) the CHAP credentials of initiator `port_name` of a host.
-  void setInitiatorChap(const std::string& host_id, const std::string& port_name,
-                        const std::string& user, const std::string& password);
+  // Changes the CHAP credentials of initiators of a host, all or none: 400 for a value out of
+  // the array's bounds or a pair left half set, 404 for an initiator the host lacks.
+  void modifyInitiatorChap(const std::string& host_id, const std::vector<SimChapChange>& changes);
+
+  // The cluster's CHAP mode (chap_config/0 `mode`): Disabled, Single (every iSCSI initiator
+  // must log in with its single pair) or Mutual (and the target answers with the initiator's
+  // mutual pair). Hosts created while it is Single or Mutual must carry those pairs.
+  std::string chapMode();
+  // 400 for another mode. Turning CHAP on with hosts that lack credentials is allowed and
+  // locks those hosts out, as the array warns it does.
+  void setChapMode(const std::string& mode);
 
   // Maps the volume to the host as the lowest LUN number no mapping uses. The LUN space is
   // shared by all hosts here (tgtd cannot show each host its own LUN map, see README.md), so
@@ -129,6 +160,16 @@ class ArrayStore {
   bool hasMappings(const std::string& host_id) const;
   // Allows (or forbids) the host's initiators on every IP port's target.
   void bindHost(const SimHost& host, bool bind);
+  // The CHAP accounts tgtd needs for `mode` with these hosts and mappings (the single pairs of
+  // mapped hosts' initiators, a sealed account whenever CHAP is on, the mutual pair in Mutual
+  // mode); throws ApiError(422) for what one tgtd cannot serve (README.md).
+  struct ChapPlan {
+    std::vector<ChapAccount> incoming;
+    std::optional<ChapAccount> outgoing;
+  };
+  ChapPlan planChap(const std::string& mode, const std::map<std::string, SimHost>& hosts,
+                    const std::vector<SimMapping>& mappings) const;
+  void applyChap(const ChapPlan& plan);
   // Adds (or removes) a mapping's LUN on every IP port's target.
   void exportLun(const SimMapping& mapping, bool add);
   SimMapping addMapping(const SimHost& host, const SimVolume& volume);
@@ -140,6 +181,11 @@ class ArrayStore {
   std::map<std::string, SimVolume> volumes_;
   std::map<std::string, SimHost> hosts_;
   std::vector<SimMapping> mappings_;
+  std::string chap_mode_ = kChapDisabled;
+  // Bound to every target while CHAP is on, with a secret nobody knows: tgtd requires CHAP
+  // only from targets with an incoming account, and the array requires it in Single and
+  // Mutual mode even when no mapped host has credentials.
+  ChapAccount sealed_;
 };
 
 // JSON as the REST API shows each object.
@@ -149,5 +195,10 @@ nlohmann::json toJson(const SimMapping& mapping);
 
 // A random RFC 4122 version-4 UUID, like the array's object ids.
 std::string newUuid();
+
+// The volume's NAA world wide name as 32 hex digits: NAA type 6 (IEEE registered extended)
+// with the company id PowerStore volumes carry (68ccf098...), then 24 digits of the volume id.
+// `wwn` of GET volume is "naa." and this; every target shows the LUN with it.
+std::string naaOf(const std::string& volume_id);
 
 }  // namespace powerstore_sim

@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
   std::string chap_user;
   std::string chap_password;
   bool no_tgtd = false;
+  std::string chap_mode;
   std::vector<std::string> portal_addresses = {"127.0.0.1", "127.0.0.2"};
 
   app.add_option("--listen", listen, "address:port of the HTTPS API (port 0 picks one)");
@@ -85,7 +86,13 @@ int main(int argc, char** argv) {
                  "tgtd's management socket number (-C); default: derived from the pid");
   app.add_option("--tgtd", tgtd.tgtd, "the tgtd program");
   app.add_option("--tgtadm", tgtd.tgtadm, "the tgtadm program");
-  app.add_option("--chap-user", chap_user, "require CHAP with this user on every target");
+  app.add_option("--chap-mode", chap_mode,
+                 "the cluster's CHAP mode at start (chap_config mode): Disabled, Single or "
+                 "Mutual; default: the saved one, else Disabled")
+      ->check(CLI::IsMember({"Disabled", "Single", "Mutual"}));
+  app.add_option("--chap-user", chap_user,
+                 "require CHAP with this user on every target, whatever the hosts' credentials "
+                 "(a test shortcut no array has)");
   app.add_option("--chap-password", chap_password, "the CHAP secret (12 to 16 characters)");
   app.add_option("--request-log", rest.request_log,
                  "append every request line to this file (for tests that check the calls made)");
@@ -136,7 +143,7 @@ int main(int argc, char** argv) {
         state_path,
         powerstore_sim::simIpPorts("iqn.2015-10.com.dell:dellemc-powerstore-" + serial,
                                    portal_addresses),
-        controller.get());
+        controller.get(), chap_mode.empty() ? std::nullopt : std::optional<std::string>(chap_mode));
     store.exportAll();
 
     powerstore_sim::RestServer server(rest, store);

@@ -81,6 +81,16 @@ std::string optionalString(const nlohmann::json& body, const char* field) {
   return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+// A string attribute that may be left out (nullopt) but, when given, is a string.
+std::optional<std::string> presentString(const nlohmann::json& body, const char* field) {
+  auto it = body.find(field);
+  if (it == body.end()) return std::nullopt;
+  if (!it->is_string())
+    throw ApiError(400, kCodeBadRequest, std::string("The field ") + field + " must be a string.",
+                   {field});
+  return it->get<std::string>();
+}
+
 std::uint64_t requiredSize(const nlohmann::json& body) {
   auto it = body.find("size");
   if (it == body.end() || !it->is_number_unsigned()) {
@@ -106,6 +116,10 @@ const ResourceType kIpPoolAddressType{
     {"id", "name", "network_id", "ip_port_id", "appliance_id", "node_id", "address", "purposes"},
     {{"ip_port", {"id", "target_iqn"}}}};
 const ResourceType kClusterType{"cluster", {"id", "global_id", "name", "state"}, {}};
+// The cluster's CHAP setting: one instance, id "0", whose `mode` is Disabled, Single or Mutual
+// (openstack/cinder cinder/volume/drivers/dell_emc/powerstore/client.py get_chap_config reads
+// chap_config/0?select=mode; adapter.py compares it with "Single").
+const ResourceType kChapConfigType{"chap_config", {"id", "mode"}, {}};
 const ResourceType kLoginSessionType{
     "login_session", {"id", "user", "role_ids", "idle_timeout", "is_password_change_required"}, {}};
 
@@ -293,6 +307,26 @@ void RestServer::routes() {
                            {"name", options_.global_id},
                            {"state", "Configured"}}});
         }));
+  s.Get(p + "chap_config", guarded([this](const httplib::Request& req, httplib::Response& res) {
+          sendCollection(req, res, kChapConfigType, {{{"id", "0"}, {"mode", store_.chapMode()}}});
+        }));
+  s.Get(p + R"(chap_config/(\w+))",
+        guarded([this](const httplib::Request& req, httplib::Response& res) {
+          if (req.matches[1] != "0")
+            throw ApiError(404, kCodeNotFound,
+                           "The chap_config " + req.matches[1].str() + " does not exist.");
+          sendInstance(req, res, kChapConfigType, {{"id", "0"}, {"mode", store_.chapMode()}});
+        }));
+  s.Patch(p + R"(chap_config/(\w+))",
+          guarded([this](const httplib::Request& req, httplib::Response& res) {
+            if (req.matches[1] != "0")
+              throw ApiError(404, kCodeNotFound,
+                             "The chap_config " + req.matches[1].str() + " does not exist.");
+            const nlohmann::json body = parseBody(req);
+            allowOnly(body, {"mode"}, "PATCH chap_config");
+            store_.setChapMode(requiredString(body, "mode"));
+            res.status = 204;
+          }));
   // iSCSI targets belong to IP ports: each Storage_Iscsi_Target address names its port's
   // target (ip_port.target_iqn). There is no TCP port attribute: portals listen on 3260
   // (dell/gopowerstore ip_pool_address_types.go lists the attributes). One more address with
@@ -371,27 +405,32 @@ void RestServer::routes() {
 
   // Hosts and mappings. Initiators carry optional one-way CHAP credentials
   // (dell/gopowerstore host_types.go: InitiatorCreateModify, UpdateInitiatorInHost).
-  s.Post(
-      p + "host", guarded([this](const httplib::Request& req, httplib::Response& res) {
-        const nlohmann::json body = parseBody(req);
-        allowOnly(body, {"name", "description", "os_type", "initiators"}, "POST host");
-        std::vector<SimInitiator> initiators;
-        const auto list = body.find("initiators");
-        if (list == body.end() || !list->is_array()) {
-          throw ApiError(400, kCodeBadRequest, "The field initiators is required.", {"initiators"});
-        }
-        for (const auto& i : *list) {
-          if (!i.is_object()) throw ApiError(400, kCodeBadRequest, "Initiators must be objects.");
-          allowOnly(i, {"port_name", "port_type", "chap_single_username", "chap_single_password"},
-                    "POST host initiators");
-          initiators.push_back({requiredString(i, "port_name"), requiredString(i, "port_type"),
-                                optionalString(i, "chap_single_username"),
-                                optionalString(i, "chap_single_password")});
-        }
-        const SimHost h = store_.createHost(requiredString(body, "name"),
-                                            optionalString(body, "os_type"), initiators);
-        sendJson(res, 201, {{"id", h.id}});
-      }));
+  s.Post(p + "host", guarded([this](const httplib::Request& req, httplib::Response& res) {
+           const nlohmann::json body = parseBody(req);
+           allowOnly(body, {"name", "description", "os_type", "initiators"}, "POST host");
+           std::vector<SimInitiator> initiators;
+           const auto list = body.find("initiators");
+           if (list == body.end() || !list->is_array()) {
+             throw ApiError(400, kCodeBadRequest, "The field initiators is required.",
+                            {"initiators"});
+           }
+           for (const auto& i : *list) {
+             if (!i.is_object())
+               throw ApiError(400, kCodeBadRequest, "Initiators must be objects.");
+             allowOnly(i,
+                       {"port_name", "port_type", "chap_single_username", "chap_single_password",
+                        "chap_mutual_username", "chap_mutual_password"},
+                       "POST host initiators");
+             initiators.push_back({requiredString(i, "port_name"), requiredString(i, "port_type"),
+                                   presentString(i, "chap_single_username").value_or(""),
+                                   presentString(i, "chap_single_password").value_or(""),
+                                   presentString(i, "chap_mutual_username").value_or(""),
+                                   presentString(i, "chap_mutual_password").value_or("")});
+           }
+           const SimHost h = store_.createHost(requiredString(body, "name"),
+                                               optionalString(body, "os_type"), initiators);
+           sendJson(res, 201, {{"id", h.id}});
+         }));
   s.Get(p + "host", guarded([this](const httplib::Request& req, httplib::Response& res) {
           std::vector<nlohmann::json> all;
           for (const SimHost& h : store_.hosts()) all.push_back(toJson(h));
@@ -410,15 +449,21 @@ void RestServer::routes() {
               throw ApiError(400, kCodeBadRequest, "modify_initiators must be a list.",
                              {"modify_initiators"});
             }
+            std::vector<SimChapChange> changes;
             for (const auto& i : *list) {
               if (!i.is_object())
                 throw ApiError(400, kCodeBadRequest, "modify_initiators holds objects.");
-              allowOnly(i, {"port_name", "chap_single_username", "chap_single_password"},
+              allowOnly(i,
+                        {"port_name", "chap_single_username", "chap_single_password",
+                         "chap_mutual_username", "chap_mutual_password"},
                         "PATCH host modify_initiators");
-              store_.setInitiatorChap(req.matches[1], requiredString(i, "port_name"),
-                                      optionalString(i, "chap_single_username"),
-                                      optionalString(i, "chap_single_password"));
+              changes.push_back({requiredString(i, "port_name"),
+                                 presentString(i, "chap_single_username"),
+                                 presentString(i, "chap_single_password"),
+                                 presentString(i, "chap_mutual_username"),
+                                 presentString(i, "chap_mutual_password")});
             }
+            store_.modifyInitiatorChap(req.matches[1], changes);
             res.status = 204;
           }));
   s.Delete(p + R"(host/([0-9a-f-]+))",

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <regex>
 #include <sstream>
@@ -169,13 +170,69 @@ void TgtdController::createTarget(int tid, const std::string& iqn) {
     if (options_.chap_user) {
       tgtadm({"--op", "bind", "--mode", "account", "--tid", id, "--user", *options_.chap_user});
     }
+    bindAccounts(tid);
   } catch (...) {
     tgtadm({"--op", "delete", "--mode", "target", "--force", "--tid", id}, true);
     throw;
   }
+  targets_.insert(tid);
 }
 
-void TgtdController::addLun(int tid, int lun, const std::filesystem::path& backing_file) {
+void TgtdController::bindAccounts(int tid) {
+  const std::string id = std::to_string(tid);
+  for (const ChapAccount& account : incoming_)
+    tgtadm({"--op", "bind", "--mode", "account", "--tid", id, "--user", account.user});
+  if (outgoing_)
+    tgtadm({"--op", "bind", "--mode", "account", "--tid", id, "--user", outgoing_->user,
+            "--outgoing"});
+}
+
+void TgtdController::setChapAccounts(const std::vector<ChapAccount>& incoming,
+                                     const std::optional<ChapAccount>& outgoing) {
+  std::lock_guard lock(mutex_);
+  auto contains = [](const std::vector<ChapAccount>& list, const ChapAccount& account) {
+    return std::find(list.begin(), list.end(), account) != list.end();
+  };
+  // Deleting an account unbinds it from every target (account_del() in tgt's usr/target.c),
+  // so an account that changes is deleted and made again.
+  std::vector<ChapAccount> gone;
+  for (const ChapAccount& account : incoming_)
+    if (!contains(incoming, account)) gone.push_back(account);
+  if (outgoing_ && outgoing_ != outgoing) gone.push_back(*outgoing_);
+  for (const ChapAccount& account : gone)
+    tgtadm({"--op", "delete", "--mode", "account", "--user", account.user}, true);
+  std::vector<ChapAccount> kept;
+  for (const ChapAccount& account : incoming_)
+    if (contains(incoming, account)) kept.push_back(account);
+  // The one account tgtd keeps for a user name may serve both directions.
+  std::vector<std::string> made;
+  auto make = [&](const ChapAccount& account) {
+    if (std::find(made.begin(), made.end(), account.user) != made.end()) return;
+    tgtadm({"--op", "new", "--mode", "account", "--user", account.user, "--password",
+            account.password});
+    made.push_back(account.user);
+  };
+  for (const ChapAccount& account : incoming) {
+    if (contains(kept, account)) continue;
+    make(account);
+    for (int tid : targets_)
+      tgtadm({"--op", "bind", "--mode", "account", "--tid", std::to_string(tid), "--user",
+              account.user});
+  }
+  incoming_ = kept;
+  for (const ChapAccount& account : incoming)
+    if (!contains(kept, account)) incoming_.push_back(account);
+  if (outgoing && outgoing_ != outgoing) {
+    if (!contains(kept, *outgoing)) make(*outgoing);
+    for (int tid : targets_)
+      tgtadm({"--op", "bind", "--mode", "account", "--tid", std::to_string(tid), "--user",
+              outgoing->user, "--outgoing"});
+  }
+  outgoing_ = outgoing;
+}
+
+void TgtdController::addLun(int tid, int lun, const std::filesystem::path& backing_file,
+                            const std::string& naa) {
   std::lock_guard lock(mutex_);
   const std::string id = std::to_string(tid);
   const std::string number = std::to_string(lun);
@@ -184,6 +241,12 @@ void TgtdController::addLun(int tid, int lun, const std::filesystem::path& backi
   }
   tgtadm({"--op", "new", "--mode", "logicalunit", "--tid", id, "--lun", number, "-b",
           backing_file.string()});
+  if (!naa.empty()) {
+    if (naa.size() != 32 || naa.find_first_not_of("0123456789abcdef") != std::string::npos)
+      throw std::invalid_argument("a LUN's NAA must be 32 lower-case hex digits: " + naa);
+    tgtadm({"--op", "update", "--mode", "logicalunit", "--tid", id, "--lun", number, "--params",
+            "scsi_id=" + naa + ",scsi_sn=" + naa.substr(8)});
+  }
 }
 
 void TgtdController::refreshLunSize(int tid, int lun, const std::filesystem::path& backing_file) {

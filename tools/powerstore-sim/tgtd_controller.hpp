@@ -10,10 +10,20 @@
 #include <filesystem>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 namespace powerstore_sim {
+
+// A tgtd CHAP account: user name and secret.
+struct ChapAccount {
+  std::string user;
+  std::string password;
+  bool operator==(const ChapAccount& other) const {
+    return user == other.user && password == other.password;
+  }
+};
 
 struct TgtdOptions {
   std::string tgtd = "tgtd";  // program names or absolute paths
@@ -23,7 +33,8 @@ struct TgtdOptions {
   // tgtd's management socket number (`-C N`); distinct numbers let several daemons coexist.
   int control_port = 0;
   std::filesystem::path log_file;  // tgtd's stdout/stderr; /dev/null when empty
-  // When set, every target requires this CHAP user/password from initiators.
+  // When set, every target requires this CHAP user/password from initiators (a test shortcut
+  // that no array has; the array's CHAP is per initiator: setChapAccounts()).
   std::optional<std::string> chap_user;
   std::optional<std::string> chap_password;
   std::chrono::milliseconds command_timeout{10000};
@@ -46,11 +57,23 @@ class TgtdController {
   // Deletes every target, asks tgtd to exit and reaps it (SIGKILL after 10 s). Idempotent.
   void stop();
 
-  // Creates target `tid` named `iqn` with no LUNs (bound to the CHAP account when one is
-  // configured). Idempotent: a target that already exists is replaced.
+  // Creates target `tid` named `iqn` with no LUNs, bound to the CHAP accounts configured and
+  // set. Idempotent: a target that already exists is replaced.
   void createTarget(int tid, const std::string& iqn);
-  // Adds `backing_file` as LUN `lun` of target `tid`, replacing a LUN of that number.
-  void addLun(int tid, int lun, const std::filesystem::path& backing_file);
+  // Makes the CHAP accounts of every target exactly `incoming` (the initiators' secrets; any
+  // bound incoming account makes tgtd require CHAP) and `outgoing` (the target's own account
+  // for mutual CHAP; tgtd binds at most one per target), besides the chap_user of the options.
+  // Unchanged accounts stay bound throughout, so no login slips through while it runs.
+  // Account names must be unique (tgtd keeps one secret per user): the caller checks.
+  void setChapAccounts(const std::vector<ChapAccount>& incoming,
+                       const std::optional<ChapAccount>& outgoing);
+  // Adds `backing_file` as LUN `lun` of target `tid`, replacing a LUN of that number. A
+  // non-empty `naa` (32 hex digits) becomes the LUN's identity (tgtd's scsi_id, from which it
+  // builds the 16-byte NAA designator of VPD page 0x83: update_vpd_83() in tgt's usr/spc.c), so
+  // one volume shows the same WWID through every target, as an array's volume does; tgtd's
+  // default identity holds the target id, which would make each path a different disk.
+  void addLun(int tid, int lun, const std::filesystem::path& backing_file,
+              const std::string& naa = "");
   // Makes tgtd read the size of LUN `lun` of target `tid` again after its backing file grew,
   // without removing the LUN: initiators keep their sessions and the LUN stays usable, as a
   // PowerStore volume does when it grows while mapped. tgtd re-opens the file within one
@@ -74,10 +97,14 @@ class TgtdController {
   std::string tgtadm(const std::vector<std::string>& args, bool allow_failure = false);
   bool targetExists(int tid);
   bool lunExists(int tid, int lun);
+  void bindAccounts(int tid);
 
   TgtdOptions options_;
   std::mutex mutex_;
   pid_t pid_ = -1;
+  std::set<int> targets_;
+  std::vector<ChapAccount> incoming_;  // set by setChapAccounts(), bound to every target
+  std::optional<ChapAccount> outgoing_;
 };
 
 }  // namespace powerstore_sim

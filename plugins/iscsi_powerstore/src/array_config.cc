@@ -44,6 +44,53 @@ std::chrono::milliseconds millis(const StringMap& settings, const char* key,
   return std::chrono::milliseconds(value);
 }
 
+// One CHAP setting: bounded as the array bounds an initiator's CHAP values (dell/gopowerstore
+// host_types.go: user names 1 to 64 printable UTF-8 characters, passwords 12 to 64), with no
+// line break or control character (it goes into a node record line). Never quotes the value:
+// it may be the secret.
+std::string chapValue(const StringMap& settings, const char* key, std::size_t min) {
+  auto it = settings.find(key);
+  if (it == settings.end() || it->second.empty()) return {};
+  const std::string& value = it->second;
+  std::size_t characters = 0;
+  for (char c : value) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f)
+      bad(std::string("setting '") + key + "' must not contain line breaks or control characters");
+    if ((byte & 0xc0) != 0x80) ++characters;
+  }
+  if (characters < min || characters > 64)
+    bad(std::string("setting '") + key + "' must be " + std::to_string(min) +
+        " to 64 characters (the array's bounds), got " + std::to_string(characters));
+  return value;
+}
+
+void parseChap(const StringMap& settings, PluginConfig& config) {
+  // An empty value is an unset one (a chart may template `chap_user: ""`).
+  auto set = [&](const char* key) {
+    auto it = settings.find(key);
+    return it != settings.end() && !it->second.empty();
+  };
+  const bool user = set("chap_user");
+  if (user != set("chap_password")) bad("settings 'chap_user' and 'chap_password' go together");
+  const bool mutualUser = set("chap_mutual_user");
+  if (mutualUser != set("chap_mutual_password"))
+    bad("settings 'chap_mutual_user' and 'chap_mutual_password' go together");
+  if (mutualUser && !user)
+    bad("settings 'chap_mutual_user' and 'chap_mutual_password' need 'chap_user' and "
+        "'chap_password': mutual CHAP is the target's answer to an initiator that "
+        "authenticated itself first");
+  config.chapUser = chapValue(settings, "chap_user", 1);
+  config.chapPassword = chapValue(settings, "chap_password", 12);
+  config.chapMutualUser = chapValue(settings, "chap_mutual_user", 1);
+  config.chapMutualPassword = chapValue(settings, "chap_mutual_password", 12);
+  // open-iscsi refuses a target that answers with the initiator's own secret
+  // (AUTH_DBG_STATUS_PASSWD_IDENTICAL in usr/auth.c), so such a pair could never log in.
+  if (mutualUser && config.chapMutualPassword == config.chapPassword)
+    bad("settings 'chap_mutual_password' and 'chap_password' must differ: open-iscsi refuses "
+        "a target whose secret is the initiator's");
+}
+
 ArrayConfig parseArray(const nlohmann::json& entry, std::size_t index, const std::string& caFile) {
   const std::string where = "arrays[" + std::to_string(index) + "]";
   if (!entry.is_object()) bad(where + " must be a map");
@@ -140,22 +187,7 @@ PluginConfig parsePluginConfig(const StringMap& settings, const std::string& set
     }
     config.initiatorNameFile = it->second;
   }
-  if (auto it = settings.find("chap_user"); it != settings.end()) config.chapUser = it->second;
-  if (auto it = settings.find("chap_password"); it != settings.end())
-    config.chapPassword = it->second;
-  if (config.chapUser.empty() != config.chapPassword.empty()) {
-    bad("settings 'chap_user' and 'chap_password' go together");
-  }
-  // Never quote the value: it may be the secret.
-  for (const char* key : {"chap_user", "chap_password"}) {
-    const std::string& value =
-        std::string(key) == "chap_user" ? config.chapUser : config.chapPassword;
-    for (char c : value) {
-      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
-        bad(std::string("setting '") + key +
-            "' must not contain line breaks or control characters");
-    }
-  }
+  parseChap(settings, config);
   if (auto it = settings.find("iscsi_node_db_dir"); it != settings.end()) {
     if (it->second.empty() || it->second.front() != '/') {
       bad("setting 'iscsi_node_db_dir' must be an absolute path, got '" + it->second + "'");
@@ -184,6 +216,12 @@ PluginConfig parsePluginConfig(const StringMap& settings, const std::string& set
           "0 (fail at once) or up to 86400 seconds, got '" +
           text + "'");
     config.replacementTimeoutSeconds = seconds;
+  }
+
+  if (auto it = settings.find("multipath"); it != settings.end()) {
+    if (it->second != "true" && it->second != "false")
+      bad("setting 'multipath' must be true or false, got '" + it->second + "'");
+    config.multipath = it->second == "true";
   }
 
   nlohmann::json all;
@@ -230,7 +268,15 @@ std::vector<SettingSpec> pluginSettingSpecs() {
                   "iscsi_host_root). Default: /etc/iscsi/initiatorname.iscsi."},
       SettingSpec{"chap_user", SettingKind::kString, false, false,
                   "CHAP user the node logs in to the portal with (with chap_password)."},
-      SettingSpec{"chap_password", SettingKind::kString, false, true, "CHAP secret."},
+      SettingSpec{"chap_password", SettingKind::kString, false, true,
+                  "CHAP secret (12 to 64 characters, as the array requires)."},
+      SettingSpec{"chap_mutual_user", SettingKind::kString, false, false,
+                  "Mutual CHAP (with chap_mutual_password, on top of chap_user): the user the "
+                  "target must answer the node's challenge with; set on the node's initiator "
+                  "as chap_mutual_username and written into the node record as "
+                  "node.session.auth.username_in. For arrays whose CHAP mode is Mutual."},
+      SettingSpec{"chap_mutual_password", SettingKind::kString, false, true,
+                  "Mutual CHAP secret of the target (12 to 64 characters, not chap_password)."},
       SettingSpec{"iscsi_node_db_dir", SettingKind::kString, false, false,
                   "open-iscsi's node database on the host (under iscsi_host_root), where the "
                   "CHAP credentials are written (mode 0600, never on a command line). Default: "
@@ -247,6 +293,13 @@ std::vector<SettingSpec> pluginSettingSpecs() {
                   "(open-iscsi's node.session.timeo.replacement_timeout), set on the node "
                   "record before each login: -1 until the session is back, 0 at once, else up "
                   "to 86400. Default: the host's iscsid.conf (open-iscsi: 120)."},
+      SettingSpec{"multipath", SettingKind::kBoolean, false, false,
+                  "Node: dm-multipath over every portal of the array. Stage logs in to every "
+                  "portal and returns the multipath map of the LUN's disks (found by WWID "
+                  "through sysfs), unstage flushes the map (multipath -f) before logging out, "
+                  "and NodeExpandVolume rescans every path and resizes the map. Needs the "
+                  "host's multipath-tools with multipathd running and the dm_multipath module "
+                  "(FAILED_PRECONDITION otherwise). Default: false (one path's disk)."},
       SettingSpec{"iscsi_port", SettingKind::kInteger, false, false,
                   "TCP port of the arrays' iSCSI portals (the REST API gives only their "
                   "addresses). Default: 3260, the port arrays use."},

@@ -35,6 +35,10 @@ struct PluginConfig {
   std::string initiatorNameFile = "/etc/iscsi/initiatorname.iscsi";
   std::string chapUser;  // node side: CHAP towards the portal, when set
   std::string chapPassword;
+  // Mutual CHAP, on top of the pair above: what the target must answer with when the node
+  // asks it to authenticate itself (the array initiator's chap_mutual_* pair). Empty: one-way.
+  std::string chapMutualUser;
+  std::string chapMutualPassword;
   std::string iscsiNodeDbDir = "/etc/iscsi/nodes";  // open-iscsi's node records, on the host
   // The host's root as the node plugin sees it (host_iscsiadm.hpp): iscsiadm runs chrooted
   // into it and the two paths above are resolved under it. "/" = the plugin runs on the host.
@@ -47,6 +51,9 @@ struct PluginConfig {
   // I/O waits for a lost session to come back before it fails (-1: until it does, 0: at
   // once). Unset: the host's iscsid.conf decides (open-iscsi's default is 120 s).
   std::optional<int> replacementTimeoutSeconds;
+  // Node: dm-multipath over every portal (multipath_map.hpp): stage the map, not a path's
+  // disk. Needs the host's multipathd (plugins/iscsi_powerstore/README.md).
+  bool multipath = false;
 
   // The array named by a StorageClass's `arrayID`, or the default one when `arrayID` is
   // empty. INVALID_ARGUMENT when none matches (naming the known ids).

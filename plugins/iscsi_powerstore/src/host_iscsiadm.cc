@@ -11,11 +11,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Where open-iscsi puts iscsiadm: /usr/sbin (Debian, Ubuntu with merged /usr, RHEL, SUSE),
+// Where distributions put the host programs the node runs (iscsiadm of open-iscsi, multipathd
+// and multipath of multipath-tools): /usr/sbin (Debian, Ubuntu with merged /usr, RHEL, SUSE),
 // /sbin (older layouts), then the other places kubernetes-csi/csi-driver-iscsi's
-// deploy/csi-iscsi-node.yaml tries.
-constexpr const char* kIscsiadmDirs[] = {"/usr/sbin", "/sbin",           "/usr/bin",
-                                         "/bin",      "/usr/local/sbin", "/usr/local/bin"};
+// deploy/csi-iscsi-node.yaml tries for iscsiadm.
+constexpr const char* kHostProgramDirs[] = {"/usr/sbin", "/sbin",           "/usr/bin",
+                                            "/bin",      "/usr/local/sbin", "/usr/local/bin"};
 constexpr int kMaxLinks = 40;  // as the kernel's path walk (ELOOP)
 
 std::vector<std::string> componentsOf(const std::string& path) {
@@ -114,6 +115,13 @@ fs::path resolveOnHost(const fs::path& hostRoot, const std::string& hostPath) {
 }
 
 std::string findHostIscsiadm(const fs::path& hostRoot) {
+  return findHostProgram(hostRoot, "iscsiadm",
+                         "install open-iscsi on the node and start iscsid, or set "
+                         "iscsi_host_root to where the host's / is mounted");
+}
+
+std::string findHostProgram(const fs::path& hostRoot, const std::string& program,
+                            const std::string& hint) {
   std::error_code ec;
   if (!fs::is_directory(hostRoot, ec)) {
     throw Error(Code::kFailedPrecondition,
@@ -122,17 +130,15 @@ std::string findHostIscsiadm(const fs::path& hostRoot) {
                     "(hostPath /, as deploy/overlays/powerstore-iscsi/node-iscsi.yaml does)");
   }
   std::string looked;
-  for (const char* dir : kIscsiadmDirs) {
-    const std::string candidate = std::string(dir) + "/iscsiadm";
+  for (const char* dir : kHostProgramDirs) {
+    const std::string candidate = std::string(dir) + "/" + program;
     const fs::path seen = resolveOnHost(hostRoot, candidate);
     if (fs::is_regular_file(seen, ec) && ::access(seen.c_str(), X_OK) == 0) return candidate;
     looked += (looked.empty() ? "" : ", ") + candidate;
   }
-  throw Error(Code::kFailedPrecondition,
-              "this node's host has no iscsiadm (none of " + looked + " under the host root " +
-                  hostRoot.string() +
-                  "): install open-iscsi on the node and start iscsid, or set "
-                  "iscsi_host_root to where the host's / is mounted");
+  throw Error(Code::kFailedPrecondition, "this node's host has no " + program + " (none of " +
+                                             looked + " under the host root " + hostRoot.string() +
+                                             "): " + hint);
 }
 
 std::vector<std::string> hostIscsiadmArgv(const fs::path& hostRoot, const std::string& hostIscsiadm,

@@ -37,11 +37,22 @@ std::filesystem::path resolveOnHost(const std::filesystem::path& hostRoot,
 // when the host has none (open-iscsi is not installed there).
 std::string findHostIscsiadm(const std::filesystem::path& hostRoot);
 
+// The same lookup for another program of the host (`multipathd`, `multipath`): FAILED_PRECONDITION
+// "this node's host has no PROGRAM (none of ... under the host root ...): HINT".
+std::string findHostProgram(const std::filesystem::path& hostRoot, const std::string& program,
+                            const std::string& hint);
+
 // The argument vector that runs `hostIscsiadm` (a host path, from findHostIscsiadm) with
 // `args` in the host's root: {hostIscsiadm, args...} when `hostRoot` is "/" (the plugin runs
 // on the host itself), {"chroot", hostRoot, hostIscsiadm, args...} otherwise.
 std::vector<std::string> hostIscsiadmArgv(const std::filesystem::path& hostRoot,
                                           const std::string& hostIscsiadm,
                                           const std::vector<std::string>& args);
+// The same for any program of the host found by findHostProgram.
+inline std::vector<std::string> hostProgramArgv(const std::filesystem::path& hostRoot,
+                                                const std::string& hostProgram,
+                                                const std::vector<std::string>& args) {
+  return hostIscsiadmArgv(hostRoot, hostProgram, args);
+}
 
 }  // namespace polycsi::iscsi_powerstore

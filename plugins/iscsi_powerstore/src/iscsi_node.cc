@@ -10,14 +10,22 @@ extern "C" {
 #include <thread>
 
 #include "host_iscsiadm.hpp"
+#include "multipath_map.hpp"
 #include "node_record.hpp"
 
 namespace polycsi::iscsi_powerstore {
 namespace {
 
-// iscsiadm exit codes that mean "already so".
+// iscsiadm exit codes that mean "already so" (open-iscsi include/iscsi_err.h).
 constexpr int kIscsiadmSessionExists = 15;
 constexpr int kIscsiadmNoSession = 21;
+// ISCSI_ERR_LOGIN_AUTH_FAILED: the target refused the node's CHAP.
+constexpr int kIscsiadmLoginAuthFailed = 24;
+// ISCSI_ERR_FATAL_LOGIN: a login that must not be retried: the target refused it for another
+// reason (initiator not admitted, target unknown) or the node refused the target, which is
+// how open-iscsi reports a target that fails mutual CHAP (usr/initiator.c,
+// __login_response_status).
+constexpr int kIscsiadmFatalLogin = 19;
 
 bool validIqn(const std::string& iqn) {
   if (iqn.rfind("iqn.", 0) != 0 || iqn.size() > 223) return false;
@@ -57,6 +65,10 @@ void probePortal(const std::string& portal, const std::string& target, const std
   iscsi_set_session_type(iscsi, ISCSI_SESSION_NORMAL);
   iscsi_set_header_digest(iscsi, ISCSI_HEADER_DIGEST_NONE_CRC32C);
   if (chap) iscsi_set_initiator_username_pwd(iscsi, chap->user.c_str(), chap->password.c_str());
+  // libiscsi then challenges the target and checks its answer (target CHAP needs the
+  // initiator's CHAP first: iscsi_set_target_username_pwd in iscsi/iscsi.h).
+  if (chap && chap->mutual())
+    iscsi_set_target_username_pwd(iscsi, chap->mutualUser.c_str(), chap->mutualPassword.c_str());
   if (iscsi_connect_sync(iscsi, portal.c_str()) != 0) {
     const std::string error = iscsi_get_error(iscsi);
     iscsi_destroy_context(iscsi);
@@ -66,6 +78,20 @@ void probePortal(const std::string& portal, const std::string& target, const std
     const std::string error = iscsi_get_error(iscsi);
     iscsi_destroy_context(iscsi);
     const std::string login = "iSCSI login to " + target + " at " + portal + " as " + initiator;
+    // libiscsi's words when the target fails the node's challenge (lib/login.c,
+    // iscsi_process_login_reply: a wrong CHAP_R, another CHAP_N, or none).
+    if (chap && chap->mutual() &&
+        (error.find("CHAP_R") != std::string::npos || error.find("CHAP_N") != std::string::npos ||
+         error.find("CHAP targetname") != std::string::npos)) {
+      throw Error(Code::kPermissionDenied,
+                  login +
+                      ": the target failed mutual CHAP authentication: its answer is not "
+                      "chap_mutual_user '" +
+                      chap->mutualUser +
+                      "' with chap_mutual_password; check them against the mutual CHAP of the "
+                      "node's initiator on the array (" +
+                      error + ")");
+    }
     // The target's login status tells a wrong secret from an initiator it does not admit.
     if (error.find("Authentication fail") != std::string::npos ||
         error.find("CHAP") != std::string::npos) {
@@ -73,7 +99,11 @@ void probePortal(const std::string& portal, const std::string& target, const std
                   login + " failed CHAP authentication" +
                       (chap ? " as user '" + chap->user +
                                   "': check chap_user and chap_password against the array's "
-                                  "CHAP settings"
+                                  "CHAP settings" +
+                                  (chap->mutual() ? std::string(" (and that the array's CHAP mode "
+                                                                "is Mutual, as "
+                                                                "chap_mutual_user asks)")
+                                                  : std::string())
                             : ": the target requires CHAP; set chap_user and chap_password") +
                       " (" + error + ")");
     }
@@ -208,7 +238,9 @@ std::vector<IscsiNode::Staged> IscsiNode::loadRecord() const {
         "the staging record " + (options_.stateDir / "iscsi_staged.json").string() + " is corrupt");
   }
   for (const auto& e : record) {
-    Staged s{{e.at("portal"), e.at("targetIqn"), e.at("lun"), {}}, e.at("stagingPath")};
+    Staged s{{e.at("portal"), e.at("targetIqn"), e.at("lun"), {}},
+             e.at("stagingPath"),
+             e.value("multipathMap", std::string())};
     if (e.contains("paths")) {
       for (const auto& p : e.at("paths")) s.lun.paths.push_back({p.at(0), p.at(1)});
     } else {
@@ -228,7 +260,8 @@ void IscsiNode::saveRecord(const std::vector<Staged>& staged) const {
                       {"targetIqn", s.lun.targetIqn},
                       {"lun", s.lun.lun},
                       {"paths", paths},
-                      {"stagingPath", s.stagingPath}});
+                      {"stagingPath", s.stagingPath},
+                      {"multipathMap", s.multipathMap}});
   }
   const auto file = options_.stateDir / "iscsi_staged.json";
   const auto temporary = options_.stateDir / "iscsi_staged.json.tmp";
@@ -272,9 +305,49 @@ void IscsiNode::login(const IscsiPath& path, const Call& call) {
                       "this node's open-iscsi keeps its nodes)");
     }
     for (const auto& record : records)
-      writeChapToNodeRecord(record, options_.chap->user, options_.chap->password);
+      writeChapToNodeRecord(record, options_.chap->user, options_.chap->password,
+                            options_.chap->mutualUser, options_.chap->mutualPassword);
   }
-  run({"--login"}, {0, kIscsiadmSessionExists});
+  const CommandOutcome outcome =
+      iscsiadm({"-m", "node", "-T", path.targetIqn, "-p", path.portal, "--login"}, call);
+  if (outcome.exitCode == 0 || outcome.exitCode == kIscsiadmSessionExists) return;
+  const std::string what = "iscsiadm --login to " + path.targetIqn + " at " + path.portal;
+  if (outcome.exitCode == kIscsiadmLoginAuthFailed) {
+    throw Error(Code::kPermissionDenied, what +
+                                             " failed CHAP authentication: the target refused "
+                                             "chap_user and chap_password (" +
+                                             outcome.output + ")");
+  }
+  if (outcome.exitCode == kIscsiadmFatalLogin) {
+    throw Error(Code::kPermissionDenied,
+                what + " was refused for good: the target does not admit this initiator" +
+                    (options_.chap && options_.chap->mutual()
+                         ? ", or failed mutual CHAP authentication (its answer is not "
+                           "chap_mutual_user and chap_mutual_password)"
+                         : "") +
+                    " (" + outcome.output + ")");
+  }
+  throw Error(Code::kInternal,
+              what + " failed (" + std::to_string(outcome.exitCode) + "): " + outcome.output);
+}
+
+void IscsiNode::logoutUnused(const std::vector<IscsiPath>& paths, const std::vector<Staged>& staged,
+                             const Call& call) {
+  for (const IscsiPath& path : paths) {
+    bool stillUsed = false;
+    for (const Staged& s : staged)
+      stillUsed =
+          stillUsed || std::find(s.lun.paths.begin(), s.lun.paths.end(), path) != s.lun.paths.end();
+    if (stillUsed) continue;
+    const CommandOutcome outcome =
+        iscsiadm({"-m", "node", "-T", path.targetIqn, "-p", path.portal, "--logout"}, call);
+    if (outcome.exitCode != 0 && outcome.exitCode != kIscsiadmNoSession) {
+      throw Error(Code::kInternal, "iscsiadm --logout from " + path.targetIqn + " failed (" +
+                                       std::to_string(outcome.exitCode) + "): " + outcome.output);
+    }
+    // The record holds the CHAP secrets: it goes with the session.
+    iscsiadm({"-m", "node", "-T", path.targetIqn, "-p", path.portal, "-o", "delete"}, call);
+  }
 }
 
 std::string IscsiNode::attach(const LunAddress& lun, const std::string& stagingPath,
@@ -284,6 +357,7 @@ std::string IscsiNode::attach(const LunAddress& lun, const std::string& stagingP
   // missing too, but installing open-iscsi is the fix for both).
   findHostIscsiadm(options_.hostRoot);
   requireKernelSupport();
+  if (options_.multipath) multipathMaps().requireSupport();
   const std::string initiator = initiatorName();
   std::vector<IscsiPath> paths = lun.paths;
   if (paths.empty()) paths = {{lun.portal, lun.targetIqn}};
@@ -301,28 +375,51 @@ std::string IscsiNode::attach(const LunAddress& lun, const std::string& stagingP
     }
   }
   if (usable.empty()) throw *firstError;
-  for (const IscsiPath& path : usable) login(path, call);
-
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::min(options_.deviceWaitTimeout, call.remaining());
-  std::error_code ec;
-  std::optional<std::filesystem::path> link;
-  while (!link) {
+  // A path that cannot be logged in to fails the attach (the probe admitted it, so something
+  // is wrong that a user must see); the sessions this attach made are undone first, so a
+  // refused login leaves nothing logged in.
+  std::vector<IscsiPath> loggedIn;
+  try {
     for (const IscsiPath& path : usable) {
-      if (std::filesystem::exists(devicePathOf(path, lun.lun), ec)) {
-        link = devicePathOf(path, lun.lun);
-        break;
-      }
+      loggedIn.push_back(path);
+      login(path, call);
     }
-    if (link) break;
-    if (std::chrono::steady_clock::now() >= deadline) {
-      throw Error(Code::kDeadlineExceeded, "logged in to " + usable.front().targetIqn + " but " +
-                                               devicePathOf(usable.front(), lun.lun).string() +
-                                               " did not appear in time");
+  } catch (const Error& e) {
+    try {
+      logoutUnused(loggedIn, loadRecord(), call);
+    } catch (const Error& cleanup) {
+      throw Error(e.code(), std::string(e.what()) +
+                                "; undoing this attach's logins failed too: " + cleanup.what());
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    throw;
   }
-  const std::filesystem::path device = std::filesystem::canonical(*link);
+
+  std::string mapName;
+  std::filesystem::path device;
+  if (options_.multipath) {
+    device = multipathDevice(lun, loggedIn, mapName, call);
+  } else {
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::min(options_.deviceWaitTimeout, call.remaining());
+    std::error_code ec;
+    std::optional<std::filesystem::path> link;
+    while (!link) {
+      for (const IscsiPath& path : usable) {
+        if (std::filesystem::exists(devicePathOf(path, lun.lun), ec)) {
+          link = devicePathOf(path, lun.lun);
+          break;
+        }
+      }
+      if (link) break;
+      if (std::chrono::steady_clock::now() >= deadline) {
+        throw Error(Code::kDeadlineExceeded, "logged in to " + usable.front().targetIqn + " but " +
+                                                 devicePathOf(usable.front(), lun.lun).string() +
+                                                 " did not appear in time");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    device = std::filesystem::canonical(*link);
+  }
 
   std::vector<Staged> staged = loadRecord();
   bool known = false;
@@ -330,41 +427,65 @@ std::string IscsiNode::attach(const LunAddress& lun, const std::string& stagingP
   if (!known) {
     LunAddress recorded = lun;
     recorded.paths = paths;
-    staged.push_back({recorded, stagingPath});
+    staged.push_back({recorded, stagingPath, mapName});
     saveRecord(staged);
   }
   return device.string();
+}
+
+MultipathMaps IscsiNode::multipathMaps() const {
+  return MultipathMaps({options_.hostRoot, options_.sysfsRoot, options_.runner,
+                        options_.commandTimeout, std::chrono::milliseconds(100)});
+}
+
+std::filesystem::path IscsiNode::multipathDevice(const LunAddress& lun,
+                                                 const std::vector<IscsiPath>& paths,
+                                                 std::string& mapName, const Call& call) {
+  // Every path logged in to must show the LUN: a path missing from the map is a path lost
+  // before the first failure.
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::min(options_.deviceWaitTimeout, call.remaining());
+  std::vector<std::string> disks;
+  for (const IscsiPath& path : paths) {
+    const std::filesystem::path link = devicePathOf(path, lun.lun);
+    std::error_code ec;
+    while (!std::filesystem::exists(link, ec)) {
+      if (std::chrono::steady_clock::now() >= deadline)
+        throw Error(Code::kDeadlineExceeded, "logged in to " + path.targetIqn + " at " +
+                                                 path.portal + " but " + link.string() +
+                                                 " did not appear in time");
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    disks.push_back(std::filesystem::canonical(link).filename().string());
+  }
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  const MultipathMap map =
+      multipathMaps().waitForMap(disks, std::max(left, std::chrono::milliseconds(0)), call);
+  mapName = map.name;
+  return options_.devDir / map.kernelName;
 }
 
 void IscsiNode::detach(const std::string& stagingPath, const Call& call) {
   std::lock_guard lock(mu_);
   std::vector<Staged> staged = loadRecord();
   std::optional<LunAddress> lun;
+  std::string mapName;
   std::vector<Staged> rest;
   for (Staged& s : staged) {
     if (s.stagingPath == stagingPath) {
       lun = s.lun;
+      mapName = s.multipathMap;
     } else {
       rest.push_back(std::move(s));
     }
   }
   if (!lun) return;
+  // The map goes first: once its paths are logged out, I/O on it would queue (or fail) forever.
+  if (!mapName.empty()) multipathMaps().flush(mapName, call);
   // A target shared with another staged LUN (on the array all LUNs of a host share the IP
   // ports' targets) stays logged in.
-  for (const IscsiPath& path : lun->paths) {
-    bool stillUsed = false;
-    for (const Staged& s : rest)
-      stillUsed =
-          stillUsed || std::find(s.lun.paths.begin(), s.lun.paths.end(), path) != s.lun.paths.end();
-    if (stillUsed) continue;
-    const CommandOutcome outcome =
-        iscsiadm({"-m", "node", "-T", path.targetIqn, "-p", path.portal, "--logout"}, call);
-    if (outcome.exitCode != 0 && outcome.exitCode != kIscsiadmNoSession) {
-      throw Error(Code::kInternal, "iscsiadm --logout from " + path.targetIqn + " failed (" +
-                                       std::to_string(outcome.exitCode) + "): " + outcome.output);
-    }
-    iscsiadm({"-m", "node", "-T", path.targetIqn, "-p", path.portal, "-o", "delete"}, call);
-  }
+  logoutUnused(lun->paths, rest, call);
   saveRecord(rest);
 }
 

@@ -29,10 +29,20 @@
 #include "polycsi/process/command_runner.hpp"
 
 namespace polycsi::iscsi_powerstore {
+class MultipathMaps;
+}
 
+namespace polycsi::iscsi_powerstore {
+
+// The node's CHAP: `user`/`password` authenticate the node to the target; a non-empty
+// `mutualUser`/`mutualPassword` is what the target must answer the node's own challenge with
+// (mutual CHAP; open-iscsi's node.session.auth.username_in/password_in).
 struct ChapSecret {
   std::string user;
   std::string password;
+  std::string mutualUser;
+  std::string mutualPassword;
+  bool mutual() const { return !mutualUser.empty(); }
 };
 
 // Output and exit status of a command run with an argument vector (never a shell).
@@ -46,7 +56,8 @@ using PortalProbe = std::function<void(
     const std::optional<ChapSecret>& chap, std::chrono::milliseconds timeout)>;
 
 // The production probe, with libiscsi. UNAVAILABLE when the portal cannot be reached,
-// PERMISSION_DENIED when the login is refused (initiator not mapped, or CHAP wrong).
+// PERMISSION_DENIED when the login is refused (initiator not mapped, or CHAP wrong) or, with
+// mutual CHAP, when the target does not prove it knows the mutual secret.
 void probePortal(const std::string& portal, const std::string& target, const std::string& initiator,
                  const std::optional<ChapSecret>& chap, std::chrono::milliseconds timeout);
 
@@ -68,6 +79,10 @@ struct IscsiNodeOptions {
   std::optional<int> replacementTimeoutSeconds;
   std::chrono::milliseconds deviceWaitTimeout{30000};
   std::chrono::milliseconds commandTimeout{30000};
+  // dm-multipath (multipath_map.hpp): attach waits for every path's disk and returns the map
+  // that holds them (devDir/dm-N); detach flushes the map before logging out.
+  bool multipath = false;
+  std::filesystem::path devDir = "/dev";
   // The SDK's process runner (polycsi/process/command_runner.hpp), as the core's: a clean
   // environment, its own process group, the whole group SIGKILLed at the timeout.
   CommandRunner runner = process::runCommandOrThrow;
@@ -111,12 +126,23 @@ class IscsiNode {
   struct Staged {
     LunAddress lun;
     std::string stagingPath;
+    std::string multipathMap;  // the dm map's name when staged with multipath
   };
+  // With multipath: every logged-in path's disk and the map holding them all.
+  std::filesystem::path multipathDevice(const LunAddress& lun, const std::vector<IscsiPath>& paths,
+                                        std::string& mapName, const Call& call);
+  MultipathMaps multipathMaps() const;
   void requireKernelSupport() const;
   // The initiator name file as this process reaches it (under hostRoot).
   std::filesystem::path initiatorNameFile() const;
   std::filesystem::path devicePathOf(const IscsiPath& path, int lun) const;
+  // Creates the node record (CHAP written into it) and logs in; PERMISSION_DENIED when CHAP
+  // fails either way (iscsiadm's ISCSI_ERR_LOGIN_AUTH_FAILED).
   void login(const IscsiPath& path, const Call& call);
+  // Logs out of each of `paths` that no LUN of `staged` uses and deletes its node record
+  // (which holds the CHAP secrets). A path without a session is success.
+  void logoutUnused(const std::vector<IscsiPath>& paths, const std::vector<Staged>& staged,
+                    const Call& call);
   // Runs the host's iscsiadm with `args`; FAILED_PRECONDITION when the host has none.
   CommandOutcome iscsiadm(const std::vector<std::string>& args, const Call& call) const;
   std::vector<Staged> loadRecord() const;

@@ -19,6 +19,8 @@ constexpr std::size_t kMaxRecordBytes = 1 << 20;  // open-iscsi's records are ab
 constexpr char kAuthMethod[] = "node.session.auth.authmethod";
 constexpr char kUsername[] = "node.session.auth.username";
 constexpr char kPassword[] = "node.session.auth.password";
+constexpr char kUsernameIn[] = "node.session.auth.username_in";
+constexpr char kPasswordIn[] = "node.session.auth.password_in";
 
 class FileDescriptor {
  public:
@@ -95,14 +97,12 @@ void writeAll(int fd, const std::string& text, const std::filesystem::path& path
   }
 }
 
-// The record's lines with the three auth settings replaced, or added before "# END RECORD".
-std::string withChap(const std::string& original, const std::string& user,
-                     const std::string& password) {
-  const std::array<std::pair<std::string, std::string>, 3> wanted = {
-      std::pair<std::string, std::string>{kAuthMethod, "CHAP"},
-      {kUsername, user},
-      {kPassword, password}};
-  std::array<bool, 3> written{};
+// The record's lines with the auth settings in `wanted` replaced (or added before
+// "# END RECORD") and those named in `dropped` removed.
+std::string withAuth(const std::string& original,
+                     const std::vector<std::pair<std::string, std::string>>& wanted,
+                     const std::vector<std::string>& dropped) {
+  std::vector<bool> written(wanted.size(), false);
   std::ostringstream out;
   auto writeMissing = [&] {
     for (std::size_t i = 0; i < wanted.size(); ++i) {
@@ -116,6 +116,7 @@ std::string withChap(const std::string& original, const std::string& user,
     if (line.rfind("# END RECORD", 0) == 0) writeMissing();
     const std::size_t equals = line.find(" = ");
     const std::string key = equals == std::string::npos ? std::string() : line.substr(0, equals);
+    if (!key.empty() && std::find(dropped.begin(), dropped.end(), key) != dropped.end()) continue;
     bool replaced = false;
     for (std::size_t i = 0; i < wanted.size(); ++i) {
       if (key == wanted[i].first) {
@@ -158,9 +159,21 @@ std::vector<std::filesystem::path> findNodeRecords(const std::filesystem::path& 
 }
 
 void writeChapToNodeRecord(const std::filesystem::path& record, const std::string& user,
-                           const std::string& password) {
+                           const std::string& password, const std::string& mutualUser,
+                           const std::string& mutualPassword) {
   requireNoControlCharacters(user, "user");
   requireNoControlCharacters(password, "secret");
+  requireNoControlCharacters(mutualUser, "mutual user");
+  requireNoControlCharacters(mutualPassword, "mutual secret");
+  std::vector<std::pair<std::string, std::string>> wanted = {
+      {kAuthMethod, "CHAP"}, {kUsername, user}, {kPassword, password}};
+  std::vector<std::string> dropped;
+  if (mutualUser.empty()) {
+    dropped = {kUsernameIn, kPasswordIn};
+  } else {
+    wanted.push_back({kUsernameIn, mutualUser});
+    wanted.push_back({kPasswordIn, mutualPassword});
+  }
   const std::filesystem::path directory = record.parent_path();
   const std::string name = record.filename().string();
   FileDescriptor dir(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -180,7 +193,7 @@ void writeChapToNodeRecord(const std::filesystem::path& record, const std::strin
          "is owned by uid " + std::to_string(info.st_uid) + ", not by this process (uid " +
              std::to_string(::geteuid()) + "); refusing to put a secret in it");
   }
-  const std::string updated = withChap(readAll(current.get(), record), user, password);
+  const std::string updated = withAuth(readAll(current.get(), record), wanted, dropped);
 
   // A new file, 0600 from its first byte, renamed over the record: no reader ever sees the
   // secret in a file with wider permissions, or half a record.

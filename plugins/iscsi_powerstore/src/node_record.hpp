@@ -23,13 +23,17 @@ std::vector<std::filesystem::path> findNodeRecords(const std::filesystem::path& 
                                                    const std::string& targetIqn,
                                                    const std::string& portal);
 
-// Sets node.session.auth.authmethod = CHAP, .username and .password in the record file,
-// keeping every other line. The file is replaced atomically by one created with mode 0600 in
-// the same directory; a record that is a symlink, not a regular file, or owned by another
-// user is refused (FAILED_PRECONDITION), never followed or rewritten. INVALID_ARGUMENT when
-// a value holds a line break or other control character (it would add lines to the record).
-// Idempotent.
+// Sets node.session.auth.authmethod = CHAP, .username and .password in the record file and,
+// when `mutualUser` is not empty, .username_in and .password_in (mutual CHAP: open-iscsi then
+// insists that the target authenticates itself with them, iscsi_setup_authentication() in
+// usr/initiator_common.c); an empty `mutualUser` removes those two lines, so a record never
+// keeps a mutual secret the configuration no longer holds. Every other line is kept. The file is
+// replaced atomically by one created with mode 0600 in the same directory; a record that is a
+// symlink, not a regular file, or owned by another user is refused (FAILED_PRECONDITION), never
+// followed or rewritten. INVALID_ARGUMENT when a value holds a line break or other control
+// character (it would add lines to the record). Idempotent.
 void writeChapToNodeRecord(const std::filesystem::path& record, const std::string& user,
-                           const std::string& password);
+                           const std::string& password, const std::string& mutualUser = "",
+                           const std::string& mutualPassword = "");
 
 }  // namespace polycsi::iscsi_powerstore

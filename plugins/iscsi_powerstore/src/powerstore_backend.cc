@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "multipath_map.hpp"
 #include "polycsi/paging.hpp"
 #include "rest_timestamp.hpp"
 #include "scsi_disk_growth.hpp"
@@ -161,8 +162,10 @@ PowerStoreBackend::PowerStoreBackend(const InitContext& ctx)
     options.deviceWaitTimeout = config_.deviceWaitTimeout;
     options.nodeDbDir = config_.iscsiNodeDbDir;
     options.replacementTimeoutSeconds = config_.replacementTimeoutSeconds;
+    options.multipath = config_.multipath;
     if (!config_.chapUser.empty())
-      options.chap = ChapSecret{config_.chapUser, config_.chapPassword};
+      options.chap = ChapSecret{config_.chapUser, config_.chapPassword, config_.chapMutualUser,
+                                config_.chapMutualPassword};
     node_ = std::make_unique<IscsiNode>(std::move(options));
   }
 }
@@ -370,13 +373,10 @@ nlohmann::json PowerStoreBackend::findOrCreateHost(RestClient& c, const Call& ca
   nlohmann::json host = findHost(c, call, nodeName, iqn);
   const bool chap = !config_.chapUser.empty();
   if (host.is_null()) {
-    // One-way CHAP is set per initiator (dell/gopowerstore host_types.go,
-    // InitiatorCreateModify: chap_single_username, chap_single_password).
+    // CHAP is set per initiator (dell/gopowerstore host_types.go, InitiatorCreateModify:
+    // chap_single_username/_password, and chap_mutual_username/_password for mutual CHAP).
     nlohmann::json initiator = {{"port_name", iqn}, {"port_type", "iSCSI"}};
-    if (chap) {
-      initiator["chap_single_username"] = config_.chapUser;
-      initiator["chap_single_password"] = config_.chapPassword;
-    }
+    if (chap) initiator.update(chapAttributes());
     const nlohmann::json created = c.call(call, "POST", "host",
                                           {{"name", nodeName},
                                            {"os_type", "Linux"},
@@ -390,16 +390,27 @@ nlohmann::json PowerStoreBackend::findOrCreateHost(RestClient& c, const Call& ca
                                                " does not hold initiator " + iqn +
                                                " (the node's IQN changed?)");
   }
-  // The array never shows the secret: the user name tells whether CHAP is set as configured.
-  if (chap && initiator->value("chap_single_username", "") != config_.chapUser) {
+  // The array never shows the secrets: the user names tell whether CHAP is set as configured.
+  if (chap && (initiator->value("chap_single_username", "") != config_.chapUser ||
+               (!config_.chapMutualUser.empty() &&
+                initiator->value("chap_mutual_username", "") != config_.chapMutualUser))) {
+    nlohmann::json change = chapAttributes();
+    change["port_name"] = iqn;
     c.call(call, "PATCH", "host/" + host.at("id").get<std::string>(),
-           {{"modify_initiators",
-             {{{"port_name", iqn},
-               {"chap_single_username", config_.chapUser},
-               {"chap_single_password", config_.chapPassword}}}}},
+           {{"modify_initiators", nlohmann::json::array({change})}},
            "set CHAP on host " + nodeName);
   }
   return host;
+}
+
+nlohmann::json PowerStoreBackend::chapAttributes() const {
+  nlohmann::json attributes = {{"chap_single_username", config_.chapUser},
+                               {"chap_single_password", config_.chapPassword}};
+  if (!config_.chapMutualUser.empty()) {
+    attributes["chap_mutual_username"] = config_.chapMutualUser;
+    attributes["chap_mutual_password"] = config_.chapMutualPassword;
+  }
+  return attributes;
 }
 
 StringMap PowerStoreBackend::publish(const PublishRequest& req) {
@@ -508,6 +519,12 @@ void PowerStoreBackend::detach(const DetachRequest& req) {
 
 void PowerStoreBackend::nodeExpand(const NodeExpandRequest& req) {
   node();  // node role only
+  if (config_.multipath) {
+    MultipathMaps({config_.iscsiHostRoot, sysfs_.root(), process::runCommandOrThrow,
+                   config_.requestTimeout, std::chrono::milliseconds(100)})
+        .grow(sysfs_, req.devicePath, req.requiredBytes, req.call);
+    return;
+  }
   rescanScsiDisk(sysfs_, req.devicePath, req.requiredBytes, req.call);
 }
 

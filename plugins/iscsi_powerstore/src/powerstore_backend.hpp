@@ -84,10 +84,12 @@ class PowerStoreBackend : public Backend {
   // when neither exists. Reads every page.
   nlohmann::json findHost(RestClient& client, const Call& call, const std::string& nodeName,
                           const std::string& iqn);
-  // findHost(), creating the host with `iqn` when missing; sets the configured CHAP user and
-  // secret on the node's initiator when they differ.
+  // findHost(), creating the host with `iqn` when missing; sets the configured CHAP (single,
+  // and mutual when configured) on the node's initiator when its user names differ.
   nlohmann::json findOrCreateHost(RestClient& client, const Call& call, const std::string& nodeName,
                                   const std::string& iqn);
+  // The configured CHAP as an initiator's attributes (single, and mutual when set).
+  nlohmann::json chapAttributes() const;
   // The initiator object of `host` with port_name `iqn`, or null.
   static const nlohmann::json* initiatorOf(const nlohmann::json& host, const std::string& iqn);
   IscsiNode& node();

@@ -22,5 +22,8 @@ namespace polycsi::iscsi_powerstore {
 // rescan (both sizes named).
 int64_t rescanScsiDisk(const BlockDeviceSysfs& sysfs, const std::string& devicePath,
                        int64_t requiredBytes, const Call& call);
+// The same for the SCSI disk the kernel names `disk` (sdX): a path of a multipath map.
+int64_t rescanScsiDiskNamed(const BlockDeviceSysfs& sysfs, const std::string& disk,
+                            int64_t requiredBytes, const Call& call);
 
 }  // namespace polycsi::iscsi_powerstore

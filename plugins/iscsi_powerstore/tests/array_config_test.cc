@@ -147,6 +147,55 @@ TEST(ArrayConfigTest, RefusalsNeverQuoteASecret) {
   EXPECT_EQ(chap.find("chap-pw"), std::string::npos) << chap;
 }
 
+// Mutual CHAP: a pair, on top of one-way CHAP, within the array's bounds, with a secret of its
+// own (open-iscsi refuses a target that answers with the initiator's secret); refusals name
+// the setting, never the value.
+TEST(ArrayConfigTest, MutualChapIsCheckedAndNeverQuoted) {
+  const StringMap single = {
+      {"ca_file", "/ca.pem"}, {"chap_user", "node"}, {"chap_password", "node-secret-1"}};
+  auto with = [&](StringMap extra) {
+    StringMap settings = single;
+    for (auto& [key, value] : extra) settings[key] = value;
+    return settings;
+  };
+  const PluginConfig config = parsePluginConfig(
+      with({{"chap_mutual_user", "array"}, {"chap_mutual_password", "array-secret-2"}}),
+      arrays(kArray));
+  EXPECT_EQ(config.chapMutualUser, "array");
+  EXPECT_EQ(config.chapMutualPassword, "array-secret-2");
+  EXPECT_EQ(parsePluginConfig(single, arrays(kArray)).chapMutualUser, "");
+
+  EXPECT_EQ(codeOf(with({{"chap_mutual_user", "array"}}), arrays(kArray)), Code::kInvalidArgument);
+  const std::string alone = messageOf(
+      {{"ca_file", "/ca.pem"}, {"chap_mutual_user", "a"}, {"chap_mutual_password", "mutual-pw-77"}},
+      arrays(kArray));
+  EXPECT_NE(alone.find("need 'chap_user'"), std::string::npos) << alone;
+  EXPECT_EQ(alone.find("mutual-pw-77"), std::string::npos) << alone;
+  const std::string same =
+      messageOf(with({{"chap_mutual_user", "array"}, {"chap_mutual_password", "node-secret-1"}}),
+                arrays(kArray));
+  EXPECT_NE(same.find("must differ"), std::string::npos) << same;
+  EXPECT_EQ(same.find("node-secret-1"), std::string::npos) << same;
+  const std::string tooShort = messageOf(
+      with({{"chap_mutual_user", "array"}, {"chap_mutual_password", "short-77"}}), arrays(kArray));
+  EXPECT_NE(tooShort.find("'chap_mutual_password' must be 12 to 64"), std::string::npos)
+      << tooShort;
+  EXPECT_EQ(tooShort.find("short-77"), std::string::npos) << tooShort;
+  EXPECT_EQ(codeOf(with({{"chap_mutual_user", std::string(65, 'u')},
+                         {"chap_mutual_password", "array-secret-2"}}),
+                   arrays(kArray)),
+            Code::kInvalidArgument);
+  const std::string control = messageOf(
+      with({{"chap_mutual_user", "array"}, {"chap_mutual_password", "array-secret\nnode.x = y"}}),
+      arrays(kArray));
+  EXPECT_NE(control.find("chap_mutual_password"), std::string::npos) << control;
+  EXPECT_EQ(control.find("array-secret"), std::string::npos) << control;
+  // The array's bounds hold for the one-way secret too.
+  EXPECT_EQ(codeOf({{"ca_file", "/ca.pem"}, {"chap_user", "u"}, {"chap_password", "short"}},
+                   arrays(kArray)),
+            Code::kInvalidArgument);
+}
+
 TEST(ArrayConfigTest, NodeDbDirDefaultsToOpenIscsisAndMustBeAbsolute) {
   EXPECT_EQ(parsePluginConfig({{"ca_file", "/ca.pem"}}, arrays(kArray)).iscsiNodeDbDir,
             "/etc/iscsi/nodes");

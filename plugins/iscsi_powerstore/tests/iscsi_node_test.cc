@@ -305,6 +305,57 @@ TEST_F(IscsiNodeTest, ChapSecretIsInNoArgvAndOnlyInAnOwnerOnlyNodeRecord) {
   EXPECT_EQ(files, 1);
 }
 
+// Mutual CHAP: the target's pair goes into the record as username_in/password_in (so the
+// kernel initiator insists on authenticating the target), never onto a command line.
+TEST_F(IscsiNodeTest, MutualChapSecretIsInNoArgvAndOnlyInTheNodeRecord) {
+  const std::string secret = "mutual-n0t-on-argv";
+  options_.chap = ChapSecret{"chap-user-1", "secret-value-1", "array-user", secret};
+  IscsiNode node(options_);
+  node.attach({"127.0.0.1:3260", "iqn.2015-10.com.dell:t1", 1, {}}, "/stage/a", call_);
+  for (const auto& argv : argvs_)
+    for (const auto& arg : argv) EXPECT_EQ(arg.find(secret), std::string::npos) << arg;
+  const std::string text = readFile(hostNodes() / "iqn.2015-10.com.dell:t1" / "127.0.0.1,3260");
+  EXPECT_NE(text.find("node.session.auth.username_in = array-user\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("node.session.auth.password_in = " + secret + "\n"), std::string::npos)
+      << text;
+}
+
+// A login the kernel initiator refuses (iscsiadm's ISCSI_ERR_FATAL_LOGIN, 19, as open-iscsi
+// reports a target that fails mutual CHAP) is PERMISSION_DENIED naming the settings, and the attach
+// leaves no session and no record with the secrets behind: the path logged in before is logged out
+// again.
+TEST_F(IscsiNodeTest, RefusedChapLoginIsPermissionDeniedAndLeavesNothingLoggedIn) {
+  options_.chap = ChapSecret{"chap-user-1", "secret-value-1", "array-user", "array-secret-2"};
+  const CommandRunner logsIn = options_.runner;
+  options_.runner = [&](const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
+    const CommandOutcome outcome = logsIn(argv, timeout);
+    const bool second = std::find(argv.begin(), argv.end(), "127.0.0.2:3260") != argv.end();
+    if (second && std::find(argv.begin(), argv.end(), "--login") != argv.end())
+      return CommandOutcome{19, "iscsiadm: non-retryable iSCSI login failure"};
+    return outcome;
+  };
+  IscsiNode node(options_);
+  LunAddress lun{"127.0.0.1:3260", "iqn.2015-10.com.dell:t1", 1, {}};
+  lun.paths = {{"127.0.0.1:3260", "iqn.2015-10.com.dell:t1"},
+               {"127.0.0.2:3260", "iqn.2015-10.com.dell:t2"}};
+  try {
+    node.attach(lun, "/stage/a", call_);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Code::kPermissionDenied) << e.what();
+    EXPECT_NE(std::string(e.what()).find("failed mutual CHAP authentication"), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("chap_mutual_password"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find("array-secret-2"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(count("-T iqn.2015-10.com.dell:t1 -p 127.0.0.1:3260 --logout"), 1);
+  EXPECT_EQ(count("-T iqn.2015-10.com.dell:t1 -p 127.0.0.1:3260 -o delete"), 1);
+  EXPECT_EQ(count("-T iqn.2015-10.com.dell:t2 -p 127.0.0.2:3260 -o delete"), 1);
+  // Nothing staged: a retry starts afresh, an unstage has nothing to undo.
+  node.detach("/stage/a", call_);
+  EXPECT_EQ(count("--logout"), 2);
+}
+
 TEST_F(IscsiNodeTest, MissingNodeRecordForChapIsFailedPreconditionBeforeLogin) {
   options_.chap = ChapSecret{"chap-user-1", "secret-value-1"};
   options_.nodeDbDir = "/var/lib/iscsi/nodes";
@@ -353,6 +404,23 @@ TEST_F(NodeRecordTest, AddsMissingLinesAndIsIdempotent) {
             "# BEGIN RECORD 2.1.8\nnode.name = iqn.a:t\n"
             "node.session.auth.authmethod = CHAP\nnode.session.auth.username = u\n"
             "node.session.auth.password = second-secret\n# END RECORD\n");
+}
+
+TEST_F(NodeRecordTest, MutualChapAddsTheInboundLinesAndOneWayChapDropsThem) {
+  const auto record = makeRecord("iqn.a:t", "10.0.0.1,3260");
+  writeChapToNodeRecord(record, "u", "node-secret-1", "array", "array-secret-2");
+  EXPECT_EQ(readFile(record),
+            "# BEGIN RECORD 2.1.8\nnode.name = iqn.a:t\n"
+            "node.session.auth.authmethod = CHAP\nnode.session.auth.username = u\n"
+            "node.session.auth.password = node-secret-1\n"
+            "node.session.auth.username_in = array\n"
+            "node.session.auth.password_in = array-secret-2\n# END RECORD\n");
+  writeChapToNodeRecord(record, "u", "node-secret-1");
+  EXPECT_EQ(readFile(record),
+            "# BEGIN RECORD 2.1.8\nnode.name = iqn.a:t\n"
+            "node.session.auth.authmethod = CHAP\nnode.session.auth.username = u\n"
+            "node.session.auth.password = node-secret-1\n# END RECORD\n");
+  EXPECT_THROW(writeChapToNodeRecord(record, "u", "node-secret-1", "a", "pw\nnode.x = y"), Error);
 }
 
 TEST_F(NodeRecordTest, RefusesASymlinkAndLeavesItsTargetAlone) {

@@ -442,6 +442,50 @@ TEST_F(PowerStoreBackendTest, ChapIsSetOnTheHostsInitiator) {
   EXPECT_EQ(initiatorOf("node-b").value("chap_single_username", ""), "chapuser");
 }
 
+// An array in Mutual CHAP mode (chap_config/0 mode): publish gives the node's initiator both
+// pairs (the array refuses an initiator without them), and the node's probe logs in only when
+// the target proves the mutual secret; a wrong one is a CHAP failure naming the settings.
+TEST_F(PowerStoreBackendTest, MutualChapIsSetOnTheInitiatorAndTheTargetMustProveIt) {
+  startSim({"--chap-mode", "Mutual"});
+  const StringMap single = {{"chap_user", "nodeuser"}, {"chap_password", "node-secret-1"}};
+  auto oneWay = start(settingsJson(), Role::kController, single);
+  ASSERT_TRUE(oneWay);
+  auto vol = oneWay->createVolume({.name = "pvc-1", .requiredBytes = kMiB});
+  ASSERT_TRUE(vol.isOk()) << vol.status().toString();
+  auto refused =
+      oneWay->publish({.volumeId = vol->id, .nodeName = "node-a", .nodeIdentity = kIqnA});
+  ASSERT_FALSE(refused.isOk());
+  EXPECT_NE(refused.status().message().find("chap_mutual_username"), std::string::npos)
+      << refused.status().toString();
+
+  StringMap mutual = single;
+  mutual["chap_mutual_user"] = "arrayuser";
+  mutual["chap_mutual_password"] = "array-secret-2";
+  auto ps = start(settingsJson(), Role::kController, mutual);
+  ASSERT_TRUE(ps);
+  auto context = ps->publish({.volumeId = vol->id, .nodeName = "node-a", .nodeIdentity = kIqnA});
+  ASSERT_TRUE(context.isOk()) << context.status().toString();
+  const nlohmann::json initiator =
+      restGet("host?select=initiators&name=eq.node-a").at(0).at("initiators").at(0);
+  EXPECT_EQ(initiator.value("chap_single_username", ""), "nodeuser");
+  EXPECT_EQ(initiator.value("chap_mutual_username", ""), "arrayuser");
+
+  const auto timeout = std::chrono::seconds(10);
+  const ChapSecret right{"nodeuser", "node-secret-1", "arrayuser", "array-secret-2"};
+  EXPECT_NO_THROW(
+      probePortal(context->at("portal"), context->at("targetIqn"), kIqnA, right, timeout));
+  ChapSecret wrong = right;
+  wrong.mutualPassword = "not-the-array-2";
+  try {
+    probePortal(context->at("portal"), context->at("targetIqn"), kIqnA, wrong, timeout);
+    ADD_FAILURE() << "a target that does not know the mutual secret passed the probe";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Code::kPermissionDenied) << e.what();
+    EXPECT_NE(std::string(e.what()).find("chap_mutual_password"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find("not-the-array-2"), std::string::npos) << e.what();
+  }
+}
+
 // A Dell arrays entry with keys for features this plugin lacks starts, with a note per key.
 TEST_F(PowerStoreBackendTest, DellKeysThePluginDoesNotUseAreLoggedNotRefused) {
   startSim({"--no-tgtd"});

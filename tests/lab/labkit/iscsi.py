@@ -7,9 +7,10 @@ controller publishes (127.0.0.1:PORT, as the simulator's ip_pool_address says) i
 """
 import os
 import re
+import shlex
 import uuid
 
-from .host import CsiClient, HostProcess, run_checked
+from .host import CsiClient, HostProcess, free_tcp_port, run_checked
 from .node import GuestDriver, context_flags, require_not_mounted
 from .rds import KUBELET, Volume, device_size, guest_sha256, node_stage_publish, \
     node_unpublish_unstage, require_grown, write_random
@@ -17,11 +18,17 @@ from .report import StepFailed
 
 GLOBAL_ID = "PS03455f439da7"
 PASSWORD = "lab-secret"
-# Every target of the simulator's tgtd requires CHAP from the initiator (tgtd wants 12 to 16
-# characters). The node logs in with the kernel initiator, the secret written by the plugin
-# into open-iscsi's node record (0600), never on iscsiadm's command line.
+# The simulated array's CHAP mode is Mutual (chap_config mode): the controller sets both pairs on
+# the node's initiator at publish, the array's targets require the node's pair (CHAP_USER,
+# CHAP_SECRET) and answer the node's challenge with the mutual pair (MUTUAL_USER,
+# MUTUAL_SECRET). The node logs in with the kernel initiator, the secrets written by the
+# plugin into open-iscsi's node record (0600), never on iscsiadm's command line.
 CHAP_USER = "labchap"
 CHAP_SECRET = "lab-chap-4711x"
+MULTIPATH_CONF = os.path.join(os.path.dirname(__file__), "..", "..", "..", "plugins",
+                              "iscsi_powerstore", "multipath.conf")
+MUTUAL_USER = "labarray"
+MUTUAL_SECRET = "lab-array-0815y"
 
 
 def make_pki(directory):
@@ -42,6 +49,13 @@ def make_pki(directory):
                  "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", cert],
                 what="openssl server certificate")
     return ca, cert, key
+
+
+def chap_yaml(password=CHAP_SECRET, mutual_password=MUTUAL_SECRET):
+    """The backend's CHAP settings: the node's pair and the array's (mutual) pair."""
+    return (f'      chap_user: "{CHAP_USER}"\n      chap_password: "{password}"\n'
+            f'      chap_mutual_user: "{MUTUAL_USER}"\n'
+            f'      chap_mutual_password: "{mutual_password}"')
 
 
 def free_tgtd_control_port():
@@ -78,7 +92,7 @@ class PowerStoreLab:
              "--iscsi-port", str(self.iscsi_port), "--cert", cert, "--key", key,
              "--state-dir", os.path.join(self._dir, "state"), "--username", "admin",
              "--password", PASSWORD, "--global-id", GLOBAL_ID,
-             "--chap-user", CHAP_USER, "--chap-password", CHAP_SECRET,
+             "--chap-mode", "Mutual",
              "--tgtd-control-port", str(self.tgtd_control_port)],
             os.path.join(self._dir, "powerstore-sim.log"))
         started = self.sim.wait_for_line(r"^powerstore-sim listening on (\S+) iscsi (\S+)$", 60)
@@ -92,6 +106,7 @@ backends:
     plugin: iscsi_powerstore
     default: true
     settings:
+{chap_yaml()}
 {self.arrays_yaml(self.ca)}""")
         self.controller = HostProcess(
             "polycsi controller (iscsi_powerstore)",
@@ -116,6 +131,13 @@ backends:
           isDefault: true
           blockProtocol: "ISCSI"
 """
+
+    def add_portal(self, port):
+        """Makes the simulator's tgtd listen on 127.0.0.1:port too: a second way to every
+        target that the node VM reaches (it reaches the host's loopback only, as 10.0.2.2)."""
+        run_checked(["tgtadm", "--lld", "iscsi", "-C", str(self.tgtd_control_port), "--op", "new",
+                     "--mode", "portal", "--param", f"portal=127.0.0.1:{port}"],
+                    what="adding a tgtd portal")
 
     def stop(self):
         # The controller first: the simulator then removes its targets and its tgtd.
@@ -156,16 +178,27 @@ backends:
     plugin: iscsi_powerstore
     settings:
       iscsi_host_root: /host
-      chap_user: "{CHAP_USER}"
-      chap_password: "{CHAP_SECRET}"
+{chap_yaml()}
       replacement_timeout_seconds: 30
 {lab.arrays_yaml("/etc/polycsi/powerstore-ca.pem")}
   - name: psbadchap
     plugin: iscsi_powerstore
     settings:
       iscsi_host_root: /host
-      chap_user: "{CHAP_USER}"
-      chap_password: "{CHAP_SECRET[::-1]}"
+{chap_yaml(password=CHAP_SECRET[::-1])}
+{lab.arrays_yaml("/etc/polycsi/powerstore-ca.pem")}
+  - name: psbadmutual
+    plugin: iscsi_powerstore
+    settings:
+      iscsi_host_root: /host
+{chap_yaml(mutual_password=MUTUAL_SECRET[::-1])}
+{lab.arrays_yaml("/etc/polycsi/powerstore-ca.pem")}
+  - name: psmp
+    plugin: iscsi_powerstore
+    settings:
+      iscsi_host_root: /host
+      multipath: "true"
+{chap_yaml()}
 {lab.arrays_yaml("/etc/polycsi/powerstore-ca.pem")}""")
         driver.start()
         state["driver"] = driver
@@ -190,11 +223,11 @@ backends:
         volume.publish_context = context
         state["volume"] = volume
 
-    def wrong_chap_refused():
-        # The same LUN through a backend whose node holds a wrong CHAP secret: the target
-        # refuses the login, the node says so, and nothing is logged in or mounted.
+    def refused(backend, what, words):
+        # The same LUN through a backend whose node holds a wrong secret: the login is
+        # refused, the node says so, and nothing is logged in or mounted.
         volume = state["volume"]
-        wrong = Volume({"volume": {"volume_id": "psbadchap:" + volume.id.split(":", 1)[1],
+        wrong = Volume({"volume": {"volume_id": backend + ":" + volume.id.split(":", 1)[1],
                                    "volume_context": volume.context}}, caps)
         wrong.publish_context = volume.publish_context
         flags = [*caps, *context_flags("--context", wrong.context),
@@ -203,13 +236,45 @@ backends:
         status, output = state["driver"].csi.try_call("node", "stage", wrong.id, wrong.staging,
                                                       *flags, timeout_s=150)
         if status == 0:
-            raise StepFailed("stage with a wrong CHAP secret succeeded")
-        if "PERMISSION_DENIED" not in output or "CHAP" not in output:
-            raise StepFailed(f"a wrong CHAP secret is not reported as such: {output.strip()}")
+            raise StepFailed(f"stage with {what} succeeded")
+        if "PERMISSION_DENIED" not in output or any(w not in output for w in words):
+            raise StepFailed(f"{what} is not reported as such: {output.strip()}")
         sessions = vm.run("iscsiadm -m session 2>&1", 30).output
         if volume.publish_context["targetIqn"] in sessions:
             raise StepFailed(f"a session is left after the refused login: {sessions}")
         require_not_mounted(vm, wrong.staging)
+
+    def wrong_chap_refused():
+        refused("psbadchap", "a wrong CHAP secret", ["CHAP"])
+
+    def wrong_mutual_refused():
+        # The node's probe challenges the target first and refuses its answer.
+        refused("psbadmutual", "a wrong mutual CHAP secret", ["CHAP", "chap_mutual_password"])
+        # The kernel initiator refuses such a target too: a node record whose inbound secret
+        # is not the array's (set with iscsiadm here: a test, not the plugin's way), and the
+        # login fails, leaving no session. open-iscsi reports the initiator's own refusal as
+        # ISCSI_ERR_FATAL_LOGIN (19: usr/initiator.c, __login_response_status) and a target's
+        # refusal as ISCSI_ERR_LOGIN_AUTH_FAILED (24).
+        context = state["volume"].publish_context
+        node = f"iscsiadm -m node -T {context['targetIqn']} -p {context['portal']}"
+        vm.check(f"{node} -o new >/dev/null", 30)
+        try:
+            for name, value in (("authmethod", "CHAP"), ("username", CHAP_USER),
+                                ("password", CHAP_SECRET), ("username_in", MUTUAL_USER),
+                                ("password_in", MUTUAL_SECRET[::-1])):
+                vm.check(f"{node} -o update -n node.session.auth.{name} -v '{value}'", 30)
+            login = vm.run(f"{node} --login 2>&1", 120)
+            if login.ok:
+                raise StepFailed("the kernel initiator logged in to a target that does not know "
+                                 f"the mutual secret: {login.output}")
+            if login.status not in (19, 24):
+                raise StepFailed(f"the kernel initiator's refusal is exit {login.status}, "
+                                 f"expected 19 or 24 (a refused login): {login.output}")
+            sessions = vm.run("iscsiadm -m session 2>&1", 30).output
+            if context["targetIqn"] in sessions:
+                raise StepFailed(f"a session is left after the refused login: {sessions}")
+        finally:
+            vm.run(f"{node} -o delete", 30)
 
     def stage_write():
         volume = state["volume"]
@@ -225,9 +290,10 @@ backends:
         if not records.strip() or any(not line.startswith("600 ")
                                       for line in records.strip().splitlines()):
             raise StepFailed(f"node records of {target} are not all mode 0600: {records}")
-        auth = vm.check(f"iscsiadm -m node -T {target} | grep '^node.session.auth.username '", 10)
-        if CHAP_USER not in auth:
-            raise StepFailed(f"the node record of {target} carries no CHAP user: {auth}")
+        auth = vm.check(f"iscsiadm -m node -T {target} | grep '^node.session.auth.username'", 10)
+        if f"node.session.auth.username = {CHAP_USER}" not in auth or \
+                f"node.session.auth.username_in = {MUTUAL_USER}" not in auth:
+            raise StepFailed(f"the node record of {target} lacks the CHAP users: {auth}")
         # replacement_timeout_seconds: 30 reached the kernel's session (its recovery_tmo).
         recovery = vm.check("cat /sys/class/iscsi_session/session*/recovery_tmo", 10).split()
         if not recovery or any(value != "30" for value in recovery):
@@ -274,15 +340,170 @@ backends:
         lab.csi.call("controller", "unpublish", volume.id, state["node_id"])
         lab.csi.call("controller", "delete", volume.id)
 
+    def multipath_ready():
+        # A second portal of the same targets, and the host side of dm-multipath: the kernel's
+        # modules and multipathd with the configuration the plugin ships.
+        state["mp_port"] = free_tcp_port()
+        lab.add_portal(state["mp_port"])
+        with open(MULTIPATH_CONF, "rb") as f:
+            vm.write_file("/etc/multipath.conf", f.read())
+        # The lab's array is tgtd, not a PowerStore: both its paths active (multibus), so the
+        # path cut below hits a path that carries I/O, whichever it is.
+        vm.write_file("/etc/multipath/conf.d/lab-tgtd.conf",
+                      b'devices {\n\tdevice {\n\t\tvendor "IET"\n\t\tproduct "VIRTUAL-DISK"\n'
+                      b'\t\tpath_grouping_policy multibus\n\t\tpath_checker tur\n'
+                      b'\t\tno_path_retry 12\n\t}\n}\n')
+        # The path selectors: round-robin, service-time (multipath-tools' default) and
+        # queue-length (its PowerStore entry's).
+        vm.check("modprobe dm_multipath && modprobe dm_round_robin && modprobe dm_service_time "
+                 "&& modprobe dm_queue_length", 30, what="loading dm_multipath")
+        vm.check("mkdir -p /etc/multipath /run/multipath && multipathd 2>&1", 30,
+                 what="starting multipathd")
+        # multipathd answers on its socket once it has read its configuration ("idle" or
+        # "running" in `show daemon`).
+        daemon = vm.run("for i in $(seq 100); do multipathd show daemon 2>&1 | grep -Eq "
+                        "'idle|running' && exit 0; sleep 0.2; done; multipathd show daemon 2>&1; "
+                        "exit 1", 60)
+        if not daemon.ok:
+            raise StepFailed(f"multipathd does not answer: {daemon.output}")
+
+    def multipath_stage():
+        volume = Volume(lab.csi.call("controller", "create", f"pvc-{uuid.uuid4()}", "--size",
+                                     "64Mi", *caps, "--param", f"arrayID={GLOBAL_ID}"), caps)
+        answer = lab.csi.call("controller", "publish", volume.id, state["node_id"], *caps,
+                              *context_flags("--context", volume.context))
+        context = dict(answer.get("publish_context", {}))
+        targets = context.get("targetIqns", "").split(",")
+        if len(targets) < 2:
+            raise StepFailed(f"the publish context names fewer than two targets: {context}")
+        port = context["portal"].split(":")[1]
+        # Both IP ports' targets, each through a portal the guest reaches.
+        context["portal"] = f"10.0.2.2:{port}"
+        context["portals"] = f"10.0.2.2:{port},10.0.2.2:{state['mp_port']}"
+        context["targetIqns"] = ",".join(targets[:2])
+        volume.publish_context = context
+        volume.id = "psmp:" + volume.id.split(":", 1)[1]
+        state["mp"] = volume
+        try:
+            node_stage_publish(state["driver"], volume)
+        except StepFailed as e:
+            paths = vm.run("multipathd show paths 2>&1; multipathd show maps 2>&1; "
+                           "for d in /sys/block/sd*; do udevadm info -q property -n "
+                           "${d##*/} | grep -E '^(ID_SERIAL|DM_MULTIPATH|SYSTEMD_READY)'; done; "
+                           "dmesg | tail -15; multipath -v3 2>&1 | grep -vE '^ *$' | tail -40",
+                           60).output
+            raise StepFailed(f"{e}; multipathd and udev: {paths}") from e
+        sessions = vm.check("iscsiadm -m session", 30)
+        for target in targets[:2]:
+            if target not in sessions:
+                raise StepFailed(f"no iSCSI session to {target}: {sessions}")
+        source = vm.check(f"findmnt -n -o SOURCE --target {volume.target}", 10).strip()
+        kernel = os.path.basename(vm.check(f"readlink -f {shlex.quote(source)}", 10).strip())
+        if not kernel.startswith("dm-"):
+            raise StepFailed(f"{volume.target} is mounted from {source} ({kernel}), not a "
+                             "multipath map")
+        slaves = vm.check(f"ls /sys/block/{kernel}/slaves", 10).split()
+        uuid_ = vm.check(f"cat /sys/block/{kernel}/dm/uuid", 10).strip()
+        if len(slaves) != 2 or not uuid_.startswith("mpath-"):
+            raise StepFailed(f"{kernel} is not a multipath map of two paths: uuid {uuid_}, "
+                             f"paths {slaves}")
+        state["mp_map"] = kernel
+        state["mp_device"] = source
+
+    def multipath_path_cut():
+        # A writer copies 16 MiB of random data onto the volume with direct I/O while the second
+        # portal's path is cut (its SCSI disk taken offline, so every I/O on it fails): the map
+        # must carry on through the first path without an error, and the data must read back.
+        volume, kernel = state["mp"], state["mp_map"]
+        link = (f"/dev/disk/by-path/ip-10.0.2.2:{state['mp_port']}-iscsi-"
+                f"{volume.publish_context['targetIqns'].split(',')[1]}-lun-"
+                f"{volume.publish_context['lun']}")
+        cut = os.path.basename(vm.check(f"readlink -f {link}", 10).strip())
+        if cut not in vm.check(f"ls /sys/block/{kernel}/slaves", 10).split():
+            raise StepFailed(f"{link} ({cut}) is not a path of {kernel}")
+        state["mp_cut"] = cut
+        source = vm.check("dd if=/dev/urandom of=/tmp/mp-src bs=1M count=32 2>/dev/null && "
+                          "sha256sum /tmp/mp-src", 30).split()[0]
+        data = f"{volume.target}/mp.bin"
+        vm.check("rm -f /tmp/mp-writer.*; dmesg -c >/dev/null; (dd if=/tmp/mp-src of=" +
+                 shlex.quote(data) + " bs=16k oflag=direct conv=fsync 2>/tmp/mp-writer.err; "
+                 "echo $? >/tmp/mp-writer.status) >/dev/null 2>&1 &", 10,
+                 what="starting the writer")
+        # Cut only while the writer runs, or the step would prove nothing.
+        cutting = vm.check(f"sleep 0.3; [ -e /tmp/mp-writer.status ] && echo finished || "
+                           f"{{ echo offline > /sys/block/{cut}/device/state && echo cut; }}", 10,
+                           what=f"cutting {cut}").strip()
+        if cutting != "cut":
+            raise StepFailed("the writer finished before the path could be cut")
+        vm.check("for i in $(seq 600); do [ -e /tmp/mp-writer.status ] && exit 0; sleep 0.2; "
+                 "done; exit 1", 150, what="waiting for the writer")
+        status = vm.check("cat /tmp/mp-writer.status", 10).strip()
+        if status != "0":
+            raise StepFailed("the writer failed while a path was cut: exit "
+                             f"{status}: {vm.run('cat /tmp/mp-writer.err', 10).output}")
+        kernel_log = vm.run("dmesg", 10).output
+        if "Buffer I/O error on dev dm-" in kernel_log:
+            raise StepFailed(f"the map reported I/O errors: {kernel_log[-2000:]}")
+        # dm-multipath saw the cut path fail (the writer's I/O went on through the other).
+        failed = vm.run("multipathd show paths format '%d %t %T' 2>&1", 10).output
+        if "Failing path" not in kernel_log and not re.search(rf"{cut}\s+\S*fail", failed):
+            raise StepFailed(f"dm-multipath never failed the cut path {cut}: {failed}")
+        vm.check("sync; echo 3 > /proc/sys/vm/drop_caches", 20)
+        if guest_sha256(vm, data) != source:
+            raise StepFailed("the data written while a path was cut reads back differently")
+        state["mp_sha"] = source
+        # The path comes back: multipathd's checker reinstates it.
+        vm.check(f"echo running > /sys/block/{cut}/device/state", 10)
+
+    def multipath_grow():
+        volume = state["mp"]
+        device = state["mp_device"]
+        before = device_size(vm, device)
+        lab.csi.call("controller", "expand", volume.id.replace("psmp:", "ps:", 1), "--size",
+                     "96Mi")
+        state["driver"].csi.call("node", "expand", volume.id, volume.target, "--size", "96Mi",
+                                 "--staging", volume.staging, *caps, timeout_s=120)
+        require_grown(vm, device, volume.target, before, 96 * 1024 * 1024,
+                      f"{volume.target}/mp.bin", state["mp_sha"])
+
+    def multipath_unstage():
+        volume = state["mp"]
+        node_unpublish_unstage(state["driver"], volume)
+        require_not_mounted(vm, KUBELET)
+        sessions = vm.run("iscsiadm -m session 2>&1", 30).output
+        for target in volume.publish_context["targetIqns"].split(","):
+            if target in sessions:
+                raise StepFailed(f"still logged in to {target} after unstage: {sessions}")
+        maps = vm.run("for d in /sys/block/dm-*; do [ -e $d/dm/uuid ] && cat $d/dm/uuid; done",
+                      10).output
+        if "mpath-" in maps:
+            raise StepFailed(f"a multipath map is left after unstage: {maps}")
+        controller_id = volume.id.replace("psmp:", "ps:", 1)
+        lab.csi.call("controller", "unpublish", controller_id, state["node_id"])
+        lab.csi.call("controller", "delete", controller_id)
+
     return steps("iscsi_powerstore", [
         ("powerstore-sim + tgtd on the host; node with iscsid, udev and polycsi", node_ready),
         ("create a volume and publish it to the node's IQN", create_publish),
         ("CHAP with a wrong secret: the target refuses, PERMISSION_DENIED names CHAP, nothing "
          "logged in or mounted", wrong_chap_refused),
-        ("node stage+publish: iscsiadm login with CHAP and replacement_timeout 30, mkfs.ext4, "
-         "mount; write and read back",
+        ("mutual CHAP with a wrong target secret: the node refuses the target, "
+         "PERMISSION_DENIED names chap_mutual_password; the kernel initiator refuses it too; "
+         "nothing logged in", wrong_mutual_refused),
+        ("node stage+publish: iscsiadm login with mutual CHAP and replacement_timeout 30, "
+         "mkfs.ext4, mount; write and read back",
          stage_write),
         ("expand 64Mi -> 96Mi under a writer: SCSI rescan, ext4 grows online, data kept",
          expand_under_load),
         ("unpublish+unstage: unmounted, logged out; unpublish and delete", logout),
+        ("dm-multipath: a second portal on tgtd; dm_multipath and multipathd with the plugin's "
+         "multipath.conf", multipath_ready),
+        ("multipath stage (backend multipath: true): logged in to both portals, mounted from "
+         "the dm-multipath map of both paths", multipath_stage),
+        ("one path cut mid-write (its SCSI disk offline): no I/O error, the data reads back",
+         multipath_path_cut),
+        ("expand 64Mi -> 96Mi through the map: every path rescanned, multipathd resize map, "
+         "ext4 grows, data kept", multipath_grow),
+        ("multipath unstage: map flushed, both portals logged out, no map left; unpublish and "
+         "delete", multipath_unstage),
     ])

@@ -26,6 +26,9 @@ TestInitiator::TestInitiator(const std::string& portal, const std::string& targe
   iscsi_set_session_type(context_, ISCSI_SESSION_NORMAL);
   iscsi_set_header_digest(context_, ISCSI_HEADER_DIGEST_NONE);
   if (chap) iscsi_set_initiator_username_pwd(context_, chap->user.c_str(), chap->password.c_str());
+  if (chap && !chap->target_user.empty())
+    iscsi_set_target_username_pwd(context_, chap->target_user.c_str(),
+                                  chap->target_password.c_str());
   if (iscsi_full_connect_sync(context_, portal.c_str(), lun_) != 0) {
     const std::string error = iscsi_get_error(context_);
     iscsi_destroy_context(context_);

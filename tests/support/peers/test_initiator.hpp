@@ -15,6 +15,9 @@ namespace polycsi::testing {
 struct ChapCredentials {
   std::string user;
   std::string password;
+  // Mutual CHAP when not empty: what the target must answer the initiator's challenge with.
+  std::string target_user;
+  std::string target_password;
 };
 
 // One logged-in session. Every call has a 10 s timeout. Not thread-safe.

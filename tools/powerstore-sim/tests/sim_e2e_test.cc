@@ -3,6 +3,12 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+extern "C" {
+#include <iscsi/iscsi.h>
+#include <iscsi/scsi-lowlevel.h>
+}
+
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <utility>
 
@@ -23,6 +29,37 @@ using polycsi::testing::TestPki;
 
 constexpr const char* kHostIqn = "iqn.1994-05.com.redhat:node-a";
 constexpr const char* kOtherIqn = "iqn.1994-05.com.redhat:node-b";
+
+// The 16-byte NAA designators of the LUN's VPD page 0x83 (what the kernel and udev take the
+// disk's WWID from), as hex, read through `target` at `portal`.
+std::vector<std::string> naaDesignators(const std::string& portal, const std::string& target,
+                                        int lun) {
+  iscsi_context* iscsi = iscsi_create_context(kHostIqn);
+  iscsi_set_timeout(iscsi, 10);
+  iscsi_set_targetname(iscsi, target.c_str());
+  iscsi_set_session_type(iscsi, ISCSI_SESSION_NORMAL);
+  std::vector<std::string> found;
+  if (iscsi_full_connect_sync(iscsi, portal.c_str(), lun) == 0) {
+    scsi_task* task = iscsi_inquiry_sync(iscsi, lun, 1, 0x83, 255);
+    if (task != nullptr && task->status == SCSI_STATUS_GOOD) {
+      auto* page = static_cast<scsi_inquiry_device_identification*>(scsi_datain_unmarshall(task));
+      for (auto* d = page ? page->designators : nullptr; d != nullptr; d = d->next) {
+        if (d->designator_type != SCSI_DESIGNATOR_TYPE_NAA || d->designator_length != 16) continue;
+        std::string hex;
+        for (int i = 0; i < d->designator_length; ++i) {
+          char byte[3];
+          std::snprintf(byte, sizeof byte, "%02x", static_cast<unsigned char>(d->designator[i]));
+          hex += byte;
+        }
+        found.push_back(hex);
+      }
+    }
+    if (task != nullptr) scsi_free_scsi_task(task);
+    iscsi_logout_sync(iscsi);
+  }
+  iscsi_destroy_context(iscsi);
+  return found;
+}
 
 class SimE2eTest : public ::testing::Test {
  protected:
@@ -210,6 +247,111 @@ TEST_F(SimE2eTest, ChapRightIsAcceptedWrongIsRefused) {
                              ChapCredentials{"chapuser", "wrongsecret99"}, lun),
                std::runtime_error);
   EXPECT_THROW(TestInitiator(sim_->iscsiPortal(), target, kHostIqn, {}, lun), std::runtime_error);
+}
+
+// One volume, one identity: the LUN shows the volume's WWN (GET volume `wwn`) as its NAA
+// designator through every IP port's target, so a host's multipath gathers the paths into one
+// device, as with an array.
+TEST_F(SimE2eTest, AVolumeHasItsWwnThroughEveryTarget) {
+  start();
+  auto c = session();
+  const std::string volume = post(*c, "volume", {{"name", "pvc-1"}, {"size", 1 << 20}});
+  const std::string host = createHost(*c, "node-a", kHostIqn);
+  post(*c, "host/" + host + "/attach", {{"volume_id", volume}}, 204);
+  const std::string wwn = get(*c, "volume/" + volume + "?select=wwn")["wwn"];
+  ASSERT_EQ(wwn.rfind("naa.6", 0), 0u) << wwn;
+  const int lun = lunOf(*c, volume, host);
+  const auto ports = iscsiPorts(*c);
+  ASSERT_EQ(ports.size(), 2u);
+  for (const auto& [address, target] : ports) {
+    EXPECT_EQ(naaDesignators(sim_->iscsiPortal(), target, lun),
+              std::vector<std::string>{wwn.substr(4)})
+        << target;
+  }
+}
+
+// The cluster's CHAP mode (chap_config/0 `mode`) decides what a host's initiators must carry,
+// and tgtd asks for exactly those credentials: in Mutual mode the initiator's single pair to
+// log in, and the target answers with the initiator's mutual pair.
+TEST_F(SimE2eTest, MutualChapIsRequiredAndServedPerInitiator) {
+  start({"--chap-mode", "Mutual"});
+  auto c = session();
+  EXPECT_EQ(get(*c, "chap_config/0?select=mode"),
+            (nlohmann::json{{"id", "0"}, {"mode", "Mutual"}}));
+  auto initiator = [](nlohmann::json chap) {
+    chap["port_name"] = kHostIqn;
+    chap["port_type"] = "iSCSI";
+    return nlohmann::json{{"name", "node-a"}, {"initiators", {chap}}};
+  };
+  const nlohmann::json single = {{"chap_single_username", "nodeuser"},
+                                 {"chap_single_password", "node-secret-1"}};
+  nlohmann::json both = single;
+  both["chap_mutual_username"] = "arrayuser";
+  both["chap_mutual_password"] = "array-secret-2";
+  // Mutual mode: both pairs required; each bounded (passwords 12 to 64); pairs whole.
+  post(*c, "host", initiator(nlohmann::json::object()), 400);
+  post(*c, "host", initiator(single), 400);
+  nlohmann::json shortSecret = both;
+  shortSecret["chap_mutual_password"] = "short";
+  const std::string refused = post(*c, "host", initiator(shortSecret), 400);
+  EXPECT_EQ(refused.find("short\""), std::string::npos) << "a password is never echoed";
+  nlohmann::json half = both;
+  half.erase("chap_mutual_password");
+  post(*c, "host", initiator(half), 400);
+  const std::string host = post(*c, "host", initiator(both));
+  const nlohmann::json shown = get(*c, "host/" + host + "?select=initiators")["initiators"][0];
+  EXPECT_EQ(shown["chap_mutual_username"], "arrayuser");
+  EXPECT_FALSE(shown.contains("chap_mutual_password")) << "secrets are never shown";
+
+  const std::string volume = post(*c, "volume", {{"name", "pvc-1"}, {"size", 1 << 20}});
+  post(*c, "host/" + host + "/attach", {{"volume_id", volume}}, 204);
+  const std::string target = iscsiPorts(*c).at(0).second;
+  const int lun = lunOf(*c, volume, host);
+  const ChapCredentials right{"nodeuser", "node-secret-1", "arrayuser", "array-secret-2"};
+  EXPECT_NO_THROW(TestInitiator(sim_->iscsiPortal(), target, kHostIqn, right, lun));
+  EXPECT_NO_THROW(TestInitiator(sim_->iscsiPortal(), target, kHostIqn,
+                                ChapCredentials{"nodeuser", "node-secret-1"}, lun))
+      << "the initiator decides whether it checks the target";
+  ChapCredentials wrongTarget = right;
+  wrongTarget.target_password = "not-the-array-2";
+  EXPECT_THROW(TestInitiator(sim_->iscsiPortal(), target, kHostIqn, wrongTarget, lun),
+               std::runtime_error);
+  ChapCredentials wrongInitiator = right;
+  wrongInitiator.password = "not-the-node-1";
+  EXPECT_THROW(TestInitiator(sim_->iscsiPortal(), target, kHostIqn, wrongInitiator, lun),
+               std::runtime_error);
+  EXPECT_THROW(TestInitiator(sim_->iscsiPortal(), target, kHostIqn, {}, lun), std::runtime_error);
+
+  // A changed mutual secret is what the target answers with from then on.
+  auto res = c->Patch(
+      ("/api/rest/host/" + host).c_str(),
+      nlohmann::json{{"modify_initiators",
+                      {{{"port_name", kHostIqn}, {"chap_mutual_password", "array-secret-3"}}}}}
+          .dump(),
+      "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 204) << res->body;
+  EXPECT_THROW(TestInitiator(sim_->iscsiPortal(), target, kHostIqn, right, lun),
+               std::runtime_error);
+  ChapCredentials changed = right;
+  changed.target_password = "array-secret-3";
+  EXPECT_NO_THROW(TestInitiator(sim_->iscsiPortal(), target, kHostIqn, changed, lun));
+
+  // CHAP off: the initiator ACL alone admits the host.
+  res = c->Patch("/api/rest/chap_config/0", R"({"mode": "Single-ish"})", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  res = c->Patch("/api/rest/chap_config/0", R"({"mode": "Disabled"})", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 204) << res->body;
+  EXPECT_NO_THROW(TestInitiator(sim_->iscsiPortal(), target, kHostIqn, {}, lun));
+  // And on again: a login without CHAP is refused even though the host has its credentials.
+  res = c->Patch("/api/rest/chap_config/0", R"({"mode": "Single"})", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 204) << res->body;
+  EXPECT_THROW(TestInitiator(sim_->iscsiPortal(), target, kHostIqn, {}, lun), std::runtime_error);
+  EXPECT_NO_THROW(TestInitiator(sim_->iscsiPortal(), target, kHostIqn,
+                                ChapCredentials{"nodeuser", "node-secret-1"}, lun));
 }
 
 // What a real array leaves out, the simulator leaves out; what it refuses, it refuses.
