@@ -3,6 +3,7 @@
 // connections at the same time. No assertion reads a clock: the latency is spent through a hook
 // that records which commands wait together.
 #include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -113,6 +114,10 @@ TEST_F(RdsSimCommandLatencyTest, TwoSshConnectionsAreNotSerialised) {
   SshServerOptions server_options;
   server_options.host_key = dir_.path() / "host_key";
   server_options.password = "s3cret";
+  // rds-sim's main() sets spdlog's default logger before any connection thread runs; here
+  // the first log line would come from two connection threads at once, racing to build
+  // spdlog's registry (a function-local static inside the uninstrumented libspdlog).
+  spdlog::default_logger();
   SshServer server(server_options, *processor_);
   const std::uint16_t port = server.start();
   std::thread serving([&] { server.run(); });
