@@ -3,8 +3,12 @@
 # (bench/results/*.png) and the results table in bench/README.md.
 #
 #   bench/run.sh [--build-dir DIR] [--no-build] [--iterations N] [--rds-iterations N] [--runs N]
-#                [--volumes N] [--compare-endpoint ENDPOINT] [--compare-param KEY=VALUE]...
-#                [--compare-only]
+#                [--volumes N] [--rds-latency-ms N] [--compare-endpoint ENDPOINT]
+#                [--compare-param KEY=VALUE]... [--compare-only]
+#
+# rds-sim answers every command after --rds-latency-ms (default 20, as a real RDS takes tens of
+# milliseconds; 0 answers at once), for the rds_nvme scenarios, the SSH pool-size scan
+# (bench/rds_pool_scan.sh) and the pooled-against-fresh SSH benchmark.
 #
 # The same CSI scenarios (Probe, create+delete) also run against a second CSI driver, in the
 # same run, and the table shows polycsi's figures as ratios to it: the driver at
@@ -25,6 +29,7 @@ build="$root/build-bench"
 do_build=1
 iterations=200
 rds_iterations=50  # every rds_nvme call is several SSH round trips to rds-sim
+rds_latency=20     # ms rds-sim takes to answer a command, as a real RDS
 runs=3
 volumes=10000
 compare_endpoint=""
@@ -38,16 +43,19 @@ while (($#)); do
     --rds-iterations) rds_iterations=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --volumes) volumes=$2; shift 2 ;;
+    --rds-latency-ms) rds_latency=$2; shift 2 ;;
     --compare-endpoint) compare_endpoint=$2; shift 2 ;;
     --compare-param) compare_params+=(--param "$2"); shift 2 ;;
     --compare-only) compare_only=1; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
 for n in "$iterations" "$rds_iterations" "$runs" "$volumes"; do
   [[ "$n" =~ ^[1-9][0-9]{0,5}$ ]] || { echo "bench/run.sh: '$n' is not a positive number" >&2; exit 2; }
 done
+[[ "$rds_latency" =~ ^[0-9]{1,4}$ ]] && ((rds_latency <= 10000)) ||
+  { echo "bench/run.sh: --rds-latency-ms '$rds_latency' is not 0-10000" >&2; exit 2; }
 [ "$(id -u)" -eq 0 ] || { echo "bench/run.sh: run as root (loop devices for the lifecycle scenario)" >&2; exit 1; }
 
 # --- dependencies -----------------------------------------------------------------------------
@@ -264,13 +272,13 @@ stop_driver
 cleanup_disk
 
 # --- 3. CSI scenarios against rds_nvme and rds-sim ---------------------------------------------
-echo "bench: CSI scenarios a, b, d against polycsi + rds_nvme + rds-sim over SSH, $runs runs of $rds_iterations iterations"
+echo "bench: CSI scenarios a, b, d against polycsi + rds_nvme + rds-sim over SSH ($rds_latency ms per command), $runs runs of $rds_iterations iterations"
 mkdir -p "$work/rds"
 ssh-keygen -q -t ed25519 -N '' -C rds-sim-host -f "$work/rds/host_key"
 ssh-keygen -q -t ed25519 -N '' -C polycsi-bench -f "$work/rds/client_key"
 "$bin/rds-sim" --listen 127.0.0.1:0 --state-dir "$work/rds/state" --host-key "$work/rds/host_key" \
   --authorized-keys "$work/rds/client_key.pub" --pool-capacity 10T --no-nvmet --log-level warn \
-  >"$work/rds/rds-sim.log" 2>&1 &
+  --command-latency-ms "$rds_latency" >"$work/rds/rds-sim.log" 2>&1 &
 pids+=("$!")
 rds_port=""
 for _ in $(seq 1 200); do
@@ -308,6 +316,11 @@ printf '{"driver": "polycsi + rds_nvme (controller) against rds-sim", "after_sce
   "$(memory_json "$driver_pid")" >"$results/memory-rds.json"
 stop_driver
 
+# --- 3a. rds_nvme create+delete at concurrency 1 and 64 for each SSH pool size ----------------------
+echo "bench: rds_nvme SSH pool sizes 1-16, create+delete at concurrency 1 and 64 ($rds_latency ms per command)"
+"$root/bench/rds_pool_scan.sh" --bin-dir "$bin" --plugin-dir "$build/plugins" --out "$results" \
+  --latency-ms "$rds_latency"
+
 # --- 3b. the same Probe and create+delete against a second CSI driver, if there is one ----------
 bench_second_driver
 
@@ -316,7 +329,7 @@ echo "bench: RouterOS print parser"
 "$parser_bench" --benchmark_repetitions=5 --benchmark_out="$results/parser.json" \
   --benchmark_out_format=json >/dev/null
 echo "bench: SSH round trip, pooled vs fresh (rds-sim)"
-"$ssh_bench" --benchmark_repetitions=5 --benchmark_out="$results/ssh.json" \
+POLYCSI_BENCH_RDS_LATENCY_MS=$rds_latency "$ssh_bench" --benchmark_repetitions=5 --benchmark_out="$results/ssh.json" \
   --benchmark_out_format=json >/dev/null
 echo "bench: VolumeAttachment reconciliation (fake Kubernetes API)"
 "$reconcile_bench" --benchmark_repetitions=3 --benchmark_out="$results/reconcile.json" \

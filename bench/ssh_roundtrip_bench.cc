@@ -2,11 +2,14 @@
 // on loopback: through the rds_nvme plugin's SshSessionPool (a persistent, authenticated
 // session) versus a fresh connection per command (TCP, key exchange, host key check and
 // password authentication each time). Target: pooled at least 20x faster than fresh.
+// The argument is rds-sim's --command-latency-ms: 0 (the simulator answers at once) and
+// POLYCSI_BENCH_RDS_LATENCY_MS (default 20: as long as a real RDS takes to answer a command).
 #include <benchmark/benchmark.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <stdexcept>
 
@@ -26,11 +29,15 @@ using polycsi::rds_nvme::SshPoolOptions;
 using polycsi::rds_nvme::SshSession;
 using polycsi::rds_nvme::SshSessionPool;
 
-// One simulator for the whole program, in a private directory removed at exit.
+// One simulator per latency for the whole program, each in a private directory removed at
+// exit.
 struct Simulator {
   polycsi::testing::TempDir work;
   polycsi::testing::RdsSimProcess sim{work.str() + "/rds-sim"};
-  Simulator() { sim.start(); }
+  explicit Simulator(int latencyMs) {
+    sim.setCommandLatencyMs(latencyMs);
+    sim.start();
+  }
 
   SshOptions options() const {
     SshOptions options;
@@ -44,9 +51,11 @@ struct Simulator {
   }
 };
 
-Simulator& simulator() {
-  static Simulator instance;
-  return instance;
+Simulator& simulator(int latencyMs) {
+  static std::map<int, std::unique_ptr<Simulator>> instances;
+  auto& instance = instances[latencyMs];
+  if (!instance) instance = std::make_unique<Simulator>(latencyMs);
+  return *instance;
 }
 
 const RouterOsCommand& command() {
@@ -63,7 +72,7 @@ polycsi::Call call() {
 
 void BM_PooledSession(benchmark::State& state) {
   SshPoolOptions options;
-  options.ssh = simulator().options();
+  options.ssh = simulator(static_cast<int>(state.range(0))).options();
   options.size = 1;
   SshSessionPool pool(
       options, [](const std::string& warning) { std::cerr << "ssh pool: " << warning << '\n'; });
@@ -76,10 +85,9 @@ void BM_PooledSession(benchmark::State& state) {
     }
   }
 }
-BENCHMARK(BM_PooledSession)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
 
 void BM_FreshConnection(benchmark::State& state) {
-  const SshOptions options = simulator().options();
+  const SshOptions options = simulator(static_cast<int>(state.range(0))).options();
   for (auto _ : state) {
     auto session = SshSession::connect(options, std::chrono::seconds(10));
     const auto reply = session->exec(command().text(), std::chrono::seconds(30));
@@ -89,8 +97,30 @@ void BM_FreshConnection(benchmark::State& state) {
     }
   }
 }
-BENCHMARK(BM_FreshConnection)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  int latencyMs = 20;
+  if (const char* text = std::getenv("POLYCSI_BENCH_RDS_LATENCY_MS")) {
+    char* end = nullptr;
+    long value = std::strtol(text, &end, 10);
+    if (end == text || *end != '\0' || value < 0 || value > 10000) {
+      std::cerr << "ssh_roundtrip_bench: POLYCSI_BENCH_RDS_LATENCY_MS='" << text
+                << "' is not 0-10000\n";
+      return 2;
+    }
+    latencyMs = static_cast<int>(value);
+  }
+  for (auto [name, function] : {std::pair{"BM_PooledSession", &BM_PooledSession},
+                                std::pair{"BM_FreshConnection", &BM_FreshConnection}}) {
+    auto* registered = benchmark::RegisterBenchmark(name, function)->Arg(0);
+    if (latencyMs != 0) registered->Arg(latencyMs);
+    registered->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

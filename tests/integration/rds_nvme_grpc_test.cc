@@ -539,9 +539,9 @@ TEST_F(RdsNvmeGrpcTest, HungCommandTimesOutAndTheBackendRecovers) {
 TEST_F(RdsNvmeGrpcTest, LostReplyToDiskAddThenRetryCreatesExactlyOneDisk) {
   startDriver();
   const std::string name = "pvc-5e6f7a8b-1234-4567-89ab-cdef01234567";
-  // CreateVolume looks for the slot, looks again right before acting, then sends `/disk add`:
-  // the third command runs on the RDS and its reply is lost with the connection.
-  sim_->fault("drop-reply-after=3");
+  // CreateVolume looks for the slot, then sends `/disk add`: the second command runs on the RDS
+  // and its reply is lost with the connection.
+  sim_->fault("drop-reply-after=2");
   auto req = createRequest(name, kGiB, blockCapability(Mode::MULTI_NODE_MULTI_WRITER));
   csi::v1::CreateVolumeResponse first, retried;
   grpc::Status firstStatus = create(req, &first);
@@ -557,8 +557,8 @@ TEST_F(RdsNvmeGrpcTest, LostReplyToDiskAddThenRetryCreatesExactlyOneDisk) {
   EXPECT_EQ(allowedHosts(name), std::vector<std::string>{kPlaceholder});
 
   // The same for the allow-list change of a publish: the core reads the volume, the plugin
-  // looks for the disk and again before acting, then sends `/disk set` (the fourth command).
-  sim_->fault("drop-reply-after=4");
+  // looks for the disk, then sends `/disk set` (the third command).
+  sim_->fault("drop-reply-after=3");
   ASSERT_OK(publish(first.volume(), nodeId("node-a", kNqnA)));
   EXPECT_NE(sim_->log().find("instead of the reply to `/disk set"), std::string::npos);
   ASSERT_OK(publish(first.volume(), nodeId("node-a", kNqnA)));

@@ -339,6 +339,12 @@ CommandOutcome CommandProcessor::execute(std::string_view line, int terminal_wid
     }
     if (decision.drop_connection) return CommandOutcome{"", 0, true};
     if (decision.delay.count() > 0) std::this_thread::sleep_for(decision.delay);
+    if (options_.command_latency.count() > 0) {
+      if (options_.spend_latency)
+        options_.spend_latency(options_.command_latency);
+      else
+        std::this_thread::sleep_for(options_.command_latency);
+    }
   }
   CommandOutcome outcome = [&] {
     if (decision.fail) {

@@ -3,7 +3,9 @@
 // error texts.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -28,10 +30,23 @@ struct CommandOutcome {
 struct CommandProcessorOptions {
   std::string nvmet_address = "0.0.0.0";  // traddr of the NVMe/TCP ports it creates
   std::string line_ending = "\r\n";       // RouterOS ends lines with CR LF
+  // How long a real RDS takes to answer a command (tens of milliseconds): spent before every
+  // command other than the `/polycsi-sim` control command, outside the processor's lock, so
+  // commands of different sessions wait in parallel while each session's commands, run one
+  // after the other by its connection thread, wait in turn. 0: answer at once.
+  std::chrono::milliseconds command_latency{0};
+  // Spends the latency; std::this_thread::sleep_for when empty. Tests pass one that lets them
+  // see which commands are waiting at the same time.
+  std::function<void(std::chrono::milliseconds)> spend_latency;
 };
 
+// The largest --command-latency-ms rds-sim accepts: far above any real answer time, and below
+// the plugin's shortest command timeout.
+inline constexpr std::uint32_t kMaxCommandLatencyMs = 10000;
+
 // Parses and runs command lines. Thread-safe: commands from all sessions are serialised (the
-// injected delay is spent outside the lock, so a slow command does not stall the others).
+// command latency and the injected delay are spent outside the lock, so a slow command does not
+// stall the others).
 // The store, fault injector and exporter (optional; null when the kernel target is absent)
 // are borrowed and must outlive the processor.
 class CommandProcessor {

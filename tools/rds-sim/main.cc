@@ -73,6 +73,7 @@ int main(int argc, char** argv) {
   std::string state_dir;
   std::vector<std::string> pool_specs;
   std::string pool_capacity = "1T";
+  std::uint32_t command_latency_ms = 0;
   std::uint32_t fault_delay_ms = 0;
   std::uint32_t fault_drop_after = 0;
   std::uint32_t fault_drop_reply_after = 0;
@@ -102,6 +103,10 @@ int main(int argc, char** argv) {
                  "a storage pool NAME=DIR[:CAPACITY] (repeatable; default "
                  "storage-pool=<state-dir>/storage-pool)");
   app.add_option("--pool-capacity", pool_capacity, "capacity of pools that name none");
+  app.add_option("--command-latency-ms", command_latency_ms,
+                 "answer every command this long after it arrives, as a real RDS takes tens of "
+                 "milliseconds; sessions wait in parallel, each session's commands in turn")
+      ->check(CLI::Range(std::uint32_t{0}, rds_sim::kMaxCommandLatencyMs));
   app.add_option("--fault-delay-ms", fault_delay_ms, "sleep this long before every command");
   app.add_option("--fault-drop-after", fault_drop_after,
                  "drop the connection carrying the (N+1)-th command (once)");
@@ -175,6 +180,7 @@ int main(int argc, char** argv) {
     rds_sim::CommandProcessorOptions processor_options;
     processor_options.nvmet_address = nvmet_address;
     processor_options.line_ending = line_ending == "lf" ? "\n" : "\r\n";
+    processor_options.command_latency = std::chrono::milliseconds(command_latency_ms);
     rds_sim::CommandProcessor processor(store, faults, exporter.get(), processor_options);
     processor.exportAll();
 

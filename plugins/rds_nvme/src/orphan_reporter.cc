@@ -67,7 +67,7 @@ std::vector<std::string> OrphanReporter::scan(const Call& call) {
     for (const auto& slot : seenTwice) {
       // A volume created since the listing is in the ledger now: never delete it.
       if (ledger_.contains(slot)) continue;
-      remover_(SlotName::parse(slot, "orphaned slot"), call);
+      if (!remover_(SlotName::parse(slot, "orphaned slot"), call)) continue;
       host_.counterAdd("orphaned_disks_deleted_total", {}, 1);
       host_.warn("deleted orphaned RDS disk " + slot);
     }

@@ -28,7 +28,9 @@ namespace polycsi::rds_nvme {
 
 class OrphanReporter {
  public:
-  using Remover = std::function<void(const SlotName&, const Call&)>;
+  // Removes an orphaned slot's disk and file; false when it found the slot no longer orphaned
+  // (a volume took it meanwhile) and removed nothing.
+  using Remover = std::function<bool(const SlotName&, const Call&)>;
 
   OrphanReporter(RdsClient& client, VolumeLedger& ledger, Host host, SlotPrefix volumePrefix,
                  bool deleteOrphans, Remover remover);

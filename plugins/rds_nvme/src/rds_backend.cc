@@ -89,6 +89,9 @@ RdsBackend::RdsBackend(const InitContext& ctx, const TransportFactory& transport
   transport_ = transports(settings_, host_);
   client_ = std::make_unique<RdsClient>(*transport_, host_);
   ledger_ = std::make_unique<VolumeLedger>(ctx.stateDir);
+  slotLocks_ = std::make_unique<SlotLocks>([host = host_](const std::string& slot) {
+    host.debug("waiting for the operation in progress on RDS disk " + slot + " to end");
+  });
   // A copy holds one SSH session for its whole length; one session stays for every other call.
   // The job's deadline leaves room for the print that follows the copy.
   CopyJobs::Options copyOptions;
@@ -107,9 +110,17 @@ RdsBackend::RdsBackend(const InitContext& ctx, const TransportFactory& transport
            "the copy ended, on a retry";
   };
   copies_ = std::make_unique<CopyJobs>(std::move(copyOptions));
-  orphans_ = std::make_unique<OrphanReporter>(
-      *client_, *ledger_, host_, settings_.volumePrefix, settings_.deleteOrphans,
-      [this](const SlotName& slot, const Call& call) { removeDiskAndFile(slot, call); });
+  orphans_ = std::make_unique<OrphanReporter>(*client_, *ledger_, host_, settings_.volumePrefix,
+                                              settings_.deleteOrphans,
+                                              [this](const SlotName& slot, const Call& call) {
+                                                // A create of this slot that was under way at the
+                                                // scan has added it to the ledger by the time the
+                                                // lock is free: never delete it then.
+                                                auto held = slotLocks_->lock(slot.str(), call);
+                                                if (ledger_->contains(slot.str())) return false;
+                                                removeDiskAndFile(slot, call);
+                                                return true;
+                                              });
   if (settings_.orphanScanInterval.count() > 0) orphans_->start(settings_.orphanScanInterval);
   host_.info("rds_nvme backend '" + instanceName_ + "' manages " + settings_.address->str() + ":" +
              settings_.port.str() + " under " + settings_.basePath->str());

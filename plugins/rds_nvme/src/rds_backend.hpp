@@ -14,6 +14,8 @@
 //
 // THREADING: as every polycsi backend: calls for different volumes run concurrently, never two
 // for the same volume. Shared state: the transport (thread-safe) and the ledger (locked).
+// Create, delete and the orphan report's removal of one slot also take turns among themselves
+// (slot_locks.hpp); nothing serialises calls for different slots.
 // IDEMPOTENCY: every call; creating by the same name finds the same slot.
 #pragma once
 
@@ -31,6 +33,7 @@
 #include "polycsi/plugin.hpp"
 #include "rds_client.hpp"
 #include "rds_settings.hpp"
+#include "slot_locks.hpp"
 #include "storage_class_parameters.hpp"
 #include "volume_ledger.hpp"
 
@@ -169,6 +172,7 @@ class RdsBackend : public Backend {
   std::unique_ptr<CommandTransport> transport_;
   std::unique_ptr<RdsClient> client_;
   std::unique_ptr<VolumeLedger> ledger_;
+  std::unique_ptr<SlotLocks> slotLocks_;  // controller side
   // After client_ and ledger_, which its jobs use: destroyed (its threads joined) first.
   std::unique_ptr<CopyJobs> copies_;
   std::unique_ptr<ConnectionRecord> connectionRecord_;  // node side

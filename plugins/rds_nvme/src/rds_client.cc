@@ -131,10 +131,11 @@ PoolSpace RdsClient::poolCapacity(const MountPoint& mountPoint, const Call& call
 }
 
 template <typename Check, typename Act>
-RdsDisk RdsClient::converge(const std::string& what, const Call& call, Check check, Act act) {
+RdsDisk RdsClient::converge(const std::string& what, const Call& call, Check check, Act act,
+                            std::optional<std::optional<RdsDisk>> first) {
   for (int attempt = 1; attempt <= kMaxChangeAttempts; ++attempt) {
     call.checkpoint(what);
-    std::optional<RdsDisk> state = check();
+    std::optional<RdsDisk> state = attempt == 1 && first ? *first : check();
     if (state) return *state;
     try {
       act();
@@ -152,10 +153,12 @@ RdsDisk RdsClient::converge(const std::string& what, const Call& call, Check che
                                       std::to_string(kMaxChangeAttempts) + " attempts");
 }
 
-RdsDisk RdsClient::ensureDisk(const DiskSpec& spec, const Call& call) {
+RdsDisk RdsClient::ensureDisk(const DiskSpec& spec, const Call& call, bool seenAbsent) {
+  std::optional<std::optional<RdsDisk>> first;
+  if (seenAbsent) first.emplace(std::nullopt);
   return converge(
       "adding disk " + spec.slot.str(), call, [&] { return findDisk(spec.slot, call); },
-      [&] { addDisk(spec, call); });
+      [&] { addDisk(spec, call); }, first);
 }
 
 RdsDisk RdsClient::ensureFileSizeAtLeast(const SlotName& slot, const DiskSize& size,
@@ -171,17 +174,19 @@ RdsDisk RdsClient::ensureFileSizeAtLeast(const SlotName& slot, const DiskSize& s
       [&] { setFileSize(slot, size, call); });
 }
 
-RdsDisk RdsClient::ensureAllowedHosts(const SlotName& slot, const NqnList& hosts,
-                                      const Call& call) {
+RdsDisk RdsClient::ensureAllowedHosts(const SlotName& slot, const NqnList& hosts, const Call& call,
+                                      const std::optional<RdsDisk>& seen) {
+  auto judge = [&](std::optional<RdsDisk> disk) -> std::optional<RdsDisk> {
+    if (!disk) throw Error(Code::kNotFound, "volume " + slot.str() + " does not exist");
+    if (allowedHosts(*disk) == hosts) return disk;
+    return std::nullopt;
+  };
+  std::optional<std::optional<RdsDisk>> first;
+  if (seen) first.emplace(judge(seen));
   return converge(
       "setting the NVMe/TCP allowed hosts of " + slot.str(), call,
-      [&]() -> std::optional<RdsDisk> {
-        auto disk = findDisk(slot, call);
-        if (!disk) throw Error(Code::kNotFound, "volume " + slot.str() + " does not exist");
-        if (allowedHosts(*disk) == hosts) return disk;
-        return std::nullopt;
-      },
-      [&] { setAllowedHosts(slot, hosts, call); });
+      [&] { return judge(findDisk(slot, call)); }, [&] { setAllowedHosts(slot, hosts, call); },
+      first);
 }
 
 std::optional<std::string> RdsClient::ensureDiskRemoved(const SlotName& slot, const Call& call) {
@@ -204,7 +209,9 @@ std::optional<std::string> RdsClient::ensureDiskRemoved(const SlotName& slot, co
   return filePath;
 }
 
-void RdsClient::ensureFileRemoved(const FileName& name, const Call& call) {
+void RdsClient::ensureFileRemoved(const FileName& name, const Call& call, bool seenPresent) {
+  std::optional<std::optional<RdsDisk>> first;
+  if (seenPresent) first.emplace(std::nullopt);
   converge(
       "removing file " + name.str(), call,
       [&]() -> std::optional<RdsDisk> {
@@ -217,7 +224,8 @@ void RdsClient::ensureFileRemoved(const FileName& name, const Call& call) {
         } catch (const Error& e) {
           if (e.code() != Code::kNotFound) throw;
         }
-      });
+      },
+      first);
 }
 
 int64_t RdsClient::diskBytes(const RdsDisk& disk) {

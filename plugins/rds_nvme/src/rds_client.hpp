@@ -65,17 +65,25 @@ class RdsClient {
   PoolSpace poolCapacity(const MountPoint& mountPoint, const Call& call);
 
   // ---- check first, then act ----
+  // Each takes what the caller's own print of the same call showed, when it has one, in place
+  // of the first check: the state it acts on is then no older than that print, and one
+  // command fewer crosses to the RDS. Every later attempt checks with a new print.
+
   // The disk with spec.slot, adding it when absent. Does not compare an existing disk with
-  // the spec: callers decide what is compatible.
-  RdsDisk ensureDisk(const DiskSpec& spec, const Call& call);
+  // the spec: callers decide what is compatible. `seenAbsent`: the caller's print found no
+  // disk with the slot.
+  RdsDisk ensureDisk(const DiskSpec& spec, const Call& call, bool seenAbsent = false);
   // Grows the disk's file to at least `size` (never shrinks). NOT_FOUND when the disk is gone.
   RdsDisk ensureFileSizeAtLeast(const SlotName& slot, const DiskSize& size, const Call& call);
   // Makes the export's allow-list exactly `hosts` (RouterOS value: comma-separated NQNs).
-  RdsDisk ensureAllowedHosts(const SlotName& slot, const NqnList& hosts, const Call& call);
+  // `seen`: the disk as the caller's print showed it.
+  RdsDisk ensureAllowedHosts(const SlotName& slot, const NqnList& hosts, const Call& call,
+                             const std::optional<RdsDisk>& seen = std::nullopt);
   // Removes the disk; absent already is success. Returns the file-path it had, if any.
   std::optional<std::string> ensureDiskRemoved(const SlotName& slot, const Call& call);
-  // Removes the file; absent already is success.
-  void ensureFileRemoved(const FileName& name, const Call& call);
+  // Removes the file; absent already is success. `seenPresent`: the caller knows the file is
+  // there (a disk it just removed was printed with this file-path), so it is removed at once.
+  void ensureFileRemoved(const FileName& name, const Call& call, bool seenPresent = false);
 
   // The bytes of a disk: its exact `size`, else its `file-size`; INTERNAL when neither.
   static int64_t diskBytes(const RdsDisk& disk);
@@ -87,9 +95,11 @@ class RdsClient {
   std::string run(const RouterOsCommand& command, const Call& call);
   std::string check(const RouterOsCommand& command, const CommandReply& reply);
   RouterOsCommand addCommand(const DiskSpec& spec);
-  // Runs `act` until `done` holds, checking before every attempt (see the file comment).
+  // Runs `act` until `check` returns a state, checking before every attempt (see the file
+  // comment); `first` (when set) is the first check's answer, known from the caller's print.
   template <typename Check, typename Act>
-  RdsDisk converge(const std::string& what, const Call& call, Check check, Act act);
+  RdsDisk converge(const std::string& what, const Call& call, Check check, Act act,
+                   std::optional<std::optional<RdsDisk>> first = std::nullopt);
 
   CommandTransport& transport_;
   Host host_;

@@ -84,7 +84,7 @@ RdsDisk RdsBackend::closeExport(const RdsDisk& disk, const Call& call) {
   if (!settings_.fencing || !RdsClient::allowedHosts(disk).empty()) return disk;
   NqnList closed;
   closed.add(Nqn::parse(kFencedPlaceholderNqn, "fencing placeholder"));
-  return client().ensureAllowedHosts(SlotName::parse(disk.slot, "slot"), closed, call);
+  return client().ensureAllowedHosts(SlotName::parse(disk.slot, "slot"), closed, call, disk);
 }
 
 Volume RdsBackend::createVolume(const CreateVolumeRequest& req) {
@@ -119,6 +119,8 @@ Volume RdsBackend::createFrom(const CreateVolumeRequest& req, const Source& sour
   req.call.checkpoint("create volume " + req.name);
 
   RdsClient& rds = client();
+  // Until the slot is in the ledger: the orphan report never removes a disk being created.
+  auto held = slotLocks_->lock(slot.str(), req.call);
   std::optional<RdsDisk> disk = rds.findDisk(slot, req.call);
   const bool existed = disk.has_value();
   if (existed) {
@@ -126,7 +128,7 @@ Volume RdsBackend::createFrom(const CreateVolumeRequest& req, const Source& sour
     checkCompatible(*disk, req, path, placement.nvmePort, nqn);
   } else if (!source.slot) {
     DiskSpec spec{slot, path, size, std::nullopt, true, placement.nvmePort, nqn};
-    disk = rds.ensureDisk(spec, req.call);
+    disk = rds.ensureDisk(spec, req.call, /*seenAbsent=*/true);
     host_.info("created RDS disk " + slot.str() + " (" + path.str() + ") for volume " + req.name);
   } else {
     disk = copyIntoNewDisk(
@@ -256,6 +258,7 @@ void RdsBackend::forgetCopy(const SlotName& slot, const Call& call) {
 
 void RdsBackend::deleteSlot(const SlotName& slot, const Call& call) {
   client();  // FAILED_PRECONDITION on a node-only instance, which has no copy jobs
+  auto held = slotLocks_->lock(slot.str(), call);
   // A copy still running would add its disk after the removal: wait for it to end first.
   auto block =
       copies_->settle(slot.str(), call, std::chrono::steady_clock::now() + call.remaining() / 2);
@@ -266,11 +269,14 @@ void RdsBackend::removeDiskAndFile(const SlotName& slot, const Call& call) {
   RdsClient& rds = client();
   std::optional<std::string> filePath = rds.ensureDiskRemoved(slot, call);
   if (filePath && !filePath->empty()) {
-    rds.ensureFileRemoved(FileName::of(printedPath(*filePath, slot.str())), call);
+    // The disk was printed with this file a moment ago: remove it without printing it first.
+    rds.ensureFileRemoved(FileName::of(printedPath(*filePath, slot.str())), call,
+                          /*seenPresent=*/true);
   } else {
     // The disk was gone already (an earlier attempt removed it): find its file by name.
     for (const auto& file : rds.findFilesForSlot(slot, call)) {
-      rds.ensureFileRemoved(FileName::of(printedPath(file.name, slot.str())), call);
+      rds.ensureFileRemoved(FileName::of(printedPath(file.name, slot.str())), call,
+                            /*seenPresent=*/true);
     }
   }
 }

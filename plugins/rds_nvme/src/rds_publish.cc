@@ -49,7 +49,7 @@ StringMap RdsBackend::publish(const PublishRequest& req) {
     if (!allowed.contains(*host)) {
       allowed.remove(Nqn::parse(kFencedPlaceholderNqn, "fencing placeholder"));
       allowed.add(*host);
-      disk = rds.ensureAllowedHosts(slot, allowed, req.call);
+      disk = rds.ensureAllowedHosts(slot, allowed, req.call, disk);
       host_.info("allowed " + host->str() + " (node " + req.nodeName + ") on the export of " +
                  slot.str());
     }
@@ -69,7 +69,7 @@ void RdsBackend::unpublish(const PublishRequest& req) {
   if (!allowed.contains(host)) return;
   allowed.remove(host);
   if (allowed.empty()) allowed.add(Nqn::parse(kFencedPlaceholderNqn, "fencing placeholder"));
-  rds.ensureAllowedHosts(slot, allowed, req.call);
+  rds.ensureAllowedHosts(slot, allowed, req.call, disk);
   host_.info("removed " + host.str() + " (node " + req.nodeName + ") from the export of " +
              slot.str());
 }

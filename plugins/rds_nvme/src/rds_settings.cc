@@ -150,7 +150,8 @@ const std::vector<Key>& keys() {
        "Timeout of one /disk add copy-from (snapshot, restore, clone), which runs past the call "
        "that started it, 60-86400. Default: 3600.",
        [](S& o, T key, T v) { o.copyTimeout = secondsIn(key, v, 60, 86400); }},
-      {"pool_size", SettingKind::kInteger, false, "Persistent SSH sessions, 1-16. Default: 2.",
+      {"pool_size", SettingKind::kInteger, false,
+       "Persistent SSH sessions, 1-16, opened as concurrent calls need them. Default: 8.",
        [](S& o, T key, T v) { o.poolSize = static_cast<int>(integerIn(key, v, 1, 16)); }},
       {"keepalive_interval_seconds", SettingKind::kInteger, false,
        "Keepalive period of idle SSH sessions, 5-3600. Default: 30.",

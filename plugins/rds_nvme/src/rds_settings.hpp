@@ -40,7 +40,7 @@ struct RdsSettings {
   std::chrono::seconds commandTimeout{30};
   // Of one copy-from command, run by a background job (copy_jobs.hpp).
   std::chrono::seconds copyTimeout{3600};
-  int poolSize = 2;
+  int poolSize = 8;
   std::chrono::seconds keepaliveInterval{30};
   bool fencing = true;
   bool deleteOrphans = false;

@@ -48,6 +48,7 @@ Snapshot RdsBackend::createSnapshot(const CreateSnapshotRequest& req) {
   req.call.checkpoint("create snapshot " + req.name);
 
   RdsClient& rds = client();
+  auto held = slotLocks_->lock(slot.str(), req.call);
   if (auto existing = rds.findDisk(slot, req.call)) {
     forgetCopy(slot, req.call);  // a copy's outcome: the disk is listed
     Snapshot s = toSnapshot(*existing);

@@ -48,6 +48,7 @@ class OrphanReporterTest : public ::testing::Test {
                           deleteOrphans, [this](const SlotName& slot, const Call& call) {
                             removed_.push_back(slot.str());
                             client_.ensureDiskRemoved(slot, call);
+                            return true;
                           });
   }
 

@@ -49,8 +49,8 @@ class RdsBackendTest : public ::testing::Test {
     config.role = role;
     config.settings = std::move(settings);
     config.stateDir = stateDir_.str();
-    return polycsi::testing::startBackend<RdsBackend>(host_, config, forwardingTo(&rds_),
-                                                      nodePaths_);
+    return polycsi::testing::startBackend<RdsBackend>(
+        host_, config, transports_ ? transports_ : forwardingTo(&rds_), nodePaths_);
   }
 
   PluginInstance& start(StringMap overrides = {}, Role role = Role::kController) {
@@ -93,7 +93,8 @@ class RdsBackendTest : public ::testing::Test {
   FakeRds rds_;
   polycsi::testing::FakeHost host_;
   polycsi::testing::TempDir stateDir_{"polycsi-rds-test"};
-  NodePaths nodePaths_;  // the node side's /sys and /dev: a fake tree in the node tests
+  NodePaths nodePaths_;          // the node side's /sys and /dev: a fake tree in the node tests
+  TransportFactory transports_;  // when set, in place of forwarding to rds_
   std::unique_ptr<PluginInstance> backend_;  // declared after stateDir_: stopped before it goes
 };
 

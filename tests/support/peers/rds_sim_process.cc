@@ -144,6 +144,10 @@ void RdsSimProcess::start() {
                                    "debug",
                                    "--command-log",
                                    directory_ + "/commands.log"};
+  if (commandLatencyMs_ > 0) {
+    argv.push_back("--command-latency-ms");
+    argv.push_back(std::to_string(commandLatencyMs_));
+  }
   ChildOptions options;
   options.argv = argv;
   options.outputPath = logPath_;

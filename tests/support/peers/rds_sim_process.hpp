@@ -54,6 +54,9 @@ class RdsSimProcess {
   // network namespace the test made). Call before the first start().
   void setAddress(std::string address) { address_ = std::move(address); }
   const std::string& address() const { return address_; }
+  // Answers every command this long after it arrives (rds-sim --command-latency-ms), as a real
+  // RDS does. Call before start().
+  void setCommandLatencyMs(int milliseconds) { commandLatencyMs_ = milliseconds; }
   int port() const { return port_; }
   pid_t pid() const { return child_ ? child_->pid() : -1; }
   // Where the simulator keeps its state; the pool's files are under stateDir()/storage-pool.
@@ -91,6 +94,7 @@ class RdsSimProcess {
   std::string fingerprint_;
   std::string address_ = "127.0.0.1";
   int port_ = 0;
+  int commandLatencyMs_ = 0;
   std::unique_ptr<ChildProcess> child_;
 };
 

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "announced_child.hpp"
+#include "child_process.hpp"
 #include "ssh_test_client.hpp"
 #include "temp_directory.hpp"
 
@@ -18,6 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using polycsi::testing::AnnouncedChild;
+using polycsi::testing::runProgram;
 using polycsi::testing::TempDir;
 
 constexpr const char* kUser = "admin";
@@ -282,6 +284,25 @@ TEST_F(RdsSimE2eTest, ServesConcurrentConnections) {
   for (std::thread& thread : threads) thread.join();
   EXPECT_EQ(successes.load(), 6);
   EXPECT_EQ(login()->exec("/disk print count-only").output, "7\r\n");
+}
+
+TEST_F(RdsSimE2eTest, RefusesACommandLatencyOutOfRange) {
+  for (const char* bad : {"-1", "10001", "20ms", "", "1e3"}) {
+    auto result = runProgram(RDS_SIM_BINARY,
+                             {"--state-dir", (dir_.path() / "bad").string(), "--password", "x",
+                              "--no-nvmet", "--command-latency-ms", bad},
+                             {.timeout = std::chrono::seconds(20), .mergeStderr = true});
+    EXPECT_NE(result.exitStatus, 0) << "--command-latency-ms '" << bad << "'";
+    EXPECT_NE(result.output.find("--command-latency-ms"), std::string::npos)
+        << "'" << bad << "': " << result.output;
+  }
+}
+
+TEST_F(RdsSimE2eTest, AcceptsACommandLatencyInRange) {
+  for (const char* good : {"0", "20"}) {
+    startSim({"--command-latency-ms", good});
+    EXPECT_EQ(login()->exec("/disk print count-only").output, "1\r\n") << good;
+  }
 }
 
 }  // namespace
