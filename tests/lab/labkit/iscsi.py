@@ -14,6 +14,7 @@ from .host import CsiClient, HostProcess, free_tcp_port, run_checked
 from .node import GuestDriver, context_flags, require_not_mounted
 from .rds import KUBELET, Volume, device_size, guest_sha256, node_stage_publish, \
     node_unpublish_unstage, require_grown, write_random
+from . import encryption
 from .report import StepFailed
 
 GLOBAL_ID = "PS03455f439da7"
@@ -368,8 +369,11 @@ backends:
             raise StepFailed(f"multipathd does not answer: {daemon.output}")
 
     def multipath_stage():
+        # Encrypted too (StorageClass parameter encrypted: "true"): LUKS2 on the map, ext4 on
+        # the LUKS mapping, so growth below goes through every layer.
         volume = Volume(lab.csi.call("controller", "create", f"pvc-{uuid.uuid4()}", "--size",
-                                     "64Mi", *caps, "--param", f"arrayID={GLOBAL_ID}"), caps)
+                                     "64Mi", *caps, "--param", f"arrayID={GLOBAL_ID}",
+                                     "--param", "encrypted=true"), caps)
         answer = lab.csi.call("controller", "publish", volume.id, state["node_id"], *caps,
                               *context_flags("--context", volume.context))
         context = dict(answer.get("publish_context", {}))
@@ -385,7 +389,7 @@ backends:
         volume.id = "psmp:" + volume.id.split(":", 1)[1]
         state["mp"] = volume
         try:
-            node_stage_publish(state["driver"], volume)
+            encryption.stage_publish(state["driver"], volume)
         except StepFailed as e:
             paths = vm.run("multipathd show paths 2>&1; multipathd show maps 2>&1; "
                            "for d in /sys/block/sd*; do udevadm info -q property -n "
@@ -398,10 +402,15 @@ backends:
             if target not in sessions:
                 raise StepFailed(f"no iSCSI session to {target}: {sessions}")
         source = vm.check(f"findmnt -n -o SOURCE --target {volume.target}", 10).strip()
-        kernel = os.path.basename(vm.check(f"readlink -f {shlex.quote(source)}", 10).strip())
-        if not kernel.startswith("dm-"):
-            raise StepFailed(f"{volume.target} is mounted from {source} ({kernel}), not a "
-                             "multipath map")
+        if source != f"/dev/mapper/{encryption.mapping_name(volume.id)}":
+            raise StepFailed(f"{volume.target} is mounted from {source}, not the volume's LUKS "
+                             "mapping")
+        crypt = os.path.basename(vm.check(f"readlink -f {shlex.quote(source)}", 10).strip())
+        under = vm.check(f"ls /sys/block/{crypt}/slaves", 10).split()
+        if len(under) != 1 or not under[0].startswith("dm-"):
+            raise StepFailed(f"the LUKS mapping {crypt} is not on a multipath map: {under}")
+        kernel = under[0]
+        encryption.require_luks(vm, f"/dev/{kernel}")
         slaves = vm.check(f"ls /sys/block/{kernel}/slaves", 10).split()
         uuid_ = vm.check(f"cat /sys/block/{kernel}/dm/uuid", 10).strip()
         if len(slaves) != 2 or not uuid_.startswith("mpath-"):
@@ -462,14 +471,21 @@ backends:
         lab.csi.call("controller", "expand", volume.id.replace("psmp:", "ps:", 1), "--size",
                      "96Mi")
         state["driver"].csi.call("node", "expand", volume.id, volume.target, "--size", "96Mi",
-                                 "--staging", volume.staging, *caps, timeout_s=120)
-        require_grown(vm, device, volume.target, before, 96 * 1024 * 1024,
+                                 "--staging", volume.staging, *caps,
+                                 f"--secret={encryption.KEY}={encryption.PASSPHRASE}",
+                                 timeout_s=120)
+        map_bytes = device_size(vm, f"/dev/{state['mp_map']}")
+        if map_bytes != 96 * 1024 * 1024:
+            raise StepFailed(f"the multipath map is {map_bytes} bytes after expansion")
+        require_grown(vm, device, volume.target, before,
+                      96 * 1024 * 1024 - encryption.LUKS2_HEADER_BYTES,
                       f"{volume.target}/mp.bin", state["mp_sha"])
 
     def multipath_unstage():
         volume = state["mp"]
-        node_unpublish_unstage(state["driver"], volume)
+        encryption.unpublish_unstage(state["driver"], volume)
         require_not_mounted(vm, KUBELET)
+        encryption.require_mapping_closed(vm, volume)
         sessions = vm.run("iscsiadm -m session 2>&1", 30).output
         for target in volume.publish_context["targetIqns"].split(","):
             if target in sessions:
@@ -498,12 +514,13 @@ backends:
         ("unpublish+unstage: unmounted, logged out; unpublish and delete", logout),
         ("dm-multipath: a second portal on tgtd; dm_multipath and multipathd with the plugin's "
          "multipath.conf", multipath_ready),
-        ("multipath stage (backend multipath: true): logged in to both portals, mounted from "
-         "the dm-multipath map of both paths", multipath_stage),
+        ("encrypted multipath stage (backend multipath: true, encrypted=true): logged in to "
+         "both portals, LUKS2 on the dm-multipath map of both paths, ext4 on the mapping",
+         multipath_stage),
         ("one path cut mid-write (its SCSI disk offline): no I/O error, the data reads back",
          multipath_path_cut),
         ("expand 64Mi -> 96Mi through the map: every path rescanned, multipathd resize map, "
-         "ext4 grows, data kept", multipath_grow),
-        ("multipath unstage: map flushed, both portals logged out, no map left; unpublish and "
-         "delete", multipath_unstage),
+         "LUKS mapping and ext4 grow, data kept", multipath_grow),
+        ("multipath unstage: LUKS mapping closed, map flushed, both portals logged out, no map "
+         "left; unpublish and delete", multipath_unstage),
     ])

@@ -206,7 +206,8 @@ def require_grown(vm, device, mountpoint, before, expected, data_path, data_sha)
     if after != expected:
         raise StepFailed(f"{device} is {after} bytes after expansion (before {before}), "
                          f"expected {expected}")
-    fs_bytes = int(vm.check(f"df -k {mountpoint} | awk 'NR==2 {{print $2}}'", 10)) * 1024
+    # -P: one line per filesystem, also for a source name as long as a LUKS mapping's.
+    fs_bytes = int(vm.check(f"df -Pk {mountpoint} | awk 'NR==2 {{print $2}}'", 10)) * 1024
     if fs_bytes <= before:
         raise StepFailed(f"the filesystem is {fs_bytes} bytes after expansion; it did not grow "
                          f"past the {before} bytes of its device before")
