@@ -15,32 +15,29 @@ constexpr char kEntryPoint[] = "polycsi_httplib_library_v1";
 
 std::atomic<bool> loaded{false};
 
-StatusOr<const Library*> load() {
-  StatusOr<std::string> path = libraryPath();
-  if (!path.isOk()) return path.status();
+}  // namespace
+
+StatusOr<const Library*> loadLibrary(const std::string& path) {
   // RTLD_LOCAL: cpp-httplib's and OpenSSL's symbols stay out of the plugins' way (a plugin may
   // bring its own TLS library).
-  void* handle = dlopen(path->c_str(), RTLD_NOW | RTLD_LOCAL);
+  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
     const char* why = dlerror();
     return Status(Code::kFailedPrecondition,
-                  "cannot load the HTTP library " + *path + " (" + (why ? why : "unknown error") +
+                  "cannot load the HTTP library " + path + " (" + (why ? why : "unknown error") +
                       "); it is installed beside the polycsi executable, in ../lib");
   }
   using Entry = const Library* (*)();
   auto entry = reinterpret_cast<Entry>(dlsym(handle, kEntryPoint));
   if (entry == nullptr || entry() == nullptr) {
     dlclose(handle);
-    return Status(Code::kFailedPrecondition, "the HTTP library " + *path + " has no " +
+    return Status(Code::kFailedPrecondition, "the HTTP library " + path + " has no " +
                                                  std::string(kEntryPoint) +
                                                  ": it is from another polycsi build");
   }
-  loaded = true;
-  spdlog::debug("loaded {}", *path);
+  spdlog::debug("loaded {}", path);
   return entry();
 }
-
-}  // namespace
 
 StatusOr<std::string> libraryPath() {
   std::error_code ec;
@@ -58,7 +55,11 @@ StatusOr<const Library*> library() {
   // not a dlopen per request.
   static std::once_flag once;
   static StatusOr<const Library*> result = Status(Code::kInternal, "not loaded");
-  std::call_once(once, [] { result = load(); });
+  std::call_once(once, [] {
+    StatusOr<std::string> path = libraryPath();
+    result = path.isOk() ? loadLibrary(*path) : StatusOr<const Library*>(path.status());
+    loaded = result.isOk();
+  });
   return result;
 }
 

@@ -84,6 +84,11 @@ StatusOr<std::string> libraryPath();
 // gives the same answer.
 StatusOr<const Library*> library();
 
+// Loads the module at `path` (dlopen; it stays loaded) and returns its table: what library()
+// does once with libraryPath(). FAILED_PRECONDITION naming the path when it cannot be loaded or
+// is not the module. Thread-safe.
+StatusOr<const Library*> loadLibrary(const std::string& path);
+
 // Whether library() has loaded the module in this process (for tests and logs).
 bool libraryLoaded();
 
