@@ -22,7 +22,7 @@ RUN cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=
  && cmake --build /build \
  && DESTDIR=/out cmake --install /build --component runtime \
  && /src/scripts/runtime-packages.sh /out/usr/lib/polycsi/bin/polycsi /out/usr/bin/polycsictl \
-      /out/usr/lib/polycsi/plugins/*.so > /out/runtime-packages.txt
+      /out/usr/lib/polycsi/plugins/*.so /out/usr/lib/polycsi/lib/*.so > /out/runtime-packages.txt
 
 FROM debian:12-slim
 ARG DEBIAN_FRONTEND=noninteractive

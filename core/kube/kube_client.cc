@@ -1,7 +1,5 @@
 #include "kube/kube_client.hpp"
 
-#include <httplib.h>
-#include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 
 #include <cctype>
@@ -13,6 +11,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "http/http_library.hpp"
 #include "observe/logging.hpp"
 
 namespace polycsi::kube {
@@ -70,40 +69,6 @@ std::string apiErrorMessage(const std::string& body) {
   }
   constexpr size_t kMaxShown = 512;
   return body.size() > kMaxShown ? body.substr(0, kMaxShown) + "..." : body;
-}
-
-// What a failed request's httplib error means, for the message.
-std::string describeTransportError(httplib::Error error, const httplib::ClientImpl& client,
-                                   bool tls, const std::string& caFile) {
-  switch (error) {
-    case httplib::Error::Connection:
-      return "cannot connect";
-    case httplib::Error::ConnectionTimeout:
-      return "connect timed out";
-    case httplib::Error::Read:
-      return "reading the answer failed or timed out";
-    case httplib::Error::Write:
-      return "sending the request failed";
-    case httplib::Error::SSLConnection:
-      return "TLS handshake failed";
-    case httplib::Error::SSLLoadingCerts:
-      return caFile.empty() ? "cannot load the system's CA certificates"
-                            : "cannot load CA certificates from " + caFile;
-    case httplib::Error::SSLServerVerification: {
-      std::string why = "the API server's certificate is not trusted";
-      if (tls) {
-        const long result =
-            static_cast<const httplib::SSLClient&>(client).get_openssl_verify_result();
-        if (result != X509_V_OK)
-          why += std::string(": ") + X509_verify_cert_error_string(result);
-        else
-          why += ": its names do not match the host";
-      }
-      return why;
-    }
-    default:
-      return httplib::to_string(error);
-  }
 }
 
 }  // namespace
@@ -279,32 +244,28 @@ StatusOr<nlohmann::json> KubeClient::send(const char* method, const std::string&
                                           int* httpStatusOut) {
   const std::string what = std::string(method) + " " + path;
 
-  // A client per request: calls come from several threads and a connection is cheap next to
-  // how rarely the driver talks to the API.
-  std::unique_ptr<httplib::ClientImpl> client;
-  if (endpoint_.tls) {
-    auto tls = std::make_unique<httplib::SSLClient>(endpoint_.host, endpoint_.port);
-    if (!config_.caFile.empty()) tls->set_ca_cert_path(config_.caFile);
-    tls->enable_server_certificate_verification(!config_.insecureSkipVerify);
-    client = std::move(tls);
-  } else {
-    client = std::make_unique<httplib::ClientImpl>(endpoint_.host, endpoint_.port);
-  }
-  client->set_connection_timeout(config_.timeout);
-  client->set_read_timeout(config_.timeout);
-  client->set_write_timeout(config_.timeout);
-  client->set_follow_location(false);
-  client->set_keep_alive(false);
+  // The HTTP library (and with it OpenSSL) is loaded by the first request, not before: a
+  // process that never talks to an API server never maps it (core/http/http_library.hpp).
+  StatusOr<const http::Library*> library = http::library();
+  if (!library.isOk()) return Status(Code::kUnavailable, what + ": " + library.status().message());
 
-  httplib::Request request;
+  // A connection per request: calls come from several threads and a connection is cheap next
+  // to how rarely the driver talks to the API.
+  http::ClientRequest request;
+  request.tls = endpoint_.tls;
+  request.host = endpoint_.host;
+  request.port = endpoint_.port;
+  request.caFile = config_.caFile;
+  request.verifyServer = !config_.insecureSkipVerify;
+  request.timeout = config_.timeout;
   request.method = method;
   request.path = endpoint_.pathPrefix + path;
   // Host exactly as the URL writes it (an IPv6 address in brackets, the port if given).
   request.headers = {{"Host", endpoint_.authority}, {"Accept", "application/json"}};
-  if (!token.empty()) request.headers.emplace("Authorization", "Bearer " + token);
+  if (!token.empty()) request.headers.emplace_back("Authorization", "Bearer " + token);
   if (body != nullptr) {
-    request.headers.emplace("Content-Type", "application/json");
-    request.body = *body;
+    request.headers.emplace_back("Content-Type", "application/json");
+    request.body = body;
   }
   // The answer is read here, bounded in size and by the request's deadline (httplib's own
   // timeouts bound each read, not the whole answer).
@@ -312,7 +273,7 @@ StatusOr<nlohmann::json> KubeClient::send(const char* method, const std::string&
   std::string answer;
   bool tooLarge = false;
   bool late = false;
-  request.content_receiver = [&](const char* data, size_t length, uint64_t, uint64_t) {
+  request.onBody = [&](const char* data, size_t length) {
     tooLarge = answer.size() + length > kMaxResponseBytes;
     late = std::chrono::steady_clock::now() > deadline;
     if (tooLarge || late) return false;  // httplib stops reading and closes
@@ -320,9 +281,7 @@ StatusOr<nlohmann::json> KubeClient::send(const char* method, const std::string&
     return true;
   };
 
-  httplib::Response response;
-  httplib::Error error = httplib::Error::Success;
-  const bool sent = client->send(request, response, error);
+  const http::ClientResult response = (*library)->send(request);
   if (tooLarge) {
     return Status(Code::kUnavailable,
                   what + ": answer larger than " + std::to_string(kMaxResponseBytes) + " bytes");
@@ -332,10 +291,9 @@ StatusOr<nlohmann::json> KubeClient::send(const char* method, const std::string&
                                           " did not answer within " +
                                           std::to_string(config_.timeout.count()) + " ms");
   }
-  if (!sent) {
-    return Status(Code::kUnavailable,
-                  what + ": Kubernetes API at " + config_.baseUrl + " unreachable: " +
-                      describeTransportError(error, *client, endpoint_.tls, config_.caFile));
+  if (!response.answered) {
+    return Status(Code::kUnavailable, what + ": Kubernetes API at " + config_.baseUrl +
+                                          " unreachable: " + response.transportError);
   }
   const int httpStatus = response.status;
   *httpStatusOut = httpStatus;

@@ -1,6 +1,6 @@
-// A small Kubernetes REST client over cpp-httplib (OpenSSL): JSON GET and POST with the service
-// account's Bearer token, TLS verified against the cluster CA. Enough for events and
-// VolumeAttachment reconciliation; not a general client (no watch, no patch).
+// A small Kubernetes REST client over cpp-httplib (OpenSSL, loaded on the first request): JSON GET
+// and POST with the service account's Bearer token, TLS verified against the cluster CA. Enough for
+// events and VolumeAttachment reconciliation; not a general client (no watch, no patch).
 #pragma once
 
 #include <chrono>

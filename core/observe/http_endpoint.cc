@@ -1,8 +1,6 @@
 #include "observe/http_endpoint.hpp"
 
-#include <httplib.h>
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
 
 #include <cctype>
 #include <charconv>
@@ -47,8 +45,7 @@ StatusOr<ListenAddress> parseListenAddress(const std::string& address) {
   return ListenAddress{host.empty() ? "0.0.0.0" : host, port};
 }
 
-HttpEndpoint::HttpEndpoint(std::unique_ptr<httplib::Server> server, int port)
-    : server_(std::move(server)), port_(port) {}
+HttpEndpoint::HttpEndpoint(std::unique_ptr<http::Server> server) : server_(std::move(server)) {}
 
 StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::start(const std::string& address,
                                                             const Metrics& metrics,
@@ -56,65 +53,36 @@ StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::start(const std::string& a
   StatusOr<ListenAddress> listen = parseListenAddress(address);
   if (!listen.isOk()) return listen.status();
   if (!healthy) return Status(Code::kInvalidArgument, "health check function is empty");
+  StatusOr<const http::Library*> library = http::library();
+  if (!library.isOk()) return library.status();
 
-  auto server = std::make_unique<httplib::Server>();
-  server->new_task_queue = [] { return new httplib::ThreadPool(kServerThreads); };
-  // SO_REUSEADDR only: httplib's default SO_REUSEPORT would let a second process bind the same
-  // port and silently share the scrapes.
-  server->set_socket_options([](socket_t sock) {
-    int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-  });
-  server->set_read_timeout(kIoTimeout);
-  server->set_write_timeout(kIoTimeout);
-  server->Get("/metrics", [&metrics](const httplib::Request&, httplib::Response& response) {
-    response.set_content(metrics.render(), "text/plain; version=0.0.4");
-  });
-  server->Get("/healthz",
-              [healthy = std::move(healthy)](const httplib::Request&, httplib::Response& response) {
-                if (healthy()) {
-                  response.set_content("ok", "text/plain");
-                } else {
-                  response.status = 503;
-                  response.set_content("unhealthy", "text/plain");
-                }
-              });
-
-  int port = listen->port;
-  if (port == 0) {
-    port = server->bind_to_any_port(listen->host);
-    if (port <= 0) port = -1;
-  } else if (!server->bind_to_port(listen->host, port)) {
-    port = -1;
-  }
-  if (port < 0) {
-    return Status(Code::kUnavailable, "cannot listen on " + address + " for metrics and health");
-  }
-
-  std::unique_ptr<HttpEndpoint> endpoint(new HttpEndpoint(std::move(server), port));
-  HttpEndpoint* self = endpoint.get();
-  endpoint->thread_ = std::thread([self] {
-    self->server_->listen_after_bind();
-    self->threadExited_ = true;
-  });
-  // httplib's stop() only interrupts a server that is already running: wait until it is, so
-  // stop() right after start() cannot leave the thread blocked in accept().
-  while (!self->server_->is_running() && !self->threadExited_) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  if (self->threadExited_) {
-    endpoint->stop();
-    return Status(Code::kUnavailable, "metrics server on " + address + " stopped at start");
-  }
-  spdlog::info("serving /metrics and /healthz on {}:{}", listen->host, port);
+  http::ServerOptions options;
+  options.host = listen->host;
+  options.port = listen->port;
+  options.threads = kServerThreads;
+  options.ioTimeout = kIoTimeout;
+  options.routes.push_back({"/metrics", [&metrics](int&, std::string& body, std::string& type) {
+                              body = metrics.render();
+                              type = "text/plain; version=0.0.4";
+                            }});
+  options.routes.push_back(
+      {"/healthz", [healthy = std::move(healthy)](int& status, std::string& body, std::string&) {
+         if (healthy()) {
+           body = "ok";
+         } else {
+           status = 503;
+           body = "unhealthy";
+         }
+       }});
+  StatusOr<std::unique_ptr<http::Server>> server =
+      (*library)->serve(std::move(options), address + " for metrics and health");
+  if (!server.isOk()) return server.status();
+  std::unique_ptr<HttpEndpoint> endpoint(new HttpEndpoint(std::move(*server)));
+  spdlog::info("serving /metrics and /healthz on {}:{}", listen->host, endpoint->port());
   return endpoint;
 }
 
-void HttpEndpoint::stop() {
-  if (!thread_.joinable()) return;
-  server_->stop();
-  thread_.join();
-}
+void HttpEndpoint::stop() { server_->stop(); }
 
 HttpEndpoint::~HttpEndpoint() { stop(); }
 

@@ -1,23 +1,19 @@
 // The driver's HTTP endpoint for Prometheus and liveness probes:
 //   GET /metrics   Metrics::render(), Content-Type "text/plain; version=0.0.4"
 //   GET /healthz   200 "ok" while healthy() returns true, else 503 "unhealthy"
-// Served by cpp-httplib on its own threads; anything else is 404.
+// Served by cpp-httplib (http::library(), loaded when the endpoint starts) on its own threads;
+// anything else is 404.
 // THREADING: start/stop from one thread; the handlers call `metrics` and `healthy` from the
 // server's threads, so both must be thread-safe.
 #pragma once
 
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 
+#include "http/http_library.hpp"
 #include "observe/metrics.hpp"
 #include "polycsi/types.hpp"
-
-namespace httplib {
-class Server;
-}
 
 namespace polycsi::observe {
 
@@ -34,13 +30,14 @@ class HttpEndpoint {
  public:
   // Binds `address` (port 0 = an ephemeral port, see port()) and starts serving. Does not own
   // `metrics`, which must outlive the endpoint. INVALID_ARGUMENT for a malformed address,
-  // UNAVAILABLE when the address cannot be bound.
+  // UNAVAILABLE when the address cannot be bound, FAILED_PRECONDITION when the HTTP library
+  // cannot be loaded.
   static StatusOr<std::unique_ptr<HttpEndpoint>> start(const std::string& address,
                                                        const Metrics& metrics,
                                                        std::function<bool()> healthy);
 
   // The bound port.
-  int port() const { return port_; }
+  int port() const { return server_->port(); }
 
   // Stops accepting and waits for the server thread. Idempotent.
   void stop();
@@ -50,12 +47,9 @@ class HttpEndpoint {
   HttpEndpoint& operator=(const HttpEndpoint&) = delete;
 
  private:
-  HttpEndpoint(std::unique_ptr<httplib::Server> server, int port);
+  explicit HttpEndpoint(std::unique_ptr<http::Server> server);
 
-  std::unique_ptr<httplib::Server> server_;
-  int port_;
-  std::thread thread_;
-  std::atomic<bool> threadExited_{false};
+  std::unique_ptr<http::Server> server_;
 };
 
 }  // namespace polycsi::observe
