@@ -14,6 +14,7 @@
 #include "csi_calls.hpp"
 #include "csi_requests.hpp"
 #include "driver_test.hpp"
+#include "kernel_features.hpp"
 
 namespace polycsi::testing {
 namespace {
@@ -21,16 +22,6 @@ namespace {
 using Mode = csi::v1::VolumeCapability::AccessMode;
 
 constexpr char kPassphrase[] = "it-Luks-Passphrase-93ab";
-
-// Whether the running kernel has device-mapper: its misc device is registered. Not the
-// existence of /dev/mapper/control, which libdevmapper creates even where the kernel has none.
-bool kernelHasDeviceMapper() {
-  std::ifstream misc("/proc/misc");
-  std::string line;
-  while (std::getline(misc, line))
-    if (line.find(" device-mapper") != std::string::npos) return true;
-  return false;
-}
 
 class EncryptionTest : public DriverTest {
  protected:

@@ -10,7 +10,7 @@
 #include "csi_calls.hpp"
 #include "csi_requests.hpp"
 #include "driver_process.hpp"
-#include "driver_test.hpp"
+#include "sample_driver_test.hpp"
 #include "sidecar_metadata.hpp"
 
 namespace polycsi::testing {
@@ -18,16 +18,8 @@ namespace {
 
 using Mode = csi::v1::VolumeCapability::AccessMode;
 
-class SampleLifecycleTest : public DriverTest {
+class SampleLifecycleTest : public SampleDriverTest {
  protected:
-  void SetUp() override {
-    ASSERT_EQ(geteuid(), 0u) << "these tests attach loop devices and mount: run them as root";
-    startDriver(
-        "backends:\n  - name: local\n    plugin: sample\n    default: true\n"
-        "    settings:\n      directory: " +
-        work_.str() + "/volumes\n");
-  }
-
   std::string createVolume(const std::string& name, int64_t bytes,
                            const csi::v1::VolumeCapability& cap,
                            csi::v1::CreateVolumeResponse* out = nullptr) {

@@ -11,23 +11,15 @@
 #include "csi_calls.hpp"
 #include "csi_requests.hpp"
 #include "driver_process.hpp"
-#include "driver_test.hpp"
+#include "sample_driver_test.hpp"
 
 namespace polycsi::testing {
 namespace {
 
 using Mode = csi::v1::VolumeCapability::AccessMode;
 
-class SamplePublishRulesTest : public DriverTest {
+class SamplePublishRulesTest : public SampleDriverTest {
  protected:
-  void SetUp() override {
-    ASSERT_EQ(geteuid(), 0u) << "these tests attach loop devices and mount: run them as root";
-    startDriver(
-        "backends:\n  - name: local\n    plugin: sample\n    default: true\n"
-        "    settings:\n      directory: " +
-        work_.str() + "/volumes\n");
-  }
-
   // Creates, controller-publishes and stages a 64 MiB ext4 volume with `cap`.
   std::string stagedVolume(const std::string& name, const csi::v1::VolumeCapability& cap) {
     csi::v1::CreateVolumeResponse created;

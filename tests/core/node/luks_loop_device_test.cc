@@ -9,27 +9,19 @@
 #include <fstream>
 #include <string>
 
+#include "kernel_features.hpp"
 #include "loop_device_fixture.hpp"
 #include "node/luks_devices.hpp"
 
 namespace polycsi::node::testing {
 namespace {
 
+using polycsi::testing::kernelHasDeviceMapper;
 using ::testing::HasSubstr;
 
 constexpr char kPassphrase[] = "loop-Test-Passphrase-0b5e";
 constexpr char kWrongPassphrase[] = "loop-Wrong-Passphrase-77aa";
 constexpr char kSource[] = "test secret key 'encryptionPassphrase'";
-
-// Whether the running kernel has device-mapper: its misc device is registered. Not the
-// existence of /dev/mapper/control, which libdevmapper creates even where the kernel has none.
-bool kernelHasDeviceMapper() {
-  std::ifstream misc("/proc/misc");
-  std::string line;
-  while (std::getline(misc, line))
-    if (line.find(" device-mapper") != std::string::npos) return true;
-  return false;
-}
 
 class LuksLoopDeviceTest : public LoopDeviceTest {
  protected:
