@@ -20,6 +20,7 @@
 #include "kube/kube_client.hpp"
 #include "kube/volume_attachment_reconciler.hpp"
 #include "observe/http_endpoint.hpp"
+#include "observe/leader_only_observer.hpp"
 #include "observe/logging.hpp"
 #include "observe/metrics_observer.hpp"
 #include "observe/observer_fanout.hpp"
@@ -39,6 +40,8 @@ struct ServerComponents {
   DriverContext driver;
   std::unique_ptr<observe::ObserverFanout> observers;
   std::unique_ptr<observe::MigrationMetrics> migrationMetrics;
+  std::unique_ptr<observe::LeaderOnlyObserver> gatedMetrics;  // migrationMetrics, leader only
+  std::unique_ptr<observe::LeaderOnlyObserver> gatedEvents;   // events, leader only
   std::unique_ptr<attach::AttachmentStore> store;
   std::unique_ptr<attach::AttachmentManager> attachments;
   std::unique_ptr<kube::KubeClient> kube;
@@ -280,9 +283,18 @@ Status startController(const ServeOptions& options, ServerComponents& components
   components.store = std::move(*store);
   components.migrationMetrics =
       std::make_unique<observe::MigrationMetrics>(components.driver.metrics);
+  // With --leader-election only the leading replica announces migrations (events, counters);
+  // `leadership` is made later, by startReconciler.
+  ServerComponents* all = &components;
+  auto leading = [all] { return all->leadership == nullptr || all->leadership->leading(); };
+  components.gatedMetrics =
+      std::make_unique<observe::LeaderOnlyObserver>(*components.migrationMetrics, leading);
+  if (components.events)
+    components.gatedEvents =
+        std::make_unique<observe::LeaderOnlyObserver>(*components.events, leading);
   components.observers =
       std::make_unique<observe::ObserverFanout>(std::vector<attach::MigrationObserver*>{
-          components.migrationMetrics.get(), components.events.get()});
+          components.gatedMetrics.get(), components.gatedEvents.get()});
   auto attachments = attach::AttachmentManager::create(*components.store, *components.observers);
   if (!attachments.isOk()) return attachments.status();
   components.attachments = std::move(*attachments);

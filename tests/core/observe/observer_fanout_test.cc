@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "observe/leader_only_observer.hpp"
+
 namespace polycsi::observe {
 namespace {
 
@@ -57,6 +59,25 @@ TEST(ObserverFanoutTest, ForwardsEveryCallToEveryObserverEvenWhenOneThrows) {
                                              "conflict:v1", "changed:v1"};
   EXPECT_EQ(broken.calls, expected);
   EXPECT_EQ(healthy.calls, expected);
+}
+
+TEST(LeaderOnlyObserverTest, AStandbyAnnouncesNothingButKeepsItsGaugesCurrent) {
+  RecordingObserver inner;
+  bool leading = false;
+  LeaderOnlyObserver gated(inner, [&] { return leading; });
+  attach::VolumeAttachmentState s;
+  s.volumeId = "rds:vm";
+  gated.migrationStarted(s, "a", "b");
+  gated.migrationCompleted(s, "a", "b", std::chrono::milliseconds(5));
+  gated.migrationFailed(s, "a", "b", "timeout", std::chrono::milliseconds(5));
+  gated.attachmentConflict(s, "c", "refused");
+  gated.attachmentsChanged(s);
+  EXPECT_EQ(inner.calls, std::vector<std::string>{"changed:rds:vm"});
+  leading = true;
+  gated.migrationStarted(s, "a", "b");
+  gated.attachmentConflict(s, "c", "refused");
+  EXPECT_EQ(inner.calls,
+            (std::vector<std::string>{"changed:rds:vm", "started:rds:vm", "conflict:rds:vm"}));
 }
 
 }  // namespace
