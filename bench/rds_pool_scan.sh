@@ -46,28 +46,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ssh-keygen -q -t ed25519 -N '' -C rds-sim-host -f "$work/host_key"
-ssh-keygen -q -t ed25519 -N '' -C polycsi-bench -f "$work/client_key"
+# shellcheck source=bench/start_rds_sim.sh
+. "$(dirname "$0")/start_rds_sim.sh"
 latency_args=()
 ((latency > 0)) && latency_args=(--command-latency-ms "$latency")
-"$bin/rds-sim" --listen 127.0.0.1:0 --state-dir "$work/state" --host-key "$work/host_key" \
-  --authorized-keys "$work/client_key.pub" --pool-capacity 100T --no-nvmet --log-level warn \
-  "${latency_args[@]}" "${sim_args[@]}" >"$work/rds-sim.log" 2>&1 &
-pids+=("$!")
-port=""
-for _ in $(seq 1 200); do
-  port=$(sed -n 's/^rds-sim listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$work/rds-sim.log")
-  [ -n "$port" ] && break
-  sleep 0.05
-done
-[ -n "$port" ] || { cat "$work/rds-sim.log" >&2; exit 1; }
-fingerprint=$(ssh-keygen -l -E sha256 -f "$work/host_key.pub" | awk '{print $2}')
+start_rds_sim "$work/rds" 100T "${latency_args[@]}" "${sim_args[@]}"
+port=$rds_sim_port fingerprint=$rds_sim_fingerprint
 
 # CPU seconds (user + system) a process used so far, from /proc/PID/stat.
 cpu_seconds() {
   awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"
 }
-sim_pid=${pids[0]}
+sim_pid=$rds_sim_pid
 
 for pool in $pools; do
   cat >"$work/rds.yaml" <<YAML
@@ -81,7 +71,7 @@ backends:
       address: 127.0.0.1
       port: $port
       user: admin
-      private_key_file: $work/client_key
+      private_key_file: $rds_sim_client_key
       host_key_fingerprint: "$fingerprint"
       base_path: /storage-pool/bench
       orphan_scan_interval_seconds: 0

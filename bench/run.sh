@@ -273,21 +273,10 @@ cleanup_disk
 
 # --- 3. CSI scenarios against rds_nvme and rds-sim ---------------------------------------------
 echo "bench: CSI scenarios a, b, d against polycsi + rds_nvme + rds-sim over SSH ($rds_latency ms per command), $runs runs of $rds_iterations iterations"
-mkdir -p "$work/rds"
-ssh-keygen -q -t ed25519 -N '' -C rds-sim-host -f "$work/rds/host_key"
-ssh-keygen -q -t ed25519 -N '' -C polycsi-bench -f "$work/rds/client_key"
-"$bin/rds-sim" --listen 127.0.0.1:0 --state-dir "$work/rds/state" --host-key "$work/rds/host_key" \
-  --authorized-keys "$work/rds/client_key.pub" --pool-capacity 10T --no-nvmet --log-level warn \
-  --command-latency-ms "$rds_latency" >"$work/rds/rds-sim.log" 2>&1 &
-pids+=("$!")
-rds_port=""
-for _ in $(seq 1 200); do
-  rds_port=$(sed -n 's/^rds-sim listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$work/rds/rds-sim.log")
-  [ -n "$rds_port" ] && break
-  sleep 0.05
-done
-[ -n "$rds_port" ] || { cat "$work/rds/rds-sim.log" >&2; exit 1; }
-fingerprint=$(ssh-keygen -l -E sha256 -f "$work/rds/host_key.pub" | awk '{print $2}')
+# shellcheck source=bench/start_rds_sim.sh
+. "$root/bench/start_rds_sim.sh"
+start_rds_sim "$work/rds" 10T --command-latency-ms "$rds_latency"
+rds_port=$rds_sim_port fingerprint=$rds_sim_fingerprint
 cat >"$work/rds.yaml" <<YAML
 driver_name: polycsi.csi.io
 state_path: $work/rds-state
@@ -299,7 +288,7 @@ backends:
       address: 127.0.0.1
       port: $rds_port
       user: admin
-      private_key_file: $work/rds/client_key
+      private_key_file: $rds_sim_client_key
       host_key_fingerprint: "$fingerprint"
       base_path: /storage-pool/bench
       orphan_scan_interval_seconds: 0
