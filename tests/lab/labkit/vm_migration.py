@@ -108,8 +108,8 @@ class InnerVm:
             if "return" in message or "error" in message:
                 answers.append(message)
         if len(answers) != 2:
-            raise StepFailed(f"QMP {command} on {self.vm.name}: no answer ({result.output.strip()!r});"
-                             f" QEMU's log: {self.log_tail()}")
+            raise StepFailed(f"QMP {command} on {self.vm.name}: no answer "
+                             f"({result.output.strip()!r}); QEMU's log: {self.log_tail()}")
         if "error" in answers[1]:
             raise StepFailed(f"QMP {command} on {self.vm.name}: {answers[1]['error']}")
         return answers[1]["return"]
@@ -171,7 +171,8 @@ def parse_sequence(text, allow_resumed=False):
     body = text
     if not allow_resumed:
         if not BANNER.startswith(text[:len(BANNER)]):
-            raise StepFailed(f"the inner VM's console does not begin with {BANNER!r}: {text[:80]!r}")
+            raise StepFailed(f"the inner VM's console does not begin with {BANNER!r}: "
+                             f"{text[:80]!r}")
         body = text[len(BANNER):]
     lines = body.split("\n")
     complete, tail = lines[:-1], lines[-1]
@@ -257,8 +258,10 @@ def ring_difference(on_b, on_a):
                  on_a[index * SECTOR_BYTES:(index + 1) * SECTOR_BYTES]]
     if not differing:
         return "node A reads the same"
-    shown = ", ".join(f"{RING_FIRST + i}: B {on_b[i * SECTOR_BYTES + 8:i * SECTOR_BYTES + 12].hex()}"
-                      f" A {on_a[i * SECTOR_BYTES + 8:i * SECTOR_BYTES + 12].hex()}"
+    def number(data, index):  # the sequence-number word of a sector, as hex
+        return data[index * SECTOR_BYTES + 8:index * SECTOR_BYTES + 12].hex()
+
+    shown = ", ".join(f"{RING_FIRST + i}: B {number(on_b, i)} A {number(on_a, i)}"
                       for i in differing[:8])
     return f"node A reads {len(differing)} sectors differently ({shown})"
 
@@ -332,7 +335,8 @@ def nested_migration_steps(node_a, node_b, device_of, incoming_host_port, report
         target.wait_for(handoff + WRITES_AFTER, 300)
         report_note(f"inner VM: migrated in {info.get('total-time', '?')} ms (downtime "
                     f"{info.get('downtime', '?')} ms, {info.get('ram', {}).get('transferred', '?')}"
-                    f" bytes), handoff after write {handoff}; step {time.monotonic() - started:.1f}s")
+                    f" bytes), handoff after write {handoff}; "
+                    f"step {time.monotonic() - started:.1f}s")
 
     def volume_holds_sequence():
         target = state["b"]
