@@ -11,6 +11,9 @@
 #                                  POLYCSI_FUZZ_LONG_SECONDS each (default 600)
 #   ./scripts/test.sh --soak       only the full soak and fault sweeps (label soak) in the ASan
 #                                  build (docs/reliability.md); left out of the default run
+#   ./scripts/test.sh --vm-migration  only the VM lab with a real VM live migration (label
+#                                  vm-migration, docs/lab.md) in the ASan build; left out of the
+#                                  default run
 #   ./scripts/test.sh --plain      the default suite in the plain g++ RelWithDebInfo build/
 #                                  (no sanitizers, no fuzzers): quicker for local runs
 #   ./scripts/test.sh -R regex     arguments after the flags go to ctest
@@ -28,6 +31,7 @@ while (($#)); do
     --tsan) mode=tsan ;;
     --fuzz-long) mode=fuzz-long ;;
     --soak) mode=soak ;;
+    --vm-migration) mode=vm-migration ;;
     --plain) mode=plain ;;
     --) shift; break ;;
     *) break ;;
@@ -61,13 +65,16 @@ export TSAN_OPTIONS=${TSAN_OPTIONS:-suppressions=$PWD/tests/sanitizers/tsan.supp
 
 # Labels left out of this run (one regex: ctest keeps only the last -LE).
 case "$mode" in
-  asan | plain) excluded='^(fuzz-long|soak)$'; [ "$lab" = no ] && excluded='^(fuzz-long|soak|lab)$' ;;
-  tsan) excluded='^(fuzz|fuzz-long|soak|lab|deploy)$' ;;
-  fuzz-long | soak) excluded='' ;;
+  asan | plain)
+    excluded='^(fuzz-long|soak|vm-migration)$'
+    [ "$lab" = no ] && excluded='^(fuzz-long|soak|vm-migration|lab)$' ;;
+  tsan) excluded='^(fuzz|fuzz-long|soak|lab|vm-migration|deploy)$' ;;
+  fuzz-long | soak | vm-migration) excluded='' ;;
 esac
 selection=(-LE "$excluded")
 [ "$mode" = fuzz-long ] && selection=(-L '^fuzz-long$')
 [ "$mode" = soak ] && selection=(-L '^soak$')
+[ "$mode" = vm-migration ] && selection=(-L '^vm-migration$')
 
 # Tests that need root (loop devices, mounts) run as root here; the suite says so if not.
 if [ "$(id -u)" -ne 0 ]; then

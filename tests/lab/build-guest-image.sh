@@ -5,7 +5,7 @@
 # polycsictl, rds-sim and the plugins from a build directory,
 # each with the shared libraries ldd lists.
 #
-#   tests/lab/build-guest-image.sh --build-dir build [--out build/lab]
+#   tests/lab/build-guest-image.sh --build-dir build [--out build/lab] [--with-qemu]
 #
 # Everything lands in the output directory (default <build-dir>/lab):
 #   debs/        downloaded .deb files (kept: a second run downloads nothing)
@@ -13,17 +13,21 @@
 #   base.cpio.gz kernel modules and tools; rebuilt only when its inputs change
 #   initramfs.img base.cpio.gz followed by a fresh archive of polycsi and the guest init
 #                (the kernel unpacks concatenated archives in order)
+#   initramfs-qemu.img (--with-qemu) initramfs.img followed by qemu.cpio.gz: the host's QEMU
+#                with its libraries and seq-writer.bin, the inner VM of the nested migration
 # The kernel is whatever linux-image-amd64 depends on in the apt lists, never a fixed version.
 set -euo pipefail
 
 lab_src=$(cd "$(dirname "$0")" && pwd)
 build_dir=""
 out=""
+with_qemu=no
 while (($#)); do
   case $1 in
     --build-dir) build_dir=${2:?--build-dir needs a directory}; shift 2 ;;
     --out) out=${2:?--out needs a directory}; shift 2 ;;
-    -h | --help) sed -n '2,16p' "$0"; exit 0 ;;
+    --with-qemu) with_qemu=yes; shift ;;
+    -h | --help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "build-guest-image: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
@@ -206,16 +210,16 @@ P=$out/payload-root
 rm -rf "$P"
 mkdir -p "$P/bin" "$P/opt/polycsi/bin" "$P/opt/polycsi/plugins" "$P/usr/lib/x86_64-linux-gnu"
 gzip -dc "$out/base.cpio.gz" | cpio -t --quiet >"$out/base.list"
-copy_host_libs() { # $1: an ELF file from the build directory
-  local missing
+copy_host_libs() { # $1: an ELF file of the host; $2: the archive root (default the payload's)
+  local missing root=${2:-$P}
   missing=$(ldd "$1" | awk '/not found/ {print $1}')
   [ -z "$missing" ] || die "$1 needs $missing, which the host does not have"
   ldd "$1" | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | while read -r lib; do
     local rel=/usr${lib#/usr}
     grep -qxF ".$rel" "$out/base.list" && continue
-    [ -e "$P$rel" ] && continue
-    mkdir -p "$P$(dirname "$rel")"
-    cp -L "$lib" "$P$rel"
+    [ -e "$root$rel" ] && continue
+    mkdir -p "$root$(dirname "$rel")"
+    cp -L "$lib" "$root$rel"
   done
 }
 for b in polycsi polycsictl rds-sim; do
@@ -243,3 +247,41 @@ install -m 0755 "$lab_src/guest/agent.sh" "$P/bin/lab-agent"
 cat "$out/base.cpio.gz" "$out/payload.cpio.gz" >"$out/initramfs.img.tmp"
 mv "$out/initramfs.img.tmp" "$out/initramfs.img"
 echo "build-guest-image: $out/initramfs.img ($(du -h "$out/initramfs.img" | cut -f1)), kernel $(readlink "$out/vmlinuz")"
+
+# ---- inner VM archive (--with-qemu): the nested live migration's QEMU and guest ----------------
+# The node guests run the host's own qemu-system-x86_64 (Debian's qemu-system-x86, which the lab
+# needs anyway) with its TCG module and libraries, and seq-writer.bin assembled here from
+# guest/seq-writer.S. Rebuilt only when one of those changes.
+[ "$with_qemu" = yes ] || exit 0
+for tool in as objcopy qemu-system-x86_64; do
+  command -v "$tool" >/dev/null || die "'$tool' is missing (binutils, qemu-system-x86)"
+done
+qemu_bin=$(command -v qemu-system-x86_64)
+# QEMU loads its accelerator from its module directory, which Debian puts here.
+tcg_module=/usr/lib/x86_64-linux-gnu/qemu/accel-tcg-x86_64.so
+[ -f "$tcg_module" ] || die "$tcg_module is missing (package qemu-system-x86)"
+as --32 -o "$out/seq-writer.o" "$lab_src/guest/seq-writer.S" || die "assembling seq-writer.S failed"
+objcopy -O binary -j .text "$out/seq-writer.o" "$out/seq-writer.bin.tmp"
+# QEMU maps a firmware image of a whole number of 64 KiB blocks; seq-writer is exactly one.
+[ "$(stat -c %s "$out/seq-writer.bin.tmp")" -eq 65536 ] || die "seq-writer.bin is not 64 KiB"
+mv "$out/seq-writer.bin.tmp" "$out/seq-writer.bin"
+qemu_stamp=$( {
+  sha256sum "$qemu_bin" "$tcg_module" "$out/seq-writer.bin" "$out/base.stamp"
+  sed -n '/^# ---- inner VM archive/,$p' "$0" | sha256sum
+} | sha256sum | cut -d' ' -f1)
+if [ ! -f "$out/qemu.cpio.gz" ] || [ "$(cat "$out/qemu.stamp" 2>/dev/null)" != "$qemu_stamp" ]; then
+  Q=$out/qemu-root
+  rm -rf "$Q"
+  mkdir -p "$Q/usr/bin" "$Q/usr/share/polycsi-lab" "$Q$(dirname "$tcg_module")"
+  cp -L "$qemu_bin" "$Q/usr/bin/qemu-system-x86_64"
+  cp -L "$tcg_module" "$Q$tcg_module"
+  copy_host_libs "$qemu_bin" "$Q"
+  copy_host_libs "$tcg_module" "$Q"
+  cp "$out/seq-writer.bin" "$Q/usr/share/polycsi-lab/seq-writer.bin"
+  (cd "$Q" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1 >"$out/qemu.cpio.gz.tmp")
+  mv "$out/qemu.cpio.gz.tmp" "$out/qemu.cpio.gz"
+  echo "$qemu_stamp" >"$out/qemu.stamp"
+fi
+cat "$out/initramfs.img" "$out/qemu.cpio.gz" >"$out/initramfs-qemu.img.tmp"
+mv "$out/initramfs-qemu.img.tmp" "$out/initramfs-qemu.img"
+echo "build-guest-image: $out/initramfs-qemu.img ($(du -h "$out/initramfs-qemu.img" | cut -f1)) with QEMU and seq-writer for the nested migration"

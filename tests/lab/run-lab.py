@@ -2,12 +2,15 @@
 """The VM lab: polycsi's node side against real kernels (NVMe/TCP, iSCSI, NFS) in QEMU guests.
 
     tests/lab/run-lab.py --build-dir build [--scenario rds|migration|iscsi|nfs ...]
+                         [--vm-migration]
 
 Builds the guest image (tests/lab/build-guest-image.sh, cached in <build-dir>/lab), boots a
 target VM (rds-sim over the kernel NVMe target, knfsd) and three node VMs in parallel, and runs
 the scenarios, printing `PASS <step>` or `FAIL <step>: <why>` per step and a closing
 `lab: N passed, N failed`. Exits 1 when any step failed. Logs (guest consoles, drivers,
 simulators) stay in <build-dir>/lab/run. Stops only the processes it started.
+--vm-migration adds a real VM live migration to the migration scenario: nodes A and B run a
+QEMU of their own on the volume and migrate a VM that writes throughout (labkit/vm_migration.py).
 """
 import argparse
 import os
@@ -29,6 +32,7 @@ from labkit.rds import (RdsController, RdsTarget, rds_backend_yaml,  # noqa: E40
                         scenario_filesystem_and_block, scenario_live_migration)
 from labkit.report import Report, StepFailed  # noqa: E402
 from labkit.vm import GuestVm  # noqa: E402
+from labkit.vm_migration import INCOMING_GUEST_PORT, nested_migration_steps  # noqa: E402
 
 SCENARIOS = ("rds", "migration", "iscsi", "nfs")
 BOOT_TIMEOUT_S = 300
@@ -41,7 +45,15 @@ def parse_args():
     parser.add_argument("--scenario", action="append", choices=SCENARIOS,
                         help="run only these scenarios (repeatable); default: all")
     parser.add_argument("--memory-mb", type=int, default=448, help="memory of each guest")
-    return parser.parse_args()
+    parser.add_argument("--vm-migration", action="store_true",
+                        help="in the migration scenario, also live-migrate a running VM whose "
+                             "disk is the volume from node A to node B (QEMU inside the guests; "
+                             "docs/lab.md gives its time)")
+    args = parser.parse_args()
+    if args.vm_migration and args.scenario and "migration" not in args.scenario:
+        parser.error("--vm-migration adds steps to the migration scenario: "
+                     "add --scenario migration")
+    return args
 
 
 def require_prerequisites(build_dir):
@@ -66,6 +78,7 @@ class Lab:
         self.run_dir = os.path.join(self.image_dir, "run")
         self.scenarios = args.scenario or list(SCENARIOS)
         self.memory_mb = args.memory_mb
+        self.vm_migration = args.vm_migration
         self.report = Report()
         self.vms = {}
         self.nodes = {}
@@ -87,7 +100,8 @@ class Lab:
         os.makedirs(self.image_dir, exist_ok=True)
         with open(log, "wb") as out:
             done = subprocess.run([os.path.join(LAB_SOURCE, "build-guest-image.sh"),
-                                   "--build-dir", self.build_dir], stdout=out,
+                                   "--build-dir", self.build_dir,
+                                   *(["--with-qemu"] if self.vm_migration else [])], stdout=out,
                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=900)
         with open(log) as f:
             text = f.read()
@@ -100,11 +114,18 @@ class Lab:
         forwards = [(self.ssh_port, 2222), (self.nvme_port, self.nvme_port),
                     (self.nfs_port, 2049)]
         names = ["target"] + [f"node-{x}" for x in "abc"]
+        # The nested migration: nodes A and B boot with QEMU in their image, and A reaches B's
+        # incoming migration port through a host port (as it reaches the target).
+        self.vm_port = free_tcp_port() if self.vm_migration else None
         for name in names:
+            nested = self.vm_migration and name in ("node-a", "node-b")
+            host_forwards = forwards if name == "target" else ()
+            if nested and name == "node-b":
+                host_forwards = [(self.vm_port, INCOMING_GUEST_PORT)]
             # Nodes get a second network: two NVMe/TCP paths to the target (multipath).
             self.vms[name] = GuestVm(name, self.image_dir, self.run_dir, self.memory_mb,
-                                     forwards if name == "target" else (),
-                                     second_nic=name != "target")
+                                     host_forwards, second_nic=name != "target",
+                                     initrd="initramfs-qemu.img" if nested else "initramfs.img")
         for vm in self.vms.values():
             vm.start()
         kernels = {vm.wait_ready(BOOT_TIMEOUT_S) for vm in self.vms.values()}
@@ -154,14 +175,19 @@ class Lab:
         try:
             if self.setup():
                 a, b, c = (self.nodes[n] for n in ("node-a", "node-b", "node-c"))
+                nested = None
+                if self.vm_migration:
+                    def nested(device_of):
+                        return nested_migration_steps(a, b, device_of, self.vm_port,
+                                                      self.report.note)
                 if "rds" in self.scenarios:
                     scenario_filesystem_and_block(self.steps, self.controller,
                                                   self.target, a)
                     scenario_encrypted_filesystem(self.steps, self.controller, a)
                 if "migration" in self.scenarios:
                     scenario_live_migration(self.steps, self.controller,
-                                            self.target, a, b, c)
-                    scenario_encrypted_migration(self.steps, self.controller, a, b)
+                                            self.target, a, b, c, nested)
+                    scenario_encrypted_migration(self.steps, self.controller, a, b, nested)
                 if "iscsi" in self.scenarios:
                     self.powerstore = PowerStoreLab(self.bin_dir, self.run_dir, free_tcp_port())
                     scenario_iscsi(self.steps, self.powerstore, c.vm)

@@ -225,10 +225,13 @@ def scenario_encrypted_filesystem(steps, controller, node):
     ])
 
 
-def scenario_encrypted_migration(steps, controller, node_a, node_b):
-    """An encrypted RWX block volume moves from node A to node B: A formats, B only opens."""
+def scenario_encrypted_migration(steps, controller, node_a, node_b, nested=None):
+    """An encrypted RWX block volume moves from node A to node B: A formats, B only opens.
+    `nested(device_of)`: the steps of a VM migrated on the LUKS mappings while both nodes have
+    them and after A left (vm_migration.nested_migration_steps), or None."""
     caps = ["--access-mode", "rwx", "--block"]
     state = {}
+    vm_during, vm_after = nested(lambda node: state["volume"].target) if nested else ([], [])
 
     def a_formats_and_writes():
         state["ids"] = {n.vm.name: n.node_id() for n in (node_a, node_b)}
@@ -284,6 +287,8 @@ def scenario_encrypted_migration(steps, controller, node_a, node_b):
          "A writes 2 MiB", a_formats_and_writes),
         ("node B stages while A is attached: opens the same LUKS header (no format), reads "
          "A's checksum", b_opens_same_header),
+        *vm_during,
         ("A unpublishes: its mapping closed, disconnected; B still reads the data", a_leaves),
+        *vm_after,
         ("B unpublishes: mapping closed; volume deleted", b_leaves),
     ])

@@ -488,10 +488,13 @@ def multipath_steps(controller, node, state):
     ]
 
 
-def scenario_live_migration(steps, controller, target, node_a, node_b, node_c):
-    """Scenario 2: an RWX block volume moves from node A to node B; node C is fenced."""
+def scenario_live_migration(steps, controller, target, node_a, node_b, node_c, nested=None):
+    """Scenario 2: an RWX block volume moves from node A to node B; node C is fenced.
+    `nested(device_of)`: the steps of a VM migrated on the volume while both nodes have it and
+    after A is fenced (vm_migration.nested_migration_steps), or None."""
     state = {}
     caps = ["--access-mode", "rwx", "--block"]
+    vm_during, vm_after = nested(lambda node: state["volume"].target) if nested else ([], [])
 
     def publish_to_a():
         state["ids"] = {n.vm.name: n.node_id() for n in (node_a, node_b, node_c)}
@@ -595,8 +598,10 @@ def scenario_live_migration(steps, controller, target, node_a, node_b, node_c):
          third_node_refused_by_controller),
         ("third node's direct nvme connect refused by the kernel target (fencing)",
          third_node_fenced_at_target),
+        *vm_during,
         ("A unpublishes: migration complete, B alone on the allow-list, data intact", a_detaches),
         ("A (now unpublished) cannot reconnect directly (fencing)", stale_node_fenced),
+        *vm_after,
         ("B unpublishes, volume deleted, no node connected or mounted", b_detaches),
     ])
 

@@ -45,14 +45,16 @@ class GuestVm:
     """A QEMU guest booted from the lab's kernel and initramfs, reachable through its agent."""
 
     def __init__(self, name, image_dir, work_dir, memory_mb=512, host_forwards=(),
-                 second_nic=False):
+                 second_nic=False, initrd="initramfs.img"):
         """`host_forwards`: (host_port, guest_port) pairs; host 127.0.0.1:host_port reaches the
         guest's guest_port over TCP. The guest reaches the host's loopback as 10.0.2.2.
         `second_nic`: a second user-mode network (eth1, 10.0.3.0/24) where the host's loopback
-        is 10.0.3.2: a second path to the same host ports (SECOND_NIC_* below)."""
+        is 10.0.3.2: a second path to the same host ports (SECOND_NIC_* below).
+        `initrd`: the archive in image_dir the guest boots with."""
         self.name = name
         self.uuid = str(uuid.uuid4())
         self._image_dir = image_dir
+        self._initrd = initrd
         self._memory_mb = memory_mb
         self._forwards = list(host_forwards)
         self._second_nic = second_nic
@@ -74,7 +76,7 @@ class GuestVm:
             "-accel", "tcg,thread=multi", "-cpu", "max", "-smp", "1", "-m", str(self._memory_mb),
             "-nodefaults", "-display", "none", "-no-reboot", "-uuid", self.uuid,
             "-kernel", os.path.join(self._image_dir, "vmlinuz"),
-            "-initrd", os.path.join(self._image_dir, "initramfs.img"),
+            "-initrd", os.path.join(self._image_dir, self._initrd),
             # no_timer_check: on a loaded host the emulated timer can miss the kernel's IO-APIC
             # timer check, which then panics ("IO-APIC + timer doesn't work").
             "-append", f"console=ttyS0 panic=-1 quiet no_timer_check lab.name={self.name}",
