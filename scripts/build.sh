@@ -8,7 +8,8 @@
 # POLYCSI_STATIC_GRPC (default ON; the TSan build links gRPC shared),
 # POLYCSI_DEMO_ONLY=1 (install only the demo's packages and build only the demo's targets: the
 # driver, polycsictl, the simulators and the in-tree plugins; a new build directory is then
-# configured without tests and benchmarks).
+# configured without tests and benchmarks), POLYCSI_DEMO_TARGETS (with POLYCSI_DEMO_ONLY: build
+# only these of the demo's targets; scripts/demo.sh builds what its first section runs first).
 #   BUILD_DIR=build-asan CC=clang-14 CXX=clang++-14 POLYCSI_SANITIZE="address;undefined" \
 #     ./scripts/build.sh            # what ./scripts/test.sh builds
 set -euo pipefail
@@ -46,6 +47,7 @@ if [ -n "$demo_only" ]; then
   [ -f "$build_dir/CMakeCache.txt" ] || scope=(-DBUILD_TESTING=OFF -DPOLYCSI_BUILD_BENCH=OFF)
   targets=(polycsi polycsictl rds-sim powerstore-sim polycsi_plugin_sample polycsi_plugin_rds_nvme
            polycsi_plugin_iscsi_powerstore polycsi_plugin_nfs)
+  [ -z "${POLYCSI_DEMO_TARGETS:-}" ] || read -r -a targets <<<"$POLYCSI_DEMO_TARGETS"
 fi
 echo "build.sh: [2/3] configure $build_dir"
 cmake -S . -B "$build_dir" -G Ninja "${launcher[@]}" "${compilers[@]}" \

@@ -24,23 +24,29 @@ build_dir=${BUILD_DIR:-build}
 case $build_dir in /*) ;; *) build_dir="$root/$build_dir" ;; esac
 bin="$build_dir/bin"
 plugin_dir="$build_dir/plugins"
-missing=()
-for f in "$bin/polycsi" "$bin/polycsictl" "$bin/rds-sim" "$bin/powerstore-sim"; do
-  [ -x "$f" ] || missing+=("$f")
-done
-for p in sample rds_nvme iscsi_powerstore nfs; do
-  [ -f "$plugin_dir/polycsi_$p.so" ] || missing+=("$plugin_dir/polycsi_$p.so")
-done
-if [ ${#missing[@]} -gt 0 ]; then
+# Built in two steps, so the first section shows as soon as what it runs is built: the driver,
+# polycsictl and the sample plugin; then the simulators and the other plugins (a third of the
+# build) before the second section.
+first_targets="polycsi polycsictl polycsi_plugin_sample"
+rest_targets="rds-sim powerstore-sim polycsi_plugin_rds_nvme polycsi_plugin_iscsi_powerstore
+  polycsi_plugin_nfs"
+# Builds the demo targets $1 unless every file named after it is there.
+build_unless_present() {
+  local targets=$1 missing=()
+  shift
+  for f in "$@"; do [ -e "$f" ] || missing+=("$f"); done
+  [ ${#missing[@]} -gt 0 ] || return 0
   if [ -n "${DEMO_NO_BUILD:-}" ]; then
     echo "demo.sh: $build_dir is not fully built; missing: ${missing[*]}" >&2
     exit 1
   fi
-  # Only what the demo runs: its packages, then the driver, polycsictl, the simulators and the
-  # plugins (not the tests, fuzzers and benchmarks of scripts/test.sh).
-  echo "demo.sh: building what the demo runs into $build_dir (a first build takes minutes)"
-  BUILD_DIR="$build_dir" POLYCSI_DEMO_ONLY=1 ./scripts/build.sh
-fi
+  # Only what the demo runs: its packages, then its targets (not the tests, fuzzers and
+  # benchmarks of scripts/test.sh).
+  echo "demo.sh: building $(echo $targets) into $build_dir (a first build takes minutes)"
+  BUILD_DIR="$build_dir" POLYCSI_DEMO_ONLY=1 POLYCSI_DEMO_TARGETS="$(echo $targets)" \
+    ./scripts/build.sh
+}
+build_unless_present "$first_targets" "$bin/polycsi" "$bin/polycsictl" "$plugin_dir/polycsi_sample.so"
 if [ "$(id -u)" -ne 0 ]; then
   echo "demo.sh must run as root: the node side attaches loop devices and mounts filesystems," >&2
   echo "and nfs-ganesha's VFS backend needs root" >&2
@@ -145,6 +151,9 @@ stop_pid "$sample_driver_pid" 15
 sample_driver_pid=""
 
 # ---------------------------------------------------------------------------------------------
+build_unless_present "$rest_targets" "$bin/rds-sim" "$bin/powerstore-sim" \
+  "$plugin_dir/polycsi_rds_nvme.so" "$build_dir/lib/libpolycsi_rds_nvme_ssh.so" \
+  "$plugin_dir/polycsi_iscsi_powerstore.so" "$plugin_dir/polycsi_nfs.so"
 section "2. The storage systems on 127.0.0.1 and one driver with three backends"
 start_rds_sim
 note "rds-sim         SSH 127.0.0.1:$rds_port, host key $rds_fingerprint (pinned in the config)"

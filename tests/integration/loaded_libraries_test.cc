@@ -1,7 +1,9 @@
 // What a driver process maps: TLS (libssl, libcrypto, with cpp-httplib and the driver's HTTP
 // module) only when it serves or calls HTTP. A node with the sample plugin, or a driver without
 // a Kubernetes API and without metrics, must not map them: loading cpp-httplib initialises
-// OpenSSL, some 3 MiB resident for the life of the process (bench/README.md).
+// OpenSSL, some 3 MiB resident for the life of the process (bench/README.md). Likewise the
+// rds_nvme plugin's SSH client (libssh, which initialises OpenSSL and brings Kerberos) only in a
+// process that speaks SSH, never in a node.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -34,6 +36,19 @@ std::vector<std::string> mappedObjects(pid_t pid) {
 std::vector<std::string> httpObjects(const std::vector<std::string>& objects) {
   static const std::vector<std::string> kPrefixes = {"libssl.", "libcrypto.", "libcpp-httplib.",
                                                      "libpolycsi_httplib."};
+  std::vector<std::string> found;
+  for (const auto& name : objects) {
+    for (const auto& prefix : kPrefixes) {
+      if (name.rfind(prefix, 0) == 0) found.push_back(name);
+    }
+  }
+  return found;
+}
+
+// The objects among `objects` that come with an SSH client.
+std::vector<std::string> sshObjects(const std::vector<std::string>& objects) {
+  static const std::vector<std::string> kPrefixes = {"libssh.", "libpolycsi_rds_nvme_ssh.",
+                                                     "libgssapi_krb5.", "libkrb5."};
   std::vector<std::string> found;
   for (const auto& name : objects) {
     for (const auto& prefix : kPrefixes) {
@@ -78,6 +93,25 @@ TEST_F(LoadedLibrariesTest, ADriverWithoutKubernetesApiOrMetricsMapsNoTlsLibrary
   DriverProcess driver(work_.path(), sampleConfig());
   driver.start();
   EXPECT_EQ(join(httpObjects(mappedObjects(driver.pid()))), "");
+  driver.stop();
+}
+
+// A node runs the same configuration as the controller (one ConfigMap for both), SSH settings
+// and all, and must still not load an SSH client: it never speaks SSH.
+TEST_F(LoadedLibrariesTest, ANodeWithTheRdsPluginMapsNoSshLibrary) {
+  const std::string config =
+      "backends:\n  - name: rds\n    plugin: rds_nvme\n    default: true\n    settings:\n"
+      "      address: 127.0.0.1\n      user: admin\n      password: secret\n"
+      "      host_public_key: \"ssh-ed25519 "
+      "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl rds\"\n"
+      "      base_path: /storage-pool/polycsi\n"
+      "      host_nqn_file: " +
+      work_.str() + "/hostnqn\n";
+  DriverProcess driver(work_.path(), config, "node-a", {"--mode", "node"});
+  driver.start();
+  const std::vector<std::string> objects = mappedObjects(driver.pid());
+  EXPECT_NE(join(objects).find("polycsi_rds_nvme.so"), std::string::npos) << join(objects);
+  EXPECT_EQ(join(sshObjects(objects)), "") << "mapped: " << join(objects);
   driver.stop();
 }
 

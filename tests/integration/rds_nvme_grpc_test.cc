@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <set>
 
 #include "csi_calls.hpp"  // ASSERT_OK
@@ -297,6 +299,20 @@ TEST_F(RdsNvmeGrpcTest, CapacityListingAndGrowOnlyExpansion) {
   ASSERT_OK(driver_->controller().ControllerExpandVolume(ctx2.get(), grow, &notShrunk));
   EXPECT_EQ(notShrunk.capacity_bytes(), 3 * kGiB);
   EXPECT_EQ(detailValue(sim_->diskDetail(slotOf(ids[0])), "file-size"), "3072.0MiB");
+}
+
+// The SSH client is a library the plugin loads for the controller (a node never maps it:
+// LoadedLibrariesTest.ANodeWithTheRdsPluginMapsNoSshLibrary); here it must be there, and the
+// commands go through it.
+TEST_F(RdsNvmeGrpcTest, TheControllerSpeaksThroughTheSshLibraryItLoads) {
+  startDriver();
+  csi::v1::GetCapacityResponse answer;
+  ASSERT_OK(capacity(&answer));
+  EXPECT_EQ(answer.available_capacity(), RdsSimProcess::kPoolCapacityBytes);
+  std::ifstream maps("/proc/" + std::to_string(driver_->pid()) + "/maps");
+  std::string text((std::istreambuf_iterator<char>(maps)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("/libpolycsi_rds_nvme_ssh.so"), std::string::npos);
+  EXPECT_NE(text.find("/libssh.so"), std::string::npos);
 }
 
 TEST_F(RdsNvmeGrpcTest, PublishFencesTheExportToTheMigrationPair) {

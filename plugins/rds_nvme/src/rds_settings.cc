@@ -208,9 +208,14 @@ void checkCombinations(const RdsSettings& out) {
   if (!out.hostKeyFingerprint.empty() && !out.hostPublicKey.empty())
     throw Error(Code::kInvalidArgument,
                 "set only one of 'host_key_fingerprint' and 'host_public_key'");
-  validateHostKeyPin(out.hostKeyFingerprint, out.hostPublicKey);
   if (!out.privateKey.empty() && !out.privateKeyFile.empty())
     throw Error(Code::kInvalidArgument, "set only one of 'private_key' and 'private_key_file'");
+}
+
+// The keys' contents, checked only where SSH is spoken (the controller): reading them needs the
+// SSH library, which a node never loads (ssh_module.hpp).
+void checkSshKeys(const RdsSettings& out) {
+  validateHostKeyPin(out.hostKeyFingerprint, out.hostPublicKey);
   if (!out.privateKey.empty() || !out.privateKeyFile.empty())
     validatePrivateKey(out.privateKey, out.privateKeyFile);
 }
@@ -238,7 +243,10 @@ RdsSettings RdsSettings::parse(const StringMap& settings, bool controller) {
     if (auto it = settings.find(key.name); it != settings.end())
       key.apply(out, it->first, it->second);
   checkCombinations(out);
-  if (controller) checkController(out);
+  if (controller) {
+    checkController(out);
+    checkSshKeys(out);
+  }
   return out;
 }
 void RdsSettings::check(const StringMap& settings, Role role) {

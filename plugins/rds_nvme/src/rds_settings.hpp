@@ -55,7 +55,8 @@ struct RdsSettings {
   std::chrono::seconds deviceTimeout{30};   // wait for the namespace's block device
 
   // Parses and checks `settings`; throws INVALID_ARGUMENT naming the offending key. With
-  // `controller` true the SSH and storage settings are required. Keys outside rdsSettingSpecs()
+  // `controller` true the SSH and storage settings are required, and the SSH keys are read (which
+  // loads the SSH library). Keys outside rdsSettingSpecs()
   // are ignored: the core refuses them against the descriptor before any plugin code runs.
   static RdsSettings parse(const StringMap& settings, bool controller);
   // parse() for a process serving `role`, the result dropped: the plugin's check_settings.

@@ -1,84 +1,103 @@
+// The plugin's side of the SSH client: loads libpolycsi_rds_nvme_ssh.so on first use and turns
+// its failures back into exceptions (ssh_module.hpp).
 #include "ssh_session.hpp"
 
-#include <libssh/libssh.h>
-#include <libssh/server.h>  // ssh_send_keepalive (usable by clients too)
+#include <dlfcn.h>
 
 #include <algorithm>
-#include <sstream>
-#include <vector>
+#include <cctype>
+#include <filesystem>
+#include <mutex>
 
 #include "message_text.hpp"
+#include "ssh_module.hpp"
 
 namespace polycsi::rds_nvme {
 namespace {
 
 using std::chrono::milliseconds;
-using Clock = std::chrono::steady_clock;
 
-constexpr size_t kMaxOutputBytes = size_t{16} << 20;
-
-struct KeyDeleter {
-  void operator()(ssh_key key) const { ssh_key_free(key); }
-};
-using KeyPtr = std::unique_ptr<std::remove_pointer_t<ssh_key>, KeyDeleter>;
-
-KeyPtr loadPrivateKey(const std::string& text, const std::string& file) {
-  ssh_key key = nullptr;
-  int rc = !text.empty()
-               ? ssh_pki_import_privkey_base64(text.c_str(), nullptr, nullptr, nullptr, &key)
-               : ssh_pki_import_privkey_file(file.c_str(), nullptr, nullptr, nullptr, &key);
-  if (rc != SSH_OK || key == nullptr)
-    throw Error(Code::kInvalidArgument,
-                !text.empty() ? "setting 'private_key' is not a private key libssh can read "
-                                "(PEM or OpenSSH format, without passphrase)"
-                              : "setting 'private_key_file': cannot read a private key from " +
-                                    printableForMessage(file) +
-                                    " (missing, unreadable, encrypted or not a key)");
-  return KeyPtr(key);
+[[noreturn]] void rethrow(const SshFailure& failure) {
+  if (failure.transport) throw TransportError(failure.code, failure.message, failure.mayHaveRun);
+  throw Error(failure.code, failure.message);
 }
 
-// "<type> <base64> [comment]" -> key; throws INVALID_ARGUMENT.
-KeyPtr parsePublicKey(const std::string& text) {
-  std::istringstream in(text);
-  std::string type, base64;
-  in >> type >> base64;
-  enum ssh_keytypes_e keyType = ssh_key_type_from_name(type.c_str());
-  ssh_key key = nullptr;
-  if (type.empty() || base64.empty() || keyType == SSH_KEYTYPE_UNKNOWN ||
-      ssh_pki_import_pubkey_base64(base64.c_str(), keyType, &key) != SSH_OK || key == nullptr)
-    throw Error(Code::kInvalidArgument,
-                "setting 'host_public_key' must be an OpenSSH public key line such as "
-                "'ssh-ed25519 AAAA... comment', got " +
-                    printableForMessage(text));
-  return KeyPtr(key);
+// ../lib/<module> beside the object this code is in: the plugin (plugins/) or an executable
+// that links the plugin's objects (bin/).
+std::string modulePath() {
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&modulePath), &info) == 0 || info.dli_fname == nullptr)
+    throw Error(Code::kFailedPrecondition,
+                "cannot find where the rds_nvme plugin was loaded from, to load " +
+                    std::string(kSshModuleFile) + " beside it");
+  std::error_code ec;
+  std::filesystem::path self = std::filesystem::canonical(info.dli_fname, ec);
+  if (ec) self = info.dli_fname;
+  return (self.parent_path() / ".." / "lib" / kSshModuleFile).lexically_normal().string();
 }
 
-std::string fingerprintOf(ssh_key key) {
-  unsigned char* hash = nullptr;
-  size_t length = 0;
-  if (ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &length) != SSH_OK)
-    throw Error(Code::kInternal, "cannot hash the server's host key");
-  char* text = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, length);
-  ssh_clean_pubkey_hash(&hash);
-  if (text == nullptr) throw Error(Code::kInternal, "cannot format the host key fingerprint");
-  std::string out(text);
-  ssh_string_free_char(text);
-  return out;
+const SshModule* loadModule(const std::string& path, std::string& error) {
+  // RTLD_LOCAL: libssh's and OpenSSL's symbols stay out of the other plugins' way.
+  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    const char* why = dlerror();
+    error = "cannot load the rds_nvme SSH library " + path + " (" +
+            (why != nullptr ? why : "unknown error") +
+            "); it is installed with the plugin, in ../lib beside the plugin directory";
+    return nullptr;
+  }
+  using Entry = const SshModule* (*)();
+  auto entry = reinterpret_cast<Entry>(dlsym(handle, kSshModuleEntryPoint));
+  const SshModule* module = entry != nullptr ? entry() : nullptr;
+  if (module == nullptr || module->size != sizeof(SshModule)) {
+    dlclose(handle);
+    error = "the rds_nvme SSH library " + path + " does not match this plugin (no " +
+            kSshModuleEntryPoint + " of this build): install both from the same build";
+    return nullptr;
+  }
+  return module;  // never unloaded: sessions and libssh's globals live until the process exits
+}
+
+// Loaded once; a failure is remembered, so a missing module is one clear error per call and
+// not a dlopen per command.
+const SshModule& module() {
+  static std::once_flag once;
+  static const SshModule* loaded = nullptr;
+  static std::string error;
+  std::call_once(once, [] {
+    try {
+      loaded = loadModule(modulePath(), error);
+    } catch (const Error& e) {
+      error = e.what();
+    }
+  });
+  if (loaded == nullptr) throw Error(Code::kFailedPrecondition, error);
+  return *loaded;
 }
 
 }  // namespace
 
-struct SshSession::Impl {
-  ssh_session session = nullptr;
-  ~Impl() {
-    if (session != nullptr) {
-      if (ssh_is_connected(session)) ssh_disconnect(session);
-      ssh_free(session);
-    }
-  }
-};
+std::unique_ptr<SshSession> SshSession::connect(const SshOptions& options, milliseconds timeout) {
+  const SshModule& ssh = module();
+  std::string fingerprint;
+  SshFailure failure;
+  SshConnection* connection = ssh.connect(options, timeout, fingerprint, failure);
+  if (connection == nullptr) rethrow(failure);
+  return std::unique_ptr<SshSession>(new SshSession(ssh, connection, std::move(fingerprint)));
+}
 
-SshSession::~SshSession() = default;
+SshSession::~SshSession() { module_.close(connection_); }
+
+CommandReply SshSession::exec(const std::string& command, milliseconds timeout) {
+  CommandReply reply;
+  SshFailure failure;
+  if (!module_.exec(connection_, command, timeout, reply, failure)) rethrow(failure);
+  return reply;
+}
+
+bool SshSession::keepalive() { return module_.keepalive(connection_); }
+
+bool SshSession::isConnected() const { return module_.isConnected(connection_); }
 
 void validateHostKeyPin(const std::string& fingerprint, const std::string& publicKey) {
   if (!fingerprint.empty()) {
@@ -92,184 +111,14 @@ void validateHostKeyPin(const std::string& fingerprint, const std::string& publi
                   "characters, as `ssh-keygen -lf <host key>` prints it; got " +
                       printableForMessage(fingerprint));
   }
-  if (!publicKey.empty()) parsePublicKey(publicKey);
+  if (publicKey.empty()) return;
+  SshFailure failure;
+  if (!module().checkPublicKey(publicKey, failure)) rethrow(failure);
 }
 
 void validatePrivateKey(const std::string& keyText, const std::string& keyFile) {
-  loadPrivateKey(keyText, keyFile);
-}
-
-void SshSession::setTimeout(milliseconds timeout) {
-  long usec = static_cast<long>(std::max<int64_t>(timeout.count(), 1)) * 1000;
-  long sec = usec / 1000000;
-  usec %= 1000000;
-  ssh_options_set(impl_->session, SSH_OPTIONS_TIMEOUT, &sec);
-  ssh_options_set(impl_->session, SSH_OPTIONS_TIMEOUT_USEC, &usec);
-}
-
-std::unique_ptr<SshSession> SshSession::connect(const SshOptions& options, milliseconds timeout) {
-  std::unique_ptr<SshSession> self(new SshSession());
-  self->impl_ = std::make_unique<Impl>();
-  self->where_ = options.user + "@" + options.host + ":" + std::to_string(options.port);
-  ssh_session s = ssh_new();
-  if (s == nullptr) throw Error(Code::kResourceExhausted, "cannot allocate an SSH session");
-  self->impl_->session = s;
-  int port = options.port;
-  int noConfig = 0;
-  ssh_options_set(s, SSH_OPTIONS_PROCESS_CONFIG, &noConfig);
-  ssh_options_set(s, SSH_OPTIONS_HOST, options.host.c_str());
-  ssh_options_set(s, SSH_OPTIONS_PORT, &port);
-  ssh_options_set(s, SSH_OPTIONS_USER, options.user.c_str());
-  ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, "/dev/null");
-  ssh_options_set(s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null");
-  // A command is several small SSH packets (channel open, exec request, window adjust); with
-  // Nagle's algorithm each waits for the delayed ACK of the previous one, which made a command
-  // on a pooled session take 35 ms instead of well under 1 ms (bench/README.md).
-  int noDelay = 1;
-  ssh_options_set(s, SSH_OPTIONS_NODELAY, &noDelay);
-  if (!options.hostPublicKey.empty()) {
-    // Ask for the pinned key's algorithm, so a server with several host keys shows that one.
-    std::istringstream in(options.hostPublicKey);
-    std::string type;
-    in >> type;
-    if (type == "ssh-rsa") type = "rsa-sha2-512,rsa-sha2-256,ssh-rsa";
-    ssh_options_set(s, SSH_OPTIONS_HOSTKEYS, type.c_str());
-  }
-  self->setTimeout(std::min(timeout, options.connectTimeout));
-  if (ssh_connect(s) != SSH_OK)
-    throw TransportError(Code::kUnavailable,
-                         "cannot connect to RDS " + self->where_ + ": " + ssh_get_error(s), false);
-  self->verifyHostKey(options);
-  self->authenticate(options);
-  return self;
-}
-
-void SshSession::verifyHostKey(const SshOptions& options) {
-  ssh_key raw = nullptr;
-  if (ssh_get_server_publickey(impl_->session, &raw) != SSH_OK || raw == nullptr)
-    throw TransportError(Code::kUnavailable,
-                         "RDS " + where_ + " sent no host key: " + ssh_get_error(impl_->session),
-                         false);
-  KeyPtr serverKey(raw);
-  fingerprint_ = fingerprintOf(serverKey.get());
-  if (options.insecureIgnoreHostKey) return;
-  if (!options.hostKeyFingerprint.empty()) {
-    if (fingerprint_ != options.hostKeyFingerprint)
-      throw Error(Code::kFailedPrecondition,
-                  "host key of RDS " + where_ +
-                      " does not match the pinned fingerprint: the "
-                      "server presented " +
-                      fingerprint_ + ", host_key_fingerprint is " + options.hostKeyFingerprint +
-                      ". Refusing to connect (possible man-in-the-middle). If the RDS host key "
-                      "was changed on purpose, update host_key_fingerprint.");
-    return;
-  }
-  if (!options.hostPublicKey.empty()) {
-    KeyPtr pinned = parsePublicKey(options.hostPublicKey);
-    if (ssh_key_cmp(serverKey.get(), pinned.get(), SSH_KEY_CMP_PUBLIC) != 0)
-      throw Error(Code::kFailedPrecondition,
-                  "host key of RDS " + where_ +
-                      " does not match the pinned host_public_key "
-                      "(pinned " +
-                      fingerprintOf(pinned.get()) + ", server presented " + fingerprint_ +
-                      "). Refusing to connect (possible man-in-the-middle). If the RDS host key "
-                      "was changed on purpose, update host_public_key.");
-    return;
-  }
-  throw Error(Code::kFailedPrecondition,
-              "host key of RDS " + where_ + " (" + fingerprint_ +
-                  ") is unknown: set host_key_fingerprint or host_public_key to pin it");
-}
-
-void SshSession::authenticate(const SshOptions& options) {
-  ssh_session s = impl_->session;
-  std::string attempts;
-  if (!options.privateKey.empty() || !options.privateKeyFile.empty()) {
-    KeyPtr key = loadPrivateKey(options.privateKey, options.privateKeyFile);
-    int rc = ssh_userauth_publickey(s, nullptr, key.get());
-    if (rc == SSH_AUTH_SUCCESS) return;
-    if (rc == SSH_AUTH_ERROR)
-      throw TransportError(Code::kUnavailable,
-                           "SSH authentication with RDS " + where_ + " failed: " + ssh_get_error(s),
-                           false);
-    attempts = "public key";
-  }
-  if (!options.password.empty()) {
-    int rc = ssh_userauth_password(s, nullptr, options.password.c_str());
-    if (rc == SSH_AUTH_SUCCESS) return;
-    if (rc == SSH_AUTH_ERROR)
-      throw TransportError(Code::kUnavailable,
-                           "SSH authentication with RDS " + where_ + " failed: " + ssh_get_error(s),
-                           false);
-    attempts += std::string(attempts.empty() ? "" : " and ") + "password";
-  }
-  throw Error(Code::kPermissionDenied, "RDS " + where_ + " refused SSH authentication by " +
-                                           (attempts.empty() ? "no method" : attempts) +
-                                           ": check user, private_key and password");
-}
-
-CommandReply SshSession::exec(const std::string& command, milliseconds timeout) {
-  ssh_session s = impl_->session;
-  const auto deadline = Clock::now() + timeout;
-  setTimeout(timeout);
-  ssh_channel channel = ssh_channel_new(s);
-  if (channel == nullptr)
-    throw TransportError(Code::kUnavailable,
-                         "cannot open an SSH channel to RDS " + where_ + ": " + ssh_get_error(s),
-                         false);
-  struct ChannelCloser {
-    ssh_channel c;
-    ~ChannelCloser() {
-      if (ssh_channel_is_open(c)) ssh_channel_close(c);
-      ssh_channel_free(c);
-    }
-  } closer{channel};
-  if (ssh_channel_open_session(channel) != SSH_OK)
-    throw TransportError(
-        Code::kUnavailable,
-        "cannot open an SSH session channel to RDS " + where_ + ": " + ssh_get_error(s), false);
-  if (ssh_channel_request_exec(channel, command.c_str()) != SSH_OK)
-    // The request may have reached the server before the failure was seen.
-    throw TransportError(Code::kUnavailable,
-                         "RDS " + where_ + " did not accept the command: " + ssh_get_error(s),
-                         true);
-  CommandReply reply;
-  std::vector<char> buffer(65536);
-  while (true) {
-    auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0)
-      throw TransportError(
-          Code::kDeadlineExceeded,
-          "RDS " + where_ + " did not answer within " + std::to_string(timeout.count()) + " ms",
-          true);
-    int slice = static_cast<int>(std::min<int64_t>(left.count(), 200));
-    int n = ssh_channel_read_timeout(channel, buffer.data(), buffer.size(), 0, slice);
-    if (n == SSH_ERROR)
-      throw TransportError(
-          Code::kUnavailable,
-          "connection to RDS " + where_ + " failed while reading the reply: " + ssh_get_error(s),
-          true);
-    if (n > 0) reply.output.append(buffer.data(), static_cast<size_t>(n));
-    int e = ssh_channel_read_nonblocking(channel, buffer.data(), buffer.size(), 1);
-    if (e > 0) reply.errorOutput.append(buffer.data(), static_cast<size_t>(e));
-    if (reply.output.size() + reply.errorOutput.size() > kMaxOutputBytes)
-      throw Error(Code::kInternal, "RDS " + where_ + " sent more than 16 MiB of output");
-    if (n == 0 && e <= 0 && ssh_channel_is_eof(channel)) break;
-  }
-  // Exit status arrives with or just after EOF; this waits within the session timeout.
-  setTimeout(
-      std::max(std::chrono::duration_cast<milliseconds>(deadline - Clock::now()), milliseconds(1)));
-  int status = ssh_channel_get_exit_status(channel);
-  reply.exitStatus = status < 0 ? 0 : status;
-  return reply;
-}
-
-bool SshSession::keepalive() {
-  return isConnected() && ssh_send_keepalive(impl_->session) == SSH_OK;
-}
-
-bool SshSession::isConnected() const {
-  return impl_ && impl_->session != nullptr && ssh_is_connected(impl_->session) != 0;
+  SshFailure failure;
+  if (!module().checkPrivateKey(keyText, keyFile, failure)) rethrow(failure);
 }
 
 }  // namespace polycsi::rds_nvme

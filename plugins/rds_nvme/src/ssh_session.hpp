@@ -1,5 +1,9 @@
-// SshSession: one authenticated libssh client session to the RDS, running one command per exec
+// SshSession: one authenticated SSH client session to the RDS, running one command per exec
 // channel.
+//
+// The SSH client itself (libssh) is in libpolycsi_rds_nvme_ssh.so, which the first connect() or
+// key check loads (ssh_module.hpp says why); a process that never speaks SSH never maps libssh
+// or initialises OpenSSL. A missing or foreign module is FAILED_PRECONDITION naming its path.
 //
 // connect() resolves, connects (bounded by a timeout), verifies the server's host key against
 // the pinned SHA256 fingerprint (as OpenSSH prints it: "SHA256:<base64>") or public key
@@ -8,7 +12,7 @@
 // key (inline PEM/OpenSSH text or a file) and/or the password. The user's ~/.ssh/config and
 // known_hosts are never read.
 //
-// OWNERSHIP: owns the libssh session; destroyed sessions disconnect.
+// OWNERSHIP: owns the connection; destroyed sessions disconnect.
 // THREADING: not thread-safe; one thread at a time (SshSessionPool hands a session to one
 // caller at a time).
 #pragma once
@@ -16,10 +20,14 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "command_transport.hpp"
 
 namespace polycsi::rds_nvme {
+
+struct SshModule;
+struct SshConnection;
 
 struct SshOptions {
   std::string host;
@@ -63,21 +71,20 @@ class SshSession {
   const std::string& serverFingerprint() const { return fingerprint_; }
 
  private:
-  SshSession() = default;
-  void verifyHostKey(const SshOptions& options);
-  void authenticate(const SshOptions& options);
-  void setTimeout(std::chrono::milliseconds timeout);
+  SshSession(const SshModule& module, SshConnection* connection, std::string fingerprint)
+      : module_(module), connection_(connection), fingerprint_(std::move(fingerprint)) {}
 
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-  std::string where_;  // "user@host:port", for messages
+  const SshModule& module_;
+  SshConnection* connection_;  // owned; freed by module_.close
   std::string fingerprint_;
 };
 
 // Checks the shape of a pinned fingerprint or public key without connecting; throws
-// Error(kInvalidArgument) naming the setting.
+// Error(kInvalidArgument) naming the setting. A public key is parsed by the SSH module (loaded
+// here when it is not yet).
 void validateHostKeyPin(const std::string& fingerprint, const std::string& publicKey);
-// Checks that a private key (text or file) can be loaded; throws Error(kInvalidArgument).
+// Checks that a private key (text or file) can be loaded; throws Error(kInvalidArgument). Loads
+// the SSH module.
 void validatePrivateKey(const std::string& keyText, const std::string& keyFile);
 
 }  // namespace polycsi::rds_nvme
