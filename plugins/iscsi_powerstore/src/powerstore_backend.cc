@@ -258,6 +258,9 @@ Volume PowerStoreBackend::createVolume(const CreateVolumeRequest& req) {
   }
   // The policies go into the create itself: the array takes them at creation.
   nlohmann::json body = policyAttributes(params);
+  // No protection policy is the array's default: an empty one is left out, as gopowerstore's
+  // VolumeCreate (omitempty) leaves it out.
+  if (body.value("protection_policy_id", "x").empty()) body.erase("protection_policy_id");
   body["name"] = req.name;
   body["size"] = size;
   const nlohmann::json created = c.call(req.call, "POST", "volume", body, "create volume");
