@@ -119,6 +119,14 @@ void EventRecorder::volumeWarning(const attach::PvcRef& pvc, const std::string& 
   enqueue(subject, "Warning", reason, "Reconcile", message);
 }
 
+void EventRecorder::volumeNormal(const attach::PvcRef& pvc, const std::string& volumeId,
+                                 const char* reason, const std::string& message) {
+  attach::VolumeAttachmentState subject;
+  subject.volumeId = volumeId;
+  subject.pvc = pvc;
+  enqueue(subject, "Normal", reason, "Modify", message);
+}
+
 void EventRecorder::enqueue(const attach::VolumeAttachmentState& state, const char* type,
                             const char* reason, const char* action, const std::string& message) {
   const attach::PvcRef& pvc = state.pvc;

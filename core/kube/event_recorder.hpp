@@ -69,6 +69,10 @@ class EventRecorder : public attach::MigrationObserver {
   // problems found in a volume's recorded settings (none when the claim is unknown).
   void volumeWarning(const attach::PvcRef& pvc, const std::string& volumeId, const char* reason,
                      const std::string& message);
+  // A Normal event `reason` with `message` on the claim `pvc` of volume `volumeId`, for a
+  // change to the volume a CSI call made (e.g. ControllerModifyVolume; action "Modify").
+  void volumeNormal(const attach::PvcRef& pvc, const std::string& volumeId, const char* reason,
+                    const std::string& message);
 
   // Waits until every queued event has been posted (or dropped); false on timeout.
   bool waitIdle(std::chrono::milliseconds timeout);

@@ -114,6 +114,12 @@ StatusOr<std::shared_ptr<LoadedPlugin>> loadPlugin(const std::string& path) {
       !problem.empty())
     return refuse(origin, problem);
   Descriptor descriptor = abi::toDescriptor(*raw, (*table)->abi_minor);
+  // since 1.3 (modify volume): a parameter marked mutable is applied by modify_volume; without
+  // it every ControllerModifyVolume naming the parameter would fail after being accepted.
+  for (const auto& p : descriptor.parameters)
+    if (p.isMutable && widened.modify_volume == nullptr)
+      return refuse(origin, "parameter '" + p.name +
+                                "' is marked mutable but the plugin has no modify_volume");
   return std::make_shared<LoadedPlugin>(path, std::move(library), *table, std::move(descriptor));
 }
 

@@ -1,5 +1,7 @@
 #include "server/advertised_capabilities.hpp"
 
+#include "server/mutable_parameters.hpp"
+
 namespace polycsi::server {
 
 AdvertisedCapabilities AdvertisedCapabilities::of(const plugin_host::BackendRegistry& backends) {
@@ -23,6 +25,7 @@ AdvertisedCapabilities AdvertisedCapabilities::of(const plugin_host::BackendRegi
     out.getCapacity = out.getCapacity || f.getCapacity;
     out.snapshots = out.snapshots || f.snapshots;
     out.volumeCondition = out.volumeCondition || f.volumeCondition;
+    out.modifyVolume = out.modifyVolume || hasMutableParameters(*b);
   }
   return out;
 }

@@ -27,6 +27,9 @@ struct AdvertisedCapabilities {
   bool getCapacity = false;         // GET_CAPACITY
   bool snapshots = false;           // CREATE_DELETE_SNAPSHOT, LIST_SNAPSHOTS, GET_SNAPSHOT
   bool volumeCondition = false;     // node VOLUME_CONDITION
+  // MODIFY_VOLUME: a backend with a mutable parameter (server/mutable_parameters.hpp), its
+  // plugin's own or the core's migrationTimeoutSeconds for a migration_window plugin.
+  bool modifyVolume = false;
 
   static AdvertisedCapabilities of(const plugin_host::BackendRegistry& backends);
 };

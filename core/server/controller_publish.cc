@@ -13,6 +13,7 @@
 #include "server/node_registration.hpp"
 #include "server/proto_maps.hpp"
 #include "server/storage_fence.hpp"
+#include "server/volume_attributes_class.hpp"
 #include "server/volume_routing.hpp"
 
 namespace polycsi::server {
@@ -33,6 +34,34 @@ std::chrono::seconds migrationTimeoutOf(const std::string& volumeId,
   spdlog::warn("volume {}: volume context {}: {}; the default {}s window applies", volumeId, *key,
                parsed.status().message(), kMigrationTimeoutDefault);
   return std::chrono::seconds(kMigrationTimeoutDefault);
+}
+
+// The window a migration starting now gets: the migrationTimeoutSeconds of the PV's
+// VolumeAttributesClass, which ControllerModifyVolume accepted (volume_attributes_class.hpp),
+// else the volume context's (the StorageClass's, recorded at CreateVolume), else the default.
+// Without a Kubernetes API only the context counts. An API error is returned (UNAVAILABLE: the
+// attacher retries) rather than guessing a window the user may have shortened.
+StatusOr<std::chrono::seconds> currentMigrationTimeout(
+    const DriverContext& driver, const std::string& volumeId,
+    const google::protobuf::Map<std::string, std::string>& context, bool adoptedRdsCsiVolume) {
+  const std::chrono::seconds recorded = migrationTimeoutOf(volumeId, context, adoptedRdsCsiVolume);
+  if (driver.kube == nullptr) return recorded;
+  auto at = [&](const char* key) {
+    auto it = context.find(key);
+    return it == context.end() ? std::string() : it->second;
+  };
+  auto pv = findPersistentVolume(*driver.kube, at(kContextPvName), at(kContextPvcNamespace),
+                                 at(kContextPvcName));
+  if (!pv.isOk())
+    return Status(pv.status().code(),
+                  "reading the PersistentVolume of volume " + volumeId +
+                      " for its VolumeAttributesClass: " + pv.status().message());
+  if (!*pv) return recorded;
+  auto fromClass = classMigrationTimeoutSeconds(*driver.kube, **pv);
+  if (!fromClass.isOk())
+    return Status(fromClass.status().code(), "reading the VolumeAttributesClass of volume " +
+                                                 volumeId + ": " + fromClass.status().message());
+  return *fromClass ? std::chrono::seconds(**fromClass) : recorded;
 }
 
 // How the node is to use the volume, as the attachment manager records it per node.
@@ -120,10 +149,14 @@ Status ControllerService::publish(Operation& op, const csi::v1::ControllerPublis
       VolumeIdRequest{op.call(), routed->localId, toStringMap(req.secrets())});
   if (!existing.isOk()) return existing.status();
 
-  attach::VolumePolicy policy{semantics,
-                              migrationTimeoutOf(req.volume_id(), req.volume_context(),
-                                                 isAdoptedRdsCsiVolume(b, req.volume_id())),
-                              publishModeOf(*modes, req.readonly())};
+  std::chrono::seconds window(kMigrationTimeoutDefault);
+  if (semantics == AttachSemantics::kMigrationWindow) {
+    auto current = currentMigrationTimeout(driver_, req.volume_id(), req.volume_context(),
+                                           isAdoptedRdsCsiVolume(b, req.volume_id()));
+    if (!current.isOk()) return current.status();
+    window = *current;
+  }
+  attach::VolumePolicy policy{semantics, window, publishModeOf(*modes, req.readonly())};
   auto plan =
       driver_.attachments->planPublish(req.volume_id(), req.node_id(), policy, b.name(),
                                        b.descriptor().metricsPrefix, pvcOf(req.volume_context()));

@@ -5,6 +5,7 @@
 #include "server/access_semantics.hpp"
 #include "server/advertised_capabilities.hpp"
 #include "server/csi_validation.hpp"
+#include "server/mutable_parameters.hpp"
 #include "server/proto_maps.hpp"
 #include "server/volume_routing.hpp"
 
@@ -129,6 +130,13 @@ Status ControllerService::createVolume(Operation& op, const csi::v1::CreateVolum
   }
   auto params = pluginParameters(b, req.parameters());
   if (!params.isOk()) return params.status();
+  // CSI: the plugin applies mutable_parameters (a VolumeAttributesClass's) at creation. Only
+  // mutable ones are accepted, as ControllerModifyVolume would; they win over the
+  // StorageClass's parameters of the same name.
+  auto mutableParams = checkMutableParameters(b, req.mutable_parameters(), "mutable_parameters");
+  if (!mutableParams.isOk()) return mutableParams.status();
+  for (const auto& [key, value] : mutableParams->plugin) (*params)[key] = value;
+  if (mutableParams->migrationTimeoutSeconds) *timeout = *mutableParams->migrationTimeoutSeconds;
 
   auto lock = driver_.controllerLocks.tryLock("name/" + req.name());
   if (!lock) return Status(Code::kAborted, "an operation on volume " + req.name() + " is pending");
@@ -188,6 +196,8 @@ Status ControllerService::createVolume(Operation& op, const csi::v1::CreateVolum
     context[kContextPvcName] = it->second;
   if (auto it = req.parameters().find(kPvcNamespaceParameter); it != req.parameters().end())
     context[kContextPvcNamespace] = it->second;
+  if (auto it = req.parameters().find(kPvNameParameter); it != req.parameters().end())
+    context[kContextPvName] = it->second;
   op.setSubject(*id);
   return Status::ok();
 }
@@ -297,6 +307,7 @@ grpc::Status ControllerService::ControllerGetCapabilities(
   }
   if (advertised.cloneVolume) add(ControllerServiceCapability::RPC::CLONE_VOLUME);
   if (advertised.controllerExpand) add(ControllerServiceCapability::RPC::EXPAND_VOLUME);
+  if (advertised.modifyVolume) add(ControllerServiceCapability::RPC::MODIFY_VOLUME);
   return op.finish(Status::ok());
 }
 
@@ -366,15 +377,6 @@ Status ControllerService::getVolume(Operation& op, const csi::v1::ControllerGetV
   status->mutable_volume_condition()->set_message("volume exists on backend " +
                                                   routed->backend->name());
   return Status::ok();
-}
-
-grpc::Status ControllerService::ControllerModifyVolume(
-    grpc::ServerContext* ctx, const csi::v1::ControllerModifyVolumeRequest*,
-    csi::v1::ControllerModifyVolumeResponse*) {
-  Operation op(driver_, "ControllerModifyVolume", ctx);
-  return op.finish(Status(Code::kUnimplemented,
-                          "ControllerModifyVolume is not supported (MODIFY_VOLUME is not "
-                          "advertised)"));
 }
 
 }  // namespace polycsi::server

@@ -81,6 +81,7 @@ class ControllerService final : public csi::v1::Controller::Service {
                       csi::v1::ControllerExpandVolumeResponse* resp);
   Status getVolume(Operation& op, const csi::v1::ControllerGetVolumeRequest& req,
                    csi::v1::ControllerGetVolumeResponse* resp);
+  Status modifyVolume(Operation& op, const csi::v1::ControllerModifyVolumeRequest& req);
 
   DriverContext& driver_;
 };

@@ -28,12 +28,16 @@ inline constexpr char kEncryptionPassphraseKey[] = "encryptionPassphrase";
 inline constexpr char kProvisionerPrefix[] = "csi.storage.k8s.io/";
 inline constexpr char kPvcNameParameter[] = "csi.storage.k8s.io/pvc/name";
 inline constexpr char kPvcNamespaceParameter[] = "csi.storage.k8s.io/pvc/namespace";
+inline constexpr char kPvNameParameter[] = "csi.storage.k8s.io/pv/name";
 // Keys the core adds to a volume's context (and strips before handing it to a plugin).
 inline constexpr char kContextPrefix[] = "polycsi.io/";
 inline constexpr char kContextMigrationTimeout[] = "polycsi.io/migration-timeout-seconds";
 inline constexpr char kContextPvcName[] = "polycsi.io/pvc-name";
 inline constexpr char kContextEncrypted[] = "polycsi.io/encrypted";
 inline constexpr char kContextPvcNamespace[] = "polycsi.io/pvc-namespace";
+// The PersistentVolume's name, so ControllerPublishVolume can read its VolumeAttributesClass
+// (server/volume_attributes_class.hpp).
+inline constexpr char kContextPvName[] = "polycsi.io/pv-name";
 
 // The access and volume mode of one CSI VolumeCapability.
 struct CapabilityModes {

@@ -10,6 +10,7 @@
 #include "attach/attachment_manager.hpp"
 #include "config/driver_config.hpp"
 #include "kube/controller_leadership.hpp"
+#include "kube/event_recorder.hpp"
 #include "kube/kube_client.hpp"
 #include "node/luks_devices.hpp"
 #include "node/mounter.hpp"
@@ -36,6 +37,7 @@ struct DriverContext {
   plugin_host::BackendRegistry backends;
   attach::AttachmentManager* attachments = nullptr;  // controller modes only
   kube::KubeClient* kube = nullptr;                  // controller modes with a Kubernetes API
+  kube::EventRecorder* events = nullptr;             // controller modes with a Kubernetes API
   // With several controller replicas: whether this one may change attachments. Null otherwise.
   kube::ControllerLeadership* leadership = nullptr;
   std::unique_ptr<node::Mounter> mounter;          // node modes only

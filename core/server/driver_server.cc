@@ -300,6 +300,7 @@ Status startController(const ServeOptions& options, ServerComponents& components
   components.attachments = std::move(*attachments);
   driver.attachments = components.attachments.get();
   driver.kube = components.kube.get();
+  driver.events = components.events.get();
   // The gauges start from what was persisted before this start.
   for (const auto& state : components.attachments->all())
     components.migrationMetrics->attachmentsChanged(state);

@@ -5,6 +5,7 @@
 #include "server/access_semantics.hpp"
 #include "server/csi_validation.hpp"
 #include "server/migration_window_key.hpp"
+#include "server/volume_attributes_class.hpp"
 #include "server/volume_routing.hpp"
 
 namespace polycsi::server {
@@ -82,6 +83,13 @@ kube::PolicyResolver makePvPolicyResolver(const DriverContext& driver,
         if (events != nullptr)
           events->volumeWarning(resolved.pvc, volumeHandle, "InvalidMigrationTimeout", message);
       }
+    }
+    // A VolumeAttributesClass that ControllerModifyVolume accepted wins over the StorageClass's
+    // window recorded in the PV (volume_attributes_class.hpp).
+    if (semantics == AttachSemantics::kMigrationWindow && driver.kube != nullptr) {
+      auto fromClass = classMigrationTimeoutSeconds(*driver.kube, pv);
+      if (!fromClass.isOk()) return fromClass.status();
+      if (*fromClass) timeout = **fromClass;
     }
     resolved.policy = attach::VolumePolicy{semantics, std::chrono::seconds(timeout)};
     return resolved;

@@ -11,7 +11,9 @@ namespace polycsi::server {
 // The resolver for `driver`'s backends; the driver (and `events`, when given) must outlive it.
 // A PV whose recorded migration window is outside 30-3600 s (hand-edited: CreateVolume refuses
 // such a StorageClass) gets the default window, as ControllerPublishVolume gives it, and a
-// Warning event InvalidMigrationTimeout naming the PV on its claim.
+// Warning event InvalidMigrationTimeout naming the PV on its claim. With a Kubernetes API, the
+// migrationTimeoutSeconds of the PV's VolumeAttributesClass wins over the recorded window
+// (server/volume_attributes_class.hpp); an API error reading it is returned.
 kube::PolicyResolver makePvPolicyResolver(const DriverContext& driver,
                                           kube::EventRecorder* events = nullptr);
 

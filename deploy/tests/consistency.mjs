@@ -22,7 +22,19 @@ const CONTROLLER_NEEDS = [
   ["coordination.k8s.io", "leases", "update"],
   // --leader-election: polycsi reads its attacher's lease (core/kube/controller_leadership).
   ["coordination.k8s.io", "leases", "get"],
+  // polycsi reads the class a PV names for its migrationTimeoutSeconds (ControllerPublish).
+  ["storage.k8s.io", "volumeattributesclasses", "get"],
 ];
+
+// The parameters each plugin lets a VolumeAttributesClass change on a live volume (its
+// descriptor's mutable parameters, plus the core's migrationTimeoutSeconds for plugins with a
+// migration_window pair): docs/configuration.md, "Mutable parameters".
+const MUTABLE_PARAMETERS = {
+  rds_nvme: ["migrationTimeoutSeconds"],
+  iscsi_powerstore: ["performancePolicy", "protectionPolicyID"],
+  sample: ["migrationTimeoutSeconds", "tier"],
+  nfs: [],
+};
 
 const byKind = (objects, kind) => objects.filter((o) => o.kind === kind);
 const find = (objects, kind, name) => objects.find((o) => o.kind === kind && o.metadata.name === name);
@@ -295,6 +307,26 @@ function checkInstall(objects, name, problems) {
   for (const sc of byKind(objects, "StorageClass"))
     if (sc.provisioner !== driverName)
       problems.push(`${name}: StorageClass ${sc.metadata.name} provisioner ${sc.provisioner} is not ${driverName}`);
+  // A VolumeAttributesClass works only through the sidecars' VolumeAttributesClass gate
+  // (external-provisioner v5.1.0 and external-resizer v1.12.0: beta, off by default), and names
+  // only parameters the overlay's plugins can change on a live volume.
+  const classes = byKind(objects, "VolumeAttributesClass");
+  const plugins = (nodeConfig(node, objects)?.backends ?? []).map((b) => b.plugin);
+  for (const vac of classes) {
+    if (vac.driverName !== driverName)
+      problems.push(`${name}: VolumeAttributesClass ${vac.metadata.name} driverName ${vac.driverName} is not ${driverName}`);
+    for (const sidecar of ["csi-provisioner", "csi-resizer"])
+      if (!(sidecars.get(sidecar)?.args ?? []).includes("--feature-gates=VolumeAttributesClass=true"))
+        problems.push(`${name}: VolumeAttributesClass ${vac.metadata.name} needs ${sidecar} with --feature-gates=VolumeAttributesClass=true`);
+    for (const [key, value] of Object.entries(vac.parameters ?? {})) {
+      if (!plugins.some((p) => (MUTABLE_PARAMETERS[p] ?? []).includes(key)))
+        problems.push(`${name}: VolumeAttributesClass ${vac.metadata.name}: ${key} is mutable for none of the plugins ${plugins.join(", ")}`);
+      if (key === "migrationTimeoutSeconds" && !(Number(value) >= 30 && Number(value) <= 3600))
+        problems.push(`${name}: VolumeAttributesClass ${vac.metadata.name}: migrationTimeoutSeconds must be 30-3600`);
+    }
+  }
+  if (classes.length === 0 && plugins.some((p) => (MUTABLE_PARAMETERS[p] ?? []).length > 0))
+    problems.push(`${name}: no example VolumeAttributesClass although ${plugins.join(", ")} has mutable parameters`);
   for (const vsc of byKind(objects, "VolumeSnapshotClass"))
     if (vsc.driver !== driverName)
       problems.push(`${name}: VolumeSnapshotClass ${vsc.metadata.name} driver ${vsc.driver} is not ${driverName}`);
@@ -393,7 +425,7 @@ function checkExamples(objects, installs, problems) {
 
 // Scope of every kind deploy/ uses; kustomize cannot know it for custom resources.
 const CLUSTER_SCOPED = ["Namespace", "CSIDriver", "StorageClass", "ClusterRole", "ClusterRoleBinding",
-                        "VolumeSnapshotClass", "StorageProfile"];
+                        "VolumeSnapshotClass", "StorageProfile", "VolumeAttributesClass"];
 
 function checkScopes(name, objects, problems) {
   for (const o of objects) {

@@ -230,6 +230,15 @@ async function main() {
     if (objects.length === 0) problems.push(`${name}: renders no objects`);
     for (const object of objects)
       problems.push(...(await validateSchema(object, `${name}: ${object.kind}/${object.metadata?.name}`)));
+    // An overlay's example VolumeAttributesClass is applied on its own (the kind needs
+    // Kubernetes 1.31+), but checked as if applied with the overlay.
+    const classes = path.join(dir, "volumeattributesclass.yaml");
+    if (existsSync(classes)) {
+      const extra = parseObjects(readFileSync(classes, "utf8"), `${name}/volumeattributesclass.yaml`, problems);
+      for (const object of extra)
+        problems.push(...(await validateSchema(object, `${name}: ${object.kind}/${object.metadata?.name}`)));
+      objects.push(...extra);
+    }
     rendered[name] = objects;
     console.log(`rendered ${name}: ${objects.length} objects`);
   }

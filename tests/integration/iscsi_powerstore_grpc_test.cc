@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
 
 #include "csi_calls.hpp"  // ASSERT_OK
 #include "csi_requests.hpp"
@@ -102,6 +104,54 @@ class IscsiPowerStoreGrpcTest : public ::testing::Test {
     curl_easy_cleanup(curl);
     ASSERT_EQ(code, CURLE_OK);
     ASSERT_EQ(status, 204);
+  }
+
+  // A request to the simulator as an operator's curl (not the driver: the fidelity check
+  // looks only at the driver's own calls); returns {HTTP status, body}.
+  std::pair<long, std::string> simRequest(const std::string& method, const std::string& path,
+                                          const std::string& body = "") {
+    CURL* curl = curl_easy_init();
+    const std::string url = "https://127.0.0.1:" + std::to_string(sim_->port()) + path;
+    std::string answer;
+    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+    curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    if (!body.empty()) curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
+    curl_easy_setopt(curl, CURLOPT_CAINFO, pki_.ca_cert.c_str());
+    curl_easy_setopt(curl, CURLOPT_USERPWD, "admin:secret");
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
+    curl_easy_setopt(
+        curl, CURLOPT_WRITEFUNCTION,
+        +[](char* data, size_t size, size_t count, void* out) -> size_t {
+          static_cast<std::string*>(out)->append(data, size * count);
+          return size * count;
+        });
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &answer);
+    const CURLcode code = curl_easy_perform(curl);
+    long status = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    EXPECT_EQ(code, CURLE_OK);
+    return {status, answer};
+  }
+  // The array's policies of the volume with CSI id `volumeId` ("ps:<globalID>.<uuid>").
+  nlohmann::json arrayPolicies(const std::string& volumeId) {
+    const std::string uuid = volumeId.substr(volumeId.rfind('.') + 1);
+    auto [status, body] = simRequest(
+        "GET", "/api/rest/volume/" + uuid + "?select=performance_policy_id,protection_policy_id");
+    EXPECT_EQ(status, 200) << body;
+    return nlohmann::json::parse(body, nullptr, false);
+  }
+  grpc::Status modify(const std::string& volumeId,
+                      const std::map<std::string, std::string>& parameters) {
+    csi::v1::ControllerModifyVolumeRequest req;
+    req.set_volume_id(volumeId);
+    for (const auto& [key, value] : parameters) (*req.mutable_mutable_parameters())[key] = value;
+    csi::v1::ControllerModifyVolumeResponse resp;
+    auto ctx = rpcContext();
+    return driver_->controller().ControllerModifyVolume(ctx.get(), req, &resp);
   }
 
   TempDir work_;
@@ -278,6 +328,58 @@ TEST_F(IscsiPowerStoreGrpcTest, RwxIsRefusedWithTheReason) {
   grpc::Status s = driver_->controller().CreateVolume(ctx.get(), req, &resp);
   EXPECT_EQ(s.error_code(), StatusCode::INVALID_ARGUMENT) << s.error_message();
   EXPECT_NE(s.error_message().find("live-migrate"), std::string::npos) << s.error_message();
+}
+
+// ControllerModifyVolume sets the volume's QoS performance policy and protection policy on the
+// array (PATCH volume/{id}), and CreateVolume applies them from mutable_parameters; a policy
+// the array lacks is its 400, INVALID_ARGUMENT; a parameter that is not mutable is refused by
+// the core naming it and the backend.
+TEST_F(IscsiPowerStoreGrpcTest, PerformanceAndProtectionPoliciesAreSetOnALiveVolume) {
+  startSim({"--no-tgtd"});
+  startDriver(pki_.ca_cert.string());
+  ASSERT_EQ(simRequest("POST", "/sim/protection_policy", R"({"id":"pp-gold","name":"gold"})").first,
+            204);
+  csi::v1::Volume vol;
+  ASSERT_OK(create("pvc-qos", kMiB, &vol));
+  EXPECT_EQ(arrayPolicies(vol.volume_id()).value("performance_policy_id", ""), "default_medium");
+
+  ASSERT_OK(modify(vol.volume_id(), {{"performancePolicy", "high"}}));
+  EXPECT_EQ(arrayPolicies(vol.volume_id()).value("performance_policy_id", ""), "default_high");
+  ASSERT_OK(modify(vol.volume_id(), {{"protectionPolicyID", "pp-gold"}}));
+  nlohmann::json policies = arrayPolicies(vol.volume_id());
+  EXPECT_EQ(policies.value("protection_policy_id", ""), "pp-gold");
+  EXPECT_EQ(policies.value("performance_policy_id", ""), "default_high") << "left as it was";
+  ASSERT_OK(modify(vol.volume_id(), {{"protectionPolicyID", ""}}));
+  EXPECT_TRUE(arrayPolicies(vol.volume_id())["protection_policy_id"].is_null());
+
+  grpc::Status unknown = modify(vol.volume_id(), {{"protectionPolicyID", "pp-missing"}});
+  EXPECT_EQ(unknown.error_code(), StatusCode::INVALID_ARGUMENT) << unknown.error_message();
+  EXPECT_NE(unknown.error_message().find("pp-missing"), std::string::npos)
+      << unknown.error_message();
+  grpc::Status level = modify(vol.volume_id(), {{"performancePolicy", "turbo"}});
+  EXPECT_EQ(level.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(level.error_message().find("performancePolicy"), std::string::npos)
+      << level.error_message();
+  grpc::Status fixed = modify(vol.volume_id(), {{"arrayID", kGlobalId}});
+  EXPECT_EQ(fixed.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(fixed.error_message().find("mutable_parameters.arrayID: backend '"), std::string::npos)
+      << fixed.error_message();
+  EXPECT_NE(fixed.error_message().find("(plugin iscsi_powerstore) cannot change this parameter"),
+            std::string::npos)
+      << fixed.error_message();
+
+  // At creation, from a VolumeAttributesClass.
+  auto req = createRequest("pvc-low", kMiB, blockCapability(Mode::SINGLE_NODE_WRITER));
+  (*req.mutable_parameters())["arrayID"] = kGlobalId;
+  addProvisionerMetadata(req, "pvc-low");
+  (*req.mutable_mutable_parameters())["performancePolicy"] = "low";
+  (*req.mutable_mutable_parameters())["protectionPolicyID"] = "pp-gold";
+  csi::v1::CreateVolumeResponse created;
+  auto ctx = rpcContext();
+  ASSERT_OK(driver_->controller().CreateVolume(ctx.get(), req, &created));
+  policies = arrayPolicies(created.volume().volume_id());
+  EXPECT_EQ(policies.value("performance_policy_id", ""), "default_low");
+  EXPECT_EQ(policies.value("protection_policy_id", ""), "pp-gold");
 }
 
 TEST_F(IscsiPowerStoreGrpcTest, WrongCaIsRefused) {

@@ -244,6 +244,37 @@ TEST_F(RdsNvmeGrpcTest, CreatesVolumesWithTheSeedParametersIdempotently) {
   EXPECT_TRUE(validated.has_confirmed()) << validated.message();
 }
 
+// RouterOS /disk has no setting this plugin could change on a live disk besides its size
+// (expansion) and its allow-list (fencing): rds_nvme declares no mutable parameter, so a
+// VolumeAttributesClass may change only the core's migrationTimeoutSeconds, and anything else
+// is refused naming the parameter and the backend; nothing reaches the RDS.
+TEST_F(RdsNvmeGrpcTest, ModifyChangesOnlyTheMigrationWindow) {
+  startDriver();
+  auto volume = createOk("pvc-modify", kGiB, blockCapability(Mode::MULTI_NODE_MULTI_WRITER),
+                         seedParameters());
+  auto modify = [&](const std::string& key, const std::string& value) {
+    csi::v1::ControllerModifyVolumeRequest req;
+    req.set_volume_id(volume.volume_id());
+    (*req.mutable_mutable_parameters())[key] = value;
+    csi::v1::ControllerModifyVolumeResponse resp;
+    auto ctx = rpcContext();
+    return driver_->controller().ControllerModifyVolume(ctx.get(), req, &resp);
+  };
+  ASSERT_OK(modify("migrationTimeoutSeconds", "900"));
+  const std::string before = sim_->diskDetail(slotOf(volume.volume_id()));
+  auto refused = modify("nvmePort", "4421");
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(refused.error_message(),
+            "mutable_parameters.nvmePort: backend 'rds' (plugin rds_nvme) cannot change this "
+            "parameter on a live volume (mutable parameters: migrationTimeoutSeconds)");
+  auto compress = modify("compress", "yes");
+  EXPECT_EQ(compress.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(compress.error_message().find("mutable_parameters.compress: backend 'rds'"),
+            std::string::npos)
+      << compress.error_message();
+  EXPECT_EQ(sim_->diskDetail(slotOf(volume.volume_id())), before);
+}
+
 TEST_F(RdsNvmeGrpcTest, CapacityListingAndGrowOnlyExpansion) {
   startDriver();
   csi::v1::GetCapacityResponse before;

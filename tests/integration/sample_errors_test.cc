@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <map>
 #include <thread>
 
 #include "csi_requests.hpp"
@@ -223,18 +224,31 @@ TEST_F(SampleErrorsTest, NodeStatsAndExpandOfAnUnknownVolumeAreNotFoundWhateverT
   }
 }
 
-TEST_F(SampleErrorsTest, UnadvertisedRpcsAreUnimplemented) {
-  csi::v1::ControllerModifyVolumeRequest modify;
-  modify.set_volume_id("local:x");
-  csi::v1::ControllerModifyVolumeResponse resp;
-  auto ctx = rpcContext();
-  EXPECT_EQ(driver_->controller().ControllerModifyVolume(ctx.get(), modify, &resp).error_code(),
-            StatusCode::UNIMPLEMENTED);
+// ControllerModifyVolume (advertised: the sample plugin has the mutable `tier`): CSI's
+// argument errors first, then NOT_FOUND for a volume that does not exist.
+TEST_F(SampleErrorsTest, ModifyChecksItsArgumentsAndTheVolume) {
+  auto modify = [&](const std::string& id, const std::map<std::string, std::string>& params) {
+    csi::v1::ControllerModifyVolumeRequest req;
+    req.set_volume_id(id);
+    for (const auto& [k, v] : params) (*req.mutable_mutable_parameters())[k] = v;
+    csi::v1::ControllerModifyVolumeResponse resp;
+    auto ctx = rpcContext();
+    return driver_->controller().ControllerModifyVolume(ctx.get(), req, &resp);
+  };
+  EXPECT_EQ(modify("", {{"tier", "fast"}}).error_code(), StatusCode::INVALID_ARGUMENT);
+  auto empty = modify("local:x", {});
+  EXPECT_EQ(empty.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(empty.error_message(), "mutable_parameters is required");
+  auto missing = modify("local:x", {{"tier", "fast"}});
+  EXPECT_EQ(missing.error_code(), StatusCode::NOT_FOUND) << missing.error_message();
   csi::v1::ControllerGetCapabilitiesResponse caps;
   auto c2 = rpcContext();
   ASSERT_TRUE(driver_->controller().ControllerGetCapabilities(c2.get(), {}, &caps).ok());
+  bool advertised = false;
   for (const auto& c : caps.capabilities())
-    EXPECT_NE(c.rpc().type(), csi::v1::ControllerServiceCapability::RPC::MODIFY_VOLUME);
+    advertised =
+        advertised || c.rpc().type() == csi::v1::ControllerServiceCapability::RPC::MODIFY_VOLUME;
+  EXPECT_TRUE(advertised);
 }
 
 // A second operation on a volume whose first operation is still running is ABORTED (CSI), and

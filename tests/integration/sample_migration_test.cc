@@ -73,10 +73,16 @@ class SampleMigrationTest : public ::testing::Test {
   }
 
   // An RWX block volume as the provisioner creates it for a KubeVirt VM disk.
-  csi::v1::CreateVolumeResponse createVmDisk(const std::string& name, int timeoutSeconds) {
+  csi::v1::CreateVolumeResponse createVmDisk(
+      const std::string& name, int timeoutSeconds,
+      const std::map<std::string, std::string>& mutableParameters = {}) {
     auto req = createRequest(name, 8 * kMiB, blockCapability(Mode::MULTI_NODE_MULTI_WRITER));
     auto& params = *req.mutable_parameters();
     params["migrationTimeoutSeconds"] = std::to_string(timeoutSeconds);
+    // external-provisioner's --extra-create-metadata: the PV is named as the volume.
+    params["csi.storage.k8s.io/pv/name"] = name;
+    for (const auto& [key, value] : mutableParameters)
+      (*req.mutable_mutable_parameters())[key] = value;
     params["csi.storage.k8s.io/pvc/name"] = "vm-disk";
     params["csi.storage.k8s.io/pvc/namespace"] = "vms";
     csi::v1::CreateVolumeResponse resp;
@@ -156,6 +162,39 @@ class SampleMigrationTest : public ::testing::Test {
     return "<no " + reason + " event>";
   }
 
+  // Waits (bounded) until `count` events with `reason` arrived; returns the last one's message.
+  std::string nthEventMessage(const std::string& reason, size_t count) {
+    for (int i = 0; i < 200 && eventCount(reason) < count; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::string last = "<fewer than " + std::to_string(count) + " " + reason + " events>";
+    size_t seen = 0;
+    for (const auto& e : api_.events())
+      if (e.body.value("reason", "") == reason && ++seen == count)
+        last = e.body.value("message", "");
+    return last;
+  }
+  // ControllerModifyVolume as external-resizer sends it: the class's parameters, no secrets.
+  grpc::Status modify(const std::string& volumeId,
+                      const std::map<std::string, std::string>& parameters) {
+    csi::v1::ControllerModifyVolumeRequest req;
+    req.set_volume_id(volumeId);
+    for (const auto& [key, value] : parameters) (*req.mutable_mutable_parameters())[key] = value;
+    csi::v1::ControllerModifyVolumeResponse resp;
+    auto ctx = rpcContext();
+    return driver_->controller().ControllerModifyVolume(ctx.get(), req, &resp);
+  }
+  // What external-resizer v1.12.0 does once ControllerModifyVolume succeeded
+  // (pkg/modifycontroller/modify_status.go, markControllerModifyVolumeCompleted): the PV now
+  // names the class. The class `name` sets migrationTimeoutSeconds to `seconds`.
+  void recordClassOnPv(const std::string& pvName, const csi::v1::Volume& volume,
+                       const std::string& name, int seconds) {
+    api_.setVolumeAttributesClass(name, "polycsi.csi.io",
+                                  {{"migrationTimeoutSeconds", std::to_string(seconds)}});
+    nlohmann::json pv = vmDiskPv(pvName, volume);
+    pv["spec"]["volumeAttributesClassName"] = name;
+    api_.setPersistentVolume(pvName, pv);
+  }
+
   TempDir work_;
   FakeKubeApi api_{kToken};
   int metricsPort_ = 0;
@@ -206,6 +245,123 @@ TEST_F(SampleMigrationTest, KubeVirtHandoffCompletesAndRefusesAThirdNode) {
 
 // CSI: ControllerPublishVolume to a node that does not exist is NOT_FOUND. The cluster knows
 // a node by the node id its CSINode carries for the driver (csi-sanity: "some-fake-node-id").
+// ControllerModifyVolume of migrationTimeoutSeconds (a VolumeAttributesClass): accepted, and
+// once the resizer recorded the class on the PV, the next migration window has its length,
+// on whichever replica decides it, while the StorageClass's stays in the volume context.
+TEST_F(SampleMigrationTest, ModifiedWindowAppliesToTheNextMigration) {
+  auto volume = createVmDisk("pvc-modified", 300).volume();
+  EXPECT_EQ(volume.volume_context().at("polycsi.io/pv-name"), "pvc-modified");
+  ASSERT_TRUE(modify(volume.volume_id(), {{"migrationTimeoutSeconds", "600"}}).ok());
+  recordClassOnPv("pvc-modified", volume, "slow-migrations", 600);
+  ASSERT_TRUE(publish(volume, "node-a").ok());
+  ASSERT_TRUE(publish(volume, "node-b").ok());
+  EXPECT_EQ(eventMessage("MigrationStarted"),
+            "[vm-disk]: KubeVirt live migration started - source: node-a, target: node-b, "
+            "timeout: 10m0s");
+  // A window outside 30-3600 s is refused before anything is recorded.
+  auto refused = modify(volume.volume_id(), {{"migrationTimeoutSeconds", "7200"}});
+  EXPECT_EQ(refused.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(refused.error_message().find("mutable_parameters.migrationTimeoutSeconds"),
+            std::string::npos)
+      << refused.error_message();
+}
+
+// A change while a window is open applies to the next migration: the open window keeps the
+// length it opened with (and the event on the claim says so), the next one gets the new one.
+TEST_F(SampleMigrationTest, ModifyDuringAnOpenWindowKeepsTheRunningWindow) {
+  auto volume = createVmDisk("pvc-open-window", 30).volume();
+  const std::string id = volume.volume_id();
+  ASSERT_TRUE(publish(volume, "node-a").ok());
+  ASSERT_TRUE(publish(volume, "node-b").ok());
+  ASSERT_TRUE(modify(id, {{"migrationTimeoutSeconds", "3600"}}).ok());
+  recordClassOnPv("pvc-open-window", volume, "long-migrations", 3600);
+  EXPECT_EQ(eventMessage("MigrationTimeoutModified"),
+            "Volume " + id +
+                ": migrationTimeoutSeconds is now 1h0m0s and applies to the next migration; the "
+                "migration open now (source: node-a, target: node-b) keeps its 30s window");
+  // The open window still ends after its 30 s.
+  std::this_thread::sleep_for(std::chrono::seconds(30));
+  EXPECT_EQ(eventMessage("MigrationFailed", 400)
+                .rfind("[vm-disk]: KubeVirt live migration failed - source: node-a, attempted "
+                       "target: node-b, reason: timeout, elapsed: ",
+                       0),
+            0u);
+  auto late = publish(volume, "node-c");
+  EXPECT_EQ(late.error_code(), StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(late.error_message().find(" elapsed, 30s max)"), std::string::npos)
+      << late.error_message();
+  // Detaching the source resets it; the next migration has the class's window.
+  ASSERT_TRUE(unpublish(volume, "node-a").ok());
+  ASSERT_TRUE(publish(volume, "node-c").ok());
+  EXPECT_EQ(nthEventMessage("MigrationStarted", 2),
+            "[vm-disk]: KubeVirt live migration started - source: node-b, target: node-c, "
+            "timeout: 1h0m0s");
+}
+
+// CSI: the plugin applies mutable_parameters at CreateVolume. The class's window wins over
+// the StorageClass's, and the sample plugin's mutable `tier` is set; both are refused the same
+// way as in a modify when they are not mutable or out of range.
+TEST_F(SampleMigrationTest, MutableParametersAtCreateAreApplied) {
+  auto volume = createVmDisk("pvc-created-with-class", 300,
+                             {{"migrationTimeoutSeconds", "900"}, {"tier", "fast"}})
+                    .volume();
+  EXPECT_EQ(volume.volume_context().at("polycsi.io/migration-timeout-seconds"), "900");
+  EXPECT_EQ(volume.volume_context().at("tier"), "fast");
+  ASSERT_TRUE(publish(volume, "node-a").ok());
+  ASSERT_TRUE(publish(volume, "node-b").ok());
+  EXPECT_EQ(eventMessage("MigrationStarted"),
+            "[vm-disk]: KubeVirt live migration started - source: node-a, target: node-b, "
+            "timeout: 15m0s");
+
+  auto req =
+      createRequest("pvc-bad-class", 8 * kMiB, blockCapability(Mode::MULTI_NODE_MULTI_WRITER));
+  (*req.mutable_mutable_parameters())["directory"] = "/elsewhere";
+  csi::v1::CreateVolumeResponse resp;
+  auto ctx = rpcContext();
+  auto refused = driver_->controller().CreateVolume(ctx.get(), req, &resp);
+  EXPECT_EQ(refused.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(refused.error_message(),
+            "mutable_parameters.directory: backend 'local' (plugin sample) cannot change this "
+            "parameter on a live volume (mutable parameters: migrationTimeoutSeconds, tier)");
+}
+
+// The sample plugin's own mutable parameter goes through the SDK's modify_volume: the volume
+// reports the new tier; a parameter that is not mutable is refused naming it and the backend.
+TEST_F(SampleMigrationTest, ModifyVolumeChangesThePluginsMutableParameter) {
+  csi::v1::ControllerGetCapabilitiesResponse caps;
+  {
+    auto ctx = rpcContext();
+    ASSERT_TRUE(driver_->controller()
+                    .ControllerGetCapabilities(ctx.get(),
+                                               csi::v1::ControllerGetCapabilitiesRequest(), &caps)
+                    .ok());
+  }
+  bool advertised = false;
+  for (const auto& c : caps.capabilities())
+    advertised =
+        advertised || c.rpc().type() == csi::v1::ControllerServiceCapability::RPC::MODIFY_VOLUME;
+  EXPECT_TRUE(advertised) << "MODIFY_VOLUME";
+  auto volume = createVmDisk("pvc-tier", 300).volume();
+  EXPECT_EQ(volume.volume_context().count("tier"), 0u);
+  ASSERT_TRUE(modify(volume.volume_id(), {{"tier", "fast"}}).ok());
+  csi::v1::ControllerGetVolumeRequest get;
+  get.set_volume_id(volume.volume_id());
+  csi::v1::ControllerGetVolumeResponse got;
+  auto ctx = rpcContext();
+  ASSERT_TRUE(driver_->controller().ControllerGetVolume(ctx.get(), get, &got).ok());
+  EXPECT_EQ(got.volume().volume_context().at("tier"), "fast");
+  auto badValue = modify(volume.volume_id(), {{"tier", "gold"}});
+  EXPECT_EQ(badValue.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(badValue.error_message().find("'tier'"), std::string::npos) << badValue.error_message();
+  auto notMutable = modify(volume.volume_id(), {{"encrypted", "true"}});
+  EXPECT_EQ(notMutable.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(notMutable.error_message(),
+            "mutable_parameters.encrypted: backend 'local' (plugin sample) cannot change this "
+            "parameter on a live volume (mutable parameters: migrationTimeoutSeconds, tier)");
+  auto missing = modify(volume.volume_id() + "x", {{"tier", "fast"}});
+  EXPECT_EQ(missing.error_code(), StatusCode::NOT_FOUND) << missing.error_message();
+}
+
 TEST_F(SampleMigrationTest, PublishToANodeTheClusterHasNotRegisteredIsNotFound) {
   auto volume = createVmDisk("pvc-unknown-node", 300).volume();
   grpc::Status fake = publish(volume, "some-fake-node-id");

@@ -78,6 +78,14 @@ void checkSize(std::uint64_t size) {
   }
 }
 
+// Policies are referenced by id ("x-ref": "policy" in the OpenAPI); the simulator does not
+// implement the API's "name:<name>" form of a reference.
+void checkPerformancePolicy(const std::string& id) {
+  const auto& known = predefinedPerformancePolicies();
+  if (std::find(known.begin(), known.end(), id) == known.end())
+    throw ApiError(400, kCodeBadRequest, "The performance policy " + id + " does not exist.", {id});
+}
+
 void checkName(const std::string& name) {
   if (name.empty() || name.size() > 128) {
     throw ApiError(400, kCodeBadRequest, "Name must be 1 to 128 characters.", {name});
@@ -157,6 +165,10 @@ nlohmann::json toJson(const SimVolume& v) {
                          {"wwn", "naa." + naaOf(v.id)}};
   json["protection_data"] = {
       {"source_id", v.source_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.source_id)}};
+  json["performance_policy_id"] = v.performance_policy_id;
+  json["protection_policy_id"] = v.protection_policy_id.empty()
+                                     ? nlohmann::json(nullptr)
+                                     : nlohmann::json(v.protection_policy_id);
   return json;
 }
 
@@ -230,6 +242,8 @@ void ArrayStore::load() {
   for (const auto& v : state.at("volumes")) {
     SimVolume volume{v.at("id"),   v.at("name"),      v.at("description"),       v.at("size"),
                      v.at("type"), v.at("source_id"), v.at("creation_timestamp")};
+    volume.performance_policy_id = v.value("performance_policy_id", volume.performance_policy_id);
+    volume.protection_policy_id = v.value("protection_policy_id", std::string());
     volumes_[volume.id] = volume;
   }
   for (const auto& h : state.at("hosts")) {
@@ -245,6 +259,9 @@ void ArrayStore::load() {
         {m.at("id"), m.at("host_id"), m.at("volume_id"), m.at("logical_unit_number")});
   }
   chap_mode_ = state.value("chap_mode", std::string(kChapDisabled));
+  if (state.contains("protection_policies"))
+    protection_policies_ =
+        state.at("protection_policies").get<std::map<std::string, std::string>>();
 }
 
 void ArrayStore::save() {
@@ -258,7 +275,9 @@ void ArrayStore::save() {
                                 {"size", v.size},
                                 {"type", v.type},
                                 {"source_id", v.source_id},
-                                {"creation_timestamp", v.creation_timestamp}});
+                                {"creation_timestamp", v.creation_timestamp},
+                                {"performance_policy_id", v.performance_policy_id},
+                                {"protection_policy_id", v.protection_policy_id}});
   }
   for (const auto& [id, h] : hosts_) {
     nlohmann::json host = toJson(h);
@@ -270,6 +289,7 @@ void ArrayStore::save() {
   }
   for (const SimMapping& m : mappings_) state["mappings"].push_back(toJson(m));
   state["chap_mode"] = chap_mode_;
+  state["protection_policies"] = protection_policies_;
   const std::filesystem::path file = state_dir_ / "state.json";
   const std::filesystem::path temporary = state_dir_ / "state.json.tmp";
   {
@@ -333,11 +353,16 @@ void ArrayStore::requireFreeName(const std::string& name) {
 }
 
 SimVolume ArrayStore::createVolume(const std::string& name, std::uint64_t size,
-                                   const std::string& description) {
+                                   const std::string& description,
+                                   const SimVolumeChange& policies) {
   std::lock_guard lock(mutex_);
   requireFreeName(name);
   checkSize(size);
+  checkPolicies(policies);
   SimVolume volume{newUuid(), name, description, size, "Primary", "", nowTimestamp()};
+  if (policies.performance_policy_id)
+    volume.performance_policy_id = *policies.performance_policy_id;
+  if (policies.protection_policy_id) volume.protection_policy_id = *policies.protection_policy_id;
   const std::filesystem::path file = fileOf(volume.id);
   const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) throwErrno("create " + file.string());
@@ -389,6 +414,45 @@ SimVolume ArrayStore::resizeVolume(const std::string& id, std::uint64_t size) {
   }
   save();
   return volume;
+}
+
+void ArrayStore::checkPolicies(const SimVolumeChange& change) const {
+  if (change.performance_policy_id) checkPerformancePolicy(*change.performance_policy_id);
+  if (change.protection_policy_id && !change.protection_policy_id->empty() &&
+      protection_policies_.count(*change.protection_policy_id) == 0)
+    throw ApiError(400, kCodeBadRequest,
+                   "The protection policy " + *change.protection_policy_id + " does not exist.",
+                   {*change.protection_policy_id});
+}
+
+SimVolume ArrayStore::modifyVolume(const std::string& id, const SimVolumeChange& change) {
+  {
+    std::lock_guard lock(mutex_);
+    const SimVolume& volume = findVolume(id);
+    checkPolicies(change);
+    if (change.size) checkSize(*change.size);
+    if (change.size && volume.type != "Primary")
+      throw ApiError(422, kCodeInUse, "A snapshot cannot be resized.", {id});
+    if (change.size && *change.size < volume.size)
+      throw ApiError(422, kCodeBadRequest,
+                     "The new size " + std::to_string(*change.size) +
+                         " is smaller than the current size " + std::to_string(volume.size) + ".",
+                     {std::to_string(*change.size)});
+  }
+  // Everything is checked: the size change (its own lock) cannot fail on a rule any more.
+  if (change.size) resizeVolume(id, *change.size);
+  std::lock_guard lock(mutex_);
+  SimVolume& volume = findVolume(id);
+  if (change.performance_policy_id) volume.performance_policy_id = *change.performance_policy_id;
+  if (change.protection_policy_id) volume.protection_policy_id = *change.protection_policy_id;
+  save();
+  return volume;
+}
+
+void ArrayStore::addProtectionPolicy(const std::string& id, const std::string& name) {
+  std::lock_guard lock(mutex_);
+  protection_policies_[id] = name;
+  save();
 }
 
 void ArrayStore::deleteVolume(const std::string& id) {

@@ -23,7 +23,30 @@ struct SimVolume {
   std::string type = "Primary";  // "Primary" or "Snapshot"
   std::string source_id;         // the volume a snapshot or clone was taken from
   std::string creation_timestamp;
+  // The QoS performance policy: one of the array's predefined default_low, default_medium
+  // (a new volume's) and default_high (dell/terraform-provider-powerstore
+  // powerstore/resource_volume.go: OneOf and the default_medium default).
+  std::string performance_policy_id = "default_medium";
+  // The protection policy, empty when none (the API shows null).
+  std::string protection_policy_id;
 };
+
+// What PATCH volume/{id} may change (PowerStore REST API 4.1 OpenAPI `volume_modify`, as in
+// dell/terraform-provider-powerstore clientgen_utils/openapi_specs/spec_4_1.json, and
+// dell/gopowerstore volume_types.go VolumeModify): a field left unset stays as it is; an empty
+// protection policy removes the volume's (the attribute is nullable; dell/csi-powerstore
+// pkg/controller/controller.go sends "" to unassign it).
+struct SimVolumeChange {
+  std::optional<std::uint64_t> size;
+  std::optional<std::string> performance_policy_id;
+  std::optional<std::string> protection_policy_id;
+};
+
+// The performance policies every array has (see SimVolume::performance_policy_id).
+inline const std::vector<std::string>& predefinedPerformancePolicies() {
+  static const std::vector<std::string> ids{"default_low", "default_medium", "default_high"};
+  return ids;
+}
 
 struct SimInitiator {
   std::string port_name;  // the initiator IQN
@@ -105,11 +128,18 @@ class ArrayStore {
 
   const std::vector<SimIpPort>& ports() const { return ports_; }
 
+  // `change` carries the optional policies of POST volume (its size field is ignored).
   SimVolume createVolume(const std::string& name, std::uint64_t size,
-                         const std::string& description);
+                         const std::string& description, const SimVolumeChange& policies = {});
   SimVolume volume(const std::string& id);
   std::vector<SimVolume> volumes();
   SimVolume resizeVolume(const std::string& id, std::uint64_t size);
+  // PATCH volume/{id}: the size (as resizeVolume), the performance and the protection policy,
+  // all or nothing. 400 for a policy id the array does not have, 422 for a snapshot.
+  SimVolume modifyVolume(const std::string& id, const SimVolumeChange& change);
+  // Adds a protection policy volumes may name (the simulator has none at start; a real array's
+  // are made with POST policy, which the simulator does not serve). Idempotent.
+  void addProtectionPolicy(const std::string& id, const std::string& name);
   void deleteVolume(const std::string& id);
   // A read-only point-in-time copy (type Snapshot), not exported.
   SimVolume snapshot(const std::string& source_id, const std::string& name,
@@ -182,6 +212,9 @@ class ArrayStore {
   std::map<std::string, SimHost> hosts_;
   std::vector<SimMapping> mappings_;
   std::string chap_mode_ = kChapDisabled;
+  std::map<std::string, std::string> protection_policies_;  // id -> name
+  // Throws 400 unless `change`'s policies (when set) are ones the array has.
+  void checkPolicies(const SimVolumeChange& change) const;
   // Bound to every target while CHAP is on, with a secret nobody knows: tgtd requires CHAP
   // only from targets with an incoming account, and the array requires it in Single and
   // Mutual mode even when no mapped host has credentials.

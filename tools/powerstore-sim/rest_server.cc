@@ -91,6 +91,20 @@ std::optional<std::string> presentString(const nlohmann::json& body, const char*
   return it->get<std::string>();
 }
 
+// The policy attributes of POST volume and PATCH volume/{id} (PowerStore REST API 4.1 OpenAPI,
+// `volume_create` and `volume_modify`): strings; protection_policy_id is nullable in a modify
+// (null, like "", removes the volume's policy).
+SimVolumeChange policiesOf(const nlohmann::json& body, bool nullable) {
+  SimVolumeChange change;
+  change.performance_policy_id = presentString(body, "performance_policy_id");
+  auto it = body.find("protection_policy_id");
+  if (nullable && it != body.end() && it->is_null())
+    change.protection_policy_id = std::string();
+  else
+    change.protection_policy_id = presentString(body, "protection_policy_id");
+  return change;
+}
+
 std::uint64_t requiredSize(const nlohmann::json& body) {
   auto it = body.find("size");
   if (it == body.end() || !it->is_number_unsigned()) {
@@ -102,10 +116,11 @@ std::uint64_t requiredSize(const nlohmann::json& body) {
 // The attribute sets of the types the simulator serves. Each is a subset of what the array
 // defines (dell/gopowerstore volume_types.go, host_types.go, ip_pool_address_types.go and
 // cluster_types.go name the real attributes); an attribute outside it answers 400 here.
-const ResourceType kVolumeType{"volume",
-                               {"id", "name", "description", "type", "size", "state", "wwn",
-                                "creation_timestamp", "protection_data"},
-                               {}};
+const ResourceType kVolumeType{
+    "volume",
+    {"id", "name", "description", "type", "size", "state", "wwn", "creation_timestamp",
+     "protection_data", "performance_policy_id", "protection_policy_id"},
+    {}};
 const ResourceType kHostType{"host", {"id", "name", "os_type", "initiators"}, {}};
 const ResourceType kMappingType{
     "host_volume_mapping",
@@ -300,6 +315,15 @@ void RestServer::routes() {
                             optionalString(body, "volume_id"));
            res.status = 204;
          }));
+  // Simulator only: a protection policy volumes may then name (a real array's come from
+  // POST policy, which the simulator does not serve).
+  s.Post("/sim/protection_policy",
+         guarded([this](const httplib::Request& req, httplib::Response& res) {
+           const nlohmann::json body = parseBody(req);
+           allowOnly(body, {"id", "name"}, "POST /sim/protection_policy");
+           store_.addProtectionPolicy(requiredString(body, "id"), requiredString(body, "name"));
+           res.status = 204;
+         }));
   s.Get(p + "cluster", guarded([this](const httplib::Request& req, httplib::Response& res) {
           sendCollection(req, res, kClusterType,
                          {{{"id", "0"},
@@ -359,9 +383,13 @@ void RestServer::routes() {
   // Volumes.
   s.Post(p + "volume", guarded([this](const httplib::Request& req, httplib::Response& res) {
            const nlohmann::json body = parseBody(req);
-           allowOnly(body, {"name", "size", "description"}, "POST volume");
-           const SimVolume v = store_.createVolume(requiredString(body, "name"), requiredSize(body),
-                                                   optionalString(body, "description"));
+           allowOnly(
+               body,
+               {"name", "size", "description", "performance_policy_id", "protection_policy_id"},
+               "POST volume");
+           const SimVolume v =
+               store_.createVolume(requiredString(body, "name"), requiredSize(body),
+                                   optionalString(body, "description"), policiesOf(body, false));
            sendJson(res, 201, {{"id", v.id}});
          }));
   s.Get(p + "volume", guarded([this](const httplib::Request& req, httplib::Response& res) {
@@ -373,13 +401,16 @@ void RestServer::routes() {
         guarded([this](const httplib::Request& req, httplib::Response& res) {
           sendInstance(req, res, kVolumeType, toJson(store_.volume(req.matches[1])));
         }));
-  s.Patch(p + R"(volume/([0-9a-f-]+))",
-          guarded([this](const httplib::Request& req, httplib::Response& res) {
-            const nlohmann::json body = parseBody(req);
-            allowOnly(body, {"size"}, "PATCH volume");
-            store_.resizeVolume(req.matches[1], requiredSize(body));
-            res.status = 204;
-          }));
+  s.Patch(
+      p + R"(volume/([0-9a-f-]+))",
+      guarded([this](const httplib::Request& req, httplib::Response& res) {
+        const nlohmann::json body = parseBody(req);
+        allowOnly(body, {"size", "performance_policy_id", "protection_policy_id"}, "PATCH volume");
+        SimVolumeChange change = policiesOf(body, true);
+        if (body.contains("size")) change.size = requiredSize(body);
+        store_.modifyVolume(req.matches[1], change);
+        res.status = 204;
+      }));
   s.Delete(p + R"(volume/([0-9a-f-]+))",
            guarded([this](const httplib::Request& req, httplib::Response& res) {
              allowOnly(parseBody(req), {}, "DELETE volume");

@@ -100,6 +100,35 @@ int64_t createdAt(const nlohmann::json& volume) {
   return *unixNs;
 }
 
+// The mutable parameters (docs/configuration.md, "Mutable parameters").
+constexpr const char* kPerformancePolicyParameter = "performancePolicy";
+constexpr const char* kProtectionPolicyParameter = "protectionPolicyID";
+
+// The array's attributes for the mutable parameters in `params` (PowerStore REST API 4.1
+// OpenAPI `volume_create` and `volume_modify`, dell/gopowerstore volume_types.go VolumeCreate
+// and VolumeModify): performancePolicy low|medium|high is the predefined QoS policy
+// default_<level> (dell/terraform-provider-powerstore powerstore/resource_volume.go lists
+// exactly default_low, default_medium and default_high); protectionPolicyID is the id of a
+// protection policy, empty to remove the volume's (the attribute is nullable; dell/csi-powerstore
+// pkg/controller/controller.go unassigns it with ""). INVALID_ARGUMENT naming the parameter for
+// another level; an id the array lacks is its 400, which the REST client also makes
+// INVALID_ARGUMENT.
+nlohmann::json policyAttributes(const StringMap& params) {
+  nlohmann::json out = nlohmann::json::object();
+  if (auto it = params.find(kPerformancePolicyParameter); it != params.end()) {
+    if (it->second != "low" && it->second != "medium" && it->second != "high")
+      throw Error(Code::kInvalidArgument, std::string("parameter ") + kPerformancePolicyParameter +
+                                              " must be low, medium or high, got '" + it->second +
+                                              "'");
+    out["performance_policy_id"] = "default_" + it->second;
+  }
+  if (auto it = params.find(kProtectionPolicyParameter); it != params.end()) {
+    if (!it->second.empty()) checkName(it->second, "protection policy");
+    out["protection_policy_id"] = it->second;
+  }
+  return out;
+}
+
 }  // namespace
 
 Descriptor PowerStoreBackend::describe() {
@@ -127,8 +156,18 @@ Descriptor PowerStoreBackend::describe() {
     d.capabilities.push_back({A::kMultiNodeMultiWriter, mode, S::kUnsupported, rwx});
   }
   d.settings = pluginSettingSpecs();
+  SettingSpec performance{kPerformancePolicyParameter, SettingKind::kString, false, false,
+                          "QoS performance policy of the volume: low, medium or high (the "
+                          "array's predefined default_low, default_medium, default_high). "
+                          "Default: the array's (medium). Mutable."};
+  performance.isMutable = true;
+  SettingSpec protection{kProtectionPolicyParameter, SettingKind::kString, false, false,
+                         "Id of the array's protection policy (snapshot and replication rules) "
+                         "for the volume; empty removes it. Default: none. Mutable."};
+  protection.isMutable = true;
   d.parameters = {SettingSpec{"arrayID", SettingKind::kString, false, false,
-                              "globalID of the array to create on; default: the isDefault one."}};
+                              "globalID of the array to create on; default: the isDefault one."},
+                  performance, protection};
   return d;
 }
 
@@ -217,13 +256,20 @@ Volume PowerStoreBackend::createVolume(const CreateVolumeRequest& req) {
     }
     return toVolume(c, v);
   }
-  const nlohmann::json created =
-      c.call(req.call, "POST", "volume", {{"name", req.name}, {"size", size}}, "create volume");
+  // The policies go into the create itself: the array takes them at creation.
+  nlohmann::json body = policyAttributes(params);
+  // No protection policy is the array's default: an empty one is left out, as gopowerstore's
+  // VolumeCreate (omitempty) leaves it out.
+  if (body.value("protection_policy_id", "x").empty()) body.erase("protection_policy_id");
+  body["name"] = req.name;
+  body["size"] = size;
+  const nlohmann::json created = c.call(req.call, "POST", "volume", body, "create volume");
   return toVolume(c, c.call(req.call, "GET", volumeById(created.at("id").get<std::string>())));
 }
 
 Volume PowerStoreBackend::createCopy(const CreateVolumeRequest& req, const char* kind) {
   checkName(req.name, "volume");
+  const nlohmann::json policies = policyAttributes(req.parameters);
   auto [c, sourceUuid] = resolve(req.sourceId, kind);
   nlohmann::json volume =
       exactName(c->getAll(req.call, byName("volume", kVolumeSelect, req.name)), req.name);
@@ -238,6 +284,11 @@ Volume PowerStoreBackend::createCopy(const CreateVolumeRequest& req, const char*
       throw Error(Code::kNotFound, std::string(kind) + " " + req.sourceId + " does not exist");
     const nlohmann::json created = c->call(req.call, "POST", "volume/" + sourceUuid + "/clone",
                                            {{"name", req.name}}, std::string("copy ") + kind);
+    // A clone takes only a name and a description (dell/gopowerstore VolumeClone): the
+    // policies follow as a modify.
+    if (!policies.empty())
+      c->call(req.call, "PATCH", "volume/" + created.at("id").get<std::string>(), policies,
+              "set the copy's policies");
     volume = c->call(req.call, "GET", volumeById(created.at("id").get<std::string>()));
   }
   const int64_t wanted = sizeFor(req.requiredBytes, req.limitBytes);
@@ -287,6 +338,17 @@ ExpandResult PowerStoreBackend::expandVolume(const ExpandRequest& req) {
     return ExpandResult{wanted, true};
   }
   return ExpandResult{sizeOf(v), true};
+}
+
+void PowerStoreBackend::modifyVolume(const ModifyVolumeRequest& req) {
+  const nlohmann::json change = policyAttributes(req.mutableParameters);
+  auto [c, uuid] = resolve(req.volumeId, "volume");
+  const nlohmann::json v = c->call(req.call, "GET", volumeById(uuid), nullptr, "get volume");
+  if (v.value("type", "") != "Primary")
+    throw Error(Code::kNotFound, "volume " + req.volumeId + " does not exist");
+  // Setting the values a volume already has is accepted by the array: no need to compare.
+  c->call(req.call, "PATCH", "volume/" + uuid, change, "modify volume");
+  host_.info("volume " + req.volumeId + ": " + change.dump());
 }
 
 Snapshot PowerStoreBackend::createSnapshot(const CreateSnapshotRequest& req) {

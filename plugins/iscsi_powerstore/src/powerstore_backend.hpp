@@ -43,7 +43,8 @@ class PowerStoreBackend : public Backend {
                                               .expand = true,
                                               .snapshots = true,
                                               .fencing = true,
-                                              .nodeExpand = true};
+                                              .nodeExpand = true,
+                                              .modifyVolume = true};
 
   // Parses the settings (INVALID_ARGUMENT when bad); REST sessions open lazily.
   explicit PowerStoreBackend(const InitContext& ctx);
@@ -56,6 +57,9 @@ class PowerStoreBackend : public Backend {
   void deleteVolume(const VolumeIdRequest& req) override;
   Volume getVolume(const VolumeIdRequest& req) override;
   ExpandResult expandVolume(const ExpandRequest& req);
+  // Sets the volume's performance policy (performancePolicy low|medium|high) and protection
+  // policy (protectionPolicyID) with PATCH volume/{id}; idempotent.
+  void modifyVolume(const ModifyVolumeRequest& req);
   Snapshot createSnapshot(const CreateSnapshotRequest& req);
   void deleteSnapshot(const SnapshotIdRequest& req);
   // Snapshots of every configured array, sorted by id; the token is an index.

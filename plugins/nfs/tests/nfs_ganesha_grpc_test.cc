@@ -243,6 +243,40 @@ TEST_P(NfsGrpcTest, CreateIsIdempotentAndAppliesPermissions) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS) << s.error_message();
 }
 
+// An NFS export directory has nothing a VolumeAttributesClass could change on a live volume:
+// nfs declares no mutable parameter and is not migration_window, so MODIFY_VOLUME is not
+// advertised and a modify is refused naming the parameter and the backend.
+TEST_P(NfsGrpcTest, ModifyIsRefusedNamingTheParameterAndTheBackend) {
+  csi::v1::CreateVolumeResponse created;
+  ASSERT_TRUE(create("pvc-modify", {{"mountPermissions", "0750"}}, &created).ok());
+  csi::v1::ControllerModifyVolumeRequest req;
+  req.set_volume_id(created.volume().volume_id());
+  (*req.mutable_mutable_parameters())["mountPermissions"] = "0700";
+  csi::v1::ControllerModifyVolumeResponse resp;
+  auto ctx = rpcContext();
+  auto s = driver_->controller().ControllerModifyVolume(ctx.get(), req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("mutable_parameters.mountPermissions: backend '"),
+            std::string::npos)
+      << s.error_message();
+  EXPECT_NE(s.error_message().find("(plugin nfs) cannot change this parameter on a live volume "
+                                   "(mutable parameters: none)"),
+            std::string::npos)
+      << s.error_message();
+  struct stat st {};
+  ASSERT_EQ(::stat((server_->exportDir() + "/pvc-modify").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0750u) << "nothing changed";
+
+  csi::v1::ControllerGetCapabilitiesResponse caps;
+  auto capsCtx = rpcContext();
+  ASSERT_TRUE(driver_->controller()
+                  .ControllerGetCapabilities(capsCtx.get(),
+                                             csi::v1::ControllerGetCapabilitiesRequest(), &caps)
+                  .ok());
+  for (const auto& c : caps.capabilities())
+    EXPECT_NE(c.rpc().type(), csi::v1::ControllerServiceCapability::RPC::MODIFY_VOLUME);
+}
+
 TEST_P(NfsGrpcTest, SubDirTemplateUsesTheProvisionerMetadata) {
   std::string id =
       createOk("pvc-0001", {{"subDir", "${pvc.metadata.namespace}/${pvc.metadata.name}"},

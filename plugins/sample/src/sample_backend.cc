@@ -29,6 +29,7 @@ Descriptor SampleBackend::describe() {
   d.capabilities.push_back({A::kMultiNodeMultiWriter, VolumeMode::kBlock, S::kMigrationWindow});
   d.capabilities.push_back({A::kMultiNodeMultiWriter, VolumeMode::kFilesystem, S::kShared});
   d.settings = sampleSettingSpecs();
+  d.parameters = sampleParameterSpecs();
   return d;
 }
 

@@ -37,7 +37,8 @@ class SampleBackend : public Backend {
                                               .capacity = true,
                                               .snapshots = true,
                                               .nodeExpand = true,
-                                              .volumeCondition = true};
+                                              .volumeCondition = true,
+                                              .modifyVolume = true};
 
   // Parses the settings and opens (creating when missing) the directory. A controller also
   // removes leftovers of creations interrupted by a crash. Throws INVALID_ARGUMENT for bad
@@ -59,6 +60,9 @@ class SampleBackend : public Backend {
   // Grows the image (never shrinks); the node must then refresh its loop device.
   ExpandResult expandVolume(const ExpandRequest& req);
   Capacity getCapacity(const CapacityRequest& req);
+  // Sets the mutable parameter `tier` of an existing volume (ControllerModifyVolume): recorded
+  // in its metadata and reported in its volume context. Idempotent.
+  void modifyVolume(const ModifyVolumeRequest& req);
   Snapshot createSnapshot(const CreateSnapshotRequest& req);
   void deleteSnapshot(const SnapshotIdRequest& req);
   SnapshotPage listSnapshots(const ListRequest& req);

@@ -60,6 +60,7 @@ Volume SampleBackend::toVolume(const VolumeRecord& r) {
   v.capacityBytes = r.capacityBytes;
   v.sourceSnapshotId = r.sourceSnapshotId;
   v.sourceVolumeId = r.sourceVolumeId;
+  if (!r.tier.empty()) v.context[kTierParameter] = r.tier;
   return v;
 }
 
@@ -167,6 +168,7 @@ Volume SampleBackend::createFrom(const CreateVolumeRequest& req, const Source& s
   record.sourceSnapshotId = snapshotId;
   record.sourceVolumeId = volumeId;
   record.createdUnixNs = nowUnixNs();
+  record.tier = tierOf(req.parameters);
 
   auto hold = reservations_.reserve(
       record.capacityBytes, [this] { return unreservedBytes(); }, "volume '" + req.name + "'");
@@ -243,6 +245,16 @@ ExpandResult SampleBackend::expandVolume(const ExpandRequest& req) {
   files_.growVolume(record, [&](const auto& rename) { hold.commit(rename); });
   host_.info("expanded volume " + record.id + " to " + std::to_string(wanted) + " bytes");
   return ExpandResult{record.capacityBytes, true};
+}
+
+void SampleBackend::modifyVolume(const ModifyVolumeRequest& req) {
+  req.call.checkpoint("modifying volume " + req.volumeId);
+  VolumeRecord record = requireVolume(req.volumeId);
+  const std::string tier = tierOf(req.mutableParameters);
+  if (tier.empty() || tier == record.tier) return;
+  record.tier = tier;
+  files_.updateVolumeRecord(record);
+  host_.info("volume " + record.id + " is now tier " + tier);
 }
 
 Capacity SampleBackend::getCapacity(const CapacityRequest& req) {

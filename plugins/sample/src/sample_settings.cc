@@ -61,4 +61,24 @@ std::vector<SettingSpec> sampleSettingSpecs() {
   };
 }
 
+std::vector<SettingSpec> sampleParameterSpecs() {
+  SettingSpec tier{kTierParameter, SettingKind::kString, false, false,
+                   "A label, \"standard\" or \"fast\", recorded with the volume and reported in "
+                   "its volume context as `tier`. Mutable: a VolumeAttributesClass may set it at "
+                   "creation and change it on a live volume. It changes nothing else; it is there "
+                   "so the SDK's modify path is exercised end to end."};
+  tier.isMutable = true;
+  return {tier};
+}
+
+std::string tierOf(const StringMap& parameters) {
+  auto it = parameters.find(kTierParameter);
+  if (it == parameters.end()) return {};
+  if (it->second != "standard" && it->second != "fast")
+    throw Error(Code::kInvalidArgument, std::string("parameter '") + kTierParameter +
+                                            "' must be \"standard\" or \"fast\", got '" +
+                                            it->second + "'");
+  return it->second;
+}
+
 }  // namespace polycsi::sample

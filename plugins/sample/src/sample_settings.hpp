@@ -30,4 +30,12 @@ struct SampleSettings {
 // The setting specs the descriptor declares (kept next to the parser so they cannot drift).
 std::vector<SettingSpec> sampleSettingSpecs();
 
+// The StorageClass / VolumeAttributesClass parameter `tier`: mutable (ControllerModifyVolume).
+inline constexpr char kTierParameter[] = "tier";
+// The parameter specs the descriptor declares: `tier`, mutable.
+std::vector<SettingSpec> sampleParameterSpecs();
+// `tier` from `parameters`: empty when absent; INVALID_ARGUMENT naming the parameter unless
+// "standard" or "fast".
+std::string tierOf(const StringMap& parameters);
+
 }  // namespace polycsi::sample

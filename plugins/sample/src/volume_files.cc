@@ -121,6 +121,11 @@ void VolumeFiles::growVolume(const VolumeRecord& record, const PublishStep& publ
   writeFileAtomically(withSuffix(volumes_, record.id, kMetadataSuffix), toJson(record), publish);
 }
 
+void VolumeFiles::updateVolumeRecord(const VolumeRecord& record) {
+  requireLegalLocalId(record.id, "volume id");
+  writeFileAtomically(withSuffix(volumes_, record.id, kMetadataSuffix), toJson(record), nullptr);
+}
+
 bool VolumeFiles::removeVolume(const std::string& id) {
   requireLegalLocalId(id, "volume id");
   return removeObject(volumes_, id);

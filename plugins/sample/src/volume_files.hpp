@@ -55,6 +55,8 @@ class VolumeFiles {
                     const PublishStep& publish = nullptr);
   // Grows the image to record.capacityBytes and rewrites the metadata (through `publish`).
   void growVolume(const VolumeRecord& record, const PublishStep& publish = nullptr);
+  // Rewrites the metadata of the existing volume `record.id` (e.g. a modified tier), atomically.
+  void updateVolumeRecord(const VolumeRecord& record);
   // Removes a volume; returns whether it existed.
   bool removeVolume(const std::string& id);
 

@@ -43,6 +43,7 @@ std::string toJson(const VolumeRecord& r) {
               {"source_snapshot_id", r.sourceSnapshotId},
               {"source_volume_id", r.sourceVolumeId},
               {"created_unix_ns", r.createdUnixNs}};
+  if (!r.tier.empty()) doc["tier"] = r.tier;
   return doc.dump(2) + "\n";
 }
 
@@ -69,6 +70,7 @@ VolumeRecord parseVolumeRecord(const std::string& text, const std::string& origi
   r.sourceSnapshotId = field<std::string>(doc, "source_snapshot_id", origin);
   r.sourceVolumeId = field<std::string>(doc, "source_volume_id", origin);
   r.createdUnixNs = field<int64_t>(doc, "created_unix_ns", origin);
+  if (doc.contains("tier")) r.tier = field<std::string>(doc, "tier", origin);
   return r;
 }
 

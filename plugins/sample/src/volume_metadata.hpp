@@ -19,6 +19,9 @@ struct VolumeRecord {
   std::string sourceSnapshotId;  // empty unless restored from a snapshot
   std::string sourceVolumeId;    // empty unless cloned
   int64_t createdUnixNs = 0;
+  // The mutable parameter `tier` ("standard" or "fast"); empty when never set. Records written
+  // before it existed read as empty.
+  std::string tier;
 };
 
 struct SnapshotRecord {

@@ -142,6 +142,10 @@ inline Descriptor toDescriptor(const polycsi_descriptor& d, uint32_t abiMinor) {
     for (size_t i = 0; i < d.setting_count; ++i)
       if (uint32_t roles = d.setting_required_roles[i]; roles != 0)
         out.settings[i].requiredIn = static_cast<Role>(roles);
+  // since 1.3 (modify volume)
+  if (abiMinor >= 3 && d.parameter_mutable != nullptr)
+    for (size_t i = 0; i < d.parameter_count; ++i)
+      out.parameters[i].isMutable = d.parameter_mutable[i] != 0;
   return out;
 }
 
@@ -152,6 +156,7 @@ struct DescriptorStorage {
   std::vector<polycsi_setting_spec> settings;
   std::vector<uint32_t> settingRequiredRoles;  // parallel to settings
   std::vector<polycsi_setting_spec> parameters;
+  std::vector<int32_t> parameterMutable;  // parallel to parameters (since 1.3, modify volume)
   polycsi_descriptor descriptor{};
 };
 
@@ -172,6 +177,7 @@ inline std::unique_ptr<DescriptorStorage> fromDescriptor(const Descriptor& d) {
   for (const auto& p : d.settings)
     s->settingRequiredRoles.push_back(p.requiredIn ? static_cast<uint32_t>(*p.requiredIn) : 0);
   specs(d.parameters, s->parameters);
+  for (const auto& p : d.parameters) s->parameterMutable.push_back(p.isMutable ? 1 : 0);
   s->descriptor = polycsi_descriptor{s->arena.str(d.name),
                                      s->arena.str(d.version),
                                      s->arena.str(d.description),
@@ -183,7 +189,8 @@ inline std::unique_ptr<DescriptorStorage> fromDescriptor(const Descriptor& d) {
                                      s->parameters.data(),
                                      s->parameters.size(),
                                      s->arena.str(d.nodeIdentityKind),
-                                     s->settingRequiredRoles.data()};
+                                     s->settingRequiredRoles.data(),
+                                     s->parameterMutable.data()};
   return s;
 }
 

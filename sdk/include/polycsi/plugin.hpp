@@ -122,6 +122,10 @@ struct Capabilities {
   bool fencing = false;
   bool nodeExpand = false;       // void nodeExpand(const NodeExpandRequest&)
   bool volumeCondition = false;  // VolumeCondition volumeCondition(const DetachRequest&)
+  // ---- since ABI 1.3: modify volume ----
+  // void modifyVolume(const ModifyVolumeRequest&): applies parameters the descriptor marks
+  // mutable (SettingSpec::isMutable) to a live volume.
+  bool modifyVolume = false;
 };
 
 // Base class of every backend. The pure virtuals are the required part of the contract.
@@ -285,6 +289,8 @@ struct CapabilityCheck {
   POLYCSI_SDK_CHECK_OPTIONAL(fencing, void, unpublish, PublishRequest);
   POLYCSI_SDK_CHECK_OPTIONAL(nodeExpand, void, nodeExpand, NodeExpandRequest);
   POLYCSI_SDK_CHECK_OPTIONAL(volumeCondition, VolumeCondition, volumeCondition, DetachRequest);
+  // ---- since ABI 1.3: modify volume ----
+  POLYCSI_SDK_CHECK_OPTIONAL(modifyVolume, void, modifyVolume, ModifyVolumeRequest);
 };
 
 #undef POLYCSI_SDK_CHECK_OPTIONAL
@@ -534,6 +540,16 @@ struct Exports {
     });
   }
 
+  // ---- since ABI 1.3: modify volume ----
+  static polycsi_code modifyVolume(polycsi_instance* i, const polycsi_modify_volume_request* r,
+                                   polycsi_status_result* out) {
+    return guarded(out, [&] {
+      self(i)->modifyVolume(ModifyVolumeRequest{abi::toCall(r->call), abi::toString(r->volume_id),
+                                                abi::toMap(r->mutable_parameters),
+                                                abi::toMap(r->secrets)});
+    });
+  }
+
   static const polycsi_plugin_api* table() {
     static const polycsi_plugin_api api = [] {
       polycsi_plugin_api t{};
@@ -572,6 +588,8 @@ struct Exports {
                       { B::checkSettings(ctx) } -> std::same_as<void>;
                     })
         t.check_settings = &checkSettings;
+      // ---- since ABI 1.3: modify volume ----
+      if constexpr (Check::has_modifyVolume) t.modify_volume = &modifyVolume;
       return t;
     }();
     return &api;

@@ -50,7 +50,7 @@ extern "C" {
 #endif
 
 #define POLYCSI_ABI_VERSION_MAJOR 1
-#define POLYCSI_ABI_VERSION_MINOR 2
+#define POLYCSI_ABI_VERSION_MINOR 3
 
 /* The one exported symbol's name. */
 #define POLYCSI_PLUGIN_ENTRY_SYMBOL "polycsi_plugin_entry"
@@ -224,6 +224,15 @@ typedef struct polycsi_descriptor {
    * `settings` arrays of plugins built against an older minor. Read only from plugins built
    * with minor >= 2. */
   const uint32_t* setting_required_roles;
+  /* since 1.3 (modify volume). NULL, or `parameter_count` entries parallel to `parameters`:
+   * entry i is non-zero when parameters[i] is MUTABLE, i.e. a VolumeAttributesClass may set it
+   * and ControllerModifyVolume may change it on a live volume (through `modify_volume`). A
+   * mutable parameter may also arrive at create (CSI mutable_parameters), merged into
+   * `parameters` of the create request. The host refuses, naming the parameter and the backend,
+   * every parameter in a modify or in mutable_parameters that is not marked here. A parallel
+   * array for the same reason as setting_required_roles. Read only from plugins built with
+   * minor >= 3. */
+  const int32_t* parameter_mutable;
 } polycsi_descriptor;
 
 /* ---------------------------------------------------------------------------------------------
@@ -467,6 +476,20 @@ typedef struct polycsi_condition_result {
   int32_t abnormal; /* non-zero: message says what is wrong */
 } polycsi_condition_result;
 
+/* ---- since ABI 1.3: modify volume ---- */
+
+/* ControllerModifyVolume for one volume: the mutable parameters to apply. OWNERSHIP: host,
+ * valid for the duration of the call. */
+typedef struct polycsi_modify_volume_request {
+  polycsi_call call;
+  polycsi_str volume_id; /* backend-local */
+  /* Only parameters the descriptor marks mutable (parameter_mutable), already checked against
+   * their spec's kind; never empty. Keys the core owns (e.g. migrationTimeoutSeconds) never
+   * appear here. */
+  polycsi_kv_list mutable_parameters;
+  polycsi_kv_list secrets;
+} polycsi_modify_volume_request;
+
 /* ---------------------------------------------------------------------------------------------
  * The function table
  * ------------------------------------------------------------------------------------------ */
@@ -566,6 +589,16 @@ typedef struct polycsi_plugin_api {
    * before anything connects anywhere. When NULL, only the descriptor's specs are checked before
    * init. THREADING: any thread, no instance needed. IDEMPOTENT: no side effects. */
   polycsi_code (*check_settings)(const polycsi_init_request* req, polycsi_status_result* out);
+
+  /* ---- since ABI 1.3: modify volume ---- */
+  /* Optional (since 1.3). Applies `req->mutable_parameters` to the existing volume
+   * `req->volume_id` on the storage system (ControllerModifyVolume). NOT_FOUND when the volume
+   * does not exist; INVALID_ARGUMENT naming the parameter for a value the plugin refuses (the
+   * CO then stops retrying); the call must be idempotent (applying the same values again is
+   * POLYCSI_OK). A plugin that marks parameters mutable must have it; one that marks none
+   * leaves it NULL. THREADING: as the other controller calls. */
+  polycsi_code (*modify_volume)(polycsi_instance*, const polycsi_modify_volume_request*,
+                                polycsi_status_result*);
 } polycsi_plugin_api;
 
 /* The exported entry point's type. Returns the static table; never NULL. */

@@ -108,6 +108,7 @@ struct PluginFeatures {
   bool fencing = false;
   bool nodeExpand = false;
   bool volumeCondition = false;
+  bool modifyVolume = false;  // since 1.3 (modify volume)
 
   // `plugin` may be a plugin's own table: members beyond its struct_size count as absent.
   static PluginFeatures of(const polycsi_plugin_api* plugin) {
@@ -123,6 +124,7 @@ struct PluginFeatures {
     f.fencing = api->publish != nullptr;
     f.nodeExpand = api->node_expand != nullptr;
     f.volumeCondition = api->volume_condition != nullptr;
+    f.modifyVolume = api->modify_volume != nullptr;
     return f;
   }
 };
@@ -235,6 +237,15 @@ class PluginInstance {
         [](const polycsi_expand_result& out) {
           return ExpandResult{out.capacity_bytes, out.node_expansion_required != 0};
         });
+  }
+  // since 1.3 (modify volume): applies mutable parameters to a live volume.
+  Status modifyVolume(const ModifyVolumeRequest& r) const {
+    if (!api_.modify_volume) return unsupported("modifying a volume").status();
+    abi::Arena arena;
+    polycsi_modify_volume_request req{abi::fromCall(r.call), arena.str(r.volumeId),
+                                      arena.kvs(r.mutableParameters), arena.kvs(r.secrets)};
+    return statusCall<polycsi_status_result>(
+        [&](polycsi_status_result* out) { return api_.modify_volume(instance_, &req, out); });
   }
   StatusOr<Capacity> getCapacity(const CapacityRequest& r) const {
     if (!api_.get_capacity) return unsupported("reporting capacity");

@@ -238,6 +238,11 @@ struct SettingSpec {
   // The role that needs the key present although the other does not (e.g. kController for a
   // storage system's address a node never contacts); nullopt when `required` alone decides.
   std::optional<Role> requiredIn;
+  // since 1.3 (modify volume). Parameters only: a VolumeAttributesClass may set it, so
+  // ControllerModifyVolume may change it on a live volume and CreateVolume accepts it among
+  // mutable_parameters (polycsi_descriptor.parameter_mutable). The backend must then have
+  // kCapabilities.modifyVolume.
+  bool isMutable = false;
 
   // Whether a process serving `serving` needs the key: a process serving both roles needs
   // what either needs.
@@ -325,6 +330,16 @@ struct CreateVolumeRequest {
   StringMap parameters;
   StringMap secrets;
   std::string sourceId;  // snapshot (restore) or volume (clone), backend-local
+};
+
+// ---- since ABI 1.3: modify volume ----
+// ControllerModifyVolume: mutable parameters to apply to an existing volume; only keys the
+// descriptor marks mutable, checked against their kind, never empty.
+struct ModifyVolumeRequest {
+  Call call;
+  std::string volumeId;  // backend-local
+  StringMap mutableParameters;
+  StringMap secrets;
 };
 
 struct VolumeIdRequest {

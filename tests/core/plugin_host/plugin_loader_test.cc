@@ -41,6 +41,27 @@ TEST(PluginPathTest, NamesTheFile) {
   EXPECT_EQ(pluginNameOfFile("/x/polycsi_rds.so.1"), "");
 }
 
+// ABI 1.3 (modify volume): a mutable parameter reads as mutable and modify_volume as a
+// feature; the same plugin built against 1.2 loads with neither; marking a parameter mutable
+// without modify_volume is refused.
+TEST(LoadPluginTest, MutableParametersNeedModifyVolumeAndA13Plugin) {
+  auto current = loadPlugin(fixture("modify"));
+  ASSERT_TRUE(current.isOk()) << current.status().toString();
+  ASSERT_EQ((*current)->descriptor().parameters.size(), 2u);
+  EXPECT_FALSE((*current)->descriptor().parameters[0].isMutable);
+  EXPECT_TRUE((*current)->descriptor().parameters[1].isMutable);
+  EXPECT_TRUE((*current)->features().modifyVolume);
+
+  auto older = loadPlugin(fixture("abi_1_2_modify"));
+  ASSERT_TRUE(older.isOk()) << older.status().toString();
+  EXPECT_EQ((*older)->abiVersion(), "1.2");
+  for (const auto& p : (*older)->descriptor().parameters) EXPECT_FALSE(p.isMutable) << p.name;
+  EXPECT_FALSE((*older)->features().modifyVolume);
+
+  EXPECT_THAT(refusalOf("mutable_without_modify"),
+              HasSubstr("parameter 'iops' is marked mutable but the plugin has no modify_volume"));
+}
+
 TEST(PluginPathTest, DefaultDirIsBesideTheExecutable) {
   const auto exe = std::filesystem::read_symlink("/proc/self/exe");
   EXPECT_EQ(defaultPluginDir().value(), (exe.parent_path().parent_path() / "plugins").string());
@@ -51,7 +72,7 @@ TEST(LoadPluginTest, LoadsAGoodPlugin) {
   ASSERT_TRUE(plugin.isOk()) << plugin.status().toString();
   const LoadedPlugin& p = **plugin;
   EXPECT_EQ(p.path(), fixture("good"));
-  EXPECT_EQ(p.abiVersion(), "1.2");
+  EXPECT_EQ(p.abiVersion(), "1.3");
   EXPECT_EQ(p.descriptor().name, "good");
   EXPECT_EQ(p.descriptor().metricsPrefix, "fixture_good");
   EXPECT_EQ(p.descriptor().nodeIdentityKind, "fixture host id");
@@ -78,12 +99,12 @@ TEST(LoadPluginTest, RefusesAFileWithoutTheEntrySymbol) {
 
 TEST(LoadPluginTest, RefusesADifferentAbiMajorNamingBothVersions) {
   EXPECT_THAT(refusalOf("abi_major"),
-              HasSubstr("plugin ABI 2.0 is incompatible with host ABI 1.2"));
+              HasSubstr("plugin ABI 2.0 is incompatible with host ABI 1.3"));
 }
 
 TEST(LoadPluginTest, RefusesANewerAbiMinorNamingBothVersions) {
   EXPECT_THAT(refusalOf("abi_minor"),
-              HasSubstr("plugin ABI 1.3 is incompatible with host ABI 1.2"));
+              HasSubstr("plugin ABI 1.4 is incompatible with host ABI 1.3"));
 }
 
 // A plugin built against an older header has a shorter table: it loads, and the optional

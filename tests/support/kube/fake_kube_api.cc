@@ -176,6 +176,23 @@ FakeKubeApi::FakeKubeApi(std::string token, const std::optional<TlsFiles>& tls)
         answer(response, 200, it->second);
       });
 
+  server_->Get(
+      R"(/apis/storage.k8s.io/(v1|v1beta1)/volumeattributesclasses/([^/]+))",
+      [this](const httplib::Request& request, httplib::Response& response) {
+        std::lock_guard lock(mu_);
+        const std::string name = request.matches[2];
+        auto it = volumeAttributesClasses_.find(name);
+        if (it == volumeAttributesClasses_.end()) {
+          answer(response, 404,
+                 statusObject(404, "NotFound",
+                              "volumeattributesclasses.storage.k8s.io \"" + name + "\" not found"));
+          return;
+        }
+        nlohmann::json vac = it->second;
+        vac["apiVersion"] = "storage.k8s.io/" + std::string(request.matches[1]);
+        answer(response, 200, vac);
+      });
+
   server_->Get(R"(/apis/storage.k8s.io/v1/csinodes/([^/]+))",
                [this](const httplib::Request& request, httplib::Response& response) {
                  std::lock_guard lock(mu_);
@@ -244,12 +261,22 @@ std::string FakeKubeApi::baseUrl() const {
 }
 
 void FakeKubeApi::setPersistentVolumeClaim(const std::string& namespace_, const std::string& name,
-                                           const std::string& uid) {
+                                           const std::string& uid, const std::string& volumeName) {
   std::lock_guard lock(mu_);
-  persistentVolumeClaims_[namespace_ + "/" + name] = {
-      {"apiVersion", "v1"},
-      {"kind", "PersistentVolumeClaim"},
-      {"metadata", {{"name", name}, {"namespace", namespace_}, {"uid", uid}}}};
+  nlohmann::json claim = {{"apiVersion", "v1"},
+                          {"kind", "PersistentVolumeClaim"},
+                          {"metadata", {{"name", name}, {"namespace", namespace_}, {"uid", uid}}}};
+  if (!volumeName.empty()) claim["spec"] = {{"volumeName", volumeName}};
+  persistentVolumeClaims_[namespace_ + "/" + name] = std::move(claim);
+}
+
+void FakeKubeApi::setVolumeAttributesClass(const std::string& name, const std::string& driverName,
+                                           const std::map<std::string, std::string>& parameters) {
+  std::lock_guard lock(mu_);
+  volumeAttributesClasses_[name] = {{"kind", "VolumeAttributesClass"},
+                                    {"metadata", {{"name", name}}},
+                                    {"driverName", driverName},
+                                    {"parameters", parameters}};
 }
 
 void FakeKubeApi::setCsiNode(const std::string& nodeName, const std::string& driver,

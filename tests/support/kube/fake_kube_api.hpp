@@ -1,9 +1,9 @@
 // A fake Kubernetes API server for tests: HTTP, or HTTPS with a given certificate, on
 // 127.0.0.1, an ephemeral port.
-// Serves VolumeAttachments, StorageClasses, PersistentVolumes and CSINodes from lists the test
-// controls, stores posted Events, requires "Authorization: Bearer <token>" (401 otherwise) and can
-// be told to fail every request with a given HTTP status. Errors are meta/v1 Status objects, as the
-// real API. THREADING: thread-safe.
+// Serves VolumeAttachments, StorageClasses, PersistentVolumes, PersistentVolumeClaims,
+// VolumeAttributesClasses and CSINodes from lists the test controls, stores posted Events, requires
+// "Authorization: Bearer <token>" (401 otherwise) and can be told to fail every request with a
+// given HTTP status. Errors are meta/v1 Status objects, as the real API. THREADING: thread-safe.
 #pragma once
 
 #include <condition_variable>
@@ -45,9 +45,18 @@ class FakeKubeApi {
   // storage.k8s.io/v1 StorageClasses, listed in this order (paged as setPageSize says).
   void setStorageClasses(std::vector<nlohmann::json> items);
   void setPersistentVolume(const std::string& name, nlohmann::json pv);
-  // Serves core/v1 PersistentVolumeClaim `namespace_`/`name` with metadata.uid `uid`.
+  // Serves core/v1 PersistentVolumeClaim `namespace_`/`name` with metadata.uid `uid` and, when
+  // not empty, spec.volumeName `volumeName` (the PV it is bound to).
   void setPersistentVolumeClaim(const std::string& namespace_, const std::string& name,
-                                const std::string& uid);
+                                const std::string& uid, const std::string& volumeName = "");
+  // Serves VolumeAttributesClass `name` (cluster-scoped) of CSI driver `driverName` with
+  // `parameters`, at storage.k8s.io/v1 (Kubernetes 1.34+, GA) and v1beta1 (1.31-1.33) alike,
+  // as an API server serving both versions does; the fields are the API reference's:
+  // driverName and parameters (a map of strings, both immutable). An unknown name answers 404
+  // NotFound with the API server's message `volumeattributesclasses.storage.k8s.io "<name>"
+  // not found`.
+  void setVolumeAttributesClass(const std::string& name, const std::string& driverName,
+                                const std::map<std::string, std::string>& parameters);
   // Serves storage.k8s.io/v1 CSINode `nodeName` with one driver entry (name, nodeID).
   void setCsiNode(const std::string& nodeName, const std::string& driver,
                   const std::string& nodeId);
@@ -108,6 +117,7 @@ class FakeKubeApi {
   std::vector<nlohmann::json> storageClasses_;
   std::map<std::string, nlohmann::json> persistentVolumes_;
   std::map<std::string, nlohmann::json> persistentVolumeClaims_;  // "<namespace>/<name>"
+  std::map<std::string, nlohmann::json> volumeAttributesClasses_;
   std::map<std::string, nlohmann::json> csiNodes_;
   std::map<std::string, nlohmann::json> leases_;  // "<namespace>/<name>"
   std::vector<PostedEvent> events_;

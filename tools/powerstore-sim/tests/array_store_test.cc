@@ -129,6 +129,40 @@ TEST_F(ArrayStoreTest, SeedsHostsMappedToAVolume) {
   EXPECT_EQ(statusOf([&] { store_.seedHosts("bulk-", 1, ""); }), 422);
 }
 
+// PATCH volume/{id} policies: the three predefined performance policies, protection policies
+// the array has (or "" to remove); another id is 400 and changes nothing, also not the size
+// asked for in the same call; the policies survive a restart.
+TEST_F(ArrayStoreTest, PoliciesAreCheckedSetAllOrNothingAndKept) {
+  const SimVolume v = store_.createVolume("pvc-qos", kMiB, "");
+  EXPECT_EQ(v.performance_policy_id, "default_medium");
+  EXPECT_EQ(v.protection_policy_id, "");
+  store_.addProtectionPolicy("pp-1", "gold");
+  SimVolumeChange change;
+  change.performance_policy_id = "default_high";
+  change.protection_policy_id = "pp-1";
+  store_.modifyVolume(v.id, change);
+  SimVolumeChange unknown;
+  unknown.size = 2 * kMiB;
+  unknown.performance_policy_id = "default_turbo";
+  EXPECT_EQ(statusOf([&] { store_.modifyVolume(v.id, unknown); }), 400);
+  unknown.performance_policy_id.reset();
+  unknown.protection_policy_id = "pp-2";
+  EXPECT_EQ(statusOf([&] { store_.modifyVolume(v.id, unknown); }), 400);
+  EXPECT_EQ(store_.volume(v.id).size, kMiB) << "nothing of a refused call is applied";
+  SimVolumeChange atCreate;
+  atCreate.performance_policy_id = "fast";
+  EXPECT_EQ(statusOf([&] { store_.createVolume("pvc-bad", kMiB, "", atCreate); }), 400);
+
+  ArrayStore reloaded{dir_.path(), ports(), nullptr};
+  EXPECT_EQ(reloaded.volume(v.id).performance_policy_id, "default_high");
+  EXPECT_EQ(reloaded.volume(v.id).protection_policy_id, "pp-1");
+  SimVolumeChange remove;
+  remove.protection_policy_id = "";
+  reloaded.modifyVolume(v.id, remove);
+  EXPECT_EQ(reloaded.volume(v.id).protection_policy_id, "");
+  EXPECT_EQ(toJson(reloaded.volume(v.id))["protection_policy_id"], nullptr);
+}
+
 TEST(ApiErrorTest, BodyHasDellShape) {
   const nlohmann::json body = ApiError(422, kCodeNameInUse, "in use", {"x"}).body();
   ASSERT_EQ(body.at("messages").size(), 1u);
