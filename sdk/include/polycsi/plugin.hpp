@@ -122,6 +122,10 @@ struct Capabilities {
   bool fencing = false;
   bool nodeExpand = false;       // void nodeExpand(const NodeExpandRequest&)
   bool volumeCondition = false;  // VolumeCondition volumeCondition(const DetachRequest&)
+  // ---- since ABI 1.3: topology and capacity ----
+  // Volume findVolume(const FindVolumeRequest&): the volume createVolume made for the name;
+  // throws Error(kNotFound) when none. Needed for StorageClasses that span several backends.
+  bool findVolume = false;
 };
 
 // Base class of every backend. The pure virtuals are the required part of the contract.
@@ -285,6 +289,8 @@ struct CapabilityCheck {
   POLYCSI_SDK_CHECK_OPTIONAL(fencing, void, unpublish, PublishRequest);
   POLYCSI_SDK_CHECK_OPTIONAL(nodeExpand, void, nodeExpand, NodeExpandRequest);
   POLYCSI_SDK_CHECK_OPTIONAL(volumeCondition, VolumeCondition, volumeCondition, DetachRequest);
+  // ---- since ABI 1.3: topology and capacity ----
+  POLYCSI_SDK_CHECK_OPTIONAL(findVolume, Volume, findVolume, FindVolumeRequest);
 };
 
 #undef POLYCSI_SDK_CHECK_OPTIONAL
@@ -534,6 +540,17 @@ struct Exports {
     });
   }
 
+  // ---- since ABI 1.3: topology and capacity ----
+  static polycsi_code findVolume(polycsi_instance* i, const polycsi_find_volume_request* r,
+                                 polycsi_volume_result* out) {
+    return guarded(out, [&] {
+      Volume v =
+          self(i)->findVolume(FindVolumeRequest{abi::toCall(r->call), abi::toString(r->name),
+                                                abi::toMap(r->parameters), abi::toMap(r->secrets)});
+      out->volume = abi::fromVolume(own(out)->arena, v);
+    });
+  }
+
   static const polycsi_plugin_api* table() {
     static const polycsi_plugin_api api = [] {
       polycsi_plugin_api t{};
@@ -572,6 +589,8 @@ struct Exports {
                       { B::checkSettings(ctx) } -> std::same_as<void>;
                     })
         t.check_settings = &checkSettings;
+      // ---- since ABI 1.3: topology and capacity ----
+      if constexpr (Check::has_findVolume) t.find_volume = &findVolume;
       return t;
     }();
     return &api;
