@@ -27,6 +27,8 @@ struct AdvertisedCapabilities {
   bool getCapacity = false;         // GET_CAPACITY
   bool snapshots = false;           // CREATE_DELETE_SNAPSHOT, LIST_SNAPSHOTS, GET_SNAPSHOT
   bool volumeCondition = false;     // node VOLUME_CONDITION
+  // VOLUME_ACCESSIBILITY_CONSTRAINTS: a backend declares `topology:` (config/topology.hpp).
+  bool accessibilityConstraints = false;
 
   static AdvertisedCapabilities of(const plugin_host::BackendRegistry& backends);
 };
