@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "config/driver_config.hpp"
+#include "config/topology.hpp"
 #include "observe/logging.hpp"
 #include "plugin_host/backend_settings_check.hpp"
 #include "plugin_host/plugin_loader.hpp"
@@ -83,6 +84,12 @@ int validateConfig(const std::string& path, const std::string& pluginDirOverride
     }
     for (const auto& problem : plugin_host::checkBackendBeforeStart(config, i, **plugin, role)) {
       std::cerr << problem << "\n";
+      ++problems;
+    }
+  }
+  if (role != Role::kController) {
+    if (auto topology = config::nodeTopology(config); !topology.isOk()) {
+      std::cerr << topology.status().message() << "\n";
       ++problems;
     }
   }

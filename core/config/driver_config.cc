@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/topology.hpp"
 #include "config/yaml_to_json.hpp"
 #include "volume/volume_id.hpp"
 
@@ -24,8 +25,8 @@ namespace {
 
 const std::vector<std::string> kTopLevelKeys = {"driver_name", "plugin_dir", "state_path",
                                                 "backends"};
-const std::vector<std::string> kBackendKeys = {"name", "plugin", "default", "adopt_rds_csi_volumes",
-                                               "settings"};
+const std::vector<std::string> kBackendKeys = {
+    "name", "plugin", "default", "adopt_rds_csi_volumes", "settings", "topology"};
 
 // CSI: at most 63 characters, alphanumerics at both ends, dashes, dots and alphanumerics
 // between.
@@ -137,6 +138,31 @@ Status parseSettings(const YAML::Node& node, const std::string& path, BackendCon
   return Status::ok();
 }
 
+// `topology:` a map of Kubernetes label keys to label values (config/topology.hpp).
+Status parseTopology(const YAML::Node& node, const std::string& path, BackendConfig& backend) {
+  if (!node || node.IsNull()) return Status::ok();
+  if (!node.IsMap() || node.size() == 0)
+    return problemAt(path,
+                     "must be a map of topology keys to values, e.g. "
+                     "{topology.polycsi.io/rack: r1}");
+  for (const auto& entry : node) {
+    if (!entry.first.IsScalar()) return problemAt(path, "keys must be plain text");
+    const std::string key = entry.first.Scalar();
+    if (std::string problem = labelKeyProblem(key); !problem.empty())
+      return problemAt(path + "." + key, "not a Kubernetes label key (" + problem +
+                                             "), e.g. topology.polycsi.io/rack");
+    if (backend.topology.count(key) != 0)
+      return problemAt(path + "." + key, "given more than once");
+    auto value = scalarAt(entry.second, path + "." + key);
+    if (!value.isOk()) return value.status();
+    if (std::string problem = labelValueProblem(*value); !problem.empty())
+      return problemAt(path + "." + key,
+                       "'" + *value + "' is not a Kubernetes label value (" + problem + ")");
+    backend.topology[key] = *value;
+  }
+  return Status::ok();
+}
+
 StatusOr<BackendConfig> parseBackend(const YAML::Node& node, const std::string& path) {
   if (!node.IsMap()) return problemAt(path, "must be a map with name, plugin and settings");
   if (Status keys = checkKeys(node, path, kBackendKeys); !keys.isOk()) return keys;
@@ -174,6 +200,9 @@ StatusOr<BackendConfig> parseBackend(const YAML::Node& node, const std::string& 
   if (Status settings = parseSettings(node["settings"], path + ".settings", backend);
       !settings.isOk())
     return settings;
+  if (Status topology = parseTopology(node["topology"], path + ".topology", backend);
+      !topology.isOk())
+    return topology;
   return backend;
 }
 

@@ -9,6 +9,8 @@
 //       default: true                    # at most one; used when a StorageClass names none
 //       adopt_rds_csi_volumes: true      # at most one, rds_nvme only: serves the volume ids
 //                                        # of rds-csi (docs/migrating-from-rds-csi.md)
+//       topology:                        # optional: the nodes that reach it (config/topology.hpp)
+//         topology.polycsi.io/rack: r1
 //       settings: {...}                  # checked against the plugin's descriptor
 //
 // Errors name the key path, e.g. "backends[1].settings.address: required".
@@ -36,6 +38,8 @@ struct BackendConfig {
   std::vector<std::string> structuredKeys;
   // The whole settings map as JSON.
   std::string settingsJson = "{}";
+  // The topology segment of the nodes that reach it (config/topology.hpp); empty: every node.
+  StringMap topology;
 };
 
 struct DriverConfig {

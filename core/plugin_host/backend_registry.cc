@@ -120,6 +120,7 @@ StatusOr<std::unique_ptr<ConfiguredBackend>> BackendRegistry::startBackend(
   auto backend = std::make_unique<ConfiguredBackend>();
   backend->name_ = backendConfig.name;
   backend->adoptsRdsCsiVolumes_ = backendConfig.adoptRdsCsiVolumes;
+  backend->topology_ = backendConfig.topology;
   backend->plugin_ = std::move(plugin);
   backend->hostContext_ = std::make_unique<ConfiguredBackend::HostContext>();
   backend->hostContext_->backendName = backendConfig.name;

@@ -39,12 +39,15 @@ class ConfiguredBackend {
   const PluginInstance& instance() const { return *instance_; }
   // True when the config gave it adopt_rds_csi_volumes: bare rds-csi volume ids are its.
   bool adoptsRdsCsiVolumes() const { return adoptsRdsCsiVolumes_; }
+  // The topology segment of the nodes that reach it (config `topology:`); empty: every node.
+  const StringMap& topology() const { return topology_; }
 
  private:
   friend class BackendRegistry;
   struct HostContext;  // what polycsi_host_api.host_ctx points to
   std::string name_;
   bool adoptsRdsCsiVolumes_ = false;
+  StringMap topology_;
   std::shared_ptr<LoadedPlugin> plugin_;
   std::unique_ptr<HostContext> hostContext_;
   std::unique_ptr<polycsi_host_api> hostApi_;

@@ -26,6 +26,9 @@ AdvertisedCapabilities AdvertisedCapabilities::of(const plugin_host::BackendRegi
     out.snapshots = out.snapshots || f.snapshots;
     out.volumeCondition = out.volumeCondition || f.volumeCondition;
     out.modifyVolume = out.modifyVolume || hasMutableParameters(*b);
+    // Topology is the configuration's, not a plugin's: one backend with a segment makes
+    // volumes' accessible_topology meaningful (the others are reachable from every node).
+    out.accessibilityConstraints = out.accessibilityConstraints || !b->topology().empty();
   }
   return out;
 }

@@ -30,6 +30,8 @@ struct AdvertisedCapabilities {
   // MODIFY_VOLUME: a backend with a mutable parameter (server/mutable_parameters.hpp), its
   // plugin's own or the core's migrationTimeoutSeconds for a migration_window plugin.
   bool modifyVolume = false;
+  // VOLUME_ACCESSIBILITY_CONSTRAINTS: a backend declares `topology:` (config/topology.hpp).
+  bool accessibilityConstraints = false;
 
   static AdvertisedCapabilities of(const plugin_host::BackendRegistry& backends);
 };

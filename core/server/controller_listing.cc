@@ -1,9 +1,12 @@
 // ListVolumes, GetCapacity and the snapshot RPCs: listing spans every backend that supports it.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "server/access_semantics.hpp"
 #include "server/advertised_capabilities.hpp"
 #include "server/backend_paging.hpp"
+#include "server/backend_placement.hpp"
 #include "server/controller_service.hpp"
 #include "server/csi_validation.hpp"
 #include "server/proto_maps.hpp"
@@ -82,6 +85,9 @@ Status ControllerService::listVolumes(Operation& op, const csi::v1::ListVolumesR
           csi::v1::ListVolumesResponse::Entry entry;
           entry.mutable_volume()->set_volume_id(*id);
           entry.mutable_volume()->set_capacity_bytes(v.capacityBytes);
+          if (!b.topology().empty())
+            for (const auto& [key, value] : b.topology())
+              (*entry.mutable_volume()->add_accessible_topology()->mutable_segments())[key] = value;
           copyInto(v.context, entry.mutable_volume()->mutable_volume_context());
           if (driver_.attachments != nullptr)
             for (const auto& node : driver_.attachments->state(*id).nodes)
@@ -106,35 +112,59 @@ grpc::Status ControllerService::GetCapacity(grpc::ServerContext* ctx,
 
 Status ControllerService::getCapacity(Operation& op, const csi::v1::GetCapacityRequest& req,
                                       csi::v1::GetCapacityResponse* resp) {
-  auto backend = routeParameters(driver_, req.parameters());
-  if (!backend.isOk()) return backend.status();
-  const plugin_host::ConfiguredBackend& b = **backend;
-  op.setBackend(b.name());
-  if (!b.features().getCapacity)
-    return backendLacks(b, "GetCapacity", "reporting capacity", Code::kUnimplemented);
+  auto classBackends = routeClassBackends(driver_, req.parameters());
+  if (!classBackends.isOk()) return classBackends.status();
+  const plugin_host::ConfiguredBackend& first = *classBackends->front();
+  if (classBackends->size() == 1) op.setBackend(first.name());
+  for (const auto* b : *classBackends)
+    if (!b->features().getCapacity)
+      return backendLacks(*b, "GetCapacity", "reporting capacity", Code::kUnimplemented);
   for (int i = 0; i < req.volume_capabilities().size(); ++i) {
     std::string field = "volume_capabilities[" + std::to_string(i) + "]";
     auto modes = checkCapability(req.volume_capabilities(i), field.c_str());
     if (!modes.isOk()) return modes.status();
-    // CSI: capacity for a capability the backend cannot provide is zero.
-    if (effectiveSemantics(b.descriptor(), modes->access, modes->volume) ==
+    // CSI: capacity for a capability the backend cannot provide is zero (one plugin per class).
+    if (effectiveSemantics(first.descriptor(), modes->access, modes->volume) ==
         AttachSemantics::kUnsupported) {
       resp->set_available_capacity(0);
       return Status::ok();
     }
   }
+  // external-provisioner's capacity tracking asks once per topology segment: the capacity
+  // there is what the class's backends reachable from it have free, each volume landing on
+  // one of them (backend_placement.hpp). A segment no backend serves has none.
+  std::vector<const plugin_host::ConfiguredBackend*> serving = *classBackends;
+  if (req.has_accessible_topology())
+    serving = backendsServing(serving, StringMap(req.accessible_topology().segments().begin(),
+                                                 req.accessible_topology().segments().end()));
   StringMap params;
   for (const auto& [k, v] : req.parameters())
-    if (k != kBackendParameter && k != kMigrationTimeoutParameter &&
+    if (k != kBackendParameter && k != kBackendsParameter && k != kMigrationTimeoutParameter &&
         k.rfind(kProvisionerPrefix, 0) != 0)
       params[k] = v;
-  auto capacity = b.instance().getCapacity(CapacityRequest{op.call(), params});
-  if (!capacity.isOk()) return capacity.status();
-  resp->set_available_capacity(capacity->availableBytes);
-  if (capacity->maximumVolumeBytes > 0)
-    resp->mutable_maximum_volume_size()->set_value(capacity->maximumVolumeBytes);
-  if (capacity->minimumVolumeBytes > 0)
-    resp->mutable_minimum_volume_size()->set_value(capacity->minimumVolumeBytes);
+  int64_t available = 0;
+  int64_t largest = 0;  // the largest volume one backend can take
+  int64_t minimum = 0;
+  for (const auto* b : serving) {
+    auto capacity = b->instance().getCapacity(CapacityRequest{op.call(), params});
+    if (!capacity.isOk()) {
+      if (classBackends->size() == 1) return capacity.status();
+      return Status(capacity.status().code(),
+                    "GetCapacity: backend '" + b->name() + "': " + capacity.status().message());
+    }
+    available += capacity->availableBytes;
+    int64_t fits = capacity->availableBytes;
+    if (capacity->maximumVolumeBytes > 0) fits = std::min(fits, capacity->maximumVolumeBytes);
+    largest = std::max(largest, classBackends->size() == 1 ? capacity->maximumVolumeBytes : fits);
+    if (capacity->minimumVolumeBytes > 0)
+      minimum = minimum == 0 ? capacity->minimumVolumeBytes
+                             : std::min(minimum, capacity->minimumVolumeBytes);
+  }
+  resp->set_available_capacity(available);
+  // Several backends: no volume can be larger than the room on one of them, whatever the sum
+  // (the scheduler compares a claim with maximumVolumeSize when it is set).
+  if (largest > 0) resp->mutable_maximum_volume_size()->set_value(largest);
+  if (minimum > 0) resp->mutable_minimum_volume_size()->set_value(minimum);
   return Status::ok();
 }
 

@@ -2,8 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "server/access_semantics.hpp"
 #include "server/advertised_capabilities.hpp"
+#include "server/backend_placement.hpp"
 #include "server/csi_validation.hpp"
 #include "server/mutable_parameters.hpp"
 #include "server/proto_maps.hpp"
@@ -16,8 +19,9 @@ using csi::v1::ControllerServiceCapability;
 
 // True for StorageClass keys the core consumes itself.
 bool isCoreParameter(const std::string& key) {
-  return key == kBackendParameter || key == kMigrationTimeoutParameter ||
-         key == kEncryptedParameter || key.rfind(kProvisionerPrefix, 0) == 0;
+  return key == kBackendParameter || key == kBackendsParameter ||
+         key == kMigrationTimeoutParameter || key == kEncryptedParameter ||
+         key.rfind(kProvisionerPrefix, 0) == 0;
 }
 
 // The parameters meant for the plugin; INVALID_ARGUMENT for a key it does not declare.
@@ -113,11 +117,14 @@ Status ControllerService::createVolume(Operation& op, const csi::v1::CreateVolum
                                        csi::v1::CreateVolumeResponse* resp) {
   op.setSubject(req.name());
   if (auto s = requireField(req.name(), "name"); !s.isOk()) return s;
-  auto backend = routeParameters(driver_, req.parameters());
-  if (!backend.isOk()) return backend.status();
-  const plugin_host::ConfiguredBackend& b = **backend;
-  op.setBackend(b.name());
-  auto mode = checkCapabilities(b, req.volume_capabilities());
+  auto classBackends = routeClassBackends(driver_, req.parameters());
+  if (!classBackends.isOk()) return classBackends.status();
+  const std::vector<const plugin_host::ConfiguredBackend*>& candidates = *classBackends;
+  // Every backend of a class shares one plugin (routeClassBackends), so the checks of the
+  // request hold for whichever backend the volume lands on.
+  const plugin_host::ConfiguredBackend& first = *candidates.front();
+  if (candidates.size() == 1) op.setBackend(first.name());
+  auto mode = checkCapabilities(first, req.volume_capabilities());
   if (!mode.isOk()) return mode.status();
   if (auto s = checkCapacityRange(req.capacity_range()); !s.isOk()) return s;
   auto timeout = migrationTimeoutSeconds(req.parameters());
@@ -126,9 +133,9 @@ Status ControllerService::createVolume(Operation& op, const csi::v1::CreateVolum
                                        std::string("parameters.") + kEncryptedParameter);
   if (!encrypted.isOk()) return encrypted.status();
   if (*encrypted) {
-    if (auto s = checkEncryptable(b); !s.isOk()) return s;
+    if (auto s = checkEncryptable(first); !s.isOk()) return s;
   }
-  auto params = pluginParameters(b, req.parameters());
+  auto params = pluginParameters(first, req.parameters());
   if (!params.isOk()) return params.status();
   // CSI: the plugin applies mutable_parameters (a VolumeAttributesClass's) at creation. Only
   // mutable ones are accepted, as ControllerModifyVolume would; they win over the
@@ -140,6 +147,13 @@ Status ControllerService::createVolume(Operation& op, const csi::v1::CreateVolum
 
   auto lock = driver_.controllerLocks.tryLock("name/" + req.name());
   if (!lock) return Status(Code::kAborted, "an operation on volume " + req.name() + " is pending");
+
+  const csi::v1::TopologyRequirement* requirement =
+      req.has_accessibility_requirements() ? &req.accessibility_requirements() : nullptr;
+  auto placed = placeVolume(op, req, candidates, *params, requirement);
+  if (!placed.isOk()) return placed.status();
+  const plugin_host::ConfiguredBackend& b = **placed;
+  op.setBackend(b.name());
 
   CreateVolumeRequest create{op.call(),
                              req.name(),
@@ -155,14 +169,8 @@ Status ControllerService::createVolume(Operation& op, const csi::v1::CreateVolum
     bool fromSnapshot = source.has_snapshot();
     const std::string& sourceId =
         fromSnapshot ? source.snapshot().snapshot_id() : source.volume().volume_id();
-    if (!fromSnapshot && !source.has_volume())
-      return Status(Code::kInvalidArgument, "volume_content_source has no snapshot or volume");
     auto routed = routeId(driver_, sourceId);
     if (!routed.isOk()) return routed.status();
-    if (routed->backend != &b)
-      return Status(Code::kInvalidArgument, "volume_content_source " + sourceId +
-                                                " belongs to backend '" + routed->backend->name() +
-                                                "', not '" + b.name() + "'");
     // CSI CreateVolume: a source the plugin cannot create from is INVALID_ARGUMENT.
     if (fromSnapshot ? !b.features().restoreSnapshot : !b.features().cloneVolume)
       return backendLacks(b, "CreateVolume",
@@ -186,6 +194,11 @@ Status ControllerService::createVolume(Operation& op, const csi::v1::CreateVolum
   auto* v = resp->mutable_volume();
   v->set_volume_id(*id);
   v->set_capacity_bytes(created->capacityBytes);
+  // CSI: without accessible_topology a volume is accessible from every node, which is what a
+  // backend without `topology:` means.
+  if (!b.topology().empty())
+    for (const auto& [key, value] : b.topology())
+      (*v->add_accessible_topology()->mutable_segments())[key] = value;
   for (const auto& [k, val] : created->context)
     if (k.rfind(kContextPrefix, 0) != 0) (*v->mutable_volume_context())[k] = val;
   auto& context = *v->mutable_volume_context();
@@ -200,6 +213,69 @@ Status ControllerService::createVolume(Operation& op, const csi::v1::CreateVolum
     context[kContextPvName] = it->second;
   op.setSubject(*id);
   return Status::ok();
+}
+
+StatusOr<const plugin_host::ConfiguredBackend*> ControllerService::placeVolume(
+    Operation& op, const csi::v1::CreateVolumeRequest& req,
+    const std::vector<const plugin_host::ConfiguredBackend*>& candidates, const StringMap& params,
+    const csi::v1::TopologyRequirement* requirement) {
+  // A clone or a restore stays on its source's backend, which must be one of the class's.
+  if (req.has_volume_content_source()) {
+    const auto& source = req.volume_content_source();
+    if (!source.has_snapshot() && !source.has_volume())
+      return Status(Code::kInvalidArgument, "volume_content_source has no snapshot or volume");
+    const std::string& sourceId =
+        source.has_snapshot() ? source.snapshot().snapshot_id() : source.volume().volume_id();
+    auto routed = routeId(driver_, sourceId);
+    if (!routed.isOk()) return routed.status();
+    if (std::find(candidates.begin(), candidates.end(), routed->backend) == candidates.end()) {
+      std::string names;
+      for (const auto* c : candidates) names += (names.empty() ? "" : "', '") + c->name();
+      return Status(Code::kInvalidArgument, "volume_content_source " + sourceId +
+                                                " belongs to backend '" + routed->backend->name() +
+                                                "', not '" + names + "'");
+    }
+    return chooseBackend({routed->backend}, requirement, req.capacity_range().required_bytes(),
+                         nullptr);
+  }
+  if (candidates.size() == 1)
+    return chooseBackend(candidates, requirement, req.capacity_range().required_bytes(), nullptr);
+
+  // A retry of a CreateVolume that already succeeded somewhere must land there, whatever the
+  // capacities say now (the first attempt used some of it): ask every backend of the class
+  // first. A backend that cannot answer stops the call (the CO retries) rather than risk a
+  // second volume of the same name on another backend.
+  const plugin_host::ConfiguredBackend* existing = nullptr;
+  for (const auto* b : candidates) {
+    if (!b->features().findVolume)
+      return Status(Code::kInvalidArgument,
+                    std::string("parameters.") + kBackendsParameter + ": backend '" + b->name() +
+                        "' (plugin " + b->descriptor().name +
+                        ") cannot look a volume up by name, which a StorageClass spanning "
+                        "several backends needs so that a retried CreateVolume finds the "
+                        "first attempt's volume; name one backend with parameters.backend");
+    auto found = b->instance().findVolume(
+        FindVolumeRequest{op.call(), req.name(), params, toStringMap(req.secrets())});
+    if (found.isOk()) {
+      if (existing != nullptr)
+        return Status(Code::kFailedPrecondition,
+                      "volume " + req.name() + " exists on two backends of this StorageClass, '" +
+                          existing->name() + "' and '" + b->name() +
+                          "'; delete the one no PersistentVolume uses");
+      existing = b;
+    } else if (found.status().code() != Code::kNotFound) {
+      return Status(found.status().code(), "CreateVolume " + req.name() +
+                                               ": cannot tell whether backend '" + b->name() +
+                                               "' already holds it: " + found.status().message());
+    }
+  }
+  if (existing != nullptr) return existing;
+  return chooseBackend(candidates, requirement, req.capacity_range().required_bytes(),
+                       [&](const plugin_host::ConfiguredBackend& b) -> StatusOr<int64_t> {
+                         auto c = b.instance().getCapacity(CapacityRequest{op.call(), params});
+                         if (!c.isOk()) return c.status();
+                         return c->availableBytes;
+                       });
 }
 
 grpc::Status ControllerService::DeleteVolume(grpc::ServerContext* ctx,
@@ -368,6 +444,9 @@ Status ControllerService::getVolume(Operation& op, const csi::v1::ControllerGetV
   auto* v = resp->mutable_volume();
   v->set_volume_id(req.volume_id());
   v->set_capacity_bytes(found->capacityBytes);
+  if (!routed->backend->topology().empty())
+    for (const auto& [key, value] : routed->backend->topology())
+      (*v->add_accessible_topology()->mutable_segments())[key] = value;
   copyInto(found->context, v->mutable_volume_context());
   auto* status = resp->mutable_status();
   if (driver_.attachments != nullptr)

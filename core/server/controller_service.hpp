@@ -4,6 +4,8 @@
 // Thread-safe: RPCs run concurrently; the locks serialize work on one volume.
 #pragma once
 
+#include <vector>
+
 #include "csi.grpc.pb.h"
 #include "server/driver_context.hpp"
 #include "server/operation.hpp"
@@ -60,6 +62,13 @@ class ControllerService final : public csi::v1::Controller::Service {
   Status requireAttachmentAuthority(const std::string& what) const;
   Status createVolume(Operation& op, const csi::v1::CreateVolumeRequest& req,
                       csi::v1::CreateVolumeResponse* resp);
+  // The backend of `candidates` (a StorageClass's, routeClassBackends) the new volume goes to:
+  // the one that already holds a volume of req.name, else chooseBackend's pick
+  // (backend_placement.hpp); a clone or restore stays on its source's backend.
+  StatusOr<const plugin_host::ConfiguredBackend*> placeVolume(
+      Operation& op, const csi::v1::CreateVolumeRequest& req,
+      const std::vector<const plugin_host::ConfiguredBackend*>& candidates, const StringMap& params,
+      const csi::v1::TopologyRequirement* requirement);
   Status deleteVolume(Operation& op, const csi::v1::DeleteVolumeRequest& req);
   Status publish(Operation& op, const csi::v1::ControllerPublishVolumeRequest& req,
                  csi::v1::ControllerPublishVolumeResponse* resp);

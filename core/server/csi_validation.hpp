@@ -14,6 +14,9 @@ namespace polycsi::server {
 
 // StorageClass parameter that selects the backend instance.
 inline constexpr char kBackendParameter[] = "backend";
+// StorageClass parameter naming several backend instances of one plugin, comma separated: the
+// class spans them, CreateVolume picks one by topology and capacity (docs/topology.md).
+inline constexpr char kBackendsParameter[] = "backends";
 // StorageClass parameter bounding the dual-attach window of migration_window volumes.
 inline constexpr char kMigrationTimeoutParameter[] = "migrationTimeoutSeconds";
 inline constexpr int kMigrationTimeoutMin = 30;

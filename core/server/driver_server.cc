@@ -15,6 +15,7 @@
 
 #include "attach/attachment_store.hpp"
 #include "attach/migration_window_watcher.hpp"
+#include "config/topology.hpp"
 #include "kube/controller_leadership.hpp"
 #include "kube/event_recorder.hpp"
 #include "kube/kube_client.hpp"
@@ -157,6 +158,11 @@ Status configure(const ServeOptions& options, ServerComponents& components) {
   auto config = config::loadConfigFile(options.configPath);
   if (!config.isOk()) return config.status();
   driver.config = std::move(*config);
+  // A node reports one segment per topology key (NodeGetInfo): refused before anything starts.
+  if (driver.servesNode()) {
+    if (auto topology = config::nodeTopology(driver.config); !topology.isOk())
+      return topology.status();
+  }
   auto socketPath = socketPathOf(options.endpoint);
   if (!socketPath.isOk()) return socketPath.status();
   components.socketPath = *socketPath;

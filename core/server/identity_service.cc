@@ -16,6 +16,8 @@ namespace {
 //   backend/<name>/capabilities          "SINGLE_NODE_WRITER/block=exclusive,..." (declared pairs)
 //   backend/<name>/reason/<ACCESS>/<mode> the plugin's reason for a declared unsupported pair
 //   backend/<name>/default               "true" on the backend used when a class names none
+//   backend/<name>/topology              "key=value,..." of the nodes that reach it, sorted by
+//                                        key; absent when every node does (config/topology.hpp)
 //   migration/timeout_seconds            "<default> <min> <max>" of migrationTimeoutSeconds
 void describeBackends(const DriverContext& driver,
                       google::protobuf::Map<std::string, std::string>& manifest) {
@@ -35,6 +37,10 @@ void describeBackends(const DriverContext& driver,
     }
     manifest[prefix + "/capabilities"] = matrix;
     if (backend == defaultBackend) manifest[prefix + "/default"] = "true";
+    std::string segments;
+    for (const auto& [key, value] : backend->topology())
+      segments += (segments.empty() ? "" : ",") + key + "=" + value;
+    if (!segments.empty()) manifest[prefix + "/topology"] = segments;
   }
   manifest["migration/timeout_seconds"] = std::to_string(kMigrationTimeoutDefault) + " " +
                                           std::to_string(kMigrationTimeoutMin) + " " +
@@ -62,7 +68,14 @@ grpc::Status IdentityService::GetPluginCapabilities(grpc::ServerContext* ctx,
         PluginCapability::Service::CONTROLLER_SERVICE);
   }
   // The same rule as ControllerGetCapabilities (advertised_capabilities.hpp).
-  if (AdvertisedCapabilities::of(driver_.backends).controllerExpand) {
+  const auto advertised = AdvertisedCapabilities::of(driver_.backends);
+  // external-provisioner then passes accessibility_requirements to CreateVolume, and kubelet
+  // records the segments NodeGetInfo reports (docs/topology.md).
+  if (advertised.accessibilityConstraints) {
+    resp->add_capabilities()->mutable_service()->set_type(
+        PluginCapability::Service::VOLUME_ACCESSIBILITY_CONSTRAINTS);
+  }
+  if (advertised.controllerExpand) {
     resp->add_capabilities()->mutable_volume_expansion()->set_type(
         PluginCapability::VolumeExpansion::ONLINE);
   }

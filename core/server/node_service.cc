@@ -6,6 +6,7 @@
 #include <set>
 #include <string_view>
 
+#include "config/topology.hpp"
 #include "server/access_semantics.hpp"
 #include "server/advertised_capabilities.hpp"
 #include "server/csi_validation.hpp"
@@ -489,6 +490,13 @@ Status NodeService::info(Operation& op, csi::v1::NodeGetInfoResponse* resp) {
   auto encoded = volume::encodeNodeId(node);
   if (!encoded.isOk()) return encoded.status();
   resp->set_node_id(*encoded);
+  // The segments of the backends this node's configuration lists (config/topology.hpp); the
+  // start refused a configuration that puts the node in two segments of one key.
+  auto topology = config::nodeTopology(driver_.config);
+  if (!topology.isOk()) return topology.status();
+  if (!topology->empty())
+    for (const auto& [key, value] : *topology)
+      (*resp->mutable_accessible_topology()->mutable_segments())[key] = value;
   return Status::ok();
 }
 

@@ -84,6 +84,55 @@ StatusOr<const plugin_host::ConfiguredBackend*> routeParameters(
   return backend;
 }
 
+StatusOr<std::vector<const plugin_host::ConfiguredBackend*>> routeClassBackends(
+    const DriverContext& driver, const google::protobuf::Map<std::string, std::string>& params) {
+  auto listed = params.find(kBackendsParameter);
+  if (listed == params.end()) {
+    auto one = routeParameters(driver, params);
+    if (!one.isOk()) return one.status();
+    return std::vector<const plugin_host::ConfiguredBackend*>{*one};
+  }
+  const std::string field = std::string("parameters.") + kBackendsParameter;
+  if (params.find(kBackendParameter) != params.end())
+    return Status(Code::kInvalidArgument,
+                  field + ": give either backend (one) or backends (several), not both");
+  std::vector<const plugin_host::ConfiguredBackend*> out;
+  const std::string& text = listed->second;
+  for (size_t start = 0; start <= text.size();) {
+    size_t comma = text.find(',', start);
+    std::string name =
+        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    const size_t first = name.find_first_not_of(" \t");
+    name = first == std::string::npos
+               ? ""
+               : name.substr(first, name.find_last_not_of(" \t") - first + 1);
+    if (name.empty())
+      return Status(Code::kInvalidArgument,
+                    field + ": '" + text +
+                        "' has an empty name; list backend names separated by "
+                        "commas, e.g. rds-a,rds-b");
+    const plugin_host::ConfiguredBackend* backend = driver.backends.find(name);
+    if (backend == nullptr)
+      return Status(Code::kInvalidArgument, field + ": unknown backend '" + name +
+                                                "' (configured: " + configuredBackendNames(driver) +
+                                                ")");
+    for (const auto* seen : out)
+      if (seen == backend)
+        return Status(Code::kInvalidArgument, field + ": backend '" + name + "' is listed twice");
+    // One class, one set of parameters and capabilities: the plugin's, which must be the same
+    // for every backend a volume may land on.
+    if (!out.empty() && backend->descriptor().name != out.front()->descriptor().name)
+      return Status(Code::kInvalidArgument,
+                    field + ": backends of one class must share a plugin; '" + out.front()->name() +
+                        "' is " + out.front()->descriptor().name + ", '" + name + "' is " +
+                        backend->descriptor().name);
+    out.push_back(backend);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
 StatusOr<std::string> csiIdOf(const plugin_host::ConfiguredBackend& backend,
                               const std::string& localId) {
   // The adopting backend names volumes as rds-csi did, so both drivers agree on every handle

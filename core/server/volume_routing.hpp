@@ -5,6 +5,7 @@
 #include <google/protobuf/map.h>
 
 #include <string>
+#include <vector>
 
 #include "plugin_host/backend_registry.hpp"
 #include "polycsi/types.hpp"
@@ -34,6 +35,13 @@ std::string configuredBackendNames(const DriverContext& driver);
 // The backend a StorageClass selects; INVALID_ARGUMENT naming the parameter when unknown, or
 // when no backend is named and there is no default.
 StatusOr<const plugin_host::ConfiguredBackend*> routeParameters(
+    const DriverContext& driver, const google::protobuf::Map<std::string, std::string>& params);
+
+// The backends a StorageClass spans: `backends` ("a,b": several instances of one plugin, in
+// that order, spaces around names ignored), else routeParameters' one backend. INVALID_ARGUMENT
+// naming the parameter for an unknown or repeated name, an empty list, backends of different
+// plugins, or both `backend` and `backends`.
+StatusOr<std::vector<const plugin_host::ConfiguredBackend*>> routeClassBackends(
     const DriverContext& driver, const google::protobuf::Map<std::string, std::string>& params);
 
 // The backend's id for a plugin-local id; INTERNAL when the plugin returned an invalid id.

@@ -24,6 +24,13 @@ const CONTROLLER_NEEDS = [
   ["coordination.k8s.io", "leases", "get"],
   // polycsi reads the class a PV names for its migrationTimeoutSeconds (ControllerPublish).
   ["storage.k8s.io", "volumeattributesclasses", "get"],
+  // csi-provisioner --enable-capacity: its CSIStorageCapacity objects, and the walk from its pod
+  // to the owning Deployment (external-provisioner v5.1.0 deploy/kubernetes/rbac.yaml).
+  ["storage.k8s.io", "csistoragecapacities", "create"],
+  ["storage.k8s.io", "csistoragecapacities", "delete"],
+  ["storage.k8s.io", "csistoragecapacities", "watch"],
+  ["", "pods", "get"],
+  ["apps", "replicasets", "get"],
 ];
 
 // The parameters each plugin lets a VolumeAttributesClass change on a live volume (its
@@ -128,7 +135,42 @@ function checkConfig(secret, configPath, container, driverName, objects, at) {
     if (backend !== undefined && !backends.has(backend))
       problems.push(`StorageClass ${sc.metadata.name}: backend ${backend} is not in the config ` +
                     `(${[...backends].join(", ")})`);
+    problems.push(...checkSpanningClass(sc, config));
   }
+  return problems;
+}
+
+// True when a backend's `topology` segments all appear in one allowedTopologies term.
+function termReaches(term, topology) {
+  return Object.entries(topology ?? {}).every(([key, value]) =>
+    (term.matchLabelExpressions ?? []).some((e) => e.key === key && (e.values ?? []).includes(value)));
+}
+
+// A StorageClass with `backends` (docs/topology.md): every name in the config, one plugin, not
+// together with `backend`, and its allowedTopologies reach each backend, each term some backend.
+export function checkSpanningClass(sc, config) {
+  const listed = sc.parameters?.backends;
+  if (listed === undefined) return [];
+  const at = `StorageClass ${sc.metadata.name}`;
+  const problems = [];
+  if (sc.parameters.backend !== undefined) problems.push(`${at}: both backend and backends`);
+  const names = listed.split(",").map((n) => n.trim());
+  const configured = new Map((config.backends ?? []).map((b) => [b.name, b]));
+  const found = names.map((n) => configured.get(n));
+  names.forEach((n, i) => { if (!found[i]) problems.push(`${at}: backends names ${n}, which is not in the config`); });
+  const present = found.filter(Boolean);
+  if (names.length < 2) problems.push(`${at}: backends lists ${names.length} backend; use backend for one`);
+  if (new Set(present.map((b) => b.plugin)).size > 1) problems.push(`${at}: backends of different plugins`);
+  const terms = sc.allowedTopologies ?? [];
+  if (terms.length === 0) return problems;
+  for (const b of present) {
+    if (!b.topology) problems.push(`${at}: allowedTopologies, but backend ${b.name} declares no topology`);
+    else if (!terms.some((t) => termReaches(t, b.topology)))
+      problems.push(`${at}: no allowedTopologies term reaches backend ${b.name}'s segment`);
+  }
+  for (const [i, t] of terms.entries())
+    if (!present.some((b) => b.topology && termReaches(t, b.topology)))
+      problems.push(`${at}: allowedTopologies[${i}] reaches none of its backends`);
   return problems;
 }
 
@@ -251,6 +293,7 @@ function checkInstall(objects, name, problems) {
   if (driver.spec.attachRequired !== true) problems.push(`${name}: CSIDriver attachRequired must be true`);
   if (driver.spec.podInfoOnMount !== false) problems.push(`${name}: CSIDriver podInfoOnMount must be false`);
   if (driver.spec.fsGroupPolicy !== "File") problems.push(`${name}: CSIDriver fsGroupPolicy must be File`);
+  if (driver.spec.storageCapacity !== true) problems.push(`${name}: CSIDriver storageCapacity must be true`);
 
   const controller = find(objects, "Deployment", "polycsi-controller");
   const node = find(objects, "DaemonSet", "polycsi-node");
@@ -282,8 +325,10 @@ function checkInstall(objects, name, problems) {
     if (argValue(polycsiArgs, "--leader-election-namespace") !== attacherNamespace)
       problems.push(`${name}: polycsi and csi-attacher read their lease in different namespaces`);
   }
-  if (!sidecars.get("csi-provisioner")?.args.includes("--extra-create-metadata"))
+  const provisioner = sidecars.get("csi-provisioner");
+  if (!provisioner?.args.includes("--extra-create-metadata"))
     problems.push(`${name}: csi-provisioner lacks --extra-create-metadata`);
+  problems.push(...checkCapacityTracking(provisioner, name));
   if (!sidecars.has("liveness-probe")) problems.push(`${name}: controller lacks the livenessprobe`);
 
   const nodeSpec = node.spec.template.spec;
@@ -343,6 +388,22 @@ function checkInstall(objects, name, problems) {
   return { driverName, services: byKind(objects, "Service"), node };
 }
 
+// csi-provisioner publishes CSIStorageCapacity (external-provisioner v5.1.0 README, "Capacity
+// support"): --enable-capacity, NAMESPACE and POD_NAME from the downward API, and the owner two
+// levels above the pod (pod -> ReplicaSet -> Deployment); --strict-topology (docs/topology.md).
+export function checkCapacityTracking(provisioner, name) {
+  const problems = [];
+  const args = provisioner?.args ?? [];
+  if (!args.includes("--enable-capacity")) problems.push(`${name}: csi-provisioner lacks --enable-capacity`);
+  if (argValue(args, "--capacity-ownerref-level") !== "2")
+    problems.push(`${name}: csi-provisioner of a Deployment needs --capacity-ownerref-level=2`);
+  if (!args.includes("--strict-topology")) problems.push(`${name}: csi-provisioner lacks --strict-topology`);
+  for (const [env, field] of [["NAMESPACE", "metadata.namespace"], ["POD_NAME", "metadata.name"]])
+    if ((provisioner?.env ?? []).find((e) => e.name === env)?.valueFrom?.fieldRef?.fieldPath !== field)
+      problems.push(`${name}: csi-provisioner lacks env ${env} from ${field}`);
+  return problems;
+}
+
 // What each plugin's overlay must add on top of the base.
 function checkOverlayExtras(name, install, objects, problems) {
   const paths = hostPaths(install.node);
@@ -350,8 +411,15 @@ function checkOverlayExtras(name, install, objects, problems) {
   const only = (cls) => classes.length === 1 ? classes[0] : problems.push(`${name}: want one StorageClass`);
   if (name === "overlays/rds-nvme") {
     if (!paths.has("/etc/nvme")) problems.push(`${name}: node lacks host mount /etc/nvme`);
-    const seconds = Number(only()?.parameters?.migrationTimeoutSeconds);
-    if (!(seconds >= 30 && seconds <= 3600)) problems.push(`${name}: migrationTimeoutSeconds must be 30-3600`);
+    // The single-box class and the class spanning both boxes (storageclass-spread.yaml).
+    const spread = classes.filter((c) => c.parameters?.backends !== undefined);
+    if (classes.length !== 2 || spread.length !== 1 || !spread[0].allowedTopologies)
+      problems.push(`${name}: want the rds-nvme class and one class spanning backends with allowedTopologies`);
+    for (const sc of classes) {
+      const seconds = Number(sc.parameters?.migrationTimeoutSeconds);
+      if (!(seconds >= 30 && seconds <= 3600))
+        problems.push(`${name}: ${sc.metadata.name}: migrationTimeoutSeconds must be 30-3600`);
+    }
   } else if (name === "overlays/powerstore-iscsi") {
     if (!paths.has("/")) problems.push(`${name}: node lacks the host root mount (hostPath /) for iscsiadm`);
     if (!nodeConfig(install.node, objects)?.backends?.some((b) => b.plugin === "iscsi_powerstore"))

@@ -20,7 +20,8 @@ import { fileURLToPath } from "node:url";
 import { parseAllDocuments, parse as parseYaml, stringify as stringifyYaml } from "yaml";
 
 import { validateStructurally } from "./structural.mjs";
-import { checkConsistency, checkNodeHostSoftware } from "./consistency.mjs";
+import { checkCapacityTracking, checkConsistency, checkNodeHostSoftware, checkSpanningClass }
+  from "./consistency.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const deployDir = path.resolve(here, "..");
@@ -148,6 +149,23 @@ async function selfTest() {
   if (!/etc-iscsi \(\/etc\/iscsi\) is type Directory/.test(found) ||
       !/iscsi_host_root \/host is not where the node mounts hostPath \//.test(found))
     throw new Error(`self-test: the node host software checks did not refuse a broken node: ${found}`);
+
+  // A class spanning backends of two plugins, one unknown, with a topology term that reaches
+  // none of them; a provisioner without capacity tracking.
+  const spanning = { kind: "StorageClass", metadata: { name: "spread" },
+                     parameters: { backends: "a, b,c" },
+                     allowedTopologies: [{ matchLabelExpressions: [{ key: "rack", values: ["r9"] }] }] };
+  const twoPlugins = { backends: [{ name: "a", plugin: "rds_nvme", topology: { rack: "r1" } },
+                                  { name: "b", plugin: "sample", topology: { rack: "r2" } }] };
+  const spanned = checkSpanningClass(spanning, twoPlugins).join("\n");
+  for (const expected of [/backends names c, which is not in the config/, /backends of different plugins/,
+                          /no allowedTopologies term reaches backend a's segment/,
+                          /allowedTopologies\[0\] reaches none of its backends/])
+    if (!expected.test(spanned))
+      throw new Error(`self-test: the spanning class check missed ${expected}: ${spanned}`);
+  const tracking = checkCapacityTracking({ args: ["--csi-address=/csi/csi.sock"], env: [] }, "self-test");
+  if (tracking.length !== 5)
+    throw new Error(`self-test: the capacity tracking check missed a problem: ${tracking.join("\n")}`);
 }
 
 // The overlays hold placeholders for what only the operator has: the RDS user's private key and

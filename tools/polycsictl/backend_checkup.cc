@@ -85,7 +85,28 @@ void parseMatrix(const std::string& key, const std::string& text, BackendCheckup
   }
 }
 
+// "key=value,key2=value2" (manifest backend/<name>/topology).
+std::map<std::string, std::string> parseTopology(const std::string& key, const std::string& text) {
+  std::map<std::string, std::string> out;
+  std::stringstream entries(text);
+  std::string entry;
+  while (std::getline(entries, entry, ',')) {
+    const auto equals = entry.find('=');
+    if (equals == std::string::npos || equals == 0)
+      throw std::runtime_error("manifest " + key + ": entry '" + entry + "' is not key=value");
+    out[entry.substr(0, equals)] = entry.substr(equals + 1);
+  }
+  return out;
+}
+
 }  // namespace
+
+std::string formatTopology(const std::map<std::string, std::string>& topology) {
+  if (topology.empty()) return "any node";
+  std::string out;
+  for (const auto& [key, value] : topology) out += (out.empty() ? "" : ",") + key + "=" + value;
+  return out;
+}
 
 LiveMigrationVerdict judgeLiveMigration(const DriverCheckup& driver,
                                         const BackendCheckup& backend) {
@@ -245,6 +266,8 @@ DriverCheckup parseCheckup(const std::string& driverName, const std::string& dri
       parseMatrix(key, value, backend);
     } else if (field == "default") {
       backend.isDefault = value == "true";
+    } else if (field == "topology") {
+      backend.topology = parseTopology(key, value);
     }
   }
   // Reasons refer to matrix entries, so they are read once every matrix is known.
@@ -313,6 +336,7 @@ ordered_json checkupJson(const DriverCheckup& checkup, const std::string& size) 
     entry["plugin"] = backend.plugin;
     entry["pluginVersion"] = backend.pluginVersion;
     entry["default"] = backend.isDefault;
+    if (!backend.topology.empty()) entry["topology"] = backend.topology;
     entry["storageClass"] = backend.storageClass;
     entry["capabilities"] = ordered_json::array();
     for (const auto& c : backend.capabilities) {
@@ -346,6 +370,9 @@ std::string formatBackendCheckup(const DriverCheckup& checkup, const BackendChec
       backend.name + " (plugin " + backend.plugin + " " + backend.pluginVersion +
       (backend.isDefault ? ", default" : "") + ") on driver " + checkup.driverName + "\n";
   if (!backend.problem.empty()) out += "  PROBLEM: " + backend.problem + "\n";
+  if (!backend.topology.empty())
+    out += "  topology: " + formatTopology(backend.topology) +
+           " (only nodes in this segment reach it)\n";
   TextTable table({"CSI access mode", "Kubernetes", "Block", "Filesystem"});
   for (const auto& mode : accessModeOrder()) {
     if (findCapability(backend, mode, "block") == nullptr &&

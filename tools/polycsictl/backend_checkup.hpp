@@ -6,6 +6,7 @@
 
 #include <google/protobuf/map.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -32,6 +33,9 @@ struct BackendCheckup {
   std::string plugin;
   std::string pluginVersion;
   bool isDefault = false;
+  // The topology segment of the nodes that reach the backend (manifest backend/<name>/topology,
+  // "key=value,..."); empty: every node.
+  std::map<std::string, std::string> topology;
   // The StorageClass the PVC and StorageProfile name: "polycsi-<name>" unless the caller sets
   // another (polycsictl checkup --storage-class).
   std::string storageClass;
@@ -54,6 +58,9 @@ struct DriverCheckup {
   int migrationTimeoutMax = 0;
   std::vector<BackendCheckup> backends;  // sorted by name
 };
+
+// "key=value,key2=value2" of a backend's topology, or "any node" when it has none.
+std::string formatTopology(const std::map<std::string, std::string>& topology);
 
 // Reads the manifest of a GetPluginInfo answer. Throws std::runtime_error "driver <name> does
 // not describe its backends; is it polycsi?" when no backend carries a capability matrix, and

@@ -63,6 +63,7 @@ std::vector<BackendComparison> compareBackends(const DriverCheckup& checkup) {
     row.backend = backend.name;
     row.plugin = backend.plugin;
     row.storageClass = backend.storageClass;
+    row.topology = formatTopology(backend.topology);
     row.readWriteOnce = modesOf(backend, kRwo, false);
     row.readWriteMany = modesOf(backend, kRwx, true);
     row.liveMigration = backend.liveMigration.supported;
@@ -91,10 +92,25 @@ std::vector<BackendComparison> compareBackends(const DriverCheckup& checkup) {
 
 std::string formatComparison(const DriverCheckup& checkup) {
   const auto rows = compareBackends(checkup);
-  TextTable table({"BACKEND", "PLUGIN", "RWO", "RWX", "VM DISK PVC", "2ND NODE", "LIVE MIGRATION"});
-  for (const auto& row : rows)
-    table.addRow({row.backend, row.plugin, row.readWriteOnce, row.readWriteMany, row.vmDisk,
-                  row.secondNode, row.liveMigration ? "yes" : "no"});
+  // The TOPOLOGY column only when a backend is not reachable from every node.
+  bool anyTopology = false;
+  for (const auto& backend : checkup.backends)
+    anyTopology = anyTopology || !backend.topology.empty();
+  std::vector<std::string> header = {"BACKEND",     "PLUGIN",   "RWO",           "RWX",
+                                     "VM DISK PVC", "2ND NODE", "LIVE MIGRATION"};
+  if (anyTopology) header.push_back("TOPOLOGY");
+  TextTable table(header);
+  for (const auto& row : rows) {
+    std::vector<std::string> cells = {row.backend,
+                                      row.plugin,
+                                      row.readWriteOnce,
+                                      row.readWriteMany,
+                                      row.vmDisk,
+                                      row.secondNode,
+                                      row.liveMigration ? "yes" : "no"};
+    if (anyTopology) cells.push_back(row.topology);
+    table.addRow(cells);
+  }
   std::ostringstream out;
   out << "driver " << checkup.driverName << " " << checkup.driverVersion
       << ": which backend can carry a KubeVirt VM that live-migrates\n";
@@ -114,6 +130,7 @@ ordered_json comparisonJson(const DriverCheckup& checkup) {
     report["backends"].push_back({{"backend", row.backend},
                                   {"plugin", row.plugin},
                                   {"storageClass", row.storageClass},
+                                  {"topology", row.topology},
                                   {"readWriteOnce", row.readWriteOnce},
                                   {"readWriteMany", row.readWriteMany},
                                   {"vmDisk", row.vmDisk},

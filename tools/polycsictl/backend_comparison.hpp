@@ -18,6 +18,8 @@ struct BackendComparison {
   std::string backend;
   std::string plugin;
   std::string storageClass;
+  // formatTopology of the backend's segment ("any node" without one).
+  std::string topology;
   // Kubernetes volume modes a ReadWriteOnce PVC may use: "Block, Filesystem", or "-".
   std::string readWriteOnce;
   // Volume modes a ReadWriteMany PVC may use, each with what it means for several nodes:

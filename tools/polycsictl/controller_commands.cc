@@ -223,18 +223,28 @@ void addList(CLI::App& controller, CommandContext& context) {
           return ctx.connection().controller().ListVolumes(call, request, response);
         },
         [](const csi::v1::ListVolumesResponse& response) {
-          TextTable table({"VOLUME_ID", "CAPACITY", "PUBLISHED_NODES", "CONDITION", "CONTEXT"});
+          // TOPOLOGY only when a volume is reachable from part of the cluster (docs/topology.md).
+          bool anyTopology = false;
+          for (const auto& entry : response.entries())
+            anyTopology = anyTopology || !entry.volume().accessible_topology().empty();
+          std::vector<std::string> header = {"VOLUME_ID", "CAPACITY", "PUBLISHED_NODES",
+                                             "CONDITION"};
+          if (anyTopology) header.push_back("TOPOLOGY");
+          header.push_back("CONTEXT");
+          TextTable table(header);
           for (const auto& entry : response.entries()) {
             std::string nodes;
             for (const std::string& node : entry.status().published_node_ids()) {
               nodes += (nodes.empty() ? "" : ",") + node;
             }
-            table.addRow({entry.volume().volume_id(),
-                          formatCapacity(entry.volume().capacity_bytes()),
-                          nodes.empty() ? "-" : nodes,
-                          describeCondition(entry.status().has_volume_condition(),
-                                            entry.status().volume_condition()),
-                          formatStringMap(entry.volume().volume_context())});
+            std::vector<std::string> row = {entry.volume().volume_id(),
+                                            formatCapacity(entry.volume().capacity_bytes()),
+                                            nodes.empty() ? "-" : nodes,
+                                            describeCondition(entry.status().has_volume_condition(),
+                                                              entry.status().volume_condition())};
+            if (anyTopology) row.push_back(formatTopologies(entry.volume().accessible_topology()));
+            row.push_back(formatStringMap(entry.volume().volume_context()));
+            table.addRow(row);
           }
           table.print(std::cout);
           if (!response.next_token().empty()) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
@@ -42,6 +43,37 @@ const BackendCheckup* backendOf(const DriverCheckup& driver, const std::string& 
   return nullptr;
 }
 
+// A class spanning several backends (`parameters.backends: a,b`, docs/topology.md): its answer
+// is the first backend's (they share one plugin, so one matrix), named "a,b", without the
+// topology of any one of them; null with `problem` set as the driver would refuse the class.
+const BackendCheckup* spannedBackends(const DriverCheckup& driver, const std::string& listed,
+                                      std::string& names, std::string& problem) {
+  const BackendCheckup* first = nullptr;
+  std::stringstream entries(listed);
+  std::string name;
+  while (std::getline(entries, name, ',')) {
+    name.erase(0, name.find_first_not_of(' '));
+    name.erase(name.find_last_not_of(' ') + 1);
+    names += (names.empty() ? "" : ",") + name;
+    const BackendCheckup* found = nullptr;
+    for (const auto& backend : driver.backends)
+      if (backend.name == name) found = &backend;
+    if (found == nullptr) {
+      problem = "parameters.backends names '" + name + "', not a backend of driver " +
+                driver.driverName + " (it has: " + backendNames(driver) +
+                "): CreateVolume of this class fails";
+      return nullptr;
+    }
+    if (first != nullptr && found->plugin != first->plugin) {
+      problem = "parameters.backends mixes plugins " + first->plugin + " and " + found->plugin +
+                ": CreateVolume of this class fails";
+      return nullptr;
+    }
+    if (first == nullptr) first = found;
+  }
+  return first;
+}
+
 // The class's window in seconds, or 0 with `problem` set when CreateVolume would refuse it.
 int windowOf(const DriverCheckup& driver, const std::optional<std::string>& given,
              std::string& problem) {
@@ -75,10 +107,22 @@ std::vector<BackendCheckup> checkStorageClasses(const DriverCheckup& driver,
       throw std::runtime_error("a StorageClass of " + driver.driverName +
                                " has no metadata.name: " + item.dump());
     std::string problem;
-    const std::string named = parameter(item, "backend").value_or("");
-    const BackendCheckup* backend = backendOf(driver, named, problem);
+    std::string named = parameter(item, "backend").value_or("");
+    const auto spanned = parameter(item, "backends");
+    const BackendCheckup* backend = nullptr;
+    if (spanned) {
+      std::string names;
+      backend = spannedBackends(driver, *spanned, names, problem);
+      named = names;
+    } else {
+      backend = backendOf(driver, named, problem);
+    }
     BackendCheckup entry = backend ? *backend : BackendCheckup{};
     if (!backend) entry.name = named.empty() ? "(none)" : named;
+    if (spanned) {
+      entry.name = named;
+      entry.topology.clear();
+    }
     entry.fromStorageClass = true;
     entry.storageClass = name.get<std::string>();
     entry.migrationTimeoutSeconds =

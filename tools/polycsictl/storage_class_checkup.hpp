@@ -4,7 +4,8 @@
 // at all (a backend the driver does not have, a window CreateVolume would refuse).
 // The rules are the driver's own (docs/configuration.md, "StorageClass parameters"):
 // `parameters.backend` names the backend, else the driver's default backend (with one backend,
-// that one); `migrationTimeoutSeconds` is a whole number of seconds within the driver's range,
+// that one); `parameters.backends` names several of one plugin (docs/topology.md), judged with
+// their shared matrix and named "a,b"; `migrationTimeoutSeconds` is a whole number of seconds within the driver's range,
 // else CreateVolume fails with INVALID_ARGUMENT.
 // Pure functions: thread-safe.
 #pragma once

@@ -73,7 +73,8 @@ class RdsBackend : public Backend {
                                               .snapshots = true,
                                               .fencing = true,
                                               .nodeExpand = true,
-                                              .volumeCondition = true};
+                                              .volumeCondition = true,
+                                              .findVolume = true};
 
   // Parses the settings; a controller also opens its transport (`transports(settings, host)`),
   // the ledger in the state directory and starts the orphan scan. Throws INVALID_ARGUMENT for
@@ -90,6 +91,9 @@ class RdsBackend : public Backend {
   Volume cloneVolume(const CreateVolumeRequest& req);
   void deleteVolume(const VolumeIdRequest& req) override;
   Volume getVolume(const VolumeIdRequest& req) override;
+  // The disk of the slot req.name maps to (volume_naming.hpp), as createVolume returns it;
+  // NOT_FOUND when there is none. One `/disk print detail`; creates nothing.
+  Volume findVolume(const FindVolumeRequest& req);
   // Sorted by slot; the token is the last slot of the previous page (ABORTED when malformed).
   VolumePage listVolumes(const ListRequest& req);
   // Grows the disk's file (never shrinks); the node then grows the filesystem.

@@ -299,6 +299,15 @@ Volume RdsBackend::getVolume(const VolumeIdRequest& req) {
   return toVolume(*disk, defaultPlacement(settings_));
 }
 
+Volume RdsBackend::findVolume(const FindVolumeRequest& req) {
+  const VolumePlacement placement = resolvePlacement(req.parameters, settings_);
+  const SlotName slot = volumeSlotForName(req.name, settings_.volumePrefix);
+  auto disk = client().findDisk(slot, req.call);
+  if (!disk)
+    throw Error(Code::kNotFound, "no volume named " + req.name + " (slot " + slot.str() + ")");
+  return toVolume(*disk, placement);
+}
+
 VolumePage RdsBackend::listVolumes(const ListRequest& req) {
   paging::checkKeyRequest(req, listingTokenRule());
   std::vector<RdsDisk> disks;

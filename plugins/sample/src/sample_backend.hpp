@@ -38,7 +38,8 @@ class SampleBackend : public Backend {
                                               .snapshots = true,
                                               .nodeExpand = true,
                                               .volumeCondition = true,
-                                              .modifyVolume = true};
+                                              .modifyVolume = true,
+                                              .findVolume = true};
 
   // Parses the settings and opens (creating when missing) the directory. A controller also
   // removes leftovers of creations interrupted by a crash. Throws INVALID_ARGUMENT for bad
@@ -55,6 +56,9 @@ class SampleBackend : public Backend {
   Volume cloneVolume(const CreateVolumeRequest& req);
   void deleteVolume(const VolumeIdRequest& req) override;
   Volume getVolume(const VolumeIdRequest& req) override;
+  // The volume createVolume made for req.name (its id derives from the name, local_ids.hpp);
+  // NOT_FOUND when there is none. Reads one metadata file; creates nothing.
+  Volume findVolume(const FindVolumeRequest& req);
   // Sorted by id; the token is the last id of the previous page (ABORTED when malformed).
   VolumePage listVolumes(const ListRequest& req);
   // Grows the image (never shrinks); the node must then refresh its loop device.

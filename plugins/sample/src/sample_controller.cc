@@ -186,6 +186,14 @@ Volume SampleBackend::createFrom(const CreateVolumeRequest& req, const Source& s
   return toVolume(record);
 }
 
+Volume SampleBackend::findVolume(const FindVolumeRequest& req) {
+  if (req.name.empty()) throw Error(Code::kInvalidArgument, "the volume name is empty");
+  const std::string id = deriveLocalId(IdKind::kVolume, req.name);
+  auto existing = files_.findVolume(id);
+  if (!existing) throw Error(Code::kNotFound, "no volume named '" + req.name + "'");
+  return toVolume(*existing);
+}
+
 void SampleBackend::deleteVolume(const VolumeIdRequest& req) {
   req.call.checkpoint("deleting volume " + req.volumeId);
   requireLegalLocalId(req.volumeId, "volume id");

@@ -126,6 +126,10 @@ struct Capabilities {
   // void modifyVolume(const ModifyVolumeRequest&): applies parameters the descriptor marks
   // mutable (SettingSpec::isMutable) to a live volume.
   bool modifyVolume = false;
+  // ---- since ABI 1.3: topology and capacity ----
+  // Volume findVolume(const FindVolumeRequest&): the volume createVolume made for the name;
+  // throws Error(kNotFound) when none. Needed for StorageClasses that span several backends.
+  bool findVolume = false;
 };
 
 // Base class of every backend. The pure virtuals are the required part of the contract.
@@ -291,6 +295,8 @@ struct CapabilityCheck {
   POLYCSI_SDK_CHECK_OPTIONAL(volumeCondition, VolumeCondition, volumeCondition, DetachRequest);
   // ---- since ABI 1.3: modify volume ----
   POLYCSI_SDK_CHECK_OPTIONAL(modifyVolume, void, modifyVolume, ModifyVolumeRequest);
+  // ---- since ABI 1.3: topology and capacity ----
+  POLYCSI_SDK_CHECK_OPTIONAL(findVolume, Volume, findVolume, FindVolumeRequest);
 };
 
 #undef POLYCSI_SDK_CHECK_OPTIONAL
@@ -550,6 +556,17 @@ struct Exports {
     });
   }
 
+  // ---- since ABI 1.3: topology and capacity ----
+  static polycsi_code findVolume(polycsi_instance* i, const polycsi_find_volume_request* r,
+                                 polycsi_volume_result* out) {
+    return guarded(out, [&] {
+      Volume v =
+          self(i)->findVolume(FindVolumeRequest{abi::toCall(r->call), abi::toString(r->name),
+                                                abi::toMap(r->parameters), abi::toMap(r->secrets)});
+      out->volume = abi::fromVolume(own(out)->arena, v);
+    });
+  }
+
   static const polycsi_plugin_api* table() {
     static const polycsi_plugin_api api = [] {
       polycsi_plugin_api t{};
@@ -590,6 +607,8 @@ struct Exports {
         t.check_settings = &checkSettings;
       // ---- since ABI 1.3: modify volume ----
       if constexpr (Check::has_modifyVolume) t.modify_volume = &modifyVolume;
+      // ---- since ABI 1.3: topology and capacity ----
+      if constexpr (Check::has_findVolume) t.find_volume = &findVolume;
       return t;
     }();
     return &api;

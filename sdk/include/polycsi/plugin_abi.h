@@ -489,6 +489,17 @@ typedef struct polycsi_modify_volume_request {
   polycsi_kv_list mutable_parameters;
   polycsi_kv_list secrets;
 } polycsi_modify_volume_request;
+/* ---- since ABI 1.3: topology and capacity ---- */
+
+/* Looks a volume up by the CSI name it was created with, without creating anything. The core
+ * asks every backend of a StorageClass that spans several (docs/topology.md) before it picks
+ * one, so a retried CreateVolume lands where the first attempt did. */
+typedef struct polycsi_find_volume_request {
+  polycsi_call call;
+  polycsi_str name;           /* the CSI name, as create_volume's `name` */
+  polycsi_kv_list parameters; /* StorageClass parameters for this plugin, as create_volume's */
+  polycsi_kv_list secrets;
+} polycsi_find_volume_request;
 
 /* ---------------------------------------------------------------------------------------------
  * The function table
@@ -599,6 +610,14 @@ typedef struct polycsi_plugin_api {
    * leaves it NULL. THREADING: as the other controller calls. */
   polycsi_code (*modify_volume)(polycsi_instance*, const polycsi_modify_volume_request*,
                                 polycsi_status_result*);
+  /* ---- since ABI 1.3: topology and capacity ---- */
+  /* Optional (since 1.3). The volume create_volume made (or would return) for `req->name`, or
+   * NOT_FOUND when there is none; never creates, changes or deletes anything. Required of every
+   * backend a StorageClass lists in `backends` (the core refuses such a class otherwise): it is
+   * how a retried CreateVolume finds the backend the first attempt chose. THREADING: as the
+   * other controller calls. IDEMPOTENT: no side effects. */
+  polycsi_code (*find_volume)(polycsi_instance*, const polycsi_find_volume_request*,
+                              polycsi_volume_result*);
 } polycsi_plugin_api;
 
 /* The exported entry point's type. Returns the static table; never NULL. */

@@ -109,6 +109,8 @@ struct PluginFeatures {
   bool nodeExpand = false;
   bool volumeCondition = false;
   bool modifyVolume = false;  // since 1.3 (modify volume)
+  // ---- since ABI 1.3: topology and capacity ----
+  bool findVolume = false;
 
   // `plugin` may be a plugin's own table: members beyond its struct_size count as absent.
   static PluginFeatures of(const polycsi_plugin_api* plugin) {
@@ -125,6 +127,7 @@ struct PluginFeatures {
     f.nodeExpand = api->node_expand != nullptr;
     f.volumeCondition = api->volume_condition != nullptr;
     f.modifyVolume = api->modify_volume != nullptr;
+    f.findVolume = api->find_volume != nullptr;
     return f;
   }
 };
@@ -306,6 +309,19 @@ class PluginInstance {
     auto req = publishRequest(arena, r);
     return statusCall<polycsi_status_result>(
         [&](polycsi_status_result* out) { return api_.unpublish(instance_, &req, out); });
+  }
+
+  // ---- since ABI 1.3: topology and capacity ----
+  // The volume named r.name; NOT_FOUND when there is none (or UNIMPLEMENTED without
+  // find_volume).
+  StatusOr<Volume> findVolume(const FindVolumeRequest& r) const {
+    if (!api_.find_volume) return unsupported("finding a volume by name");
+    abi::Arena arena;
+    polycsi_find_volume_request req{abi::fromCall(r.call), arena.str(r.name),
+                                    arena.kvs(r.parameters), arena.kvs(r.secrets)};
+    return call<polycsi_volume_result, Volume>(
+        [&](polycsi_volume_result* out) { return api_.find_volume(instance_, &req, out); },
+        [](const polycsi_volume_result& out) { return abi::toVolume(out.volume); });
   }
 
   // ---- node ----

@@ -342,6 +342,15 @@ struct ModifyVolumeRequest {
   StringMap secrets;
 };
 
+// ---- since ABI 1.3: topology and capacity ----
+// Looks up the volume `name` would create (polycsi_find_volume_request).
+struct FindVolumeRequest {
+  Call call;
+  std::string name;
+  StringMap parameters;
+  StringMap secrets;
+};
+
 struct VolumeIdRequest {
   Call call;
   std::string volumeId;

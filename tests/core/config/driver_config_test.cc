@@ -130,7 +130,7 @@ TEST(ParseConfigTest, RefusesUnknownTopLevelKeys) {
 TEST(ParseConfigTest, RefusesUnknownBackendKeys) {
   EXPECT_EQ(errorOf(withBackends("  - {name: a, plugin: nfs, setting: {}}\n")),
             "backends[0].setting: unknown key (expected one of: name, plugin, default, "
-            "adopt_rds_csi_volumes, settings)");
+            "adopt_rds_csi_volumes, settings, topology)");
 }
 
 TEST(ParseConfigTest, ChecksBackendNames) {

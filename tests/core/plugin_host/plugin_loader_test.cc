@@ -110,6 +110,22 @@ TEST(LoadPluginTest, RefusesANewerAbiMinorNamingBothVersions) {
 // A plugin built against an older header has a shorter table: it loads, and the optional
 // members past its struct_size are absent even though memory beyond the table is not zero.
 // Likewise descriptor members of a newer minor are not read from it.
+// ABI 1.3 appended find_volume: a plugin built for 1.2 loads, and the member is absent even
+// though its backend implements it (the pointer sits past its struct_size).
+TEST(LoadPluginTest, AnAbi12PluginHasNoFindVolume) {
+  auto plugin = loadPlugin(fixture("abi_1_2"));
+  ASSERT_TRUE(plugin.isOk()) << plugin.status().toString();
+  const LoadedPlugin& p = **plugin;
+  EXPECT_EQ(p.abiVersion(), "1.2");
+  EXPECT_FALSE(p.features().findVolume);
+  EXPECT_EQ(p.table()->find_volume, nullptr);
+  polycsi::testing::FakeHost host;
+  auto instance = host.start(p.table(), InstanceConfig{.instanceName = "old"});
+  ASSERT_TRUE(instance.isOk()) << instance.status().toString();
+  auto found = (*instance)->findVolume(FindVolumeRequest{.name = "pvc-1"});
+  EXPECT_EQ(found.status().code(), Code::kUnimplemented) << found.status().toString();
+}
+
 TEST(LoadPluginTest, LoadsAShorterTableBuiltAgainstAnOlderHeader) {
   auto plugin = loadPlugin(fixture("abi_older_table"));
   ASSERT_TRUE(plugin.isOk()) << plugin.status().toString();

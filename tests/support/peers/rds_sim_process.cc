@@ -138,7 +138,7 @@ void RdsSimProcess::start() {
                                    "--authorized-keys",
                                    authorizedKeys_,
                                    "--pool-capacity",
-                                   std::to_string(kPoolCapacityBytes),
+                                   std::to_string(poolCapacityBytes_),
                                    "--no-nvmet",
                                    "--log-level",
                                    "debug",

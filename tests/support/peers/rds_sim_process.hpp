@@ -57,6 +57,10 @@ class RdsSimProcess {
   // Answers every command this long after it arrives (rds-sim --command-latency-ms), as a real
   // RDS does. Call before start().
   void setCommandLatencyMs(int milliseconds) { commandLatencyMs_ = milliseconds; }
+  // The capacity of the pool (rds-sim --pool-capacity; free = capacity minus the disks' file
+  // sizes), kPoolCapacityBytes unless set. Call before start().
+  void setPoolCapacityBytes(int64_t bytes) { poolCapacityBytes_ = bytes; }
+  int64_t poolCapacityBytes() const { return poolCapacityBytes_; }
   int port() const { return port_; }
   pid_t pid() const { return child_ ? child_->pid() : -1; }
   // Where the simulator keeps its state; the pool's files are under stateDir()/storage-pool.
@@ -95,6 +99,7 @@ class RdsSimProcess {
   std::string address_ = "127.0.0.1";
   int port_ = 0;
   int commandLatencyMs_ = 0;
+  int64_t poolCapacityBytes_ = kPoolCapacityBytes;
   std::unique_ptr<ChildProcess> child_;
 };
 

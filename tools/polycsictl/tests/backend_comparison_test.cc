@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "storage_class_checkup.hpp"
+
 namespace polycsi::csictl {
 namespace {
 
@@ -109,6 +111,80 @@ TEST(BackendComparison, JsonCarriesEveryColumn) {
   EXPECT_EQ(iscsi["secondNode"], "refused");
   EXPECT_EQ(iscsi["liveMigration"], false);
   EXPECT_EQ(json["backends"][2]["vmDisk"], "RWX Block");
+}
+
+}  // namespace
+}  // namespace polycsi::csictl
+
+namespace polycsi::csictl {
+namespace {
+
+// Backends reachable only from some nodes carry their segment: a TOPOLOGY column, then (and
+// only then) in the table, and always in the JSON and the checkup.
+TEST(BackendComparison, ShowsTheTopologyOfBackendsThatDeclareOne) {
+  Manifest m = threeStrategies();
+  const std::string plain = formatComparison(parseCheckup("polycsi.csi.io", "1.0", m));
+  EXPECT_EQ(plain.find("TOPOLOGY"), std::string::npos) << plain;
+
+  m["backend/rds-nvme/topology"] = "topology.polycsi.io/rack=r1,zone=z1";
+  const auto checkup = parseCheckup("polycsi.csi.io", "1.0", m);
+  const auto rows = compareBackends(checkup);
+  EXPECT_EQ(rows[2].topology, "topology.polycsi.io/rack=r1,zone=z1");
+  EXPECT_EQ(rows[0].topology, "any node");
+  const std::string text = formatComparison(checkup);
+  const auto header = text.find("BACKEND");
+  ASSERT_NE(header, std::string::npos) << text;
+  const auto headerLineStart = text.rfind('\n', header) + 1;
+  const auto topologyColumn = text.find("TOPOLOGY", header) - headerLineStart;
+  const auto rdsRow = text.find("\nrds-nvme") + 1;
+  EXPECT_EQ(text.find("topology.polycsi.io/rack=r1,zone=z1", rdsRow) - rdsRow, topologyColumn)
+      << text;
+  EXPECT_EQ(comparisonJson(checkup)["backends"][2]["topology"],
+            "topology.polycsi.io/rack=r1,zone=z1");
+
+  const auto& rds = checkup.backends[2];
+  const std::string detail = formatBackendCheckup(checkup, rds, "10Gi");
+  EXPECT_NE(detail.find("  topology: topology.polycsi.io/rack=r1,zone=z1 (only nodes in this "
+                        "segment reach it)"),
+            std::string::npos)
+      << detail;
+  EXPECT_EQ(checkupJson(checkup, "10Gi")["backends"][2]["topology"]["zone"], "z1");
+
+  m["backend/rds-nvme/topology"] = "rack";
+  EXPECT_THROW(parseCheckup("polycsi.csi.io", "1.0", m), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace polycsi::csictl
+
+namespace polycsi::csictl {
+namespace {
+
+// A class over several backends (parameters.backends) is judged with their shared matrix and
+// named after all of them; a name the driver lacks is the class's problem.
+TEST(StorageClassCheckup, AClassSpanningBackendsIsJudgedWithTheirPlugin) {
+  Manifest m = threeStrategies();
+  m["backend/rds-nvme-b"] = "rds_nvme 0.1.0";
+  m["backend/rds-nvme-b/capabilities"] = m["backend/rds-nvme/capabilities"];
+  m["backend/rds-nvme-b/topology"] = "topology.polycsi.io/rack=r2";
+  const auto driver = parseCheckup("polycsi.csi.io", "1.0", m);
+  auto sc = [](const std::string& name, const std::string& backends) {
+    return nlohmann::json{{"metadata", {{"name", name}}},
+                          {"provisioner", "polycsi.csi.io"},
+                          {"parameters", {{"backends", backends}}}};
+  };
+  const auto classes =
+      checkStorageClasses(driver, {sc("spread", "rds-nvme, rds-nvme-b"),
+                                   sc("typo", "rds-nvme,rds-nvme-c"), sc("mixed", "rds-nvme,nfs")});
+  ASSERT_EQ(classes.size(), 3u);  // by class name: mixed, spread, typo
+  EXPECT_EQ(classes[1].name, "rds-nvme,rds-nvme-b");
+  EXPECT_EQ(classes[1].problem, "");
+  EXPECT_TRUE(classes[1].liveMigration.supported) << classes[1].liveMigration.detail;
+  EXPECT_TRUE(classes[1].topology.empty()) << "one volume lands on one of them";
+  EXPECT_NE(classes[2].problem.find("parameters.backends names 'rds-nvme-c'"), std::string::npos)
+      << classes[2].problem;
+  EXPECT_NE(classes[0].problem.find("mixes plugins rds_nvme and nfs"), std::string::npos)
+      << classes[0].problem;
 }
 
 }  // namespace

@@ -131,6 +131,11 @@ class FakeController final : public csi::v1::Controller::Service {
       entry->mutable_volume()->set_volume_id(kVolumes[i]);
       entry->mutable_volume()->set_capacity_bytes((i + 1) * kGi);
       if (i == 0) entry->mutable_status()->add_published_node_ids("node-1");
+      // The last volume is reachable from one rack only (docs/topology.md).
+      if (i == 2)
+        (*entry->mutable_volume()
+              ->add_accessible_topology()
+              ->mutable_segments())["topology.polycsi.io/rack"] = "r1";
     }
     if (end < kCount) response->set_next_token(std::to_string(end));
     return grpc::Status::OK;

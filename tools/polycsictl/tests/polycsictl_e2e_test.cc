@@ -222,9 +222,14 @@ TEST_F(PolycsictlEndToEnd, ListVolumesPrintsATableAndPages) {
     EXPECT_NE(all.output.find(id), std::string::npos) << id;
   }
   EXPECT_EQ(all.output.find("next_token"), std::string::npos);
+  // vol-c is reachable from rack r1 only: a TOPOLOGY column, "-" for the others.
+  EXPECT_NE(all.output.find("TOPOLOGY"), std::string::npos) << all.output;
+  EXPECT_NE(all.output.find("topology.polycsi.io/rack=r1"), std::string::npos) << all.output;
 
   const CommandResult first_page = run({"controller", "list", "--max", "2"});
   ASSERT_EQ(first_page.exitStatus, 0) << first_page.errorOutput;
+  EXPECT_EQ(first_page.output.find("TOPOLOGY"), std::string::npos)
+      << "no volume of the page has topology: " << first_page.output;
   EXPECT_NE(first_page.output.find("next_token 2"), std::string::npos);
   EXPECT_EQ(first_page.output.find("vol-c"), std::string::npos);
 
