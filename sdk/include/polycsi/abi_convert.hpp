@@ -142,6 +142,10 @@ inline Descriptor toDescriptor(const polycsi_descriptor& d, uint32_t abiMinor) {
     for (size_t i = 0; i < d.setting_count; ++i)
       if (uint32_t roles = d.setting_required_roles[i]; roles != 0)
         out.settings[i].requiredIn = static_cast<Role>(roles);
+  if (abiMinor >= 3) {
+    // An unknown value is refused by the host's descriptor check; keep it as it is until then.
+    out.groupSnapshotConsistency = static_cast<GroupConsistency>(d.group_snapshot_consistency);
+  }
   return out;
 }
 
@@ -183,7 +187,8 @@ inline std::unique_ptr<DescriptorStorage> fromDescriptor(const Descriptor& d) {
                                      s->parameters.data(),
                                      s->parameters.size(),
                                      s->arena.str(d.nodeIdentityKind),
-                                     s->settingRequiredRoles.data()};
+                                     s->settingRequiredRoles.data(),
+                                     static_cast<int32_t>(d.groupSnapshotConsistency)};
   return s;
 }
 

@@ -51,7 +51,7 @@ TEST(LoadPluginTest, LoadsAGoodPlugin) {
   ASSERT_TRUE(plugin.isOk()) << plugin.status().toString();
   const LoadedPlugin& p = **plugin;
   EXPECT_EQ(p.path(), fixture("good"));
-  EXPECT_EQ(p.abiVersion(), "1.2");
+  EXPECT_EQ(p.abiVersion(), "1.3");
   EXPECT_EQ(p.descriptor().name, "good");
   EXPECT_EQ(p.descriptor().metricsPrefix, "fixture_good");
   EXPECT_EQ(p.descriptor().nodeIdentityKind, "fixture host id");
@@ -78,12 +78,12 @@ TEST(LoadPluginTest, RefusesAFileWithoutTheEntrySymbol) {
 
 TEST(LoadPluginTest, RefusesADifferentAbiMajorNamingBothVersions) {
   EXPECT_THAT(refusalOf("abi_major"),
-              HasSubstr("plugin ABI 2.0 is incompatible with host ABI 1.2"));
+              HasSubstr("plugin ABI 2.0 is incompatible with host ABI 1.3"));
 }
 
 TEST(LoadPluginTest, RefusesANewerAbiMinorNamingBothVersions) {
   EXPECT_THAT(refusalOf("abi_minor"),
-              HasSubstr("plugin ABI 1.3 is incompatible with host ABI 1.2"));
+              HasSubstr("plugin ABI 1.4 is incompatible with host ABI 1.3"));
 }
 
 // A plugin built against an older header has a shorter table: it loads, and the optional
