@@ -23,6 +23,9 @@ AdvertisedCapabilities AdvertisedCapabilities::of(const plugin_host::BackendRegi
     out.getCapacity = out.getCapacity || f.getCapacity;
     out.snapshots = out.snapshots || f.snapshots;
     out.volumeCondition = out.volumeCondition || f.volumeCondition;
+    out.groupSnapshots =
+        out.groupSnapshots ||
+        (f.snapshots && b->descriptor().groupSnapshotConsistency != GroupConsistency::kNone);
   }
   return out;
 }

@@ -27,6 +27,10 @@ struct AdvertisedCapabilities {
   bool getCapacity = false;         // GET_CAPACITY
   bool snapshots = false;           // CREATE_DELETE_SNAPSHOT, LIST_SNAPSHOTS, GET_SNAPSHOT
   bool volumeCondition = false;     // node VOLUME_CONDITION
+  // ---- since ABI 1.3: group snapshots ----
+  // GROUP_CONTROLLER_SERVICE, CREATE_DELETE_GET_VOLUME_GROUP_SNAPSHOT: snapshots and a declared
+  // group snapshot consistency.
+  bool groupSnapshots = false;
 
   static AdvertisedCapabilities of(const plugin_host::BackendRegistry& backends);
 };

@@ -15,6 +15,8 @@ namespace {
 //   backend/<name>                       "<plugin> <version>"
 //   backend/<name>/capabilities          "SINGLE_NODE_WRITER/block=exclusive,..." (declared pairs)
 //   backend/<name>/reason/<ACCESS>/<mode> the plugin's reason for a declared unsupported pair
+//   backend/<name>/group_snapshot_consistency  "per-volume-sequence" | "crash-consistent"
+//                                        (absent: the backend takes no group snapshots)
 //   backend/<name>/default               "true" on the backend used when a class names none
 //   migration/timeout_seconds            "<default> <min> <max>" of migrationTimeoutSeconds
 void describeBackends(const DriverContext& driver,
@@ -34,6 +36,10 @@ void describeBackends(const DriverContext& driver,
         manifest[prefix + "/reason/" + pair] = c.reason;
     }
     manifest[prefix + "/capabilities"] = matrix;
+    // What a group snapshot of this backend's volumes guarantees (polycsictl reports it).
+    if (backend->features().snapshots && d.groupSnapshotConsistency != GroupConsistency::kNone)
+      manifest[prefix + "/group_snapshot_consistency"] =
+          groupConsistencyName(d.groupSnapshotConsistency);
     if (backend == defaultBackend) manifest[prefix + "/default"] = "true";
   }
   manifest["migration/timeout_seconds"] = std::to_string(kMigrationTimeoutDefault) + " " +
@@ -62,7 +68,12 @@ grpc::Status IdentityService::GetPluginCapabilities(grpc::ServerContext* ctx,
         PluginCapability::Service::CONTROLLER_SERVICE);
   }
   // The same rule as ControllerGetCapabilities (advertised_capabilities.hpp).
-  if (AdvertisedCapabilities::of(driver_.backends).controllerExpand) {
+  const auto advertised = AdvertisedCapabilities::of(driver_.backends);
+  if (driver_.servesController() && advertised.groupSnapshots) {
+    resp->add_capabilities()->mutable_service()->set_type(
+        PluginCapability::Service::GROUP_CONTROLLER_SERVICE);
+  }
+  if (advertised.controllerExpand) {
     resp->add_capabilities()->mutable_volume_expansion()->set_type(
         PluginCapability::VolumeExpansion::ONLINE);
   }
