@@ -50,6 +50,25 @@ StatusOr<std::vector<Snapshot>> listMembers(const plugin_host::ConfiguredBackend
   return members;
 }
 
+// The id of a group of `b` made under the same name with another set of volumes, or empty: any
+// snapshot whose group id starts with the name's prefix but is not `groupLocalId`. Lists every
+// snapshot of the backend (a CreateVolumeGroupSnapshot is rare; the listing is the price of
+// keeping no state). A member of such a group whose copy still runs is not in a plain listing
+// (nfs): until it completes, its group is not seen here.
+StatusOr<std::string> otherGroupOfName(const plugin_host::ConfiguredBackend& b, const Call& call,
+                                       const std::string& prefix, const std::string& groupLocalId) {
+  std::string token;
+  do {
+    auto page = b.instance().listSnapshots(ListRequest{call, 0, token, "", ""});
+    if (!page.isOk()) return page.status();
+    for (const auto& s : page->snapshots)
+      if (s.groupSnapshotId != groupLocalId && s.groupSnapshotId.rfind(prefix, 0) == 0)
+        return s.groupSnapshotId;
+    token = page->nextToken;
+  } while (!token.empty());
+  return std::string();
+}
+
 // Fills a CSI group from its members; ready when every member is.
 Status fillGroup(const plugin_host::ConfiguredBackend& b, const std::string& groupCsiId,
                  const std::vector<Snapshot>& members, csi::v1::VolumeGroupSnapshot* out) {
@@ -161,15 +180,27 @@ Status GroupControllerService::createGroup(Operation& op,
   const plugin_host::ConfiguredBackend& b = *backend;
   op.setBackend(b.name());
   if (auto s = requireGroupSnapshots(b, "CreateVolumeGroupSnapshot"); !s.isOk()) return s;
-  const std::string groupLocalId = groupLocalIdForName(req.name());
+  const std::string groupLocalId = server::groupLocalId(req.name(), sources);
   auto groupCsiId = csiIdOf(b, groupLocalId);
   if (!groupCsiId.isOk()) return groupCsiId.status();
+  // By name: two requests of one name with different volumes must not both pass the check below.
+  auto nameLock = driver_.controllerLocks.tryLock("groupname/" + req.name());
   auto lock = driver_.controllerLocks.tryLock("group/" + *groupCsiId);
-  if (!lock)
+  if (!nameLock || !lock)
     return Status(Code::kAborted, "an operation on group snapshot " + req.name() + " is pending");
 
-  // A group of this name already (partly) taken must be of the same volumes: CSI
-  // ALREADY_EXISTS otherwise. A partial one (a crash before the rollback) is completed.
+  // CSI ALREADY_EXISTS: a group of this name with another set of volumes.
+  auto other = otherGroupOfName(b, op.call(), groupIdPrefixForName(req.name()), groupLocalId);
+  if (!other.isOk()) return other.status();
+  if (!other->empty()) {
+    auto otherId = csiIdOf(b, *other);
+    return Status(Code::kAlreadyExists,
+                  "group snapshot " + req.name() + " already exists with other volumes (group " +
+                      (otherId.isOk() ? *otherId : *other) + "); use another name");
+  }
+  // This group already (partly) taken: a retry, or one whose creator stopped before it
+  // finished or rolled back; it is completed. Its members must be of these volumes (they are,
+  // unless two sets' hashes collide).
   auto existing = listMembers(b, op.call(), groupLocalId);
   if (!existing.isOk()) return existing.status();
   std::set<std::string> wanted(localSources.begin(), localSources.end());

@@ -667,9 +667,9 @@ TEST_F(RdsNvmeGroupSnapshotTest, VmGroupIsCopiedInOnePassAndEveryMemberRestoresI
     EXPECT_EQ(sim_->diskCount(slotOf(member.snapshot_id())), 0) << member.snapshot_id();
   EXPECT_EQ(getGroupSnapshot(*driver_, group.group_snapshot_id(), {}, &fetched).error_code(),
             StatusCode::NOT_FOUND);
-  EXPECT_EQ(
-      getGroupSnapshot(*driver_, "rds:grp-never-made-0123456789abcdef", {}, &fetched).error_code(),
-      StatusCode::NOT_FOUND);
+  EXPECT_EQ(getGroupSnapshot(*driver_, "rds:grp-never-made-0123456789abcdef-01234567", {}, &fetched)
+                .error_code(),
+            StatusCode::NOT_FOUND);
   // Another set of volumes under a name in use is ALREADY_EXISTS.
   ASSERT_OK(createGroupSnapshot(*driver_, "groupsnapshot-vm1", disks, &created));
   EXPECT_EQ(createGroupSnapshot(*driver_, "groupsnapshot-vm1", {disks[0], disks[1]}, &retried)

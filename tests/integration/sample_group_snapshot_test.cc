@@ -235,11 +235,11 @@ TEST_F(SampleGroupSnapshotTest, UnknownGroupsAreNotFoundAndDeletedAlready) {
   start();
   csi::v1::GetVolumeGroupSnapshotResponse fetched;
   for (const std::string id :
-       {"local:grp-never-made-0123456789abcdef", "local:not-a-group", "nonsense"})
+       {"local:grp-never-made-0123456789abcdef-01234567", "local:not-a-group", "nonsense"})
     EXPECT_EQ(getGroupSnapshot(*driver_, id, {}, &fetched).error_code(),
               grpc::StatusCode::NOT_FOUND)
         << id;
-  ASSERT_OK(deleteGroupSnapshot(*driver_, "local:grp-never-made-0123456789abcdef", {}));
+  ASSERT_OK(deleteGroupSnapshot(*driver_, "local:grp-never-made-0123456789abcdef-01234567", {}));
   ASSERT_OK(deleteGroupSnapshot(*driver_, "nonsense", {}));
 
   // snapshot_ids that are not the group's members: INVALID_ARGUMENT, and nothing is deleted.
