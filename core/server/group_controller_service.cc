@@ -253,15 +253,18 @@ Status GroupControllerService::createGroup(Operation& op,
     auto listed = listMembers(b, op.call(), groupLocalId);
     if (listed.isOk()) toRemove = std::move(*listed);
     std::string failures = listed.isOk() ? "" : "listing the group: " + listed.status().message();
-    size_t removed = 0;
+    size_t removed = 0;            // members taken before the failed one
+    bool leftoverRemoved = false;  // what the plugin left of the failed member
     for (auto it = toRemove.rbegin(); it != toRemove.rend(); ++it) {
       if (taken.count(it->sourceVolumeId) != 0) continue;
       auto gone = b.instance().deleteSnapshot(
           SnapshotIdRequest{op.call(), it->id, toStringMap(req.secrets())});
-      if (gone.isOk())
-        ++removed;
-      else
+      if (!gone.isOk())
         failures += (failures.empty() ? "" : "; ") + it->id + ": " + gone.message();
+      else if (it->sourceVolumeId == localSources[i])
+        leftoverRemoved = true;
+      else
+        ++removed;
     }
     const std::string failedVolume = sources[i];
     std::string message = "CreateVolumeGroupSnapshot " + req.name() + ": the snapshot of volume " +
@@ -270,7 +273,9 @@ Status GroupControllerService::createGroup(Operation& op,
                           ") failed: " + created.status().message() + "; ";
     if (failures.empty()) {
       message += "rolled back: deleted the " + std::to_string(removed) +
-                 " member snapshot(s) this request had taken, nothing of it is left";
+                 " member snapshot(s) this request had taken" +
+                 (leftoverRemoved ? " and what the failed one left" : "") +
+                 ", nothing of it is left";
     } else {
       message += "rolling back left snapshots behind (" + failures +
                  "); retry the request, or DeleteVolumeGroupSnapshot " + *groupCsiId;
