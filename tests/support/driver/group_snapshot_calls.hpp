@@ -14,9 +14,10 @@
 
 namespace polycsi::testing {
 
-// CreateVolumeGroupSnapshot of `sources` named `name`, with the snapshotter's metadata keys
-// (external-snapshotter v8.1.0 pkg/group_snapshotter: volumegroupsnapshot name/namespace and
-// volumegroupsnapshotcontent name), which the core must not hand to the plugin.
+// CreateVolumeGroupSnapshot of `sources` named `name`, with the keys csi-snapshotter adds with
+// --extra-create-metadata (external-snapshotter v8.6.0 pkg/sidecar-controller/
+// groupsnapshot_helper.go, keys of pkg/utils/util.go PrefixedVolumeGroupSnapshot*), which the
+// core must not hand to the plugin.
 inline grpc::Status createGroupSnapshot(DriverProcess& driver, const std::string& name,
                                         const std::vector<std::string>& sources,
                                         csi::v1::CreateVolumeGroupSnapshotResponse* out) {
