@@ -69,9 +69,13 @@ StatusOr<std::string> otherGroupOfName(const plugin_host::ConfiguredBackend& b, 
   return std::string();
 }
 
-// Fills a CSI group from its members; ready when every member is.
+// Fills a CSI group from its members, in the group's order (by source volume, as Create took
+// them), whatever order the backend lists them in; ready when every member is.
 Status fillGroup(const plugin_host::ConfiguredBackend& b, const std::string& groupCsiId,
-                 const std::vector<Snapshot>& members, csi::v1::VolumeGroupSnapshot* out) {
+                 std::vector<Snapshot> members, csi::v1::VolumeGroupSnapshot* out) {
+  std::sort(members.begin(), members.end(), [](const Snapshot& x, const Snapshot& y) {
+    return x.sourceVolumeId < y.sourceVolumeId;
+  });
   out->set_group_snapshot_id(groupCsiId);
   bool ready = true;
   int64_t earliest = members.empty() ? 0 : members.front().creationTimeUnixNs;
