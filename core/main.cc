@@ -127,6 +127,9 @@ int listPlugins(const std::string& dir) {
               << (f.listVolumes ? " list" : "") << (f.fencing ? " fencing" : "")
               << (f.nodeExpand ? " node-expand" : "")
               << (f.volumeCondition ? " volume-condition" : "") << "\n";
+    if (f.snapshots && d.groupSnapshotConsistency != GroupConsistency::kNone)
+      std::cout << "  group snapshots: " << groupConsistencyName(d.groupSnapshotConsistency)
+                << "\n";
   }
   // A directory holding a plugin the host refuses is a broken installation.
   return refused > 0 ? 1 : 0;

@@ -93,6 +93,16 @@ std::string checkRequiredRoles(const polycsi_descriptor& d, uint32_t abiMinor) {
   return {};
 }
 
+// Since 1.3: the group snapshot consistency is one of polycsi_group_consistency.
+std::string checkGroupConsistency(const polycsi_descriptor& d, uint32_t abiMinor) {
+  if (abiMinor < 3) return {};
+  const int32_t value = rawValue(d.group_snapshot_consistency);
+  if (value < POLYCSI_GROUP_CONSISTENCY_NONE || value > POLYCSI_GROUP_CONSISTENCY_CRASH_CONSISTENT)
+    return "group snapshot consistency " + std::to_string(value) +
+           " is not 0 (none), 1 (per volume in sequence) or 2 (crash-consistent)";
+  return {};
+}
+
 }  // namespace
 
 std::string checkDescriptor(const polycsi_descriptor& descriptor, const std::string& expectedName,
@@ -110,6 +120,7 @@ std::string checkDescriptor(const polycsi_descriptor& descriptor, const std::str
       !problem.empty())
     return problem;
   if (auto problem = checkRequiredRoles(descriptor, abiMinor); !problem.empty()) return problem;
+  if (auto problem = checkGroupConsistency(descriptor, abiMinor); !problem.empty()) return problem;
   return checkSpecs(descriptor.parameters, descriptor.parameter_count, "parameters");
 }
 

@@ -29,6 +29,9 @@ AdvertisedCapabilities AdvertisedCapabilities::of(const plugin_host::BackendRegi
     // Topology is the configuration's, not a plugin's: one backend with a segment makes
     // volumes' accessible_topology meaningful (the others are reachable from every node).
     out.accessibilityConstraints = out.accessibilityConstraints || !b->topology().empty();
+    out.groupSnapshots =
+        out.groupSnapshots ||
+        (f.snapshots && b->descriptor().groupSnapshotConsistency != GroupConsistency::kNone);
   }
   return out;
 }

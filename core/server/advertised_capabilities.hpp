@@ -32,6 +32,10 @@ struct AdvertisedCapabilities {
   bool modifyVolume = false;
   // VOLUME_ACCESSIBILITY_CONSTRAINTS: a backend declares `topology:` (config/topology.hpp).
   bool accessibilityConstraints = false;
+  // ---- since ABI 1.3: group snapshots ----
+  // GROUP_CONTROLLER_SERVICE, CREATE_DELETE_GET_VOLUME_GROUP_SNAPSHOT: snapshots and a declared
+  // group snapshot consistency.
+  bool groupSnapshots = false;
 
   static AdvertisedCapabilities of(const plugin_host::BackendRegistry& backends);
 };

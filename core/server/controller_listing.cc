@@ -8,6 +8,7 @@
 #include "server/backend_paging.hpp"
 #include "server/backend_placement.hpp"
 #include "server/controller_service.hpp"
+#include "server/csi_snapshots.hpp"
 #include "server/csi_validation.hpp"
 #include "server/proto_maps.hpp"
 #include "server/volume_routing.hpp"
@@ -20,28 +21,6 @@ std::vector<const plugin_host::ConfiguredBackend*> backendsWith(
   std::vector<const plugin_host::ConfiguredBackend*> out;
   for (const auto* b : driver.backends.all())
     if (has(b->features())) out.push_back(b);
-  return out;
-}
-
-void fillSnapshot(const std::string& id, const std::string& sourceId, const Snapshot& s,
-                  csi::v1::Snapshot* out) {
-  out->set_snapshot_id(id);
-  out->set_source_volume_id(sourceId);
-  out->set_size_bytes(s.sizeBytes);
-  out->mutable_creation_time()->set_seconds(s.creationTimeUnixNs / 1000000000);
-  out->mutable_creation_time()->set_nanos(static_cast<int32_t>(s.creationTimeUnixNs % 1000000000));
-  out->set_ready_to_use(s.readyToUse);
-}
-
-// A plugin snapshot as CSI sees it (ids carry the backend).
-StatusOr<csi::v1::Snapshot> toCsiSnapshot(const plugin_host::ConfiguredBackend& b,
-                                          const Snapshot& s) {
-  auto id = csiIdOf(b, s.id);
-  if (!id.isOk()) return id.status();
-  auto source = csiIdOf(b, s.sourceVolumeId);
-  if (!source.isOk()) return source.status();
-  csi::v1::Snapshot out;
-  fillSnapshot(*id, *source, s, &out);
   return out;
 }
 

@@ -28,6 +28,7 @@
 #include "plugin_host/plugin_loader.hpp"
 #include "server/advertised_capabilities.hpp"
 #include "server/controller_service.hpp"
+#include "server/group_controller_service.hpp"
 #include "server/identity_service.hpp"
 #include "server/node_service.hpp"
 #include "server/pv_policy_resolver.hpp"
@@ -55,6 +56,7 @@ struct ServerComponents {
   std::unique_ptr<observe::HttpEndpoint> http;
   std::unique_ptr<IdentityService> identity;
   std::unique_ptr<ControllerService> controller;
+  std::unique_ptr<GroupControllerService> groupController;
   std::unique_ptr<NodeService> node;
   std::unique_ptr<grpc::Server> grpc;
   std::string socketPath;
@@ -351,6 +353,8 @@ Status listenOnSocket(const ServeOptions& options, ServerComponents& components)
   if (driver.servesController()) {
     components.controller = std::make_unique<ControllerService>(driver);
     builder.RegisterService(components.controller.get());
+    components.groupController = std::make_unique<GroupControllerService>(driver);
+    builder.RegisterService(components.groupController.get());
   }
   if (driver.servesNode()) {
     components.node = std::make_unique<NodeService>(driver);

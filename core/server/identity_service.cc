@@ -15,6 +15,8 @@ namespace {
 //   backend/<name>                       "<plugin> <version>"
 //   backend/<name>/capabilities          "SINGLE_NODE_WRITER/block=exclusive,..." (declared pairs)
 //   backend/<name>/reason/<ACCESS>/<mode> the plugin's reason for a declared unsupported pair
+//   backend/<name>/group_snapshot_consistency  "per-volume-sequence" | "crash-consistent"
+//                                        (absent: the backend takes no group snapshots)
 //   backend/<name>/default               "true" on the backend used when a class names none
 //   backend/<name>/topology              "key=value,..." of the nodes that reach it, sorted by
 //                                        key; absent when every node does (config/topology.hpp)
@@ -36,6 +38,10 @@ void describeBackends(const DriverContext& driver,
         manifest[prefix + "/reason/" + pair] = c.reason;
     }
     manifest[prefix + "/capabilities"] = matrix;
+    // What a group snapshot of this backend's volumes guarantees (polycsictl reports it).
+    if (backend->features().snapshots && d.groupSnapshotConsistency != GroupConsistency::kNone)
+      manifest[prefix + "/group_snapshot_consistency"] =
+          groupConsistencyName(d.groupSnapshotConsistency);
     if (backend == defaultBackend) manifest[prefix + "/default"] = "true";
     std::string segments;
     for (const auto& [key, value] : backend->topology())
@@ -74,6 +80,10 @@ grpc::Status IdentityService::GetPluginCapabilities(grpc::ServerContext* ctx,
   if (advertised.accessibilityConstraints) {
     resp->add_capabilities()->mutable_service()->set_type(
         PluginCapability::Service::VOLUME_ACCESSIBILITY_CONSTRAINTS);
+  }
+  if (driver_.servesController() && advertised.groupSnapshots) {
+    resp->add_capabilities()->mutable_service()->set_type(
+        PluginCapability::Service::GROUP_CONTROLLER_SERVICE);
   }
   if (advertised.controllerExpand) {
     resp->add_capabilities()->mutable_volume_expansion()->set_type(

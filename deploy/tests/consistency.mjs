@@ -216,6 +216,43 @@ function checkRbac(objects, name, problems) {
     problems.push(`${name}: the node plugin does not need persistentvolumes`);
 }
 
+// csi-snapshotter tags that serve VolumeGroupSnapshot as groupsnapshot.storage.k8s.io/v1 (its
+// informers read v1 from v8.6.0 on: cmd/csi-snapshotter/main.go; v8.1.0 read v1alpha1, v8.2.0
+// to v8.5.0 v1beta1/v1beta2).
+const GROUP_SNAPSHOT_V1_SNAPSHOTTERS = ["v8.6.0"];
+// What the csi-snapshotter does with group snapshots (external-snapshotter v8.6.0
+// deploy/kubernetes/csi-snapshotter/rbac-csi-snapshotter.yaml).
+const GROUP_SNAPSHOT_NEEDS = [
+  ["groupsnapshot.storage.k8s.io", "volumegroupsnapshotclasses", "get"],
+  ["groupsnapshot.storage.k8s.io", "volumegroupsnapshotcontents", "update"],
+  ["groupsnapshot.storage.k8s.io", "volumegroupsnapshotcontents", "patch"],
+  ["groupsnapshot.storage.k8s.io", "volumegroupsnapshotcontents/status", "update"],
+];
+
+// An overlay that offers a VolumeGroupSnapshotClass runs a csi-snapshotter that serves it: a tag
+// that reads groupsnapshot.storage.k8s.io/v1, the feature gate that turns the group side on,
+// and the RBAC that side needs. Every class names the driver.
+function checkGroupSnapshots(objects, name, problems, driverName, snapshotter) {
+  const classes = byKind(objects, "VolumeGroupSnapshotClass");
+  for (const vgsc of classes)
+    if (vgsc.driver !== driverName)
+      problems.push(`${name}: VolumeGroupSnapshotClass ${vgsc.metadata.name} driver ${vgsc.driver} is not ${driverName}`);
+  if (classes.length === 0) return;
+  const tag = (snapshotter?.image ?? "").split(":").pop();
+  if (!GROUP_SNAPSHOT_V1_SNAPSHOTTERS.includes(tag))
+    problems.push(`${name}: a VolumeGroupSnapshotClass needs a csi-snapshotter serving groupsnapshot.storage.k8s.io/v1 ` +
+                  `(${GROUP_SNAPSHOT_V1_SNAPSHOTTERS.join(", ")}), not ${tag}`);
+  if (!(snapshotter?.args ?? []).includes("--feature-gates=CSIVolumeGroupSnapshot=true"))
+    problems.push(`${name}: a VolumeGroupSnapshotClass needs csi-snapshotter --feature-gates=CSIVolumeGroupSnapshot=true`);
+  const rules = [];
+  for (const binding of [...byKind(objects, "ClusterRoleBinding"), ...byKind(objects, "RoleBinding")])
+    if ((binding.subjects ?? []).some((s) => s.kind === "ServiceAccount" && s.name === "polycsi-controller"))
+      rules.push(...(find(objects, binding.roleRef.kind, binding.roleRef.name)?.rules ?? []));
+  for (const [group, resource, verb] of GROUP_SNAPSHOT_NEEDS)
+    if (!ruleAllows(rules, group, resource, verb))
+      problems.push(`${name}: polycsi-controller (csi-snapshotter) may not ${verb} ${resource}.${group}`);
+}
+
 function hostPaths(workload) {
   return new Map((workload.spec.template.spec.volumes ?? [])
     .filter((v) => v.hostPath).map((v) => [v.hostPath.path, v.name]));
@@ -375,6 +412,7 @@ function checkInstall(objects, name, problems) {
   for (const vsc of byKind(objects, "VolumeSnapshotClass"))
     if (vsc.driver !== driverName)
       problems.push(`${name}: VolumeSnapshotClass ${vsc.metadata.name} driver ${vsc.driver} is not ${driverName}`);
+  checkGroupSnapshots(objects, name, problems, driverName, sidecars.get("csi-snapshotter"));
 
   for (const service of byKind(objects, "Service")) {
     const pods = [controller, node].filter((w) => matches(service.spec.selector, w.spec.template.metadata.labels));
@@ -493,7 +531,8 @@ function checkExamples(objects, installs, problems) {
 
 // Scope of every kind deploy/ uses; kustomize cannot know it for custom resources.
 const CLUSTER_SCOPED = ["Namespace", "CSIDriver", "StorageClass", "ClusterRole", "ClusterRoleBinding",
-                        "VolumeSnapshotClass", "StorageProfile", "VolumeAttributesClass"];
+                        "VolumeSnapshotClass", "VolumeGroupSnapshotClass", "StorageProfile",
+                        "VolumeAttributesClass"];
 
 function checkScopes(name, objects, problems) {
   for (const o of objects) {

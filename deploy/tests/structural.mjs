@@ -1,5 +1,5 @@
 // Hand-written structural checks for the custom resources that have no published validators
-// in kubernetes-models: VolumeSnapshotClass (external-snapshotter), StorageProfile (CDI),
+// in kubernetes-models: VolumeSnapshotClass and VolumeGroupSnapshotClass (external-snapshotter), StorageProfile (CDI),
 // VirtualMachine and VirtualMachineInstanceMigration (KubeVirt). They cover the fields the
 // deploy/ manifests use, following the CRDs' OpenAPI schemas: required fields, types, enums.
 // Each returns a list of problems ("<where>: spec.x: ...").
@@ -49,6 +49,20 @@ class Checker {
 }
 
 function volumeSnapshotClass(object, c) {
+  c.metadata(object, { namespaced: false });
+  c.onlyKeys(object, "", ["apiVersion", "kind", "metadata", "driver", "deletionPolicy", "parameters"]);
+  c.string(object.driver, "driver", { pattern: /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/ });
+  c.string(object.deletionPolicy, "deletionPolicy", { oneOf: ["Delete", "Retain"] });
+  if (object.parameters !== undefined && c.object(object.parameters, "parameters"))
+    for (const [k, v] of Object.entries(object.parameters))
+      if (typeof v !== "string") c.fail(`parameters.${k}`, "must be a string");
+}
+
+// groupsnapshot.storage.k8s.io/v1 as external-snapshotter v8.6.0 serves it
+// (client/config/crd/groupsnapshot.storage.k8s.io_volumegroupsnapshotclasses.yaml: cluster
+// scope; driver and deletionPolicy required, deletionPolicy Delete or Retain; parameters a map
+// of strings).
+function volumeGroupSnapshotClass(object, c) {
   c.metadata(object, { namespaced: false });
   c.onlyKeys(object, "", ["apiVersion", "kind", "metadata", "driver", "deletionPolicy", "parameters"]);
   c.string(object.driver, "driver", { pattern: /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/ });
@@ -137,6 +151,7 @@ function virtualMachineInstanceMigration(object, c) {
 
 const CHECKS = {
   "snapshot.storage.k8s.io/v1 VolumeSnapshotClass": volumeSnapshotClass,
+  "groupsnapshot.storage.k8s.io/v1 VolumeGroupSnapshotClass": volumeGroupSnapshotClass,
   "cdi.kubevirt.io/v1beta1 StorageProfile": storageProfile,
   "kubevirt.io/v1 VirtualMachine": virtualMachine,
   "kubevirt.io/v1 VirtualMachineInstanceMigration": virtualMachineInstanceMigration,

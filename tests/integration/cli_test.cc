@@ -151,6 +151,8 @@ TEST_F(CliTest, PluginsListsTheSamplePluginsMatrix) {
   EXPECT_NE(ran.output.find("ABI 1.3"), std::string::npos) << ran.output;
   EXPECT_NE(ran.output.find("migration_window"), std::string::npos) << ran.output;
   EXPECT_NE(ran.output.find("metrics prefix: sample_csi"), std::string::npos) << ran.output;
+  EXPECT_NE(ran.output.find("group snapshots: per-volume-sequence"), std::string::npos)
+      << ran.output;
 }
 
 TEST_F(CliTest, PluginsFailsWhenAPluginIsRefused) {

@@ -6,6 +6,7 @@
 #include <curl/curl.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -13,6 +14,7 @@
 #include "csi_calls.hpp"  // ASSERT_OK
 #include "csi_requests.hpp"
 #include "driver_process.hpp"
+#include "group_snapshot_calls.hpp"
 #include "powerstore_sim_process.hpp"
 #include "sidecar_metadata.hpp"
 #include "temp_directory.hpp"
@@ -244,6 +246,106 @@ TEST_F(IscsiPowerStoreGrpcTest, ControllerLifecycleWithRealIscsiLogins) {
   ASSERT_OK(deleteVolume(vol.volume_id()));
   ASSERT_OK(deleteVolume(vol.volume_id()));
   ASSERT_OK(deleteVolume(restored.volume_id()));
+}
+
+// A KubeVirt VM's three disks in one group snapshot: each member is a PowerStore snapshot that
+// names the group in its description; each restores to a volume with the block its disk had,
+// read over iSCSI; retries take nothing again, another set under the name is ALREADY_EXISTS,
+// Delete removes every member.
+TEST_F(IscsiPowerStoreGrpcTest, VmGroupSnapshotRestoresEveryDiskOverIscsi) {
+  startSim();
+  startDriver(pki_.ca_cert.string());
+  const std::string nodeA = std::string("node-a|iscsi_powerstore=") + kIqnA;
+  std::vector<std::string> disks;
+  std::map<std::string, std::vector<std::uint8_t>> blocks;  // volume id -> its block 3
+  auto writeBlock = [&](const csi::v1::Volume& v, const std::vector<std::uint8_t>& block) {
+    csi::v1::ControllerPublishVolumeResponse published;
+    ASSERT_OK(publish(v, nodeA, &published));
+    const auto& c = published.publish_context();
+    {
+      TestInitiator initiator(c.at("portal"), c.at("targetIqn"), kIqnA, {}, std::stoi(c.at("lun")));
+      initiator.writeBlock(3, block);
+    }
+    ASSERT_OK(unpublish(v, nodeA));
+  };
+  std::vector<csi::v1::Volume> volumes;
+  for (int i = 0; i < 3; ++i) {
+    csi::v1::Volume v;
+    ASSERT_OK(create("vm1-disk-" + std::to_string(i), 4 * kMiB, &v));
+    std::vector<std::uint8_t> block(512, static_cast<std::uint8_t>(0x31 + i));
+    writeBlock(v, block);
+    blocks[v.volume_id()] = block;
+    disks.push_back(v.volume_id());
+    volumes.push_back(v);
+  }
+  csi::v1::CreateVolumeGroupSnapshotResponse created, retried;
+  ASSERT_OK(createGroupSnapshot(*driver_, "groupsnapshot-vm1", disks, &created));
+  const auto& group = created.group_snapshot();
+  ASSERT_EQ(group.snapshots_size(), 3);
+  EXPECT_TRUE(group.ready_to_use());
+  ASSERT_OK(
+      createGroupSnapshot(*driver_, "groupsnapshot-vm1", {disks[2], disks[1], disks[0]}, &retried));
+  EXPECT_EQ(memberIds(retried.group_snapshot()), memberIds(group));
+  EXPECT_EQ(createGroupSnapshot(*driver_, "groupsnapshot-vm1", {disks[0]}, &retried).error_code(),
+            StatusCode::ALREADY_EXISTS);
+  std::vector<csi::v1::Snapshot> all;
+  ASSERT_OK(listAllSnapshots(*driver_, &all));
+  EXPECT_EQ(all.size(), 3u);
+  for (const auto& s : all) EXPECT_EQ(s.group_snapshot_id(), group.group_snapshot_id());
+
+  // The disks change after the snapshot; each member restores the block its disk had.
+  for (const auto& v : volumes) writeBlock(v, std::vector<std::uint8_t>(512, 0xee));
+  int n = 0;
+  for (const auto& member : group.snapshots()) {
+    csi::v1::Volume restored;
+    ASSERT_OK(
+        create("vm1-restored-" + std::to_string(n++), 4 * kMiB, &restored, member.snapshot_id()));
+    csi::v1::ControllerPublishVolumeResponse published;
+    ASSERT_OK(publish(restored, nodeA, &published));
+    {
+      const auto& c = published.publish_context();
+      TestInitiator initiator(c.at("portal"), c.at("targetIqn"), kIqnA, {}, std::stoi(c.at("lun")));
+      EXPECT_EQ(initiator.readBlock(3), blocks.at(member.source_volume_id()))
+          << "restored from " << member.snapshot_id();
+    }
+    ASSERT_OK(unpublish(restored, nodeA));
+    ASSERT_OK(deleteVolume(restored.volume_id()));
+  }
+
+  ASSERT_OK(deleteGroupSnapshot(*driver_, group.group_snapshot_id(), memberIds(group)));
+  ASSERT_OK(deleteGroupSnapshot(*driver_, group.group_snapshot_id(), memberIds(group)));
+  all.clear();
+  ASSERT_OK(listAllSnapshots(*driver_, &all));
+  EXPECT_TRUE(all.empty()) << all.size() << " snapshots left";
+  csi::v1::GetVolumeGroupSnapshotResponse fetched;
+  EXPECT_EQ(getGroupSnapshot(*driver_, group.group_snapshot_id(), {}, &fetched).error_code(),
+            StatusCode::NOT_FOUND);
+}
+
+// The array refuses the third member (its volume is gone from the array): the two snapshots
+// taken are deleted and the error names the volume.
+TEST_F(IscsiPowerStoreGrpcTest, GroupSnapshotTheArrayRefusesPartWayRollsBack) {
+  startSim();
+  startDriver(pki_.ca_cert.string());
+  std::vector<std::string> disks;
+  for (int i = 0; i < 3; ++i) {
+    csi::v1::Volume v;
+    ASSERT_OK(create("vm1-disk-" + std::to_string(i), 4 * kMiB, &v));
+    disks.push_back(v.volume_id());
+  }
+  std::vector<std::string> sorted = disks;
+  std::sort(sorted.begin(), sorted.end());
+  ASSERT_OK(deleteVolume(sorted[2]));
+  csi::v1::CreateVolumeGroupSnapshotResponse created;
+  auto status = createGroupSnapshot(*driver_, "groupsnapshot-vm1", disks, &created);
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.error_message().find("snapshot of volume " + sorted[2]), std::string::npos)
+      << status.error_message();
+  EXPECT_NE(status.error_message().find("deleted the 2 member snapshot(s)"), std::string::npos)
+      << status.error_message();
+  std::vector<csi::v1::Snapshot> all;
+  ASSERT_OK(listAllSnapshots(*driver_, &all));
+  EXPECT_TRUE(all.empty()) << all.size() << " snapshots left after the rollback";
 }
 
 // A node that cannot read its iSCSI initiator name (open-iscsi not installed, as on a node that

@@ -16,6 +16,7 @@
 #include "csi_calls.hpp"  // ASSERT_OK
 #include "csi_requests.hpp"
 #include "driver_process.hpp"
+#include "group_snapshot_calls.hpp"
 #include "rds_sim_driver_test.hpp"
 #include "rds_sim_process.hpp"
 #include "sidecar_metadata.hpp"
@@ -48,6 +49,27 @@ std::vector<std::string> imageFiles(const std::string& dir) {
   for (const auto& entry : fs::recursive_directory_iterator(dir))
     if (entry.path().extension() == ".img") out.push_back(entry.path().string());
   return out;
+}
+
+// The image file of a disk the simulated RDS holds under the base path.
+std::string imageOf(const RdsSimProcess& sim, const std::string& slot) {
+  return sim.stateDir() + kBasePath + "/" + slot + ".img";
+}
+
+// Writes `text` at the start of an image file, keeping its size (what a guest writes over
+// NVMe/TCP lands there; the kernel initiator runs only in the VM lab).
+void writeImage(const std::string& path, const std::string& text) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  ASSERT_TRUE(f) << path;
+  f.write(text.data(), static_cast<std::streamsize>(text.size()));
+}
+
+// The first `length` bytes of an image file.
+std::string readImage(const std::string& path, size_t length) {
+  std::ifstream f(path, std::ios::binary);
+  std::string out(length, '\0');
+  f.read(out.data(), static_cast<std::streamsize>(length));
+  return f ? out : "<unreadable " + path + ">";
 }
 
 // Every command the driver sent is one docs/fidelity.md lists with its public source
@@ -610,6 +632,115 @@ TEST_F(RdsNvmeGrpcTest, LostReplyToDiskAddThenRetryCreatesExactlyOneDisk) {
   EXPECT_NE(sim_->log().find("instead of the reply to `/disk set"), std::string::npos);
   ASSERT_OK(publish(first.volume(), nodeId("node-a", kNqnA)));
   EXPECT_EQ(allowedHosts(name), std::vector<std::string>{kNqnA});
+}
+
+// ---- group snapshots (CSI GroupController) ----
+
+// A KubeVirt VM's three disks on the simulated RDS, each with its own content.
+class RdsNvmeGroupSnapshotTest : public RdsNvmeGrpcTest {
+ protected:
+  std::vector<std::string> vmDisks(int64_t bytes, std::map<std::string, std::string>* contents) {
+    std::vector<std::string> ids;
+    for (const char* name : {"vm1-rootdisk", "vm1-datadisk", "vm1-scratch"}) {
+      auto v = createOk(name, bytes, blockCapability());
+      std::string text = std::string("content of ") + name;
+      writeImage(imageOf(*sim_, slotOf(v.volume_id())), text);
+      (*contents)[v.volume_id()] = text;
+      ids.push_back(v.volume_id());
+    }
+    return ids;
+  }
+};
+
+TEST_F(RdsNvmeGroupSnapshotTest, VmGroupIsCopiedInOnePassAndEveryMemberRestoresItsDisk) {
+  startDriver();
+  std::map<std::string, std::string> contents;
+  auto disks = vmDisks(kGiB, &contents);
+  csi::v1::CreateVolumeGroupSnapshotResponse created, retried;
+  ASSERT_OK(createGroupSnapshot(*driver_, "groupsnapshot-vm1", disks, &created));
+  const auto& group = created.group_snapshot();
+  ASSERT_EQ(group.snapshots_size(), 3);
+  EXPECT_TRUE(group.ready_to_use());
+  ASSERT_OK(
+      createGroupSnapshot(*driver_, "groupsnapshot-vm1", {disks[2], disks[0], disks[1]}, &retried));
+  EXPECT_EQ(retried.group_snapshot().group_snapshot_id(), group.group_snapshot_id());
+  EXPECT_EQ(memberIds(retried.group_snapshot()), memberIds(group));
+  // Each member is one unexported snapshot disk that names its group in its comment.
+  for (const auto& member : group.snapshots()) {
+    EXPECT_EQ(member.group_snapshot_id(), group.group_snapshot_id());
+    EXPECT_EQ(sim_->diskCount(slotOf(member.snapshot_id())), 1);
+    EXPECT_NE(sim_->diskDetail(slotOf(member.snapshot_id()))
+                  .find(";;; polycsi-group=" + slotOf(group.group_snapshot_id())),
+              std::string::npos)
+        << sim_->diskDetail(slotOf(member.snapshot_id()));
+    csi::v1::GetSnapshotRequest get;
+    get.set_snapshot_id(member.snapshot_id());
+    csi::v1::GetSnapshotResponse got;
+    auto ctx = rpcContext();
+    ASSERT_OK(driver_->controller().GetSnapshot(ctx.get(), get, &got));
+    EXPECT_EQ(got.snapshot().group_snapshot_id(), group.group_snapshot_id());
+  }
+  std::vector<csi::v1::Snapshot> all;
+  ASSERT_OK(listAllSnapshots(*driver_, &all));
+  EXPECT_EQ(all.size(), 3u);
+  for (const auto& s : all) EXPECT_EQ(s.group_snapshot_id(), group.group_snapshot_id());
+
+  // A second controller replica knows the group from the RDS alone.
+  driver_->stop();
+  startDriver();
+  csi::v1::GetVolumeGroupSnapshotResponse fetched;
+  ASSERT_OK(getGroupSnapshot(*driver_, group.group_snapshot_id(), memberIds(group), &fetched));
+  EXPECT_EQ(memberIds(fetched.group_snapshot()), memberIds(group));
+
+  for (const auto& disk : disks) writeImage(imageOf(*sim_, slotOf(disk)), "overwritten later");
+  for (const auto& member : group.snapshots()) {
+    auto req =
+        createRequest("restored-" + slotOf(member.source_volume_id()), kGiB, blockCapability());
+    req.mutable_volume_content_source()->mutable_snapshot()->set_snapshot_id(member.snapshot_id());
+    addProvisionerMetadata(req, "restored");
+    csi::v1::CreateVolumeResponse restored;
+    ASSERT_OK(create(req, &restored));
+    const std::string& expected = contents.at(member.source_volume_id());
+    EXPECT_EQ(readImage(imageOf(*sim_, slotOf(restored.volume().volume_id())), expected.size()),
+              expected)
+        << "restored from " << member.snapshot_id();
+    ASSERT_OK(deleteVolume(restored.volume().volume_id()));
+  }
+
+  ASSERT_OK(deleteGroupSnapshot(*driver_, group.group_snapshot_id(), memberIds(group)));
+  ASSERT_OK(deleteGroupSnapshot(*driver_, group.group_snapshot_id(), memberIds(group)));
+  for (const auto& member : group.snapshots())
+    EXPECT_EQ(sim_->diskCount(slotOf(member.snapshot_id())), 0) << member.snapshot_id();
+  EXPECT_EQ(getGroupSnapshot(*driver_, group.group_snapshot_id(), {}, &fetched).error_code(),
+            StatusCode::NOT_FOUND);
+  EXPECT_EQ(getGroupSnapshot(*driver_, "rds:grp-never-made-0123456789abcdef-01234567", {}, &fetched)
+                .error_code(),
+            StatusCode::NOT_FOUND);
+  // Another set of volumes under a name in use is ALREADY_EXISTS.
+  ASSERT_OK(createGroupSnapshot(*driver_, "groupsnapshot-vm1", disks, &created));
+  EXPECT_EQ(createGroupSnapshot(*driver_, "groupsnapshot-vm1", {disks[0], disks[1]}, &retried)
+                .error_code(),
+            StatusCode::ALREADY_EXISTS);
+}
+
+TEST_F(RdsNvmeGroupSnapshotTest, MemberTheRdsHasNoSpaceForRollsBackTheGroup) {
+  startDriver();
+  // Three 20 GiB disks in the simulator's 100 GiB pool leave room for two snapshot copies.
+  constexpr int64_t kDisk = 20 * kGiB;
+  static_assert(5 * kDisk == RdsSimProcess::kPoolCapacityBytes);
+  std::map<std::string, std::string> contents;
+  auto disks = vmDisks(kDisk, &contents);
+  std::vector<std::string> sorted = disks;
+  std::sort(sorted.begin(), sorted.end());
+  csi::v1::CreateVolumeGroupSnapshotResponse created;
+  auto status = createGroupSnapshot(*driver_, "groupsnapshot-vm1", disks, &created);
+  EXPECT_EQ(status.error_code(), StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+  EXPECT_NE(status.error_message().find("snapshot of volume " + sorted[2]), std::string::npos)
+      << status.error_message();
+  std::vector<csi::v1::Snapshot> all;
+  ASSERT_OK(listAllSnapshots(*driver_, &all));
+  EXPECT_TRUE(all.empty()) << all.size() << " snapshots left after the rollback";
+  EXPECT_EQ(imageFiles(sim_->stateDir()).size(), 3u) << "only the three disks' files remain";
 }
 
 }  // namespace

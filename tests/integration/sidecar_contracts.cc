@@ -27,6 +27,7 @@ class Replay {
       : identity_(csi::v1::Identity::NewStub(channel)),
         controller_(csi::v1::Controller::NewStub(channel)),
         node_(csi::v1::Node::NewStub(channel)),
+        groupController_(csi::v1::GroupController::NewStub(channel)),
         who_(std::move(who)) {}
 
   StartupVerdict verdict;
@@ -99,6 +100,20 @@ class Replay {
     return out;
   }
 
+  // The group controller's capabilities, or nullopt after an error (which the caller judges:
+  // csi-snapshotter v8.6.0 only logs it).
+  std::optional<std::set<int>> groupControllerCapabilities() {
+    csi::v1::GroupControllerGetCapabilitiesResponse resp;
+    auto s = call("GroupControllerGetCapabilities", [&](grpc::ClientContext* c) {
+      return groupController_->GroupControllerGetCapabilities(
+          c, csi::v1::GroupControllerGetCapabilitiesRequest(), &resp);
+    });
+    if (!s.ok()) return std::nullopt;
+    std::set<int> out;
+    for (const auto& cap : resp.capabilities()) out.insert(cap.rpc().type());
+    return out;
+  }
+
   bool nodeInfo(const std::string& exitPath) {
     csi::v1::NodeGetInfoResponse resp;
     auto s = call("NodeGetInfo", [&](grpc::ClientContext* c) {
@@ -143,6 +158,7 @@ class Replay {
   std::unique_ptr<csi::v1::Identity::Stub> identity_;
   std::unique_ptr<csi::v1::Controller::Stub> controller_;
   std::unique_ptr<csi::v1::Node::Stub> node_;
+  std::unique_ptr<csi::v1::GroupController::Stub> groupController_;
   std::string who_;
 };
 
@@ -254,6 +270,34 @@ void snapshotterV8_1_0(Replay& r) {
             "exits (" + at + ": \"does not support ControllerCreateSnapshot\", os.Exit(1))");
 }
 
+// external-snapshotter v8.6.0, cmd/csi-snapshotter/main.go main(): the same exits as v8.1.0;
+// then, with --feature-gates=CSIVolumeGroupSnapshot=true (as deploy/ runs it),
+// supportsGroupControllerCreateVolumeGroupSnapshot (GroupControllerGetCapabilities): an error
+// is only logged and a missing CREATE_DELETE_GET_VOLUME_GROUP_SNAPSHOT only warned about. The
+// sidecar runs, but every VolumeGroupSnapshot of the overlay's VolumeGroupSnapshotClass would
+// fail: counted as failing.
+void snapshotterV8_6_0(Replay& r) {
+  const std::string at = "external-snapshotter v8.6.0 cmd/csi-snapshotter/main.go";
+  if (!r.driverName("exits (" + at + ": csirpc.GetDriverName -> os.Exit(1))")) return;
+  if (!r.probeForever("exits (" + at + ": csirpc.ProbeForever -> os.Exit(1))")) return;
+  auto caps = r.controllerCapabilities("exits (" + at +
+                                       ": supportsControllerCreateSnapshot -> os.Exit(1))");
+  if (!caps) return;
+  if (!caps->count(ControllerRpc::CREATE_DELETE_SNAPSHOT)) {
+    r.exits("ControllerGetCapabilities lacks CREATE_DELETE_SNAPSHOT",
+            "exits (" + at + ": \"does not support ControllerCreateSnapshot\", os.Exit(1))");
+    return;
+  }
+  auto group = r.groupControllerCapabilities();
+  if (!group ||
+      !group->count(
+          csi::v1::GroupControllerServiceCapability::RPC::CREATE_DELETE_GET_VOLUME_GROUP_SNAPSHOT))
+    r.exits("GroupControllerGetCapabilities " +
+                std::string(group ? "lacks CREATE_DELETE_GET_VOLUME_GROUP_SNAPSHOT" : "failed"),
+            "runs, but every VolumeGroupSnapshot fails (" + at +
+                ": supportsGroupControllerCreateVolumeGroupSnapshot only warns)");
+}
+
 // node-driver-registrar v2.12.0, cmd/csi-node-driver-registrar/main.go main():
 // csirpc.GetDriverName -> FlushAndExit(1). Then kubelet, registering the plugin
 // (kubernetes pkg/volume/csi/csi_plugin.go RegisterPlugin), calls NodeGetInfo on the same
@@ -284,6 +328,7 @@ const std::map<std::pair<std::string, std::string>, Contract>& contracts() {
       {{"csi-attacher", "v4.7.0"}, attacherV4_7_0},
       {{"csi-resizer", "v1.12.0"}, resizerV1_12_0},
       {{"csi-snapshotter", "v8.1.0"}, snapshotterV8_1_0},
+      {{"csi-snapshotter", "v8.6.0"}, snapshotterV8_6_0},
       {{"csi-node-driver-registrar", "v2.12.0"}, registrarV2_12_0},
       {{"livenessprobe", "v2.14.0"}, livenessProbeV2_14_0},
   };

@@ -183,7 +183,7 @@ TEST(SidecarContractTest, ResizerExitsWhenNoBackendGrows) {
   for (const auto& [image, tag] :
        std::vector<std::pair<std::string, std::string>>{{"csi-provisioner", "v5.1.0"},
                                                         {"csi-attacher", "v4.7.0"},
-                                                        {"csi-snapshotter", "v8.1.0"},
+                                                        {"csi-snapshotter", "v8.6.0"},
                                                         {"livenessprobe", "v2.14.0"}}) {
     auto other = replayStartup(image, tag, channel);
     ASSERT_TRUE(other.has_value()) << image;

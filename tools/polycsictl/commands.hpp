@@ -16,6 +16,8 @@ void addIdentityCommands(CLI::App& app, CommandContext& context);
 void addControllerCommands(CLI::App& app, CommandContext& context);
 // snapshot create | delete | list | get
 void addSnapshotCommands(CLI::App& app, CommandContext& context);
+// group-snapshot create | delete | get
+void addGroupSnapshotCommands(CLI::App& app, CommandContext& context);
 // node stage | unstage | publish | unpublish | stats | expand | capabilities | info
 void addNodeCommands(CLI::App& app, CommandContext& context);
 

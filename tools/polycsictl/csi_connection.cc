@@ -81,6 +81,7 @@ CsiConnection::CsiConnection(std::string_view endpoint, std::chrono::millisecond
   identity_ = csi::v1::Identity::NewStub(channel_);
   controller_ = csi::v1::Controller::NewStub(channel_);
   node_ = csi::v1::Node::NewStub(channel_);
+  group_controller_ = csi::v1::GroupController::NewStub(channel_);
 }
 
 std::unique_ptr<grpc::ClientContext> CsiConnection::newCallContext() const {

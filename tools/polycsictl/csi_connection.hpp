@@ -1,5 +1,5 @@
-// A client connection to one CSI endpoint: a gRPC channel plus the Identity, Controller and
-// Node stubs, and a fresh per-call deadline for every RPC.
+// A client connection to one CSI endpoint: a gRPC channel plus the Identity, Controller,
+// GroupController and Node stubs, and a fresh per-call deadline for every RPC.
 #pragma once
 
 #include <grpcpp/channel.h>
@@ -38,6 +38,7 @@ class CsiConnection {
   csi::v1::Identity::StubInterface& identity() { return *identity_; }
   csi::v1::Controller::StubInterface& controller() { return *controller_; }
   csi::v1::Node::StubInterface& node() { return *node_; }
+  csi::v1::GroupController::StubInterface& groupController() { return *group_controller_; }
 
   const std::string& target() const { return target_; }
   std::chrono::milliseconds callTimeout() const { return call_timeout_; }
@@ -49,6 +50,7 @@ class CsiConnection {
   std::unique_ptr<csi::v1::Identity::StubInterface> identity_;
   std::unique_ptr<csi::v1::Controller::StubInterface> controller_;
   std::unique_ptr<csi::v1::Node::StubInterface> node_;
+  std::unique_ptr<csi::v1::GroupController::StubInterface> group_controller_;
 };
 
 }  // namespace polycsi::csictl

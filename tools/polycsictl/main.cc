@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   polycsi::csictl::addIdentityCommands(app, context);
   polycsi::csictl::addControllerCommands(app, context);
   polycsi::csictl::addSnapshotCommands(app, context);
+  polycsi::csictl::addGroupSnapshotCommands(app, context);
   polycsi::csictl::addNodeCommands(app, context);
   polycsi::csictl::addCheckupCommand(app, context);
   polycsi::csictl::addBenchCommand(app, context);

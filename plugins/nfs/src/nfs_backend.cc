@@ -43,6 +43,9 @@ Descriptor NfsBackend::describe() {
     d.capabilities.push_back({access, V::kBlock, S::kUnsupported, kBlockReason});
   d.settings = nfsSettingSpecs();
   d.parameters = nfsParameterSpecs();
+  // A snapshot is a file copy of one subdirectory: the core copies a group's members one after
+  // the other in one pass; writes during the pass may reach some members and not others.
+  d.groupSnapshotConsistency = GroupConsistency::kPerVolumeSequence;
   return d;
 }
 

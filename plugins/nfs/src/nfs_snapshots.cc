@@ -25,6 +25,7 @@ Snapshot NfsBackend::toSnapshot(const SnapshotRecord& r) {
   s.sizeBytes = r.sizeBytes;
   s.creationTimeUnixNs = r.createdUnixNs;
   s.readyToUse = r.complete;  // false while the copy runs
+  s.groupSnapshotId = r.groupSnapshotId;
   return s;
 }
 
@@ -48,6 +49,11 @@ Snapshot NfsBackend::createSnapshot(const CreateSnapshotRequest& req) {
       throw Error(Code::kAlreadyExists,
                   "snapshot '" + printable(req.name) + "' already exists for volume '" +
                       existing->sourceVolumeId + "', not '" + printable(req.sourceVolumeId) + "'");
+    if (existing->groupSnapshotId != req.groupSnapshotId)
+      throw Error(Code::kAlreadyExists,
+                  "snapshot '" + printable(req.name) + "' already exists in group '" +
+                      existing->groupSnapshotId + "', not '" + printable(req.groupSnapshotId) +
+                      "' (empty: on its own)");
     if (existing->complete) return toSnapshot(*existing);
     record = *existing;  // its copy runs, or was interrupted: carried on below
   }
@@ -64,6 +70,7 @@ Snapshot NfsBackend::createSnapshot(const CreateSnapshotRequest& req) {
     record.sizeBytes = source.capacityBytes;
     record.stagedCopy = true;
     record.createdUnixNs = nowUnixNs();
+    record.groupSnapshotId = req.groupSnapshotId;
     records.saveSnapshot(record);
   }
 
@@ -126,7 +133,14 @@ SnapshotPage NfsBackend::listSnapshots(const ListRequest& req) {
   std::vector<std::string> problems;
   std::vector<SnapshotRecord> matching;
   for (auto& r : records.allSnapshots(req.call, problems)) {
-    if (!r.complete) continue;
+    // A group's members are listed while their copies run (not ready to use): the core finds
+    // every member there is to report, complete or roll back. Other listings show only what a
+    // restore can use.
+    if (!req.groupSnapshotId.empty()) {
+      if (r.groupSnapshotId != req.groupSnapshotId) continue;
+    } else if (!r.complete) {
+      continue;
+    }
     if (!req.snapshotId.empty() && r.id != req.snapshotId) continue;
     if (!req.sourceVolumeId.empty() && r.sourceVolumeId != req.sourceVolumeId) continue;
     matching.push_back(std::move(r));

@@ -63,15 +63,17 @@ nlohmann::json toJson(const VolumeRecord& r) {
 }
 
 nlohmann::json toJson(const SnapshotRecord& r) {
-  return {{"id", r.id},
-          {"name", r.name},
-          {"sourceVolumeId", r.sourceVolumeId},
-          {"export", exportJson(r.where)},
-          {"path", r.path},
-          {"sizeBytes", r.sizeBytes},
-          {"complete", r.complete},
-          {"stagedCopy", r.stagedCopy},
-          {"createdUnixNs", r.createdUnixNs}};
+  nlohmann::json j = {{"id", r.id},
+                      {"name", r.name},
+                      {"sourceVolumeId", r.sourceVolumeId},
+                      {"export", exportJson(r.where)},
+                      {"path", r.path},
+                      {"sizeBytes", r.sizeBytes},
+                      {"complete", r.complete},
+                      {"stagedCopy", r.stagedCopy},
+                      {"createdUnixNs", r.createdUnixNs}};
+  if (!r.groupSnapshotId.empty()) j["groupSnapshotId"] = r.groupSnapshotId;
+  return j;
 }
 
 VolumeRecord volumeFrom(const nlohmann::json& j) {
@@ -102,6 +104,8 @@ SnapshotRecord snapshotFrom(const nlohmann::json& j) {
   r.complete = j.at("complete").get<bool>();
   r.stagedCopy = j.value("stagedCopy", false);  // absent in records of earlier versions
   r.createdUnixNs = j.at("createdUnixNs").get<int64_t>();
+  // Absent for snapshots of their own and in records of earlier versions.
+  r.groupSnapshotId = j.value("groupSnapshotId", std::string());
   return r;
 }
 

@@ -51,6 +51,7 @@ struct SnapshotRecord {
   bool complete = false;
   bool stagedCopy = false;  // as VolumeRecord::stagedCopy
   int64_t createdUnixNs = 0;
+  std::string groupSnapshotId;  // the group it is a member of; empty when none
 };
 
 // The local id for CSI name `name`.

@@ -24,6 +24,7 @@
 #include "csi_requests.hpp"
 #include "driver_process.hpp"
 #include "ganesha_server.hpp"
+#include "group_snapshot_calls.hpp"
 #include "network_namespace.hpp"
 #include "nfs_client.hpp"
 #include "rpcbind_server.hpp"
@@ -419,6 +420,95 @@ TEST_P(NfsGrpcTest, SnapshotRestoreAndCloneCopyTheContent) {
   EXPECT_TRUE(fs::is_empty(server_->exportDir() + "/.snapshots"));
   // The restored volume is independent of the deleted snapshot.
   EXPECT_EQ(s->readFile("pvc-restored/sub/nested", 1024), "nested content");
+}
+
+// A KubeVirt VM's three disks (one directory each) in one group snapshot: the copies are taken
+// in one pass, each member restores to its disk's content, Get and Delete find the members on
+// the export alone, and a different set under the name is ALREADY_EXISTS.
+TEST_P(NfsGrpcTest, VmGroupSnapshotRestoresEveryDiskWithItsContent) {
+  auto s = session();
+  std::vector<std::string> disks;
+  std::map<std::string, std::string> contents;  // volume id -> its disk.img
+  for (const char* name : {"vm1-rootdisk", "vm1-datadisk", "vm1-scratch"}) {
+    std::string id = createOk(name);
+    std::string content = patterned(64 * 1024 + disks.size()) + name;
+    s->writeFileAtomically(std::string(name) + "/disk.img", content);
+    contents[id] = content;
+    disks.push_back(id);
+  }
+  csi::v1::CreateVolumeGroupSnapshotResponse created, retried;
+  auto st = polycsi::testing::createGroupSnapshot(*driver_, "groupsnapshot-vm1", disks, &created);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  const auto& group = created.group_snapshot();
+  ASSERT_EQ(group.snapshots_size(), 3);
+  EXPECT_TRUE(group.ready_to_use());
+  for (const auto& m : group.snapshots())
+    EXPECT_EQ(m.group_snapshot_id(), group.group_snapshot_id());
+  ASSERT_TRUE(polycsi::testing::createGroupSnapshot(*driver_, "groupsnapshot-vm1",
+                                                    {disks[1], disks[2], disks[0]}, &retried)
+                  .ok());
+  EXPECT_EQ(polycsi::testing::memberIds(retried.group_snapshot()),
+            polycsi::testing::memberIds(group));
+  EXPECT_EQ(polycsi::testing::createGroupSnapshot(*driver_, "groupsnapshot-vm1",
+                                                  {disks[0], disks[1]}, &retried)
+                .error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+
+  for (const char* name : {"vm1-rootdisk", "vm1-datadisk", "vm1-scratch"})
+    s->writeFileAtomically(std::string(name) + "/disk.img", "changed after the snapshot");
+  int restoredCount = 0;
+  for (const auto& member : group.snapshots()) {
+    csi::v1::VolumeContentSource from;
+    from.mutable_snapshot()->set_snapshot_id(member.snapshot_id());
+    csi::v1::CreateVolumeResponse restored;
+    const std::string name = "restored-" + std::to_string(restoredCount++);
+    auto rs = create(name, {}, &restored, &from);
+    ASSERT_TRUE(rs.ok()) << rs.error_message();
+    EXPECT_EQ(s->readFile(name + "/disk.img", 1 << 20), contents.at(member.source_volume_id()))
+        << "restored from " << member.snapshot_id();
+  }
+
+  csi::v1::GetVolumeGroupSnapshotResponse fetched;
+  ASSERT_TRUE(polycsi::testing::getGroupSnapshot(*driver_, group.group_snapshot_id(),
+                                                 polycsi::testing::memberIds(group), &fetched)
+                  .ok());
+  EXPECT_EQ(fetched.group_snapshot().snapshots_size(), 3);
+  for (int i = 0; i < 2; ++i)
+    ASSERT_TRUE(polycsi::testing::deleteGroupSnapshot(*driver_, group.group_snapshot_id(),
+                                                      polycsi::testing::memberIds(group))
+                    .ok());
+  EXPECT_TRUE(fs::is_empty(server_->exportDir() + "/.snapshots"));
+  EXPECT_EQ(polycsi::testing::getGroupSnapshot(*driver_, group.group_snapshot_id(), {}, &fetched)
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+// The third member's copy fails on the server (its directory is gone from the export): the two
+// copies already taken are deleted, the error names the volume, nothing is left on the export.
+TEST_P(NfsGrpcTest, GroupSnapshotWhoseCopyFailsOnTheServerRollsBack) {
+  std::map<std::string, std::string> nameOf;  // volume id -> directory
+  std::vector<std::string> disks;
+  for (const char* name : {"vm1-rootdisk", "vm1-datadisk", "vm1-scratch"}) {
+    std::string id = createOk(name);
+    session()->writeFileAtomically(std::string(name) + "/disk.img", patterned(4096));
+    nameOf[id] = name;
+    disks.push_back(id);
+  }
+  std::vector<std::string> sorted = disks;
+  std::sort(sorted.begin(), sorted.end());
+  fs::remove_all(server_->exportDir() + "/" + nameOf.at(sorted[2]));
+  csi::v1::CreateVolumeGroupSnapshotResponse created;
+  auto st = polycsi::testing::createGroupSnapshot(*driver_, "groupsnapshot-vm1", disks, &created);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error_message().find("snapshot of volume " + sorted[2]), std::string::npos)
+      << st.error_message();
+  EXPECT_NE(st.error_message().find("deleted the 2 member snapshot(s)"), std::string::npos)
+      << st.error_message();
+  std::vector<csi::v1::Snapshot> all;
+  ASSERT_TRUE(polycsi::testing::listAllSnapshots(*driver_, &all).ok());
+  EXPECT_TRUE(all.empty()) << all.size() << " snapshots left";
+  EXPECT_TRUE(!fs::exists(server_->exportDir() + "/.snapshots") ||
+              fs::is_empty(server_->exportDir() + "/.snapshots"));
 }
 
 TEST_P(NfsGrpcTest, CapacityAndListing) {

@@ -92,6 +92,7 @@ struct RdsDisk {
   std::string nvmeTcpServerNqn;          // nvme-tcp-server-nqn
   std::optional<std::string> nvmeTcpServerPort;  // nvme-tcp-server-port
   std::string allowedHostNames;  // nvme-tcp-server-allow-host-name, comma-separated NQNs
+  std::string comment;           // the entry's ";;; " comment, empty when none
 };
 
 // The typed view of a /disk entry. Throws Error(kInternal) when a size is printed but is not

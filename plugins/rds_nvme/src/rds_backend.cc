@@ -58,6 +58,9 @@ Descriptor RdsBackend::describe() {
        "or the nfs plugin"});
   d.settings = rdsSettingSpecs();
   d.parameters = rdsParameterSpecs();
+  // A snapshot is one /disk add copy-from of one disk; RouterOS has no command that copies
+  // several disks at one instant, so the core copies a group's members one after the other.
+  d.groupSnapshotConsistency = GroupConsistency::kPerVolumeSequence;
   return d;
 }
 

@@ -63,6 +63,7 @@ RouterOsCommand RdsClient::addCommand(const DiskSpec& spec) {
   if (!spec.size && !spec.copyFrom)
     throw Error(Code::kInternal, "a new disk needs a size or a source to copy");
   command.slot(spec.slot);
+  if (!spec.comment.empty()) command.comment(spec.comment);
   if (spec.exported) {
     if (!spec.port || !spec.nqn)
       throw Error(Code::kInternal, "an exported disk needs a port and an NQN");

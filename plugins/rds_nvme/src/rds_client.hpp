@@ -31,6 +31,7 @@ struct DiskSpec {
   bool exported = true;              // NVMe/TCP export with `port` and `nqn`
   std::optional<PortNumber> port;
   std::optional<Nqn> nqn;
+  std::string comment;  // the entry's comment; empty: none
 };
 
 // Free space of a mount point.

@@ -36,6 +36,7 @@ Snapshot RdsBackend::toSnapshot(const RdsDisk& disk) const {
   s.sizeBytes = RdsClient::diskBytes(disk);
   s.creationTimeUnixNs = info->createdUnixSeconds * 1000000000;
   s.readyToUse = true;
+  s.groupSnapshotId = groupOfSnapshotComment(disk.comment);
   return s;
 }
 
@@ -55,6 +56,11 @@ Snapshot RdsBackend::createSnapshot(const CreateSnapshotRequest& req) {
     if (s.sourceVolumeId != source.str())
       throw Error(Code::kAlreadyExists, "snapshot " + req.name + " already exists for volume " +
                                             s.sourceVolumeId + ", not " + source.str());
+    if (s.groupSnapshotId != req.groupSnapshotId)
+      throw Error(Code::kAlreadyExists, "snapshot " + req.name + " already exists in group '" +
+                                            s.groupSnapshotId + "', not '" +
+                                            printableForMessage(req.groupSnapshotId) +
+                                            "' (empty: on its own)");
     return s;
   }
   bool copied;
@@ -78,6 +84,9 @@ Snapshot RdsBackend::createSnapshot(const CreateSnapshotRequest& req) {
                   std::nullopt, source,
                   false,        std::nullopt,
                   std::nullopt};
+    // A group's member carries the group in the disk's comment, where any controller replica
+    // reads it back when it lists the group.
+    if (!req.groupSnapshotId.empty()) spec.comment = groupSnapshotComment(req.groupSnapshotId);
     // What CreateSnapshot answers while the copy runs: the id is final, not ready to use
     // (the external-snapshotter calls again until it is).
     Snapshot pending;
@@ -86,6 +95,7 @@ Snapshot RdsBackend::createSnapshot(const CreateSnapshotRequest& req) {
     pending.sizeBytes = RdsClient::diskBytes(*origin);
     pending.creationTimeUnixNs = now * 1000000000;
     pending.readyToUse = false;
+    pending.groupSnapshotId = req.groupSnapshotId;
     CopyJobs::Work work = [this, spec, name = req.name](CopyJobs::Context& job) {
       client().addCopiedDisk(spec, job.call(), settings_.copyTimeout);
       ledger_->add(spec.slot.str());
@@ -129,6 +139,7 @@ SnapshotPage RdsBackend::listSnapshots(const ListRequest& req) {
     Snapshot s = toSnapshot(disk);
     if (!req.snapshotId.empty() && s.id != req.snapshotId) continue;
     if (!req.sourceVolumeId.empty() && s.sourceVolumeId != req.sourceVolumeId) continue;
+    if (!req.groupSnapshotId.empty() && s.groupSnapshotId != req.groupSnapshotId) continue;
     all.push_back(std::move(s));
   }
   auto page = paging::pageAfterKey(std::move(all), req, listingTokenRule(),

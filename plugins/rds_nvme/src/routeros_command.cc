@@ -102,6 +102,9 @@ RouterOsCommand& RouterOsCommand::slot(const SlotName& slot) {
 RouterOsCommand& RouterOsCommand::copyFrom(const SlotName& source) {
   return add({"copy-from", source.str(), false, Condition{"slot", Match::kEquals, source.str()}});
 }
+RouterOsCommand& RouterOsCommand::comment(const std::string& text) {
+  return add({"comment", text, true, std::nullopt});
+}
 RouterOsCommand& RouterOsCommand::nvmeTcpExport(bool enabled) {
   return add({"nvme-tcp-export", enabled ? "yes" : "no", false, std::nullopt});
 }

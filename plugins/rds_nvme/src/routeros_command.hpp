@@ -61,6 +61,8 @@ class RouterOsCommand {
   RouterOsCommand& fileSize(const DiskSize& size);
   RouterOsCommand& slot(const SlotName& slot);
   RouterOsCommand& copyFrom(const SlotName& source);
+  // comment="<text>": RouterOS keeps it with the entry and prints it as ";;; <text>".
+  RouterOsCommand& comment(const std::string& text);
   RouterOsCommand& nvmeTcpExport(bool enabled);
   RouterOsCommand& nvmeTcpServerPort(const PortNumber& port);
   RouterOsCommand& nvmeTcpServerNqn(const Nqn& nqn);

@@ -70,6 +70,26 @@ paging::TokenRule listingTokenRule() {
           }};
 }
 
+namespace {
+constexpr std::string_view kGroupCommentPrefix = "polycsi-group=";
+}  // namespace
+
+std::string groupSnapshotComment(std::string_view groupId) {
+  bool valid = !groupId.empty() && groupId.size() <= 96;
+  for (char c : groupId)
+    valid = valid && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '.' || c == '_' || c == '-');
+  if (!valid)
+    throw Error(Code::kInvalidArgument, "group snapshot id " + printableForMessage(groupId) +
+                                            " is not 1-96 characters of [A-Za-z0-9._-]");
+  return std::string(kGroupCommentPrefix) + std::string(groupId);
+}
+
+std::string groupOfSnapshotComment(std::string_view comment) {
+  if (comment.substr(0, kGroupCommentPrefix.size()) != kGroupCommentPrefix) return {};
+  return std::string(comment.substr(kGroupCommentPrefix.size()));
+}
+
 DiskPath volumeFilePath(const DiskPath& base, const SlotName& slot) {
   return base.child(slot.str() + ".img");
 }

@@ -46,6 +46,13 @@ struct SnapshotFileInfo {
 // The file of a snapshot disk, in its source volume's directory.
 DiskPath snapshotFilePath(const DiskPath& directory, const SlotName& snapshot,
                           const SlotName& source, int64_t createdUnixSeconds);
+// The /disk comment of a snapshot disk that is a member of group `groupId` (a core-given local
+// id, [A-Za-z0-9._-]{1,96}; INVALID_ARGUMENT otherwise): "polycsi-group=<groupId>". A disk's
+// comment, unlike its file name (128-character segments), has room for it.
+std::string groupSnapshotComment(std::string_view groupId);
+// The group a snapshot disk's comment names; empty when it names none.
+std::string groupOfSnapshotComment(std::string_view comment);
+
 // Reads back what snapshotFilePath encoded; nullopt when `filePath` is not such a name.
 std::optional<SnapshotFileInfo> parseSnapshotFilePath(std::string_view filePath,
                                                       const SlotName& snapshot);

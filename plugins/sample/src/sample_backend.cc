@@ -30,6 +30,8 @@ Descriptor SampleBackend::describe() {
   d.capabilities.push_back({A::kMultiNodeMultiWriter, VolumeMode::kFilesystem, S::kShared});
   d.settings = sampleSettingSpecs();
   d.parameters = sampleParameterSpecs();
+  // Snapshots copy one image file after another: the core takes a group's members in sequence.
+  d.groupSnapshotConsistency = GroupConsistency::kPerVolumeSequence;
   return d;
 }
 

@@ -71,6 +71,7 @@ Snapshot SampleBackend::toSnapshot(const SnapshotRecord& r) {
   s.sizeBytes = r.sizeBytes;
   s.creationTimeUnixNs = r.createdUnixNs;
   s.readyToUse = true;  // the copy is complete before the snapshot exists
+  s.groupSnapshotId = r.groupSnapshotId;
   return s;
 }
 
@@ -288,11 +289,21 @@ Snapshot SampleBackend::createSnapshot(const CreateSnapshotRequest& req) {
       throw Error(Code::kAlreadyExists, "snapshot '" + req.name + "' already exists for volume '" +
                                             existing->sourceVolumeId + "', not '" +
                                             req.sourceVolumeId + "'");
+    if (existing->groupSnapshotId != req.groupSnapshotId)
+      throw Error(
+          Code::kAlreadyExists,
+          "snapshot '" + req.name + "' already exists " +
+              (existing->groupSnapshotId.empty() ? std::string("on its own")
+                                                 : "in group '" + existing->groupSnapshotId + "'") +
+              ", not " +
+              (req.groupSnapshotId.empty() ? std::string("on its own")
+                                           : "in group '" + req.groupSnapshotId + "'"));
     return toSnapshot(*existing);
   }
   Source source = resolveSource(SourceKind::kVolume, req.sourceVolumeId);
   record.name = req.name;
   record.sourceVolumeId = req.sourceVolumeId;
+  record.groupSnapshotId = req.groupSnapshotId;
   record.sizeBytes = source.sizeBytes;
   record.createdUnixNs = nowUnixNs();
   auto hold = reservations_.reserve(
@@ -328,6 +339,10 @@ SnapshotPage SampleBackend::listSnapshots(const ListRequest& req) {
   if (!req.sourceVolumeId.empty())
     std::erase_if(matching,
                   [&](const SnapshotRecord& s) { return s.sourceVolumeId != req.sourceVolumeId; });
+  if (!req.groupSnapshotId.empty())
+    std::erase_if(matching, [&](const SnapshotRecord& s) {
+      return s.groupSnapshotId != req.groupSnapshotId;
+    });
   auto page =
       paging::pageAfterKey(std::move(matching), req, tokenRule(IdKind::kSnapshot),
                            [](const SnapshotRecord& r) -> const std::string& { return r.id; });

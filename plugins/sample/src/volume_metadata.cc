@@ -53,6 +53,7 @@ std::string toJson(const SnapshotRecord& r) {
               {"source_volume_id", r.sourceVolumeId},
               {"size_bytes", r.sizeBytes},
               {"created_unix_ns", r.createdUnixNs}};
+  if (!r.groupSnapshotId.empty()) doc["group_snapshot_id"] = r.groupSnapshotId;
   return doc.dump(2) + "\n";
 }
 
@@ -82,6 +83,9 @@ SnapshotRecord parseSnapshotRecord(const std::string& text, const std::string& o
   r.sourceVolumeId = field<std::string>(doc, "source_volume_id", origin);
   r.sizeBytes = field<int64_t>(doc, "size_bytes", origin);
   r.createdUnixNs = field<int64_t>(doc, "created_unix_ns", origin);
+  // Absent in records written before group snapshots, and for snapshots of their own.
+  if (doc.contains("group_snapshot_id"))
+    r.groupSnapshotId = field<std::string>(doc, "group_snapshot_id", origin);
   return r;
 }
 

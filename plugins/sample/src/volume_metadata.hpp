@@ -30,6 +30,7 @@ struct SnapshotRecord {
   std::string sourceVolumeId;
   int64_t sizeBytes = 0;
   int64_t createdUnixNs = 0;
+  std::string groupSnapshotId;  // the group it is a member of; empty when none
 };
 
 // JSON text of a record.

@@ -146,6 +146,10 @@ inline Descriptor toDescriptor(const polycsi_descriptor& d, uint32_t abiMinor) {
   if (abiMinor >= 3 && d.parameter_mutable != nullptr)
     for (size_t i = 0; i < d.parameter_count; ++i)
       out.parameters[i].isMutable = d.parameter_mutable[i] != 0;
+  if (abiMinor >= 3) {
+    // An unknown value is refused by the host's descriptor check; keep it as it is until then.
+    out.groupSnapshotConsistency = static_cast<GroupConsistency>(d.group_snapshot_consistency);
+  }
   return out;
 }
 
@@ -190,7 +194,8 @@ inline std::unique_ptr<DescriptorStorage> fromDescriptor(const Descriptor& d) {
                                      s->parameters.size(),
                                      s->arena.str(d.nodeIdentityKind),
                                      s->settingRequiredRoles.data(),
-                                     s->parameterMutable.data()};
+                                     s->parameterMutable.data(),
+                                     static_cast<int32_t>(d.groupSnapshotConsistency)};
   return s;
 }
 

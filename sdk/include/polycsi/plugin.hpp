@@ -224,8 +224,12 @@ inline VolumeIdRequest toVolumeId(const polycsi_volume_id_request* r) {
 }
 
 inline ListRequest toList(const polycsi_list_request* r) {
-  return ListRequest{abi::toCall(r->call), r->max_entries, abi::toString(r->starting_token),
-                     abi::toString(r->source_volume_id), abi::toString(r->snapshot_id)};
+  return ListRequest{abi::toCall(r->call),
+                     r->max_entries,
+                     abi::toString(r->starting_token),
+                     abi::toString(r->source_volume_id),
+                     abi::toString(r->snapshot_id),
+                     abi::toString(r->group_snapshot_id)};
 }
 
 inline PublishRequest toPublish(const polycsi_publish_request* r) {
@@ -470,8 +474,9 @@ struct Exports {
     return guarded(out, [&] {
       Snapshot s = self(i)->createSnapshot(CreateSnapshotRequest{
           abi::toCall(r->call), abi::toString(r->name), abi::toString(r->source_volume_id),
-          abi::toMap(r->parameters), abi::toMap(r->secrets)});
+          abi::toMap(r->parameters), abi::toMap(r->secrets), abi::toString(r->group_snapshot_id)});
       out->snapshot = abi::fromSnapshot(own(out)->arena, s);
+      out->group_snapshot_id = own(out)->arena.str(s.groupSnapshotId);
     });
   }
   static polycsi_code deleteSnapshot(polycsi_instance* i, const polycsi_snapshot_id_request* r,
@@ -487,10 +492,15 @@ struct Exports {
       SnapshotPage page = self(i)->listSnapshots(toList(r));
       auto& arena = own(out)->arena;
       auto& items = arena.template array<polycsi_snapshot>();
-      for (const auto& s : page.snapshots) items.push_back(abi::fromSnapshot(arena, s));
+      auto& groups = arena.template array<polycsi_str>();
+      for (const auto& s : page.snapshots) {
+        items.push_back(abi::fromSnapshot(arena, s));
+        groups.push_back(arena.str(s.groupSnapshotId));
+      }
       out->snapshots = items.data();
       out->count = items.size();
       out->next_token = arena.str(page.nextToken);
+      out->group_snapshot_ids = groups.data();
     });
   }
   static polycsi_code publish(polycsi_instance* i, const polycsi_publish_request* r,

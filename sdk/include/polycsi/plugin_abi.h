@@ -198,6 +198,23 @@ typedef struct polycsi_setting_spec {
   polycsi_str description;
 } polycsi_setting_spec;
 
+/* ---- since ABI 1.3: group snapshots ---- */
+/* What one group snapshot of several volumes guarantees, as the plugin declares it in
+ * `polycsi_descriptor.group_snapshot_consistency`; the core reports it with every group snapshot
+ * (log, polycsictl, docs). */
+typedef enum polycsi_group_consistency {
+  /* No group snapshots (the CSI GroupController refuses this plugin's volumes). */
+  POLYCSI_GROUP_CONSISTENCY_NONE = 0,
+  /* The members are taken one after the other in one pass: each is consistent in itself, but
+   * writes to one volume between two members' instants are in some members and not in others.
+   * Crash-consistent across the group only when the writers are quiesced (e.g. KubeVirt's guest
+   * agent freeze). */
+  POLYCSI_GROUP_CONSISTENCY_PER_VOLUME_SEQUENCE = 1,
+  /* All members are cut at one instant: the group is crash-consistent, like the state after a
+   * power cut. */
+  POLYCSI_GROUP_CONSISTENCY_CRASH_CONSISTENT = 2
+} polycsi_group_consistency;
+
 /* The plugin's self-description. OWNERSHIP: plugin, static for the life of the library. */
 typedef struct polycsi_descriptor {
   polycsi_str name;    /* e.g. "rds_nvme"; [a-z0-9_]+ */
@@ -233,6 +250,14 @@ typedef struct polycsi_descriptor {
    * array for the same reason as setting_required_roles. Read only from plugins built with
    * minor >= 3. */
   const int32_t* parameter_mutable;
+  /* since 1.3 (group snapshots): a polycsi_group_consistency value, what a group snapshot of this
+   * plugin's volumes guarantees (see the enum). NONE (0) means the plugin takes no part in group
+   * snapshots. Anything else needs the snapshot functions, and the plugin must keep
+   * `group_snapshot_id` of polycsi_create_snapshot_request with the snapshot, report it in
+   * polycsi_snapshot_result / polycsi_snapshot_list_result and honour the list filter of the same
+   * name: the core then builds group snapshots from per-volume snapshots (docs/plugin-sdk.md,
+   * "Group snapshots"). Read only from plugins built with minor >= 3. */
+  int32_t group_snapshot_consistency;
 } polycsi_descriptor;
 
 /* ---------------------------------------------------------------------------------------------
@@ -357,6 +382,9 @@ typedef struct polycsi_list_request {
   polycsi_str starting_token;   /* empty for the first page; plugin-defined otherwise */
   polycsi_str source_volume_id; /* list_snapshots only: filter, may be empty */
   polycsi_str snapshot_id;      /* list_snapshots only: filter, may be empty */
+  /* since 1.3 (group snapshots): list_snapshots only: only the members of this backend-local
+   * group, may be empty. Set only for plugins that declare a group_snapshot_consistency. */
+  polycsi_str group_snapshot_id;
 } polycsi_list_request;
 
 typedef struct polycsi_volume_list_result {
@@ -374,9 +402,15 @@ typedef struct polycsi_snapshot {
   int32_t ready_to_use;
 } polycsi_snapshot;
 
+/* Result structs are zeroed by the host before the call, so a member appended in a later minor
+ * reads as empty from an older plugin that does not fill it. */
 typedef struct polycsi_snapshot_result {
   polycsi_result_header header;
   polycsi_snapshot snapshot;
+  /* since 1.3 (group snapshots): the backend-local group the snapshot is a member of (as
+   * create_snapshot received it), empty when none. Not a member of polycsi_snapshot: growing
+   * that struct would change the stride of the arrays older plugins return. */
+  polycsi_str group_snapshot_id;
 } polycsi_snapshot_result;
 
 typedef struct polycsi_snapshot_list_result {
@@ -384,6 +418,9 @@ typedef struct polycsi_snapshot_list_result {
   const polycsi_snapshot* snapshots;
   size_t count;
   polycsi_str next_token;
+  /* since 1.3 (group snapshots): NULL, or `count` entries parallel to `snapshots`: entry i is the
+   * backend-local group snapshots[i] is a member of, empty when none. */
+  const polycsi_str* group_snapshot_ids;
 } polycsi_snapshot_list_result;
 
 typedef struct polycsi_create_snapshot_request {
@@ -392,6 +429,10 @@ typedef struct polycsi_create_snapshot_request {
   polycsi_str source_volume_id; /* backend-local */
   polycsi_kv_list parameters;
   polycsi_kv_list secrets;
+  /* since 1.3 (group snapshots): the backend-local id of the group this snapshot is a member of,
+   * empty for a snapshot of its own. Set only for plugins that declare a
+   * group_snapshot_consistency; they keep it with the snapshot and report it back. */
+  polycsi_str group_snapshot_id;
 } polycsi_create_snapshot_request;
 
 typedef struct polycsi_snapshot_id_request {

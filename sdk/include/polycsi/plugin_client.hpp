@@ -263,12 +263,16 @@ class PluginInstance {
   StatusOr<Snapshot> createSnapshot(const CreateSnapshotRequest& r) const {
     if (!api_.create_snapshot) return unsupported("snapshots");
     abi::Arena arena;
-    polycsi_create_snapshot_request req{abi::fromCall(r.call), arena.str(r.name),
+    polycsi_create_snapshot_request req{abi::fromCall(r.call),       arena.str(r.name),
                                         arena.str(r.sourceVolumeId), arena.kvs(r.parameters),
-                                        arena.kvs(r.secrets)};
+                                        arena.kvs(r.secrets),        arena.str(r.groupSnapshotId)};
     return call<polycsi_snapshot_result, Snapshot>(
         [&](polycsi_snapshot_result* out) { return api_.create_snapshot(instance_, &req, out); },
-        [](const polycsi_snapshot_result& out) { return abi::toSnapshot(out.snapshot); });
+        [](const polycsi_snapshot_result& out) {
+          Snapshot s = abi::toSnapshot(out.snapshot);
+          s.groupSnapshotId = abi::toString(out.group_snapshot_id);  // zeroed: empty before 1.3
+          return s;
+        });
   }
   Status deleteSnapshot(const SnapshotIdRequest& r) const {
     if (!api_.delete_snapshot) return unsupported("snapshots").status();
@@ -288,8 +292,12 @@ class PluginInstance {
         },
         [](const polycsi_snapshot_list_result& out) {
           SnapshotPage page;
-          for (size_t i = 0; i < out.count; ++i)
+          for (size_t i = 0; i < out.count; ++i) {
             page.snapshots.push_back(abi::toSnapshot(out.snapshots[i]));
+            // The host zeroes the result: a plugin before 1.3 leaves the array NULL.
+            if (out.group_snapshot_ids != nullptr)
+              page.snapshots.back().groupSnapshotId = abi::toString(out.group_snapshot_ids[i]);
+          }
           page.nextToken = abi::toString(out.next_token);
           return page;
         });
@@ -447,8 +455,9 @@ class PluginInstance {
                                      arena.kvs(r.secrets)};
   }
   static polycsi_list_request listRequest(abi::Arena& arena, const ListRequest& r) {
-    return polycsi_list_request{abi::fromCall(r.call), r.maxEntries, arena.str(r.startingToken),
-                                arena.str(r.sourceVolumeId), arena.str(r.snapshotId)};
+    return polycsi_list_request{abi::fromCall(r.call),      r.maxEntries,
+                                arena.str(r.startingToken), arena.str(r.sourceVolumeId),
+                                arena.str(r.snapshotId),    arena.str(r.groupSnapshotId)};
   }
   static polycsi_publish_request publishRequest(abi::Arena& arena, const PublishRequest& r) {
     return polycsi_publish_request{abi::fromCall(r.call), arena.str(r.volumeId),

@@ -252,6 +252,27 @@ struct SettingSpec {
   }
 };
 
+// ---- since ABI 1.3: group snapshots ----
+// What a group snapshot of a plugin's volumes guarantees (polycsi_group_consistency).
+enum class GroupConsistency {
+  kNone = 0,               // no group snapshots
+  kPerVolumeSequence = 1,  // members taken one after the other in one pass
+  kCrashConsistent = 2,    // all members cut at one instant
+};
+
+// "none", "per-volume-sequence", "crash-consistent": as logs, polycsictl and docs show it.
+inline const char* groupConsistencyName(GroupConsistency c) {
+  switch (c) {
+    case GroupConsistency::kPerVolumeSequence:
+      return "per-volume-sequence";
+    case GroupConsistency::kCrashConsistent:
+      return "crash-consistent";
+    case GroupConsistency::kNone:
+      break;
+  }
+  return "none";
+}
+
 struct Descriptor {
   std::string name;
   std::string version;
@@ -263,6 +284,11 @@ struct Descriptor {
   // What nodeIdentity reports, as a user names it (e.g. "iSCSI initiator IQN"), when publish
   // cannot reach a node without it; empty when publish needs no node identity.
   std::string nodeIdentityKind;
+  // ---- since ABI 1.3: group snapshots ----
+  // What a group snapshot of this plugin's volumes guarantees; kNone: no group snapshots.
+  // Anything else needs snapshots, and createSnapshot/listSnapshots must keep, report and
+  // filter by groupSnapshotId (docs/plugin-sdk.md, "Group snapshots").
+  GroupConsistency groupSnapshotConsistency = GroupConsistency::kNone;
 
   // The semantics of one (access mode, volume mode) pair; unsupported when absent.
   AttachSemantics semanticsFor(AccessMode access, VolumeMode volume) const {
@@ -387,6 +413,9 @@ struct ListRequest {
   std::string startingToken;
   std::string sourceVolumeId;
   std::string snapshotId;
+  // ---- since ABI 1.3: group snapshots ----
+  // listSnapshots only: only the members of this group; empty lists them all.
+  std::string groupSnapshotId;
 };
 
 struct VolumePage {
@@ -400,6 +429,9 @@ struct Snapshot {
   int64_t sizeBytes = 0;
   int64_t creationTimeUnixNs = 0;
   bool readyToUse = true;
+  // ---- since ABI 1.3: group snapshots ----
+  // The group the snapshot is a member of (CreateSnapshotRequest::groupSnapshotId), or empty.
+  std::string groupSnapshotId;
 };
 
 struct SnapshotPage {
@@ -413,6 +445,10 @@ struct CreateSnapshotRequest {
   std::string sourceVolumeId;
   StringMap parameters;
   StringMap secrets;
+  // ---- since ABI 1.3: group snapshots ----
+  // The group this snapshot is a member of, or empty. A plugin with a group snapshot
+  // consistency keeps it with the snapshot and reports it in Snapshot::groupSnapshotId.
+  std::string groupSnapshotId;
 };
 
 struct SnapshotIdRequest {

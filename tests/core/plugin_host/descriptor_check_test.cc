@@ -70,6 +70,22 @@ TEST(CheckDescriptorTest, RequiredRolesMustBeKnownRoleBits) {
   EXPECT_EQ(checkDescriptor(d, "rds_nvme", 1), "");
 }
 
+// Since ABI 1.3 a plugin declares the consistency of its group snapshots: one of 0..2. A plugin
+// built against 1.2 is not asked (its descriptor ends before the member).
+TEST(CheckDescriptorTest, GroupSnapshotConsistencyMustBeKnown) {
+  DescriptorBuilder b;
+  polycsi_descriptor d = b.build();
+  for (int32_t known : {0, 1, 2}) {
+    setRaw(d.group_snapshot_consistency, known);
+    EXPECT_EQ(checkDescriptor(d, "rds_nvme", 3), "") << known;
+  }
+  setRaw(d.group_snapshot_consistency, 3);
+  EXPECT_EQ(checkDescriptor(d, "rds_nvme", 3),
+            "group snapshot consistency 3 is not 0 (none), 1 (per volume in sequence) or 2 "
+            "(crash-consistent)");
+  EXPECT_EQ(checkDescriptor(d, "rds_nvme", 2), "");
+}
+
 TEST(CheckDescriptorTest, AcceptsASaneDescriptor) {
   DescriptorBuilder b;
   b.capabilities = {cap(1, 0, 1), cap(5, 0, 3), cap(5, 1, 0), cap(7, 1, 2)};

@@ -137,6 +137,7 @@ TEST(LoadPluginTest, LoadsAShorterTableBuiltAgainstAnOlderHeader) {
   EXPECT_FALSE(PluginFeatures::of(p.table()).volumeCondition);
   EXPECT_EQ(p.abiVersion(), "1.0");
   EXPECT_EQ(p.descriptor().nodeIdentityKind, "");
+  EXPECT_EQ(p.descriptor().groupSnapshotConsistency, GroupConsistency::kNone);
 
   polycsi::testing::FakeHost host;
   auto instance = host.start(p.table(), InstanceConfig{.instanceName = "old"});

@@ -51,6 +51,7 @@ void DriverProcess::start(Wait wait) {
   channel_ = grpc::CreateChannel("unix://" + socketPath_, grpc::InsecureChannelCredentials());
   identity_ = csi::v1::Identity::NewStub(channel_);
   controller_ = csi::v1::Controller::NewStub(channel_);
+  groupController_ = csi::v1::GroupController::NewStub(channel_);
   node_ = csi::v1::Node::NewStub(channel_);
   for (int i = 0; i < 200; ++i) {
     if (child_->hasExited()) {

@@ -42,6 +42,7 @@ class DriverProcess {
   csi::v1::Identity::Stub& identity() { return *identity_; }
   csi::v1::Controller::Stub& controller() { return *controller_; }
   csi::v1::Node::Stub& node() { return *node_; }
+  csi::v1::GroupController::Stub& groupController() { return *groupController_; }
 
  private:
   std::string work_;
@@ -56,6 +57,7 @@ class DriverProcess {
   std::unique_ptr<csi::v1::Identity::Stub> identity_;
   std::unique_ptr<csi::v1::Controller::Stub> controller_;
   std::unique_ptr<csi::v1::Node::Stub> node_;
+  std::unique_ptr<csi::v1::GroupController::Stub> groupController_;
 };
 
 // A client context with a deadline, for every test RPC.

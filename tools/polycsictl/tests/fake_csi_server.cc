@@ -27,6 +27,8 @@ class FakeIdentity final : public csi::v1::Identity::Service {
     response->set_name(FakeCsiServer::kDriverName);
     response->set_vendor_version(FakeCsiServer::kDriverVersion);
     (*response->mutable_manifest())["build"] = "test";
+    (*response->mutable_manifest())["backend/fake/group_snapshot_consistency"] =
+        "per-volume-sequence";
     return grpc::Status::OK;
   }
 
@@ -250,16 +252,62 @@ std::size_t RequestLog::totalCount() const {
   return count;
 }
 
+// Group snapshots: a group "fake:grp-<name>" of one member "snap-<name>-<i>" per source, in
+// the order given; Get and Delete answer for any id.
+class FakeGroupController final : public csi::v1::GroupController::Service {
+ public:
+  explicit FakeGroupController(std::shared_ptr<RequestLog> log) : log_(std::move(log)) {}
+
+  grpc::Status CreateVolumeGroupSnapshot(
+      grpc::ServerContext*, const csi::v1::CreateVolumeGroupSnapshotRequest* request,
+      csi::v1::CreateVolumeGroupSnapshotResponse* response) override {
+    log_->record("CreateVolumeGroupSnapshot", *request);
+    auto* group = response->mutable_group_snapshot();
+    group->set_group_snapshot_id("fake:grp-" + request->name());
+    group->set_ready_to_use(true);
+    *group->mutable_creation_time() =
+        google::protobuf::util::TimeUtil::SecondsToTimestamp(1700000000);
+    for (int i = 0; i < request->source_volume_ids_size(); ++i) {
+      auto* s = group->add_snapshots();
+      s->set_snapshot_id("snap-" + request->name() + "-" + std::to_string(i));
+      s->set_source_volume_id(request->source_volume_ids(i));
+      s->set_size_bytes(kGi);
+      s->set_ready_to_use(true);
+      s->set_group_snapshot_id(group->group_snapshot_id());
+      *s->mutable_creation_time() = group->creation_time();
+    }
+    return grpc::Status::OK;
+  }
+  grpc::Status DeleteVolumeGroupSnapshot(grpc::ServerContext*,
+                                         const csi::v1::DeleteVolumeGroupSnapshotRequest* request,
+                                         csi::v1::DeleteVolumeGroupSnapshotResponse*) override {
+    log_->record("DeleteVolumeGroupSnapshot", *request);
+    return grpc::Status::OK;
+  }
+  grpc::Status GetVolumeGroupSnapshot(grpc::ServerContext*,
+                                      const csi::v1::GetVolumeGroupSnapshotRequest* request,
+                                      csi::v1::GetVolumeGroupSnapshotResponse*) override {
+    log_->record("GetVolumeGroupSnapshot", *request);
+    return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                        "group snapshot " + request->group_snapshot_id() + " does not exist");
+  }
+
+ private:
+  std::shared_ptr<RequestLog> log_;
+};
+
 FakeCsiServer::FakeCsiServer(const std::string& socket_path)
     : log_(std::make_shared<RequestLog>()),
       identity_(std::make_unique<FakeIdentity>(log_)),
       controller_(std::make_unique<FakeController>(log_)),
-      node_(std::make_unique<FakeNode>(log_)) {
+      node_(std::make_unique<FakeNode>(log_)),
+      group_controller_(std::make_unique<FakeGroupController>(log_)) {
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix://" + socket_path, grpc::InsecureServerCredentials());
   builder.RegisterService(identity_.get());
   builder.RegisterService(controller_.get());
   builder.RegisterService(node_.get());
+  builder.RegisterService(group_controller_.get());
   server_ = builder.BuildAndStart();
   if (!server_) throw std::runtime_error("cannot start the fake CSI server on " + socket_path);
 }

@@ -45,6 +45,9 @@ class RequestLog {
 //    starting with "attached-", which fail with FAILED_PRECONDITION.
 //  - ListVolumes pages over the volumes vol-a, vol-b and vol-c; the token is an index.
 //  - ControllerGetVolume and ControllerModifyVolume are left UNIMPLEMENTED.
+//  - CreateVolumeGroupSnapshot answers group "fake:grp-<name>" with members
+//    "snap-<name>-<i>"; GetVolumeGroupSnapshot is NOT_FOUND; the manifest declares backend
+//    "fake" per-volume-sequence.
 class FakeCsiServer {
  public:
   static constexpr const char* kDriverName = "fake.csi.polycsi.io";
@@ -62,6 +65,7 @@ class FakeCsiServer {
   std::unique_ptr<grpc::Service> identity_;
   std::unique_ptr<grpc::Service> controller_;
   std::unique_ptr<grpc::Service> node_;
+  std::unique_ptr<grpc::Service> group_controller_;
   std::unique_ptr<grpc::Server> server_;
 };
 

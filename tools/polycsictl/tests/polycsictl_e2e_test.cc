@@ -314,6 +314,35 @@ TEST_F(PolycsictlEndToEnd, SnapshotCreate) {
   EXPECT_EQ(requests[0].parameters().at("retain"), "7d");
 }
 
+TEST_F(PolycsictlEndToEnd, GroupSnapshotCreateGetDelete) {
+  const CommandResult created = run({"group-snapshot", "create", "vm1", "vol-root", "vol-data"});
+  ASSERT_EQ(created.exitStatus, 0) << created.errorOutput;
+  EXPECT_NE(created.output.find("group snapshot fake:grp-vm1  ready true  created "
+                                "2023-11-14T22:13:20Z  consistency per-volume-sequence"),
+            std::string::npos)
+      << created.output;
+  EXPECT_NE(created.output.find("snap-vm1-1"), std::string::npos) << created.output;
+  const auto creates =
+      log().requests<csi::v1::CreateVolumeGroupSnapshotRequest>("CreateVolumeGroupSnapshot");
+  ASSERT_EQ(creates.size(), 1u);
+  EXPECT_EQ(creates[0].name(), "vm1");
+  ASSERT_EQ(creates[0].source_volume_ids_size(), 2);
+  EXPECT_EQ(creates[0].source_volume_ids(1), "vol-data");
+
+  const CommandResult deleted = run({"group-snapshot", "delete", "fake:grp-vm1", "--snapshot",
+                                     "snap-vm1-0", "--snapshot", "snap-vm1-1"});
+  ASSERT_EQ(deleted.exitStatus, 0) << deleted.errorOutput;
+  EXPECT_EQ(deleted.output, "deleted group snapshot fake:grp-vm1\n");
+  const auto deletes =
+      log().requests<csi::v1::DeleteVolumeGroupSnapshotRequest>("DeleteVolumeGroupSnapshot");
+  ASSERT_EQ(deletes.size(), 1u);
+  EXPECT_EQ(deletes[0].snapshot_ids_size(), 2);
+
+  const CommandResult missing = run({"group-snapshot", "get", "fake:grp-gone"});
+  EXPECT_EQ(missing.exitStatus, 1);
+  EXPECT_NE(missing.errorOutput.find("NOT_FOUND"), std::string::npos) << missing.errorOutput;
+}
+
 TEST_F(PolycsictlEndToEnd, NodeStageAndPublishSendPathsContextsAndCapability) {
   const CommandResult stage =
       run({"node", "stage", "vol-1", "/var/lib/kubelet/staging/vol-1", "--publish-context",
