@@ -122,6 +122,11 @@ struct Capabilities {
   bool fencing = false;
   bool nodeExpand = false;       // void nodeExpand(const NodeExpandRequest&)
   bool volumeCondition = false;  // VolumeCondition volumeCondition(const DetachRequest&)
+
+  // ---- since ABI 1.3: volume health ----
+  // std::vector<VolumeCondition> controllerVolumeConditions(const ControllerConditionRequest&):
+  // one condition per requested volume, in order (the SDK refuses another count as INTERNAL).
+  bool controllerVolumeCondition = false;
 };
 
 // Base class of every backend. The pure virtuals are the required part of the contract.
@@ -285,6 +290,9 @@ struct CapabilityCheck {
   POLYCSI_SDK_CHECK_OPTIONAL(fencing, void, unpublish, PublishRequest);
   POLYCSI_SDK_CHECK_OPTIONAL(nodeExpand, void, nodeExpand, NodeExpandRequest);
   POLYCSI_SDK_CHECK_OPTIONAL(volumeCondition, VolumeCondition, volumeCondition, DetachRequest);
+  // ---- since ABI 1.3: volume health ----
+  POLYCSI_SDK_CHECK_OPTIONAL(controllerVolumeCondition, std::vector<VolumeCondition>,
+                             controllerVolumeConditions, ControllerConditionRequest);
 };
 
 #undef POLYCSI_SDK_CHECK_OPTIONAL
@@ -534,6 +542,37 @@ struct Exports {
     });
   }
 
+  // ---- since ABI 1.3: volume health ----
+  static polycsi_code controllerVolumeConditions(polycsi_instance* i,
+                                                 const polycsi_controller_condition_request* r,
+                                                 polycsi_controller_condition_result* out) {
+    return guarded(out, [&] {
+      ControllerConditionRequest req{abi::toCall(r->call), {}};
+      req.volumes.reserve(r->count);
+      for (size_t v = 0; v < r->count; ++v) {
+        const polycsi_condition_query& q = r->volumes[v];
+        ConditionQuery query{abi::toString(q.volume_id), {}};
+        for (size_t n = 0; n < q.published_node_count; ++n)
+          query.publishedNodes.push_back(
+              PublishedNode{abi::toString(q.published_nodes[n].node_name),
+                            abi::toString(q.published_nodes[n].node_identity)});
+        req.volumes.push_back(std::move(query));
+      }
+      std::vector<VolumeCondition> conditions = self(i)->controllerVolumeConditions(req);
+      // The host pairs answers with volumes by position: another count is a plugin bug.
+      if (conditions.size() != r->count)
+        throw Error(Code::kInternal, "controllerVolumeConditions answered " +
+                                         std::to_string(conditions.size()) + " conditions for " +
+                                         std::to_string(r->count) + " volumes");
+      auto& arena = own(out)->arena;
+      auto& items = arena.template array<polycsi_volume_condition>();
+      for (const auto& c : conditions)
+        items.push_back(polycsi_volume_condition{c.abnormal ? 1 : 0, arena.str(c.message)});
+      out->conditions = items.data();
+      out->count = items.size();
+    });
+  }
+
   static const polycsi_plugin_api* table() {
     static const polycsi_plugin_api api = [] {
       polycsi_plugin_api t{};
@@ -572,6 +611,9 @@ struct Exports {
                       { B::checkSettings(ctx) } -> std::same_as<void>;
                     })
         t.check_settings = &checkSettings;
+      // ---- since ABI 1.3: volume health ----
+      if constexpr (Check::has_controllerVolumeConditions)
+        t.controller_volume_condition = &controllerVolumeConditions;
       return t;
     }();
     return &api;

@@ -78,12 +78,12 @@ TEST(LoadPluginTest, RefusesAFileWithoutTheEntrySymbol) {
 
 TEST(LoadPluginTest, RefusesADifferentAbiMajorNamingBothVersions) {
   EXPECT_THAT(refusalOf("abi_major"),
-              HasSubstr("plugin ABI 2.0 is incompatible with host ABI 1.2"));
+              HasSubstr("plugin ABI 2.0 is incompatible with host ABI 1.3"));
 }
 
 TEST(LoadPluginTest, RefusesANewerAbiMinorNamingBothVersions) {
   EXPECT_THAT(refusalOf("abi_minor"),
-              HasSubstr("plugin ABI 1.3 is incompatible with host ABI 1.2"));
+              HasSubstr("plugin ABI 1.4 is incompatible with host ABI 1.3"));
 }
 
 // A plugin built against an older header has a shorter table: it loads, and the optional
