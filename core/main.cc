@@ -119,7 +119,8 @@ int listPlugins(const std::string& dir) {
               << (f.expandVolume ? " expand" : "") << (f.getCapacity ? " capacity" : "")
               << (f.listVolumes ? " list" : "") << (f.fencing ? " fencing" : "")
               << (f.nodeExpand ? " node-expand" : "")
-              << (f.volumeCondition ? " volume-condition" : "") << "\n";
+              << (f.volumeCondition ? " volume-condition" : "")
+              << (f.controllerVolumeCondition ? " controller-volume-condition" : "") << "\n";
   }
   // A directory holding a plugin the host refuses is a broken installation.
   return refused > 0 ? 1 : 0;
