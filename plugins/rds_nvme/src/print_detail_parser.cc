@@ -373,6 +373,7 @@ RdsDisk parseRdsDisk(const DiskEntry& entry) {
   disk.nvmeTcpServerNqn = entry.getOr("nvme-tcp-server-nqn");
   disk.nvmeTcpServerPort = entry.get("nvme-tcp-server-port");
   disk.allowedHostNames = entry.getOr("nvme-tcp-server-allow-host-name");
+  disk.nvmeTcpExport = entry.flag("nvme-tcp-export");
   return disk;
 }
 
