@@ -20,7 +20,7 @@ import { fileURLToPath } from "node:url";
 import { parseAllDocuments, parse as parseYaml, stringify as stringifyYaml } from "yaml";
 
 import { validateStructurally } from "./structural.mjs";
-import { checkConsistency, checkNodeHostSoftware } from "./consistency.mjs";
+import { checkConsistency, checkHealthMonitor, checkNodeHostSoftware } from "./consistency.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const deployDir = path.resolve(here, "..");
@@ -148,6 +148,15 @@ async function selfTest() {
   if (!/etc-iscsi \(\/etc\/iscsi\) is type Directory/.test(found) ||
       !/iscsi_host_root \/host is not where the node mounts hostPath \//.test(found))
     throw new Error(`self-test: the node host software checks did not refuse a broken node: ${found}`);
+  // A health monitor with the node watcher on, the sidecar's default 15s timeout and no leader
+  // election is refused on each count.
+  const monitor = checkHealthMonitor({
+    name: "csi-external-health-monitor-controller",
+    image: "registry.k8s.io/sig-storage/csi-external-health-monitor-controller:v0.18.0",
+    args: ["--csi-address=/csi/csi.sock", "--enable-node-watcher=true"] }, "self-test").join("\n");
+  if (!/not leader-elected/.test(monitor) || !/--enable-node-watcher=false/.test(monitor) ||
+      !/--timeout \(default 15s\) is under 30s/.test(monitor))
+    throw new Error(`self-test: the health monitor check did not refuse a broken sidecar: ${monitor}`);
 }
 
 // The overlays hold placeholders for what only the operator has: the RDS user's private key and
