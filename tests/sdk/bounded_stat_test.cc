@@ -69,6 +69,21 @@ TEST(BoundedStatTest, AFailedStatCarriesItsErrno) {
   EXPECT_EQ(probe.probe("/mnt/gone", std::chrono::hours(1)).error, ENOENT);
 }
 
+// A stat that has answered is not an answer for later: the next probe stats again, so a mount
+// that went stale right after a good answer is seen at once.
+TEST(BoundedStatTest, AnAnswerIsNeverReusedForALaterProbe) {
+  std::atomic<int> answer{0};
+  BoundedStat probe([&](const std::string&, struct stat*) { return answer.load(); });
+  for (int round = 0; round < 50; ++round) {
+    answer = 0;
+    EXPECT_EQ(probe.probe("/mnt/a", std::chrono::hours(1)).kind, Kind::kOk);
+    answer = ESTALE;
+    auto stale = probe.probe("/mnt/a", std::chrono::hours(1));
+    ASSERT_EQ(stale.kind, Kind::kFailed) << "round " << round;
+    EXPECT_EQ(stale.error, ESTALE);
+  }
+}
+
 TEST(BoundedStatTest, TheSystemStatAnswersForARealPath) {
   BoundedStat probe;
   auto root = probe.probe("/", std::chrono::hours(1));

@@ -53,7 +53,14 @@ class BoundedStat {
     {
       std::lock_guard<std::mutex> lock(mu_);
       auto& slot = inFlight_[path];
-      if (!slot) {
+      // Only a stat still running is shared; one that has answered (its thread not yet gone
+      // from the map) is stale: a new probe starts a new stat.
+      bool running = false;
+      if (slot) {
+        std::lock_guard<std::mutex> guard(slot->mu);
+        running = !slot->done;
+      }
+      if (!running) {
         auto fresh = std::make_shared<Probe>();
         std::weak_ptr<Probe> weak = fresh;
         // Set before the thread starts, so the thread always finds it.
