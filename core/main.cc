@@ -126,7 +126,8 @@ int listPlugins(const std::string& dir) {
               << (f.expandVolume ? " expand" : "") << (f.getCapacity ? " capacity" : "")
               << (f.listVolumes ? " list" : "") << (f.fencing ? " fencing" : "")
               << (f.nodeExpand ? " node-expand" : "")
-              << (f.volumeCondition ? " volume-condition" : "") << "\n";
+              << (f.volumeCondition ? " volume-condition" : "")
+              << (f.controllerVolumeCondition ? " controller-volume-condition" : "") << "\n";
     if (f.snapshots && d.groupSnapshotConsistency != GroupConsistency::kNone)
       std::cout << "  group snapshots: " << groupConsistencyName(d.groupSnapshotConsistency)
                 << "\n";

@@ -13,6 +13,9 @@ AdvertisedCapabilities AdvertisedCapabilities::of(const plugin_host::BackendRegi
   // A list without a non-listing backend's volumes is not the complete answer CSI's
   // ListVolumes promises, so it is advertised only when every backend lists.
   out.listVolumes = !all.empty();
+  // CSI: with VOLUME_CONDITION every ListVolumes entry and every ControllerGetVolume answer MUST
+  // carry a condition, and a backend without the check has none to give.
+  out.controllerVolumeCondition = !all.empty();
   for (const auto* b : all) {
     const PluginFeatures f = b->features();
     out.createFromSnapshot = out.createFromSnapshot || f.restoreSnapshot;
@@ -32,6 +35,7 @@ AdvertisedCapabilities AdvertisedCapabilities::of(const plugin_host::BackendRegi
     out.groupSnapshots =
         out.groupSnapshots ||
         (f.snapshots && b->descriptor().groupSnapshotConsistency != GroupConsistency::kNone);
+    out.controllerVolumeCondition = out.controllerVolumeCondition && f.controllerVolumeCondition;
   }
   return out;
 }

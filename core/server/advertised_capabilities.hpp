@@ -4,8 +4,11 @@
 //     a backend never takes a capability away from the volumes of the others;
 //   - a call that routes to a backend lacking it fails with an error naming that backend
 //     (backendLacks below), never with a silent no-op;
-//   - the one exception is listing: LIST_VOLUMES (and LIST_VOLUMES_PUBLISHED_NODES) claims the
-//     list is complete, so it is advertised only when EVERY backend can list.
+//   - the exceptions are listing: LIST_VOLUMES (and LIST_VOLUMES_PUBLISHED_NODES) claims the
+//     list is complete, so it is advertised only when EVERY backend can list; and the
+//     controller's VOLUME_CONDITION, which CSI makes a promise about every volume (ListVolumes
+//     entries and ControllerGetVolume "MUST" carry volume_condition with it), so it is
+//     advertised only when EVERY backend can report conditions.
 #pragma once
 
 #include <string>
@@ -36,6 +39,8 @@ struct AdvertisedCapabilities {
   // GROUP_CONTROLLER_SERVICE, CREATE_DELETE_GET_VOLUME_GROUP_SNAPSHOT: snapshots and a declared
   // group snapshot consistency.
   bool groupSnapshots = false;
+  // controller VOLUME_CONDITION (every backend; since ABI 1.3: volume health)
+  bool controllerVolumeCondition = false;
 
   static AdvertisedCapabilities of(const plugin_host::BackendRegistry& backends);
 };

@@ -7,6 +7,7 @@
 #include "server/advertised_capabilities.hpp"
 #include "server/backend_paging.hpp"
 #include "server/backend_placement.hpp"
+#include "server/controller_conditions.hpp"
 #include "server/controller_service.hpp"
 #include "server/csi_snapshots.hpp"
 #include "server/csi_validation.hpp"
@@ -58,6 +59,7 @@ Status ControllerService::listVolumes(Operation& op, const csi::v1::ListVolumesR
         }
         BackendPage<csi::v1::ListVolumesResponse::Entry> out;
         out.nextToken = page->nextToken;
+        std::vector<ConditionQuery> queries;
         for (const auto& v : page->volumes) {
           auto id = csiIdOf(b, v.id);
           if (!id.isOk()) return id.status();
@@ -68,10 +70,21 @@ Status ControllerService::listVolumes(Operation& op, const csi::v1::ListVolumesR
             for (const auto& [key, value] : b.topology())
               (*entry.mutable_volume()->add_accessible_topology()->mutable_segments())[key] = value;
           copyInto(v.context, entry.mutable_volume()->mutable_volume_context());
-          if (driver_.attachments != nullptr)
-            for (const auto& node : driver_.attachments->state(*id).nodes)
-              entry.mutable_status()->add_published_node_ids(node);
+          std::vector<std::string> nodes;
+          if (driver_.attachments != nullptr) nodes = driver_.attachments->state(*id).nodes;
+          for (const auto& node : nodes) entry.mutable_status()->add_published_node_ids(node);
+          queries.push_back(conditionQueryFor(b, v.id, nodes));
           out.items.push_back(std::move(entry));
+        }
+        // One plugin call per backend page, not one per volume: the plugin answers the whole
+        // page from one listing of its storage system where it can.
+        if (b.features().controllerVolumeCondition) {
+          auto conditions = controllerConditions(b, op.call(), std::move(queries));
+          for (size_t i = 0; i < out.items.size(); ++i) {
+            auto* c = out.items[i].mutable_status()->mutable_volume_condition();
+            c->set_abnormal(conditions[i].abnormal);
+            c->set_message(conditions[i].message);
+          }
         }
         return out;
       },

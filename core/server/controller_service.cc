@@ -7,6 +7,7 @@
 #include "server/access_semantics.hpp"
 #include "server/advertised_capabilities.hpp"
 #include "server/backend_placement.hpp"
+#include "server/controller_conditions.hpp"
 #include "server/csi_validation.hpp"
 #include "server/mutable_parameters.hpp"
 #include "server/proto_maps.hpp"
@@ -384,6 +385,7 @@ grpc::Status ControllerService::ControllerGetCapabilities(
   if (advertised.cloneVolume) add(ControllerServiceCapability::RPC::CLONE_VOLUME);
   if (advertised.controllerExpand) add(ControllerServiceCapability::RPC::EXPAND_VOLUME);
   if (advertised.modifyVolume) add(ControllerServiceCapability::RPC::MODIFY_VOLUME);
+  if (advertised.controllerVolumeCondition) add(ControllerServiceCapability::RPC::VOLUME_CONDITION);
   return op.finish(Status::ok());
 }
 
@@ -449,12 +451,17 @@ Status ControllerService::getVolume(Operation& op, const csi::v1::ControllerGetV
       (*v->add_accessible_topology()->mutable_segments())[key] = value;
   copyInto(found->context, v->mutable_volume_context());
   auto* status = resp->mutable_status();
-  if (driver_.attachments != nullptr)
-    for (const auto& node : driver_.attachments->state(req.volume_id()).nodes)
-      status->add_published_node_ids(node);
-  status->mutable_volume_condition()->set_abnormal(false);
-  status->mutable_volume_condition()->set_message("volume exists on backend " +
-                                                  routed->backend->name());
+  std::vector<std::string> nodes;
+  if (driver_.attachments != nullptr) nodes = driver_.attachments->state(req.volume_id()).nodes;
+  for (const auto& node : nodes) status->add_published_node_ids(node);
+  // Without the plugin's check the core cannot tell, so it says nothing (VOLUME_CONDITION is
+  // then not advertised): "exists" is not "healthy".
+  if (routed->backend->features().controllerVolumeCondition) {
+    auto conditions = controllerConditions(
+        *routed->backend, op.call(), {conditionQueryFor(*routed->backend, routed->localId, nodes)});
+    status->mutable_volume_condition()->set_abnormal(conditions.front().abnormal);
+    status->mutable_volume_condition()->set_message(conditions.front().message);
+  }
   return Status::ok();
 }
 

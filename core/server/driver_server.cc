@@ -396,6 +396,14 @@ void logServing(const ServeOptions& options, const DriverContext& driver) {
         "no configured backend can expand volumes: EXPAND_VOLUME is not advertised, and "
         "csi-resizer would exit at start-up; do not deploy it with this configuration "
         "(docs/plugin-sdk.md, section 3.7)");
+  // external-health-monitor v0.18.0 exits at start-up without the controller's
+  // VOLUME_CONDITION (cmd/csi-external-health-monitor-controller/main.go).
+  if (driver.servesController() &&
+      !AdvertisedCapabilities::of(driver.backends).controllerVolumeCondition)
+    spdlog::warn(
+        "a configured backend cannot report volume conditions: VOLUME_CONDITION is not "
+        "advertised, and csi-external-health-monitor-controller would exit at start-up; do not "
+        "deploy it with this configuration (docs/volume-health.md)");
 }
 
 }  // namespace

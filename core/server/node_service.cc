@@ -3,6 +3,10 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
 #include <set>
 #include <string_view>
 
@@ -19,6 +23,9 @@ namespace {
 using csi::v1::NodeServiceCapability;
 
 constexpr char kDefaultFsType[] = "ext4";
+// How long NodeGetVolumeStats waits for stat() of volume_path before it reports the volume
+// abnormal (kubelet asks again at its next sync; the stat in flight is not repeated).
+constexpr std::chrono::milliseconds kVolumePathAnswerTimeout{5000};
 
 bool isReaderOnly(AccessMode mode) {
   return mode == AccessMode::kSingleNodeReaderOnly || mode == AccessMode::kMultiNodeReaderOnly;
@@ -346,9 +353,34 @@ Status NodeService::stats(Operation& op, const csi::v1::NodeGetVolumeStatsReques
                                        "': it must be the absolute path where the volume is "
                                        "staged or published");
   if (auto s = checkPath(req.volume_path(), "volume_path"); !s.isOk()) return s;
-  struct stat st {};
-  if (::stat(req.volume_path().c_str(), &st) != 0)
+  // A hung NFS server blocks stat() for ever and a server that lost the export answers ESTALE:
+  // neither may hang the call or read as "no such volume"; both are the volume's condition
+  // (docs/volume-health.md).
+  const auto bound =
+      std::min<std::chrono::milliseconds>(kVolumePathAnswerTimeout, op.call().remaining() / 2);
+  const BoundedStat::Result probed = pathProbe_.probe(req.volume_path(), bound);
+  if (probed.kind == BoundedStat::Result::Kind::kFailed &&
+      (probed.error == ENOENT || probed.error == ENOTDIR))
     return Status(Code::kNotFound, "volume_path " + req.volume_path() + " does not exist");
+  if (probed.kind != BoundedStat::Result::Kind::kOk) {
+    auto* c = resp->mutable_volume_condition();
+    c->set_abnormal(true);
+    c->set_message(
+        probed.kind == BoundedStat::Result::Kind::kTimedOut
+            ? "volume_path " + req.volume_path() +
+                  " does not answer: stat() did not return within " +
+                  std::to_string(bound.count()) +
+                  " ms (a hung NFS server or a dead device); no usage could be read"
+            : "volume_path " + req.volume_path() +
+                  " cannot be read: " + std::strerror(probed.error) +
+                  (probed.error == ESTALE
+                       ? " (a stale NFS file handle: the server no longer has what is mounted; "
+                         "restage the volume once the export is back)"
+                       : "") +
+                  "; no usage could be read");
+    spdlog::warn("NodeGetVolumeStats {}: {}", req.volume_id(), c->message());
+    return Status::ok();
+  }
   bool block = (*record)->block;
   auto usage =
       driver_.mounter->usage(block ? (*record)->dataDevicePath() : req.volume_path(), block);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "csi.grpc.pb.h"
+#include "polycsi/bounded_stat.hpp"
 #include "server/driver_context.hpp"
 #include "server/node_volume_records.hpp"
 #include "server/operation.hpp"
@@ -53,6 +54,8 @@ class NodeService final : public csi::v1::Node::Service {
                                   std::optional<volume::VolumeLocks::Guard>& lock);
 
   DriverContext& driver_;
+  // NodeGetVolumeStats' stat of volume_path, bounded: a hung NFS server must not hang the call.
+  BoundedStat pathProbe_;
 };
 
 }  // namespace polycsi::server

@@ -322,6 +322,30 @@ export function checkNodeHostSoftware(node, objects, name) {
   return problems;
 }
 
+// The external-health-monitor-controller (docs/volume-health.md): it talks to polycsi's
+// controller socket, one replica at a time, with room for a ListVolumes page that asks every
+// backend once, and with the node watcher off as documented (flags of
+// kubernetes-csi/external-health-monitor v0.18.0 cmd/csi-external-health-monitor-controller/main.go).
+// Exported for validate.mjs's self-test.
+export function checkHealthMonitor(container, name) {
+  const problems = [];
+  const at = `${name}: csi-external-health-monitor-controller`;
+  if (!container) return [`${name}: controller lacks csi-external-health-monitor-controller`];
+  const args = container.args ?? [];
+  if (argValue(args, "--csi-address") !== "/csi/csi.sock")
+    problems.push(`${at}: --csi-address must be /csi/csi.sock (polycsi's controller socket)`);
+  if (!args.includes("--leader-election")) problems.push(`${at}: is not leader-elected`);
+  if (argValue(args, "--enable-node-watcher") !== "false")
+    problems.push(`${at}: set --enable-node-watcher=false (docs/volume-health.md says why)`);
+  const timeout = argValue(args, "--timeout");
+  const seconds = /^(\d+)s$/.exec(timeout ?? "")?.[1];
+  if (seconds === undefined || Number(seconds) < 30)
+    problems.push(`${at}: --timeout ${timeout ?? "(default 15s)"} is under 30s; a ListVolumes page asks every backend`);
+  if (!(container.image ?? "").endsWith(":v0.18.0"))
+    problems.push(`${at}: image ${container.image} is not the v0.18.0 whose flags were checked`);
+  return problems;
+}
+
 function checkInstall(objects, name, problems) {
   const drivers = byKind(objects, "CSIDriver");
   if (drivers.length !== 1) return problems.push(`${name}: want one CSIDriver, have ${drivers.length}`);
@@ -367,6 +391,7 @@ function checkInstall(objects, name, problems) {
     problems.push(`${name}: csi-provisioner lacks --extra-create-metadata`);
   problems.push(...checkCapacityTracking(provisioner, name));
   if (!sidecars.has("liveness-probe")) problems.push(`${name}: controller lacks the livenessprobe`);
+  problems.push(...checkHealthMonitor(sidecars.get("csi-external-health-monitor-controller"), name));
 
   const nodeSpec = node.spec.template.spec;
   const registrar = nodeSpec.containers.find((c) => c.name === "node-driver-registrar");

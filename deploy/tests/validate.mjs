@@ -20,8 +20,8 @@ import { fileURLToPath } from "node:url";
 import { parseAllDocuments, parse as parseYaml, stringify as stringifyYaml } from "yaml";
 
 import { validateStructurally } from "./structural.mjs";
-import { checkCapacityTracking, checkConsistency, checkNodeHostSoftware, checkSpanningClass }
-  from "./consistency.mjs";
+import { checkCapacityTracking, checkConsistency, checkHealthMonitor, checkNodeHostSoftware,
+         checkSpanningClass } from "./consistency.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const deployDir = path.resolve(here, "..");
@@ -166,6 +166,16 @@ async function selfTest() {
   const tracking = checkCapacityTracking({ args: ["--csi-address=/csi/csi.sock"], env: [] }, "self-test");
   if (tracking.length !== 5)
     throw new Error(`self-test: the capacity tracking check missed a problem: ${tracking.join("\n")}`);
+
+  // A health monitor with the node watcher on, the sidecar's default 15s timeout and no leader
+  // election is refused on each count.
+  const monitor = checkHealthMonitor({
+    name: "csi-external-health-monitor-controller",
+    image: "registry.k8s.io/sig-storage/csi-external-health-monitor-controller:v0.18.0",
+    args: ["--csi-address=/csi/csi.sock", "--enable-node-watcher=true"] }, "self-test").join("\n");
+  if (!/not leader-elected/.test(monitor) || !/--enable-node-watcher=false/.test(monitor) ||
+      !/--timeout \(default 15s\) is under 30s/.test(monitor))
+    throw new Error(`self-test: the health monitor check did not refuse a broken sidecar: ${monitor}`);
 }
 
 // The overlays hold placeholders for what only the operator has: the RDS user's private key and

@@ -1,7 +1,8 @@
 // The one capability rule (core/server/advertised_capabilities.hpp) through gRPC, with backends
-// that differ: sample (lists, expands, capacity, volume condition), nfs (no expansion, no
-// volume condition) and iscsi_powerstore (no listing, no capacity). All three start without
-// their storage: nfs and PowerStore connect per call, and no call here reaches them.
+// that differ: sample (lists, expands, capacity, volume condition), nfs (no expansion) and
+// iscsi_powerstore (no listing, no capacity); all three report controller volume conditions. All
+// three start without their storage: nfs and PowerStore connect per call, and no call here reaches
+// them.
 #include <gtest/gtest.h>
 
 #include <set>
@@ -98,6 +99,10 @@ TEST_F(CapabilityRuleTest, AdvertisesWhatAnyBackendHasExceptListing) {
   // PowerStore cannot list, so a list would miss its volumes: never advertised.
   EXPECT_FALSE(caps.count(ControllerRpc::LIST_VOLUMES));
   EXPECT_FALSE(caps.count(ControllerRpc::LIST_VOLUMES_PUBLISHED_NODES));
+  // Every backend reports controller volume conditions, so CSI's "MUST carry a condition"
+  // holds for every volume (GET_VOLUME: the health monitor asks per volume without listing).
+  EXPECT_TRUE(caps.count(ControllerRpc::VOLUME_CONDITION));
+  EXPECT_TRUE(caps.count(ControllerRpc::GET_VOLUME));
   EXPECT_TRUE(advertisesVolumeExpansion(*driver_));
   auto node = nodeCapabilities(*driver_);
   EXPECT_TRUE(node.count(NodeRpc::EXPAND_VOLUME));
@@ -176,7 +181,8 @@ TEST(CapabilityRuleNoExpansionTest, NothingAdvertisesExpansion) {
   EXPECT_FALSE(advertisesVolumeExpansion(driver));
   auto node = nodeCapabilities(driver);
   EXPECT_FALSE(node.count(NodeRpc::EXPAND_VOLUME));
-  EXPECT_FALSE(node.count(NodeRpc::VOLUME_CONDITION));
+  // nfs checks its mount on the node (nfs_mount_health.hpp).
+  EXPECT_TRUE(node.count(NodeRpc::VOLUME_CONDITION));
   EXPECT_TRUE(node.count(NodeRpc::GET_VOLUME_STATS));
   // nfs lists: alone, it makes the list complete.
   EXPECT_TRUE(controllerCapabilities(driver).count(ControllerRpc::LIST_VOLUMES_PUBLISHED_NODES));
@@ -192,9 +198,9 @@ TEST(CapabilityRuleBareBackendTest, CallsThatNeedAnOptionalMemberNameTheBackend)
   driver.usePluginDir(POLYCSI_TEST_PLUGIN_DIR);
   driver.start();
   auto caps = controllerCapabilities(driver);
-  for (auto absent :
-       {ControllerRpc::CREATE_DELETE_SNAPSHOT, ControllerRpc::CLONE_VOLUME,
-        ControllerRpc::EXPAND_VOLUME, ControllerRpc::GET_CAPACITY, ControllerRpc::LIST_VOLUMES})
+  for (auto absent : {ControllerRpc::CREATE_DELETE_SNAPSHOT, ControllerRpc::CLONE_VOLUME,
+                      ControllerRpc::EXPAND_VOLUME, ControllerRpc::GET_CAPACITY,
+                      ControllerRpc::LIST_VOLUMES, ControllerRpc::VOLUME_CONDITION})
     EXPECT_FALSE(caps.count(absent)) << ControllerRpc::Type_Name(absent);
 
   // CSI CreateVolume: a source the plugin cannot create from is INVALID_ARGUMENT.

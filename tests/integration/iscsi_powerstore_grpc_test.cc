@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -154,6 +155,73 @@ class IscsiPowerStoreGrpcTest : public ::testing::Test {
     csi::v1::ControllerModifyVolumeResponse resp;
     auto ctx = rpcContext();
     return driver_->controller().ControllerModifyVolume(ctx.get(), req, &resp);
+  }
+  // One REST call to the simulator as an administrator makes it by hand: a session of its own
+  // (GET login_session for the cookie and DELL-EMC-TOKEN), then `method path` with JSON `body`.
+  // Returns the HTTP status and the body. Not the driver's User-Agent, so not one of its calls.
+  std::pair<long, std::string> adminRest(const std::string& method, const std::string& path,
+                                         const std::string& body = "") {
+    struct Exchange {
+      std::string token;
+      std::string body;
+    } exchange;
+    CURL* curl = curl_easy_init();
+    curl_easy_setopt(curl, CURLOPT_COOKIEFILE, "");  // keeps the session cookie
+    curl_easy_setopt(curl, CURLOPT_CAINFO, pki_.ca_cert.c_str());
+    curl_easy_setopt(curl, CURLOPT_USERPWD, "admin:secret");
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &exchange);
+    curl_easy_setopt(
+        curl, CURLOPT_HEADERFUNCTION, +[](char* data, size_t size, size_t n, void* user) {
+          std::string line(data, size * n);
+          const std::string name = "dell-emc-token:";
+          std::string lower = line.substr(0, name.size());
+          for (auto& ch : lower)
+            ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+          if (lower == name) {
+            std::string value = line.substr(name.size());
+            value.erase(0, value.find_first_not_of(' '));
+            value.erase(value.find_last_not_of("\r\n ") + 1);
+            static_cast<Exchange*>(user)->token = value;
+          }
+          return size * n;
+        });
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &exchange.body);
+    curl_easy_setopt(
+        curl, CURLOPT_WRITEFUNCTION, +[](char* data, size_t size, size_t n, void* user) {
+          static_cast<std::string*>(user)->append(data, size * n);
+          return size * n;
+        });
+    const std::string base = "https://127.0.0.1:" + std::to_string(sim_->port()) + "/api/rest/";
+    curl_easy_setopt(curl, CURLOPT_URL, (base + "login_session").c_str());
+    long status = 0;
+    if (curl_easy_perform(curl) == CURLE_OK)
+      curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    EXPECT_EQ(status, 200) << exchange.body;
+    exchange.body.clear();
+    curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+    headers = curl_slist_append(headers, ("DELL-EMC-TOKEN: " + exchange.token).c_str());
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_URL, (base + path).c_str());
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+    if (method != "GET") curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
+    status = 0;
+    if (curl_easy_perform(curl) == CURLE_OK)
+      curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    return {status, exchange.body};
+  }
+  // ControllerGetVolume's condition of `id`.
+  csi::v1::VolumeCondition condition(const std::string& id) {
+    csi::v1::ControllerGetVolumeRequest req;
+    req.set_volume_id(id);
+    csi::v1::ControllerGetVolumeResponse resp;
+    auto ctx = rpcContext();
+    grpc::Status s = driver_->controller().ControllerGetVolume(ctx.get(), req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    EXPECT_TRUE(resp.status().has_volume_condition());
+    return resp.status().volume_condition();
   }
 
   TempDir work_;
@@ -507,6 +575,55 @@ TEST_F(IscsiPowerStoreGrpcTest, ChapRightIsAcceptedWrongIsRefused) {
   EXPECT_THROW(TestInitiator(c.at("portal"), c.at("targetIqn"), kIqnA,
                              ChapCredentials{"chapuser", "not-the-secret"}, std::stoi(c.at("lun"))),
                std::runtime_error);
+}
+
+// The controller's volume condition reads the array: Ready and mapped to the published node's
+// host is normal; a host an administrator maps by hand (REST, as the array's own UI would) is
+// named as extra; the published node's mapping removed by hand is named as missing.
+TEST_F(IscsiPowerStoreGrpcTest, VolumeConditionNamesAHostMappedOrUnmappedBehindTheDriversBack) {
+  startSim();
+  startDriver(pki_.ca_cert.string());
+  const std::string nodeA = std::string("node-a|iscsi_powerstore=") + kIqnA;
+  csi::v1::Volume vol;
+  ASSERT_OK(create("pvc-health", 4 * kMiB, &vol));
+  ASSERT_OK(publish(vol, nodeA));
+  const std::string uuid = vol.volume_id().substr(vol.volume_id().rfind('.') + 1);
+
+  auto healthy = condition(vol.volume_id());
+  EXPECT_FALSE(healthy.abnormal()) << healthy.message();
+  EXPECT_NE(healthy.message().find("is Ready and mapped to exactly the published nodes' hosts"),
+            std::string::npos)
+      << healthy.message();
+
+  auto [created, hostBody] =
+      adminRest("POST", "host",
+                R"({"name":"intruder","os_type":"Linux","initiators":[{"port_name":)"
+                R"("iqn.2000-01.com.example:intruder","port_type":"iSCSI"}]})");
+  ASSERT_EQ(created, 201) << hostBody;
+  const std::string intruder = nlohmann::json::parse(hostBody).at("id");
+  const std::string attachBody = nlohmann::json{{"volume_id", uuid}}.dump();
+  ASSERT_EQ(adminRest("POST", "host/" + intruder + "/attach", attachBody).first, 204);
+  auto extra = condition(vol.volume_id());
+  EXPECT_TRUE(extra.abnormal());
+  EXPECT_NE(extra.message().find("host intruder (id " + intruder +
+                                 ") is mapped to the volume but no node is published"),
+            std::string::npos)
+      << extra.message();
+
+  ASSERT_EQ(adminRest("POST", "host/" + intruder + "/detach", attachBody).first, 204);
+  auto [found, hosts] = adminRest("GET", "host?select=id,name&name=eq.node-a");
+  ASSERT_EQ(found, 200) << hosts;
+  const std::string hostA = nlohmann::json::parse(hosts).at(0).at("id");
+  ASSERT_EQ(adminRest("POST", "host/" + hostA + "/detach", attachBody).first, 204);
+  auto missing = condition(vol.volume_id());
+  EXPECT_TRUE(missing.abnormal());
+  EXPECT_NE(missing.message().find("node node-a is published but host node-a (id " + hostA +
+                                   ") is not mapped to the volume: it cannot reach the LUN"),
+            std::string::npos)
+      << missing.message();
+
+  ASSERT_OK(unpublish(vol, nodeA));
+  ASSERT_OK(deleteVolume(vol.volume_id()));
 }
 
 }  // namespace

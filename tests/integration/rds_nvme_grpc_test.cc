@@ -171,6 +171,23 @@ class RdsNvmeGrpcTest : public RdsSimDriverTest {
     return res ? res->body : "";
   }
 
+  // ControllerGetVolume's condition of `id`.
+  csi::v1::VolumeCondition condition(const std::string& id) {
+    csi::v1::ControllerGetVolumeRequest req;
+    req.set_volume_id(id);
+    csi::v1::ControllerGetVolumeResponse resp;
+    auto ctx = rpcContext();
+    grpc::Status s = driver_->controller().ControllerGetVolume(ctx.get(), req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    EXPECT_TRUE(resp.status().has_volume_condition());
+    return resp.status().volume_condition();
+  }
+  // One RouterOS command over the simulator's own SSH login, as an operator would type it.
+  void onTheRds(const std::string& command) {
+    SimReply reply = sim_->run(command);
+    ASSERT_EQ(reply.exitStatus, 0) << command << ": " << reply.output;
+  }
+
   int metricsPort_ = 0;
 };
 
@@ -741,6 +758,63 @@ TEST_F(RdsNvmeGroupSnapshotTest, MemberTheRdsHasNoSpaceForRollsBackTheGroup) {
   ASSERT_OK(listAllSnapshots(*driver_, &all));
   EXPECT_TRUE(all.empty()) << all.size() << " snapshots left after the rollback";
   EXPECT_EQ(imageFiles(sim_->stateDir()).size(), 3u) << "only the three disks' files remain";
+}
+
+// The controller's volume condition reads the RDS: a healthy volume says what was checked; an
+// allow-list changed behind the driver's back names the extra and the missing host, an export
+// switched off says so; ListVolumes gives each entry its own condition from one listing.
+TEST_F(RdsNvmeGrpcTest, VolumeConditionNamesWhatChangedBehindTheDriversBack) {
+  startDriver();
+  auto vol = createOk("pvc-health-1", kGiB, blockCapability(Mode::SINGLE_NODE_WRITER));
+  auto idle = createOk("pvc-health-2", kGiB, blockCapability(Mode::SINGLE_NODE_WRITER));
+  const std::string slot = slotOf(vol.volume_id());
+  ASSERT_OK(publish(vol, nodeId("node-a", kNqnA), Mode::SINGLE_NODE_WRITER));
+
+  auto healthy = condition(vol.volume_id());
+  EXPECT_FALSE(healthy.abnormal()) << healthy.message();
+  EXPECT_EQ(healthy.message(), "disk " + slot + " exported over NVMe/TCP on port 4420 as " +
+                                   "nqn.2000-02.com.mikrotik:" + slot +
+                                   "; its allow-list holds exactly the published nodes [node-a]");
+  EXPECT_FALSE(condition(idle.volume_id()).abnormal()) << condition(idle.volume_id()).message();
+
+  // A host nobody published is let in on the RDS itself.
+  onTheRds("/disk set [find slot=\"" + slot + "\"] nvme-tcp-server-allow-host-name=" + kNqnA + "," +
+           kNqnC);
+  auto extra = condition(vol.volume_id());
+  EXPECT_TRUE(extra.abnormal());
+  EXPECT_EQ(extra.message(), "disk " + slot + ": host NQN " + kNqnC +
+                                 " is on the allow-list but no node is published: that host can "
+                                 "reach the data; remove it from nvme-tcp-server-allow-host-name "
+                                 "on the RDS");
+
+  // The published node taken off: it is named as missing, with its NQN.
+  onTheRds("/disk set [find slot=\"" + slot + "\"] nvme-tcp-server-allow-host-name=" + kNqnC);
+  auto missing = condition(vol.volume_id());
+  EXPECT_TRUE(missing.abnormal());
+  EXPECT_NE(missing.message().find("node node-a (host NQN " + std::string(kNqnA) +
+                                   ") is published but missing from the allow-list: it cannot "
+                                   "connect"),
+            std::string::npos)
+      << missing.message();
+
+  // ListVolumes: one page, each entry with its own condition.
+  csi::v1::ListVolumesResponse list;
+  auto ctx = rpcContext();
+  ASSERT_OK(driver_->controller().ListVolumes(ctx.get(), csi::v1::ListVolumesRequest(), &list));
+  ASSERT_EQ(list.entries_size(), 2);
+  for (const auto& e : list.entries()) {
+    ASSERT_TRUE(e.status().has_volume_condition()) << e.volume().volume_id();
+    EXPECT_EQ(e.status().volume_condition().abnormal(), e.volume().volume_id() == vol.volume_id())
+        << e.volume().volume_id() << ": " << e.status().volume_condition().message();
+  }
+
+  // The export switched off.
+  onTheRds("/disk set [find slot=\"" + slot + "\"] nvme-tcp-export=no");
+  auto unexported = condition(vol.volume_id());
+  EXPECT_TRUE(unexported.abnormal());
+  EXPECT_NE(unexported.message().find("is not exported over NVMe/TCP (nvme-tcp-export=no)"),
+            std::string::npos)
+      << unexported.message();
 }
 
 }  // namespace

@@ -320,6 +320,36 @@ void livenessProbeV2_14_0(Replay& r) {
   r.probeForever("/healthz answers 500 and kubelet restarts polycsi (" + at + " checkProbe)");
 }
 
+// external-health-monitor v0.18.0, cmd/csi-external-health-monitor-controller/main.go main():
+// rpc.ProbeForever -> FlushAndExit(1); rpc.GetDriverName -> FlushAndExit(1);
+// supportsPluginControllerService (GetPluginCapabilities) error or no CONTROLLER_SERVICE ->
+// FlushAndExit(1); supportControllerListVolumes, supportControllerGetVolume and
+// supportControllerVolumeCondition (three ControllerGetCapabilities) error -> FlushAndExit(1);
+// neither LIST_VOLUMES nor GET_VOLUME, or no VOLUME_CONDITION: "CSI driver does not support
+// Controller ListVolumes and GetVolume service or does not implement VolumeCondition, exiting".
+void healthMonitorV0_18_0(Replay& r) {
+  const std::string at =
+      "external-health-monitor v0.18.0 cmd/csi-external-health-monitor-controller/main.go";
+  const std::string exits = "exits (" + at + " -> FlushAndExit(1))";
+  if (!r.probeForever("exits (" + at + ": rpc.ProbeForever -> FlushAndExit(1))")) return;
+  if (!r.driverName("exits (" + at + ": rpc.GetDriverName -> FlushAndExit(1))")) return;
+  auto service = r.controllerService(exits);
+  if (!service) return;
+  if (!*service) {
+    r.exits("GetPluginCapabilities lacks CONTROLLER_SERVICE", exits);
+    return;
+  }
+  std::optional<std::set<int>> caps;
+  for (int i = 0; i < 3; ++i)
+    if (!(caps = r.controllerCapabilities(exits))) return;
+  if (!caps->count(ControllerRpc::LIST_VOLUMES) && !caps->count(ControllerRpc::GET_VOLUME)) {
+    r.exits("ControllerGetCapabilities has neither LIST_VOLUMES nor GET_VOLUME", exits);
+    return;
+  }
+  if (!caps->count(ControllerRpc::VOLUME_CONDITION))
+    r.exits("ControllerGetCapabilities lacks VOLUME_CONDITION", exits);
+}
+
 using Contract = void (*)(Replay&);
 
 const std::map<std::pair<std::string, std::string>, Contract>& contracts() {
@@ -331,6 +361,7 @@ const std::map<std::pair<std::string, std::string>, Contract>& contracts() {
       {{"csi-snapshotter", "v8.6.0"}, snapshotterV8_6_0},
       {{"csi-node-driver-registrar", "v2.12.0"}, registrarV2_12_0},
       {{"livenessprobe", "v2.14.0"}, livenessProbeV2_14_0},
+      {{"csi-external-health-monitor-controller", "v0.18.0"}, healthMonitorV0_18_0},
   };
   return kContracts;
 }

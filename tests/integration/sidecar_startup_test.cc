@@ -195,5 +195,28 @@ TEST(SidecarContractTest, ResizerExitsWhenNoBackendGrows) {
       << driver.log();
 }
 
+// external-health-monitor v0.18.0 exits without the controller's VOLUME_CONDITION, which is
+// advertised only when every backend reports conditions: next to a backend whose plugin has no
+// controller_volume_condition (the plugin_host fixture "good"), it would crash-loop, and the
+// controller's log says so.
+TEST(SidecarContractTest, HealthMonitorExitsWithoutVolumeCondition) {
+  TempDir work;
+  DriverProcess driver(work.str(),
+                       "backends:\n  - name: bare\n    plugin: good\n    settings:\n"
+                       "      address: here\n",
+                       "node-a", {"--mode", "controller"});
+  driver.usePluginDir(POLYCSI_TEST_PLUGIN_DIR);
+  driver.start();
+  auto channel =
+      grpc::CreateChannel("unix://" + work.str() + "/csi.sock", grpc::InsecureChannelCredentials());
+  auto verdict = replayStartup("csi-external-health-monitor-controller", "v0.18.0", channel);
+  ASSERT_TRUE(verdict.has_value());
+  EXPECT_FALSE(verdict->starts);
+  EXPECT_NE(verdict->reason.find("lacks VOLUME_CONDITION"), std::string::npos) << verdict->reason;
+  EXPECT_NE(driver.log().find("csi-external-health-monitor-controller would exit at start-up"),
+            std::string::npos)
+      << driver.log();
+}
+
 }  // namespace
 }  // namespace polycsi::testing

@@ -121,6 +121,11 @@ class IscsiNode {
   std::string attach(const LunAddress& lun, const std::string& stagingPath, const Call& call);
   // Idempotent: an unknown staging path is success.
   void detach(const std::string& stagingPath, const Call& call);
+  // The health of the LUN staged at `stagingPath` (iscsi_condition.cc), from sysfs only (no
+  // iscsiadm, no network): every recorded path has a session in state LOGGED_IN and its LUN's
+  // by-path device. Abnormal names each path that is not, or says the path is not staged here.
+  // Reads the staging record without the attach lock (it is replaced atomically).
+  VolumeCondition condition(const std::string& stagingPath) const;
 
  private:
   struct Staged {

@@ -605,6 +605,11 @@ void PowerStoreBackend::detach(const DetachRequest& req) {
   node().detach(req.stagingPath, req.call);
 }
 
+VolumeCondition PowerStoreBackend::volumeCondition(const DetachRequest& req) {
+  req.call.checkpoint("checking volume " + req.volumeId);
+  return node().condition(req.stagingPath);
+}
+
 void PowerStoreBackend::nodeExpand(const NodeExpandRequest& req) {
   node();  // node role only
   if (config_.multipath) {

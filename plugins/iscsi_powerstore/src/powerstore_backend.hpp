@@ -44,7 +44,9 @@ class PowerStoreBackend : public Backend {
                                               .snapshots = true,
                                               .fencing = true,
                                               .nodeExpand = true,
-                                              .modifyVolume = true};
+                                              .modifyVolume = true,
+                                              .volumeCondition = true,
+                                              .controllerVolumeCondition = true};
 
   // Parses the settings (INVALID_ARGUMENT when bad); REST sessions open lazily.
   explicit PowerStoreBackend(const InitContext& ctx);
@@ -69,6 +71,11 @@ class PowerStoreBackend : public Backend {
   // first pair).
   StringMap publish(const PublishRequest& req);
   void unpublish(const PublishRequest& req);
+  // The controller's view of each volume (powerstore_condition.cc): abnormal when the array no
+  // longer has it, its state is not Ready, or the hosts it is mapped to differ from the
+  // published nodes' hosts, naming each extra or missing host. An array that cannot be reached
+  // makes its volumes abnormal naming the array.
+  std::vector<VolumeCondition> controllerVolumeConditions(const ControllerConditionRequest& req);
 
   // ---- node ----
   std::string nodeIdentity(const Call& call) override;
@@ -77,6 +84,9 @@ class PowerStoreBackend : public Backend {
   // Rescans the LUN's SCSI disk so the node sees the size the array grew it to
   // (scsi_disk_growth.hpp); the core then grows the filesystem.
   void nodeExpand(const NodeExpandRequest& req);
+  // Abnormal when an iSCSI session of the staged LUN is not logged in or its device is gone
+  // (IscsiNode::condition).
+  VolumeCondition volumeCondition(const DetachRequest& req);
 
  private:
   // The array and its object uuid of an id; INVALID_ARGUMENT when malformed.

@@ -177,6 +177,65 @@ TEST_F(IscsiNodeTest, LogsInToEveryPathAndOutOfEveryPath) {
   EXPECT_EQ(count("-T iqn.2015-10.com.dell:t2 -p 127.0.0.2:3260 --logout"), 1);
 }
 
+// The node's condition comes from the kernel's iSCSI sessions in sysfs (a fake tree here, laid
+// out as drivers/scsi/scsi_transport_iscsi.c makes it): every path logged in with its device is
+// normal; a FAILED session, a missing one and a vanished device are each named.
+TEST_F(IscsiNodeTest, ConditionNamesEachPathThatIsNotLoggedInOrHasLostItsDevice) {
+  const StringMap context = {{"portal", "127.0.0.1:3260"},
+                             {"targetIqn", "iqn.2015-10.com.dell:t1"},
+                             {"lun", "1"},
+                             {"portals", "127.0.0.1:3260,127.0.0.2:3260"},
+                             {"targetIqns", "iqn.2015-10.com.dell:t1,iqn.2015-10.com.dell:t2"}};
+  IscsiNode node(options_);
+  node.attach(parseLunAddress(context), "/stage/a", call_);
+  // The second path's device, as udev would link it (the fake iscsiadm links 127.0.0.1 only).
+  std::filesystem::create_symlink(
+      dir_.path() / "sdb",
+      dir_.path() / "by-path" / "ip-127.0.0.2:3260-iscsi-iqn.2015-10.com.dell:t2-lun-1");
+  const auto sys = dir_.path() / "sys" / "class";
+  auto session = [&](int sid, const std::string& target, const std::string& address,
+                     const std::string& state) {
+    const auto dir = sys / "iscsi_session" / ("session" + std::to_string(sid));
+    const auto connection = sys / "iscsi_connection" / ("connection" + std::to_string(sid) + ":0");
+    std::filesystem::create_directories(dir);
+    std::filesystem::create_directories(connection);
+    std::ofstream(dir / "targetname") << target << "\n";
+    std::ofstream(dir / "state") << state << "\n";
+    std::ofstream(connection / "persistent_address") << address << "\n";
+    std::ofstream(connection / "persistent_port") << "3260\n";
+  };
+  session(1, "iqn.2015-10.com.dell:t1", "127.0.0.1", "LOGGED_IN");
+  session(2, "iqn.2015-10.com.dell:t2", "127.0.0.2", "LOGGED_IN");
+  auto healthy = node.condition("/stage/a");
+  EXPECT_FALSE(healthy.abnormal) << healthy.message;
+  EXPECT_EQ(healthy.message, "2 iSCSI path(s) logged in with the LUN's device");
+
+  session(2, "iqn.2015-10.com.dell:t2", "127.0.0.2", "FAILED");
+  auto failed = node.condition("/stage/a");
+  EXPECT_TRUE(failed.abnormal);
+  EXPECT_EQ(failed.message,
+            "1 of 2 iSCSI path(s) of LUN 1 down: the iSCSI session to iqn.2015-10.com.dell:t2 at "
+            "127.0.0.2:3260 is FAILED, not LOGGED_IN");
+
+  std::filesystem::remove_all(sys / "iscsi_session" / "session2");
+  EXPECT_EQ(node.condition("/stage/a").message,
+            "1 of 2 iSCSI path(s) of LUN 1 down: no iSCSI session to iqn.2015-10.com.dell:t2 at "
+            "127.0.0.2:3260");
+
+  session(2, "iqn.2015-10.com.dell:t2", "127.0.0.2", "LOGGED_IN");
+  const auto link =
+      dir_.path() / "by-path" / "ip-127.0.0.1:3260-iscsi-iqn.2015-10.com.dell:t1-lun-1";
+  std::filesystem::remove(link);
+  EXPECT_EQ(node.condition("/stage/a").message,
+            "1 of 2 iSCSI path(s) of LUN 1 down: the LUN's device " + link.string() +
+                " of iqn.2015-10.com.dell:t1 at 127.0.0.1:3260 is gone");
+
+  auto unknown = node.condition("/stage/elsewhere");
+  EXPECT_TRUE(unknown.abnormal);
+  EXPECT_NE(unknown.message.find("no iSCSI LUN is staged at /stage/elsewhere"), std::string::npos)
+      << unknown.message;
+}
+
 // A path whose login is refused is left out while another works; with none left, the first
 // refusal is the answer.
 TEST_F(IscsiNodeTest, ARefusedPathIsSkippedWhileAnotherWorks) {

@@ -25,6 +25,7 @@
 #include <string>
 
 #include "nfs_client.hpp"
+#include "nfs_mount_health.hpp"
 #include "nfs_settings.hpp"
 #include "polycsi/copy_jobs.hpp"
 #include "polycsi/plugin.hpp"
@@ -51,7 +52,9 @@ class NfsBackend : public Backend {
                                               .clone = true,
                                               .listVolumes = true,
                                               .capacity = true,
-                                              .snapshots = true};
+                                              .snapshots = true,
+                                              .volumeCondition = true,
+                                              .controllerVolumeCondition = true};
 
   // Parses the settings; touches no server (a controller connects per call). Throws
   // INVALID_ARGUMENT for bad settings.
@@ -85,6 +88,11 @@ class NfsBackend : public Backend {
   // Stops the snapshot's copy if it still runs, removes what it made, then forgets it.
   void deleteSnapshot(const SnapshotIdRequest& req);
   SnapshotPage listSnapshots(const ListRequest& req);
+  // The controller's view of each volume (nfs_condition.cc): abnormal when its record is gone
+  // or its directory is missing or not a directory on its export; an export that does not
+  // answer within the configured timeout makes its volumes abnormal naming server and path.
+  // One READDIR per parent directory, not one lookup per volume.
+  std::vector<VolumeCondition> controllerVolumeConditions(const ControllerConditionRequest& req);
 
   // ---- node ----
   // Empty: NFS exports here are not fenced per node.
@@ -94,6 +102,9 @@ class NfsBackend : public Backend {
   Attachment attach(const AttachRequest& req) override;
   // Nothing to undo: the core unmounts.
   void detach(const DetachRequest& req) override;
+  // Abnormal when no NFS mount is at the staging path, or it does not answer a stat within
+  // 5 s, or fails it (ESTALE) (nfs_mount_health.hpp).
+  VolumeCondition volumeCondition(const DetachRequest& req);
 
  private:
   enum class SourceKind { kNone, kSnapshot, kVolume };
@@ -151,6 +162,7 @@ class NfsBackend : public Backend {
   Host host_;
   std::string instanceName_;
   NfsSettings settings_;
+  BoundedStat mountProbe_;  // the node's stat of staging paths
   // Last: destroyed first, so every copy stops while what it uses still exists.
   CopyJobs copies_;
 };

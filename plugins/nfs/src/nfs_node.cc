@@ -1,4 +1,11 @@
-// The node half of the nfs backend: it only names what to mount; the core mounts it.
+// The node half of the nfs backend: it names what to mount (the core mounts it) and reports
+// whether that mount still answers.
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
 #include "nfs_backend.hpp"
 #include "subdir_template.hpp"
 
@@ -36,6 +43,19 @@ Attachment NfsBackend::attach(const AttachRequest& req) {
 
 void NfsBackend::detach(const DetachRequest& req) {
   req.call.checkpoint("detaching volume " + printable(req.volumeId));
+}
+
+VolumeCondition NfsBackend::volumeCondition(const DetachRequest& req) {
+  req.call.checkpoint("checking volume " + printable(req.volumeId));
+  std::ifstream in("/proc/self/mountinfo");
+  std::stringstream mountinfo;
+  mountinfo << in.rdbuf();
+  if (!in)
+    throw Error(Code::kInternal,
+                "cannot read /proc/self/mountinfo: " + std::string(std::strerror(errno)));
+  const auto timeout =
+      std::min<std::chrono::milliseconds>(std::chrono::seconds(5), req.call.remaining() / 2);
+  return nfsMountCondition(req.stagingPath, mountinfo.str(), mountProbe_, timeout);
 }
 
 }  // namespace polycsi::nfs

@@ -770,6 +770,48 @@ TEST_P(NfsGrpcTest, AServerThatDropsPacketsGivesATimelyClearError) {
   EXPECT_TRUE(remove(id).ok());
 }
 
+// The controller's volume condition looks at the volume's directory on the server: there, it
+// answers; removed behind the driver's back (by another NFS client), the condition names the
+// server and the path, in ControllerGetVolume and in that volume's ListVolumes entry only.
+TEST_P(NfsGrpcTest, VolumeConditionNamesAMissingDirectory) {
+  const std::string id = createOk("pvc-health");
+  const std::string other = createOk("pvc-health-2");
+  auto condition = [&](const std::string& volume) {
+    csi::v1::ControllerGetVolumeRequest req;
+    req.set_volume_id(volume);
+    csi::v1::ControllerGetVolumeResponse resp;
+    auto ctx = rpcContext(30);
+    auto s = driver_->controller().ControllerGetVolume(ctx.get(), req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    EXPECT_TRUE(resp.status().has_volume_condition());
+    return resp.status().volume_condition();
+  };
+  const std::string path = "127.0.0.1:" + std::string(GaneshaServer::share()) + "/pvc-health";
+  auto healthy = condition(id);
+  EXPECT_FALSE(healthy.abnormal()) << healthy.message();
+  EXPECT_EQ(healthy.message(), "the directory " + path + " answers on NFS server 127.0.0.1");
+
+  ASSERT_TRUE(session()->removeTree("pvc-health", Call{}));
+  auto gone = condition(id);
+  EXPECT_TRUE(gone.abnormal());
+  EXPECT_EQ(gone.message(), "the directory " + path +
+                                " of volume 'pvc-health' does not exist on NFS server 127.0.0.1: "
+                                "pods cannot mount it; restore it from a backup or delete the "
+                                "volume");
+  EXPECT_FALSE(condition(other).abnormal());
+
+  csi::v1::ListVolumesResponse list;
+  auto ctx = rpcContext(30);
+  ASSERT_TRUE(
+      driver_->controller().ListVolumes(ctx.get(), csi::v1::ListVolumesRequest(), &list).ok());
+  ASSERT_EQ(list.entries_size(), 2);
+  for (const auto& e : list.entries()) {
+    ASSERT_TRUE(e.status().has_volume_condition()) << e.volume().volume_id();
+    EXPECT_EQ(e.status().volume_condition().abnormal(), e.volume().volume_id() == id)
+        << e.volume().volume_id() << ": " << e.status().volume_condition().message();
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Protocols, NfsGrpcTest, ::testing::ValuesIn(kProtocols),
                          [](const ::testing::TestParamInfo<Protocol>& info) {
                            return std::string(info.param.name);

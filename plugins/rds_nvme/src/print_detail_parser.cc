@@ -374,6 +374,7 @@ RdsDisk parseRdsDisk(const DiskEntry& entry) {
   disk.nvmeTcpServerPort = entry.get("nvme-tcp-server-port");
   disk.allowedHostNames = entry.getOr("nvme-tcp-server-allow-host-name");
   disk.comment = entry.comment;
+  disk.nvmeTcpExport = entry.flag("nvme-tcp-export");
   return disk;
 }
 

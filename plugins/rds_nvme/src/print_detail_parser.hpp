@@ -91,8 +91,9 @@ struct RdsDisk {
   std::optional<int64_t> freeBytes;      // free (a pool disk's)
   std::string nvmeTcpServerNqn;          // nvme-tcp-server-nqn
   std::optional<std::string> nvmeTcpServerPort;  // nvme-tcp-server-port
-  std::string allowedHostNames;  // nvme-tcp-server-allow-host-name, comma-separated NQNs
-  std::string comment;           // the entry's ";;; " comment, empty when none
+  std::string allowedHostNames;       // nvme-tcp-server-allow-host-name, comma-separated NQNs
+  std::string comment;                // the entry's ";;; " comment, empty when none
+  std::optional<bool> nvmeTcpExport;  // nvme-tcp-export (yes/no); nullopt when not printed
 };
 
 // The typed view of a /disk entry. Throws Error(kInternal) when a size is printed but is not

@@ -74,7 +74,8 @@ class RdsBackend : public Backend {
                                               .fencing = true,
                                               .nodeExpand = true,
                                               .volumeCondition = true,
-                                              .findVolume = true};
+                                              .findVolume = true,
+                                              .controllerVolumeCondition = true};
 
   // Parses the settings; a controller also opens its transport (`transports(settings, host)`),
   // the ledger in the state directory and starts the orphan scan. Throws INVALID_ARGUMENT for
@@ -106,6 +107,11 @@ class RdsBackend : public Backend {
   // Fencing: allows / removes the node's host NQN (req.nodeIdentity) on the export.
   StringMap publish(const PublishRequest& req);
   void unpublish(const PublishRequest& req);
+  // The controller's view of each volume (rds_condition.cc): abnormal when its disk is gone, is
+  // not exported over NVMe/TCP, or (fencing on) its allow-list differs from the published
+  // nodes' host NQNs, naming the extra or missing host. One `/disk print detail` for the whole
+  // request; an RDS that cannot be reached makes every volume abnormal naming its address.
+  std::vector<VolumeCondition> controllerVolumeConditions(const ControllerConditionRequest& req);
 
   // ---- node ----
   // The node's NVMe host NQN (host_nqn_file; generated with libnvme and stored when missing).

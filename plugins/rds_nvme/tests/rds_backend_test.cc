@@ -465,6 +465,68 @@ TEST_F(RdsControllerTest, FencingAllowsOnlyPublishedNodes) {
   EXPECT_TRUE(backend_->unpublish(publishRequest("pvc-none", "node-a", kNodeA)).isOk());
 }
 
+// The controller's volume conditions of a page come from one listing of the RDS; each volume's
+// allow-list is compared with its published nodes, naming an extra or a missing host.
+TEST_F(RdsControllerTest, VolumeConditionsComeFromOneListingAndCompareTheAllowList) {
+  start();
+  create("pvc-h1", kGiB);
+  create("pvc-h2", kGiB);
+  ASSERT_TRUE(backend_->publish(publishRequest("pvc-h1", "node-a", kNodeA)).isOk());
+  rds_.clearCommands();
+  ControllerConditionRequest req;
+  req.volumes = {{"pvc-h1", {{"node-a", kNodeA}}}, {"pvc-h2", {}}, {"pvc-h3", {}}};
+  auto conditions = backend_->controllerVolumeConditions(req);
+  ASSERT_TRUE(conditions.isOk()) << conditions.status().toString();
+  ASSERT_EQ(conditions->size(), 3u);
+  EXPECT_FALSE((*conditions)[0].abnormal) << (*conditions)[0].message;
+  EXPECT_FALSE((*conditions)[1].abnormal) << (*conditions)[1].message;
+  EXPECT_TRUE((*conditions)[2].abnormal);
+  EXPECT_NE((*conditions)[2].message.find("disk pvc-h3 does not exist on the RDS at "),
+            std::string::npos)
+      << (*conditions)[2].message;
+  EXPECT_EQ(rds_.commands().size(), 1u) << "one /disk print detail for the whole page";
+
+  // The core believes node-a is gone, node-b published: both differences are named.
+  req.volumes = {{"pvc-h1", {{"node-b", kNodeB}}}};
+  auto differs = backend_->controllerVolumeConditions(req);
+  ASSERT_TRUE(differs.isOk());
+  ASSERT_EQ(differs->size(), 1u);
+  EXPECT_TRUE((*differs)[0].abnormal);
+  EXPECT_EQ((*differs)[0].message,
+            std::string("disk pvc-h1: node node-b (host NQN ") + kNodeB +
+                ") is published but missing from the allow-list: it cannot connect; host NQN " +
+                kNodeA +
+                " is on the allow-list but no node is published: that host can reach the data; "
+                "remove it from nvme-tcp-server-allow-host-name on the RDS");
+}
+
+// An RDS that does not answer makes every volume's condition say so, naming it, instead of
+// failing the call (ListVolumes must still page).
+TEST_F(RdsControllerTest, AnUnreachableRdsIsEveryVolumesCondition) {
+  class Unreachable : public CommandTransport {
+   public:
+    CommandReply run(const RouterOsCommand&, const Call&) override {
+      throw TransportError(Code::kUnavailable, "connect to 10.42.68.1:22: Connection refused",
+                           false);
+    }
+  };
+  transports_ = [](const RdsSettings&, const Host&) -> std::unique_ptr<CommandTransport> {
+    return std::make_unique<Unreachable>();
+  };
+  start();
+  ControllerConditionRequest req;
+  req.volumes = {{"pvc-h1", {}}, {"pvc-h2", {}}};
+  auto conditions = backend_->controllerVolumeConditions(req);
+  ASSERT_TRUE(conditions.isOk()) << conditions.status().toString();
+  ASSERT_EQ(conditions->size(), 2u);
+  for (const auto& c : *conditions) {
+    EXPECT_TRUE(c.abnormal);
+    EXPECT_EQ(c.message.rfind("the RDS at ", 0), 0u) << c.message;
+    EXPECT_NE(c.message.find("is unreachable: "), std::string::npos) << c.message;
+    EXPECT_NE(c.message.find("Connection refused"), std::string::npos) << c.message;
+  }
+}
+
 // nvme_addresses: the volume context keeps one nvmeAddress (the first path, as rds-csi and
 // older polycsi PVs have it); publish hands the node every path, also for a volume created
 // before the second path was configured.

@@ -39,7 +39,8 @@ class SampleBackend : public Backend {
                                               .nodeExpand = true,
                                               .volumeCondition = true,
                                               .modifyVolume = true,
-                                              .findVolume = true};
+                                              .findVolume = true,
+                                              .controllerVolumeCondition = true};
 
   // Parses the settings and opens (creating when missing) the directory. A controller also
   // removes leftovers of creations interrupted by a crash. Throws INVALID_ARGUMENT for bad
@@ -70,6 +71,10 @@ class SampleBackend : public Backend {
   Snapshot createSnapshot(const CreateSnapshotRequest& req);
   void deleteSnapshot(const SnapshotIdRequest& req);
   SnapshotPage listSnapshots(const ListRequest& req);
+  // The controller's view of each volume (sample_condition.cc): abnormal when its record is
+  // gone, or its image file is missing or no longer the volume's size (changed behind the
+  // driver's back). The sample has no fencing, so published nodes are not compared.
+  std::vector<VolumeCondition> controllerVolumeConditions(const ControllerConditionRequest& req);
 
   // ---- node ----
   // Empty: files need no host identity.

@@ -130,6 +130,11 @@ struct Capabilities {
   // Volume findVolume(const FindVolumeRequest&): the volume createVolume made for the name;
   // throws Error(kNotFound) when none. Needed for StorageClasses that span several backends.
   bool findVolume = false;
+
+  // ---- since ABI 1.3: volume health ----
+  // std::vector<VolumeCondition> controllerVolumeConditions(const ControllerConditionRequest&):
+  // one condition per requested volume, in order (the SDK refuses another count as INTERNAL).
+  bool controllerVolumeCondition = false;
 };
 
 // Base class of every backend. The pure virtuals are the required part of the contract.
@@ -301,6 +306,9 @@ struct CapabilityCheck {
   POLYCSI_SDK_CHECK_OPTIONAL(modifyVolume, void, modifyVolume, ModifyVolumeRequest);
   // ---- since ABI 1.3: topology and capacity ----
   POLYCSI_SDK_CHECK_OPTIONAL(findVolume, Volume, findVolume, FindVolumeRequest);
+  // ---- since ABI 1.3: volume health ----
+  POLYCSI_SDK_CHECK_OPTIONAL(controllerVolumeCondition, std::vector<VolumeCondition>,
+                             controllerVolumeConditions, ControllerConditionRequest);
 };
 
 #undef POLYCSI_SDK_CHECK_OPTIONAL
@@ -577,6 +585,37 @@ struct Exports {
     });
   }
 
+  // ---- since ABI 1.3: volume health ----
+  static polycsi_code controllerVolumeConditions(polycsi_instance* i,
+                                                 const polycsi_controller_condition_request* r,
+                                                 polycsi_controller_condition_result* out) {
+    return guarded(out, [&] {
+      ControllerConditionRequest req{abi::toCall(r->call), {}};
+      req.volumes.reserve(r->count);
+      for (size_t v = 0; v < r->count; ++v) {
+        const polycsi_condition_query& q = r->volumes[v];
+        ConditionQuery query{abi::toString(q.volume_id), {}};
+        for (size_t n = 0; n < q.published_node_count; ++n)
+          query.publishedNodes.push_back(
+              PublishedNode{abi::toString(q.published_nodes[n].node_name),
+                            abi::toString(q.published_nodes[n].node_identity)});
+        req.volumes.push_back(std::move(query));
+      }
+      std::vector<VolumeCondition> conditions = self(i)->controllerVolumeConditions(req);
+      // The host pairs answers with volumes by position: another count is a plugin bug.
+      if (conditions.size() != r->count)
+        throw Error(Code::kInternal, "controllerVolumeConditions answered " +
+                                         std::to_string(conditions.size()) + " conditions for " +
+                                         std::to_string(r->count) + " volumes");
+      auto& arena = own(out)->arena;
+      auto& items = arena.template array<polycsi_volume_condition>();
+      for (const auto& c : conditions)
+        items.push_back(polycsi_volume_condition{c.abnormal ? 1 : 0, arena.str(c.message)});
+      out->conditions = items.data();
+      out->count = items.size();
+    });
+  }
+
   static const polycsi_plugin_api* table() {
     static const polycsi_plugin_api api = [] {
       polycsi_plugin_api t{};
@@ -619,6 +658,9 @@ struct Exports {
       if constexpr (Check::has_modifyVolume) t.modify_volume = &modifyVolume;
       // ---- since ABI 1.3: topology and capacity ----
       if constexpr (Check::has_findVolume) t.find_volume = &findVolume;
+      // ---- since ABI 1.3: volume health ----
+      if constexpr (Check::has_controllerVolumeConditions)
+        t.controller_volume_condition = &controllerVolumeConditions;
       return t;
     }();
     return &api;

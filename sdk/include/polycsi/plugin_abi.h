@@ -541,6 +541,44 @@ typedef struct polycsi_find_volume_request {
   polycsi_kv_list parameters; /* StorageClass parameters for this plugin, as create_volume's */
   polycsi_kv_list secrets;
 } polycsi_find_volume_request;
+/* ---- since ABI 1.3: volume health ---- */
+
+/* A node the core has the volume published to (its attachment store, ControllerPublishVolume):
+ * the Kubernetes node name and the identity this plugin's node side reported for it (e.g. an NVMe
+ * host NQN, an iSCSI initiator IQN; empty when the plugin needs none or it is unknown). */
+typedef struct polycsi_published_node {
+  polycsi_str node_name;
+  polycsi_str node_identity;
+} polycsi_published_node;
+
+/* One volume whose condition the core asks for. */
+typedef struct polycsi_condition_query {
+  polycsi_str volume_id; /* backend-local */
+  const polycsi_published_node* published_nodes;
+  size_t published_node_count;
+} polycsi_condition_query;
+
+/* OWNERSHIP: host; everything is borrowed for the duration of the call. */
+typedef struct polycsi_controller_condition_request {
+  polycsi_call call;
+  const polycsi_condition_query* volumes;
+  size_t count;
+} polycsi_controller_condition_request;
+
+/* One volume's condition: `abnormal` non-zero says something is wrong, and `message` says what
+ * in words a user can act on; a normal volume's message says what was checked. */
+typedef struct polycsi_volume_condition {
+  int32_t abnormal;
+  polycsi_str message;
+} polycsi_volume_condition;
+
+/* OWNERSHIP: plugin, until header.release. `conditions` holds exactly the request's `count`
+ * entries, in the request's order. */
+typedef struct polycsi_controller_condition_result {
+  polycsi_result_header header;
+  const polycsi_volume_condition* conditions;
+  size_t count;
+} polycsi_controller_condition_result;
 
 /* ---------------------------------------------------------------------------------------------
  * The function table
@@ -659,6 +697,20 @@ typedef struct polycsi_plugin_api {
    * other controller calls. IDEMPOTENT: no side effects. */
   polycsi_code (*find_volume)(polycsi_instance*, const polycsi_find_volume_request*,
                               polycsi_volume_result*);
+  /* ---- since ABI 1.3: volume health ---- */
+  /* Optional (since 1.3). The controller-side condition of each volume in `req` (CSI
+   * VOLUME_CONDITION for ControllerGetVolume and ListVolumes): whether the backend still holds it
+   * as the core expects, including whether the nodes the storage system lets in equal
+   * `published_nodes`. One call per ListVolumes page, so a plugin should answer from one listing
+   * of its backend rather than one round trip per volume. A volume the backend does not have is
+   * an abnormal condition, not an error; a backend that cannot be reached is an abnormal condition
+   * per volume naming the backend (CSI: the condition describes the volume, and ListVolumes must
+   * still page), so an error return is kept for a broken request or a plugin fault. THREADING: may
+   * run concurrently with calls on other volumes and with calls on the same volumes (it only
+   * reads). IDEMPOTENT: reads only. */
+  polycsi_code (*controller_volume_condition)(polycsi_instance*,
+                                              const polycsi_controller_condition_request* req,
+                                              polycsi_controller_condition_result* out);
 } polycsi_plugin_api;
 
 /* The exported entry point's type. Returns the static table; never NULL. */

@@ -111,6 +111,8 @@ struct PluginFeatures {
   bool modifyVolume = false;  // since 1.3 (modify volume)
   // ---- since ABI 1.3: topology and capacity ----
   bool findVolume = false;
+  // ---- since ABI 1.3: volume health ----
+  bool controllerVolumeCondition = false;
 
   // `plugin` may be a plugin's own table: members beyond its struct_size count as absent.
   static PluginFeatures of(const polycsi_plugin_api* plugin) {
@@ -128,6 +130,7 @@ struct PluginFeatures {
     f.volumeCondition = api->volume_condition != nullptr;
     f.modifyVolume = api->modify_volume != nullptr;
     f.findVolume = api->find_volume != nullptr;
+    f.controllerVolumeCondition = api->controller_volume_condition != nullptr;
     return f;
   }
 };
@@ -385,6 +388,45 @@ class PluginInstance {
         [](const polycsi_condition_result& out) {
           return VolumeCondition{out.abnormal != 0, abi::toString(out.header.message)};
         });
+  }
+
+  // ---- since ABI 1.3: volume health ----
+  // The controller-side condition of each volume in `r`, one per volume in order; UNIMPLEMENTED
+  // when the plugin cannot tell (callers check features().controllerVolumeCondition first).
+  // INTERNAL when the plugin answers another number of conditions than it was asked for.
+  StatusOr<std::vector<VolumeCondition>> controllerVolumeConditions(
+      const ControllerConditionRequest& r) const {
+    if (!api_.controller_volume_condition) return unsupported("volume conditions");
+    abi::Arena arena;
+    std::vector<polycsi_condition_query> queries;
+    queries.reserve(r.volumes.size());
+    for (const auto& v : r.volumes) {
+      auto& nodes = arena.array<polycsi_published_node>();
+      for (const auto& n : v.publishedNodes)
+        nodes.push_back(polycsi_published_node{arena.str(n.nodeName), arena.str(n.nodeIdentity)});
+      queries.push_back(polycsi_condition_query{arena.str(v.volumeId), nodes.data(), nodes.size()});
+    }
+    polycsi_controller_condition_request req{abi::fromCall(r.call), queries.data(), queries.size()};
+    const size_t asked = r.volumes.size();
+    auto answered = call<polycsi_controller_condition_result, std::vector<VolumeCondition>>(
+        [&](polycsi_controller_condition_result* out) {
+          return api_.controller_volume_condition(instance_, &req, out);
+        },
+        [&](const polycsi_controller_condition_result& out) {
+          std::vector<VolumeCondition> conditions;
+          // A plugin that answers more than it was asked must not make the host read past them.
+          for (size_t i = 0; i < std::min(out.count, asked); ++i)
+            conditions.push_back(VolumeCondition{out.conditions[i].abnormal != 0,
+                                                 abi::toString(out.conditions[i].message)});
+          if (out.count != asked) conditions.clear();
+          return conditions;
+        });
+    if (!answered.isOk()) return answered.status();
+    if (answered->size() != asked)
+      return Status(Code::kInternal, "the plugin answered a volume condition request for " +
+                                         std::to_string(asked) +
+                                         " volumes with another number of conditions");
+    return answered;
   }
 
  private:

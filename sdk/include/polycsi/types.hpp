@@ -525,4 +525,28 @@ struct VolumeCondition {
   std::string message;
 };
 
+// ---- since ABI 1.3: volume health ----
+
+// A node the core has a volume published to: its Kubernetes node name and the identity this
+// plugin's node side reported (host NQN, initiator IQN; empty when none or unknown).
+struct PublishedNode {
+  std::string nodeName;
+  std::string nodeIdentity;
+
+  bool operator==(const PublishedNode&) const = default;
+};
+
+// One volume whose controller-side condition is asked for.
+struct ConditionQuery {
+  std::string volumeId;  // backend-local
+  std::vector<PublishedNode> publishedNodes;
+};
+
+// controllerVolumeConditions' request: one ListVolumes page, or the one volume of
+// ControllerGetVolume. The answer has one VolumeCondition per entry, in this order.
+struct ControllerConditionRequest {
+  Call call;
+  std::vector<ConditionQuery> volumes;
+};
+
 }  // namespace polycsi
