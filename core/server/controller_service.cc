@@ -141,7 +141,8 @@ Status ControllerService::createVolume(Operation& op, const csi::v1::CreateVolum
   // CSI: the plugin applies mutable_parameters (a VolumeAttributesClass's) at creation. Only
   // mutable ones are accepted, as ControllerModifyVolume would; they win over the
   // StorageClass's parameters of the same name.
-  auto mutableParams = checkMutableParameters(b, req.mutable_parameters(), "mutable_parameters");
+  auto mutableParams =
+      checkMutableParameters(first, req.mutable_parameters(), "mutable_parameters");
   if (!mutableParams.isOk()) return mutableParams.status();
   for (const auto& [key, value] : mutableParams->plugin) (*params)[key] = value;
   if (mutableParams->migrationTimeoutSeconds) *timeout = *mutableParams->migrationTimeoutSeconds;

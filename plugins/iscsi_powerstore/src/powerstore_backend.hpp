@@ -44,8 +44,8 @@ class PowerStoreBackend : public Backend {
                                               .snapshots = true,
                                               .fencing = true,
                                               .nodeExpand = true,
-                                              .modifyVolume = true,
                                               .volumeCondition = true,
+                                              .modifyVolume = true,
                                               .controllerVolumeCondition = true};
 
   // Parses the settings (INVALID_ARGUMENT when bad); REST sessions open lazily.
