@@ -11,8 +11,11 @@ pass, which it completes before it serves publishes, finds nothing to rebuild. T
 the controller with a resync period longer than itself, so no later pass forgets the
 attachments its direct calls made. The demo registers its nodes' storage.k8s.io/v1 CSINodes
 (POST, as kubelet does when node-driver-registrar registers the node plugin), and the sink
-serves them back to the controller, which publishes only to node ids a CSINode carries. Every
-other request gets 503 with a meta/v1 Status.
+serves them back to the controller, which publishes only to node ids a CSINode carries. The
+demo's cluster has no PersistentVolumeClaims or PersistentVolumes either (its volumes come from
+direct CSI calls), so reading one, as the controller does at a publish to find the volume's
+VolumeAttributesClass, gets 404 NotFound as from an API server without that object. Every other
+request gets 503 with a meta/v1 Status.
 
 Usage: kube_event_sink.py TOKEN_FILE EVENTS_FILE
 Prints "kube-event-sink listening on 127.0.0.1:PORT" once it accepts connections; stops on
@@ -28,6 +31,8 @@ import uuid
 
 VOLUME_ATTACHMENTS_PATH = re.compile(r"^/apis/storage\.k8s\.io/v1/volumeattachments(\?.*)?$")
 CSI_NODES_PATH = re.compile(r"^/apis/storage\.k8s\.io/v1/csinodes$")
+CLAIM_PATH = re.compile(r"^/api/v1/namespaces/([-.a-z0-9]+)/persistentvolumeclaims/([-.a-z0-9]+)$")
+VOLUME_PATH = re.compile(r"^/api/v1/persistentvolumes/([-.a-z0-9]+)$")
 CSI_NODE_PATH = re.compile(r"^/apis/storage\.k8s\.io/v1/csinodes/([a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?)$")
 EVENTS_PATH = re.compile(r"^/api/v1/namespaces/([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)/events$")
 MAX_BODY_BYTES = 1 << 20
@@ -75,6 +80,16 @@ class EventSinkHandler(http.server.BaseHTTPRequestHandler):
                                             'csinodes.storage.k8s.io "%s" not found' % node.group(1)))
             else:
                 self.reply(200, found)
+            return
+        claim = CLAIM_PATH.match(self.path)
+        if claim:
+            self.reply(404, status_body(404, "NotFound",
+                                        'persistentvolumeclaims "%s" not found' % claim.group(2)))
+            return
+        volume = VOLUME_PATH.match(self.path)
+        if volume:
+            self.reply(404, status_body(404, "NotFound",
+                                        'persistentvolumes "%s" not found' % volume.group(1)))
             return
         if VOLUME_ATTACHMENTS_PATH.match(self.path):
             self.reply(200, {"kind": "VolumeAttachmentList", "apiVersion": "storage.k8s.io/v1",

@@ -5,9 +5,9 @@
 // The rules are the driver's own (docs/configuration.md, "StorageClass parameters"):
 // `parameters.backend` names the backend, else the driver's default backend (with one backend,
 // that one); `parameters.backends` names several of one plugin (docs/topology.md), judged with
-// their shared matrix and named "a,b"; `migrationTimeoutSeconds` is a whole number of seconds within the driver's range,
-// else CreateVolume fails with INVALID_ARGUMENT.
-// Pure functions: thread-safe.
+// their shared matrix and named "a,b"; `migrationTimeoutSeconds` is a whole number of seconds
+// within the driver's range, else CreateVolume fails with INVALID_ARGUMENT. Pure functions:
+// thread-safe.
 #pragma once
 
 #include <nlohmann/json.hpp>

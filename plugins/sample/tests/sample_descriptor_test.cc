@@ -39,7 +39,7 @@ TEST(SampleDescriptor, CapabilityMatrixUsesEverySemanticKind) {
   EXPECT_EQ(d.capabilities.size(), 12u);
 }
 
-TEST(SampleDescriptor, DeclaresItsSettingsAndNoParameters) {
+TEST(SampleDescriptor, DeclaresItsSettingsAndOneMutableParameter) {
   Descriptor d = polycsi::testing::FakeHost::describe(polycsi_plugin_entry());
   ASSERT_EQ(d.settings.size(), 4u);
   EXPECT_EQ(d.settings[0].name, "directory");
@@ -53,7 +53,10 @@ TEST(SampleDescriptor, DeclaresItsSettingsAndNoParameters) {
   EXPECT_EQ(d.settings[3].name, "create_delay_ms");
   EXPECT_EQ(d.settings[3].kind, SettingKind::kInteger);
   EXPECT_FALSE(d.settings[3].required);
-  EXPECT_TRUE(d.parameters.empty());
+  // `tier`, which a VolumeAttributesClass may change on a live volume (ControllerModifyVolume).
+  ASSERT_EQ(d.parameters.size(), 1u);
+  EXPECT_EQ(d.parameters[0].name, "tier");
+  EXPECT_TRUE(d.parameters[0].isMutable);
 }
 
 TEST(SampleDescriptor, ImplementsEveryOptionalCapabilityButFencing) {

@@ -108,8 +108,10 @@ inline polycsi_snapshot fromSnapshot(Arena& arena, const Snapshot& s) {
 }
 
 inline Snapshot toSnapshot(const polycsi_snapshot& s) {
-  return Snapshot{toString(s.id), toString(s.source_volume_id), s.size_bytes,
-                  s.creation_time_unix_ns, s.ready_to_use != 0};
+  // The group id is not a member of polycsi_snapshot (see polycsi_snapshot_list_result); the
+  // caller fills it from where the result carries it.
+  return Snapshot{toString(s.id),          toString(s.source_volume_id), s.size_bytes,
+                  s.creation_time_unix_ns, s.ready_to_use != 0,          std::string()};
 }
 
 // ---- descriptor, both ways ----
