@@ -145,6 +145,8 @@ class InnerVm:
         try:
             self.qmp("quit", timeout_s=30)
         except StepFailed:
+            # A QEMU that no longer answers QMP (already gone, or hung) is ended below: the
+            # loop waits for it and kills its pid, and that outcome is what is reported.
             pass
         gone = self.vm.run(f"i=0; while {self._alive()}; do "
                            f"[ $i -gt {timeout_s * 5} ] && {{ kill -9 {self.pid}; exit 1; }}; "
