@@ -251,12 +251,16 @@ echo "build-guest-image: $out/initramfs.img ($(du -h "$out/initramfs.img" | cut 
 # ---- inner VM archive (--with-qemu): the nested live migration's QEMU and guest ----------------
 # The node guests run the host's own qemu-system-x86_64 (Debian's qemu-system-x86, which the lab
 # needs anyway) with its TCG module and libraries, and seq-writer.bin assembled here from
-# guest/seq-writer.S. Rebuilt only when one of those changes.
+# guest/seq-writer.S; util-linux's losetup (busybox's cannot set a sector size) for the control
+# migration on a loop device of the guest's own, and coreutils' dd, which aligns its buffer to a
+# page for O_DIRECT (busybox's mallocs it, which a loop device's 512-byte DMA alignment refuses). Rebuilt only when one of those changes.
 [ "$with_qemu" = yes ] || exit 0
-for tool in as objcopy qemu-system-x86_64; do
-  command -v "$tool" >/dev/null || die "'$tool' is missing (binutils, qemu-system-x86)"
+for tool in as objcopy qemu-system-x86_64 losetup dd; do
+  command -v "$tool" >/dev/null || die "'$tool' is missing (binutils, qemu-system-x86, util-linux, coreutils)"
 done
 qemu_bin=$(command -v qemu-system-x86_64)
+losetup_bin=$(command -v losetup)
+dd_bin=$(command -v dd)
 # QEMU loads its accelerator from its module directory, which Debian puts here.
 tcg_module=/usr/lib/x86_64-linux-gnu/qemu/accel-tcg-x86_64.so
 [ -f "$tcg_module" ] || die "$tcg_module is missing (package qemu-system-x86)"
@@ -266,17 +270,21 @@ objcopy -O binary -j .text "$out/seq-writer.o" "$out/seq-writer.bin.tmp"
 [ "$(stat -c %s "$out/seq-writer.bin.tmp")" -eq 65536 ] || die "seq-writer.bin is not 64 KiB"
 mv "$out/seq-writer.bin.tmp" "$out/seq-writer.bin"
 qemu_stamp=$( {
-  sha256sum "$qemu_bin" "$tcg_module" "$out/seq-writer.bin" "$out/base.stamp"
+  sha256sum "$qemu_bin" "$tcg_module" "$losetup_bin" "$dd_bin" "$out/seq-writer.bin" "$out/base.stamp"
   sed -n '/^# ---- inner VM archive/,$p' "$0" | sha256sum
 } | sha256sum | cut -d' ' -f1)
 if [ ! -f "$out/qemu.cpio.gz" ] || [ "$(cat "$out/qemu.stamp" 2>/dev/null)" != "$qemu_stamp" ]; then
   Q=$out/qemu-root
   rm -rf "$Q"
-  mkdir -p "$Q/usr/bin" "$Q/usr/share/polycsi-lab" "$Q$(dirname "$tcg_module")"
+  mkdir -p "$Q/usr/bin" "$Q/usr/sbin" "$Q/usr/share/polycsi-lab" "$Q$(dirname "$tcg_module")"
   cp -L "$qemu_bin" "$Q/usr/bin/qemu-system-x86_64"
   cp -L "$tcg_module" "$Q$tcg_module"
   copy_host_libs "$qemu_bin" "$Q"
   copy_host_libs "$tcg_module" "$Q"
+  cp -L "$losetup_bin" "$Q/usr/sbin/losetup"
+  copy_host_libs "$losetup_bin" "$Q"
+  cp -L "$dd_bin" "$Q/usr/share/polycsi-lab/dd"
+  copy_host_libs "$dd_bin" "$Q"
   cp "$out/seq-writer.bin" "$Q/usr/share/polycsi-lab/seq-writer.bin"
   (cd "$Q" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1 >"$out/qemu.cpio.gz.tmp")
   mv "$out/qemu.cpio.gz.tmp" "$out/qemu.cpio.gz"

@@ -3,6 +3,7 @@
 
     tests/lab/run-lab.py --build-dir build [--scenario rds|migration|iscsi|nfs ...]
                          [--vm-migration]
+    tests/lab/run-lab.py --build-dir build --scenario vm-control [--rounds N]
 
 Builds the guest image (tests/lab/build-guest-image.sh, cached in <build-dir>/lab), boots a
 target VM (rds-sim over the kernel NVMe target, knfsd) and three node VMs in parallel, and runs
@@ -11,6 +12,9 @@ the scenarios, printing `PASS <step>` or `FAIL <step>: <why>` per step and a clo
 simulators) stay in <build-dir>/lab/run. Stops only the processes it started.
 --vm-migration adds a real VM live migration to the migration scenario: nodes A and B run a
 QEMU of their own on the volume and migrate a VM that writes throughout (labkit/vm_migration.py).
+--scenario vm-control boots node A alone and migrates the same VM N times between two QEMUs of
+that guest on a disk of its own (a loop device with 4 KiB sectors, no polycsi, no NVMe): how
+often nested emulation alone breaks a handoff, the baseline for judging the volume's runs.
 """
 import argparse
 import os
@@ -32,9 +36,11 @@ from labkit.rds import (RdsController, RdsTarget, rds_backend_yaml,  # noqa: E40
                         scenario_filesystem_and_block, scenario_live_migration)
 from labkit.report import Report, StepFailed  # noqa: E402
 from labkit.vm import GuestVm  # noqa: E402
-from labkit.vm_migration import INCOMING_GUEST_PORT, nested_migration_steps  # noqa: E402
+from labkit.vm_migration import (INCOMING_GUEST_PORT, control_migration,  # noqa: E402
+                                 nested_migration_steps)
 
 SCENARIOS = ("rds", "migration", "iscsi", "nfs")
+CONTROL = "vm-control"
 BOOT_TIMEOUT_S = 300
 LAB_SOURCE = os.path.dirname(os.path.abspath(__file__))
 
@@ -42,9 +48,14 @@ LAB_SOURCE = os.path.dirname(os.path.abspath(__file__))
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--build-dir", required=True, help="polycsi build directory")
-    parser.add_argument("--scenario", action="append", choices=SCENARIOS,
-                        help="run only these scenarios (repeatable); default: all")
-    parser.add_argument("--memory-mb", type=int, default=448, help="memory of each guest")
+    parser.add_argument("--scenario", action="append", choices=SCENARIOS + (CONTROL,),
+                        help="run only these scenarios (repeatable); default: all but "
+                             f"{CONTROL}")
+    parser.add_argument("--rounds", type=int, default=10,
+                        help=f"handoffs of the {CONTROL} scenario (default 10)")
+    parser.add_argument("--memory-mb", type=int,
+                        help=f"memory of each guest (default 448; {CONTROL}: 1024, its disk is "
+                             "in the guest's RAM beside the unpacked QEMU)")
     parser.add_argument("--vm-migration", action="store_true",
                         help="in the migration scenario, also live-migrate a running VM whose "
                              "disk is the volume from node A to node B (QEMU inside the guests; "
@@ -53,6 +64,12 @@ def parse_args():
     if args.vm_migration and args.scenario and "migration" not in args.scenario:
         parser.error("--vm-migration adds steps to the migration scenario: "
                      "add --scenario migration")
+    if args.scenario and CONTROL in args.scenario and len(args.scenario) > 1:
+        parser.error(f"--scenario {CONTROL} runs alone (it boots node A only)")
+    if args.memory_mb is None:
+        args.memory_mb = 1024 if args.scenario == [CONTROL] else 448
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     return args
 
 
@@ -78,7 +95,9 @@ class Lab:
         self.run_dir = os.path.join(self.image_dir, "run")
         self.scenarios = args.scenario or list(SCENARIOS)
         self.memory_mb = args.memory_mb
-        self.vm_migration = args.vm_migration
+        self.control = self.scenarios == [CONTROL]
+        self.rounds = args.rounds
+        self.vm_migration = args.vm_migration or self.control
         self.report = Report()
         self.vms = {}
         self.nodes = {}
@@ -113,7 +132,7 @@ class Lab:
         self.ssh_port, self.nvme_port, self.nfs_port = (free_tcp_port() for _ in range(3))
         forwards = [(self.ssh_port, 2222), (self.nvme_port, self.nvme_port),
                     (self.nfs_port, 2049)]
-        names = ["target"] + [f"node-{x}" for x in "abc"]
+        names = ["node-a"] if self.control else ["target"] + [f"node-{x}" for x in "abc"]
         # The nested migration: nodes A and B boot with QEMU in their image, and A reaches B's
         # incoming migration port through a host port (as it reaches the target).
         self.vm_port = free_tcp_port() if self.vm_migration else None
@@ -157,6 +176,10 @@ class Lab:
         self.controller.start()
 
     def setup(self):
+        if self.control:
+            return self.steps("setup", [
+                ("guest image with QEMU and seq-writer", self.build_image),
+                ("boot node A alone", self.boot)])
         return self.steps("setup", [
             ("guest image (Debian kernel, busybox, storage tools, polycsi)", self.build_image),
             ("boot the target VM and three node VMs", self.boot),
@@ -174,30 +197,39 @@ class Lab:
         os.makedirs(self.run_dir)
         try:
             if self.setup():
-                a, b, c = (self.nodes[n] for n in ("node-a", "node-b", "node-c"))
-                nested = None
-                if self.vm_migration:
-                    def nested(device_of):
-                        return nested_migration_steps(a, b, device_of, self.vm_port,
-                                                      self.report.note)
-                if "rds" in self.scenarios:
-                    scenario_filesystem_and_block(self.steps, self.controller,
-                                                  self.target, a)
-                    scenario_encrypted_filesystem(self.steps, self.controller, a)
-                if "migration" in self.scenarios:
-                    scenario_live_migration(self.steps, self.controller,
-                                            self.target, a, b, c, nested)
-                    scenario_encrypted_migration(self.steps, self.controller, a, b, nested)
-                if "iscsi" in self.scenarios:
-                    self.powerstore = PowerStoreLab(self.bin_dir, self.run_dir, free_tcp_port())
-                    scenario_iscsi(self.steps, self.powerstore, c.vm)
-                if "nfs" in self.scenarios:
-                    scenario_nfs(self.steps, self.vms["target"], c, self.nfs_port)
+                if self.control:
+                    control_migration(self.steps, self.vms["node-a"], self.rounds,
+                                      self.report)
+                else:
+                    self.run_scenarios()
             if self.report.failed:
                 self.dump_logs()
         finally:
             self.teardown()
         return self.report.failed == 0
+
+    def run_scenarios(self):
+        """The scenarios named on the command line, after setup."""
+        a, b, c = (self.nodes[n] for n in ("node-a", "node-b", "node-c"))
+        nested = None
+        if self.vm_migration:
+            def nested(device_of):
+                return nested_migration_steps(a, b, device_of,
+                                              f"tcp:10.0.2.2:{self.vm_port}",
+                                              self.report.note)
+        if "rds" in self.scenarios:
+            scenario_filesystem_and_block(self.steps, self.controller,
+                                          self.target, a)
+            scenario_encrypted_filesystem(self.steps, self.controller, a)
+        if "migration" in self.scenarios:
+            scenario_live_migration(self.steps, self.controller,
+                                    self.target, a, b, c, nested)
+            scenario_encrypted_migration(self.steps, self.controller, a, b, nested)
+        if "iscsi" in self.scenarios:
+            self.powerstore = PowerStoreLab(self.bin_dir, self.run_dir, free_tcp_port())
+            scenario_iscsi(self.steps, self.powerstore, c.vm)
+        if "nfs" in self.scenarios:
+            scenario_nfs(self.steps, self.vms["target"], c, self.nfs_port)
 
     def dump_logs(self):
         print(f"--- logs of this run: {self.run_dir}", flush=True)

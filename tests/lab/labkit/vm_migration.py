@@ -23,11 +23,15 @@ import json
 import shlex
 import struct
 import time
+import types
 
 from .report import StepFailed
 
 # Where build-guest-image.sh --with-qemu puts the inner VM's firmware in the node guests.
 WRITER_BIOS = "/usr/share/polycsi-lab/seq-writer.bin"
+# coreutils' dd, from the same archive: O_DIRECT needs a buffer aligned as the device requires,
+# which busybox's dd does not give (a loop device refuses it).
+DIRECT_DD = "/usr/share/polycsi-lab/dd"
 # The port B's QEMU listens on for the migration stream, inside node B; run-lab.py forwards a
 # host port to it (A connects to 10.0.2.2:<that port>).
 INCOMING_GUEST_PORT = 4444
@@ -45,18 +49,28 @@ WRITES_BEFORE = 100
 WRITES_AFTER = 200
 
 
+def incoming_port(slot=0):
+    """The port an inner VM of `slot` listens on for a migration stream, inside its guest."""
+    return INCOMING_GUEST_PORT + 10 * slot
+
+
 class InnerVm:
     """One QEMU in a node guest running seq-writer from a block device of that guest."""
 
-    def __init__(self, vm, device, incoming=False):
+    def __init__(self, vm, device, incoming=False, slot=0):
         """`device`: the guest path of the disk. `incoming`: wait for a migration stream on
-        INCOMING_GUEST_PORT instead of starting the firmware."""
+        incoming_port(slot) instead of starting the firmware. `slot`: which of the inner VMs of
+        one node guest this is (its ports, directory and log); the control migration runs two
+        in one guest."""
         self.vm = vm
         self.device = device
         self.incoming = incoming
-        self._dir = "/run/inner-vm"
+        suffix = f"-{slot}" if slot else ""
+        self._dir = f"/run/inner-vm{suffix}"
         self.console = f"{self._dir}/debugcon.log"
-        self._log = "/var/log/inner-vm.log"
+        self._log = f"/var/log/inner-vm{suffix}.log"
+        self._qmp_port = QMP_GUEST_PORT + 10 * slot
+        self._incoming_port = incoming_port(slot)
         self.pid = None
 
     def start(self, timeout_s=180):
@@ -64,9 +78,9 @@ class InnerVm:
                 "-nodefaults", "-no-user-config", "-display", "none", "-bios", WRITER_BIOS,
                 "-drive", f"file={self.device},format=raw,if=ide,cache=none",
                 "-debugcon", f"file:{self.console}",
-                "-qmp", f"tcp:127.0.0.1:{QMP_GUEST_PORT},server=on,wait=off"]
+                "-qmp", f"tcp:127.0.0.1:{self._qmp_port},server=on,wait=off"]
         if self.incoming:
-            argv += ["-incoming", f"tcp:0.0.0.0:{INCOMING_GUEST_PORT}"]
+            argv += ["-incoming", f"tcp:0.0.0.0:{self._incoming_port}"]
         command = " ".join(shlex.quote(a) for a in argv)
         # One inner VM per node at a time: one left by a failed step is ended by its pid.
         out = self.vm.check(f"p=$(cat {self._dir}/pid 2>/dev/null); [ -n \"$p\" ] && "
@@ -81,7 +95,7 @@ class InnerVm:
         while True:
             status = self.vm.run(f"{self._alive()} && printf '%s\\n' "
                                  "'{\"execute\":\"qmp_capabilities\"}' | "
-                                 f"nc 127.0.0.1 {QMP_GUEST_PORT}", 30)
+                                 f"nc 127.0.0.1 {self._qmp_port}", 30)
             if status.ok and '"return"' in status.output:
                 return
             if not self.vm.run(self._alive(), 10).ok:
@@ -97,7 +111,7 @@ class InnerVm:
         if arguments is not None:
             request["arguments"] = arguments
         lines = '{"execute":"qmp_capabilities"}\n' + json.dumps(request) + "\n"
-        result = self.vm.run(f"printf '%s' {shlex.quote(lines)} | nc 127.0.0.1 {QMP_GUEST_PORT}",
+        result = self.vm.run(f"printf '%s' {shlex.quote(lines)} | nc 127.0.0.1 {self._qmp_port}",
                              timeout_s)
         answers = []
         for line in result.output.splitlines():
@@ -271,7 +285,7 @@ def ring_difference(on_b, on_a):
 def read_ring(vm, device, sectors):
     """The first `sectors` sectors of the ring on `device`, read on `vm` with O_DIRECT."""
     blocks = (sectors * SECTOR_BYTES + 4095) // 4096
-    out = vm.check(f"dd if={shlex.quote(device)} bs=4096 skip={RING_FIRST * SECTOR_BYTES // 4096}"
+    out = vm.check(f"{DIRECT_DD} if={shlex.quote(device)} bs=4096 skip={RING_FIRST * SECTOR_BYTES // 4096}"
                    f" count={blocks} iflag=direct 2>/dev/null | gzip -1 | base64", 120,
                    what="reading the inner VM's ring")
     data = gzip.decompress(base64.b64decode("".join(out.split())))
@@ -281,17 +295,39 @@ def read_ring(vm, device, sectors):
     return data[:sectors * SECTOR_BYTES]
 
 
-def nested_migration_steps(node_a, node_b, device_of, incoming_host_port, report_note):
+def handoff_evidence(state, node_a, node_b):
+    """What tells the failures of a handoff apart: where each console stopped and started, byte
+    for byte (a number cut short on A was being printed, so its write had completed there), and
+    what the node kernels logged about their NVMe paths and block devices."""
+    def kernel(node):
+        lines = node.vm.run("dmesg | grep -E -i 'nvme|blk_|I/O error|dm-|loop' | tail -n 6",
+                            15).output.strip().splitlines()
+        return " | ".join(lines) or "nothing"
+    a_text = state["a"].console_text() if "a" in state else ""
+    b_text = state["b"].console_text() if "b" in state else ""
+    evidence = f"A's console ends {a_text[-24:]!r}, B's begins {b_text[:24]!r}"
+    evidence += f"; A's kernel: {kernel(node_a)}"
+    if node_b is not node_a:
+        evidence += f"; B's kernel: {kernel(node_b)}"
+    return evidence
+
+
+def nested_migration_steps(node_a, node_b, device_of, migrate_uri, report_note,
+                           destination_slot=0, disk="the volume's block device",
+                           destination="node B"):
     """Steps that migrate a running VM from node A to node B on a volume both have published.
-    `device_of(node)`: the volume's block device on that node. `incoming_host_port`: the host
-    port forwarded to INCOMING_GUEST_PORT in node B. `report_note`: prints a timing line.
-    Returns (steps while both nodes have the volume, steps after node A was fenced)."""
+    `device_of(node)`: the volume's block device on that node. `migrate_uri`: where A's QEMU
+    sends the stream (B's incoming_port(destination_slot), as A reaches it). `report_note`:
+    prints a timing line. node B may be node A itself with `destination_slot` 1 (the control
+    migration, control_migration), and `disk` and `destination` then name what the steps
+    report instead of the volume and node B. Returns (steps while both nodes have the volume, steps after
+    node A was fenced)."""
     state = {}
 
     def boots_on_a():
         # A sector the VM never reached must read as zeros, also through dm-crypt, where a
         # sector never written decrypts to noise: the ring is zeroed first.
-        node_a.vm.check(f"dd if=/dev/zero of={shlex.quote(device_of(node_a))} bs=1M "
+        node_a.vm.check(f"{DIRECT_DD} if=/dev/zero of={shlex.quote(device_of(node_a))} bs=1M "
                         f"seek={RING_FIRST * SECTOR_BYTES >> 20} "
                         f"count={RING_SECTORS * SECTOR_BYTES >> 20} oflag=direct conv=notrunc,fsync"
                         " 2>&1", 120, what="zeroing the inner VM's ring")
@@ -305,14 +341,14 @@ def nested_migration_steps(node_a, node_b, device_of, incoming_host_port, report
 
     def migrates_to_b():
         started = time.monotonic()
-        target = InnerVm(node_b.vm, device_of(node_b), incoming=True)
+        target = InnerVm(node_b.vm, device_of(node_b), incoming=True, slot=destination_slot)
         state["b"] = target
         target.start()
         if target.status() != "inmigrate":
             raise StepFailed(f"node B's QEMU is {target.status()!r}, expected 'inmigrate'")
         source = state["a"]
         before = source.last_number()
-        source.qmp("migrate", {"uri": f"tcp:10.0.2.2:{incoming_host_port}"})
+        source.qmp("migrate", {"uri": migrate_uri})
         deadline = time.monotonic() + 300
         while True:
             info = source.qmp("query-migrate")
@@ -343,7 +379,10 @@ def nested_migration_steps(node_a, node_b, device_of, incoming_host_port, report
     def volume_holds_sequence():
         target = state["b"]
         target.qmp("stop")  # QEMU completes the VM's in-flight writes before it stops
-        handoff, printed = check_handoff(state["a"].console_text(), target.console_text())
+        try:
+            handoff, printed = check_handoff(state["a"].console_text(), target.console_text())
+        except StepFailed as error:
+            raise StepFailed(f"{error}; {handoff_evidence(state, node_a, node_b)}") from None
         if handoff != state["handoff"]:
             raise StepFailed(f"node A's console grew from {state['handoff']} to {handoff} after "
                              "the migration completed")
@@ -357,7 +396,8 @@ def nested_migration_steps(node_a, node_b, device_of, incoming_host_port, report
             seen_by_a = read_ring(node_a.vm, device_of(node_a), sectors)
             raise StepFailed(f"{error}; {ring_difference(data, seen_by_a)}; logical block "
                              f"size {node_b.vm.check(f'blockdev --getss {device_of(node_b)}', 10)}"
-                             f"; handoff after {handoff}") from None
+                             f"; handoff after {handoff}; {handoff_evidence(state, node_a, node_b)}"
+                             ) from None
         report_note(f"inner VM: the volume holds writes 1..{state['last']} in order, "
                     f"{handoff} of them from node A")
 
@@ -368,13 +408,60 @@ def nested_migration_steps(node_a, node_b, device_of, incoming_host_port, report
             raise StepFailed(f"the volume's newest write is {last}, was {state['last']}")
 
     during = [
-        ("VM on node A: a QEMU boots from the volume's block device (cache=none) and writes "
+        (f"VM on node A: a QEMU boots from {disk} (cache=none) and writes "
          f"sequence numbers ({WRITES_BEFORE} done)", boots_on_a),
-        ("VM live-migrated to node B over TCP while it writes: A postmigrate, B running, "
+        (f"VM live-migrated to {destination} over TCP while it writes: A postmigrate, B running, "
          f"B writes on ({WRITES_AFTER} more)", migrates_to_b),
-        ("VM stopped on B: the volume holds one unbroken sequence across the handoff (none "
+        (f"VM stopped on B: {disk} holds one unbroken sequence across the handoff (none "
          "lost, none twice), A's console followed by B's is 1..N", volume_holds_sequence),
     ]
     after = [("after A is fenced, B still reads the VM's whole sequence",
               still_there_after_fence)]
     return during, after
+
+
+# The control's disk: in the node guest's RAM, behind a loop device whose logical sectors are
+# 4 KiB like the volume's namespace (nvmet gives a file-backed namespace its file's block size),
+# so QEMU read-modify-writes around each 512-byte IDE sector exactly as it does on the volume.
+CONTROL_IMAGE = "/tmp/inner-control.img"
+LOSETUP = "/usr/sbin/losetup"  # util-linux's, from the QEMU archive (build-guest-image.sh)
+
+
+def control_migration(steps, vm, rounds, report):
+    """The control of the nested migration (run-lab.py --scenario vm-control): seq-writer is
+    migrated `rounds` times between two QEMUs of one node guest on a disk of that guest, the
+    very steps and checks of nested_migration_steps with no polycsi volume, no NVMe/TCP and no
+    second node. A handoff that breaks here breaks for nested emulation alone; compared with
+    the volume's runs, it tells what the volume adds. Reports each round and the count."""
+    node = types.SimpleNamespace(vm=vm)
+    state = {}
+
+    def local_disk():
+        device = vm.check(f"rm -f {CONTROL_IMAGE} && truncate -s 24M {CONTROL_IMAGE} && "
+                          f"{LOSETUP} -f --show --sector-size 4096 {CONTROL_IMAGE}", 30,
+                          what="making the control's loop device").strip()
+        sector = vm.check(f"blockdev --getss {shlex.quote(device)}", 10).strip()
+        if sector != "4096":
+            raise StepFailed(f"{device} has {sector}-byte sectors, expected 4096")
+        state["device"] = device
+
+    if not steps("vm-control", [("a disk of node A's own: a loop device with 4 KiB sectors",
+                                 local_disk)]):
+        return
+    broken = done = 0
+    try:
+        for number in range(1, rounds + 1):
+            during, _ = nested_migration_steps(node, node, lambda _: state["device"],
+                                               f"tcp:127.0.0.1:{incoming_port(1)}",
+                                               report.note, destination_slot=1,
+                                               disk="node A's loop device",
+                                               destination="a second QEMU on node A")
+            if not steps(f"vm-control round {number}", during[:2]):
+                report.note("vm-control: the migration itself failed; rounds stopped")
+                break
+            if not steps(f"vm-control round {number}", during[2:]):
+                broken += 1
+            done = number
+    finally:
+        vm.run(f"{LOSETUP} -d {shlex.quote(state['device'])}", 20)
+    report.note(f"vm-control: {broken} of {done} handoffs broke on node A's own disk")
