@@ -8,7 +8,7 @@
 #include <set>
 #include <string_view>
 
-#include "config/topology.hpp"
+#include "config/node_profile.hpp"
 #include "server/access_semantics.hpp"
 #include "server/advertised_capabilities.hpp"
 #include "server/csi_validation.hpp"
@@ -74,6 +74,14 @@ StatusOr<RoutedId> NodeService::routeAndLock(Operation& op, const std::string& v
   return routed;
 }
 
+// FAILED_PRECONDITION when this node does not reach `backend`'s storage system (only known
+// with node.topology_from_node_labels: a node's own configuration lists only what it reaches).
+Status NodeService::checkReaches(const plugin_host::ConfiguredBackend& backend) const {
+  const config::BackendConfig* configured = driver_.config.find(backend.name());
+  if (configured == nullptr) return Status::ok();  // every running backend is configured
+  return config::checkNodeReaches(driver_.nodeProfile, *configured, driver_.nodeName);
+}
+
 // ---- NodeStageVolume ----
 
 grpc::Status NodeService::NodeStageVolume(grpc::ServerContext* ctx,
@@ -94,6 +102,8 @@ Status NodeService::stage(Operation& op, const csi::v1::NodeStageVolumeRequest& 
   auto routed = routeAndLock(op, req.volume_id(), lock);
   if (!routed.isOk()) return routed.status();
   const plugin_host::ConfiguredBackend& b = *routed->backend;
+  // Before anything is attached: a node outside the backend's segment cannot reach it.
+  if (auto s = checkReaches(b); !s.isOk()) return s;
   if (effectiveSemantics(b.descriptor(), modes->access, modes->volume) ==
       AttachSemantics::kUnsupported)
     return Status(Code::kInvalidArgument,
@@ -242,6 +252,7 @@ Status NodeService::publish(Operation& op, const csi::v1::NodePublishVolumeReque
   std::optional<volume::VolumeLocks::Guard> lock;
   auto routed = routeAndLock(op, req.volume_id(), lock);
   if (!routed.isOk()) return routed.status();
+  if (auto s = checkReaches(*routed->backend); !s.isOk()) return s;
 
   auto record = driver_.nodeRecords->load(req.volume_id());
   if (!record.isOk()) return record.status();
@@ -511,13 +522,12 @@ Status NodeService::info(Operation& op, csi::v1::NodeGetInfoResponse* resp) {
   auto encoded = volume::encodeNodeId(node);
   if (!encoded.isOk()) return encoded.status();
   resp->set_node_id(*encoded);
-  // The segments of the backends this node's configuration lists (config/topology.hpp); the
-  // start refused a configuration that puts the node in two segments of one key.
-  auto topology = config::nodeTopology(driver_.config);
-  if (!topology.isOk()) return topology.status();
-  if (!topology->empty())
-    for (const auto& [key, value] : *topology)
-      (*resp->mutable_accessible_topology()->mutable_segments())[key] = value;
+  // The segments of the backends this node reaches, from its configuration or its labels
+  // (config/node_profile.hpp), fixed at start.
+  const config::NodeProfile& profile = driver_.nodeProfile;
+  for (const auto& [key, value] : profile.topology)
+    (*resp->mutable_accessible_topology()->mutable_segments())[key] = value;
+  resp->set_max_volumes_per_node(profile.maxVolumesPerNode);
   return Status::ok();
 }
 

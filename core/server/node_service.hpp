@@ -50,6 +50,7 @@ class NodeService final : public csi::v1::Node::Service {
                 csi::v1::NodeExpandVolumeResponse* resp);
   Status info(Operation& op, csi::v1::NodeGetInfoResponse* resp);
   StatusOr<std::vector<NodePublication>> livePublications(const NodeVolumeRecord& record) const;
+  Status checkReaches(const plugin_host::ConfiguredBackend& backend) const;
   StatusOr<RoutedId> routeAndLock(Operation& op, const std::string& volumeId,
                                   std::optional<volume::VolumeLocks::Guard>& lock);
 
