@@ -27,12 +27,13 @@ StatusOr<StringMap> labelsOfNode(const nlohmann::json& node);
 // PERMISSION_DENIED: RBAC; UNAVAILABLE: the API server does not answer) and say what to do.
 StatusOr<StringMap> readNodeLabels(KubeClient& client, const std::string& nodeName);
 
-// How readNodeLabelsAtStart retries. `sleep` waits between attempts (tests pass one that only
-// records the waits).
+// How readNodeLabelsAtStart retries: by default 5 reads with waits of 1, 2, 4 and 8 s between
+// them (15 s at most; the start is not cancellable meanwhile, well within a pod's 30 s grace).
 struct NodeLabelsRetry {
-  int attempts = 5;                                      // reads at most, the first included
-  std::chrono::milliseconds firstDelay{1000};            // doubled after every attempt:
-  std::function<void(std::chrono::milliseconds)> sleep;  // 1+2+4+8 = 15 s at most; empty: real
+  int attempts = 5;                            // reads at most, the first included
+  std::chrono::milliseconds firstDelay{1000};  // the first wait, doubled after every read
+  // Waits between reads; empty: sleeps. Tests pass one that only records the waits.
+  std::function<void(std::chrono::milliseconds)> sleep;
 };
 
 // The labels at start: an UNAVAILABLE answer (an API server restarting, a connection refused) is
