@@ -87,7 +87,8 @@ int validateConfig(const std::string& path, const std::string& pluginDirOverride
       ++problems;
     }
   }
-  if (role != Role::kController) {
+  // With node.topology_from_node_labels the node's labels, read at start, choose its backends.
+  if (role != Role::kController && !config.node.topologyFromNodeLabels) {
     if (auto topology = config::nodeTopology(config); !topology.isOk()) {
       std::cerr << topology.status().message() << "\n";
       ++problems;

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/node_profile.hpp"
 #include "config/topology.hpp"
 #include "config/yaml_to_json.hpp"
 #include "volume/volume_id.hpp"
@@ -24,7 +25,8 @@ namespace polycsi::config {
 namespace {
 
 const std::vector<std::string> kTopLevelKeys = {"driver_name", "plugin_dir", "state_path",
-                                                "backends"};
+                                                "backends", "node"};
+const std::vector<std::string> kNodeKeys = {"topology_from_node_labels", "max_volumes_per_node"};
 const std::vector<std::string> kBackendKeys = {
     "name", "plugin", "default", "adopt_rds_csi_volumes", "settings", "topology"};
 
@@ -206,6 +208,29 @@ StatusOr<BackendConfig> parseBackend(const YAML::Node& node, const std::string& 
   return backend;
 }
 
+// `node:` the node process's settings (NodeSettings).
+Status parseNodeSettings(const YAML::Node& node, NodeSettings& settings) {
+  if (!node || node.IsNull()) return Status::ok();
+  if (!node.IsMap())
+    return problemAt("node",
+                     "must be a map of node settings (topology_from_node_labels, "
+                     "max_volumes_per_node)");
+  if (Status keys = checkKeys(node, "node", kNodeKeys); !keys.isOk()) return keys;
+  if (const YAML::Node fromLabels = node["topology_from_node_labels"]) {
+    auto flag = booleanAt(fromLabels, "node.topology_from_node_labels");
+    if (!flag.isOk()) return flag.status();
+    settings.topologyFromNodeLabels = *flag;
+  }
+  if (const YAML::Node limit = node["max_volumes_per_node"]) {
+    auto text = scalarAt(limit, "node.max_volumes_per_node");
+    if (!text.isOk()) return text.status();
+    auto count = parseVolumeCount(*text);
+    if (!count) return problemAt("node.max_volumes_per_node", volumeCountProblem(*text));
+    settings.maxVolumesPerNode = *count;
+  }
+  return Status::ok();
+}
+
 Status parseBackends(const YAML::Node& node, DriverConfig& config) {
   if (!node || node.IsNull() || (node.IsSequence() && node.size() == 0))
     return problemAt("backends", "at least one backend is required");
@@ -328,6 +353,7 @@ StatusOr<DriverConfig> parseRoot(const YAML::Node& root) {
   if (!statePath.isOk()) return statePath.status();
   config.statePath = std::move(*statePath);
   if (Status backends = parseBackends(root["backends"], config); !backends.isOk()) return backends;
+  if (Status node = parseNodeSettings(root["node"], config.node); !node.isOk()) return node;
   return config;
 }
 

@@ -12,10 +12,14 @@
 //       topology:                        # optional: the nodes that reach it (config/topology.hpp)
 //         topology.polycsi.io/rack: r1
 //       settings: {...}                  # checked against the plugin's descriptor
+//   node:                                # optional: the node process (config/node_profile.hpp)
+//     topology_from_node_labels: false   # true: report the backends this Node's labels reach
+//     max_volumes_per_node: 0            # NodeGetInfo.max_volumes_per_node; 0: no limit
 //
 // Errors name the key path, e.g. "backends[1].settings.address: required".
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -42,11 +46,23 @@ struct BackendConfig {
   StringMap topology;
 };
 
+// The `node:` section: how the node process describes itself in NodeGetInfo (docs/topology.md).
+struct NodeSettings {
+  // Report the segments of the backends whose topology this node's Node object's labels carry
+  // (read through the Kubernetes API at start), instead of the union of every configured
+  // backend's segment; one configuration and one DaemonSet then serve every rack.
+  bool topologyFromNodeLabels = false;
+  // NodeGetInfo.max_volumes_per_node: how many volumes of this driver kubelet and the scheduler
+  // let one node hold; 0 is no limit (CSI). A node label may override it (config/node_profile.hpp).
+  int64_t maxVolumesPerNode = 0;
+};
+
 struct DriverConfig {
   std::string driverName = "polycsi.csi.io";
   std::string pluginDir;  // empty: the caller applies the default
   std::string statePath;
   std::vector<BackendConfig> backends;
+  NodeSettings node;
 
   // The backend named `name`, or nullptr.
   const BackendConfig* find(const std::string& name) const;

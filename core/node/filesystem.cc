@@ -1,10 +1,9 @@
-// The filesystem side of Mounter: detection, formatting, growth and usage.
+// The filesystem side of Mounter: detection, formatting and growth.
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -188,29 +187,6 @@ StatusOr<int64_t> Mounter::blockDeviceSize(const std::string& device) const {
   ::close(fd);
   if (!status.isOk()) return status;
   return static_cast<int64_t>(size);
-}
-
-StatusOr<VolumeUsage> Mounter::usage(const std::string& path, bool block) const {
-  VolumeUsage usage;
-  if (block) {
-    StatusOr<int64_t> size = blockDeviceSize(path);
-    if (!size.isOk()) return size.status();
-    usage.totalBytes = *size;
-    return usage;
-  }
-  if (Status status = validateAbsolutePath("volume", path); !status.isOk()) return status;
-  struct statvfs info {};
-  if (::statvfs(path.c_str(), &info) != 0) {
-    return statusFromErrno(errno, "cannot read filesystem usage of " + path);
-  }
-  const auto fragment = static_cast<int64_t>(info.f_frsize);
-  usage.totalBytes = static_cast<int64_t>(info.f_blocks) * fragment;
-  usage.availableBytes = static_cast<int64_t>(info.f_bavail) * fragment;
-  usage.usedBytes = static_cast<int64_t>(info.f_blocks - info.f_bfree) * fragment;
-  usage.totalInodes = static_cast<int64_t>(info.f_files);
-  usage.freeInodes = static_cast<int64_t>(info.f_ffree);
-  usage.usedInodes = usage.totalInodes - usage.freeInodes;
-  return usage;
 }
 
 }  // namespace polycsi::node

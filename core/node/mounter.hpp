@@ -1,5 +1,6 @@
 // Generic node-side filesystem work for every plugin (docs/plugin-sdk.md, 3.6): detect, format,
-// mount, bind-mount, unmount, stats and filesystem growth, on whatever a plugin attached.
+// mount, bind-mount, unmount and filesystem growth, on whatever a plugin attached (a volume's
+// usage, bounded, is node/volume_path_check.hpp's).
 // Every operation is idempotent and safe to retry after a crash: "already mounted there" and
 // "not mounted" are success. Commands run without a shell (fork/exec with an argument vector)
 // and with a timeout.
@@ -25,6 +26,7 @@ struct MountInfo {
   bool readonly = false;
 };
 
+// A filesystem's usage (node/volume_path_check.hpp).
 struct VolumeUsage {
   int64_t totalBytes = 0;
   int64_t availableBytes = 0;
@@ -63,9 +65,6 @@ class Mounter {
 
   // Unmounts `target` if mounted (never lazily), then removes the target if `removeTarget`.
   Status unmount(const std::string& target, bool removeTarget) const;
-
-  // Usage of a mounted filesystem (statvfs), or of a raw block device (size only).
-  StatusOr<VolumeUsage> usage(const std::string& path, bool block) const;
 
   // Size of a block device in bytes (BLKGETSIZE64).
   StatusOr<int64_t> blockDeviceSize(const std::string& device) const;

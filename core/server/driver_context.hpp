@@ -9,6 +9,7 @@
 
 #include "attach/attachment_manager.hpp"
 #include "config/driver_config.hpp"
+#include "config/node_profile.hpp"
 #include "kube/controller_leadership.hpp"
 #include "kube/event_recorder.hpp"
 #include "kube/kube_client.hpp"
@@ -28,7 +29,10 @@ struct DriverContext {
   config::DriverConfig config;
   DriverMode mode = DriverMode::kAll;
   std::string nodeName;  // Kubernetes node name of this process (node mode)
-  std::string version;   // polycsi's version, reported by GetPluginInfo
+  // Node modes: what NodeGetInfo reports and which backends this node reaches; set at start,
+  // before the services, and never changed.
+  config::NodeProfile nodeProfile;
+  std::string version;  // polycsi's version, reported by GetPluginInfo
 
   // Every CSI call and plugin metric is counted here, also without --metrics-address (which
   // only decides whether /metrics serves it). Declared before `backends`, whose plugins report

@@ -15,10 +15,12 @@
 
 #include "attach/attachment_store.hpp"
 #include "attach/migration_window_watcher.hpp"
+#include "config/node_profile.hpp"
 #include "config/topology.hpp"
 #include "kube/controller_leadership.hpp"
 #include "kube/event_recorder.hpp"
 #include "kube/kube_client.hpp"
+#include "kube/node_labels.hpp"
 #include "kube/volume_attachment_reconciler.hpp"
 #include "observe/http_endpoint.hpp"
 #include "observe/leader_only_observer.hpp"
@@ -161,7 +163,9 @@ Status configure(const ServeOptions& options, ServerComponents& components) {
   if (!config.isOk()) return config.status();
   driver.config = std::move(*config);
   // A node reports one segment per topology key (NodeGetInfo): refused before anything starts.
-  if (driver.servesNode()) {
+  // With node.topology_from_node_labels the configuration lists every rack's backends, and the
+  // node's labels choose among them (startNodeProfile).
+  if (driver.servesNode() && !driver.config.node.topologyFromNodeLabels) {
     if (auto topology = config::nodeTopology(driver.config); !topology.isOk())
       return topology.status();
   }
@@ -325,6 +329,54 @@ Status startController(const ServeOptions& options, ServerComponents& components
   return Status::ok();
 }
 
+// What this node reports and reaches (config/node_profile.hpp). With
+// node.topology_from_node_labels its Node's labels are read first: without them the node cannot
+// know which backends it reaches, and a wrong topology would send pods where their volumes
+// cannot be attached, so the start fails (kube/node_labels.hpp retries an unavailable API
+// server a few times first).
+Status startNodeProfile(ServerComponents& components) {
+  DriverContext& driver = components.driver;
+  std::optional<StringMap> labels;
+  if (driver.config.node.topologyFromNodeLabels) {
+    if (!components.kube)
+      return Status(Code::kFailedPrecondition,
+                    "node.topology_from_node_labels: true needs the Kubernetes API to read the "
+                    "labels of Node " +
+                        driver.nodeName +
+                        " (the pod's service account, or --kubernetes-api), and none is "
+                        "configured");
+    auto read = kube::readNodeLabelsAtStart(*components.kube, driver.nodeName);
+    if (!read.isOk())
+      return Status(read.status().code(),
+                    "node.topology_from_node_labels: " + read.status().message() +
+                        "; a node must not report a topology it cannot check, so it does not "
+                        "start");
+    labels = std::move(*read);
+  }
+  auto profile = config::nodeProfile(driver.config, driver.nodeName, labels);
+  if (!profile.isOk()) return profile.status();
+  driver.nodeProfile = std::move(*profile);
+  if (labels) {
+    std::string reached;
+    for (const auto& backend : driver.config.backends) {
+      if (!config::checkNodeReaches(driver.nodeProfile, backend, driver.nodeName).isOk()) continue;
+      reached += (reached.empty() ? "" : ", ") + backend.name;
+    }
+    if (reached.empty())
+      spdlog::warn(
+          "node {}: its labels reach none of the configured backends' segments; it serves no "
+          "volume (docs/topology.md)",
+          driver.nodeName);
+    else
+      spdlog::info("node {}: from its labels, it reaches backends {}; topology {}", driver.nodeName,
+                   reached, config::describeSegments(driver.nodeProfile.topology));
+  }
+  if (driver.nodeProfile.maxVolumesPerNode > 0)
+    spdlog::info("node {}: at most {} volumes ({})", driver.nodeName,
+                 driver.nodeProfile.maxVolumesPerNode, driver.nodeProfile.maxVolumesSource);
+  return Status::ok();
+}
+
 // The node side: the mounter, LUKS encryption and the per-volume node records.
 void startNode(ServerComponents& components) {
   DriverContext& driver = components.driver;
@@ -418,7 +470,10 @@ StatusOr<std::unique_ptr<DriverServer>> DriverServer::start(const ServeOptions& 
     if (Status controller = startController(options, *components); !controller.isOk())
       return controller;
   }
-  if (driver.servesNode()) startNode(*components);
+  if (driver.servesNode()) {
+    if (Status profile = startNodeProfile(*components); !profile.isOk()) return profile;
+    startNode(*components);
+  }
   if (Status http = startMetricsEndpoint(options, *components); !http.isOk()) return http;
   if (Status listening = listenOnSocket(options, *components); !listening.isOk()) return listening;
   components->driver.ready = true;

@@ -4,13 +4,11 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <set>
 #include <string_view>
 
-#include "config/topology.hpp"
+#include "config/node_profile.hpp"
 #include "server/access_semantics.hpp"
 #include "server/advertised_capabilities.hpp"
 #include "server/csi_validation.hpp"
@@ -23,8 +21,9 @@ namespace {
 using csi::v1::NodeServiceCapability;
 
 constexpr char kDefaultFsType[] = "ext4";
-// How long NodeGetVolumeStats waits for stat() of volume_path before it reports the volume
-// abnormal (kubelet asks again at its next sync; the stat in flight is not repeated).
+// How long NodeGetVolumeStats waits for stat() and statvfs() of volume_path, together, before it
+// reports the volume abnormal (kubelet asks again at its next sync; a call in flight is not
+// repeated).
 constexpr std::chrono::milliseconds kVolumePathAnswerTimeout{5000};
 
 bool isReaderOnly(AccessMode mode) {
@@ -75,6 +74,14 @@ StatusOr<RoutedId> NodeService::routeAndLock(Operation& op, const std::string& v
   return routed;
 }
 
+// FAILED_PRECONDITION when this node does not reach `backend`'s storage system (only known
+// with node.topology_from_node_labels: a node's own configuration lists only what it reaches).
+Status NodeService::checkReaches(const plugin_host::ConfiguredBackend& backend) const {
+  const config::BackendConfig* configured = driver_.config.find(backend.name());
+  if (configured == nullptr) return Status::ok();  // every running backend is configured
+  return config::checkNodeReaches(driver_.nodeProfile, *configured, driver_.nodeName);
+}
+
 // ---- NodeStageVolume ----
 
 grpc::Status NodeService::NodeStageVolume(grpc::ServerContext* ctx,
@@ -95,6 +102,8 @@ Status NodeService::stage(Operation& op, const csi::v1::NodeStageVolumeRequest& 
   auto routed = routeAndLock(op, req.volume_id(), lock);
   if (!routed.isOk()) return routed.status();
   const plugin_host::ConfiguredBackend& b = *routed->backend;
+  // Before anything is attached: a node outside the backend's segment cannot reach it.
+  if (auto s = checkReaches(b); !s.isOk()) return s;
   if (effectiveSemantics(b.descriptor(), modes->access, modes->volume) ==
       AttachSemantics::kUnsupported)
     return Status(Code::kInvalidArgument,
@@ -243,6 +252,7 @@ Status NodeService::publish(Operation& op, const csi::v1::NodePublishVolumeReque
   std::optional<volume::VolumeLocks::Guard> lock;
   auto routed = routeAndLock(op, req.volume_id(), lock);
   if (!routed.isOk()) return routed.status();
+  if (auto s = checkReaches(*routed->backend); !s.isOk()) return s;
 
   auto record = driver_.nodeRecords->load(req.volume_id());
   if (!record.isOk()) return record.status();
@@ -353,49 +363,39 @@ Status NodeService::stats(Operation& op, const csi::v1::NodeGetVolumeStatsReques
                                        "': it must be the absolute path where the volume is "
                                        "staged or published");
   if (auto s = checkPath(req.volume_path(), "volume_path"); !s.isOk()) return s;
-  // A hung NFS server blocks stat() for ever and a server that lost the export answers ESTALE:
-  // neither may hang the call or read as "no such volume"; both are the volume's condition
-  // (docs/volume-health.md).
+  // A hung NFS server blocks stat() and statvfs() for ever and a server that lost the export
+  // answers ESTALE: neither may hang the call or read as "no such volume"; both are the
+  // volume's condition (docs/volume-health.md). Every filesystem query here is bounded.
   const auto bound =
       std::min<std::chrono::milliseconds>(kVolumePathAnswerTimeout, op.call().remaining() / 2);
-  const BoundedStat::Result probed = pathProbe_.probe(req.volume_path(), bound);
-  if (probed.kind == BoundedStat::Result::Kind::kFailed &&
-      (probed.error == ENOENT || probed.error == ENOTDIR))
-    return Status(Code::kNotFound, "volume_path " + req.volume_path() + " does not exist");
-  if (probed.kind != BoundedStat::Result::Kind::kOk) {
+  const bool block = (*record)->block;
+  const node::VolumePathCheck::Outcome looked = pathCheck_.check(req.volume_path(), !block, bound);
+  if (looked.kind == node::VolumePathCheck::Outcome::Kind::kMissing)
+    return Status(Code::kNotFound, looked.message);
+  if (looked.kind == node::VolumePathCheck::Outcome::Kind::kAbnormal) {
     auto* c = resp->mutable_volume_condition();
     c->set_abnormal(true);
-    c->set_message(
-        probed.kind == BoundedStat::Result::Kind::kTimedOut
-            ? "volume_path " + req.volume_path() +
-                  " does not answer: stat() did not return within " +
-                  std::to_string(bound.count()) +
-                  " ms (a hung NFS server or a dead device); no usage could be read"
-            : "volume_path " + req.volume_path() +
-                  " cannot be read: " + std::strerror(probed.error) +
-                  (probed.error == ESTALE
-                       ? " (a stale NFS file handle: the server no longer has what is mounted; "
-                         "restage the volume once the export is back)"
-                       : "") +
-                  "; no usage could be read");
+    c->set_message(looked.message);
     spdlog::warn("NodeGetVolumeStats {}: {}", req.volume_id(), c->message());
     return Status::ok();
   }
-  bool block = (*record)->block;
-  auto usage =
-      driver_.mounter->usage(block ? (*record)->dataDevicePath() : req.volume_path(), block);
-  if (!usage.isOk()) return usage.status();
   auto* bytes = resp->add_usage();
   bytes->set_unit(csi::v1::VolumeUsage::BYTES);
-  bytes->set_total(usage->totalBytes);
-  if (!block) {
-    bytes->set_available(usage->availableBytes);
-    bytes->set_used(usage->usedBytes);
+  if (block) {
+    // The size of the device node (an ioctl on devtmpfs, not a filesystem query).
+    auto size = driver_.mounter->blockDeviceSize((*record)->dataDevicePath());
+    if (!size.isOk()) return size.status();
+    bytes->set_total(*size);
+  } else {
+    const node::VolumeUsage& usage = *looked.usage;
+    bytes->set_total(usage.totalBytes);
+    bytes->set_available(usage.availableBytes);
+    bytes->set_used(usage.usedBytes);
     auto* inodes = resp->add_usage();
     inodes->set_unit(csi::v1::VolumeUsage::INODES);
-    inodes->set_total(usage->totalInodes);
-    inodes->set_available(usage->freeInodes);
-    inodes->set_used(usage->usedInodes);
+    inodes->set_total(usage.totalInodes);
+    inodes->set_available(usage.freeInodes);
+    inodes->set_used(usage.usedInodes);
   }
   auto condition = routed->backend->instance().volumeCondition(
       DetachRequest{op.call(), routed->localId, (*record)->stagingPath});
@@ -522,13 +522,12 @@ Status NodeService::info(Operation& op, csi::v1::NodeGetInfoResponse* resp) {
   auto encoded = volume::encodeNodeId(node);
   if (!encoded.isOk()) return encoded.status();
   resp->set_node_id(*encoded);
-  // The segments of the backends this node's configuration lists (config/topology.hpp); the
-  // start refused a configuration that puts the node in two segments of one key.
-  auto topology = config::nodeTopology(driver_.config);
-  if (!topology.isOk()) return topology.status();
-  if (!topology->empty())
-    for (const auto& [key, value] : *topology)
-      (*resp->mutable_accessible_topology()->mutable_segments())[key] = value;
+  // The segments of the backends this node reaches, from its configuration or its labels
+  // (config/node_profile.hpp), fixed at start.
+  const config::NodeProfile& profile = driver_.nodeProfile;
+  for (const auto& [key, value] : profile.topology)
+    (*resp->mutable_accessible_topology()->mutable_segments())[key] = value;
+  resp->set_max_volumes_per_node(profile.maxVolumesPerNode);
   return Status::ok();
 }
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "csi.grpc.pb.h"
-#include "polycsi/bounded_stat.hpp"
+#include "node/volume_path_check.hpp"
 #include "server/driver_context.hpp"
 #include "server/node_volume_records.hpp"
 #include "server/operation.hpp"
@@ -50,12 +50,14 @@ class NodeService final : public csi::v1::Node::Service {
                 csi::v1::NodeExpandVolumeResponse* resp);
   Status info(Operation& op, csi::v1::NodeGetInfoResponse* resp);
   StatusOr<std::vector<NodePublication>> livePublications(const NodeVolumeRecord& record) const;
+  Status checkReaches(const plugin_host::ConfiguredBackend& backend) const;
   StatusOr<RoutedId> routeAndLock(Operation& op, const std::string& volumeId,
                                   std::optional<volume::VolumeLocks::Guard>& lock);
 
   DriverContext& driver_;
-  // NodeGetVolumeStats' stat of volume_path, bounded: a hung NFS server must not hang the call.
-  BoundedStat pathProbe_;
+  // NodeGetVolumeStats' stat and statvfs of volume_path, bounded: a hung NFS server must not
+  // hang the call.
+  node::VolumePathCheck pathCheck_;
 };
 
 }  // namespace polycsi::server

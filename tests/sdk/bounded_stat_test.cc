@@ -15,28 +15,39 @@ namespace {
 
 using Kind = BoundedStat::Result::Kind;
 
-// A stat that blocks until released, counting how often it was started.
+// A stat that blocks until released, counting how often it was started. The counts are kept
+// under the lock, so the test can wait for a stat to have started: a probe that timed out at
+// once may return before its thread has run at all.
 struct HungServer {
   std::mutex mu;
   std::condition_variable cv;
   bool released = false;
-  std::atomic<int> started{0};
+  int started = 0;   // guarded by mu
   int finished = 0;  // guarded by mu
 
   BoundedStat::StatFunction function() {
     return [this](const std::string&, struct stat*) {
-      ++started;
       std::unique_lock<std::mutex> lock(mu);
+      ++started;
+      cv.notify_all();
       cv.wait(lock, [&] { return released; });
       ++finished;
       cv.notify_all();  // under the lock: the test wakes only once this thread let go of it
       return 0;
     };
   }
+  int startedCount() {
+    std::lock_guard<std::mutex> lock(mu);
+    return started;
+  }
+  void waitStarted(int count) {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return started >= count; });
+  }
   // Waits until every started stat has returned (nothing of this object is touched after).
   void waitFinished() {
     std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return finished == started.load(); });
+    cv.wait(lock, [&] { return finished == started; });
   }
   void release() {
     {
@@ -51,9 +62,10 @@ TEST(BoundedStatTest, AHungStatTimesOutAndIsNotStartedTwice) {
   HungServer server;
   BoundedStat probe(server.function());
   EXPECT_EQ(probe.probe("/mnt/a", std::chrono::milliseconds(0)).kind, Kind::kTimedOut);
+  server.waitStarted(1);
   EXPECT_EQ(probe.probe("/mnt/a", std::chrono::milliseconds(1)).kind, Kind::kTimedOut);
   // Still the one stat in flight for the path, not a second thread stuck with it.
-  EXPECT_EQ(server.started.load(), 1);
+  EXPECT_EQ(server.startedCount(), 1);
   server.release();
   // Once it returns, its answer is the next probe's (or a fresh stat's): OK either way.
   EXPECT_EQ(probe.probe("/mnt/a", std::chrono::hours(1)).kind, Kind::kOk);
@@ -102,6 +114,8 @@ TEST(BoundedStatTest, AnAbandonedStatOutlivesItsOwnerSafely) {
     BoundedStat probe(server.function());
     EXPECT_EQ(probe.probe("/mnt/a", std::chrono::milliseconds(0)).kind, Kind::kTimedOut);
   }
+  // Started, so waitFinished below waits for it (not for a stat that has not run yet).
+  server.waitStarted(1);
   server.release();
   server.waitFinished();
   // The thread finishes on its own; ASan would report a use after free of the owner.

@@ -4,13 +4,17 @@
 // of its own and waits for it at most a timeout; a stat that has not returned is abandoned, not
 // repeated: while it still hangs, asking again for the same path reports the one in flight
 // instead of starting another, so a hung server costs one thread per path, not one per call.
-// Header only, so a plugin needs nothing but the SDK; the core uses the same class.
+// BoundedStatvfs does the same for statvfs(), which hangs just as stat() does, and more often:
+// the NFS client may answer stat() from its attribute cache, while statvfs() always asks the
+// server (FSSTAT, RFC 1813 section 3.3.18; STATFS attributes in NFSv4).
+// Header only, so a plugin needs nothing but the SDK; the core uses the same classes.
 //
 // THREADING: all members may be called from several threads at once.
 // IDEMPOTENCY: probing only reads.
 #pragma once
 
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <cerrno>
 #include <chrono>
@@ -25,29 +29,43 @@
 
 namespace polycsi {
 
-class BoundedStat {
+// What one bounded probe of a path found.
+enum class BoundedProbeKind {
+  kOk,        // the call answered
+  kFailed,    // the call failed with an errno (ENOENT, ESTALE, EIO, ...)
+  kTimedOut,  // the call did not answer within the timeout (it may still be running)
+};
+
+// stat(2) and statvfs(3) of a path: 0, or errno.
+inline int systemStatOf(const std::string& path, struct stat* out) {
+  return ::stat(path.c_str(), out) == 0 ? 0 : errno;
+}
+inline int systemStatvfsOf(const std::string& path, struct statvfs* out) {
+  return ::statvfs(path.c_str(), out) == 0 ? 0 : errno;
+}
+
+// A call `int (*)(const std::string& path, Info* out)` of a path, bounded as the header comment
+// says. Use it through BoundedStat and BoundedStatvfs.
+template <typename Info, int (*kSystemCall)(const std::string&, Info*)>
+class BoundedPathProbe {
  public:
   // What one probe found.
   struct Result {
-    enum class Kind {
-      kOk,        // stat() answered
-      kFailed,    // stat() failed with `error` (ENOENT, ESTALE, EIO, ...)
-      kTimedOut,  // stat() did not answer within the timeout (it may still be running)
-    };
+    using Kind = BoundedProbeKind;
     Kind kind = Kind::kOk;
     int error = 0;  // errno when kFailed
-    struct stat st {};
+    Info st{};      // what the call wrote, when kOk
   };
-  // stat(2) by default; tests pass a function that blocks or fails on their command. It returns
-  // 0 or an errno value.
-  using StatFunction = std::function<int(const std::string& path, struct stat* out)>;
+  // The system call by default; tests pass a function that blocks or fails on their command. It
+  // returns 0 or an errno value.
+  using StatFunction = std::function<int(const std::string& path, Info* out)>;
 
-  explicit BoundedStat(StatFunction stat = systemStat) : stat_(std::move(stat)) {}
-  BoundedStat(const BoundedStat&) = delete;
-  BoundedStat& operator=(const BoundedStat&) = delete;
+  explicit BoundedPathProbe(StatFunction stat = systemStat) : stat_(std::move(stat)) {}
+  BoundedPathProbe(const BoundedPathProbe&) = delete;
+  BoundedPathProbe& operator=(const BoundedPathProbe&) = delete;
 
-  // Stats `path`, waiting at most `timeout` (a stat already in flight for the path counts: the
-  // wait is for that one). Never blocks longer than `timeout`.
+  // Calls the function for `path`, waiting at most `timeout` (a call already in flight for the
+  // path counts: the wait is for that one). Never blocks longer than `timeout`.
   Result probe(const std::string& path, std::chrono::milliseconds timeout) {
     std::shared_ptr<Probe> probe;
     {
@@ -100,15 +118,13 @@ class BoundedStat {
     return probe->result;
   }
 
-  ~BoundedStat() {
+  ~BoundedPathProbe() {
     std::lock_guard<std::mutex> lock(alive_->mu);
     alive_->value = false;
   }
 
-  // stat(2): 0, or errno.
-  static int systemStat(const std::string& path, struct stat* out) {
-    return ::stat(path.c_str(), out) == 0 ? 0 : errno;
-  }
+  // The system call: 0, or errno.
+  static int systemStat(const std::string& path, Info* out) { return kSystemCall(path, out); }
 
  private:
   struct Probe {
@@ -128,5 +144,10 @@ class BoundedStat {
   std::map<std::string, std::shared_ptr<Probe>> inFlight_;
   std::shared_ptr<Alive> alive_ = std::make_shared<Alive>();
 };
+
+// stat(2) of a path, bounded.
+using BoundedStat = BoundedPathProbe<struct stat, systemStatOf>;
+// statvfs(3) of a path, bounded: Result::st is the struct statvfs.
+using BoundedStatvfs = BoundedPathProbe<struct statvfs, systemStatvfsOf>;
 
 }  // namespace polycsi

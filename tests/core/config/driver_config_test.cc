@@ -124,7 +124,7 @@ TEST(ParseConfigTest, RequiresAtLeastOneBackend) {
 TEST(ParseConfigTest, RefusesUnknownTopLevelKeys) {
   EXPECT_EQ(errorOf("statepath: /s\n" + withBackends("  - {name: a, plugin: nfs}\n")),
             "statepath: unknown key (expected one of: driver_name, plugin_dir, state_path, "
-            "backends)");
+            "backends, node)");
 }
 
 TEST(ParseConfigTest, RefusesUnknownBackendKeys) {

@@ -1,4 +1,5 @@
-// Mounter's filesystem tools on real loop devices: detection, usage and growth.
+// Mounter's filesystem tools on real loop devices: detection, usage (as NodeGetVolumeStats
+// reads it) and growth.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <linux/capability.h>
@@ -8,6 +9,7 @@
 
 #include "loop_device_fixture.hpp"
 #include "node/filesystem_tools.hpp"
+#include "node/volume_path_check.hpp"
 
 namespace polycsi::node::testing {
 namespace {
@@ -16,13 +18,20 @@ using ::testing::HasSubstr;
 
 class FilesystemLoopDeviceTest : public LoopDeviceTest {
  protected:
+  // A mounted filesystem's usage as NodeGetVolumeStats reads it: a bounded statvfs (the real
+  // one here).
+  StatusOr<VolumeUsage> usageOf(const std::string& target) {
+    const VolumePathCheck::Outcome looked = pathCheck_.check(target, true, std::chrono::hours(1));
+    if (!looked.usage) return Status(Code::kInternal, looked.message);
+    return *looked.usage;
+  }
   void checkUsage(const std::string& fsType, int64_t size) {
     const std::string device = attachLoopDevice(size);
     ASSERT_FALSE(device.empty());
     const std::string target = scratchPath("mnt");
     ASSERT_TRUE(mounter_.formatAndMount(device, target, fsType, {}, false).isOk());
 
-    StatusOr<VolumeUsage> before = mounter_.usage(target, false);
+    StatusOr<VolumeUsage> before = usageOf(target);
     ASSERT_TRUE(before.isOk()) << before.status().toString();
     // Total is the device less the filesystem's own metadata (journal, inode tables, log).
     EXPECT_LE(before->totalBytes, size);
@@ -33,7 +42,7 @@ class FilesystemLoopDeviceTest : public LoopDeviceTest {
     EXPECT_EQ(before->usedInodes, before->totalInodes - before->freeInodes);
 
     writeFile(target + "/one-mebibyte.bin", std::string(kMiB, 'x'));
-    StatusOr<VolumeUsage> after = mounter_.usage(target, false);
+    StatusOr<VolumeUsage> after = usageOf(target);
     ASSERT_TRUE(after.isOk()) << after.status().toString();
     EXPECT_GE(after->usedBytes - before->usedBytes, kMiB);
     EXPECT_LE(after->availableBytes, before->availableBytes - kMiB);
@@ -46,19 +55,19 @@ class FilesystemLoopDeviceTest : public LoopDeviceTest {
     const std::string target = scratchPath("mnt");
     ASSERT_TRUE(mounter_.formatAndMount(device, target, fsType, {}, false).isOk());
     writeFile(target + "/before-growth.txt", "kept");
-    StatusOr<VolumeUsage> before = mounter_.usage(target, false);
+    StatusOr<VolumeUsage> before = usageOf(target);
     ASSERT_TRUE(before.isOk()) << before.status().toString();
 
     // Nothing to do yet: the filesystem already fills the device.
     Status unchanged = mounter_.growFilesystem(device, target);
     ASSERT_TRUE(unchanged.isOk()) << unchanged.toString();
-    EXPECT_EQ(mounter_.usage(target, false)->totalBytes, before->totalBytes);
+    EXPECT_EQ(usageOf(target)->totalBytes, before->totalBytes);
 
     growLoopDevice(device, grownSize);
     ASSERT_EQ(*mounter_.blockDeviceSize(device), grownSize);
     Status grown = mounter_.growFilesystem(device, target);
     ASSERT_TRUE(grown.isOk()) << grown.toString();
-    StatusOr<VolumeUsage> after = mounter_.usage(target, false);
+    StatusOr<VolumeUsage> after = usageOf(target);
     ASSERT_TRUE(after.isOk()) << after.status().toString();
     EXPECT_GT(after->totalBytes, before->totalBytes + (grownSize - size) * 8 / 10);
     EXPECT_LE(after->totalBytes, grownSize);
@@ -66,8 +75,10 @@ class FilesystemLoopDeviceTest : public LoopDeviceTest {
 
     Status again = mounter_.growFilesystem(device, target);  // idempotent
     EXPECT_TRUE(again.isOk()) << again.toString();
-    EXPECT_EQ(mounter_.usage(target, false)->totalBytes, after->totalBytes);
+    EXPECT_EQ(usageOf(target)->totalBytes, after->totalBytes);
   }
+
+  VolumePathCheck pathCheck_;
 };
 
 TEST_F(FilesystemLoopDeviceTest, DetectsABlankDeviceAsHavingNoFilesystem) {
@@ -99,12 +110,12 @@ TEST_F(FilesystemLoopDeviceTest, GrowsExt4AfterTheDeviceGrew) {
   const std::string target = scratchPath("mnt");
   ASSERT_TRUE(mounter_.formatAndMount(device, target, "ext4", {}, false).isOk());
   writeFile(target + "/before-growth.txt", "kept");
-  const int64_t before = mounter_.usage(target, false)->totalBytes;
+  const int64_t before = usageOf(target)->totalBytes;
   growLoopDevice(device, 128 * kMiB);
   Status grown = mounter_.growFilesystem(device, target);
   EXPECT_EQ(grown.code(), Code::kPermissionDenied) << grown.toString();
   EXPECT_THAT(grown.message(), HasSubstr("CAP_SYS_RESOURCE"));
-  EXPECT_EQ(mounter_.usage(target, false)->totalBytes, before);
+  EXPECT_EQ(usageOf(target)->totalBytes, before);
   EXPECT_EQ(readFile(target + "/before-growth.txt"), "kept");
 }
 

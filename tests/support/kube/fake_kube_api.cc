@@ -206,6 +206,21 @@ FakeKubeApi::FakeKubeApi(std::string token, const std::optional<TlsFiles>& tls)
                  answer(response, 200, it->second);
                });
 
+  // core/v1 Node: GET /api/v1/nodes/{name} (Kubernetes API reference, "Node v1 core", "get read
+  // the specified Node"); a missing one is 404 NotFound `nodes "<name>" not found`, the message
+  // k8s.io/apimachinery's errors.NewNotFound gives for the resource "nodes" (core group).
+  server_->Get(R"(/api/v1/nodes/([^/]+))", [this](const httplib::Request& request,
+                                                  httplib::Response& response) {
+    std::lock_guard lock(mu_);
+    const std::string name = request.matches[1];
+    auto it = nodes_.find(name);
+    if (it == nodes_.end()) {
+      answer(response, 404, statusObject(404, "NotFound", "nodes \"" + name + "\" not found"));
+      return;
+    }
+    answer(response, 200, it->second);
+  });
+
   server_->Get(R"(/apis/coordination.k8s.io/v1/namespaces/([^/]+)/leases/([^/]+))",
                [this](const httplib::Request& request, httplib::Response& response) {
                  std::lock_guard lock(mu_);
@@ -289,6 +304,25 @@ void FakeKubeApi::setCsiNode(const std::string& nodeName, const std::string& dri
       {"spec",
        {{"drivers",
          {{{"name", "other.csi.io"}, {"nodeID", "x"}}, {{"name", driver}, {"nodeID", nodeId}}}}}}};
+}
+
+void FakeKubeApi::setNode(const std::string& name,
+                          const std::map<std::string, std::string>& labels) {
+  std::lock_guard lock(mu_);
+  nlohmann::json metadata = {{"name", name}, {"uid", "node-uid-" + name}, {"resourceVersion", "1"}};
+  if (!labels.empty()) metadata["labels"] = labels;
+  nodes_[name] = {
+      {"apiVersion", "v1"},
+      {"kind", "Node"},
+      {"metadata", metadata},
+      {"spec", nlohmann::json::object()},
+      {"status",
+       {{"conditions", {{{"type", "Ready"}, {"status", "True"}, {"reason", "KubeletReady"}}}}}}};
+}
+
+void FakeKubeApi::removeNode(const std::string& name) {
+  std::lock_guard lock(mu_);
+  nodes_.erase(name);
 }
 
 void FakeKubeApi::removeCsiNodeDriver(const std::string& nodeName, const std::string& driver) {

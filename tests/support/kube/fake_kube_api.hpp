@@ -1,9 +1,10 @@
 // A fake Kubernetes API server for tests: HTTP, or HTTPS with a given certificate, on
 // 127.0.0.1, an ephemeral port.
 // Serves VolumeAttachments, StorageClasses, PersistentVolumes, PersistentVolumeClaims,
-// VolumeAttributesClasses and CSINodes from lists the test controls, stores posted Events, requires
-// "Authorization: Bearer <token>" (401 otherwise) and can be told to fail every request with a
-// given HTTP status. Errors are meta/v1 Status objects, as the real API. THREADING: thread-safe.
+// VolumeAttributesClasses, CSINodes and Nodes from lists the test controls, stores posted Events,
+// requires "Authorization: Bearer <token>" (401 otherwise) and can be told to fail every request
+// with a given HTTP status. Errors are meta/v1 Status objects, as the real API. THREADING:
+// thread-safe.
 #pragma once
 
 #include <condition_variable>
@@ -66,6 +67,14 @@ class FakeKubeApi {
   // and the resource come from the request as the API server derives them. Throws
   // std::runtime_error when the file has no such ClusterRole.
   void enforceClusterRole(const std::string& path, const std::string& roleName);
+  // Serves core/v1 Node `name` with metadata.labels `labels` at GET /api/v1/nodes/<name>, as the
+  // Kubernetes API reference gives the read ("Node v1 core", "get read the specified Node"):
+  // apiVersion v1, kind Node, metadata (name, uid, labels; labels left out when empty, as the
+  // API server leaves an empty map out), and a status with the Ready condition. An unknown name
+  // answers 404 NotFound with the API server's message `nodes "<name>" not found`.
+  void setNode(const std::string& name, const std::map<std::string, std::string>& labels);
+  // Stops serving Node `name` (404).
+  void removeNode(const std::string& name);
   // Drops `driver`'s entry from CSINode `nodeName`, as kubelet does while the driver's node
   // plugin re-registers; the other entries stay.
   void removeCsiNodeDriver(const std::string& nodeName, const std::string& driver);
@@ -119,6 +128,7 @@ class FakeKubeApi {
   std::map<std::string, nlohmann::json> persistentVolumeClaims_;  // "<namespace>/<name>"
   std::map<std::string, nlohmann::json> volumeAttributesClasses_;
   std::map<std::string, nlohmann::json> csiNodes_;
+  std::map<std::string, nlohmann::json> nodes_;
   std::map<std::string, nlohmann::json> leases_;  // "<namespace>/<name>"
   std::vector<PostedEvent> events_;
   std::vector<std::string> requests_;
