@@ -148,7 +148,7 @@ TEST_F(CliTest, PluginsListsTheSamplePluginsMatrix) {
   auto ran = runPolycsi({"plugins", "--plugin-dir", POLYCSI_PLUGIN_DIR});
   EXPECT_EQ(ran.exitStatus, 0) << ran.output;
   EXPECT_NE(ran.output.find("sample 0.1.0"), std::string::npos) << ran.output;
-  EXPECT_NE(ran.output.find("ABI 1.3"), std::string::npos) << ran.output;
+  EXPECT_NE(ran.output.find("ABI 1.4"), std::string::npos) << ran.output;
   EXPECT_NE(ran.output.find("migration_window"), std::string::npos) << ran.output;
   EXPECT_NE(ran.output.find("metrics prefix: sample_csi"), std::string::npos) << ran.output;
   EXPECT_NE(ran.output.find("group snapshots: per-volume-sequence"), std::string::npos)
