@@ -128,7 +128,8 @@ int listPlugins(const std::string& dir) {
               << (f.listVolumes ? " list" : "") << (f.fencing ? " fencing" : "")
               << (f.nodeExpand ? " node-expand" : "")
               << (f.volumeCondition ? " volume-condition" : "")
-              << (f.controllerVolumeCondition ? " controller-volume-condition" : "") << "\n";
+              << (f.controllerVolumeCondition ? " controller-volume-condition" : "")
+              << (f.groupSnapshotCall ? " group-snapshot-call" : "") << "\n";
     if (f.snapshots && d.groupSnapshotConsistency != GroupConsistency::kNone)
       std::cout << "  group snapshots: " << groupConsistencyName(d.groupSnapshotConsistency)
                 << "\n";

@@ -26,6 +26,15 @@ Status requireGroupSnapshots(const plugin_host::ConfiguredBackend& b, const std:
   return backendLacks(b, rpc, "group snapshots", Code::kFailedPrecondition);
 }
 
+// True when `b` takes a whole group in one plugin call (ABI 1.4 create_group_snapshot) rather
+// than one create_snapshot per member: the plugin has the call and declares that it cuts the
+// members at one instant. A plugin with the call that declares less, or one built against ABI
+// 1.3 (the call reads as absent), gets the per-volume path.
+bool takesGroupInOneCall(const plugin_host::ConfiguredBackend& b) {
+  return b.features().groupSnapshotCall &&
+         b.descriptor().groupSnapshotConsistency == GroupConsistency::kCrashConsistent;
+}
+
 // Every member of a group, over all pages of the backend's listing.
 StatusOr<std::vector<Snapshot>> listMembers(const plugin_host::ConfiguredBackend& b,
                                             const Call& call, const std::string& groupLocalId) {
@@ -230,6 +239,27 @@ Status GroupControllerService::createGroup(Operation& op,
       req.name(), *groupCsiId, sources.size(), b.name(), b.descriptor().name,
       groupConsistencyName(consistency));
 
+  if (takesGroupInOneCall(b)) {
+    // One call: the plugin cuts every member at one instant, and on failure leaves nothing of the
+    // call behind (plugin_abi.h), so there is nothing to roll back here. A retry reaches the
+    // same group id and the plugin returns the same snapshots.
+    CreateGroupSnapshotRequest create{
+        op.call(), groupLocalId, {}, parameters, toStringMap(req.secrets())};
+    for (size_t i = 0; i < localSources.size(); ++i)
+      create.members.push_back(
+          GroupSnapshotMember{groupMemberName(groupLocalId, i), localSources[i]});
+    auto created = b.instance().createGroupSnapshot(create);
+    if (!created.isOk()) {
+      std::string message = "CreateVolumeGroupSnapshot " + req.name() + ": backend '" + b.name() +
+                            "' (plugin " + b.descriptor().name + ") could not take the " +
+                            std::to_string(sources.size()) +
+                            " volume(s) at one instant: " + created.status().message();
+      spdlog::warn("{}", message);
+      return Status(created.status().code(), message);
+    }
+    return fillGroup(b, *groupCsiId, std::move(*created), resp->mutable_group_snapshot());
+  }
+
   std::vector<Snapshot> members;
   for (size_t i = 0; i < localSources.size(); ++i) {
     CreateSnapshotRequest create{op.call(),  groupMemberName(groupLocalId, i), localSources[i],
@@ -324,6 +354,20 @@ Status GroupControllerService::deleteGroup(Operation& op,
             checkSnapshotIds(b, req.group_snapshot_id(), req.snapshot_ids(), *members, op.call());
         !s.isOk())
       return s;
+  }
+  if (takesGroupInOneCall(b)) {
+    // The storage system deletes such a group as a whole (its members may refuse to go one by
+    // one), so the plugin gets the group id, not the members.
+    auto gone = b.instance().deleteGroupSnapshot(
+        GroupSnapshotIdRequest{op.call(), routed->localId, toStringMap(req.secrets())});
+    if (!gone.isOk())
+      return Status(gone.code(), "DeleteVolumeGroupSnapshot " + req.group_snapshot_id() +
+                                     ": backend '" + b.name() + "' could not delete the group (" +
+                                     std::to_string(members->size()) +
+                                     " member snapshot(s)): " + gone.message() + "; retry");
+    spdlog::info("DeleteVolumeGroupSnapshot {}: deleted the group and its {} member snapshot(s)",
+                 req.group_snapshot_id(), members->size());
+    return Status::ok();
   }
   // Newest first, the reverse of creation.
   for (auto it = members->rbegin(); it != members->rend(); ++it) {

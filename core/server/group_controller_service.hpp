@@ -7,6 +7,10 @@
 // find the members by listing the backend with that tag, so any controller replica answers for
 // any group and nothing is kept in memory or on local disk. A group that fails part-way is
 // rolled back: every member this call took is deleted before the error is returned.
+// A plugin that declares crash-consistent group snapshots and has the ABI 1.4 group calls gets
+// the whole member list in one create_group_snapshot (the storage system cuts every member at one
+// instant and cleans up itself on failure) and the group id in one delete_group_snapshot; its
+// members are tagged the same way, so Get, ListSnapshots and restores are unchanged.
 // Thread-safe: RPCs run concurrently; a lock per group serializes work on one group.
 #pragma once
 

@@ -148,11 +148,26 @@ TEST_F(CliTest, PluginsListsTheSamplePluginsMatrix) {
   auto ran = runPolycsi({"plugins", "--plugin-dir", POLYCSI_PLUGIN_DIR});
   EXPECT_EQ(ran.exitStatus, 0) << ran.output;
   EXPECT_NE(ran.output.find("sample 0.1.0"), std::string::npos) << ran.output;
-  EXPECT_NE(ran.output.find("ABI 1.3"), std::string::npos) << ran.output;
+  EXPECT_NE(ran.output.find("ABI 1.4"), std::string::npos) << ran.output;
   EXPECT_NE(ran.output.find("migration_window"), std::string::npos) << ran.output;
   EXPECT_NE(ran.output.find("metrics prefix: sample_csi"), std::string::npos) << ran.output;
   EXPECT_NE(ran.output.find("group snapshots: per-volume-sequence"), std::string::npos)
       << ran.output;
+}
+
+// iscsi_powerstore takes a group in one call (ABI 1.4) and says the group is crash-consistent.
+TEST_F(CliTest, PluginsShowsIscsiPowerStoreGroupsAsCrashConsistent) {
+  auto ran = runPolycsi({"plugins", "--plugin-dir", POLYCSI_PLUGIN_DIR});
+  EXPECT_EQ(ran.exitStatus, 0) << ran.output;
+  const size_t at = ran.output.find("iscsi_powerstore 0.1.0");
+  ASSERT_NE(at, std::string::npos) << ran.output;
+  // The plugin's lines: up to the next line that is not indented (the next plugin).
+  size_t end = ran.output.find('\n', at);
+  while (end != std::string::npos && end + 1 < ran.output.size() && ran.output[end + 1] == ' ')
+    end = ran.output.find('\n', end + 1);
+  const std::string block = ran.output.substr(at, end == std::string::npos ? end : end - at);
+  EXPECT_NE(block.find(" group-snapshot-call"), std::string::npos) << block;
+  EXPECT_NE(block.find("group snapshots: crash-consistent"), std::string::npos) << block;
 }
 
 TEST_F(CliTest, PluginsFailsWhenAPluginIsRefused) {

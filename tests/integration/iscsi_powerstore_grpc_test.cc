@@ -11,6 +11,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <regex>
 
 #include "csi_calls.hpp"  // ASSERT_OK
 #include "csi_requests.hpp"
@@ -138,6 +139,31 @@ class IscsiPowerStoreGrpcTest : public ::testing::Test {
     curl_easy_cleanup(curl);
     EXPECT_EQ(code, CURLE_OK);
     return {status, answer};
+  }
+  // How many of the driver's requests are "METHOD /api/rest/<path>" with a path (query left
+  // out) that matches `pathPattern` whole.
+  size_t requestsOf(const std::string& method, const std::string& pathPattern) const {
+    const std::regex pattern(method + " /api/rest/" + pathPattern);
+    size_t n = 0;
+    for (const std::string& r : sim_->requestsServed("polycsi-iscsi_powerstore"))
+      if (std::regex_match(r.substr(0, r.find('?')), pattern)) ++n;
+    return n;
+  }
+  // The array's volume groups (snapshot sets included), as JSON text.
+  std::string arrayVolumeGroups() {
+    auto [status, body] = simRequest("GET", "/api/rest/volume_group?select=id,name");
+    EXPECT_EQ(status, 200) << body;
+    return body;
+  }
+  // The volume groups the array has the volume with CSI id `volumeId` in, as JSON text.
+  std::string arrayGroupsOf(const std::string& volumeId) {
+    const std::string uuid = volumeId.substr(volumeId.rfind('.') + 1);
+    auto [status, body] =
+        simRequest("GET", "/api/rest/volume/" + uuid + "?select=volume_groups(id)");
+    EXPECT_EQ(status, 200) << body;
+    return nlohmann::json::parse(body, nullptr, false)
+        .value("volume_groups", nlohmann::json())
+        .dump();
   }
   // The array's policies of the volume with CSI id `volumeId` ("ps:<globalID>.<uuid>").
   nlohmann::json arrayPolicies(const std::string& volumeId) {
@@ -351,9 +377,25 @@ TEST_F(IscsiPowerStoreGrpcTest, VmGroupSnapshotRestoresEveryDiskOverIscsi) {
   const auto& group = created.group_snapshot();
   ASSERT_EQ(group.snapshots_size(), 3);
   EXPECT_TRUE(group.ready_to_use());
+  // One snapshot of a write-order consistent volume group cut all three at one instant; no
+  // volume was snapshotted on its own, and no volume stays in a group.
+  EXPECT_EQ(requestsOf("POST", "volume_group/[0-9a-f-]+/snapshot"), 1u);
+  EXPECT_EQ(requestsOf("POST", "volume/[0-9a-f-]+/snapshot"), 0u);
+  for (const auto& d : disks) EXPECT_EQ(arrayGroupsOf(d), "[]") << d;
   ASSERT_OK(
       createGroupSnapshot(*driver_, "groupsnapshot-vm1", {disks[2], disks[1], disks[0]}, &retried));
   EXPECT_EQ(memberIds(retried.group_snapshot()), memberIds(group));
+  EXPECT_EQ(requestsOf("POST", "volume_group/[0-9a-f-]+/snapshot"), 1u);
+  // A member goes only with its group; its volume only once the group is gone.
+  {
+    csi::v1::DeleteSnapshotRequest req;
+    req.set_snapshot_id(group.snapshots(0).snapshot_id());
+    csi::v1::DeleteSnapshotResponse resp;
+    auto ctx = rpcContext();
+    EXPECT_EQ(driver_->controller().DeleteSnapshot(ctx.get(), req, &resp).error_code(),
+              StatusCode::INVALID_ARGUMENT);
+  }
+  EXPECT_EQ(deleteVolume(disks[0]).error_code(), StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(createGroupSnapshot(*driver_, "groupsnapshot-vm1", {disks[0]}, &retried).error_code(),
             StatusCode::ALREADY_EXISTS);
   std::vector<csi::v1::Snapshot> all;
@@ -385,14 +427,17 @@ TEST_F(IscsiPowerStoreGrpcTest, VmGroupSnapshotRestoresEveryDiskOverIscsi) {
   all.clear();
   ASSERT_OK(listAllSnapshots(*driver_, &all));
   EXPECT_TRUE(all.empty()) << all.size() << " snapshots left";
+  EXPECT_EQ(arrayVolumeGroups(), "[]");
+  ASSERT_OK(deleteVolume(disks[0]));
   csi::v1::GetVolumeGroupSnapshotResponse fetched;
   EXPECT_EQ(getGroupSnapshot(*driver_, group.group_snapshot_id(), {}, &fetched).error_code(),
             StatusCode::NOT_FOUND);
 }
 
-// The array refuses the third member (its volume is gone from the array): the two snapshots
-// taken are deleted and the error names the volume.
-TEST_F(IscsiPowerStoreGrpcTest, GroupSnapshotTheArrayRefusesPartWayRollsBack) {
+// The array refuses a step after the snapshot set is made (a member's name is taken on the
+// array): the set, its snapshots and the source volume group go, no volume stays in a group;
+// once the name is free, the same request succeeds.
+TEST_F(IscsiPowerStoreGrpcTest, GroupSnapshotTheArrayRefusesPartWayLeavesNothing) {
   startSim();
   startDriver(pki_.ca_cert.string());
   std::vector<std::string> disks;
@@ -401,19 +446,60 @@ TEST_F(IscsiPowerStoreGrpcTest, GroupSnapshotTheArrayRefusesPartWayRollsBack) {
     ASSERT_OK(create("vm1-disk-" + std::to_string(i), 4 * kMiB, &v));
     disks.push_back(v.volume_id());
   }
-  std::vector<std::string> sorted = disks;
-  std::sort(sorted.begin(), sorted.end());
-  ASSERT_OK(deleteVolume(sorted[2]));
+  // The group's id (and so its members' names) comes from the name and the volumes: learn it
+  // from a first group, then take the name of its second member on the array.
   csi::v1::CreateVolumeGroupSnapshotResponse created;
-  auto status = createGroupSnapshot(*driver_, "groupsnapshot-vm1", disks, &created);
-  ASSERT_FALSE(status.ok());
-  EXPECT_NE(status.error_message().find("snapshot of volume " + sorted[2]), std::string::npos)
-      << status.error_message();
-  EXPECT_NE(status.error_message().find("deleted the 2 member snapshot(s)"), std::string::npos)
-      << status.error_message();
+  ASSERT_OK(createGroupSnapshot(*driver_, "groupsnapshot-vm1", disks, &created));
+  const std::string groupId = created.group_snapshot().group_snapshot_id();
+  ASSERT_OK(deleteGroupSnapshot(*driver_, groupId, memberIds(created.group_snapshot())));
+  const std::string memberName = groupId.substr(groupId.find(':') + 1) + "-m1";
+  auto [status, body] =
+      adminRest("POST", "volume", nlohmann::json{{"name", memberName}, {"size", kMiB}}.dump());
+  ASSERT_EQ(status, 201) << body;
+
+  auto refused = createGroupSnapshot(*driver_, "groupsnapshot-vm1", disks, &created);
+  ASSERT_EQ(refused.error_code(), StatusCode::FAILED_PRECONDITION) << refused.error_message();
+  EXPECT_NE(refused.error_message().find("rolled back"), std::string::npos)
+      << refused.error_message();
+  EXPECT_EQ(requestsOf("POST", "volume_group/[0-9a-f-]+/snapshot"), 2u);
   std::vector<csi::v1::Snapshot> all;
   ASSERT_OK(listAllSnapshots(*driver_, &all));
   EXPECT_TRUE(all.empty()) << all.size() << " snapshots left after the rollback";
+  EXPECT_EQ(arrayVolumeGroups(), "[]");
+  for (const auto& d : disks) EXPECT_EQ(arrayGroupsOf(d), "[]") << d;
+
+  const std::string blocker = nlohmann::json::parse(body).at("id").get<std::string>();
+  ASSERT_EQ(adminRest("DELETE", "volume/" + blocker).first, 204);
+  ASSERT_OK(createGroupSnapshot(*driver_, "groupsnapshot-vm1", disks, &created));
+  EXPECT_EQ(created.group_snapshot().snapshots_size(), 3);
+}
+
+// A volume in a volume group of the user's: PowerStore puts a volume in one group at most
+// (volume_group_create "should not be part of another volume group"), so the group snapshot is
+// refused, naming that group, and nothing is made.
+TEST_F(IscsiPowerStoreGrpcTest, GroupSnapshotOfAVolumeInAUsersVolumeGroupIsFailedPrecondition) {
+  startSim();
+  startDriver(pki_.ca_cert.string());
+  std::vector<std::string> disks;
+  for (int i = 0; i < 3; ++i) {
+    csi::v1::Volume v;
+    ASSERT_OK(create("vm1-disk-" + std::to_string(i), 4 * kMiB, &v));
+    disks.push_back(v.volume_id());
+  }
+  const std::string uuid = disks[1].substr(disks[1].rfind('.') + 1);
+  auto [status, body] =
+      adminRest("POST", "volume_group",
+                nlohmann::json{{"name", "finance-vg"}, {"volume_ids", {uuid}}}.dump());
+  ASSERT_EQ(status, 201) << body;
+  csi::v1::CreateVolumeGroupSnapshotResponse created;
+  auto refused = createGroupSnapshot(*driver_, "groupsnapshot-vm1", disks, &created);
+  ASSERT_EQ(refused.error_code(), StatusCode::FAILED_PRECONDITION) << refused.error_message();
+  EXPECT_NE(refused.error_message().find("'finance-vg'"), std::string::npos)
+      << refused.error_message();
+  std::vector<csi::v1::Snapshot> all;
+  ASSERT_OK(listAllSnapshots(*driver_, &all));
+  EXPECT_TRUE(all.empty());
+  EXPECT_EQ(requestsOf("POST", "volume_group"), 0u);
 }
 
 // A node that cannot read its iSCSI initiator name (open-iscsi not installed, as on a node that

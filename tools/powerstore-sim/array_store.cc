@@ -140,6 +140,15 @@ std::string nowTimestamp() {
   return text;
 }
 
+// Volume group names are unique ignoring case (volume_group_create `name`: "uniqueness check is
+// case-insensitive").
+bool sameNameIgnoringCase(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
 }  // namespace
 
 std::string newUuid() {
@@ -170,6 +179,18 @@ nlohmann::json toJson(const SimVolume& v) {
                                      ? nlohmann::json(nullptr)
                                      : nlohmann::json(v.protection_policy_id);
   return json;
+}
+
+nlohmann::json toJson(const SimVolumeGroup& g) {
+  return {{"id", g.id},
+          {"name", g.name},
+          {"description", g.description},
+          {"type", g.type},
+          {"is_write_order_consistent", g.is_write_order_consistent},
+          {"creation_timestamp", g.creation_timestamp},
+          {"protection_data",
+           {{"source_id",
+             g.source_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(g.source_id)}}}};
 }
 
 nlohmann::json toJson(const SimHost& h) {
@@ -258,6 +279,17 @@ void ArrayStore::load() {
     mappings_.push_back(
         {m.at("id"), m.at("host_id"), m.at("volume_id"), m.at("logical_unit_number")});
   }
+  for (const auto& g : state.value("volume_groups", nlohmann::json::array())) {
+    SimVolumeGroup group{g.at("id"),
+                         g.at("name"),
+                         g.at("description"),
+                         g.at("type"),
+                         g.at("is_write_order_consistent"),
+                         g.at("source_id"),
+                         g.at("creation_timestamp"),
+                         g.at("volume_ids").get<std::vector<std::string>>()};
+    groups_[group.id] = group;
+  }
   chap_mode_ = state.value("chap_mode", std::string(kChapDisabled));
   if (state.contains("protection_policies"))
     protection_policies_ =
@@ -288,6 +320,14 @@ void ArrayStore::save() {
     state["hosts"].push_back(host);
   }
   for (const SimMapping& m : mappings_) state["mappings"].push_back(toJson(m));
+  state["volume_groups"] = nlohmann::json::array();
+  for (const auto& [id, g] : groups_) {
+    nlohmann::json group = toJson(g);
+    group["source_id"] = g.source_id;
+    group["volume_ids"] = g.volume_ids;
+    group.erase("protection_data");
+    state["volume_groups"].push_back(group);
+  }
   state["chap_mode"] = chap_mode_;
   state["protection_policies"] = protection_policies_;
   const std::filesystem::path file = state_dir_ / "state.json";
@@ -430,6 +470,10 @@ SimVolume ArrayStore::modifyVolume(const std::string& id, const SimVolumeChange&
     std::lock_guard lock(mutex_);
     const SimVolume& volume = findVolume(id);
     checkPolicies(change);
+    if (change.name && *change.name != volume.name) requireFreeName(*change.name);
+    if (change.description && change.description->size() > 128)
+      throw ApiError(400, kCodeBadRequest, "The description must be at most 128 characters.",
+                     {"description"});
     if (change.size) checkSize(*change.size);
     if (change.size && volume.type != "Primary")
       throw ApiError(422, kCodeInUse, "A snapshot cannot be resized.", {id});
@@ -445,6 +489,8 @@ SimVolume ArrayStore::modifyVolume(const std::string& id, const SimVolumeChange&
   SimVolume& volume = findVolume(id);
   if (change.performance_policy_id) volume.performance_policy_id = *change.performance_policy_id;
   if (change.protection_policy_id) volume.protection_policy_id = *change.protection_policy_id;
+  if (change.name) volume.name = *change.name;
+  if (change.description) volume.description = *change.description;
   save();
   return volume;
 }
@@ -455,19 +501,219 @@ void ArrayStore::addProtectionPolicy(const std::string& id, const std::string& n
   save();
 }
 
-void ArrayStore::deleteVolume(const std::string& id) {
-  std::lock_guard lock(mutex_);
-  SimVolume& volume = findVolume(id);
+void ArrayStore::checkDeletable(const SimVolume& volume) const {
   for (const SimMapping& m : mappings_) {
-    if (m.volume_id == id) {
+    if (m.volume_id == volume.id) {
       throw ApiError(422, kCodeInUse,
                      "The volume " + volume.name + " is attached to host " +
                          hosts_.at(m.host_id).name + " and cannot be deleted.",
                      {volume.name});
     }
   }
+  // DELETE /volume/{id} (OpenAPI 4.1): "A volume which is attached to a host or host group or
+  // is a member of a volume group cannot be deleted", and "A volume which has snapshots that
+  // are part of a snapset cannot be deleted". A snapshot in a snapshot set is a member too.
+  if (const SimVolumeGroup* group = groupOfVolume(volume.id)) {
+    throw ApiError(422, kCodeInUse,
+                   "The volume " + volume.name + " is a member of volume group " + group->name +
+                       " and cannot be deleted.",
+                   {volume.name, group->name});
+  }
+  for (const auto& [id, other] : volumes_) {
+    if (other.type != "Snapshot" || other.source_id != volume.id) continue;
+    if (const SimVolumeGroup* set = groupOfVolume(id)) {
+      throw ApiError(422, kCodeInUse,
+                     "The volume " + volume.name + " has snapshot " + other.name +
+                         " in snapshot set " + set->name + " and cannot be deleted.",
+                     {volume.name, set->name});
+    }
+  }
+}
+
+void ArrayStore::eraseVolume(const std::string& id) {
   std::filesystem::remove(fileOf(id));
   volumes_.erase(id);
+}
+
+void ArrayStore::deleteVolume(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  checkDeletable(findVolume(id));
+  eraseVolume(id);
+  save();
+}
+
+SimVolumeGroup& ArrayStore::findGroup(const std::string& id) {
+  auto it = groups_.find(id);
+  if (it == groups_.end())
+    throw ApiError(404, kCodeNotFound, "The volume group " + id + " does not exist.", {id});
+  return it->second;
+}
+
+const SimVolumeGroup* ArrayStore::groupOfVolume(const std::string& volume_id) const {
+  for (const auto& [id, g] : groups_)
+    if (std::find(g.volume_ids.begin(), g.volume_ids.end(), volume_id) != g.volume_ids.end())
+      return &g;
+  return nullptr;
+}
+
+SimVolumeGroup ArrayStore::createVolumeGroup(const std::string& name,
+                                             const std::string& description,
+                                             const std::vector<std::string>& volume_ids,
+                                             bool is_write_order_consistent) {
+  std::lock_guard lock(mutex_);
+  checkName(name);
+  if (description.size() > 256)
+    throw ApiError(400, kCodeBadRequest, "The description must be at most 256 characters.",
+                   {"description"});
+  for (const auto& [id, g] : groups_)
+    if (sameNameIgnoringCase(g.name, name))
+      throw ApiError(422, kCodeNameInUse, "The name " + name + " is already in use.", {name});
+  std::set<std::string> seen;
+  for (const std::string& volume_id : volume_ids) {
+    if (!seen.insert(volume_id).second)
+      throw ApiError(400, kCodeBadRequest, "The volume " + volume_id + " is named twice.",
+                     {volume_id});
+    auto it = volumes_.find(volume_id);
+    if (it == volumes_.end())
+      throw ApiError(422, kCodeNotFound, "The volume " + volume_id + " does not exist.",
+                     {volume_id});
+    // add_members: "Snapshots cannot be added to a volume group".
+    if (it->second.type != "Primary")
+      throw ApiError(422, kCodeBadRequest,
+                     "The volume " + it->second.name + " is a snapshot and cannot join a group.",
+                     {volume_id});
+    if (const SimVolumeGroup* other = groupOfVolume(volume_id))
+      throw ApiError(422, kCodeInUse,
+                     "The volume " + it->second.name + " is already a member of volume group " +
+                         other->name + ".",
+                     {it->second.name, other->name});
+  }
+  SimVolumeGroup group{newUuid(), name,           description, "Primary", is_write_order_consistent,
+                       "",        nowTimestamp(), volume_ids};
+  groups_[group.id] = group;
+  save();
+  return group;
+}
+
+SimVolumeGroup ArrayStore::volumeGroup(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  return findGroup(id);
+}
+
+std::vector<SimVolumeGroup> ArrayStore::volumeGroups() {
+  std::lock_guard lock(mutex_);
+  std::vector<SimVolumeGroup> all;
+  for (const auto& [id, g] : groups_) all.push_back(g);
+  return all;
+}
+
+void ArrayStore::removeVolumeGroupMembers(const std::string& id,
+                                          const std::vector<std::string>& volume_ids) {
+  std::lock_guard lock(mutex_);
+  SimVolumeGroup& group = findGroup(id);
+  if (volume_ids.empty())
+    throw ApiError(400, kCodeBadRequest, "volume_ids cannot be empty.", {"volume_ids"});
+  if (group.type != "Primary")
+    throw ApiError(422, kCodeBadRequest,
+                   "Members cannot be removed from snapshot set " + group.name + ".", {group.name});
+  for (const std::string& volume_id : volume_ids)
+    if (std::find(group.volume_ids.begin(), group.volume_ids.end(), volume_id) ==
+        group.volume_ids.end())
+      // The array's words, as dell/gopowerstore inttests/volume_group_test.go matches them.
+      throw ApiError(422, kCodeBadRequest,
+                     "One or more volumes to be removed are not part of the volume group.",
+                     {volume_id});
+  std::vector<std::string> kept;
+  for (const std::string& member : group.volume_ids)
+    if (std::find(volume_ids.begin(), volume_ids.end(), member) == volume_ids.end())
+      kept.push_back(member);
+  group.volume_ids = std::move(kept);
+  save();
+}
+
+SimVolumeGroup ArrayStore::snapshotVolumeGroup(const std::string& id, const std::string& name,
+                                               const std::string& description) {
+  std::lock_guard lock(mutex_);
+  const SimVolumeGroup source = findGroup(id);
+  checkName(name);
+  if (source.type != "Primary")
+    throw ApiError(422, kCodeBadRequest,
+                   "powerstore-sim takes snapshot sets of primary volume groups only; " +
+                       source.name + " is a snapshot set.",
+                   {source.name});
+  if (source.volume_ids.empty())
+    throw ApiError(422, kCodeBadRequest, "The volume group " + source.name + " has no members.",
+                   {source.name});
+  for (const auto& [gid, g] : groups_)
+    if (sameNameIgnoringCase(g.name, name))
+      throw ApiError(422, kCodeNameInUse, "The name " + name + " is already in use.", {name});
+  // Member names: the API does not say what the array calls them; "<set name>-<n>" (Dell's
+  // driver limits group names to 27 characters "because we name snapshots with -<index>",
+  // csi-powerstore pkg/controller/csi_extension_server.go validateCreateVGSreq).
+  std::vector<SimVolume> members;
+  for (std::size_t i = 0; i < source.volume_ids.size(); ++i) {
+    const SimVolume& volume = findVolume(source.volume_ids[i]);
+    const std::string member_name = name + "-" + std::to_string(i + 1);
+    requireFreeName(member_name);
+    members.push_back(
+        {newUuid(), member_name, "", volume.size, "Snapshot", volume.id, nowTimestamp()});
+  }
+  // Every member copied before any is recorded: a failed copy leaves nothing.
+  std::vector<std::string> copied;
+  try {
+    for (const SimVolume& member : members) {
+      copySparse(fileOf(member.source_id), fileOf(member.id));
+      copied.push_back(member.id);
+    }
+  } catch (...) {
+    for (const std::string& file : copied) std::filesystem::remove(fileOf(file));
+    throw;
+  }
+  SimVolumeGroup set{
+      newUuid(), name,           description, "Snapshot", source.is_write_order_consistent,
+      source.id, nowTimestamp(), {}};
+  for (const SimVolume& member : members) {
+    volumes_[member.id] = member;
+    set.volume_ids.push_back(member.id);
+  }
+  groups_[set.id] = set;
+  save();
+  return set;
+}
+
+void ArrayStore::deleteVolumeGroup(const std::string& id, bool delete_members) {
+  std::lock_guard lock(mutex_);
+  const SimVolumeGroup group = findGroup(id);
+  // "When a volume group or clone is deleted, all related snapshot sets will also be deleted."
+  std::vector<SimVolumeGroup> sets;
+  if (group.type == "Primary")
+    for (const auto& [gid, g] : groups_)
+      if (g.type == "Snapshot" && g.source_id == id) sets.push_back(g);
+  if (group.type == "Primary" && delete_members) {
+    // Checked before the first change, as the members will stand once out of the group and
+    // without those snapshot sets: the delete happens whole or not at all.
+    const std::map<std::string, SimVolumeGroup> saved = groups_;
+    for (const SimVolumeGroup& set : sets) groups_.erase(set.id);
+    groups_.erase(id);
+    try {
+      for (const std::string& member : group.volume_ids) checkDeletable(findVolume(member));
+    } catch (...) {
+      groups_ = saved;
+      throw;
+    }
+    groups_ = saved;
+  }
+  for (const SimVolumeGroup& set : sets) {
+    for (const std::string& member : set.volume_ids) eraseVolume(member);
+    groups_.erase(set.id);
+  }
+  groups_.erase(id);
+  // A snapshot set's snapshots go with it ("When a snapshot set is deleted, all of its
+  // constituent snapshots will also be deleted"); a primary group's members only leave it
+  // unless delete_members is set (`volume_group_delete`: "By default, the members of a volume
+  // group being deleted are only removed").
+  if (group.type == "Snapshot" || delete_members)
+    for (const std::string& member : group.volume_ids) eraseVolume(member);
   save();
 }
 

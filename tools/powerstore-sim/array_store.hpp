@@ -31,6 +31,22 @@ struct SimVolume {
   std::string protection_policy_id;
 };
 
+// A volume group (PowerStore REST API 4.1 OpenAPI `volume_group_instance`, in
+// dell/terraform-provider-powerstore clientgen_utils/openapi_specs/spec_4_1.json; dell/gopowerstore
+// volume_group_types.go VolumeGroup). A Primary group holds volumes; POST
+// volume_group/{id}/snapshot makes a group of type Snapshot, a "snapshot set", holding one snapshot
+// of every member taken together, whose protection_data.source_id is the source group.
+struct SimVolumeGroup {
+  std::string id;
+  std::string name;
+  std::string description;
+  std::string type = "Primary";  // "Primary" or "Snapshot" (a snapshot set)
+  bool is_write_order_consistent = true;
+  std::string source_id;  // a snapshot set's source group
+  std::string creation_timestamp;
+  std::vector<std::string> volume_ids;  // members, in the order they joined
+};
+
 // What PATCH volume/{id} may change (PowerStore REST API 4.1 OpenAPI `volume_modify`, as in
 // dell/terraform-provider-powerstore clientgen_utils/openapi_specs/spec_4_1.json, and
 // dell/gopowerstore volume_types.go VolumeModify): a field left unset stays as it is; an empty
@@ -38,6 +54,9 @@ struct SimVolume {
 // pkg/controller/controller.go sends "" to unassign it).
 struct SimVolumeChange {
   std::optional<std::uint64_t> size;
+  // `volume_modify` name (1 to 128 characters, unique) and description (at most 128).
+  std::optional<std::string> name;
+  std::optional<std::string> description;
   std::optional<std::string> performance_policy_id;
   std::optional<std::string> protection_policy_id;
 };
@@ -148,6 +167,29 @@ class ArrayStore {
   SimVolume clone(const std::string& source_id, const std::string& name,
                   const std::string& description);
 
+  // ---- volume groups (PowerStore REST API 4.1 OpenAPI, paths /volume_group...) ----
+  // POST volume_group: a Primary group of `volume_ids` (may be empty). 422 for a name another
+  // group has (compared ignoring case, as the array does), a volume that does not exist, is not
+  // a Primary volume or is already in a volume group ("should not be part of another volume
+  // group"); 400 for a bad name or a volume named twice.
+  SimVolumeGroup createVolumeGroup(const std::string& name, const std::string& description,
+                                   const std::vector<std::string>& volume_ids,
+                                   bool is_write_order_consistent);
+  SimVolumeGroup volumeGroup(const std::string& id);  // 404 when missing
+  std::vector<SimVolumeGroup> volumeGroups();
+  // POST volume_group/{id}/remove_members: 400 for an empty list, 422 for a snapshot set ("This
+  // cannot be used to remove members from a snapshot set") or a volume not in the group.
+  void removeVolumeGroupMembers(const std::string& id, const std::vector<std::string>& volume_ids);
+  // POST volume_group/{id}/snapshot: a snapshot set named `name` with one Snapshot of every
+  // member, all copied under the store's lock (no other call sees a part of it). 422 for a
+  // snapshot set as the source, a group without members, or a name in use.
+  SimVolumeGroup snapshotVolumeGroup(const std::string& id, const std::string& name,
+                                     const std::string& description);
+  // DELETE volume_group/{id}: a Primary group's members are only removed (or deleted, with
+  // `delete_members`, under the rules of deleteVolume) and its snapshot sets are deleted; a
+  // snapshot set is deleted with its snapshots.
+  void deleteVolumeGroup(const std::string& id, bool delete_members);
+
   SimHost createHost(const std::string& name, const std::string& os_type,
                      const std::vector<SimInitiator>& initiators);
   SimHost host(const std::string& id);
@@ -210,6 +252,15 @@ class ArrayStore {
   std::mutex mutex_;
   std::map<std::string, SimVolume> volumes_;
   std::map<std::string, SimHost> hosts_;
+  std::map<std::string, SimVolumeGroup> groups_;
+  SimVolumeGroup& findGroup(const std::string& id);
+  // The group `volume_id` is a member of, or null.
+  const SimVolumeGroup* groupOfVolume(const std::string& volume_id) const;
+  // Throws 422 when the volume may not be deleted (mapped, in a group, or the source of a
+  // snapshot in a snapshot set); the volume must exist.
+  void checkDeletable(const SimVolume& volume) const;
+  // Deletes the volume and its file; its checks done.
+  void eraseVolume(const std::string& id);
   std::vector<SimMapping> mappings_;
   std::string chap_mode_ = kChapDisabled;
   std::map<std::string, std::string> protection_policies_;  // id -> name
@@ -225,6 +276,8 @@ class ArrayStore {
 nlohmann::json toJson(const SimVolume& volume);
 nlohmann::json toJson(const SimHost& host);
 nlohmann::json toJson(const SimMapping& mapping);
+// A volume group without its volumes (the server adds `volumes` as the full volume objects).
+nlohmann::json toJson(const SimVolumeGroup& group);
 
 // A random RFC 4122 version-4 UUID, like the array's object ids.
 std::string newUuid();

@@ -212,16 +212,24 @@ nlohmann::json project(const Selection& selection, const nlohmann::json& full) {
   for (const std::string& attribute : selection.attributes) {
     out[attribute] = full.value(attribute, nlohmann::json());
   }
-  for (const auto& [relation, attributes] : selection.relations) {
-    const nlohmann::json related = full.value(relation, nlohmann::json());
-    if (!related.is_object()) {
-      out[relation] = nullptr;
-      continue;
-    }
+  auto projectOne = [](const std::set<std::string>& attributes, const nlohmann::json& related) {
     nlohmann::json inner = nlohmann::json::object();
     for (const std::string& attribute : attributes)
       inner[attribute] = related.value(attribute, nlohmann::json());
-    out[relation] = inner;
+    return inner;
+  };
+  for (const auto& [relation, attributes] : selection.relations) {
+    const nlohmann::json related = full.value(relation, nlohmann::json());
+    if (related.is_array()) {
+      // A to-many relation (a volume group's `volumes`, a volume's `volume_groups`): a list.
+      nlohmann::json list = nlohmann::json::array();
+      for (const auto& item : related) list.push_back(projectOne(attributes, item));
+      out[relation] = list;
+    } else if (related.is_object()) {
+      out[relation] = projectOne(attributes, related);
+    } else {
+      out[relation] = nullptr;
+    }
   }
   return out;
 }

@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <optional>
 #include <random>
 #include <set>
@@ -120,7 +121,19 @@ const ResourceType kVolumeType{
     "volume",
     {"id", "name", "description", "type", "size", "state", "wwn", "creation_timestamp",
      "protection_data", "performance_policy_id", "protection_policy_id"},
-    {}};
+    // `volume_instance` volume_groups: "List of the volume_groups that are associated with this
+    // volume" (OpenAPI 4.1); gopowerstore GetVolumeGroupsByVolumeID selects
+    // volume_groups(id,name,protection_policy_id).
+    {{"volume_groups", {"id", "name", "description", "type"}}}};
+// `volume_group_instance` (OpenAPI 4.1; gopowerstore volume_group_types.go VolumeGroup), the
+// attributes the simulator models; `volumes` is the members as volume objects.
+const ResourceType kVolumeGroupType{
+    "volume_group",
+    {"id", "name", "description", "type", "is_write_order_consistent", "creation_timestamp",
+     "protection_data"},
+    {{"volumes",
+      {"id", "name", "description", "type", "size", "state", "wwn", "creation_timestamp",
+       "protection_data", "performance_policy_id", "protection_policy_id"}}}};
 const ResourceType kHostType{"host", {"id", "name", "os_type", "initiators"}, {}};
 const ResourceType kMappingType{
     "host_volume_mapping",
@@ -147,6 +160,38 @@ void allowOnly(const nlohmann::json& body, const std::set<std::string>& allowed,
                      "Unknown attribute '" + key + "' in the body of " + call + ".", {key});
     }
   }
+}
+
+// A list of ids (volume_ids): an array of strings, else 400 naming the field.
+std::vector<std::string> idList(const nlohmann::json& body, const char* field, bool required) {
+  auto it = body.find(field);
+  if (it == body.end()) {
+    if (required)
+      throw ApiError(400, kCodeBadRequest, std::string("The field ") + field + " is required.",
+                     {field});
+    return {};
+  }
+  if (!it->is_array())
+    throw ApiError(400, kCodeBadRequest, std::string("The field ") + field + " must be a list.",
+                   {field});
+  std::vector<std::string> ids;
+  for (const auto& id : *it) {
+    if (!id.is_string())
+      throw ApiError(400, kCodeBadRequest,
+                     std::string("The field ") + field + " must hold volume ids.", {field});
+    ids.push_back(id.get<std::string>());
+  }
+  return ids;
+}
+
+// A boolean attribute, `fallback` when left out; 400 for another type.
+bool optionalBool(const nlohmann::json& body, const char* field, bool fallback) {
+  auto it = body.find(field);
+  if (it == body.end()) return fallback;
+  if (!it->is_boolean())
+    throw ApiError(400, kCodeBadRequest, std::string("The field ") + field + " must be a boolean.",
+                   {field});
+  return it->get<bool>();
 }
 
 std::multimap<std::string, std::string> paramsOf(const httplib::Request& req) {
@@ -183,6 +228,25 @@ httplib::Server::Handler guarded(Body body) {
 }
 
 }  // namespace
+
+nlohmann::json RestServer::volumeJson(const SimVolume& volume,
+                                      const std::vector<SimVolumeGroup>& groups) {
+  nlohmann::json json = toJson(volume);
+  json["volume_groups"] = nlohmann::json::array();
+  for (const SimVolumeGroup& g : groups)
+    if (std::find(g.volume_ids.begin(), g.volume_ids.end(), volume.id) != g.volume_ids.end())
+      json["volume_groups"].push_back(toJson(g));
+  return json;
+}
+
+nlohmann::json RestServer::groupJson(const SimVolumeGroup& group) {
+  nlohmann::json json = toJson(group);
+  json["volumes"] = nlohmann::json::array();
+  const std::vector<SimVolumeGroup> groups = store_.volumeGroups();
+  for (const std::string& id : group.volume_ids)
+    json["volumes"].push_back(volumeJson(store_.volume(id), groups));
+  return json;
+}
 
 RestServer::RestServer(RestServerOptions options, ArrayStore& store)
     : options_(std::move(options)), store_(store) {
@@ -393,24 +457,30 @@ void RestServer::routes() {
            sendJson(res, 201, {{"id", v.id}});
          }));
   s.Get(p + "volume", guarded([this](const httplib::Request& req, httplib::Response& res) {
+          const std::vector<SimVolumeGroup> groups = store_.volumeGroups();
           std::vector<nlohmann::json> all;
-          for (const SimVolume& v : store_.volumes()) all.push_back(toJson(v));
+          for (const SimVolume& v : store_.volumes()) all.push_back(volumeJson(v, groups));
           sendCollection(req, res, kVolumeType, all);
         }));
   s.Get(p + R"(volume/([0-9a-f-]+))",
         guarded([this](const httplib::Request& req, httplib::Response& res) {
-          sendInstance(req, res, kVolumeType, toJson(store_.volume(req.matches[1])));
+          sendInstance(req, res, kVolumeType,
+                       volumeJson(store_.volume(req.matches[1]), store_.volumeGroups()));
         }));
-  s.Patch(
-      p + R"(volume/([0-9a-f-]+))",
-      guarded([this](const httplib::Request& req, httplib::Response& res) {
-        const nlohmann::json body = parseBody(req);
-        allowOnly(body, {"size", "performance_policy_id", "protection_policy_id"}, "PATCH volume");
-        SimVolumeChange change = policiesOf(body, true);
-        if (body.contains("size")) change.size = requiredSize(body);
-        store_.modifyVolume(req.matches[1], change);
-        res.status = 204;
-      }));
+  s.Patch(p + R"(volume/([0-9a-f-]+))",
+          guarded([this](const httplib::Request& req, httplib::Response& res) {
+            const nlohmann::json body = parseBody(req);
+            allowOnly(
+                body,
+                {"name", "description", "size", "performance_policy_id", "protection_policy_id"},
+                "PATCH volume");
+            SimVolumeChange change = policiesOf(body, true);
+            if (body.contains("size")) change.size = requiredSize(body);
+            change.name = presentString(body, "name");
+            change.description = presentString(body, "description");
+            store_.modifyVolume(req.matches[1], change);
+            res.status = 204;
+          }));
   s.Delete(p + R"(volume/([0-9a-f-]+))",
            guarded([this](const httplib::Request& req, httplib::Response& res) {
              allowOnly(parseBody(req), {}, "DELETE volume");
@@ -432,6 +502,56 @@ void RestServer::routes() {
            const SimVolume v = store_.clone(req.matches[1], requiredString(body, "name"),
                                             optionalString(body, "description"));
            sendJson(res, 201, {{"id", v.id}});
+         }));
+
+  // Volume groups (PowerStore REST API 4.1 OpenAPI paths /volume_group, /volume_group/{id},
+  // /volume_group/{id}/remove_members, /volume_group/{id}/snapshot; bodies `volume_group_create`,
+  // `volume_group_remove_members`, `volume_group_snapshot`, `volume_group_delete`; gopowerstore
+  // volume_group.go). Only the calls iscsi_powerstore makes; attributes the simulator does not
+  // model (protection and QoS policies, expiration, secure snapshots) answer 400 as unknown.
+  s.Post(p + "volume_group", guarded([this](const httplib::Request& req, httplib::Response& res) {
+           const nlohmann::json body = parseBody(req);
+           allowOnly(body, {"name", "description", "volume_ids", "is_write_order_consistent"},
+                     "POST volume_group");
+           const SimVolumeGroup g = store_.createVolumeGroup(
+               requiredString(body, "name"), presentString(body, "description").value_or(""),
+               idList(body, "volume_ids", false),
+               optionalBool(body, "is_write_order_consistent", true));  // "defaults to true"
+           sendJson(res, 201, {{"id", g.id}});
+         }));
+  s.Get(p + "volume_group", guarded([this](const httplib::Request& req, httplib::Response& res) {
+          std::vector<nlohmann::json> all;
+          for (const SimVolumeGroup& g : store_.volumeGroups()) all.push_back(groupJson(g));
+          sendCollection(req, res, kVolumeGroupType, all);
+        }));
+  s.Get(p + R"(volume_group/([0-9a-f-]+))",
+        guarded([this](const httplib::Request& req, httplib::Response& res) {
+          sendInstance(req, res, kVolumeGroupType, groupJson(store_.volumeGroup(req.matches[1])));
+        }));
+  s.Delete(p + R"(volume_group/([0-9a-f-]+))",
+           guarded([this](const httplib::Request& req, httplib::Response& res) {
+             const nlohmann::json body = parseBody(req);
+             allowOnly(body, {"delete_members", "immediate"}, "DELETE volume_group");
+             optionalBool(body, "immediate", true);  // no recycle bin here: always immediate
+             store_.deleteVolumeGroup(req.matches[1], optionalBool(body, "delete_members", false));
+             res.status = 204;
+           }));
+  s.Post(p + R"(volume_group/([0-9a-f-]+)/remove_members)",
+         guarded([this](const httplib::Request& req, httplib::Response& res) {
+           const nlohmann::json body = parseBody(req);
+           allowOnly(body, {"volume_ids"}, "POST volume_group/{id}/remove_members");
+           store_.removeVolumeGroupMembers(req.matches[1], idList(body, "volume_ids", true));
+           res.status = 204;
+         }));
+  s.Post(p + R"(volume_group/([0-9a-f-]+)/snapshot)",
+         guarded([this](const httplib::Request& req, httplib::Response& res) {
+           const nlohmann::json body = parseBody(req);
+           allowOnly(body, {"name", "description"}, "POST volume_group/{id}/snapshot");
+           const SimVolumeGroup set =
+               store_.snapshotVolumeGroup(req.matches[1], requiredString(body, "name"),
+                                          presentString(body, "description").value_or(""));
+           // 200 with `volume_group_snapshot_response` {id}, the new snapshot set's.
+           sendJson(res, 200, {{"id", set.id}});
          }));
 
   // Hosts and mappings. Initiators carry optional one-way CHAP credentials

@@ -63,6 +63,11 @@ class RestServer {
   bool basicAuthOk(const std::string& header) const;
   // The live session named by the request's cookie, renewing its idle timer; null when none.
   const Session* sessionFromCookie(const std::string& cookie_header);
+  // A volume as GET volume shows it, with `volume_groups`: the groups it is a member of.
+  static nlohmann::json volumeJson(const SimVolume& volume,
+                                   const std::vector<SimVolumeGroup>& groups);
+  // A volume group as GET volume_group shows it, with `volumes`: its members as volumes.
+  nlohmann::json groupJson(const SimVolumeGroup& group);
 
   RestServerOptions options_;
   ArrayStore& store_;

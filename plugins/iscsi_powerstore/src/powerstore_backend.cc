@@ -5,8 +5,8 @@
 
 #include "multipath_map.hpp"
 #include "polycsi/paging.hpp"
-#include "rest_timestamp.hpp"
 #include "scsi_disk_growth.hpp"
+#include "volume_attributes.hpp"
 
 namespace polycsi::iscsi_powerstore {
 namespace {
@@ -16,11 +16,9 @@ constexpr int64_t kMaxBytes = 256ll << 40;
 
 // What each GET asks for. The array returns only `id` without `select` (PowerStore REST API
 // Developers Guide, "Request parameters"), so every GET names the attributes it reads; the
-// names are those of dell/gopowerstore volume_types.go (Volume, ProtectionData),
+// names are those of dell/gopowerstore volume_types.go (kVolumeSelect, volume_attributes.hpp),
 // host_types.go (Host, InitiatorInstance, HostVolumeMapping) and ip_pool_address_types.go
 // (IPPoolAddress, with the nested ip_port(target_iqn, id) select it uses).
-constexpr const char* kVolumeSelect =
-    "select=id,name,description,type,size,protection_data,creation_timestamp";
 constexpr const char* kHostSelect = "select=id,name,initiators";
 constexpr const char* kMappingSelect = "select=id,host_id,volume_id,logical_unit_number";
 // iSCSI targets belong to IP ports: the Storage_Iscsi_Target addresses, each with its port's
@@ -29,43 +27,6 @@ constexpr const char* kMappingSelect = "select=id,host_id,volume_id,logical_unit
 constexpr const char* kIscsiAddressesQuery =
     "ip_pool_address?select=id,address,purposes,ip_port(id,target_iqn)"
     "&purposes=cs.%7BStorage_Iscsi_Target%7D&order=id";
-
-// A member of a group snapshot says so in its description (gopowerstore volume_types.go:
-// SnapshotCreate.description, Volume.description), where any controller replica reads it back.
-constexpr std::string_view kGroupDescriptionPrefix = "polycsi-group=";
-
-std::string groupOf(const nlohmann::json& snapshot) {
-  const std::string description = snapshot.value("description", "");
-  if (description.rfind(kGroupDescriptionPrefix, 0) != 0) return {};
-  return description.substr(kGroupDescriptionPrefix.size());
-}
-
-std::string volumeById(const std::string& uuid) { return "volume/" + uuid + "?" + kVolumeSelect; }
-
-// A name filter: the array compares case-insensitively, so callers keep only exact matches.
-std::string byName(const char* type, const char* select, const std::string& name) {
-  return std::string(type) + "?" + select + "&name=eq." + RestClient::encode(name);
-}
-
-nlohmann::json exactName(const nlohmann::json& list, const std::string& name) {
-  if (list.is_array())
-    for (const auto& item : list)
-      if (item.value("name", "") == name) return item;
-  return nullptr;
-}
-
-// Names reach URLs as filter values: allow only what PowerStore names and CSI names use.
-void checkName(const std::string& name, const char* what) {
-  if (name.empty() || name.size() > 128)
-    throw Error(Code::kInvalidArgument, std::string(what) + " name must be 1 to 128 characters");
-  for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_' || c == '.';
-    if (!ok)
-      throw Error(Code::kInvalidArgument, std::string(what) + " name '" + name +
-                                              "' may hold only letters, digits, '-', '_' and '.'");
-  }
-}
 
 // The array's size for a request: at least required (or 1 MiB), rounded up to whole MiB.
 // (The array takes any multiple of 8192 from 1 MiB, dell/csi-powerstore
@@ -79,36 +40,6 @@ int64_t sizeFor(int64_t required, int64_t limit) {
                                        " bytes exceed limit_bytes " + std::to_string(limit));
   if (size > kMaxBytes) throw Error(Code::kOutOfRange, "PowerStore volumes hold at most 256 TiB");
   return size;
-}
-
-// The volume's size; an answer without it (an array answers only what a GET selects) is the
-// plugin's fault, said plainly rather than as a JSON library exception.
-int64_t sizeOf(const nlohmann::json& volume) {
-  const auto size = volume.find("size");
-  if (size == volume.end() || !size->is_number_integer())
-    throw Error(Code::kInternal, "the array's answer for volume " + volume.value("id", "?") +
-                                     " holds no size (not selected?)");
-  return size->get<int64_t>();
-}
-
-std::string sourceOf(const nlohmann::json& volume) {
-  const auto& protection = volume.value("protection_data", nlohmann::json::object());
-  const auto source = protection.find("source_id");
-  return source != protection.end() && source->is_string() ? source->get<std::string>() : "";
-}
-
-// A snapshot's creation time, which CSI requires in every snapshot answer.
-int64_t createdAt(const nlohmann::json& volume) {
-  const auto stamp = volume.find("creation_timestamp");
-  if (stamp == volume.end() || !stamp->is_string())
-    throw Error(Code::kInternal, "the array's answer for volume " + volume.value("id", "?") +
-                                     " holds no creation_timestamp (not selected?)");
-  const auto unixNs = parseRfc3339UnixNs(stamp->get<std::string>());
-  if (!unixNs)
-    throw Error(Code::kInternal, "the array's creation_timestamp '" + stamp->get<std::string>() +
-                                     "' of volume " + volume.value("id", "?") +
-                                     " is not an RFC 3339 time");
-  return *unixNs;
 }
 
 // The mutable parameters (docs/configuration.md, "Mutable parameters").
@@ -179,10 +110,9 @@ Descriptor PowerStoreBackend::describe() {
   d.parameters = {SettingSpec{"arrayID", SettingKind::kString, false, false,
                               "globalID of the array to create on; default: the isDefault one."},
                   performance, protection};
-  // A group's members are taken one POST volume/{id}/snapshot after another by the core.
-  // PowerStore can cut a whole volume group at one instant (POST volume_group/{id}/snapshot);
-  // this plugin does not use volume groups yet, so it declares no more than it gives.
-  d.groupSnapshotConsistency = GroupConsistency::kPerVolumeSequence;
+  // A group is one POST volume_group/{id}/snapshot of a write-order consistent volume group:
+  // the array cuts every member at one instant (powerstore_group_snapshot.cc).
+  d.groupSnapshotConsistency = GroupConsistency::kCrashConsistent;
   return d;
 }
 
@@ -401,6 +331,18 @@ void PowerStoreBackend::deleteSnapshot(const SnapshotIdRequest& req) {
   auto [c, uuid] = resolve(req.snapshotId, "snapshot");
   const RestResponse response = c->send(req.call, "DELETE", "volume/" + uuid);
   if (response.status == 404 || (response.status >= 200 && response.status < 300)) return;
+  // The array refuses to delete a member of a snapshot set on its own (DELETE volume/{id}: "a
+  // member of a volume group cannot be deleted"): CSI's "snapshot is part of a group".
+  if (response.status == 422) {
+    const std::string group = groupOf(
+        c->call(req.call, "GET", volumeById(uuid), nullptr, "get snapshot " + req.snapshotId));
+    if (!group.empty())
+      throw Error(Code::kInvalidArgument,
+                  "snapshot " + req.snapshotId + " is a member of group snapshot " + group +
+                      ", a PowerStore snapshot set, which the array deletes only whole (" +
+                      RestClient::messageOf(response) +
+                      "): delete the group snapshot (DeleteVolumeGroupSnapshot)");
+  }
   throw Error(Code::kUnavailable,
               "delete snapshot " + req.snapshotId + ": " + RestClient::messageOf(response));
 }

@@ -46,7 +46,8 @@ class PowerStoreBackend : public Backend {
                                               .nodeExpand = true,
                                               .volumeCondition = true,
                                               .modifyVolume = true,
-                                              .controllerVolumeCondition = true};
+                                              .controllerVolumeCondition = true,
+                                              .groupSnapshots = true};
 
   // Parses the settings (INVALID_ARGUMENT when bad); REST sessions open lazily.
   explicit PowerStoreBackend(const InitContext& ctx);
@@ -66,6 +67,15 @@ class PowerStoreBackend : public Backend {
   void deleteSnapshot(const SnapshotIdRequest& req);
   // Snapshots of every configured array, sorted by id; the token is an index.
   SnapshotPage listSnapshots(const ListRequest& req);
+  // Every member at one instant through a write-order consistent volume group of exactly the
+  // members' volumes, snapshotted once into a snapshot set named after the group
+  // (powerstore_group_snapshot.cc). FAILED_PRECONDITION for volumes on different arrays or a
+  // volume already in a volume group of the array's. Idempotent; on failure nothing of the call
+  // is left on the array.
+  std::vector<Snapshot> createGroupSnapshot(const CreateGroupSnapshotRequest& req);
+  // Deletes the group's snapshot set (its snapshots go with it), the emptied source group, and
+  // any member a group taken one volume at a time left; on every configured array. Idempotent.
+  void deleteGroupSnapshot(const GroupSnapshotIdRequest& req);
   // Attaches the volume to the node's host; context: lun (the host mapping's), portals and
   // targetIqns (comma-separated pairs, one per iSCSI IP port), portal and targetIqn (the
   // first pair).

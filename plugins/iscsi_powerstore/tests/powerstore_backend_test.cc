@@ -7,8 +7,10 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <regex>
 
 #include "polycsi/testing/fake_host.hpp"
 #include "powerstore_sim_process.hpp"
@@ -325,6 +327,154 @@ TEST_F(PowerStoreBackendTest, WrongCaAndWrongPasswordAreRefused) {
   EXPECT_NE(refused.message().find("refused the login"), std::string::npos) << refused.message();
   // 401 at login means bad credentials: no second try.
   EXPECT_EQ(host_.counter("rest_requests_total{array=PSSIM01,method=GET,status=401}"), 1);
+}
+
+// ---- group snapshots with the array's volume groups ----
+
+constexpr const char* kGroup = "grp-vm1-0123456789abcdef-89abcdef";
+
+// How many of the plugin's requests to the simulator are "METHOD /api/rest/<path>" with a path
+// (its query left out) that matches `pathPattern` whole.
+size_t countRequests(const SimProcess& sim, const std::string& method,
+                     const std::string& pathPattern) {
+  const std::regex pattern(method + " /api/rest/" + pathPattern);
+  size_t n = 0;
+  for (const std::string& r : sim.requestsServed("polycsi-iscsi_powerstore"))
+    if (std::regex_match(r.substr(0, r.find('?')), pattern)) ++n;
+  return n;
+}
+
+// Three volumes and the group request the core would send for them.
+CreateGroupSnapshotRequest groupOf3(PluginInstance& ps, std::vector<std::string>* uuids) {
+  CreateGroupSnapshotRequest req;
+  req.groupSnapshotId = kGroup;
+  for (int i = 0; i < 3; ++i) {
+    auto v = ps.createVolume({.name = "vm1-disk-" + std::to_string(i), .requiredBytes = kMiB});
+    EXPECT_TRUE(v.isOk()) << v.status().toString();
+    if (!v.isOk()) continue;
+    req.members.push_back({std::string(kGroup) + "-m" + std::to_string(i), v->id});
+    if (uuids) uuids->push_back(v->id.substr(v->id.find('.') + 1));
+  }
+  std::sort(req.members.begin(), req.members.end(),
+            [](const auto& x, const auto& y) { return x.sourceVolumeId < y.sourceVolumeId; });
+  return req;
+}
+
+// Nothing of a group is on the array: no volume group, no snapshot, no volume in a group.
+void expectNothingOfTheGroupLeft(const nlohmann::json& groups, const nlohmann::json& snapshots,
+                                 const nlohmann::json& volumes) {
+  EXPECT_TRUE(groups.empty()) << groups.dump();
+  EXPECT_TRUE(snapshots.empty()) << snapshots.dump();
+  for (const auto& v : volumes)
+    EXPECT_TRUE(v.at("volume_groups").empty()) << "volume " << v.dump() << " left in a group";
+}
+
+// One POST volume_group/{id}/snapshot of a write-order consistent group of exactly the three
+// volumes, no per-volume snapshot; the volumes leave the group; a retry makes nothing new; a
+// member cannot be deleted alone, nor its volume; delete removes the set and its group.
+TEST_F(PowerStoreBackendTest, GroupSnapshotIsOneSnapshotSetOfAWriteOrderConsistentGroup) {
+  startSim({"--no-tgtd"});
+  auto ps = start(settingsJson());
+  ASSERT_TRUE(ps);
+  EXPECT_TRUE(ps->features().groupSnapshotCall);
+  EXPECT_EQ(testing::FakeHost::describe(polycsi_plugin_entry()).groupSnapshotConsistency,
+            GroupConsistency::kCrashConsistent);
+  std::vector<std::string> uuids;
+  const CreateGroupSnapshotRequest req = groupOf3(*ps, &uuids);
+  ASSERT_EQ(req.members.size(), 3u);
+
+  auto taken = ps->createGroupSnapshot(req);
+  ASSERT_TRUE(taken.isOk()) << taken.status().toString();
+  ASSERT_EQ(taken->size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ((*taken)[i].sourceVolumeId, req.members[i].sourceVolumeId);
+    EXPECT_EQ((*taken)[i].groupSnapshotId, kGroup);
+  }
+  EXPECT_EQ(countRequests(*sim_, "POST", "volume_group"), 1u);
+  EXPECT_EQ(countRequests(*sim_, "POST", "volume_group/[0-9a-f-]+/snapshot"), 1u);
+  EXPECT_EQ(countRequests(*sim_, "POST", "volume/[0-9a-f-]+/snapshot"), 0u);
+
+  const nlohmann::json groups = restGet(
+      "volume_group?select=id,name,type,is_write_order_consistent,volumes(id,name)"
+      "&order=name");
+  ASSERT_EQ(groups.size(), 2u) << groups.dump();
+  EXPECT_EQ(groups[0].at("name"), kGroup);
+  EXPECT_EQ(groups[0].at("type"), "Snapshot");
+  EXPECT_EQ(groups[0].at("volumes").size(), 3u);
+  EXPECT_EQ(groups[1].at("name"), std::string(kGroup) + ".source");
+  EXPECT_EQ(groups[1].at("is_write_order_consistent"), true);
+  EXPECT_TRUE(groups[1].at("volumes").empty()) << "the volumes stay in the source group";
+
+  auto retried = ps->createGroupSnapshot(req);
+  ASSERT_TRUE(retried.isOk()) << retried.status().toString();
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ((*retried)[i].id, (*taken)[i].id);
+  EXPECT_EQ(countRequests(*sim_, "POST", "volume_group"), 1u);
+  EXPECT_EQ(countRequests(*sim_, "POST", "volume_group/[0-9a-f-]+/snapshot"), 1u);
+
+  auto listed = ps->listSnapshots({.groupSnapshotId = kGroup});
+  ASSERT_TRUE(listed.isOk());
+  EXPECT_EQ(listed->snapshots.size(), 3u);
+  auto alone = ps->deleteSnapshot({.snapshotId = (*taken)[0].id});
+  EXPECT_EQ(alone.code(), Code::kInvalidArgument);
+  EXPECT_NE(alone.message().find("DeleteVolumeGroupSnapshot"), std::string::npos)
+      << alone.message();
+  EXPECT_EQ(ps->deleteVolume({.volumeId = req.members[0].sourceVolumeId}).code(),
+            Code::kFailedPrecondition);
+  auto restored = ps->createVolumeFromSnapshot(
+      {.name = "restored", .requiredBytes = kMiB, .sourceId = (*taken)[1].id});
+  ASSERT_TRUE(restored.isOk()) << restored.status().toString();
+  ASSERT_TRUE(ps->deleteVolume({.volumeId = restored->id}).isOk());
+
+  ASSERT_TRUE(ps->deleteGroupSnapshot({.groupSnapshotId = kGroup}).isOk());
+  ASSERT_TRUE(ps->deleteGroupSnapshot({.groupSnapshotId = kGroup}).isOk());
+  expectNothingOfTheGroupLeft(restGet("volume_group?select=id,name"),
+                              restGet("volume?select=id&type=eq.Snapshot"),
+                              restGet("volume?select=id,volume_groups(id)"));
+  EXPECT_TRUE(ps->deleteVolume({.volumeId = req.members[0].sourceVolumeId}).isOk());
+}
+
+// The array refuses a step after the snapshot set is made (a member's name is taken): the set,
+// its snapshots and the source group are deleted, and no volume stays in a group.
+TEST_F(PowerStoreBackendTest, GroupSnapshotThatFailsAfterTheSetIsMadeLeavesNothing) {
+  startSim({"--no-tgtd"});
+  auto ps = start(settingsJson());
+  ASSERT_TRUE(ps);
+  const CreateGroupSnapshotRequest req = groupOf3(*ps, nullptr);
+  ASSERT_EQ(req.members.size(), 3u);
+  restPost("/api/rest/volume", {{"name", req.members[1].name}, {"size", kMiB}}, 201);
+
+  auto taken = ps->createGroupSnapshot(req);
+  ASSERT_FALSE(taken.isOk());
+  EXPECT_EQ(taken.status().code(), Code::kFailedPrecondition);
+  EXPECT_NE(taken.status().message().find("rolled back"), std::string::npos)
+      << taken.status().message();
+  EXPECT_EQ(countRequests(*sim_, "POST", "volume_group/[0-9a-f-]+/snapshot"), 1u);
+  expectNothingOfTheGroupLeft(restGet("volume_group?select=id,name"),
+                              restGet("volume?select=id&type=eq.Snapshot"),
+                              restGet("volume?select=id,volume_groups(id)"));
+}
+
+// A volume in a volume group of the user's cannot join another (volume_group_create: "should not
+// be part of another volume group"): refused before anything is made, naming the group.
+TEST_F(PowerStoreBackendTest, GroupSnapshotOfAVolumeInAUsersVolumeGroupIsRefused) {
+  startSim({"--no-tgtd"});
+  auto ps = start(settingsJson());
+  ASSERT_TRUE(ps);
+  std::vector<std::string> uuids;
+  const CreateGroupSnapshotRequest req = groupOf3(*ps, &uuids);
+  ASSERT_EQ(uuids.size(), 3u);
+  restPost("/api/rest/volume_group", {{"name", "finance-vg"}, {"volume_ids", {uuids[2]}}}, 201);
+
+  auto taken = ps->createGroupSnapshot(req);
+  ASSERT_FALSE(taken.isOk());
+  EXPECT_EQ(taken.status().code(), Code::kFailedPrecondition);
+  EXPECT_NE(taken.status().message().find("'finance-vg'"), std::string::npos)
+      << taken.status().message();
+  EXPECT_EQ(countRequests(*sim_, "POST", "volume_group"), 0u);
+  const nlohmann::json groups = restGet("volume_group?select=name,volumes(id)");
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(groups[0].at("volumes").size(), 1u);
+  EXPECT_TRUE(restGet("volume?select=id&type=eq.Snapshot").empty());
 }
 
 }  // namespace

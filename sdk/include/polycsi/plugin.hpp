@@ -135,6 +135,14 @@ struct Capabilities {
   // std::vector<VolumeCondition> controllerVolumeConditions(const ControllerConditionRequest&):
   // one condition per requested volume, in order (the SDK refuses another count as INTERNAL).
   bool controllerVolumeCondition = false;
+
+  // ---- since ABI 1.4: crash-consistent group snapshots ----
+  // Both, with snapshots: std::vector<Snapshot> createGroupSnapshot(const
+  // CreateGroupSnapshotRequest&) (one snapshot per member, in order, each tagged with the group;
+  // the SDK refuses another count or tag as INTERNAL) and void deleteGroupSnapshot(const
+  // GroupSnapshotIdRequest&). The core uses them when the descriptor declares
+  // GroupConsistency::kCrashConsistent (docs/plugin-sdk.md, "Group snapshots").
+  bool groupSnapshots = false;
 };
 
 // Base class of every backend. The pure virtuals are the required part of the contract.
@@ -309,6 +317,13 @@ struct CapabilityCheck {
   // ---- since ABI 1.3: volume health ----
   POLYCSI_SDK_CHECK_OPTIONAL(controllerVolumeCondition, std::vector<VolumeCondition>,
                              controllerVolumeConditions, ControllerConditionRequest);
+  // ---- since ABI 1.4: crash-consistent group snapshots ----
+  POLYCSI_SDK_CHECK_OPTIONAL(groupSnapshots, std::vector<Snapshot>, createGroupSnapshot,
+                             CreateGroupSnapshotRequest);
+  POLYCSI_SDK_CHECK_OPTIONAL(groupSnapshots, void, deleteGroupSnapshot, GroupSnapshotIdRequest);
+  static_assert(!kCaps.groupSnapshots || kCaps.snapshots,
+                "polycsi: kCapabilities.groupSnapshots needs .snapshots = true: the members of a "
+                "group are ordinary snapshots, listed and deleted through the snapshot calls");
 };
 
 #undef POLYCSI_SDK_CHECK_OPTIONAL
@@ -616,6 +631,57 @@ struct Exports {
     });
   }
 
+  // ---- since ABI 1.4: crash-consistent group snapshots ----
+  static polycsi_code createGroupSnapshot(polycsi_instance* i,
+                                          const polycsi_create_group_snapshot_request* r,
+                                          polycsi_snapshot_list_result* out) {
+    return guarded(out, [&] {
+      CreateGroupSnapshotRequest req{abi::toCall(r->call),
+                                     abi::toString(r->group_snapshot_id),
+                                     {},
+                                     abi::toMap(r->parameters),
+                                     abi::toMap(r->secrets)};
+      req.members.reserve(r->member_count);
+      for (size_t m = 0; m < r->member_count; ++m)
+        req.members.push_back(GroupSnapshotMember{abi::toString(r->members[m].name),
+                                                  abi::toString(r->members[m].source_volume_id)});
+      std::vector<Snapshot> snapshots = self(i)->createGroupSnapshot(req);
+      // The host pairs snapshots with members by position and trusts the tag: a plugin bug here
+      // would file a snapshot under the wrong volume or group.
+      if (snapshots.size() != req.members.size())
+        throw Error(Code::kInternal, "createGroupSnapshot answered " +
+                                         std::to_string(snapshots.size()) + " snapshots for " +
+                                         std::to_string(req.members.size()) + " members");
+      for (size_t m = 0; m < snapshots.size(); ++m)
+        if (snapshots[m].groupSnapshotId != req.groupSnapshotId ||
+            snapshots[m].sourceVolumeId != req.members[m].sourceVolumeId)
+          throw Error(Code::kInternal, "createGroupSnapshot answered snapshot " + snapshots[m].id +
+                                           " of volume " + snapshots[m].sourceVolumeId +
+                                           " in group '" + snapshots[m].groupSnapshotId +
+                                           "' for member " + std::to_string(m + 1) + " (volume " +
+                                           req.members[m].sourceVolumeId + ", group '" +
+                                           req.groupSnapshotId + "')");
+      auto& arena = own(out)->arena;
+      auto& items = arena.template array<polycsi_snapshot>();
+      auto& groups = arena.template array<polycsi_str>();
+      for (const auto& s : snapshots) {
+        items.push_back(abi::fromSnapshot(arena, s));
+        groups.push_back(arena.str(s.groupSnapshotId));
+      }
+      out->snapshots = items.data();
+      out->count = items.size();
+      out->group_snapshot_ids = groups.data();
+    });
+  }
+  static polycsi_code deleteGroupSnapshot(polycsi_instance* i,
+                                          const polycsi_group_snapshot_id_request* r,
+                                          polycsi_status_result* out) {
+    return guarded(out, [&] {
+      self(i)->deleteGroupSnapshot(GroupSnapshotIdRequest{
+          abi::toCall(r->call), abi::toString(r->group_snapshot_id), abi::toMap(r->secrets)});
+    });
+  }
+
   static const polycsi_plugin_api* table() {
     static const polycsi_plugin_api api = [] {
       polycsi_plugin_api t{};
@@ -661,6 +727,11 @@ struct Exports {
       // ---- since ABI 1.3: volume health ----
       if constexpr (Check::has_controllerVolumeConditions)
         t.controller_volume_condition = &controllerVolumeConditions;
+      // ---- since ABI 1.4: crash-consistent group snapshots ----
+      if constexpr (Check::has_createGroupSnapshot && Check::has_deleteGroupSnapshot) {
+        t.create_group_snapshot = &createGroupSnapshot;
+        t.delete_group_snapshot = &deleteGroupSnapshot;
+      }
       return t;
     }();
     return &api;

@@ -50,7 +50,7 @@ extern "C" {
 #endif
 
 #define POLYCSI_ABI_VERSION_MAJOR 1
-#define POLYCSI_ABI_VERSION_MINOR 3
+#define POLYCSI_ABI_VERSION_MINOR 4
 
 /* The one exported symbol's name. */
 #define POLYCSI_PLUGIN_ENTRY_SYMBOL "polycsi_plugin_entry"
@@ -580,6 +580,37 @@ typedef struct polycsi_controller_condition_result {
   size_t count;
 } polycsi_controller_condition_result;
 
+/* ---- since ABI 1.4: crash-consistent group snapshots ---- */
+
+/* One member of a group snapshot: the volume to cut and the name the core gives its snapshot
+ * (what create_snapshot's `name` would be for it; the same group yields the same names). */
+typedef struct polycsi_group_snapshot_member {
+  polycsi_str name;             /* CSI-level snapshot name, unique per member */
+  polycsi_str source_volume_id; /* backend-local */
+} polycsi_group_snapshot_member;
+
+/* CreateVolumeGroupSnapshot of one backend, handed over whole so the storage system can cut every
+ * member at one instant. OWNERSHIP: host, valid for the duration of the call. */
+typedef struct polycsi_create_group_snapshot_request {
+  polycsi_call call;
+  /* The backend-local group id (the core derives it from the CSI name and the volumes): each
+   * snapshot made carries it exactly as create_snapshot's `group_snapshot_id` does, so
+   * list_snapshots' group filter finds the members. */
+  polycsi_str group_snapshot_id;
+  const polycsi_group_snapshot_member* members; /* sorted by source_volume_id, no duplicates */
+  size_t member_count;                          /* at least 1 */
+  polycsi_kv_list parameters;                   /* the VolumeGroupSnapshotClass parameters */
+  polycsi_kv_list secrets;
+} polycsi_create_group_snapshot_request;
+
+/* The group (as create_group_snapshot received its id) to delete. OWNERSHIP: host, valid for
+ * the duration of the call. */
+typedef struct polycsi_group_snapshot_id_request {
+  polycsi_call call;
+  polycsi_str group_snapshot_id; /* backend-local */
+  polycsi_kv_list secrets;
+} polycsi_group_snapshot_id_request;
+
 /* ---------------------------------------------------------------------------------------------
  * The function table
  * ------------------------------------------------------------------------------------------ */
@@ -711,6 +742,30 @@ typedef struct polycsi_plugin_api {
   polycsi_code (*controller_volume_condition)(polycsi_instance*,
                                               const polycsi_controller_condition_request* req,
                                               polycsi_controller_condition_result* out);
+  /* ---- since ABI 1.4: crash-consistent group snapshots ---- */
+  /* Optional (since 1.4; both or none, and only with the snapshot functions). Takes one snapshot
+   * of every member of `req` at one instant (the plugin declares
+   * POLYCSI_GROUP_CONSISTENCY_CRASH_CONSISTENT; the core calls it only then, and builds the group
+   * from create_snapshot calls otherwise). `out` holds exactly `member_count` snapshots in the
+   * request's member order, each of its member's volume, with `group_snapshot_ids` non-NULL and
+   * every entry equal to `req->group_snapshot_id`; next_token is empty. The members are then
+   * ordinary snapshots: list_snapshots reports them with the group id, create_volume_from_snapshot
+   * restores them. IDEMPOTENT: a retry with the same group id returns the same snapshots. On
+   * error nothing of the call is left on the storage system (no member snapshot, no helper
+   * object), so the core has nothing to roll back. THREADING: the core holds the group's lock;
+   * it may run concurrently with calls on other volumes, including the members' volumes. */
+  polycsi_code (*create_group_snapshot)(polycsi_instance*,
+                                        const polycsi_create_group_snapshot_request* req,
+                                        polycsi_snapshot_list_result* out);
+  /* Optional (since 1.4; with create_group_snapshot). Deletes every member of the group
+   * `req->group_snapshot_id` and whatever the storage system keeps for it, for storage systems
+   * that refuse to delete one member of a group on its own (delete_snapshot of such a member
+   * fails with INVALID_ARGUMENT, CSI's "snapshot is part of a group"). Gone already is
+   * POLYCSI_OK; members an older plugin took one by one under this id are deleted too.
+   * IDEMPOTENT. THREADING: as create_group_snapshot. */
+  polycsi_code (*delete_group_snapshot)(polycsi_instance*,
+                                        const polycsi_group_snapshot_id_request* req,
+                                        polycsi_status_result* out);
 } polycsi_plugin_api;
 
 /* The exported entry point's type. Returns the static table; never NULL. */

@@ -93,6 +93,15 @@ inline std::string checkPluginTable(const polycsi_plugin_api* api, const std::st
     return origin + ": snapshot functions must be all present or all absent";
   if ((table.publish == nullptr) != (table.unpublish == nullptr))
     return origin + ": publish and unpublish must be both present or both absent";
+  // ---- since ABI 1.4: crash-consistent group snapshots ----
+  if ((table.create_group_snapshot == nullptr) != (table.delete_group_snapshot == nullptr))
+    return origin +
+           ": create_group_snapshot and delete_group_snapshot must be both present or "
+           "both absent";
+  if (table.create_group_snapshot != nullptr && table.create_snapshot == nullptr)
+    return origin +
+           ": create_group_snapshot needs the snapshot functions (the members are "
+           "listed and restored as ordinary snapshots)";
   if (table.describe() == nullptr) return origin + ": " + describeFailure(table);
   return {};
 }
@@ -113,6 +122,8 @@ struct PluginFeatures {
   bool findVolume = false;
   // ---- since ABI 1.3: volume health ----
   bool controllerVolumeCondition = false;
+  // ---- since ABI 1.4: crash-consistent group snapshots ----
+  bool groupSnapshotCall = false;  // create_group_snapshot and delete_group_snapshot
 
   // `plugin` may be a plugin's own table: members beyond its struct_size count as absent.
   static PluginFeatures of(const polycsi_plugin_api* plugin) {
@@ -131,6 +142,7 @@ struct PluginFeatures {
     f.modifyVolume = api->modify_volume != nullptr;
     f.findVolume = api->find_volume != nullptr;
     f.controllerVolumeCondition = api->controller_volume_condition != nullptr;
+    f.groupSnapshotCall = api->create_group_snapshot != nullptr;
     return f;
   }
 };
@@ -427,6 +439,63 @@ class PluginInstance {
                                          std::to_string(asked) +
                                          " volumes with another number of conditions");
     return answered;
+  }
+
+  // ---- since ABI 1.4: crash-consistent group snapshots ----
+  // One snapshot per member of `r`, in member order, each of its member's volume and tagged
+  // with r.groupSnapshotId; UNIMPLEMENTED without the call (callers check
+  // features().groupSnapshotCall). INTERNAL when the plugin answers another count, volume or tag.
+  StatusOr<std::vector<Snapshot>> createGroupSnapshot(const CreateGroupSnapshotRequest& r) const {
+    if (!api_.create_group_snapshot) return unsupported("group snapshots in one call");
+    abi::Arena arena;
+    auto& members = arena.array<polycsi_group_snapshot_member>();
+    for (const auto& m : r.members)
+      members.push_back(
+          polycsi_group_snapshot_member{arena.str(m.name), arena.str(m.sourceVolumeId)});
+    polycsi_create_group_snapshot_request req{abi::fromCall(r.call),   arena.str(r.groupSnapshotId),
+                                              members.data(),          members.size(),
+                                              arena.kvs(r.parameters), arena.kvs(r.secrets)};
+    const size_t asked = r.members.size();
+    auto answered = call<polycsi_snapshot_list_result, std::vector<Snapshot>>(
+        [&](polycsi_snapshot_list_result* out) {
+          return api_.create_group_snapshot(instance_, &req, out);
+        },
+        [&](const polycsi_snapshot_list_result& out) {
+          std::vector<Snapshot> snapshots;
+          // Never read past what was asked for, nor group ids the plugin did not give.
+          for (size_t i = 0; i < std::min(out.count, asked); ++i) {
+            snapshots.push_back(abi::toSnapshot(out.snapshots[i]));
+            if (out.group_snapshot_ids != nullptr)
+              snapshots.back().groupSnapshotId = abi::toString(out.group_snapshot_ids[i]);
+          }
+          if (out.count != asked) snapshots.clear();
+          return snapshots;
+        });
+    if (!answered.isOk()) return answered.status();
+    if (answered->size() != asked)
+      return Status(Code::kInternal, "the plugin answered a group snapshot of " +
+                                         std::to_string(asked) +
+                                         " members with another number of snapshots");
+    for (size_t i = 0; i < asked; ++i)
+      if ((*answered)[i].groupSnapshotId != r.groupSnapshotId ||
+          (*answered)[i].sourceVolumeId != r.members[i].sourceVolumeId)
+        return Status(Code::kInternal, "the plugin answered snapshot " + (*answered)[i].id +
+                                           " of volume " + (*answered)[i].sourceVolumeId +
+                                           " in group '" + (*answered)[i].groupSnapshotId +
+                                           "' for member " + std::to_string(i + 1) + " (volume " +
+                                           r.members[i].sourceVolumeId + ", group '" +
+                                           r.groupSnapshotId + "')");
+    return answered;
+  }
+  // Deletes the group createGroupSnapshot made; OK when it is gone already.
+  Status deleteGroupSnapshot(const GroupSnapshotIdRequest& r) const {
+    if (!api_.delete_group_snapshot) return unsupported("group snapshots in one call").status();
+    abi::Arena arena;
+    polycsi_group_snapshot_id_request req{abi::fromCall(r.call), arena.str(r.groupSnapshotId),
+                                          arena.kvs(r.secrets)};
+    return statusCall<polycsi_status_result>([&](polycsi_status_result* out) {
+      return api_.delete_group_snapshot(instance_, &req, out);
+    });
   }
 
  private:

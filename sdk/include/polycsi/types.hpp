@@ -549,4 +549,29 @@ struct ControllerConditionRequest {
   std::vector<ConditionQuery> volumes;
 };
 
+// ---- since ABI 1.4: crash-consistent group snapshots ----
+
+// One member of createGroupSnapshot's group: the volume and the name of its snapshot.
+struct GroupSnapshotMember {
+  std::string name;            // the CSI-level snapshot name the core gives this member
+  std::string sourceVolumeId;  // backend-local
+};
+
+// createGroupSnapshot's request: the whole group at once, members sorted by source volume. The
+// answer has one Snapshot per member, in this order, each with groupSnapshotId set to this id.
+struct CreateGroupSnapshotRequest {
+  Call call;
+  std::string groupSnapshotId;  // backend-local, as CreateSnapshotRequest::groupSnapshotId
+  std::vector<GroupSnapshotMember> members;
+  StringMap parameters;
+  StringMap secrets;
+};
+
+// deleteGroupSnapshot's request: the group createGroupSnapshot made under this id.
+struct GroupSnapshotIdRequest {
+  Call call;
+  std::string groupSnapshotId;  // backend-local
+  StringMap secrets;
+};
+
 }  // namespace polycsi

@@ -254,7 +254,7 @@ TEST_F(BackendRegistryTest, ABrokenPluginNamesTheBackendTheFileAndTheReason) {
   EXPECT_EQ(status.code(), Code::kFailedPrecondition);
   EXPECT_THAT(status.message(),
               HasSubstr("backends[1] (old): plugin " + pluginPath(kPluginDir, "abi_major") +
-                        ": plugin ABI 2.0 is incompatible with host ABI 1.3"));
+                        ": plugin ABI 2.0 is incompatible with host ABI 1.4"));
   EXPECT_FALSE(fs::exists(aliveFile("a")));
 }
 

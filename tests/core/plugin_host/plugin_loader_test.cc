@@ -62,6 +62,49 @@ TEST(LoadPluginTest, MutableParametersNeedModifyVolumeAndA13Plugin) {
               HasSubstr("parameter 'iops' is marked mutable but the plugin has no modify_volume"));
 }
 
+// ABI 1.4 (crash-consistent group snapshots): a plugin with the group calls has them as a
+// feature and they answer; the same plugin built against 1.3 loads without them (the pointers
+// past its struct_size are not read), so the core's test for the one-call path
+// (features().groupSnapshotCall) is false and its groups are taken one create_snapshot per member,
+// which still works.
+TEST(LoadPluginTest, AnAbi13PluginKeepsThePerVolumeGroupPath) {
+  polycsi::testing::FakeHost host;
+  const CreateGroupSnapshotRequest group{.groupSnapshotId = "grp-1",
+                                         .members = {{"grp-1-m0", "vol-a"}, {"grp-1-m1", "vol-b"}}};
+
+  auto current = loadPlugin(fixture("group_call"));
+  ASSERT_TRUE(current.isOk()) << current.status().toString();
+  EXPECT_EQ((*current)->abiVersion(), "1.4");
+  EXPECT_TRUE((*current)->features().groupSnapshotCall);
+  auto instance = host.start((*current)->table(), InstanceConfig{.instanceName = "new"});
+  ASSERT_TRUE(instance.isOk()) << instance.status().toString();
+  auto taken = (*instance)->createGroupSnapshot(group);
+  ASSERT_TRUE(taken.isOk()) << taken.status().toString();
+  ASSERT_EQ(taken->size(), 2u);
+  EXPECT_EQ((*taken)[1].id, "in-one-call-grp-1-m1");
+  EXPECT_EQ((*taken)[1].groupSnapshotId, "grp-1");
+
+  auto older = loadPlugin(fixture("abi_1_3_group"));
+  ASSERT_TRUE(older.isOk()) << older.status().toString();
+  const LoadedPlugin& p = **older;
+  EXPECT_EQ(p.abiVersion(), "1.3");
+  EXPECT_EQ(p.descriptor().groupSnapshotConsistency, GroupConsistency::kCrashConsistent);
+  EXPECT_TRUE(p.features().snapshots);
+  EXPECT_FALSE(p.features().groupSnapshotCall);
+  auto oldInstance = host.start(p.table(), InstanceConfig{.instanceName = "old"});
+  ASSERT_TRUE(oldInstance.isOk()) << oldInstance.status().toString();
+  EXPECT_EQ((*oldInstance)->createGroupSnapshot(group).status().code(), Code::kUnimplemented);
+  EXPECT_EQ((*oldInstance)->deleteGroupSnapshot({.groupSnapshotId = "grp-1"}).code(),
+            Code::kUnimplemented);
+  auto member =
+      (*oldInstance)
+          ->createSnapshot(
+              {.name = "grp-1-m0", .sourceVolumeId = "vol-a", .groupSnapshotId = "grp-1"});
+  ASSERT_TRUE(member.isOk()) << member.status().toString();
+  EXPECT_EQ(member->id, "one-by-one-grp-1-m0");
+  EXPECT_EQ(member->groupSnapshotId, "grp-1");
+}
+
 TEST(PluginPathTest, DefaultDirIsBesideTheExecutable) {
   const auto exe = std::filesystem::read_symlink("/proc/self/exe");
   EXPECT_EQ(defaultPluginDir().value(), (exe.parent_path().parent_path() / "plugins").string());
@@ -72,7 +115,7 @@ TEST(LoadPluginTest, LoadsAGoodPlugin) {
   ASSERT_TRUE(plugin.isOk()) << plugin.status().toString();
   const LoadedPlugin& p = **plugin;
   EXPECT_EQ(p.path(), fixture("good"));
-  EXPECT_EQ(p.abiVersion(), "1.3");
+  EXPECT_EQ(p.abiVersion(), "1.4");
   EXPECT_EQ(p.descriptor().name, "good");
   EXPECT_EQ(p.descriptor().metricsPrefix, "fixture_good");
   EXPECT_EQ(p.descriptor().nodeIdentityKind, "fixture host id");
@@ -99,12 +142,12 @@ TEST(LoadPluginTest, RefusesAFileWithoutTheEntrySymbol) {
 
 TEST(LoadPluginTest, RefusesADifferentAbiMajorNamingBothVersions) {
   EXPECT_THAT(refusalOf("abi_major"),
-              HasSubstr("plugin ABI 2.0 is incompatible with host ABI 1.3"));
+              HasSubstr("plugin ABI 2.0 is incompatible with host ABI 1.4"));
 }
 
 TEST(LoadPluginTest, RefusesANewerAbiMinorNamingBothVersions) {
   EXPECT_THAT(refusalOf("abi_minor"),
-              HasSubstr("plugin ABI 1.4 is incompatible with host ABI 1.3"));
+              HasSubstr("plugin ABI 1.5 is incompatible with host ABI 1.4"));
 }
 
 // A plugin built against an older header has a shorter table: it loads, and the optional

@@ -163,6 +163,65 @@ TEST_F(ArrayStoreTest, PoliciesAreCheckedSetAllOrNothingAndKept) {
   EXPECT_EQ(toJson(reloaded.volume(v.id))["protection_policy_id"], nullptr);
 }
 
+// Volume groups as PowerStore REST API 4.1 defines them (OpenAPI `volume_group_create`,
+// `volume_group_snapshot`, `volume_group_delete`, DELETE /volume/{id}).
+TEST_F(ArrayStoreTest, VolumeGroupsFollowTheArraysRules) {
+  const SimVolume a = store_.createVolume("a", kMiB, "");
+  const SimVolume b = store_.createVolume("b", kMiB, "");
+  {
+    std::ofstream file(dir_.path() / "volumes" / (a.id + ".img"),
+                       std::ios::in | std::ios::out | std::ios::binary);
+    file << "disk-a";
+  }
+  const SimVolumeGroup group = store_.createVolumeGroup("vg", "", {a.id, b.id}, true);
+  EXPECT_EQ(group.type, "Primary");
+  // "should not be part of another volume group"; names unique ignoring case; no snapshots.
+  EXPECT_EQ(statusOf([&] { store_.createVolumeGroup("other", "", {a.id}, true); }), 422);
+  EXPECT_EQ(statusOf([&] { store_.createVolumeGroup("VG", "", {}, true); }), 422);
+  const SimVolume c = store_.createVolume("c", kMiB, "");
+  EXPECT_EQ(statusOf([&] { store_.createVolumeGroup("twice", "", {c.id, c.id}, true); }), 400);
+  // "a member of a volume group cannot be deleted".
+  EXPECT_EQ(statusOf([&] { store_.deleteVolume(a.id); }), 422);
+
+  const SimVolumeGroup set = store_.snapshotVolumeGroup(group.id, "set", "d");
+  EXPECT_EQ(set.type, "Snapshot");
+  EXPECT_EQ(set.source_id, group.id);
+  ASSERT_EQ(set.volume_ids.size(), 2u);
+  const SimVolume member = store_.volume(set.volume_ids[0]);
+  EXPECT_EQ(member.type, "Snapshot");
+  EXPECT_EQ(member.source_id, a.id);
+  std::ifstream copy(dir_.path() / "volumes" / (member.id + ".img"), std::ios::binary);
+  std::string content(6, '\0');
+  copy.read(content.data(), 6);
+  EXPECT_EQ(content, "disk-a");
+  EXPECT_EQ(statusOf([&] { store_.createVolumeGroup("snaps", "", {member.id}, true); }), 422);
+  // A snapshot set's members leave only with the set.
+  EXPECT_EQ(statusOf([&] { store_.deleteVolume(member.id); }), 422);
+  EXPECT_EQ(statusOf([&] { store_.removeVolumeGroupMembers(set.id, {member.id}); }), 422);
+
+  // Out of the group, a volume still cannot go while its snapshot is in a set.
+  store_.removeVolumeGroupMembers(group.id, {a.id, b.id});
+  EXPECT_EQ(statusOf([&] { store_.removeVolumeGroupMembers(group.id, {a.id}); }), 422);
+  EXPECT_EQ(statusOf([&] { store_.deleteVolume(a.id); }), 422);
+  EXPECT_EQ(statusOf([&] { store_.snapshotVolumeGroup(group.id, "empty", ""); }), 422);
+
+  // Persisted like every other object.
+  ArrayStore reloaded{dir_.path(), ports(), nullptr};
+  EXPECT_EQ(reloaded.volumeGroups().size(), 2u);
+
+  // Deleting the source group deletes its sets and their snapshots; its members stay.
+  store_.deleteVolumeGroup(group.id, false);
+  EXPECT_TRUE(store_.volumeGroups().empty());
+  EXPECT_EQ(statusOf([&] { store_.volume(member.id); }), 404);
+  store_.deleteVolume(a.id);
+  EXPECT_EQ(store_.volume(b.id).name, "b");
+
+  // With delete_members the members go too, unless one may not (then nothing happens).
+  const SimVolumeGroup second = store_.createVolumeGroup("vg2", "", {b.id}, true);
+  store_.deleteVolumeGroup(second.id, true);
+  EXPECT_EQ(statusOf([&] { store_.volume(b.id); }), 404);
+}
+
 TEST(ApiErrorTest, BodyHasDellShape) {
   const nlohmann::json body = ApiError(422, kCodeNameInUse, "in use", {"x"}).body();
   ASSERT_EQ(body.at("messages").size(), 1u);

@@ -446,6 +446,49 @@ TEST_F(SimE2eTest, BodiesAndSizesAreChecked) {
   EXPECT_FALSE(initiator.contains("chap_single_password")) << "secrets are never shown";
 }
 
+// Volume groups over HTTP (PowerStore REST API 4.1 OpenAPI): bodies checked like every call's,
+// refusals in Dell's error shape, a snapshot set and its members readable with nested selects.
+TEST_F(SimE2eTest, VolumeGroupsAnswerAsTheArrayDefinesThem) {
+  start({"--no-tgtd"});
+  auto c = session();
+  const std::string a = post(*c, "volume", {{"name", "a"}, {"size", 1 << 20}});
+  const std::string b = post(*c, "volume", {{"name", "b"}, {"size", 1 << 20}});
+  const std::string unknown =
+      post(*c, "volume_group", {{"name", "vg"}, {"volume_ids", {a}}, {"colour", "red"}}, 400);
+  EXPECT_NE(unknown.find("colour"), std::string::npos) << unknown;
+  const std::string group = post(*c, "volume_group", {{"name", "vg"}, {"volume_ids", {a, b}}});
+  // A volume is in one group at most: 422 with the array's error body.
+  const nlohmann::json taken =
+      nlohmann::json::parse(post(*c, "volume_group", {{"name", "vg2"}, {"volume_ids", {a}}}, 422));
+  ASSERT_TRUE(taken.contains("messages")) << taken.dump();
+  EXPECT_EQ(taken["messages"][0]["severity"], "Error");
+  // The snapshot answers 200 {id}.
+  auto res = c->Post(("/api/rest/volume_group/" + group + "/snapshot").c_str(),
+                     nlohmann::json{{"name", "set"}}.dump(), "application/json");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  const std::string set = nlohmann::json::parse(res->body).at("id").get<std::string>();
+  const nlohmann::json read =
+      get(*c, "volume_group/" + set +
+                  "?select=id,type,protection_data,volumes(id,type,protection_data)");
+  EXPECT_EQ(read["type"], "Snapshot");
+  EXPECT_EQ(read["protection_data"]["source_id"], group);
+  ASSERT_EQ(read["volumes"].size(), 2u);
+  EXPECT_EQ(read["volumes"][0]["type"], "Snapshot");
+  const nlohmann::json volume = get(*c, "volume/" + a + "?select=volume_groups(id,name)");
+  ASSERT_EQ(volume["volume_groups"].size(), 1u);
+  EXPECT_EQ(volume["volume_groups"][0]["name"], "vg");
+  // A snapshot set's members go only with it.
+  auto member =
+      c->Delete(("/api/rest/volume/" + read["volumes"][0]["id"].get<std::string>()).c_str());
+  ASSERT_TRUE(member);
+  EXPECT_EQ(member->status, 422);
+  auto gone = c->Delete(("/api/rest/volume_group/" + set).c_str());
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->status, 204);
+  EXPECT_TRUE(get(*c, "volume?select=id&type=eq.Snapshot").empty());
+}
+
 TEST_F(SimE2eTest, SessionsAndErrorsLookLikeTheArray) {
   start({"--no-tgtd"});
   // Wrong CA: the TLS handshake fails.
