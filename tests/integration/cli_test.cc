@@ -153,6 +153,7 @@ TEST_F(CliTest, PluginsListsTheSamplePluginsMatrix) {
   EXPECT_NE(ran.output.find("metrics prefix: sample_csi"), std::string::npos) << ran.output;
   EXPECT_NE(ran.output.find("group snapshots: per-volume-sequence"), std::string::npos)
       << ran.output;
+  EXPECT_NE(ran.output.find("  mutable parameters: tier\n"), std::string::npos) << ran.output;
 }
 
 TEST_F(CliTest, PluginsFailsWhenAPluginIsRefused) {
