@@ -133,6 +133,12 @@ int listPlugins(const std::string& dir) {
     if (f.snapshots && d.groupSnapshotConsistency != GroupConsistency::kNone)
       std::cout << "  group snapshots: " << groupConsistencyName(d.groupSnapshotConsistency)
                 << "\n";
+    // What a VolumeAttributesClass may change (the core adds migrationTimeoutSeconds for a
+    // plugin with a migration window).
+    std::string mutableNames;
+    for (const auto& spec : d.parameters)
+      if (spec.isMutable) mutableNames += (mutableNames.empty() ? "" : ", ") + spec.name;
+    if (!mutableNames.empty()) std::cout << "  mutable parameters: " << mutableNames << "\n";
   }
   // A directory holding a plugin the host refuses is a broken installation.
   return refused > 0 ? 1 : 0;

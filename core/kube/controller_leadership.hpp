@@ -17,7 +17,8 @@
 //     unpublishes only after a complete pass that started after it took the lease: a standby's
 //     attachments are only as fresh as its last pass, while the old leader may have attached
 //     and detached since. A rebuilt migration keeps its target VolumeAttachment's creation time
-//     as its start, so a takeover never lengthens a window;
+//     as its start and the length its publish recorded there (attach/recorded_window.hpp), so a
+//     takeover never lengthens a window, even after its VolumeAttributesClass changed;
 //   - fences and forgets (reconciler step 3) only while leading: a standby never closes a fence
 //     the leader may just have opened.
 // DeleteVolume comes from external-provisioner, whose lease may be held by the other replica:

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "attach/messages.hpp"
+#include "attach/recorded_window.hpp"
 
 namespace polycsi::kube {
 namespace {
@@ -48,6 +49,8 @@ struct VolumeAttachmentReconciler::ClusterAttachment {
   bool attached = false;
   bool deleting = false;
   nlohmann::json pv;  // the PersistentVolume, or {"spec": inlineVolumeSpec}
+  // The window length the publish that attached it recorded (attach/recorded_window.hpp).
+  std::optional<std::chrono::seconds> recordedWindow;
 };
 
 // What the cluster says, whether the picture is complete enough to forget anything, and the
@@ -189,6 +192,18 @@ VolumeAttachmentReconciler::mapAttachment(const nlohmann::json& item, Lookups& l
   const auto attachedPointer = "/status/attached"_json_pointer;
   entry.attached = item.contains(attachedPointer) && item.at(attachedPointer).is_boolean() &&
                    item.at(attachedPointer).get<bool>();
+  const auto metadataPointer = "/status/attachmentMetadata"_json_pointer;
+  auto recorded = attach::parseRecordedWindow(
+      item.contains(metadataPointer) ? item.at(metadataPointer) : nlohmann::json());
+  if (recorded.isOk()) {
+    entry.recordedWindow = *recorded;
+  } else {
+    // Only the window's length is lost: a rebuild falls back to the volume's class.
+    spdlog::warn(
+        "VolumeAttachment {}: {}; a migration it opened is rebuilt with the volume's "
+        "current window",
+        entry.name, recorded.status().message());
+  }
   if (entry.node.empty()) {
     view.problem(Status(Code::kInternal, "VolumeAttachment " + entry.name + " has no nodeName"));
     return std::nullopt;
@@ -299,8 +314,12 @@ void VolumeAttachmentReconciler::rebuildVolume(const std::string& volumeHandle,
     return;
   }
   for (const ClusterAttachment* entry : missing) {
+    // A migration this entry opened keeps the length it opened with, whatever the volume's
+    // class says now (a change during a migration applies to the next one).
+    attach::VolumePolicy policy = resolved->policy;
+    if (entry->recordedWindow) policy.migrationTimeout = *entry->recordedWindow;
     StatusOr<attach::PublishPlan> plan = manager_.planPublish(
-        volumeHandle, entry->node, resolved->policy, resolved->backend, resolved->metricsPrefix,
+        volumeHandle, entry->node, policy, resolved->backend, resolved->metricsPrefix,
         resolved->pvc, parseCreationTimestamp(entry->creationTimestamp));
     if (!plan.isOk()) {
       spdlog::warn("VolumeAttachment {}: cannot rebuild attachment of volume {} on node {}: {}",

@@ -11,7 +11,10 @@
 //      whose (volume handle, node id) the manager lacks is replayed through planPublish +
 //      commitPublish, oldest first (creationTimestamp), so a migration's source comes before its
 //      target and the window reopens, starting at the target's creationTimestamp (a lower
-//      bound of the real start): a rebuild never extends a window;
+//      bound of the real start): a rebuild never extends a window. Its length is the one the
+//      target's publish recorded in the VolumeAttachment's status.attachmentMetadata
+//      (attach/recorded_window.hpp), so a VolumeAttributesClass changed during the migration
+//      does not change it; without that record, the volume's current class decides;
 //   3. forget: every attachment the manager had before the list that no VolumeAttachment of the
 //      driver names (attached or still attaching) is fenced first: `fencer` closes the storage
 //      fence (the plugin's unpublish, as ControllerUnpublishVolume does), and only then is the

@@ -6,6 +6,7 @@
 // plugin calls are idempotent and the plan is recomputed from the persisted state.
 #include <spdlog/spdlog.h>
 
+#include "attach/recorded_window.hpp"
 #include "server/access_semantics.hpp"
 #include "server/controller_service.hpp"
 #include "server/csi_validation.hpp"
@@ -18,6 +19,9 @@
 
 namespace polycsi::server {
 namespace {
+
+static_assert(attach::kRecordedWindowMaxSeconds == kMigrationTimeoutMax,
+              "a recorded window is bounded as migrationTimeoutSeconds is");
 
 // The migration window recorded in the volume context at CreateVolume (or by rds-csi, for a
 // volume the rds-csi adopter serves: migration_window_key.hpp). A value CreateVolume would
@@ -170,6 +174,10 @@ Status ControllerService::publish(Operation& op, const csi::v1::ControllerPublis
     if (auto s = driver_.attachments->commitPublish(*plan); !s.isOk()) return s;
   }
   copyInto(*fenced, resp->mutable_publish_context());
+  // The target of an open window gets the window's length, which the attacher keeps in the
+  // VolumeAttachment: a replica rebuilding the migration reopens it with this length.
+  if (auto window = attach::recordedWindowFor(plan->next, req.node_id()))
+    (*resp->mutable_publish_context())[attach::kRecordedWindowKey] = *window;
   return Status::ok();
 }
 

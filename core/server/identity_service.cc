@@ -2,6 +2,7 @@
 
 #include "server/advertised_capabilities.hpp"
 #include "server/csi_validation.hpp"
+#include "server/mutable_parameters.hpp"
 #include "server/operation.hpp"
 
 namespace polycsi::server {
@@ -17,6 +18,12 @@ namespace {
 //   backend/<name>/reason/<ACCESS>/<mode> the plugin's reason for a declared unsupported pair
 //   backend/<name>/group_snapshot_consistency  "per-volume-sequence" | "crash-consistent"
 //                                        (absent: the backend takes no group snapshots)
+//   backend/<name>/mutable_parameters    "migrationTimeoutSeconds,performancePolicy,..." what a
+//                                        VolumeAttributesClass may change (ControllerModifyVolume);
+//                                        absent when nothing is mutable
+//   backend/<name>/volume_condition      "controller,node", "controller" or "node": where the
+//                                        backend reports volume health (VOLUME_CONDITION);
+//                                        absent when nowhere
 //   backend/<name>/default               "true" on the backend used when a class names none
 //   backend/<name>/topology              "key=value,..." of the nodes that reach it, sorted by
 //                                        key; absent when every node does (config/topology.hpp)
@@ -42,6 +49,14 @@ void describeBackends(const DriverContext& driver,
     if (backend->features().snapshots && d.groupSnapshotConsistency != GroupConsistency::kNone)
       manifest[prefix + "/group_snapshot_consistency"] =
           groupConsistencyName(d.groupSnapshotConsistency);
+    // What a VolumeAttributesClass may change, as ControllerModifyVolume checks it.
+    std::string mutableNames = hasMigrationWindow(d) ? kMigrationTimeoutParameter : "";
+    for (const auto& spec : d.parameters)
+      if (spec.isMutable) mutableNames += (mutableNames.empty() ? "" : ",") + spec.name;
+    if (!mutableNames.empty()) manifest[prefix + "/mutable_parameters"] = mutableNames;
+    std::string conditions = backend->features().controllerVolumeCondition ? "controller" : "";
+    if (backend->features().volumeCondition) conditions += conditions.empty() ? "node" : ",node";
+    if (!conditions.empty()) manifest[prefix + "/volume_condition"] = conditions;
     if (backend == defaultBackend) manifest[prefix + "/default"] = "true";
     std::string segments;
     for (const auto& [key, value] : backend->topology())

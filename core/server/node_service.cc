@@ -130,9 +130,10 @@ Status NodeService::stage(Operation& op, const csi::v1::NodeStageVolumeRequest& 
 
   bool block = modes->volume == VolumeMode::kBlock;
   bool readonly = isReaderOnly(modes->access);
-  auto attached = b.instance().attach(AttachRequest{
-      op.call(), routed->localId, modes->volume, readonly, pluginContext(req.volume_context()),
-      toStringMap(req.publish_context()), pluginSecrets(req.secrets()), req.staging_target_path()});
+  auto attached = b.instance().attach(
+      AttachRequest{op.call(), routed->localId, modes->volume, readonly,
+                    pluginContext(req.volume_context()), pluginContext(req.publish_context()),
+                    pluginSecrets(req.secrets()), req.staging_target_path()});
   if (!attached.isOk()) return attached.status();
 
   NodeVolumeRecord record{req.volume_id(),           b.name(), block, *attached,

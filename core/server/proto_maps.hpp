@@ -17,7 +17,8 @@ inline void copyInto(const StringMap& from, google::protobuf::Map<std::string, s
   for (const auto& [k, v] : from) (*to)[k] = v;
 }
 
-// The context without the core's "polycsi.io/" keys: what the plugin itself put there.
+// The volume or publish context without the core's "polycsi.io/" keys: what the plugin itself
+// put there.
 inline StringMap pluginContext(const google::protobuf::Map<std::string, std::string>& context) {
   StringMap out;
   for (const auto& [k, v] : context)

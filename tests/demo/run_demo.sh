@@ -40,12 +40,14 @@ expect_line "PowerStore refuses a second node" \
   'FAILED_PRECONDITION: Volume powerstore-iscsi:PS03455f439da7\.[0-9a-f-]+ is already attached to node node-a'
 expect_line "nfs refuses block with the plugin's reason" \
   'an NFS export holds files, not block devices'
-expect_line "table header" '^  BACKEND +PLUGIN +RWO +RWX +VM DISK PVC +2ND NODE +LIVE MIGRATION$'
+expect_line "table header" \
+  '^  BACKEND +PLUGIN +RWO +RWX +VM DISK PVC +2ND NODE +LIVE MIGRATION +GROUP SNAPSHOT +VAC MUTABLE +HEALTH$'
 expect_line "table row rds-nvme" \
-  '^  rds-nvme +rds_nvme +Block, Filesystem +Block \(migration window\) +RWX Block +during migration window +yes$'
+  '^  rds-nvme +rds_nvme +Block, Filesystem +Block \(migration window\) +RWX Block +during migration window +yes +per volume in sequence +migrationTimeoutSeconds +controller, node$'
 expect_line "table row powerstore-iscsi" \
-  '^  powerstore-iscsi +iscsi_powerstore +Block, Filesystem +- +RWO Block +refused +no$'
-expect_line "table row nfs" '^  nfs +nfs +Filesystem +Filesystem \(shared\) +RWX Filesystem +allowed +yes$'
+  '^  powerstore-iscsi +iscsi_powerstore +Block, Filesystem +- +RWO Block +refused +no +per volume in sequence +performancePolicy, protectionPolicyID +controller, node$'
+expect_line "table row nfs" \
+  '^  nfs +nfs +Filesystem +Filesystem \(shared\) +RWX Filesystem +allowed +yes +per volume in sequence +- +controller, node$'
 expect_line "why rds-nvme" '^    rds-nvme \(StorageClass polycsi-rds-nvme\): RWX Block, bounded window 300s default'
 expect_line "why powerstore-iscsi" \
   '^    powerstore-iscsi \(StorageClass polycsi-powerstore-iscsi\): KubeVirt live migration needs ReadWriteMany'

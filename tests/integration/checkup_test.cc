@@ -207,3 +207,93 @@ TEST_F(CheckupInClusterTest, PerBackendStaysAvailable) {
 
 }  // namespace
 }  // namespace polycsi::testing
+
+#ifdef POLYCSI_CHECKUP_ALL_PLUGINS
+namespace polycsi::testing {
+namespace {
+
+// compare and checkup show, per backend, what the plugins themselves declare about group
+// snapshots, VolumeAttributesClass-mutable parameters and volume health, read from the running
+// driver: sample, nfs and iscsi_powerstore differ. nfs and PowerStore start without their
+// storage (they connect per call) and nothing here calls them.
+class CompareAcrossPluginsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    driver_ = std::make_unique<DriverProcess>(
+        work_.str(),
+        "backends:\n"
+        "  - name: local\n    plugin: sample\n    default: true\n    settings:\n"
+        "      directory: " +
+            work_.str() +
+            "/volumes\n"
+            "  - name: nas\n    plugin: nfs\n    settings:\n      server: 127.0.0.1\n"
+            "      share: /export\n"
+            "  - name: powerstore\n    plugin: iscsi_powerstore\n    settings:\n"
+            "      arrays:\n        - endpoint: \"https://127.0.0.1:9/api/rest\"\n"
+            "          globalID: \"PS0000000000\"\n          username: csi\n"
+            "          password: x\n          skipCertificateValidation: true\n"
+            "          isDefault: true\n          blockProtocol: ISCSI\n");
+    driver_->start();
+  }
+  void TearDown() override {
+    if (HasFailure() && driver_) std::cerr << "driver log:\n" << driver_->log();
+  }
+  CommandResult run(const std::vector<std::string>& args) {
+    std::vector<std::string> all = {"--endpoint", "unix://" + work_.str() + "/csi.sock"};
+    all.insert(all.end(), args.begin(), args.end());
+    return runPolycsictl(all);
+  }
+
+  TempDir work_;
+  std::unique_ptr<DriverProcess> driver_;
+};
+
+TEST_F(CompareAcrossPluginsTest, CompareAndCheckupShowEachPluginsDeclarations) {
+  const CommandResult compared = run({"compare", "--json"});
+  ASSERT_EQ(compared.exitStatus, 0) << compared.output;
+  const auto rows = nlohmann::json::parse(compared.output).at("backends");
+  ASSERT_EQ(rows.size(), 3u) << compared.output;  // local, nas, powerstore
+  const nlohmann::json both = {{"controller", true}, {"node", true}};
+  EXPECT_EQ(rows[0].at("backend"), "local");
+  EXPECT_EQ(rows[0].at("groupSnapshots"), "per volume in sequence");
+  EXPECT_EQ(rows[0].at("mutableParameters"),
+            nlohmann::json::array({"migrationTimeoutSeconds", "tier"}));
+  EXPECT_EQ(rows[0].at("volumeCondition"), both);
+  EXPECT_EQ(rows[1].at("backend"), "nas");
+  EXPECT_EQ(rows[1].at("groupSnapshots"), "per volume in sequence");
+  EXPECT_EQ(rows[1].at("mutableParameters"), nlohmann::json::array());
+  EXPECT_EQ(rows[1].at("volumeCondition"), both);
+  EXPECT_EQ(rows[2].at("backend"), "powerstore");
+  EXPECT_EQ(rows[2].at("groupSnapshots"), "per volume in sequence");
+  EXPECT_EQ(rows[2].at("mutableParameters"),
+            nlohmann::json::array({"performancePolicy", "protectionPolicyID"}));
+  EXPECT_EQ(rows[2].at("volumeCondition"), both);
+
+  const CommandResult table = run({"compare"});
+  ASSERT_EQ(table.exitStatus, 0) << table.output;
+  for (const char* expected :
+       {"GROUP SNAPSHOT", "VAC MUTABLE", "HEALTH", "performancePolicy, protectionPolicyID",
+        "migrationTimeoutSeconds, tier", "controller, node"})
+    EXPECT_NE(table.output.find(expected), std::string::npos) << expected << "\n" << table.output;
+
+  const CommandResult checked = run({"checkup", "--backend", "powerstore"});
+  ASSERT_EQ(checked.exitStatus, 0) << checked.output;
+  EXPECT_NE(checked.output.find("  group snapshots: per volume in sequence\n"), std::string::npos)
+      << checked.output;
+  EXPECT_NE(checked.output.find("  VolumeAttributesClass may change: performancePolicy, "
+                                "protectionPolicyID\n"),
+            std::string::npos)
+      << checked.output;
+  EXPECT_NE(checked.output.find("  volume health reported by: controller, node\n"),
+            std::string::npos)
+      << checked.output;
+  const CommandResult checkedJson = run({"checkup", "--backend", "nas", "--json"});
+  ASSERT_EQ(checkedJson.exitStatus, 0) << checkedJson.output;
+  const auto nas = nlohmann::json::parse(checkedJson.output).at("backends").at(0);
+  EXPECT_EQ(nas.at("mutableParameters"), nlohmann::json::array());
+  EXPECT_EQ(nas.at("volumeCondition"), both);
+}
+
+}  // namespace
+}  // namespace polycsi::testing
+#endif  // POLYCSI_CHECKUP_ALL_PLUGINS

@@ -153,6 +153,7 @@ TEST_F(CliTest, PluginsListsTheSamplePluginsMatrix) {
   EXPECT_NE(ran.output.find("metrics prefix: sample_csi"), std::string::npos) << ran.output;
   EXPECT_NE(ran.output.find("group snapshots: per-volume-sequence"), std::string::npos)
       << ran.output;
+  EXPECT_NE(ran.output.find("  mutable parameters: tier\n"), std::string::npos) << ran.output;
 }
 
 // iscsi_powerstore takes a group in one call (ABI 1.4) and says the group is crash-consistent.

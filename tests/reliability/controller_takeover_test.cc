@@ -9,6 +9,7 @@
 
 #include <ctime>
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include "fake_kube_api.hpp"
@@ -74,21 +75,54 @@ class ControllerTakeoverTest : public RdsHarnessTest {
   // The PV and VolumeAttachment of `volume` on `node`, created at `createdAt`, as the cluster
   // holds them before the attacher calls ControllerPublishVolume (attached false) and after
   // (true). `accessMode` is the PV's.
+  // `published`, when given, is the answer of the publish that attached it: external-attacher
+  // keeps its publish_context as status.attachmentMetadata (v4.7.0 pkg/controller/util.go,
+  // markAsAttached).
   void clusterAttaches(const csi::v1::Volume& volume, const TestNode& node,
                        const std::string& createdAt, bool attached,
-                       const std::string& accessMode = "ReadWriteMany") {
+                       const std::string& accessMode = "ReadWriteMany",
+                       const csi::v1::ControllerPublishVolumeResponse* published = nullptr) {
     const std::string pvName = "pv-" + slotOf(volume.volume_id());
     nlohmann::json pv = kube::testing::csiPersistentVolume(pvName, kDriver, volume.volume_id());
     pv["spec"]["accessModes"] = {accessMode};
     for (const auto& [key, value] : volume.volume_context())
       pv["spec"]["csi"]["volumeAttributes"][key] = value;
+    if (auto it = pvClasses_.find(pvName); it != pvClasses_.end())
+      pv["spec"]["volumeAttributesClassName"] = it->second;
     api_.setPersistentVolume(pvName, pv);
     const std::string name = "va-" + slotOf(volume.volume_id()) + "-" + node.name;
     std::erase_if(attachments_,
                   [&](const nlohmann::json& va) { return va["metadata"]["name"] == name; });
-    attachments_.push_back(
-        kube::testing::volumeAttachment(name, kDriver, pvName, node.name, attached, createdAt));
+    nlohmann::json va =
+        kube::testing::volumeAttachment(name, kDriver, pvName, node.name, attached, createdAt);
+    if (published != nullptr)
+      for (const auto& [key, value] : published->publish_context())
+        va["status"]["attachmentMetadata"][key] = value;
+    attachments_.push_back(va);
     api_.setVolumeAttachments(attachments_);
+  }
+  // What a VolumeAttributesClass change of `volume` to `seconds` of migrationTimeoutSeconds
+  // does: external-resizer calls ControllerModifyVolume on `replica` and, once it succeeded,
+  // records the class on the PV (v1.12.0 pkg/modifycontroller/modify_status.go).
+  void classChangesWindow(RdsDriverHarness& replica, const csi::v1::Volume& volume,
+                          const std::string& className, int seconds) {
+    csi::v1::ControllerModifyVolumeRequest req;
+    req.set_volume_id(volume.volume_id());
+    (*req.mutable_mutable_parameters())["migrationTimeoutSeconds"] = std::to_string(seconds);
+    csi::v1::ControllerModifyVolumeResponse resp;
+    auto ctx = testing::rpcContext(30);
+    grpc::Status s = replica.driver().controller().ControllerModifyVolume(ctx.get(), req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
+    api_.setVolumeAttributesClass(className, kDriver,
+                                  {{"migrationTimeoutSeconds", std::to_string(seconds)}});
+    const std::string pvName = "pv-" + slotOf(volume.volume_id());
+    pvClasses_[pvName] = className;
+    nlohmann::json pv = kube::testing::csiPersistentVolume(pvName, kDriver, volume.volume_id());
+    pv["spec"]["accessModes"] = {"ReadWriteMany"};
+    for (const auto& [key, value] : volume.volume_context())
+      pv["spec"]["csi"]["volumeAttributes"][key] = value;
+    pv["spec"]["volumeAttributesClassName"] = className;
+    api_.setPersistentVolume(pvName, pv);
   }
   // How many VolumeAttachment lists the API server answered so far (both replicas).
   size_t attachmentLists() {
@@ -112,6 +146,7 @@ class ControllerTakeoverTest : public RdsHarnessTest {
   FakeKubeApi api_{kToken};
   std::unique_ptr<RdsDriverHarness> standby_;
   std::vector<nlohmann::json> attachments_;
+  std::map<std::string, std::string> pvClasses_;  // PV name -> volumeAttributesClassName
 };
 
 TEST_F(ControllerTakeoverTest, TheStandbyTakesOverMidMigrationWithTheRulesAndTheFence) {
@@ -232,6 +267,54 @@ TEST_F(ControllerTakeoverTest, ARebuiltMigrationKeepsItsStartAcrossTheTakeover) 
   EXPECT_NE(third.error_message().find("migration timeout exceeded (1h"), std::string::npos)
       << third.error_message();
   expectHeldBy(*standby_, *sim_, vm, {a, b}, "after the takeover");
+}
+
+// A VolumeAttributesClass that lengthens the window while a migration is open applies to the
+// next migration only (docs/kubevirt-migration.md), also across a takeover by a replica that
+// never saw the window open (here one started after the class changed, as a replacement pod
+// is): the new leader rebuilds the window with the start and the length it opened with, not
+// the class's new length. The migration opened 400 s ago (its target's VolumeAttachment) with
+// the StorageClass's 300 s, so on the new leader it has timed out; recomputed from the new
+// class (1800 s) it would still be open, and a third node would get the migration-limit
+// refusal instead.
+TEST_F(ControllerTakeoverTest, AnOpenWindowKeepsItsLengthWhenTheClassChangesBeforeATakeover) {
+  const TestNode a = testNode(1), b = testNode(2), c = testNode(3);
+  csi::v1::Volume vm;
+  ASSERT_TRUE(harness_
+                  ->create(volumeName(7, 4),
+                           testing::blockCapability(Mode::MULTI_NODE_MULTI_WRITER),
+                           {{"migrationTimeoutSeconds", "300"}}, &vm)
+                  .ok());
+  csi::v1::ControllerPublishVolumeResponse published;
+  clusterAttaches(vm, a, timestampAgo(7200), false);
+  ASSERT_TRUE(pastUnavailable([&] {
+                return harness_->publish(vm, a, Mode::MULTI_NODE_MULTI_WRITER, &published);
+              }).ok());
+  clusterAttaches(vm, a, timestampAgo(7200), true, "ReadWriteMany", &published);
+  clusterAttaches(vm, b, timestampAgo(400), false);
+  ASSERT_TRUE(harness_->publish(vm, b, Mode::MULTI_NODE_MULTI_WRITER, &published).ok());
+  clusterAttaches(vm, b, timestampAgo(400), true, "ReadWriteMany", &published);
+
+  // The class changes while the window is open; the leader says the open window keeps its
+  // length.
+  ASSERT_NO_FATAL_FAILURE(classChangesWindow(*harness_, vm, "long-migrations", 1800));
+
+  // The leader dies; a replica that never saw the window open takes the lease.
+  harness_->killDriver();
+  standby_.reset();
+  RdsDriverHarness replacement(work_.str() + "/replica-c", *sim_);
+  std::filesystem::create_directories(work_.str() + "/replica-c");
+  replacement.startDriver("", argsFor("ctrl-c"));
+  api_.setLease(kNamespace, kLease, "ctrl-c");
+
+  grpc::Status third =
+      pastUnavailable([&] { return replacement.publish(vm, c, Mode::MULTI_NODE_MULTI_WRITER); });
+  EXPECT_EQ(third.error_code(), StatusCode::FAILED_PRECONDITION) << third.error_message();
+  EXPECT_NE(third.error_message().find("migration timeout exceeded ("), std::string::npos)
+      << third.error_message();
+  EXPECT_NE(third.error_message().find(", 5m0s max)"), std::string::npos) << third.error_message();
+  expectHeldBy(replacement, *sim_, vm, {a, b}, "after the takeover");
+  if (HasFailure()) std::cerr << "replica c log:\n" << replacement.driver().log();
 }
 
 }  // namespace

@@ -103,7 +103,8 @@ grpc::Status RdsDriverHarness::deleteVolume(const std::string& volumeId) {
 }
 
 grpc::Status RdsDriverHarness::publish(const csi::v1::Volume& volume, const TestNode& node,
-                                       AccessModeEnum mode) {
+                                       AccessModeEnum mode,
+                                       csi::v1::ControllerPublishVolumeResponse* out) {
   csi::v1::ControllerPublishVolumeRequest req;
   req.set_volume_id(volume.volume_id());
   req.set_node_id(node.id());
@@ -113,6 +114,7 @@ grpc::Status RdsDriverHarness::publish(const csi::v1::Volume& volume, const Test
   auto ctx = testing::rpcContext(30);
   grpc::Status s = driver_->controller().ControllerPublishVolume(ctx.get(), req, &resp);
   tally_.record(s);
+  if (out != nullptr) *out = resp;
   return s;
 }
 

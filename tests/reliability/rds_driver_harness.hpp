@@ -71,7 +71,10 @@ class RdsDriverHarness {
   grpc::Status create(const std::string& name, const csi::v1::VolumeCapability& cap,
                       const std::map<std::string, std::string>& parameters, csi::v1::Volume* out);
   grpc::Status deleteVolume(const std::string& volumeId);
-  grpc::Status publish(const csi::v1::Volume& volume, const TestNode& node, AccessModeEnum mode);
+  // `out`, when given, receives the answer (its publish_context, which external-attacher keeps
+  // in the VolumeAttachment's status.attachmentMetadata).
+  grpc::Status publish(const csi::v1::Volume& volume, const TestNode& node, AccessModeEnum mode,
+                       csi::v1::ControllerPublishVolumeResponse* out = nullptr);
   grpc::Status unpublish(const csi::v1::Volume& volume, const TestNode& node);
   // ControllerGetVolume's published node ids, sorted.
   grpc::Status publishedNodes(const std::string& volumeId, std::vector<std::string>* out);

@@ -99,12 +99,59 @@ std::map<std::string, std::string> parseTopology(const std::string& key, const s
   return out;
 }
 
+// The manifest's group_snapshot_consistency in the report's words; a value this polycsictl does
+// not know (a newer driver's) is shown as the driver wrote it.
+std::string groupSnapshotsOf(const std::string& consistency) {
+  if (consistency == "per-volume-sequence") return "per volume in sequence";
+  return consistency;
+}
+
+// "a,b" (manifest backend/<name>/mutable_parameters): the names, in the driver's order.
+std::vector<std::string> parseNameList(const std::string& key, const std::string& value) {
+  std::vector<std::string> names;
+  std::stringstream entries(value);
+  for (std::string name; std::getline(entries, name, ',');) {
+    if (name.empty())
+      throw std::runtime_error("manifest " + key + ": empty name in '" + value + "'");
+    names.push_back(name);
+  }
+  return names;
+}
+
+// "controller,node" (manifest backend/<name>/volume_condition).
+void parseVolumeCondition(const std::string& key, const std::string& value,
+                          BackendCheckup& backend) {
+  for (const auto& where : parseNameList(key, value)) {
+    if (where == "controller")
+      backend.controllerVolumeCondition = true;
+    else if (where == "node")
+      backend.nodeVolumeCondition = true;
+    else
+      throw std::runtime_error("manifest " + key + ": '" + where +
+                               "' is neither controller nor node");
+  }
+}
+
 }  // namespace
 
 std::string formatTopology(const std::map<std::string, std::string>& topology) {
   if (topology.empty()) return "any node";
   std::string out;
   for (const auto& [key, value] : topology) out += (out.empty() ? "" : ",") + key + "=" + value;
+  return out;
+}
+
+std::string formatVolumeCondition(const BackendCheckup& backend) {
+  if (backend.controllerVolumeCondition && backend.nodeVolumeCondition) return "controller, node";
+  if (backend.controllerVolumeCondition) return "controller";
+  if (backend.nodeVolumeCondition) return "node";
+  return "none";
+}
+
+std::string formatMutableParameters(const BackendCheckup& backend) {
+  if (backend.mutableParameters.empty()) return "none";
+  std::string out;
+  for (const auto& name : backend.mutableParameters) out += (out.empty() ? "" : ", ") + name;
   return out;
 }
 
@@ -268,6 +315,12 @@ DriverCheckup parseCheckup(const std::string& driverName, const std::string& dri
       backend.isDefault = value == "true";
     } else if (field == "topology") {
       backend.topology = parseTopology(key, value);
+    } else if (field == "group_snapshot_consistency") {
+      backend.groupSnapshots = groupSnapshotsOf(value);
+    } else if (field == "mutable_parameters") {
+      backend.mutableParameters = parseNameList(key, value);
+    } else if (field == "volume_condition") {
+      parseVolumeCondition(key, value, backend);
     }
   }
   // Reasons refer to matrix entries, so they are read once every matrix is known.
@@ -347,6 +400,10 @@ ordered_json checkupJson(const DriverCheckup& checkup, const std::string& size) 
       if (!c.reason.empty()) cap["reason"] = c.reason;
       entry["capabilities"].push_back(cap);
     }
+    entry["groupSnapshots"] = backend.groupSnapshots;
+    entry["mutableParameters"] = backend.mutableParameters;
+    entry["volumeCondition"] = {{"controller", backend.controllerVolumeCondition},
+                                {"node", backend.nodeVolumeCondition}};
     if (backend.fromStorageClass) {
       entry["migrationTimeoutSeconds"] = backend.migrationTimeoutSeconds;
       if (!backend.problem.empty()) entry["problem"] = backend.problem;
@@ -389,6 +446,9 @@ std::string formatBackendCheckup(const DriverCheckup& checkup, const BackendChec
       out += "  " + c.accessMode + "/" + c.volumeMode + " unsupported: " + c.reason + "\n";
   out += "  live migration: " + std::string(backend.liveMigration.supported ? "yes (" : "no: ") +
          backend.liveMigration.detail + (backend.liveMigration.supported ? ")" : "") + "\n";
+  out += "  group snapshots: " + backend.groupSnapshots + "\n";
+  out += "  VolumeAttributesClass may change: " + formatMutableParameters(backend) + "\n";
+  out += "  volume health reported by: " + formatVolumeCondition(backend) + "\n";
   if (backend.problem.empty() && !claimProperties(backend).empty()) {
     out += "  PVC for a VM disk (StorageClass " + backend.storageClass + "):\n";
     out += indentLines(toYaml(pvcFor(backend, size)), "    ");

@@ -40,6 +40,17 @@ struct BackendCheckup {
   // another (polycsictl checkup --storage-class).
   std::string storageClass;
   std::vector<DeclaredCapability> capabilities;
+  // What one group snapshot (VolumeGroupSnapshot) of the backend's volumes guarantees, from
+  // manifest backend/<name>/group_snapshot_consistency: "none" (absent: no group snapshots),
+  // "per volume in sequence" or "crash-consistent".
+  std::string groupSnapshots = "none";
+  // The parameters a VolumeAttributesClass may change on a live volume (ControllerModifyVolume),
+  // from backend/<name>/mutable_parameters; empty when none.
+  std::vector<std::string> mutableParameters;
+  // Where the backend reports volume health (VOLUME_CONDITION), from
+  // backend/<name>/volume_condition: ControllerGetVolume and ListVolumes, NodeGetVolumeStats.
+  bool controllerVolumeCondition = false;
+  bool nodeVolumeCondition = false;
   LiveMigrationVerdict liveMigration;
   // Set when the checkup answers for one StorageClass of the cluster (storage_class_checkup.hpp)
   // rather than for the backend: the class's own migration window (its
@@ -61,6 +72,10 @@ struct DriverCheckup {
 
 // "key=value,key2=value2" of a backend's topology, or "any node" when it has none.
 std::string formatTopology(const std::map<std::string, std::string>& topology);
+// "controller, node", "controller", "node" or "none": where `backend` reports volume health.
+std::string formatVolumeCondition(const BackendCheckup& backend);
+// The mutable parameters comma-separated, or "none".
+std::string formatMutableParameters(const BackendCheckup& backend);
 
 // Reads the manifest of a GetPluginInfo answer. Throws std::runtime_error "driver <name> does
 // not describe its backends; is it polycsi?" when no backend carries a capability matrix, and

@@ -47,6 +47,14 @@ std::string modesOf(const BackendCheckup& backend, const std::string& accessMode
   return joinOrDash(modes);
 }
 
+// Where the backend reports volume health, in the table's words.
+std::string healthOf(const BackendComparison& row) {
+  std::vector<std::string> where;
+  if (row.controllerVolumeCondition) where.push_back("controller");
+  if (row.nodeVolumeCondition) where.push_back("node");
+  return joinOrDash(where);
+}
+
 std::string secondNodeFor(const std::string& semantics) {
   if (semantics == "exclusive") return "refused";
   if (semantics == "shared") return "allowed";
@@ -68,6 +76,10 @@ std::vector<BackendComparison> compareBackends(const DriverCheckup& checkup) {
     row.readWriteMany = modesOf(backend, kRwx, true);
     row.liveMigration = backend.liveMigration.supported;
     row.why = backend.liveMigration.detail;
+    row.groupSnapshots = backend.groupSnapshots;
+    row.mutableParameters = backend.mutableParameters;
+    row.controllerVolumeCondition = backend.controllerVolumeCondition;
+    row.nodeVolumeCondition = backend.nodeVolumeCondition;
     row.vmDisk = "-";
     row.secondNode = "-";
     ordered_json pvc;
@@ -96,8 +108,9 @@ std::string formatComparison(const DriverCheckup& checkup) {
   bool anyTopology = false;
   for (const auto& backend : checkup.backends)
     anyTopology = anyTopology || !backend.topology.empty();
-  std::vector<std::string> header = {"BACKEND",     "PLUGIN",   "RWO",           "RWX",
-                                     "VM DISK PVC", "2ND NODE", "LIVE MIGRATION"};
+  std::vector<std::string> header = {
+      "BACKEND",        "PLUGIN",         "RWO",         "RWX",   "VM DISK PVC", "2ND NODE",
+      "LIVE MIGRATION", "GROUP SNAPSHOT", "VAC MUTABLE", "HEALTH"};
   if (anyTopology) header.push_back("TOPOLOGY");
   TextTable table(header);
   for (const auto& row : rows) {
@@ -107,7 +120,10 @@ std::string formatComparison(const DriverCheckup& checkup) {
                                       row.readWriteMany,
                                       row.vmDisk,
                                       row.secondNode,
-                                      row.liveMigration ? "yes" : "no"};
+                                      row.liveMigration ? "yes" : "no",
+                                      row.groupSnapshots,
+                                      joinOrDash(row.mutableParameters),
+                                      healthOf(row)};
     if (anyTopology) cells.push_back(row.topology);
     table.addRow(cells);
   }
@@ -127,16 +143,21 @@ ordered_json comparisonJson(const DriverCheckup& checkup) {
   report["version"] = checkup.driverVersion;
   report["backends"] = ordered_json::array();
   for (const auto& row : compareBackends(checkup))
-    report["backends"].push_back({{"backend", row.backend},
-                                  {"plugin", row.plugin},
-                                  {"storageClass", row.storageClass},
-                                  {"topology", row.topology},
-                                  {"readWriteOnce", row.readWriteOnce},
-                                  {"readWriteMany", row.readWriteMany},
-                                  {"vmDisk", row.vmDisk},
-                                  {"secondNode", row.secondNode},
-                                  {"liveMigration", row.liveMigration},
-                                  {"why", row.why}});
+    report["backends"].push_back(
+        {{"backend", row.backend},
+         {"plugin", row.plugin},
+         {"storageClass", row.storageClass},
+         {"topology", row.topology},
+         {"readWriteOnce", row.readWriteOnce},
+         {"readWriteMany", row.readWriteMany},
+         {"vmDisk", row.vmDisk},
+         {"secondNode", row.secondNode},
+         {"liveMigration", row.liveMigration},
+         {"why", row.why},
+         {"groupSnapshots", row.groupSnapshots},
+         {"mutableParameters", row.mutableParameters},
+         {"volumeCondition",
+          {{"controller", row.controllerVolumeCondition}, {"node", row.nodeVolumeCondition}}}});
   return report;
 }
 

@@ -34,20 +34,32 @@ struct BackendComparison {
   bool liveMigration = false;
   // Why (or why not): LiveMigrationVerdict::detail.
   std::string why;
+  // BackendCheckup::groupSnapshots: "none", "per volume in sequence" or "crash-consistent".
+  std::string groupSnapshots;
+  // BackendCheckup::mutableParameters (what a VolumeAttributesClass may change).
+  std::vector<std::string> mutableParameters;
+  // Where volume health is reported: BackendCheckup::controllerVolumeCondition, ...
+  bool controllerVolumeCondition = false;
+  bool nodeVolumeCondition = false;
 };
 
 // One row per backend, in the checkup's order (by backend name).
 std::vector<BackendComparison> compareBackends(const DriverCheckup& checkup);
 
 // The table with a header, then one "why" line per backend:
-//   BACKEND  PLUGIN  RWO  RWX  VM DISK PVC  2ND NODE  LIVE MIGRATION
+//   BACKEND  PLUGIN  RWO  RWX  VM DISK PVC  2ND NODE  LIVE MIGRATION  GROUP SNAPSHOT
+//   VAC MUTABLE  HEALTH  [TOPOLOGY]
 //   ...
+// GROUP SNAPSHOT: none / per volume in sequence / crash-consistent; VAC MUTABLE: the
+// parameters a VolumeAttributesClass may change, "-" for none; HEALTH: where volume conditions
+// are reported (controller, node), "-" for nowhere.
 //   why:
 //     <backend> (StorageClass <class>): <detail>
 std::string formatComparison(const DriverCheckup& checkup);
 
-// {"driver", "version", "backends": [{backend, plugin, storageClass, readWriteOnce,
-// readWriteMany, vmDisk, secondNode, liveMigration, why}]}, for --json.
+// {"driver", "version", "backends": [{backend, plugin, storageClass, topology, readWriteOnce,
+// readWriteMany, vmDisk, secondNode, liveMigration, why, groupSnapshots, mutableParameters
+// [names], volumeCondition {controller, node}}]}, for --json.
 nlohmann::ordered_json comparisonJson(const DriverCheckup& checkup);
 
 }  // namespace polycsi::csictl

@@ -147,9 +147,10 @@ void addCheckupCommand(CLI::App& app, CommandContext& context) {
   CLI::App* checkup = app.add_subcommand(
       "checkup",
       "Per StorageClass of this driver in the cluster (per backend outside a cluster): "
-      "supported access/volume modes, KubeVirt live migration with the class's window, the PVC "
-      "to use and the CDI StorageProfile claimPropertySets (asks the running driver and the "
-      "Kubernetes API)");
+      "supported access/volume modes, KubeVirt live migration with the class's window, group "
+      "snapshot consistency, what a VolumeAttributesClass may change, where volume health is "
+      "reported, the PVC to use and the CDI StorageProfile claimPropertySets (asks the running "
+      "driver and the Kubernetes API)");
   checkup->add_option("--backend", options->backend, "only this backend (its classes)");
   checkup->add_option("--storage-class", options->storageClass,
                       "only this StorageClass; outside a cluster, the class name for the YAML "

@@ -1,6 +1,7 @@
 // compare: the backends of a polycsi driver side by side (RWO/RWX modes, the VM disk PVC, what
-// a second node gets, KubeVirt live migration and why). Asks the running driver through
-// GetPluginInfo, like checkup, of which it is the one-table summary.
+// a second node gets, KubeVirt live migration and why, group snapshot consistency, what a
+// VolumeAttributesClass may change, where volume health is reported). Asks the running driver
+// through GetPluginInfo, like checkup, of which it is the one-table summary.
 #include <iostream>
 #include <memory>
 
@@ -34,8 +35,10 @@ int runCompare(CommandContext& ctx) {
 void addCompareCommand(CLI::App& app, CommandContext& context) {
   CLI::App* compare = app.add_subcommand(
       "compare",
-      "All backends in one table: RWO/RWX modes, the VM disk PVC, what a second node gets and "
-      "whether KubeVirt can live-migrate, and why (asks the running driver)");
+      "All backends in one table: RWO/RWX modes, the VM disk PVC, what a second node gets, "
+      "whether KubeVirt can live-migrate and why, group snapshot consistency, what a "
+      "VolumeAttributesClass may change and where volume health is reported (asks the running "
+      "driver)");
   selectOnParse(compare, context, [](CommandContext& ctx) { return runCompare(ctx); });
 }
 

@@ -10,7 +10,9 @@
 // - dell/gopowerstore api/api.go (updatePaginationInfoInMeta: reads Content-Range of a 206),
 //   client.go (readPaginatedData: next offset = last + 1 until total), ip_pool_address_types.go
 //   (nested select `ip_port(target_iqn, id)`), ip_pool_address.go (filter
-//   `purposes=cs.{Storage_Iscsi_Target}`).
+//   `purposes=cs.{Storage_Iscsi_Target}`), volume.go GetVolumeByName (`volume?name=eq.<name>`
+//   answers a list: 200 with no element when no volume has the name, which the client turns
+//   into its own not-found; never a 404 for a collection).
 // Pure functions over JSON; thread-safe; every rejection throws ApiError with Dell's body.
 #pragma once
 

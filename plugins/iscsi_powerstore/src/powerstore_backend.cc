@@ -212,6 +212,18 @@ Volume PowerStoreBackend::createVolume(const CreateVolumeRequest& req) {
   return toVolume(c, c.call(req.call, "GET", volumeById(created.at("id").get<std::string>())));
 }
 
+Volume PowerStoreBackend::findVolume(const FindVolumeRequest& req) {
+  checkName(req.name, "volume");
+  auto params = req.parameters;
+  RestClient& c = client(config_.array(params["arrayID"]).globalID);
+  const nlohmann::json v =
+      exactName(c.getAll(req.call, byName("volume", kVolumeSelect, req.name)), req.name);
+  if (v.is_null())
+    throw Error(Code::kNotFound,
+                "array " + c.array().globalID + " holds no volume named '" + req.name + "'");
+  return toVolume(c, v);
+}
+
 Volume PowerStoreBackend::createCopy(const CreateVolumeRequest& req, const char* kind) {
   checkName(req.name, "volume");
   const nlohmann::json policies = policyAttributes(req.parameters);

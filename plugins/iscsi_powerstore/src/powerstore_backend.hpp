@@ -46,6 +46,7 @@ class PowerStoreBackend : public Backend {
                                               .nodeExpand = true,
                                               .volumeCondition = true,
                                               .modifyVolume = true,
+                                              .findVolume = true,
                                               .controllerVolumeCondition = true,
                                               .groupSnapshots = true};
 
@@ -59,6 +60,11 @@ class PowerStoreBackend : public Backend {
   Volume cloneVolume(const CreateVolumeRequest& req);
   void deleteVolume(const VolumeIdRequest& req) override;
   Volume getVolume(const VolumeIdRequest& req) override;
+  // The object named req.name on the array createVolume would use (arrayID of req.parameters,
+  // else the default array), found with the same `name=eq.` query createVolume makes; NOT_FOUND
+  // when the array holds none. Whatever its size or type: createVolume on this backend then
+  // decides (ALREADY_EXISTS when it does not fit the request). Reads only.
+  Volume findVolume(const FindVolumeRequest& req);
   ExpandResult expandVolume(const ExpandRequest& req);
   // Sets the volume's performance policy (performancePolicy low|medium|high) and protection
   // policy (protectionPolicyID) with PATCH volume/{id}; idempotent.

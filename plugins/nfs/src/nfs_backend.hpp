@@ -54,6 +54,7 @@ class NfsBackend : public Backend {
                                               .capacity = true,
                                               .snapshots = true,
                                               .volumeCondition = true,
+                                              .findVolume = true,
                                               .controllerVolumeCondition = true};
 
   // Parses the settings; touches no server (a controller connects per call). Throws
@@ -77,6 +78,12 @@ class NfsBackend : public Backend {
   // then applies the volume's onDelete policy (delete, retain, archive) and forgets it.
   void deleteVolume(const VolumeIdRequest& req) override;
   Volume getVolume(const VolumeIdRequest& req) override;
+  // The volume recorded on the home export under the id createVolume derives from req.name,
+  // also one whose creation was interrupted (the retry must land here to finish it); NOT_FOUND
+  // when there is no record of that name. Whatever its size, export or source: createVolume
+  // on this backend then decides (ALREADY_EXISTS when it does not fit the request). Reads
+  // only: the record directories are not created when missing.
+  Volume findVolume(const FindVolumeRequest& req);
   // Sorted by id; the token is the last id of the previous page (ABORTED when malformed).
   VolumePage listVolumes(const ListRequest& req);
   // The free space of the export's filesystem (server/share parameters choose the export).

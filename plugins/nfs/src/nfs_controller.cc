@@ -247,6 +247,23 @@ Volume NfsBackend::getVolume(const VolumeIdRequest& req) {
   return toVolume(requireVolume(records, req.volumeId));
 }
 
+Volume NfsBackend::findVolume(const FindVolumeRequest& req) {
+  req.call.checkpoint("looking for volume '" + printable(req.name) + "'");
+  if (req.name.empty()) throw Error(Code::kInvalidArgument, "the volume name is empty");
+  if (!settings_.home)
+    throw Error(Code::kFailedPrecondition,
+                "this nfs instance has no 'server'/'share' settings: it is not a controller");
+  // Not connectHome(): that makes the record directories, and a look-up changes nothing.
+  auto home = connect(*settings_.home, req.call);
+  VolumeRecords records(*home);
+  auto record = records.findVolume(deriveId(RecordKind::kVolume, req.name));
+  // A record of another name under the same id (a hash collision) is not this name's volume.
+  if (!record || record->name != req.name)
+    throw Error(Code::kNotFound, "no volume named '" + printable(req.name) + "' is recorded on " +
+                                     describeExport(*settings_.home));
+  return toVolume(*record);
+}
+
 VolumePage NfsBackend::listVolumes(const ListRequest& req) {
   req.call.checkpoint("listing volumes");
   auto home = connectHome(req.call);

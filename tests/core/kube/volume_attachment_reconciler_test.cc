@@ -194,6 +194,37 @@ TEST_F(ReconcilerTest, RebuildsAMigratingPairSourceFirst) {
   EXPECT_EQ(std::chrono::system_clock::to_time_t(*state.migrationStartedAt), 1714557900);
 }
 
+// The target's publish recorded the window's length (external-attacher keeps the publish
+// context as status.attachmentMetadata): the rebuilt window has that length, not the one the
+// volume's class gives now (here the resolver's 300 s). A source's record opens nothing; a
+// malformed record falls back to the resolver's length.
+TEST_F(ReconcilerTest, ARebuiltWindowKeepsTheLengthItsTargetRecorded) {
+  api_.setPersistentVolume("pv-1", csiPersistentVolume("pv-1", kDriver, "rds:vol-1"));
+  api_.setPersistentVolume("pv-2", csiPersistentVolume("pv-2", kDriver, "rds:vol-2"));
+  auto recorded = [](nlohmann::json va, const std::string& seconds) {
+    va["status"]["attachmentMetadata"] = {{"polycsi.io/migration-window-seconds", seconds},
+                                          {"lun", "3"}};
+    return va;
+  };
+  api_.setVolumeAttachments({
+      recorded(volumeAttachment("a-src", kDriver, "pv-1", "node1", true, "2024-05-01T10:00:00Z"),
+               "45"),
+      recorded(volumeAttachment("a-tgt", kDriver, "pv-1", "node2", true, "2024-05-01T10:05:00Z"),
+               "120"),
+      volumeAttachment("b-src", kDriver, "pv-2", "node1", true, "2024-05-01T10:00:00Z"),
+      recorded(volumeAttachment("b-tgt", kDriver, "pv-2", "node2", true, "2024-05-01T10:05:00Z"),
+               "forever"),
+  });
+  ASSERT_TRUE(reconciler_->reconcileOnce().isOk());
+  const auto recordedState = manager_->state("rds:vol-1");
+  EXPECT_THAT(recordedState.nodes, ElementsAre("node1", "node2"));
+  EXPECT_EQ(recordedState.migrationTimeout, 120s);
+  EXPECT_EQ(std::chrono::system_clock::to_time_t(*recordedState.migrationStartedAt), 1714557900);
+  const auto malformed = manager_->state("rds:vol-2");
+  EXPECT_THAT(malformed.nodes, ElementsAre("node1", "node2"));
+  EXPECT_EQ(malformed.migrationTimeout, 300s);
+}
+
 TEST_F(ReconcilerTest, AnnouncesTheFirstCompletePassOnce) {
   int announced = 0;
   reconciler_->onFirstCompletePass([&announced] { ++announced; });

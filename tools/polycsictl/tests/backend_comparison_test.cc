@@ -91,7 +91,7 @@ TEST(BackendComparison, TableHasAlignedRowsAndAWhyLinePerBackend) {
   const auto rdsLineEnd = text.find('\n', rdsRow + 1);
   const std::string rdsLine = text.substr(rdsRow + 1, rdsLineEnd - rdsRow - 1);
   ASSERT_GT(rdsLine.size(), liveColumn) << text;
-  EXPECT_EQ(rdsLine.substr(liveColumn), "yes") << text;
+  EXPECT_EQ(rdsLine.substr(liveColumn, 4), "yes ") << text;
   EXPECT_NE(text.find("why:\n  nfs (StorageClass polycsi-nfs): RWX Filesystem, shared by any "
                       "number of nodes\n"),
             std::string::npos)
@@ -185,6 +185,86 @@ TEST(StorageClassCheckup, AClassSpanningBackendsIsJudgedWithTheirPlugin) {
       << classes[2].problem;
   EXPECT_NE(classes[0].problem.find("mixes plugins rds_nvme and nfs"), std::string::npos)
       << classes[0].problem;
+}
+
+}  // namespace
+}  // namespace polycsi::csictl
+
+namespace polycsi::csictl {
+namespace {
+
+// The features of Kubernetes 1.34+ per backend: group snapshot consistency, what a
+// VolumeAttributesClass may change, where volume health is reported. In the table, the JSON and
+// the checkup; a driver that says nothing about them (an older one) shows none.
+TEST(BackendComparison, ShowsGroupSnapshotsMutableParametersAndHealth) {
+  Manifest m = threeStrategies();
+  m["backend/rds-nvme/group_snapshot_consistency"] = "per-volume-sequence";
+  m["backend/rds-nvme/mutable_parameters"] = "migrationTimeoutSeconds";
+  m["backend/rds-nvme/volume_condition"] = "controller,node";
+  m["backend/powerstore-iscsi/group_snapshot_consistency"] = "crash-consistent";
+  m["backend/powerstore-iscsi/mutable_parameters"] = "performancePolicy,protectionPolicyID";
+  m["backend/powerstore-iscsi/volume_condition"] = "controller";
+  const auto checkup = parseCheckup("polycsi.csi.io", "1.0", m);
+  const auto rows = compareBackends(checkup);
+  ASSERT_EQ(rows.size(), 3u);  // nfs, powerstore-iscsi, rds-nvme
+  EXPECT_EQ(rows[0].groupSnapshots, "none");
+  EXPECT_TRUE(rows[0].mutableParameters.empty());
+  EXPECT_FALSE(rows[0].controllerVolumeCondition);
+  EXPECT_FALSE(rows[0].nodeVolumeCondition);
+  EXPECT_EQ(rows[1].groupSnapshots, "crash-consistent");
+  EXPECT_EQ(rows[1].mutableParameters,
+            (std::vector<std::string>{"performancePolicy", "protectionPolicyID"}));
+  EXPECT_TRUE(rows[1].controllerVolumeCondition);
+  EXPECT_FALSE(rows[1].nodeVolumeCondition);
+  EXPECT_EQ(rows[2].groupSnapshots, "per volume in sequence");
+  EXPECT_EQ(rows[2].mutableParameters, std::vector<std::string>{"migrationTimeoutSeconds"});
+  EXPECT_TRUE(rows[2].controllerVolumeCondition);
+  EXPECT_TRUE(rows[2].nodeVolumeCondition);
+
+  // Each new column lines up in the header and the rows.
+  const std::string text = formatComparison(checkup);
+  const auto header = text.find("BACKEND");
+  ASSERT_NE(header, std::string::npos) << text;
+  const auto headerLineStart = text.rfind('\n', header) + 1;
+  auto column = [&](const std::string& name) { return text.find(name, header) - headerLineStart; };
+  const auto rowOf = [&](const std::string& backend) {
+    const auto start = text.find("\n" + backend + " ") + 1;
+    return text.substr(start, text.find('\n', start) - start);
+  };
+  EXPECT_EQ(rowOf("rds-nvme").substr(column("GROUP SNAPSHOT"), 22), "per volume in sequence")
+      << text;
+  EXPECT_EQ(rowOf("powerstore-iscsi").substr(column("VAC MUTABLE"), 37),
+            "performancePolicy, protectionPolicyID")
+      << text;
+  EXPECT_EQ(rowOf("rds-nvme").substr(column("HEALTH"), 16), "controller, node") << text;
+  EXPECT_EQ(rowOf("nfs").substr(column("GROUP SNAPSHOT"), 5), "none ") << text;
+  EXPECT_EQ(rowOf("nfs").substr(column("VAC MUTABLE"), 2), "- ") << text;
+  EXPECT_EQ(rowOf("nfs").substr(column("HEALTH")), "-") << text;
+
+  const auto json = comparisonJson(checkup);
+  EXPECT_EQ(json["backends"][1]["groupSnapshots"], "crash-consistent");
+  EXPECT_EQ(json["backends"][1]["mutableParameters"],
+            nlohmann::ordered_json::array({"performancePolicy", "protectionPolicyID"}));
+  EXPECT_EQ(json["backends"][1]["volumeCondition"],
+            (nlohmann::ordered_json{{"controller", true}, {"node", false}}));
+  EXPECT_EQ(json["backends"][0]["mutableParameters"], nlohmann::ordered_json::array());
+
+  const auto report = checkupJson(checkup, "10Gi");
+  EXPECT_EQ(report["backends"][2]["groupSnapshots"], "per volume in sequence");
+  EXPECT_EQ(report["backends"][2]["volumeCondition"]["node"], true);
+  const std::string detail = formatBackendCheckup(checkup, checkup.backends[1], "10Gi");
+  EXPECT_NE(detail.find("  group snapshots: crash-consistent\n"), std::string::npos) << detail;
+  EXPECT_NE(detail.find("  VolumeAttributesClass may change: performancePolicy, "
+                        "protectionPolicyID\n"),
+            std::string::npos)
+      << detail;
+  EXPECT_NE(detail.find("  volume health reported by: controller\n"), std::string::npos) << detail;
+
+  m["backend/rds-nvme/volume_condition"] = "controller,kubelet";
+  EXPECT_THROW(parseCheckup("polycsi.csi.io", "1.0", m), std::runtime_error);
+  m["backend/rds-nvme/volume_condition"] = "controller";
+  m["backend/rds-nvme/mutable_parameters"] = "a,,b";
+  EXPECT_THROW(parseCheckup("polycsi.csi.io", "1.0", m), std::runtime_error);
 }
 
 }  // namespace

@@ -84,6 +84,16 @@ TEST(QueryTest, FiltersKnownOperatorsCaseInsensitively) {
       9 * 8192);
 }
 
+// A look-up by name (gopowerstore GetVolumeByName, iscsi_powerstore's find_volume) that matches
+// nothing is an empty list with 200, not an error.
+TEST(QueryTest, AFilterMatchingNothingIsAnEmptyList) {
+  const CollectionPage page =
+      queryCollection(kType, objects(10), {{"name", "eq.pvc-none"}, {"select", "id,name"}}, "");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_EQ(page.body, nlohmann::json::array());
+  EXPECT_EQ(page.content_range, "");
+}
+
 TEST(QueryTest, PagesOfAHundredBy206WithContentRange) {
   const auto all = objects(250);
   CollectionPage page = queryCollection(kType, all, {}, "");
