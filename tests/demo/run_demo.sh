@@ -45,7 +45,7 @@ expect_line "table header" \
 expect_line "table row rds-nvme" \
   '^  rds-nvme +rds_nvme +Block, Filesystem +Block \(migration window\) +RWX Block +during migration window +yes +per volume in sequence +migrationTimeoutSeconds +controller, node$'
 expect_line "table row powerstore-iscsi" \
-  '^  powerstore-iscsi +iscsi_powerstore +Block, Filesystem +- +RWO Block +refused +no +per volume in sequence +performancePolicy, protectionPolicyID +controller, node$'
+  '^  powerstore-iscsi +iscsi_powerstore +Block, Filesystem +- +RWO Block +refused +no +crash-consistent +performancePolicy, protectionPolicyID +controller, node$'
 expect_line "table row nfs" \
   '^  nfs +nfs +Filesystem +Filesystem \(shared\) +RWX Filesystem +allowed +yes +per volume in sequence +- +controller, node$'
 expect_line "why rds-nvme" '^    rds-nvme \(StorageClass polycsi-rds-nvme\): RWX Block, bounded window 300s default'

@@ -264,7 +264,7 @@ TEST_F(CompareAcrossPluginsTest, CompareAndCheckupShowEachPluginsDeclarations) {
   EXPECT_EQ(rows[1].at("mutableParameters"), nlohmann::json::array());
   EXPECT_EQ(rows[1].at("volumeCondition"), both);
   EXPECT_EQ(rows[2].at("backend"), "powerstore");
-  EXPECT_EQ(rows[2].at("groupSnapshots"), "per volume in sequence");
+  EXPECT_EQ(rows[2].at("groupSnapshots"), "crash-consistent");  // PowerStore volume groups
   EXPECT_EQ(rows[2].at("mutableParameters"),
             nlohmann::json::array({"performancePolicy", "protectionPolicyID"}));
   EXPECT_EQ(rows[2].at("volumeCondition"), both);
@@ -278,7 +278,7 @@ TEST_F(CompareAcrossPluginsTest, CompareAndCheckupShowEachPluginsDeclarations) {
 
   const CommandResult checked = run({"checkup", "--backend", "powerstore"});
   ASSERT_EQ(checked.exitStatus, 0) << checked.output;
-  EXPECT_NE(checked.output.find("  group snapshots: per volume in sequence\n"), std::string::npos)
+  EXPECT_NE(checked.output.find("  group snapshots: crash-consistent\n"), std::string::npos)
       << checked.output;
   EXPECT_NE(checked.output.find("  VolumeAttributesClass may change: performancePolicy, "
                                 "protectionPolicyID\n"),
