@@ -32,11 +32,14 @@ trap cleanup EXIT
 
 echo "iqn.1993-08.org.debian:01:bench" >"$work/iqn"
 echo "nqn.2014-08.org.nvmexpress:uuid:00000000-0000-0000-0000-000000000001" >"$work/hostnqn"
+# One backend entry per plugin, named after it; the cases below read them with ${!name}.
+# shellcheck disable=SC2034
 sample="  - name: local
     plugin: sample
     default: true
     settings:
       directory: $work/volumes"
+# shellcheck disable=SC2034
 rds_nvme="  - name: rds
     plugin: rds_nvme
     settings:
@@ -46,11 +49,13 @@ rds_nvme="  - name: rds
       host_public_key: \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl rds\"
       base_path: /storage-pool/polycsi
       host_nqn_file: $work/hostnqn"
+# shellcheck disable=SC2034
 nfs="  - name: nfs
     plugin: nfs
     settings:
       server: 127.0.0.1
       share: /export"
+# shellcheck disable=SC2034
 iscsi_powerstore="  - name: powerstore
     plugin: iscsi_powerstore
     settings:
