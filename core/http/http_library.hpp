@@ -1,8 +1,9 @@
-// HTTP for the driver (the Kubernetes API client, the /metrics endpoint) through a shared
-// library the driver loads only when it first needs HTTP: libpolycsi_httplib.so, an adapter over
+// HTTP(S) for the driver's Kubernetes API client through a shared library the driver loads only
+// when it first calls the API: libpolycsi_httplib.so, an adapter over
 // cpp-httplib. Debian builds cpp-httplib with OpenSSL, and loading it maps libssl and libcrypto
-// and initialises OpenSSL (some 3 MiB resident, bench/README.md). A node, or a controller without
-// a Kubernetes API and without metrics, never loads it.
+// and initialises OpenSSL (some 3-4.7 MiB resident, bench/README.md). A node, or a controller
+// without a Kubernetes API, never loads it; /metrics and /healthz are served without it
+// (observe/http_get_server.hpp).
 //
 // The module is built from this tree with the same compiler and standard library as the driver,
 // so the table below passes C++ types; it is not a plugin interface and has no ABI promise
@@ -42,37 +43,10 @@ struct ClientResult {
   std::string transportError;  // when not answered: what failed, e.g. "TLS handshake failed"
 };
 
-// A route of a server: fills the answer of a GET of its path.
-struct ServerRoute {
-  std::string path;
-  // Called on the server's threads: status is 200 unless set.
-  std::function<void(int& status, std::string& body, std::string& contentType)> answer;
-};
-
-struct ServerOptions {
-  std::string host;  // address to bind, "0.0.0.0" for every interface
-  int port = 0;      // 0 = an ephemeral port
-  size_t threads = 2;
-  std::chrono::seconds ioTimeout{5};
-  std::vector<ServerRoute> routes;  // anything else is 404
-};
-
-// A running server. THREADING: stop() from one thread.
-class Server {
- public:
-  virtual ~Server() = default;  // stops
-  virtual int port() const = 0;
-  // Stops accepting and waits for the server's threads. Idempotent.
-  virtual void stop() = 0;
-};
-
 // What the module provides. Every function is thread-safe.
 struct Library {
   // Sends `request` and waits for the answer (or the failure).
   ClientResult (*send)(const ClientRequest& request);
-  // Binds and serves until stop(); returns once the server accepts connections. UNAVAILABLE
-  // when the address cannot be bound (what names `what`, for the message).
-  StatusOr<std::unique_ptr<Server>> (*serve)(ServerOptions options, const std::string& what);
 };
 
 // The module's path: ../lib/libpolycsi_httplib.so beside the running executable's real path,

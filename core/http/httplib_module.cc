@@ -2,10 +2,6 @@
 // http::library() on first use; the only part of the driver that links cpp-httplib.
 #include <httplib.h>
 #include <openssl/x509.h>
-#include <sys/socket.h>
-
-#include <atomic>
-#include <thread>
 
 #include "http/http_library.hpp"
 
@@ -84,78 +80,7 @@ ClientResult send(const ClientRequest& in) {
   return result;
 }
 
-class HttplibServer final : public Server {
- public:
-  HttplibServer(std::unique_ptr<httplib::Server> server, int port)
-      : server_(std::move(server)), port_(port) {}
-  ~HttplibServer() override { stop(); }
-  int port() const override { return port_; }
-  void stop() override {
-    if (!thread_.joinable()) return;
-    server_->stop();
-    thread_.join();
-  }
-
-  // Serves on a thread of its own; returns once the server accepts connections, false when it
-  // stopped before (stop() right after start() would otherwise leave the thread in accept():
-  // httplib's stop() only interrupts a server that is already running).
-  bool run() {
-    thread_ = std::thread([this] {
-      server_->listen_after_bind();
-      threadExited_ = true;
-    });
-    while (!server_->is_running() && !threadExited_) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    return !threadExited_;
-  }
-
- private:
-  std::unique_ptr<httplib::Server> server_;
-  int port_;
-  std::thread thread_;
-  std::atomic<bool> threadExited_{false};
-};
-
-StatusOr<std::unique_ptr<Server>> serve(ServerOptions options, const std::string& what) {
-  auto server = std::make_unique<httplib::Server>();
-  const size_t threads = options.threads;
-  server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  // SO_REUSEADDR only: httplib's default SO_REUSEPORT would let a second process bind the same
-  // port and silently share the requests.
-  server->set_socket_options([](socket_t sock) {
-    int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-  });
-  server->set_read_timeout(options.ioTimeout);
-  server->set_write_timeout(options.ioTimeout);
-  for (ServerRoute& route : options.routes) {
-    server->Get(route.path, [answer = std::move(route.answer)](const httplib::Request&,
-                                                               httplib::Response& response) {
-      int status = 200;
-      std::string body;
-      std::string contentType = "text/plain";
-      answer(status, body, contentType);
-      response.status = status;
-      response.set_content(body, contentType);
-    });
-  }
-
-  int port = options.port;
-  if (port == 0) {
-    port = server->bind_to_any_port(options.host);
-    if (port <= 0) port = -1;
-  } else if (!server->bind_to_port(options.host, port)) {
-    port = -1;
-  }
-  if (port < 0) return Status(Code::kUnavailable, "cannot listen on " + what);
-
-  auto running = std::make_unique<HttplibServer>(std::move(server), port);
-  if (!running->run()) return Status(Code::kUnavailable, "server on " + what + " stopped at start");
-  return std::unique_ptr<Server>(std::move(running));
-}
-
-const Library kLibrary{&send, &serve};
+const Library kLibrary{&send};
 
 }  // namespace
 }  // namespace polycsi::http

@@ -9,8 +9,8 @@
 namespace polycsi::observe {
 namespace {
 
-// Scrapes and probes are tiny and infrequent; two workers are plenty.
-constexpr size_t kServerThreads = 2;
+// Scrapes and probes are tiny and infrequent: a few at once from Prometheus and the kubelet.
+constexpr size_t kMaxConnections = 16;
 constexpr std::chrono::seconds kIoTimeout{5};
 
 Status badAddress(const std::string& address, const std::string& why) {
@@ -45,7 +45,7 @@ StatusOr<ListenAddress> parseListenAddress(const std::string& address) {
   return ListenAddress{host.empty() ? "0.0.0.0" : host, port};
 }
 
-HttpEndpoint::HttpEndpoint(std::unique_ptr<http::Server> server) : server_(std::move(server)) {}
+HttpEndpoint::HttpEndpoint(std::unique_ptr<HttpGetServer> server) : server_(std::move(server)) {}
 
 StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::start(const std::string& address,
                                                             const Metrics& metrics,
@@ -53,13 +53,11 @@ StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::start(const std::string& a
   StatusOr<ListenAddress> listen = parseListenAddress(address);
   if (!listen.isOk()) return listen.status();
   if (!healthy) return Status(Code::kInvalidArgument, "health check function is empty");
-  StatusOr<const http::Library*> library = http::library();
-  if (!library.isOk()) return library.status();
 
-  http::ServerOptions options;
+  HttpGetServerOptions options;
   options.host = listen->host;
   options.port = listen->port;
-  options.threads = kServerThreads;
+  options.maxConnections = kMaxConnections;
   options.ioTimeout = kIoTimeout;
   options.routes.push_back({"/metrics", [&metrics](int&, std::string& body, std::string& type) {
                               body = metrics.render();
@@ -74,8 +72,8 @@ StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::start(const std::string& a
            body = "unhealthy";
          }
        }});
-  StatusOr<std::unique_ptr<http::Server>> server =
-      (*library)->serve(std::move(options), address + " for metrics and health");
+  StatusOr<std::unique_ptr<HttpGetServer>> server =
+      HttpGetServer::start(std::move(options), address + " for metrics and health");
   if (!server.isOk()) return server.status();
   std::unique_ptr<HttpEndpoint> endpoint(new HttpEndpoint(std::move(*server)));
   spdlog::info("serving /metrics and /healthz on {}:{}", listen->host, endpoint->port());

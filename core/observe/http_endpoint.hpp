@@ -1,17 +1,17 @@
 // The driver's HTTP endpoint for Prometheus and liveness probes:
 //   GET /metrics   Metrics::render(), Content-Type "text/plain; version=0.0.4"
 //   GET /healthz   200 "ok" while healthy() returns true, else 503 "unhealthy"
-// Served by cpp-httplib (http::library(), loaded when the endpoint starts) on its own threads;
-// anything else is 404.
+// Served by HttpGetServer (http_get_server.hpp: GET and HEAD only, bounded requests and
+// connections, one thread), which brings no library into the process; anything else is 404.
 // THREADING: start/stop from one thread; the handlers call `metrics` and `healthy` from the
-// server's threads, so both must be thread-safe.
+// server's thread, so both must be thread-safe.
 #pragma once
 
 #include <functional>
 #include <memory>
 #include <string>
 
-#include "http/http_library.hpp"
+#include "observe/http_get_server.hpp"
 #include "observe/metrics.hpp"
 #include "polycsi/types.hpp"
 
@@ -30,8 +30,7 @@ class HttpEndpoint {
  public:
   // Binds `address` (port 0 = an ephemeral port, see port()) and starts serving. Does not own
   // `metrics`, which must outlive the endpoint. INVALID_ARGUMENT for a malformed address,
-  // UNAVAILABLE when the address cannot be bound, FAILED_PRECONDITION when the HTTP library
-  // cannot be loaded.
+  // UNAVAILABLE when the address cannot be resolved or bound.
   static StatusOr<std::unique_ptr<HttpEndpoint>> start(const std::string& address,
                                                        const Metrics& metrics,
                                                        std::function<bool()> healthy);
@@ -47,9 +46,9 @@ class HttpEndpoint {
   HttpEndpoint& operator=(const HttpEndpoint&) = delete;
 
  private:
-  explicit HttpEndpoint(std::unique_ptr<http::Server> server);
+  explicit HttpEndpoint(std::unique_ptr<HttpGetServer> server);
 
-  std::unique_ptr<http::Server> server_;
+  std::unique_ptr<HttpGetServer> server_;
 };
 
 }  // namespace polycsi::observe

@@ -1,25 +1,27 @@
-// core/http: the module loads, serves and sends plain HTTP; a missing file or an object that
-// is not the module is refused with a message naming it.
+// core/http: the module loads and sends plain HTTP (to the driver's own /metrics server); a
+// missing file or an object that is not the module is refused with a message naming it.
 #include "http/http_library.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
+#include "observe/http_get_server.hpp"
+
 namespace polycsi::http {
 namespace {
 
-TEST(HttpLibraryTest, TheModuleServesWhatItsOwnClientReads) {
+TEST(HttpLibraryTest, TheModuleSendsAndReadsTheAnswer) {
   auto library = loadLibrary(POLYCSI_HTTPLIB_MODULE);
   ASSERT_TRUE(library.isOk()) << library.status().toString();
-  ServerOptions options;
+  observe::HttpGetServerOptions options;
   options.host = "127.0.0.1";
   options.routes.push_back({"/answer", [](int& status, std::string& body, std::string& type) {
                               status = 418;
                               body = "forty-two";
                               type = "text/plain";
                             }});
-  auto server = (*library)->serve(std::move(options), "127.0.0.1:0 for the test");
+  auto server = observe::HttpGetServer::start(std::move(options), "127.0.0.1:0 for the test");
   ASSERT_TRUE(server.isOk()) << server.status().toString();
   ASSERT_GT((*server)->port(), 0);
 
