@@ -7,60 +7,17 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
+
+#include "hung_call.hpp"
 
 namespace polycsi {
 namespace {
 
 using Kind = BoundedStat::Result::Kind;
 
-// A stat that blocks until released, counting how often it was started. The counts are kept
-// under the lock, so the test can wait for a stat to have started: a probe that timed out at
-// once may return before its thread has run at all.
-struct HungServer {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool released = false;
-  int started = 0;   // guarded by mu
-  int finished = 0;  // guarded by mu
-
-  BoundedStat::StatFunction function() {
-    return [this](const std::string&, struct stat*) {
-      std::unique_lock<std::mutex> lock(mu);
-      ++started;
-      cv.notify_all();
-      cv.wait(lock, [&] { return released; });
-      ++finished;
-      cv.notify_all();  // under the lock: the test wakes only once this thread let go of it
-      return 0;
-    };
-  }
-  int startedCount() {
-    std::lock_guard<std::mutex> lock(mu);
-    return started;
-  }
-  void waitStarted(int count) {
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return started >= count; });
-  }
-  // Waits until every started stat has returned (nothing of this object is touched after).
-  void waitFinished() {
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return finished == started; });
-  }
-  void release() {
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      released = true;
-    }
-    cv.notify_all();
-  }
-};
-
 TEST(BoundedStatTest, AHungStatTimesOutAndIsNotStartedTwice) {
-  HungServer server;
-  BoundedStat probe(server.function());
+  testing::HungCall server;
+  BoundedStat probe(server.function<struct stat>());
   EXPECT_EQ(probe.probe("/mnt/a", std::chrono::milliseconds(0)).kind, Kind::kTimedOut);
   server.waitStarted(1);
   EXPECT_EQ(probe.probe("/mnt/a", std::chrono::milliseconds(1)).kind, Kind::kTimedOut);
@@ -109,9 +66,9 @@ TEST(BoundedStatTest, TheSystemStatAnswersForARealPath) {
 // The owner may go while a stat it abandoned still hangs; the stat's thread must not touch it
 // when it finally returns.
 TEST(BoundedStatTest, AnAbandonedStatOutlivesItsOwnerSafely) {
-  HungServer server;
+  testing::HungCall server;
   {
-    BoundedStat probe(server.function());
+    BoundedStat probe(server.function<struct stat>());
     EXPECT_EQ(probe.probe("/mnt/a", std::chrono::milliseconds(0)).kind, Kind::kTimedOut);
   }
   // Started, so waitFinished below waits for it (not for a stat that has not run yet).

@@ -9,9 +9,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <functional>
-#include <mutex>
+
+#include "hung_call.hpp"
 
 namespace polycsi::node {
 namespace {
@@ -21,47 +21,10 @@ using ::testing::HasSubstr;
 
 int statAnswers(const std::string&, struct stat*) { return 0; }
 
-// A call that blocks until released, counting how often it was started.
-struct HungServer {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool released = false;
-  int started = 0;   // guarded by mu
-  int finished = 0;  // guarded by mu
-
-  template <typename Info>
-  std::function<int(const std::string&, Info*)> function() {
-    return [this](const std::string&, Info*) {
-      std::unique_lock<std::mutex> lock(mu);
-      ++started;
-      cv.notify_all();
-      cv.wait(lock, [&] { return released; });
-      ++finished;
-      cv.notify_all();  // under the lock: the test wakes only once this thread let go of it
-      return 0;
-    };
-  }
-  int startedCount() {
-    std::lock_guard<std::mutex> lock(mu);
-    return started;
-  }
-  void waitStarted(int count) {
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return started >= count; });
-  }
-  // Releases every call and waits until each one that started has returned.
-  void releaseAndWait() {
-    std::unique_lock<std::mutex> lock(mu);
-    released = true;
-    cv.notify_all();
-    cv.wait(lock, [&] { return finished == started; });
-  }
-};
-
 // The stat answers but took the whole bound (the clock the check reads moves by it while the
 // stat runs); the statvfs, hung, gets what is left: nothing, so it is abandoned at once.
 TEST(VolumePathCheckTest, AStatvfsThatDoesNotReturnIsAbnormalNotWaitedFor) {
-  HungServer server;
+  testing::HungCall server;
   const auto bound = std::chrono::hours(1);
   VolumePathCheck::Clock::time_point now{};
   {
@@ -105,7 +68,7 @@ TEST(VolumePathCheckTest, AStatvfsFailureIsTheVolumesConditionOrNotFound) {
 }
 
 TEST(VolumePathCheckTest, AHungStatComesFirstAndABlockVolumeNeedsNoStatvfs) {
-  HungServer server;
+  testing::HungCall server;
   std::atomic<int> statvfsCalls{0};
   {
     VolumePathCheck check(server.function<struct stat>(), [&](const std::string&, struct statvfs*) {
