@@ -17,27 +17,16 @@
 #include "powerstore_sim_process.hpp"
 #include "temp_directory.hpp"
 #include "test_pki.hpp"
+#include "topology_requests.hpp"
 
 namespace polycsi::testing {
 namespace {
 
 using grpc::StatusCode;
 using Mode = csi::v1::VolumeCapability::AccessMode;
-using Segments = std::map<std::string, std::string>;
 
-constexpr char kRack[] = "topology.polycsi.io/rack";
 constexpr char kArrayA[] = "PS0000000000a1";
 constexpr char kArrayB[] = "PS0000000000b2";
-const Segments kR1{{kRack, "r1"}};
-const Segments kR2{{kRack, "r2"}};
-
-csi::v1::Topology topology(const Segments& segments) {
-  csi::v1::Topology t;
-  for (const auto& [k, v] : segments) (*t.mutable_segments())[k] = v;
-  return t;
-}
-
-std::string backendOf(const std::string& id) { return id.substr(0, id.find(':')); }
 
 class IscsiPowerStoreTopologyTest : public ::testing::Test {
  protected:

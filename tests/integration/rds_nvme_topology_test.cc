@@ -13,36 +13,20 @@
 #include "driver_process.hpp"
 #include "rds_sim_driver_test.hpp"
 #include "rds_sim_process.hpp"
+#include "topology_requests.hpp"
 
 namespace polycsi::testing {
 namespace {
 
 using grpc::StatusCode;
 using Mode = csi::v1::VolumeCapability::AccessMode;
-using Segments = std::map<std::string, std::string>;
 
 constexpr int64_t kGiB = int64_t{1} << 30;
 constexpr char kBasePath[] = "/storage-pool/kubernetes-volumes";
-constexpr char kRack[] = "topology.polycsi.io/rack";
 // Box B is small: a few volumes fill it.
 constexpr int64_t kSmallPoolBytes = 4 * kGiB;
 
-const Segments kR1{{kRack, "r1"}};
-const Segments kR2{{kRack, "r2"}};
-
-csi::v1::Topology topology(const Segments& segments) {
-  csi::v1::Topology t;
-  for (const auto& [k, v] : segments) (*t.mutable_segments())[k] = v;
-  return t;
-}
-
-Segments segmentsOf(const csi::v1::Topology& t) {
-  return Segments(t.segments().begin(), t.segments().end());
-}
-
 std::string slotOf(const std::string& id) { return id.substr(id.find(':') + 1); }
-std::string backendOf(const std::string& id) { return id.substr(0, id.find(':')); }
-
 // sim_ (the fixture's, 100 GiB) is box A in rack r1; simB_ is box B in rack r2.
 class RdsNvmeTopologyTest : public RdsSimDriverTest {
  protected:

@@ -10,31 +10,16 @@
 #include "csi_calls.hpp"  // ASSERT_OK
 #include "csi_requests.hpp"
 #include "driver_test.hpp"
+#include "topology_requests.hpp"
 
 namespace polycsi::testing {
 namespace {
 
 using grpc::StatusCode;
 using Mode = csi::v1::VolumeCapability::AccessMode;
-using Segments = std::map<std::string, std::string>;
 
-constexpr char kRack[] = "topology.polycsi.io/rack";
 constexpr int64_t kCapacityA = 64 * kMiB;
 constexpr int64_t kCapacityB = 48 * kMiB;
-
-csi::v1::Topology topology(const Segments& segments) {
-  csi::v1::Topology t;
-  for (const auto& [k, v] : segments) (*t.mutable_segments())[k] = v;
-  return t;
-}
-
-Segments segmentsOf(const csi::v1::Topology& t) {
-  return Segments(t.segments().begin(), t.segments().end());
-}
-
-std::string backendOf(const std::string& volumeId) {
-  return volumeId.substr(0, volumeId.find(':'));
-}
 
 class SampleTopologyTest : public DriverTest {
  protected:
@@ -107,8 +92,6 @@ class SampleTopologyTest : public DriverTest {
   }
 };
 
-const Segments kR1{{kRack, "r1"}};
-const Segments kR2{{kRack, "r2"}};
 const Segments kR3{{kRack, "r3"}};
 
 TEST_F(SampleTopologyTest, AdvertisesAccessibilityConstraints) {

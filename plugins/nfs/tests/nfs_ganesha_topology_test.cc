@@ -15,30 +15,24 @@
 #include "driver_process.hpp"
 #include "ganesha_server.hpp"
 #include "temp_directory.hpp"
+#include "topology_requests.hpp"
 
 namespace polycsi::nfs::testing {
 namespace {
 
 namespace fs = std::filesystem;
+using polycsi::testing::backendOf;
 using polycsi::testing::CsiCalls;
 using polycsi::testing::DriverProcess;
 using polycsi::testing::GaneshaServer;
+using polycsi::testing::kR1;
+using polycsi::testing::kR2;
+using polycsi::testing::kRack;
 using polycsi::testing::rpcContext;
+using polycsi::testing::Segments;
 using polycsi::testing::TempDir;
+using polycsi::testing::topology;
 using Mode = csi::v1::VolumeCapability::AccessMode;
-using Segments = std::map<std::string, std::string>;
-
-constexpr char kRack[] = "topology.polycsi.io/rack";
-const Segments kR1{{kRack, "r1"}};
-const Segments kR2{{kRack, "r2"}};
-
-csi::v1::Topology topology(const Segments& segments) {
-  csi::v1::Topology t;
-  for (const auto& [k, v] : segments) (*t.mutable_segments())[k] = v;
-  return t;
-}
-
-std::string backendOf(const std::string& id) { return id.substr(0, id.find(':')); }
 
 class NfsTopologyTest : public ::testing::Test {
  protected:
