@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -201,15 +202,8 @@ TEST_F(LoadedLibrariesTest, ANodeWithThePowerStorePluginMapsNoCurl) {
   driver.stop();
 }
 
-// The controller loads the REST library on its first call to the array, from lib/ beside the
-// plugin directory, and its errors reach the caller as before (the array here is a closed
-// port: UNAVAILABLE, naming the endpoint).
-TEST_F(LoadedLibrariesTest, AControllerLoadsTheRestLibraryOnItsFirstCallToTheArray) {
-  const std::string endpoint = "https://127.0.0.1:9/api/rest";
-  DriverProcess driver(work_.path(), powerStoreConfig(work_.str(), endpoint), "controller-a",
-                       {"--mode", "controller"});
-  driver.start(DriverProcess::Wait::kAnswering);
-  EXPECT_EQ(join(restObjects(mappedObjects(driver.pid()))), "");
+// CreateVolume of a 1 GiB block volume on the array of powerStoreConfig().
+grpc::Status createVolume(DriverProcess& driver) {
   csi::v1::CreateVolumeRequest request;
   request.set_name("pvc-1");
   request.mutable_capacity_range()->set_required_bytes(int64_t{1} << 30);
@@ -220,13 +214,45 @@ TEST_F(LoadedLibrariesTest, AControllerLoadsTheRestLibraryOnItsFirstCallToTheArr
   (*request.mutable_parameters())["arrayID"] = "PS4ebb8d4e8488";
   csi::v1::CreateVolumeResponse response;
   auto context = rpcContext();
-  const grpc::Status status = driver.controller().CreateVolume(context.get(), request, &response);
+  return driver.controller().CreateVolume(context.get(), request, &response);
+}
+
+// The controller loads the REST library on its first call to the array, from lib/ beside the
+// plugin directory, and its errors reach the caller as before (the array here is a closed
+// port: UNAVAILABLE, naming the endpoint).
+TEST_F(LoadedLibrariesTest, AControllerLoadsTheRestLibraryOnItsFirstCallToTheArray) {
+  const std::string endpoint = "https://127.0.0.1:9/api/rest";
+  DriverProcess driver(work_.path(), powerStoreConfig(work_.str(), endpoint), "controller-a",
+                       {"--mode", "controller"});
+  driver.start(DriverProcess::Wait::kAnswering);
+  EXPECT_EQ(join(restObjects(mappedObjects(driver.pid()))), "");
+  const grpc::Status status = createVolume(driver);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
   EXPECT_NE(status.error_message().find("unreachable at " + endpoint), std::string::npos)
       << status.error_message();
   const std::string mapped = join(mappedObjects(driver.pid()));
   EXPECT_NE(mapped.find("libpolycsi_iscsi_powerstore_rest.so"), std::string::npos) << mapped;
   EXPECT_NE(mapped.find("libcurl"), std::string::npos) << mapped;
+  driver.stop();
+}
+
+// A plugin installed without its REST library (no ../lib beside its directory) still starts,
+// and its first call to the array says which library is missing and where it belongs.
+TEST_F(LoadedLibrariesTest, AControllerWithoutTheRestLibraryNamesIt) {
+  const std::string plugins = work_.str() + "/plugins";
+  std::filesystem::create_directories(plugins);
+  std::filesystem::copy_file(std::string(POLYCSI_PLUGIN_DIR) + "/polycsi_iscsi_powerstore.so",
+                             plugins + "/polycsi_iscsi_powerstore.so");
+  DriverProcess driver(work_.path(), powerStoreConfig(work_.str(), "https://127.0.0.1:9/api/rest"),
+                       "controller-a", {"--mode", "controller"});
+  driver.usePluginDir(plugins);
+  driver.start(DriverProcess::Wait::kAnswering);
+  const grpc::Status status = createVolume(driver);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
+  EXPECT_NE(status.error_message().find("cannot load the iscsi_powerstore REST library " +
+                                        work_.str() + "/lib/libpolycsi_iscsi_powerstore_rest.so"),
+            std::string::npos)
+      << status.error_message();
   driver.stop();
 }
 
