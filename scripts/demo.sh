@@ -153,7 +153,8 @@ sample_driver_pid=""
 # ---------------------------------------------------------------------------------------------
 build_unless_present "$rest_targets" "$bin/rds-sim" "$bin/powerstore-sim" \
   "$plugin_dir/polycsi_rds_nvme.so" "$build_dir/lib/libpolycsi_rds_nvme_ssh.so" \
-  "$plugin_dir/polycsi_iscsi_powerstore.so" "$plugin_dir/polycsi_nfs.so"
+  "$plugin_dir/polycsi_iscsi_powerstore.so" "$build_dir/lib/libpolycsi_iscsi_powerstore_rest.so" \
+  "$plugin_dir/polycsi_nfs.so"
 section "2. The storage systems on 127.0.0.1 and one driver with three backends"
 start_rds_sim
 note "rds-sim         SSH 127.0.0.1:$rds_port, host key $rds_fingerprint (pinned in the config)"

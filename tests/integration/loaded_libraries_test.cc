@@ -3,7 +3,9 @@
 // /metrics or not, or a driver without a Kubernetes API, must not map them: loading cpp-httplib
 // initialises OpenSSL, some 3-4.7 MiB resident for the life of the process (bench/README.md).
 // Likewise the rds_nvme plugin's SSH client (libssh, which initialises OpenSSL and brings Kerberos)
-// only in a process that speaks SSH, never in a node.
+// only in a process that speaks SSH, never in a node; and the iscsi_powerstore plugin's REST
+// client (libcurl, which brings OpenSSL, GnuTLS, Kerberos, LDAP and more) only in a process that
+// calls the array's REST API, never in a node.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -11,6 +13,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -54,6 +57,20 @@ std::vector<std::string> httpObjects(const std::vector<std::string>& objects) {
 std::vector<std::string> sshObjects(const std::vector<std::string>& objects) {
   static const std::vector<std::string> kPrefixes = {"libssh.", "libpolycsi_rds_nvme_ssh.",
                                                      "libgssapi_krb5.", "libkrb5."};
+  std::vector<std::string> found;
+  for (const auto& name : objects) {
+    for (const auto& prefix : kPrefixes) {
+      if (name.rfind(prefix, 0) == 0) found.push_back(name);
+    }
+  }
+  return found;
+}
+
+// The objects among `objects` that come with the PowerStore REST client.
+std::vector<std::string> restObjects(const std::vector<std::string>& objects) {
+  static const std::vector<std::string> kPrefixes = {
+      "libcurl.", "libcurl-",   "libgnutls.",
+      "libssl.",  "libcrypto.", "libpolycsi_iscsi_powerstore_rest."};
   std::vector<std::string> found;
   for (const auto& name : objects) {
     for (const auto& prefix : kPrefixes) {
@@ -149,6 +166,93 @@ TEST_F(LoadedLibrariesTest, ANodeWithTheRdsPluginMapsNoSshLibrary) {
   const std::vector<std::string> objects = mappedObjects(driver.pid());
   EXPECT_NE(join(objects).find("polycsi_rds_nvme.so"), std::string::npos) << join(objects);
   EXPECT_EQ(join(sshObjects(objects)), "") << "mapped: " << join(objects);
+  driver.stop();
+}
+
+// The iscsi_powerstore settings as a deployment has them, for one array at `endpoint`. Nothing
+// in a node-mode driver calls the array, so it need not exist.
+std::string powerStoreConfig(const std::string& work, const std::string& endpoint) {
+  std::ofstream(work + "/initiatorname.iscsi")
+      << "InitiatorName=iqn.1993-08.org.debian:01:node-a\n";
+  return "backends:\n  - name: ps\n    plugin: iscsi_powerstore\n    default: true\n"
+         "    settings:\n"
+         "      ca_file: " +
+         work + "/ca.pem\n      initiator_name_file: " + work +
+         "/initiatorname.iscsi\n"
+         "      arrays:\n"
+         "        - endpoint: \"" +
+         endpoint +
+         "\"\n          globalID: \"PS4ebb8d4e8488\"\n"
+         "          username: \"admin\"\n          password: \"secret\"\n";
+}
+
+// A node runs the controller's configuration, arrays and all, but never calls the REST API:
+// it must not load libcurl and the ~40 libraries that come with it (bench/README.md).
+TEST_F(LoadedLibrariesTest, ANodeWithThePowerStorePluginMapsNoCurl) {
+  DriverProcess driver(work_.path(), powerStoreConfig(work_.str(), "https://127.0.0.1:9/api/rest"),
+                       "node-a", {"--mode", "node"});
+  driver.start();
+  csi::v1::NodeGetInfoResponse info;
+  auto context = rpcContext();
+  ASSERT_TRUE(driver.node().NodeGetInfo(context.get(), {}, &info).ok()) << driver.log();
+  EXPECT_EQ(info.node_id().rfind("node-a", 0), 0u) << info.node_id();
+  const std::vector<std::string> objects = mappedObjects(driver.pid());
+  EXPECT_NE(join(objects).find("polycsi_iscsi_powerstore.so"), std::string::npos) << join(objects);
+  EXPECT_EQ(join(restObjects(objects)), "") << "mapped: " << join(objects);
+  driver.stop();
+}
+
+// CreateVolume of a 1 GiB block volume on the array of powerStoreConfig().
+grpc::Status createVolume(DriverProcess& driver) {
+  csi::v1::CreateVolumeRequest request;
+  request.set_name("pvc-1");
+  request.mutable_capacity_range()->set_required_bytes(int64_t{1} << 30);
+  auto* capability = request.add_volume_capabilities();
+  capability->mutable_block();
+  capability->mutable_access_mode()->set_mode(
+      csi::v1::VolumeCapability::AccessMode::SINGLE_NODE_WRITER);
+  (*request.mutable_parameters())["arrayID"] = "PS4ebb8d4e8488";
+  csi::v1::CreateVolumeResponse response;
+  auto context = rpcContext();
+  return driver.controller().CreateVolume(context.get(), request, &response);
+}
+
+// The controller loads the REST library on its first call to the array, from lib/ beside the
+// plugin directory, and its errors reach the caller as before (the array here is a closed
+// port: UNAVAILABLE, naming the endpoint).
+TEST_F(LoadedLibrariesTest, AControllerLoadsTheRestLibraryOnItsFirstCallToTheArray) {
+  const std::string endpoint = "https://127.0.0.1:9/api/rest";
+  DriverProcess driver(work_.path(), powerStoreConfig(work_.str(), endpoint), "controller-a",
+                       {"--mode", "controller"});
+  driver.start(DriverProcess::Wait::kAnswering);
+  EXPECT_EQ(join(restObjects(mappedObjects(driver.pid()))), "");
+  const grpc::Status status = createVolume(driver);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_NE(status.error_message().find("unreachable at " + endpoint), std::string::npos)
+      << status.error_message();
+  const std::string mapped = join(mappedObjects(driver.pid()));
+  EXPECT_NE(mapped.find("libpolycsi_iscsi_powerstore_rest.so"), std::string::npos) << mapped;
+  EXPECT_NE(mapped.find("libcurl"), std::string::npos) << mapped;
+  driver.stop();
+}
+
+// A plugin installed without its REST library (no ../lib beside its directory) still starts,
+// and its first call to the array says which library is missing and where it belongs.
+TEST_F(LoadedLibrariesTest, AControllerWithoutTheRestLibraryNamesIt) {
+  const std::string plugins = work_.str() + "/plugins";
+  std::filesystem::create_directories(plugins);
+  std::filesystem::copy_file(std::string(POLYCSI_PLUGIN_DIR) + "/polycsi_iscsi_powerstore.so",
+                             plugins + "/polycsi_iscsi_powerstore.so");
+  DriverProcess driver(work_.path(), powerStoreConfig(work_.str(), "https://127.0.0.1:9/api/rest"),
+                       "controller-a", {"--mode", "controller"});
+  driver.usePluginDir(plugins);
+  driver.start(DriverProcess::Wait::kAnswering);
+  const grpc::Status status = createVolume(driver);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
+  EXPECT_NE(status.error_message().find("cannot load the iscsi_powerstore REST library " +
+                                        work_.str() + "/lib/libpolycsi_iscsi_powerstore_rest.so"),
+            std::string::npos)
+      << status.error_message();
   driver.stop();
 }
 

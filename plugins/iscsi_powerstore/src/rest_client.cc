@@ -1,169 +1,20 @@
 #include "rest_client.hpp"
 
-#include <curl/curl.h>
-
+#include <algorithm>
 #include <cctype>
-#include <memory>
-#include <thread>
+
+#include "rest_module.hpp"
 
 namespace polycsi::iscsi_powerstore {
 namespace {
 
-constexpr int kReadAttempts = 3;
-
-// Names the client in the array's audit log, as Dell's own clients do (gopowerstore sets its
-// own User-Agent).
-constexpr char kUserAgent[] = "polycsi-iscsi_powerstore";
 constexpr int kPageLimit = 2000;  // the array's largest page (Developers Guide, "Pagination")
-
-struct Collected {
-  std::string body;
-  std::string setCookie;
-  std::string token;
-  std::string contentRange;
-};
-
-std::size_t onBody(char* data, std::size_t size, std::size_t count, void* user) {
-  static_cast<Collected*>(user)->body.append(data, size * count);
-  return size * count;
-}
-
-std::string trim(std::string text) {
-  while (!text.empty() && (text.back() == '\r' || text.back() == '\n' || text.back() == ' '))
-    text.pop_back();
-  std::size_t start = 0;
-  while (start < text.size() && text[start] == ' ') ++start;
-  return text.substr(start);
-}
-
-bool startsWithNoCase(const std::string& text, const std::string& prefix) {
-  if (text.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(text[i])) !=
-        std::tolower(static_cast<unsigned char>(prefix[i])))
-      return false;
-  return true;
-}
-
-std::size_t onHeader(char* data, std::size_t size, std::size_t count, void* user) {
-  auto* collected = static_cast<Collected*>(user);
-  const std::string line(data, size * count);
-  if (startsWithNoCase(line, "set-cookie:")) {
-    const std::string value = trim(line.substr(11));
-    collected->setCookie = value.substr(0, value.find(';'));
-  } else if (startsWithNoCase(line, "dell-emc-token:")) {
-    collected->token = trim(line.substr(15));
-  } else if (startsWithNoCase(line, "content-range:")) {
-    collected->contentRange = trim(line.substr(14));
-  }
-  return size * count;
-}
-
-bool retryable(CURLcode code) {
-  return code == CURLE_COULDNT_CONNECT || code == CURLE_OPERATION_TIMEDOUT ||
-         code == CURLE_RECV_ERROR || code == CURLE_SEND_ERROR || code == CURLE_GOT_NOTHING ||
-         code == CURLE_COULDNT_RESOLVE_HOST;
-}
-
-bool certificateProblem(CURLcode code) {
-  return code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CACERT_BADFILE ||
-         code == CURLE_SSL_CERTPROBLEM || code == CURLE_SSL_CONNECT_ERROR;
-}
-
-struct CurlGlobal {
-  CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
-};
-
-// The options of every exchange with `array`: the URL, https only, the timeouts, where the
-// answer and its headers go, and TLS verification (unless the array's config skips it).
-void setTransportOptions(CURL* h, const ArrayConfig& array, const std::string& url,
-                         std::chrono::milliseconds timeout, char* errorText, Collected* collected) {
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_USERAGENT, kUserAgent);
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
-                   static_cast<long>(std::max<long long>(1, timeout.count())));
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(std::max<long long>(1, timeout.count())));
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errorText);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &onBody);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, collected);
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &onHeader);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, collected);
-  if (array.skipCertificateValidation) {
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-  } else {
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(h, CURLOPT_CAINFO, array.caFile.c_str());
-  }
-}
-
-using HeaderList = std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)>;
-
-// The method, the body and the headers of one request; `token` and `cookie` (both or neither)
-// are the session's. The returned list must outlive the exchange.
-HeaderList setRequest(CURL* h, const std::string& method, const std::string& body,
-                      const std::string* token, const std::string* cookie) {
-  curl_slist* headers = nullptr;
-  headers = curl_slist_append(headers, "Accept: application/json");
-  if (!body.empty()) headers = curl_slist_append(headers, "Content-Type: application/json");
-  if (token != nullptr) {
-    headers = curl_slist_append(headers, ("DELL-EMC-TOKEN: " + *token).c_str());
-    curl_easy_setopt(h, CURLOPT_COOKIE, cookie->c_str());
-  }
-  HeaderList headerList(headers, &curl_slist_free_all);
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
-  if (!body.empty()) {
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.c_str());
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-  }
-  return headerList;
-}
-
-// Runs the exchange; an idempotent one (a GET) again after a transport failure that may pass,
-// up to kReadAttempts times while the call has time left.
-CURLcode performWithRetries(CURL* h, const Call& call, bool idempotent, Collected& collected) {
-  CURLcode code = CURLE_OK;
-  for (int attempt = 1;; ++attempt) {
-    collected = Collected{};
-    code = curl_easy_perform(h);
-    if (code == CURLE_OK || !idempotent || !retryable(code) || attempt == kReadAttempts) break;
-    if (call.remaining() < std::chrono::milliseconds(500)) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
-  }
-  return code;
-}
-
-// The Error for an exchange that got no HTTP answer: a TLS problem, a timeout, or an array
-// that cannot be reached.
-[[noreturn]] void throwTransportFailure(CURLcode code, const char* errorText,
-                                        const ArrayConfig& array, const std::string& method,
-                                        const std::string& path) {
-  const std::string detail = errorText[0] ? errorText : curl_easy_strerror(code);
-  if (certificateProblem(code)) {
-    throw Error(Code::kUnavailable, "PowerStore " + array.globalID + ": TLS with " +
-                                        array.endpoint + " failed (" + detail +
-                                        "); check caFile/ca_file");
-  }
-  if (code == CURLE_OPERATION_TIMEDOUT) {
-    throw Error(Code::kDeadlineExceeded,
-                "PowerStore " + array.globalID + ": " + method + " " + path + " timed out");
-  }
-  throw Error(Code::kUnavailable,
-              "PowerStore " + array.globalID + " unreachable at " + array.endpoint + ": " + detail);
-}
 
 }  // namespace
 
 RestClient::RestClient(ArrayConfig array, std::chrono::milliseconds requestTimeout,
                        RequestObserver observer)
-    : array_(std::move(array)), requestTimeout_(requestTimeout), observer_(std::move(observer)) {
-  static CurlGlobal global;
-}
+    : array_(std::move(array)), requestTimeout_(requestTimeout), observer_(std::move(observer)) {}
 
 std::string RestClient::messageOf(const RestResponse& response) {
   const nlohmann::json& body = response.body;
@@ -181,32 +32,32 @@ RestResponse RestClient::perform(const Call& call, const std::string& method,
                                  const Session* session, bool basic, std::string* setCookie,
                                  std::string* token) {
   call.checkpoint("PowerStore " + method + " " + path);
-  const auto timeout = std::min(requestTimeout_, call.remaining());
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), &curl_easy_cleanup);
-  if (!curl) throw Error(Code::kResourceExhausted, "curl_easy_init failed");
-  Collected collected;
-  char errorText[CURL_ERROR_SIZE] = {};
-  CURL* h = curl.get();
-  setTransportOptions(h, array_, array_.endpoint + "/" + path, timeout, errorText, &collected);
-  if (basic) {
-    curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-    curl_easy_setopt(h, CURLOPT_USERNAME, array_.username.c_str());
-    curl_easy_setopt(h, CURLOPT_PASSWORD, array_.password.c_str());
+  // Loaded here, on the first exchange, and not before: a node never gets this far.
+  const RestModule& rest = restModule();
+  RestRequest request;
+  request.method = method;
+  request.path = path;
+  request.body = body;
+  request.basic = basic;
+  if (session != nullptr) {
+    request.token = session->token;
+    request.cookie = session->cookie;
   }
-  const auto headers = setRequest(h, method, body, session ? &session->token : nullptr,
-                                  session ? &session->cookie : nullptr);
-  const CURLcode code = performWithRetries(h, call, method == "GET", collected);
-  if (code != CURLE_OK) throwTransportFailure(code, errorText, array_, method, path);
+  request.timeout = std::min(requestTimeout_, call.remaining());
+  RestReply reply;
+  RestFailure failure;
+  if (!rest.exchange(array_, request, call, reply, failure))
+    throw Error(failure.code, failure.message);
   RestResponse response;
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
+  response.status = reply.status;
   if (observer_) observer_(method, response.status);
-  if (!collected.body.empty()) {
-    response.body = nlohmann::json::parse(collected.body, nullptr, false);
+  if (!reply.body.empty()) {
+    response.body = nlohmann::json::parse(reply.body, nullptr, false);
     if (response.body.is_discarded()) response.body = nullptr;
   }
-  response.contentRange = collected.contentRange;
-  if (setCookie) *setCookie = collected.setCookie;
-  if (token) *token = collected.token;
+  response.contentRange = reply.contentRange;
+  if (setCookie) *setCookie = reply.setCookie;
+  if (token) *token = reply.token;
   return response;
 }
 

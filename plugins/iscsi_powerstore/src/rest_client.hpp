@@ -1,4 +1,6 @@
-// HTTPS client for one PowerStore array's REST API, over libcurl.
+// HTTPS client for one PowerStore array's REST API. The exchanges themselves run over libcurl in
+// lib/libpolycsi_iscsi_powerstore_rest.so, loaded on the first call (rest_module.hpp): a process
+// that never calls the array (a node) maps no libcurl.
 //
 // Security: the array's certificate is verified against the configured CA unless the array's
 // config opts out with skipCertificateValidation. Session: GET login_session with Basic auth
@@ -43,7 +45,9 @@ class RestClient {
   // Sends METHOD endpoint/path (path without a leading slash, with its query) and returns the
   // answer whatever its HTTP status, after the session handling above. Throws
   // Error(UNAVAILABLE) when the array cannot be reached (naming a certificate problem as such),
-  // Error(PERMISSION_DENIED) on 401, Error(DEADLINE_EXCEEDED) when the call's time is up.
+  // Error(PERMISSION_DENIED) on 401, Error(DEADLINE_EXCEEDED) when the call's time is up,
+  // Error(FAILED_PRECONDITION) naming lib/libpolycsi_iscsi_powerstore_rest.so when the REST
+  // library cannot be loaded.
   RestResponse send(const Call& call, const std::string& method, const std::string& path,
                     const nlohmann::json& body = nullptr);
 
