@@ -128,16 +128,21 @@ ArrayConfig parseArray(const nlohmann::json& entry, std::size_t index, const std
                                    "0123456789._-") != std::string::npos)
     bad(where + ".globalID '" + a.globalID + "' may hold only letters, digits, '.', '_', '-'");
   const std::string named = where + " (" + a.globalID + ")";
-  if (a.endpoint.rfind("https://", 0) != 0 || a.endpoint.size() <= 8) {
-    bad(named + ".endpoint must be an https:// URL like https://10.0.0.1/api/rest, got '" +
-        a.endpoint + "'");
+  const std::string given = a.endpoint;
+  // Trailing slashes go first, so that what is checked is what the client will use: a host must
+  // follow "https://" ("https:///" would leave "https:").
+  while (!a.endpoint.empty() && a.endpoint.back() == '/') a.endpoint.pop_back();
+  if (a.endpoint.rfind("https://", 0) != 0 || a.endpoint.size() <= 8 || a.endpoint[8] == '/') {
+    bad(named +
+        ".endpoint must be an https:// URL with a host, like https://10.0.0.1/api/rest, "
+        "got '" +
+        given + "'");
   }
   for (char c : a.endpoint) {
     if (static_cast<unsigned char>(c) <= ' ' || c == '"' || c == '\\') {
       bad(named + ".endpoint contains a space, quote or control character");
     }
   }
-  while (!a.endpoint.empty() && a.endpoint.back() == '/') a.endpoint.pop_back();
   if (a.username.empty() || a.password.empty()) bad(named + " needs username and password");
   std::string protocol;
   for (char c : a.blockProtocol) protocol.push_back(static_cast<char>(std::toupper(c)));

@@ -131,6 +131,22 @@ std::string messageOf(const StringMap& settings, const std::string& json) {
   return "";
 }
 
+// Found by powerstore_json_fuzz: "https:////" passed the check and then lost its slashes to
+// "https:", an endpoint without a host. A host must follow "https://" once the slashes are gone.
+TEST(ArrayConfigTest, AnEndpointWithoutAHostIsRefusedNamingIt) {
+  const StringMap ca = {{"ca_file", "/ca.pem"}};
+  for (const char* endpoint : {"https://", "https:////", "https:///api/rest"}) {
+    const std::string json = arrays(std::string(R"({"endpoint":")") + endpoint +
+                                    R"(","globalID":"A","username":"u","password":"p"})");
+    EXPECT_EQ(codeOf(ca, json), Code::kInvalidArgument) << endpoint;
+    EXPECT_NE(messageOf(ca, json).find("must be an https:// URL with a host"), std::string::npos)
+        << messageOf(ca, json);
+  }
+  EXPECT_EQ(codeOf(ca, arrays(R"({"endpoint":"https://x//","globalID":"A","username":"u",)"
+                              R"("password":"p"})")),
+            Code::kOk);
+}
+
 // Regression: a malformed password was quoted in the refusal ("must be a string, got [...]").
 TEST(ArrayConfigTest, RefusalsNeverQuoteASecret) {
   const std::string listPassword = messageOf(
