@@ -2,14 +2,11 @@
 // its failures back into exceptions (ssh_module.hpp).
 #include "ssh_session.hpp"
 
-#include <dlfcn.h>
-
 #include <algorithm>
 #include <cctype>
-#include <filesystem>
-#include <mutex>
 
 #include "message_text.hpp"
+#include "polycsi/companion_library.hpp"
 #include "ssh_module.hpp"
 
 namespace polycsi::rds_nvme {
@@ -22,57 +19,14 @@ using std::chrono::milliseconds;
   throw Error(failure.code, failure.message);
 }
 
-// ../lib/<module> beside the object this code is in: the plugin (plugins/) or an executable
-// that links the plugin's objects (bin/).
-std::string modulePath() {
-  Dl_info info{};
-  if (dladdr(reinterpret_cast<void*>(&modulePath), &info) == 0 || info.dli_fname == nullptr)
-    throw Error(Code::kFailedPrecondition,
-                "cannot find where the rds_nvme plugin was loaded from, to load " +
-                    std::string(kSshModuleFile) + " beside it");
-  std::error_code ec;
-  std::filesystem::path self = std::filesystem::canonical(info.dli_fname, ec);
-  if (ec) self = info.dli_fname;
-  return (self.parent_path() / ".." / "lib" / kSshModuleFile).lexically_normal().string();
-}
+void anchor() {}  // an address in this plugin, for companionLibrary
 
-const SshModule* loadModule(const std::string& path, std::string& error) {
-  // RTLD_LOCAL: libssh's and OpenSSL's symbols stay out of the other plugins' way.
-  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (handle == nullptr) {
-    const char* why = dlerror();
-    error = "cannot load the rds_nvme SSH library " + path + " (" +
-            (why != nullptr ? why : "unknown error") +
-            "); it is installed with the plugin, in ../lib beside the plugin directory";
-    return nullptr;
-  }
-  using Entry = const SshModule* (*)();
-  auto entry = reinterpret_cast<Entry>(dlsym(handle, kSshModuleEntryPoint));
-  const SshModule* module = entry != nullptr ? entry() : nullptr;
-  if (module == nullptr || module->size != sizeof(SshModule)) {
-    dlclose(handle);
-    error = "the rds_nvme SSH library " + path + " does not match this plugin (no " +
-            kSshModuleEntryPoint + " of this build): install both from the same build";
-    return nullptr;
-  }
-  return module;  // never unloaded: sessions and libssh's globals live until the process exits
-}
-
-// Loaded once; a failure is remembered, so a missing module is one clear error per call and
-// not a dlopen per command.
 const SshModule& module() {
-  static std::once_flag once;
-  static const SshModule* loaded = nullptr;
-  static std::string error;
-  std::call_once(once, [] {
-    try {
-      loaded = loadModule(modulePath(), error);
-    } catch (const Error& e) {
-      error = e.what();
-    }
-  });
-  if (loaded == nullptr) throw Error(Code::kFailedPrecondition, error);
-  return *loaded;
+  return companionLibrary<SshModule>({.plugin = "rds_nvme",
+                                      .what = "SSH library",
+                                      .file = kSshModuleFile,
+                                      .entryPoint = kSshModuleEntryPoint,
+                                      .anchor = reinterpret_cast<const void*>(&anchor)});
 }
 
 }  // namespace
