@@ -167,7 +167,16 @@ CONF
   remember_peer "$pid" nfs-ganesha
   for _ in $(seq 1 300); do
     if grep -q "NFS SERVER INITIALIZED" "$dir/ganesha.log" 2>/dev/null && accepts "$nfs_port"; then
-      return 0
+      # ganesha serves on without an export it could not create: say so here, not later as
+      # NFS4ERR_NOENT on the first mount.
+      grep -q "Could not create export" "$dir/ganesha.log" || return 0
+      echo "demo: nfs-ganesha started without the export $nfs_export; its log says:" >&2
+      grep -E ":(CRIT|MAJ) :.*(export|filesystem)" "$dir/ganesha.log" >&2
+      # FSAL VFS looks the export's filesystem up in /proc/self/mounts, whose paths are
+      # relative to this process's root: in a chroot that is not itself a mount point no
+      # filesystem matches.
+      echo "demo: (in a chroot, bind-mount its root onto itself before entering it)" >&2
+      return 1
     fi
     running "$pid" || break
     sleep 0.1
