@@ -153,6 +153,7 @@ sample_driver_pid=""
 # ---------------------------------------------------------------------------------------------
 build_unless_present "$rest_targets" "$bin/rds-sim" "$bin/powerstore-sim" \
   "$plugin_dir/polycsi_rds_nvme.so" "$build_dir/lib/libpolycsi_rds_nvme_ssh.so" \
+  "$build_dir/lib/libpolycsi_rds_nvme_nvme.so" \
   "$plugin_dir/polycsi_iscsi_powerstore.so" "$build_dir/lib/libpolycsi_iscsi_powerstore_rest.so" \
   "$plugin_dir/polycsi_nfs.so"
 section "2. The storage systems on 127.0.0.1 and one driver with three backends"

@@ -5,7 +5,8 @@
 // Likewise the rds_nvme plugin's SSH client (libssh, which initialises OpenSSL and brings Kerberos)
 // only in a process that speaks SSH, never in a node; and the iscsi_powerstore plugin's REST
 // client (libcurl, which brings OpenSSL, GnuTLS, Kerberos, LDAP and more) only in a process that
-// calls the array's REST API, never in a node.
+// calls the array's REST API, never in a node. And the rds_nvme plugin's libnvme (which links
+// libcrypto) only once a node connects a volume.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -166,6 +167,108 @@ TEST_F(LoadedLibrariesTest, ANodeWithTheRdsPluginMapsNoSshLibrary) {
   const std::vector<std::string> objects = mappedObjects(driver.pid());
   EXPECT_NE(join(objects).find("polycsi_rds_nvme.so"), std::string::npos) << join(objects);
   EXPECT_EQ(join(sshObjects(objects)), "") << "mapped: " << join(objects);
+  driver.stop();
+}
+
+// The objects among `objects` that come with the rds_nvme plugin's NVMe library: libnvme and
+// the libcrypto it links.
+std::vector<std::string> nvmeObjects(const std::vector<std::string>& objects) {
+  static const std::vector<std::string> kPrefixes = {"libnvme.", "libcrypto.",
+                                                     "libpolycsi_rds_nvme_nvme."};
+  std::vector<std::string> found;
+  for (const auto& name : objects) {
+    for (const auto& prefix : kPrefixes) {
+      if (name.rfind(prefix, 0) == 0) found.push_back(name);
+    }
+  }
+  return found;
+}
+
+constexpr char kRdsHostNqn[] =
+    "nqn.2014-08.org.nvmexpress:uuid:0f3c1a2b-aaaa-bbbb-cccc-000000000001";
+
+// The rds_nvme settings as a deployment has them, the node's host NQN file written as nvme-cli
+// leaves it.
+std::string rdsNodeConfig(const std::string& work) {
+  std::ofstream(work + "/hostnqn") << kRdsHostNqn << "\n";
+  return "backends:\n  - name: rds\n    plugin: rds_nvme\n    default: true\n    settings:\n"
+         "      address: 127.0.0.1\n      user: admin\n      password: secret\n"
+         "      base_path: /storage-pool/polycsi\n"
+         "      host_nqn_file: " +
+         work + "/hostnqn\n";
+}
+
+// NodeStageVolume of an rds_nvme block volume whose target is 127.0.0.1:4420 (nothing listens;
+// this machine has no /dev/nvme-fabrics either).
+grpc::Status stageRdsVolume(DriverProcess& driver, const std::string& stagingPath) {
+  std::filesystem::create_directories(stagingPath);
+  const std::string slot = "pvc-0f3c1a2b-aaaa-bbbb-cccc-000000000001";
+  csi::v1::NodeStageVolumeRequest request;
+  request.set_volume_id("rds:" + slot);
+  request.set_staging_target_path(stagingPath);
+  auto* capability = request.mutable_volume_capability();
+  capability->mutable_block();
+  capability->mutable_access_mode()->set_mode(
+      csi::v1::VolumeCapability::AccessMode::SINGLE_NODE_WRITER);
+  auto& context = *request.mutable_volume_context();
+  context["nqn"] = "nqn.2000-02.com.mikrotik:" + slot;
+  context["nvmeAddress"] = "127.0.0.1";
+  context["nvmePort"] = "4420";
+  csi::v1::NodeStageVolumeResponse response;
+  auto rpc = rpcContext();
+  return driver.node().NodeStageVolume(rpc.get(), request, &response);
+}
+
+// A node reads its host NQN from the file and maps neither libnvme nor the libcrypto it links
+// until it connects a volume.
+TEST_F(LoadedLibrariesTest, ANodeWithTheRdsPluginMapsNoNvmeLibraryNorLibcrypto) {
+  DriverProcess driver(work_.path(), rdsNodeConfig(work_.str()), "node-a", {"--mode", "node"});
+  driver.start();
+  csi::v1::NodeGetInfoResponse info;
+  auto context = rpcContext();
+  ASSERT_TRUE(driver.node().NodeGetInfo(context.get(), {}, &info).ok()) << driver.log();
+  EXPECT_NE(info.node_id().find(kRdsHostNqn), std::string::npos) << info.node_id();
+  const std::vector<std::string> objects = mappedObjects(driver.pid());
+  EXPECT_NE(join(objects).find("polycsi_rds_nvme.so"), std::string::npos) << join(objects);
+  EXPECT_EQ(join(nvmeObjects(objects)), "") << "mapped: " << join(objects);
+  driver.stop();
+}
+
+// The first stage loads the NVMe library, from lib/ beside the plugin directory; the stage's
+// own error is what it was (here: no NVMe over Fabrics on this machine).
+TEST_F(LoadedLibrariesTest, ANodeLoadsTheNvmeLibraryOnItsFirstStage) {
+  DriverProcess driver(work_.path(), rdsNodeConfig(work_.str()), "node-a", {"--mode", "node"});
+  driver.start();
+  const grpc::Status status = stageRdsVolume(driver, work_.str() + "/staging");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
+  EXPECT_NE(status.error_message().find("/dev/nvme-fabrics is missing"), std::string::npos)
+      << status.error_message();
+  const std::string mapped = join(mappedObjects(driver.pid()));
+  EXPECT_NE(mapped.find("libpolycsi_rds_nvme_nvme.so"), std::string::npos) << mapped;
+  EXPECT_NE(mapped.find("libnvme.so"), std::string::npos) << mapped;
+  driver.stop();
+}
+
+// A plugin installed without its NVMe library still starts and reports its host NQN; staging a
+// volume says which library is missing and where it belongs.
+TEST_F(LoadedLibrariesTest, ANodeWithoutTheNvmeLibraryNamesIt) {
+  const std::string plugins = work_.str() + "/plugins";
+  std::filesystem::create_directories(plugins);
+  std::filesystem::copy_file(std::string(POLYCSI_PLUGIN_DIR) + "/polycsi_rds_nvme.so",
+                             plugins + "/polycsi_rds_nvme.so");
+  DriverProcess driver(work_.path(), rdsNodeConfig(work_.str()), "node-a", {"--mode", "node"});
+  driver.usePluginDir(plugins);
+  driver.start();
+  csi::v1::NodeGetInfoResponse info;
+  auto context = rpcContext();
+  ASSERT_TRUE(driver.node().NodeGetInfo(context.get(), {}, &info).ok()) << driver.log();
+  EXPECT_NE(info.node_id().find(kRdsHostNqn), std::string::npos) << info.node_id();
+  const grpc::Status status = stageRdsVolume(driver, work_.str() + "/staging");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
+  EXPECT_NE(status.error_message().find("cannot load the rds_nvme NVMe library " + work_.str() +
+                                        "/lib/libpolycsi_rds_nvme_nvme.so"),
+            std::string::npos)
+      << status.error_message();
   driver.stop();
 }
 

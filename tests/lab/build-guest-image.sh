@@ -235,12 +235,16 @@ for so in "${plugins[@]}"; do
   strip --strip-debug -o "$P/opt/polycsi/plugins/$(basename "$so")" "$so"
   copy_host_libs "$so"
 done
-# What polycsi loads on demand (core/http): ../lib beside its bin/.
-module=$build_dir/lib/libpolycsi_httplib.so
-[ -f "$module" ] || die "$module is missing: build it first (ninja -C $build_dir polycsi_httplib)"
+# What polycsi and the plugins load on demand, from ../lib beside bin/ and plugins/: core/http's
+# module, and the rds_nvme plugin's NVMe library (libnvme), which a node loads to connect a
+# volume or generate its host NQN. The controller-only ones (SSH, REST) stay out.
 mkdir -p "$P/opt/polycsi/lib"
-strip --strip-debug -o "$P/opt/polycsi/lib/$(basename "$module")" "$module"
-copy_host_libs "$module"
+for target in polycsi_httplib polycsi_rds_nvme_nvme; do
+  module=$build_dir/lib/lib$target.so
+  [ -f "$module" ] || die "$module is missing: build it first (ninja -C $build_dir $target)"
+  strip --strip-debug -o "$P/opt/polycsi/lib/$(basename "$module")" "$module"
+  copy_host_libs "$module"
+done
 install -m 0755 "$lab_src/guest/init" "$P/init"
 install -m 0755 "$lab_src/guest/agent.sh" "$P/bin/lab-agent"
 (cd "$P" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1 >"$out/payload.cpio.gz")

@@ -6,16 +6,11 @@
 
 #include <cctype>
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <memory>
-
-extern "C" {
-#include <nvme/fabrics.h>
-}
 
 #include "message_text.hpp"
+#include "nvme_module.hpp"
 #include "polycsi/types.hpp"
 #include "routeros_values.hpp"
 
@@ -94,11 +89,12 @@ bool isUuid(const std::string& text) {
 }  // namespace
 
 std::string loadOrCreateHostNqn(const fs::path& file) {
+  // Reading the file needs no libnvme: only a node without the file loads the NVMe library.
   if (auto text = readFirstLine(file)) return checkedNqn(*text, file);
-  std::unique_ptr<char, decltype(&std::free)> generated(nvmf_hostnqn_generate(), &std::free);
-  if (!generated)
+  std::string generated;
+  if (!nvmeModule().generateHostNqn(generated))
     throw Error(Code::kInternal, "libnvme could not generate a host NQN for " + file.string());
-  writeFileAtomically(file, checkedNqn(generated.get(), file) + "\n");
+  writeFileAtomically(file, checkedNqn(generated, file) + "\n");
   auto written = readFirstLine(file);
   if (!written) throw Error(Code::kInternal, file.string() + " vanished right after writing it");
   return checkedNqn(*written, file);

@@ -4,7 +4,9 @@
 // The host NQN lives in a file, /etc/nvme/hostnqn by default, shared with nvme-cli and every
 // other NVMe-oF initiator on the node. When the file is missing, one is generated with libnvme
 // (nvmf_hostnqn_generate: from the machine's DMI product UUID when it has one, random
-// otherwise) and written there, so the identity stays the same from then on.
+// otherwise) and written there, so the identity stays the same from then on. Reading the file
+// is plain file access; only generating loads libnvme (the NVMe library, nvme_module.hpp), so
+// a node whose file exists maps no libnvme until it connects a volume.
 //
 // THREADING: functions are independent; two processes generating at once both write a valid
 // NQN and the last rename wins, which is why callers read the file back after writing it.
@@ -19,7 +21,8 @@ namespace polycsi::rds_nvme {
 // Reads the host NQN from `file`; when the file does not exist, generates one with libnvme,
 // writes it there (creating the directory, mode 0644, atomically) and returns what the file
 // then holds. Throws FAILED_PRECONDITION when the file holds something that is not an NQN
-// (naming the file), INTERNAL when it cannot be read or written.
+// (naming the file) or when it must generate one and the NVMe library is missing (naming the
+// library), INTERNAL when it cannot be read or written.
 std::string loadOrCreateHostNqn(const std::filesystem::path& file);
 
 // The host ID (a UUID) from `file` (/etc/nvme/hostid beside the host NQN), or nullopt when

@@ -1,6 +1,7 @@
 // Connecting an NVMe/TCP controller with libnvme (nvmf_add_ctrl), which writes the connect
 // string to /dev/nvme-fabrics and reads back the new controller's instance ("instance=3,..."
-// → "nvme3").
+// → "nvme3"). libnvme is called through libpolycsi_rds_nvme_nvme.so, loaded on the first
+// connect (nvme_module.hpp): the plugin itself does not link libnvme.
 //
 // The kernel's write blocks until the connection is made or refused (bounded by the TCP
 // connect and the NVMe admin command timeouts, up to a few minutes for an unreachable target),
@@ -43,9 +44,10 @@ struct NvmeConnectOptions {
 void requireFabricsDevice();
 
 // Connects `target` with `options` and returns the new controller's name ("nvme3"). Errors:
-// FAILED_PRECONDITION without /dev/nvme-fabrics; UNAVAILABLE for a refused or failed connect,
-// with libnvme's reason (also when the kernel still has a controller for the same target, e.g.
-// one being deleted: retrying later helps); DEADLINE_EXCEEDED / CANCELLED per `call`.
+// FAILED_PRECONDITION without /dev/nvme-fabrics or without the NVMe library (naming its path);
+// UNAVAILABLE for a refused or failed connect, with libnvme's reason (also when the kernel still
+// has a controller for the same target, e.g. one being deleted: retrying later helps);
+// DEADLINE_EXCEEDED / CANCELLED per `call`.
 std::string connectNvmeTcp(const NvmeTcpTarget& target, const NvmeConnectOptions& options,
                            const Call& call);
 

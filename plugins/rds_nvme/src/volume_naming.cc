@@ -1,30 +1,12 @@
 #include "volume_naming.hpp"
 
-#include <openssl/evp.h>
-
 #include <charconv>
 
 #include "message_text.hpp"
 #include "polycsi/types.hpp"
+#include "sha256.hpp"
 
 namespace polycsi::rds_nvme {
-namespace {
-
-std::string sha256Hex(std::string_view text, size_t hexDigits) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr) != 1)
-    throw Error(Code::kInternal, "SHA-256 failed");
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < length && out.size() < hexDigits; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 0xf];
-  }
-  return out.substr(0, hexDigits);
-}
-
-}  // namespace
 
 void checkCsiName(std::string_view name, std::string_view what) {
   auto ok = [](char c) {
