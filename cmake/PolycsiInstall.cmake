@@ -2,7 +2,7 @@
 # "sdk", see sdk/CMakeLists.txt):
 #   <prefix>/lib/polycsi/bin/polycsi      the driver
 #   <prefix>/lib/polycsi/plugins/*.so     the in-tree plugins (polycsi_add_plugin)
-#   <prefix>/lib/polycsi/lib/*.so         what the driver loads on demand (core/http)
+#   <prefix>/lib/polycsi/lib/*.so         what the driver loads on demand (core/http, core/attach)
 #   <prefix>/bin/polycsi                  symlink to the driver
 #   <prefix>/bin/polycsictl               the CSI client
 # The driver finds its plugins in ../plugins beside its real path (/proc/self/exe resolves the

@@ -6,21 +6,25 @@
 // JSON array in attach order; node_modes a JSON object from node to its publish mode; the
 // migration start is Unix epoch milliseconds, NULL when no window is open. A version 1 store is
 // upgraded in place when opened (its publish modes unknown). Only bound parameters reach SQL.
-// THREADING: thread-safe (one connection behind a mutex).
+//
+// The SQLite code is in lib/libpolycsi_attachment_store.so (attachment_store_module.cc), which
+// open() loads (attachment_store_library.{hpp,cc}): only a process that opens a store, a
+// controller, maps libsqlite3; a node never does.
+// THREADING: thread-safe (one connection behind a mutex, in the module).
 #pragma once
 
 #include <chrono>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "attach/attachment_state.hpp"
 #include "polycsi/types.hpp"
 
-struct sqlite3;
-
 namespace polycsi::attach {
+
+struct StoreLibrary;
+class SqliteAttachmentStore;  // the module's; opaque here
 
 class AttachmentStore {
  public:
@@ -33,8 +37,10 @@ class AttachmentStore {
   };
 
   // Opens (creating when missing) the database file at `path`, whose directory must exist;
-  // WAL journal. INVALID_ARGUMENT for an empty path, INTERNAL naming the path on any other
-  // failure (missing directory, unreadable file, schema newer than this build).
+  // WAL journal. Loads the store's library first (once per process): FAILED_PRECONDITION
+  // naming the library file when it cannot be loaded or is of another build. INVALID_ARGUMENT
+  // for an empty path, INTERNAL naming the path on any other failure (missing directory,
+  // unreadable file, schema newer than this build).
   static StatusOr<std::unique_ptr<AttachmentStore>> open(const std::string& path);
   static StatusOr<std::unique_ptr<AttachmentStore>> open(const std::string& path,
                                                          const Options& options);
@@ -52,18 +58,11 @@ class AttachmentStore {
   const std::string& path() const { return path_; }
 
  private:
-  struct Statements;
-  AttachmentStore(sqlite3* db, std::string path);
-  // The steps of open() after the database is opened, in order.
-  Status setUpJournal(const Options& options);  // WAL, and synchronous as `options` ask
-  Status createOrUpgradeSchema();               // to kSchemaVersion, in one transaction
-  Status prepareStatements();
-  Status sqliteError(const std::string& what) const;  // caller holds mu_ or is single-threaded
+  AttachmentStore(const StoreLibrary& library, SqliteAttachmentStore* store, std::string path);
 
-  sqlite3* db_;
+  const StoreLibrary& library_;   // loaded for the life of the process
+  SqliteAttachmentStore* store_;  // owned: closed through library_
   std::string path_;
-  std::unique_ptr<Statements> statements_;
-  mutable std::mutex mu_;
 };
 
 }  // namespace polycsi::attach

@@ -5,20 +5,23 @@
 // Likewise the rds_nvme plugin's SSH client (libssh, which initialises OpenSSL and brings Kerberos)
 // only in a process that speaks SSH, never in a node; and the iscsi_powerstore plugin's REST
 // client (libcurl, which brings OpenSSL, GnuTLS, Kerberos, LDAP and more) only in a process that
-// calls the array's REST API, never in a node. And the rds_nvme plugin's libnvme (which links
-// libcrypto) only once a node connects a volume.
+// calls the array's REST API, never in a node. The rds_nvme plugin's libnvme (which links
+// libcrypto) only once a node connects a volume. And SQLite (libsqlite3, with the driver's
+// attachment store module) only in a process that opens the attachment store, a controller.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include "child_process.hpp"
 #include "driver_process.hpp"
 #include "temp_directory.hpp"
 
@@ -72,6 +75,18 @@ std::vector<std::string> restObjects(const std::vector<std::string>& objects) {
   static const std::vector<std::string> kPrefixes = {
       "libcurl.", "libcurl-",   "libgnutls.",
       "libssl.",  "libcrypto.", "libpolycsi_iscsi_powerstore_rest."};
+  std::vector<std::string> found;
+  for (const auto& name : objects) {
+    for (const auto& prefix : kPrefixes) {
+      if (name.rfind(prefix, 0) == 0) found.push_back(name);
+    }
+  }
+  return found;
+}
+
+// The objects among `objects` that come with the attachment store.
+std::vector<std::string> sqliteObjects(const std::vector<std::string>& objects) {
+  static const std::vector<std::string> kPrefixes = {"libsqlite3.", "libpolycsi_attachment_store."};
   std::vector<std::string> found;
   for (const auto& name : objects) {
     for (const auto& prefix : kPrefixes) {
@@ -357,6 +372,75 @@ TEST_F(LoadedLibrariesTest, AControllerWithoutTheRestLibraryNamesIt) {
             std::string::npos)
       << status.error_message();
   driver.stop();
+}
+
+// A node never opens the attachment store, so it must not map SQLite: as a needed library of
+// the executable it cost every node 0.25 MiB resident (bench/README.md).
+TEST_F(LoadedLibrariesTest, ANodeWithTheSamplePluginMapsNoSqlite) {
+  DriverProcess driver(work_.path(), sampleConfig(), "node-a", {"--mode", "node"});
+  driver.start();
+  const std::vector<std::string> objects = mappedObjects(driver.pid());
+  ASSERT_FALSE(objects.empty()) << "no shared objects in /proc/" << driver.pid() << "/maps";
+  EXPECT_EQ(join(sqliteObjects(objects)), "") << "mapped: " << join(objects);
+  driver.stop();
+}
+
+// A controller opens the store at start, from lib/ beside bin/.
+TEST_F(LoadedLibrariesTest, AControllerMapsSqliteOnceItOpensTheStore) {
+  DriverProcess driver(work_.path(), sampleConfig(), "controller-a", {"--mode", "controller"});
+  driver.start();
+  const std::string mapped = join(mappedObjects(driver.pid()));
+  EXPECT_NE(mapped.find("libpolycsi_attachment_store.so"), std::string::npos) << mapped;
+  EXPECT_NE(mapped.find("libsqlite3.so"), std::string::npos) << mapped;
+  driver.stop();
+}
+
+// `polycsi serve --mode controller` of a copy of the executable in <work>/bin, whose store
+// module belongs in <work>/lib; what it printed and how it ended (it must end: bounded).
+CommandResult serveControllerFromCopy(const std::string& work) {
+  std::filesystem::create_directories(work + "/bin");
+  std::filesystem::copy_file(POLYCSI_BINARY, work + "/bin/polycsi");
+  std::filesystem::permissions(work + "/bin/polycsi", std::filesystem::perms::owner_exec,
+                               std::filesystem::perm_options::add);
+  std::filesystem::create_directories(work + "/state");
+  std::ofstream(work + "/config.yaml")
+      << "state_path: " << work << "/state\nbackends:\n  - name: local\n    plugin: sample\n"
+      << "    default: true\n    settings:\n      directory: " << work << "/volumes\n";
+  return runProgram(
+      work + "/bin/polycsi",
+      {"serve", "--config", work + "/config.yaml", "--endpoint", "unix://" + work + "/csi.sock",
+       "--node-id", "controller-a", "--plugin-dir", POLYCSI_PLUGIN_DIR, "--mode", "controller"},
+      {.timeout = std::chrono::seconds(60), .mergeStderr = true});
+}
+
+// An install without the store's library must not run a controller that cannot record
+// attachments: it stops at start, naming the file and where it belongs.
+TEST_F(LoadedLibrariesTest, AControllerWithoutTheStoreLibraryStopsAtStartNamingIt) {
+  const CommandResult ran = serveControllerFromCopy(work_.str());
+  EXPECT_FALSE(ran.timedOut) << ran.output;
+  EXPECT_EQ(ran.exitStatus, 1) << ran.output;
+  EXPECT_NE(ran.output.find("cannot load the attachment store library " + work_.str() +
+                            "/lib/libpolycsi_attachment_store.so"),
+            std::string::npos)
+      << ran.output;
+  EXPECT_NE(ran.output.find("it is installed beside the polycsi executable, in ../lib"),
+            std::string::npos)
+      << ran.output;
+}
+
+// Likewise a file in its place that is not the store's library (here the sample plugin).
+TEST_F(LoadedLibrariesTest, AControllerWithABrokenStoreLibraryStopsAtStartNamingIt) {
+  std::filesystem::create_directories(work_.str() + "/lib");
+  std::filesystem::copy_file(std::string(POLYCSI_PLUGIN_DIR) + "/polycsi_sample.so",
+                             work_.str() + "/lib/libpolycsi_attachment_store.so");
+  const CommandResult ran = serveControllerFromCopy(work_.str());
+  EXPECT_FALSE(ran.timedOut) << ran.output;
+  EXPECT_EQ(ran.exitStatus, 1) << ran.output;
+  EXPECT_NE(ran.output.find("the attachment store library " + work_.str() +
+                            "/lib/libpolycsi_attachment_store.so has no "
+                            "polycsi_attachment_store_library_v1 of this build"),
+            std::string::npos)
+      << ran.output;
 }
 
 // A deployed node serves /metrics and /healthz (every DaemonSet sets --metrics-address): that

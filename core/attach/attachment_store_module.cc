@@ -1,13 +1,49 @@
-#include "attach/attachment_store.hpp"
-
+// libpolycsi_attachment_store.so: the attachment store's SQLite code (attachment_store.hpp says
+// what it promises), behind attachment_store_library.hpp's table. Loaded by
+// AttachmentStore::open; the only part of the driver that links SQLite.
 #include <sqlite3.h>
 
 #include <filesystem>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <string>
 #include <utility>
+#include <vector>
+
+#include "attach/attachment_store_library.hpp"
 
 namespace polycsi::attach {
+
+// One open store: a connection and its prepared statements. THREADING: thread-safe (one
+// connection behind a mutex).
+class SqliteAttachmentStore {
+ public:
+  static StatusOr<std::unique_ptr<SqliteAttachmentStore>> open(
+      const std::string& path, const AttachmentStore::Options& options);
+  ~SqliteAttachmentStore();
+  SqliteAttachmentStore(const SqliteAttachmentStore&) = delete;
+  SqliteAttachmentStore& operator=(const SqliteAttachmentStore&) = delete;
+
+  Status save(const VolumeAttachmentState& state);
+  StatusOr<std::vector<VolumeAttachmentState>> loadAll() const;
+
+ private:
+  struct Statements;
+  SqliteAttachmentStore(sqlite3* db, std::string path);
+  // The steps of open() after the database is opened, in order.
+  Status setUpJournal(const AttachmentStore::Options& options);  // WAL, synchronous as asked
+  Status createOrUpgradeSchema();  // to kSchemaVersion, in one transaction
+  Status prepareStatements();
+  Status sqliteError(const std::string& what) const;  // caller holds mu_ or is single-threaded
+
+  sqlite3* db_;
+  std::string path_;
+  std::unique_ptr<Statements> statements_;
+  mutable std::mutex mu_;
+};
+
 namespace {
 
 // 1: the first schema. 2: node_modes, how each node was published (for ALREADY_EXISTS).
@@ -144,32 +180,28 @@ int bindText(sqlite3_stmt* stmt, int index, const std::string& text) {
 
 }  // namespace
 
-struct AttachmentStore::Statements {
+struct SqliteAttachmentStore::Statements {
   Statement upsert;
   Statement remove;
   Statement selectAll;
 };
 
-AttachmentStore::AttachmentStore(sqlite3* db, std::string path)
+SqliteAttachmentStore::SqliteAttachmentStore(sqlite3* db, std::string path)
     : db_(db), path_(std::move(path)), statements_(std::make_unique<Statements>()) {}
 
-AttachmentStore::~AttachmentStore() {
+SqliteAttachmentStore::~SqliteAttachmentStore() {
   statements_.reset();  // statements must be finalized before the connection closes
   sqlite3_close_v2(db_);
 }
 
-Status AttachmentStore::sqliteError(const std::string& what) const {
+Status SqliteAttachmentStore::sqliteError(const std::string& what) const {
   return Status(Code::kInternal, "attachment store " + path_ + ": " + what + ": " +
                                      sqlite3_errmsg(db_) + " (sqlite code " +
                                      std::to_string(sqlite3_extended_errcode(db_)) + ")");
 }
 
-StatusOr<std::unique_ptr<AttachmentStore>> AttachmentStore::open(const std::string& path) {
-  return open(path, Options{});
-}
-
-StatusOr<std::unique_ptr<AttachmentStore>> AttachmentStore::open(const std::string& path,
-                                                                 const Options& options) {
+StatusOr<std::unique_ptr<SqliteAttachmentStore>> SqliteAttachmentStore::open(
+    const std::string& path, const AttachmentStore::Options& options) {
   if (path.empty()) return Status(Code::kInvalidArgument, "attachment store path is empty");
   if (options.busyTimeout.count() < 0)
     return Status(Code::kInvalidArgument, "attachment store busy timeout is negative");
@@ -187,7 +219,7 @@ StatusOr<std::unique_ptr<AttachmentStore>> AttachmentStore::open(const std::stri
       sqlite3_open_v2(path.c_str(), &db,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   // The store owns the handle from here on, also on failure (sqlite3_open_v2 may allocate one).
-  std::unique_ptr<AttachmentStore> store(new AttachmentStore(db, path));
+  std::unique_ptr<SqliteAttachmentStore> store(new SqliteAttachmentStore(db, path));
   if (rc != SQLITE_OK) {
     if (db == nullptr) {
       return Status(Code::kInternal,
@@ -203,7 +235,7 @@ StatusOr<std::unique_ptr<AttachmentStore>> AttachmentStore::open(const std::stri
   return store;
 }
 
-Status AttachmentStore::setUpJournal(const Options& options) {
+Status SqliteAttachmentStore::setUpJournal(const AttachmentStore::Options& options) {
   {
     // journal_mode answers with the mode in effect, which is not WAL on filesystems without
     // shared memory support: fail rather than run without the journal we promise.
@@ -224,7 +256,7 @@ Status AttachmentStore::setUpJournal(const Options& options) {
   return Status::ok();
 }
 
-Status AttachmentStore::createOrUpgradeSchema() {
+Status SqliteAttachmentStore::createOrUpgradeSchema() {
   if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
     return sqliteError("cannot begin schema transaction");
   // The error of `what`, after rolling the schema transaction back.
@@ -257,7 +289,7 @@ Status AttachmentStore::createOrUpgradeSchema() {
   return Status::ok();
 }
 
-Status AttachmentStore::prepareStatements() {
+Status SqliteAttachmentStore::prepareStatements() {
   if (statements_->upsert.prepare(db_, kUpsertSql) != SQLITE_OK)
     return sqliteError("cannot prepare save");
   if (statements_->remove.prepare(db_, kDeleteSql) != SQLITE_OK)
@@ -267,7 +299,7 @@ Status AttachmentStore::prepareStatements() {
   return Status::ok();
 }
 
-Status AttachmentStore::save(const VolumeAttachmentState& state) {
+Status SqliteAttachmentStore::save(const VolumeAttachmentState& state) {
   if (state.volumeId.empty())
     return Status(Code::kInvalidArgument,
                   "attachment store: cannot save a state without volume id");
@@ -315,7 +347,7 @@ Status AttachmentStore::save(const VolumeAttachmentState& state) {
   return Status::ok();
 }
 
-StatusOr<std::vector<VolumeAttachmentState>> AttachmentStore::loadAll() const {
+StatusOr<std::vector<VolumeAttachmentState>> SqliteAttachmentStore::loadAll() const {
   std::lock_guard lock(mu_);
   sqlite3_stmt* stmt = statements_->selectAll.get();
   StatementUse use(stmt);
@@ -369,4 +401,31 @@ StatusOr<std::vector<VolumeAttachmentState>> AttachmentStore::loadAll() const {
   return states;
 }
 
+namespace {
+
+StatusOr<SqliteAttachmentStore*> openStore(const std::string& path,
+                                           const AttachmentStore::Options& options) {
+  auto store = SqliteAttachmentStore::open(path, options);
+  if (!store.isOk()) return store.status();
+  return store->release();
+}
+
+Status saveState(SqliteAttachmentStore& store, const VolumeAttachmentState& state) {
+  return store.save(state);
+}
+
+StatusOr<std::vector<VolumeAttachmentState>> loadStates(const SqliteAttachmentStore& store) {
+  return store.loadAll();
+}
+
+void closeStore(SqliteAttachmentStore* store) { delete store; }
+
+const StoreLibrary kLibrary{sizeof(StoreLibrary), &openStore, &saveState, &loadStates, &closeStore};
+
+}  // namespace
 }  // namespace polycsi::attach
+
+__attribute__((visibility("default"))) const polycsi::attach::StoreLibrary*
+polycsi_attachment_store_library_v1() {
+  return &polycsi::attach::kLibrary;
+}
