@@ -52,8 +52,10 @@ ARCHIVE_COMPONENTS = [
 ]
 # Words inside a demangled name that say whose template instantiation it is, for names the
 # patterns above leave to "other" or libstdc++ ("vtable for grpc::Foo", "std::vector<absl::..>").
-INNER = [("csi messages", "csi::v1::"), ("protobuf", "google::protobuf::"),
-         ("grpc", "grpc"), ("absl", "absl::"), ("polycsi", "polycsi::")]
+# polycsi first: a template over polycsi's types (or a lambda in a polycsi function, whatever
+# its arguments) was instantiated by polycsi's code.
+INNER = [("polycsi", "polycsi::"), ("csi messages", "csi::v1::"),
+         ("protobuf", "google::protobuf::"), ("grpc", "grpc"), ("absl", "absl::")]
 
 
 def parse_elf(path):
