@@ -4,19 +4,22 @@
 # runs it), then stop the driver. Prints one line per case: the median VmRSS and RssAnon in MiB
 # and the three VmRSS figures. No storage is touched: the backends' peers are not started (a
 # node never contacts them at start; a controller's plugin connects on the first call).
-#   bench/idle_memory.sh [--build DIR] [--runs N] [--smaps CASE]
+#   bench/idle_memory.sh [--build DIR] [--runs N] [--smaps CASE] [--text CASE]
 # --smaps CASE also prints, for the last start of CASE, Rss per mapped object (kB, largest
-# first) from /proc/<pid>/smaps.
+# first) from /proc/<pid>/smaps; --text CASE, whose code the executable's resident pages hold
+# (bench/resident_text.py, by component and section).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build="$root/build-bench"
 runs=3
 smaps_case=""
+text_case=""
 while (($#)); do
   case "$1" in
     --build) build=$2; shift ;;
     --runs) runs=$2; shift ;;
     --smaps) smaps_case=$2; shift ;;
+    --text) text_case=$2; shift ;;
     *) echo "idle_memory: unknown argument '$1'" >&2; exit 2 ;;
   esac
   shift
@@ -84,6 +87,12 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 for entry in "${cases[@]}"; do
   IFS='|' read -r name backends extra <<<"$entry"
+  missing=""
+  for b in $backends; do [ -f "$build/plugins/polycsi_$b.so" ] || missing=$b; done
+  if [ -n "$missing" ]; then
+    printf '%-24s skipped: %s is not built\n' "$name" "plugins/polycsi_$missing.so"
+    continue
+  fi
   config="$work/$name.yaml"
   {
     echo "driver_name: polycsi.csi.io"
@@ -112,6 +121,9 @@ for entry in "${cases[@]}"; do
       awk '/^[0-9a-f]+-[0-9a-f]+ / {name = NF >= 6 ? $6 : "[anon]"} /^Rss:/ {rss[name] += $2}
            END {for (n in rss) if (rss[n] > 0) printf "%8d %s\n", rss[n], n}' \
         "/proc/$driver_pid/smaps" | sort -rn
+    fi
+    if [ "$name" = "$text_case" ] && [ "$run" = "$runs" ]; then
+      python3 "$root/bench/resident_text.py" "$driver_pid"
     fi
     kill -TERM "$driver_pid"
     wait "$driver_pid" || true
