@@ -236,10 +236,11 @@ for so in "${plugins[@]}"; do
   copy_host_libs "$so"
 done
 # What polycsi and the plugins load on demand, from ../lib beside bin/ and plugins/: core/http's
-# module, and the rds_nvme plugin's NVMe library (libnvme), which a node loads to connect a
-# volume or generate its host NQN. The controller-only ones (SSH, REST) stay out.
+# module; the rds_nvme plugin's NVMe library (libnvme), which a node loads to connect a volume
+# or generate its host NQN; and the attachment store (SQLite), which the nfs scenario's
+# controller in node-c opens. The SSH and REST clients stay out: no guest's controller uses them.
 mkdir -p "$P/opt/polycsi/lib"
-for target in polycsi_httplib polycsi_rds_nvme_nvme; do
+for target in polycsi_httplib polycsi_rds_nvme_nvme polycsi_attachment_store; do
   module=$build_dir/lib/lib$target.so
   [ -f "$module" ] || die "$module is missing: build it first (ninja -C $build_dir $target)"
   strip --strip-debug -o "$P/opt/polycsi/lib/$(basename "$module")" "$module"

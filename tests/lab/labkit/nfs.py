@@ -6,6 +6,7 @@ controller (libnfs) runs in the node VM too, because only guests can reach the s
 address the node mounts.
 """
 import shlex
+import time
 import uuid
 
 from .node import GuestDriver, require_not_mounted
@@ -14,6 +15,9 @@ from .rds import KUBELET, Volume, guest_sha256, node_stage_publish, node_unpubli
 from .report import StepFailed
 
 EXPORT = "/srv/nfs"
+# knfsd's NFSv4 grace and lease time (seconds). During the grace period after the start every
+# open for writing is NFS4ERR_GRACE, so the scenario starts only after it.
+GRACE_SECONDS = 10
 
 
 def start_nfs_server(vm):
@@ -23,7 +27,8 @@ def start_nfs_server(vm):
         "set -e\n"
         "modprobe nfsd\n"
         "mount -t nfsd nfsd /proc/fs/nfsd\n"
-        "echo 10 > /proc/fs/nfsd/nfsv4gracetime; echo 10 > /proc/fs/nfsd/nfsv4leasetime\n"
+        f"echo {GRACE_SECONDS} > /proc/fs/nfsd/nfsv4gracetime\n"
+        f"echo {GRACE_SECONDS} > /proc/fs/nfsd/nfsv4leasetime\n"
         "mkdir -p /var/lib/nfs/v4recovery /var/lib/nfs/rpc_pipefs " + EXPORT + "\n"
         "touch /var/lib/nfs/etab /var/lib/nfs/rmtab\n"
         "mount -t rpc_pipefs sunrpc /var/lib/nfs/rpc_pipefs\n"
@@ -34,12 +39,23 @@ def start_nfs_server(vm):
         "rpc.mountd\n"
         "rpc.nfsd 4\n"
         "grep -q . /proc/fs/nfsd/versions\n", 90, what="starting knfsd")
+    # One second more than the grace period, counted from when rpc.nfsd has returned.
+    vm.nfs_grace_ends = time.monotonic() + GRACE_SECONDS + 1
+
+
+def wait_for_grace_end(server_vm):
+    """Sleeps until knfsd's grace period is over (at most GRACE_SECONDS + 1 seconds): when the
+    nfs scenario runs alone it comes right after the server's start."""
+    remaining = getattr(server_vm, "nfs_grace_ends", 0) - time.monotonic()
+    if remaining > 0:
+        time.sleep(remaining)
 
 
 def scenario_nfs(steps, server_vm, node, nfs_port):
     """Scenario 4: a volume directory created over NFS, mounted by the node, written, unmounted."""
     vm = node.vm
     state = {}
+    wait_for_grace_end(server_vm)
     # StorageClass mountOptions: NFSv4.2 at the forwarded port.
     caps = ["--access-mode", "rwx", "--fs-type", "nfs", "--mount-flag", "nfsvers=4.2",
             "--mount-flag", f"port={nfs_port}"]
