@@ -46,7 +46,8 @@ build_unless_present() {
   BUILD_DIR="$build_dir" POLYCSI_DEMO_ONLY=1 POLYCSI_DEMO_TARGETS="$(echo $targets)" \
     ./scripts/build.sh
 }
-build_unless_present "$first_targets" "$bin/polycsi" "$bin/polycsictl" "$plugin_dir/polycsi_sample.so"
+build_unless_present "$first_targets" "$bin/polycsi" "$bin/polycsictl" "$plugin_dir/polycsi_sample.so" \
+  "$build_dir/lib/libpolycsi_attachment_store.so" "$build_dir/lib/libpolycsi_httplib.so"
 if [ "$(id -u)" -ne 0 ]; then
   echo "demo.sh must run as root: the node side attaches loop devices and mounts filesystems," >&2
   echo "and nfs-ganesha's VFS backend needs root" >&2
