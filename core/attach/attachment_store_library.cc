@@ -4,9 +4,10 @@
 #include <dlfcn.h>
 #include <spdlog/spdlog.h>
 
-#include <filesystem>
 #include <mutex>
 #include <utility>
+
+#include "module_path.hpp"
 
 namespace polycsi::attach {
 namespace {
@@ -40,16 +41,7 @@ StatusOr<const StoreLibrary*> loadStoreLibrary(const std::string& path) {
   return library;  // never unloaded: open stores point into it
 }
 
-StatusOr<std::string> storeLibraryPath() {
-  std::error_code ec;
-  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) {
-    return Status(Code::kFailedPrecondition,
-                  "cannot find the running executable through /proc/self/exe (" + ec.message() +
-                      ") to load " + kModuleFile + " beside it");
-  }
-  return (exe.parent_path() / ".." / "lib" / kModuleFile).lexically_normal().string();
-}
+StatusOr<std::string> storeLibraryPath() { return moduleBesideExecutable(kModuleFile); }
 
 StatusOr<const StoreLibrary*> storeLibrary() {
   // Loaded once; a failure is remembered, so every open names the same missing library.

@@ -4,8 +4,9 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
-#include <filesystem>
 #include <mutex>
+
+#include "module_path.hpp"
 
 namespace polycsi::http {
 namespace {
@@ -39,16 +40,7 @@ StatusOr<const Library*> loadLibrary(const std::string& path) {
   return entry();
 }
 
-StatusOr<std::string> libraryPath() {
-  std::error_code ec;
-  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) {
-    return Status(Code::kFailedPrecondition,
-                  "cannot find the running executable through /proc/self/exe (" + ec.message() +
-                      ") to load " + kModuleFile + " beside it");
-  }
-  return (exe.parent_path() / ".." / "lib" / kModuleFile).lexically_normal().string();
-}
+StatusOr<std::string> libraryPath() { return moduleBesideExecutable(kModuleFile); }
 
 StatusOr<const Library*> library() {
   // Loaded once; a failure is remembered, so a missing module is one clear error per call and
