@@ -44,57 +44,37 @@ std::vector<std::string> mappedObjects(pid_t pid) {
   return objects;
 }
 
-// The objects among `objects` whose name starts with one of the HTTP/TLS libraries'.
-std::vector<std::string> httpObjects(const std::vector<std::string>& objects) {
-  static const std::vector<std::string> kPrefixes = {"libssl.", "libcrypto.", "libcpp-httplib.",
-                                                     "libpolycsi_httplib."};
+// The objects among `objects` whose name starts with one of `prefixes`.
+std::vector<std::string> objectsNamed(const std::vector<std::string>& objects,
+                                      const std::vector<std::string>& prefixes) {
   std::vector<std::string> found;
   for (const auto& name : objects) {
-    for (const auto& prefix : kPrefixes) {
+    for (const auto& prefix : prefixes) {
       if (name.rfind(prefix, 0) == 0) found.push_back(name);
     }
   }
   return found;
 }
 
-// The objects among `objects` that come with an SSH client.
-std::vector<std::string> sshObjects(const std::vector<std::string>& objects) {
-  static const std::vector<std::string> kPrefixes = {"libssh.", "libpolycsi_rds_nvme_ssh.",
-                                                     "libgssapi_krb5.", "libkrb5."};
-  std::vector<std::string> found;
-  for (const auto& name : objects) {
-    for (const auto& prefix : kPrefixes) {
-      if (name.rfind(prefix, 0) == 0) found.push_back(name);
-    }
-  }
-  return found;
-}
+// The HTTP/TLS libraries.
+const std::vector<std::string> kHttpLibraries = {"libssl.", "libcrypto.", "libcpp-httplib.",
+                                                 "libpolycsi_httplib."};
 
-// The objects among `objects` that come with the PowerStore REST client.
-std::vector<std::string> restObjects(const std::vector<std::string>& objects) {
-  static const std::vector<std::string> kPrefixes = {
-      "libcurl.", "libcurl-",   "libgnutls.",
-      "libssl.",  "libcrypto.", "libpolycsi_iscsi_powerstore_rest."};
-  std::vector<std::string> found;
-  for (const auto& name : objects) {
-    for (const auto& prefix : kPrefixes) {
-      if (name.rfind(prefix, 0) == 0) found.push_back(name);
-    }
-  }
-  return found;
-}
+// What comes with an SSH client.
+const std::vector<std::string> kSshLibraries = {"libssh.", "libpolycsi_rds_nvme_ssh.",
+                                                "libgssapi_krb5.", "libkrb5."};
 
-// The objects among `objects` that come with the attachment store.
-std::vector<std::string> sqliteObjects(const std::vector<std::string>& objects) {
-  static const std::vector<std::string> kPrefixes = {"libsqlite3.", "libpolycsi_attachment_store."};
-  std::vector<std::string> found;
-  for (const auto& name : objects) {
-    for (const auto& prefix : kPrefixes) {
-      if (name.rfind(prefix, 0) == 0) found.push_back(name);
-    }
-  }
-  return found;
-}
+// What comes with the PowerStore REST client.
+const std::vector<std::string> kRestLibraries = {"libcurl.",   "libcurl-",
+                                                 "libgnutls.", "libssl.",
+                                                 "libcrypto.", "libpolycsi_iscsi_powerstore_rest."};
+
+// What comes with the attachment store.
+const std::vector<std::string> kStoreLibraries = {"libsqlite3.", "libpolycsi_attachment_store."};
+
+// What comes with the rds_nvme plugin's NVMe library: libnvme and the libcrypto it links.
+const std::vector<std::string> kNvmeLibraries = {"libnvme.", "libcrypto.",
+                                                 "libpolycsi_rds_nvme_nvme."};
 
 std::string join(const std::vector<std::string>& names) {
   std::string text;
@@ -149,7 +129,7 @@ TEST_F(LoadedLibrariesTest, ANodeWithTheSamplePluginMapsNoTlsLibrary) {
   driver.start();
   const std::vector<std::string> objects = mappedObjects(driver.pid());
   ASSERT_FALSE(objects.empty()) << "no shared objects in /proc/" << driver.pid() << "/maps";
-  EXPECT_EQ(join(httpObjects(objects)), "") << "mapped: " << join(objects);
+  EXPECT_EQ(join(objectsNamed(objects, kHttpLibraries)), "") << "mapped: " << join(objects);
   // Only the plugin the configuration names is loaded, not every plugin in the directory.
   std::vector<std::string> plugins;
   for (const auto& name : objects) {
@@ -162,7 +142,7 @@ TEST_F(LoadedLibrariesTest, ANodeWithTheSamplePluginMapsNoTlsLibrary) {
 TEST_F(LoadedLibrariesTest, ADriverWithoutKubernetesApiOrMetricsMapsNoTlsLibrary) {
   DriverProcess driver(work_.path(), sampleConfig());
   driver.start();
-  EXPECT_EQ(join(httpObjects(mappedObjects(driver.pid()))), "");
+  EXPECT_EQ(join(objectsNamed(mappedObjects(driver.pid()), kHttpLibraries)), "");
   driver.stop();
 }
 
@@ -181,22 +161,8 @@ TEST_F(LoadedLibrariesTest, ANodeWithTheRdsPluginMapsNoSshLibrary) {
   driver.start();
   const std::vector<std::string> objects = mappedObjects(driver.pid());
   EXPECT_NE(join(objects).find("polycsi_rds_nvme.so"), std::string::npos) << join(objects);
-  EXPECT_EQ(join(sshObjects(objects)), "") << "mapped: " << join(objects);
+  EXPECT_EQ(join(objectsNamed(objects, kSshLibraries)), "") << "mapped: " << join(objects);
   driver.stop();
-}
-
-// The objects among `objects` that come with the rds_nvme plugin's NVMe library: libnvme and
-// the libcrypto it links.
-std::vector<std::string> nvmeObjects(const std::vector<std::string>& objects) {
-  static const std::vector<std::string> kPrefixes = {"libnvme.", "libcrypto.",
-                                                     "libpolycsi_rds_nvme_nvme."};
-  std::vector<std::string> found;
-  for (const auto& name : objects) {
-    for (const auto& prefix : kPrefixes) {
-      if (name.rfind(prefix, 0) == 0) found.push_back(name);
-    }
-  }
-  return found;
 }
 
 constexpr char kRdsHostNqn[] =
@@ -245,7 +211,7 @@ TEST_F(LoadedLibrariesTest, ANodeWithTheRdsPluginMapsNoNvmeLibraryNorLibcrypto) 
   EXPECT_NE(info.node_id().find(kRdsHostNqn), std::string::npos) << info.node_id();
   const std::vector<std::string> objects = mappedObjects(driver.pid());
   EXPECT_NE(join(objects).find("polycsi_rds_nvme.so"), std::string::npos) << join(objects);
-  EXPECT_EQ(join(nvmeObjects(objects)), "") << "mapped: " << join(objects);
+  EXPECT_EQ(join(objectsNamed(objects, kNvmeLibraries)), "") << "mapped: " << join(objects);
   driver.stop();
 }
 
@@ -316,7 +282,7 @@ TEST_F(LoadedLibrariesTest, ANodeWithThePowerStorePluginMapsNoCurl) {
   EXPECT_EQ(info.node_id().rfind("node-a", 0), 0u) << info.node_id();
   const std::vector<std::string> objects = mappedObjects(driver.pid());
   EXPECT_NE(join(objects).find("polycsi_iscsi_powerstore.so"), std::string::npos) << join(objects);
-  EXPECT_EQ(join(restObjects(objects)), "") << "mapped: " << join(objects);
+  EXPECT_EQ(join(objectsNamed(objects, kRestLibraries)), "") << "mapped: " << join(objects);
   driver.stop();
 }
 
@@ -343,7 +309,7 @@ TEST_F(LoadedLibrariesTest, AControllerLoadsTheRestLibraryOnItsFirstCallToTheArr
   DriverProcess driver(work_.path(), powerStoreConfig(work_.str(), endpoint), "controller-a",
                        {"--mode", "controller"});
   driver.start(DriverProcess::Wait::kAnswering);
-  EXPECT_EQ(join(restObjects(mappedObjects(driver.pid()))), "");
+  EXPECT_EQ(join(objectsNamed(mappedObjects(driver.pid()), kRestLibraries)), "");
   const grpc::Status status = createVolume(driver);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
   EXPECT_NE(status.error_message().find("unreachable at " + endpoint), std::string::npos)
@@ -381,7 +347,7 @@ TEST_F(LoadedLibrariesTest, ANodeWithTheSamplePluginMapsNoSqlite) {
   driver.start();
   const std::vector<std::string> objects = mappedObjects(driver.pid());
   ASSERT_FALSE(objects.empty()) << "no shared objects in /proc/" << driver.pid() << "/maps";
-  EXPECT_EQ(join(sqliteObjects(objects)), "") << "mapped: " << join(objects);
+  EXPECT_EQ(join(objectsNamed(objects, kStoreLibraries)), "") << "mapped: " << join(objects);
   driver.stop();
 }
 
@@ -456,7 +422,7 @@ TEST_F(LoadedLibrariesTest, ANodeServingMetricsMapsNoTlsLibrary) {
   EXPECT_NE(scrape.find("# TYPE "), std::string::npos) << scrape;
   const std::vector<std::string> objects = mappedObjects(driver.pid());
   ASSERT_FALSE(objects.empty());
-  EXPECT_EQ(join(httpObjects(objects)), "") << "mapped: " << join(objects);
+  EXPECT_EQ(join(objectsNamed(objects, kHttpLibraries)), "") << "mapped: " << join(objects);
   driver.stop();
 }
 
